@@ -1,0 +1,7 @@
+//! Credential-helper check (placeholder, being written).
+use super::Ctx;
+use crate::findings::CheckReport;
+
+pub async fn run(_ctx: &Ctx) -> CheckReport {
+    CheckReport::default()
+}

@@ -1,0 +1,34 @@
+//! One module per check. Each exposes one async function from the shared context to
+//! a `CheckReport`; none of them prints.
+
+pub mod credentials;
+pub mod reference;
+
+use crate::config::Config;
+use crate::secrets::Secrets;
+use std::time::Instant;
+
+/// What every check receives: the configuration, the secret registry, and the run's
+/// deadline (no check may run past it).
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub config: std::sync::Arc<Config>,
+    pub secrets: Secrets,
+    pub deadline: Instant,
+}
+
+impl Ctx {
+    pub fn new(config: Config, secrets: Secrets) -> Ctx {
+        let deadline = Instant::now() + config.timeout;
+        Ctx {
+            config: std::sync::Arc::new(config),
+            secrets,
+            deadline,
+        }
+    }
+
+    /// Time left before the run's deadline (zero when it has passed).
+    pub fn remaining(&self) -> std::time::Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+}

@@ -1,0 +1,282 @@
+//! The typed configuration every check reads. Built once, by `cli`, from CLI flags
+//! and `INPUT_*` variables; checks never read the environment themselves, so tests
+//! can drive them with a hand-made `Config`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AuthMode {
+    Auto,
+    Oidc,
+    ClientSecret,
+    ManagedIdentity,
+    AzureCli,
+    DockerConfig,
+    Anonymous,
+}
+
+impl AuthMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMode::Auto => "auto",
+            AuthMode::Oidc => "oidc",
+            AuthMode::ClientSecret => "client-secret",
+            AuthMode::ManagedIdentity => "managed-identity",
+            AuthMode::AzureCli => "azure-cli",
+            AuthMode::DockerConfig => "docker-config",
+            AuthMode::Anonymous => "anonymous",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Github,
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AzureEnvironment {
+    #[value(name = "AzureCloud")]
+    AzureCloud,
+    #[value(name = "AzureChinaCloud")]
+    AzureChinaCloud,
+    #[value(name = "AzureUSGovernment")]
+    AzureUsGovernment,
+}
+
+impl AzureEnvironment {
+    /// The login-server suffix of registries in this cloud.
+    pub fn acr_suffix(self) -> &'static str {
+        match self {
+            AzureEnvironment::AzureCloud => ".azurecr.io",
+            AzureEnvironment::AzureChinaCloud => ".azurecr.cn",
+            AzureEnvironment::AzureUsGovernment => ".azurecr.us",
+        }
+    }
+}
+
+/// The registry the build uses, as given and as a host to contact.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Registry {
+    /// What the user wrote.
+    pub input: String,
+    /// Lower-cased `host[:port]`: the login server for ACR names.
+    pub host: String,
+    /// The ACR registry name when the host is an ACR login server.
+    pub acr_name: Option<String>,
+}
+
+/// `--resolve HOST=IP:PORT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolveRule {
+    pub host: String,
+    pub addr: std::net::SocketAddr,
+}
+
+/// Why the docker config directory is the one it is; findings name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DockerConfigOrigin {
+    /// `--docker-config` / input `docker-config`.
+    Flag,
+    /// `$DOCKER_CONFIG`.
+    Env,
+    /// `$HOME/.docker`.
+    Home,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DockerConfigLocation {
+    pub dir: PathBuf,
+    pub origin: DockerConfigOrigin,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AzureOptions {
+    pub client_id: Option<String>,
+    pub tenant_id: Option<String>,
+    pub subscription_id: Option<String>,
+    /// Registered with `Secrets` as soon as it is read.
+    pub client_secret: Option<String>,
+    pub audience: String,
+    pub environment: Option<AzureEnvironment>,
+    pub authority_host: Option<String>,
+    pub arm_endpoint: Option<String>,
+}
+
+/// The environment facts checks may depend on, captured once.
+#[derive(Debug, Clone, Default)]
+pub struct RunEnvironment {
+    /// `GITHUB_ACTIONS=true`.
+    pub github_actions: bool,
+    /// `PATH`, where credential helpers are looked up.
+    pub path: Option<OsString>,
+    pub home: Option<PathBuf>,
+    pub github_step_summary: Option<PathBuf>,
+    pub github_output: Option<PathBuf>,
+    pub github_workspace: Option<PathBuf>,
+    /// `NO_COLOR` set to anything non-empty.
+    pub no_color: bool,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub registry: Option<Registry>,
+    /// `--context`, as written (prefix included).
+    pub contexts: Vec<String>,
+    /// `--push`, as written.
+    pub pushes: Vec<String>,
+    pub auth_mode: AuthMode,
+    pub azure: AzureOptions,
+    pub docker_config: DockerConfigLocation,
+    pub fail_on: FailOn,
+    pub format: Format,
+    pub timeout: Duration,
+    pub resolve: Vec<ResolveRule>,
+    /// `--ca-file`, else `SSL_CERT_FILE` (extra roots; the system roots stay).
+    pub ca_file: Option<PathBuf>,
+    pub env: RunEnvironment,
+}
+
+impl Config {
+    /// The auth mode `auto` stands for, before any network call: Azure when an Azure
+    /// identity is configured, else the docker config the build itself would use.
+    pub fn effective_auth_mode(&self) -> AuthMode {
+        match self.auth_mode {
+            AuthMode::Auto if self.azure.client_id.is_some() => {
+                if self.azure.client_secret.is_some() {
+                    AuthMode::ClientSecret
+                } else {
+                    AuthMode::Oidc
+                }
+            }
+            AuthMode::Auto => AuthMode::DockerConfig,
+            other => other,
+        }
+    }
+
+    /// A config for tests and library callers: nothing set, text output, 60 s.
+    pub fn for_tests(docker_config_dir: PathBuf) -> Config {
+        Config {
+            registry: None,
+            contexts: Vec::new(),
+            pushes: Vec::new(),
+            auth_mode: AuthMode::Auto,
+            azure: AzureOptions {
+                audience: "api://AzureADTokenExchange".into(),
+                ..AzureOptions::default()
+            },
+            docker_config: DockerConfigLocation {
+                dir: docker_config_dir,
+                origin: DockerConfigOrigin::Flag,
+            },
+            fail_on: FailOn::Error,
+            format: Format::Text,
+            timeout: Duration::from_secs(60),
+            resolve: Vec::new(),
+            ca_file: None,
+            env: RunEnvironment::default(),
+        }
+    }
+}
+
+/// Parses `--registry`: an ACR name, a login server, or any `host[:port]`.
+pub fn parse_registry(input: &str, cloud: AzureEnvironment) -> Result<Registry, String> {
+    let trimmed = input.trim();
+    let without_scheme = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .unwrap_or(trimmed);
+    let host = without_scheme.trim_end_matches('/');
+    if host.is_empty() {
+        return Err("registry is empty".into());
+    }
+    if host.contains('/') {
+        return Err(format!(
+            "registry `{input}` contains a path; give only the host (for example `myreg.azurecr.io`), and put repositories in --context"
+        ));
+    }
+    let valid_host_chars = host
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+    if !valid_host_chars {
+        return Err(format!(
+            "registry `{input}` is not a host name: only letters, digits, `.`, `-`, `:port` and [IPv6] are allowed"
+        ));
+    }
+    let host = host.to_ascii_lowercase();
+    // A bare name is an ACR registry name (5-50 alphanumerics): expand to its login server.
+    let is_bare_name = !host.contains('.') && !host.contains(':') && host != "localhost";
+    if is_bare_name {
+        if !(5..=50).contains(&host.len()) || !host.chars().all(|c| c.is_ascii_alphanumeric()) {
+            return Err(format!(
+                "registry `{input}` is neither a host name nor an ACR registry name (5 to 50 letters and digits)"
+            ));
+        }
+        let login_server = format!("{host}{}", cloud.acr_suffix());
+        return Ok(Registry {
+            input: input.to_string(),
+            host: login_server,
+            acr_name: Some(host),
+        });
+    }
+    let acr_name = [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
+        .iter()
+        .find_map(|suffix| host.strip_suffix(suffix))
+        .map(|name| {
+            // Login servers with a domain-name-label hash (`name-abc123.azurecr.io`)
+            // exist; the registry name is not derivable from them, so keep the label.
+            name.to_string()
+        });
+    Ok(Registry {
+        input: input.to_string(),
+        host,
+        acr_name,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_acr_names_expand_per_cloud() {
+        let r = parse_registry("MyReg01", AzureEnvironment::AzureCloud).unwrap();
+        assert_eq!(r.host, "myreg01.azurecr.io");
+        assert_eq!(r.acr_name.as_deref(), Some("myreg01"));
+        let r = parse_registry("myreg01", AzureEnvironment::AzureChinaCloud).unwrap();
+        assert_eq!(r.host, "myreg01.azurecr.cn");
+        let r = parse_registry("myreg01", AzureEnvironment::AzureUsGovernment).unwrap();
+        assert_eq!(r.host, "myreg01.azurecr.us");
+    }
+
+    #[test]
+    fn hosts_keep_their_port_and_lose_scheme_and_slash() {
+        let r = parse_registry("https://MyReg.azurecr.io/", AzureEnvironment::AzureCloud).unwrap();
+        assert_eq!(r.host, "myreg.azurecr.io");
+        assert_eq!(r.acr_name.as_deref(), Some("myreg"));
+        let r = parse_registry("127.0.0.1:5000", AzureEnvironment::AzureCloud).unwrap();
+        assert_eq!(r.host, "127.0.0.1:5000");
+        assert_eq!(r.acr_name, None);
+        let r = parse_registry("localhost", AzureEnvironment::AzureCloud).unwrap();
+        assert_eq!(r.host, "localhost");
+    }
+
+    #[test]
+    fn rejects_paths_spaces_and_short_names() {
+        assert!(parse_registry("myreg.azurecr.io/ctx", AzureEnvironment::AzureCloud).is_err());
+        assert!(parse_registry("my reg", AzureEnvironment::AzureCloud).is_err());
+        assert!(parse_registry("abc", AzureEnvironment::AzureCloud).is_err());
+        assert!(parse_registry("", AzureEnvironment::AzureCloud).is_err());
+    }
+}

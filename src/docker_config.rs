@@ -1,0 +1,1 @@
+//! docker config (placeholder, being written).

@@ -1,0 +1,333 @@
+//! The one model every check reports into and every output renders from.
+//!
+//! Checks never print: they return a [`CheckReport`] holding [`Finding`]s and the
+//! evidence of what they verified. Renderers (`output::*`) know nothing about checks.
+
+use serde::Serialize;
+use std::fmt;
+
+/// How bad a finding is. Ordered so that `Error > Warning > Notice`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Notice,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Notice => "notice",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which check produced a finding. One module per check under `checks/`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CheckId {
+    /// Configuration and the tool's own run (deadline, inputs).
+    Run,
+    Reference,
+    CredentialHelpers,
+}
+
+impl CheckId {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::Run => "run",
+            CheckId::Reference => "reference",
+            CheckId::CredentialHelpers => "credential-helpers",
+        }
+    }
+
+    /// The heading used in summaries and text output.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckId::Run => "Run",
+            CheckId::Reference => "Context reference",
+            CheckId::CredentialHelpers => "Docker credentials",
+        }
+    }
+}
+
+impl fmt::Display for CheckId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Declares the finding codes once: the enum, its stable string, and the list used
+/// by `explain` and by the test that keeps `docs/checks.md` complete.
+macro_rules! finding_codes {
+    ($($variant:ident),+ $(,)?) => {
+        /// A stable finding code. Never rename or remove a shipped code.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
+        pub enum Code { $($variant),+ }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $(Code::$variant => stringify!($variant)),+ }
+            }
+
+            pub fn from_name(name: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(name))
+            }
+        }
+    };
+}
+
+finding_codes! {
+    // run
+    RUN_TIMEOUT,
+    // reference
+    REF_INVALID,
+    REF_WRONG_REGISTRY,
+    REF_MUTABLE_TAG,
+    REF_NO_REGISTRY,
+    REF_PUSH_DIGEST,
+    // credential helpers / docker config
+    DOCKER_CONFIG_INVALID,
+    DOCKER_CONFIG_MISSING,
+    HELPER_NOT_FOUND,
+    HELPER_FAILED,
+    HELPER_NO_CREDENTIALS,
+    CRED_NOT_FOUND,
+    CRED_EXPIRED,
+}
+
+impl fmt::Display for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// Where a finding points: a file (workspace-relative when possible), 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Location {
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+}
+
+/// One problem (or noteworthy fact) a check found.
+///
+/// `message` says what was seen, with evidence; `fix` is the exact command or edit
+/// that repairs it. Neither may ever contain a secret: checks build them from
+/// non-secret facts only, and every renderer also redacts registered secrets.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Finding {
+    pub code: Code,
+    pub severity: Severity,
+    pub check: CheckId,
+    pub title: String,
+    pub message: String,
+    pub fix: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+impl Finding {
+    pub fn new(
+        check: CheckId,
+        code: Code,
+        severity: Severity,
+        title: impl Into<String>,
+        message: impl Into<String>,
+        fix: impl Into<String>,
+    ) -> Finding {
+        Finding {
+            code,
+            severity,
+            check,
+            title: title.into(),
+            message: message.into(),
+            fix: fix.into(),
+            location: None,
+        }
+    }
+
+    pub fn at(
+        mut self,
+        file: impl Into<String>,
+        line: Option<u32>,
+        column: Option<u32>,
+    ) -> Finding {
+        self.location = Some(Location {
+            file: file.into(),
+            line,
+            column,
+        });
+        self
+    }
+}
+
+/// A check's outcome as the summary table shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// The check verified what it set out to verify.
+    Pass,
+    /// Nothing to verify, or it could not look (never shown as a pass).
+    Skipped,
+    Warn,
+    Fail,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pass => "pass",
+            Status::Skipped => "skipped",
+            Status::Warn => "warn",
+            Status::Fail => "fail",
+        }
+    }
+}
+
+/// Everything one check reports: its findings and the evidence it verified.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct CheckReport {
+    pub findings: Vec<Finding>,
+    /// What was proven, one fact per entry ("digest sha256:… for ctx:v1",
+    /// "helper `pass` returned credentials for myreg.azurecr.io").
+    pub verified: Vec<String>,
+    /// True when the check could not look at what it is meant to check, so that an
+    /// absence of findings must not read as a pass.
+    pub inconclusive: bool,
+}
+
+impl CheckReport {
+    pub fn push(&mut self, finding: Finding) {
+        self.findings.push(finding);
+    }
+
+    pub fn verified(&mut self, fact: impl Into<String>) {
+        self.verified.push(fact.into());
+    }
+
+    pub fn status(&self) -> Status {
+        match self.findings.iter().map(|f| f.severity).max() {
+            Some(Severity::Error) => Status::Fail,
+            Some(Severity::Warning) => Status::Warn,
+            _ if self.inconclusive || self.verified.is_empty() => Status::Skipped,
+            _ => Status::Pass,
+        }
+    }
+}
+
+/// One context or push target as resolved so far (JSON `contexts[]`, output `digest`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ContextInfo {
+    /// As the user wrote it, including any `oci://` or `docker-image://` prefix.
+    pub reference: String,
+    /// `pull` for `--context`, `push` for `--push`.
+    pub role: &'static str,
+    pub registry: Option<String>,
+    pub repository: Option<String>,
+    pub tag: Option<String>,
+    pub digest: Option<String>,
+    pub media_type: Option<String>,
+}
+
+/// The overall verdict, from the worst finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Pass,
+    Warn,
+    Fail,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "fail",
+        }
+    }
+}
+
+/// The whole run as renderers see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub checks: Vec<(CheckId, CheckReport)>,
+    pub contexts: Vec<ContextInfo>,
+}
+
+impl Report {
+    pub fn findings(&self) -> impl Iterator<Item = &Finding> {
+        self.checks.iter().flat_map(|(_, r)| r.findings.iter())
+    }
+
+    pub fn verdict(&self) -> Verdict {
+        match self.findings().map(|f| f.severity).max() {
+            Some(Severity::Error) => Verdict::Fail,
+            Some(Severity::Warning) => Verdict::Warn,
+            _ => Verdict::Pass,
+        }
+    }
+
+    /// Findings ranked for display: errors first, then warnings, then notices, each
+    /// in the order the checks ran (configuration before network, as a user fixes them).
+    pub fn ranked(&self) -> Vec<&Finding> {
+        let mut all: Vec<&Finding> = self.findings().collect();
+        all.sort_by(|a, b| b.severity.cmp(&a.severity));
+        all
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(sev: Severity) -> Finding {
+        Finding::new(CheckId::Reference, Code::REF_INVALID, sev, "t", "m", "f")
+    }
+
+    #[test]
+    fn status_follows_the_worst_finding_and_never_passes_without_evidence() {
+        let mut r = CheckReport::default();
+        assert_eq!(r.status(), Status::Skipped);
+        r.verified("x");
+        assert_eq!(r.status(), Status::Pass);
+        r.push(finding(Severity::Notice));
+        assert_eq!(r.status(), Status::Pass);
+        r.inconclusive = true;
+        assert_eq!(r.status(), Status::Skipped);
+        r.push(finding(Severity::Warning));
+        assert_eq!(r.status(), Status::Warn);
+        r.push(finding(Severity::Error));
+        assert_eq!(r.status(), Status::Fail);
+    }
+
+    #[test]
+    fn codes_round_trip_through_their_names() {
+        for code in Code::ALL {
+            assert_eq!(Code::from_name(code.as_str()), Some(*code));
+        }
+        assert_eq!(Code::from_name("ref_invalid"), Some(Code::REF_INVALID));
+        assert_eq!(Code::from_name("NOPE"), None);
+    }
+}

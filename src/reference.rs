@@ -1,0 +1,1 @@
+//! Distribution reference grammar (placeholder, being written).
