@@ -1,10 +1,16 @@
 //! acr-preflight: verify a container build's registry set-up before the build runs.
 
+pub mod app;
 pub mod checks;
+pub mod cli;
 pub mod config;
+pub mod cred_helper;
 pub mod docker_config;
+pub mod explain;
 pub mod findings;
 pub mod gha;
+pub mod http;
 pub mod jwt;
+pub mod output;
 pub mod reference;
 pub mod secrets;

@@ -2,6 +2,6 @@
 use super::Ctx;
 use crate::findings::CheckReport;
 
-pub async fn run(_ctx: &Ctx) -> CheckReport {
-    CheckReport::default()
+pub async fn run(_ctx: &Ctx, _hosts: &[String]) -> (CheckReport, Vec<()>) {
+    (CheckReport::default(), Vec::new())
 }

@@ -1,0 +1,226 @@
+//! The top level: read the options, run the checks under one deadline, render.
+
+use crate::checks::{self, Ctx};
+use crate::cli::{self, Invocation};
+use crate::config::{Config, FailOn, Format};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Report, Severity, Verdict};
+use crate::output;
+use crate::secrets::Secrets;
+use std::ffi::OsString;
+use std::io::{IsTerminal, Write};
+
+/// Runs the process with these arguments and this environment; returns the exit status.
+pub fn main_with(args: Vec<OsString>, env: &cli::Env) -> i32 {
+    match cli::parse(args, env) {
+        Ok(Invocation::Print(text)) => {
+            print!("{text}");
+            0
+        }
+        Ok(Invocation::Explain(code)) => explain(code.as_deref()),
+        Ok(Invocation::Check(config)) => check(*config),
+        Err(usage) => {
+            let github = env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true");
+            if github {
+                println!(
+                    "{}",
+                    crate::gha::command(
+                        "error",
+                        &[("title", "acr-preflight: invalid invocation".into())],
+                        &usage.0
+                    )
+                );
+            }
+            eprintln!("{usage}");
+            2
+        }
+    }
+}
+
+fn explain(code: Option<&str>) -> i32 {
+    match code {
+        None => {
+            print!("{}", crate::explain::index());
+            0
+        }
+        Some(name) => match crate::explain::section(name) {
+            Some(text) => {
+                print!("{text}");
+                0
+            }
+            None => {
+                eprintln!(
+                    "error: unknown finding code `{name}`; `acr-preflight explain` lists them all"
+                );
+                2
+            }
+        },
+    }
+}
+
+fn check(config: Config) -> i32 {
+    let secrets = if config.format == Format::Github {
+        Secrets::for_github_actions()
+    } else {
+        Secrets::default()
+    };
+    // Mask what we were given before anything else can print.
+    if let Some(secret) = &config.azure.client_secret {
+        secrets.register(secret);
+    }
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return 2;
+        }
+    };
+    let ctx = Ctx::new(config, secrets.clone());
+    let report = runtime.block_on(run_checks(&ctx)).redacted(&secrets);
+    // Helper processes still running after the deadline are killed on drop.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    render(&report, &ctx.config);
+    exit_status(report.verdict(), ctx.config.fail_on)
+}
+
+/// Runs every check; a check still running at the deadline is reported, not awaited.
+pub async fn run_checks(ctx: &Ctx) -> Report {
+    let deadline = tokio::time::Instant::from_std(ctx.deadline);
+    let (reference, contexts) = checks::reference::run(ctx).await;
+
+    let mut hosts: Vec<String> = Vec::new();
+    let candidates = ctx
+        .config
+        .registry
+        .iter()
+        .map(|r| r.host.clone())
+        .chain(contexts.iter().filter_map(|c| c.registry.clone()));
+    for host in candidates {
+        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            hosts.push(host);
+        }
+    }
+    let credentials =
+        match tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)).await {
+            Ok((report, _credentials)) => report,
+            Err(_) => timed_out(ctx, CheckId::CredentialHelpers),
+        };
+
+    Report {
+        checks: vec![
+            (CheckId::Reference, reference),
+            (CheckId::CredentialHelpers, credentials),
+        ],
+        contexts,
+    }
+}
+
+fn timed_out(ctx: &Ctx, check: CheckId) -> CheckReport {
+    let secs = ctx.config.timeout.as_secs();
+    let mut report = CheckReport {
+        inconclusive: true,
+        ..CheckReport::default()
+    };
+    report.push(Finding::new(
+        CheckId::Run,
+        Code::RUN_TIMEOUT,
+        Severity::Error,
+        format!("the {} check did not finish within --timeout {secs}s", check.label().to_lowercase()),
+        format!(
+            "The run stopped waiting for the {} check after {secs} seconds (the --timeout deadline); its work was cancelled and any helper process it started was killed.",
+            check.label().to_lowercase()
+        ),
+        format!("Look for a credential helper or server that does not answer; if the set-up is just slow, raise the deadline: `--timeout {}` (input `timeout`).", secs * 2),
+    ));
+    report
+}
+
+fn exit_status(verdict: Verdict, fail_on: FailOn) -> i32 {
+    let fails = match fail_on {
+        FailOn::Error => verdict == Verdict::Fail,
+        FailOn::Warning => verdict != Verdict::Pass,
+        FailOn::Never => false,
+    };
+    i32::from(fails)
+}
+
+fn fail_on_label(f: FailOn) -> &'static str {
+    match f {
+        FailOn::Error => "error",
+        FailOn::Warning => "warning",
+        FailOn::Never => "never",
+    }
+}
+
+fn render(report: &Report, config: &Config) {
+    let mut stdout = std::io::stdout().lock();
+    let label = fail_on_label(config.fail_on);
+    match config.format {
+        Format::Text => {
+            let color = std::io::stdout().is_terminal() && !config.env.no_color;
+            let text = output::text::render(report, output::text::Style { color }, label);
+            let _ = stdout.write_all(text.as_bytes());
+        }
+        Format::Json => {
+            let json = output::json::render(report);
+            let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+        }
+        Format::Github => {
+            let text = output::text::render(report, output::text::Style { color: false }, label);
+            for line in output::github::stdout_lines(report, &text) {
+                let _ = writeln!(stdout, "{line}");
+            }
+            let _ = stdout.flush();
+            let json = output::json::render(report);
+            for problem in output::github::write_files(
+                report,
+                &json,
+                config.env.github_step_summary.as_deref(),
+                config.env.github_output.as_deref(),
+            ) {
+                eprintln!("acr-preflight: {problem}");
+            }
+        }
+    }
+    let _ = stdout.flush();
+}
+
+impl Report {
+    /// The report with every registered secret replaced by `***`: the last line of
+    /// defence before anything is rendered.
+    pub fn redacted(mut self, secrets: &Secrets) -> Report {
+        if secrets.is_empty() {
+            return self;
+        }
+        for (_, check) in &mut self.checks {
+            for f in &mut check.findings {
+                f.title = secrets.redact(&f.title);
+                f.message = secrets.redact(&f.message);
+                f.fix = secrets.redact(&f.fix);
+            }
+            for v in &mut check.verified {
+                *v = secrets.redact(v);
+            }
+        }
+        for c in &mut self.contexts {
+            c.reference = secrets.redact(&c.reference);
+        }
+        self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fail_on_decides_the_exit_status() {
+        assert_eq!(exit_status(Verdict::Fail, FailOn::Error), 1);
+        assert_eq!(exit_status(Verdict::Warn, FailOn::Error), 0);
+        assert_eq!(exit_status(Verdict::Warn, FailOn::Warning), 1);
+        assert_eq!(exit_status(Verdict::Pass, FailOn::Warning), 0);
+        assert_eq!(exit_status(Verdict::Fail, FailOn::Never), 0);
+    }
+}

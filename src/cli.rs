@@ -1,0 +1,603 @@
+//! The one definition of every option. The clap derive below is the single source for
+//! the CLI flag, the `INPUT_*` variable, the action.yml input and the README table;
+//! `action_yml_inputs` and `options_markdown` are generated from it and a test keeps
+//! the committed files in step.
+
+use crate::config::{
+    AuthMode, AzureEnvironment, AzureOptions, Config, DockerConfigLocation, DockerConfigOrigin,
+    FailOn, Format, ResolveRule, RunEnvironment, parse_registry,
+};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, Parser, Subcommand};
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "acr-preflight",
+    version,
+    about = "Fail a CI job early when a container build's registry set-up is wrong: context reference, docker credential helpers, identity and role.",
+    after_help = "Under GitHub Actions (GITHUB_ACTIONS=true) every option can also be given as the action input of the same name (env INPUT_<NAME>); a CLI flag wins.\nExit status: 0 no finding reaches --fail-on, 1 one does, 2 invalid invocation.\nExplain a finding code: acr-preflight explain CODE",
+    args_conflicts_with_subcommands = true,
+    disable_help_subcommand = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    /// ACR name (`myreg`) or login server (`myreg.azurecr.io`, `.azurecr.cn`, `.azurecr.us`), or any OCI registry `host[:port]`.
+    #[arg(long, value_name = "NAME|HOST")]
+    pub registry: Option<String>,
+
+    /// Build context the build will pull: `oci://host/repo:tag`, `docker-image://host/repo[:tag][@digest]`, or a plain reference. Repeatable; as an input, one per line.
+    #[arg(long = "context", value_name = "REF")]
+    pub contexts: Vec<String>,
+
+    /// Reference the build will push. Repeatable; as an input, one per line.
+    #[arg(long = "push", value_name = "REF")]
+    pub pushes: Vec<String>,
+
+    /// How to authenticate: `auto` picks an Azure identity when one is configured, else the docker config.
+    #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
+    pub auth_mode: AuthMode,
+
+    /// Application (client) ID of the Azure identity (app registration or user-assigned managed identity).
+    #[arg(long, value_name = "GUID")]
+    pub client_id: Option<String>,
+
+    /// Entra tenant ID (GUID) or tenant domain.
+    #[arg(long, value_name = "TENANT")]
+    pub tenant_id: Option<String>,
+
+    /// Subscription that holds the registry (used to read registry facts from ARM).
+    #[arg(long, value_name = "GUID")]
+    pub subscription_id: Option<String>,
+
+    /// Client secret for `client-secret` auth; also read from `AZURE_CLIENT_SECRET`. Masked in every output.
+    #[arg(long, value_name = "SECRET")]
+    pub client_secret: Option<String>,
+
+    /// Audience requested for the GitHub OIDC token.
+    #[arg(long, default_value = DEFAULT_AUDIENCE, value_name = "AUD")]
+    pub audience: String,
+
+    /// Azure cloud: decides the ACR login-server suffix and the default endpoints.
+    #[arg(long, value_enum, default_value = "AzureCloud", value_name = "CLOUD")]
+    pub azure_environment: AzureEnvironment,
+
+    /// Entra authority host (https URL), overriding the cloud default.
+    #[arg(long, value_name = "URL")]
+    pub authority_host: Option<String>,
+
+    /// Azure Resource Manager endpoint (https URL), overriding the cloud default.
+    #[arg(long, value_name = "URL")]
+    pub arm_endpoint: Option<String>,
+
+    /// Docker client config directory; default `$DOCKER_CONFIG`, else `$HOME/.docker`.
+    #[arg(long, value_name = "DIR")]
+    pub docker_config: Option<PathBuf>,
+
+    /// Lowest severity that fails the job.
+    #[arg(long, value_enum, default_value = "error", value_name = "LEVEL")]
+    pub fail_on: FailOn,
+
+    /// Output format; default `github` under GitHub Actions, `text` otherwise.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
+
+    /// Overall deadline in seconds; no run outlasts it, whatever a helper or server does.
+    #[arg(long, default_value = "60", value_name = "SECONDS", value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub timeout: u64,
+
+    /// Connect to IP:PORT whenever HOST is contacted, keeping HOST for TLS and the Host header (like curl --connect-to). Repeatable; as an input, one per line.
+    #[arg(long, value_name = "HOST=IP:PORT")]
+    pub resolve: Vec<String>,
+
+    /// Extra trusted root certificates (PEM), added to the system roots; `SSL_CERT_FILE` is honoured too.
+    #[arg(long, value_name = "PEM")]
+    pub ca_file: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Print the documentation of a finding code (all codes when none is given).
+    Explain {
+        /// A finding code, such as REF_INVALID.
+        code: Option<String>,
+    },
+}
+
+/// What the process should do after reading its arguments.
+#[derive(Debug)]
+pub enum Invocation {
+    Check(Box<Config>),
+    Explain(Option<String>),
+    /// `--help` / `--version`: print this and exit 0.
+    Print(String),
+}
+
+/// An invocation error: exit status 2 and this one line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The environment as the CLI reads it: a map, so tests need not touch the process env.
+pub type Env = HashMap<String, String>;
+
+fn input_var(long: &str) -> String {
+    // Runner rule: spaces become `_`, then upper-case; hyphens are kept.
+    format!("INPUT_{}", long.replace(' ', "_").to_uppercase())
+}
+
+/// Options that take several values; as inputs they hold one value per line.
+fn is_multi(long: &str) -> bool {
+    matches!(long, "context" | "push" | "resolve")
+}
+
+/// Parses `args` (without expanding the environment) merged with `INPUT_*` values.
+pub fn parse(args: Vec<OsString>, env: &Env) -> Result<Invocation, UsageError> {
+    let command = Cli::command();
+    let first = match command.clone().try_get_matches_from(&args) {
+        Ok(m) => m,
+        Err(e)
+            if matches!(
+                e.kind(),
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion
+            ) =>
+        {
+            return Ok(Invocation::Print(e.to_string()));
+        }
+        Err(e) => return Err(clap_error(e, &[])),
+    };
+    if let Some(("explain", sub)) = first.subcommand() {
+        return Ok(Invocation::Explain(sub.get_one::<String>("code").cloned()));
+    }
+
+    let github_actions = env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true");
+    let mut merged = args.clone();
+    let mut from_inputs = Vec::new();
+    if github_actions {
+        for arg in command.get_arguments() {
+            let Some(long) = arg.get_long() else { continue };
+            if first.value_source(arg.get_id().as_str()) == Some(ValueSource::CommandLine) {
+                continue;
+            }
+            let Some(raw) = env.get(&input_var(long)) else {
+                continue;
+            };
+            let values: Vec<&str> = if is_multi(long) {
+                raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
+            } else {
+                Some(raw.trim()).filter(|v| !v.is_empty()).into_iter().collect()
+            };
+            for v in values {
+                merged.push(OsString::from(format!("--{long}={v}")));
+                from_inputs.push(long.to_string());
+            }
+        }
+    }
+    let cli = Cli::try_parse_from(&merged).map_err(|e| clap_error(e, &from_inputs))?;
+    build_config(cli, env, github_actions).map(|c| Invocation::Check(Box::new(c)))
+}
+
+/// One clear line from a clap error, naming the input when the value came from one.
+fn clap_error(e: clap::Error, from_inputs: &[String]) -> UsageError {
+    use clap::error::ContextKind;
+    let rendered = e.to_string();
+    let first = rendered
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid arguments")
+        .trim()
+        .to_string();
+    let arg_name = e.get(ContextKind::InvalidArg).map(|a| a.to_string());
+    if let Some(arg) = arg_name {
+        let long = arg
+            .trim_start_matches('-')
+            .split([' ', '=', '<'])
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if from_inputs.contains(&long) {
+            let value = e
+                .get(ContextKind::InvalidValue)
+                .map(|v| format!(" '{v}'"))
+                .unwrap_or_default();
+            let valid = e
+                .get(ContextKind::ValidValue)
+                .map(|v| format!(" (possible values: {v})"))
+                .unwrap_or_default();
+            return UsageError(format!(
+                "error: invalid value{value} for input `{long}` ({}){valid}",
+                input_var(&long)
+            ));
+        }
+    }
+    UsageError(first)
+}
+
+fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, UsageError> {
+    let usage = |m: String| UsageError(format!("error: {m}"));
+    let registry = cli
+        .registry
+        .as_deref()
+        .filter(|r| !r.trim().is_empty())
+        .map(|r| parse_registry(r, cli.azure_environment))
+        .transpose()
+        .map_err(|m| usage(format!("invalid --registry: {m}")))?;
+    let contexts: Vec<String> = cli.contexts.iter().map(|c| c.trim().to_string()).collect();
+    let pushes: Vec<String> = cli.pushes.iter().map(|c| c.trim().to_string()).collect();
+    if registry.is_none() && contexts.is_empty() && pushes.is_empty() {
+        return Err(usage(
+            "nothing to check: give --registry and at least one --context or --push (inputs `registry`, `context`, `push`)".into(),
+        ));
+    }
+
+    for (flag, value) in [
+        ("client-id", &cli.client_id),
+        ("subscription-id", &cli.subscription_id),
+    ] {
+        if let Some(v) = value
+            && !is_guid(v)
+        {
+            return Err(usage(format!(
+                "invalid --{flag} `{v}`: expected a GUID such as 00000000-0000-0000-0000-000000000000"
+            )));
+        }
+    }
+    if let Some(t) = &cli.tenant_id
+        && !is_guid(t)
+        && !is_domain(t)
+    {
+        return Err(usage(format!(
+            "invalid --tenant-id `{t}`: expected a GUID or a tenant domain such as contoso.onmicrosoft.com"
+        )));
+    }
+    for (flag, value) in [
+        ("authority-host", &cli.authority_host),
+        ("arm-endpoint", &cli.arm_endpoint),
+    ] {
+        if let Some(v) = value {
+            let url = reqwest::Url::parse(v)
+                .map_err(|e| usage(format!("invalid --{flag} `{v}`: {e}")))?;
+            if url.scheme() != "https" || url.host_str().is_none() {
+                return Err(usage(format!(
+                    "invalid --{flag} `{v}`: must be an https URL (Entra and ARM refuse anything else)"
+                )));
+            }
+        }
+    }
+    let client_secret = cli.client_secret.clone().or_else(|| {
+        env.get("AZURE_CLIENT_SECRET")
+            .filter(|s| !s.is_empty())
+            .cloned()
+    });
+
+    let resolve = cli
+        .resolve
+        .iter()
+        .map(|r| parse_resolve(r).map_err(usage))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let ca_file = cli.ca_file.clone().or_else(|| {
+        env.get("SSL_CERT_FILE")
+            .filter(|s| !s.is_empty())
+            .map(PathBuf::from)
+    });
+    if let Some(path) = &cli.ca_file {
+        crate::http::read_ca_file(path).map_err(|e| usage(format!("invalid --ca-file: {e}")))?;
+    }
+
+    let home = env.get("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
+    let docker_config = match (&cli.docker_config, env.get("DOCKER_CONFIG")) {
+        (Some(dir), _) => DockerConfigLocation {
+            dir: dir.clone(),
+            origin: DockerConfigOrigin::Flag,
+        },
+        (None, Some(dir)) if !dir.is_empty() => DockerConfigLocation {
+            dir: PathBuf::from(dir),
+            origin: DockerConfigOrigin::Env,
+        },
+        _ => DockerConfigLocation {
+            dir: home.clone().unwrap_or_else(|| PathBuf::from("/")).join(".docker"),
+            origin: DockerConfigOrigin::Home,
+        },
+    };
+
+    let format = cli.format.unwrap_or(if github_actions {
+        Format::Github
+    } else {
+        Format::Text
+    });
+    let path_of = |k: &str| env.get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+    Ok(Config {
+        registry,
+        contexts,
+        pushes,
+        auth_mode: cli.auth_mode,
+        azure: AzureOptions {
+            client_id: cli.client_id,
+            tenant_id: cli.tenant_id,
+            subscription_id: cli.subscription_id,
+            client_secret,
+            audience: cli.audience,
+            environment: Some(cli.azure_environment),
+            authority_host: cli.authority_host,
+            arm_endpoint: cli.arm_endpoint,
+        },
+        docker_config,
+        fail_on: cli.fail_on,
+        format,
+        timeout: Duration::from_secs(cli.timeout),
+        resolve,
+        ca_file,
+        env: RunEnvironment {
+            github_actions,
+            path: env.get("PATH").map(OsString::from),
+            home,
+            github_step_summary: path_of("GITHUB_STEP_SUMMARY"),
+            github_output: path_of("GITHUB_OUTPUT"),
+            github_workspace: path_of("GITHUB_WORKSPACE"),
+            no_color: env.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
+        },
+    })
+}
+
+fn is_guid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
+}
+
+fn is_domain(s: &str) -> bool {
+    s.contains('.')
+        && s.split('.').all(|label| {
+            !label.is_empty()
+                && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+        })
+}
+
+/// `HOST=IP:PORT`, with `[v6]:port` for IPv6 addresses.
+pub fn parse_resolve(spec: &str) -> Result<ResolveRule, String> {
+    let (host, addr) = spec
+        .split_once('=')
+        .ok_or_else(|| format!("invalid --resolve `{spec}`: expected HOST=IP:PORT"))?;
+    let host = host.trim().to_ascii_lowercase();
+    if host.is_empty() || host.contains(['/', ' ']) {
+        return Err(format!("invalid --resolve `{spec}`: `{host}` is not a host name"));
+    }
+    let addr: std::net::SocketAddr = addr.trim().parse().map_err(|_| {
+        format!("invalid --resolve `{spec}`: `{addr}` is not IP:PORT (IPv6 as [::1]:443)")
+    })?;
+    Ok(ResolveRule { host, addr })
+}
+
+/// The `inputs:` block of action.yml, generated from the option definitions.
+pub fn action_yml_inputs() -> String {
+    let mut out = String::from("inputs:\n");
+    for arg in Cli::command().get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if matches!(long, "help" | "version") {
+            continue;
+        }
+        let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
+        out.push_str(&format!("  {long}:\n"));
+        out.push_str(&format!("    description: {}\n", yaml_quote(&help)));
+        out.push_str("    required: false\n");
+        if let Some(default) = arg.get_default_values().first() {
+            out.push_str(&format!(
+                "    default: {}\n",
+                yaml_quote(&default.to_string_lossy())
+            ));
+        }
+    }
+    out
+}
+
+/// The README's option table, generated from the option definitions.
+pub fn options_markdown() -> String {
+    let mut out = String::from(
+        "| flag / input | env under Actions | default | meaning |\n|---|---|---|---|\n",
+    );
+    for arg in Cli::command().get_arguments() {
+        let Some(long) = arg.get_long() else { continue };
+        if matches!(long, "help" | "version") {
+            continue;
+        }
+        let value = arg
+            .get_value_names()
+            .and_then(|v| v.first().map(|n| format!(" {n}")))
+            .unwrap_or_default();
+        let default = arg
+            .get_default_values()
+            .first()
+            .map(|d| format!("`{}`", d.to_string_lossy()))
+            .unwrap_or_default();
+        let help = arg
+            .get_help()
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+            .replace('|', "\\|");
+        let possible: Vec<String> = arg
+            .get_possible_values()
+            .iter()
+            .map(|p| format!("`{}`", p.get_name()))
+            .collect();
+        let help = if possible.is_empty() {
+            help
+        } else {
+            format!("{help} One of {}.", possible.join(", "))
+        };
+        out.push_str(&format!(
+            "| `--{long}{}` | `{}` | {default} | {help} |\n",
+            value.replace('|', "\\|"),
+            input_var(long)
+        ));
+    }
+    out
+}
+
+fn yaml_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(list: &[&str]) -> Vec<OsString> {
+        std::iter::once("acr-preflight")
+            .chain(list.iter().copied())
+            .map(OsString::from)
+            .collect()
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> Env {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn config(list: &[&str], pairs: &[(&str, &str)]) -> Config {
+        match parse(args(list), &env(pairs)) {
+            Ok(Invocation::Check(c)) => *c,
+            other => panic!("expected a check config, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn inputs_fill_what_the_command_line_left_out() {
+        let c = config(
+            &["--registry", "cli.azurecr.io"],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_REGISTRY", "input.azurecr.io"),
+                ("INPUT_CONTEXT", "oci://cli.azurecr.io/a:v1\n\n  oci://cli.azurecr.io/b:v2  \n"),
+                ("INPUT_FAIL-ON", "warning"),
+                ("INPUT_TIMEOUT", " 30 "),
+                ("INPUT_CA-FILE", ""),
+            ],
+        );
+        assert_eq!(c.registry.unwrap().host, "cli.azurecr.io");
+        assert_eq!(
+            c.contexts,
+            vec!["oci://cli.azurecr.io/a:v1", "oci://cli.azurecr.io/b:v2"]
+        );
+        assert_eq!(c.fail_on, FailOn::Warning);
+        assert_eq!(c.timeout, Duration::from_secs(30));
+        assert_eq!(c.format, Format::Github);
+        assert_eq!(c.ca_file, None);
+    }
+
+    #[test]
+    fn a_repeated_cli_flag_replaces_the_multi_line_input() {
+        let c = config(
+            &["--context", "r.io/x:1"],
+            &[("GITHUB_ACTIONS", "true"), ("INPUT_CONTEXT", "r.io/y:1\nr.io/z:1")],
+        );
+        assert_eq!(c.contexts, vec!["r.io/x:1"]);
+    }
+
+    #[test]
+    fn inputs_are_ignored_outside_github_actions() {
+        let c = config(
+            &["--registry", "r.io"],
+            &[("INPUT_FAIL-ON", "never"), ("GITHUB_ACTIONS", "false")],
+        );
+        assert_eq!(c.fail_on, FailOn::Error);
+        assert_eq!(c.format, Format::Text);
+    }
+
+    #[test]
+    fn a_bad_input_value_names_the_input_in_one_line() {
+        let err = parse(
+            args(&[]),
+            &env(&[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_REGISTRY", "r.io"),
+                ("INPUT_FAIL-ON", "sometimes"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(!err.0.contains('\n'));
+        assert!(err.0.contains("input `fail-on` (INPUT_FAIL-ON)"), "{err}");
+        assert!(err.0.contains("sometimes"), "{err}");
+        assert!(err.0.contains("error, warning, never"), "{err}");
+    }
+
+    #[test]
+    fn usage_errors_are_one_line() {
+        for bad in [
+            vec!["--bogus"],
+            vec!["--registry", "r.io", "--format", "yaml"],
+            vec!["--registry", "r.io", "--timeout", "0"],
+            vec!["--registry", "r.io", "--resolve", "nohost"],
+            vec!["--registry", "r.io", "--client-id", "not-a-guid"],
+            vec!["--registry", "r.io", "--authority-host", "http://login.example"],
+            vec!["--registry", "my reg"],
+            vec![],
+        ] {
+            let err = parse(args(&bad), &env(&[])).unwrap_err();
+            assert!(!err.0.contains('\n'), "{bad:?}: {err}");
+            assert!(err.0.starts_with("error: "), "{bad:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn client_secret_falls_back_to_the_sdk_variable() {
+        let c = config(&["--registry", "r.io"], &[("AZURE_CLIENT_SECRET", "s3cret-value")]);
+        assert_eq!(c.azure.client_secret.as_deref(), Some("s3cret-value"));
+    }
+
+    #[test]
+    fn docker_config_dir_precedence() {
+        let c = config(
+            &["--registry", "r.io"],
+            &[("HOME", "/home/u"), ("DOCKER_CONFIG", "/cfg")],
+        );
+        assert_eq!(c.docker_config.dir, PathBuf::from("/cfg"));
+        assert_eq!(c.docker_config.origin, DockerConfigOrigin::Env);
+        let c = config(&["--registry", "r.io"], &[("HOME", "/home/u")]);
+        assert_eq!(c.docker_config.dir, PathBuf::from("/home/u/.docker"));
+        let c = config(
+            &["--registry", "r.io", "--docker-config", "/x"],
+            &[("DOCKER_CONFIG", "/cfg")],
+        );
+        assert_eq!(c.docker_config.origin, DockerConfigOrigin::Flag);
+    }
+
+    #[test]
+    fn resolve_accepts_ipv4_and_ipv6() {
+        let r = parse_resolve("MyReg.azurecr.io=127.0.0.1:8443").unwrap();
+        assert_eq!(r.host, "myreg.azurecr.io");
+        assert_eq!(r.addr.port(), 8443);
+        assert!(parse_resolve("h=[::1]:443").is_ok());
+        assert!(parse_resolve("h=::1:443").is_err());
+        assert!(parse_resolve("=1.2.3.4:1").is_err());
+    }
+
+    #[test]
+    fn explain_and_help_are_not_errors() {
+        assert!(matches!(
+            parse(args(&["explain", "REF_INVALID"]), &env(&[])),
+            Ok(Invocation::Explain(Some(c))) if c == "REF_INVALID"
+        ));
+        assert!(matches!(parse(args(&["--help"]), &env(&[])), Ok(Invocation::Print(_))));
+        assert!(matches!(parse(args(&["--version"]), &env(&[])), Ok(Invocation::Print(_))));
+    }
+}
