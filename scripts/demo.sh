@@ -17,8 +17,9 @@ bin="${CARGO_TARGET_DIR:-$root/target}/debug/acr-preflight"
 work=$(mktemp -d "${TMPDIR:-/tmp}/acr-preflight-demo.XXXXXX")
 registry_pid=""
 cleanup() {
-  [ -n "$registry_pid" ] && kill "$registry_pid" 2>/dev/null && wait "$registry_pid" 2>/dev/null
-  [ -d "$work/gnupg" ] && GNUPGHOME="$work/gnupg" gpgconf --kill gpg-agent 2>/dev/null
+  set +e # clean up everything, whatever fails
+  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null; fi
+  if [ -d "$work/gnupg" ]; then GNUPGHOME="$work/gnupg" gpgconf --kill gpg-agent 2>/dev/null; fi
   rm -rf "$work"
 }
 trap cleanup EXIT

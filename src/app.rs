@@ -165,7 +165,11 @@ fn render(report: &Report, config: &Config) {
         }
         Format::Json => {
             let json = output::json::render(report);
-            let _ = writeln!(stdout, "{}", serde_json::to_string_pretty(&json).unwrap_or_default());
+            let _ = writeln!(
+                stdout,
+                "{}",
+                serde_json::to_string_pretty(&json).unwrap_or_default()
+            );
         }
         Format::Github => {
             let text = output::text::render(report, output::text::Style { color: false }, label);

@@ -175,9 +175,15 @@ pub fn parse(args: Vec<OsString>, env: &Env) -> Result<Invocation, UsageError> {
                 continue;
             };
             let values: Vec<&str> = if is_multi(long) {
-                raw.lines().map(str::trim).filter(|l| !l.is_empty()).collect()
+                raw.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .collect()
             } else {
-                Some(raw.trim()).filter(|v| !v.is_empty()).into_iter().collect()
+                Some(raw.trim())
+                    .filter(|v| !v.is_empty())
+                    .into_iter()
+                    .collect()
             };
             for v in values {
                 merged.push(OsString::from(format!("--{long}={v}")));
@@ -308,7 +314,10 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
             origin: DockerConfigOrigin::Env,
         },
         _ => DockerConfigLocation {
-            dir: home.clone().unwrap_or_else(|| PathBuf::from("/")).join(".docker"),
+            dir: home
+                .clone()
+                .unwrap_or_else(|| PathBuf::from("/"))
+                .join(".docker"),
             origin: DockerConfigOrigin::Home,
         },
     };
@@ -342,6 +351,8 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         ca_file,
         env: RunEnvironment {
             github_actions,
+            in_action_container: github_actions
+                && env.get("GITHUB_WORKSPACE").map(String::as_str) == Some("/github/workspace"),
             path: env.get("PATH").map(OsString::from),
             home,
             github_step_summary: path_of("GITHUB_STEP_SUMMARY"),
@@ -378,7 +389,9 @@ pub fn parse_resolve(spec: &str) -> Result<ResolveRule, String> {
         .ok_or_else(|| format!("invalid --resolve `{spec}`: expected HOST=IP:PORT"))?;
     let host = host.trim().to_ascii_lowercase();
     if host.is_empty() || host.contains(['/', ' ']) {
-        return Err(format!("invalid --resolve `{spec}`: `{host}` is not a host name"));
+        return Err(format!(
+            "invalid --resolve `{spec}`: `{host}` is not a host name"
+        ));
     }
     let addr: std::net::SocketAddr = addr.trim().parse().map_err(|_| {
         format!("invalid --resolve `{spec}`: `{addr}` is not IP:PORT (IPv6 as [::1]:443)")
@@ -487,7 +500,10 @@ mod tests {
             &[
                 ("GITHUB_ACTIONS", "true"),
                 ("INPUT_REGISTRY", "input.azurecr.io"),
-                ("INPUT_CONTEXT", "oci://cli.azurecr.io/a:v1\n\n  oci://cli.azurecr.io/b:v2  \n"),
+                (
+                    "INPUT_CONTEXT",
+                    "oci://cli.azurecr.io/a:v1\n\n  oci://cli.azurecr.io/b:v2  \n",
+                ),
                 ("INPUT_FAIL-ON", "warning"),
                 ("INPUT_TIMEOUT", " 30 "),
                 ("INPUT_CA-FILE", ""),
@@ -508,7 +524,10 @@ mod tests {
     fn a_repeated_cli_flag_replaces_the_multi_line_input() {
         let c = config(
             &["--context", "r.io/x:1"],
-            &[("GITHUB_ACTIONS", "true"), ("INPUT_CONTEXT", "r.io/y:1\nr.io/z:1")],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_CONTEXT", "r.io/y:1\nr.io/z:1"),
+            ],
         );
         assert_eq!(c.contexts, vec!["r.io/x:1"]);
     }
@@ -548,7 +567,12 @@ mod tests {
             vec!["--registry", "r.io", "--timeout", "0"],
             vec!["--registry", "r.io", "--resolve", "nohost"],
             vec!["--registry", "r.io", "--client-id", "not-a-guid"],
-            vec!["--registry", "r.io", "--authority-host", "http://login.example"],
+            vec![
+                "--registry",
+                "r.io",
+                "--authority-host",
+                "http://login.example",
+            ],
             vec!["--registry", "my reg"],
             vec![],
         ] {
@@ -560,7 +584,10 @@ mod tests {
 
     #[test]
     fn client_secret_falls_back_to_the_sdk_variable() {
-        let c = config(&["--registry", "r.io"], &[("AZURE_CLIENT_SECRET", "s3cret-value")]);
+        let c = config(
+            &["--registry", "r.io"],
+            &[("AZURE_CLIENT_SECRET", "s3cret-value")],
+        );
         assert_eq!(c.azure.client_secret.as_deref(), Some("s3cret-value"));
     }
 
@@ -597,7 +624,13 @@ mod tests {
             parse(args(&["explain", "REF_INVALID"]), &env(&[])),
             Ok(Invocation::Explain(Some(c))) if c == "REF_INVALID"
         ));
-        assert!(matches!(parse(args(&["--help"]), &env(&[])), Ok(Invocation::Print(_))));
-        assert!(matches!(parse(args(&["--version"]), &env(&[])), Ok(Invocation::Print(_))));
+        assert!(matches!(
+            parse(args(&["--help"]), &env(&[])),
+            Ok(Invocation::Print(_))
+        ));
+        assert!(matches!(
+            parse(args(&["--version"]), &env(&[])),
+            Ok(Invocation::Print(_))
+        ));
     }
 }

@@ -64,7 +64,9 @@ pub fn find_on_path(name: &str, path: Option<&OsStr>) -> Result<PathBuf, HelperE
             if is_executable_file(&candidate) {
                 return Ok(candidate);
             }
-            searched.push(dir);
+            if !searched.contains(&dir) {
+                searched.push(dir);
+            }
         }
     }
     Err(HelperError::NotOnPath {
@@ -141,7 +143,9 @@ pub enum HelperAnswer {
 /// Why a helper gave no answer.
 #[derive(Debug, thiserror::Error)]
 pub enum HelperError {
-    #[error("`{name}` is not a valid credential helper name: it must not be empty or contain `/` or whitespace")]
+    #[error(
+        "`{name}` is not a valid credential helper name: it must not be empty or contain `/` or whitespace"
+    )]
     InvalidName { name: String },
     #[error("`{program}` is not on PATH")]
     NotOnPath {
@@ -261,7 +265,8 @@ async fn run(
         program: program.to_path_buf(),
         source,
     })?;
-    let pid = child.id();
+    // Kills the whole group if this future is dropped (the run's deadline) or times out.
+    let mut group = GroupKill(child.id());
     let stdin = child.stdin.take();
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
@@ -283,11 +288,13 @@ async fn run(
     };
     let outcome = tokio::time::timeout(timeout, exchange).await;
     let (out, err, status) = match outcome {
-        Ok(done) => done,
+        Ok(done) => {
+            // It exited and closed its output: leave anything it detached alone.
+            group.disarm();
+            done
+        }
         Err(_) => {
-            if let Some(pid) = pid {
-                kill_process_group(pid);
-            }
+            drop(group);
             let _ = child.kill().await;
             return Err(HelperError::Timeout {
                 waited: started.elapsed(),
@@ -305,6 +312,10 @@ async fn run(
     };
     if status.success() {
         return parse_answer(&out, secrets);
+    }
+    // A helper that printed an answer and then failed: mask its secret before quoting.
+    if let Ok(answer) = serde_json::from_slice::<Answer>(&out.bytes) {
+        secrets.register(&answer.secret);
     }
     let stdout_text = String::from_utf8_lossy(&out.bytes);
     if stdout_text.trim() == NOT_FOUND_MESSAGE {
@@ -327,14 +338,16 @@ async fn run(
     })
 }
 
+/// The helper's JSON answer (`ServerURL` is not needed). No `Debug`: it holds a secret.
+#[derive(serde::Deserialize)]
+struct Answer {
+    #[serde(rename = "Username", default)]
+    username: String,
+    #[serde(rename = "Secret", default)]
+    secret: String,
+}
+
 fn parse_answer(out: &Captured, secrets: &Secrets) -> Result<HelperAnswer, HelperError> {
-    #[derive(serde::Deserialize)]
-    struct Answer {
-        #[serde(rename = "Username", default)]
-        username: String,
-        #[serde(rename = "Secret", default)]
-        secret: String,
-    }
     let garbage = |error: String| HelperError::Garbage {
         bytes: out.total,
         truncated: out.total > out.bytes.len(),
@@ -414,8 +427,26 @@ async fn read_capped<R: AsyncRead + Unpin>(reader: Option<R>) -> Captured {
     captured
 }
 
-/// SIGKILL to the helper's process group (its pid, from `process_group(0)`). Called
-/// before the helper is reaped, so the id cannot have been reused.
+/// Sends SIGKILL to a helper's process group when dropped, unless disarmed.
+struct GroupKill(Option<u32>);
+
+impl GroupKill {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupKill {
+    fn drop(&mut self) {
+        if let Some(pgid) = self.0.take() {
+            kill_process_group(pgid);
+        }
+    }
+}
+
+/// SIGKILL to the helper's process group (its pid, from `process_group(0)`). Only
+/// called while the group can still exist with that id: the leader is not yet reaped,
+/// or members remain, and Linux never hands out an id still used as a group id.
 fn kill_process_group(pgid: u32) {
     unsafe extern "C" {
         // POSIX kill(2); pid_t is i32 on every Unix Rust supports.
@@ -470,7 +501,9 @@ mod tests {
         assert_eq!(find_on_path("x", Some(&path)).unwrap(), runnable);
         match find_on_path("dir", Some(&path)) {
             Err(HelperError::NotOnPath {
-                searched, program, path_set,
+                searched,
+                program,
+                path_set,
             }) => {
                 assert_eq!(program, "docker-credential-dir");
                 assert!(path_set);
@@ -480,7 +513,10 @@ mod tests {
         }
         assert!(matches!(
             find_on_path("x", None),
-            Err(HelperError::NotOnPath { path_set: false, .. })
+            Err(HelperError::NotOnPath {
+                path_set: false,
+                ..
+            })
         ));
         let relative = std::env::join_paths(["relative/dir"]).unwrap();
         assert!(find_on_path("x", Some(&relative)).is_err());

@@ -321,7 +321,9 @@ impl Credential {
             return format!("an ACR refresh token{}", user(&self.username));
         }
         match self.kind {
-            CredentialKind::UsernamePassword => format!("username/password{}", user(&self.username)),
+            CredentialKind::UsernamePassword => {
+                format!("username/password{}", user(&self.username))
+            }
             CredentialKind::IdentityToken => format!("an identity token{}", user(&self.username)),
             CredentialKind::RegistryToken => "a registry token".to_string(),
         }
@@ -341,7 +343,7 @@ pub struct DockerConfig {
 }
 
 /// Which config key chose a helper.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum HelperVia {
     CredHelpers,
     CredsStore,
@@ -828,9 +830,18 @@ mod tests {
         assert_eq!(auth_key("myreg.azurecr.io"), "myreg.azurecr.io");
         assert_eq!(auth_key("127.0.0.1:5000"), "127.0.0.1:5000");
         assert_eq!(auth_key("registry-1.docker.io"), "registry-1.docker.io");
-        assert_eq!(convert_to_hostname("https://myreg.example.com/v1/"), "myreg.example.com");
-        assert_eq!(convert_to_hostname("http://127.0.0.1:5000/v2/"), "127.0.0.1:5000");
-        assert_eq!(convert_to_hostname("myreg.example.com"), "myreg.example.com");
+        assert_eq!(
+            convert_to_hostname("https://myreg.example.com/v1/"),
+            "myreg.example.com"
+        );
+        assert_eq!(
+            convert_to_hostname("http://127.0.0.1:5000/v2/"),
+            "127.0.0.1:5000"
+        );
+        assert_eq!(
+            convert_to_hostname("myreg.example.com"),
+            "myreg.example.com"
+        );
         assert_eq!(convert_to_hostname(DOCKER_HUB_KEY), "index.docker.io");
     }
 
@@ -850,22 +861,45 @@ mod tests {
         ));
         match c.resolve("a.example") {
             Resolution::Helper {
-                name, via, line, key,
+                name,
+                via,
+                line,
+                key,
             } => {
-                assert_eq!((name.as_str(), via, line, key.as_str()), ("pass", HelperVia::CredHelpers, Some(8), "a.example"));
+                assert_eq!(
+                    (name.as_str(), via, line, key.as_str()),
+                    ("pass", HelperVia::CredHelpers, Some(8), "a.example")
+                );
             }
             other => panic!("{other:?}"),
         }
         match c.resolve("b.example") {
-            Resolution::Helper { name, via, line, .. } => {
-                assert_eq!((name.as_str(), via, line), ("desktop", HelperVia::CredsStore, Some(7)));
+            Resolution::Helper {
+                name, via, line, ..
+            } => {
+                assert_eq!(
+                    (name.as_str(), via, line),
+                    ("desktop", HelperVia::CredsStore, Some(7))
+                );
             }
             other => panic!("{other:?}"),
         }
-        let c = cfg(&format!(r#"{{"auths": {{"b.example": {{"auth": "{}"}}}}}}"#, b64("u:p")));
+        let c = cfg(&format!(
+            r#"{{"auths": {{"b.example": {{"auth": "{}"}}}}}}"#,
+            b64("u:p")
+        ));
         match c.resolve("b.example") {
-            Resolution::File { entry, legacy_match, .. } => {
-                assert_eq!(entry.kind(), EntryKind::Basic { username: "u".into() });
+            Resolution::File {
+                entry,
+                legacy_match,
+                ..
+            } => {
+                assert_eq!(
+                    entry.kind(),
+                    EntryKind::Basic {
+                        username: "u".into()
+                    }
+                );
                 assert!(!legacy_match);
                 let cred = entry.credential().unwrap();
                 assert_eq!((cred.username(), cred.secret()), ("u", "p"));
@@ -886,14 +920,29 @@ mod tests {
             b64("u:p")
         ));
         match c.resolve("a.example") {
-            Resolution::File { forced_by_empty_helper, .. } => assert_eq!(forced_by_empty_helper, Some(3)),
+            Resolution::File {
+                forced_by_empty_helper,
+                ..
+            } => assert_eq!(forced_by_empty_helper, Some(3)),
             other => panic!("{other:?}"),
         }
         let c = cfg(r#"{"credsStore": "desktop", "credHelpers": {"a.example": ""}}"#);
-        assert!(matches!(c.resolve("a.example"), Resolution::None { forced_by_empty_helper: Some(_), .. }));
+        assert!(matches!(
+            c.resolve("a.example"),
+            Resolution::None {
+                forced_by_empty_helper: Some(_),
+                ..
+            }
+        ));
         // An empty credsStore is no store at all.
         let c = cfg(r#"{"credsStore": ""}"#);
-        assert!(matches!(c.resolve("a.example"), Resolution::None { forced_by_empty_helper: None, .. }));
+        assert!(matches!(
+            c.resolve("a.example"),
+            Resolution::None {
+                forced_by_empty_helper: None,
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -907,7 +956,12 @@ mod tests {
             h = b64("hubuser:pw")
         ));
         match c.resolve("legacy.example:5000") {
-            Resolution::File { entry, legacy_match, key, .. } => {
+            Resolution::File {
+                entry,
+                legacy_match,
+                key,
+                ..
+            } => {
                 assert!(legacy_match);
                 assert_eq!(key, "legacy.example:5000");
                 assert_eq!(entry.key, "https://legacy.example:5000/v1/");
@@ -916,12 +970,24 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // The port is part of the host: no match without it.
-        assert!(matches!(c.resolve("legacy.example"), Resolution::None { .. }));
+        assert!(matches!(
+            c.resolve("legacy.example"),
+            Resolution::None { .. }
+        ));
         for hub in ["docker.io", "index.docker.io"] {
             match c.resolve(hub) {
-                Resolution::File { entry, legacy_match, .. } => {
+                Resolution::File {
+                    entry,
+                    legacy_match,
+                    ..
+                } => {
                     assert!(!legacy_match);
-                    assert_eq!(entry.kind(), EntryKind::Basic { username: "hubuser".into() });
+                    assert_eq!(
+                        entry.kind(),
+                        EntryKind::Basic {
+                            username: "hubuser".into()
+                        }
+                    );
                 }
                 other => panic!("{other:?}"),
             }
@@ -935,7 +1001,9 @@ mod tests {
 
     #[test]
     fn entry_kinds_and_token_credentials() {
-        let jwt = crate::jwt::unsigned_for_tests(&serde_json::json!({"exp": 1_800_000_000, "iss": "Azure Container Registry"}));
+        let jwt = crate::jwt::unsigned_for_tests(
+            &serde_json::json!({"exp": 1_800_000_000, "iss": "Azure Container Registry"}),
+        );
         let c = cfg(&format!(
             r#"{{"auths": {{
   "acr.azurecr.io": {{"auth": "{a}", "identitytoken": "{jwt}"}},
@@ -945,20 +1013,39 @@ mod tests {
 }}}}"#,
             a = b64(&format!("{ACR_TOKEN_USER}:"))
         ));
-        let Resolution::File { entry, .. } = c.resolve("acr.azurecr.io") else { panic!() };
-        assert_eq!(entry.kind(), EntryKind::IdentityToken { username: Some(ACR_TOKEN_USER.into()) });
+        let Resolution::File { entry, .. } = c.resolve("acr.azurecr.io") else {
+            panic!()
+        };
+        assert_eq!(
+            entry.kind(),
+            EntryKind::IdentityToken {
+                username: Some(ACR_TOKEN_USER.into())
+            }
+        );
         let cred = entry.credential().unwrap();
         assert_eq!(cred.kind(), CredentialKind::IdentityToken);
         assert!(cred.is_acr_refresh_token());
-        assert!(cred.describe().starts_with("an ACR refresh token for 00000000-"));
+        assert!(
+            cred.describe()
+                .starts_with("an ACR refresh token for 00000000-")
+        );
         assert!(cred.expires().is_some());
-        let Resolution::File { entry, .. } = c.resolve("tok.example") else { panic!() };
+        let Resolution::File { entry, .. } = c.resolve("tok.example") else {
+            panic!()
+        };
         assert_eq!(entry.kind(), EntryKind::RegistryToken);
-        let Resolution::File { entry, .. } = c.resolve("empty.example") else { panic!() };
+        let Resolution::File { entry, .. } = c.resolve("empty.example") else {
+            panic!()
+        };
         assert_eq!(entry.kind(), EntryKind::Empty);
         assert!(entry.credential().is_none());
-        let Resolution::File { entry, .. } = c.resolve("up.example") else { panic!() };
-        assert_eq!(entry.credential().unwrap().describe(), "username/password for plain");
+        let Resolution::File { entry, .. } = c.resolve("up.example") else {
+            panic!()
+        };
+        assert_eq!(
+            entry.credential().unwrap().describe(),
+            "username/password for plain"
+        );
         // The null-GUID user with a JWT password is an ACR refresh token too.
         let cred = Credential::from_username_secret(ACR_TOKEN_USER.into(), jwt.clone());
         assert_eq!(cred.kind(), CredentialKind::IdentityToken);
@@ -983,7 +1070,12 @@ mod tests {
     fn syntax_errors_carry_line_and_column() {
         let text = "{\n  \"auths\": {\n    \"a\": {\"auth\": \"x\"},\n  }\n}\n";
         match parse(Path::new("/x/config.json"), text, &Secrets::default()) {
-            Err(ConfigError::Syntax { line, column, message, .. }) => {
+            Err(ConfigError::Syntax {
+                line,
+                column,
+                message,
+                ..
+            }) => {
                 assert_eq!(line, 4);
                 assert!(column >= 3, "{column}");
                 assert!(!message.contains("line 4"), "{message}");
@@ -1011,7 +1103,8 @@ mod tests {
             nocolon = b64("justuser"),
             emptyuser = b64(":pw")
         ));
-        let summary: Vec<(String, Option<u32>)> = p.iter().map(|p| (p.key.clone(), p.line)).collect();
+        let summary: Vec<(String, Option<u32>)> =
+            p.iter().map(|p| (p.key.clone(), p.line)).collect();
         assert_eq!(
             summary,
             vec![
@@ -1049,7 +1142,9 @@ mod tests {
             other => panic!("{other:?}"),
         }
         std::fs::write(dir.path().join("config.json"), "{\"credsStore\":\"pass\"}").unwrap();
-        let Load::Loaded(c) = load(dir.path(), &Secrets::default()).unwrap() else { panic!() };
+        let Load::Loaded(c) = load(dir.path(), &Secrets::default()).unwrap() else {
+            panic!()
+        };
         assert_eq!(c.creds_store_name().map(|s| s.value.as_str()), Some("pass"));
     }
 
@@ -1058,8 +1153,16 @@ mod tests {
         let text = "{\"a\\\"b\": {\"x\": [ {\"y\": 1} ]},\n \"c\": \"{not a key}\", \"d\": 2}";
         let pos = key_positions(text);
         assert_eq!(pos.get(&vec!["a\"b".to_string()]), Some(&(1, 2)));
-        assert_eq!(pos.get(&vec!["a\"b".to_string(), "x".to_string()]), Some(&(1, 11)));
-        assert!(pos.contains_key(&vec!["a\"b".to_string(), "x".to_string(), "[]".to_string(), "y".to_string()]));
+        assert_eq!(
+            pos.get(&vec!["a\"b".to_string(), "x".to_string()]),
+            Some(&(1, 11))
+        );
+        assert!(pos.contains_key(&vec![
+            "a\"b".to_string(),
+            "x".to_string(),
+            "[]".to_string(),
+            "y".to_string()
+        ]));
         assert_eq!(pos.get(&vec!["c".to_string()]), Some(&(2, 2)));
         assert_eq!(pos.get(&vec!["d".to_string()]), Some(&(2, 22)));
         assert_eq!(pos.len(), 5);

@@ -69,7 +69,10 @@ mod tests {
             }
         }
         for d in &documented {
-            assert!(Code::from_name(d).is_some(), "docs/checks.md documents unknown code {d}");
+            assert!(
+                Code::from_name(d).is_some(),
+                "docs/checks.md documents unknown code {d}"
+            );
         }
     }
 

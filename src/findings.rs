@@ -293,7 +293,7 @@ impl Report {
     /// in the order the checks ran (configuration before network, as a user fixes them).
     pub fn ranked(&self) -> Vec<&Finding> {
         let mut all: Vec<&Finding> = self.findings().collect();
-        all.sort_by(|a, b| b.severity.cmp(&a.severity));
+        all.sort_by_key(|f| std::cmp::Reverse(f.severity));
         all
     }
 }

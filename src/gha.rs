@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn escaping_matches_the_toolkit() {
         assert_eq!(escape_data("100% a\r\nb:c,d"), "100%25 a%0D%0Ab:c,d");
-        assert_eq!(escape_property("100% a\r\nb:c,d"), "100%25 a%0D%0Ab%3Ac%2Cd");
+        assert_eq!(
+            escape_property("100% a\r\nb:c,d"),
+            "100%25 a%0D%0Ab%3Ac%2Cd"
+        );
         // `%` first, so an escaped-looking input cannot be unescaped into a newline.
         assert_eq!(escape_data("%0A"), "%250A");
     }
@@ -137,7 +140,11 @@ mod tests {
     #[test]
     fn commands_drop_empty_properties() {
         assert_eq!(
-            command("error", &[("title", "A: b".into()), ("file", String::new())], "m"),
+            command(
+                "error",
+                &[("title", "A: b".into()), ("file", String::new())],
+                "m"
+            ),
             "::error title=A%3A b::m"
         );
         assert_eq!(command("notice", &[], "m"), "::notice::m");

@@ -11,7 +11,9 @@ pub enum HttpSetupError {
         path: String,
         source: std::io::Error,
     },
-    #[error("CA file {path} holds no PEM certificate (expected -----BEGIN CERTIFICATE----- blocks)")]
+    #[error(
+        "CA file {path} holds no PEM certificate (expected -----BEGIN CERTIFICATE----- blocks)"
+    )]
     CaEmpty { path: String },
     #[error("CA file {path} is not valid PEM: {reason}")]
     CaInvalid { path: String, reason: String },
@@ -26,12 +28,11 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpSetupE
         path: shown.clone(),
         source,
     })?;
-    let certs = reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| {
-        HttpSetupError::CaInvalid {
+    let certs =
+        reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| HttpSetupError::CaInvalid {
             path: shown.clone(),
             reason: e.to_string(),
-        }
-    })?;
+        })?;
     if certs.is_empty() {
         return Err(HttpSetupError::CaEmpty { path: shown });
     }
@@ -96,21 +97,39 @@ mod tests {
             String::from_utf8_lossy(&buf[..n]).to_string()
         });
         let mut config = Config::for_tests("/nonexistent".into());
-        config.resolve = vec![crate::cli::parse_resolve(&format!("myreg.azurecr.io={addr}")).unwrap()];
+        config.resolve =
+            vec![crate::cli::parse_resolve(&format!("myreg.azurecr.io={addr}")).unwrap()];
         let client = build_client(&config).unwrap();
-        let resp = client.get("http://myreg.azurecr.io/v2/").send().await.unwrap();
+        let resp = client
+            .get("http://myreg.azurecr.io/v2/")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status(), 204);
         let request = server.await.unwrap();
-        assert!(request.to_ascii_lowercase().contains("host: myreg.azurecr.io\r\n"), "{request}");
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("host: myreg.azurecr.io\r\n"),
+            "{request}"
+        );
     }
 
     #[test]
     fn ca_file_errors_name_the_file() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("missing.pem");
-        assert!(read_ca_file(&missing).unwrap_err().to_string().contains("missing.pem"));
+        assert!(
+            read_ca_file(&missing)
+                .unwrap_err()
+                .to_string()
+                .contains("missing.pem")
+        );
         let empty = dir.path().join("empty.pem");
         std::fs::write(&empty, "not a certificate\n").unwrap();
-        assert!(matches!(read_ca_file(&empty), Err(HttpSetupError::CaEmpty { .. })));
+        assert!(matches!(
+            read_ca_file(&empty),
+            Err(HttpSetupError::CaEmpty { .. })
+        ));
     }
 }

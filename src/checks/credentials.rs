@@ -1,7 +1,1271 @@
-//! Credential-helper check (placeholder, being written).
-use super::Ctx;
-use crate::findings::CheckReport;
+//! Docker credentials: for every registry host the build uses, find the credential
+//! docker would use (docker/cli's precedence: `credHelpers` > `credsStore` > `auths`),
+//! run the chosen helpers, and report what is missing, broken or expired.
+//!
+//! The credentials found are returned as [`HostCredential`]s for the registry check.
+//! No secret ever reaches a finding or a verified fact: they name the source, the kind
+//! of credential, the user name and the expiry, never the value, a prefix or a length.
 
-pub async fn run(_ctx: &Ctx, _hosts: &[String]) -> (CheckReport, Vec<()>) {
-    (CheckReport::default(), Vec::new())
+use super::Ctx;
+use crate::config::{AuthMode, DockerConfigOrigin};
+use crate::cred_helper::{self, Call, HelperAnswer, HelperError, NoCredentialsStyle};
+use crate::docker_config::{
+    self, AuthEntry, ConfigError, DockerConfig, EntryKind, Load, Resolution,
+};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+pub use crate::docker_config::{Credential, CredentialKind, HelperVia};
+
+/// The longest a single helper call may take.
+pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Helper calls end this much before the run's deadline, so that a hanging helper is
+/// reported here (HELPER_FAILED) rather than as a generic run timeout.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
+
+/// A token expiring sooner than this is reported as a warning.
+pub const EXPIRY_WARNING: Duration = Duration::from_secs(15 * 60);
+
+/// Where a host's credential comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CredentialSource {
+    /// No usable config file (missing or invalid): docker has no credentials.
+    NoConfig { path: PathBuf },
+    /// The file store (`auths`); `key` is the matched entry, `None` when there is none.
+    File { path: PathBuf, key: Option<String> },
+    /// A helper program `docker-credential-<name>`, chosen by `via`.
+    Helper { name: String, via: HelperVia },
+}
+
+/// The credential docker would use for one registry host.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostCredential {
+    /// `host[:port]` as given to [`run`].
+    pub host: String,
+    /// The key docker looks up (`https://index.docker.io/v1/` for Docker Hub).
+    pub key: String,
+    pub source: CredentialSource,
+    /// The credential, when one was found (also when it has expired).
+    pub credential: Option<Credential>,
+    /// The finding that explains why there is no usable credential (missing, broken
+    /// helper, expired…), so that later checks can refer to it instead of guessing.
+    pub problem: Option<Code>,
+}
+
+/// What one docker key resolved to.
+struct Outcome {
+    source: CredentialSource,
+    credential: Option<Credential>,
+    problem: Option<Code>,
+}
+
+/// Checks the docker credentials for `hosts` (normalised `host[:port]`, deduplicated;
+/// Docker Hub as `docker.io`).
+pub async fn run(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredential>) {
+    let mut report = CheckReport::default();
+    let dir = &ctx.config.docker_config.dir;
+    let config = match docker_config::load(dir, &ctx.secrets) {
+        Ok(Load::Loaded(config)) => config,
+        Ok(Load::Missing { path, dir_exists }) => {
+            report.push(missing_config(ctx, hosts, &path, dir_exists));
+            report.inconclusive = true;
+            let creds = without_config(hosts, &path, Code::DOCKER_CONFIG_MISSING);
+            return (report, creds);
+        }
+        Err(error) => {
+            for finding in invalid_config(ctx, &error) {
+                report.push(finding);
+            }
+            report.inconclusive = true;
+            let creds = without_config(hosts, error.path(), Code::DOCKER_CONFIG_INVALID);
+            return (report, creds);
+        }
+    };
+    report.verified(summary_fact(&config));
+    let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
+    let creds = hosts
+        .iter()
+        .map(|host| {
+            let key = docker_config::auth_key(host);
+            let outcome = outcomes.get(&key);
+            HostCredential {
+                host: host.clone(),
+                source: outcome
+                    .map(|o| o.source.clone())
+                    .unwrap_or(CredentialSource::File {
+                        path: config.path.clone(),
+                        key: None,
+                    }),
+                credential: outcome.and_then(|o| o.credential.clone()),
+                problem: outcome.and_then(|o| o.problem),
+                key,
+            }
+        })
+        .collect();
+    (report, creds)
+}
+
+fn without_config(hosts: &[String], path: &Path, code: Code) -> Vec<HostCredential> {
+    hosts
+        .iter()
+        .map(|host| HostCredential {
+            host: host.clone(),
+            key: docker_config::auth_key(host),
+            source: CredentialSource::NoConfig {
+                path: path.to_path_buf(),
+            },
+            credential: None,
+            problem: Some(code),
+        })
+        .collect()
+}
+
+fn summary_fact(config: &DockerConfig) -> String {
+    let store = match config.creds_store_name() {
+        Some(s) => format!("credsStore `{}`", s.value),
+        None => "no credsStore".to_string(),
+    };
+    format!(
+        "{} is valid JSON: {store}, {} credHelpers entr{}, {} auths entr{}",
+        config.path.display(),
+        config.cred_helpers.len(),
+        if config.cred_helpers.len() == 1 {
+            "y"
+        } else {
+            "ies"
+        },
+        config.auths.len(),
+        if config.auths.len() == 1 { "y" } else { "ies" },
+    )
+}
+
+/// One helper chosen by one config key, with the keys (and hosts) it serves.
+struct HelperUse {
+    line: Option<u32>,
+    /// docker key → hosts, in the order the hosts were given.
+    keys: Vec<(String, Vec<String>)>,
+}
+
+async fn check_hosts(
+    ctx: &Ctx,
+    config: &DockerConfig,
+    hosts: &[String],
+    report: &mut CheckReport,
+) -> BTreeMap<String, Outcome> {
+    // Group hosts by docker key (`docker.io` and `index.docker.io` share one).
+    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
+    for host in hosts {
+        let key = docker_config::auth_key(host);
+        match keys.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, hs)) => hs.push(host.clone()),
+            None => keys.push((key, vec![host.clone()])),
+        }
+    }
+
+    // Which helpers are needed, by (name, via); the credsStore helper always, because
+    // docker also runs it for public base images.
+    let mut helper_uses: BTreeMap<(String, HelperVia), HelperUse> = BTreeMap::new();
+    if let Some(store) = config.creds_store_name() {
+        helper_uses.insert(
+            (store.value.clone(), HelperVia::CredsStore),
+            HelperUse {
+                line: store.line,
+                keys: Vec::new(),
+            },
+        );
+    }
+    for (key, key_hosts) in &keys {
+        if let Resolution::Helper {
+            name, via, line, ..
+        } = config.resolve(&key_hosts[0])
+        {
+            helper_uses
+                .entry((name, via))
+                .or_insert(HelperUse {
+                    line,
+                    keys: Vec::new(),
+                })
+                .keys
+                .push((key.clone(), key_hosts.clone()));
+        }
+    }
+
+    // Find each helper once; report invalid names and missing programs once per use.
+    let mut programs: BTreeMap<String, Result<PathBuf, Code>> = BTreeMap::new();
+    for ((name, via), usage) in &helper_uses {
+        let found = programs
+            .entry(name.clone())
+            .or_insert_with(|| {
+                cred_helper::find_on_path(name, ctx.config.env.path.as_deref()).map_err(|e| match e
+                {
+                    HelperError::InvalidName { .. } => Code::DOCKER_CONFIG_INVALID,
+                    _ => Code::HELPER_NOT_FOUND,
+                })
+            })
+            .clone();
+        match found {
+            Ok(_) => {}
+            Err(Code::DOCKER_CONFIG_INVALID) => {
+                report.push(invalid_helper_name(ctx, config, name, *via, usage));
+            }
+            Err(_) => report.push(helper_not_found(ctx, config, name, *via, usage)),
+        }
+    }
+
+    // Run each (helper, key) once, all at the same time.
+    let timeout = HELPER_TIMEOUT.min(ctx.remaining().saturating_sub(DEADLINE_MARGIN));
+    let mut calls: BTreeMap<(String, String), Call> = BTreeMap::new();
+    let mut set = tokio::task::JoinSet::new();
+    for ((name, _), usage) in &helper_uses {
+        let Some(Ok(program)) = programs.get(name) else {
+            continue;
+        };
+        for (key, _) in &usage.keys {
+            if calls.contains_key(&(name.clone(), key.clone())) || timeout.is_zero() {
+                continue;
+            }
+            let (name, key, program) = (name.clone(), key.clone(), program.clone());
+            let secrets = ctx.secrets.clone();
+            set.spawn(async move {
+                let call = cred_helper::run_get(&program, &key, timeout, &secrets).await;
+                (name, key, call)
+            });
+        }
+    }
+    while let Some(joined) = set.join_next().await {
+        // A panicked task leaves its key without a result: reported as inconclusive below.
+        if let Ok((name, key, call)) = joined {
+            calls.insert((name, key), call);
+        }
+    }
+
+    let mut outcomes = BTreeMap::new();
+    for (key, key_hosts) in &keys {
+        let outcome = match config.resolve(&key_hosts[0]) {
+            Resolution::Helper {
+                name, via, line, ..
+            } => {
+                let source = CredentialSource::Helper {
+                    name: name.clone(),
+                    via,
+                };
+                let located = HelperAt {
+                    config,
+                    name: &name,
+                    via,
+                    line,
+                    key,
+                    hosts: key_hosts,
+                };
+                match programs.get(&name) {
+                    Some(Err(code)) => Outcome {
+                        source,
+                        credential: None,
+                        problem: Some(*code),
+                    },
+                    _ => match calls.remove(&(name.clone(), key.clone())) {
+                        Some(call) => helper_outcome(ctx, report, &located, source, call),
+                        None => {
+                            report.inconclusive = true;
+                            Outcome {
+                                source,
+                                credential: None,
+                                problem: None,
+                            }
+                        }
+                    },
+                }
+            }
+            Resolution::File {
+                entry,
+                legacy_match,
+                forced_by_empty_helper,
+                ..
+            } => file_outcome(
+                ctx,
+                report,
+                config,
+                key,
+                key_hosts,
+                entry,
+                legacy_match,
+                forced_by_empty_helper,
+            ),
+            Resolution::None {
+                forced_by_empty_helper,
+                ..
+            } => {
+                report.push(cred_not_found(
+                    ctx,
+                    config,
+                    key,
+                    key_hosts,
+                    None,
+                    forced_by_empty_helper,
+                ));
+                Outcome {
+                    source: CredentialSource::File {
+                        path: config.path.clone(),
+                        key: None,
+                    },
+                    credential: None,
+                    problem: Some(Code::CRED_NOT_FOUND),
+                }
+            }
+        };
+        outcomes.insert(key.clone(), outcome);
+    }
+    outcomes
+}
+
+/// A helper as chosen for one key, for messages.
+struct HelperAt<'a> {
+    config: &'a DockerConfig,
+    name: &'a str,
+    via: HelperVia,
+    line: Option<u32>,
+    key: &'a str,
+    hosts: &'a [String],
+}
+
+impl HelperAt<'_> {
+    /// `credHelpers["host"]` or `credsStore`.
+    fn config_key(&self) -> String {
+        match self.via {
+            HelperVia::CredHelpers => docker_config::key_path(&["credHelpers", self.key]),
+            HelperVia::CredsStore => "credsStore".to_string(),
+        }
+    }
+
+    /// `/x/config.json:3 sets credsStore to "pass"`.
+    fn chosen_by(&self) -> String {
+        format!(
+            "{} sets {} to \"{}\"",
+            file_line(&self.config.path, self.line),
+            self.config_key(),
+            self.name
+        )
+    }
+
+    fn hosts_label(&self) -> String {
+        self.hosts.join(", ")
+    }
+}
+
+fn helper_outcome(
+    ctx: &Ctx,
+    report: &mut CheckReport,
+    at: &HelperAt<'_>,
+    source: CredentialSource,
+    call: Call,
+) -> Outcome {
+    let waited = format_duration(call.elapsed);
+    let location = (at.config.path.clone(), at.line);
+    match call.result {
+        Ok(HelperAnswer::Credentials(answer)) => {
+            let credential = answer.into_credential();
+            let what = credential.describe();
+            let origin = format!(
+                "helper `{}` ({})",
+                at.name,
+                match at.via {
+                    HelperVia::CredHelpers => "credHelpers",
+                    HelperVia::CredsStore => "credsStore",
+                }
+            );
+            let problem = check_expiry(
+                ctx,
+                report,
+                &credential,
+                at.hosts,
+                &format!("{what} returned by {origin} for `{}`", at.key),
+                &location,
+            );
+            if problem.is_none() {
+                report.verified(format!(
+                    "{}: {origin} returned {what}{}",
+                    at.hosts_label(),
+                    validity(&credential)
+                ));
+            }
+            Outcome {
+                source,
+                credential: Some(credential),
+                problem,
+            }
+        }
+        Ok(HelperAnswer::NoCredentials(style)) => {
+            report.push(helper_no_credentials(ctx, at, style, &waited));
+            Outcome {
+                source,
+                credential: None,
+                problem: Some(Code::HELPER_NO_CREDENTIALS),
+            }
+        }
+        Err(error) => {
+            report.push(helper_failed(ctx, at, &call.program, &error, &waited));
+            Outcome {
+                source,
+                credential: None,
+                problem: Some(Code::HELPER_FAILED),
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn file_outcome(
+    ctx: &Ctx,
+    report: &mut CheckReport,
+    config: &DockerConfig,
+    key: &str,
+    hosts: &[String],
+    entry: &AuthEntry,
+    legacy_match: bool,
+    forced_by_empty_helper: Option<u32>,
+) -> Outcome {
+    let source = CredentialSource::File {
+        path: config.path.clone(),
+        key: Some(entry.key.clone()),
+    };
+    let Some(credential) = entry.credential() else {
+        report.push(cred_not_found(
+            ctx,
+            config,
+            key,
+            hosts,
+            Some(entry),
+            forced_by_empty_helper,
+        ));
+        return Outcome {
+            source,
+            credential: None,
+            problem: Some(Code::CRED_NOT_FOUND),
+        };
+    };
+    let entry_name = docker_config::key_path(&["auths", &entry.key]);
+    let what = credential.describe();
+    let location = (config.path.clone(), entry.line);
+    let problem = check_expiry(
+        ctx,
+        report,
+        &credential,
+        hosts,
+        &format!(
+            "{what} in {entry_name} ({})",
+            file_line(&config.path, entry.line)
+        ),
+        &location,
+    );
+    if problem.is_none() {
+        let mut notes = Vec::new();
+        if key != entry.key || hosts.iter().any(|h| h != key) {
+            notes.push(format!("used for {}", hosts.join(", ")));
+        }
+        if legacy_match {
+            notes.push("a legacy key, matched by its host name".to_string());
+        }
+        if forced_by_empty_helper.is_some() {
+            notes.push(format!(
+                "{} is \"\", so the file store is used",
+                docker_config::key_path(&["credHelpers", key])
+            ));
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join("; "))
+        };
+        report.verified(format!(
+            "{entry_name} in {} holds {what}{}{notes}",
+            file_line(&config.path, entry.line),
+            validity(&credential)
+        ));
+    }
+    Outcome {
+        source,
+        credential: Some(credential),
+        problem,
+    }
+}
+
+/// ", valid until 2026-…Z (in 3 hours)" for a JWT secret with `exp`, else "".
+fn validity(credential: &Credential) -> String {
+    match credential.expires() {
+        Some(exp) => format!(
+            ", valid until {} ({})",
+            crate::jwt::format_utc(exp),
+            crate::jwt::describe_distance(exp, SystemTime::now())
+        ),
+        None => String::new(),
+    }
+}
+
+/// CRED_EXPIRED when the secret is a JWT that has expired (error) or expires within
+/// [`EXPIRY_WARNING`] (warning). Returns the code when the credential is unusable.
+fn check_expiry(
+    ctx: &Ctx,
+    report: &mut CheckReport,
+    credential: &Credential,
+    hosts: &[String],
+    what: &str,
+    location: &(PathBuf, Option<u32>),
+) -> Option<Code> {
+    let exp = credential.expires()?;
+    let now = SystemTime::now();
+    let when = crate::jwt::format_utc(exp);
+    let distance = crate::jwt::describe_distance(exp, now);
+    let host = hosts.join(", ");
+    let acr_note = if credential.is_acr_refresh_token() {
+        " ACR refresh tokens from `az acr login` last about 3 hours, so log in again right before the step that pulls or pushes."
+    } else {
+        ""
+    };
+    let fix = format!("{}{acr_note}", login_fix(ctx, &hosts[0]));
+    let expired = exp <= now;
+    let (severity, title, message, problem) = if expired {
+        (
+            Severity::Error,
+            format!("the credential for {host} expired {distance}"),
+            format!(
+                "The {what} is a token that expired at {when} ({distance}); the registry rejects it (`unauthorized: authentication required`) and docker does not renew it."
+            ),
+            Some(Code::CRED_EXPIRED),
+        )
+    } else if exp.duration_since(now).unwrap_or_default() < EXPIRY_WARNING {
+        (
+            Severity::Warning,
+            format!("the credential for {host} expires {distance}"),
+            format!(
+                "The {what} is a token that expires at {when} ({distance}); a build that pulls or pushes after that fails with `unauthorized: authentication required`."
+            ),
+            None,
+        )
+    } else {
+        return None;
+    };
+    report.push(
+        Finding::new(
+            CheckId::CredentialHelpers,
+            Code::CRED_EXPIRED,
+            severity,
+            title,
+            message,
+            fix,
+        )
+        .at(display_path(ctx, &location.0), location.1, None),
+    );
+    problem
+}
+
+// ---------------------------------------------------------------------------------
+// Findings
+
+fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) -> Finding {
+    let loc = &ctx.config.docker_config;
+    let why_dir = origin_description(loc.origin);
+    let mode = ctx.config.effective_auth_mode();
+    let severity = if mode == AuthMode::DockerConfig {
+        Severity::Error
+    } else {
+        Severity::Notice
+    };
+    let mut message = format!(
+        "Looked for {} — the directory is {why_dir}{}. Without a config.json docker has no stored credentials and no credential helper, so it accesses every registry anonymously.",
+        path.display(),
+        if dir_exists {
+            ""
+        } else {
+            ", and it does not exist either"
+        }
+    );
+    if mode == AuthMode::DockerConfig {
+        message.push_str(&format!(
+            " The auth mode is {}{}, so the registry credentials must come from this file.",
+            mode.as_str(),
+            if ctx.config.auth_mode == AuthMode::Auto {
+                " (auto, with no Azure identity configured)"
+            } else {
+                ""
+            }
+        ));
+    }
+    if ctx.config.env.in_action_container {
+        message.push_str(
+            " This step runs in a container action: it cannot see the runner's `~/.docker` (where `docker login`, docker/login-action and `az acr login` write by default), nor credential helpers installed on the runner.",
+        );
+    }
+    let mut fix = String::new();
+    if ctx.config.env.in_action_container {
+        fix.push_str(
+            "Give the login step and this step the same docker config directory under the runner's temp dir, on both steps (or once at job level):\n\
+             env:\n  DOCKER_CONFIG: ${{ runner.temp }}/docker\n\
+             (or pass it to this step as input `docker-config: ${{ runner.temp }}/docker`). Then log in before this step",
+        );
+        match hosts.first() {
+            Some(host) => fix.push_str(&format!(":\n{}", login_commands(host, ""))),
+            None => fix.push('.'),
+        }
+    } else {
+        match hosts.first() {
+            Some(host) => fix.push_str(&login_fix(ctx, host)),
+            None => fix.push_str(&format!(
+                "Log in with `docker login <registry>` (writes {}), or point the tool at the directory that holds your config.json.",
+                path.display()
+            )),
+        }
+        fix.push_str(
+            "\nIf your config.json is elsewhere, pass its directory with --docker-config <dir> (input `docker-config`) or $DOCKER_CONFIG.",
+        );
+    }
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::DOCKER_CONFIG_MISSING,
+        severity,
+        format!("no docker config.json in {}", loc.dir.display()),
+        message,
+        fix,
+    )
+}
+
+fn origin_description(origin: DockerConfigOrigin) -> &'static str {
+    match origin {
+        DockerConfigOrigin::Flag => "the one given with --docker-config (input `docker-config`)",
+        DockerConfigOrigin::Env => "the one named by $DOCKER_CONFIG",
+        DockerConfigOrigin::Home => {
+            "$HOME/.docker, docker's default when $DOCKER_CONFIG is not set"
+        }
+    }
+}
+
+const LOAD_FAILS: &str = "docker cannot load this file either: it prints `WARNING: Error loading config file` and runs without the credentials and helpers it configures.";
+
+fn invalid_config(ctx: &Ctx, error: &ConfigError) -> Vec<Finding> {
+    let file = display_path(ctx, error.path());
+    let path = error.path().display().to_string();
+    let finding = |title: String, message: String, fix: String| {
+        Finding::new(
+            CheckId::CredentialHelpers,
+            Code::DOCKER_CONFIG_INVALID,
+            Severity::Error,
+            title,
+            message,
+            fix,
+        )
+    };
+    match error {
+        ConfigError::Read { source, .. } => vec![
+            finding(
+                "cannot read the docker config.json".into(),
+                format!("Reading {path} failed: {source}. {LOAD_FAILS}"),
+                format!(
+                    "Make {path} a file readable by this user (`ls -l {q}`); a file left root-owned by an earlier container step is fixed with `sudo chown \"$(id -u):$(id -g)\" {q}`.",
+                    q = sh_quote(&path)
+                ),
+            )
+            .at(file, None, None),
+        ],
+        ConfigError::TooLarge { size, .. } => vec![
+            finding(
+                "the docker config.json is too large to be one".into(),
+                format!("{path} is {size} bytes; a docker config.json is a few KiB."),
+                "Point the tool at the directory that holds the real config.json (--docker-config, input `docker-config`, or $DOCKER_CONFIG).".into(),
+            )
+            .at(file, None, None),
+        ],
+        ConfigError::Syntax {
+            line,
+            column,
+            message,
+            ..
+        } => vec![
+            finding(
+                "the docker config.json is not valid JSON".into(),
+                format!("{path}:{line}:{column}: {message}. {LOAD_FAILS}"),
+                format!(
+                    "Fix the JSON at line {line}, column {column} (`jq . {}` shows the error), or delete the file and log in again to recreate it.",
+                    sh_quote(&path)
+                ),
+            )
+            .at(file, Some(*line), Some(*column)),
+        ],
+        ConfigError::Invalid { problems, .. } => problems
+            .iter()
+            .map(|p| {
+                let at = match p.line {
+                    Some(line) => format!("{path}:{line}"),
+                    None => path.clone(),
+                };
+                let is_auth = p.key.ends_with(".auth");
+                let mut fix = if is_auth {
+                    "Log in again to rewrite the entry (`docker logout <host>` then `docker login <host>`), or set `auth` to the output of `printf '%s' 'USER:PASSWORD' | base64 -w0`.".to_string()
+                } else {
+                    format!("Correct {} at line {}", p.key, p.line.unwrap_or(1))
+                        + " so that it has the type docker expects."
+                };
+                if p.key != "(top level)" {
+                    fix.push_str(&format!(
+                        " Or remove it: {}",
+                        jq_edit(&format!("del(.{})", p.key), &path)
+                    ));
+                }
+                finding(
+                    format!("invalid {} in the docker config.json", p.key),
+                    format!("{at}: {} {}. {LOAD_FAILS}", p.key, p.problem),
+                    fix,
+                )
+                .at(file.clone(), p.line, p.column)
+            })
+            .collect(),
+    }
+}
+
+fn invalid_helper_name(
+    ctx: &Ctx,
+    config: &DockerConfig,
+    name: &str,
+    via: HelperVia,
+    usage: &HelperUse,
+) -> Finding {
+    let key = config_keys(via, usage);
+    let path = config.path.display().to_string();
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::DOCKER_CONFIG_INVALID,
+        Severity::Error,
+        format!("{key} names an invalid credential helper"),
+        format!(
+            "{} sets {key} to \"{name}\". A helper name is the suffix of a program `docker-credential-<name>` looked up on PATH, so it cannot contain `/` or whitespace; this tool did not run it, and docker fails every operation that needs it{}.",
+            file_line(&config.path, usage.line),
+            affected(via, usage)
+        ),
+        format!(
+            "Set it to a helper's suffix (for example \"pass\" for docker-credential-pass), or remove it: {}",
+            jq_edit(&del_filter(via, usage), &path)
+        ),
+    )
+    .at(display_path(ctx, &config.path), usage.line, None)
+}
+
+fn helper_not_found(
+    ctx: &Ctx,
+    config: &DockerConfig,
+    name: &str,
+    via: HelperVia,
+    usage: &HelperUse,
+) -> Finding {
+    let key = config_keys(via, usage);
+    let program = cred_helper::program_name(name);
+    let path = config.path.display().to_string();
+    let searched = match ctx.config.env.path.as_deref() {
+        None => "PATH is not set".to_string(),
+        Some(p) => {
+            let dirs: Vec<String> = std::env::split_paths(p)
+                .filter(|d| d.is_absolute())
+                .map(|d| d.display().to_string())
+                .collect();
+            if dirs.is_empty() {
+                "PATH has no absolute directory".to_string()
+            } else if dirs.len() > 8 {
+                format!(
+                    "looked in {} … and {} more PATH directories",
+                    dirs[..8].join(", "),
+                    dirs.len() - 8
+                )
+            } else {
+                format!("looked in {}", dirs.join(", "))
+            }
+        }
+    };
+    let mut message = format!(
+        "{} sets {key} to \"{name}\", so docker runs `{program}` for {}. It is not on PATH ({searched}). Every registry operation that needs it fails{}: docker reports `error getting credentials - err: exec: \"{program}\": executable file not found in $PATH`.",
+        file_line(&config.path, usage.line),
+        scope(via, usage),
+        match via {
+            HelperVia::CredsStore => ", including anonymous pulls of public base images",
+            HelperVia::CredHelpers => "",
+        }
+    );
+    if let Some(hint) = helper_hint(name) {
+        message.push(' ');
+        message.push_str(hint);
+    }
+    if ctx.config.env.in_action_container {
+        message.push_str(" This step runs in a container action, whose PATH does not include helpers installed on the runner; a helper that only exists on the runner is invisible here and to any tool running in a container.");
+    }
+    let mut fix = format!(
+        "Install `{program}` on the runner, or remove the entry so docker uses the plain file store: {}",
+        jq_edit(&del_filter(via, usage), &path)
+    );
+    if let Some(install) = helper_install(name) {
+        fix.push('\n');
+        fix.push_str(install);
+    }
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::HELPER_NOT_FOUND,
+        Severity::Error,
+        format!("credential helper `{program}` ({key}) is not installed"),
+        message,
+        fix,
+    )
+    .at(display_path(ctx, &config.path), usage.line, None)
+}
+
+fn helper_failed(
+    ctx: &Ctx,
+    at: &HelperAt<'_>,
+    program: &Path,
+    error: &HelperError,
+    waited: &str,
+) -> Finding {
+    let host = at.hosts_label();
+    let title = match error {
+        HelperError::Timeout { .. } => format!(
+            "credential helper `{}` did not answer for {host} within {waited}",
+            at.name
+        ),
+        HelperError::Exit { code: Some(c), .. } => {
+            format!(
+                "credential helper `{}` failed for {host} (exit status {c})",
+                at.name
+            )
+        }
+        HelperError::Garbage { .. } => format!(
+            "credential helper `{}` returned an unreadable answer for {host}",
+            at.name
+        ),
+        HelperError::Spawn { .. } => {
+            format!("credential helper `{}` could not be started", at.name)
+        }
+        _ => format!("credential helper `{}` failed for {host}", at.name),
+    };
+    let consequence = match error {
+        HelperError::Timeout { .. } => {
+            " Docker waits on it the same way, so pulls and pushes to this registry hang or fail."
+        }
+        _ => {
+            " Docker gets the same answer, so pulls and pushes to this registry fail (`error getting credentials`)."
+        }
+    };
+    let message = format!(
+        "{}. Ran `{} get` with `{}` on stdin: {error} (waited {waited}).{consequence}",
+        at.chosen_by(),
+        program.display(),
+        at.key,
+    );
+    let mut fix = format!(
+        "Run the helper by hand in an interactive shell (not in a CI log: on success it prints the secret): `printf '%s' {} | {} get`, and fix what it reports; or remove the entry so docker uses the file store: {}",
+        sh_quote(at.key),
+        cred_helper::program_name(at.name),
+        jq_edit(
+            &match at.via {
+                HelperVia::CredHelpers => format!("del(.{})", at.config_key()),
+                HelperVia::CredsStore => "del(.credsStore)".to_string(),
+            },
+            &at.config.path.display().to_string()
+        )
+    );
+    let text = match error {
+        HelperError::Exit { text, .. } => text.as_str(),
+        _ => "",
+    };
+    if text.contains("pass not initialized") || text.contains("password store is empty") {
+        fix.push_str("\nThe pass store is not initialised: create a gpg key and run `pass init <key fingerprint>` for the user the build runs as.");
+    } else if text.contains("gpg") || text.contains("decryption failed") {
+        fix.push_str("\ngpg could not decrypt the entry: check that the store's key is present and unlocked for this user (`gpg --list-secret-keys`).");
+    } else if text.contains("D-Bus") || text.contains("DISPLAY") {
+        fix.push_str("\nThis helper needs a desktop session (D-Bus, unlocked keyring), which a headless runner lacks: use pass or the plain file store instead.");
+    }
+    if matches!(error, HelperError::Timeout { .. }) {
+        fix.push_str("\nA helper that waits is usually asking for a passphrase or a keyring unlock (pinentry, D-Bus prompt); in CI nobody can answer it.");
+    }
+    if matches!(error, HelperError::Garbage { .. }) {
+        fix.push_str("\nA helper must print only `{\"ServerURL\":…,\"Username\":…,\"Secret\":…}` on stdout; a wrapper script that echoes anything else breaks the protocol.");
+    }
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::HELPER_FAILED,
+        Severity::Error,
+        title,
+        message,
+        fix,
+    )
+    .at(display_path(ctx, &at.config.path), at.line, None)
+}
+
+fn helper_no_credentials(
+    ctx: &Ctx,
+    at: &HelperAt<'_>,
+    style: NoCredentialsStyle,
+    waited: &str,
+) -> Finding {
+    let host = at.hosts_label();
+    let answered = match style {
+        NoCredentialsStyle::NotFoundMessage => {
+            "`credentials not found in native keychain` (non-zero exit)".to_string()
+        }
+        NoCredentialsStyle::EmptyAnswer => {
+            "exit 0 with an empty Username and Secret (how docker-credential-pass says it has no entry)".to_string()
+        }
+    };
+    let mut message = format!(
+        "{}. Asked for `{}` it answered {answered} after {waited}, so docker accesses {host} anonymously: pushes and private pulls fail with `unauthorized`. The helper is asked for this exact key; a login stored under another form of the name (for example `https://{}`) is not found.",
+        at.chosen_by(),
+        at.key,
+        at.key
+    );
+    if let Some(entry) = at.config.auths.iter().find(|a| a.key == at.key)
+        && entry.kind() != EntryKind::Empty
+    {
+        message.push_str(&format!(
+            " {} ({}) holds a credential, but docker ignores it because {} chooses the helper.",
+            docker_config::key_path(&["auths", &entry.key]),
+            file_line(&at.config.path, entry.line),
+            at.config_key()
+        ));
+    }
+    message.push_str(&auth_mode_note(ctx));
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::HELPER_NO_CREDENTIALS,
+        missing_credential_severity(ctx),
+        format!(
+            "credential helper `{}` has no credentials for {host}",
+            at.name
+        ),
+        message,
+        login_fix(ctx, &at.hosts[0]),
+    )
+    .at(display_path(ctx, &at.config.path), at.line, None)
+}
+
+fn cred_not_found(
+    ctx: &Ctx,
+    config: &DockerConfig,
+    key: &str,
+    hosts: &[String],
+    empty_entry: Option<&AuthEntry>,
+    forced_by_empty_helper: Option<u32>,
+) -> Finding {
+    let host = hosts.join(", ");
+    let path = config.path.display();
+    let mut message = match empty_entry {
+        Some(entry) => format!(
+            "{} ({}) exists but holds no credential (no auth, username, identitytoken or registrytoken). Docker Desktop writes such entries next to a credsStore; without that store there is nothing to use,",
+            docker_config::key_path(&["auths", &entry.key]),
+            file_line(&config.path, entry.line)
+        ),
+        None => {
+            let others: Vec<&str> = config
+                .auths
+                .iter()
+                .map(|a| a.key.as_str())
+                .take(10)
+                .collect();
+            format!(
+                "{path} has no credential for `{key}`: looked for auths[\"{key}\"] and for keys whose host name is `{key}`{}{},",
+                if others.is_empty() {
+                    String::from(" (auths is empty)")
+                } else {
+                    format!(
+                        " (auths has {})",
+                        others
+                            .iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                },
+                if forced_by_empty_helper.is_none() {
+                    ", and no credsStore or credHelpers entry applies"
+                } else {
+                    ""
+                }
+            )
+        }
+    };
+    message.push_str(&format!(
+        " so docker accesses {host} anonymously: pushes and private pulls fail with `unauthorized` or `no basic auth credentials`."
+    ));
+    if let Some(line) = forced_by_empty_helper {
+        message.push_str(&format!(
+            " {} is \"\" ({}), which makes docker use this file store even though a credsStore is set.",
+            docker_config::key_path(&["credHelpers", key]),
+            file_line(&config.path, Some(line).filter(|l| *l > 0))
+        ));
+    }
+    message.push_str(&auth_mode_note(ctx));
+    let line = empty_entry
+        .and_then(|e| e.line)
+        .or(forced_by_empty_helper.filter(|l| *l > 0));
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::CRED_NOT_FOUND,
+        missing_credential_severity(ctx),
+        format!("no credentials for {host} in the docker config"),
+        message,
+        login_fix(ctx, &hosts[0]),
+    )
+    .at(display_path(ctx, &config.path), line, None)
+}
+
+// ---------------------------------------------------------------------------------
+// Text helpers
+
+fn missing_credential_severity(ctx: &Ctx) -> Severity {
+    match ctx.config.effective_auth_mode() {
+        AuthMode::DockerConfig => Severity::Error,
+        AuthMode::Anonymous => Severity::Notice,
+        _ => Severity::Warning,
+    }
+}
+
+fn auth_mode_note(ctx: &Ctx) -> String {
+    match ctx.config.effective_auth_mode() {
+        AuthMode::DockerConfig => " The auth mode is docker-config, so the build depends on this credential.".to_string(),
+        AuthMode::Anonymous => " The auth mode is anonymous, so this only matters if the build pushes or pulls private images.".to_string(),
+        other => format!(
+            " The auth mode is {}: this tool gets its own token, but the build's docker has no credential for this registry.",
+            other.as_str()
+        ),
+    }
+}
+
+/// The ACR registry name for an ACR login server.
+fn acr_name(host: &str) -> Option<&str> {
+    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
+        .iter()
+        .find_map(|suffix| host.strip_suffix(suffix))
+        .filter(|name| !name.is_empty())
+        .map(|name| name.split('.').next().unwrap_or(name))
+}
+
+/// The login command(s) for `host`, after the shell lines in `setup` (run once).
+fn login_commands(host: &str, setup: &str) -> String {
+    match acr_name(host) {
+        Some(name) => format!(
+            "{setup}az acr login -n {name}\n\
+             On a runner without a docker daemon, use the token form (or pass the token to buildah/skopeo/oras):\n\
+             TOKEN=$(az acr login -n {name} --expose-token --query accessToken -o tsv)\n\
+             echo \"$TOKEN\" | docker login {host} -u {} --password-stdin",
+            docker_config::ACR_TOKEN_USER
+        ),
+        None => {
+            let target = if docker_config::auth_key(host) == docker_config::DOCKER_HUB_KEY {
+                String::new()
+            } else {
+                format!(" {host}")
+            };
+            format!(
+                "{setup}docker login{target}\n(in a workflow: docker/login-action with `registry: {host}`, run with the same DOCKER_CONFIG as this step)"
+            )
+        }
+    }
+}
+
+/// "Log in so that <dir> holds a credential for <host>:" and the commands, with
+/// `DOCKER_CONFIG` exported when the directory is not docker's default.
+fn login_fix(ctx: &Ctx, host: &str) -> String {
+    let loc = &ctx.config.docker_config;
+    let setup = match loc.origin {
+        DockerConfigOrigin::Home => String::new(),
+        DockerConfigOrigin::Flag | DockerConfigOrigin::Env => format!(
+            "export DOCKER_CONFIG={}\n",
+            sh_quote(&loc.dir.display().to_string())
+        ),
+    };
+    format!(
+        "Log in with the docker config this build uses ({}), so that it holds a credential for {host}:\n{}",
+        loc.dir.display(),
+        login_commands(host, &setup)
+    )
+}
+
+/// The config keys a helper use stands for: `credsStore`, or `credHelpers["a"]`.
+fn config_keys(via: HelperVia, usage: &HelperUse) -> String {
+    match via {
+        HelperVia::CredsStore => "credsStore".to_string(),
+        HelperVia::CredHelpers => usage
+            .keys
+            .iter()
+            .map(|(k, _)| docker_config::key_path(&["credHelpers", k]))
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+fn del_filter(via: HelperVia, usage: &HelperUse) -> String {
+    match via {
+        HelperVia::CredsStore => "del(.credsStore)".to_string(),
+        HelperVia::CredHelpers => format!(
+            "del({})",
+            usage
+                .keys
+                .iter()
+                .map(|(k, _)| format!(".{}", docker_config::key_path(&["credHelpers", k])))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+}
+
+fn scope(via: HelperVia, usage: &HelperUse) -> String {
+    let hosts: Vec<&str> = usage
+        .keys
+        .iter()
+        .flat_map(|(_, h)| h)
+        .map(String::as_str)
+        .collect();
+    match via {
+        HelperVia::CredsStore if hosts.is_empty() => {
+            "every registry without its own credHelpers entry".to_string()
+        }
+        HelperVia::CredsStore => format!(
+            "every registry without its own credHelpers entry (here: {})",
+            hosts.join(", ")
+        ),
+        HelperVia::CredHelpers => hosts.join(", "),
+    }
+}
+
+fn affected(via: HelperVia, usage: &HelperUse) -> String {
+    match via {
+        HelperVia::CredsStore => {
+            " (every registry without its own credHelpers entry, including public base images)"
+                .to_string()
+        }
+        HelperVia::CredHelpers => {
+            let hosts: Vec<&str> = usage
+                .keys
+                .iter()
+                .flat_map(|(_, h)| h)
+                .map(String::as_str)
+                .collect();
+            format!(" ({})", hosts.join(", "))
+        }
+    }
+}
+
+/// What a well-known helper name tells about the set-up.
+fn helper_hint(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "desktop" | "desktop.exe" => {
+            "`desktop` is Docker Desktop's helper: this config.json was probably copied from a developer machine or a Docker Desktop install."
+        }
+        "osxkeychain" => {
+            "`osxkeychain` is the macOS keychain helper: this config.json was probably copied from a Mac."
+        }
+        "wincred" | "wincred.exe" => {
+            "`wincred` is the Windows credential-manager helper: this config.json was probably copied from Windows."
+        }
+        "secretservice" => {
+            "`secretservice` needs a D-Bus session and an unlocked keyring, which headless runners lack (`Cannot autolaunch D-Bus without X11 $DISPLAY`)."
+        }
+        "acr" | "acr-linux" => {
+            "The ACR helper is usually called `acr-env` (docker-credential-acr-env); check the name."
+        }
+        "acr-env" => {
+            "docker-credential-acr-env reads AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID (or a managed identity) from the environment."
+        }
+        "ecr-login" => "docker-credential-ecr-login is the Amazon ECR helper.",
+        _ => return None,
+    })
+}
+
+fn helper_install(name: &str) -> Option<&'static str> {
+    Some(match name {
+        "pass" => {
+            "For pass: `sudo apt-get install -y pass golang-docker-credential-helpers`, then create a key and initialise the store: `gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'ci <ci@example.invalid>' default default never` and `pass init <key fingerprint>`."
+        }
+        "desktop" | "desktop.exe" | "osxkeychain" | "wincred" | "wincred.exe" => {
+            "On a Linux runner this helper cannot work: remove the entry and log in again (the credential then goes to `auths`)."
+        }
+        "secretservice" => {
+            "On a headless runner remove it (or `sudo apt-get remove golang-docker-credential-helpers`, which makes docker pick it) and use pass or the file store."
+        }
+        "ecr-login" => "Install it with `sudo apt-get install -y amazon-ecr-credential-helper`.",
+        _ => return None,
+    })
+}
+
+/// `file:line` (or just the file).
+fn file_line(path: &Path, line: Option<u32>) -> String {
+    match line {
+        Some(line) if line > 0 => format!("{}:{line}", path.display()),
+        _ => path.display().to_string(),
+    }
+}
+
+/// The file as findings locate it: workspace-relative when it is inside the workspace.
+fn display_path(ctx: &Ctx, path: &Path) -> String {
+    if let Some(ws) = &ctx.config.env.github_workspace
+        && let Ok(rel) = path.strip_prefix(ws)
+    {
+        return rel.display().to_string();
+    }
+    path.display().to_string()
+}
+
+fn format_duration(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
+/// A `jq` edit of the config file in place.
+fn jq_edit(filter: &str, path: &str) -> String {
+    let file = sh_quote(path);
+    let tmp = sh_quote(&format!("{path}.new"));
+    format!(
+        "`jq {} {file} > {tmp} && mv {tmp} {file}`",
+        sh_quote(filter)
+    )
+}
+
+/// Single-quotes for a POSIX shell when needed.
+fn sh_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acr_names_and_quoting() {
+        assert_eq!(acr_name("myreg.azurecr.io"), Some("myreg"));
+        assert_eq!(acr_name("myreg.azurecr.cn"), Some("myreg"));
+        assert_eq!(acr_name("127.0.0.1:5000"), None);
+        assert_eq!(sh_quote("/x/config.json"), "/x/config.json");
+        assert_eq!(sh_quote("a b"), "'a b'");
+        assert_eq!(sh_quote("it's"), r"'it'\''s'");
+        assert_eq!(
+            jq_edit("del(.credsStore)", "/x/config.json"),
+            "`jq 'del(.credsStore)' /x/config.json > /x/config.json.new && mv /x/config.json.new /x/config.json`"
+        );
+    }
+
+    #[test]
+    fn login_commands_per_registry_kind() {
+        let acr = login_commands("myreg.azurecr.io", "");
+        assert!(acr.starts_with("az acr login -n myreg\n"));
+        assert!(acr.contains("--expose-token"));
+        assert!(login_commands("docker.io", "").starts_with("docker login\n"));
+        let with_setup = login_commands("myreg.azurecr.io", "export DOCKER_CONFIG=/d\n");
+        assert_eq!(with_setup.matches("export DOCKER_CONFIG").count(), 1);
+        assert!(login_commands("127.0.0.1:5000", "").starts_with("docker login 127.0.0.1:5000\n"));
+    }
 }

@@ -1,7 +1,884 @@
-//! Context reference check (placeholder, being written).
-use super::Ctx;
-use crate::findings::{CheckReport, ContextInfo};
+//! Context reference check: every `--context` (pulled by the build) and `--push` target
+//! parses as docker parses it, names the registry the run is set up for, and (for
+//! contexts) is pinned rather than pulled by a moving tag. No network: a pure look at
+//! the references, so it never reports inconclusive.
 
-pub async fn run(_ctx: &Ctx) -> (CheckReport, Vec<ContextInfo>) {
-    (CheckReport::default(), Vec::new())
+use super::Ctx;
+use crate::config::{Config, Registry};
+use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
+use crate::reference::{
+    self, ContextRef, ContextScheme, ReferenceError, ReferenceErrorKind, Section, canonical_host,
+    is_docker_hub, same_registry,
+};
+
+pub async fn run(ctx: &Ctx) -> (CheckReport, Vec<ContextInfo>) {
+    check(&ctx.config)
+}
+
+/// The check itself, synchronous: it only reads the configuration.
+pub fn check(config: &Config) -> (CheckReport, Vec<ContextInfo>) {
+    let mut report = CheckReport::default();
+    let mut infos = Vec::new();
+    let registry = config.registry.as_ref();
+    let all = config
+        .contexts
+        .iter()
+        .map(|c| (Role::Pull, c))
+        .chain(config.pushes.iter().map(|p| (Role::Push, p)));
+    for (role, input) in all {
+        let (findings, info, fact) = check_one(role, input, registry);
+        for finding in findings {
+            report.push(finding);
+        }
+        if let Some(fact) = fact {
+            report.verified(fact);
+        }
+        infos.push(info);
+    }
+    (report, infos)
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// `--context`: the build pulls it.
+    Pull,
+    /// `--push`: the build pushes to it.
+    Push,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::Pull => "pull",
+            Role::Push => "push",
+        }
+    }
+
+    /// How titles name the reference.
+    fn noun(self) -> &'static str {
+        match self {
+            Role::Pull => "context",
+            Role::Push => "push target",
+        }
+    }
+}
+
+fn finding(code: Code, severity: Severity, title: String, message: String, fix: String) -> Finding {
+    Finding::new(CheckId::Reference, code, severity, title, message, fix)
+}
+
+/// A value for a message: in backticks, control characters escaped, very long values
+/// shortened (the full input is in the JSON `contexts[]`).
+fn show(s: &str) -> String {
+    const MAX: usize = 160;
+    const KEEP: usize = 70;
+    let escaped: String = s
+        .chars()
+        .flat_map(|c| {
+            let text: String = if c.is_control() {
+                c.escape_default().collect()
+            } else {
+                c.to_string()
+            };
+            text.chars().collect::<Vec<_>>()
+        })
+        .collect();
+    let n = escaped.chars().count();
+    if n > MAX {
+        let head: String = escaped.chars().take(KEEP).collect();
+        let tail: String = escaped.chars().skip(n - KEEP).collect();
+        format!("`{head}…{tail}` ({} characters)", s.chars().count())
+    } else {
+        format!("`{escaped}`")
+    }
+}
+
+/// One reference: its findings, its row for `contexts[]`, and the verified fact.
+fn check_one(
+    role: Role,
+    input: &str,
+    registry: Option<&Registry>,
+) -> (Vec<Finding>, ContextInfo, Option<String>) {
+    let mut info = ContextInfo {
+        reference: input.to_string(),
+        role: role.as_str(),
+        ..ContextInfo::default()
+    };
+    let cref = match reference::parse_context(input) {
+        Ok(cref) => cref,
+        Err(error) => return (vec![invalid(role, input, &error, registry)], info, None),
+    };
+    let r = &cref.reference;
+    info.registry = r.domain.clone();
+    info.repository = Some(r.path.clone());
+    info.tag = r.tag.clone();
+    info.digest = r.digest.clone();
+
+    if role == Role::Push && cref.scheme != ContextScheme::Plain {
+        return (vec![push_with_scheme(&cref)], info, None);
+    }
+
+    let mut findings = Vec::new();
+    match (&cref.written_registry, registry) {
+        (None, _) => findings.push(no_registry(role, &cref, registry)),
+        (Some(host), Some(registry)) if !same_registry(host, &registry.host) => {
+            findings.push(wrong_registry(role, &cref, host, registry));
+        }
+        _ => {}
+    }
+    match role {
+        Role::Pull => {
+            if let Some(f) = mutable_tag(&cref, registry) {
+                findings.push(f);
+            }
+        }
+        Role::Push => {
+            if let Some(f) = push_digest(&cref) {
+                findings.push(f);
+            }
+        }
+    }
+    (findings, info, Some(fact(role, &cref)))
+}
+
+/// "oci://myreg.azurecr.io/ctx:v1 → registry myreg.azurecr.io, repository ctx, tag v1".
+fn fact(role: Role, cref: &ContextRef) -> String {
+    let r = &cref.reference;
+    let mut out = String::new();
+    if role == Role::Push {
+        out.push_str("push ");
+    }
+    out.push_str(&cref.written);
+    out.push_str(" → registry ");
+    out.push_str(r.domain.as_deref().unwrap_or(reference::DEFAULT_DOMAIN));
+    if !cref.registry_written() {
+        out.push_str(" (implied)");
+    }
+    out.push_str(", repository ");
+    out.push_str(&r.path);
+    if let Some(tag) = &r.tag {
+        out.push_str(", tag ");
+        out.push_str(tag);
+    }
+    if let Some(digest) = &r.digest {
+        out.push_str(", digest ");
+        out.push_str(digest);
+    }
+    out
+}
+
+const GRAMMAR: &str = "[registry-host[:port]/]path[:tag][@sha256:<64 hex digits>], where path components are lowercase letters and digits joined by `.`, `_`, `__` or `-`, separated by `/`, and a tag is up to 128 of [A-Za-z0-9_.-] starting with a letter, digit or `_`";
+
+fn invalid(
+    role: Role,
+    input: &str,
+    error: &ReferenceError,
+    registry: Option<&Registry>,
+) -> Finding {
+    let written = input.trim();
+    let shown = show(written);
+    let title = format!("{shown} is not a valid image reference");
+    let mut message = format!(
+        "{} {shown} is rejected: {}.",
+        capitalize(role.noun()),
+        error.explanation()
+    );
+    if error.kind() != ReferenceErrorKind::UnsupportedScheme {
+        // Docker's own words, to match against a failed build's log.
+        let go_text = error.go_text();
+        let go_text = if go_text.chars().count() <= 200 {
+            go_text
+        } else {
+            error.kind().text()
+        };
+        message.push_str(&format!(" Docker reports this as \"{go_text}\"."));
+    }
+    let host = registry.map(|r| r.host.as_str());
+    let repair = reference::suggest_repair(written, host);
+    let is_layout = error
+        .part()
+        .is_some_and(|s| s.eq_ignore_ascii_case("oci-layout"));
+    let fix = match (error.section(), repair) {
+        (Section::Scheme, _) if is_layout => {
+            "Remove it from --context (input `context`) and pass the OCI layout to buildx directly (`--build-context name=oci-layout://<dir>`); to check a registry context, use `oci://<registry host>/<repository>:<tag>` or `docker-image://<registry host>/<repository>:<tag>`.".to_string()
+        }
+        (Section::Scheme, Some(plain)) => {
+            let scheme = error.part().unwrap_or("");
+            format!(
+                "Drop the `{scheme}://` prefix: write `{plain}` (a plain reference, or after `docker-image://` for a buildx named context), or `oci://{plain}` for an ACR Tasks OCI artifact context."
+            )
+        }
+        (Section::Scheme, None) => format!(
+            "Write the context as `oci://<registry host>/<repository>:<tag>`, `docker-image://<reference>` or a plain reference: {GRAMMAR}."
+        ),
+        (Section::Registry, Some(candidate)) if host.is_some() => format!(
+            "Write the registry host correctly; for the build's registry that is `{candidate}`."
+        ),
+        (_, Some(candidate)) => format!("Write `{candidate}` instead of {shown}."),
+        (Section::Registry, None) => "Write the registry host as a host name with an optional port (`myreg.azurecr.io`, `localhost:5000`) or an IPv6 address in brackets (`[fc00::1]:5000`), followed by `/` and the repository path.".to_string(),
+        (Section::Path, None) => "Write the repository path in lowercase letters and digits, joined inside a component only by `.`, `_`, `__` or `-`, with a single `/` between components and at most 255 characters, e.g. `team/ctx`.".to_string(),
+        (Section::Tag, None) => "Write a tag of up to 128 characters from [A-Za-z0-9_.-], starting with a letter, digit or `_` (for example replace spaces and `/` with `-`), e.g. `v1.2.3`.".to_string(),
+        (Section::Digest, None) => "Write the full digest, `@sha256:` followed by 64 lowercase hex digits (from `az acr repository show -n <acr name> --image <repository>:<tag> --query digest -o tsv` or `docker buildx imagetools inspect <reference>`), or drop the `@…` part and use a tag.".to_string(),
+        (Section::Whole, None) => format!("Write the reference as {GRAMMAR}."),
+    };
+    finding(Code::REF_INVALID, Severity::Error, title, message, fix)
+}
+
+fn capitalize(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+fn push_with_scheme(cref: &ContextRef) -> Finding {
+    let shown = show(&cref.written);
+    finding(
+        Code::REF_INVALID,
+        Severity::Error,
+        format!("{shown} is not a valid image reference"),
+        format!(
+            "Push target {shown} has the prefix `{}`; a push target is a plain image reference (`docker build -t`, `az acr build --image`), prefixes only apply to build contexts.",
+            cref.written_prefix
+        ),
+        format!("Write `{}`.", cref.reference_text),
+    )
+}
+
+/// The ACR name for a login server: `--registry`'s when it is the same registry, else the
+/// first label of an `*.azurecr.{io,cn,us}` host.
+fn acr_name_of(host: &str, registry: Option<&Registry>) -> Option<String> {
+    if let Some(r) = registry
+        && same_registry(host, &r.host)
+        && let Some(name) = &r.acr_name
+    {
+        return Some(name.clone());
+    }
+    let host = host.to_ascii_lowercase();
+    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
+        .iter()
+        .find_map(|suffix| host.strip_suffix(suffix))
+        .filter(|name| !name.is_empty() && !name.contains('.'))
+        .map(str::to_string)
+}
+
+fn no_registry(role: Role, cref: &ContextRef, registry: Option<&Registry>) -> Finding {
+    let shown = show(&cref.written);
+    let resolved = cref.reference.to_string();
+    let registry_is_hub = registry.is_some_and(|r| is_docker_hub(&r.host));
+    let oci = cref.scheme == ContextScheme::Oci;
+    let severity = if oci || (registry.is_some() && !registry_is_hub) {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let remote = cref.remote_text();
+    let mut message = if oci {
+        format!(
+            "{shown} names no registry host: ACR Tasks reads the part after `oci://` as `<registry host>/<repository>[:tag]`, and docker-style resolution would give `{resolved}` (Docker Hub)."
+        )
+    } else {
+        format!(
+            "{} names no registry, so docker resolves it to `{resolved}` (Docker Hub).",
+            show(remote)
+        )
+    };
+    // `myreg/ctx:v1`: the ACR name written as if it were the registry.
+    let first = remote.split(['/', ':', '@']).next().unwrap_or("");
+    let acr_name_as_namespace = registry
+        .and_then(|r| r.acr_name.as_deref())
+        .is_some_and(|name| remote.contains('/') && first.eq_ignore_ascii_case(name));
+    let fix = match registry {
+        Some(r) if registry_is_hub => {
+            message.push_str(&format!(
+                " The registry is `{}`, so this is the intended registry, but only implicitly.",
+                r.host
+            ));
+            format!(
+                "Name Docker Hub explicitly: `{}{resolved}`.",
+                cref.written_prefix
+            )
+        }
+        Some(r) => {
+            message.push_str(&format!(" The build's registry is `{}`.", r.host));
+            if acr_name_as_namespace {
+                message.push_str(&format!(
+                    " `{first}` is read as a Docker Hub namespace, not as your registry: a registry is named by its login server, `{}`.",
+                    r.host
+                ));
+                let rest = &remote[first.len() + 1..];
+                format!("Use `{}{}/{rest}`.", cref.written_prefix, r.host)
+            } else {
+                format!("Use `{}`.", cref.with_registry(&r.host))
+            }
+        }
+        None => format!(
+            "Prefix the registry host: `{}`, for an ACR `{}`; or write `{}{resolved}` if Docker Hub is intended.",
+            cref.with_registry("<registry host>"),
+            cref.with_registry("<name>.azurecr.io"),
+            cref.written_prefix
+        ),
+    };
+    finding(
+        Code::REF_NO_REGISTRY,
+        severity,
+        if oci {
+            format!("{shown} names no registry host")
+        } else {
+            let noun = if role == Role::Push {
+                "push target "
+            } else {
+                ""
+            };
+            format!("{noun}{shown} names no registry, so it resolves to Docker Hub")
+        },
+        message,
+        fix,
+    )
+}
+
+fn wrong_registry(role: Role, cref: &ContextRef, host: &str, registry: &Registry) -> Finding {
+    let shown = show(&cref.written);
+    let want = &registry.host;
+    let mut message = format!(
+        "{} {shown} resolves to registry `{host}`, but the build's registry is `{want}`.",
+        capitalize(role.noun())
+    );
+    let mut fix_reference = cref.with_registry(want);
+    // A clearly different registry (a public base image on mcr.microsoft.com, a shared
+    // registry) can be intended: warn. A typo, a port slip or capitals read as a host
+    // cannot: fail.
+    let mut severity = Severity::Error;
+    let host_lc = host.to_ascii_lowercase();
+    let (host_name, host_port) = split_port(&host_lc);
+    let (want_name, want_port) = split_port(want);
+    if host_name == want_name && host_port != want_port {
+        message.push_str(&format!(
+            " Same host, different port: docker treats `{host}` and `{want}` as different registries, with separate credentials."
+        ));
+    } else if let Some(typo_of) = typo_of(&host_lc, registry) {
+        message.push_str(&format!(" `{host}` looks like a typo of {typo_of}."));
+    } else if !host.contains(['.', ':']) && host != "localhost" {
+        // Only capitals made docker read it as a host (splitDockerDomain).
+        message.push_str(&format!(
+            " `{host}` is read as a registry host only because it contains capital letters; if it is part of the repository path, write it in lower case."
+        ));
+        fix_reference = format!(
+            "{}{want}/{}/{}",
+            cref.written_prefix,
+            host.to_ascii_lowercase(),
+            cref.remote_text()
+        );
+    } else {
+        severity = Severity::Warning;
+    }
+    message.push_str(&format!(
+        " Credentials and permissions set up for `{want}` do not apply to `{host}`."
+    ));
+    finding(
+        Code::REF_WRONG_REGISTRY,
+        severity,
+        format!("{shown} is on {host}, not on {want}"),
+        message,
+        format!(
+            "Use `{fix_reference}`, or correct --registry (input `registry`) if the reference is right."
+        ),
+    )
+}
+
+fn split_port(host: &str) -> (&str, Option<&str>) {
+    // `[v6]:port` or `name:port`; a bracketed host without port has ':' only inside.
+    let search_from = host.find(']').unwrap_or(0);
+    match host[search_from..].rfind(':') {
+        Some(i) => (&host[..search_from + i], Some(&host[search_from + i + 1..])),
+        None => (host, None),
+    }
+}
+
+/// "`myreg.azurecr.io`" (or "… (ACR `myreg`)") when `host` is within two edits of the
+/// registry host or its first label is within two edits of the ACR name.
+fn typo_of(host: &str, registry: &Registry) -> Option<String> {
+    let want = canonical_host(&registry.host);
+    if edit_distance(host, &want) <= 2 {
+        return Some(format!("`{}`", registry.host));
+    }
+    let name = registry.acr_name.as_deref()?;
+    let label = host.split(['.', ':']).next().unwrap_or("");
+    (label.len() >= 3 && edit_distance(label, name) <= 2)
+        .then(|| format!("`{}` (ACR `{name}`)", registry.host))
+}
+
+/// Levenshtein distance over characters; anything beyond 3 is reported as 3.
+fn edit_distance(a: &str, b: &str) -> usize {
+    const CAP: usize = 3;
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    if a.len().abs_diff(b.len()) >= CAP || a.len() > 512 || b.len() > 512 {
+        return CAP;
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cost = usize::from(ca != cb);
+            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()].min(CAP)
+}
+
+fn mutable_tag(cref: &ContextRef, registry: Option<&Registry>) -> Option<Finding> {
+    let r = &cref.reference;
+    if r.digest.is_some() {
+        return None;
+    }
+    let shown = show(&cref.written);
+    let (title, what, tag) = match r.tag.as_deref() {
+        None => (
+            format!("context {shown} has no tag, so the build pulls `latest`"),
+            "no tag: the build pulls `latest`".to_string(),
+            "latest",
+        ),
+        Some("latest") => (
+            format!("context {shown} uses the mutable tag `latest`"),
+            "the tag `latest` without a digest".to_string(),
+            "latest",
+        ),
+        Some(_) => return None,
+    };
+    let host = r.domain.as_deref().unwrap_or(reference::DEFAULT_DOMAIN);
+    let tagged = format!("{}:{tag}", r.name());
+    let message = format!(
+        "{shown} has {what}, resolved as `{tagged}`. `latest` moves whenever someone pushes, so this check and the build (or two runs of the same commit) can see different content, and the build fails if `latest` was never pushed."
+    );
+    let written_tagged = if r.tag.is_some() {
+        format!("{}{}", cref.written_prefix, cref.text_without_digest())
+    } else {
+        format!(
+            "{}{}:{tag}",
+            cref.written_prefix,
+            cref.text_without_digest()
+        )
+    };
+    let lookup = match acr_name_of(host, registry) {
+        Some(acr) => format!(
+            "az acr repository show -n {acr} --image {}:{tag} --query digest -o tsv",
+            r.path
+        ),
+        None => format!("docker buildx imagetools inspect {tagged}"),
+    };
+    Some(finding(
+        Code::REF_MUTABLE_TAG,
+        Severity::Warning,
+        title,
+        message,
+        format!(
+            "Pin a digest: `{written_tagged}@sha256:<digest>` (or a version tag instead of `latest`). Find the digest with `{lookup}`."
+        ),
+    ))
+}
+
+fn push_digest(cref: &ContextRef) -> Option<Finding> {
+    let digest = cref.reference.digest.as_deref()?;
+    let shown = show(&cref.written);
+    let base = cref.text_without_digest();
+    let fix = match &cref.reference.tag {
+        Some(_) => format!("Drop the digest: push to `{base}`."),
+        None => format!(
+            "Push to a tag, e.g. `{base}:v1` (use your version or commit SHA); the registry returns the digest after the push."
+        ),
+    };
+    Some(finding(
+        Code::REF_PUSH_DIGEST,
+        Severity::Error,
+        format!("push target {shown} has a digest; a push needs a tag"),
+        format!(
+            "Push target {shown} names the digest `{digest}`. A digest identifies content that already exists; the registry computes it from what is pushed, so a build can only push to a tag."
+        ),
+        fix,
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{AzureEnvironment, parse_registry};
+    use crate::findings::Status;
+    use std::path::PathBuf;
+
+    const HEX: &str = "e6693c20186f837fc393390135d8a598a96a833917917789d63766cab6c59582";
+
+    fn config(registry: Option<&str>, contexts: &[&str], pushes: &[&str]) -> Config {
+        let mut c = Config::for_tests(PathBuf::from("/nonexistent/docker-config"));
+        c.registry = registry.map(|r| parse_registry(r, AzureEnvironment::AzureCloud).unwrap());
+        c.contexts = contexts.iter().map(|s| s.to_string()).collect();
+        c.pushes = pushes.iter().map(|s| s.to_string()).collect();
+        c
+    }
+
+    fn one(registry: Option<&str>, contexts: &[&str], pushes: &[&str]) -> Finding {
+        let (report, _) = check(&config(registry, contexts, pushes));
+        assert_eq!(report.findings.len(), 1, "{:#?}", report.findings);
+        report.findings[0].clone()
+    }
+
+    fn has(text: &str, part: &str) {
+        assert!(text.contains(part), "{part:?} not in:\n{text}");
+    }
+
+    #[tokio::test]
+    async fn pinned_context_on_the_registry_passes_through_run() {
+        let ctx = Ctx::new(
+            config(
+                Some("myreg"),
+                &[
+                    &format!("oci://myreg.azurecr.io/ctx:v1@sha256:{HEX}"),
+                    "docker-image://MyReg.azurecr.io/base:1.2",
+                ],
+                &["myreg.azurecr.io/app:v1"],
+            ),
+            crate::secrets::Secrets::default(),
+        );
+        let (report, infos) = run(&ctx).await;
+        assert!(report.findings.is_empty(), "{:#?}", report.findings);
+        assert_eq!(report.status(), Status::Pass);
+        assert_eq!(report.verified.len(), 3);
+        assert_eq!(
+            report.verified[0],
+            format!(
+                "oci://myreg.azurecr.io/ctx:v1@sha256:{HEX} → registry myreg.azurecr.io, repository ctx, tag v1, digest sha256:{HEX}"
+            )
+        );
+        has(
+            &report.verified[2],
+            "push myreg.azurecr.io/app:v1 → registry myreg.azurecr.io",
+        );
+        assert_eq!(infos.len(), 3);
+        assert_eq!(infos[0].role, "pull");
+        assert_eq!(infos[0].registry.as_deref(), Some("myreg.azurecr.io"));
+        assert_eq!(infos[0].repository.as_deref(), Some("ctx"));
+        assert_eq!(infos[0].tag.as_deref(), Some("v1"));
+        assert_eq!(infos[0].digest, Some(format!("sha256:{HEX}")));
+        assert_eq!(infos[2].role, "push");
+    }
+
+    #[test]
+    fn no_references_is_skipped_not_passed() {
+        let (report, infos) = check(&config(Some("myreg"), &[], &[]));
+        assert!(report.findings.is_empty() && report.verified.is_empty() && infos.is_empty());
+        assert_eq!(report.status(), Status::Skipped);
+    }
+
+    #[test]
+    fn uppercase_path_is_invalid_with_the_lowercased_fix() {
+        let f = one(Some("myreg"), &["oci://myreg.azurecr.io/Team/ctx:v1"], &[]);
+        assert_eq!((f.code, f.severity), (Code::REF_INVALID, Severity::Error));
+        assert_eq!(
+            f.title,
+            "`oci://myreg.azurecr.io/Team/ctx:v1` is not a valid image reference"
+        );
+        has(&f.message, "uppercase letter \"T\" at column 24");
+        has(
+            &f.message,
+            "\"invalid reference format: repository name (Team/ctx) must be lowercase\"",
+        );
+        assert_eq!(
+            f.fix,
+            "Write `oci://myreg.azurecr.io/team/ctx:v1` instead of `oci://myreg.azurecr.io/Team/ctx:v1`."
+        );
+        let (_, infos) = check(&config(None, &["oci://myreg.azurecr.io/Team/ctx:v1"], &[]));
+        assert_eq!(infos[0].registry, None);
+        assert_eq!(infos[0].reference, "oci://myreg.azurecr.io/Team/ctx:v1");
+    }
+
+    #[test]
+    fn bad_tag_names_the_rule_and_states_the_grammar() {
+        let f = one(None, &["myreg.azurecr.io/ctx:v1 beta"], &[]);
+        assert_eq!(f.code, Code::REF_INVALID);
+        has(&f.message, "column 24: tag \"v1 beta\" breaks the tag rule");
+        has(
+            &f.message,
+            "Docker reports this as \"invalid reference format\"",
+        );
+        has(&f.fix, "tag of up to 128 characters");
+
+        let f = one(None, &["myreg.azurecr.io/ctx@sha256:abc"], &[]);
+        has(
+            &f.message,
+            "column 29: digest \"sha256:abc\" has 3 hex digits; sha256 needs 64",
+        );
+        has(&f.fix, "64 lowercase hex digits");
+
+        let f = one(None, &[""], &[]);
+        has(&f.message, "empty");
+        has(&f.fix, "[registry-host[:port]/]path[:tag]");
+
+        let f = one(None, &["my_reg.azurecr.io/ctx:v1"], &[]);
+        has(
+            &f.message,
+            "column 3: \"my_reg.azurecr.io\" before the first \"/\" is taken as the registry host",
+        );
+        has(&f.fix, "host name with an optional port");
+        let f = one(Some("myreg"), &["my_reg.azurecr.io/ctx:v1"], &[]);
+        has(&f.fix, "`myreg.azurecr.io/ctx:v1`");
+    }
+
+    #[test]
+    fn wrong_scheme_is_invalid_and_the_fix_strips_it() {
+        let f = one(Some("myreg"), &["https://myreg.azurecr.io/ctx:v1"], &[]);
+        assert_eq!((f.code, f.severity), (Code::REF_INVALID, Severity::Error));
+        has(&f.message, "scheme \"https://\" is not accepted");
+        has(&f.message, "\"oci://\"");
+        has(&f.fix, "`myreg.azurecr.io/ctx:v1`");
+        has(&f.fix, "`oci://myreg.azurecr.io/ctx:v1`");
+        assert!(!f.message.contains("Docker reports"), "{}", f.message);
+        let f = one(None, &["oci-layout://./out"], &[]);
+        has(&f.fix, "Remove it from --context");
+        has(
+            &f.message,
+            "local OCI layout directory, not a registry reference",
+        );
+        has(&f.fix, "Remove");
+    }
+
+    #[test]
+    fn empty_variable_before_the_slash_gets_the_registry() {
+        let f = one(Some("myreg"), &["/ctx:v1"], &[]);
+        assert_eq!(f.code, Code::REF_INVALID);
+        has(&f.message, "starts with \"/\"");
+        has(&f.fix, "`myreg.azurecr.io/ctx:v1`");
+    }
+
+    #[test]
+    fn no_registry_is_an_error_when_a_registry_is_set() {
+        let f = one(Some("myreg"), &["ctx:v1"], &[]);
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::REF_NO_REGISTRY, Severity::Error)
+        );
+        assert_eq!(
+            f.title,
+            "`ctx:v1` names no registry, so it resolves to Docker Hub"
+        );
+        has(
+            &f.message,
+            "`ctx:v1` names no registry, so docker resolves it to `docker.io/library/ctx:v1` (Docker Hub)",
+        );
+        assert_eq!(f.fix, "Use `myreg.azurecr.io/ctx:v1`.");
+
+        let f = one(None, &["docker-image://team/ctx:v1"], &[]);
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::REF_NO_REGISTRY, Severity::Warning)
+        );
+        has(&f.fix, "`docker-image://<registry host>/team/ctx:v1`");
+        has(&f.fix, "`docker-image://docker.io/team/ctx:v1`");
+
+        // Docker Hub as the registry: only a warning.
+        let f = one(Some("docker.io"), &["ctx:v1"], &[]);
+        assert_eq!(f.severity, Severity::Warning);
+        has(&f.fix, "`docker.io/library/ctx:v1`");
+
+        // ACR Tasks cannot fall back to Docker Hub.
+        let f = one(None, &["oci://ctx:v1"], &[]);
+        assert_eq!(f.severity, Severity::Error);
+        assert_eq!(f.title, "`oci://ctx:v1` names no registry host");
+        has(&f.message, "ACR Tasks");
+    }
+
+    #[test]
+    fn acr_name_used_as_a_host_is_explained() {
+        let f = one(Some("myreg"), &["myreg/ctx:v1"], &[]);
+        assert_eq!(f.code, Code::REF_NO_REGISTRY);
+        has(&f.message, "docker.io/myreg/ctx:v1");
+        has(&f.message, "`myreg` is read as a Docker Hub namespace");
+        assert_eq!(f.fix, "Use `myreg.azurecr.io/ctx:v1`.");
+    }
+
+    #[test]
+    fn wrong_registry_names_both_hosts_and_spots_typos() {
+        let f = one(Some("myreg"), &["oci://myregg.azurecr.io/ctx:v1"], &[]);
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::REF_WRONG_REGISTRY, Severity::Error)
+        );
+        assert_eq!(
+            f.title,
+            "`oci://myregg.azurecr.io/ctx:v1` is on myregg.azurecr.io, not on myreg.azurecr.io"
+        );
+        has(&f.message, "looks like a typo of `myreg.azurecr.io`");
+        has(&f.fix, "`oci://myreg.azurecr.io/ctx:v1`");
+
+        let f = one(Some("myreg"), &["myreg.azurecr.cn/ctx:v1"], &[]);
+        has(&f.message, "looks like a typo");
+
+        let f = one(Some("myreg"), &["ghcr.io/org/ctx:v1"], &[]);
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::REF_WRONG_REGISTRY, Severity::Warning)
+        );
+        assert!(!f.message.contains("typo"), "{}", f.message);
+        has(&f.message, "`ghcr.io`");
+        has(&f.fix, "`myreg.azurecr.io/org/ctx:v1`");
+
+        let f = one(
+            Some("myreg.azurecr.io"),
+            &["myreg.azurecr.io:443/ctx:v1"],
+            &[],
+        );
+        has(&f.message, "Same host, different port");
+
+        // Capitals alone make docker read the first component as a host.
+        let f = one(Some("myreg"), &["Team/ctx:v1"], &[]);
+        assert_eq!(f.code, Code::REF_WRONG_REGISTRY);
+        has(&f.message, "only because it contains capital letters");
+        has(&f.fix, "`myreg.azurecr.io/team/ctx:v1`");
+    }
+
+    #[test]
+    fn docker_hub_names_and_case_are_one_registry() {
+        let (report, _) = check(&config(
+            Some("docker.io"),
+            &[
+                "index.docker.io/library/ctx:v1",
+                "registry-1.docker.io/org/x:v2",
+            ],
+            &[],
+        ));
+        assert!(report.findings.is_empty(), "{:#?}", report.findings);
+        let (report, _) = check(&config(Some("myreg"), &["MYREG.AZURECR.IO/ctx:v1"], &[]));
+        assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    }
+
+    #[test]
+    fn contexts_without_tag_or_with_latest_warn() {
+        let f = one(
+            Some("myreg"),
+            &["docker-image://myreg.azurecr.io/base"],
+            &[],
+        );
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::REF_MUTABLE_TAG, Severity::Warning)
+        );
+        assert_eq!(
+            f.title,
+            "context `docker-image://myreg.azurecr.io/base` has no tag, so the build pulls `latest`"
+        );
+        has(&f.message, "no tag: the build pulls `latest`");
+        has(
+            &f.fix,
+            "`docker-image://myreg.azurecr.io/base:latest@sha256:<digest>`",
+        );
+        has(
+            &f.fix,
+            "`az acr repository show -n myreg --image base:latest --query digest -o tsv`",
+        );
+
+        let f = one(None, &["registry.example.com:5000/team/base:latest"], &[]);
+        assert_eq!(f.code, Code::REF_MUTABLE_TAG);
+        has(
+            &f.fix,
+            "`registry.example.com:5000/team/base:latest@sha256:<digest>`",
+        );
+        has(
+            &f.fix,
+            "`docker buildx imagetools inspect registry.example.com:5000/team/base:latest`",
+        );
+
+        // Pinned, or another tag: fine. Pushes without a tag: not this check's concern.
+        let (report, _) = check(&config(
+            Some("myreg"),
+            &[
+                &format!("myreg.azurecr.io/base:latest@sha256:{HEX}"),
+                "myreg.azurecr.io/base:v3",
+            ],
+            &["myreg.azurecr.io/app"],
+        ));
+        assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    }
+
+    #[test]
+    fn push_targets_need_a_tag_not_a_digest() {
+        let f = one(
+            Some("myreg"),
+            &[],
+            &[&format!("myreg.azurecr.io/app@sha256:{HEX}")],
+        );
+        assert_eq!(
+            (f.code, f.severity),
+            (Code::REF_PUSH_DIGEST, Severity::Error)
+        );
+        has(&f.title, "has a digest; a push needs a tag");
+        has(&f.message, &format!("`sha256:{HEX}`"));
+        has(&f.fix, "`myreg.azurecr.io/app:v1`");
+
+        let f = one(
+            Some("myreg"),
+            &[],
+            &[&format!("myreg.azurecr.io/app:v2@sha256:{HEX}")],
+        );
+        assert_eq!(f.fix, "Drop the digest: push to `myreg.azurecr.io/app:v2`.");
+
+        let f = one(Some("myreg"), &[], &["oci://myreg.azurecr.io/app:v1"]);
+        assert_eq!(f.code, Code::REF_INVALID);
+        assert_eq!(f.fix, "Write `myreg.azurecr.io/app:v1`.");
+    }
+
+    #[test]
+    fn several_findings_for_one_reference() {
+        let (report, infos) = check(&config(Some("myreg"), &["ctx"], &[]));
+        let codes: Vec<Code> = report.findings.iter().map(|f| f.code).collect();
+        assert_eq!(codes, [Code::REF_NO_REGISTRY, Code::REF_MUTABLE_TAG]);
+        has(
+            &report.verified[0],
+            "ctx → registry docker.io (implied), repository library/ctx",
+        );
+        assert_eq!(infos[0].registry.as_deref(), Some("docker.io"));
+        assert_eq!(infos[0].repository.as_deref(), Some("library/ctx"));
+    }
+
+    #[test]
+    fn odd_inputs_never_panic_and_stay_one_line() {
+        let long = "a/".repeat(5_000);
+        let inputs = [
+            "".to_string(),
+            "   ".to_string(),
+            "oci://".to_string(),
+            "docker-image://".to_string(),
+            "://".to_string(),
+            "ünïcödé/ctx:v1".to_string(),
+            "myreg.azurecr.io/ctx:v1\nrm -rf /".to_string(),
+            "\u{1b}[31mred\u{7}".to_string(),
+            "\t\0".to_string(),
+            long.clone(),
+            format!("{long}x:{}", "t".repeat(5_000)),
+            "🦀".repeat(3_000),
+            "oci://myreg.azurecr.io/ctx@".to_string(),
+            "[::1]:5000/x@sha256:zz".to_string(),
+        ];
+        for registry in [None, Some("myreg"), Some("docker.io")] {
+            let refs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+            let (report, infos) = check(&config(registry, &refs, &refs));
+            assert_eq!(infos.len(), inputs.len() * 2);
+            for f in &report.findings {
+                assert!(!f.title.contains('\n'), "title spans lines: {:?}", f.title);
+                let (title, message) = (f.title.chars().count(), f.message.chars().count());
+                assert!(title < 250, "title too long: {title}");
+                assert!(message < 2_000, "message too long: {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn edit_distance_is_levenshtein_capped() {
+        assert_eq!(edit_distance("myreg", "myreg"), 0);
+        assert_eq!(edit_distance("myreg", "myregg"), 1);
+        assert_eq!(edit_distance("myreg", "mreg1"), 2);
+        assert_eq!(edit_distance("myreg", "other"), 3);
+        assert_eq!(edit_distance("", "abcdef"), 3);
+    }
 }

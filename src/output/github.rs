@@ -73,11 +73,17 @@ pub fn write_files(
             ));
         }
         let dir = summary.parent().unwrap_or(Path::new("."));
-        let path = dir.join(format!("acr-preflight-report-{}.json", &gha::random_token()[..12]));
+        let path = dir.join(format!(
+            "acr-preflight-report-{}.json",
+            &gha::random_token()[..12]
+        ));
         let body = serde_json::to_string_pretty(json_report).unwrap_or_default();
         match std::fs::write(&path, body) {
             Ok(()) => report_path = Some(path),
-            Err(e) => problems.push(format!("cannot write the JSON report {}: {e}", path.display())),
+            Err(e) => problems.push(format!(
+                "cannot write the JSON report {}: {e}",
+                path.display()
+            )),
         }
     }
     if let Some(output) = output_path {
@@ -98,7 +104,10 @@ pub fn write_files(
             ),
         ];
         if let Err(e) = gha::write_outputs(output, &outputs) {
-            problems.push(format!("cannot write GITHUB_OUTPUT {}: {e}", output.display()));
+            problems.push(format!(
+                "cannot write GITHUB_OUTPUT {}: {e}",
+                output.display()
+            ));
         }
     }
     problems
@@ -113,12 +122,29 @@ mod tests {
     fn at_most_ten_annotations_per_level_errors_first() {
         let mut r = CheckReport::default();
         for i in 0..12 {
-            r.push(Finding::new(CheckId::Reference, Code::REF_MUTABLE_TAG, Severity::Warning, format!("w{i}"), "m", "f"));
+            r.push(Finding::new(
+                CheckId::Reference,
+                Code::REF_MUTABLE_TAG,
+                Severity::Warning,
+                format!("w{i}"),
+                "m",
+                "f",
+            ));
         }
         for i in 0..11 {
-            r.push(Finding::new(CheckId::Reference, Code::REF_INVALID, Severity::Error, format!("e{i}"), "m", "f"));
+            r.push(Finding::new(
+                CheckId::Reference,
+                Code::REF_INVALID,
+                Severity::Error,
+                format!("e{i}"),
+                "m",
+                "f",
+            ));
         }
-        let report = Report { checks: vec![(CheckId::Reference, r)], contexts: vec![] };
+        let report = Report {
+            checks: vec![(CheckId::Reference, r)],
+            contexts: vec![],
+        };
         let lines = stdout_lines(&report, "");
         let errors = lines.iter().filter(|l| l.starts_with("::error ")).count();
         let warnings = lines.iter().filter(|l| l.starts_with("::warning ")).count();

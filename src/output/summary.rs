@@ -2,16 +2,25 @@
 
 use crate::findings::{Finding, Report, Severity, Status, Verdict};
 
-/// Escapes text from anywhere (inputs, registries, helpers) for Markdown: no raw HTML,
-/// no table breaks, no line breaks that end a table row.
-pub fn md(s: &str) -> String {
+/// Escapes text from anywhere (inputs, registries, helpers) for Markdown: no raw HTML
+/// and no control characters. Inside `code spans` GitHub shows `<` and `&` literally,
+/// so they are escaped only outside them; with an odd number of backticks there are
+/// no reliable spans and everything is escaped.
+fn escape(s: &str, in_table: bool) -> String {
+    let spans_balanced = s.matches('`').count().is_multiple_of(2);
     let mut out = String::with_capacity(s.len());
+    let mut in_code = false;
     for c in s.chars() {
         match c {
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '&' => out.push_str("&amp;"),
-            '|' => out.push_str("\\|"),
+            '`' if spans_balanced => {
+                in_code = !in_code;
+                out.push(c);
+            }
+            '<' if !in_code => out.push_str("&lt;"),
+            '>' if !in_code => out.push_str("&gt;"),
+            '&' if !in_code => out.push_str("&amp;"),
+            // GFM splits table cells on `|` even inside code spans; `\|` keeps it.
+            '|' if in_table => out.push_str("\\|"),
             '\r' => {}
             c if c.is_control() && c != '\n' => {}
             c => out.push(c),
@@ -20,8 +29,12 @@ pub fn md(s: &str) -> String {
     crate::gha::neutralise(&out)
 }
 
+pub fn md(s: &str) -> String {
+    escape(s, false)
+}
+
 fn cell(s: &str) -> String {
-    md(s).replace('\n', "<br>")
+    escape(s, true).replace('\n', "<br>")
 }
 
 fn block(s: &str) -> String {
@@ -168,8 +181,12 @@ mod tests {
     }
 
     #[test]
-    fn html_and_table_breaks_are_escaped() {
-        assert_eq!(md("<img src=x> a|b & c"), "&lt;img src=x&gt; a\\|b &amp; c");
+    fn html_is_escaped_outside_code_spans_only() {
+        assert_eq!(md("<img src=x> a|b & c"), "&lt;img src=x&gt; a|b &amp; c");
+        assert_eq!(md("`a > b && c` & <d>"), "`a > b && c` &amp; &lt;d&gt;");
+        // An unbalanced backtick opens no reliable span: escape everything.
+        assert_eq!(md("`a > b"), "`a &gt; b");
+        assert_eq!(cell("`a|b` | c\nd"), "`a\\|b` \\| c<br>d");
     }
 
     #[test]

@@ -88,7 +88,11 @@ pub fn render(report: &Report, style: Style, fail_on_label: &str) -> String {
     }
     out.push_str("checks:\n");
     for (check, r) in &report.checks {
-        out.push_str(&format!("  {} {}\n", style.status(r.status()), check.label()));
+        out.push_str(&format!(
+            "  {} {}\n",
+            style.status(r.status()),
+            check.label()
+        ));
         for fact in &r.verified {
             out.push_str(&format!("            {}\n", clean(fact).replace('\n', " ")));
         }
