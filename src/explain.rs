@@ -77,6 +77,28 @@ mod tests {
     }
 
     #[test]
+    fn every_example_output_line_carries_its_own_section_code() {
+        for code in Code::ALL {
+            let s = section(code.as_str()).unwrap();
+            let examples: Vec<&str> = s
+                .lines()
+                .filter(|l| {
+                    ["error[", "warning[", "notice["]
+                        .iter()
+                        .any(|p| l.starts_with(p))
+                })
+                .collect();
+            assert!(!examples.is_empty(), "{code}: no example output line");
+            for line in examples {
+                assert!(
+                    line.contains(&format!("[{code}]: ")),
+                    "{code}: example `{line}`"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn explain_is_case_insensitive_and_stops_at_the_next_code() {
         let s = section("ref_invalid").unwrap();
         assert!(s.starts_with("## REF_INVALID\n"));
