@@ -246,6 +246,25 @@ pub async fn run_get(program: &Path, server: &str, timeout: Duration, secrets: &
     }
 }
 
+/// Spawns, retrying briefly on ETXTBSY: a helper that is being written (installed, or
+/// created by a test in another thread whose fork still holds the write descriptor)
+/// cannot be executed for a moment, and that is not the helper's failure.
+async fn spawn_retrying_busy(
+    cmd: &mut tokio::process::Command,
+) -> std::io::Result<tokio::process::Child> {
+    const ETXTBSY: i32 = 26;
+    let mut attempt = 0u32;
+    loop {
+        match cmd.spawn() {
+            Err(e) if e.raw_os_error() == Some(ETXTBSY) && attempt < 5 => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(20 * u64::from(attempt))).await;
+            }
+            other => return other,
+        }
+    }
+}
+
 async fn run(
     program: &Path,
     server: &str,
@@ -261,10 +280,12 @@ async fn run(
         .kill_on_drop(true)
         // Its own process group, so that a timeout also stops what it started.
         .process_group(0);
-    let mut child = cmd.spawn().map_err(|source| HelperError::Spawn {
-        program: program.to_path_buf(),
-        source,
-    })?;
+    let mut child = spawn_retrying_busy(&mut cmd)
+        .await
+        .map_err(|source| HelperError::Spawn {
+            program: program.to_path_buf(),
+            source,
+        })?;
     // Kills the whole group if this future is dropped (the run's deadline) or times out.
     let mut group = GroupKill(child.id());
     let stdin = child.stdin.take();
