@@ -13,4 +13,6 @@ pub mod http;
 pub mod jwt;
 pub mod output;
 pub mod reference;
+pub mod registry;
 pub mod secrets;
+pub mod suggest;

@@ -10,6 +10,7 @@ use crate::reference::{
     self, ContextRef, ContextScheme, ReferenceError, ReferenceErrorKind, Section, canonical_host,
     is_docker_hub, same_registry,
 };
+use crate::suggest::edit_distance;
 
 pub async fn run(ctx: &Ctx) -> (CheckReport, Vec<ContextInfo>) {
     check(&ctx.config)
@@ -407,27 +408,6 @@ fn typo_of(host: &str, registry: &Registry) -> Option<String> {
     let label = host.split(['.', ':']).next().unwrap_or("");
     (label.len() >= 3 && edit_distance(label, name) <= 2)
         .then(|| format!("`{}` (ACR `{name}`)", registry.host))
-}
-
-/// Levenshtein distance over characters; anything beyond 3 is reported as 3.
-fn edit_distance(a: &str, b: &str) -> usize {
-    const CAP: usize = 3;
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    if a.len().abs_diff(b.len()) >= CAP || a.len() > 512 || b.len() > 512 {
-        return CAP;
-    }
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()].min(CAP)
 }
 
 fn mutable_tag(cref: &ContextRef, registry: Option<&Registry>) -> Option<Finding> {
@@ -871,14 +851,5 @@ mod tests {
                 assert!(message < 2_000, "message too long: {message}");
             }
         }
-    }
-
-    #[test]
-    fn edit_distance_is_levenshtein_capped() {
-        assert_eq!(edit_distance("myreg", "myreg"), 0);
-        assert_eq!(edit_distance("myreg", "myregg"), 1);
-        assert_eq!(edit_distance("myreg", "mreg1"), 2);
-        assert_eq!(edit_distance("myreg", "other"), 3);
-        assert_eq!(edit_distance("", "abcdef"), 3);
     }
 }

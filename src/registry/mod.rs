@@ -1,0 +1,641 @@
+//! Our own registry client on the shared reqwest client: ping, challenge, token
+//! (Basic GET or refresh-token POST), manifest HEAD/GET, tags and catalog. It reports
+//! what happened with evidence and leaves the verdict to the registry check.
+
+pub mod wire;
+
+use crate::docker_config::{Credential, CredentialKind};
+use crate::secrets::Secrets;
+use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap};
+use reqwest::{Method, Url};
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+use wire::{Challenge, ErrorEntry};
+
+/// Manifests larger than this are not read (the OCI spec suggests 4 MiB as a limit).
+const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Attempts for an idempotent request the registry throttles.
+const THROTTLE_ATTEMPTS: u32 = 3;
+/// Never wait longer than this for one `Retry-After`.
+const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+/// How many `tags/list` pages to follow before giving up on a complete list.
+const TAG_PAGES: usize = 10;
+
+/// Where a connection failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NetKind {
+    Dns,
+    Connect,
+    Tls,
+    Timeout,
+    Other,
+}
+
+/// A request that got no HTTP answer.
+#[derive(Debug, Clone)]
+pub struct NetError {
+    pub kind: NetKind,
+    /// Scheme, host and path (never a query: token queries name accounts).
+    pub url: String,
+    /// The underlying error chain.
+    pub detail: String,
+}
+
+/// An HTTP answer, body read up to a limit.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub url: Url,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub fn errors(&self) -> Vec<ErrorEntry> {
+        wire::parse_errors(&self.body)
+    }
+
+    /// Whether the registry says it is throttling (429, or `TOOMANYREQUESTS` in the body).
+    pub fn throttled(&self) -> bool {
+        self.status == 429 || self.errors().iter().any(|e| e.code == "TOOMANYREQUESTS")
+    }
+
+    /// `Retry-After` in seconds (the HTTP-date form is read as one second).
+    pub fn retry_after(&self) -> Option<Duration> {
+        let v = self.header("retry-after")?.trim();
+        Some(Duration::from_secs(v.parse::<u64>().unwrap_or(1)))
+    }
+
+    /// "401 UNAUTHORIZED: authentication required" for messages.
+    pub fn describe(&self) -> String {
+        let errors = wire::describe_errors(&self.errors());
+        if errors.is_empty() {
+            let text = String::from_utf8_lossy(&self.body);
+            let text = text.trim();
+            if text.is_empty() || text.starts_with('<') || text.starts_with('{') {
+                format!("HTTP {}", self.status)
+            } else {
+                format!(
+                    "HTTP {} {}",
+                    self.status,
+                    wire::shorten(&clean_line(text), 200)
+                )
+            }
+        } else {
+            format!("HTTP {} {errors}", self.status)
+        }
+    }
+}
+
+fn clean_line(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+/// One throttled request, for REGISTRY_THROTTLED.
+#[derive(Debug, Clone)]
+pub struct Throttle {
+    pub url: String,
+    pub retry_after: Option<Duration>,
+    /// The request succeeded on a later attempt.
+    pub recovered: bool,
+}
+
+/// Credentials to put on a registry request.
+#[derive(Clone)]
+pub enum Auth {
+    None,
+    Basic { user: String, password: String },
+    Bearer(String),
+}
+
+impl std::fmt::Debug for Auth {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Auth::None => "Auth::None",
+            Auth::Basic { .. } => "Auth::Basic(..)",
+            Auth::Bearer(_) => "Auth::Bearer(..)",
+        })
+    }
+}
+
+/// Why a token could not be had.
+#[derive(Debug, Clone)]
+pub enum TokenError {
+    Net(NetError),
+    /// The token server refused (4xx): the credential is wrong, expired or unknown.
+    Refused(Reply),
+    /// 5xx or a 2xx without a token.
+    Unexpected(Reply),
+    /// The realm is unusable: not http(s), or plain http to a remote host.
+    BadRealm(String),
+}
+
+/// A registry token and what it was asked for.
+#[derive(Clone)]
+pub struct Token {
+    pub token: String,
+    /// Requests the token server answered for it (0 for a stored registry token).
+    pub requests: u32,
+}
+
+impl std::fmt::Debug for Token {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Token(..)")
+    }
+}
+
+/// The registry client of one run. Cheap to share behind an `Arc`.
+pub struct Client {
+    http: reqwest::Client,
+    deadline: Instant,
+    secrets: Secrets,
+    requests: AtomicU32,
+    throttles: Mutex<Vec<Throttle>>,
+    schemes: Mutex<HashMap<String, &'static str>>,
+}
+
+/// The host the registry API lives on: Docker Hub's canonical name is not its API host.
+pub fn api_host(host: &str) -> String {
+    match host {
+        "docker.io" | "index.docker.io" => "registry-1.docker.io".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Loopback registries may speak plain HTTP (docker treats them as insecure registries).
+pub fn is_loopback(host: &str) -> bool {
+    let name = match host.rsplit_once(':') {
+        Some((h, port)) if port.chars().all(|c| c.is_ascii_digit()) && !h.ends_with(':') => h,
+        _ => host,
+    };
+    let name = name.trim_start_matches('[').trim_end_matches(']');
+    name == "localhost"
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+fn classify(e: &reqwest::Error) -> NetKind {
+    let chain = crate::http::error_chain(e).to_ascii_lowercase();
+    if e.is_timeout() || chain.contains("timed out") {
+        NetKind::Timeout
+    } else if chain.contains("dns error")
+        || chain.contains("failed to lookup address")
+        || chain.contains("name or service not known")
+        || chain.contains("no such host")
+    {
+        NetKind::Dns
+    } else if chain.contains("certificate")
+        || chain.contains("tls")
+        || chain.contains("handshake")
+        || chain.contains("invalid peer")
+        || chain.contains("corrupt message")
+        || chain.contains("invalidcontenttype")
+    {
+        NetKind::Tls
+    } else if e.is_connect() {
+        NetKind::Connect
+    } else {
+        NetKind::Other
+    }
+}
+
+fn without_query(url: &Url) -> String {
+    let mut u = url.clone();
+    u.set_query(None);
+    u.to_string()
+}
+
+impl Client {
+    pub fn new(http: reqwest::Client, deadline: Instant, secrets: Secrets) -> Client {
+        Client {
+            http,
+            deadline,
+            secrets,
+            requests: AtomicU32::new(0),
+            throttles: Mutex::new(Vec::new()),
+            schemes: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// HTTP requests sent so far (each attempt counts).
+    pub fn request_count(&self) -> u32 {
+        self.requests.load(Ordering::Relaxed)
+    }
+
+    pub fn throttles(&self) -> Vec<Throttle> {
+        self.throttles.lock().map(|t| t.clone()).unwrap_or_default()
+    }
+
+    fn remaining(&self) -> Duration {
+        self.deadline.saturating_duration_since(Instant::now())
+    }
+
+    /// Sends one request (built afresh for each attempt), reading the body up to the
+    /// limit. Idempotent requests that are throttled are retried with the registry's
+    /// `Retry-After`, as long as the deadline allows.
+    async fn send(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        idempotent: bool,
+    ) -> Result<Reply, NetError> {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let request = build()
+                .timeout(self.remaining().max(Duration::from_millis(1)))
+                .build()
+                .map_err(|e| NetError {
+                    kind: NetKind::Other,
+                    url: String::new(),
+                    detail: crate::http::error_chain(&e),
+                })?;
+            let url = request.url().clone();
+            self.requests.fetch_add(1, Ordering::Relaxed);
+            let response = self.http.execute(request).await.map_err(|e| NetError {
+                kind: classify(&e),
+                url: without_query(&url),
+                detail: crate::secrets::redact_tokens(&crate::http::error_chain(&e)),
+            })?;
+            let reply = read_reply(response, url.clone())
+                .await
+                .map_err(|e| NetError {
+                    kind: classify(&e),
+                    url: without_query(&url),
+                    detail: crate::http::error_chain(&e),
+                })?;
+            if !reply.throttled() {
+                if attempt > 1 {
+                    self.note_throttle(&url, None, true);
+                }
+                return Ok(reply);
+            }
+            let wait = reply
+                .retry_after()
+                .unwrap_or(Duration::from_secs(attempt as u64))
+                .min(MAX_RETRY_WAIT);
+            let can_wait = self.remaining() > wait + Duration::from_millis(500);
+            if !idempotent || attempt >= THROTTLE_ATTEMPTS || !can_wait {
+                self.note_throttle(&url, reply.retry_after(), false);
+                return Ok(reply);
+            }
+            tokio::time::sleep(wait).await;
+        }
+    }
+
+    fn note_throttle(&self, url: &Url, retry_after: Option<Duration>, recovered: bool) {
+        if let Ok(mut t) = self.throttles.lock() {
+            t.push(Throttle {
+                url: without_query(url),
+                retry_after,
+                recovered,
+            });
+        }
+    }
+
+    fn scheme_for(&self, host: &str) -> &'static str {
+        self.schemes
+            .lock()
+            .ok()
+            .and_then(|s| s.get(host).copied())
+            .unwrap_or("https")
+    }
+
+    /// `scheme://api-host/` of a registry, after [`Client::ping`] chose the scheme.
+    pub fn base(&self, host: &str) -> Result<Url, NetError> {
+        let text = format!("{}://{}/", self.scheme_for(host), api_host(host));
+        Url::parse(&text).map_err(|e| NetError {
+            kind: NetKind::Other,
+            url: text,
+            detail: e.to_string(),
+        })
+    }
+
+    /// `GET /v2/` without credentials. Loopback registries that do not speak TLS are
+    /// reached over plain HTTP, as docker does for them.
+    pub async fn ping(&self, host: &str) -> Result<Reply, NetError> {
+        let https = self.ping_with(host, "https").await;
+        match &https {
+            Err(e) if e.kind == NetKind::Tls && is_loopback(host) => {
+                match self.ping_with(host, "http").await {
+                    // A TLS server answers plain HTTP with a 400 saying so: the TLS
+                    // error is the real one.
+                    Ok(reply)
+                        if reply.status == 400
+                            && String::from_utf8_lossy(&reply.body).contains("HTTPS") =>
+                    {
+                        https
+                    }
+                    Ok(reply) => {
+                        if let Ok(mut s) = self.schemes.lock() {
+                            s.insert(host.to_string(), "http");
+                        }
+                        Ok(reply)
+                    }
+                    Err(_) => https,
+                }
+            }
+            _ => https,
+        }
+    }
+
+    async fn ping_with(&self, host: &str, scheme: &'static str) -> Result<Reply, NetError> {
+        let url =
+            Url::parse(&format!("{scheme}://{}/v2/", api_host(host))).map_err(|e| NetError {
+                kind: NetKind::Other,
+                url: format!("{scheme}://{host}/v2/"),
+                detail: e.to_string(),
+            })?;
+        self.send(|| self.http.get(url.clone()), true).await
+    }
+
+    /// Gets a registry token for `scopes` from a Bearer challenge's realm, with the
+    /// credential docker would send (none: anonymous).
+    pub async fn token(
+        &self,
+        realm: &str,
+        service: Option<&str>,
+        scopes: &[String],
+        credential: Option<&Credential>,
+    ) -> Result<Token, TokenError> {
+        if let Some(c) = credential
+            && c.kind() == CredentialKind::RegistryToken
+        {
+            return Ok(Token {
+                token: c.secret().to_string(),
+                requests: 0,
+            });
+        }
+        let realm_url = Url::parse(realm)
+            .map_err(|e| TokenError::BadRealm(format!("realm `{realm}` is not a URL: {e}")))?;
+        match realm_url.scheme() {
+            "https" => {}
+            "http" if realm_url.host_str().is_some_and(is_loopback) => {}
+            "http" => {
+                return Err(TokenError::BadRealm(format!(
+                    "realm `{realm}` is plain http on a remote host; credentials would cross the network unencrypted, so they were not sent"
+                )));
+            }
+            other => {
+                return Err(TokenError::BadRealm(format!(
+                    "realm `{realm}` has scheme `{other}`; a token realm must be https"
+                )));
+            }
+        }
+        let before = self.request_count();
+        let reply = match credential {
+            Some(c) if c.kind() == CredentialKind::IdentityToken => {
+                // OAuth2 refresh-token grant (distribution oauth.md, ACR /oauth2/token).
+                let mut form: Vec<(&str, String)> = vec![
+                    ("grant_type", "refresh_token".into()),
+                    ("refresh_token", c.secret().to_string()),
+                    ("client_id", "acr-preflight".into()),
+                ];
+                if let Some(s) = service {
+                    form.push(("service", s.to_string()));
+                }
+                // Repeated `scope` fields: ACR documents them, distribution reads
+                // the form the same way.
+                for s in scopes {
+                    form.push(("scope", s.clone()));
+                }
+                let body = form_encode(&form);
+                self.send(
+                    || {
+                        self.http
+                            .post(realm_url.clone())
+                            .header("content-type", "application/x-www-form-urlencoded")
+                            .body(body.clone())
+                    },
+                    true,
+                )
+                .await
+            }
+            _ => {
+                let mut url = realm_url.clone();
+                {
+                    let mut q = url.query_pairs_mut();
+                    if let Some(s) = service {
+                        q.append_pair("service", s);
+                    }
+                    for s in scopes {
+                        q.append_pair("scope", s);
+                    }
+                    if let Some(c) = credential {
+                        q.append_pair("account", c.username());
+                    }
+                }
+                self.send(
+                    || {
+                        let r = self.http.get(url.clone());
+                        match credential {
+                            Some(c) => r.basic_auth(c.username(), Some(c.secret())),
+                            None => r,
+                        }
+                    },
+                    true,
+                )
+                .await
+            }
+        }
+        .map_err(TokenError::Net)?;
+        let requests = self.request_count() - before;
+        match reply.status {
+            200..=299 => match wire::parse_token_response(&reply.body) {
+                Some(t) => {
+                    self.secrets.register(&t.token);
+                    Ok(Token {
+                        token: t.token,
+                        requests,
+                    })
+                }
+                None => Err(TokenError::Unexpected(reply)),
+            },
+            400..=499 => Err(TokenError::Refused(reply)),
+            _ => Err(TokenError::Unexpected(reply)),
+        }
+    }
+
+    fn authorised(&self, r: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuilder {
+        match auth {
+            Auth::None => r,
+            Auth::Basic { user, password } => r.basic_auth(user, Some(password)),
+            Auth::Bearer(t) => r.header(AUTHORIZATION, format!("Bearer {t}")),
+        }
+    }
+
+    /// `HEAD` (or `GET`, when the body is needed) of a manifest, with the four
+    /// manifest types accepted.
+    pub async fn manifest(
+        &self,
+        host: &str,
+        repository: &str,
+        reference: &str,
+        auth: &Auth,
+        with_body: bool,
+    ) -> Result<Reply, NetError> {
+        let url = self.api_url(host, &format!("v2/{repository}/manifests/{reference}"))?;
+        let method = if with_body { Method::GET } else { Method::HEAD };
+        self.send(
+            || {
+                self.authorised(
+                    self.http
+                        .request(method.clone(), url.clone())
+                        .header(ACCEPT, wire::MANIFEST_ACCEPT),
+                    auth,
+                )
+            },
+            true,
+        )
+        .await
+    }
+
+    /// Every tag of a repository, following `Link` pagination (up to a bound).
+    /// Returns the last reply when it was not a success.
+    pub async fn tags(
+        &self,
+        host: &str,
+        repository: &str,
+        auth: &Auth,
+    ) -> Result<Result<Vec<String>, Reply>, NetError> {
+        let mut url = self.api_url(host, &format!("v2/{repository}/tags/list"))?;
+        let mut tags = Vec::new();
+        for _ in 0..TAG_PAGES {
+            let reply = self
+                .send(|| self.authorised(self.http.get(url.clone()), auth), true)
+                .await?;
+            if reply.status != 200 {
+                return Ok(Err(reply));
+            }
+            let page: serde_json::Value =
+                serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null);
+            tags.extend(
+                page.get("tags")
+                    .and_then(|t| t.as_array())
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|t| t.as_str().map(str::to_string)),
+            );
+            match wire::next_link(reply.header("link"), &url) {
+                Some(next) if next.host_str() == url.host_str() => url = next,
+                _ => break,
+            }
+        }
+        Ok(Ok(tags))
+    }
+
+    /// The registry's repositories (`/v2/_catalog`, often restricted), one page.
+    pub async fn catalog(
+        &self,
+        host: &str,
+        auth: &Auth,
+    ) -> Result<Result<Vec<String>, Reply>, NetError> {
+        let url = self.api_url(host, "v2/_catalog?n=1000")?;
+        let reply = self
+            .send(|| self.authorised(self.http.get(url.clone()), auth), true)
+            .await?;
+        if reply.status != 200 {
+            return Ok(Err(reply));
+        }
+        let page: serde_json::Value =
+            serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null);
+        Ok(Ok(page
+            .get("repositories")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_string))
+            .collect()))
+    }
+
+    fn api_url(&self, host: &str, path: &str) -> Result<Url, NetError> {
+        let base = self.base(host)?;
+        base.join(path).map_err(|e| NetError {
+            kind: NetKind::Other,
+            url: format!("{base}{path}"),
+            detail: e.to_string(),
+        })
+    }
+}
+
+async fn read_reply(mut response: reqwest::Response, url: Url) -> Result<Reply, reqwest::Error> {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = BODY_LIMIT.saturating_sub(body.len());
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() >= BODY_LIMIT {
+            break;
+        }
+    }
+    Ok(Reply {
+        status,
+        headers,
+        body,
+        url,
+    })
+}
+
+fn form_encode(pairs: &[(&str, String)]) -> String {
+    let mut s = url::form_urlencoded::Serializer::new(String::new());
+    for (k, v) in pairs {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// The scope a build needs on a repository.
+pub fn repository_scope(repository: &str, push: bool) -> String {
+    if push {
+        format!("repository:{repository}:pull,push")
+    } else {
+        format!("repository:{repository}:pull")
+    }
+}
+
+/// Reads a challenge from a 401 reply.
+pub fn challenge_of(reply: &Reply) -> Result<Challenge, wire::ChallengeProblem> {
+    wire::parse_challenge(reply.header("www-authenticate"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_hosts_with_and_without_ports() {
+        for h in [
+            "localhost",
+            "localhost:5000",
+            "127.0.0.1:5000",
+            "127.0.0.2",
+            "[::1]:5000",
+            "[::1]",
+        ] {
+            assert!(is_loopback(h), "{h}");
+        }
+        for h in [
+            "myreg.azurecr.io",
+            "10.0.0.1:5000",
+            "registry.test",
+            "[2001:db8::1]:5000",
+        ] {
+            assert!(!is_loopback(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn docker_hub_is_reached_at_its_api_host() {
+        assert_eq!(api_host("docker.io"), "registry-1.docker.io");
+        assert_eq!(api_host("myreg.azurecr.io"), "myreg.azurecr.io");
+    }
+}
