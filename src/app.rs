@@ -102,18 +102,39 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
             hosts.push(host);
         }
     }
-    let credentials =
+    let (credentials, host_credentials) =
         match tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)).await {
-            Ok((report, _credentials)) => report,
-            Err(_) => timed_out(ctx, CheckId::CredentialHelpers),
+            Ok(done) => done,
+            Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
         };
+
+    let mut contexts = contexts;
+    let (registry, http_requests) = match tokio::time::timeout_at(
+        deadline,
+        checks::registry::run(ctx, &contexts, &host_credentials),
+    )
+    .await
+    {
+        Ok(outcome) => {
+            for (index, digest, media_type) in outcome.resolved {
+                if let Some(c) = contexts.get_mut(index) {
+                    c.digest = Some(digest);
+                    c.media_type = media_type;
+                }
+            }
+            (outcome.report, outcome.requests)
+        }
+        Err(_) => (timed_out(ctx, CheckId::Registry), 0),
+    };
 
     Report {
         checks: vec![
             (CheckId::Reference, reference),
             (CheckId::CredentialHelpers, credentials),
+            (CheckId::Registry, registry),
         ],
         contexts,
+        http_requests,
     }
 }
 

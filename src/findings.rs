@@ -39,6 +39,7 @@ pub enum CheckId {
     Run,
     Reference,
     CredentialHelpers,
+    Registry,
 }
 
 impl CheckId {
@@ -47,6 +48,7 @@ impl CheckId {
             CheckId::Run => "run",
             CheckId::Reference => "reference",
             CheckId::CredentialHelpers => "credential-helpers",
+            CheckId::Registry => "registry",
         }
     }
 
@@ -56,6 +58,7 @@ impl CheckId {
             CheckId::Run => "Run",
             CheckId::Reference => "Context reference",
             CheckId::CredentialHelpers => "Docker credentials",
+            CheckId::Registry => "Registry",
         }
     }
 }
@@ -106,6 +109,22 @@ finding_codes! {
     HELPER_NO_CREDENTIALS,
     CRED_NOT_FOUND,
     CRED_EXPIRED,
+    // registry
+    NET_DNS,
+    NET_CONNECT,
+    NET_TLS,
+    NET_TIMEOUT,
+    NET_FORBIDDEN,
+    REGISTRY_CHALLENGE,
+    REGISTRY_UNEXPECTED,
+    REGISTRY_THROTTLED,
+    CRED_REJECTED,
+    ROLE_PULL_MISSING,
+    ROLE_PUSH_MISSING,
+    ROLE_PUSH_UNVERIFIED,
+    CONTEXT_NOT_FOUND,
+    CONTEXT_ACCESS_DENIED,
+    CONTEXT_NOT_AN_ARTIFACT,
 }
 
 impl fmt::Display for Code {
@@ -274,6 +293,8 @@ impl Verdict {
 pub struct Report {
     pub checks: Vec<(CheckId, CheckReport)>,
     pub contexts: Vec<ContextInfo>,
+    /// HTTP requests the run made (every attempt counts): the cost on the critical path.
+    pub http_requests: u32,
 }
 
 impl Report {

@@ -40,6 +40,34 @@ pub enum CredentialSource {
     Helper { name: String, via: HelperVia },
 }
 
+impl CredentialSource {
+    /// Where a credential came from, for messages: `auths["h"] in /p/config.json`,
+    /// `helper \`pass\` (credHelpers)`.
+    pub fn describe(&self) -> String {
+        match self {
+            CredentialSource::NoConfig { path } => format!("no docker config ({})", path.display()),
+            CredentialSource::File {
+                path,
+                key: Some(key),
+            } => format!(
+                "{} in {}",
+                docker_config::key_path(&["auths", key]),
+                path.display()
+            ),
+            CredentialSource::File { path, key: None } => {
+                format!("no auths entry in {}", path.display())
+            }
+            CredentialSource::Helper { name, via } => format!(
+                "helper `{name}` ({})",
+                match via {
+                    HelperVia::CredHelpers => "credHelpers",
+                    HelperVia::CredsStore => "credsStore",
+                }
+            ),
+        }
+    }
+}
+
 /// The credential docker would use for one registry host.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HostCredential {
@@ -1069,7 +1097,7 @@ fn login_commands(host: &str, setup: &str) -> String {
 
 /// "Log in so that <dir> holds a credential for <host>:" and the commands, with
 /// `DOCKER_CONFIG` exported when the directory is not docker's default.
-fn login_fix(ctx: &Ctx, host: &str) -> String {
+pub(crate) fn login_fix(ctx: &Ctx, host: &str) -> String {
     let loc = &ctx.config.docker_config;
     let setup = match loc.origin {
         DockerConfigOrigin::Home => String::new(),

@@ -3,6 +3,7 @@
 
 pub mod credentials;
 pub mod reference;
+pub mod registry;
 
 use crate::config::Config;
 use crate::secrets::Secrets;

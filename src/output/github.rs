@@ -144,6 +144,7 @@ mod tests {
         let report = Report {
             checks: vec![(CheckId::Reference, r)],
             contexts: vec![],
+            http_requests: 0,
         };
         let lines = stdout_lines(&report, "");
         let errors = lines.iter().filter(|l| l.starts_with("::error ")).count();

@@ -55,5 +55,6 @@ pub fn render(report: &Report) -> Value {
         "contexts": contexts,
         "identity": Value::Null,
         "checks": checks,
+        "stats": {"http_requests": report.http_requests},
     })
 }

@@ -177,6 +177,7 @@ mod tests {
         Report {
             checks: vec![(CheckId::Reference, r)],
             contexts: vec![],
+            http_requests: 0,
         }
     }
 
