@@ -3,6 +3,8 @@
 //! and GITHUB_OUTPUT files), with stdout read back by a parser that follows the
 //! runner's own rules (actions/runner ActionCommand.cs, FileCommandManager.cs).
 
+mod support;
+
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -286,12 +288,19 @@ fn a_failing_run_annotates_summarises_and_sets_outputs() {
 
 #[test]
 fn a_passing_run_reports_evidence() {
+    let registry = support::registry::TestRegistry::start_blocking(support::registry::Kind::Plain);
+    let published = support::block_on(async {
+        support::fixtures::Publisher::new(&registry.url())
+            .titled_artifact("team/ctx", "v1")
+            .await
+    });
+    let host = registry.host();
     let run = run_action(
         &[
-            ("registry", "127.0.0.1:5000"),
-            ("context", "oci://127.0.0.1:5000/team/ctx:v1"),
+            ("registry", &host),
+            ("context", &format!("oci://{host}/team/ctx:v1")),
         ],
-        r#"{"auths":{"127.0.0.1:5000":{"auth":"dXNlcjpwYXNzd29yZC1wbGFudGVkLTEyMw=="}}}"#,
+        &format!(r#"{{"auths":{{"{host}":{{"auth":"dXNlcjpwYXNzd29yZC1wbGFudGVkLTEyMw=="}}}}}}"#),
         &[],
     );
     assert_eq!(
@@ -300,7 +309,9 @@ fn a_passing_run_reports_evidence() {
         run.stdout, run.stderr
     );
     assert_eq!(run.outputs["result"], "pass");
+    assert_eq!(run.outputs["digest"], published.digest);
     assert!(run.summary.contains("✅ **pass**"), "{}", run.summary);
+    assert!(run.summary.contains(&published.digest), "{}", run.summary);
     assert!(
         run.summary.contains("| Context reference | ✅ pass |"),
         "{}",
@@ -311,7 +322,7 @@ fn a_passing_run_reports_evidence() {
         "{}",
         run.summary
     );
-    assert!(run.summary.contains("127.0.0.1:5000"));
+    assert!(run.summary.contains(&host));
     let checks = run.report["checks"].as_array().unwrap();
     assert!(checks.iter().all(|c| c["status"] == "pass"), "{checks:?}");
     // The password was masked before anything printed, and appears nowhere.

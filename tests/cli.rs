@@ -1,5 +1,7 @@
 //! The binary as a plain CLI: formats, exit statuses, explain, the deadline.
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
@@ -19,29 +21,63 @@ fn text(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-fn empty_config() -> tempfile::TempDir {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("config.json"),
-        r#"{"auths":{"myreg.azurecr.io":{"auth":"dTpzM2NyM3QtcHc="}}}"#,
-    )
-    .unwrap();
-    dir
+/// A real registry (plain HTTP) holding `team/ctx:latest` and `team/ctx:v1`, and a
+/// docker config with a password for it.
+struct Rig {
+    registry: support::registry::TestRegistry,
+    config: tempfile::TempDir,
+    latest_digest: String,
+}
+
+impl Rig {
+    fn new() -> Rig {
+        let registry =
+            support::registry::TestRegistry::start_blocking(support::registry::Kind::Plain);
+        let latest_digest = support::block_on(async {
+            let p = support::fixtures::Publisher::new(&registry.url());
+            p.titled_artifact("team/ctx", "v1").await;
+            p.titled_artifact("team/ctx", "latest").await.digest
+        });
+        let config = tempfile::tempdir().unwrap();
+        std::fs::write(
+            config.path().join("config.json"),
+            format!(
+                r#"{{"auths":{{"{}":{{"auth":"dTpzM2NyM3QtcHc="}}}}}}"#,
+                registry.host()
+            ),
+        )
+        .unwrap();
+        Rig {
+            registry,
+            config,
+            latest_digest,
+        }
+    }
+
+    fn host(&self) -> String {
+        self.registry.host()
+    }
+
+    fn config(&self) -> &str {
+        self.config.path().to_str().unwrap()
+    }
 }
 
 #[test]
 fn json_output_has_the_documented_shape() {
-    let cfg = empty_config();
+    let rig = Rig::new();
+    let host = rig.host();
+    let context = format!("oci://{host}/team/ctx:latest");
     let out = run(
         &[
             "--registry",
-            "myreg",
+            &host,
             "--context",
-            "oci://myreg.azurecr.io/ctx:latest",
+            &context,
             "--format",
             "json",
             "--docker-config",
-            cfg.path().to_str().unwrap(),
+            rig.config(),
         ],
         &[],
     );
@@ -55,24 +91,31 @@ fn json_output_has_the_documented_shape() {
     }
     assert_eq!(f["code"], "REF_MUTABLE_TAG");
     let c = &v["contexts"][0];
-    assert_eq!(c["reference"], "oci://myreg.azurecr.io/ctx:latest");
-    assert_eq!(c["registry"], "myreg.azurecr.io");
-    assert_eq!(c["repository"], "ctx");
+    assert_eq!(c["reference"], context.as_str());
+    assert_eq!(c["registry"], host.as_str());
+    assert_eq!(c["repository"], "team/ctx");
     assert_eq!(c["tag"], "latest");
-    assert!(c["digest"].is_null() && c["media_type"].is_null());
+    assert_eq!(c["digest"], rig.latest_digest.as_str());
+    assert_eq!(
+        c["media_type"],
+        "application/vnd.oci.image.manifest.v1+json"
+    );
+    assert!(v["stats"]["http_requests"].as_u64().unwrap() >= 2);
     assert!(v.get("identity").is_some());
 }
 
 #[test]
 fn fail_on_warning_turns_a_warning_into_exit_1() {
-    let cfg = empty_config();
+    let rig = Rig::new();
+    let host = rig.host();
+    let context = format!("oci://{host}/team/ctx");
     let base = [
         "--registry",
-        "myreg",
+        &host,
         "--context",
-        "oci://myreg.azurecr.io/ctx",
+        &context,
         "--docker-config",
-        cfg.path().to_str().unwrap(),
+        rig.config(),
     ];
     let out = run(&base, &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -82,28 +125,43 @@ fn fail_on_warning_turns_a_warning_into_exit_1() {
 
 #[test]
 fn text_output_is_plain_when_piped_and_reads_like_a_diagnostic() {
-    let cfg = empty_config();
+    let rig = Rig::new();
+    let host = rig.host();
+    let port = rig.registry.port();
+    // 127.0.0.2 is loopback too, but nothing listens there: a typo'd host that refuses.
+    let typo = format!("oci://127.0.0.2:{port}/team/ctx:v1");
     let out = run(
         &[
             "--registry",
-            "myreg",
+            &host,
             "--context",
-            "oci://myregg.azurecr.io/ctx:v1",
+            &typo,
             "--docker-config",
-            cfg.path().to_str().unwrap(),
+            rig.config(),
         ],
         &[],
     );
     assert_eq!(out.status.code(), Some(1));
     let t = text(&out);
     assert!(!t.contains('\x1b'), "colour on a pipe: {t:?}");
-    assert!(t.starts_with("error[REF_WRONG_REGISTRY]: `oci://myregg.azurecr.io/ctx:v1` is on myregg.azurecr.io, not on myreg.azurecr.io\n   = seen: "), "{t}");
     assert!(
-        t.contains("\n   = help: Use `oci://myreg.azurecr.io/ctx:v1`"),
+        t.starts_with(&format!(
+            "error[REF_WRONG_REGISTRY]: `{typo}` is on 127.0.0.2:{port}, not on {host}\n   = seen: "
+        )),
         "{t}"
     );
     assert!(
-        t.ends_with("result: fail (2 errors; fail-on: error)\n"),
+        t.contains(&format!("\n   = help: Use `oci://{host}/team/ctx:v1`")),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "error[NET_CONNECT]: cannot connect to 127.0.0.2:{port}\n"
+        )),
+        "{t}"
+    );
+    assert!(
+        t.ends_with("result: fail (3 errors; fail-on: error)\n"),
         "{t}"
     );
 }

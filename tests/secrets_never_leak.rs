@@ -3,11 +3,36 @@
 //! than its own `::add-mask::` line), stderr, the summary, the outputs or the JSON
 //! report, in any output format.
 
+mod support;
+
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
-const HOST: &str = "127.0.0.1:5000";
+/// A TLS token registry reached by this name (--resolve), so that every planted
+/// credential really goes to a token server and its refusals come back.
+const HOST: &str = "registry.test";
+
+struct Registry {
+    _ts: support::token::TokenServer,
+    ca: support::tls::TestCa,
+    reg: support::registry::TestRegistry,
+    _dir: tempfile::TempDir,
+}
+
+fn registry() -> Registry {
+    let dir = tempfile::tempdir().unwrap();
+    let ts = support::token::TokenServer::start_with(HOST, "leak-issuer");
+    let ca = support::tls::TestCa::new(dir.path());
+    let (cert, key) = ca.issue_server_cert(&[HOST]);
+    let reg = support::registry::TestRegistry::start_blocking(ts.registry_kind_tls(&cert, &key));
+    Registry {
+        _ts: ts,
+        ca,
+        reg,
+        _dir: dir,
+    }
+}
 
 fn b64(s: &str) -> String {
     use base64::Engine;
@@ -128,7 +153,7 @@ fn fixtures() -> Vec<Fixture> {
     ]
 }
 
-fn run(fixture: &Fixture, format: &str) {
+fn run(fixture: &Fixture, format: &str, registry: &Registry) {
     let dir = tempfile::tempdir().unwrap();
     let bin = dir.path().join("bin");
     let cfg = dir.path().join("docker");
@@ -224,9 +249,10 @@ fn run(fixture: &Fixture, format: &str) {
 
 #[test]
 fn planted_secrets_never_reach_any_output() {
+    let registry = registry();
     for fixture in fixtures() {
         for format in ["github", "text", "json"] {
-            run(&fixture, format);
+            run(&fixture, format, &registry);
         }
     }
 }

@@ -33,6 +33,14 @@ struct Target {
     push: bool,
 }
 
+/// Where more tokens come from (the catalog needs its own scope).
+#[derive(Debug, Clone)]
+struct TokenSource {
+    realm: String,
+    service: Option<String>,
+    credential: Option<Credential>,
+}
+
 /// Who the registry sees, for messages.
 #[derive(Debug, Clone)]
 struct Identity {
@@ -151,6 +159,7 @@ async fn check_host(
     let mut report = CheckReport::default();
     // What the token's `access` claim grants per repository (absent: not a JWT, or no token).
     let mut grants: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut token_source: Option<TokenSource> = None;
     let ping = match client.ping(host).await {
         Ok(reply) => reply,
         Err(e) => {
@@ -197,6 +206,11 @@ async fn check_host(
                 {
                     Some((auth, token_grants)) => {
                         grants = token_grants;
+                        token_source = Some(TokenSource {
+                            realm: realm.clone(),
+                            service: service.clone(),
+                            credential: identity.credential.clone(),
+                        });
                         auth
                     }
                     None => {
@@ -248,8 +262,18 @@ async fn check_host(
             target.clone(),
         );
         let identity = identity.clone();
+        let source = token_source.clone();
         lookups.spawn(async move {
-            lookup(&client, &host, &target, &auth, pull_proven, &identity).await
+            lookup(
+                &client,
+                &host,
+                &target,
+                &auth,
+                pull_proven,
+                &identity,
+                source.as_ref(),
+            )
+            .await
         });
     }
     let mut resolved = Vec::new();
@@ -403,6 +427,7 @@ async fn lookup(
     auth: &Auth,
     pull_proven: bool,
     identity: &Identity,
+    source: Option<&TokenSource>,
 ) -> Lookup {
     let mut out = Lookup::default();
     let info = &target.info;
@@ -497,14 +522,15 @@ async fn lookup(
             }
         }
         404 => {
-            out.findings
-                .push(not_found(client, host, target, &reference, auth, &seen, false).await);
+            out.findings.push(
+                not_found(client, host, target, &reference, auth, source, &seen, false).await,
+            );
         }
         401 | 403 if pull_proven => {
             // ACR answers a missing tag this way even to a token that may pull: look
             // at the tags before calling it an access problem.
             out.findings
-                .push(not_found(client, host, target, &reference, auth, &seen, true).await);
+                .push(not_found(client, host, target, &reference, auth, source, &seen, true).await);
         }
         401 | 403 => {
             out.findings.push(finding(
@@ -546,12 +572,14 @@ fn identity_short(identity: &Identity) -> String {
 
 /// CONTEXT_NOT_FOUND with the repository's tags and nearest names, or
 /// CONTEXT_ACCESS_DENIED when the tag exists but the registry still refuses.
+#[allow(clippy::too_many_arguments)]
 async fn not_found(
     client: &Client,
     host: &str,
     target: &Target,
     reference: &str,
     auth: &Auth,
+    source: Option<&TokenSource>,
     seen: &str,
     refused: bool,
 ) -> Finding {
@@ -627,8 +655,24 @@ async fn not_found(
             fix,
         );
     }
-    // No tag list: the repository itself is missing (or unlistable).
-    let repos = match client.catalog(host, auth).await {
+    // No tag list: the repository itself is missing (or unlistable). The catalog
+    // needs its own scope on token registries.
+    let catalog_auth = match source {
+        Some(src) => match client
+            .token(
+                &src.realm,
+                src.service.as_deref(),
+                &["registry:catalog:*".to_string()],
+                src.credential.as_ref(),
+            )
+            .await
+        {
+            Ok(t) => Auth::Bearer(t.token),
+            Err(_) => auth.clone(),
+        },
+        None => auth.clone(),
+    };
+    let repos = match client.catalog(host, &catalog_auth).await {
         Ok(Ok(repos)) => repos,
         _ => Vec::new(),
     };

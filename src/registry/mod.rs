@@ -20,6 +20,9 @@ const BODY_LIMIT: usize = 4 * 1024 * 1024;
 const THROTTLE_ATTEMPTS: u32 = 3;
 /// Never wait longer than this for one `Retry-After`.
 const MAX_RETRY_WAIT: Duration = Duration::from_secs(10);
+/// How long a loopback registry may take to start a TLS handshake before plain HTTP
+/// is tried instead.
+const LOOPBACK_TLS_PROBE: Duration = Duration::from_secs(2);
 /// How many `tags/list` pages to follow before giving up on a complete list.
 const TAG_PAGES: usize = 10;
 
@@ -106,6 +109,8 @@ pub struct Throttle {
     pub retry_after: Option<Duration>,
     /// The request succeeded on a later attempt.
     pub recovered: bool,
+    /// How many 429 answers this request got.
+    pub answers: u32,
 }
 
 /// Credentials to put on a registry request.
@@ -247,11 +252,26 @@ impl Client {
         build: impl Fn() -> reqwest::RequestBuilder,
         idempotent: bool,
     ) -> Result<Reply, NetError> {
+        self.send_within(build, idempotent, None).await
+    }
+
+    /// [`Client::send`] with a tighter bound than the run's deadline.
+    async fn send_within(
+        &self,
+        build: impl Fn() -> reqwest::RequestBuilder,
+        idempotent: bool,
+        limit: Option<Duration>,
+    ) -> Result<Reply, NetError> {
         let mut attempt = 0;
+        let mut last_retry_after = None;
         loop {
             attempt += 1;
+            let bound = match limit {
+                Some(l) => l.min(self.remaining()),
+                None => self.remaining(),
+            };
             let request = build()
-                .timeout(self.remaining().max(Duration::from_millis(1)))
+                .timeout(bound.max(Duration::from_millis(1)))
                 .build()
                 .map_err(|e| NetError {
                     kind: NetKind::Other,
@@ -274,29 +294,37 @@ impl Client {
                 })?;
             if !reply.throttled() {
                 if attempt > 1 {
-                    self.note_throttle(&url, None, true);
+                    self.note_throttle(&url, last_retry_after, true, attempt - 1);
                 }
                 return Ok(reply);
             }
+            last_retry_after = reply.retry_after();
             let wait = reply
                 .retry_after()
                 .unwrap_or(Duration::from_secs(attempt as u64))
                 .min(MAX_RETRY_WAIT);
             let can_wait = self.remaining() > wait + Duration::from_millis(500);
             if !idempotent || attempt >= THROTTLE_ATTEMPTS || !can_wait {
-                self.note_throttle(&url, reply.retry_after(), false);
+                self.note_throttle(&url, reply.retry_after(), false, attempt);
                 return Ok(reply);
             }
             tokio::time::sleep(wait).await;
         }
     }
 
-    fn note_throttle(&self, url: &Url, retry_after: Option<Duration>, recovered: bool) {
+    fn note_throttle(
+        &self,
+        url: &Url,
+        retry_after: Option<Duration>,
+        recovered: bool,
+        answers: u32,
+    ) {
         if let Ok(mut t) = self.throttles.lock() {
             t.push(Throttle {
                 url: without_query(url),
                 retry_after,
                 recovered,
+                answers,
             });
         }
     }
@@ -322,10 +350,17 @@ impl Client {
     /// `GET /v2/` without credentials. Loopback registries that do not speak TLS are
     /// reached over plain HTTP, as docker does for them.
     pub async fn ping(&self, host: &str) -> Result<Reply, NetError> {
-        let https = self.ping_with(host, "https").await;
+        if !is_loopback(host) {
+            return self.ping_with(host, "https", None).await;
+        }
+        // A loopback server that does not speak TLS may never answer a TLS hello, so
+        // the HTTPS probe gets a short bound before plain HTTP is tried.
+        let https = self
+            .ping_with(host, "https", Some(LOOPBACK_TLS_PROBE))
+            .await;
         match &https {
-            Err(e) if e.kind == NetKind::Tls && is_loopback(host) => {
-                match self.ping_with(host, "http").await {
+            Err(e) if matches!(e.kind, NetKind::Tls | NetKind::Timeout | NetKind::Other) => {
+                match self.ping_with(host, "http", None).await {
                     // A TLS server answers plain HTTP with a 400 saying so: the TLS
                     // error is the real one.
                     Ok(reply)
@@ -347,14 +382,20 @@ impl Client {
         }
     }
 
-    async fn ping_with(&self, host: &str, scheme: &'static str) -> Result<Reply, NetError> {
+    async fn ping_with(
+        &self,
+        host: &str,
+        scheme: &'static str,
+        limit: Option<Duration>,
+    ) -> Result<Reply, NetError> {
         let url =
             Url::parse(&format!("{scheme}://{}/v2/", api_host(host))).map_err(|e| NetError {
                 kind: NetKind::Other,
                 url: format!("{scheme}://{host}/v2/"),
                 detail: e.to_string(),
             })?;
-        self.send(|| self.http.get(url.clone()), true).await
+        self.send_within(|| self.http.get(url.clone()), true, limit)
+            .await
     }
 
     /// Gets a registry token for `scopes` from a Bearer challenge's realm, with the
