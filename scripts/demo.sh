@@ -1,24 +1,29 @@
 #!/usr/bin/env bash
-# The main job, end to end, on loopback: starts the real distribution registry,
-# publishes an ACR-Tasks-style build context to it, stores its credentials in the real
-# docker-credential-pass helper, then runs acr-preflight twice:
-#   1. as a CLI, on a correct set-up: passes;
-#   2. as the GitHub Actions runner runs it (INPUT_* variables, step summary and output
-#      files), on a broken set-up: fails with findings and their fixes.
+# The main job, end to end, on loopback:
+#   - the real distribution registry serves `myreg.azurecr.io` over TLS with token auth
+#     (an ES256 token server with ACR's /oauth2/token), reached through --resolve and a
+#     throwaway CA, with a published build context (examples/demo_rig.rs);
+#   - the registry password sits in the real docker-credential-pass helper;
+#   - acr-preflight runs twice:
+#     1. as a CLI, on a correct set-up: passes, with the context's digest;
+#     2. as the GitHub Actions runner runs it (INPUT_* variables, step summary and output
+#        files), with a mistyped tag and a push the identity may not do: fails, with fixes.
 # Exits 0 when both runs end as expected.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 
 scripts/install-deps.sh
-cargo build --quiet --locked
-bin="${CARGO_TARGET_DIR:-$root/target}/debug/acr-preflight"
+cargo build --quiet --locked --bin acr-preflight --example demo_rig
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+bin="$target_dir/debug/acr-preflight"
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/acr-preflight-demo.XXXXXX")
-registry_pid=""
+rig_pid=""
 cleanup() {
   set +e # clean up everything, whatever fails
-  if [ -n "$registry_pid" ]; then kill "$registry_pid" 2>/dev/null; wait "$registry_pid" 2>/dev/null; fi
+  exec 3>&- 2>/dev/null # closing the rig's stdin stops it and the registry
+  if [ -n "$rig_pid" ]; then wait "$rig_pid" 2>/dev/null; fi
   if [ -d "$work/gnupg" ]; then GNUPGHOME="$work/gnupg" gpgconf --kill gpg-agent 2>/dev/null; fi
   rm -rf "$work"
 }
@@ -26,54 +31,20 @@ trap cleanup EXIT
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
-# --- a real registry on 127.0.0.1, port chosen by the kernel ---------------------------
-cat >"$work/registry.yml" <<YAML
-version: 0.1
-log: {level: info, accesslog: {disabled: true}}
-storage: {inmemory: {}}
-http: {addr: 127.0.0.1:0, secret: demo-not-secret}
-YAML
-docker-registry serve "$work/registry.yml" >"$work/registry.log" 2>&1 &
-registry_pid=$!
-port=""
-for _ in $(seq 1 200); do # the registry logs its port when it listens (about 80 ms)
-  port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$work/registry.log" | head -n1)
-  [ -n "$port" ] && break
-  kill -0 "$registry_pid" 2>/dev/null || { cat "$work/registry.log"; exit 1; }
+# --- the registry rig: runs until fd 3 closes -----------------------------------------------
+mkfifo "$work/rig.in"
+"$target_dir/debug/examples/demo_rig" <"$work/rig.in" >"$work/rig.env" 2>"$work/rig.log" &
+rig_pid=$!
+exec 3>"$work/rig.in"
+for _ in $(seq 1 400); do # the rig prints READY=1 once the registry listens and holds the context
+  grep -q '^READY=1$' "$work/rig.env" 2>/dev/null && break
+  kill -0 "$rig_pid" 2>/dev/null || { cat "$work/rig.log"; exit 1; }
   sleep 0.05
 done
-[ -n "$port" ] || { echo "registry did not start" >&2; cat "$work/registry.log"; exit 1; }
-reg="127.0.0.1:$port"
-say "registry listening on $reg"
-
-# --- publish a build context: an OCI artifact whose layer is titled, as ACR Tasks needs ---
-push_blob() { # repo file -> digest
-  local repo=$1 file=$2 digest loc sep
-  digest="sha256:$(sha256sum "$file" | cut -d' ' -f1)"
-  loc=$(curl -fsS -o /dev/null -D - -X POST "http://$reg/v2/$repo/blobs/uploads/" |
-    tr -d '\r' | awk -F': ' 'tolower($1)=="location"{print $2}')
-  case $loc in http*) ;; *) loc="http://$reg$loc" ;; esac
-  sep='?'; [[ $loc == *\?* ]] && sep='&'
-  curl -fsS -X PUT -H 'Content-Type: application/octet-stream' --data-binary @"$file" \
-    "$loc${sep}digest=$digest" >/dev/null
-  echo "$digest"
-}
-mkdir -p "$work/context"
-printf 'FROM scratch\nCOPY hello.txt /\n' >"$work/context/Dockerfile"
-echo hello >"$work/context/hello.txt"
-tar -C "$work/context" -czf "$work/context.tar.gz" Dockerfile hello.txt
-printf '{}' >"$work/config.json"
-layer=$(push_blob team/ctx "$work/context.tar.gz")
-config=$(push_blob team/ctx "$work/config.json")
-cat >"$work/manifest.json" <<JSON
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","artifactType":"application/vnd.acr-preflight.demo.context.v1",
-"config":{"mediaType":"application/vnd.oci.empty.v1+json","digest":"$config","size":2},
-"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"$layer","size":$(stat -c %s "$work/context.tar.gz"),
-"annotations":{"org.opencontainers.image.title":"context.tar.gz"}}]}
-JSON
-curl -fsS -X PUT -H 'Content-Type: application/vnd.oci.image.manifest.v1+json' \
-  --data-binary @"$work/manifest.json" "http://$reg/v2/team/ctx/manifests/v1" >/dev/null
-say "published oci://$reg/team/ctx:v1"
+grep -q '^READY=1$' "$work/rig.env" || { echo "the registry rig did not start" >&2; cat "$work/rig.log"; exit 1; }
+# shellcheck disable=SC1091
+. "$work/rig.env"
+say "registry $REGISTRY_HOST (token auth, TLS) listening on $REGISTRY_ADDR; oci://$REGISTRY_HOST/team/ctx:v1 is $CONTEXT_DIGEST"
 
 # --- the real docker-credential-pass helper, with a throwaway gpg key ---------------------
 export GNUPGHOME="$work/gnupg" PASSWORD_STORE_DIR="$work/pass"
@@ -81,32 +52,34 @@ mkdir -m 700 "$GNUPGHOME"
 gpg --batch --quiet --pinentry-mode loopback --passphrase '' \
   --quick-gen-key 'acr-preflight demo <demo@example.invalid>' default default never 2>/dev/null
 pass init "$(gpg --list-keys --with-colons 2>/dev/null | awk -F: '/^fpr/{print $10; exit}')" >/dev/null 2>&1
-printf '{"ServerURL":"%s","Username":"demo-user","Secret":"demo-password-not-real"}' "$reg" |
+printf '{"ServerURL":"%s","Username":"ci-bot","Secret":"demo-password-not-real"}' "$REGISTRY_HOST" |
   docker-credential-pass store
-mkdir -p "$work/docker-good" "$work/docker-broken"
-printf '{"credHelpers":{"%s":"pass"}}\n' "$reg" >"$work/docker-good/config.json"
-# A config copied from a laptop: Docker Desktop's helper does not exist on a runner.
-printf '{"credsStore":"desktop"}\n' >"$work/docker-broken/config.json"
+mkdir -p "$work/docker"
+printf '{"credHelpers":{"%s":"pass"}}\n' "$REGISTRY_HOST" >"$work/docker/config.json"
+
+common=(--resolve "$REGISTRY_HOST=$REGISTRY_ADDR" --ca-file "$CA_FILE" --docker-config "$work/docker")
 
 # --- run 1: the CLI on a correct set-up --------------------------------------------------
-say "run 1: acr-preflight --registry $reg --context oci://$reg/team/ctx:v1 --docker-config <good>"
+say "run 1: acr-preflight --registry myreg --context oci://$REGISTRY_HOST/team/ctx:v1"
 set +e
-"$bin" --registry "$reg" --context "oci://$reg/team/ctx:v1" --docker-config "$work/docker-good"
+"$bin" --registry myreg --context "oci://$REGISTRY_HOST/team/ctx:v1" "${common[@]}"
 first=$?
 set -e
 echo "exit status: $first"
 
-# --- run 2: as the Actions runner runs it, on a broken set-up ------------------------------
-say "run 2: as a GitHub Actions step (INPUT_* variables), broken set-up"
+# --- run 2: as the Actions runner runs it, with two mistakes -------------------------------
+say "run 2: as a GitHub Actions step (INPUT_* variables): tag v1.1 does not exist, and ci-bot may not push"
 summary="$work/step_summary" outputs="$work/set_output"
-: >"$summary"; : >"$outputs"
+: >"$summary"
+: >"$outputs"
 set +e
 env GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY="$summary" GITHUB_OUTPUT="$outputs" \
-  INPUT_REGISTRY="$reg" \
-  INPUT_CONTEXT="oci://$reg/team/ctx:v1
-docker-image://127.0.0.2:$port/team/base:latest
-docker-image://$reg/Team/base" \
-  INPUT_DOCKER-CONFIG="$work/docker-broken" \
+  INPUT_REGISTRY=myreg \
+  INPUT_CONTEXT="oci://$REGISTRY_HOST/team/ctx:v1.1" \
+  INPUT_PUSH="$REGISTRY_HOST/team/app:v2" \
+  INPUT_RESOLVE="$REGISTRY_HOST=$REGISTRY_ADDR" \
+  INPUT_CA-FILE="$CA_FILE" \
+  INPUT_DOCKER-CONFIG="$work/docker" \
   "$bin"
 second=$?
 set -e

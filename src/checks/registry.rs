@@ -115,7 +115,16 @@ fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
         Some(hc) => match &hc.credential {
             Some(c) => Identity {
                 credential: Some(c.clone()),
-                described: format!("{} from {}", c.describe(), hc.source.describe()),
+                described: if c.username().is_empty() {
+                    format!("{} from {}", c.describe(), hc.source.describe())
+                } else {
+                    format!(
+                        "`{}` ({} from {})",
+                        c.username(),
+                        c.describe().split(" for ").next().unwrap_or("credential"),
+                        hc.source.describe()
+                    )
+                },
                 problem: None,
             },
             None => Identity {
@@ -345,11 +354,12 @@ async fn bearer_token(
         }
     };
     let who = &identity.described;
+    let short = identity_short(identity);
     let mut grants = BTreeMap::new();
     for (repo, push) in &needs {
         let Some(granted) = wire::granted_actions(&token.token, repo) else {
             report.verified(format!(
-                "{host}: token issued for {who}; it is opaque, so the manifest answers decide"
+                "{host}: token issued for {short}; it is opaque, so the manifest answers decide"
             ));
             if *push {
                 report.push(finding(
@@ -381,11 +391,11 @@ async fn bearer_token(
                 &user_targets,
             ));
         } else {
-            report.verified(format!("{host}: token for {who} grants pull on `{repo}`"));
+            report.verified(format!("{host}: token for {short} grants pull on `{repo}`"));
         }
         if *push {
             if wire::allows(&granted, "push") {
-                report.verified(format!("{host}: token for {who} grants push on `{repo}`"));
+                report.verified(format!("{host}: token for {short} grants push on `{repo}`"));
             } else {
                 report.push(role_finding(
                     ctx,
@@ -523,14 +533,29 @@ async fn lookup(
         }
         404 => {
             out.findings.push(
-                not_found(client, host, target, &reference, auth, source, &seen, false).await,
+                not_found(
+                    client,
+                    host,
+                    target,
+                    &reference,
+                    auth,
+                    source,
+                    &seen,
+                    false,
+                    pull_proven,
+                )
+                .await,
             );
         }
         401 | 403 if pull_proven => {
             // ACR answers a missing tag this way even to a token that may pull: look
             // at the tags before calling it an access problem.
-            out.findings
-                .push(not_found(client, host, target, &reference, auth, source, &seen, true).await);
+            out.findings.push(
+                not_found(
+                    client, host, target, &reference, auth, source, &seen, true, true,
+                )
+                .await,
+            );
         }
         401 | 403 => {
             out.findings.push(finding(
@@ -582,6 +607,7 @@ async fn not_found(
     source: Option<&TokenSource>,
     seen: &str,
     refused: bool,
+    pull_proven: bool,
 ) -> Finding {
     let repo = &target.repository;
     let info = &target.info;
@@ -629,8 +655,10 @@ async fn not_found(
                 " The registry answered {} instead of 404, which ACR does for missing tags; the token does grant pull on `{repo}`.",
                 if seen.contains("403") { "403" } else { "401" }
             )
+        } else if pull_proven {
+            format!(" The token grants pull on `{repo}`, so the {what} is missing, not the right.")
         } else {
-            format!(" Pull right on `{repo}` is proven by the token or not needed.")
+            String::new()
         };
         let fix = match near.first() {
             Some(best) => format!(

@@ -81,8 +81,18 @@ impl Reply {
         if errors.is_empty() {
             let text = String::from_utf8_lossy(&self.body);
             let text = text.trim();
+            // A HEAD answer has no body: the challenge's `error` is the only evidence.
+            let challenge_error = match challenge_of(self) {
+                Ok(Challenge::Bearer {
+                    error: Some(error), ..
+                }) => format!(
+                    " (WWW-Authenticate error=\"{}\")",
+                    wire::shorten(&error, 60)
+                ),
+                _ => String::new(),
+            };
             if text.is_empty() || text.starts_with('<') || text.starts_with('{') {
-                format!("HTTP {}", self.status)
+                format!("HTTP {}{challenge_error}", self.status)
             } else {
                 format!(
                     "HTTP {} {}",

@@ -1,0 +1,248 @@
+//! Registry answers the real distribution registry does not give but ACR and others do:
+//! 401 for a missing tag, 403 on an existing one, opaque tokens, broken challenges,
+//! unresolvable names. Scripted servers on loopback, the real token server, the built binary.
+
+mod support;
+
+use serde_json::{Value, json};
+use std::process::Command;
+use support::http::{Reply, Response};
+use support::token::TokenServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
+const DIGEST: &str = "sha256:1111111111111111111111111111111111111111111111111111111111111111";
+
+fn run(args: &[String], config: &str) -> (i32, Value) {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.json"), config).unwrap();
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .args(args)
+        .args([
+            "--docker-config",
+            dir.path().to_str().unwrap(),
+            "--format",
+            "json",
+            "--timeout",
+            "15",
+        ])
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)));
+    (out.status.code().unwrap_or(-1), v)
+}
+
+fn only(v: &Value, code: &str) -> Value {
+    let found: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code)
+        .collect();
+    assert_eq!(found.len(), 1, "expected one {code}: {v:#}");
+    found[0].clone()
+}
+
+fn basic(host: &str, user: &str, pw: &str) -> String {
+    use base64::Engine;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pw}"));
+    format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#)
+}
+
+/// An ACR-like registry: Bearer challenge to the real token server, 401 for the
+/// missing tag `v9`, 403 for the existing tag `v1`, tags `v1`, `v8`.
+fn acr_like(ts: &TokenServer) -> support::http::MockServer {
+    let realm = ts.oauth2_realm();
+    let service = ts.service().to_string();
+    support::servers::scripted(move |req, _| {
+        let challenge = format!("Bearer realm=\"{realm}\",service=\"{service}\"");
+        let unauthorized = Response::registry_error(
+            401,
+            "UNAUTHORIZED",
+            "authentication required, visit https://aka.ms/acr/authorization for more information.",
+        )
+        .header("WWW-Authenticate", &challenge);
+        let authed = req
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Bearer "));
+        Reply::Respond(match (req.method.as_str(), req.path.as_str(), authed) {
+            (_, _, false) => unauthorized,
+            (_, "/v2/team/ctx/tags/list", true) => {
+                Response::json(200, &json!({"name": "team/ctx", "tags": ["v1", "v8"]}))
+            }
+            (_, "/v2/team/ctx/manifests/v1", true) => Response::registry_error(
+                403,
+                "DENIED",
+                "requested access to the resource is denied",
+            ),
+            (_, _, true) => unauthorized,
+        })
+    })
+}
+
+#[test]
+fn a_401_for_a_tag_the_token_may_pull_is_reported_as_a_missing_tag() {
+    let ts = TokenServer::start_with("acr.test", "edge-issuer");
+    ts.add_user("ci", "pw");
+    ts.grant("ci", "team/ctx", &["pull"]);
+    let reg = acr_like(&ts);
+    let host = reg.host();
+    let (status, v) = run(
+        &[
+            "--registry".into(),
+            host.clone(),
+            "--context".into(),
+            format!("docker-image://{host}/team/ctx:v9"),
+        ],
+        &basic(&host, "ci", "pw"),
+    );
+    assert_eq!(status, 1);
+    let f = only(&v, "CONTEXT_NOT_FOUND");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("HEAD /v2/team/ctx/manifests/v9 → HTTP 401"),
+        "{message}"
+    );
+    assert!(message.contains("answered 401 instead of 404"), "{message}");
+    assert!(message.contains("Tags (2): v1, v8"), "{message}");
+    assert!(
+        f["fix"].as_str().unwrap().starts_with("Did you mean `v1`?"),
+        "{}",
+        f["fix"]
+    );
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["code"] != "ROLE_PULL_MISSING")
+    );
+}
+
+#[test]
+fn a_403_on_a_listed_tag_the_token_may_pull_is_access_denied() {
+    let ts = TokenServer::start_with("acr.test", "edge-issuer");
+    ts.add_user("ci", "pw");
+    ts.grant("ci", "team/ctx", &["pull"]);
+    let reg = acr_like(&ts);
+    let host = reg.host();
+    let (status, v) = run(
+        &[
+            "--registry".into(),
+            host.clone(),
+            "--context".into(),
+            format!("docker-image://{host}/team/ctx:v1"),
+        ],
+        &basic(&host, "ci", "pw"),
+    );
+    assert_eq!(status, 1);
+    let f = only(&v, "CONTEXT_ACCESS_DENIED");
+    assert!(
+        f["message"].as_str().unwrap().contains("manifests/v1 → HTTP 403"),
+        "{}",
+        f["message"]
+    );
+}
+
+#[test]
+fn an_opaque_token_cannot_prove_push_and_the_manifest_decides_pull() {
+    let token_srv = support::servers::scripted(|_, _| {
+        Reply::Respond(Response::json(
+            200,
+            &json!({"token": "opaque-registry-token-value"}),
+        ))
+    });
+    let realm = format!("{}/token", token_srv.url());
+    let reg = support::servers::scripted(move |req, _| {
+        let authed = req.header("authorization") == Some("Bearer opaque-registry-token-value");
+        Reply::Respond(match (req.path.as_str(), authed) {
+            ("/v2/", false) | (_, false) => Response::new(401)
+                .header(
+                    "WWW-Authenticate",
+                    &format!("Bearer realm=\"{realm}\",service=\"opaque\""),
+                )
+                .body("{}"),
+            ("/v2/team/ctx/manifests/v1", true) => Response::new(200)
+                .header(
+                    "Content-Type",
+                    "application/vnd.docker.distribution.manifest.v2+json",
+                )
+                .header("Docker-Content-Digest", DIGEST)
+                .header("Content-Length", "7"),
+            _ => Response::registry_error(
+                404,
+                "NAME_UNKNOWN",
+                "repository name not known to registry",
+            ),
+        })
+    });
+    let host = reg.host();
+    let (status, v) = run(
+        &[
+            "--registry".into(),
+            host.clone(),
+            "--context".into(),
+            format!("docker-image://{host}/team/ctx:v1"),
+            "--push".into(),
+            format!("{host}/team/app:v2"),
+        ],
+        &basic(&host, "ci", "pw"),
+    );
+    assert_eq!(status, 0, "{v:#}");
+    assert_eq!(only(&v, "ROLE_PUSH_UNVERIFIED")["severity"], "notice");
+    assert_eq!(v["contexts"][0]["digest"], DIGEST);
+    assert!(!v.to_string().contains("opaque-registry-token-value"));
+}
+
+#[test]
+fn a_401_without_a_usable_challenge_is_a_challenge_problem() {
+    for server in [
+        support::servers::no_challenge(),
+        support::servers::malformed_challenge(),
+    ] {
+        let host = server.host();
+        let (status, v) = run(
+            &[
+                "--registry".into(),
+                host.clone(),
+                "--context".into(),
+                format!("docker-image://{host}/team/ctx:v1"),
+                "--auth-mode".into(),
+                "anonymous".into(),
+            ],
+            "{}",
+        );
+        assert_eq!(status, 1);
+        let f = only(&v, "REGISTRY_CHALLENGE");
+        assert_eq!(
+            f["title"],
+            format!("{host} answered /v2/ without a usable authentication challenge")
+        );
+    }
+}
+
+#[test]
+fn an_unresolvable_name_is_a_dns_failure() {
+    let (status, v) = run(
+        &[
+            "--registry".into(),
+            "registry.invalid".into(),
+            "--context".into(),
+            "docker-image://registry.invalid/team/ctx:v1".into(),
+            "--auth-mode".into(),
+            "anonymous".into(),
+        ],
+        "{}",
+    );
+    assert_eq!(status, 1);
+    let f = only(&v, "NET_DNS");
+    assert_eq!(f["title"], "cannot resolve registry.invalid");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("privatelink.azurecr.io")
+    );
+}
