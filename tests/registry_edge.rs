@@ -140,7 +140,10 @@ fn a_403_on_a_listed_tag_the_token_may_pull_is_access_denied() {
     assert_eq!(status, 1);
     let f = only(&v, "CONTEXT_ACCESS_DENIED");
     assert!(
-        f["message"].as_str().unwrap().contains("manifests/v1 → HTTP 403"),
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("manifests/v1 → HTTP 403"),
         "{}",
         f["message"]
     );
