@@ -14,7 +14,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
 const HOST: &str = "registry.test";
 
 struct Registry {
-    _ts: support::token::TokenServer,
+    ts: support::token::TokenServer,
     ca: support::tls::TestCa,
     reg: support::registry::TestRegistry,
     _dir: tempfile::TempDir,
@@ -27,7 +27,7 @@ fn registry() -> Registry {
     let (cert, key) = ca.issue_server_cert(&[HOST]);
     let reg = support::registry::TestRegistry::start_blocking(ts.registry_kind_tls(&cert, &key));
     Registry {
-        _ts: ts,
+        ts,
         ca,
         reg,
         _dir: dir,
@@ -182,6 +182,8 @@ fn run(fixture: &Fixture, format: &str, registry: &Registry) {
             "--context",
             &format!("oci://{HOST}/team/ctx:v1"),
         ])
+        .args(["--resolve", &format!("{HOST}={}", registry.reg.addr())])
+        .args(["--ca-file", registry.ca.ca_pem_path().to_str().unwrap()])
         .args([
             "--docker-config",
             cfg.to_str().unwrap(),
@@ -255,4 +257,12 @@ fn planted_secrets_never_reach_any_output() {
             run(&fixture, format, &registry);
         }
     }
+    // The planted credentials really went to the token server (and were refused there).
+    let token_requests = registry.ts.requests();
+    assert!(
+        token_requests
+            .iter()
+            .any(|r| r.basic_user.is_some() || r.grant_type.as_deref() == Some("refresh_token")),
+        "no credential reached the token server: {token_requests:?}"
+    );
 }
