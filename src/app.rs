@@ -67,6 +67,7 @@ fn check(config: Config) -> i32 {
     if let Some(secret) = &config.azure.client_secret {
         secrets.register(secret);
     }
+    crate::github::register_secrets(&config, &secrets);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -78,7 +79,17 @@ fn check(config: Config) -> i32 {
         }
     };
     let ctx = Ctx::new(config, secrets.clone());
-    let report = runtime.block_on(run_checks(&ctx)).redacted(&secrets);
+    let mut report = runtime.block_on(run_checks(&ctx)).redacted(&secrets);
+    if crate::github::requested(&ctx.config)
+        && let Ok(http) = crate::http::build_client(&ctx.config)
+    {
+        // The comment and check run describe the checks; their own problems join the
+        // report afterwards (summary, annotations, JSON).
+        let feedback = runtime.block_on(crate::github::publish(&ctx, &http, &report));
+        report.http_requests += feedback.http_requests;
+        report.checks.push((crate::github::CHECK, feedback.report));
+        report = report.redacted(&secrets);
+    }
     // Helper processes still running after the deadline are killed on drop.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     render(&report, &ctx.config);
@@ -102,16 +113,47 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
             hosts.push(host);
         }
     }
-    let (credentials, host_credentials) =
-        match tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)).await {
-            Ok(done) => done,
-            Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
-        };
+    // One HTTP client for the run: one pool, one TLS stack, --resolve and --ca-file.
+    let http = crate::http::build_client(&ctx.config).map_err(|e| e.to_string());
+    let (credentials, identity) = tokio::join!(
+        tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)),
+        async {
+            match &http {
+                Ok(client) => {
+                    tokio::time::timeout_at(deadline, checks::identity::run(ctx, client, &contexts))
+                        .await
+                        .ok()
+                }
+                Err(_) => Some(checks::identity::Outcome::default()),
+            }
+        }
+    );
+    let (credentials, mut host_credentials) = match credentials {
+        Ok(done) => done,
+        Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
+    };
+    let identity = identity.unwrap_or_else(|| checks::identity::Outcome {
+        report: timed_out(ctx, CheckId::Identity),
+        ..Default::default()
+    });
+    // A build that uses the Azure identity (`az acr login`, ACR Tasks) presents the
+    // exchanged token, not what the docker config holds for that host.
+    for azure in &identity.credentials {
+        host_credentials.retain(|c| !c.host.eq_ignore_ascii_case(&azure.host));
+        host_credentials.push(azure.clone());
+    }
+    let hints = checks::registry::RoleHints {
+        client_id: identity
+            .identity
+            .as_ref()
+            .and_then(|i| i.principal.client_id.clone()),
+        registries: identity.registries.clone(),
+    };
 
     let mut contexts = contexts;
-    let (registry, http_requests) = match tokio::time::timeout_at(
+    let (registry, registry_requests) = match tokio::time::timeout_at(
         deadline,
-        checks::registry::run(ctx, &contexts, &host_credentials),
+        checks::registry::run(ctx, &http, &contexts, &host_credentials, &hints),
     )
     .await
     {
@@ -127,14 +169,22 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
         Err(_) => (timed_out(ctx, CheckId::Registry), 0),
     };
 
+    let mut checks = vec![
+        (CheckId::Reference, reference),
+        (CheckId::CredentialHelpers, credentials),
+    ];
+    if crate::azure::entra::method_for(&ctx.config).is_some() {
+        checks.push((CheckId::Identity, identity.report));
+    }
+    checks.push((CheckId::Registry, registry));
     Report {
-        checks: vec![
-            (CheckId::Reference, reference),
-            (CheckId::CredentialHelpers, credentials),
-            (CheckId::Registry, registry),
-        ],
+        checks,
         contexts,
-        http_requests,
+        http_requests: registry_requests + identity.requests,
+        identity: identity
+            .identity
+            .as_ref()
+            .and_then(|i| serde_json::to_value(i).ok()),
     }
 }
 

@@ -5,7 +5,7 @@
 
 use crate::config::{
     AuthMode, AzureEnvironment, AzureOptions, Config, DockerConfigLocation, DockerConfigOrigin,
-    FailOn, Format, ResolveRule, RunEnvironment, parse_registry,
+    FailOn, Format, GithubOptions, ResolveRule, RunEnvironment, parse_registry,
 };
 use clap::parser::ValueSource;
 use clap::{CommandFactory, Parser, Subcommand};
@@ -100,6 +100,26 @@ pub struct Cli {
     /// Extra trusted root certificates (PEM), added to the system roots; `SSL_CERT_FILE` is honoured too.
     #[arg(long, value_name = "PEM")]
     pub ca_file: Option<PathBuf>,
+
+    /// Token for pull request feedback (`comment`, `check-run`): in a workflow the job's `github.token`; also read from `GITHUB_TOKEN`. Masked in every output.
+    #[arg(long, value_name = "TOKEN")]
+    pub github_token: Option<String>,
+
+    /// Keep one sticky comment with the summary on the pull request, updated on every run and marked resolved when a run passes (needs `pull-requests: write`).
+    #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "false", default_missing_value = "true")]
+    pub comment: bool,
+
+    /// Create a check run with the findings as annotations on the files they point at (needs `checks: write`).
+    #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "false", default_missing_value = "true")]
+    pub check_run: bool,
+}
+
+/// A boolean input as the Actions toolkit's `getBooleanInput` reads it (YAML 1.2 core
+/// schema): `true`, `True`, `TRUE`, `false`, `False`, `FALSE`, nothing else.
+fn bool_input() -> impl clap::builder::TypedValueParser<Value = bool> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(["true", "True", "TRUE", "false", "False", "FALSE"])
+        .map(|v| v.eq_ignore_ascii_case("true"))
 }
 
 #[derive(Subcommand, Debug)]
@@ -248,6 +268,11 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         ));
     }
 
+    // The Azure SDK environment fills what the flags leave out (workload identity).
+    let sdk = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let mut cli = cli;
+    cli.client_id = cli.client_id.clone().or_else(|| sdk("AZURE_CLIENT_ID"));
+    cli.tenant_id = cli.tenant_id.clone().or_else(|| sdk("AZURE_TENANT_ID"));
     for (flag, value) in [
         ("client-id", &cli.client_id),
         ("subscription-id", &cli.subscription_id),
@@ -287,6 +312,18 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
             .filter(|s| !s.is_empty())
             .cloned()
     });
+
+    // Like client-secret: the flag or input first, then the conventional variable.
+    let github_token = cli
+        .github_token
+        .clone()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .or_else(|| {
+            env.get("GITHUB_TOKEN")
+                .map(|t| t.trim().to_string())
+                .filter(|t| !t.is_empty())
+        });
 
     let resolve = cli
         .resolve
@@ -359,6 +396,50 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
             github_output: path_of("GITHUB_OUTPUT"),
             github_workspace: path_of("GITHUB_WORKSPACE"),
             no_color: env.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            workflow_ref: env
+                .get("GITHUB_WORKFLOW_REF")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            job: env.get("GITHUB_JOB").filter(|v| !v.is_empty()).cloned(),
+            action: env.get("GITHUB_ACTION").filter(|v| !v.is_empty()).cloned(),
+            event_name: env
+                .get("GITHUB_EVENT_NAME")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            event_path: path_of("GITHUB_EVENT_PATH"),
+            git_ref: env.get("GITHUB_REF").filter(|v| !v.is_empty()).cloned(),
+            ref_name: env
+                .get("GITHUB_REF_NAME")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            sha: env.get("GITHUB_SHA").filter(|v| !v.is_empty()).cloned(),
+            repository: env
+                .get("GITHUB_REPOSITORY")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            api_url: env
+                .get("GITHUB_API_URL")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_string()),
+            server_url: env
+                .get("GITHUB_SERVER_URL")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_string()),
+            run_id: env.get("GITHUB_RUN_ID").filter(|v| !v.is_empty()).cloned(),
+            actions_id_token_request_url: env
+                .get("ACTIONS_ID_TOKEN_REQUEST_URL")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            actions_id_token_request_token: env
+                .get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
+                .filter(|v| !v.is_empty())
+                .cloned(),
+            azure_federated_token_file: path_of("AZURE_FEDERATED_TOKEN_FILE"),
+        },
+        github: GithubOptions {
+            token: github_token,
+            comment: cli.comment,
+            check_run: cli.check_run,
         },
     })
 }
@@ -632,5 +713,70 @@ mod tests {
             parse(args(&["--version"]), &env(&[])),
             Ok(Invocation::Print(_))
         ));
+    }
+
+    #[test]
+    fn feedback_booleans_take_the_toolkit_spellings_only() {
+        for (value, expected) in [
+            ("true", true),
+            ("True", true),
+            ("TRUE", true),
+            ("false", false),
+            ("False", false),
+            ("FALSE", false),
+        ] {
+            let c = config(
+                &[],
+                &[
+                    ("GITHUB_ACTIONS", "true"),
+                    ("INPUT_REGISTRY", "r.io"),
+                    ("INPUT_COMMENT", value),
+                    ("INPUT_CHECK-RUN", value),
+                ],
+            );
+            assert_eq!((c.github.comment, c.github.check_run), (expected, expected));
+        }
+        let err = parse(
+            args(&[]),
+            &env(&[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_REGISTRY", "r.io"),
+                ("INPUT_COMMENT", "yes"),
+            ]),
+        )
+        .unwrap_err();
+        assert!(err.0.contains("input `comment` (INPUT_COMMENT)"), "{err}");
+        assert!(!err.0.contains('\n'));
+        // Off by default; a bare CLI flag turns it on.
+        let c = config(&["--registry", "r.io"], &[]);
+        assert!(!c.github.comment && !c.github.check_run);
+        let c = config(&["--registry", "r.io", "--comment", "--check-run"], &[]);
+        assert!(c.github.comment && c.github.check_run);
+    }
+
+    #[test]
+    fn github_token_input_wins_over_the_variable_and_is_never_debug_printed() {
+        let c = config(
+            &["--registry", "r.io"],
+            &[("GITHUB_TOKEN", "ghs_from_env_0000")],
+        );
+        assert_eq!(c.github.token.as_deref(), Some("ghs_from_env_0000"));
+        let c = config(
+            &[],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_REGISTRY", "r.io"),
+                ("INPUT_GITHUB-TOKEN", "ghs_from_input_0000"),
+                ("GITHUB_TOKEN", "ghs_from_env_0000"),
+                ("GITHUB_API_URL", "https://ghes.example/api/v3"),
+                ("GITHUB_SERVER_URL", "https://ghes.example"),
+                ("GITHUB_RUN_ID", "42"),
+            ],
+        );
+        assert_eq!(c.github.token.as_deref(), Some("ghs_from_input_0000"));
+        assert_eq!(c.env.api_url.as_deref(), Some("https://ghes.example/api/v3"));
+        assert_eq!(c.env.server_url.as_deref(), Some("https://ghes.example"));
+        assert_eq!(c.env.run_id.as_deref(), Some("42"));
+        assert!(!format!("{c:?}").contains("ghs_from_input_0000"));
     }
 }

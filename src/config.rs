@@ -131,6 +131,59 @@ pub struct RunEnvironment {
     pub github_workspace: Option<PathBuf>,
     /// `NO_COLOR` set to anything non-empty.
     pub no_color: bool,
+    /// `GITHUB_WORKFLOW_REF`: `owner/repo/.github/workflows/build.yml@refs/heads/main`.
+    pub workflow_ref: Option<String>,
+    /// `GITHUB_JOB`: the id of the running job.
+    pub job: Option<String>,
+    /// `GITHUB_ACTION`: the running step's `id`, or `__owner_repo` / `__run` when it has none.
+    pub action: Option<String>,
+    /// `GITHUB_EVENT_NAME`.
+    pub event_name: Option<String>,
+    /// `GITHUB_EVENT_PATH`: the event payload (JSON).
+    pub event_path: Option<PathBuf>,
+    /// `GITHUB_REF`: `refs/heads/main`, `refs/pull/1/merge`, `refs/tags/v1`.
+    pub git_ref: Option<String>,
+    /// `GITHUB_REF_NAME`.
+    pub ref_name: Option<String>,
+    /// `GITHUB_SHA`.
+    pub sha: Option<String>,
+    /// `GITHUB_REPOSITORY`: `owner/repo`.
+    pub repository: Option<String>,
+    /// `GITHUB_API_URL`: `https://api.github.com`, or `https://HOST/api/v3` on GitHub
+    /// Enterprise Server.
+    pub api_url: Option<String>,
+    /// `GITHUB_SERVER_URL`: `https://github.com` or the GHES URL (links to the run).
+    pub server_url: Option<String>,
+    /// `GITHUB_RUN_ID`.
+    pub run_id: Option<String>,
+    /// `ACTIONS_ID_TOKEN_REQUEST_URL`: set by the runner when the job may mint OIDC tokens.
+    pub actions_id_token_request_url: Option<String>,
+    /// `ACTIONS_ID_TOKEN_REQUEST_TOKEN` (a secret: registered before use).
+    pub actions_id_token_request_token: Option<String>,
+    /// `AZURE_FEDERATED_TOKEN_FILE`: a workload-identity token file.
+    pub azure_federated_token_file: Option<PathBuf>,
+}
+
+/// Pull request feedback through the GitHub API (`src/github/`): opt-in, off by default.
+#[derive(Clone, Default)]
+pub struct GithubOptions {
+    /// `--github-token`, else `GITHUB_TOKEN`. Registered with `Secrets` before any call.
+    pub token: Option<String>,
+    /// `--comment`: keep one sticky pull request comment with the summary.
+    pub comment: bool,
+    /// `--check-run`: create a check run with the located findings as annotations.
+    pub check_run: bool,
+}
+
+impl std::fmt::Debug for GithubOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Never the token itself, whoever prints a config.
+        f.debug_struct("GithubOptions")
+            .field("token", &self.token.as_ref().map(|_| "***"))
+            .field("comment", &self.comment)
+            .field("check_run", &self.check_run)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -150,6 +203,7 @@ pub struct Config {
     /// `--ca-file`, else `SSL_CERT_FILE` (extra roots; the system roots stay).
     pub ca_file: Option<PathBuf>,
     pub env: RunEnvironment,
+    pub github: GithubOptions,
 }
 
 impl Config {
@@ -190,6 +244,7 @@ impl Config {
             resolve: Vec::new(),
             ca_file: None,
             env: RunEnvironment::default(),
+            github: GithubOptions::default(),
         }
     }
 }

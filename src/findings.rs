@@ -40,6 +40,9 @@ pub enum CheckId {
     Reference,
     CredentialHelpers,
     Registry,
+    /// The workflow file the run is part of (GitHub Actions only).
+    Workflow,
+    Identity,
 }
 
 impl CheckId {
@@ -49,6 +52,8 @@ impl CheckId {
             CheckId::Reference => "reference",
             CheckId::CredentialHelpers => "credential-helpers",
             CheckId::Registry => "registry",
+            CheckId::Workflow => "workflow",
+            CheckId::Identity => "identity",
         }
     }
 
@@ -59,6 +64,8 @@ impl CheckId {
             CheckId::Reference => "Context reference",
             CheckId::CredentialHelpers => "Docker credentials",
             CheckId::Registry => "Registry",
+            CheckId::Workflow => "Workflow",
+            CheckId::Identity => "Azure identity and role",
         }
     }
 }
@@ -125,6 +132,33 @@ finding_codes! {
     CONTEXT_NOT_FOUND,
     CONTEXT_ACCESS_DENIED,
     CONTEXT_NOT_AN_ARTIFACT,
+    // workflow
+    WORKFLOW_NOT_FOUND,
+    WORKFLOW_INVALID,
+    WORKFLOW_OIDC_PERMISSION,
+    WORKFLOW_ENVIRONMENT_SUBJECT,
+    WORKFLOW_BUILD_BEFORE_PREFLIGHT,
+    WORKFLOW_BUILDKIT_CONTEXT_ARG,
+    WORKFLOW_UNRESOLVED_EXPRESSION,
+    // pull request feedback (src/github/)
+    GITHUB_TOKEN_MISSING,
+    GITHUB_ACCESS_DENIED,
+    GITHUB_FEEDBACK_SKIPPED,
+    GITHUB_API_ERROR,
+    // identity and role (src/checks/identity.rs)
+    ID_OIDC_UNAVAILABLE,
+    ID_FEDERATION_MISMATCH,
+    ID_APP_NOT_FOUND,
+    ID_TENANT_NOT_FOUND,
+    ID_SECRET_INVALID,
+    ID_SECRET_EXPIRED,
+    ID_ASSERTION_EXPIRED,
+    ID_TOKEN_FAILED,
+    REGISTRY_NOT_FOUND,
+    ARM_READ_DENIED,
+    ROLE_ABAC_MODE,
+    TASKS_ABAC_SOURCE_AUTH,
+    TASKS_NETWORK_BYPASS,
 }
 
 impl fmt::Display for Code {
@@ -295,6 +329,8 @@ pub struct Report {
     pub contexts: Vec<ContextInfo>,
     /// HTTP requests the run made (every attempt counts): the cost on the critical path.
     pub http_requests: u32,
+    /// The Azure identity, when one was used (JSON `identity`, outputs `principal-id`, `client-id`).
+    pub identity: Option<serde_json::Value>,
 }
 
 impl Report {

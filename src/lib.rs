@@ -1,6 +1,7 @@
 //! acr-preflight: verify a container build's registry set-up before the build runs.
 
 pub mod app;
+pub mod azure;
 pub mod checks;
 pub mod cli;
 pub mod config;
@@ -9,6 +10,7 @@ pub mod docker_config;
 pub mod explain;
 pub mod findings;
 pub mod gha;
+pub mod github;
 pub mod http;
 pub mod jwt;
 pub mod output;
@@ -16,3 +18,4 @@ pub mod reference;
 pub mod registry;
 pub mod secrets;
 pub mod suggest;
+pub mod workflow;

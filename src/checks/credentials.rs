@@ -38,6 +38,8 @@ pub enum CredentialSource {
     File { path: PathBuf, key: Option<String> },
     /// A helper program `docker-credential-<name>`, chosen by `via`.
     Helper { name: String, via: HelperVia },
+    /// An ACR refresh token from `/oauth2/exchange` for the Azure identity (identity check).
+    Entra { identity: String },
 }
 
 impl CredentialSource {
@@ -56,6 +58,9 @@ impl CredentialSource {
             ),
             CredentialSource::File { path, key: None } => {
                 format!("no auths entry in {}", path.display())
+            }
+            CredentialSource::Entra { identity } => {
+                format!("the Azure identity {identity} through /oauth2/exchange")
             }
             CredentialSource::Helper { name, via } => format!(
                 "helper `{name}` ({})",

@@ -2,8 +2,10 @@
 //! a `CheckReport`; none of them prints.
 
 pub mod credentials;
+pub mod identity;
 pub mod reference;
 pub mod registry;
+pub mod workflow;
 
 use crate::config::Config;
 use crate::secrets::Secrets;

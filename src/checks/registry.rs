@@ -51,7 +51,22 @@ struct Identity {
     problem: Option<Code>,
 }
 
-pub async fn run(ctx: &Ctx, contexts: &[ContextInfo], credentials: &[HostCredential]) -> Outcome {
+/// What the identity check learnt that makes role fixes exact.
+#[derive(Debug, Clone, Default)]
+pub struct RoleHints {
+    /// The Azure identity's client id, for `--assignee`.
+    pub client_id: Option<String>,
+    /// ARM facts per registry host (resource id, RBAC or ABAC mode).
+    pub registries: BTreeMap<String, crate::azure::arm::RegistryFacts>,
+}
+
+pub async fn run(
+    ctx: &Ctx,
+    http: &Result<reqwest::Client, String>,
+    contexts: &[ContextInfo],
+    credentials: &[HostCredential],
+    hints: &RoleHints,
+) -> Outcome {
     let mut by_host: BTreeMap<String, Vec<Target>> = BTreeMap::new();
     for (index, info) in contexts.iter().enumerate() {
         let (Some(host), Some(repository)) = (&info.registry, &info.repository) else {
@@ -71,8 +86,8 @@ pub async fn run(ctx: &Ctx, contexts: &[ContextInfo], credentials: &[HostCredent
     if by_host.is_empty() {
         return outcome;
     }
-    let http = match crate::http::build_client(&ctx.config) {
-        Ok(h) => h,
+    let http = match http {
+        Ok(h) => h.clone(),
         Err(e) => {
             outcome.report.inconclusive = true;
             outcome.report.push(Finding::new(
@@ -80,7 +95,7 @@ pub async fn run(ctx: &Ctx, contexts: &[ContextInfo], credentials: &[HostCredent
                 Code::NET_TLS,
                 Severity::Error,
                 "cannot set up TLS for registry calls",
-                e.to_string(),
+                e.clone(),
                 "Give a readable PEM bundle with --ca-file (input `ca-file`) or SSL_CERT_FILE; the image must carry a CA bundle at /etc/ssl/certs/ca-certificates.crt.",
             ));
             return outcome;
@@ -91,7 +106,8 @@ pub async fn run(ctx: &Ctx, contexts: &[ContextInfo], credentials: &[HostCredent
     for (host, targets) in by_host {
         let identity = identity_for(&host, credentials);
         let (ctx, client) = (ctx.clone(), client.clone());
-        tasks.spawn(async move { check_host(&ctx, &client, &host, targets, identity).await });
+        let hints = hints.clone();
+        tasks.spawn(async move { check_host(&ctx, &client, &host, targets, identity, &hints).await });
     }
     while let Some(joined) = tasks.join_next().await {
         if let Ok((report, resolved)) = joined {
@@ -164,6 +180,7 @@ async fn check_host(
     host: &str,
     targets: Vec<Target>,
     identity: Identity,
+    hints: &RoleHints,
 ) -> HostResult {
     let mut report = CheckReport::default();
     // What the token's `access` claim grants per repository (absent: not a JWT, or no token).
@@ -209,6 +226,7 @@ async fn check_host(
                     service.as_deref(),
                     &targets,
                     &identity,
+                    hints,
                     &mut report,
                 )
                 .await
@@ -272,6 +290,7 @@ async fn check_host(
         );
         let identity = identity.clone();
         let source = token_source.clone();
+        let hints = hints.clone();
         lookups.spawn(async move {
             lookup(
                 &client,
@@ -281,6 +300,7 @@ async fn check_host(
                 pull_proven,
                 &identity,
                 source.as_ref(),
+                &hints,
             )
             .await
         });
@@ -309,6 +329,7 @@ async fn bearer_token(
     service: Option<&str>,
     targets: &[Target],
     identity: &Identity,
+    hints: &RoleHints,
     report: &mut CheckReport,
 ) -> Option<(Auth, BTreeMap<String, Vec<String>>)> {
     let mut needs: BTreeMap<&str, bool> = BTreeMap::new();
@@ -381,7 +402,7 @@ async fn bearer_token(
         let user_targets: Vec<&Target> = targets.iter().filter(|t| t.repository == *repo).collect();
         if !wire::allows(&granted, "pull") {
             report.push(role_finding(
-                ctx,
+                hints,
                 host,
                 repo,
                 false,
@@ -398,7 +419,7 @@ async fn bearer_token(
                 report.verified(format!("{host}: token for {short} grants push on `{repo}`"));
             } else {
                 report.push(role_finding(
-                    ctx,
+                    hints,
                     host,
                     repo,
                     true,
@@ -430,6 +451,7 @@ fn short_type(media_type: &str) -> &str {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn lookup(
     client: &Client,
     host: &str,
@@ -438,6 +460,7 @@ async fn lookup(
     pull_proven: bool,
     identity: &Identity,
     source: Option<&TokenSource>,
+    hints: &RoleHints,
 ) -> Lookup {
     let mut out = Lookup::default();
     let info = &target.info;
@@ -571,7 +594,7 @@ async fn lookup(
                     identity.described,
                     problem_note(identity)
                 ),
-                pull_fix(host, &target.repository, identity),
+                pull_fix(host, &target.repository, identity, hints),
             ));
         }
         _ if reply.throttled() => {}
@@ -776,11 +799,11 @@ fn access_denied_fix(host: &str, repo: &str) -> String {
     }
 }
 
-fn pull_fix(host: &str, repo: &str, identity: &Identity) -> String {
-    role_fix(host, repo, false, identity)
+fn pull_fix(host: &str, repo: &str, identity: &Identity, hints: &RoleHints) -> String {
+    role_fix(host, repo, false, identity, hints)
 }
 
-fn role_fix(host: &str, repo: &str, push: bool, identity: &Identity) -> String {
+fn role_fix(host: &str, repo: &str, push: bool, identity: &Identity, hints: &RoleHints) -> String {
     let role = if push { "AcrPush" } else { "AcrPull" };
     let abac = if push {
         "Container Registry Repository Writer"
@@ -796,14 +819,35 @@ fn role_fix(host: &str, repo: &str, push: bool, identity: &Identity) -> String {
                 .unwrap_or_default()
         );
     }
+    let assignee = hints
+        .client_id
+        .clone()
+        .unwrap_or_else(|| "<client-id or object-id>".into());
+    if let Some(facts) = hints.registries.get(host) {
+        let condition = format!(
+            " --condition \"((!(ActionMatches{{'{}'}})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase '{repo}'))\" --condition-version 2.0",
+            if push {
+                "Microsoft.ContainerRegistry/registries/repositories/content/write"
+            } else {
+                "Microsoft.ContainerRegistry/registries/repositories/content/read"
+            }
+        );
+        return if facts.abac() {
+            format!(
+                "{host} uses ABAC repository permissions: assign a repository role (AcrPull/AcrPush do not apply in this mode):\naz role assignment create --assignee {assignee} --role \"{abac}\" --scope {}{condition}\nNew assignments can take a few minutes to apply.",
+                facts.id
+            )
+        } else {
+            format!(
+                "az role assignment create --assignee {assignee} --role {role} --scope {}\nNew assignments can take a few minutes to apply.",
+                facts.id
+            )
+        };
+    }
     match acr_name(host) {
         Some(name) => format!(
-            "Assign the role to the identity behind this credential:\naz role assignment create --assignee <client-id or object-id> --role {role} --scope $(az acr show -n {name} --query id -o tsv)\nIf the registry uses ABAC repository permissions (roleAssignmentMode), assign {abac} with a condition for `{repo}` instead. For a repository-scoped token, add `{}` for `{repo}` to its scope map. New assignments can take a few minutes to apply.",
-            if push {
-                "content/write"
-            } else {
-                "content/read"
-            }
+            "Assign the role to the identity behind this credential:\naz role assignment create --assignee {assignee} --role {role} --scope $(az acr show -n {name} --query id -o tsv)\nIf the registry uses ABAC repository permissions (roleAssignmentMode), assign {abac} with a condition for `{repo}` instead. For a repository-scoped token, add `{}` for `{repo}` to its scope map. New assignments can take a few minutes to apply.",
+            if push { "content/write" } else { "content/read" }
         ),
         None => format!(
             "Grant {} on `{repo}` to this user in the registry's access control (for distribution's token auth: the token server's ACL).",
@@ -814,7 +858,7 @@ fn role_fix(host: &str, repo: &str, push: bool, identity: &Identity) -> String {
 
 #[allow(clippy::too_many_arguments)]
 fn role_finding(
-    _ctx: &Ctx,
+    hints: &RoleHints,
     host: &str,
     repo: &str,
     push: bool,
@@ -846,7 +890,7 @@ fn role_finding(
             refs.join(", "),
             problem_note(identity)
         ),
-        role_fix(host, repo, push, identity),
+        role_fix(host, repo, push, identity, hints),
     )
 }
 

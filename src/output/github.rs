@@ -96,6 +96,8 @@ pub fn write_files(
         let outputs = [
             ("result", report.verdict().as_str().to_string()),
             ("digest", digest),
+            ("principal-id", identity_field(report, "object_id")),
+            ("client-id", identity_field(report, "client_id")),
             (
                 "report",
                 report_path
@@ -111,6 +113,16 @@ pub fn write_files(
         }
     }
     problems
+}
+
+fn identity_field(report: &Report, key: &str) -> String {
+    report
+        .identity
+        .as_ref()
+        .and_then(|i| i.get(key))
+        .and_then(|v| v.as_str())
+        .unwrap_or_default()
+        .to_string()
 }
 
 #[cfg(test)]
@@ -145,6 +157,7 @@ mod tests {
             checks: vec![(CheckId::Reference, r)],
             contexts: vec![],
             http_requests: 0,
+            identity: None,
         };
         let lines = stdout_lines(&report, "");
         let errors = lines.iter().filter(|l| l.starts_with("::error ")).count();

@@ -53,7 +53,7 @@ pub fn render(report: &Report) -> Value {
         "result": report.verdict().as_str(),
         "findings": findings,
         "contexts": contexts,
-        "identity": Value::Null,
+        "identity": report.identity.clone().unwrap_or(Value::Null),
         "checks": checks,
         "stats": {"http_requests": report.http_requests},
     })

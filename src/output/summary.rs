@@ -178,6 +178,7 @@ mod tests {
             checks: vec![(CheckId::Reference, r)],
             contexts: vec![],
             http_requests: 0,
+            identity: None,
         }
     }
 

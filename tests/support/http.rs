@@ -7,15 +7,25 @@
 //! Handlers are plain synchronous closures (run on the runtime's blocking pool), returning
 //! a [`Reply`]: a response, hang (keep the socket, never answer), close without answering,
 //! or relay to an upstream server (used to put a fault in front of the real registry).
+//!
+//! [`MockServer::start_tls`] serves the same over HTTPS (rustls through `tokio-rustls`,
+//! HTTP/1.1 only via ALPN) with a certificate from [`super::tls::TestCa`]. One listener
+//! may stand in for several host names: issue the certificate for all of them, point
+//! each name at [`MockServer::addr`] (`ClientBuilder::resolve`, or the binary's
+//! `--resolve HOST=IP:PORT`), and route on [`Request::host`] (the `Host` header) or
+//! [`Request::sni`] (the TLS server name the client sent).
 
 use std::io;
 use std::net::{SocketAddr, TcpListener as StdListener};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::rustls;
 
 /// One parsed request. Query and header values are kept as received (query decoded).
 #[derive(Clone, Debug)]
@@ -30,6 +40,8 @@ pub struct Request {
     /// Headers in order, names as sent.
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// The TLS server name (SNI) the client sent; `None` over plain HTTP or without SNI.
+    pub sni: Option<String>,
 }
 
 impl Request {
@@ -58,6 +70,26 @@ impl Request {
     /// The body parsed as `application/x-www-form-urlencoded`.
     pub fn form(&self) -> Vec<(String, String)> {
         parse_urlencoded(&String::from_utf8_lossy(&self.body))
+    }
+
+    /// The `Host` header without its port, lowercased (`login.microsoftonline.com`);
+    /// falls back to the SNI name, then to an empty string.
+    pub fn host(&self) -> String {
+        let raw = self
+            .header("host")
+            .map(str::to_string)
+            .or_else(|| self.sni.clone())
+            .unwrap_or_default();
+        let name = if let Some(rest) = raw.strip_prefix('[') {
+            // [::1]:443
+            format!("[{}]", rest.split(']').next().unwrap_or_default())
+        } else {
+            raw.rsplit_once(':')
+                .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+                .map(|(h, _)| h.to_string())
+                .unwrap_or(raw)
+        };
+        name.to_ascii_lowercase()
     }
 }
 
@@ -128,11 +160,14 @@ pub type Handler = dyn Fn(&Request, usize) -> Reply + Send + Sync + 'static;
 struct Shared {
     hits: AtomicUsize,
     log: Mutex<Vec<Request>>,
+    /// TLS handshakes that failed (client refused the certificate, spoke plain HTTP, …).
+    handshake_failures: AtomicUsize,
 }
 
 /// A running fake server. Dropping it stops it.
 pub struct MockServer {
     addr: SocketAddr,
+    tls: bool,
     shared: Arc<Shared>,
     shutdown: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
@@ -151,25 +186,61 @@ impl MockServer {
         listener: StdListener,
         handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
     ) -> MockServer {
+        MockServer::spawn(listener, None, handler)
+    }
+
+    /// Binds `127.0.0.1:0` and serves `handler` over HTTPS with this certificate chain
+    /// (PEM, leaf first) and private key (PEM, PKCS#8, SEC1 or PKCS#1), as made by
+    /// [`super::tls::TestCa::issue_server_cert`]. ALPN offers `http/1.1` only.
+    pub fn start_tls(
+        cert: &Path,
+        key: &Path,
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> MockServer {
+        MockServer::from_listener_tls(bind_loopback(), cert, key, handler)
+    }
+
+    /// [`MockServer::start_tls`] on an already bound listener.
+    pub fn from_listener_tls(
+        listener: StdListener,
+        cert: &Path,
+        key: &Path,
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> MockServer {
+        let acceptor = tls_acceptor(cert, key);
+        MockServer::spawn(listener, Some(acceptor), handler)
+    }
+
+    fn spawn(
+        listener: StdListener,
+        tls: Option<TlsAcceptor>,
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> MockServer {
         let addr = listener.local_addr().expect("local addr");
+        let is_tls = tls.is_some();
         listener
             .set_nonblocking(true)
             .expect("nonblocking listener");
         let shared = Arc::new(Shared {
             hits: AtomicUsize::new(0),
             log: Mutex::new(Vec::new()),
+            handshake_failures: AtomicUsize::new(0),
         });
         let handler: Arc<Handler> = Arc::new(handler);
         let (tx, rx) = oneshot::channel();
         let thread_shared = shared.clone();
         let thread = std::thread::Builder::new()
-            .name(format!("mock-http-{}", addr.port()))
+            .name(format!(
+                "mock-{}-{}",
+                if is_tls { "https" } else { "http" },
+                addr.port()
+            ))
             .spawn(move || {
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
                     .expect("server runtime");
-                rt.block_on(serve(listener, handler, thread_shared, rx));
+                rt.block_on(serve(listener, tls, handler, thread_shared, rx));
                 // Dropping the runtime cancels the connection tasks (hanging ones too),
                 // which closes their sockets.
                 drop(rt);
@@ -177,6 +248,7 @@ impl MockServer {
             .expect("spawn server thread");
         MockServer {
             addr,
+            tls: is_tls,
             shared,
             shutdown: Some(tx),
             thread: Some(thread),
@@ -192,9 +264,30 @@ impl MockServer {
         self.addr.to_string()
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` for a TLS server).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        format!("{}://{}", self.scheme(), self.addr)
+    }
+
+    /// `http` or `https`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls { "https" } else { "http" }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        self.tls
+    }
+
+    /// The URL under another host name resolved to this server, e.g.
+    /// `https://login.microsoftonline.com:PORT` (pair it with `ClientBuilder::resolve`,
+    /// which also keeps this port for URLs without one).
+    pub fn url_as(&self, host: &str) -> String {
+        format!("{}://{}:{}", self.scheme(), host, self.addr.port())
+    }
+
+    /// TLS handshakes that failed so far (0 for a plain server).
+    pub fn handshake_failures(&self) -> usize {
+        self.shared.handshake_failures.load(Ordering::SeqCst)
     }
 
     /// Requests read completely so far (including ones never answered).
@@ -229,8 +322,33 @@ pub fn bind_loopback() -> StdListener {
     StdListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0")
 }
 
+/// A rustls acceptor for this certificate chain and key (PEM files), HTTP/1.1 only.
+pub fn tls_acceptor(cert: &Path, key: &Path) -> TlsAcceptor {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
+        .unwrap_or_else(|e| panic!("read certificate {}: {e}", cert.display()))
+        .collect::<Result<_, _>>()
+        .unwrap_or_else(|e| panic!("parse certificate {}: {e}", cert.display()));
+    assert!(!chain.is_empty(), "no certificate in {}", cert.display());
+    let key = PrivateKeyDer::from_pem_file(key)
+        .unwrap_or_else(|e| panic!("read private key {}: {e}", key.display()));
+    // The provider is named explicitly so no process-wide default is needed.
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("TLS protocol versions")
+        .with_no_client_auth()
+        .with_single_cert(chain, key)
+        .expect("certificate and key match");
+    // One request per connection: HTTP/2 would buy nothing and the parser is HTTP/1.1.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    TlsAcceptor::from(Arc::new(config))
+}
+
 async fn serve(
     listener: StdListener,
+    tls: Option<TlsAcceptor>,
     handler: Arc<Handler>,
     shared: Arc<Shared>,
     mut shutdown: oneshot::Receiver<()>,
@@ -241,16 +359,57 @@ async fn serve(
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
                 if let Ok((stream, _)) = accepted {
-                    tokio::spawn(connection(stream, handler.clone(), shared.clone()));
+                    match &tls {
+                        None => {
+                            tokio::spawn(connection(stream, None, handler.clone(), shared.clone()));
+                        }
+                        Some(acceptor) => {
+                            tokio::spawn(tls_connection(
+                                acceptor.clone(),
+                                stream,
+                                handler.clone(),
+                                shared.clone(),
+                            ));
+                        }
+                    }
                 }
             }
         }
     }
 }
 
-async fn connection(mut stream: TcpStream, handler: Arc<Handler>, shared: Arc<Shared>) {
+async fn tls_connection(
+    acceptor: TlsAcceptor,
+    stream: TcpStream,
+    handler: Arc<Handler>,
+    shared: Arc<Shared>,
+) {
+    match acceptor.accept(stream).await {
+        Ok(tls) => {
+            let sni = tls.get_ref().1.server_name().map(str::to_string);
+            connection(tls, Some(sni), handler, shared).await;
+        }
+        Err(_) => {
+            shared.handshake_failures.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// Serves one request on `stream`; `tls` is `Some(sni)` for a TLS connection.
+async fn connection<S>(
+    mut stream: S,
+    tls: Option<Option<String>>,
+    handler: Arc<Handler>,
+    shared: Arc<Shared>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let is_tls = tls.is_some();
     let request = match read_request(&mut stream).await {
-        Ok(Some(r)) => r,
+        Ok(Some(mut r)) => {
+            r.sni = tls.flatten();
+            r
+        }
         _ => return,
     };
     let index = shared.hits.fetch_add(1, Ordering::SeqCst);
@@ -270,7 +429,10 @@ async fn connection(mut stream: TcpStream, handler: Arc<Handler>, shared: Arc<Sh
         Reply::Hang => std::future::pending::<()>().await,
         Reply::Close => {}
         Reply::Proxy(upstream) => {
-            let _ = relay(&mut stream, &request, upstream).await;
+            // Behind TLS the upstream is told so, as a TLS-terminating proxy does
+            // (distribution then builds `https://` Location URLs).
+            let forwarded_proto = if is_tls { Some("https") } else { None };
+            let _ = relay(&mut stream, &request, upstream, forwarded_proto).await;
         }
     }
 }
@@ -343,6 +505,7 @@ pub async fn read_request<S: AsyncRead + Unpin>(s: &mut S) -> io::Result<Option<
         query,
         headers,
         body: Vec::new(),
+        sni: None,
     };
     let chunked = request
         .header("transfer-encoding")
@@ -409,8 +572,8 @@ fn reason(status: u16) -> &'static str {
 
 /// Writes `response` with `Content-Length` and `Connection: close`, then closes the write
 /// side. For HEAD the body is left out but its length is announced.
-pub async fn write_response(
-    stream: &mut TcpStream,
+pub async fn write_response<S: AsyncWrite + Unpin>(
+    stream: &mut S,
     response: &Response,
     head_only: bool,
 ) -> io::Result<()> {
@@ -445,8 +608,14 @@ pub async fn write_response(
 
 /// Forwards `request` to `upstream` with `Connection: close` and copies the raw response
 /// back until the upstream closes. The `Host` header is kept, so the registry builds
-/// `Location` URLs that point back through the relay.
-async fn relay(client: &mut TcpStream, request: &Request, upstream: SocketAddr) -> io::Result<()> {
+/// `Location` URLs that point back through the relay. With `forwarded_proto` (TLS
+/// servers only) an `X-Forwarded-Proto` header is added.
+async fn relay<S: AsyncRead + AsyncWrite + Unpin>(
+    client: &mut S,
+    request: &Request,
+    upstream: SocketAddr,
+    forwarded_proto: Option<&str>,
+) -> io::Result<()> {
     let mut up = match TcpStream::connect(upstream).await {
         Ok(up) => up,
         Err(e) => {
@@ -471,6 +640,9 @@ async fn relay(client: &mut TcpStream, request: &Request, upstream: SocketAddr) 
     }
     if !request.body.is_empty() || matches!(request.method.as_str(), "POST" | "PUT" | "PATCH") {
         head.push_str(&format!("Content-Length: {}\r\n", request.body.len()));
+    }
+    if let Some(proto) = forwarded_proto {
+        head.push_str(&format!("X-Forwarded-Proto: {proto}\r\n"));
     }
     head.push_str("Connection: close\r\n\r\n");
     up.write_all(head.as_bytes()).await?;

@@ -12,10 +12,14 @@
 //! - the in-process servers run on their own thread and runtime, so they keep answering
 //!   while a test blocks (for example on `std::process::Command::output()` of the binary).
 //!
+//! [`azure`] adds HTTPS fakes of Entra ID, ARM and the GitHub ID-token endpoint, and the
+//! glue from an Azure role table to the token server's grants.
+//!
 //! External tools: `docker-registry`, `openssl` (certificates and ES256 signatures).
 //! `scripts/install-deps.sh` installs both.
 #![allow(dead_code)]
 
+pub mod azure;
 pub mod fixtures;
 pub mod http;
 pub mod registry;

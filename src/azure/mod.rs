@@ -1,0 +1,167 @@
+//! Azure: who the runner is in Entra ID (azure_identity on our reqwest client), what ARM
+//! says about the registry and the identity's permissions, and the ACR token exchange.
+//! Facts and shapes: ../shared/reference/azure.md.
+
+pub mod arm;
+pub mod entra;
+
+use crate::config::{AzureEnvironment, Config};
+
+/// The endpoints of one Azure cloud, with `--authority-host` / `--arm-endpoint` applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cloud {
+    /// `https://login.microsoftonline.com`
+    pub authority_host: String,
+    /// `https://management.azure.com`
+    pub arm: String,
+    /// The audience GitHub's OIDC token must carry for this cloud's federated credentials.
+    pub fic_audience: &'static str,
+    pub name: &'static str,
+}
+
+/// The audience ACR accepts whether or not the registry allows ARM-audience tokens.
+pub const ACR_SCOPE: &str = "https://containerregistry.azure.net/.default";
+/// ACR's username for "the password is an ACR refresh token".
+pub const ACR_TOKEN_USER: &str = "00000000-0000-0000-0000-000000000000";
+
+impl Cloud {
+    pub fn of(config: &Config) -> Cloud {
+        let env = config
+            .azure
+            .environment
+            .unwrap_or(AzureEnvironment::AzureCloud);
+        let (authority, arm, aud, name) = match env {
+            AzureEnvironment::AzureCloud => (
+                "https://login.microsoftonline.com",
+                "https://management.azure.com",
+                "api://AzureADTokenExchange",
+                "AzureCloud",
+            ),
+            AzureEnvironment::AzureChinaCloud => (
+                "https://login.chinacloudapi.cn",
+                "https://management.chinacloudapi.cn",
+                "api://AzureADTokenExchangeChina",
+                "AzureChinaCloud",
+            ),
+            AzureEnvironment::AzureUsGovernment => (
+                "https://login.microsoftonline.us",
+                "https://management.usgovcloudapi.net",
+                "api://AzureADTokenExchangeUSGov",
+                "AzureUSGovernment",
+            ),
+        };
+        let trim = |s: &str| s.trim_end_matches('/').to_string();
+        Cloud {
+            authority_host: config
+                .azure
+                .authority_host
+                .as_deref()
+                .map(trim)
+                .unwrap_or_else(|| authority.to_string()),
+            arm: config
+                .azure
+                .arm_endpoint
+                .as_deref()
+                .map(trim)
+                .unwrap_or_else(|| arm.to_string()),
+            fic_audience: aud,
+            name,
+        }
+    }
+
+    /// `https://management.azure.com/.default`
+    pub fn arm_scope(&self) -> String {
+        format!("{}/.default", self.arm)
+    }
+}
+
+/// The principal a token stands for, from its claims (never verified: we only explain).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Principal {
+    pub tenant_id: Option<String>,
+    /// `oid`: what role assignments name.
+    pub object_id: Option<String>,
+    /// `appid` (v1) or `azp` (v2).
+    pub client_id: Option<String>,
+    /// `app`, `managed identity`, `user`.
+    pub kind: String,
+    /// Expiry, UTC.
+    pub expires: Option<String>,
+}
+
+impl Principal {
+    pub fn from_token(token: &str) -> Principal {
+        let Some(claims) = crate::jwt::claims(token) else {
+            return Principal::default();
+        };
+        let text = |k: &str| {
+            claims
+                .get(k)
+                .and_then(|v| v.as_str())
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let idtyp = text("idtyp");
+        let is_mi = text("xms_mirid").is_some()
+            || text("iss").is_some_and(|i| i.contains("managedidentity"));
+        let kind = match (idtyp.as_deref(), is_mi) {
+            (_, true) => "managed identity",
+            (Some("user"), _) => "user",
+            _ if text("upn").is_some() || text("scp").is_some() => "user",
+            _ => "app",
+        };
+        Principal {
+            tenant_id: text("tid"),
+            object_id: text("oid"),
+            client_id: text("appid").or_else(|| text("azp")),
+            kind: kind.to_string(),
+            expires: crate::jwt::expiry(token).map(crate::jwt::format_utc),
+        }
+    }
+
+    /// "app 1111… (object id 2222…, tenant 3333…)"
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(o) = &self.object_id {
+            parts.push(format!("object id {o}"));
+        }
+        if let Some(t) = &self.tenant_id {
+            parts.push(format!("tenant {t}"));
+        }
+        let id = self.client_id.as_deref().unwrap_or("(unknown client id)");
+        if parts.is_empty() {
+            format!("{} {id}", self.kind)
+        } else {
+            format!("{} {id} ({})", self.kind, parts.join(", "))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn principals_come_from_v1_and_v2_claims() {
+        let t = crate::jwt::unsigned_for_tests(&serde_json::json!({
+            "tid": "t-1", "oid": "o-1", "appid": "c-1", "idtyp": "app", "exp": 1_800_000_000
+        }));
+        let p = Principal::from_token(&t);
+        assert_eq!(p.describe(), "app c-1 (object id o-1, tenant t-1)");
+        assert_eq!(p.expires.as_deref(), Some("2027-01-15T08:00:00Z"));
+        let t = crate::jwt::unsigned_for_tests(&serde_json::json!({"azp": "c-2", "xms_mirid": "/subscriptions/x"}));
+        assert_eq!(Principal::from_token(&t).kind, "managed identity");
+        assert_eq!(Principal::from_token("opaque"), Principal::default());
+    }
+
+    #[test]
+    fn clouds_and_overrides() {
+        let mut c = Config::for_tests("/x".into());
+        assert_eq!(Cloud::of(&c).arm_scope(), "https://management.azure.com/.default");
+        c.azure.environment = Some(AzureEnvironment::AzureChinaCloud);
+        c.azure.authority_host = Some("https://login.example/".into());
+        let cloud = Cloud::of(&c);
+        assert_eq!(cloud.authority_host, "https://login.example");
+        assert_eq!(cloud.fic_audience, "api://AzureADTokenExchangeChina");
+    }
+}

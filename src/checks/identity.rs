@@ -1,0 +1,412 @@
+//! Identity and role check: who the runner is in Entra ID, what ARM says about the
+//! registry and the identity's permissions on it, and the ACR credential the data plane
+//! accepts for that identity (fed to the registry check, which proves the actual rights).
+
+use super::Ctx;
+use super::credentials::{CredentialSource, HostCredential};
+use crate::azure::arm::{self, RegistryFacts};
+use crate::azure::entra::{self, EntraError, Method, Presented};
+use crate::azure::{ACR_SCOPE, ACR_TOKEN_USER, Cloud, Principal};
+use crate::docker_config::{Credential, CredentialKind};
+use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
+use std::collections::BTreeMap;
+
+/// The identity as the JSON report and the step outputs show it.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IdentityInfo {
+    pub method: String,
+    #[serde(flatten)]
+    pub principal: Principal,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub presented: Option<Presented>,
+}
+
+/// What the identity check hands to the rest of the run.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub report: CheckReport,
+    pub identity: Option<IdentityInfo>,
+    /// ACR refresh tokens from `/oauth2/exchange`, per registry host: the credential a
+    /// build using this identity (`az acr login`, ACR Tasks) presents.
+    pub credentials: Vec<HostCredential>,
+    /// ARM facts per registry host, for exact role fixes.
+    pub registries: BTreeMap<String, RegistryFacts>,
+    pub requests: u32,
+}
+
+fn finding(code: Code, severity: Severity, title: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Finding {
+    Finding::new(CheckId::Identity, code, severity, title, message, fix)
+}
+
+fn is_acr(host: &str) -> bool {
+    [".azurecr.io", ".azurecr.cn", ".azurecr.us"].iter().any(|s| host.ends_with(s))
+}
+
+pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) -> Outcome {
+    let mut out = Outcome::default();
+    let config = &ctx.config;
+    let Some(method) = entra::method_for(config) else {
+        return out;
+    };
+    let cloud = Cloud::of(config);
+    let session = match entra::session(config, &cloud, http, &ctx.secrets, method) {
+        Ok(s) => s,
+        Err(e) => {
+            out.report.push(entra_finding(ctx, &cloud, method, &e, None));
+            out.report.inconclusive = true;
+            return out;
+        }
+    };
+
+    // An ARM token first: any valid identity gets one, so a failure here is about the
+    // identity itself, not its rights.
+    let arm_token = match session.token(&cloud.arm_scope()).await {
+        Ok(t) => t,
+        Err(e) => {
+            out.report.push(entra_finding(ctx, &cloud, method, &e, session.presented()));
+            out.report.inconclusive = true;
+            return out;
+        }
+    };
+    let principal = Principal::from_token(&arm_token);
+    let presented = session.presented();
+    out.report.verified(format!(
+        "signed in with {} as {}{}",
+        method.describe(),
+        principal.describe(),
+        principal.expires.as_deref().map(|e| format!(", token valid until {e}")).unwrap_or_default()
+    ));
+    if let Some(p) = &presented {
+        out.report.verified(format!(
+            "presented iss={} sub={} aud={}{}",
+            p.iss,
+            p.sub,
+            p.aud,
+            p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
+        ));
+    }
+    out.identity = Some(IdentityInfo {
+        method: method.describe().to_string(),
+        principal: principal.clone(),
+        presented,
+    });
+
+    let mut hosts: Vec<String> = Vec::new();
+    for h in config.registry.iter().map(|r| r.host.clone()).chain(contexts.iter().filter_map(|c| c.registry.clone())) {
+        let h = h.to_ascii_lowercase();
+        if is_acr(&h) && !hosts.contains(&h) {
+            hosts.push(h);
+        }
+    }
+
+    // Registry facts and ARM permissions, when the identity may read them.
+    if let Some(sub) = &config.azure.subscription_id
+        && !hosts.is_empty()
+    {
+        match arm::list_registries(http, &cloud, &arm_token, sub, &mut out.requests).await {
+            Ok(list) => {
+                for host in &hosts {
+                    match list.iter().find(|r| r.login_server.eq_ignore_ascii_case(host)) {
+                        Some(facts) => {
+                            out.report.verified(format!("{host}: {} ({})", facts.id, facts.describe()));
+                            out.registries.insert(host.clone(), facts.clone());
+                        }
+                        None => out.report.push(not_found(host, sub, &list)),
+                    }
+                }
+            }
+            Err(e) => out.report.push(finding(
+                Code::ARM_READ_DENIED,
+                Severity::Notice,
+                format!("{} cannot read registries in subscription {sub}", principal_short(&principal)),
+                format!("GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. An identity that may pull need not read ARM; the check goes on with the data plane only (no registry mode, network or role facts).", e.describe()),
+                format!("Nothing to fix for pulls. For the registry facts, give the identity Reader (or Container Registry Configuration Reader) on the registry: az role assignment create --assignee {} --role Reader --scope <registry resource id>", principal.client_id.as_deref().unwrap_or("<client-id>")),
+            )),
+        }
+        for (host, facts) in out.registries.clone() {
+            role_facts(ctx, http, &cloud, &arm_token, &host, &facts, &principal, contexts, &mut out).await;
+        }
+    }
+
+    // The data plane: the ACR refresh token this identity gets, for the registry check.
+    if !hosts.is_empty() {
+        match session.token(ACR_SCOPE).await {
+            Ok(acr_token) => {
+                for host in &hosts {
+                    exchange(ctx, http, host, &acr_token, &principal, &mut out).await;
+                }
+            }
+            Err(e) => out.report.push(entra_finding(ctx, &cloud, method, &e, session.presented())),
+        }
+    }
+    out
+}
+
+fn principal_short(p: &Principal) -> String {
+    p.client_id.clone().map(|c| format!("identity {c}")).unwrap_or_else(|| "the identity".into())
+}
+
+fn not_found(host: &str, sub: &str, list: &[RegistryFacts]) -> Finding {
+    let names: Vec<String> = list.iter().take(20).map(|r| r.login_server.clone()).collect();
+    let near = crate::suggest::nearest(host, &names, 1);
+    finding(
+        Code::REGISTRY_NOT_FOUND,
+        Severity::Error,
+        format!("no registry with login server {host} in subscription {sub}"),
+        format!(
+            "The identity sees {} registr{} in subscription {sub}: {}.",
+            list.len(),
+            if list.len() == 1 { "y" } else { "ies" },
+            if names.is_empty() { "none".to_string() } else { names.join(", ") }
+        ),
+        match near.first() {
+            Some(n) => format!("Did you mean `{n}`? Otherwise check --subscription-id (input `subscription-id`) and the registry name: az acr show -n <name> --query loginServer"),
+            None => "Check --subscription-id (input `subscription-id`) and the registry name: `az acr list --subscription <id> --query [].loginServer`.".into(),
+        },
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn role_facts(
+    ctx: &Ctx,
+    http: &reqwest::Client,
+    cloud: &Cloud,
+    arm_token: &str,
+    host: &str,
+    facts: &RegistryFacts,
+    principal: &Principal,
+    contexts: &[ContextInfo],
+    out: &mut Outcome,
+) {
+    let _ = ctx;
+    let perms = match arm::permissions(http, cloud, arm_token, &facts.id, &mut out.requests).await {
+        Ok(p) => p,
+        Err(e) => {
+            out.report.push(finding(
+                Code::ARM_READ_DENIED,
+                Severity::Notice,
+                format!("{} cannot read its permissions on {host}", principal_short(principal)),
+                format!("GET {}/providers/Microsoft.Authorization/permissions → {}. The data-plane token below decides.", facts.id, e.describe()),
+                "Nothing to fix if pulls work.",
+            ));
+            return;
+        }
+    };
+    let rbac_pull = arm::permits(&perms, arm::PULL_ACTION, false);
+    let rbac_push = arm::permits(&perms, arm::PUSH_ACTION, false);
+    let data_pull = arm::permits(&perms, arm::PULL_DATA_ACTION, true);
+    let data_push = arm::permits(&perms, arm::PUSH_DATA_ACTION, true);
+    let (pull, push) = if facts.abac() { (data_pull, data_push) } else { (rbac_pull || data_pull, rbac_push || data_push) };
+    out.report.verified(format!(
+        "{host}: ARM permissions of {} allow pull: {}, push: {} ({} mode)",
+        principal_short(principal),
+        if pull { "yes" } else { "no" },
+        if push { "yes" } else { "no" },
+        if facts.abac() { "ABAC" } else { "RBAC" }
+    ));
+    let assignee = principal.client_id.as_deref().unwrap_or("<client-id>");
+    if facts.abac() && (rbac_pull || rbac_push) && !data_pull {
+        out.report.push(finding(
+            Code::ROLE_ABAC_MODE,
+            Severity::Error,
+            format!("{host} uses ABAC repository permissions, where the identity's registry roles grant no pull"),
+            format!(
+                "The registry's roleAssignmentMode is AbacRepositoryPermissions. {} holds the control-plane action{} {} (AcrPull/AcrPush/Owner/Contributor), which this mode ignores for the data plane, and no data action {}.",
+                principal.describe(),
+                if rbac_pull && rbac_push { "s" } else { "" },
+                [rbac_pull.then_some(arm::PULL_ACTION), rbac_push.then_some(arm::PUSH_ACTION)].into_iter().flatten().collect::<Vec<_>>().join(", "),
+                arm::PULL_DATA_ACTION
+            ),
+            format!(
+                "Assign a repository role instead (with a condition to limit it to repositories if you like):\naz role assignment create --assignee {assignee} --role \"Container Registry Repository {}\" --scope {}",
+                if rbac_push { "Writer" } else { "Reader" },
+                facts.id
+            ),
+        ));
+    }
+    let oci = contexts.iter().any(|c| c.role == "pull" && c.reference.to_ascii_lowercase().starts_with("oci://") && c.registry.as_deref() == Some(host));
+    if oci && facts.abac() {
+        out.report.push(finding(
+            Code::TASKS_ABAC_SOURCE_AUTH,
+            Severity::Warning,
+            format!("ACR Tasks builds on {host} need `--source-acr-auth-id` in ABAC mode"),
+            format!("{host} is in ABAC mode, where quick builds and runs (`az acr build`, `az acr run`) get no default data-plane access to the registry; the Tasks agent then cannot download the oci:// context."),
+            format!("Pass the caller's identity to the build: az acr build -r {} --source-acr-auth-id [caller] … (the caller needs Container Registry Repository Reader on the context repository).", facts.name),
+        ));
+    }
+    if oci && facts.network_default_action.as_deref() == Some("Deny") && facts.bypass_for_tasks == Some(false) {
+        out.report.push(finding(
+            Code::TASKS_NETWORK_BYPASS,
+            Severity::Warning,
+            format!("the ACR Tasks agent will be refused by {host}'s network rules"),
+            format!("{host} denies by default (networkRuleSet.defaultAction Deny) and networkRuleBypassAllowedForTasks is false, so the Tasks agent's requests with its system identity are refused (403) and the oci:// context download fails."),
+            format!("az acr update -n {} --allow-trusted-services true and set networkRuleBypassAllowedForTasks: az resource update --ids {} --set properties.networkRuleBypassAllowedForTasks=true (or run the build on a dedicated agent pool in the network).", facts.name, facts.id),
+        ));
+    }
+}
+
+/// `POST https://<host>/oauth2/exchange`: an ACR refresh token for the Entra token.
+async fn exchange(ctx: &Ctx, http: &reqwest::Client, host: &str, acr_token: &str, principal: &Principal, out: &mut Outcome) {
+    let mut form = url::form_urlencoded::Serializer::new(String::new());
+    form.append_pair("grant_type", "access_token");
+    form.append_pair("service", host);
+    if let Some(t) = &principal.tenant_id {
+        form.append_pair("tenant", t);
+    }
+    form.append_pair("access_token", acr_token);
+    let body = form.finish();
+    out.requests += 1;
+    let url = format!("https://{host}/oauth2/exchange");
+    let resp = http
+        .post(&url)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(body)
+        .timeout(ctx.remaining().max(std::time::Duration::from_millis(1)))
+        .send()
+        .await;
+    let who = principal.describe();
+    let resp = match resp {
+        Ok(r) => r,
+        Err(e) => {
+            // The registry check reports reachability with the evidence; no duplicate.
+            out.report.verified(format!("{host}: token exchange not attempted to completion ({})", crate::registry::wire::shorten(&crate::http::error_chain(&e), 120)));
+            return;
+        }
+    };
+    let status = resp.status().as_u16();
+    let bytes = resp.bytes().await.unwrap_or_default();
+    let refresh = serde_json::from_slice::<serde_json::Value>(&bytes)
+        .ok()
+        .and_then(|v| v.get("refresh_token").and_then(|t| t.as_str()).map(str::to_string))
+        .filter(|t| !t.is_empty());
+    match (status, refresh) {
+        (200, Some(refresh)) => {
+            ctx.secrets.register(&refresh);
+            out.report.verified(format!("{host}: /oauth2/exchange accepted the Entra token of {who}"));
+            out.credentials.push(HostCredential {
+                host: host.to_string(),
+                key: host.to_string(),
+                source: CredentialSource::Entra { identity: who },
+                credential: Some(Credential::new(CredentialKind::IdentityToken, ACR_TOKEN_USER.to_string(), refresh)),
+                problem: None,
+            });
+        }
+        _ => {
+            let errors = crate::registry::wire::describe_errors(&crate::registry::wire::parse_errors(&bytes));
+            out.report.push(finding(
+                Code::CRED_REJECTED,
+                Severity::Error,
+                format!("{host} refused the Entra token of the identity"),
+                format!("POST {url} (grant_type=access_token) → HTTP {status}{}. The identity is {who}.", if errors.is_empty() { String::new() } else { format!(" {errors}") }),
+                "Check that the registry accepts Entra tokens (not disabled by policy) and that the identity's tenant is the registry's; `az acr login -n <name> --expose-token` reproduces the exchange.",
+            ));
+        }
+    }
+}
+
+/// A finding for an Entra failure, with what was presented and the exact fix.
+fn entra_finding(ctx: &Ctx, cloud: &Cloud, method: Method, e: &EntraError, presented: Option<Presented>) -> Finding {
+    let config = &ctx.config;
+    let client = config.azure.client_id.as_deref().unwrap_or("<client-id>");
+    let tenant = config.azure.tenant_id.as_deref().unwrap_or("<tenant-id>");
+    match e {
+        EntraError::OidcUnavailable { missing } => oidc_unavailable(ctx, missing),
+        EntraError::Rejected { codes, .. } => {
+            let has = |c: u32| codes.contains(&c);
+            let evidence = format!("Entra answered {} for {} {client} in tenant {tenant} ({}).", e.describe(), method.describe(), cloud.name);
+            if has(70021) || has(700211) || has(700213) || has(7002138) {
+                let p = presented.unwrap_or_default();
+                let subject = if p.sub.is_empty() { "<subject>".to_string() } else { p.sub.clone() };
+                finding(
+                    Code::ID_FEDERATION_MISMATCH,
+                    Severity::Error,
+                    "no federated credential of the app matches this job's OIDC token",
+                    format!(
+                        "{evidence} The job presented iss={} sub={} aud={}{}. A federated credential matches only when issuer, subject and audience are equal to these, exactly and case-sensitively. The subject depends on the trigger: a job with `environment:` presents `repo:OWNER/REPO:environment:NAME`; otherwise a pull request presents `repo:OWNER/REPO:pull_request`; otherwise `repo:OWNER/REPO:ref:refs/heads/BRANCH` (or `refs/tags/TAG`). Repositories using immutable subjects present `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`. New federated credentials can take a few minutes to apply.",
+                        p.iss, p.sub, p.aud,
+                        p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
+                    ),
+                    format!(
+                        "Add a federated credential for exactly this subject:\naz ad app federated-credential create --id {client} --parameters '{{\"name\":\"{}\",\"issuer\":\"{}\",\"subject\":\"{subject}\",\"audiences\":[\"{}\"]}}'",
+                        fic_name(&subject),
+                        if p.iss.is_empty() { "https://token.actions.githubusercontent.com" } else { &p.iss },
+                        if p.aud.is_empty() { cloud.fic_audience } else { &p.aud },
+                    ),
+                )
+            } else if has(700016) {
+                finding(Code::ID_APP_NOT_FOUND, Severity::Error, format!("application {client} does not exist in tenant {tenant}"), evidence, format!("Use the app's Application (client) ID, not its object ID or the secret ID: az ad app list --display-name <name> --query [].appId; check that tenant {tenant} is the app's home tenant."))
+            } else if has(90002) || has(90038) {
+                finding(Code::ID_TENANT_NOT_FOUND, Severity::Error, format!("tenant {tenant} was not found in {}", cloud.name), evidence, "Use the Directory (tenant) ID from `az account show --query tenantId`; a tenant in a national cloud needs --azure-environment AzureChinaCloud or AzureUSGovernment.".to_string())
+            } else if has(7000215) {
+                finding(Code::ID_SECRET_INVALID, Severity::Error, format!("the client secret of {client} is wrong"), evidence, format!("Use the secret's Value, not its Secret ID; create a new one if it is lost: az ad app credential reset --id {client} --append"))
+            } else if has(7000222) {
+                finding(Code::ID_SECRET_EXPIRED, Severity::Error, format!("the client secret of {client} has expired"), evidence, format!("Create a new secret and update the repository secret: az ad app credential reset --id {client} --append --years 1 (or move to OIDC federated credentials, which have no secret to expire)."))
+            } else if has(700024) {
+                finding(Code::ID_ASSERTION_EXPIRED, Severity::Error, "the OIDC token presented to Entra has expired", format!("{evidence} GitHub's OIDC tokens are valid for minutes; a token fetched early in a long job expires before it is used."), "Fetch the token right before it is needed (run acr-preflight and azure/login immediately before the build step), and check the runner's clock.".to_string())
+            } else {
+                finding(Code::ID_TOKEN_FAILED, Severity::Error, format!("Entra refused a token for {client}"), evidence, "Look up the AADSTS code in the message at https://login.microsoftonline.com/error and fix what it names.".to_string())
+            }
+        }
+        EntraError::OidcRequest(d) => finding(Code::ID_TOKEN_FAILED, Severity::Error, "GitHub's OIDC token could not be fetched", d.clone(), "Check that the job has `permissions: id-token: write` and retry; a 5xx from GitHub is transient."),
+        EntraError::Setup(d) | EntraError::Other(d) => finding(
+            Code::ID_TOKEN_FAILED,
+            Severity::Error,
+            format!("no Entra token with {}", method.describe()),
+            d.clone(),
+            match method {
+                Method::AzureCli => "Log in first: az login (or azure/login in the workflow); `az account get-access-token` must work for this user.".to_string(),
+                Method::ManagedIdentity => "Managed identity works only on Azure hosts (self-hosted runners on a VM with an assigned identity); give --client-id for a user-assigned identity.".to_string(),
+                _ => "Give --client-id and --tenant-id (inputs `client-id`, `tenant-id`) for this auth mode.".to_string(),
+            },
+        ),
+    }
+}
+
+fn fic_name(subject: &str) -> String {
+    let cleaned: String = subject.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let trimmed = cleaned.trim_matches('-');
+    let name: String = trimmed.chars().take(100).collect();
+    if name.len() < 3 { "github-actions".into() } else { name }
+}
+
+fn oidc_unavailable(ctx: &Ctx, missing: &[&str]) -> Finding {
+    let env = &ctx.config.env;
+    let payload: serde_json::Value = env
+        .event_path
+        .as_ref()
+        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|b| serde_json::from_slice(&b).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let event = env.event_name.as_deref().unwrap_or_default();
+    let head_repo = payload.pointer("/pull_request/head/repo/full_name").and_then(|v| v.as_str());
+    let base_repo = payload.pointer("/pull_request/base/repo/full_name").and_then(|v| v.as_str());
+    let fork = payload.pointer("/pull_request/head/repo/fork").and_then(|v| v.as_bool()) == Some(true)
+        || matches!((head_repo, base_repo), (Some(h), Some(b)) if h != b);
+    let actor = payload.pointer("/sender/login").and_then(|v| v.as_str()).unwrap_or_default();
+    let seen = format!("{} not set in this step's environment.", missing.join(" and "));
+    if event.starts_with("pull_request") && fork && event != "pull_request_target" {
+        return finding(
+            Code::ID_OIDC_UNAVAILABLE,
+            Severity::Error,
+            "no OIDC token: pull requests from forks get none",
+            format!("{seen} This run is a `{event}` event from the fork {}: GitHub gives such runs no OIDC token and no secrets, whatever the workflow's permissions say.", head_repo.unwrap_or("(unknown)")),
+            "Skip the Azure steps for forks (`if: github.event.pull_request.head.repo.full_name == github.repository`), or run the registry checks in a workflow triggered after review (for example on `push` to the base branch).",
+        );
+    }
+    if actor == "dependabot[bot]" || env.repository.is_some() && event.is_empty() && actor.starts_with("dependabot") {
+        return finding(
+            Code::ID_OIDC_UNAVAILABLE,
+            Severity::Error,
+            "no OIDC token: Dependabot runs get none",
+            format!("{seen} This run was triggered by Dependabot, whose runs get a read-only token and only Dependabot secrets."),
+            "Skip the Azure steps for Dependabot (`if: github.actor != 'dependabot[bot]'`), or store a client secret as a Dependabot secret and use --auth-mode client-secret.",
+        );
+    }
+    finding(
+        Code::ID_OIDC_UNAVAILABLE,
+        Severity::Error,
+        "no OIDC token: the job lacks `permissions: id-token: write`",
+        format!("{seen} The runner sets them only when the job may mint OIDC tokens. A job-level `permissions:` block replaces the workflow-level one entirely."),
+        "Add to the job (keeping the other permissions it needs):\npermissions:\n  id-token: write\n  contents: read",
+    )
+}

@@ -1,0 +1,713 @@
+//! Workflow check: reads the workflow acr-preflight runs in (GitHub Actions only) and
+//! reports, on the workflow's own lines, what would make the build fail there: OIDC
+//! without `id-token: write` in the job's effective permissions, a job `environment:`
+//! that changes the OIDC subject, build steps that run before the preflight, a
+//! `BUILDKIT_CONTEXT` build argument, and references whose expressions cannot be
+//! known. It also returns the [`Discovery`]: the contexts and push targets the job's
+//! later steps use, each with its location, for the reference and registry checks.
+//!
+//! No network: it reads one file (two for a reusable workflow) from the workspace.
+
+use super::Ctx;
+use crate::config::{AuthMode, Config};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Location, Severity};
+use crate::workflow::discover::{self, DiscoveredRef, Role};
+use crate::workflow::expr::Scope;
+use crate::workflow::locate::{self, LocateError, Located, WorkflowFiles, Workspace};
+use crate::workflow::model::{Grant, Job, Permissions, PermissionsKind, Step, Workflow};
+use crate::workflow::yaml::Pos;
+use crate::workflow::{Discovery, StepRef};
+use std::collections::HashMap;
+
+/// Runs the check on the workflow in `GITHUB_WORKSPACE`. `process_env` is
+/// acr-preflight's own environment (job and workflow `env:` as the runner evaluated
+/// them), used to resolve `env.*` and `$VAR` in the build steps.
+pub fn run(ctx: &Ctx, process_env: &HashMap<String, String>) -> (CheckReport, Discovery) {
+    let dir = ctx
+        .config
+        .env
+        .github_workspace
+        .clone()
+        .unwrap_or_else(|| std::path::PathBuf::from("."));
+    check(&ctx.config, &Workspace { dir }, process_env)
+}
+
+/// The check itself, reading workflow files through `files`.
+pub fn check(
+    config: &Config,
+    files: &dyn WorkflowFiles,
+    process_env: &HashMap<String, String>,
+) -> (CheckReport, Discovery) {
+    let mut report = CheckReport::default();
+    let mut discovery = Discovery {
+        applies: config.contexts.is_empty() && config.pushes.is_empty(),
+        ..Discovery::default()
+    };
+    let env = &config.env;
+    let Some(workflow_ref) = env.workflow_ref.as_deref() else {
+        // Not under GitHub Actions (or a runner too old to say): nothing to read.
+        report.inconclusive = true;
+        return (report, discovery);
+    };
+    let Some(job_id) = env.job.as_deref() else {
+        report.inconclusive = true;
+        return (report, discovery);
+    };
+    let located = match locate::locate(files, workflow_ref, job_id, env.action.as_deref()) {
+        Ok(l) => l,
+        Err(e) => {
+            report.inconclusive = true;
+            report.push(locate_finding(&e, files, discovery.applies, job_id));
+            return (report, discovery);
+        }
+    };
+    let workflow = &located.workflow;
+    let job = located.job();
+    let step = located.step();
+    discovery.workflow = Some(workflow.path.clone());
+    discovery.job = Some(job.id.value.clone());
+    discovery.step = step.map(|s| StepRef {
+        index: s.index,
+        label: s.label(),
+        line: s.pos.line,
+    });
+    report.verified(describe_location(&located));
+    if step.is_none() {
+        report.push(
+            Finding::new(
+                CheckId::Workflow,
+                Code::WORKFLOW_NOT_FOUND,
+                Severity::Notice,
+                format!("no step of job `{}` could be recognised as acr-preflight's", job.id.value),
+                format!(
+                    "Job `{}` ({}:{}) has no step whose `id` is GITHUB_ACTION ({}), none that uses acr-preflight and no single local action `./`. Every build step of the job is taken as following the preflight, and the order of steps is not checked.",
+                    job.id.value,
+                    workflow.path,
+                    job.id.start.line,
+                    env.action.as_deref().map(|a| format!("`{a}`")).unwrap_or_else(|| "not set".into())
+                ),
+                "Give acr-preflight's step an `id:` (for example `id: preflight`).",
+            )
+            .at(&workflow.path, Some(job.id.start.line), Some(job.id.start.column)),
+        );
+    }
+
+    let found = discover::discover(&discover::Input {
+        workflow,
+        job,
+        preflight: step.map(|s| s.index),
+        process_env,
+        run: env,
+        acr_suffix: config
+            .azure
+            .environment
+            .map(|e| e.acr_suffix())
+            .unwrap_or(".azurecr.io"),
+    });
+    discovery.references = found.references.clone();
+    discovery.builds = found.builds.clone();
+
+    let oidc = oidc_uses(config, job, step);
+    if !oidc.is_empty() {
+        oidc_permission(&mut report, &located, &oidc);
+        environment_subject(&mut report, config, &located, process_env, &oidc);
+    }
+    if step.is_some() {
+        build_before_preflight(&mut report, &located, &found.builds);
+    }
+    for r in found
+        .references
+        .iter()
+        .filter(|r| r.origin.is_buildkit_context_arg())
+    {
+        report.push(buildkit_context_arg(r));
+    }
+    if discovery.applies {
+        unresolved(&mut report, &found);
+    }
+    verified_references(&mut report, &discovery);
+    (report, discovery)
+}
+
+fn finding(code: Code, severity: Severity, title: String, message: String, fix: String) -> Finding {
+    Finding::new(CheckId::Workflow, code, severity, title, message, fix)
+}
+
+fn at(f: Finding, path: &str, pos: Pos) -> Finding {
+    f.at(path, Some(pos.line), Some(pos.column))
+}
+
+fn locate_finding(
+    e: &LocateError,
+    files: &dyn WorkflowFiles,
+    applies: bool,
+    job_id: &str,
+) -> Finding {
+    let missing_severity = if applies {
+        Severity::Warning
+    } else {
+        Severity::Notice
+    };
+    let consequence = if applies {
+        "Without it acr-preflight cannot discover the build's contexts and push targets, nor check the job's permissions."
+    } else {
+        "The job's permissions and build steps are not checked; the references given with --context/--push still are."
+    };
+    match e {
+        LocateError::BadRef(r) => finding(
+            Code::WORKFLOW_NOT_FOUND,
+            missing_severity,
+            "GITHUB_WORKFLOW_REF names no workflow file".into(),
+            format!("GITHUB_WORKFLOW_REF is `{r}`, not `owner/repo/.github/workflows/FILE@REF`. {consequence}"),
+            "Run acr-preflight as a step of a workflow job (the runner sets GITHUB_WORKFLOW_REF), or give --context/--push explicitly.".into(),
+        ),
+        LocateError::Unreadable { path, not_found, error } => {
+            let message = if *not_found {
+                format!(
+                    "The workflow file `{path}` (from GITHUB_WORKFLOW_REF) is not in {}: the job did not check the repository out before this step, or checked it out to another path. {consequence}",
+                    files.describe()
+                )
+            } else {
+                format!("The workflow file `{path}` cannot be read from {}: {error}. {consequence}", files.describe())
+            };
+            finding(
+                Code::WORKFLOW_NOT_FOUND,
+                missing_severity,
+                format!("the workflow file `{path}` is not in the workspace"),
+                message,
+                "Add `- uses: actions/checkout@v4` to the job before the acr-preflight step, or give the references explicitly with the inputs `context` and `push`.".into(),
+            )
+            .at(path, None, None)
+        }
+        LocateError::Invalid { path, error } => {
+            let f = finding(
+                Code::WORKFLOW_INVALID,
+                Severity::Warning,
+                format!("the workflow file `{path}` cannot be read as YAML"),
+                format!(
+                    "{path}{}: {}. The runner accepted the workflow it runs, so the copy in the workspace is probably another version (a checkout of another ref, or a file changed by an earlier step). {consequence}",
+                    error.pos.map(|p| format!(":{}:{}", p.line, p.column)).unwrap_or_default(),
+                    error.message
+                ),
+                "Check out the commit the workflow runs from (`actions/checkout` without `ref:`), or fix the file at the line shown.".into(),
+            );
+            match error.pos {
+                Some(p) => at(f, path, p),
+                None => f.at(path, None, None),
+            }
+        }
+        LocateError::NoJob { path, job, jobs } => finding(
+            Code::WORKFLOW_NOT_FOUND,
+            missing_severity,
+            format!("job `{job}` is not in `{path}`"),
+            format!(
+                "GITHUB_JOB is `{job}`, but the workspace copy of `{path}` has {} (and no local reusable workflow it calls has `{job}`). The workspace probably holds another version of the workflow. {consequence}",
+                if jobs.is_empty() {
+                    "no jobs".to_string()
+                } else {
+                    format!("the jobs {}", jobs.iter().map(|j| format!("`{j}`")).collect::<Vec<_>>().join(", "))
+                }
+            ),
+            format!("Check out the commit the workflow runs from (`actions/checkout` without `ref:`) in job `{job_id}`."),
+        )
+        .at(path, None, None),
+    }
+}
+
+fn describe_location(l: &Located) -> String {
+    let job = l.job();
+    let mut s = format!(
+        "{}: job `{}` (line {})",
+        l.workflow.path, job.id.value, job.id.start.line
+    );
+    if let Some((caller, id)) = &l.caller {
+        s.push_str(&format!(", called by job `{id}` of {}", caller.path));
+    }
+    match (l.step(), l.step) {
+        (Some(step), Some((_, how))) => s.push_str(&format!(
+            ", acr-preflight is step {} `{}` (line {}; {})",
+            step.index + 1,
+            step.label(),
+            step.pos.line,
+            how.describe()
+        )),
+        _ => s.push_str(", acr-preflight's step not recognised"),
+    }
+    s
+}
+
+/// Why the job needs an OIDC token, and where that is written.
+struct OidcUse {
+    why: String,
+    line: Option<u32>,
+}
+
+fn oidc_uses(config: &Config, job: &Job, step: Option<&Step>) -> Vec<OidcUse> {
+    let mut out = Vec::new();
+    if config.effective_auth_mode() == AuthMode::Oidc {
+        let why = if config.auth_mode == AuthMode::Oidc {
+            "acr-preflight runs with auth-mode `oidc`".to_string()
+        } else {
+            "acr-preflight has a `client-id` and no client secret, so auth-mode `auto` uses OIDC"
+                .to_string()
+        };
+        let line = step.map(|s| {
+            s.input_key("auth-mode")
+                .or_else(|| s.input_key("client-id"))
+                .map(|k| k.start.line)
+                .unwrap_or(s.pos.line)
+        });
+        out.push(OidcUse { why, line });
+    }
+    for s in &job.steps {
+        if s.action().as_deref() != Some("azure/login") {
+            continue;
+        }
+        let has = |name: &str| s.input(name).is_some_and(|v| !v.value.trim().is_empty());
+        let identity = s
+            .input("auth-type")
+            .is_some_and(|v| v.value.trim().eq_ignore_ascii_case("IDENTITY"));
+        if has("client-id") && !has("creds") && !has("client-secret") && !identity {
+            out.push(OidcUse {
+                why: format!(
+                    "step `{}` logs in with azure/login and a `client-id` without `creds`, which is OIDC",
+                    s.label()
+                ),
+                line: Some(
+                    s.input_key("client-id")
+                        .map(|k| k.start.line)
+                        .unwrap_or(s.pos.line),
+                ),
+            });
+        }
+    }
+    out
+}
+
+/// Where a job's effective permissions come from.
+enum Effective<'a> {
+    Job(&'a Permissions),
+    Workflow(&'a Permissions),
+    Default,
+}
+
+fn effective<'a>(workflow: &'a Workflow, job: &'a Job) -> Effective<'a> {
+    match (&job.permissions, &workflow.permissions) {
+        (Some(p), _) => Effective::Job(p),
+        (None, Some(p)) => Effective::Workflow(p),
+        (None, None) => Effective::Default,
+    }
+}
+
+fn grant_of(e: &Effective<'_>) -> Grant {
+    match e {
+        Effective::Job(p) | Effective::Workflow(p) => p.grant("id-token"),
+        Effective::Default => Grant::None,
+    }
+}
+
+fn oidc_permission(report: &mut CheckReport, l: &Located, uses: &[OidcUse]) {
+    // A called workflow's jobs never get more than the calling job has.
+    let mut levels: Vec<(&Workflow, &Job)> = Vec::new();
+    if let (Some((caller_wf, _)), Some(caller_job)) = (&l.caller, l.caller_job()) {
+        levels.push((caller_wf, caller_job));
+    }
+    let own_set = l.job().permissions.is_some() || l.workflow.permissions.is_some();
+    if l.caller.is_none() || own_set {
+        levels.push((&l.workflow, l.job()));
+    }
+    let why = uses
+        .iter()
+        .map(|u| match u.line {
+            Some(line) => format!("{} (line {line})", u.why),
+            None => u.why.clone(),
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    for (workflow, job) in levels {
+        let eff = effective(workflow, job);
+        match grant_of(&eff) {
+            Grant::Write => {
+                let from = match &eff {
+                    Effective::Job(p) => format!("job-level permissions, line {}", p.key.line),
+                    Effective::Workflow(p) => format!("workflow-level permissions, line {}", p.key.line),
+                    Effective::Default => String::new(),
+                };
+                report.verified(format!(
+                    "job `{}` of {} grants `id-token: write` ({from})",
+                    job.id.value, workflow.path
+                ));
+            }
+            Grant::Unknown => report.verified(format!(
+                "permissions of job `{}` of {} could not be read ({}); `id-token: write` not verified",
+                job.id.value,
+                workflow.path,
+                match &eff {
+                    Effective::Job(p) | Effective::Workflow(p) => p.describe(),
+                    Effective::Default => String::new(),
+                }
+            )),
+            Grant::None | Grant::Read => {
+                report.push(missing_id_token(workflow, job, &eff, &why, l));
+                return;
+            }
+        }
+    }
+}
+
+fn missing_id_token(
+    workflow: &Workflow,
+    job: &Job,
+    eff: &Effective<'_>,
+    why: &str,
+    l: &Located,
+) -> Finding {
+    let id = &job.id.value;
+    let consequence = "Without it the runner gives the job no ACTIONS_ID_TOKEN_REQUEST_URL, and the login fails with \"Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable\" (azure/login: \"Failed to fetch federated token from GitHub\").";
+    let caller_note = match (&l.caller, std::ptr::eq(workflow, &l.workflow)) {
+        (Some((_, caller_id)), false) => format!(
+            " Job `{caller_id}` calls the reusable workflow {} that runs acr-preflight; a called workflow never gets more permissions than its caller.",
+            l.workflow.path
+        ),
+        _ => String::new(),
+    };
+    let (pos, seen, base): (Pos, String, Vec<(String, String)>) = match eff {
+        Effective::Job(p) => {
+            let shadowed = workflow
+                .permissions
+                .as_ref()
+                .filter(|w| w.grant("id-token") == Grant::Write)
+                .map(|w| format!(" The workflow-level `id-token: write` (line {}) does not apply: a job-level `permissions:` replaces the workflow-level block entirely.", w.key.line))
+                .unwrap_or_else(|| " A job-level `permissions:` replaces the workflow-level block entirely, and every scope it does not list is `none`.".into());
+            let read_all = matches!(p.kind, PermissionsKind::ReadAll)
+                .then_some(" `read-all` grants read on every scope; the OIDC token needs `id-token: write`.")
+                .unwrap_or("");
+            (
+                p.key,
+                format!(
+                    "Job `{id}` sets `permissions:` at line {} ({}) without `id-token: write`.{read_all}{shadowed}",
+                    p.key.line,
+                    p.describe()
+                ),
+                p.scopes(),
+            )
+        }
+        Effective::Workflow(p) => (
+            p.key,
+            format!(
+                "Job `{id}` has no `permissions:` of its own, so the workflow-level block at line {} ({}) applies, and it has no `id-token: write`.",
+                p.key.line,
+                p.describe()
+            ),
+            p.scopes(),
+        ),
+        Effective::Default => (
+            job.id.start,
+            format!(
+                "Neither job `{id}` nor the workflow sets `permissions:`, so the job runs with the repository's default GITHUB_TOKEN permissions, which never include `id-token: write`."
+            ),
+            vec![("contents".into(), "read".into())],
+        ),
+    };
+    let mut scopes: Vec<(String, String)> =
+        base.into_iter().filter(|(k, _)| k != "id-token").collect();
+    if scopes.is_empty() {
+        scopes.push(("contents".into(), "read".into()));
+    }
+    scopes.push(("id-token".into(), "write".into()));
+    let indent = " ".repeat(job.id.start.column.saturating_sub(1) as usize);
+    let mut yaml = format!("{indent}{id}:\n{indent}  permissions:\n");
+    for (k, v) in &scopes {
+        yaml.push_str(&format!("{indent}    {k}: {v}\n"));
+    }
+    let fix = format!(
+        "Give job `{id}` ({}:{}) this `permissions:` block (it replaces the workflow-level one for this job, so it lists every scope the job needs):\n{}",
+        workflow.path,
+        job.id.start.line,
+        yaml.trim_end()
+    );
+    at(
+        finding(
+            Code::WORKFLOW_OIDC_PERMISSION,
+            Severity::Error,
+            format!("job `{id}` uses OIDC but its permissions lack `id-token: write`"),
+            format!("{seen}{caller_note} OIDC is in use: {why}. {consequence}"),
+            fix,
+        ),
+        &workflow.path,
+        pos,
+    )
+}
+
+fn environment_subject(
+    report: &mut CheckReport,
+    config: &Config,
+    l: &Located,
+    process_env: &HashMap<String, String>,
+    uses: &[OidcUse],
+) {
+    let job = l.job();
+    let Some(environment) = &job.environment else {
+        return;
+    };
+    let Some(name) = &environment.name else {
+        return;
+    };
+    let scope = Scope {
+        workflow: &l.workflow,
+        job,
+        step: None,
+        preflight: l.step(),
+        process_env,
+        run: &config.env,
+    };
+    let expanded = scope.expand(&name.value);
+    let repository = config
+        .env
+        .repository
+        .clone()
+        .unwrap_or_else(|| "<owner>/<repo>".into());
+    let env_name = if expanded.is_resolved() {
+        expanded.text.trim().to_string()
+    } else {
+        "<environment name>".into()
+    };
+    let subject = format!(
+        "repo:{repository}:environment:{}",
+        env_name.replace(':', "%3A")
+    );
+    let unresolved_note = expanded
+        .unresolved
+        .first()
+        .map(|u| {
+            format!(
+                " The environment name is `{}`, which acr-preflight cannot resolve ({}).",
+                name.value.trim(),
+                u.reason
+            )
+        })
+        .unwrap_or_default();
+    let branch_subject = match config.env.git_ref.as_deref() {
+        Some(r) if r.starts_with("refs/pull/") => format!("repo:{repository}:pull_request"),
+        Some(r) => format!("repo:{repository}:ref:{r}"),
+        None => format!("repo:{repository}:ref:refs/heads/<branch>"),
+    };
+    let client = config
+        .azure
+        .client_id
+        .clone()
+        .unwrap_or_else(|| "<client-id>".into());
+    let slug: String = format!(
+        "gh-{}-{}",
+        repository.rsplit('/').next().unwrap_or("repo"),
+        env_name
+    )
+    .chars()
+    .map(|c| {
+        if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+            c
+        } else {
+            '-'
+        }
+    })
+    .collect();
+    let why = uses
+        .first()
+        .map(|u| u.why.as_str())
+        .unwrap_or("OIDC is in use");
+    let (line, column) = name.locate(0..name.value.len());
+    report.push(
+        finding(
+            Code::WORKFLOW_ENVIRONMENT_SUBJECT,
+            Severity::Notice,
+            format!(
+                "job `{}` runs in environment `{}`, so its OIDC subject is `{subject}`",
+                job.id.value,
+                name.value.trim()
+            ),
+            format!(
+                "Job `{}` declares `environment:` (line {}). A job in an environment presents the subject `{subject}` instead of the branch or pull-request subject (here `{branch_subject}`), whatever triggered the run.{unresolved_note} Entra ID matches the subject exactly and case-sensitively, so the federated credential must have this subject ({why}).",
+                job.id.value,
+                environment.key.line
+            ),
+            format!(
+                "Make sure the app or managed identity has a federated credential with subject `{subject}`: `az ad app federated-credential create --id {client} --parameters '{{\"name\":\"{slug}\",\"issuer\":\"https://token.actions.githubusercontent.com\",\"subject\":\"{subject}\",\"audiences\":[\"{}\"]}}'`, or run the registry steps in a job without `environment:`.",
+                config.azure.audience
+            ),
+        )
+        .at(&l.workflow.path, Some(line), column),
+    );
+}
+
+fn build_before_preflight(
+    report: &mut CheckReport,
+    l: &Located,
+    builds: &[discover::BuildCommand],
+) {
+    let Some(preflight) = l.step() else { return };
+    let mut reported: Vec<usize> = Vec::new();
+    for b in builds.iter().filter(|b| !b.after_preflight) {
+        if reported.contains(&b.step.index) {
+            continue;
+        }
+        reported.push(b.step.index);
+        report.push(
+            finding(
+                Code::WORKFLOW_BUILD_BEFORE_PREFLIGHT,
+                Severity::Warning,
+                format!(
+                    "step `{}` runs `{}` before acr-preflight",
+                    b.step.label, b.what
+                ),
+                format!(
+                    "Step {} `{}` (line {}) runs `{}` at line {}, before acr-preflight's step {} (line {}). By the time the preflight runs that build has already run, or failed, so the preflight can neither prevent nor explain its failure.",
+                    b.step.index + 1,
+                    b.step.label,
+                    b.step.line,
+                    b.what,
+                    b.location.line.unwrap_or(b.step.line),
+                    preflight.index + 1,
+                    preflight.pos.line
+                ),
+                format!(
+                    "Move the acr-preflight step before step `{}`, right after the registry login.",
+                    b.step.label
+                ),
+            )
+            .at(b.location.file.clone(), b.location.line, b.location.column),
+        );
+    }
+}
+
+fn buildkit_context_arg(r: &DiscoveredRef) -> Finding {
+    let value = r.reference.clone().unwrap_or_else(|| r.written.clone());
+    let image = value
+        .strip_prefix("docker-image://")
+        .or_else(|| value.strip_prefix("oci://"))
+        .unwrap_or(&value)
+        .to_string();
+    let fix = match r.origin {
+        discover::Origin::BuildPushBuildArg => format!(
+            "Pass it as a named context: `build-contexts: base=docker-image://{image}` on the docker/build-push-action step, with `FROM base` (or `COPY --from=base`) in the Dockerfile."
+        ),
+        _ => format!(
+            "Pass it as a named context: `docker buildx build --build-context base=docker-image://{image} …`, with `FROM base` (or `COPY --from=base`) in the Dockerfile."
+        ),
+    };
+    finding(
+        Code::WORKFLOW_BUILDKIT_CONTEXT_ARG,
+        Severity::Notice,
+        format!("`BUILDKIT_CONTEXT={}` is a build argument, not a build context", r.written),
+        format!(
+            "Step `{}` (line {}) passes `BUILDKIT_CONTEXT={}` as a build argument ({}). BuildKit reads no build argument of that name: named contexts reach it through `--build-context NAME=docker-image://REF` (docker buildx build) or the `build-contexts` input (docker/build-push-action), and the Dockerfile uses them as `FROM NAME`. acr-preflight still checks `{value}` as a context.",
+            r.step.label,
+            r.step.line,
+            r.written,
+            r.origin.describe()
+        ),
+        fix,
+    )
+    .at(r.location.file.clone(), r.location.line, r.location.column)
+}
+
+fn unresolved(report: &mut CheckReport, found: &discover::Found) {
+    let mut seen: Vec<(Location, String)> = Vec::new();
+    for r in found.references.iter().filter(|r| r.after_preflight) {
+        for (u, loc) in &r.unresolved {
+            let key = (loc.clone(), u.written.clone());
+            if seen.contains(&key) {
+                continue;
+            }
+            seen.push(key);
+            report.push(
+                finding(
+                    Code::WORKFLOW_UNRESOLVED_EXPRESSION,
+                    Severity::Notice,
+                    format!(
+                        "`{}` in {} `{}` cannot be resolved before the build",
+                        u.written,
+                        r.role.as_str(),
+                        r.written
+                    ),
+                    format!(
+                        "Step `{}` (line {}) names the {} `{}` ({}). acr-preflight cannot know `{}`: {}. This {} is not checked.",
+                        r.step.label,
+                        r.step.line,
+                        r.role.as_str(),
+                        r.written,
+                        r.origin.describe(),
+                        u.written,
+                        u.reason,
+                        r.role.as_str()
+                    ),
+                    format!(
+                        "Give the reference to acr-preflight explicitly (input `{}`; the runner evaluates expressions in `with:`), or set the value in the job's `env:` and refer to it as `${{{{ env.NAME }}}}`.",
+                        if r.role == Role::Context { "context" } else { "push" }
+                    ),
+                )
+                .at(loc.file.clone(), loc.line, loc.column),
+            );
+        }
+    }
+    for (u, loc, step) in &found.undecided {
+        if !step_after(found, step) {
+            continue;
+        }
+        report.push(
+            finding(
+                Code::WORKFLOW_UNRESOLVED_EXPRESSION,
+                Severity::Notice,
+                format!("whether step `{}` pushes depends on `{}`", step.label, u.written),
+                format!(
+                    "Step `{}` (line {}) sets `push:` to `{}`, which acr-preflight cannot evaluate: {}. Its `tags` are not checked as push targets.",
+                    step.label, step.line, u.written, u.reason
+                ),
+                "Give the push targets to acr-preflight explicitly (input `push`), or write `push: true`.".to_string(),
+            )
+            .at(loc.file.clone(), loc.line, loc.column),
+        );
+    }
+}
+
+fn step_after(found: &discover::Found, step: &StepRef) -> bool {
+    found
+        .builds
+        .iter()
+        .find(|b| b.step.index == step.index)
+        .is_none_or(|b| b.after_preflight)
+}
+
+fn verified_references(report: &mut CheckReport, discovery: &Discovery) {
+    for r in &discovery.references {
+        let place = match (r.location.line, r.location.column) {
+            (Some(l), Some(c)) => format!("{}:{l}:{c}", r.location.file),
+            (Some(l), None) => format!("{}:{l}", r.location.file),
+            _ => r.location.file.clone(),
+        };
+        let what = match &r.reference {
+            Some(reference) => format!("`{reference}`"),
+            None => format!("`{}` (unresolved)", r.written),
+        };
+        let mut notes = Vec::new();
+        if !r.after_preflight {
+            notes.push("before the preflight");
+        }
+        if !r.is_registry() {
+            notes.push("a local OCI layout, not a registry");
+        }
+        if !discovery.applies {
+            notes.push("not checked: --context/--push given");
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", notes.join("; "))
+        };
+        report.verified(format!(
+            "{} {what} ← {place} (step `{}`, {}{notes})",
+            r.role.as_str(),
+            r.step.label,
+            r.origin.describe()
+        ));
+    }
+}

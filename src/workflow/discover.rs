@@ -1,0 +1,905 @@
+//! Context discovery: the references a job's build steps pull and push, read from the
+//! workflow itself, each with the line and column where it is written.
+//!
+//! Recognised: `docker/build-push-action` (`build-contexts`, `tags` when it pushes,
+//! `build-args`), `docker buildx build` / `docker build` (`--build-context`,
+//! `--tag`/`-t` with `--push`, `--build-arg`), `docker push`, `az acr build` (an
+//! `oci://` context; `--image`/`-t` in `--registry`/`-r`), `az acr run` (an `oci://`
+//! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. A
+//! `--build-arg BUILDKIT_CONTEXT=<ref>` is discovered as a context too (and the check
+//! says that BuildKit takes named contexts through `--build-context`).
+
+use super::expr::{Expanded, Scope, Unresolved};
+use super::model::{Job, Step, Workflow};
+use super::shell::{self, Command, Dialect, Word};
+use super::yaml::Text;
+use crate::config::RunEnvironment;
+use crate::findings::Location;
+use std::collections::HashMap;
+
+/// Whether the build pulls the reference or pushes to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Context,
+    Push,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Context => "context",
+            Role::Push => "push target",
+        }
+    }
+}
+
+/// Where in the workflow's build a reference was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Origin {
+    /// `docker/build-push-action` input `build-contexts`.
+    BuildPushContexts,
+    /// `docker/build-push-action` input `tags` (with `push: true`).
+    BuildPushTags,
+    /// `docker/build-push-action` input `build-args`: `BUILDKIT_CONTEXT=<ref>`.
+    BuildPushBuildArg,
+    /// `docker buildx build --build-context name=…`.
+    BuildContextFlag,
+    /// `docker buildx build --tag … --push`.
+    BuildTag,
+    /// `docker build --build-arg BUILDKIT_CONTEXT=<ref>`.
+    BuildArg,
+    /// `docker push <ref>`.
+    DockerPush,
+    /// `az acr build … oci://…`.
+    AcrBuildContext,
+    /// `az acr build --image … --registry …`.
+    AcrBuildImage,
+    /// `az acr run … oci://…`.
+    AcrRunContext,
+}
+
+impl Origin {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Origin::BuildPushContexts => "docker/build-push-action `build-contexts`",
+            Origin::BuildPushTags => "docker/build-push-action `tags`",
+            Origin::BuildPushBuildArg => "docker/build-push-action `build-args` BUILDKIT_CONTEXT",
+            Origin::BuildContextFlag => "`docker buildx build --build-context`",
+            Origin::BuildTag => "`--tag` of a `docker build … --push`",
+            Origin::BuildArg => "`--build-arg BUILDKIT_CONTEXT`",
+            Origin::DockerPush => "`docker push`",
+            Origin::AcrBuildContext => "`az acr build` context",
+            Origin::AcrBuildImage => "`az acr build --image`",
+            Origin::AcrRunContext => "`az acr run` context",
+        }
+    }
+
+    /// A `BUILDKIT_CONTEXT` build argument (which BuildKit does not read as a context).
+    pub fn is_buildkit_context_arg(self) -> bool {
+        matches!(self, Origin::BuildPushBuildArg | Origin::BuildArg)
+    }
+}
+
+/// What kind of source a context is, from its prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefKind {
+    /// `docker-image://host/repo:tag`.
+    DockerImage,
+    /// `oci://host/repo:tag` (ACR Tasks).
+    Oci,
+    /// `oci-layout://path`: a local OCI layout directory, not a registry.
+    OciLayout,
+    /// A plain image reference.
+    Image,
+}
+
+impl RefKind {
+    fn of(text: &str) -> RefKind {
+        let lower = text.trim().to_ascii_lowercase();
+        if lower.starts_with("docker-image://") {
+            RefKind::DockerImage
+        } else if lower.starts_with("oci-layout://") {
+            RefKind::OciLayout
+        } else if lower.starts_with("oci://") {
+            RefKind::Oci
+        } else {
+            RefKind::Image
+        }
+    }
+}
+
+/// The step a reference or build command was found in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepRef {
+    /// 0-based index in the job's steps.
+    pub index: usize,
+    pub label: String,
+    /// Line where the step starts.
+    pub line: u32,
+}
+
+/// One reference found in the workflow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveredRef {
+    pub role: Role,
+    pub origin: Origin,
+    pub kind: RefKind,
+    /// As written, unquoted, expressions and variables left in (`$REG/app:${{ github.sha }}`).
+    pub written: String,
+    /// With expressions and variables replaced; `None` when one of them is unresolved.
+    pub reference: Option<String>,
+    /// The name of a named context (`base` of `base=docker-image://…`).
+    pub context_name: Option<String>,
+    /// What could not be resolved, each with its own location.
+    pub unresolved: Vec<(Unresolved, Location)>,
+    /// Where the reference is written (the column only when it is on one line).
+    pub location: Location,
+    pub step: StepRef,
+    /// Whether the step runs after acr-preflight's (true when that step is unknown).
+    pub after_preflight: bool,
+}
+
+impl DiscoveredRef {
+    /// Whether the reference names a registry (not a local `oci-layout://` directory).
+    pub fn is_registry(&self) -> bool {
+        self.kind != RefKind::OciLayout
+    }
+}
+
+/// A build or push command found in the job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildCommand {
+    /// `docker/build-push-action`, `docker buildx build`, `az acr build`, …
+    pub what: String,
+    pub location: Location,
+    pub step: StepRef,
+    pub after_preflight: bool,
+}
+
+/// Everything discovery found in one job.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Found {
+    pub references: Vec<DiscoveredRef>,
+    pub builds: Vec<BuildCommand>,
+    /// Unresolved values that decide whether a step pushes (`push: ${{ … }}`).
+    pub undecided: Vec<(Unresolved, Location, StepRef)>,
+}
+
+/// What discovery reads.
+#[derive(Debug, Clone, Copy)]
+pub struct Input<'a> {
+    pub workflow: &'a Workflow,
+    pub job: &'a Job,
+    /// Index of acr-preflight's own step, when known.
+    pub preflight: Option<usize>,
+    pub process_env: &'a HashMap<String, String>,
+    pub run: &'a RunEnvironment,
+    /// Login-server suffix for bare ACR names (`.azurecr.io`).
+    pub acr_suffix: &'a str,
+}
+
+/// Scans every step of the job.
+pub fn discover(input: &Input<'_>) -> Found {
+    let mut found = Found::default();
+    for step in &input.job.steps {
+        let mut ctx = StepScan {
+            input: *input,
+            step,
+            step_ref: StepRef {
+                index: step.index,
+                label: step.label(),
+                line: step.pos.line,
+            },
+            after: input.preflight.is_none_or(|p| step.index > p),
+            found: &mut found,
+        };
+        if Some(step.index) == input.preflight {
+            continue;
+        }
+        match step.action().as_deref() {
+            Some("docker/build-push-action") => ctx.build_push_action(),
+            Some("azure/cli") => {
+                if let Some(script) = step.input("inlineScript") {
+                    ctx.script(script, Dialect::Posix);
+                }
+            }
+            _ => {}
+        }
+        if let Some(run) = &step.run {
+            let dialect = Dialect::from_shell(step.shell.as_ref().map(|s| s.as_str()));
+            ctx.script(run, dialect);
+        }
+    }
+    found
+}
+
+struct StepScan<'i, 'f> {
+    input: Input<'i>,
+    step: &'i Step,
+    step_ref: StepRef,
+    after: bool,
+    found: &'f mut Found,
+}
+
+/// A value found in a text: its expansion (offsets into the text's value) and its
+/// spelling as written.
+struct Value {
+    expanded: Expanded,
+    written: Expanded,
+}
+
+impl Value {
+    fn start(&self) -> usize {
+        self.written.raw_offset(0)
+    }
+
+    fn end(&self) -> usize {
+        match self.written.text.char_indices().last() {
+            Some((i, c)) => self.written.raw_offset(i) + c.len_utf8(),
+            None => self.start(),
+        }
+    }
+
+    /// The value from byte `from` of its written form on (`name=` or `--tag=` cut off).
+    /// The expansion is cut where the same source begins, since variables before the
+    /// cut can have another length once expanded.
+    fn slice(&self, from: usize) -> Value {
+        let written = self.written.tail(from);
+        let expanded = if from >= self.written.text.len() {
+            self.expanded.tail(self.expanded.text.len())
+        } else {
+            let raw = self.written.raw_offset(from);
+            self.expanded.tail(self.expanded.index_of_raw(raw))
+        };
+        Value { expanded, written }
+    }
+}
+
+impl<'i> StepScan<'i, '_> {
+    fn scope(&self) -> Scope<'i> {
+        Scope {
+            workflow: self.input.workflow,
+            job: self.input.job,
+            step: Some(self.step),
+            preflight: self
+                .input
+                .preflight
+                .and_then(|p| self.input.job.steps.get(p)),
+            process_env: self.input.process_env,
+            run: self.input.run,
+        }
+    }
+
+    fn location(&self, text: &Text, start: usize, end: usize) -> Location {
+        let (line, column) = text.locate(start..end.max(start));
+        Location {
+            file: self.input.workflow.path.clone(),
+            line: Some(line),
+            column,
+        }
+    }
+
+    fn build(&mut self, what: &str, text: &Text, start: usize, end: usize) {
+        let location = self.location(text, start, end);
+        self.found.builds.push(BuildCommand {
+            what: what.to_string(),
+            location,
+            step: self.step_ref.clone(),
+            after_preflight: self.after,
+        });
+    }
+
+    fn add(
+        &mut self,
+        role: Role,
+        origin: Origin,
+        text: &Text,
+        value: &Value,
+        name: Option<String>,
+        extra: Vec<Unresolved>,
+    ) {
+        let written = value.written.text.trim().to_string();
+        if written.is_empty() {
+            return;
+        }
+        let mut unresolved: Vec<(Unresolved, Location)> = value
+            .expanded
+            .unresolved
+            .iter()
+            .chain(extra.iter())
+            .map(|u| {
+                let loc = self.location(text, u.offset, u.offset + u.written.len());
+                (u.clone(), loc)
+            })
+            .collect();
+        // ACR Tasks run variables are filled in only when the run starts.
+        if matches!(origin, Origin::AcrBuildImage | Origin::AcrBuildContext) {
+            let t = &value.expanded.text;
+            let mut from = 0;
+            while let Some(open) = t[from..].find("{{").map(|o| from + o) {
+                let close = t[open..]
+                    .find("}}")
+                    .map(|c| open + c + 2)
+                    .unwrap_or(t.len());
+                if t[..open].ends_with('$') {
+                    // A GitHub expression left unresolved, already reported.
+                    from = close;
+                    continue;
+                }
+                let raw = value.expanded.raw_offset(open);
+                let u = Unresolved {
+                    written: t[open..close].to_string(),
+                    reason: "ACR Tasks fills in its run variables when the run starts".into(),
+                    offset: raw,
+                };
+                let loc = self.location(text, raw, raw + u.written.len());
+                unresolved.push((u, loc));
+                from = close;
+            }
+        }
+        let reference = unresolved
+            .is_empty()
+            .then(|| value.expanded.text.trim().to_string());
+        let location = self.location(text, value.start(), value.end());
+        self.found.references.push(DiscoveredRef {
+            role,
+            origin,
+            kind: RefKind::of(&value.expanded.text),
+            written,
+            reference,
+            context_name: name,
+            unresolved,
+            location,
+            step: self.step_ref.clone(),
+            after_preflight: self.after,
+        });
+    }
+
+    /// The entries of a list input: split on new lines (and commas), trimmed, with the
+    /// byte offset of each in the text.
+    fn entries(text: &Text, commas: bool) -> Vec<(usize, String)> {
+        let raw = &text.value;
+        let mut out = Vec::new();
+        let mut start = 0;
+        let mut depth_expr = false;
+        let bytes = raw.as_bytes();
+        let mut i = 0;
+        let push = |from: usize, to: usize, out: &mut Vec<(usize, String)>| {
+            let piece = &raw[from..to];
+            let trimmed = piece.trim_start();
+            let lead = piece.len() - trimmed.len();
+            let trimmed = trimmed.trim_end();
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                out.push((from + lead, trimmed.to_string()));
+            }
+        };
+        while i < bytes.len() {
+            if raw[i..].starts_with("${{") {
+                depth_expr = true;
+                i += 3;
+                continue;
+            }
+            if depth_expr && raw[i..].starts_with("}}") {
+                depth_expr = false;
+                i += 2;
+                continue;
+            }
+            let b = bytes[i];
+            if !depth_expr && (b == b'\n' || (commas && b == b',')) {
+                push(start, i, &mut out);
+                start = i + 1;
+            }
+            i += 1;
+        }
+        push(start, raw.len(), &mut out);
+        out
+    }
+
+    /// An entry of a `with:` input (`offset`: where it starts in the input's value).
+    fn value_in_text(&self, offset: usize, entry: &str) -> Value {
+        let scope = self.scope();
+        let shift = |mut e: Expanded| {
+            for o in &mut e.offsets {
+                *o += offset;
+            }
+            for u in &mut e.unresolved {
+                u.offset += offset;
+            }
+            e
+        };
+        let mut written = Expanded::default();
+        for (i, c) in entry.char_indices() {
+            written.push_char(c, offset + i);
+        }
+        Value {
+            expanded: shift(scope.expand(entry)),
+            written,
+        }
+    }
+
+    fn build_push_action(&mut self) {
+        let step = self.step;
+        let Some(uses) = step.uses.as_ref() else {
+            return;
+        };
+        self.build(
+            "docker/build-push-action",
+            uses,
+            0,
+            uses.value.trim_end().len(),
+        );
+        if let Some(text) = step.input("build-contexts") {
+            for (offset, entry) in Self::entries(text, true) {
+                let Some(eq) = entry.find('=') else { continue };
+                let name = entry[..eq].trim().to_string();
+                let value = self.value_in_text(offset, &entry).slice(eq + 1);
+                if is_registry_context(&value.written.text)
+                    || is_registry_context(&value.expanded.text)
+                {
+                    self.add(
+                        Role::Context,
+                        Origin::BuildPushContexts,
+                        text,
+                        &value,
+                        Some(name),
+                        Vec::new(),
+                    );
+                }
+            }
+        }
+        if let Some(text) = step.input("build-args") {
+            for (offset, entry) in Self::entries(text, false) {
+                if let Some(rest) = entry.strip_prefix("BUILDKIT_CONTEXT=") {
+                    let skip = entry.len() - rest.len();
+                    let value = self.value_in_text(offset, &entry).slice(skip);
+                    self.add(
+                        Role::Context,
+                        Origin::BuildPushBuildArg,
+                        text,
+                        &value,
+                        None,
+                        Vec::new(),
+                    );
+                }
+            }
+        }
+        // Does the step push? `push: true`, or an output that goes to a registry.
+        let mut pushes = false;
+        let mut undecided: Vec<Unresolved> = Vec::new();
+        if let Some(text) = step.input("push") {
+            let e = self.scope().expand(&text.value);
+            if e.is_resolved() {
+                pushes = e.text.trim().eq_ignore_ascii_case("true");
+            } else {
+                undecided = e.unresolved;
+            }
+        }
+        if let Some(text) = step.input("outputs") {
+            let e = self.scope().expand(&text.value);
+            let lower = e.text.to_ascii_lowercase();
+            pushes |= lower.contains("type=registry") || lower.contains("push=true");
+        }
+        let Some(tags) = step.input("tags") else {
+            return;
+        };
+        if !pushes && !undecided.is_empty() {
+            let push_text = step.input("push").cloned();
+            for u in &undecided {
+                if let Some(t) = &push_text {
+                    let loc = self.location(t, u.offset, u.offset + u.written.len());
+                    self.found
+                        .undecided
+                        .push((u.clone(), loc, self.step_ref.clone()));
+                }
+            }
+            return;
+        }
+        if !pushes {
+            return;
+        }
+        for (offset, entry) in Self::entries(tags, true) {
+            let value = self.value_in_text(offset, &entry);
+            self.add(
+                Role::Push,
+                Origin::BuildPushTags,
+                tags,
+                &value,
+                None,
+                Vec::new(),
+            );
+        }
+    }
+
+    fn script(&mut self, text: &Text, dialect: Dialect) {
+        let script = text.value.as_str();
+        let commands = shell::parse(script, dialect);
+        let mut locals: HashMap<String, Result<String, String>> = HashMap::new();
+        for command in &commands {
+            self.command(text, command, &mut locals);
+        }
+    }
+
+    fn command(
+        &mut self,
+        text: &Text,
+        command: &Command,
+        locals: &mut HashMap<String, Result<String, String>>,
+    ) {
+        let script = text.value.as_str();
+        let scope = self.scope();
+        let words = &command.words;
+        let mut i = 0;
+        // Assignments: alone they set script variables; before a command, only its env.
+        let is_assignment = |w: &Word| {
+            let p = w.literal_prefix();
+            p.find('=').is_some_and(|eq| {
+                eq > 0
+                    && p[..eq]
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                    && !p.starts_with(|c: char| c.is_ascii_digit())
+            })
+        };
+        let assign = |w: &Word, locals: &mut HashMap<String, Result<String, String>>| {
+            let e = w.expand(script, &scope, locals);
+            if let Some(eq) = e.text.find('=') {
+                let name = e.text[..eq].to_string();
+                let value = match e.unresolved.first() {
+                    None => Ok(e.text[eq + 1..].to_string()),
+                    Some(u) => Err(format!(
+                        "the script sets it from {}: {}",
+                        u.written, u.reason
+                    )),
+                };
+                locals.insert(name, value);
+            }
+        };
+        while i < words.len() && is_assignment(&words[i]) {
+            i += 1;
+        }
+        if i == words.len() {
+            for w in words {
+                assign(w, locals);
+            }
+            return;
+        }
+        let lit = |k: usize| words.get(k).and_then(Word::literal).unwrap_or_default();
+        if matches!(
+            lit(i).as_str(),
+            "export" | "declare" | "local" | "readonly" | "typeset"
+        ) {
+            for w in &words[i + 1..] {
+                if is_assignment(w) {
+                    assign(w, locals);
+                }
+            }
+            return;
+        }
+        // Wrappers that run the next word as the command.
+        while let "sudo" | "time" | "exec" | "command" | "nohup" | "env" = lit(i).as_str() {
+            i += 1;
+            while i < words.len() && (lit(i).starts_with('-') || is_assignment(&words[i])) {
+                i += 1;
+            }
+        }
+        let program = lit(i);
+        let program = program.rsplit('/').next().unwrap_or("").to_string();
+        let start = words.get(i).map(|w| w.raw.start).unwrap_or(0);
+        let end = words.last().map(|w| w.raw.end).unwrap_or(start);
+        let first_line_end = script[start..end]
+            .find('\n')
+            .map(|n| start + n)
+            .unwrap_or(end);
+        match program.as_str() {
+            "docker" => {
+                let mut k = i + 1;
+                // Global options before the subcommand.
+                while lit(k).starts_with('-') {
+                    let opt = lit(k);
+                    k += 1;
+                    if matches!(
+                        opt.as_str(),
+                        "--config" | "-c" | "--context" | "-H" | "--host" | "-l" | "--log-level"
+                    ) {
+                        k += 1;
+                    }
+                }
+                let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
+                    ("buildx", "build" | "b") => ("docker buildx build", k + 2),
+                    ("build", _) => ("docker build", k + 1),
+                    ("image", "build") => ("docker build", k + 2),
+                    ("push", _) => ("docker push", k + 1),
+                    ("image", "push") => ("docker push", k + 2),
+                    _ => return,
+                };
+                self.build(sub, text, start, first_line_end);
+                let args = self.expand_all(text, &words[args_from.min(words.len())..], locals);
+                if sub == "docker push" {
+                    self.docker_push(text, &args);
+                } else {
+                    self.docker_build(text, &args);
+                }
+            }
+            "az" if lit(i + 1) == "acr" && matches!(lit(i + 2).as_str(), "build" | "run") => {
+                let sub = if lit(i + 2) == "build" {
+                    "az acr build"
+                } else {
+                    "az acr run"
+                };
+                self.build(sub, text, start, first_line_end);
+                let args = self.expand_all(text, &words[i + 3..], locals);
+                self.az_acr(text, &args, sub == "az acr build");
+            }
+            _ => {}
+        }
+    }
+
+    fn expand_all(
+        &self,
+        text: &Text,
+        words: &[Word],
+        locals: &HashMap<String, Result<String, String>>,
+    ) -> Vec<Value> {
+        let script = text.value.as_str();
+        let scope = self.scope();
+        words
+            .iter()
+            .map(|w| Value {
+                expanded: w.expand(script, &scope, locals),
+                written: w.as_written(script),
+            })
+            .collect()
+    }
+
+    fn docker_build(&mut self, text: &Text, args: &[Value]) {
+        let opts = options(
+            args,
+            &[
+                "-t",
+                "--tag",
+                "--build-context",
+                "--build-arg",
+                "-o",
+                "--output",
+                "-f",
+                "--file",
+                "--target",
+                "--platform",
+                "--cache-from",
+                "--cache-to",
+                "--label",
+                "--secret",
+                "--ssh",
+                "--network",
+                "--progress",
+                "--iidfile",
+                "--metadata-file",
+                "--builder",
+                "--attest",
+                "--sbom",
+                "--provenance",
+                "--annotation",
+                "--add-host",
+                "--shm-size",
+                "--ulimit",
+                "--allow",
+                "--call",
+                "--cgroup-parent",
+            ],
+        );
+        let mut push = false;
+        for (name, value) in &opts {
+            match (name.as_str(), value) {
+                ("--push", None) => push = true,
+                ("-o" | "--output", Some(v)) => {
+                    let lower = v.expanded.text.to_ascii_lowercase();
+                    push |= lower.contains("type=registry") || lower.contains("push=true");
+                }
+                _ => {}
+            }
+        }
+        for (name, value) in opts {
+            let Some(value) = value else { continue };
+            match name.as_str() {
+                "--build-context" => {
+                    let Some(eq) = value.written.text.find('=') else {
+                        continue;
+                    };
+                    let ctx_name = value.written.text[..eq].to_string();
+                    let v = value.slice(eq + 1);
+                    if is_registry_context(&v.written.text) || is_registry_context(&v.expanded.text)
+                    {
+                        self.add(
+                            Role::Context,
+                            Origin::BuildContextFlag,
+                            text,
+                            &v,
+                            Some(ctx_name),
+                            Vec::new(),
+                        );
+                    }
+                }
+                "--build-arg" => self.buildkit_arg(text, &value, Origin::BuildArg),
+                "-t" | "--tag" if push => {
+                    self.add(Role::Push, Origin::BuildTag, text, &value, None, Vec::new())
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn buildkit_arg(&mut self, text: &Text, value: &Value, origin: Origin) {
+        let prefix = "BUILDKIT_CONTEXT=";
+        if value.written.text.starts_with(prefix) {
+            let v = value.slice(prefix.len());
+            self.add(Role::Context, origin, text, &v, None, Vec::new());
+        }
+    }
+
+    fn docker_push(&mut self, text: &Text, args: &[Value]) {
+        for (name, value) in options(args, &["--platform"]) {
+            if name.is_empty()
+                && let Some(v) = value
+            {
+                self.add(Role::Push, Origin::DockerPush, text, &v, None, Vec::new());
+            }
+        }
+    }
+
+    fn az_acr(&mut self, text: &Text, args: &[Value], build: bool) {
+        let opts = options(
+            args,
+            &[
+                "-r",
+                "--registry",
+                "-t",
+                "--image",
+                "-f",
+                "--file",
+                "--build-arg",
+                "--secret-build-arg",
+                "--platform",
+                "--target",
+                "--timeout",
+                "-g",
+                "--resource-group",
+                "--agent-pool",
+                "--log-template",
+                "--source-acr-auth-id",
+                "--auth-mode",
+                "--set",
+                "--set-secret",
+                "--values",
+                "--cmd",
+                "--subscription",
+                "--output",
+                "-o",
+                "--query",
+            ],
+        );
+        let no_push = opts.iter().any(|(n, _)| n == "--no-push");
+        let registry = opts
+            .iter()
+            .find(|(n, _)| n == "-r" || n == "--registry")
+            .and_then(|(_, v)| v.as_ref());
+        for (name, value) in &opts {
+            let Some(value) = value else { continue };
+            match name.as_str() {
+                "" if value
+                    .expanded
+                    .text
+                    .to_ascii_lowercase()
+                    .starts_with("oci://")
+                    || value
+                        .written
+                        .text
+                        .to_ascii_lowercase()
+                        .starts_with("oci://") =>
+                {
+                    let origin = if build {
+                        Origin::AcrBuildContext
+                    } else {
+                        Origin::AcrRunContext
+                    };
+                    self.add(Role::Context, origin, text, value, None, Vec::new());
+                }
+                "--build-arg" => self.buildkit_arg(text, value, Origin::BuildArg),
+                "-t" | "--image" if build && !no_push => {
+                    let Some(registry) = registry else {
+                        // az falls back to `az configure --defaults acr=…`.
+                        let missing = Unresolved {
+                            written: "--registry".into(),
+                            reason: "the command gives no `--registry`, so az uses its configured default (`az configure --defaults acr=…`), which acr-preflight does not read".into(),
+                            offset: value.start(),
+                        };
+                        self.add(
+                            Role::Push,
+                            Origin::AcrBuildImage,
+                            text,
+                            value,
+                            None,
+                            vec![missing],
+                        );
+                        continue;
+                    };
+                    let login = if registry.expanded.is_resolved() {
+                        let r = registry.expanded.text.trim().to_ascii_lowercase();
+                        if r.contains('.') {
+                            r
+                        } else {
+                            format!("{r}{}", self.input.acr_suffix)
+                        }
+                    } else {
+                        registry.written.text.clone()
+                    };
+                    let mut v = Value {
+                        expanded: Expanded::default(),
+                        written: value.written.clone(),
+                    };
+                    let image = value.expanded.text.trim_start_matches('/');
+                    let prefixed = if image.to_ascii_lowercase().starts_with(&format!("{login}/")) {
+                        String::new()
+                    } else {
+                        format!("{login}/")
+                    };
+                    v.expanded.push_str(&prefixed, value.start());
+                    v.expanded.append(value.expanded.clone());
+                    let extra = registry.expanded.unresolved.clone();
+                    self.add(Role::Push, Origin::AcrBuildImage, text, &v, None, extra);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `docker-image://` or `oci-layout://` (the named-context sources that are images).
+fn is_registry_context(value: &str) -> bool {
+    let lower = value.trim().to_ascii_lowercase();
+    lower.starts_with("docker-image://") || lower.starts_with("oci-layout://")
+}
+
+/// Options and operands of a command line: `(name, value)` for options, `("", value)`
+/// for operands. `valued` lists the options that take a value (`--tag x`, `--tag=x`,
+/// and for one-letter options `-tx`).
+fn options(args: &[Value], valued: &[&str]) -> Vec<(String, Option<Value>)> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let mut operands_only = false;
+    while i < args.len() {
+        let arg = &args[i];
+        let text = arg.written.text.as_str();
+        i += 1;
+        if operands_only || !text.starts_with('-') || text == "-" {
+            out.push((String::new(), Some(arg.slice(0))));
+            continue;
+        }
+        if text == "--" {
+            operands_only = true;
+            continue;
+        }
+        if let Some(eq) = text.find('=')
+            && text.starts_with("--")
+        {
+            out.push((text[..eq].to_string(), Some(arg.slice(eq + 1))));
+            continue;
+        }
+        if valued.contains(&text) {
+            let value = args.get(i).map(|v| v.slice(0));
+            i += 1;
+            out.push((text.to_string(), value));
+            continue;
+        }
+        if !text.starts_with("--")
+            && text.len() > 2
+            && let Some(short) = text.get(..2)
+        {
+            if valued.contains(&short) {
+                out.push((short.to_string(), Some(arg.slice(2))));
+                continue;
+            }
+        }
+        out.push((text.to_string(), None));
+    }
+    out
+}

@@ -1,0 +1,108 @@
+//! The workflow reader: the workflow file acr-preflight runs in, parsed with the line
+//! and column of every value, the job and step that run it, and the references the
+//! job's build steps pull and push.
+//!
+//! - [`yaml`]: YAML with per-character positions (saphyr underneath).
+//! - [`model`]: the typed workflow: permissions, env, jobs, steps, inputs.
+//! - [`locate`]: `GITHUB_WORKFLOW_REF`, `GITHUB_JOB`, `GITHUB_ACTION` to file, job, step.
+//! - [`expr`]: `${{ … }}` and environment variables, resolved only where the run knows.
+//! - [`shell`]: `run:` scripts split into commands and words, with offsets.
+//! - [`discover`]: contexts and push targets of the build steps.
+//!
+//! The check that reports on all this is `checks::workflow`; this module only reads.
+
+pub mod discover;
+pub mod expr;
+pub mod locate;
+pub mod model;
+pub mod shell;
+pub mod yaml;
+
+pub use discover::{BuildCommand, DiscoveredRef, Origin, RefKind, Role, StepRef};
+pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
+pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
+pub use yaml::{Pos, Text};
+
+use crate::findings::Location;
+
+/// What the workflow check found for the rest of the run: where acr-preflight runs
+/// and the references the build will use, each with its location in the workflow.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Discovery {
+    /// True when neither `--context` nor `--push` was given, so the discovered
+    /// references stand in for them.
+    pub applies: bool,
+    /// The workflow file holding the job (workspace-relative).
+    pub workflow: Option<String>,
+    pub job: Option<String>,
+    /// acr-preflight's own step.
+    pub step: Option<StepRef>,
+    /// Every reference found in the job, before and after acr-preflight's step.
+    pub references: Vec<DiscoveredRef>,
+    /// Every build or push command found in the job.
+    pub builds: Vec<BuildCommand>,
+}
+
+impl Discovery {
+    fn usable(&self, role: Role) -> Vec<&DiscoveredRef> {
+        let mut seen: Vec<&str> = Vec::new();
+        let mut out = Vec::new();
+        for r in &self.references {
+            let Some(reference) = r.reference.as_deref() else {
+                continue;
+            };
+            if r.role != role || !r.after_preflight || !r.is_registry() {
+                continue;
+            }
+            if seen.contains(&reference) {
+                continue;
+            }
+            seen.push(reference);
+            out.push(r);
+        }
+        out
+    }
+
+    /// Registry contexts the build pulls after acr-preflight's step, resolved, each
+    /// once (first occurrence), in workflow order.
+    pub fn contexts(&self) -> Vec<&DiscoveredRef> {
+        self.usable(Role::Context)
+    }
+
+    /// Push targets of the build steps after acr-preflight's, resolved, each once.
+    pub fn pushes(&self) -> Vec<&DiscoveredRef> {
+        self.usable(Role::Push)
+    }
+
+    /// [`Discovery::contexts`] as `--context` values.
+    pub fn context_refs(&self) -> Vec<String> {
+        self.contexts()
+            .iter()
+            .filter_map(|r| r.reference.clone())
+            .collect()
+    }
+
+    /// [`Discovery::pushes`] as `--push` values.
+    pub fn push_refs(&self) -> Vec<String> {
+        self.pushes()
+            .iter()
+            .filter_map(|r| r.reference.clone())
+            .collect()
+    }
+
+    /// Where a discovered reference (as resolved, e.g. a `--context` value built from
+    /// [`Discovery::context_refs`]) is written in the workflow.
+    pub fn location_of(&self, reference: &str) -> Option<&Location> {
+        let wanted = reference.trim();
+        self.references
+            .iter()
+            .filter(|r| r.after_preflight)
+            .find(|r| r.reference.as_deref() == Some(wanted))
+            .or_else(|| {
+                self.references
+                    .iter()
+                    .find(|r| r.reference.as_deref() == Some(wanted))
+            })
+            .map(|r| &r.location)
+    }
+}

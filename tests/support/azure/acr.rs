@@ -1,0 +1,253 @@
+//! The ACR data plane glue: the role table of the [`Arm`] fake turned into
+//! [`TokenServer`] grants, and Entra tokens accepted by its `POST /oauth2/exchange`.
+//!
+//! Principal: the TokenServer user is the app's **object id** (`oid`), the id role
+//! assignments name (azure.md §4.4). So `TokenRequest::principal`, the refresh token's
+//! `sub` and grants are all keyed by object id.
+//!
+//! Which Entra tokens the exchange accepts (registered with
+//! [`TokenServer::accept_entra_token`] the moment Entra issues them, and for tokens
+//! issued before [`AcrBridge::connect`]): tokens whose `tid` is the registry's
+//! subscription tenant and whose `aud` is `https://containerregistry.azure.net`, or an
+//! ARM audience while the registry's `azureADAuthenticationAsArmPolicy` is enabled
+//! (azure.md §1.3; evaluated when the token is issued).
+//!
+//! Data-plane rights per role assignment covering the registry (scope = registry,
+//! resource group or subscription), per the registry's `roleAssignmentMode`:
+//!
+//! | right (docker scope action) | `LegacyRegistryPermissions` | `AbacRepositoryPermissions` |
+//! |---|---|---|
+//! | `pull` | action `registries/pull/read` or data action `repositories/content/read` | data action `content/read` |
+//! | `push` | action `registries/push/write` or data action `content/write` | data action `content/write` |
+//! | `delete` | action `registries/artifacts/delete` or data action `content/delete` | data action `content/delete` |
+//! | `metadata_read` | pull, or data action `metadata/read` | data action `metadata/read` |
+//! | `metadata_write` | push, or data action `metadata/write` | data action `metadata/write` |
+//! | `registry:catalog:*` | action `registries/pull/read` or data action `catalog/read` | data action `catalog/read` |
+//!
+//! So in ABAC mode AcrPull, AcrPush, Owner, Contributor and Reader grant nothing on the
+//! data plane; Container Registry Repository Reader gives pull, Writer pull and push.
+//! Wildcards count (Owner's `*` and Reader's `*/read` include `registries/pull/read`, so
+//! Reader can pull in RBAC mode, azure.md §4.1). Choices (the reference is silent): the
+//! Repository roles also work in RBAC mode; a repository condition
+//! ([`Arm::assign_limited`]) limits that assignment's rights to those repositories in
+//! both modes (exact names; the TokenServer has no prefix match); catalog listing for
+//! AcrPull holders in RBAC mode.
+//!
+//! Grants are recomputed on every change of the role table or the registry
+//! ([`Arm::on_change`]): for each principal concerned, `revoke_all` then `grant` — so the
+//! bridge owns the TokenServer grants of every principal that has (or had) an assignment
+//! covering the registry; add manual grants for other users only.
+
+use super::super::registry::Kind;
+use super::super::token::TokenServer;
+use super::arm::{
+    ACTION_DELETE, ACTION_PULL, ACTION_PUSH, Arm, DATA_CATALOG_READ, DATA_CONTENT_DELETE,
+    DATA_CONTENT_READ, DATA_CONTENT_WRITE, DATA_METADATA_READ, DATA_METADATA_WRITE,
+    RoleAssignmentMode, WeakArm,
+};
+use super::entra::{Entra, IssuedToken};
+use super::{ACR_AUDIENCE, AzureFakes, Cloud};
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex, Weak};
+
+/// What one principal may do on one registry's data plane.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DataPlaneAccess {
+    /// (repository or `*`, docker actions), one entry per contributing assignment.
+    pub repositories: Vec<(String, Vec<String>)>,
+    pub catalog: bool,
+}
+
+impl DataPlaneAccess {
+    /// Whether `action` (`pull`, `push`, …) is granted on `repo`.
+    pub fn can(&self, repo: &str, action: &str) -> bool {
+        self.repositories
+            .iter()
+            .any(|(r, actions)| (r == "*" || r == repo) && actions.iter().any(|a| a == action))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.repositories.is_empty() && !self.catalog
+    }
+}
+
+/// Computes `principal_id`'s data-plane rights on `registry_id` (module docs).
+pub fn data_plane_access(arm: &Arm, principal_id: &str, registry_id: &str) -> DataPlaneAccess {
+    let Some(registry) = arm.registry(registry_id) else {
+        return DataPlaneAccess::default();
+    };
+    let abac = registry.role_assignment_mode == RoleAssignmentMode::AbacRepositoryPermissions;
+    let mut out = DataPlaneAccess::default();
+    for assignment in arm.assignments_covering(principal_id, registry_id) {
+        let def = assignment.role.definition();
+        let action = |a: &str| !abac && def.allows_action(a);
+        let data = |a: &str| def.allows_data_action(a);
+        let pull = action(ACTION_PULL) || data(DATA_CONTENT_READ);
+        let push = action(ACTION_PUSH) || data(DATA_CONTENT_WRITE);
+        let delete = action(ACTION_DELETE) || data(DATA_CONTENT_DELETE);
+        let metadata_read = (!abac && pull) || data(DATA_METADATA_READ);
+        let metadata_write = (!abac && push) || data(DATA_METADATA_WRITE);
+        let mut actions = Vec::new();
+        for (granted, name) in [
+            (pull, "pull"),
+            (push, "push"),
+            (delete, "delete"),
+            (metadata_read, "metadata_read"),
+            (metadata_write, "metadata_write"),
+        ] {
+            if granted {
+                actions.push(name.to_string());
+            }
+        }
+        if !actions.is_empty() {
+            match &assignment.repositories {
+                None => out.repositories.push(("*".to_string(), actions)),
+                Some(repos) => {
+                    for repo in repos {
+                        out.repositories
+                            .push((repo.to_ascii_lowercase(), actions.clone()));
+                    }
+                }
+            }
+        }
+        if action(ACTION_PULL) || data(DATA_CATALOG_READ) {
+            out.catalog = true;
+        }
+    }
+    out
+}
+
+/// A plain-HTTP token registry meant to sit behind [`AzureFakes::serve_registry`]:
+/// its challenge names `realm="https://<service>/oauth2/token"`, as ACR's does.
+pub fn fronted_registry_kind(ts: &TokenServer) -> Kind {
+    Kind::Token {
+        realm: format!("https://{}/oauth2/token", ts.service()),
+        service: ts.service().to_string(),
+        issuer: ts.issuer().to_string(),
+        bundle: ts.bundle_path().to_path_buf(),
+    }
+}
+
+struct Inner {
+    ts: Weak<TokenServer>,
+    arm: WeakArm,
+    registry_id: String,
+    /// Principals whose grants this bridge wrote.
+    granted: Mutex<BTreeSet<String>>,
+}
+
+impl Inner {
+    fn sync(&self, arm: &Arm) {
+        let Some(ts) = self.ts.upgrade() else { return };
+        let mut granted = self.granted.lock().unwrap();
+        let mut principals: BTreeSet<String> = granted.clone();
+        for a in arm.assignments() {
+            if super::arm::scope_covers(&a.scope, &self.registry_id) {
+                principals.insert(a.principal_id.to_ascii_lowercase());
+            }
+        }
+        for principal in &principals {
+            ts.revoke_all(principal);
+            let access = data_plane_access(arm, principal, &self.registry_id);
+            for (repo, actions) in &access.repositories {
+                let actions: Vec<&str> = actions.iter().map(String::as_str).collect();
+                ts.grant(principal, repo, &actions);
+            }
+            if access.catalog {
+                ts.grant_resource(principal, "registry", "catalog", &["*"]);
+            }
+        }
+        *granted = principals;
+    }
+
+    fn accept(&self, token: &IssuedToken) {
+        let (Some(ts), Some(arm)) = (self.ts.upgrade(), self.arm.upgrade()) else {
+            return;
+        };
+        let Some(registry) = arm.registry(&self.registry_id) else {
+            return;
+        };
+        let Some(tenant) = arm.subscription_tenant(&registry.subscription) else {
+            return;
+        };
+        if !token.tenant_id.eq_ignore_ascii_case(&tenant) {
+            return;
+        }
+        let aud = token.audience.trim_end_matches('/');
+        let acr = aud.eq_ignore_ascii_case(ACR_AUDIENCE);
+        let arm_aud = Cloud::ALL.iter().any(|c| {
+            c.arm_audience().trim_end_matches('/') == aud
+                || c.arm_legacy_audience().trim_end_matches('/') == aud
+        });
+        if acr || (arm_aud && registry.aad_auth_as_arm) {
+            ts.accept_entra_token(&token.access_token, &token.object_id.to_ascii_lowercase());
+        }
+    }
+}
+
+/// Connects a [`TokenServer`] (the data plane of one registry of the [`Arm`] fake) to
+/// the Entra fake and the role table. The hooks stay installed for the fakes' lifetime
+/// whether or not this handle is kept; they hold the TokenServer weakly, so the test's
+/// `Arc` decides when it stops.
+pub struct AcrBridge {
+    inner: Arc<Inner>,
+    arm: Arm,
+}
+
+impl AcrBridge {
+    /// For `registry_id` of `az.arm`; the TokenServer's `service` must be the
+    /// registry's login server.
+    pub fn connect(az: &AzureFakes, ts: &Arc<TokenServer>, registry_id: &str) -> AcrBridge {
+        AcrBridge::connect_parts(&az.entra, &az.arm, ts, registry_id)
+    }
+
+    /// The same with the fakes given one by one.
+    pub fn connect_parts(
+        entra: &Entra,
+        arm: &Arm,
+        ts: &Arc<TokenServer>,
+        registry_id: &str,
+    ) -> AcrBridge {
+        let registry = arm
+            .registry(registry_id)
+            .unwrap_or_else(|| panic!("add_registry before bridging {registry_id}"));
+        assert!(
+            registry.login_server.eq_ignore_ascii_case(ts.service()),
+            "token server service {:?} is not the registry's login server {:?}",
+            ts.service(),
+            registry.login_server
+        );
+        let inner = Arc::new(Inner {
+            ts: Arc::downgrade(ts),
+            arm: arm.downgrade(),
+            registry_id: registry.id(),
+            granted: Mutex::new(BTreeSet::new()),
+        });
+        for token in entra.issued() {
+            inner.accept(&token);
+        }
+        let hook = inner.clone();
+        entra.on_issue(move |token| hook.accept(token));
+        let listener = inner.clone();
+        arm.on_change(move |arm| listener.sync(arm));
+        inner.sync(arm);
+        AcrBridge {
+            inner,
+            arm: arm.clone(),
+        }
+    }
+
+    /// Recomputes the grants now (also done on every role-table change).
+    pub fn sync(&self) {
+        self.inner.sync(&self.arm);
+    }
+
+    /// `principal_id`'s data-plane rights on the bridged registry.
+    pub fn access(&self, principal_id: &str) -> DataPlaneAccess {
+        data_plane_access(&self.arm, principal_id, &self.inner.registry_id)
+    }
+
+    pub fn registry_id(&self) -> &str {
+        &self.inner.registry_id
+    }
+}
