@@ -17,7 +17,7 @@ pub fn main_with(args: Vec<OsString>, env: &cli::Env) -> i32 {
             0
         }
         Ok(Invocation::Explain(code)) => explain(code.as_deref()),
-        Ok(Invocation::Check(config)) => check(*config),
+        Ok(Invocation::Check(config)) => check(*config, env),
         Err(usage) => {
             let github = env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true");
             if github {
@@ -57,7 +57,23 @@ fn explain(code: Option<&str>) -> i32 {
     }
 }
 
-fn check(config: Config) -> i32 {
+fn check(config: Config, env: &cli::Env) -> i32 {
+    // The workflow comes first: without --context/--push it supplies them.
+    let mut config = config;
+    let workflow = config.env.workflow_ref.is_some().then(|| {
+        let dir = config
+            .env
+            .github_workspace
+            .clone()
+            .unwrap_or_else(|| std::path::PathBuf::from("."));
+        let (report, discovery) =
+            checks::workflow::check(&config, &crate::workflow::Workspace { dir }, env);
+        if discovery.applies {
+            config.contexts = discovery.context_refs();
+            config.pushes = discovery.push_refs();
+        }
+        (report, discovery)
+    });
     let secrets = if config.format == Format::Github {
         Secrets::for_github_actions()
     } else {
@@ -80,6 +96,12 @@ fn check(config: Config) -> i32 {
     };
     let ctx = Ctx::new(config, secrets.clone());
     let mut report = runtime.block_on(run_checks(&ctx)).redacted(&secrets);
+    if let Some((workflow_report, discovery)) = workflow {
+        point_at_workflow(&mut report, &discovery);
+        report
+            .checks
+            .insert(0, (CheckId::Workflow, workflow_report));
+    }
     if crate::github::requested(&ctx.config)
         && let Ok(http) = crate::http::build_client(&ctx.config)
     {
@@ -185,6 +207,30 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
             .identity
             .as_ref()
             .and_then(|i| serde_json::to_value(i).ok()),
+    }
+}
+
+/// Points findings about a reference at the workflow line that set it: the discovered
+/// value, or the preflight step whose inputs named it.
+fn point_at_workflow(report: &mut Report, discovery: &crate::workflow::Discovery) {
+    for (_, check) in &mut report.checks {
+        for f in &mut check.findings {
+            if f.location.is_some() {
+                continue;
+            }
+            let Some(reference) = &f.reference else {
+                continue;
+            };
+            if let Some(loc) = discovery.location_of(reference) {
+                f.location = Some(loc.clone());
+            } else if let (Some(file), Some(step)) = (&discovery.workflow, &discovery.step) {
+                f.location = Some(crate::findings::Location {
+                    file: file.clone(),
+                    line: Some(step.line),
+                    column: None,
+                });
+            }
+        }
     }
 }
 

@@ -262,14 +262,23 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         .map_err(|m| usage(format!("invalid --registry: {m}")))?;
     let contexts: Vec<String> = cli.contexts.iter().map(|c| c.trim().to_string()).collect();
     let pushes: Vec<String> = cli.pushes.iter().map(|c| c.trim().to_string()).collect();
-    if registry.is_none() && contexts.is_empty() && pushes.is_empty() {
+    // Under Actions the workflow may supply the references (discovery).
+    let workflow_known = github_actions
+        && env
+            .get("GITHUB_WORKFLOW_REF")
+            .is_some_and(|v| !v.is_empty());
+    if registry.is_none() && contexts.is_empty() && pushes.is_empty() && !workflow_known {
         return Err(usage(
             "nothing to check: give --registry and at least one --context or --push (inputs `registry`, `context`, `push`)".into(),
         ));
     }
 
     // The Azure SDK environment fills what the flags leave out (workload identity).
-    let sdk = |k: &str| env.get(k).map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
+    let sdk = |k: &str| {
+        env.get(k)
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
     let mut cli = cli;
     cli.client_id = cli.client_id.clone().or_else(|| sdk("AZURE_CLIENT_ID"));
     cli.tenant_id = cli.tenant_id.clone().or_else(|| sdk("AZURE_TENANT_ID"));
@@ -774,7 +783,10 @@ mod tests {
             ],
         );
         assert_eq!(c.github.token.as_deref(), Some("ghs_from_input_0000"));
-        assert_eq!(c.env.api_url.as_deref(), Some("https://ghes.example/api/v3"));
+        assert_eq!(
+            c.env.api_url.as_deref(),
+            Some("https://ghes.example/api/v3")
+        );
         assert_eq!(c.env.server_url.as_deref(), Some("https://ghes.example"));
         assert_eq!(c.env.run_id.as_deref(), Some("42"));
         assert!(!format!("{c:?}").contains("ghs_from_input_0000"));

@@ -198,6 +198,10 @@ pub struct Finding {
     pub fix: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
+    /// The context or push reference the finding is about, as the user (or the workflow)
+    /// wrote it: lets the workflow reader point the finding at the line that set it.
+    #[serde(skip)]
+    pub reference: Option<String>,
 }
 
 impl Finding {
@@ -217,7 +221,20 @@ impl Finding {
             message: message.into(),
             fix: fix.into(),
             location: None,
+            reference: None,
         }
+    }
+
+    /// Marks the reference this finding is about, when there is one.
+    pub fn about_first(mut self, reference: Option<String>) -> Finding {
+        self.reference = reference;
+        self
+    }
+
+    /// Marks the reference this finding is about.
+    pub fn about(mut self, reference: impl Into<String>) -> Finding {
+        self.reference = Some(reference.into());
+        self
     }
 
     pub fn at(

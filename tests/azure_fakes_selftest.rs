@@ -47,7 +47,8 @@ const ACR_SCOPE: &str = "https://containerregistry.azure.net/.default";
 fn fakes() -> AzureFakes {
     let az = AzureFakes::start();
     az.entra.add_tenant(TENANT, Cloud::Public);
-    az.entra.add_tenant_domain(TENANT, "contoso.onmicrosoft.com");
+    az.entra
+        .add_tenant_domain(TENANT, "contoso.onmicrosoft.com");
     az.entra.add_tenant(CHINA_TENANT, Cloud::China);
     az.entra.add_tenant(OTHER_TENANT, Cloud::Public);
     az.entra.add_app(
@@ -63,7 +64,11 @@ fn fakes() -> AzureFakes {
                 "repo:octo/app:environment:Production",
             )),
     );
-    az.entra.add_app(App::new(TENANT, BARE_CLIENT, "dddddddd-0000-4000-8000-000000000000"));
+    az.entra.add_app(App::new(
+        TENANT,
+        BARE_CLIENT,
+        "dddddddd-0000-4000-8000-000000000000",
+    ));
     az.entra
         .add_app(App::new(CHINA_TENANT, CLIENT, OID).secret(SECRET, 86_400));
     az.entra
@@ -129,7 +134,11 @@ fn secret_form<'a>(client_id: &'a str, secret: &'a str, scope: &'a str) -> Vec<(
     ]
 }
 
-fn assertion_form<'a>(client_id: &'a str, assertion: &'a str, scope: &'a str) -> Vec<(&'a str, &'a str)> {
+fn assertion_form<'a>(
+    client_id: &'a str,
+    assertion: &'a str,
+    scope: &'a str,
+) -> Vec<(&'a str, &'a str)> {
     vec![
         ("grant_type", "client_credentials"),
         ("client_id", client_id),
@@ -265,7 +274,8 @@ async fn entra_client_secret_issues_v1_tokens_and_documented_errors() {
     let client = az.client(&[]);
 
     // Success, ARM audience.
-    let (status, body) = entra_token(&client, TENANT, &secret_form(CLIENT, SECRET, ARM_SCOPE)).await;
+    let (status, body) =
+        entra_token(&client, TENANT, &secret_form(CLIENT, SECRET, ARM_SCOPE)).await;
     assert_eq!(status, 200, "{body:#}");
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["expires_in"], 3599);
@@ -309,19 +319,45 @@ async fn entra_client_secret_issues_v1_tokens_and_documented_errors() {
     );
 
     // Each error, its status, `error` and code.
-    let (s, b) = entra_token(&client, "0badbad0-0000-4000-8000-000000000000", &secret_form(CLIENT, SECRET, ARM_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        "0badbad0-0000-4000-8000-000000000000",
+        &secret_form(CLIENT, SECRET, ARM_SCOPE),
+    )
+    .await;
     let d = assert_aadsts(s, &b, 400, "invalid_request", 90002);
-    assert!(d.contains("Tenant '0badbad0-0000-4000-8000-000000000000' not found"), "{d}");
+    assert!(
+        d.contains("Tenant '0badbad0-0000-4000-8000-000000000000' not found"),
+        "{d}"
+    );
 
-    let (s, b) = entra_token(&client, CHINA_TENANT, &secret_form(CLIENT, SECRET, ARM_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        CHINA_TENANT,
+        &secret_form(CLIENT, SECRET, ARM_SCOPE),
+    )
+    .await;
     let d = assert_aadsts(s, &b, 400, "invalid_request", 90038);
     assert!(d.contains("login.chinacloudapi.cn"), "{d}");
 
-    let (s, b) = entra_token(&client, TENANT, &secret_form("99999999-9999-4999-8999-999999999999", SECRET, ARM_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &secret_form("99999999-9999-4999-8999-999999999999", SECRET, ARM_SCOPE),
+    )
+    .await;
     let d = assert_aadsts(s, &b, 400, "unauthorized_client", 700016);
-    assert!(d.contains("'99999999-9999-4999-8999-999999999999'") && d.contains(TENANT), "{d}");
+    assert!(
+        d.contains("'99999999-9999-4999-8999-999999999999'") && d.contains(TENANT),
+        "{d}"
+    );
 
-    let (s, b) = entra_token(&client, TENANT, &secret_form(CLIENT, "wrong-secret", ARM_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &secret_form(CLIENT, "wrong-secret", ARM_SCOPE),
+    )
+    .await;
     assert_aadsts(s, &b, 401, "invalid_client", 7000215);
 
     let (s, b) = entra_token(&client, TENANT, &secret_form(CLIENT, OLD_SECRET, ARM_SCOPE)).await;
@@ -331,19 +367,46 @@ async fn entra_client_secret_issues_v1_tokens_and_documented_errors() {
     let (s, b) = entra_token(
         &client,
         TENANT,
-        &[("grant_type", "client_credentials"), ("client_id", CLIENT), ("scope", ARM_SCOPE)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", CLIENT),
+            ("scope", ARM_SCOPE),
+        ],
     )
     .await;
     assert_aadsts(s, &b, 401, "invalid_client", 7000218);
 
-    let (s, b) = entra_token(&client, TENANT, &[("client_id", CLIENT), ("scope", ARM_SCOPE), ("client_secret", SECRET)]).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &[
+            ("client_id", CLIENT),
+            ("scope", ARM_SCOPE),
+            ("client_secret", SECRET),
+        ],
+    )
+    .await;
     let d = assert_aadsts(s, &b, 400, "invalid_request", 900144);
     assert!(d.contains("'grant_type'"), "{d}");
 
-    let (s, b) = entra_token(&client, TENANT, &secret_form(CLIENT, SECRET, "https://management.azure.com/user_impersonation")).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &secret_form(
+            CLIENT,
+            SECRET,
+            "https://management.azure.com/user_impersonation",
+        ),
+    )
+    .await;
     assert_aadsts(s, &b, 400, "invalid_scope", 1002012);
 
-    let (s, b) = entra_token(&client, TENANT, &secret_form(CLIENT, SECRET, "https://vault.azure.net/.default")).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &secret_form(CLIENT, SECRET, "https://vault.azure.net/.default"),
+    )
+    .await;
     let d = assert_aadsts(s, &b, 400, "invalid_resource", 500011);
     assert!(d.contains("https://vault.azure.net"), "{d}");
 
@@ -364,19 +427,31 @@ async fn entra_client_secret_issues_v1_tokens_and_documented_errors() {
     let (s, _, b) = post_form(
         &client,
         &format!("https://login.chinacloudapi.cn/{CHINA_TENANT}/oauth2/v2.0/token"),
-        &secret_form(CLIENT, SECRET, "https://management.chinacloudapi.cn/.default"),
+        &secret_form(
+            CLIENT,
+            SECRET,
+            "https://management.chinacloudapi.cn/.default",
+        ),
         None,
     )
     .await;
     assert_eq!(s, 200, "{b:#}");
     let c = decode_claims(b["access_token"].as_str().unwrap());
-    assert_eq!(c["iss"], format!("https://sts.chinacloudapi.cn/{CHINA_TENANT}/"));
+    assert_eq!(
+        c["iss"],
+        format!("https://sts.chinacloudapi.cn/{CHINA_TENANT}/")
+    );
     assert_eq!(c["aud"], "https://management.chinacloudapi.cn/");
 
     // Injected failures: Conditional Access once, then normal service.
     az.entra.fail_next(
         Some(1),
-        AadError::new(400, "invalid_grant", 53003, "Access has been blocked by Conditional Access policies."),
+        AadError::new(
+            400,
+            "invalid_grant",
+            53003,
+            "Access has been blocked by Conditional Access policies.",
+        ),
     );
     let (s, b) = entra_token(&client, TENANT, &secret_form(CLIENT, SECRET, ARM_SCOPE)).await;
     assert_aadsts(s, &b, 400, "invalid_grant", 53003);
@@ -389,7 +464,10 @@ async fn entra_client_secret_issues_v1_tokens_and_documented_errors() {
     assert_eq!(first.credential.as_deref(), Some("client_secret"));
     assert_eq!(first.client_id.as_deref(), Some(CLIENT));
     assert_eq!(first.scope.as_deref(), Some(ARM_SCOPE));
-    assert_eq!(first.resource.as_deref(), Some("https://management.azure.com"));
+    assert_eq!(
+        first.resource.as_deref(),
+        Some("https://management.azure.com")
+    );
     assert_eq!(first.grant_type.as_deref(), Some("client_credentials"));
     assert_eq!(first.status, 200);
     assert_eq!(
@@ -417,15 +495,31 @@ async fn entra_client_assertion_matches_federated_credentials_exactly() {
     // Success: GitHub token for a push to main.
     gh.set_claims(GitHubClaims::branch("octo/app", "main"));
     let assertion = gh.mint(aud);
-    let (s, b) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, &assertion, ACR_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(FED_CLIENT, &assertion, ACR_SCOPE),
+    )
+    .await;
     assert_eq!(s, 200, "{b:#}");
     let c = decode_claims(b["access_token"].as_str().unwrap());
-    assert_eq!((c["oid"].as_str(), c["appidacr"].as_str()), (Some(FED_OID), Some("2")));
+    assert_eq!(
+        (c["oid"].as_str(), c["appidacr"].as_str()),
+        (Some(FED_OID), Some("2"))
+    );
     assert_eq!(c["aud"], ACR_AUDIENCE);
-    assert_eq!(az.entra.issued().last().unwrap().grant, TokenGrant::ClientAssertion);
+    assert_eq!(
+        az.entra.issued().last().unwrap().grant,
+        TokenGrant::ClientAssertion
+    );
     // The environment credential matches too.
     gh.set_claims(GitHubClaims::branch("octo/app", "main").with_environment("Production"));
-    let (s, _) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, &gh.mint(aud), ARM_SCOPE)).await;
+    let (s, _) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(FED_CLIENT, &gh.mint(aud), ARM_SCOPE),
+    )
+    .await;
     assert_eq!(s, 200);
 
     let cases: Vec<(&str, GitHubClaims, &str, u64, &str)> = vec![
@@ -481,65 +575,125 @@ async fn entra_client_assertion_matches_federated_credentials_exactly() {
     ];
     for (label, claims, audience, code, needle) in cases {
         gh.set_claims(claims);
-        let (s, b) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, &gh.mint(audience), ARM_SCOPE)).await;
+        let (s, b) = entra_token(
+            &client,
+            TENANT,
+            &assertion_form(FED_CLIENT, &gh.mint(audience), ARM_SCOPE),
+        )
+        .await;
         let d = assert_aadsts(s, &b, 401, "invalid_client", code);
         assert!(d.contains(needle), "{label}: {d}");
     }
 
     // An app without any federated credential: 70021.
     gh.set_claims(GitHubClaims::branch("octo/app", "main"));
-    let (s, b) = entra_token(&client, TENANT, &assertion_form(BARE_CLIENT, &gh.mint(aud), ARM_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(BARE_CLIENT, &gh.mint(aud), ARM_SCOPE),
+    )
+    .await;
     assert_aadsts(s, &b, 401, "invalid_client", 70021);
 
     // An expired GitHub token (a long job reusing it): 700024 with the times.
     gh.set_issued_offset(-900);
     let stale = gh.mint(aud);
     gh.set_issued_offset(0);
-    let (s, b) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, &stale, ARM_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(FED_CLIENT, &stale, ARM_SCOPE),
+    )
+    .await;
     let d = assert_aadsts(s, &b, 401, "invalid_client", 700024);
-    assert!(d.contains("Current time: ") && d.contains(".0000000Z, assertion valid from "), "{d}");
+    assert!(
+        d.contains("Current time: ") && d.contains(".0000000Z, assertion valid from "),
+        "{d}"
+    );
     // Not yet valid: also 700024.
     gh.set_issued_offset(600);
     let early = gh.mint(aud);
     gh.set_issued_offset(0);
-    let (s, b) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, &early, ARM_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(FED_CLIENT, &early, ARM_SCOPE),
+    )
+    .await;
     assert_aadsts(s, &b, 401, "invalid_client", 700024);
 
     // Not a JWT; missing assertion type.
-    let (s, b) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, "not-a-jwt", ARM_SCOPE)).await;
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(FED_CLIENT, "not-a-jwt", ARM_SCOPE),
+    )
+    .await;
     assert_aadsts(s, &b, 400, "invalid_request", 50027);
     let good = gh.mint(aud);
     let (s, b) = entra_token(
         &client,
         TENANT,
-        &[("grant_type", "client_credentials"), ("client_id", FED_CLIENT), ("scope", ARM_SCOPE), ("client_assertion", &good)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", FED_CLIENT),
+            ("scope", ARM_SCOPE),
+            ("client_assertion", &good),
+        ],
     )
     .await;
     let d = assert_aadsts(s, &b, 400, "invalid_request", 900144);
     assert!(d.contains("'client_assertion_type'"), "{d}");
 
     // Replication delay: 70021 twice, then the credential works.
-    az.entra.fail_next(Some(2), AadError::new(401, "invalid_client", 70021, "No matching federated identity record found for presented assertion."));
+    az.entra.fail_next(
+        Some(2),
+        AadError::new(
+            401,
+            "invalid_client",
+            70021,
+            "No matching federated identity record found for presented assertion.",
+        ),
+    );
     for _ in 0..2 {
-        let (s, b) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, &good, ARM_SCOPE)).await;
+        let (s, b) = entra_token(
+            &client,
+            TENANT,
+            &assertion_form(FED_CLIENT, &good, ARM_SCOPE),
+        )
+        .await;
         assert_aadsts(s, &b, 401, "invalid_client", 70021);
     }
-    let (s, _) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, &good, ARM_SCOPE)).await;
+    let (s, _) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(FED_CLIENT, &good, ARM_SCOPE),
+    )
+    .await;
     assert_eq!(s, 200);
 
     // A credential added at run time is honoured at once.
     az.entra.update_app(FED_CLIENT, |app| {
-        app.federated.push(FederatedCredential::github("repo:octo/app:pull_request"));
+        app.federated
+            .push(FederatedCredential::github("repo:octo/app:pull_request"));
     });
     gh.set_claims(GitHubClaims::pull_request("octo/app", 7));
-    let (s, _) = entra_token(&client, TENANT, &assertion_form(FED_CLIENT, &gh.mint(aud), ARM_SCOPE)).await;
+    let (s, _) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(FED_CLIENT, &gh.mint(aud), ARM_SCOPE),
+    )
+    .await;
     assert_eq!(s, 200);
 
     // The log summarises assertions by iss/sub/aud; the raw assertion is not in it.
     let log = az.entra.requests();
     let rec = log.iter().find(|r| r.aadsts == Some(700211)).unwrap();
     assert_eq!(rec.credential.as_deref(), Some("client_assertion"));
-    assert_eq!(rec.assertion_iss.as_deref(), Some("https://token.actions.githubusercontent.com/"));
+    assert_eq!(
+        rec.assertion_iss.as_deref(),
+        Some("https://token.actions.githubusercontent.com/")
+    );
     assert_eq!(rec.assertion_sub.as_deref(), Some(SUBJECT));
     assert_eq!(rec.assertion_aud, Some(Value::String(aud.to_string())));
     assert!(!format!("{log:?}").contains(&good));
@@ -554,7 +708,13 @@ async fn github_oidc_endpoint_serves_the_jobs_id_token() {
     let env = gh.env();
     assert_eq!(env[0].0, "ACTIONS_ID_TOKEN_REQUEST_URL");
     assert!(env[0].1.starts_with("http://127.0.0.1:") && env[0].1.contains('?'));
-    assert_eq!(env[1], ("ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(), gh.request_token()));
+    assert_eq!(
+        env[1],
+        (
+            "ACTIONS_ID_TOKEN_REQUEST_TOKEN".to_string(),
+            gh.request_token()
+        )
+    );
 
     gh.set_claims(
         GitHubClaims::branch("octo/app", "main")
@@ -562,8 +722,16 @@ async fn github_oidc_endpoint_serves_the_jobs_id_token() {
             .with_claim("repository_visibility", Value::String("public".into())),
     );
     // As the toolkit does: the URL plus `&audience=` (URL-encoded).
-    let url = format!("{}&audience=api%3A%2F%2FAzureADTokenExchange", gh.request_url());
-    let r = client.get(&url).bearer_auth(gh.request_token()).send().await.unwrap();
+    let url = format!(
+        "{}&audience=api%3A%2F%2FAzureADTokenExchange",
+        gh.request_url()
+    );
+    let r = client
+        .get(&url)
+        .bearer_auth(gh.request_token())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let body: Value = r.json().await.unwrap();
     let jwt = body["value"].as_str().unwrap();
@@ -576,33 +744,71 @@ async fn github_oidc_endpoint_serves_the_jobs_id_token() {
     assert_eq!(c["repository"], "octo/app");
     assert_eq!(c["repository_owner"], "octo");
     assert_eq!(c["ref"], "refs/heads/main");
-    assert_eq!(c["job_workflow_ref"], "octo/app/.github/workflows/build.yml@refs/heads/main");
+    assert_eq!(
+        c["job_workflow_ref"],
+        "octo/app/.github/workflows/build.yml@refs/heads/main"
+    );
     assert_eq!(c["repository_visibility"], "public");
-    let (iat, nbf, exp) = (c["iat"].as_i64().unwrap(), c["nbf"].as_i64().unwrap(), c["exp"].as_i64().unwrap());
+    let (iat, nbf, exp) = (
+        c["iat"].as_i64().unwrap(),
+        c["nbf"].as_i64().unwrap(),
+        c["exp"].as_i64().unwrap(),
+    );
     assert_eq!((nbf, exp - iat), (iat, 300));
     assert!((iat - now()).abs() <= 2);
 
     // No audience: the owner URL.
-    let r = client.get(gh.request_url()).bearer_auth(gh.request_token()).send().await.unwrap();
+    let r = client
+        .get(gh.request_url())
+        .bearer_auth(gh.request_token())
+        .send()
+        .await
+        .unwrap();
     let c = decode_claims(r.json::<Value>().await.unwrap()["value"].as_str().unwrap());
     assert_eq!(c["aud"], "https://github.com/octo");
 
     // Subject formats (azure.md §6.2).
     for (claims, sub) in [
-        (GitHubClaims::branch("octo/app", "main"), "repo:octo/app:ref:refs/heads/main"),
-        (GitHubClaims::tag("octo/app", "v1.2"), "repo:octo/app:ref:refs/tags/v1.2"),
-        (GitHubClaims::pull_request("octo/app", 3), "repo:octo/app:pull_request"),
-        (GitHubClaims::pull_request("octo/app", 3).with_environment("ci"), "repo:octo/app:environment:ci"),
-        (GitHubClaims::branch("octo/app", "main").immutable("11", "22"), "repo:octo@11/app@22:ref:refs/heads/main"),
-        (GitHubClaims::branch("octo/app", "a:b"), "repo:octo/app:ref:refs/heads/a%3Ab"),
-        (GitHubClaims::branch("octo/app", "main").with_subject("repo:octo/app:workflow:build"), "repo:octo/app:workflow:build"),
+        (
+            GitHubClaims::branch("octo/app", "main"),
+            "repo:octo/app:ref:refs/heads/main",
+        ),
+        (
+            GitHubClaims::tag("octo/app", "v1.2"),
+            "repo:octo/app:ref:refs/tags/v1.2",
+        ),
+        (
+            GitHubClaims::pull_request("octo/app", 3),
+            "repo:octo/app:pull_request",
+        ),
+        (
+            GitHubClaims::pull_request("octo/app", 3).with_environment("ci"),
+            "repo:octo/app:environment:ci",
+        ),
+        (
+            GitHubClaims::branch("octo/app", "main").immutable("11", "22"),
+            "repo:octo@11/app@22:ref:refs/heads/main",
+        ),
+        (
+            GitHubClaims::branch("octo/app", "a:b"),
+            "repo:octo/app:ref:refs/heads/a%3Ab",
+        ),
+        (
+            GitHubClaims::branch("octo/app", "main").with_subject("repo:octo/app:workflow:build"),
+            "repo:octo/app:workflow:build",
+        ),
     ] {
         assert_eq!(claims.subject(), sub);
     }
 
     // Wrong or missing bearer: 401, nothing issued.
     let before = gh.issued().len();
-    let r = client.get(&url).bearer_auth("not-the-request-token").send().await.unwrap();
+    let r = client
+        .get(&url)
+        .bearer_auth("not-the-request-token")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let r = client.get(&url).send().await.unwrap();
     assert_eq!(r.status(), 401);
@@ -610,7 +816,10 @@ async fn github_oidc_endpoint_serves_the_jobs_id_token() {
 
     let log = gh.requests();
     assert_eq!(log.len(), 4);
-    assert_eq!(log[0].audience.as_deref(), Some("api://AzureADTokenExchange"));
+    assert_eq!(
+        log[0].audience.as_deref(),
+        Some("api://AzureADTokenExchange")
+    );
     assert!(log[0].authorized && !log[2].authorized);
     assert_eq!(log[1].audience, None);
     assert!(az.sensitive_values().contains(&gh.request_token()));
@@ -641,7 +850,8 @@ async fn arm_lists_registries_and_permissions_per_role_table() {
     };
 
     // Reader at the subscription sees both registries, in the documented shape.
-    az.arm.assign(OID, Role::Reader, &format!("/subscriptions/{SUB}"));
+    az.arm
+        .assign(OID, Role::Reader, &format!("/subscriptions/{SUB}"));
     let (s, b) = get(list_url.clone(), Some(arm_token(CLIENT))).await;
     assert_eq!(s, 200, "{b:#}");
     assert!(b.get("nextLink").is_none());
@@ -651,7 +861,10 @@ async fn arm_lists_registries_and_permissions_per_role_table() {
     assert_eq!(myreg["id"], myreg_id());
     assert_eq!(myreg["name"], "myreg");
     assert_eq!(myreg["type"], "Microsoft.ContainerRegistry/registries");
-    assert_eq!(myreg["sku"], serde_json::json!({"name": "Standard", "tier": "Standard"}));
+    assert_eq!(
+        myreg["sku"],
+        serde_json::json!({"name": "Standard", "tier": "Standard"})
+    );
     let p = &myreg["properties"];
     assert_eq!(p["loginServer"], HOST);
     assert_eq!(p["roleAssignmentMode"], "LegacyRegistryPermissions");
@@ -660,13 +873,19 @@ async fn arm_lists_registries_and_permissions_per_role_table() {
     assert_eq!(p["networkRuleSet"]["defaultAction"], "Allow");
     assert_eq!(p["anonymousPullEnabled"], false);
     assert_eq!(p["networkRuleBypassAllowedForTasks"], false);
-    assert_eq!(p["policies"]["azureADAuthenticationAsArmPolicy"]["status"], "enabled");
+    assert_eq!(
+        p["policies"]["azureADAuthenticationAsArmPolicy"]["status"],
+        "enabled"
+    );
     let p = &regs[1]["properties"];
     assert_eq!(p["loginServer"], "abacreg-e7ggejfuhzhgedc8.azurecr.io");
     assert_eq!(p["roleAssignmentMode"], "AbacRepositoryPermissions");
     assert_eq!(p["networkRuleSet"]["defaultAction"], "Deny");
     assert_eq!(p["networkRuleSet"]["ipRules"][0]["value"], "203.0.113.0/24");
-    assert_eq!(p["policies"]["azureADAuthenticationAsArmPolicy"]["status"], "disabled");
+    assert_eq!(
+        p["policies"]["azureADAuthenticationAsArmPolicy"]["status"],
+        "disabled"
+    );
 
     // Paging: one per page, nextLink followed to the end.
     az.arm.set_page_size(Some(1));
@@ -700,11 +919,22 @@ async fn arm_lists_registries_and_permissions_per_role_table() {
         )
     );
     // Registry get: 403 too.
-    let (s, _) = get(format!("https://management.azure.com{}?api-version=2025-11-01", myreg_id()), Some(arm_token(CLIENT))).await;
+    let (s, _) = get(
+        format!(
+            "https://management.azure.com{}?api-version=2025-11-01",
+            myreg_id()
+        ),
+        Some(arm_token(CLIENT)),
+    )
+    .await;
     assert_eq!(s, 403);
 
     // Permissions at the registry: one entry per assignment at or above it.
-    az.arm.assign(OID, Role::Contributor, &format!("/subscriptions/{SUB}/resourceGroups/rg-ci"));
+    az.arm.assign(
+        OID,
+        Role::Contributor,
+        &format!("/subscriptions/{SUB}/resourceGroups/rg-ci"),
+    );
     az.arm.assign(OID, Role::RepositoryReader, &myreg_id());
     az.arm.assign(OID, Role::Owner, &abacreg_id()); // another registry: not listed
     let perms_url = format!(
@@ -720,7 +950,12 @@ async fn arm_lists_registries_and_permissions_per_role_table() {
         serde_json::json!({"actions": [ACTION_PULL], "notActions": [], "dataActions": [], "notDataActions": []})
     );
     assert_eq!(v[1]["actions"], serde_json::json!(["*"]));
-    assert!(v[1]["notActions"].as_array().unwrap().contains(&Value::String("Microsoft.Authorization/*/Write".into())));
+    assert!(
+        v[1]["notActions"]
+            .as_array()
+            .unwrap()
+            .contains(&Value::String("Microsoft.Authorization/*/Write".into()))
+    );
     assert_eq!(
         v[2]["dataActions"],
         serde_json::json!([
@@ -736,40 +971,113 @@ async fn arm_lists_registries_and_permissions_per_role_table() {
     .await;
     assert_eq!(b["value"].as_array().unwrap().len(), 1);
     // Contributor's read lets the registry get succeed now.
-    let (s, b) = get(format!("https://management.azure.com{}?api-version=2025-11-01", myreg_id()), Some(arm_token(CLIENT))).await;
+    let (s, b) = get(
+        format!(
+            "https://management.azure.com{}?api-version=2025-11-01",
+            myreg_id()
+        ),
+        Some(arm_token(CLIENT)),
+    )
+    .await;
     assert_eq!((s, b["name"].as_str()), (200, Some("myreg")));
     // Paged permissions.
     az.arm.set_page_size(Some(2));
     let (_, p1) = get(perms_url.clone(), Some(arm_token(CLIENT))).await;
-    let (_, p2) = get(p1["nextLink"].as_str().unwrap().to_string(), Some(arm_token(CLIENT))).await;
-    assert_eq!(p1["value"].as_array().unwrap().len() + p2["value"].as_array().unwrap().len(), 3);
+    let (_, p2) = get(
+        p1["nextLink"].as_str().unwrap().to_string(),
+        Some(arm_token(CLIENT)),
+    )
+    .await;
+    assert_eq!(
+        p1["value"].as_array().unwrap().len() + p2["value"].as_array().unwrap().len(),
+        3
+    );
     az.arm.set_page_size(None);
 
     // Authentication and request errors.
     let errors: Vec<(String, Option<String>, u16, &str)> = vec![
         (list_url.clone(), None, 401, "AuthenticationFailed"),
-        (list_url.clone(), Some("forged.token.value".into()), 401, "InvalidAuthenticationToken"),
-        (list_url.clone(), Some(az.entra.mint_access_token(CLIENT, ACR_AUDIENCE)), 401, "InvalidAuthenticationTokenAudience"),
-        (list_url.clone(), Some(az.entra.mint_access_token_expiring(CLIENT, "https://management.azure.com/", -60)), 401, "ExpiredAuthenticationToken"),
-        (list_url.clone(), Some(arm_token(OTHER_CLIENT)), 401, "InvalidAuthenticationTokenTenant"),
-        (list_url.replace(SUB, "99999999-0000-4000-8000-000000000000"), Some(arm_token(CLIENT)), 404, "SubscriptionNotFound"),
-        (list_url.replace("?api-version=2025-11-01", ""), Some(arm_token(CLIENT)), 400, "MissingApiVersionParameter"),
-        (list_url.replace("2025-11-01", "2019-05-01"), Some(arm_token(CLIENT)), 400, "NoRegisteredProviderFound"),
-        (perms_url.replace("myreg/", "nosuchreg/"), Some(arm_token(CLIENT)), 404, "ResourceNotFound"),
+        (
+            list_url.clone(),
+            Some("forged.token.value".into()),
+            401,
+            "InvalidAuthenticationToken",
+        ),
+        (
+            list_url.clone(),
+            Some(az.entra.mint_access_token(CLIENT, ACR_AUDIENCE)),
+            401,
+            "InvalidAuthenticationTokenAudience",
+        ),
+        (
+            list_url.clone(),
+            Some(
+                az.entra
+                    .mint_access_token_expiring(CLIENT, "https://management.azure.com/", -60),
+            ),
+            401,
+            "ExpiredAuthenticationToken",
+        ),
+        (
+            list_url.clone(),
+            Some(arm_token(OTHER_CLIENT)),
+            401,
+            "InvalidAuthenticationTokenTenant",
+        ),
+        (
+            list_url.replace(SUB, "99999999-0000-4000-8000-000000000000"),
+            Some(arm_token(CLIENT)),
+            404,
+            "SubscriptionNotFound",
+        ),
+        (
+            list_url.replace("?api-version=2025-11-01", ""),
+            Some(arm_token(CLIENT)),
+            400,
+            "MissingApiVersionParameter",
+        ),
+        (
+            list_url.replace("2025-11-01", "2019-05-01"),
+            Some(arm_token(CLIENT)),
+            400,
+            "NoRegisteredProviderFound",
+        ),
+        (
+            perms_url.replace("myreg/", "nosuchreg/"),
+            Some(arm_token(CLIENT)),
+            404,
+            "ResourceNotFound",
+        ),
     ];
     for (url, token, status, code) in errors {
         let (s, b) = get(url.clone(), token).await;
-        assert_eq!((s, b["error"]["code"].as_str()), (status, Some(code)), "{url}: {b:#}");
-        assert!(b["error"]["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(
+            (s, b["error"]["code"].as_str()),
+            (status, Some(code)),
+            "{url}: {b:#}"
+        );
+        assert!(
+            b["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty())
+        );
     }
     // A legacy-audience ARM token is accepted.
-    let legacy = az.entra.mint_access_token(CLIENT, "https://management.core.windows.net/");
+    let legacy = az
+        .entra
+        .mint_access_token(CLIENT, "https://management.core.windows.net/");
     let (s, _) = get(perms_url, Some(legacy)).await;
     assert_eq!(s, 200);
 
     let log = az.arm.requests();
-    assert!(log.iter().any(|r| r.caller.as_deref() == Some(OID) && r.status == 403));
-    assert!(log.iter().any(|r| r.error_code.as_deref() == Some("ExpiredAuthenticationToken")));
+    assert!(
+        log.iter()
+            .any(|r| r.caller.as_deref() == Some(OID) && r.status == 403)
+    );
+    assert!(
+        log.iter()
+            .any(|r| r.error_code.as_deref() == Some("ExpiredAuthenticationToken"))
+    );
 }
 
 /// Entra token → `POST /oauth2/exchange` → `POST /oauth2/token` on a TokenServer bridged
@@ -783,7 +1091,12 @@ async fn acr_access(
     let (s, _, b) = post_form(
         client,
         &format!("{exchange_base}/oauth2/exchange"),
-        &[("grant_type", "access_token"), ("service", HOST), ("tenant", TENANT), ("access_token", entra_token)],
+        &[
+            ("grant_type", "access_token"),
+            ("service", HOST),
+            ("tenant", TENANT),
+            ("access_token", entra_token),
+        ],
         None,
     )
     .await;
@@ -794,7 +1107,12 @@ async fn acr_access(
     let (s, _, b) = post_form(
         client,
         &format!("{exchange_base}/oauth2/token"),
-        &[("grant_type", "refresh_token"), ("service", HOST), ("scope", scopes), ("refresh_token", &refresh)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("service", HOST),
+            ("scope", scopes),
+            ("refresh_token", &refresh),
+        ],
         None,
     )
     .await;
@@ -808,7 +1126,13 @@ fn actions_of(access: &Value, repo: &str) -> Vec<String> {
         .unwrap()
         .iter()
         .filter(|a| a["type"] == "repository" && a["name"] == repo)
-        .flat_map(|a| a["actions"].as_array().unwrap().iter().map(|x| x.as_str().unwrap().to_string()))
+        .flat_map(|a| {
+            a["actions"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_string())
+        })
         .collect()
 }
 
@@ -836,22 +1160,37 @@ async fn entra_tokens_reach_the_registry_token_server_per_role_table() {
     assert_eq!(actions_of(&access, "team/ctx"), ["pull"]);
     assert_eq!(actions_of(&access, "team/app"), ["pull"]);
     // The principal is the object id.
-    let exchanged = ts.requests().into_iter().find(|r| r.path == "/oauth2/exchange").unwrap();
+    let exchanged = ts
+        .requests()
+        .into_iter()
+        .find(|r| r.path == "/oauth2/exchange")
+        .unwrap();
     assert_eq!(exchanged.principal.as_deref(), Some(OID));
     assert!(bridge.access(OID).catalog);
 
     // AcrPush at the resource group adds push (grants follow the table at once).
-    az.arm.assign(OID, Role::AcrPush, &format!("/subscriptions/{SUB}/resourceGroups/rg-ci"));
+    az.arm.assign(
+        OID,
+        Role::AcrPush,
+        &format!("/subscriptions/{SUB}/resourceGroups/rg-ci"),
+    );
     let access = acr_access(&plain, &ts.url(), &entra, scopes).await.unwrap();
     assert_eq!(actions_of(&access, "team/ctx"), ["pull", "push"]);
 
     // An ARM-audience token is accepted while the policy allows it…
     let arm_aud = get_token(CLIENT, ARM_SCOPE).await;
-    assert!(acr_access(&plain, &ts.url(), &arm_aud, scopes).await.is_ok());
+    assert!(
+        acr_access(&plain, &ts.url(), &arm_aud, scopes)
+            .await
+            .is_ok()
+    );
     // …and not once the registry disables it (tokens issued afterwards).
-    az.arm.update_registry(&myreg_id(), |r| r.aad_auth_as_arm = false);
+    az.arm
+        .update_registry(&myreg_id(), |r| r.aad_auth_as_arm = false);
     let arm_aud = get_token(CLIENT, ARM_SCOPE).await;
-    let (s, _) = acr_access(&plain, &ts.url(), &arm_aud, scopes).await.unwrap_err();
+    let (s, _) = acr_access(&plain, &ts.url(), &arm_aud, scopes)
+        .await
+        .unwrap_err();
     assert_eq!(s, 401);
     // A token from another tenant is never accepted.
     let foreign = {
@@ -865,10 +1204,18 @@ async fn entra_tokens_reach_the_registry_token_server_per_role_table() {
         assert_eq!(s, 200);
         b["access_token"].as_str().unwrap().to_string()
     };
-    assert_eq!(acr_access(&plain, &ts.url(), &foreign, scopes).await.unwrap_err().0, 401);
+    assert_eq!(
+        acr_access(&plain, &ts.url(), &foreign, scopes)
+            .await
+            .unwrap_err()
+            .0,
+        401
+    );
 
     // ABAC: the same legacy roles grant nothing on the data plane.
-    az.arm.update_registry(&myreg_id(), |r| r.role_assignment_mode = support::azure::RoleAssignmentMode::AbacRepositoryPermissions);
+    az.arm.update_registry(&myreg_id(), |r| {
+        r.role_assignment_mode = support::azure::RoleAssignmentMode::AbacRepositoryPermissions
+    });
     az.arm.assign(OID, Role::Owner, &myreg_id());
     let access = acr_access(&plain, &ts.url(), &entra, scopes).await.unwrap();
     assert!(actions_of(&access, "team/ctx").is_empty(), "{access}");
@@ -876,7 +1223,8 @@ async fn entra_tokens_reach_the_registry_token_server_per_role_table() {
     assert!(bridge.access(OID).is_empty());
 
     // Repository Reader limited to team/ctx: pull there only.
-    az.arm.assign_limited(OID, Role::RepositoryReader, &myreg_id(), &["team/ctx"]);
+    az.arm
+        .assign_limited(OID, Role::RepositoryReader, &myreg_id(), &["team/ctx"]);
     let access = acr_access(&plain, &ts.url(), &entra, scopes).await.unwrap();
     assert_eq!(actions_of(&access, "team/ctx"), ["pull"]);
     assert!(actions_of(&access, "team/app").is_empty());
@@ -888,11 +1236,27 @@ async fn entra_tokens_reach_the_registry_token_server_per_role_table() {
     assert!(!bridge.access(OID).catalog);
 
     // Federated app through GitHub OIDC, ABAC reader via the subscription scope.
-    az.arm.assign(FED_OID, Role::RepositoryReader, &format!("/subscriptions/{SUB}"));
+    az.arm.assign(
+        FED_OID,
+        Role::RepositoryReader,
+        &format!("/subscriptions/{SUB}"),
+    );
     let assertion = az.github.mint(Cloud::Public.fic_audience());
-    let (s, b) = entra_token(&https, TENANT, &assertion_form(FED_CLIENT, &assertion, ACR_SCOPE)).await;
+    let (s, b) = entra_token(
+        &https,
+        TENANT,
+        &assertion_form(FED_CLIENT, &assertion, ACR_SCOPE),
+    )
+    .await;
     assert_eq!(s, 200);
-    let access = acr_access(&plain, &ts.url(), b["access_token"].as_str().unwrap(), scopes).await.unwrap();
+    let access = acr_access(
+        &plain,
+        &ts.url(),
+        b["access_token"].as_str().unwrap(),
+        scopes,
+    )
+    .await
+    .unwrap();
     assert_eq!(actions_of(&access, "team/ctx"), ["pull"]);
 
     // Removing every assignment removes every grant.
@@ -911,7 +1275,11 @@ async fn real_registry_behind_myreg_azurecr_io_accepts_the_bridged_token() {
     az.serve_registry(HOST, registry.addr(), ts.addr());
 
     // ACR's challenge, on the real host name, naming itself as realm.
-    let r = client.get(format!("https://{HOST}/v2/")).send().await.unwrap();
+    let r = client
+        .get(format!("https://{HOST}/v2/"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     assert_eq!(
         r.headers()["www-authenticate"],
@@ -929,14 +1297,26 @@ async fn real_registry_behind_myreg_azurecr_io_accepts_the_bridged_token() {
     let (s, b) = entra_token(&client, TENANT, &secret_form(CLIENT, SECRET, ACR_SCOPE)).await;
     assert_eq!(s, 200);
     let entra = b["access_token"].as_str().unwrap();
-    let access = acr_access(&client, &format!("https://{HOST}"), entra, "repository:team/ctx:pull").await.unwrap();
+    let access = acr_access(
+        &client,
+        &format!("https://{HOST}"),
+        entra,
+        "repository:team/ctx:pull",
+    )
+    .await
+    .unwrap();
     assert_eq!(actions_of(&access, "team/ctx"), ["pull"]);
 
     // The registry accepts the access token for the manifest.
     let (_, _, b) = post_form(
         &client,
         &format!("https://{HOST}/oauth2/exchange"),
-        &[("grant_type", "access_token"), ("service", HOST), ("tenant", TENANT), ("access_token", entra)],
+        &[
+            ("grant_type", "access_token"),
+            ("service", HOST),
+            ("tenant", TENANT),
+            ("access_token", entra),
+        ],
         None,
     )
     .await;
@@ -944,7 +1324,12 @@ async fn real_registry_behind_myreg_azurecr_io_accepts_the_bridged_token() {
     let (_, _, b) = post_form(
         &client,
         &format!("https://{HOST}/oauth2/token"),
-        &[("grant_type", "refresh_token"), ("service", HOST), ("scope", "repository:team/ctx:pull"), ("refresh_token", refresh)],
+        &[
+            ("grant_type", "refresh_token"),
+            ("service", HOST),
+            ("scope", "repository:team/ctx:pull"),
+            ("refresh_token", refresh),
+        ],
         None,
     )
     .await;
@@ -957,9 +1342,19 @@ async fn real_registry_behind_myreg_azurecr_io_accepts_the_bridged_token() {
         .await
         .unwrap();
     assert_eq!(r.status(), 200);
-    assert_eq!(r.headers()["docker-content-digest"], published.digest.as_str());
+    assert_eq!(
+        r.headers()["docker-content-digest"],
+        published.digest.as_str()
+    );
     // Without a role the same road ends in a token the registry refuses.
     az.arm.unassign_all(OID);
-    let access = acr_access(&client, &format!("https://{HOST}"), entra, "repository:team/ctx:pull").await.unwrap();
+    let access = acr_access(
+        &client,
+        &format!("https://{HOST}"),
+        entra,
+        "repository:team/ctx:pull",
+    )
+    .await
+    .unwrap();
     assert!(actions_of(&access, "team/ctx").is_empty());
 }

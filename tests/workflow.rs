@@ -578,7 +578,7 @@ fn scripts_with_variables_buildkit_context_and_an_early_build() {
     assert!(
         by(Code::WORKFLOW_OIDC_PERMISSION)
             .message
-            .contains("the workflow-level block at line 6 (`read-all`) applies")
+            .contains("the workflow-level block at line 6 (`read-all`) applies, and it has no `id-token: write`. `read-all` grants read on every scope")
     );
     assert_eq!(
         by(Code::WORKFLOW_BUILD_BEFORE_PREFLIGHT).title,

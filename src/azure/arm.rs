@@ -59,7 +59,11 @@ impl RegistryFacts {
         if let Some(s) = &self.sku {
             parts.push(s.clone());
         }
-        parts.push(if self.abac() { "ABAC repository permissions".into() } else { "RBAC registry permissions".to_string() });
+        parts.push(if self.abac() {
+            "ABAC repository permissions".into()
+        } else {
+            "RBAC registry permissions".to_string()
+        });
         if let Some(p) = &self.public_network_access {
             let action = self
                 .network_default_action
@@ -69,16 +73,25 @@ impl RegistryFacts {
             parts.push(format!("public network access {p}{action}"));
         }
         if let Some(a) = self.admin_user_enabled {
-            parts.push(format!("admin user {}", if a { "enabled" } else { "disabled" }));
+            parts.push(format!(
+                "admin user {}",
+                if a { "enabled" } else { "disabled" }
+            ));
         }
         if let Some(a) = self.anonymous_pull_enabled {
-            parts.push(format!("anonymous pull {}", if a { "enabled" } else { "disabled" }));
+            parts.push(format!(
+                "anonymous pull {}",
+                if a { "enabled" } else { "disabled" }
+            ));
         }
         if let Some(p) = &self.arm_audience_policy {
             parts.push(format!("ARM-audience tokens {p}"));
         }
         if let Some(t) = self.bypass_for_tasks {
-            parts.push(format!("network bypass for Tasks {}", if t { "allowed" } else { "not allowed" }));
+            parts.push(format!(
+                "network bypass for Tasks {}",
+                if t { "allowed" } else { "not allowed" }
+            ));
         }
         parts.join(", ")
     }
@@ -97,22 +110,41 @@ pub struct Permission {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ArmError {
     /// 401/403: the identity may not read this (normal for pull-only identities).
-    Denied { status: u16, code: String, message: String },
+    Denied {
+        status: u16,
+        code: String,
+        message: String,
+    },
     Net(String),
-    Unexpected { status: u16, detail: String },
+    Unexpected {
+        status: u16,
+        detail: String,
+    },
 }
 
 impl ArmError {
     pub fn describe(&self) -> String {
         match self {
-            ArmError::Denied { status, code, message } => format!("HTTP {status} {code}: {}", crate::registry::wire::shorten(message, 300)),
+            ArmError::Denied {
+                status,
+                code,
+                message,
+            } => format!(
+                "HTTP {status} {code}: {}",
+                crate::registry::wire::shorten(message, 300)
+            ),
             ArmError::Net(d) => d.clone(),
             ArmError::Unexpected { status, detail } => format!("HTTP {status}: {detail}"),
         }
     }
 }
 
-async fn get(http: &reqwest::Client, url: &str, token: &str, requests: &mut u32) -> Result<Value, ArmError> {
+async fn get(
+    http: &reqwest::Client,
+    url: &str,
+    token: &str,
+    requests: &mut u32,
+) -> Result<Value, ArmError> {
     *requests += 1;
     let resp = http
         .get(url)
@@ -121,14 +153,26 @@ async fn get(http: &reqwest::Client, url: &str, token: &str, requests: &mut u32)
         .await
         .map_err(|e| ArmError::Net(crate::http::error_chain(&e)))?;
     let status = resp.status().as_u16();
-    let body = resp.bytes().await.map_err(|e| ArmError::Net(e.to_string()))?;
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| ArmError::Net(e.to_string()))?;
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match status {
         200 => Ok(value),
         401 | 403 => {
             let err = value.get("error");
-            let s = |k: &str| err.and_then(|e| e.get(k)).and_then(Value::as_str).unwrap_or_default().to_string();
-            Err(ArmError::Denied { status, code: s("code"), message: s("message") })
+            let s = |k: &str| {
+                err.and_then(|e| e.get(k))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            Err(ArmError::Denied {
+                status,
+                code: s("code"),
+                message: s("message"),
+            })
         }
         _ => Err(ArmError::Unexpected {
             status,
@@ -152,7 +196,13 @@ pub async fn list_registries(
     let mut out = Vec::new();
     for _ in 0..MAX_PAGES {
         let page = get(http, &url, token, requests).await?;
-        out.extend(page.get("value").and_then(Value::as_array).into_iter().flatten().filter_map(RegistryFacts::from_json));
+        out.extend(
+            page.get("value")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(RegistryFacts::from_json),
+        );
         // Only follow links on the ARM host: a page must not send our token elsewhere.
         match page.get("nextLink").and_then(Value::as_str) {
             Some(next) if next.starts_with(&cloud.arm) => url = next.to_string(),
@@ -176,7 +226,13 @@ pub async fn permissions(
     );
     let page = get(http, &url, token, requests).await?;
     let list = |v: &Value, k: &str| -> Vec<String> {
-        v.get(k).and_then(Value::as_array).into_iter().flatten().filter_map(Value::as_str).map(str::to_string).collect()
+        v.get(k)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
     };
     Ok(page
         .get("value")
@@ -223,15 +279,21 @@ pub fn matches(pattern: &str, action: &str) -> bool {
 /// notActions / notDataActions of the same entry.
 pub fn permits(perms: &[Permission], action: &str, data: bool) -> bool {
     perms.iter().any(|p| {
-        let (allow, deny) = if data { (&p.data_actions, &p.not_data_actions) } else { (&p.actions, &p.not_actions) };
+        let (allow, deny) = if data {
+            (&p.data_actions, &p.not_data_actions)
+        } else {
+            (&p.actions, &p.not_actions)
+        };
         allow.iter().any(|a| matches(a, action)) && !deny.iter().any(|n| matches(n, action))
     })
 }
 
 pub const PULL_ACTION: &str = "Microsoft.ContainerRegistry/registries/pull/read";
 pub const PUSH_ACTION: &str = "Microsoft.ContainerRegistry/registries/push/write";
-pub const PULL_DATA_ACTION: &str = "Microsoft.ContainerRegistry/registries/repositories/content/read";
-pub const PUSH_DATA_ACTION: &str = "Microsoft.ContainerRegistry/registries/repositories/content/write";
+pub const PULL_DATA_ACTION: &str =
+    "Microsoft.ContainerRegistry/registries/repositories/content/read";
+pub const PUSH_DATA_ACTION: &str =
+    "Microsoft.ContainerRegistry/registries/repositories/content/write";
 
 #[cfg(test)]
 mod tests {
@@ -252,15 +314,29 @@ mod tests {
         assert!(matches("*/read", PULL_ACTION));
         assert!(matches("microsoft.containerregistry/*", PUSH_ACTION));
         assert!(!matches("*/read", PUSH_ACTION));
-        assert!(matches("Microsoft.ContainerRegistry/registries/*/read", PULL_ACTION));
+        assert!(matches(
+            "Microsoft.ContainerRegistry/registries/*/read",
+            PULL_ACTION
+        ));
         // Contributor: `*` minus Authorization writes still pulls and pushes.
         let contributor = [perm(&["*"], &["Microsoft.Authorization/*/Write"], &[])];
         assert!(permits(&contributor, PUSH_ACTION, false));
-        let denied = [perm(&["*"], &["Microsoft.ContainerRegistry/registries/push/*"], &[])];
+        let denied = [perm(
+            &["*"],
+            &["Microsoft.ContainerRegistry/registries/push/*"],
+            &[],
+        )];
         assert!(!permits(&denied, PUSH_ACTION, false));
         assert!(permits(&denied, PULL_ACTION, false));
         // ABAC roles grant data actions only.
-        let reader = [perm(&[], &[], &[PULL_DATA_ACTION, "Microsoft.ContainerRegistry/registries/repositories/metadata/read"])];
+        let reader = [perm(
+            &[],
+            &[],
+            &[
+                PULL_DATA_ACTION,
+                "Microsoft.ContainerRegistry/registries/repositories/metadata/read",
+            ],
+        )];
         assert!(permits(&reader, PULL_DATA_ACTION, true));
         assert!(!permits(&reader, PULL_ACTION, false));
     }

@@ -133,7 +133,9 @@ pub struct Session {
 
 impl std::fmt::Debug for Session {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session").field("method", &self.method).finish_non_exhaustive()
+        f.debug_struct("Session")
+            .field("method", &self.method)
+            .finish_non_exhaustive()
     }
 }
 
@@ -150,7 +152,9 @@ struct GithubAssertion {
 
 impl std::fmt::Debug for GithubAssertion {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("GithubAssertion").field("audience", &self.audience).finish_non_exhaustive()
+        f.debug_struct("GithubAssertion")
+            .field("audience", &self.audience)
+            .finish_non_exhaustive()
     }
 }
 
@@ -169,17 +173,26 @@ impl GithubAssertion {
             .bearer_auth(&self.request_token)
             .send()
             .await
-            .map_err(|e| format!("GitHub's OIDC token endpoint failed: {}", crate::http::error_chain(&e)))?;
+            .map_err(|e| {
+                format!(
+                    "GitHub's OIDC token endpoint failed: {}",
+                    crate::http::error_chain(&e)
+                )
+            })?;
         let status = resp.status().as_u16();
         let body = resp.bytes().await.map_err(|e| e.to_string())?;
         if status != 200 {
             return Err(format!(
                 "GitHub's OIDC token endpoint answered HTTP {status}: {}",
-                crate::registry::wire::shorten(&crate::secrets::redact_tokens(&String::from_utf8_lossy(&body)), 200)
+                crate::registry::wire::shorten(
+                    &crate::secrets::redact_tokens(&String::from_utf8_lossy(&body)),
+                    200
+                )
             ));
         }
-        let value: serde_json::Value = serde_json::from_slice(&body)
-            .map_err(|_| "GitHub's OIDC token endpoint answered something that is not JSON".to_string())?;
+        let value: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
+            "GitHub's OIDC token endpoint answered something that is not JSON".to_string()
+        })?;
         let token = value
             .get("value")
             .and_then(|v| v.as_str())
@@ -223,7 +236,10 @@ impl ClientAssertion for FileAssertion {
         let token = tokio::fs::read_to_string(&self.path).await.map_err(|e| {
             azure_core::Error::with_message(
                 ErrorKind::Credential,
-                format!("cannot read AZURE_FEDERATED_TOKEN_FILE {}: {e}", self.path.display()),
+                format!(
+                    "cannot read AZURE_FEDERATED_TOKEN_FILE {}: {e}",
+                    self.path.display()
+                ),
             )
         })?;
         let token = token.trim().to_string();
@@ -300,7 +316,10 @@ pub fn session(
             if !missing.is_empty() {
                 return Err(EntraError::OidcUnavailable { missing });
             }
-            let request_token = env.actions_id_token_request_token.clone().unwrap_or_default();
+            let request_token = env
+                .actions_id_token_request_token
+                .clone()
+                .unwrap_or_default();
             secrets.register(&request_token);
             let assertion = GithubAssertion {
                 url: env.actions_id_token_request_url.clone().unwrap_or_default(),
@@ -342,7 +361,10 @@ pub fn session(
             .map_err(setup)?
         }
         Method::ClientSecret => {
-            let secret = need(&config.azure.client_secret, "--client-secret (or AZURE_CLIENT_SECRET)")?;
+            let secret = need(
+                &config.azure.client_secret,
+                "--client-secret (or AZURE_CLIENT_SECRET)",
+            )?;
             secrets.register(&secret);
             ClientSecretCredential::new(
                 &need(&config.azure.tenant_id, "--tenant-id")?,
@@ -354,11 +376,13 @@ pub fn session(
             )
             .map_err(setup)?
         }
-        Method::ManagedIdentity => ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-            user_assigned_id: config.azure.client_id.clone().map(UserAssignedId::ClientId),
-            client_options: client_options(cloud, http),
-        }))
-        .map_err(setup)?,
+        Method::ManagedIdentity => {
+            ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
+                user_assigned_id: config.azure.client_id.clone().map(UserAssignedId::ClientId),
+                client_options: client_options(cloud, http),
+            }))
+            .map_err(setup)?
+        }
         Method::AzureCli => AzureCliCredential::new(Some(AzureCliCredentialOptions {
             tenant_id: config.azure.tenant_id.clone(),
             ..Default::default()

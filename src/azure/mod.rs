@@ -149,7 +149,9 @@ mod tests {
         let p = Principal::from_token(&t);
         assert_eq!(p.describe(), "app c-1 (object id o-1, tenant t-1)");
         assert_eq!(p.expires.as_deref(), Some("2027-01-15T08:00:00Z"));
-        let t = crate::jwt::unsigned_for_tests(&serde_json::json!({"azp": "c-2", "xms_mirid": "/subscriptions/x"}));
+        let t = crate::jwt::unsigned_for_tests(
+            &serde_json::json!({"azp": "c-2", "xms_mirid": "/subscriptions/x"}),
+        );
         assert_eq!(Principal::from_token(&t).kind, "managed identity");
         assert_eq!(Principal::from_token("opaque"), Principal::default());
     }
@@ -157,7 +159,10 @@ mod tests {
     #[test]
     fn clouds_and_overrides() {
         let mut c = Config::for_tests("/x".into());
-        assert_eq!(Cloud::of(&c).arm_scope(), "https://management.azure.com/.default");
+        assert_eq!(
+            Cloud::of(&c).arm_scope(),
+            "https://management.azure.com/.default"
+        );
         c.azure.environment = Some(AzureEnvironment::AzureChinaCloud);
         c.azure.authority_host = Some("https://login.example/".into());
         let cloud = Cloud::of(&c);

@@ -34,12 +34,20 @@ pub struct Outcome {
     pub requests: u32,
 }
 
-fn finding(code: Code, severity: Severity, title: impl Into<String>, message: impl Into<String>, fix: impl Into<String>) -> Finding {
+fn finding(
+    code: Code,
+    severity: Severity,
+    title: impl Into<String>,
+    message: impl Into<String>,
+    fix: impl Into<String>,
+) -> Finding {
     Finding::new(CheckId::Identity, code, severity, title, message, fix)
 }
 
 fn is_acr(host: &str) -> bool {
-    [".azurecr.io", ".azurecr.cn", ".azurecr.us"].iter().any(|s| host.ends_with(s))
+    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
+        .iter()
+        .any(|s| host.ends_with(s))
 }
 
 pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) -> Outcome {
@@ -52,7 +60,8 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
     let session = match entra::session(config, &cloud, http, &ctx.secrets, method) {
         Ok(s) => s,
         Err(e) => {
-            out.report.push(entra_finding(ctx, &cloud, method, &e, None));
+            out.report
+                .push(entra_finding(ctx, &cloud, method, &e, None));
             out.report.inconclusive = true;
             return out;
         }
@@ -63,7 +72,8 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
     let arm_token = match session.token(&cloud.arm_scope()).await {
         Ok(t) => t,
         Err(e) => {
-            out.report.push(entra_finding(ctx, &cloud, method, &e, session.presented()));
+            out.report
+                .push(entra_finding(ctx, &cloud, method, &e, session.presented()));
             out.report.inconclusive = true;
             return out;
         }
@@ -74,7 +84,11 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
         "signed in with {} as {}{}",
         method.describe(),
         principal.describe(),
-        principal.expires.as_deref().map(|e| format!(", token valid until {e}")).unwrap_or_default()
+        principal
+            .expires
+            .as_deref()
+            .map(|e| format!(", token valid until {e}"))
+            .unwrap_or_default()
     ));
     if let Some(p) = &presented {
         out.report.verified(format!(
@@ -82,7 +96,10 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
             p.iss,
             p.sub,
             p.aud,
-            p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
+            p.job_workflow_ref
+                .as_deref()
+                .map(|j| format!(" job_workflow_ref={j}"))
+                .unwrap_or_default()
         ));
     }
     out.identity = Some(IdentityInfo {
@@ -92,7 +109,12 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
     });
 
     let mut hosts: Vec<String> = Vec::new();
-    for h in config.registry.iter().map(|r| r.host.clone()).chain(contexts.iter().filter_map(|c| c.registry.clone())) {
+    for h in config
+        .registry
+        .iter()
+        .map(|r| r.host.clone())
+        .chain(contexts.iter().filter_map(|c| c.registry.clone()))
+    {
         let h = h.to_ascii_lowercase();
         if is_acr(&h) && !hosts.contains(&h) {
             hosts.push(h);
@@ -124,7 +146,10 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
             )),
         }
         for (host, facts) in out.registries.clone() {
-            role_facts(ctx, http, &cloud, &arm_token, &host, &facts, &principal, contexts, &mut out).await;
+            role_facts(
+                ctx, http, &cloud, &arm_token, &host, &facts, &principal, contexts, &mut out,
+            )
+            .await;
         }
     }
 
@@ -136,18 +161,27 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
                     exchange(ctx, http, host, &acr_token, &principal, &mut out).await;
                 }
             }
-            Err(e) => out.report.push(entra_finding(ctx, &cloud, method, &e, session.presented())),
+            Err(e) => out
+                .report
+                .push(entra_finding(ctx, &cloud, method, &e, session.presented())),
         }
     }
     out
 }
 
 fn principal_short(p: &Principal) -> String {
-    p.client_id.clone().map(|c| format!("identity {c}")).unwrap_or_else(|| "the identity".into())
+    p.client_id
+        .clone()
+        .map(|c| format!("identity {c}"))
+        .unwrap_or_else(|| "the identity".into())
 }
 
 fn not_found(host: &str, sub: &str, list: &[RegistryFacts]) -> Finding {
-    let names: Vec<String> = list.iter().take(20).map(|r| r.login_server.clone()).collect();
+    let names: Vec<String> = list
+        .iter()
+        .take(20)
+        .map(|r| r.login_server.clone())
+        .collect();
     let near = crate::suggest::nearest(host, &names, 1);
     finding(
         Code::REGISTRY_NOT_FOUND,
@@ -196,7 +230,11 @@ async fn role_facts(
     let rbac_push = arm::permits(&perms, arm::PUSH_ACTION, false);
     let data_pull = arm::permits(&perms, arm::PULL_DATA_ACTION, true);
     let data_push = arm::permits(&perms, arm::PUSH_DATA_ACTION, true);
-    let (pull, push) = if facts.abac() { (data_pull, data_push) } else { (rbac_pull || data_pull, rbac_push || data_push) };
+    let (pull, push) = if facts.abac() {
+        (data_pull, data_push)
+    } else {
+        (rbac_pull || data_pull, rbac_push || data_push)
+    };
     out.report.verified(format!(
         "{host}: ARM permissions of {} allow pull: {}, push: {} ({} mode)",
         principal_short(principal),
@@ -224,7 +262,11 @@ async fn role_facts(
             ),
         ));
     }
-    let oci = contexts.iter().any(|c| c.role == "pull" && c.reference.to_ascii_lowercase().starts_with("oci://") && c.registry.as_deref() == Some(host));
+    let oci = contexts.iter().any(|c| {
+        c.role == "pull"
+            && c.reference.to_ascii_lowercase().starts_with("oci://")
+            && c.registry.as_deref() == Some(host)
+    });
     if oci && facts.abac() {
         out.report.push(finding(
             Code::TASKS_ABAC_SOURCE_AUTH,
@@ -234,7 +276,10 @@ async fn role_facts(
             format!("Pass the caller's identity to the build: az acr build -r {} --source-acr-auth-id [caller] … (the caller needs Container Registry Repository Reader on the context repository).", facts.name),
         ));
     }
-    if oci && facts.network_default_action.as_deref() == Some("Deny") && facts.bypass_for_tasks == Some(false) {
+    if oci
+        && facts.network_default_action.as_deref() == Some("Deny")
+        && facts.bypass_for_tasks == Some(false)
+    {
         out.report.push(finding(
             Code::TASKS_NETWORK_BYPASS,
             Severity::Warning,
@@ -246,7 +291,14 @@ async fn role_facts(
 }
 
 /// `POST https://<host>/oauth2/exchange`: an ACR refresh token for the Entra token.
-async fn exchange(ctx: &Ctx, http: &reqwest::Client, host: &str, acr_token: &str, principal: &Principal, out: &mut Outcome) {
+async fn exchange(
+    ctx: &Ctx,
+    http: &reqwest::Client,
+    host: &str,
+    acr_token: &str,
+    principal: &Principal,
+    out: &mut Outcome,
+) {
     let mut form = url::form_urlencoded::Serializer::new(String::new());
     form.append_pair("grant_type", "access_token");
     form.append_pair("service", host);
@@ -269,7 +321,10 @@ async fn exchange(ctx: &Ctx, http: &reqwest::Client, host: &str, acr_token: &str
         Ok(r) => r,
         Err(e) => {
             // The registry check reports reachability with the evidence; no duplicate.
-            out.report.verified(format!("{host}: token exchange not attempted to completion ({})", crate::registry::wire::shorten(&crate::http::error_chain(&e), 120)));
+            out.report.verified(format!(
+                "{host}: token exchange not attempted to completion ({})",
+                crate::registry::wire::shorten(&crate::http::error_chain(&e), 120)
+            ));
             return;
         }
     };
@@ -277,22 +332,34 @@ async fn exchange(ctx: &Ctx, http: &reqwest::Client, host: &str, acr_token: &str
     let bytes = resp.bytes().await.unwrap_or_default();
     let refresh = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
-        .and_then(|v| v.get("refresh_token").and_then(|t| t.as_str()).map(str::to_string))
+        .and_then(|v| {
+            v.get("refresh_token")
+                .and_then(|t| t.as_str())
+                .map(str::to_string)
+        })
         .filter(|t| !t.is_empty());
     match (status, refresh) {
         (200, Some(refresh)) => {
             ctx.secrets.register(&refresh);
-            out.report.verified(format!("{host}: /oauth2/exchange accepted the Entra token of {who}"));
+            out.report.verified(format!(
+                "{host}: /oauth2/exchange accepted the Entra token of {who}"
+            ));
             out.credentials.push(HostCredential {
                 host: host.to_string(),
                 key: host.to_string(),
                 source: CredentialSource::Entra { identity: who },
-                credential: Some(Credential::new(CredentialKind::IdentityToken, ACR_TOKEN_USER.to_string(), refresh)),
+                credential: Some(Credential::new(
+                    CredentialKind::IdentityToken,
+                    ACR_TOKEN_USER.to_string(),
+                    refresh,
+                )),
                 problem: None,
             });
         }
         _ => {
-            let errors = crate::registry::wire::describe_errors(&crate::registry::wire::parse_errors(&bytes));
+            let errors = crate::registry::wire::describe_errors(
+                &crate::registry::wire::parse_errors(&bytes),
+            );
             out.report.push(finding(
                 Code::CRED_REJECTED,
                 Severity::Error,
@@ -305,7 +372,13 @@ async fn exchange(ctx: &Ctx, http: &reqwest::Client, host: &str, acr_token: &str
 }
 
 /// A finding for an Entra failure, with what was presented and the exact fix.
-fn entra_finding(ctx: &Ctx, cloud: &Cloud, method: Method, e: &EntraError, presented: Option<Presented>) -> Finding {
+fn entra_finding(
+    ctx: &Ctx,
+    cloud: &Cloud,
+    method: Method,
+    e: &EntraError,
+    presented: Option<Presented>,
+) -> Finding {
     let config = &ctx.config;
     let client = config.azure.client_id.as_deref().unwrap_or("<client-id>");
     let tenant = config.azure.tenant_id.as_deref().unwrap_or("<tenant-id>");
@@ -363,10 +436,17 @@ fn entra_finding(ctx: &Ctx, cloud: &Cloud, method: Method, e: &EntraError, prese
 }
 
 fn fic_name(subject: &str) -> String {
-    let cleaned: String = subject.chars().map(|c| if c.is_ascii_alphanumeric() { c } else { '-' }).collect();
+    let cleaned: String = subject
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() { c } else { '-' })
+        .collect();
     let trimmed = cleaned.trim_matches('-');
     let name: String = trimmed.chars().take(100).collect();
-    if name.len() < 3 { "github-actions".into() } else { name }
+    if name.len() < 3 {
+        "github-actions".into()
+    } else {
+        name
+    }
 }
 
 fn oidc_unavailable(ctx: &Ctx, missing: &[&str]) -> Finding {
@@ -378,27 +458,47 @@ fn oidc_unavailable(ctx: &Ctx, missing: &[&str]) -> Finding {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(serde_json::Value::Null);
     let event = env.event_name.as_deref().unwrap_or_default();
-    let head_repo = payload.pointer("/pull_request/head/repo/full_name").and_then(|v| v.as_str());
-    let base_repo = payload.pointer("/pull_request/base/repo/full_name").and_then(|v| v.as_str());
-    let fork = payload.pointer("/pull_request/head/repo/fork").and_then(|v| v.as_bool()) == Some(true)
+    let head_repo = payload
+        .pointer("/pull_request/head/repo/full_name")
+        .and_then(|v| v.as_str());
+    let base_repo = payload
+        .pointer("/pull_request/base/repo/full_name")
+        .and_then(|v| v.as_str());
+    let fork = payload
+        .pointer("/pull_request/head/repo/fork")
+        .and_then(|v| v.as_bool())
+        == Some(true)
         || matches!((head_repo, base_repo), (Some(h), Some(b)) if h != b);
-    let actor = payload.pointer("/sender/login").and_then(|v| v.as_str()).unwrap_or_default();
-    let seen = format!("{} not set in this step's environment.", missing.join(" and "));
+    let actor = payload
+        .pointer("/sender/login")
+        .and_then(|v| v.as_str())
+        .unwrap_or_default();
+    let seen = format!(
+        "{} not set in this step's environment.",
+        missing.join(" and ")
+    );
     if event.starts_with("pull_request") && fork && event != "pull_request_target" {
         return finding(
             Code::ID_OIDC_UNAVAILABLE,
             Severity::Error,
             "no OIDC token: pull requests from forks get none",
-            format!("{seen} This run is a `{event}` event from the fork {}: GitHub gives such runs no OIDC token and no secrets, whatever the workflow's permissions say.", head_repo.unwrap_or("(unknown)")),
+            format!(
+                "{seen} This run is a `{event}` event from the fork {}: GitHub gives such runs no OIDC token and no secrets, whatever the workflow's permissions say.",
+                head_repo.unwrap_or("(unknown)")
+            ),
             "Skip the Azure steps for forks (`if: github.event.pull_request.head.repo.full_name == github.repository`), or run the registry checks in a workflow triggered after review (for example on `push` to the base branch).",
         );
     }
-    if actor == "dependabot[bot]" || env.repository.is_some() && event.is_empty() && actor.starts_with("dependabot") {
+    if actor == "dependabot[bot]"
+        || env.repository.is_some() && event.is_empty() && actor.starts_with("dependabot")
+    {
         return finding(
             Code::ID_OIDC_UNAVAILABLE,
             Severity::Error,
             "no OIDC token: Dependabot runs get none",
-            format!("{seen} This run was triggered by Dependabot, whose runs get a read-only token and only Dependabot secrets."),
+            format!(
+                "{seen} This run was triggered by Dependabot, whose runs get a read-only token and only Dependabot secrets."
+            ),
             "Skip the Azure steps for Dependabot (`if: github.actor != 'dependabot[bot]'`), or store a client secret as a Dependabot secret and use --auth-mode client-secret.",
         );
     }
@@ -406,7 +506,9 @@ fn oidc_unavailable(ctx: &Ctx, missing: &[&str]) -> Finding {
         Code::ID_OIDC_UNAVAILABLE,
         Severity::Error,
         "no OIDC token: the job lacks `permissions: id-token: write`",
-        format!("{seen} The runner sets them only when the job may mint OIDC tokens. A job-level `permissions:` block replaces the workflow-level one entirely."),
+        format!(
+            "{seen} The runner sets them only when the job may mint OIDC tokens. A job-level `permissions:` block replaces the workflow-level one entirely."
+        ),
         "Add to the job (keeping the other permissions it needs):\npermissions:\n  id-token: write\n  contents: read",
     )
 }

@@ -29,7 +29,7 @@ pub fn check(config: &Config) -> (CheckReport, Vec<ContextInfo>) {
     for (role, input) in all {
         let (findings, info, fact) = check_one(role, input, registry);
         for finding in findings {
-            report.push(finding);
+            report.push(finding.about(input.trim()));
         }
         if let Some(fact) = fact {
             report.verified(fact);

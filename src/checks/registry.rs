@@ -107,7 +107,9 @@ pub async fn run(
         let identity = identity_for(&host, credentials);
         let (ctx, client) = (ctx.clone(), client.clone());
         let hints = hints.clone();
-        tasks.spawn(async move { check_host(&ctx, &client, &host, targets, identity, &hints).await });
+        tasks.spawn(
+            async move { check_host(&ctx, &client, &host, targets, identity, &hints).await },
+        );
     }
     while let Some(joined) = tasks.join_next().await {
         if let Ok((report, resolved)) = joined {
@@ -600,6 +602,9 @@ async fn lookup(
         _ if reply.throttled() => {}
         _ => out.findings.push(unexpected_finding(host, &seen, &reply)),
     }
+    for f in &mut out.findings {
+        f.reference = Some(info.reference.clone());
+    }
     out
 }
 
@@ -847,7 +852,11 @@ fn role_fix(host: &str, repo: &str, push: bool, identity: &Identity, hints: &Rol
     match acr_name(host) {
         Some(name) => format!(
             "Assign the role to the identity behind this credential:\naz role assignment create --assignee {assignee} --role {role} --scope $(az acr show -n {name} --query id -o tsv)\nIf the registry uses ABAC repository permissions (roleAssignmentMode), assign {abac} with a condition for `{repo}` instead. For a repository-scoped token, add `{}` for `{repo}` to its scope map. New assignments can take a few minutes to apply.",
-            if push { "content/write" } else { "content/read" }
+            if push {
+                "content/write"
+            } else {
+                "content/read"
+            }
         ),
         None => format!(
             "Grant {} on `{repo}` to this user in the registry's access control (for distribution's token auth: the token server's ACL).",
@@ -892,6 +901,7 @@ fn role_finding(
         ),
         role_fix(host, repo, push, identity, hints),
     )
+    .about_first(targets.first().map(|t| t.info.reference.clone()))
 }
 
 fn rejected_finding(

@@ -251,12 +251,13 @@ fn oidc_uses(config: &Config, job: &Job, step: Option<&Step>) -> Vec<OidcUse> {
             "acr-preflight has a `client-id` and no client secret, so auth-mode `auto` uses OIDC"
                 .to_string()
         };
-        let line = step.map(|s| {
-            s.input_key("auth-mode")
-                .or_else(|| s.input_key("client-id"))
-                .map(|k| k.start.line)
-                .unwrap_or(s.pos.line)
-        });
+        // The input that decides it, else the step.
+        let key = if config.auth_mode == AuthMode::Oidc {
+            "auth-mode"
+        } else {
+            "client-id"
+        };
+        let line = step.map(|s| s.input_key(key).map(|k| k.start.line).unwrap_or(s.pos.line));
         out.push(OidcUse { why, line });
     }
     for s in &job.steps {
@@ -379,9 +380,7 @@ fn missing_id_token(
                 .filter(|w| w.grant("id-token") == Grant::Write)
                 .map(|w| format!(" The workflow-level `id-token: write` (line {}) does not apply: a job-level `permissions:` replaces the workflow-level block entirely.", w.key.line))
                 .unwrap_or_else(|| " A job-level `permissions:` replaces the workflow-level block entirely, and every scope it does not list is `none`.".into());
-            let read_all = matches!(p.kind, PermissionsKind::ReadAll)
-                .then_some(" `read-all` grants read on every scope; the OIDC token needs `id-token: write`.")
-                .unwrap_or("");
+            let read_all = read_all_note(p);
             (
                 p.key,
                 format!(
@@ -395,9 +394,10 @@ fn missing_id_token(
         Effective::Workflow(p) => (
             p.key,
             format!(
-                "Job `{id}` has no `permissions:` of its own, so the workflow-level block at line {} ({}) applies, and it has no `id-token: write`.",
+                "Job `{id}` has no `permissions:` of its own, so the workflow-level block at line {} ({}) applies, and it has no `id-token: write`.{}",
                 p.key.line,
-                p.describe()
+                p.describe(),
+                read_all_note(p)
             ),
             p.scopes(),
         ),
@@ -437,6 +437,14 @@ fn missing_id_token(
         &workflow.path,
         pos,
     )
+}
+
+fn read_all_note(p: &Permissions) -> &'static str {
+    if matches!(p.kind, PermissionsKind::ReadAll) {
+        " `read-all` grants read on every scope; the OIDC token needs `id-token: write`."
+    } else {
+        ""
+    }
 }
 
 fn environment_subject(

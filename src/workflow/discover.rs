@@ -893,11 +893,10 @@ fn options(args: &[Value], valued: &[&str]) -> Vec<(String, Option<Value>)> {
         if !text.starts_with("--")
             && text.len() > 2
             && let Some(short) = text.get(..2)
+            && valued.contains(&short)
         {
-            if valued.contains(&short) {
-                out.push((short.to_string(), Some(arg.slice(2))));
-                continue;
-            }
+            out.push((short.to_string(), Some(arg.slice(2))));
+            continue;
         }
         out.push((text.to_string(), None));
     }

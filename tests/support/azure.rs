@@ -58,11 +58,11 @@ pub mod github;
 pub use acr::{AcrBridge, DataPlaneAccess, fronted_registry_kind};
 #[allow(unused_imports)]
 pub use arm::{
-    Arm, ArmRequest, Registry, RoleAssignment, RoleAssignmentMode, RoleDefinition, Role, Sku,
+    Arm, ArmRequest, Registry, Role, RoleAssignment, RoleAssignmentMode, RoleDefinition, Sku,
 };
 #[allow(unused_imports)]
 pub use entra::{
-    AadError, App, EntraRequest, Entra, FederatedCredential, IssuedToken, PrincipalKind, Secret,
+    AadError, App, Entra, EntraRequest, FederatedCredential, IssuedToken, PrincipalKind, Secret,
     TokenGrant,
 };
 #[allow(unused_imports)]
@@ -416,7 +416,9 @@ pub fn try_decode_claims(jwt: &str) -> Option<Value> {
     if parts.len() != 3 {
         return None;
     }
-    let bytes = URL_SAFE_NO_PAD.decode(parts[1].trim_end_matches('=')).ok()?;
+    let bytes = URL_SAFE_NO_PAD
+        .decode(parts[1].trim_end_matches('='))
+        .ok()?;
     let value: Value = serde_json::from_slice(&bytes).ok()?;
     value.is_object().then_some(value)
 }
@@ -433,7 +435,10 @@ pub fn entra_time(unix: i64) -> String {
 
 /// ARM's error body: `{"error":{"code":..,"message":..}}`, with a request id header.
 pub fn arm_error(status: u16, code: &str, message: &str) -> Response {
-    Response::json(status, &json!({"error": {"code": code, "message": message}}))
-        .header("x-ms-request-id", &new_guid())
-        .header("x-ms-correlation-request-id", &new_guid())
+    Response::json(
+        status,
+        &json!({"error": {"code": code, "message": message}}),
+    )
+    .header("x-ms-request-id", &new_guid())
+    .header("x-ms-correlation-request-id", &new_guid())
 }

@@ -74,7 +74,10 @@ impl RoleDefinition {
     /// Whether this role grants data action `action`.
     pub fn allows_data_action(&self, action: &str) -> bool {
         self.data_actions.iter().any(|p| action_matches(p, action))
-            && !self.not_data_actions.iter().any(|p| action_matches(p, action))
+            && !self
+                .not_data_actions
+                .iter()
+                .any(|p| action_matches(p, action))
     }
 
     /// The permissions API entry.
@@ -816,7 +819,13 @@ impl Arm {
         let client = token.client_id.as_str();
 
         match lower.as_slice() {
-            ["subscriptions", _, "providers", "microsoft.containerregistry", "registries"] => {
+            [
+                "subscriptions",
+                _,
+                "providers",
+                "microsoft.containerregistry",
+                "registries",
+            ] => {
                 check_api_version(api_version.as_deref(), REGISTRIES_API_VERSION, "registries")?;
                 let scope = format!("/subscriptions/{subscription}");
                 self.list_registries(req, cloud, oid, client, &scope, skip)
@@ -1010,7 +1019,12 @@ impl Arm {
             .map(Registry::to_json)
             .collect();
         if visible.is_empty() && !self.allows(oid, scope, ACTION_REGISTRY_READ) {
-            return Err(authorization_failed(client, oid, ACTION_REGISTRY_READ, scope));
+            return Err(authorization_failed(
+                client,
+                oid,
+                ACTION_REGISTRY_READ,
+                scope,
+            ));
         }
         Ok(self.page(req, cloud, visible, skip))
     }

@@ -555,7 +555,9 @@ impl Entra {
             },
             assertion_iss: claim("iss"),
             assertion_sub: claim("sub"),
-            assertion_aud: assertion_claims.as_ref().and_then(|c| c.get("aud").cloned()),
+            assertion_aud: assertion_claims
+                .as_ref()
+                .and_then(|c| c.get("aud").cloned()),
             client_request_id: req.header("client-request-id").map(str::to_string),
             status: 0,
             aadsts: None,
@@ -854,8 +856,14 @@ fn check_assertion(app: &App, claims: &Value) -> Result<(), AadError> {
             ),
         ));
     }
-    let iss = claims.get("iss").and_then(Value::as_str).unwrap_or_default();
-    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
+    let iss = claims
+        .get("iss")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let aud_values: Vec<String> = match claims.get("aud") {
         Some(Value::String(s)) => vec![s.clone()],
         Some(Value::Array(a)) => a
@@ -895,7 +903,10 @@ fn check_assertion(app: &App, claims: &Value) -> Result<(), AadError> {
     let by_subject: Vec<&&FederatedCredential> =
         by_issuer.iter().filter(|f| f.subject == sub).collect();
     if by_subject.is_empty() {
-        if by_issuer.iter().any(|f| f.subject.eq_ignore_ascii_case(sub)) {
+        if by_issuer
+            .iter()
+            .any(|f| f.subject.eq_ignore_ascii_case(sub))
+        {
             return Err(AadError::new(
                 401,
                 "invalid_client",
@@ -914,10 +925,7 @@ fn check_assertion(app: &App, claims: &Value) -> Result<(), AadError> {
             ),
         ));
     }
-    if !by_subject
-        .iter()
-        .any(|f| aud_values.iter().any(|a| *a == f.audience))
-    {
+    if !by_subject.iter().any(|f| aud_values.contains(&f.audience)) {
         return Err(generic());
     }
     Ok(())
