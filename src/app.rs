@@ -164,6 +164,24 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
         host_credentials.retain(|c| !c.host.eq_ignore_ascii_case(&azure.host));
         host_credentials.push(azure.clone());
     }
+    // When the sign-in itself failed, the registry's refusals are its consequence: say so.
+    let sign_in_failure = identity
+        .report
+        .findings
+        .iter()
+        .find(|f| f.severity == Severity::Error && f.code.as_str().starts_with("ID_"))
+        .map(|f| f.code);
+    if let Some(code) = sign_in_failure {
+        for c in host_credentials.iter_mut() {
+            if crate::registry::api_host(&c.host).contains(".azurecr.") {
+                c.credential = None;
+                c.problem = Some(code);
+                c.source = checks::credentials::CredentialSource::Entra {
+                    identity: "the Azure identity, whose sign-in failed".into(),
+                };
+            }
+        }
+    }
     let hints = checks::registry::RoleHints {
         client_id: identity
             .identity

@@ -31,6 +31,9 @@ const FED_CLIENT: &str = "22222222-3333-4444-8555-666666666666";
 const FED_OID: &str = "bbbbbbbb-cccc-4ddd-8eee-ffffffffffff";
 /// An app with neither secret nor federated credential.
 const BARE_CLIENT: &str = "33333333-4444-4555-8666-777777777777";
+/// A user-assigned managed identity.
+const MI_CLIENT: &str = "55555555-6666-4777-8888-999999999999";
+const MI_OID: &str = "eeeeeeee-ffff-4000-8111-222222222222";
 const OTHER_CLIENT: &str = "44444444-5555-4666-8777-888888888888";
 const OTHER_OID: &str = "cccccccc-dddd-4eee-8fff-000000000000";
 const SUB: &str = "00000000-1111-4222-8333-444444444444";
@@ -685,6 +688,31 @@ async fn entra_client_assertion_matches_federated_credentials_exactly() {
     )
     .await;
     assert_eq!(s, 200);
+
+    // A user-assigned managed identity with a federated credential: `xms_mirid` in its
+    // tokens; it has no secrets, so any secret is invalid.
+    let mirid = format!(
+        "/subscriptions/{SUB}/resourcegroups/rg-ci/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ci-uami"
+    );
+    az.entra.add_app(
+        App::managed_identity(TENANT, MI_CLIENT, MI_OID, &mirid)
+            .federated(FederatedCredential::github(SUBJECT)),
+    );
+    gh.set_claims(GitHubClaims::branch("octo/app", "main"));
+    let (s, b) = entra_token(
+        &client,
+        TENANT,
+        &assertion_form(MI_CLIENT, &gh.mint(aud), ACR_SCOPE),
+    )
+    .await;
+    assert_eq!(s, 200, "{b:#}");
+    let c = decode_claims(b["access_token"].as_str().unwrap());
+    assert_eq!(
+        (c["oid"].as_str(), c["xms_mirid"].as_str()),
+        (Some(MI_OID), Some(mirid.as_str()))
+    );
+    let (s, b) = entra_token(&client, TENANT, &secret_form(MI_CLIENT, SECRET, ACR_SCOPE)).await;
+    assert_aadsts(s, &b, 401, "invalid_client", 7000215);
 
     // The log summarises assertions by iss/sub/aud; the raw assertion is not in it.
     let log = az.entra.requests();

@@ -108,7 +108,11 @@ impl EntraError {
                 ..
             } => {
                 let first = description.lines().next().unwrap_or_default().trim();
-                let mut s = format!("HTTP {status}: {first}");
+                let mut s = if *status == 0 {
+                    first.to_string()
+                } else {
+                    format!("HTTP {status}: {first}")
+                };
                 if let Some(t) = trace_id {
                     s.push_str(&format!(" (trace id {t}"));
                     if let Some(c) = correlation_id {
@@ -204,6 +208,42 @@ impl GithubAssertion {
             *p = Some(Presented::from_token(&token));
         }
         Ok(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn facts_are_recovered_from_a_quoted_error_body() {
+        let text = r#"ClientAssertionCredential authentication failed. invalid type: string "AADSTS700213: No matching federated identity record found for presented assertion subject 'repo:o/r:pull_request'.\r\nTrace ID: 69453da6-7304-41ef-843e-7a7dad49023e\r\nCorrelation ID: 976d065c-b300-4048-aea3-4ca6329ed0d1\r\nTimestamp: 2026-11-28 19:33:07Z", expected a borrowed string at line 1 column 490"#;
+        match from_quoted_body(text) {
+            Some(EntraError::Rejected {
+                codes,
+                description,
+                trace_id,
+                correlation_id,
+                ..
+            }) => {
+                assert_eq!(codes, vec![700213]);
+                assert!(
+                    description.starts_with("AADSTS700213: No matching"),
+                    "{description}"
+                );
+                assert!(!description.contains("Trace ID"), "{description}");
+                assert_eq!(
+                    trace_id.as_deref(),
+                    Some("69453da6-7304-41ef-843e-7a7dad49023e")
+                );
+                assert_eq!(
+                    correlation_id.as_deref(),
+                    Some("976d065c-b300-4048-aea3-4ca6329ed0d1")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(from_quoted_body("connection refused"), None);
     }
 }
 
@@ -467,5 +507,49 @@ fn map_error(e: &azure_core::Error) -> EntraError {
             correlation_id: text("correlation_id"),
         };
     }
-    EntraError::Other(crate::secrets::redact_tokens(&e.to_string()))
+    // azure_identity 1.0 cannot deserialise Entra's error body when the description
+    // holds escapes (it always holds `\r\n`), and reports a conversion error quoting
+    // the body instead: recover the facts from that text.
+    let text = e.to_string();
+    if let Some(found) = from_quoted_body(&text) {
+        return found;
+    }
+    EntraError::Other(crate::secrets::redact_tokens(&text))
+}
+
+/// Reads "AADSTSnnnn: …", "Trace ID: …", "Correlation ID: …" out of an error text
+/// whose line breaks may be real or written as `\r\n`.
+fn from_quoted_body(text: &str) -> Option<EntraError> {
+    let start = text.find("AADSTS")?;
+    let normalised = text[start..].replace("\\r\\n", "\n").replace("\r\n", "\n");
+    let digits: String = normalised["AADSTS".len()..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let code: u32 = digits.parse().ok()?;
+    let field = |label: &str| {
+        normalised
+            .split(label)
+            .nth(1)
+            .map(|rest| {
+                rest.trim_start()
+                    .chars()
+                    .take_while(|c| c.is_ascii_hexdigit() || *c == '-')
+                    .collect::<String>()
+            })
+            .filter(|v| !v.is_empty())
+    };
+    let description = normalised
+        .lines()
+        .next()
+        .unwrap_or_default()
+        .trim_end_matches('"')
+        .to_string();
+    Some(EntraError::Rejected {
+        status: 0,
+        codes: vec![code],
+        description: crate::secrets::redact_tokens(&description),
+        trace_id: field("Trace ID:"),
+        correlation_id: field("Correlation ID:"),
+    })
 }

@@ -797,7 +797,7 @@ impl Arm {
                 401,
                 "InvalidAuthenticationTokenTenant",
                 &format!(
-                    "The access token is from the wrong issuer '{iss}'. It must match the tenant '{}' associated with this subscription. Please use the authority (URL) 'https://{}/{tenant}' to get the token.",
+                    "The access token was issued by '{iss}', but this subscription belongs to the tenant '{}'. Get a token from the authority 'https://{}/{tenant}'.",
                     cloud.sts_issuer(&tenant),
                     cloud.authority_host()
                 ),
@@ -946,7 +946,7 @@ impl Arm {
                 401,
                 "ExpiredAuthenticationToken",
                 &format!(
-                    "The access token expiry UTC time '{}' is earlier than current UTC time '{}'.",
+                    "The access token expired at '{}' (UTC); the current UTC time is '{}'.",
                     super::super::rfc3339(issued.expires_at),
                     super::super::rfc3339(now)
                 ),
@@ -962,7 +962,7 @@ impl Arm {
                 401,
                 "InvalidAuthenticationTokenAudience",
                 &format!(
-                    "The access token has been obtained for wrong audience or resource '{}'. It should exactly match with one of the allowed audiences '{}'.",
+                    "The access token was issued for the audience '{}', which this endpoint does not accept. Allowed audiences: '{}'.",
                     issued.audience,
                     allowed.join("','")
                 ),
@@ -1065,7 +1065,7 @@ fn resource_not_found(name: &str, group: &str) -> Response {
         404,
         "ResourceNotFound",
         &format!(
-            "The Resource 'Microsoft.ContainerRegistry/registries/{name}' under resource group '{group}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix"
+            "The resource 'Microsoft.ContainerRegistry/registries/{name}' was not found in resource group '{group}'."
         ),
     )
 }
@@ -1086,7 +1086,7 @@ fn check_api_version(got: Option<&str>, supported: &str, kind: &str) -> Result<(
         None | Some("") => Err(arm_error(
             400,
             "MissingApiVersionParameter",
-            "The api-version query parameter (?api-version=) is required for all requests.",
+            "Every request needs an api-version query parameter (?api-version=...).",
         )),
         Some(v) if v == supported => Ok(()),
         Some(v) => Err(arm_error(

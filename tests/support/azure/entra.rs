@@ -211,6 +211,8 @@ pub struct IssuedToken {
     pub audience: String,
     pub grant: TokenGrant,
     pub expires_at: i64,
+    /// `expires_in` of the response (the lifetime it was issued with).
+    pub expires_in: i64,
     pub claims: Value,
 }
 
@@ -495,6 +497,7 @@ impl Entra {
             audience: audience.to_string(),
             grant,
             expires_at: exp,
+            expires_in: exp_offset_secs,
             claims,
         };
         let hooks = {
@@ -587,8 +590,8 @@ impl Entra {
                         200,
                         &json!({
                             "token_type": "Bearer",
-                            "expires_in": t.expires_at - now_unix(),
-                            "ext_expires_in": t.expires_at - now_unix(),
+                            "expires_in": t.expires_in,
+                            "ext_expires_in": t.expires_in,
                             "access_token": t.access_token,
                         }),
                     )
@@ -641,7 +644,7 @@ impl Entra {
                 "invalid_request",
                 90002,
                 &format!(
-                    "Tenant '{name}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud. Check with your subscription administrator, this may happen if there are no active subscriptions for the tenant."
+                    "Tenant '{name}' not found. The tenant ID or domain may be wrong, or the request went to the authority of another cloud; a tenant without an active subscription is a third cause."
                 ),
             ));
         };
@@ -709,7 +712,9 @@ impl Entra {
                 400,
                 "unsupported_grant_type",
                 70003,
-                &format!("The app requested an unsupported grant type '{grant}'."),
+                &format!(
+                    "Grant type '{grant}' is not supported for this request; confidential clients use client_credentials."
+                ),
             ));
         }
         let client_id = field("client_id").ok_or_else(|| missing("client_id"))?;
@@ -732,7 +737,7 @@ impl Entra {
                 "invalid_scope",
                 1002012,
                 &format!(
-                    "The provided value for scope {scope} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI)."
+                    "The provided value for scope {scope} is not valid. The client credentials flow takes one scope: the resource identifier followed by /.default."
                 ),
             ));
         };
@@ -751,7 +756,7 @@ impl Entra {
                     "unauthorized_client",
                     700016,
                     &format!(
-                        "Application with identifier '{client_id}' was not found in the directory '{}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.",
+                        "Application with identifier '{client_id}' was not found in the directory '{}'. No app with this client ID exists in this tenant, or it was never consented to here; check the client ID and the tenant the request went to.",
                         tenant.id
                     ),
                 )
@@ -798,7 +803,7 @@ impl Entra {
                 "invalid_resource",
                 500011,
                 &format!(
-                    "The resource principal named {resource} was not found in the tenant named {}. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You might have sent your authentication request to the wrong tenant.",
+                    "The resource principal named {resource} was not found in the tenant named {}. The resource identifier may be misspelled, or the resource is not available in this tenant.",
                     tenant.id
                 ),
             )
@@ -818,7 +823,7 @@ impl Entra {
                 "invalid_client",
                 7000215,
                 &format!(
-                    "Invalid client secret provided. Ensure the secret being sent in the request is the client secret value, not the client secret ID, for a secret added to app '{}'.",
+                    "Invalid client secret provided for app '{}'. Send the value of one of the app's secrets (not the secret's ID).",
                     app.client_id
                 ),
             )),
@@ -827,7 +832,7 @@ impl Entra {
                 "invalid_client",
                 7000222,
                 &format!(
-                    "The provided client secret keys for app '{}' are expired. Visit the Azure portal to create new keys for your app: https://aka.ms/NewClientSecret, or consider using certificate credentials for added security: https://aka.ms/certCreds.",
+                    "The client secret presented for app '{}' has expired. Create a new secret for the app (or move to a federated credential) and update the stored value.",
                     app.client_id
                 ),
             )),
@@ -849,7 +854,7 @@ fn check_assertion(app: &App, claims: &Value) -> Result<(), AadError> {
             "invalid_client",
             700024,
             &format!(
-                "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Review the documentation at https://learn.microsoft.com/entra/identity-platform/certificate-credentials .",
+                "Client assertion is not within its valid time range. Current time: {}, assertion valid from {}, expiry time of assertion {}. Request a fresh assertion: federated tokens live for minutes.",
                 entra_time(now),
                 nbf.map(entra_time).unwrap_or_else(|| entra_time(0)),
                 exp.map(entra_time).unwrap_or_else(|| entra_time(0)),
@@ -874,14 +879,14 @@ fn check_assertion(app: &App, claims: &Value) -> Result<(), AadError> {
         _ => Vec::new(),
     };
     let aud_shown = aud_values.join(", ");
-    let guidance = "Check your federated identity credential Subject, Audience and Issuer against the presented assertion. https://learn.microsoft.com/entra/workload-id/workload-identity-federation";
+    let guidance = "Check your federated identity credential Subject, Audience and Issuer against the presented assertion.";
     let generic = || {
         AadError::new(
             401,
             "invalid_client",
             70021,
             &format!(
-                "No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. Assertion Subject: '{sub}'. Assertion Audience: '{aud_shown}'. {guidance}"
+                "No matching federated identity record found for presented assertion. Assertion Issuer: '{iss}'. Assertion Subject: '{sub}'. Assertion Audience: '{aud_shown}'. The issuer, subject and audience of a federated credential must equal these, case included."
             ),
         )
     };

@@ -1,0 +1,577 @@
+//! The identity and role check end to end: the built binary signs in to the Entra fake
+//! (GitHub OIDC federated credential or client secret) at login.microsoftonline.com,
+//! reads ARM at management.azure.com, exchanges the token at myreg.azurecr.io, which is
+//! the real distribution registry behind a token server granting per the role table.
+//! Every Azure host is reached through --resolve and a throwaway CA, as production runs.
+
+mod support;
+
+use serde_json::Value;
+use std::process::Command;
+use std::sync::Arc;
+use support::azure::*;
+use support::registry::TestRegistry;
+use support::token::TokenServer;
+
+const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
+const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+const OBJECT_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+const SUB: &str = "00000000-1111-2222-3333-444444444444";
+const REPO: &str = "octo/app";
+const HOST: &str = "myreg.azurecr.io";
+const SECRET: &str = "planted-client-secret-value-xyz";
+
+struct World {
+    az: AzureFakes,
+    _ts: Arc<TokenServer>,
+    _bridge: AcrBridge,
+    _registry: TestRegistry,
+    reg: Registry,
+    digest: String,
+}
+
+/// An app with a federated credential for `main` and a secret, an RBAC registry holding
+/// `team/ctx:v1`; roles are up to each test.
+fn world(abac: bool) -> World {
+    let az = AzureFakes::start();
+    az.entra.add_tenant(TENANT, Cloud::Public);
+    az.entra.add_app(
+        App::new(TENANT, CLIENT_ID, OBJECT_ID)
+            .secret(SECRET, 3600)
+            .federated(FederatedCredential::github(&format!(
+                "repo:{REPO}:ref:refs/heads/main"
+            ))),
+    );
+    az.github.set_claims(GitHubClaims::branch(REPO, "main"));
+    az.arm.add_subscription(SUB, TENANT);
+    let registry_def = Registry::new(SUB, "rg-ci", "myreg");
+    let reg = az.arm.add_registry(if abac {
+        registry_def.abac()
+    } else {
+        registry_def
+    });
+    let ts = Arc::new(TokenServer::start_with(HOST, "acr-issuer"));
+    let bridge = AcrBridge::connect(&az, &ts, &reg.id());
+    let registry = TestRegistry::start_blocking(fronted_registry_kind(&ts));
+    az.serve_registry(HOST, registry.addr(), ts.addr());
+    let digest = support::block_on(async {
+        support::fixtures::Publisher::new(&registry.url())
+            .with_token_server(&ts)
+            .titled_artifact("team/ctx", "v1")
+            .await
+            .digest
+    });
+    World {
+        az,
+        _ts: ts,
+        _bridge: bridge,
+        _registry: registry,
+        reg,
+        digest,
+    }
+}
+
+struct Run {
+    status: i32,
+    json: Value,
+    raw: String,
+}
+
+impl Run {
+    fn codes(&self) -> Vec<String> {
+        self.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["code"].as_str().unwrap().to_string())
+            .collect()
+    }
+
+    fn only(&self, code: &str) -> Value {
+        let found: Vec<&Value> = self.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f["code"] == code)
+            .collect();
+        assert_eq!(found.len(), 1, "expected one {code}: {:#}", self.json);
+        found[0].clone()
+    }
+
+    fn verified(&self, check: &str) -> String {
+        self.json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|c| c["check"] == check)
+            .flat_map(|c| {
+                c["verified"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|v| v.as_str().unwrap().to_string())
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Runs the binary with OIDC env from the fake (unless `oidc` is false) and these args.
+fn run(w: &World, oidc: bool, extra_env: &[(&str, &str)], args: &[&str]) -> Run {
+    let docker = tempfile::tempdir().unwrap();
+    std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear().env("PATH", "/usr/bin:/bin");
+    if oidc {
+        for (k, v) in w.az.github.env() {
+            cmd.env(k, v);
+        }
+    }
+    for (k, v) in extra_env {
+        cmd.env(k, v);
+    }
+    cmd.args([
+        "--registry",
+        "myreg",
+        "--tenant-id",
+        TENANT,
+        "--subscription-id",
+        SUB,
+    ])
+    .args(["--ca-file", w.az.ca_pem_path().to_str().unwrap()])
+    .args(w.az.resolve_args(&[HOST]))
+    .args([
+        "--docker-config",
+        docker.path().to_str().unwrap(),
+        "--format",
+        "json",
+        "--timeout",
+        "30",
+    ])
+    .args(args);
+    let out = cmd.output().unwrap();
+    let raw = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let json = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {raw}"));
+    Run {
+        status: out.status.code().unwrap_or(-1),
+        json,
+        raw,
+    }
+}
+
+/// A custom role that may read the registry in ARM and nothing else (no pull).
+fn arm_reader() -> Role {
+    Role::Custom(RoleDefinition {
+        id: "0b4d5e1c-0000-4000-8000-000000000001".into(),
+        name: "Registry ARM Reader".into(),
+        actions: vec!["Microsoft.ContainerRegistry/registries/read".into()],
+        not_actions: vec![],
+        data_actions: vec![],
+        not_data_actions: vec![],
+    })
+}
+
+const CONTEXT: [&str; 2] = ["--context", "oci://myreg.azurecr.io/team/ctx:v1"];
+
+fn assert_no_secret_leaks(w: &World, r: &Run) {
+    for v in w.az.sensitive_values() {
+        assert!(
+            !r.raw.contains(&v),
+            "a sensitive value reached the output: {}…",
+            &v[..v.len().min(12)]
+        );
+    }
+    assert!(!r.raw.contains(SECRET));
+}
+
+#[test]
+fn oidc_with_acr_pull_passes_and_reports_the_principal_and_the_presented_claims() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    assert_eq!(r.status, 0, "{:#}", r.json);
+    let id = &r.json["identity"];
+    assert_eq!(id["client_id"], CLIENT_ID);
+    assert_eq!(id["object_id"], OBJECT_ID);
+    assert_eq!(id["tenant_id"], TENANT);
+    assert_eq!(id["method"], "GitHub OIDC federated credential");
+    assert_eq!(
+        id["presented"]["sub"],
+        format!("repo:{REPO}:ref:refs/heads/main")
+    );
+    assert_eq!(id["presented"]["aud"], "api://AzureADTokenExchange");
+    let verified = r.verified("identity");
+    assert!(verified.contains("ARM permissions of identity 11111111-2222-3333-4444-555555555555 allow pull: yes, push: no (RBAC mode)"), "{verified}");
+    assert!(
+        verified.contains("/oauth2/exchange accepted the Entra token"),
+        "{verified}"
+    );
+    assert!(r.verified("registry").contains(&w.digest), "{:#}", r.json);
+    assert_eq!(r.json["contexts"][0]["digest"], w.digest.as_str());
+    assert_no_secret_leaks(&w, &r);
+}
+
+#[test]
+fn a_subject_mismatch_prints_the_presented_subject_and_the_exact_fix() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w.az.github.set_claims(GitHubClaims::pull_request(REPO, 7));
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    assert_eq!(r.status, 1);
+    let f = r.only("ID_FEDERATION_MISMATCH");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("AADSTS"), "{message}");
+    assert!(
+        message.contains(&format!("sub=repo:{REPO}:pull_request")),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!(
+            "az ad app federated-credential create --id {CLIENT_ID}"
+        )),
+        "{fix}"
+    );
+    assert!(
+        fix.contains(&format!("\"subject\":\"repo:{REPO}:pull_request\"")),
+        "{fix}"
+    );
+    assert_no_secret_leaks(&w, &r);
+}
+
+#[test]
+fn a_missing_role_is_proven_on_the_data_plane_with_the_exact_assignment() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    let f = r.only("ROLE_PULL_MISSING");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!(
+            "az role assignment create --assignee {CLIENT_ID} --role AcrPull --scope {}",
+            w.reg.id()
+        )),
+        "{fix}"
+    );
+    assert!(r.verified("identity").contains("allow pull: no"));
+}
+
+#[test]
+fn acr_pull_on_an_abac_registry_is_named_and_the_repository_role_suggested() {
+    let w = world(true);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    let f = r.only("ROLE_ABAC_MODE");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("Container Registry Repository Reader"),
+        "{}",
+        f["fix"]
+    );
+    let pull = r.only("ROLE_PULL_MISSING");
+    assert!(
+        pull["fix"]
+            .as_str()
+            .unwrap()
+            .contains("\"Container Registry Repository Reader\""),
+        "{}",
+        pull["fix"]
+    );
+    assert_eq!(r.only("TASKS_ABAC_SOURCE_AUTH")["severity"], "warning");
+}
+
+#[test]
+fn a_repository_role_in_abac_mode_pulls_without_arm_read() {
+    let w = world(true);
+    w.az.arm.assign_limited(
+        OBJECT_ID,
+        Role::RepositoryReader,
+        &w.reg.id(),
+        &["team/ctx"],
+    );
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    assert!(
+        r.codes()
+            .iter()
+            .all(|c| c != "ROLE_PULL_MISSING" && c != "ROLE_ABAC_MODE"),
+        "{:#}",
+        r.json
+    );
+    assert_eq!(
+        r.json["contexts"][0]["digest"],
+        w.digest.as_str(),
+        "{:#}",
+        r.json
+    );
+    let denied = r.only("ARM_READ_DENIED");
+    assert_eq!(denied["severity"], "notice");
+}
+
+#[test]
+fn a_push_without_acr_push_is_missing_push() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[
+            "--client-id",
+            CLIENT_ID,
+            "--push",
+            "myreg.azurecr.io/team/app:v2",
+        ],
+    );
+    let f = r.only("ROLE_PUSH_MISSING");
+    assert!(
+        f["fix"].as_str().unwrap().contains("--role AcrPush"),
+        "{}",
+        f["fix"]
+    );
+}
+
+#[test]
+fn no_oidc_variables_name_the_missing_permission_or_the_fork() {
+    let w = world(false);
+    let r = run(
+        &w,
+        false,
+        &[],
+        &[
+            &["--client-id", CLIENT_ID, "--auth-mode", "oidc"][..],
+            &CONTEXT[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        r.only("ID_OIDC_UNAVAILABLE")["title"],
+        "no OIDC token: the job lacks `permissions: id-token: write`"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(
+        &event,
+        r#"{"pull_request":{"number":7,"head":{"repo":{"full_name":"stranger/app","fork":true}},"base":{"repo":{"full_name":"octo/app"}}}}"#,
+    )
+    .unwrap();
+    let r = run(
+        &w,
+        false,
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+        ],
+        &[
+            &["--client-id", CLIENT_ID, "--auth-mode", "oidc"][..],
+            &CONTEXT[..],
+        ]
+        .concat(),
+    );
+    let f = r.only("ID_OIDC_UNAVAILABLE");
+    assert_eq!(
+        f["title"],
+        "no OIDC token: pull requests from forks get none"
+    );
+    assert!(f["message"].as_str().unwrap().contains("stranger/app"));
+}
+
+#[test]
+fn client_secret_errors_map_to_their_codes() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let base = |secret: &str, client: &str| {
+        run(
+            &w,
+            false,
+            &[("AZURE_CLIENT_SECRET", secret)],
+            &[&["--client-id", client][..], &CONTEXT[..]].concat(),
+        )
+    };
+    let ok = base(SECRET, CLIENT_ID);
+    assert_eq!(ok.status, 0, "{:#}", ok.json);
+    assert_eq!(ok.json["identity"]["method"], "client secret");
+    let wrong = base("wrong-secret-planted-123", CLIENT_ID);
+    assert!(
+        wrong.only("ID_SECRET_INVALID")["message"]
+            .as_str()
+            .unwrap()
+            .contains("AADSTS7000215")
+    );
+    assert!(!wrong.raw.contains("wrong-secret-planted-123"));
+    let unknown = base(SECRET, "99999999-2222-3333-4444-555555555555");
+    unknown.only("ID_APP_NOT_FOUND");
+    assert_no_secret_leaks(&w, &ok);
+}
+
+#[test]
+fn an_expired_secret_an_unknown_tenant_and_an_expired_assertion() {
+    let w = world(false);
+    w.az.entra.add_app(
+        App::new(
+            TENANT,
+            "22222222-2222-3333-4444-555555555555",
+            "bbbbbbbb-bbbb-cccc-dddd-eeeeeeeeeeee",
+        )
+        .secret("old-secret-value-planted", -60),
+    );
+    let r = run(
+        &w,
+        false,
+        &[("AZURE_CLIENT_SECRET", "old-secret-value-planted")],
+        &[
+            &["--client-id", "22222222-2222-3333-4444-555555555555"][..],
+            &CONTEXT[..],
+        ]
+        .concat(),
+    );
+    r.only("ID_SECRET_EXPIRED");
+
+    let docker = tempfile::tempdir().unwrap();
+    std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("AZURE_CLIENT_SECRET", SECRET)
+        .args([
+            "--registry",
+            "myreg",
+            "--client-id",
+            CLIENT_ID,
+            "--tenant-id",
+            "33333333-3333-3333-3333-333333333333",
+        ])
+        .args(["--ca-file", w.az.ca_pem_path().to_str().unwrap()])
+        .args(w.az.resolve_args(&[HOST]))
+        .args([
+            "--docker-config",
+            docker.path().to_str().unwrap(),
+            "--format",
+            "json",
+        ])
+        .args(CONTEXT)
+        .output()
+        .unwrap();
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "ID_TENANT_NOT_FOUND"),
+        "{v:#}"
+    );
+
+    w.az.github.set_issued_offset(-900);
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    r.only("ID_ASSERTION_EXPIRED");
+}
+
+#[test]
+fn a_login_server_absent_from_the_subscription_lists_what_is_there() {
+    let w = world(false);
+    w.az.arm
+        .assign(OBJECT_ID, Role::Reader, &format!("/subscriptions/{SUB}"));
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[
+            "--client-id",
+            CLIENT_ID,
+            "--context",
+            "oci://myregg.azurecr.io/team/ctx:v1",
+        ],
+    );
+    let f = r.only("REGISTRY_NOT_FOUND");
+    assert!(
+        f["message"].as_str().unwrap().contains("myreg.azurecr.io"),
+        "{}",
+        f["message"]
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("Did you mean `myreg.azurecr.io`?"),
+        "{}",
+        f["fix"]
+    );
+}
+
+#[test]
+fn auto_mode_picks_the_configured_identity() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    // Nothing Azure configured: docker config only, no identity check at all.
+    let r = run(&w, true, &[], &CONTEXT);
+    assert!(r.json["identity"].is_null());
+    assert!(
+        r.json["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["check"] != "identity")
+    );
+    // A client id and the OIDC variables: OIDC.
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    assert_eq!(
+        r.json["identity"]["method"],
+        "GitHub OIDC federated credential"
+    );
+    // A client id and a secret: the secret, even with OIDC available.
+    let r = run(
+        &w,
+        true,
+        &[("AZURE_CLIENT_SECRET", SECRET)],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    assert_eq!(r.json["identity"]["method"], "client secret");
+}
