@@ -4,11 +4,17 @@
 #     (an ES256 token server with ACR's /oauth2/token), reached through --resolve and a
 #     throwaway CA, with a published build context (examples/demo_rig.rs);
 #   - the registry password sits in the real docker-credential-pass helper;
-#   - acr-preflight runs twice:
+#   - Entra ID, ARM and GitHub's OIDC endpoint are fakes at their real host names
+#     (login.microsoftonline.com, management.azure.com), reached the same way;
+#   - acr-preflight runs four times:
 #     1. as a CLI, on a correct set-up: passes, with the context's digest;
 #     2. as the GitHub Actions runner runs it (INPUT_* variables, step summary and output
-#        files), with a mistyped tag and a push the identity may not do: fails, with fixes.
-# Exits 0 when both runs end as expected.
+#        files), with a mistyped tag and a push the identity may not do: fails, with fixes;
+#     3. signing in with the job's OIDC token to an app whose federated credential
+#        trusts another subject: fails with the subject presented and the exact command;
+#     4. signing in as an app that holds no role on the registry: fails with the exact
+#        role assignment.
+# Exits 0 when all four runs end as expected.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -44,7 +50,7 @@ done
 grep -q '^READY=1$' "$work/rig.env" || { echo "the registry rig did not start" >&2; cat "$work/rig.log"; exit 1; }
 # shellcheck disable=SC1091
 . "$work/rig.env"
-say "registry $REGISTRY_HOST (token auth, TLS) listening on $REGISTRY_ADDR; oci://$REGISTRY_HOST/team/ctx:v1 is $CONTEXT_DIGEST"
+say "registry $REGISTRY_HOST (token auth, TLS) and Entra/ARM fakes reached with --resolve $RESOLVE; oci://$REGISTRY_HOST/team/ctx:v1 is $CONTEXT_DIGEST"
 
 # --- the real docker-credential-pass helper, with a throwaway gpg key ---------------------
 export GNUPGHOME="$work/gnupg" PASSWORD_STORE_DIR="$work/pass"
@@ -57,7 +63,9 @@ printf '{"ServerURL":"%s","Username":"ci-bot","Secret":"demo-password-not-real"}
 mkdir -p "$work/docker"
 printf '{"credHelpers":{"%s":"pass"}}\n' "$REGISTRY_HOST" >"$work/docker/config.json"
 
-common=(--resolve "$REGISTRY_HOST=$REGISTRY_ADDR" --ca-file "$CA_FILE" --docker-config "$work/docker")
+resolve_args=()
+for spec in $RESOLVE; do resolve_args+=(--resolve "$spec"); done
+common=("${resolve_args[@]}" --ca-file "$CA_FILE" --docker-config "$work/docker")
 
 # --- run 1: the CLI on a correct set-up --------------------------------------------------
 say "run 1: acr-preflight --registry myreg --context oci://$REGISTRY_HOST/team/ctx:v1"
@@ -77,7 +85,7 @@ env GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY="$summary" GITHUB_OUTPUT="$outputs" 
   INPUT_REGISTRY=myreg \
   INPUT_CONTEXT="oci://$REGISTRY_HOST/team/ctx:v1.1" \
   INPUT_PUSH="$REGISTRY_HOST/team/app:v2" \
-  INPUT_RESOLVE="$REGISTRY_HOST=$REGISTRY_ADDR" \
+  INPUT_RESOLVE="$(printf '%s\n' $RESOLVE)" \
   INPUT_CA-FILE="$CA_FILE" \
   INPUT_DOCKER-CONFIG="$work/docker" \
   "$bin"
@@ -89,9 +97,23 @@ cat "$summary"
 say "step outputs (\$GITHUB_OUTPUT)"
 cat "$outputs"
 
-if [ "$first" = 0 ] && [ "$second" = 1 ]; then
-  say "demo finished as expected: run 1 passed, run 2 failed with its fixes"
+# --- runs 3 and 4: the Azure identity, signed in with this job's GitHub OIDC token -----------
+azure=(--tenant-id "$TENANT" --subscription-id "$SUBSCRIPTION" --context "oci://$REGISTRY_HOST/team/ctx:v1")
+say "run 3: OIDC sign-in as app $APP_MISMATCH, whose federated credential trusts refs/heads/main; this job runs for a pull request"
+set +e
+env ACTIONS_ID_TOKEN_REQUEST_URL="$ACTIONS_ID_TOKEN_REQUEST_URL" ACTIONS_ID_TOKEN_REQUEST_TOKEN="$ACTIONS_ID_TOKEN_REQUEST_TOKEN" \
+  "$bin" --registry myreg --client-id "$APP_MISMATCH" "${azure[@]}" "${common[@]}" 2>&1
+third=$?
+say "run 4: OIDC sign-in as app $APP_NOROLE, which holds no role on the registry"
+env ACTIONS_ID_TOKEN_REQUEST_URL="$ACTIONS_ID_TOKEN_REQUEST_URL" ACTIONS_ID_TOKEN_REQUEST_TOKEN="$ACTIONS_ID_TOKEN_REQUEST_TOKEN" \
+  "$bin" --registry myreg --client-id "$APP_NOROLE" "${azure[@]}" "${common[@]}" 2>&1
+fourth=$?
+set -e
+echo "exit statuses: run 3 = $third, run 4 = $fourth"
+
+if [ "$first" = 0 ] && [ "$second" = 1 ] && [ "$third" = 1 ] && [ "$fourth" = 1 ]; then
+  say "demo finished as expected: run 1 passed; runs 2, 3 and 4 failed with their fixes"
 else
-  echo "unexpected exit statuses: run 1 = $first (want 0), run 2 = $second (want 1)" >&2
+  echo "unexpected exit statuses: run 1 = $first (want 0), run 2 = $second, run 3 = $third, run 4 = $fourth (want 1)" >&2
   exit 1
 fi

@@ -177,7 +177,7 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
                 c.credential = None;
                 c.problem = Some(code);
                 c.source = checks::credentials::CredentialSource::Entra {
-                    identity: "the Azure identity, whose sign-in failed".into(),
+                    identity: "the Azure sign-in, which failed".into(),
                 };
             }
         }

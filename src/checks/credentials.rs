@@ -59,9 +59,7 @@ impl CredentialSource {
             CredentialSource::File { path, key: None } => {
                 format!("no auths entry in {}", path.display())
             }
-            CredentialSource::Entra { identity } => {
-                format!("the Azure identity {identity} through /oauth2/exchange")
-            }
+            CredentialSource::Entra { identity } => identity.clone(),
             CredentialSource::Helper { name, via } => format!(
                 "helper `{name}` ({})",
                 match via {

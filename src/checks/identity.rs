@@ -347,7 +347,9 @@ async fn exchange(
             out.credentials.push(HostCredential {
                 host: host.to_string(),
                 key: host.to_string(),
-                source: CredentialSource::Entra { identity: who },
+                source: CredentialSource::Entra {
+                    identity: format!("the Azure identity {who}"),
+                },
                 credential: Some(Credential::new(
                     CredentialKind::IdentityToken,
                     ACR_TOKEN_USER.to_string(),

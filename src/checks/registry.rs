@@ -6,7 +6,7 @@
 //! then one HEAD per context (a GET when the body is needed), all contexts at once.
 
 use super::Ctx;
-use super::credentials::HostCredential;
+use super::credentials::{CredentialSource, HostCredential};
 use crate::docker_config::Credential;
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
 use crate::registry::wire::{self, Challenge};
@@ -49,6 +49,8 @@ struct Identity {
     described: String,
     /// The credential check's finding when there is no usable credential.
     problem: Option<Code>,
+    /// Who, in a few words: `ci-bot`, `app 1111…`, `anonymous`.
+    short: String,
 }
 
 /// What the identity check learnt that makes role fixes exact.
@@ -129,36 +131,54 @@ fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
     let found = credentials
         .iter()
         .find(|c| c.host.eq_ignore_ascii_case(host));
-    match found {
-        Some(hc) => match &hc.credential {
-            Some(c) => Identity {
-                credential: Some(c.clone()),
-                described: if c.username().is_empty() {
-                    format!("{} from {}", c.describe(), hc.source.describe())
-                } else {
-                    format!(
-                        "`{}` ({} from {})",
-                        c.username(),
-                        c.describe().split(" for ").next().unwrap_or("credential"),
-                        hc.source.describe()
-                    )
-                },
-                problem: None,
-            },
-            None => Identity {
-                credential: None,
-                described: format!(
-                    "anonymous (no credential for {host}: {})",
-                    hc.source.describe()
-                ),
-                problem: hc.problem,
-            },
-        },
-        None => Identity {
+    let Some(hc) = found else {
+        return Identity {
             credential: None,
             described: "anonymous".into(),
             problem: None,
-        },
+            short: "anonymous".into(),
+        };
+    };
+    let Some(c) = &hc.credential else {
+        return Identity {
+            credential: None,
+            described: format!(
+                "anonymous (no credential for {host}: {})",
+                hc.source.describe()
+            ),
+            problem: hc.problem,
+            short: "anonymous".into(),
+        };
+    };
+    // An exchanged token stands for the Azure identity, not for ACR's null-GUID user.
+    if let CredentialSource::Entra { identity } = &hc.source {
+        return Identity {
+            credential: Some(c.clone()),
+            described: format!("{identity} (an ACR refresh token from /oauth2/exchange)"),
+            problem: None,
+            short: identity.split(" (").next().unwrap_or(identity).to_string(),
+        };
+    }
+    let described = if c.username().is_empty() {
+        format!("{} from {}", c.describe(), hc.source.describe())
+    } else {
+        format!(
+            "`{}` ({} from {})",
+            c.username(),
+            c.describe().split(" for ").next().unwrap_or("credential"),
+            hc.source.describe()
+        )
+    };
+    let short = if c.username().is_empty() {
+        c.describe()
+    } else {
+        format!("`{}`", c.username())
+    };
+    Identity {
+        credential: Some(c.clone()),
+        described,
+        problem: None,
+        short,
     }
 }
 
@@ -616,11 +636,7 @@ fn problem_note(identity: &Identity) -> String {
 }
 
 fn identity_short(identity: &Identity) -> String {
-    match &identity.credential {
-        Some(c) if !c.username().is_empty() => format!("`{}`", c.username()),
-        Some(c) => c.describe(),
-        None => "anonymous".into(),
-    }
+    identity.short.clone()
 }
 
 /// CONTEXT_NOT_FOUND with the repository's tags and nearest names, or
