@@ -575,3 +575,53 @@ fn auto_mode_picks_the_configured_identity() {
     );
     assert_eq!(r.json["identity"]["method"], "client secret");
 }
+
+#[test]
+fn azure_cli_mode_uses_the_az_session() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let arm =
+        w.az.entra
+            .mint_access_token(CLIENT_ID, "https://management.azure.com");
+    let acr =
+        w.az.entra
+            .mint_access_token(CLIENT_ID, "https://containerregistry.azure.net");
+    let bin = tempfile::tempdir().unwrap();
+    let az = bin.path().join("az");
+    // What `az account get-access-token -o json --scope … --tenant …` prints.
+    std::fs::write(
+        &az,
+        format!(
+            "#!/bin/sh\ncase \"$*\" in *containerregistry*) t='{acr}';; *) t='{arm}';; esac\nprintf '{{\"accessToken\":\"%s\",\"expiresOn\":\"2030-01-01 00:00:00.000000\",\"expires_on\":1893456000,\"subscription\":\"{SUB}\",\"tenant\":\"{TENANT}\",\"tokenType\":\"Bearer\"}}\\n' \"$t\"\n"
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let r = run(
+        &w,
+        false,
+        &[("PATH", path.as_str())],
+        &[&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat(),
+    );
+    assert_eq!(r.status, 0, "{:#}", r.json);
+    assert_eq!(r.json["identity"]["method"], "Azure CLI session");
+    assert_eq!(r.json["identity"]["object_id"], OBJECT_ID);
+    assert_eq!(r.json["contexts"][0]["digest"], w.digest.as_str());
+    assert!(!r.raw.contains(&arm) && !r.raw.contains(&acr));
+
+    // No az on PATH: a clear failure, not a crash.
+    let r = run(
+        &w,
+        false,
+        &[],
+        &[&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat(),
+    );
+    let f = r.only("ID_TOKEN_FAILED");
+    assert!(
+        f["fix"].as_str().unwrap().contains("az login"),
+        "{}",
+        f["fix"]
+    );
+}
