@@ -441,23 +441,11 @@ pub(crate) fn utc_now() -> (String, String) {
 }
 
 fn utc(unix: i64) -> (String, String) {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (proleptic Gregorian), in 400-year eras.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, m, s) = (secs / 3600, secs % 3600 / 60, secs % 60);
-    (
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z"),
-        format!("{year:04}-{month:02}-{day:02} {h:02}:{m:02} UTC"),
-    )
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(unix.max(0) as u64);
+    let iso = crate::jwt::format_utc(at);
+    // `2026-11-28T18:22:18Z` → `2026-11-28 18:22 UTC`
+    let short = format!("{} {} UTC", &iso[..10], &iso[11..16]);
+    (iso, short)
 }
 
 /// At most `max` bytes of `s`, cut at a character boundary, with `…` when cut.
