@@ -7,6 +7,7 @@
 //! - two app registrations: `ci-mismatch`, whose federated credential trusts the `main`
 //!   branch while this "job" runs for a pull request, and `ci-norole`, which signs in
 //!   but holds no role on the registry.
+//!
 //! It prints shell assignments for the script, then runs until its stdin closes, and
 //! stops everything it started.
 
