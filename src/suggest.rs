@@ -23,8 +23,9 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()].min(CAP)
 }
 
-/// Up to `max` candidates close to `target`: same name in another case, within two
-/// edits, or one name a prefix of the other (`v1` and `v1.0.3`), nearest first.
+/// Up to `max` candidates close to `target`, nearest first: the same name in another
+/// case, then names that extend it (`v3` → `v3.0`, a forgotten suffix), then names one
+/// or two edits away, then names it extends.
 pub fn nearest<'a>(target: &str, candidates: &'a [String], max: usize) -> Vec<&'a str> {
     let lower = target.to_lowercase();
     let mut scored: Vec<(usize, &str)> = candidates
@@ -34,14 +35,13 @@ pub fn nearest<'a>(target: &str, candidates: &'a [String], max: usize) -> Vec<&'
             let cl = c.to_lowercase();
             let score = if cl == lower {
                 0
+            } else if !lower.is_empty() && cl.starts_with(&lower) {
+                1
             } else {
-                let d = edit_distance(&lower, &cl);
-                if d <= 2 {
-                    d
-                } else if !lower.is_empty() && (cl.starts_with(&lower) || lower.starts_with(&cl)) {
-                    3
-                } else {
-                    return None;
+                match edit_distance(&lower, &cl) {
+                    d @ (1 | 2) => d + 1,
+                    _ if !cl.is_empty() && lower.starts_with(&cl) => 4,
+                    _ => return None,
                 }
             };
             Some((score, c.as_str()))
@@ -71,9 +71,10 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        assert_eq!(nearest("v1.2", &tags, 3), vec!["V1.2", "v1.0", "v1.1"]);
+        assert_eq!(nearest("v1.2", &tags, 3), vec!["V1.2", "v1.2.3-rc1", "v1.0"]);
+        assert_eq!(nearest("v3", &["c3".to_string(), "v3.0".to_string()], 1), vec!["v3.0"]);
         assert_eq!(nearest("lates", &tags, 3), vec!["latest"]);
         assert!(nearest("zzzzzz", &tags, 3).is_empty());
-        assert_eq!(nearest("v1.2.3", &tags, 2), vec!["V1.2", "v1.2.3-rc1"]);
+        assert_eq!(nearest("v1.2.3", &tags, 2), vec!["v1.2.3-rc1", "V1.2"]);
     }
 }

@@ -625,3 +625,137 @@ fn azure_cli_mode_uses_the_az_session() {
         f["fix"]
     );
 }
+
+#[test]
+fn the_sdk_environment_signs_in_with_a_federated_token_file() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("token");
+    let token = w.az.github.mint("api://AzureADTokenExchange");
+    std::fs::write(&file, &token).unwrap();
+    let r = run(
+        &w,
+        false,
+        &[
+            ("AZURE_CLIENT_ID", CLIENT_ID),
+            ("AZURE_FEDERATED_TOKEN_FILE", file.to_str().unwrap()),
+        ],
+        &CONTEXT,
+    );
+    assert_eq!(r.status, 0, "{:#}", r.json);
+    assert_eq!(
+        r.json["identity"]["method"],
+        "federated token file (AZURE_FEDERATED_TOKEN_FILE)"
+    );
+    assert_eq!(r.json["identity"]["client_id"], CLIENT_ID);
+    assert!(!r.raw.contains(&token));
+}
+
+#[test]
+fn tasks_warnings_for_a_firewalled_registry_without_the_tasks_bypass() {
+    let az_world = world(false);
+    az_world.az.arm.update_registry(&az_world.reg.id(), |r| {
+        *r = r.clone().firewall(&["127.0.0.1"]).tasks_bypass(false);
+    });
+    az_world
+        .az
+        .arm
+        .assign(OBJECT_ID, Role::AcrPull, &az_world.reg.id());
+    az_world
+        .az
+        .arm
+        .assign(OBJECT_ID, arm_reader(), &az_world.reg.id());
+    let r = run(
+        &az_world,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    let f = r.only("TASKS_NETWORK_BYPASS");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("networkRuleBypassAllowedForTasks=true"),
+        "{}",
+        f["fix"]
+    );
+    assert!(
+        r.verified("identity").contains("default action Deny"),
+        "{:#}",
+        r.json
+    );
+}
+
+#[test]
+fn dependabot_runs_are_told_apart() {
+    let w = world(false);
+    let dir = tempfile::tempdir().unwrap();
+    let event = dir.path().join("event.json");
+    std::fs::write(&event, r#"{"sender":{"login":"dependabot[bot]"},"pull_request":{"number":3,"head":{"repo":{"full_name":"octo/app"}},"base":{"repo":{"full_name":"octo/app"}}}}"#).unwrap();
+    let r = run(
+        &w,
+        false,
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", event.to_str().unwrap()),
+        ],
+        &[
+            &["--client-id", CLIENT_ID, "--auth-mode", "oidc"][..],
+            &CONTEXT[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        r.only("ID_OIDC_UNAVAILABLE")["title"],
+        "no OIDC token: Dependabot runs get none"
+    );
+}
+
+#[test]
+fn the_principal_is_a_step_output_under_actions() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let dir = tempfile::tempdir().unwrap();
+    let output = dir.path().join("output");
+    let summary = dir.path().join("summary");
+    std::fs::write(&output, "").unwrap();
+    std::fs::write(&summary, "").unwrap();
+    let out = dir.path().join("output").to_str().unwrap().to_string();
+    let sum = summary.to_str().unwrap().to_string();
+    let docker = tempfile::tempdir().unwrap();
+    std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_OUTPUT", &out)
+        .env("GITHUB_STEP_SUMMARY", &sum)
+        .env("INPUT_REGISTRY", "myreg")
+        .env("INPUT_CLIENT-ID", CLIENT_ID)
+        .env("INPUT_TENANT-ID", TENANT)
+        .env("INPUT_CONTEXT", CONTEXT[1])
+        .env("INPUT_CA-FILE", w.az.ca_pem_path())
+        .env("INPUT_RESOLVE", w.az.resolve_specs(&[HOST]).join("\n"))
+        .env("INPUT_DOCKER-CONFIG", docker.path());
+    for (k, v) in w.az.github.env() {
+        cmd.env(k, v);
+    }
+    let result = cmd.output().unwrap();
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert_eq!(result.status.code(), Some(0), "{stdout}");
+    let outputs = std::fs::read_to_string(&output).unwrap();
+    assert!(outputs.contains(&format!("\n{OBJECT_ID}\n")), "{outputs}");
+    assert!(outputs.contains(&format!("\n{CLIENT_ID}\n")), "{outputs}");
+    // The request token and the OIDC token were masked before anything printed.
+    for secret in w.az.sensitive_values() {
+        let visible: String = stdout
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect();
+        assert!(!visible.contains(&secret));
+    }
+    assert!(stdout.lines().any(|l| l.starts_with("::add-mask::")));
+}

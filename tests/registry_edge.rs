@@ -249,3 +249,58 @@ fn an_unresolvable_name_is_a_dns_failure() {
             .contains("privatelink.azurecr.io")
     );
 }
+
+#[test]
+fn the_tag_list_is_followed_across_link_pages() {
+    let reg = support::servers::scripted(|req, _| {
+        Reply::Respond(
+            match (req.path.as_str(), req.query_first("last").as_deref()) {
+                ("/v2/", _) => Response::json(200, &json!({})),
+                ("/v2/team/ctx/tags/list", None) => {
+                    Response::json(200, &json!({"name": "team/ctx", "tags": ["a1", "b2"]}))
+                        .header("Link", "</v2/team/ctx/tags/list?last=b2&n=2>; rel=\"next\"")
+                }
+                ("/v2/team/ctx/tags/list", Some("b2")) => {
+                    Response::json(200, &json!({"name": "team/ctx", "tags": ["c3", "v3.0"]}))
+                }
+                _ => Response::registry_error(404, "MANIFEST_UNKNOWN", "manifest unknown"),
+            },
+        )
+    });
+    let host = reg.host();
+    let (status, v) = run(
+        &[
+            "--registry".into(),
+            host.clone(),
+            "--context".into(),
+            format!("docker-image://{host}/team/ctx:v3"),
+            "--auth-mode".into(),
+            "anonymous".into(),
+        ],
+        "{}",
+    );
+    assert_eq!(status, 1);
+    let f = only(&v, "CONTEXT_NOT_FOUND");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("Tags (4): a1, b2, c3, v3.0"),
+        "{}",
+        f["message"]
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("Did you mean `v3.0`?"),
+        "{}",
+        f["fix"]
+    );
+    let pages = reg
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/v2/team/ctx/tags/list")
+        .count();
+    assert_eq!(pages, 2);
+}
