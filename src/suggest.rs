@@ -71,8 +71,14 @@ mod tests {
             .iter()
             .map(|s| s.to_string())
             .collect();
-        assert_eq!(nearest("v1.2", &tags, 3), vec!["V1.2", "v1.2.3-rc1", "v1.0"]);
-        assert_eq!(nearest("v3", &["c3".to_string(), "v3.0".to_string()], 1), vec!["v3.0"]);
+        assert_eq!(
+            nearest("v1.2", &tags, 3),
+            vec!["V1.2", "v1.2.3-rc1", "v1.0"]
+        );
+        assert_eq!(
+            nearest("v3", &["c3".to_string(), "v3.0".to_string()], 1),
+            vec!["v3.0"]
+        );
         assert_eq!(nearest("lates", &tags, 3), vec!["latest"]);
         assert!(nearest("zzzzzz", &tags, 3).is_empty());
         assert_eq!(nearest("v1.2.3", &tags, 2), vec!["v1.2.3-rc1", "V1.2"]);
