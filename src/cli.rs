@@ -109,6 +109,10 @@ pub struct Cli {
     #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "false", default_missing_value = "true")]
     pub comment: bool,
 
+    /// Distinguishes the sticky comments of jobs that share an id, such as the legs of a matrix (for example `${{ matrix.platform }}`).
+    #[arg(long, value_name = "KEY")]
+    pub comment_key: Option<String>,
+
     /// Create a check run with the findings as annotations on the files they point at (needs `checks: write`).
     #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "false", default_missing_value = "true")]
     pub check_run: bool,
@@ -448,6 +452,11 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         github: GithubOptions {
             token: github_token,
             comment: cli.comment,
+            comment_key: cli
+                .comment_key
+                .clone()
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty()),
             check_run: cli.check_run,
         },
     })

@@ -171,6 +171,8 @@ pub struct GithubOptions {
     pub token: Option<String>,
     /// `--comment`: keep one sticky pull request comment with the summary.
     pub comment: bool,
+    /// `--comment-key`: tells apart the comments of jobs sharing an id (matrix legs).
+    pub comment_key: Option<String>,
     /// `--check-run`: create a check run with the located findings as annotations.
     pub check_run: bool,
 }
@@ -181,6 +183,7 @@ impl std::fmt::Debug for GithubOptions {
         f.debug_struct("GithubOptions")
             .field("token", &self.token.as_ref().map(|_| "***"))
             .field("comment", &self.comment)
+            .field("comment_key", &self.comment_key)
             .field("check_run", &self.check_run)
             .finish()
     }

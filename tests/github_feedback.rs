@@ -274,6 +274,7 @@ fn config(api_url: &str, event: &Path, comment: bool, check_run: bool) -> Config
     c.github = GithubOptions {
         token: Some(TOKEN.into()),
         comment,
+        comment_key: None,
         check_run,
     };
     c.timeout = Duration::from_secs(20);

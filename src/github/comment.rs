@@ -28,9 +28,10 @@ pub struct IssueComment {
     pub html_url: Option<String>,
 }
 
-/// `<!-- acr-preflight:sticky:<workflow file>:<job> -->`: one comment per job of a
-/// workflow, so several jobs (or workflows) running the preflight keep their own.
-pub fn marker(env: &RunEnvironment) -> String {
+/// `<!-- acr-preflight:sticky:<workflow file>:<job>[:<comment-key>] -->`: one comment
+/// per job of a workflow, so several jobs (or workflows) running the preflight keep their
+/// own; matrix legs share a job id, so `--comment-key` tells them apart.
+pub fn marker(env: &RunEnvironment, comment_key: Option<&str>) -> String {
     let workflow = env
         .workflow_ref
         .as_deref()
@@ -38,10 +39,14 @@ pub fn marker(env: &RunEnvironment) -> String {
         // `owner/repo/.github/workflows/ci.yml` → `.github/workflows/ci.yml`.
         .map(|r| r.splitn(3, '/').nth(2).unwrap_or(r).to_string());
     let job = env.job.as_deref().unwrap_or("job");
-    let key = match workflow {
+    let mut key = match workflow {
         Some(w) if !w.is_empty() => format!("{w}:{job}"),
         _ => job.to_string(),
     };
+    if let Some(extra) = comment_key {
+        key.push(':');
+        key.push_str(extra);
+    }
     // Nothing that could end the HTML comment or break the line.
     let key: String = key
         .chars()
@@ -237,13 +242,20 @@ mod tests {
             ..RunEnvironment::default()
         };
         assert_eq!(
-            marker(&env),
+            marker(&env, None),
             "<!-- acr-preflight:sticky:.github/workflows/ci.yml:build -->"
+        );
+        assert_eq!(
+            marker(&env, Some("linux/arm64")),
+            "<!-- acr-preflight:sticky:.github/workflows/ci.yml:build:linux/arm64 -->"
         );
         let env = RunEnvironment {
             job: Some("x-->y <b>".into()),
             ..RunEnvironment::default()
         };
-        assert_eq!(marker(&env), "<!-- acr-preflight:sticky:x--_y__b_ -->");
+        assert_eq!(
+            marker(&env, None),
+            "<!-- acr-preflight:sticky:x--_y__b_ -->"
+        );
     }
 }

@@ -113,7 +113,7 @@ pub async fn publish(ctx: &Ctx, http: &reqwest::Client, report: &Report) -> Feed
     let target = Target {
         run_url: run_url(config, &repo),
         job: config.env.job.clone(),
-        marker: comment::marker(&config.env),
+        marker: comment::marker(&config.env, config.github.comment_key.as_deref()),
         fail_on: config.fail_on,
         workspace: config.env.github_workspace.clone(),
         event,
