@@ -61,7 +61,7 @@ pub struct Cli {
     #[arg(long, value_name = "SECRET")]
     pub client_secret: Option<String>,
 
-    /// Audience requested for the GitHub OIDC token.
+    /// Audience requested for the GitHub OIDC token (sovereign clouds default to their own, such as `api://AzureADTokenExchangeUSGov`).
     #[arg(long, default_value = DEFAULT_AUDIENCE, value_name = "AUD")]
     pub audience: String,
 
@@ -388,7 +388,16 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
             tenant_id: cli.tenant_id,
             subscription_id: cli.subscription_id,
             client_secret,
-            audience: cli.audience,
+            // Sovereign clouds' federated credentials use their own audience.
+            audience: match (cli.audience.as_str(), cli.azure_environment) {
+                (DEFAULT_AUDIENCE, AzureEnvironment::AzureChinaCloud) => {
+                    "api://AzureADTokenExchangeChina".to_string()
+                }
+                (DEFAULT_AUDIENCE, AzureEnvironment::AzureUsGovernment) => {
+                    "api://AzureADTokenExchangeUSGov".to_string()
+                }
+                _ => cli.audience.clone(),
+            },
             environment: Some(cli.azure_environment),
             authority_host: cli.authority_host,
             arm_endpoint: cli.arm_endpoint,
@@ -679,6 +688,34 @@ mod tests {
             assert!(!err.0.contains('\n'), "{bad:?}: {err}");
             assert!(err.0.starts_with("error: "), "{bad:?}: {err}");
         }
+    }
+
+    #[test]
+    fn sovereign_clouds_default_to_their_federation_audience() {
+        let c = config(
+            &[
+                "--registry",
+                "r.io",
+                "--azure-environment",
+                "AzureUSGovernment",
+            ],
+            &[],
+        );
+        assert_eq!(c.azure.audience, "api://AzureADTokenExchangeUSGov");
+        let c = config(
+            &[
+                "--registry",
+                "r.io",
+                "--azure-environment",
+                "AzureChinaCloud",
+                "--audience",
+                "api://custom",
+            ],
+            &[],
+        );
+        assert_eq!(c.azure.audience, "api://custom");
+        let c = config(&["--registry", "r.io"], &[]);
+        assert_eq!(c.azure.audience, DEFAULT_AUDIENCE);
     }
 
     #[test]
