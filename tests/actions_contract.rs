@@ -169,6 +169,14 @@ fn run_action(inputs: &[(&str, &str)], docker_config: &str, helpers: &[(&str, &s
     }
 }
 
+/// Keeps the ACR names these tests use off the network: they resolve to a loopback
+/// address nothing listens on, so the registry check fails fast and the same way
+/// everywhere.
+fn offline_resolve() -> String {
+    let dead = support::registry::refused_addr();
+    format!("myreg.azurecr.io={dead}\nmyregg.azurecr.io={dead}")
+}
+
 fn findings(report: &serde_json::Value) -> Vec<serde_json::Value> {
     report["findings"].as_array().cloned().unwrap_or_default()
 }
@@ -231,6 +239,7 @@ fn a_failing_run_annotates_summarises_and_sets_outputs() {
     let run = run_action(
         &[
             ("registry", "myreg"),
+            ("resolve", &offline_resolve()),
             (
                 "context",
                 "oci://myreg.azurecr.io/team/ctx:v1\noci://myregg.azurecr.io/team/ctx:v1\n",
@@ -360,7 +369,11 @@ fn nothing_from_inputs_or_helpers_can_inject_a_workflow_command() {
     .join("\n");
     let helper_output = r#"echo 'boom%0A::error::helper-pwned'; printf '##[error]legacy from helper, with:colons\r\n::warning::next-line\n'; exit 1"#;
     let run = run_action(
-        &[("registry", "myreg.azurecr.io"), ("context", &hostile)],
+        &[
+            ("registry", "myreg.azurecr.io"),
+            ("context", &hostile),
+            ("resolve", &offline_resolve()),
+        ],
         r#"{"credHelpers":{"myreg.azurecr.io":"evil"}}"#,
         &[("evil", helper_output)],
     );
