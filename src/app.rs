@@ -96,6 +96,11 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     };
     let ctx = Ctx::new(config, secrets.clone());
     let mut report = runtime.block_on(run_checks(&ctx)).redacted(&secrets);
+    if ctx.config.contexts.is_empty() && ctx.config.pushes.is_empty() {
+        report
+            .checks
+            .push((CheckId::Run, nothing_to_check(&ctx.config)));
+    }
     if let Some((mut workflow_report, discovery)) = workflow {
         point_at_workflow(&mut report, &discovery);
         cross_check_subject(&mut workflow_report, report.identity.as_ref());
@@ -227,6 +232,28 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
             .as_ref()
             .and_then(|i| serde_json::to_value(i).ok()),
     }
+}
+
+/// A run with no reference proves nothing about the build: say so rather than pass.
+fn nothing_to_check(config: &Config) -> CheckReport {
+    let mut report = CheckReport {
+        inconclusive: true,
+        ..CheckReport::default()
+    };
+    let discovered = if config.env.workflow_ref.is_some() {
+        " and none was found in the steps after this one (docker/build-push-action, docker buildx build, docker build/push, az acr build/run)"
+    } else {
+        ""
+    };
+    report.push(Finding::new(
+        CheckId::Run,
+        Code::RUN_NOTHING_TO_CHECK,
+        Severity::Warning,
+        "no context or push reference to check",
+        format!("No --context or --push was given{discovered}, so only the registry's configuration could be looked at; no pull or push right was proven."),
+        "Name what the build pulls and pushes: inputs `context` (one per line) and `push`, or the flags --context and --push.",
+    ));
+    report
 }
 
 /// Compares the subject a job's `environment:` implies with the subject the identity

@@ -102,6 +102,7 @@ macro_rules! finding_codes {
 finding_codes! {
     // run
     RUN_TIMEOUT,
+    RUN_NOTHING_TO_CHECK,
     // reference
     REF_INVALID,
     REF_WRONG_REGISTRY,

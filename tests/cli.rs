@@ -237,3 +237,33 @@ fn a_hanging_helper_cannot_hold_the_run_past_its_deadline() {
         "{codes:?}"
     );
 }
+
+#[test]
+fn a_run_without_references_warns_instead_of_passing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+    let out = run(
+        &[
+            "--registry",
+            "127.0.0.1:1",
+            "--format",
+            "json",
+            "--docker-config",
+            dir.path().to_str().unwrap(),
+            "--auth-mode",
+            "anonymous",
+        ],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["result"], "warn");
+    assert!(
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "RUN_NOTHING_TO_CHECK"),
+        "{v:#}"
+    );
+}
