@@ -240,30 +240,40 @@ fn a_hanging_helper_cannot_hold_the_run_past_its_deadline() {
 
 #[test]
 fn a_run_without_references_warns_instead_of_passing() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("config.json"), "{}").unwrap();
+    let rig = Rig::new();
+    let host = rig.host();
     let out = run(
         &[
             "--registry",
-            "127.0.0.1:1",
+            &host,
             "--format",
             "json",
             "--docker-config",
-            dir.path().to_str().unwrap(),
-            "--auth-mode",
-            "anonymous",
+            rig.config(),
         ],
         &[],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["result"], "warn");
+    let codes: Vec<&str> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["code"].as_str().unwrap())
+        .collect();
+    assert_eq!(codes, ["RUN_NOTHING_TO_CHECK"], "{v:#}");
+    // The registry itself was still reached, and its credential accepted.
+    let registry = v["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "registry")
+        .unwrap();
     assert!(
-        v["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|f| f["code"] == "RUN_NOTHING_TO_CHECK"),
+        registry["verified"]
+            .to_string()
+            .contains("answers without credentials"),
         "{v:#}"
     );
 }

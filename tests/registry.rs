@@ -656,3 +656,28 @@ fn a_certificate_from_an_unknown_ca_is_a_tls_failure_until_the_ca_is_given() {
     );
     assert_eq!(with_ca.status, 0, "{:#}", with_ca.json);
 }
+
+#[test]
+fn the_registry_alone_is_reached_and_its_credential_tried() {
+    let rig = Rig::new();
+    rig.ts.add_user("ci", "pw-ci-1");
+    let good = rig.basic_config("ci", "pw-ci-1");
+    let r = rig.run(&good, &[], &[]);
+    assert_eq!(r.status, 0, "{:#}", r.json);
+    assert!(
+        r.verified("registry")
+            .join("\n")
+            .contains("the token endpoint accepted `ci`"),
+        "{:#}",
+        r.json
+    );
+    let bad = rig.basic_config("ci", "wrong");
+    let r = rig.run(&bad, &[], &[]);
+    assert_eq!(r.status, 1);
+    let f = r.only("CRED_REJECTED");
+    assert!(
+        f["message"].as_str().unwrap().contains("HTTP 401"),
+        "{}",
+        f["message"]
+    );
+}

@@ -84,6 +84,13 @@ pub async fn run(
                 push: info.role == "push",
             });
     }
+    // The build's registry is checked even with no reference on it: reachability and
+    // whether it accepts the credential (a token without scopes) are still worth proving.
+    if let Some(registry) = &ctx.config.registry {
+        by_host
+            .entry(registry.host.to_ascii_lowercase())
+            .or_default();
+    }
     let mut outcome = Outcome::default();
     if by_host.is_empty() {
         return outcome;
@@ -189,6 +196,9 @@ fn finding(code: Code, severity: Severity, title: String, message: String, fix: 
 }
 
 fn refs_of(targets: &[Target]) -> String {
+    if targets.is_empty() {
+        return "the registry itself (no reference on it was given)".into();
+    }
     targets
         .iter()
         .map(|t| format!("`{}`", t.info.reference))
@@ -398,6 +408,9 @@ async fn bearer_token(
     };
     let who = &identity.described;
     let short = identity_short(identity);
+    if needs.is_empty() {
+        report.verified(format!("{host}: the token endpoint accepted {short}"));
+    }
     let mut grants = BTreeMap::new();
     for (repo, push) in &needs {
         let Some(granted) = wire::granted_actions(&token.token, repo) else {
