@@ -95,7 +95,9 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         }
     };
     let ctx = Ctx::new(config, secrets.clone());
-    let mut report = runtime.block_on(run_checks(&ctx)).redacted(&secrets);
+    // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
+    let http = crate::http::build_client(&ctx.config).map_err(|e| e.to_string());
+    let mut report = runtime.block_on(run_checks(&ctx, &http)).redacted(&secrets);
     if ctx.config.contexts.is_empty() && ctx.config.pushes.is_empty() {
         report
             .checks
@@ -109,11 +111,11 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             .insert(0, (CheckId::Workflow, workflow_report));
     }
     if crate::github::requested(&ctx.config)
-        && let Ok(http) = crate::http::build_client(&ctx.config)
+        && let Ok(http) = &http
     {
         // The comment and check run describe the checks; their own problems join the
         // report afterwards (summary, annotations, JSON).
-        let feedback = runtime.block_on(crate::github::publish(&ctx, &http, &report));
+        let feedback = runtime.block_on(crate::github::publish(&ctx, http, &report));
         report.http_requests += feedback.http_requests;
         report.checks.push((crate::github::CHECK, feedback.report));
         report = report.redacted(&secrets);
@@ -125,7 +127,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
 }
 
 /// Runs every check; a check still running at the deadline is reported, not awaited.
-pub async fn run_checks(ctx: &Ctx) -> Report {
+pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Report {
     let deadline = tokio::time::Instant::from_std(ctx.deadline);
     let (reference, contexts) = checks::reference::run(ctx).await;
 
@@ -141,12 +143,10 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
             hosts.push(host);
         }
     }
-    // One HTTP client for the run: one pool, one TLS stack, --resolve and --ca-file.
-    let http = crate::http::build_client(&ctx.config).map_err(|e| e.to_string());
     let (credentials, identity) = tokio::join!(
         tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)),
         async {
-            match &http {
+            match http {
                 Ok(client) => {
                     tokio::time::timeout_at(deadline, checks::identity::run(ctx, client, &contexts))
                         .await
@@ -199,7 +199,7 @@ pub async fn run_checks(ctx: &Ctx) -> Report {
     let mut contexts = contexts;
     let (registry, registry_requests) = match tokio::time::timeout_at(
         deadline,
-        checks::registry::run(ctx, &http, &contexts, &host_credentials, &hints),
+        checks::registry::run(ctx, http, &contexts, &host_credentials, &hints),
     )
     .await
     {

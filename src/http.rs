@@ -39,8 +39,8 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpSetupE
     Ok(certs)
 }
 
-/// Builds the shared client. Built lazily by the checks that need it, so a run that
-/// makes no HTTP call never pays for loading the system roots.
+/// Builds the shared client, once per run (src/app.rs): the identity check, the
+/// registry check and the pull request feedback all use it.
 pub fn build_client(config: &Config) -> Result<reqwest::Client, HttpSetupError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("acr-preflight/", env!("CARGO_PKG_VERSION")))
