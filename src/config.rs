@@ -252,6 +252,15 @@ impl Config {
     }
 }
 
+/// The label before an ACR login-server suffix (`myreg` of `myreg.azurecr.io`), or
+/// `None` for hosts that are not ACR login servers. The one list of ACR suffixes.
+pub fn acr_label(host: &str) -> Option<&str> {
+    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
+        .iter()
+        .find_map(|suffix| host.strip_suffix(suffix))
+        .filter(|label| !label.is_empty())
+}
+
 /// Parses `--registry`: an ACR name, a login server, or any `host[:port]`.
 pub fn parse_registry(input: &str, cloud: AzureEnvironment) -> Result<Registry, String> {
     let trimmed = input.trim();
@@ -292,14 +301,9 @@ pub fn parse_registry(input: &str, cloud: AzureEnvironment) -> Result<Registry, 
             acr_name: Some(host),
         });
     }
-    let acr_name = [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
-        .iter()
-        .find_map(|suffix| host.strip_suffix(suffix))
-        .map(|name| {
-            // Login servers with a domain-name-label hash (`name-abc123.azurecr.io`)
-            // exist; the registry name is not derivable from them, so keep the label.
-            name.to_string()
-        });
+    // Login servers with a domain-name-label hash (`name-abc123.azurecr.io`) exist; the
+    // registry name is not derivable from them, so keep the label.
+    let acr_name = acr_label(&host).map(str::to_string);
     Ok(Registry {
         input: input.to_string(),
         host,

@@ -1068,11 +1068,7 @@ fn auth_mode_note(ctx: &Ctx) -> String {
 
 /// The ACR registry name for an ACR login server.
 fn acr_name(host: &str) -> Option<&str> {
-    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
-        .iter()
-        .find_map(|suffix| host.strip_suffix(suffix))
-        .filter(|name| !name.is_empty())
-        .map(|name| name.split('.').next().unwrap_or(name))
+    crate::config::acr_label(host).map(|name| name.split('.').next().unwrap_or(name))
 }
 
 /// The login command(s) for `host`, after the shell lines in `setup` (run once).

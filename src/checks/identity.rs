@@ -45,9 +45,7 @@ fn finding(
 }
 
 fn is_acr(host: &str) -> bool {
-    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
-        .iter()
-        .any(|s| host.ends_with(s))
+    crate::config::acr_label(host).is_some()
 }
 
 pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) -> Outcome {

@@ -257,10 +257,8 @@ fn acr_name_of(host: &str, registry: Option<&Registry>) -> Option<String> {
         return Some(name.clone());
     }
     let host = host.to_ascii_lowercase();
-    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
-        .iter()
-        .find_map(|suffix| host.strip_suffix(suffix))
-        .filter(|name| !name.is_empty() && !name.contains('.'))
+    crate::config::acr_label(&host)
+        .filter(|name| !name.contains('.'))
         .map(str::to_string)
 }
 

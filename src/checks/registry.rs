@@ -808,9 +808,7 @@ fn replace_reference(written: &str, old: &str, new: &str) -> String {
 }
 
 fn acr_name(host: &str) -> Option<&str> {
-    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
-        .iter()
-        .find_map(|s| host.strip_suffix(s))
+    crate::config::acr_label(host)
 }
 
 fn list_command(host: &str, repo: &str) -> String {
