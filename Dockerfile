@@ -1,22 +1,17 @@
-# The action's image: a static binary and a CA bundle, nothing else.
-# Build stage: musl target, so the result runs on `scratch`. aws-lc-sys (rustls' crypto)
-# needs a musl C compiler (musl-tools) for that target.
-FROM rust:1-bookworm AS build
-RUN apt-get update \
- && apt-get install -y --no-install-recommends musl-tools \
- && rm -rf /var/lib/apt/lists/* \
- && rustup target add x86_64-unknown-linux-musl
-WORKDIR /src
-COPY Cargo.toml Cargo.lock ./
-COPY src ./src
-COPY docs ./docs
-ENV CC_x86_64_unknown_linux_musl=musl-gcc
-RUN cargo build --release --locked --target x86_64-unknown-linux-musl \
- && cp target/x86_64-unknown-linux-musl/release/acr-preflight /acr-preflight
-
+# The action's image: one static binary and a CA bundle on `scratch`, nothing else.
+#
+# This file compiles nothing. The binaries are built first (release.yml builds one per
+# architecture on its own runner; scripts/image-test.sh builds the local one) and passed
+# in the build context:
+#   dist/ca-certificates.crt           the CA bundle rustls reads (SSL_CERT_FILE default)
+#   dist/linux-amd64/acr-preflight     x86_64-unknown-linux-musl
+#   dist/linux-arm64/acr-preflight     aarch64-unknown-linux-musl
+# so that `docker buildx build --platform linux/amd64,linux/arm64` (or
+# `buildah bud --platform`) picks the right one through TARGETARCH.
 FROM scratch
-# rustls loads the system roots at start; without a bundle every TLS call would fail.
-COPY --from=build /etc/ssl/certs/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
-COPY --from=build /acr-preflight /acr-preflight
-# No USER: container actions must run as root to read the workspace (GitHub docs).
+ARG TARGETARCH
+COPY dist/ca-certificates.crt /etc/ssl/certs/ca-certificates.crt
+COPY dist/linux-${TARGETARCH}/acr-preflight /acr-preflight
+# No USER: a container action runs as root so that it can read the mounted workspace and
+# write the runner's file commands (docs: "Dockerfile support for GitHub Actions").
 ENTRYPOINT ["/acr-preflight"]
