@@ -1,4 +1,5 @@
-//! The GitHub Actions runner contract (../shared/reference/ecosystem.md A1–A7):
+//! The GitHub Actions runner contract (actions/toolkit `command.ts` and `file-command.ts`,
+//! actions/runner `ActionCommandManager.cs` and `FileCommandManager.cs`):
 //! workflow-command escaping, environment files, the step summary.
 
 use std::io::Write;

@@ -10,7 +10,7 @@
 //! - [`parse_context`] accepts the context forms this tool checks: `oci://` (ACR Tasks),
 //!   `docker-image://` (buildx named context) and plain references.
 //!
-//! Grammar (../shared/reference/ecosystem.md C1):
+//! Grammar (distribution/reference `regexp.go` and its `reference.go` doc comment):
 //! ```text
 //! reference := name [ ":" tag ] [ "@" digest ]
 //! name      := [ domain "/" ] component ( "/" component )*      (path at most 255 chars)

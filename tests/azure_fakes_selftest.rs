@@ -151,7 +151,7 @@ fn assertion_form<'a>(
     ]
 }
 
-/// Asserts the documented Entra error body (azure.md §5.1) with this code.
+/// Asserts the documented Entra error body (Microsoft identity platform, OAuth 2.0 client credentials flow) with this code.
 fn assert_aadsts(status: u16, body: &Value, want_status: u16, error: &str, code: u64) -> String {
     assert_eq!(status, want_status, "{body:#}");
     assert_eq!(body["error"], error, "{body:#}");
@@ -795,7 +795,7 @@ async fn github_oidc_endpoint_serves_the_jobs_id_token() {
     let c = decode_claims(r.json::<Value>().await.unwrap()["value"].as_str().unwrap());
     assert_eq!(c["aud"], "https://github.com/octo");
 
-    // Subject formats (azure.md §6.2).
+    // Subject formats (GitHub docs, OpenID Connect reference).
     for (claims, sub) in [
         (
             GitHubClaims::branch("octo/app", "main"),

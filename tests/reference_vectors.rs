@@ -1,17 +1,17 @@
-//! distribution/reference's own test tables (../shared/conformance/reference-vectors.json),
-//! run against our hand-written parser. Every case must agree.
+//! distribution/reference's own test tables (tests/fixtures/reference-vectors.json, vendored
+//! from github.com/distribution/reference, Apache-2.0; see tests/fixtures/README.md), run
+//! against our hand-written parser. Every case must agree.
 
 use acr_preflight::reference::{Reference, ReferenceError, docker_ref, parse, parse_normalized};
 use serde_json::Value;
 use std::path::PathBuf;
 
 fn vectors() -> Value {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../shared/conformance/reference-vectors.json");
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/reference-vectors.json");
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
         panic!(
-            "cannot read the reference conformance vectors at {}: {e}. They live in the shared \
-             directory beside the checkout (../shared); this test must not be skipped.",
+            "cannot read the reference conformance vectors at {}: {e}",
             path.display()
         )
     });

@@ -1,5 +1,5 @@
 //! Azure Resource Manager: find the registry by its login server and read the caller's
-//! effective permissions on it (azure.md §4.3–4.5).
+//! effective permissions on it (azure-rest-api-specs: Microsoft.Authorization 2022-04-01 permissions and role assignments, Microsoft.ContainerRegistry 2025-11-01 registries).
 
 use super::Cloud;
 use serde_json::Value;

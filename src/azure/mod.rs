@@ -1,6 +1,8 @@
 //! Azure: who the runner is in Entra ID (azure_identity on our reqwest client), what ARM
 //! says about the registry and the identity's permissions, and the ACR token exchange.
-//! Facts and shapes: ../shared/reference/azure.md.
+//! Facts and shapes: Microsoft Learn, "Azure Container Registry authentication" and the
+//! ACR OAuth2 token flow (`/oauth2/exchange`, `/oauth2/token`), Entra ID's client
+//! credentials flow, and the `Microsoft.ContainerRegistry` ARM REST API.
 
 pub mod arm;
 pub mod entra;

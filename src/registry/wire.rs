@@ -4,7 +4,7 @@
 use serde_json::Value;
 
 /// The four manifest types a build may pull. Without them a distribution registry
-/// answers 404 for OCI content and converts Docker images to schema1 (rig.md §2).
+/// answers 404 for OCI content and converts Docker images to schema1 (measured against distribution 2.8).
 pub const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
 pub const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";

@@ -43,8 +43,9 @@
 //! nothing here verifies signatures either, and the ARM fake accepts only tokens the
 //! Entra fake issued ([`Entra::is_issued`]).
 //!
-//! Facts (shapes, codes, role definitions): `/work/shared/reference/azure.md` §1.2–1.5,
-//! §4.2–4.5, §5.1, §5.5, §5.6, §6.1–6.3, and the azure-rest-api-specs example
+//! Facts (shapes, codes, role definitions): Microsoft Learn (Entra ID OAuth 2.0 client
+//! credentials and workload identity federation, AADSTS error codes, ACR token exchange,
+//! Azure built-in roles for containers), and the azure-rest-api-specs example
 //! `RegistryList.json` (2025-11-01). Choices where the reference is silent are written
 //! down where they are made (search for "Choice:").
 
@@ -80,14 +81,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use tempfile::TempDir;
 
-/// ACR's Entra audience (azure.md §1.3): request `https://containerregistry.azure.net/.default`.
+/// ACR's Entra audience (Microsoft Learn, ACR "disable authentication as ARM"): request `https://containerregistry.azure.net/.default`.
 pub const ACR_AUDIENCE: &str = "https://containerregistry.azure.net";
-/// The GitHub Actions OIDC issuer (azure.md §6.2).
+/// The GitHub Actions OIDC issuer (GitHub docs, OpenID Connect reference).
 pub const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
-/// `client_assertion_type` for a JWT client assertion (azure.md §5.1).
+/// `client_assertion_type` for a JWT client assertion (Microsoft identity platform, OAuth 2.0 client credentials flow).
 pub const JWT_BEARER: &str = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer";
 
-/// An Azure cloud: its host names and well-known values (azure.md §3.5, §6.3).
+/// An Azure cloud: its host names and well-known values (azure-cli core/cloud.py, §6.3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Cloud {
     Public,
@@ -148,7 +149,7 @@ impl Cloud {
         }
     }
 
-    /// The audience a federated credential expects for this cloud (azure.md §6.3).
+    /// The audience a federated credential expects for this cloud (Microsoft Entra, federated identity credential considerations).
     pub fn fic_audience(self) -> &'static str {
         match self {
             Cloud::Public => "api://AzureADTokenExchange",
@@ -157,7 +158,7 @@ impl Cloud {
         }
     }
 
-    /// `iss` of v1 access tokens for tenant `tid` (azure.md §5.5). Choice: the US
+    /// `iss` of v1 access tokens for tenant `tid` (Microsoft identity platform, access token claims reference). Choice: the US
     /// Government cloud uses `sts.windows.net` like the public cloud.
     pub fn sts_issuer(self, tid: &str) -> String {
         match self {

@@ -12,7 +12,7 @@
 pub use super::http::{MockServer, Reply, Request, Response};
 use std::net::SocketAddr;
 
-/// The body ACR sends when its firewall rejects the client IP (azure.md §3.1).
+/// The body ACR sends when its firewall rejects the client IP (Microsoft Learn, ACR "troubleshoot network issues").
 pub const FIREWALL_BODY: &str = r#"{"errors":[{"code":"DENIED","message":"client with IP '203.0.113.7' is not allowed access. Refer https://aka.ms/acr/firewall to grant access."}]}"#;
 /// The 429 body (distribution-spec `TOOMANYREQUESTS`).
 pub const THROTTLED_BODY: &str =

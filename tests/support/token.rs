@@ -626,7 +626,7 @@ impl Shared {
         let now = now_unix();
         let exp = now + exp_offset_secs;
         let iat = now.min(exp - 60);
-        // Modeled on ACR's refresh token claim set (azure.md §1.5).
+        // Modeled on ACR's refresh token claim set (Azure/acr docs/AAD-OAuth.md, token claim sets).
         let token = self.signer.sign(&json!({
             "iss": self.issuer,
             "sub": user,

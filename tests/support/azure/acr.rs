@@ -2,7 +2,7 @@
 //! [`TokenServer`] grants, and Entra tokens accepted by its `POST /oauth2/exchange`.
 //!
 //! Principal: the TokenServer user is the app's **object id** (`oid`), the id role
-//! assignments name (azure.md §4.4). So `TokenRequest::principal`, the refresh token's
+//! assignments name (azure-rest-api-specs Microsoft.Authorization 2022-04-01, role assignments). So `TokenRequest::principal`, the refresh token's
 //! `sub` and grants are all keyed by object id.
 //!
 //! Which Entra tokens the exchange accepts (registered with
@@ -10,7 +10,7 @@
 //! issued before [`AcrBridge::connect`]): tokens whose `tid` is the registry's
 //! subscription tenant and whose `aud` is `https://containerregistry.azure.net`, or an
 //! ARM audience while the registry's `azureADAuthenticationAsArmPolicy` is enabled
-//! (azure.md §1.3; evaluated when the token is issued).
+//! (Microsoft Learn, ACR "disable authentication as ARM"; evaluated when the token is issued).
 //!
 //! Data-plane rights per role assignment covering the registry (scope = registry,
 //! resource group or subscription), per the registry's `roleAssignmentMode`:
@@ -27,7 +27,7 @@
 //! So in ABAC mode AcrPull, AcrPush, Owner, Contributor and Reader grant nothing on the
 //! data plane; Container Registry Repository Reader gives pull, Writer pull and push.
 //! Wildcards count (Owner's `*` and Reader's `*/read` include `registries/pull/read`, so
-//! Reader can pull in RBAC mode, azure.md §4.1). Choices (the reference is silent): the
+//! Reader can pull in RBAC mode, azure-rest-api-specs Microsoft.ContainerRegistry 2025-11-01, roleAssignmentMode). Choices (the reference is silent): the
 //! Repository roles also work in RBAC mode; a repository condition
 //! ([`Arm::assign_limited`]) limits that assignment's rights to those repositories in
 //! both modes (exact names; the TokenServer has no prefix match); catalog listing for

@@ -1,6 +1,6 @@
 //! The Azure Resource Manager fake: container registries and the caller's effective
 //! permissions, computed from a per-test role-assignment table with the built-in role
-//! definitions of azure.md §4.2.
+//! definitions of Microsoft Learn, Azure built-in roles for containers.
 //!
 //! | request | answer |
 //! |---|---|
@@ -25,9 +25,9 @@ use super::{Cloud, arm_error, new_guid};
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex, Weak};
 
-/// The registries API version (azure.md §4.5).
+/// The registries API version (azure-rest-api-specs Microsoft.ContainerRegistry 2025-11-01, RegistryList.json).
 pub const REGISTRIES_API_VERSION: &str = "2025-11-01";
-/// The permissions API version (azure.md §4.3).
+/// The permissions API version (azure-rest-api-specs Microsoft.Authorization 2022-04-01, permissions).
 pub const PERMISSIONS_API_VERSION: &str = "2022-04-01";
 
 pub const ACTION_REGISTRY_READ: &str = "Microsoft.ContainerRegistry/registries/read";
@@ -106,7 +106,7 @@ pub fn action_matches(pattern: &str, action: &str) -> bool {
     glob(pattern.as_bytes(), action.as_bytes())
 }
 
-/// Built-in roles (azure.md §4.2) and custom ones.
+/// Built-in roles (Microsoft Learn, Azure built-in roles for containers) and custom ones.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Role {
     AcrPull,
@@ -259,7 +259,7 @@ impl Role {
     }
 
     /// A legacy role that ABAC-mode registries ignore on the data plane
-    /// (azure.md §4.1): AcrPull, AcrPush, AcrDelete, Owner, Contributor, Reader.
+    /// (azure-rest-api-specs Microsoft.ContainerRegistry 2025-11-01, roleAssignmentMode): AcrPull, AcrPush, AcrDelete, Owner, Contributor, Reader.
     pub fn is_legacy_data_role(&self) -> bool {
         matches!(
             self,

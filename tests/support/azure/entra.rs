@@ -1,10 +1,10 @@
-//! The Entra ID fake: the v2.0 token endpoint for confidential clients (azure.md §5.1).
+//! The Entra ID fake: the v2.0 token endpoint for confidential clients (Microsoft identity platform, OAuth 2.0 client credentials flow).
 //!
 //! `POST /{tenant}/oauth2/v2.0/token`, form `grant_type=client_credentials&client_id=…&scope=…`
 //! plus `client_secret=…` or `client_assertion=…&client_assertion_type=urn:…:jwt-bearer`.
 //!
 //! Success (200): `{"token_type":"Bearer","expires_in":3599,"ext_expires_in":3599,"access_token":…}`,
-//! the token a v1 access token (azure.md §5.5): `aud` (the resource), `iss`
+//! the token a v1 access token (Microsoft identity platform, access token claims reference): `aud` (the resource), `iss`
 //! (`https://sts.windows.net/{tid}/`), `iat`, `nbf`, `exp`, `appid`, `appidacr`, `idp`,
 //! `idtyp: "app"`, `oid`, `sub` (= `oid`), `tid`, `uti`, `ver: "1.0"`, plus `xms_mirid`
 //! for a managed identity.
@@ -28,7 +28,7 @@
 //! | secret matches one of the app's | 401 `invalid_client` 7000215 (none matches), 7000222 (it expired) |
 //! | assertion: `client_assertion_type`, parses as a JWT | 400 `invalid_request` 900144 / 50027 |
 //! | assertion: `nbf <= now < exp` | 401 `invalid_client` 700024 |
-//! | assertion against the federated credentials, compared exactly | 401 `invalid_client`: 70021 (no credential at all, or issuer and subject match but the audience does not — Choice: 700212 is UNCONFIRMED in azure.md), 700211 (issuer), 7002138 (subject matches only ignoring case), 700213 (subject) |
+//! | assertion against the federated credentials, compared exactly | 401 `invalid_client`: 70021 (no credential at all, or issuer and subject match but the audience does not — Choice: 700212 is not confirmed by a public source), 700211 (issuer), 7002138 (subject matches only ignoring case), 700213 (subject) |
 //! | the resource is known | 400 `invalid_resource` 500011 |
 //!
 //! HTTP statuses: 400 for request/tenant/app errors, 401 `invalid_client` for credential
@@ -64,7 +64,7 @@ pub struct Secret {
     pub expires_at: i64,
 }
 
-/// A federated identity credential (azure.md §6.3): issuer, subject and audience are
+/// A federated identity credential (Microsoft Entra, federated identity credential considerations): issuer, subject and audience are
 /// compared exactly and case-sensitively.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FederatedCredential {
@@ -936,7 +936,7 @@ fn check_assertion(app: &App, claims: &Value) -> Result<(), AadError> {
     Ok(())
 }
 
-/// The documented error body (azure.md §5.1).
+/// The documented error body (Microsoft identity platform, OAuth 2.0 client credentials flow).
 fn error_response(e: &AadError, cloud: Cloud, client_request_id: Option<&str>) -> Response {
     let now = now_unix();
     let trace_id = new_guid();

@@ -1,4 +1,4 @@
-//! The GitHub Actions ID-token endpoint (azure.md §6.1–6.2), plain HTTP on its own port:
+//! The GitHub Actions ID-token endpoint (actions/toolkit oidc-utils.ts; GitHub docs, OpenID Connect reference), plain HTTP on its own port:
 //! production reads the URL from `ACTIONS_ID_TOKEN_REQUEST_URL`.
 //!
 //! `GET /token?api-version=2.0&audience=<aud>` with `Authorization: Bearer <request token>`
@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex};
 pub const GITHUB_KID: &str = "acr-preflight-harness-github-key";
 
 /// The job a GitHub ID token describes. Builders set the fields; the `sub` follows
-/// GitHub's default precedence (environment > pull_request > ref, azure.md §6.2) unless
+/// GitHub's default precedence (environment > pull_request > ref, GitHub docs, OpenID Connect reference) unless
 /// [`GitHubClaims::with_subject`] overrides it.
 #[derive(Clone, Debug)]
 pub struct GitHubClaims {
@@ -35,14 +35,14 @@ pub struct GitHubClaims {
     pub actor: String,
     pub sha: String,
     /// Use the ID-based `repo:owner@id/name@id` form (repositories created after
-    /// 2026-07-15, azure.md §6.2).
+    /// 2026-07-15, GitHub docs, OpenID Connect reference).
     pub immutable_subject: bool,
     pub subject_override: Option<String>,
     /// Extra or replaced claims, applied last.
     pub extra: Map<String, Value>,
 }
 
-/// `:` inside subject values is written `%3A` (azure.md §6.2).
+/// `:` inside subject values is written `%3A` (GitHub docs, OpenID Connect reference).
 fn enc(value: &str) -> String {
     value.replace(':', "%3A")
 }
@@ -236,7 +236,7 @@ pub struct GitHubOidc {
 
 impl GitHubOidc {
     /// Starts on `127.0.0.1:0` with claims for a push to `octo/app` `main` and tokens
-    /// valid for 5 minutes (azure.md §5.4 reports 5–10).
+    /// valid for 5 minutes (azure-sdk-for-rust azure_identity azure_cli_credential.rs reports 5–10).
     pub fn start() -> GitHubOidc {
         let state = Arc::new(Mutex::new(State {
             request_token: format!("harness-gh-request-token-{}", new_guid()),
