@@ -410,8 +410,11 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         ca_file,
         env: RunEnvironment {
             github_actions,
-            in_action_container: github_actions
-                && env.get("GITHUB_WORKSPACE").map(String::as_str) == Some("/github/workspace"),
+            container: crate::action_container::ActionContainer::detect(
+                github_actions,
+                env.get("GITHUB_WORKSPACE").map(String::as_str),
+                env.get("RUNNER_TEMP").map(String::as_str),
+            ),
             path: env.get("PATH").map(OsString::from),
             home,
             github_step_summary: path_of("GITHUB_STEP_SUMMARY"),

@@ -119,10 +119,10 @@ pub struct AzureOptions {
 pub struct RunEnvironment {
     /// `GITHUB_ACTIONS=true`.
     pub github_actions: bool,
-    /// Running as a container action: the runner mounts the workspace at
-    /// `/github/workspace` and sets `GITHUB_WORKSPACE` to it. Such a step cannot see
-    /// the runner's `~/.docker` nor helpers installed on the runner.
-    pub in_action_container: bool,
+    /// Set when running as a container action (workspace at `/github/workspace`): what
+    /// the runner mounted. Such a step cannot see the runner's `~/.docker`, `~/.azure`
+    /// nor programs installed on the runner.
+    pub container: Option<crate::action_container::ActionContainer>,
     /// `PATH`, where credential helpers are looked up.
     pub path: Option<OsString>,
     pub home: Option<PathBuf>,

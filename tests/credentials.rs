@@ -654,7 +654,7 @@ async fn missing_config_is_a_notice_or_an_error_and_never_a_pass() {
     let ctx = rig.ctx_with(|c| {
         c.docker_config.origin = DockerConfigOrigin::Env;
         c.env.github_actions = true;
-        c.env.in_action_container = true;
+        c.env.container = Some(container(Some("/github/runner_temp")));
     });
     let (report, _) = run(&ctx, &hosts(&["myreg.azurecr.io"])).await;
     let f = only(&report, Code::DOCKER_CONFIG_MISSING);
@@ -669,12 +669,164 @@ async fn missing_config_is_a_notice_or_an_error_and_never_a_pass() {
         "{}",
         f.message
     );
+    // DOCKER_CONFIG was set and is visible: the advice is about the login step, not a
+    // directory the user already chose.
+    assert!(!f.fix.contains("runner.temp"), "{}", f.fix);
+    assert!(f.fix.contains("same DOCKER_CONFIG"), "{}", f.fix);
+    assert!(f.fix.contains("az acr login -n myreg"), "{}", f.fix);
+
+    // $HOME/.docker on a runner that mounts its temp dir: runner.temp is the shared place.
+    let home = |temp: Option<&str>| {
+        rig.ctx_with(|c| {
+            c.env.github_actions = true;
+            c.env.container = Some(container(temp));
+            c.docker_config.origin = DockerConfigOrigin::Home;
+        })
+    };
+    let (report, _) = run(
+        &home(Some("/github/runner_temp")),
+        &hosts(&["myreg.azurecr.io"]),
+    )
+    .await;
+    let f = only(&report, Code::DOCKER_CONFIG_MISSING);
     assert!(
         f.fix.contains("DOCKER_CONFIG: ${{ runner.temp }}/docker"),
         "{}",
         f.fix
     );
-    assert!(f.fix.contains("docker-config"), "{}", f.fix);
+    // On an older runner (RUNNER_TEMP untranslated) runner.temp is not shared: the
+    // workspace or host mode.
+    let (report, _) = run(
+        &home(Some("/home/runner/work/_temp")),
+        &hosts(&["myreg.azurecr.io"]),
+    )
+    .await;
+    let f = only(&report, Code::DOCKER_CONFIG_MISSING);
+    assert!(!f.fix.contains("runner.temp"), "{}", f.fix);
+    assert!(
+        f.fix
+            .contains("DOCKER_CONFIG: ${{ github.workspace }}/.docker-ci"),
+        "{}",
+        f.fix
+    );
+    assert!(
+        f.fix.contains("acr-preflight/acr-preflight/host@v0"),
+        "{}",
+        f.fix
+    );
+}
+
+fn container(runner_temp: Option<&str>) -> acr_preflight::action_container::ActionContainer {
+    acr_preflight::action_container::ActionContainer::detect(
+        true,
+        Some("/github/workspace"),
+        runner_temp,
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn an_untranslated_runner_temp_docker_config_is_named_with_both_working_fixes() {
+    let rig = Rig::new();
+    let ctx = rig.ctx_with(|c| {
+        c.env.github_actions = true;
+        c.env.container = Some(container(Some("/home/runner/work/_temp")));
+        c.docker_config.origin = DockerConfigOrigin::Env;
+        c.docker_config.dir = "/home/runner/work/_temp/docker".into();
+    });
+    let (report, creds) = run(&ctx, &hosts(&["myreg.azurecr.io"])).await;
+    let f = only(&report, Code::CONTAINER_PATH_UNMOUNTED);
+    assert_eq!(
+        f.severity,
+        Severity::Error,
+        "docker-config mode depends on it"
+    );
+    assert!(
+        f.title.contains("/home/runner/work/_temp/docker"),
+        "{}",
+        f.title
+    );
+    assert!(f.message.contains("v2.329.0"), "{}", f.message);
+    assert!(f.message.contains("runner.temp"), "{}", f.message);
+    assert!(
+        !f.fix.contains("runner.temp"),
+        "never the advice already followed: {}",
+        f.fix
+    );
+    assert!(f.fix.contains("${{ github.workspace }}"), "{}", f.fix);
+    assert!(
+        f.fix.contains("acr-preflight/acr-preflight/host@v0"),
+        "{}",
+        f.fix
+    );
+    assert!(report.inconclusive);
+    assert_eq!(creds[0].problem, Some(Code::CONTAINER_PATH_UNMOUNTED));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.code != Code::DOCKER_CONFIG_MISSING)
+    );
+
+    // The same path outside a container is simply missing.
+    let ctx = rig.ctx_with(|c| {
+        c.docker_config.origin = DockerConfigOrigin::Env;
+        c.docker_config.dir = "/home/runner/work/_temp/docker".into();
+    });
+    let (report, _) = run(&ctx, &hosts(&["myreg.azurecr.io"])).await;
+    only(&report, Code::DOCKER_CONFIG_MISSING);
+}
+
+#[tokio::test]
+async fn a_helper_only_the_runner_has_is_unverifiable_not_missing() {
+    let rig = Rig::new();
+    rig.config(r#"{"credHelpers": {"myreg.azurecr.io": "acr-env"}}"#);
+    let in_container = |mode: AuthMode| {
+        rig.ctx_with(|c| {
+            c.env.github_actions = true;
+            c.env.container = Some(container(Some("/github/runner_temp")));
+            c.auth_mode = mode;
+        })
+    };
+    let (report, creds) = run(&in_container(AuthMode::Auto), &hosts(&["myreg.azurecr.io"])).await;
+    let f = only(&report, Code::HELPER_UNVERIFIABLE);
+    assert_eq!(f.severity, Severity::Warning);
+    assert!(f.title.contains("docker-credential-acr-env"), "{}", f.title);
+    assert!(
+        f.fix.contains("acr-preflight/acr-preflight/host@v0"),
+        "{}",
+        f.fix
+    );
+    assert!(!f.fix.contains("Install"), "{}", f.fix);
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.code != Code::HELPER_NOT_FOUND)
+    );
+    assert_eq!(creds[0].problem, Some(Code::HELPER_UNVERIFIABLE));
+
+    // With an Azure identity the build's credential does not come from the helper.
+    let (report, _) = run(&in_container(AuthMode::Oidc), &hosts(&["myreg.azurecr.io"])).await;
+    assert_eq!(
+        only(&report, Code::HELPER_UNVERIFIABLE).severity,
+        Severity::Notice
+    );
+
+    // Outside a container a missing helper is missing.
+    let (report, _) = run(&rig.ctx(), &hosts(&["myreg.azurecr.io"])).await;
+    assert_eq!(
+        only(&report, Code::HELPER_NOT_FOUND).severity,
+        Severity::Error
+    );
+
+    // A helper that cannot exist on a Linux runner stays an error in a container too.
+    rig.config(r#"{"credsStore": "desktop"}"#);
+    let (report, _) = run(&in_container(AuthMode::Auto), &hosts(&["myreg.azurecr.io"])).await;
+    assert_eq!(
+        only(&report, Code::HELPER_NOT_FOUND).severity,
+        Severity::Error
+    );
 }
 
 #[tokio::test]

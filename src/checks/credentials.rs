@@ -98,6 +98,14 @@ struct Outcome {
 pub async fn run(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredential>) {
     let mut report = CheckReport::default();
     let dir = &ctx.config.docker_config.dir;
+    if let Some(container) = &ctx.config.env.container
+        && let Some(why) = container.unmounted(dir)
+    {
+        report.push(unmounted_config(ctx, container, hosts, &why));
+        report.inconclusive = true;
+        let creds = without_config(hosts, dir, Code::CONTAINER_PATH_UNMOUNTED);
+        return (report, creds);
+    }
     let config = match docker_config::load(dir, &ctx.secrets) {
         Ok(Load::Loaded(config)) => config,
         Ok(Load::Missing { path, dir_exists }) => {
@@ -233,6 +241,9 @@ async fn check_hosts(
                 cred_helper::find_on_path(name, ctx.config.env.path.as_deref()).map_err(|e| match e
                 {
                     HelperError::InvalidName { .. } => Code::DOCKER_CONFIG_INVALID,
+                    _ if ctx.config.env.container.is_some() && could_be_on_the_runner(name) => {
+                        Code::HELPER_UNVERIFIABLE
+                    }
                     _ => Code::HELPER_NOT_FOUND,
                 })
             })
@@ -241,6 +252,10 @@ async fn check_hosts(
             Ok(_) => {}
             Err(Code::DOCKER_CONFIG_INVALID) => {
                 report.push(invalid_helper_name(ctx, config, name, *via, usage));
+            }
+            Err(Code::HELPER_UNVERIFIABLE) => {
+                report.push(helper_unverifiable(ctx, config, name, *via, usage));
+                report.inconclusive = true;
             }
             Err(_) => report.push(helper_not_found(ctx, config, name, *via, usage)),
         }
@@ -624,21 +639,36 @@ fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) ->
             }
         ));
     }
-    if ctx.config.env.in_action_container {
+    if ctx.config.env.container.is_some() {
         message.push_str(
             " This step runs in a container action: it cannot see the runner's `~/.docker` (where `docker login`, docker/login-action and `az acr login` write by default), nor credential helpers installed on the runner.",
         );
     }
     let mut fix = String::new();
-    if ctx.config.env.in_action_container {
-        fix.push_str(
-            "Give the login step and this step the same docker config directory under the runner's temp dir, on both steps (or once at job level):\n\
-             env:\n  DOCKER_CONFIG: ${{ runner.temp }}/docker\n\
-             (or pass it to this step as input `docker-config: ${{ runner.temp }}/docker`). Then log in before this step",
-        );
-        match hosts.first() {
-            Some(host) => fix.push_str(&format!(":\n{}", login_commands(host, ""))),
-            None => fix.push('.'),
+    if let Some(container) = &ctx.config.env.container {
+        let login = match hosts.first() {
+            Some(host) => format!(":\n{}", login_commands(host, "")),
+            None => ".".to_string(),
+        };
+        match loc.origin {
+            // The user already chose a directory the container sees: the login step did
+            // not write there (it ran later, without the same DOCKER_CONFIG, or not at all).
+            DockerConfigOrigin::Flag | DockerConfigOrigin::Env => fix.push_str(&format!(
+                "The directory is visible here, so the login did not write to it. Run the login step before this step with the same DOCKER_CONFIG (set it once at job level, so both steps get it){login}"
+            )),
+            DockerConfigOrigin::Home if container.runner_temp_is_shared() => {
+                fix.push_str(
+                    "Give the login step and this step the same docker config directory, set once at job level (this runner mounts its temp dir into container actions; runners before v2.329.0 do not, see `explain CONTAINER_PATH_UNMOUNTED`):\n\
+                     env:\n  DOCKER_CONFIG: ${{ runner.temp }}/docker\n\
+                     Then log in before this step",
+                );
+                fix.push_str(&login);
+            }
+            DockerConfigOrigin::Home => {
+                fix.push_str(&crate::action_container::shared_docker_config_fix());
+                fix.push_str("\nThen log in before this step");
+                fix.push_str(&login);
+            }
         }
     } else {
         match hosts.first() {
@@ -824,8 +854,8 @@ fn helper_not_found(
         message.push(' ');
         message.push_str(hint);
     }
-    if ctx.config.env.in_action_container {
-        message.push_str(" This step runs in a container action, whose PATH does not include helpers installed on the runner; a helper that only exists on the runner is invisible here and to any tool running in a container.");
+    if ctx.config.env.container.is_some() {
+        message.push_str(" This step runs in a container action on a Linux runner, where this helper cannot work either.");
     }
     let mut fix = format!(
         "Install `{program}` on the runner, or remove the entry so docker uses the plain file store: {}",
@@ -842,6 +872,93 @@ fn helper_not_found(
         format!("credential helper `{program}` ({key}) is not installed"),
         message,
         fix,
+    )
+    .at(display_path(ctx, &config.path), usage.line, None)
+}
+
+/// Helpers that cannot exist on a Linux runner: missing here means missing there too.
+fn could_be_on_the_runner(name: &str) -> bool {
+    !matches!(
+        name,
+        "desktop" | "desktop.exe" | "osxkeychain" | "wincred" | "wincred.exe"
+    )
+}
+
+/// CONTAINER_PATH_UNMOUNTED for the docker config directory.
+fn unmounted_config(
+    ctx: &Ctx,
+    container: &crate::action_container::ActionContainer,
+    hosts: &[String],
+    why: &crate::action_container::Unmounted,
+) -> Finding {
+    let loc = &ctx.config.docker_config;
+    let what = match loc.origin {
+        DockerConfigOrigin::Flag => "The docker config directory (input `docker-config`)",
+        DockerConfigOrigin::Env => "DOCKER_CONFIG",
+        DockerConfigOrigin::Home => "The docker config directory ($HOME/.docker)",
+    };
+    let severity = match ctx.config.effective_auth_mode() {
+        AuthMode::DockerConfig => Severity::Error,
+        _ => Severity::Warning,
+    };
+    let mut message = container.explain_unmounted(what, &loc.dir, why);
+    message.push_str(&format!(
+        " The build step runs on the runner and does see it, but this check cannot read the credentials it holds{}, so it cannot tell whether the build will authenticate.",
+        if hosts.is_empty() {
+            String::new()
+        } else {
+            format!(" for {}", hosts.join(", "))
+        }
+    ));
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::CONTAINER_PATH_UNMOUNTED,
+        severity,
+        format!(
+            "{} is not visible inside this container action",
+            loc.dir.display()
+        ),
+        message,
+        crate::action_container::shared_docker_config_fix(),
+    )
+}
+
+/// HELPER_UNVERIFIABLE: a helper that may exist on the runner but not in this container.
+fn helper_unverifiable(
+    ctx: &Ctx,
+    config: &DockerConfig,
+    name: &str,
+    via: HelperVia,
+    usage: &HelperUse,
+) -> Finding {
+    let key = config_keys(via, usage);
+    let program = cred_helper::program_name(name);
+    // The build gets its registry credentials from the helper only in docker-config mode.
+    let severity = match ctx.config.effective_auth_mode() {
+        AuthMode::DockerConfig => Severity::Warning,
+        _ => Severity::Notice,
+    };
+    let mut message = format!(
+        "{} sets {key} to \"{name}\", so docker runs `{program}` for {}. This step runs in a container action, which sees none of the runner's programs: `{program}` may well be installed on the runner, where the build runs, but it cannot be run from here, so the credential it would give is not verified.{}",
+        file_line(&config.path, usage.line),
+        scope(via, usage),
+        auth_mode_note(ctx)
+    );
+    if let Some(hint) = helper_hint(name) {
+        message.push(' ');
+        message.push_str(hint);
+    }
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::HELPER_UNVERIFIABLE,
+        severity,
+        format!("credential helper `{program}` ({key}) cannot be verified from a container action"),
+        message,
+        format!(
+            "Run this check on the runner, where it runs `{program}` as the build will:\nuses: {}\n(same inputs and outputs). Or, if the build does not need the helper, remove the entry: {}",
+            crate::action_container::HOST_MODE_USES,
+            jq_edit(&del_filter(via, usage), &config.path.display().to_string())
+        ),
     )
     .at(display_path(ctx, &config.path), usage.line, None)
 }
