@@ -351,6 +351,10 @@ fn fail_on_label(f: FailOn) -> &'static str {
     }
 }
 
+/// Inside a container action the JSON report goes here, relative to the workspace, the
+/// one directory a later `run:` step sees at the same relative path.
+pub const REPORT_DIR: &str = ".acr-preflight";
+
 fn render(report: &Report, config: &Config) {
     let mut stdout = std::io::stdout().lock();
     let label = fail_on_label(config.fail_on);
@@ -375,11 +379,19 @@ fn render(report: &Report, config: &Config) {
             }
             let _ = stdout.flush();
             let json = output::json::render(report);
+            let place = match (&config.env.container, &config.env.github_workspace) {
+                (Some(_), Some(workspace)) => output::github::ReportPlace::InWorkspace {
+                    workspace: workspace.clone(),
+                    dir: workspace.join(REPORT_DIR),
+                },
+                _ => output::github::ReportPlace::BesideSummary,
+            };
             for problem in output::github::write_files(
                 report,
                 &json,
                 config.env.github_step_summary.as_deref(),
                 config.env.github_output.as_deref(),
+                &place,
             ) {
                 eprintln!("acr-preflight: {problem}");
             }

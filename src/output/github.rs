@@ -53,7 +53,19 @@ pub fn stdout_lines(report: &Report, text_report: &str) -> Vec<String> {
     lines
 }
 
-/// Writes the summary, the JSON report (beside the summary) and the step outputs.
+/// Where the JSON report goes, and how the `report` output names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportPlace {
+    /// Beside the step summary, named by its absolute path: on the runner itself, where
+    /// later steps see the same paths.
+    BesideSummary,
+    /// In `dir` (created), named by the path relative to `workspace`: inside a container
+    /// action, where the summary's directory is a container path no later `run:` step
+    /// can open, while the workspace is the same directory on both sides.
+    InWorkspace { workspace: PathBuf, dir: PathBuf },
+}
+
+/// Writes the summary, the JSON report and the step outputs.
 /// Returns what could not be written, as messages for stderr: a broken runner file
 /// must not hide the findings already printed.
 pub fn write_files(
@@ -61,6 +73,7 @@ pub fn write_files(
     json_report: &serde_json::Value,
     summary_path: Option<&Path>,
     output_path: Option<&Path>,
+    place: &ReportPlace,
 ) -> Vec<String> {
     let mut problems = Vec::new();
     let mut report_path: Option<PathBuf> = None;
@@ -72,14 +85,23 @@ pub fn write_files(
                 summary.display()
             ));
         }
-        let dir = summary.parent().unwrap_or(Path::new("."));
-        let path = dir.join(format!(
-            "acr-preflight-report-{}.json",
-            &gha::random_token()[..12]
-        ));
-        let body = serde_json::to_string_pretty(json_report).unwrap_or_default();
-        match std::fs::write(&path, body) {
-            Ok(()) => report_path = Some(path),
+        let name = format!("acr-preflight-report-{}.json", &gha::random_token()[..12]);
+        let (path, written) = match place {
+            ReportPlace::BesideSummary => {
+                let path = summary.parent().unwrap_or(Path::new(".")).join(name);
+                let written = write_report(&path, json_report).map(|()| path.clone());
+                (path, written)
+            }
+            ReportPlace::InWorkspace { workspace, dir } => {
+                let path = dir.join(name);
+                let written = prepare_report_dir(dir)
+                    .and_then(|()| write_report(&path, json_report))
+                    .map(|()| path.strip_prefix(workspace).unwrap_or(&path).to_path_buf());
+                (path, written)
+            }
+        };
+        match written {
+            Ok(path) => report_path = Some(path),
             Err(e) => problems.push(format!(
                 "cannot write the JSON report {}: {e}",
                 path.display()
@@ -113,6 +135,22 @@ pub fn write_files(
         }
     }
     problems
+}
+
+fn write_report(path: &Path, json_report: &serde_json::Value) -> std::io::Result<()> {
+    let body = serde_json::to_string_pretty(json_report).unwrap_or_default();
+    std::fs::write(path, body)
+}
+
+/// Creates the report directory with a `.gitignore` of `*`, so that the report never
+/// shows up in `git status` or gets committed by a later step.
+fn prepare_report_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        std::fs::write(ignore, "*\n")?;
+    }
+    Ok(())
 }
 
 fn identity_field(report: &Report, key: &str) -> String {
@@ -164,5 +202,54 @@ mod tests {
         let warnings = lines.iter().filter(|l| l.starts_with("::warning ")).count();
         assert_eq!((errors, warnings), (10, 10));
         assert!(lines[0].starts_with("::error "));
+    }
+
+    #[test]
+    fn in_a_container_the_report_output_is_workspace_relative() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        let workspace = root.join("workspace");
+        let files = root.join("file_commands");
+        std::fs::create_dir_all(&workspace).unwrap();
+        std::fs::create_dir_all(&files).unwrap();
+        let (summary, output) = (files.join("step_summary_1"), files.join("set_output_1"));
+        std::fs::write(&summary, "").unwrap();
+        std::fs::write(&output, "").unwrap();
+        let report = Report {
+            checks: vec![],
+            contexts: vec![],
+            http_requests: 0,
+            identity: None,
+        };
+        let place = ReportPlace::InWorkspace {
+            workspace: workspace.clone(),
+            dir: workspace.join(".acr-preflight"),
+        };
+        let json = serde_json::json!({"version": 1});
+        let problems = write_files(&report, &json, Some(&summary), Some(&output), &place);
+        assert!(problems.is_empty(), "{problems:?}");
+        let outputs = std::fs::read_to_string(&output).unwrap();
+        let line = outputs
+            .lines()
+            .skip_while(|l| !l.starts_with("report<<"))
+            .nth(1)
+            .unwrap()
+            .to_string();
+        assert!(
+            line.starts_with(".acr-preflight/acr-preflight-report-"),
+            "{line}"
+        );
+        assert!(line.ends_with(".json"), "{line}");
+        let written = std::fs::read_to_string(workspace.join(&line)).unwrap();
+        assert!(written.contains("\"version\": 1"), "{written}");
+        assert_eq!(
+            std::fs::read_to_string(workspace.join(".acr-preflight/.gitignore")).unwrap(),
+            "*\n"
+        );
+        assert_eq!(
+            std::fs::read_dir(&files).unwrap().count(),
+            2,
+            "nothing beside the summary"
+        );
     }
 }
