@@ -96,7 +96,17 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     };
     let ctx = Ctx::new(config, secrets.clone());
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
-    let http = crate::http::build_client(&ctx.config).map_err(|e| e.to_string());
+    let http = crate::http::build_client(&ctx.config).map_err(|e| {
+        let mut text = e.to_string();
+        // A CA file under an unmounted runner path is the usual cause in a container.
+        if let (Some(container), Some(ca)) = (&ctx.config.env.container, &ctx.config.ca_file)
+            && let Some(why) = container.unmounted(ca)
+        {
+            text.push_str(". ");
+            text.push_str(&container.explain_unmounted("The CA file (input `ca-file`)", ca, &why));
+        }
+        text
+    });
     let mut report = runtime.block_on(run_checks(&ctx, &http)).redacted(&secrets);
     if ctx.config.contexts.is_empty() && ctx.config.pushes.is_empty() {
         report

@@ -624,6 +624,41 @@ fn azure_cli_mode_uses_the_az_session() {
         "{}",
         f["fix"]
     );
+
+    // In a container action the runner's az session is invisible, not absent.
+    let r = run(
+        &w,
+        false,
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_WORKSPACE", "/github/workspace"),
+            ("RUNNER_TEMP", "/github/runner_temp"),
+        ],
+        &[&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat(),
+    );
+    let f = r.only("ID_CLI_UNVERIFIABLE");
+    assert_eq!(f["severity"], "warning");
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("acr-preflight/acr-preflight/host@v0"),
+        "{}",
+        f["fix"]
+    );
+    assert!(
+        findings_of(&r.json).all(|f| f["code"] != "ID_TOKEN_FAILED"),
+        "{:#}",
+        r.json
+    );
+}
+
+fn findings_of(json: &serde_json::Value) -> impl Iterator<Item = &serde_json::Value> {
+    json["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["findings"].as_array().into_iter().flatten())
 }
 
 #[test]

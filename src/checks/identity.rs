@@ -383,6 +383,11 @@ fn entra_finding(
     let client = config.azure.client_id.as_deref().unwrap_or("<client-id>");
     let tenant = config.azure.tenant_id.as_deref().unwrap_or("<tenant-id>");
     match e {
+        EntraError::Setup(d) | EntraError::Other(d)
+            if method == Method::AzureCli && config.env.container.is_some() =>
+        {
+            cli_session_unverifiable(d)
+        }
         EntraError::OidcUnavailable { missing } => oidc_unavailable(ctx, missing),
         EntraError::Rejected { codes, .. } => {
             let has = |c: u32| codes.contains(&c);
@@ -433,6 +438,24 @@ fn entra_finding(
             },
         ),
     }
+}
+
+/// ID_CLI_UNVERIFIABLE: the `az` session lives on the runner (`~/.azure`, `az` on its
+/// PATH), which a container action cannot see.
+fn cli_session_unverifiable(detail: &str) -> Finding {
+    Finding::new(
+        CheckId::Identity,
+        Code::ID_CLI_UNVERIFIABLE,
+        Severity::Warning,
+        "the runner's Azure CLI session cannot be verified from a container action",
+        format!(
+            "The auth mode is azure-cli: the identity is whatever `az login` (or azure/login) signed in on the runner. This step runs in a container action, which sees neither the runner's `az` nor its `~/.azure`, so it could not get a token ({detail}). The build, on the runner, may well have the session; this run cannot tell."
+        ),
+        format!(
+            "Run the check on the runner, where it uses the same `az` session as the build:\nuses: {}\n(same inputs and outputs). Or sign in as the build does with the job's OIDC token instead: give `client-id` and `tenant-id` (auth-mode `oidc`).",
+            crate::action_container::HOST_MODE_USES
+        ),
+    )
 }
 
 fn fic_name(subject: &str) -> String {

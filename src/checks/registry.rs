@@ -99,13 +99,20 @@ pub async fn run(
         Ok(h) => h.clone(),
         Err(e) => {
             outcome.report.inconclusive = true;
+            let mut fix = "Give a readable PEM bundle with --ca-file (input `ca-file`) or SSL_CERT_FILE; the image must carry a CA bundle at /etc/ssl/certs/ca-certificates.crt.".to_string();
+            if ctx.config.env.container.is_some() {
+                fix.push_str(&format!(
+                    " This step runs in a container action: put the file in the workspace (`ca-file: ${{{{ github.workspace }}}}/ca.crt`), or run the check on the runner: uses: {}",
+                    crate::action_container::HOST_MODE_USES
+                ));
+            }
             outcome.report.push(Finding::new(
                 CheckId::Registry,
                 Code::NET_TLS,
                 Severity::Error,
                 "cannot set up TLS for registry calls",
                 e.clone(),
-                "Give a readable PEM bundle with --ca-file (input `ca-file`) or SSL_CERT_FILE; the image must carry a CA bundle at /etc/ssl/certs/ca-certificates.crt.",
+                fix,
             ));
             return outcome;
         }
