@@ -128,7 +128,7 @@ impl ActionContainer {
 /// `${{ runner.temp }}` cannot be that place: the workspace, or host mode.
 pub fn shared_docker_config_fix() -> String {
     format!(
-        "Use a directory that every runner version mounts, the workspace, for the login step and this step (job-level env, or on both steps):\n\
+        "Use a directory that every runner version mounts, the workspace, for the login step and this step (in the job's `env:`, or on both steps):\n\
          env:\n  DOCKER_CONFIG: ${{{{ github.workspace }}}}/.docker-ci\n\
          Keep it out of images and commits (`echo .docker-ci >> .dockerignore`; it holds credentials) and remove it at the end of the job.\n\
          Or run the check on the runner itself, where it sees the runner's docker config, helpers and `az` session as the build does:\n\

@@ -654,11 +654,11 @@ fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) ->
             // The user already chose a directory the container sees: the login step did
             // not write there (it ran later, without the same DOCKER_CONFIG, or not at all).
             DockerConfigOrigin::Flag | DockerConfigOrigin::Env => fix.push_str(&format!(
-                "The directory is visible here, so the login did not write to it. Run the login step before this step with the same DOCKER_CONFIG (set it once at job level, so both steps get it){login}"
+                "The directory is visible here, so the login did not write to it. Run the login step before this step with the same DOCKER_CONFIG (in the `env:` of both steps){login}"
             )),
             DockerConfigOrigin::Home if container.runner_temp_is_shared() => {
                 fix.push_str(
-                    "Give the login step and this step the same docker config directory, set once at job level (this runner mounts its temp dir into container actions; runners before v2.329.0 do not, see `explain CONTAINER_PATH_UNMOUNTED`):\n\
+                    "Give the login step and this step the same docker config directory, in the `env:` of both steps (the `runner` context is not available in a job's `env:`; this runner mounts its temp dir into container actions, runners before v2.329.0 do not, see `explain CONTAINER_PATH_UNMOUNTED`):\n\
                      env:\n  DOCKER_CONFIG: ${{ runner.temp }}/docker\n\
                      Then log in before this step",
                 );
