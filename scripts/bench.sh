@@ -26,7 +26,8 @@ for _ in $(seq 1 400); do grep -q '^READY=1$' "$work/rig.env" 2>/dev/null && bre
 # shellcheck disable=SC1091
 . "$work/rig.env"
 resolve=()
-for spec in $RESOLVE; do resolve+=(--resolve "$spec"); done
+read -r -a specs <<<"${RESOLVE:?the rig sets RESOLVE}"
+for spec in "${specs[@]}"; do resolve+=(--resolve "$spec"); done
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$REGISTRY_HOST" "$(printf 'ci-bot:demo-password-not-real' | base64)" >"$work/config.json"
 
 echo "binary size: $(stat -c %s "$bin") bytes"

@@ -63,8 +63,9 @@ printf '{"ServerURL":"%s","Username":"ci-bot","Secret":"demo-password-not-real"}
 mkdir -p "$work/docker"
 printf '{"credHelpers":{"%s":"pass"}}\n' "$REGISTRY_HOST" >"$work/docker/config.json"
 
-resolve_args=()
-for spec in $RESOLVE; do resolve_args+=(--resolve "$spec"); done
+resolve_args=() resolve_lines=()
+read -r -a resolve_lines <<<"$RESOLVE" # space-separated HOST=IP:PORT specs
+for spec in "${resolve_lines[@]}"; do resolve_args+=(--resolve "$spec"); done
 common=("${resolve_args[@]}" --ca-file "$CA_FILE" --docker-config "$work/docker")
 
 # --- run 1: the CLI on a correct set-up --------------------------------------------------
@@ -85,7 +86,7 @@ env GITHUB_ACTIONS=true GITHUB_STEP_SUMMARY="$summary" GITHUB_OUTPUT="$outputs" 
   INPUT_REGISTRY=myreg \
   INPUT_CONTEXT="oci://$REGISTRY_HOST/team/ctx:v1.1" \
   INPUT_PUSH="$REGISTRY_HOST/team/app:v2" \
-  INPUT_RESOLVE="$(printf '%s\n' $RESOLVE)" \
+  INPUT_RESOLVE="$(printf '%s\n' "${resolve_lines[@]}")" \
   INPUT_CA-FILE="$CA_FILE" \
   INPUT_DOCKER-CONFIG="$work/docker" \
   "$bin"
