@@ -379,10 +379,13 @@ async fn bearer_token(
         .iter()
         .map(|(repo, push)| registry::repository_scope(repo, *push))
         .collect();
-    let token = match client
-        .token(realm, service, &scopes, identity.credential.as_ref())
-        .await
-    {
+    let result = client
+        .token(host, realm, service, &scopes, identity.credential.as_ref())
+        .await;
+    if !matches!(result, Err(TokenError::BadRealm(_))) {
+        realm_evidence(client, host, realm, identity, report);
+    }
+    let token = match result {
         Ok(t) => t,
         Err(TokenError::Net(e)) => {
             report.push(net_finding(ctx, host, &e, targets).await);
@@ -676,9 +679,21 @@ async fn not_found(
     let repo = &target.repository;
     let info = &target.info;
     let by_digest = info.digest.is_some();
+    let mut tag_note = String::new();
     let tags = match client.tags(host, repo, auth).await {
-        Ok(Ok(tags)) => Some(tags),
-        _ => None,
+        Ok(Ok(list)) => {
+            if let Some(why) = &list.partial {
+                tag_note = format!(" The tag list is partial: {why}.");
+            }
+            Some(list.tags)
+        }
+        Ok(Err(reply)) => {
+            if reply.redirect_target().is_some() {
+                tag_note = format!(" GET /v2/{repo}/tags/list → {}.", reply.describe());
+            }
+            None
+        }
+        Err(_) => None,
     };
     let reference_written = info.reference.clone();
     if let Some(tags) = &tags
@@ -743,7 +758,7 @@ async fn not_found(
             Code::CONTEXT_NOT_FOUND,
             Severity::Error,
             format!("{what} `{reference}` does not exist in {host}/{repo}"),
-            format!("{seen}.{answer} {listed}"),
+            format!("{seen}.{answer} {listed}{tag_note}"),
             fix,
         );
     }
@@ -752,6 +767,7 @@ async fn not_found(
     let catalog_auth = match source {
         Some(src) => match client
             .token(
+                host,
                 &src.realm,
                 src.service.as_deref(),
                 &["registry:catalog:*".to_string()],
@@ -796,7 +812,7 @@ async fn not_found(
         Severity::Error,
         format!("repository `{repo}` does not exist on {host}"),
         format!(
-            "{seen}; its tag list is not available either{}.",
+            "{seen}; its tag list is not available either{}.{tag_note}",
             if repos.is_empty() {
                 " and the catalog is not readable with this credential".to_string()
             } else {
@@ -936,6 +952,48 @@ fn role_finding(
         role_fix(host, repo, push, identity, hints),
     )
     .about_first(targets.first().map(|t| t.info.reference.clone()))
+}
+
+/// Says where the credential went for a token: REGISTRY_REALM_ELSEWHERE when the
+/// realm is on another host than the registry (docker sends the credential there too),
+/// an evidence line when it is plain http on this machine. Nothing for an anonymous
+/// request or a stored registry token, which is never sent to the realm.
+fn realm_evidence(
+    client: &Client,
+    host: &str,
+    realm: &str,
+    identity: &Identity,
+    report: &mut CheckReport,
+) {
+    let Some(credential) = &identity.credential else {
+        return;
+    };
+    if credential.kind() == crate::docker_config::CredentialKind::RegistryToken {
+        return;
+    }
+    let (Ok(realm_url), Ok(base)) = (reqwest::Url::parse(realm), client.base(host)) else {
+        return;
+    };
+    let realm_host = realm_url.host_str().unwrap_or_default().to_string();
+    let plain = realm_url.scheme() == "http";
+    let origin = realm_url.origin().ascii_serialization();
+    if realm_host != base.host_str().unwrap_or_default() {
+        report.push(finding(
+            Code::REGISTRY_REALM_ELSEWHERE,
+            Severity::Notice,
+            format!("{host} sends the credential to a token realm on another host, {realm_host}"),
+            format!(
+                "GET /v2/ on {host} named the token realm {origin}{}. Docker sends {} there to get a registry token, and so did this check, to verify what the build will do.",
+                if plain { " (plain http, allowed only because the registry and the realm are both on this machine)" } else { "" },
+                credential.describe()
+            ),
+            format!("Nothing to fix if {realm_host} is {host}'s own token service (Docker Hub's is auth.docker.io; ACR's is the registry itself). Otherwise use the registry's own login server, not a proxy or mirror that rewrites its challenge."),
+        ));
+    } else if plain {
+        report.verified(format!(
+            "{host}: the credential went to the token realm {origin} over plain http (allowed only because the registry and the realm are both on this machine)"
+        ));
+    }
 }
 
 fn rejected_finding(

@@ -53,6 +53,8 @@ pub struct Reply {
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub url: Url,
+    /// The address the answer came from.
+    pub peer: Option<std::net::SocketAddr>,
 }
 
 impl Reply {
@@ -75,8 +77,32 @@ impl Reply {
         Some(Duration::from_secs(v.parse::<u64>().unwrap_or(1)))
     }
 
+    /// Where a redirect (3xx with `Location`) points, resolved against the request
+    /// URL, without its query (which may carry tokens).
+    pub fn redirect_target(&self) -> Option<Url> {
+        if !(300..400).contains(&self.status) {
+            return None;
+        }
+        let mut target = self.url.join(self.header("location")?.trim()).ok()?;
+        target.set_query(None);
+        target.set_fragment(None);
+        Some(target)
+    }
+
     /// "401 UNAUTHORIZED: authentication required" for messages.
     pub fn describe(&self) -> String {
+        if let Some(target) = self.redirect_target() {
+            let place = if same_origin(&target, &self.url) {
+                "on the same origin"
+            } else {
+                "to another origin"
+            };
+            return format!(
+                "HTTP {status}: a redirect ({status}) {place}, to {}, not followed: the registry client never follows redirects, so no request and no credential went there",
+                wire::shorten(target.as_str(), 200),
+                status = self.status
+            );
+        }
         let errors = wire::describe_errors(&self.errors());
         if errors.is_empty() {
             let text = String::from_utf8_lossy(&self.body);
@@ -168,6 +194,11 @@ impl std::fmt::Debug for Token {
 }
 
 /// The registry client of one run. Cheap to share behind an `Arc`.
+///
+/// Credentials only go where docker sends them: registry requests to the registry's
+/// own origin (redirects are never followed, `Link` pagination never leaves the
+/// origin), and the credential to the token realm the registry names, never over plain
+/// http unless registry and realm are both on this machine.
 pub struct Client {
     http: reqwest::Client,
     deadline: Instant,
@@ -175,6 +206,22 @@ pub struct Client {
     requests: AtomicU32,
     throttles: Mutex<Vec<Throttle>>,
     schemes: Mutex<HashMap<String, &'static str>>,
+    /// Registries whose `/v2/` answered from a loopback address (by name or `--resolve`).
+    loopback: Mutex<Vec<String>>,
+}
+
+/// Whether two URLs share scheme, host and port (the port a scheme implies included).
+pub fn same_origin(a: &Url, b: &Url) -> bool {
+    a.origin() == b.origin()
+}
+
+/// The tags of a repository, and why the list may be incomplete.
+#[derive(Debug, Clone, Default)]
+pub struct TagList {
+    pub tags: Vec<String>,
+    /// Set when a next page was not fetched: it pointed at another origin, or there
+    /// were more pages than the bound.
+    pub partial: Option<String>,
 }
 
 /// The host the registry API lives on: Docker Hub's canonical name is not its API host.
@@ -238,6 +285,7 @@ impl Client {
             requests: AtomicU32::new(0),
             throttles: Mutex::new(Vec::new()),
             schemes: Mutex::new(HashMap::new()),
+            loopback: Mutex::new(Vec::new()),
         }
     }
 
@@ -360,6 +408,27 @@ impl Client {
     /// `GET /v2/` without credentials. Loopback registries that do not speak TLS are
     /// reached over plain HTTP, as docker does for them.
     pub async fn ping(&self, host: &str) -> Result<Reply, NetError> {
+        let reply = self.ping_schemes(host).await;
+        if let Ok(r) = &reply
+            && (is_loopback(host) || r.peer.is_some_and(|p| p.ip().is_loopback()))
+            && let Ok(mut l) = self.loopback.lock()
+        {
+            l.push(host.to_string());
+        }
+        reply
+    }
+
+    /// Whether `host`'s `/v2/` answered from this machine.
+    pub fn on_loopback(&self, host: &str) -> bool {
+        is_loopback(host)
+            || self
+                .loopback
+                .lock()
+                .map(|l| l.iter().any(|h| h == host))
+                .unwrap_or(false)
+    }
+
+    async fn ping_schemes(&self, host: &str) -> Result<Reply, NetError> {
         if !is_loopback(host) {
             return self.ping_with(host, "https", None).await;
         }
@@ -412,6 +481,7 @@ impl Client {
     /// credential docker would send (none: anonymous).
     pub async fn token(
         &self,
+        host: &str,
         realm: &str,
         service: Option<&str>,
         scopes: &[String],
@@ -429,7 +499,14 @@ impl Client {
             .map_err(|e| TokenError::BadRealm(format!("realm `{realm}` is not a URL: {e}")))?;
         match realm_url.scheme() {
             "https" => {}
-            "http" if realm_url.host_str().is_some_and(is_loopback) => {}
+            // Plain http keeps the credential on this machine only when both the realm
+            // and the registry are on it.
+            "http" if realm_url.host_str().is_some_and(is_loopback) && self.on_loopback(host) => {}
+            "http" if realm_url.host_str().is_some_and(is_loopback) => {
+                return Err(TokenError::BadRealm(format!(
+                    "realm `{realm}` is plain http on this machine while the registry is not; a remote registry may not direct credentials to a local port, so they were not sent"
+                )));
+            }
             "http" => {
                 return Err(TokenError::BadRealm(format!(
                     "realm `{realm}` is plain http on a remote host; credentials would cross the network unencrypted, so they were not sent"
@@ -488,7 +565,7 @@ impl Client {
                     || {
                         let r = self.http.get(url.clone());
                         match credential {
-                            Some(c) => r.basic_auth(c.username(), Some(c.secret())),
+                            Some(c) => self.basic(r, c.username(), c.secret()),
                             None => r,
                         }
                     },
@@ -515,10 +592,22 @@ impl Client {
         }
     }
 
+    /// A Basic `Authorization`, its header value registered first: a server that echoes
+    /// the header back must not get the base64 of the password printed.
+    fn basic(
+        &self,
+        r: reqwest::RequestBuilder,
+        user: &str,
+        password: &str,
+    ) -> reqwest::RequestBuilder {
+        self.secrets.register_basic(user, password);
+        r.basic_auth(user, Some(password))
+    }
+
     fn authorised(&self, r: reqwest::RequestBuilder, auth: &Auth) -> reqwest::RequestBuilder {
         match auth {
             Auth::None => r,
-            Auth::Basic { user, password } => r.basic_auth(user, Some(password)),
+            Auth::Basic { user, password } => self.basic(r, user, password),
             Auth::Bearer(t) => r.header(AUTHORIZATION, format!("Bearer {t}")),
         }
     }
@@ -549,17 +638,19 @@ impl Client {
         .await
     }
 
-    /// Every tag of a repository, following `Link` pagination (up to a bound).
+    /// Every tag of a repository, following `Link` pagination (up to a bound, and only
+    /// on the registry's own origin: the request carries its credential).
     /// Returns the last reply when it was not a success.
     pub async fn tags(
         &self,
         host: &str,
         repository: &str,
         auth: &Auth,
-    ) -> Result<Result<Vec<String>, Reply>, NetError> {
+    ) -> Result<Result<TagList, Reply>, NetError> {
         let mut url = self.api_url(host, &format!("v2/{repository}/tags/list"))?;
         let mut tags = Vec::new();
-        for _ in 0..TAG_PAGES {
+        let mut partial = None;
+        for round in 0..TAG_PAGES {
             let reply = self
                 .send(|| self.authorised(self.http.get(url.clone()), auth), true)
                 .await?;
@@ -576,11 +667,24 @@ impl Client {
                     .filter_map(|t| t.as_str().map(str::to_string)),
             );
             match wire::next_link(reply.header("link"), &url) {
-                Some(next) if next.host_str() == url.host_str() => url = next,
-                _ => break,
+                Some(next) if !same_origin(&next, &url) => {
+                    let mut shown = next.clone();
+                    shown.set_query(None);
+                    partial = Some(format!(
+                        "its next page is on another origin ({}), which was not asked: a tag list is only read from the registry itself, as the request carries its credential",
+                        wire::shorten(shown.origin().ascii_serialization().as_str(), 200)
+                    ));
+                    break;
+                }
+                Some(_) if round + 1 == TAG_PAGES => {
+                    partial = Some(format!("it has more than {TAG_PAGES} pages"));
+                    break;
+                }
+                Some(next) => url = next,
+                None => break,
             }
         }
-        Ok(Ok(tags))
+        Ok(Ok(TagList { tags, partial }))
     }
 
     /// The registry's repositories (`/v2/_catalog`, often restricted), one page.
@@ -618,6 +722,7 @@ impl Client {
 }
 
 async fn read_reply(mut response: reqwest::Response, url: Url) -> Result<Reply, reqwest::Error> {
+    let peer = response.remote_addr();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
     let mut body = Vec::new();
@@ -633,6 +738,7 @@ async fn read_reply(mut response: reqwest::Response, url: Url) -> Result<Reply, 
         headers,
         body,
         url,
+        peer,
     })
 }
 
