@@ -20,19 +20,30 @@ pub fn main_with(args: Vec<OsString>, env: &cli::Env) -> i32 {
         Ok(Invocation::Check(config)) => check(*config, env),
         Err(usage) => {
             let github = env.get("GITHUB_ACTIONS").map(String::as_str) == Some("true");
-            if github {
-                println!(
-                    "{}",
-                    crate::gha::command(
-                        "error",
-                        &[("title", "acr-preflight: invalid invocation".into())],
-                        &usage.0
-                    )
-                );
-            }
-            eprintln!("{usage}");
+            let (out, err) = usage_streams(&usage.0, github);
+            print!("{out}");
+            eprint!("{err}");
             2
         }
+    }
+}
+
+/// What a usage error prints on stdout and stderr. Under Actions the runner reads
+/// commands from both streams, so the message (which can quote an input's value) is
+/// one escaped annotation on stdout and safe lines on stderr.
+pub fn usage_streams(usage: &str, github_actions: bool) -> (String, String) {
+    if github_actions {
+        let annotation = crate::gha::command(
+            "error",
+            &[("title", "acr-preflight: invalid invocation".into())],
+            usage,
+        );
+        (
+            format!("{annotation}\n"),
+            format!("{}\n", crate::gha::safe_text(usage)),
+        )
+    } else {
+        (String::new(), format!("{usage}\n"))
     }
 }
 
@@ -48,8 +59,10 @@ fn explain(code: Option<&str>) -> i32 {
                 0
             }
             None => {
+                // The name is echoed: keep it one safe line wherever it came from.
                 eprintln!(
-                    "error: unknown finding code `{name}`; `acr-preflight explain` lists them all"
+                    "error: unknown finding code `{}`; `acr-preflight explain` lists them all",
+                    crate::gha::safe_text(name).replace('\n', " ")
                 );
                 2
             }
@@ -412,29 +425,55 @@ fn fail_on_label(f: FailOn) -> &'static str {
 /// one directory a later `run:` step sees at the same relative path.
 pub const REPORT_DIR: &str = ".acr-preflight";
 
-fn render(report: &Report, config: &Config) {
-    let mut stdout = std::io::stdout().lock();
+/// What the report prints on stdout in `config.format`. Under Actions (`GITHUB_ACTIONS`
+/// is `true`) every format is safe for the runner's command parser, not only `github`:
+/// `text` goes line by line through [`crate::gha::safe_text`] and `json` through
+/// [`crate::gha::safe_json`] (the same JSON value, `##[` written `##\u005b`).
+pub fn render_stdout(report: &Report, config: &Config, color: bool) -> String {
     let label = fail_on_label(config.fail_on);
+    let actions = config.env.github_actions;
     match config.format {
         Format::Text => {
-            let color = std::io::stdout().is_terminal() && !config.env.no_color;
             let text = output::text::render(report, output::text::Style { color }, label);
-            let _ = stdout.write_all(text.as_bytes());
+            if actions {
+                let mut safe = crate::gha::safe_text(text.trim_end_matches('\n'));
+                safe.push('\n');
+                safe
+            } else {
+                text
+            }
         }
         Format::Json => {
             let json = output::json::render(report);
-            let _ = writeln!(
-                stdout,
-                "{}",
-                serde_json::to_string_pretty(&json).unwrap_or_default()
-            );
+            let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+            let text = if actions {
+                crate::gha::safe_json(&text)
+            } else {
+                text
+            };
+            format!("{text}\n")
         }
         Format::Github => {
             let text = output::text::render(report, output::text::Style { color: false }, label);
+            let mut out = String::new();
             for line in output::github::stdout_lines(report, &text) {
-                let _ = writeln!(stdout, "{line}");
+                out.push_str(&line);
+                out.push('\n');
             }
-            let _ = stdout.flush();
+            out
+        }
+    }
+}
+
+fn render(report: &Report, config: &Config) {
+    let mut stdout = std::io::stdout().lock();
+    let color =
+        config.format == Format::Text && std::io::stdout().is_terminal() && !config.env.no_color;
+    let _ = stdout.write_all(render_stdout(report, config, color).as_bytes());
+    let _ = stdout.flush();
+    match config.format {
+        Format::Text | Format::Json => {}
+        Format::Github => {
             let json = output::json::render(report);
             let place = match (&config.env.container, &config.env.github_workspace) {
                 (Some(_), Some(workspace)) => output::github::ReportPlace::InWorkspace {
@@ -450,7 +489,11 @@ fn render(report: &Report, config: &Config) {
                 config.env.github_output.as_deref(),
                 &place,
             ) {
-                eprintln!("acr-preflight: {problem}");
+                // Paths and OS errors from outside: safe lines for the runner.
+                eprintln!(
+                    "{}",
+                    crate::gha::safe_text(&format!("acr-preflight: {problem}"))
+                );
             }
         }
     }

@@ -219,6 +219,20 @@ pub fn parse(args: Vec<OsString>, env: &Env) -> Result<Invocation, UsageError> {
     build_config(cli, env, github_actions).map(|c| Invocation::Check(Box::new(c)))
 }
 
+/// A value quoted in a message: control characters (line breaks above all) written as
+/// escapes, so the message stays one line whatever the input held.
+fn shown_value(v: &str) -> String {
+    v.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// One clear line from a clap error, naming the input when the value came from one.
 fn clap_error(e: clap::Error, from_inputs: &[String]) -> UsageError {
     use clap::error::ContextKind;
@@ -240,7 +254,7 @@ fn clap_error(e: clap::Error, from_inputs: &[String]) -> UsageError {
         if from_inputs.contains(&long) {
             let value = e
                 .get(ContextKind::InvalidValue)
-                .map(|v| format!(" '{v}'"))
+                .map(|v| format!(" '{}'", shown_value(&v.to_string())))
                 .unwrap_or_default();
             let valid = e
                 .get(ContextKind::ValidValue)

@@ -27,7 +27,14 @@ pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
 pub const ACR_TOKEN_USER: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Larger files are not docker configs; refuse them instead of reading them whole.
-const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Up to this many `auths` entries, every entry's secrets are registered (masked) as
+/// the file is read. Beyond it (a generated or hostile file: 40k entries once cost 37 s
+/// and 120k `::add-mask::` lines), only the entries of the hosts the build uses are, by
+/// [`DockerConfig::register_secrets_for`]: the others are never sent anywhere, so no
+/// server can echo them back.
+pub const EAGER_MASK_ENTRIES: usize = 256;
 
 /// Go's `base64.StdEncoding`: padding required, non-zero trailing bits tolerated.
 const GO_STD_BASE64: GeneralPurpose = GeneralPurpose::new(
@@ -164,6 +171,8 @@ pub enum EntryKind {
 pub struct AuthEntry {
     pub key: String,
     pub line: Option<u32>,
+    /// The `auth` field as written (base64 of `user:password`), kept for masking.
+    auth: Option<String>,
     username: Option<String>,
     password: Option<String>,
     identity_token: Option<String>,
@@ -181,6 +190,24 @@ impl fmt::Debug for AuthEntry {
 }
 
 impl AuthEntry {
+    /// Registers every secret-bearing value of this entry.
+    pub fn register_secrets(&self, secrets: &Secrets) {
+        for value in [
+            &self.auth,
+            &self.password,
+            &self.identity_token,
+            &self.registry_token,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            secrets.register(value);
+        }
+        if let (Some(user), Some(password)) = (&self.username, &self.password) {
+            secrets.register(&format!("{user}:{password}"));
+        }
+    }
+
     /// Docker's precedence when it talks to the registry: a registry token is sent
     /// directly, else an identity token is exchanged, else basic auth.
     pub fn kind(&self) -> EntryKind {
@@ -444,6 +471,14 @@ impl DockerConfig {
         }
     }
 
+    /// Registers the secrets of the `auths` entry docker would use for `host` (a no-op
+    /// for hosts served by a helper or by no entry).
+    pub fn register_secrets_for(&self, host: &str, secrets: &Secrets) {
+        if let Resolution::File { entry, .. } = self.resolve(host) {
+            entry.register_secrets(secrets);
+        }
+    }
+
     /// The `credsStore` helper name, when one is set (non-empty).
     pub fn creds_store_name(&self) -> Option<&Located<String>> {
         self.creds_store.as_ref().filter(|s| !s.value.is_empty())
@@ -454,25 +489,25 @@ impl DockerConfig {
 /// credentials); an unreadable, malformed or wrongly typed one is.
 pub fn load(dir: &Path, secrets: &Secrets) -> Result<Load, ConfigError> {
     let path = dir.join(CONFIG_FILE_NAME);
-    let meta = match std::fs::metadata(&path) {
-        Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    // Bounded and non-blocking: a FIFO, a device (a link to /dev/zero), a directory or a
+    // huge file is refused at once instead of hanging or filling memory.
+    let bytes = match crate::fsread::read_capped(&path, MAX_CONFIG_BYTES) {
+        Ok(b) => b,
+        Err(crate::fsread::ReadError::Io(e)) if e.kind() == std::io::ErrorKind::NotFound => {
             return Ok(Load::Missing {
                 dir_exists: dir.is_dir(),
                 path,
             });
         }
-        Err(source) => return Err(ConfigError::Read { path, source }),
-    };
-    if meta.is_file() && meta.len() > MAX_CONFIG_BYTES {
-        return Err(ConfigError::TooLarge {
-            path,
-            size: meta.len(),
-        });
-    }
-    let bytes = match std::fs::read(&path) {
-        Ok(b) => b,
-        Err(source) => return Err(ConfigError::Read { path, source }),
+        Err(crate::fsread::ReadError::TooLarge { size, .. }) => {
+            return Err(ConfigError::TooLarge { path, size });
+        }
+        Err(e) => {
+            return Err(ConfigError::Read {
+                path,
+                source: e.into(),
+            });
+        }
     };
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
@@ -550,6 +585,7 @@ pub fn parse(path: &Path, text: &str, secrets: &Secrets) -> Result<DockerConfig,
     match top.get("auths") {
         None | Some(Value::Null) => {}
         Some(Value::Object(entries)) => {
+            let masking = (entries.len() <= EAGER_MASK_ENTRIES).then_some(secrets);
             for (key, entry) in entries {
                 let fields = match entry {
                     Value::Object(fields) => Some(fields),
@@ -566,7 +602,7 @@ pub fn parse(path: &Path, text: &str, secrets: &Secrets) -> Result<DockerConfig,
                     match fields.and_then(|f| f.get(name)) {
                         None | Some(Value::Null) => None,
                         Some(Value::String(s)) => {
-                            if secret {
+                            if secret && let Some(secrets) = masking {
                                 secrets.register(s);
                             }
                             Some(s.clone())
@@ -587,8 +623,8 @@ pub fn parse(path: &Path, text: &str, secrets: &Secrets) -> Result<DockerConfig,
                 let mut username = field("username", false);
                 let _ = field("serveraddress", false);
                 let _ = field("email", false);
-                if let Some(auth) = auth.filter(|a| !a.is_empty()) {
-                    match decode_auth(&auth, secrets) {
+                if let Some(auth) = auth.as_ref().filter(|a| !a.is_empty()) {
+                    match decode_auth(auth, masking) {
                         Ok((user, pass)) => {
                             username = Some(user);
                             password = Some(pass);
@@ -600,6 +636,7 @@ pub fn parse(path: &Path, text: &str, secrets: &Secrets) -> Result<DockerConfig,
                 auths.push(AuthEntry {
                     key: key.clone(),
                     line: line_of(&["auths", key]),
+                    auth: nonempty(auth),
                     username: nonempty(username),
                     password,
                     identity_token: nonempty(identity_token),
@@ -680,8 +717,14 @@ pub fn parse(path: &Path, text: &str, secrets: &Secrets) -> Result<DockerConfig,
 }
 
 /// docker/cli `decodeAuth`: base64 of `user:password`, split at the first `:`, empty
-/// user rejected, trailing NULs trimmed from the password. Registers the password.
-fn decode_auth(auth: &str, secrets: &Secrets) -> Result<(String, String), String> {
+/// user rejected, trailing NULs trimmed from the password. Registers the password with
+/// `secrets`, when given.
+fn decode_auth(auth: &str, secrets: Option<&Secrets>) -> Result<(String, String), String> {
+    let register = |v: &str| {
+        if let Some(secrets) = secrets {
+            secrets.register(v);
+        }
+    };
     // Go's decoder skips line breaks.
     let cleaned: String = auth.chars().filter(|c| *c != '\r' && *c != '\n').collect();
     let decoded = GO_STD_BASE64.decode(cleaned.as_bytes()).map_err(|e| {
@@ -699,7 +742,7 @@ fn decode_auth(auth: &str, secrets: &Secrets) -> Result<(String, String), String
     })?;
     let decoded = String::from_utf8(decoded)
         .map_err(|_| "decodes to bytes that are not UTF-8 text".to_string())?;
-    secrets.register(&decoded);
+    register(&decoded);
     let Some((user, password)) = decoded.split_once(':') else {
         return Err(
             "decodes to a value without `:`; docker expects base64 of `user:password` (\"invalid auth configuration file\")"
@@ -707,7 +750,7 @@ fn decode_auth(auth: &str, secrets: &Secrets) -> Result<(String, String), String
         );
     };
     let password = password.trim_matches('\0');
-    secrets.register(password);
+    register(password);
     if user.is_empty() {
         return Err(
             "decodes to an empty user name; docker rejects it (\"invalid auth configuration file\")"

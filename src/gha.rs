@@ -28,15 +28,46 @@ pub fn neutralise(s: &str) -> String {
     s.replace("##[", "##\u{200B}[")
 }
 
-/// Makes one line of free text safe to print on stdout under the runner: a line that
-/// starts with `::` would be parsed as a workflow command.
+/// Makes one line of free text safe to print on stdout or stderr under the runner: a
+/// line that starts with `::` after leading whitespace (the runner trims it, as .NET
+/// `TrimStart` does) would be parsed as a workflow command, so a zero-width space goes
+/// between the two colons. The caller must have split the text at `\n` and `\r` (the
+/// runner's `ReadLine` ends a line at either); [`safe_text`] does.
 pub fn safe_log_line(line: &str) -> String {
     let line = neutralise(line);
-    if line.trim_start().starts_with("::") {
-        format!(" {line}")
+    let body = line.trim_start();
+    if let Some(rest) = body.strip_prefix("::") {
+        let indent = &line[..line.len() - body.len()];
+        format!("{indent}:\u{200B}:{rest}")
     } else {
         line
     }
+}
+
+/// Makes free text of any number of lines safe under the runner: split where the
+/// runner splits (`\r\n`, `\r`, `\n`), every line through [`safe_log_line`], joined by
+/// `\n`. Other control characters but the tab are dropped.
+pub fn safe_text(text: &str) -> String {
+    let unified = text.replace("\r\n", "\n").replace('\r', "\n");
+    unified
+        .split('\n')
+        .map(|line| {
+            let kept: String = line
+                .chars()
+                .filter(|c| *c == '\t' || !c.is_control())
+                .collect();
+            safe_log_line(&kept)
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Makes serialized JSON safe under the runner without changing the value it encodes:
+/// `##[` can only occur inside a string there (a key or a value), and `\u005b` is the
+/// same `[` to every JSON reader. A JSON text never puts a raw line break inside a
+/// string, so no line of it can start with `::`.
+pub fn safe_json(json: &str) -> String {
+    json.replace("##[", "##\\u005b")
 }
 
 /// One workflow command line, `::name k=v,k=v::data`. Properties with empty values
@@ -85,32 +116,33 @@ pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> std::io::Result
         };
         text.push_str(&format!("{name}<<{delimiter}\n{value}\n{delimiter}\n"));
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
+    // Only the file the runner named: no final symlink followed, no device, no FIFO.
+    let mut file = crate::fsread::open_runner_file(path)?;
     file.write_all(text.as_bytes())
 }
 
 /// Appends Markdown to the step summary. The caller keeps it under the limit; this
-/// refuses to write past it so that the runner never drops the whole summary.
+/// refuses to write past it so that the runner never drops the whole summary. A
+/// symlink, a device or a FIFO at `path` is refused, not written through.
 pub fn append_summary(path: &Path, markdown: &str) -> std::io::Result<()> {
-    let existing = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let mut file = crate::fsread::open_runner_file(path)?;
+    let existing = file.metadata()?.len();
     if existing + markdown.len() as u64 > SUMMARY_LIMIT {
         return Err(std::io::Error::other(format!(
             "step summary would exceed {SUMMARY_LIMIT} bytes"
         )));
     }
-    let mut file = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(path)?;
     file.write_all(markdown.as_bytes())
 }
 
-/// How many bytes of summary still fit, given what earlier writers appended.
+/// How many bytes of summary still fit, given what earlier writers appended (the file
+/// itself, never a link's target).
 pub fn summary_budget(path: &Path) -> u64 {
-    let existing = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    let existing = std::fs::symlink_metadata(path)
+        .ok()
+        .filter(|m| m.file_type().is_file())
+        .map(|m| m.len())
+        .unwrap_or(0);
     SUMMARY_LIMIT.saturating_sub(existing)
 }
 
@@ -134,8 +166,28 @@ mod tests {
         assert!(!escape_data("x ##[error]boom").contains("##["));
         assert!(!escape_property("##[add-mask]x").contains("##["));
         assert!(!safe_log_line("a ##[warning]b").contains("##["));
-        assert_eq!(safe_log_line("::error::x"), " ::error::x");
-        assert_eq!(safe_log_line("  ::error::x"), "   ::error::x");
+        assert_eq!(safe_log_line("::error::x"), ":\u{200B}:error::x");
+        assert_eq!(safe_log_line("  ::error::x"), "  :\u{200B}:error::x");
+        assert_eq!(safe_log_line("\u{3000}::x::y"), "\u{3000}:\u{200B}:x::y");
+        assert_eq!(safe_log_line("a ::b::c"), "a ::b::c");
+    }
+
+    #[test]
+    fn safe_text_splits_where_the_runner_splits() {
+        let out = safe_text("a\r::warning::x\r\n ::notice::y\n##[error]z\x1b[1m");
+        for line in out.split(['\n', '\r']) {
+            assert!(!line.trim_start().starts_with("::"), "{out:?}");
+        }
+        assert!(!out.contains("##[") && !out.contains('\x1b') && !out.contains('\r'));
+        assert_eq!(out.lines().count(), 4);
+    }
+
+    #[test]
+    fn safe_json_encodes_the_same_value() {
+        let v = serde_json::json!({"m": "x ##[error]y \\##[z", "##[k": 1});
+        let text = safe_json(&serde_json::to_string_pretty(&v).unwrap());
+        assert!(!text.contains("##["), "{text}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&text).unwrap(), v);
     }
 
     #[test]

@@ -24,9 +24,11 @@ pub enum HttpSetupError {
 /// Reads a PEM bundle of extra root certificates.
 pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpSetupError> {
     let shown = path.display().to_string();
-    let bytes = std::fs::read(path).map_err(|source| HttpSetupError::CaUnreadable {
-        path: shown.clone(),
-        source,
+    let bytes = crate::fsread::read_capped(path, crate::fsread::CA_FILE_CAP).map_err(|e| {
+        HttpSetupError::CaUnreadable {
+            path: shown.clone(),
+            source: e.into(),
+        }
     })?;
     let certs =
         reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| HttpSetupError::CaInvalid {

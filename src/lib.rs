@@ -10,6 +10,7 @@ pub mod cred_helper;
 pub mod docker_config;
 pub mod explain;
 pub mod findings;
+pub mod fsread;
 pub mod gha;
 pub mod github;
 pub mod http;

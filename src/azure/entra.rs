@@ -273,15 +273,24 @@ struct FileAssertion {
 #[async_trait::async_trait]
 impl ClientAssertion for FileAssertion {
     async fn secret(&self, _: Option<ClientMethodOptions<'_>>) -> azure_core::Result<String> {
-        let token = tokio::fs::read_to_string(&self.path).await.map_err(|e| {
-            azure_core::Error::with_message(
-                ErrorKind::Credential,
-                format!(
-                    "cannot read AZURE_FEDERATED_TOKEN_FILE {}: {e}",
-                    self.path.display()
-                ),
-            )
-        })?;
+        // Bounded and non-blocking (a FIFO or a link to /dev/zero is refused at once);
+        // a token is a few KiB, so reading it in place does not stall the runtime.
+        let token = crate::fsread::read_capped(&self.path, crate::fsread::FEDERATED_TOKEN_CAP)
+            .map_err(std::io::Error::from)
+            .and_then(|bytes| {
+                String::from_utf8(bytes).map_err(|_| {
+                    std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is not UTF-8")
+                })
+            })
+            .map_err(|e| {
+                azure_core::Error::with_message(
+                    ErrorKind::Credential,
+                    format!(
+                        "cannot read AZURE_FEDERATED_TOKEN_FILE {}: {e}",
+                        self.path.display()
+                    ),
+                )
+            })?;
         let token = token.trim().to_string();
         self.secrets.register(&token);
         if let Ok(mut p) = self.presented.lock() {

@@ -123,6 +123,11 @@ pub async fn run(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredentia
             return (report, creds);
         }
     };
+    // Masked before anything can print: the secrets docker would send to these hosts
+    // (every entry's are already, unless the file has very many).
+    for host in hosts {
+        config.register_secrets_for(host, &ctx.secrets);
+    }
     report.verified(summary_fact(&config));
     let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
     let creds = hosts

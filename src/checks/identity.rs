@@ -477,7 +477,7 @@ fn oidc_unavailable(ctx: &Ctx, missing: &[&str]) -> Finding {
     let payload: serde_json::Value = env
         .event_path
         .as_ref()
-        .and_then(|p| std::fs::read(p).ok())
+        .and_then(|p| crate::fsread::read_capped(p, crate::fsread::EVENT_PAYLOAD_CAP).ok())
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or(serde_json::Value::Null);
     let event = env.event_name.as_deref().unwrap_or_default();

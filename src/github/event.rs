@@ -37,22 +37,24 @@ impl EventInfo {
         let mut payload_problem = None;
         let payload = match &env.event_path {
             None => Value::Null,
-            Some(path) => match std::fs::read(path) {
-                Err(e) => {
-                    payload_problem = Some(format!(
-                        "cannot read the event payload {} (GITHUB_EVENT_PATH): {e}",
-                        path.display()
-                    ));
-                    Value::Null
+            Some(path) => {
+                match crate::fsread::read_capped(path, crate::fsread::EVENT_PAYLOAD_CAP) {
+                    Err(e) => {
+                        payload_problem = Some(format!(
+                            "cannot read the event payload {} (GITHUB_EVENT_PATH): {e}",
+                            path.display()
+                        ));
+                        Value::Null
+                    }
+                    Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                        payload_problem = Some(format!(
+                            "the event payload {} (GITHUB_EVENT_PATH) is not JSON: {e}",
+                            path.display()
+                        ));
+                        Value::Null
+                    }),
                 }
-                Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
-                    payload_problem = Some(format!(
-                        "the event payload {} (GITHUB_EVENT_PATH) is not JSON: {e}",
-                        path.display()
-                    ));
-                    Value::Null
-                }),
-            },
+            }
         };
         let mut info = EventInfo::from_payload(&payload, env);
         info.payload_problem = payload_problem;

@@ -88,15 +88,29 @@ pub fn write_files(
         let name = format!("acr-preflight-report-{}.json", &gha::random_token()[..12]);
         let (path, written) = match place {
             ReportPlace::BesideSummary => {
-                let path = summary.parent().unwrap_or(Path::new(".")).join(name);
-                let written = write_report(&path, json_report).map(|()| path.clone());
+                let dir = summary.parent().unwrap_or(Path::new("."));
+                let path = dir.join(&name);
+                // Beside the summary only when the summary is the runner's regular file:
+                // beside a link or a device (`/dev/full`) is somewhere else entirely.
+                let written = if std::fs::symlink_metadata(summary)
+                    .is_ok_and(|m| m.file_type().is_file())
+                {
+                    write_report(dir, &name, json_report).map(|()| path.clone())
+                } else {
+                    Err(std::io::Error::new(
+                        std::io::ErrorKind::InvalidInput,
+                        "GITHUB_STEP_SUMMARY is not a regular file, so the directory beside it is not the runner's",
+                    ))
+                };
                 (path, written)
             }
             ReportPlace::InWorkspace { workspace, dir } => {
-                let path = dir.join(name);
-                let written = prepare_report_dir(dir)
-                    .and_then(|()| write_report(&path, json_report))
-                    .map(|()| path.strip_prefix(workspace).unwrap_or(&path).to_path_buf());
+                let path = dir.join(&name);
+                let written = inside_workspace(workspace, dir).and_then(|relative| {
+                    prepare_report_dir(dir)?;
+                    write_report(dir, &name, json_report)?;
+                    Ok(relative.join(&name))
+                });
                 (path, written)
             }
         };
@@ -137,18 +151,57 @@ pub fn write_files(
     problems
 }
 
-fn write_report(path: &Path, json_report: &serde_json::Value) -> std::io::Result<()> {
+/// Creates the report afresh (`O_EXCL | O_NOFOLLOW`) in `dir`, which must not be a link.
+fn write_report(dir: &Path, name: &str, json_report: &serde_json::Value) -> std::io::Result<()> {
     let body = serde_json::to_string_pretty(json_report).unwrap_or_default();
-    std::fs::write(path, body)
+    crate::fsread::create_new_file(dir, name, body.as_bytes())
+}
+
+/// `dir` relative to `workspace`, when it stays inside it (plain names only).
+fn inside_workspace(workspace: &Path, dir: &Path) -> std::io::Result<PathBuf> {
+    use std::path::Component;
+    match dir.strip_prefix(workspace) {
+        Ok(rel) if rel.components().all(|c| matches!(c, Component::Normal(_))) => {
+            Ok(rel.to_path_buf())
+        }
+        _ => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is not inside the workspace {}",
+                dir.display(),
+                workspace.display()
+            ),
+        )),
+    }
 }
 
 /// Creates the report directory with a `.gitignore` of `*`, so that the report never
-/// shows up in `git status` or gets committed by a later step.
+/// shows up in `git status` or gets committed by a later step. A report directory that
+/// is a symlink (planted by an earlier step to send the report outside the workspace)
+/// is refused.
 fn prepare_report_dir(dir: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
+    match std::fs::symlink_metadata(dir) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::create_dir(dir)?,
+        Err(e) => return Err(e),
+        Ok(_) => {}
+    }
+    if !crate::fsread::is_real_dir(dir) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!(
+                "{} is a symbolic link or not a directory; the report is written only inside the workspace",
+                dir.display()
+            ),
+        ));
+    }
     let ignore = dir.join(".gitignore");
-    if !ignore.exists() {
-        std::fs::write(ignore, "*\n")?;
+    if matches!(std::fs::symlink_metadata(&ignore), Err(e) if e.kind() == std::io::ErrorKind::NotFound)
+    {
+        match crate::fsread::create_new_file(dir, ".gitignore", b"*\n") {
+            // Another leg of a matrix wrote it first: as good.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            other => other?,
+        }
     }
     Ok(())
 }

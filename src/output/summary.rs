@@ -2,31 +2,90 @@
 
 use crate::findings::{Finding, Report, Severity, Status, Verdict};
 
-/// Escapes text from anywhere (inputs, registries, helpers) for Markdown: no raw HTML
-/// and no control characters. Inside `code spans` GitHub shows `<` and `&` literally,
-/// so they are escaped only outside them; with an odd number of backticks there are
-/// no reliable spans and everything is escaped.
-fn escape(s: &str, in_table: bool) -> String {
-    let spans_balanced = s.matches('`').count().is_multiple_of(2);
-    let mut out = String::with_capacity(s.len());
-    let mut in_code = false;
-    for c in s.chars() {
-        match c {
-            '`' if spans_balanced => {
-                in_code = !in_code;
-                out.push(c);
+/// One character of outside text as Markdown that can only ever be that character: the
+/// characters that open HTML, links, images, code spans, emphasis or escapes become
+/// numeric character references (shown literally, never markup); `|` too, so that a
+/// table cell is never split.
+fn literal(c: char, out: &mut String) {
+    match c {
+        '<' | '>' | '&' | '[' | ']' | '`' | '\\' | '|' | '*' | '_' | '~' | '!' | '#' => {
+            out.push_str(&format!("&#{};", u32::from(c)));
+        }
+        '\r' => {}
+        c if c.is_control() && c != '\n' => {}
+        c => out.push(c),
+    }
+}
+
+/// The code spans of one line as GFM finds them: a run of N backticks opens a span that
+/// the next run of exactly N backticks closes; a backslash-escaped backtick outside a
+/// span opens nothing. Returns (is_code, text) pieces.
+fn code_spans(line: &str) -> Vec<(bool, &str)> {
+    let bytes = line.as_bytes();
+    let run_at = |i: usize| bytes[i..].iter().take_while(|b| **b == b'`').count();
+    let mut pieces = Vec::new();
+    let (mut i, mut plain_start) = (0, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' => i += 2,
+            b'`' => {
+                let n = run_at(i);
+                let mut j = i + n;
+                let mut close = None;
+                while j < bytes.len() {
+                    if bytes[j] == b'`' {
+                        let m = run_at(j);
+                        if m == n {
+                            close = Some(j);
+                            break;
+                        }
+                        j += m;
+                    } else {
+                        j += 1;
+                    }
+                }
+                match close {
+                    Some(j) => {
+                        pieces.push((false, &line[plain_start..i]));
+                        pieces.push((true, &line[i + n..j]));
+                        i = j + n;
+                        plain_start = i;
+                    }
+                    None => i += n,
+                }
             }
-            '<' if !in_code => out.push_str("&lt;"),
-            '>' if !in_code => out.push_str("&gt;"),
-            '&' if !in_code => out.push_str("&amp;"),
-            // GFM splits table cells on `|` even inside code spans; `\|` keeps it.
-            '|' if in_table => out.push_str("\\|"),
-            '\r' => {}
-            c if c.is_control() && c != '\n' => {}
-            c => out.push(c),
+            _ => i += 1,
         }
     }
-    crate::gha::neutralise(&out)
+    pieces.push((false, &line[plain_start.min(line.len())..]));
+    pieces
+}
+
+/// Escapes text from anywhere (inputs, registries, helpers) for Markdown so that it
+/// renders as itself and never as HTML, an image, a link or a table break. Code spans
+/// (`like this`) are kept as code, rendered as `<code>` with the same escaping inside:
+/// the output holds no backtick and no `<` of its own, so no reading of GFM's span
+/// rules can make any of it raw HTML.
+fn escape(s: &str, _in_table: bool) -> String {
+    let mut out = String::with_capacity(s.len());
+    for (n, line) in s.split('\n').enumerate() {
+        if n > 0 {
+            out.push('\n');
+        }
+        for (code, text) in code_spans(line) {
+            let text = if code { text.trim() } else { text };
+            if code {
+                out.push_str("<code>");
+            }
+            for c in text.chars() {
+                literal(c, &mut out);
+            }
+            if code {
+                out.push_str("</code>");
+            }
+        }
+    }
+    out
 }
 
 pub fn md(s: &str) -> String {
@@ -183,12 +242,30 @@ mod tests {
     }
 
     #[test]
-    fn html_is_escaped_outside_code_spans_only() {
-        assert_eq!(md("<img src=x> a|b & c"), "&lt;img src=x&gt; a|b &amp; c");
-        assert_eq!(md("`a > b && c` & <d>"), "`a > b && c` &amp; &lt;d&gt;");
-        // An unbalanced backtick opens no reliable span: escape everything.
-        assert_eq!(md("`a > b"), "`a &gt; b");
-        assert_eq!(cell("`a|b` | c\nd"), "`a\\|b` \\| c<br>d");
+    fn outside_text_is_never_markup() {
+        assert_eq!(
+            md("<img src=x> a|b & c"),
+            "&#60;img src=x&#62; a&#124;b &#38; c"
+        );
+        assert_eq!(
+            md("`a > b && c` & <d>"),
+            "<code>a &#62; b &#38;&#38; c</code> &#38; &#60;d&#62;"
+        );
+        // An unmatched backtick opens no span and stays a literal backtick.
+        assert_eq!(md("`a > b"), "&#96;a &#62; b");
+        // GFM: runs of different lengths do not match, so nothing here is code; the
+        // old toggle-per-backtick reading let this `<img>` through raw.
+        assert_eq!(
+            md("``a``` <img src=q> `"),
+            "&#96;&#96;a&#96;&#96;&#96; &#60;img src=q&#62; &#96;"
+        );
+        assert_eq!(
+            md("![p](https://t.example/p.png)"),
+            "&#33;&#91;p&#93;(https://t.example/p.png)"
+        );
+        assert_eq!(cell("`a|b` | c\nd"), "<code>a&#124;b</code> &#124; c<br>d");
+        // A span never crosses a line (a blank line would end it in GFM).
+        assert_eq!(md("`a\n\n<b>`"), "&#96;a\n\n&#60;b&#62;&#96;");
     }
 
     #[test]

@@ -45,14 +45,8 @@ impl WorkflowFiles for Workspace {
             ));
         }
         let full = self.dir.join(rel);
-        let size = std::fs::metadata(&full)?.len();
-        if size > MAX_WORKFLOW_BYTES {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                format!("the file has {size} bytes, more than a workflow can have"),
-            ));
-        }
-        let bytes = std::fs::read(&full)?;
+        // Bounded and non-blocking: a FIFO, a device or a huge file is refused at once.
+        let bytes = crate::fsread::read_capped(&full, MAX_WORKFLOW_BYTES)?;
         String::from_utf8(bytes).map_err(|_| {
             std::io::Error::new(std::io::ErrorKind::InvalidData, "the file is not UTF-8")
         })

@@ -12,6 +12,8 @@
 //! - the in-process servers run on their own thread and runtime, so they keep answering
 //!   while a test blocks (for example on `std::process::Command::output()` of the binary).
 //!
+//! [`runner`] parses a step's streams and `GITHUB_OUTPUT` by the runner's own rules.
+//!
 //! [`azure`] adds HTTPS fakes of Entra ID, ARM and the GitHub ID-token endpoint, and the
 //! glue from an Azure role table to the token server's grants.
 //!
@@ -23,6 +25,7 @@ pub mod azure;
 pub mod fixtures;
 pub mod http;
 pub mod registry;
+pub mod runner;
 pub mod servers;
 pub mod sha256;
 pub mod tls;
