@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the tests and the demo need on a fresh Debian machine: the real
-# distribution registry, the real docker credential helpers with pass and gnupg, and
+# distribution registry, the real docker credential helpers with pass and gnupg, the
+# static (musl) toolchain, buildah, podman and runc for the action's image test, and
 # the Rust components the checks run. Idempotent: installed pieces are skipped.
 set -euo pipefail
 
@@ -11,6 +12,12 @@ command -v pass >/dev/null || need+=(pass)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
+# scripts/container-test.sh: a static binary, the image's CA bundle, build and run.
+command -v musl-gcc >/dev/null || need+=(musl-tools)
+[ -f /etc/ssl/certs/ca-certificates.crt ] || need+=(ca-certificates)
+command -v buildah >/dev/null || need+=(buildah)
+command -v podman >/dev/null || need+=(podman)
+command -v runc >/dev/null || [ -x /usr/sbin/runc ] || need+=(runc)
 
 if ((${#need[@]})); then
   sudo=""
@@ -25,4 +32,6 @@ if command -v rustup >/dev/null; then
   for c in rustfmt clippy; do
     grep -q "^$c" <<<"$installed" || rustup component add "$c"
   done
+  targets=$(rustup target list --installed 2>/dev/null || true)
+  grep -qx x86_64-unknown-linux-musl <<<"$targets" || rustup target add x86_64-unknown-linux-musl
 fi
