@@ -87,10 +87,10 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         }
         (report, discovery)
     });
-    let secrets = if config.format == Format::Github {
-        Secrets::for_github_actions()
-    } else {
-        Secrets::default()
+    let secrets = match (config.format, config.env.github_actions) {
+        (Format::Github, _) => Secrets::for_github_actions(crate::secrets::MaskStream::Stdout),
+        (_, true) => Secrets::for_github_actions(crate::secrets::MaskStream::Stderr),
+        (_, false) => Secrets::default(),
     };
     // Mask what we were given before anything else can print.
     if let Some(secret) = &config.azure.client_secret {

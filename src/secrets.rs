@@ -41,6 +41,13 @@ fn looks_like_credential(v: &str) -> bool {
         && v.chars().any(|c| !c.is_alphabetic())
 }
 
+/// Where `::add-mask::` lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MaskStream {
+    Stdout,
+    Stderr,
+}
+
 #[derive(Clone, Default)]
 pub struct Secrets {
     inner: Arc<Mutex<SecretsInner>>,
@@ -52,7 +59,7 @@ struct SecretsInner {
     values: Vec<String>,
     /// Short or word-like values: redacted as whole tokens only, never `::add-mask::`ed.
     words: Vec<String>,
-    emit_add_mask: bool,
+    emit_add_mask: Option<MaskStream>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -125,10 +132,13 @@ fn lower_hex(s: &str) -> String {
 }
 
 impl Secrets {
-    /// A registry that also prints `::add-mask::` lines on stdout as values arrive.
-    pub fn for_github_actions() -> Secrets {
+    /// A registry that also prints `::add-mask::` lines as values arrive, on `stream`:
+    /// stdout for the `github` format; stderr for `text` and `json` under Actions, which
+    /// keeps their stdout what it claims to be while the runner (which reads commands
+    /// on both streams) still masks the values in the rest of the job's log.
+    pub fn for_github_actions(stream: MaskStream) -> Secrets {
         let s = Secrets::default();
-        s.lock().emit_add_mask = true;
+        s.lock().emit_add_mask = Some(stream);
         s
     }
 
@@ -199,14 +209,22 @@ impl Secrets {
                 inner.words.push(candidate);
             }
         }
-        if inner.emit_add_mask && !fresh.is_empty() {
-            let mut out = std::io::stdout().lock();
-            for v in fresh {
-                // Data escaping keeps a multi-line secret on one command line; the
-                // runner then masks the whole value and each of its lines.
-                let _ = writeln!(out, "::add-mask::{}", crate::gha::escape_data(&v));
-            }
-            let _ = out.flush();
+        if let Some(stream) = inner.emit_add_mask
+            && !fresh.is_empty()
+        {
+            // Data escaping keeps a multi-line secret on one command line; the runner
+            // then masks the whole value and each of its lines.
+            let lines: String = fresh
+                .iter()
+                .map(|v| format!("::add-mask::{}\n", crate::gha::escape_data(v)))
+                .collect();
+            let _ = match stream {
+                MaskStream::Stdout => {
+                    let mut out = std::io::stdout().lock();
+                    out.write_all(lines.as_bytes()).and_then(|()| out.flush())
+                }
+                MaskStream::Stderr => std::io::stderr().lock().write_all(lines.as_bytes()),
+            };
         }
     }
 

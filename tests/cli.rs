@@ -277,3 +277,47 @@ fn a_run_without_references_warns_instead_of_passing() {
         "{v:#}"
     );
 }
+
+#[test]
+fn json_under_actions_masks_secrets_for_the_runner_on_stderr_and_keeps_stdout_json() {
+    let rig = Rig::new();
+    let host = rig.host();
+    // The docker config's password is registered as soon as the file is read.
+    let out = run(
+        &[
+            "--registry",
+            &host,
+            "--context",
+            &format!("{host}/team/ctx:v1"),
+            "--format",
+            "json",
+            "--docker-config",
+            rig.config(),
+        ],
+        &[("GITHUB_ACTIONS", "true")],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.lines().any(|l| l.starts_with("::add-mask::")),
+        "stderr: {stderr}"
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", text(&out)));
+    assert_eq!(v["result"], "pass", "{v:#}");
+
+    // Outside Actions nothing is announced.
+    let out = run(
+        &[
+            "--registry",
+            &host,
+            "--context",
+            &format!("{host}/team/ctx:v1"),
+            "--format",
+            "json",
+            "--docker-config",
+            rig.config(),
+        ],
+        &[],
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("::add-mask::"));
+}
