@@ -409,6 +409,10 @@ check "c: old runner: no advice to use \${{ runner.temp }}" \
 check "c: old runner: the advice names \${{ github.workspace }} or host mode" \
   grep -Eq 'github\.workspace|host mode|/host@' "$run_dir/advice"
 check "c: old runner: CONTAINER_PATH_UNMOUNTED in the report" grep -qw CONTAINER_PATH_UNMOUNTED <<<"$(report_codes)"
+# The build, on the runner, may well authenticate: unverifiable is not a red job.
+check "c: old runner: exit 0, result=warn (no false red)" \
+  test "$(cat "$run_dir/status")/$(output_value "$run_dir/output" result)" = 0/warn
+check "c: old runner: no ::error annotation" no_annotation "$run_dir/stdout" error ''
 check "c: old runner: no secret anywhere" no_secret_in "$run_dir/stdout" "$run_dir/stderr" "$run_dir/summary" "$run_dir/output"
 dump_run_if "$before"
 
@@ -424,6 +428,9 @@ check "d: runner-only helper acr-env: no HELPER_NOT_FOUND error" \
   no_annotation "$run_dir/stdout" error HELPER_NOT_FOUND
 check "d: runner-only helper acr-env: a ::warning that points to host mode" \
   has_line "$run_dir/stdout" '^::warning .*(host mode|/host@)'
+check "d: runner-only helper acr-env: exit 0, result=warn (no false red)" \
+  test "$(cat "$run_dir/status")/$(output_value "$run_dir/output" result)" = 0/warn
+check "d: runner-only helper acr-env: no ::error annotation" no_annotation "$run_dir/stdout" error ''
 dump_run_if "$before"
 
 if ((failures)); then

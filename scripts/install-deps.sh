@@ -18,6 +18,9 @@ command -v musl-gcc >/dev/null || need+=(musl-tools)
 command -v buildah >/dev/null || need+=(buildah)
 command -v podman >/dev/null || need+=(podman)
 command -v runc >/dev/null || [ -x /usr/sbin/runc ] || need+=(runc)
+command -v jq >/dev/null || need+=(jq)
+command -v readelf >/dev/null || need+=(binutils)
+command -v file >/dev/null || need+=(file)
 
 if ((${#need[@]})); then
   sudo=""

@@ -1,12 +1,18 @@
 #!/usr/bin/env bash
-# The whole test suite, from a fresh machine: dependencies, formatting, lints, tests.
+# The whole test suite, from a fresh machine: dependencies, formatting, lints, tests,
+# the README's demo, and the action's image built and run the way the Actions runner
+# runs a container action.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 scripts/install-deps.sh
 cargo fmt --all -- --check
+scripts/lint.sh # actionlint (workflows), hadolint (Dockerfile), shellcheck (scripts)
 cargo clippy --all-targets --locked -- -D warnings
 cargo test --all-targets --locked
 # The README's demo must keep working too; it reuses the debug build above.
 scripts/demo.sh >/dev/null
+# The static musl release binary in the FROM scratch image (<= 15 MB), run with the
+# runner's mounts and environment against the demo's registry.
+scripts/container-test.sh
 echo "all tests passed"

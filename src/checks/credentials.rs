@@ -902,9 +902,11 @@ fn unmounted_config(
         DockerConfigOrigin::Env => "DOCKER_CONFIG",
         DockerConfigOrigin::Home => "The docker config directory ($HOME/.docker)",
     };
+    // The build, on the runner, may well find its credentials there: unverifiable, not
+    // wrong, so never an error of its own.
     let severity = match ctx.config.effective_auth_mode() {
-        AuthMode::DockerConfig => Severity::Error,
-        _ => Severity::Warning,
+        AuthMode::DockerConfig => Severity::Warning,
+        _ => Severity::Notice,
     };
     let mut message = container.explain_unmounted(what, &loc.dir, why);
     message.push_str(&format!(

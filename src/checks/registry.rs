@@ -626,20 +626,23 @@ async fn lookup(
             );
         }
         401 | 403 => {
-            out.findings.push(finding(
-                Code::ROLE_PULL_MISSING,
-                Severity::Error,
-                format!(
-                    "{} may not pull `{}` on {host}",
-                    identity_short(identity),
-                    target.repository
+            out.findings.push(unverifiable_as_warning(
+                identity,
+                finding(
+                    Code::ROLE_PULL_MISSING,
+                    Severity::Error,
+                    format!(
+                        "{} may not pull `{}` on {host}",
+                        identity_short(identity),
+                        target.repository
+                    ),
+                    format!(
+                        "{seen}. The credential is {}.{}",
+                        identity.described,
+                        problem_note(identity)
+                    ),
+                    pull_fix(host, &target.repository, identity, hints),
                 ),
-                format!(
-                    "{seen}. The credential is {}.{}",
-                    identity.described,
-                    problem_note(identity)
-                ),
-                pull_fix(host, &target.repository, identity, hints),
             ));
         }
         _ if reply.throttled() => {}
@@ -649,6 +652,30 @@ async fn lookup(
         f.reference = Some(info.reference.clone());
     }
     out
+}
+
+/// The credential the build would present exists only where this container action
+/// cannot look (a runner-only helper, an unmounted docker config, the runner's `az`
+/// session): a refusal of anonymous access then proves nothing about the build.
+fn credential_unverifiable(identity: &Identity) -> bool {
+    identity.credential.is_none()
+        && matches!(
+            identity.problem,
+            Some(
+                Code::HELPER_UNVERIFIABLE
+                    | Code::CONTAINER_PATH_UNMOUNTED
+                    | Code::ID_CLI_UNVERIFIABLE
+            )
+        )
+}
+
+/// A missing role that could not be verified is a warning, not an error: the build may
+/// well have the credential this run could not see.
+fn unverifiable_as_warning(identity: &Identity, mut finding: Finding) -> Finding {
+    if credential_unverifiable(identity) && finding.severity == Severity::Error {
+        finding.severity = Severity::Warning;
+    }
+    finding
 }
 
 fn problem_note(identity: &Identity) -> String {
@@ -865,6 +892,19 @@ fn role_fix(host: &str, repo: &str, push: bool, identity: &Identity, hints: &Rol
     } else {
         "Container Registry Repository Reader"
     };
+    if credential_unverifiable(identity) {
+        return format!(
+            "The registry gives anonymous callers no {} right on `{repo}`, and the credential the build would present is not visible from this container action ({}). Run the check on the runner, where it presents the same credential as the build:\nuses: {}{}",
+            if push { "push" } else { "pull" },
+            identity.problem.map(|c| c.as_str()).unwrap_or_default(),
+            crate::action_container::HOST_MODE_USES,
+            if identity.problem == Some(Code::CONTAINER_PATH_UNMOUNTED) {
+                "\nor give both steps a docker config in the workspace (see CONTAINER_PATH_UNMOUNTED)."
+            } else {
+                ""
+            }
+        );
+    }
     if identity.credential.is_none() {
         return format!(
             "The registry gives anonymous callers no {} right on `{repo}`: log in before this step (see the credentials check){}.",
@@ -935,7 +975,7 @@ fn role_finding(
         .iter()
         .map(|t| format!("`{}`", t.info.reference))
         .collect();
-    finding(
+    let finding = finding(
         code,
         Severity::Error,
         format!(
@@ -951,7 +991,8 @@ fn role_finding(
         ),
         role_fix(host, repo, push, identity, hints),
     )
-    .about_first(targets.first().map(|t| t.info.reference.clone()))
+    .about_first(targets.first().map(|t| t.info.reference.clone()));
+    unverifiable_as_warning(identity, finding)
 }
 
 /// Says where the credential went for a token: REGISTRY_REALM_ELSEWHERE when the
