@@ -56,6 +56,30 @@ if ((${#workflows[@]})); then
   fi
 fi
 
+# --- workflow examples in the docs ------------------------------------------------------
+# Every ```yaml block of README.md and docs/*.md that is a whole job (`jobs:`) is linted
+# as a workflow too, so that the examples users copy work as written (for example: the
+# `runner` context is not available in a job's `env:`).
+examples=$(mktemp -d)
+python3 - "$examples" README.md docs/*.md <<'PY'
+import pathlib, re, sys
+out = pathlib.Path(sys.argv[1])
+for doc in sys.argv[2:]:
+    text = pathlib.Path(doc).read_text(encoding="utf-8")
+    for n, block in enumerate(re.findall(r"^```yaml\n(.*?)^```", text, re.S | re.M)):
+        if not (re.search(r"^jobs:", block, re.M) and "runs-on:" in block):
+            continue
+        if not re.search(r"^on:", block, re.M):
+            block = "on: push\n" + block
+        name = re.sub(r"[^A-Za-z0-9]+", "-", doc) + f"-{n}.yml"
+        (out / name).write_text(block, encoding="utf-8")
+PY
+example_files=("$examples"/*.yml)
+if ((${#example_files[@]})); then
+  run actionlint -shellcheck "$(command -v shellcheck)" "${example_files[@]}"
+fi
+rm -rf "$examples"
+
 # --- Dockerfile ------------------------------------------------------------------------
 if [ -f Dockerfile ]; then
   run hadolint Dockerfile

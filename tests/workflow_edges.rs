@@ -78,7 +78,7 @@ fn a_missing_file_is_a_warning_when_discovery_was_needed() {
         f.title,
         "the workflow file `.github/workflows/build.yml` is not in the workspace"
     );
-    assert!(f.fix.contains("actions/checkout@v4"));
+    assert!(f.fix.contains("actions/checkout@v5"));
     let l = f.location.as_ref().unwrap();
     assert_eq!(
         (l.file.as_str(), l.line, l.column),

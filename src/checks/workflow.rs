@@ -175,7 +175,7 @@ fn locate_finding(
                 missing_severity,
                 format!("the workflow file `{path}` is not in the workspace"),
                 message,
-                "Add `- uses: actions/checkout@v4` to the job before the acr-preflight step, or give the references explicitly with the inputs `context` and `push`.".into(),
+                "Add `- uses: actions/checkout@v5` to the job before the acr-preflight step, or give the references explicitly with the inputs `context` and `push`.".into(),
             )
             .at(path, None, None)
         }
