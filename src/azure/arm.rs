@@ -139,6 +139,14 @@ impl ArmError {
     }
 }
 
+/// The host of a URL, for messages (`management.azure.com`).
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 async fn get(
     http: &reqwest::Client,
     url: &str,
@@ -153,10 +161,9 @@ async fn get(
         .await
         .map_err(|e| ArmError::Net(crate::http::error_chain(&e)))?;
     let status = resp.status().as_u16();
-    let body = resp
-        .bytes()
+    let body = crate::http::read_capped(resp, crate::http::MAX_BODY)
         .await
-        .map_err(|e| ArmError::Net(e.to_string()))?;
+        .map_err(|e| ArmError::Net(format!("{}: {e}", host_of(url))))?;
     let value: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
     match status {
         200 => Ok(value),

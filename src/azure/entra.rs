@@ -184,7 +184,9 @@ impl GithubAssertion {
                 )
             })?;
         let status = resp.status().as_u16();
-        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        let body = crate::http::read_capped(resp, crate::http::MAX_BODY)
+            .await
+            .map_err(|e| format!("GitHub's OIDC token endpoint failed: {e}"))?;
         if status != 200 {
             return Err(format!(
                 "GitHub's OIDC token endpoint answered HTTP {status}: {}",
@@ -329,7 +331,10 @@ fn client_options(cloud: &Cloud, http: &reqwest::Client) -> ClientOptions {
     let mut custom = azure_core::cloud::CustomConfiguration::default();
     custom.authority_host = cloud.authority_host.clone();
     ClientOptions {
-        transport: Some(Transport::new(Arc::new(http.clone()))),
+        transport: Some(Transport::new(Arc::new(crate::http::CappedTransport::new(
+            http.clone(),
+            crate::http::MAX_BODY,
+        )))),
         cloud: Some(Arc::new(custom.into())),
         // Entra's answers are decisive; the run's deadline bounds waiting anyway.
         retry: RetryOptions::none(),

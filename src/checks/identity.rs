@@ -48,6 +48,73 @@ fn is_acr(host: &str) -> bool {
     crate::config::acr_label(host).is_some()
 }
 
+/// Identity calls end this long before the run's deadline (a tenth of `--timeout`, at
+/// most a second), so a server that never answers ends in a finding that names it
+/// instead of the run's RUN_TIMEOUT.
+fn call_deadline(ctx: &Ctx) -> tokio::time::Instant {
+    let reserve = (ctx.config.timeout / 10).min(std::time::Duration::from_secs(1));
+    tokio::time::Instant::from_std(ctx.deadline.checked_sub(reserve).unwrap_or(ctx.deadline))
+}
+
+/// The host of a URL, for messages.
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_else(|| url.to_string())
+}
+
+/// A token from Entra, bounded by [`call_deadline`]; a timeout names who did not answer.
+async fn bounded_token(
+    ctx: &Ctx,
+    cloud: &Cloud,
+    method: Method,
+    session: &entra::Session,
+    scope: &str,
+) -> Result<String, EntraError> {
+    let secs = ctx.config.timeout.as_secs();
+    if tokio::time::Instant::now() >= call_deadline(ctx) {
+        return Err(EntraError::Other(format!(
+            "the run's deadline (--timeout {secs}s) passed before {} could be asked for a token",
+            host_of(&cloud.authority_host)
+        )));
+    }
+    match tokio::time::timeout_at(call_deadline(ctx), session.token(scope)).await {
+        Ok(result) => result,
+        Err(_) => {
+            let oidc_url = ctx.config.env.actions_id_token_request_url.as_deref();
+            Err(match (method, oidc_url) {
+                (Method::GithubOidc, Some(url)) if session.presented().is_none() => {
+                    EntraError::OidcRequest(format!(
+                        "GitHub's OIDC token endpoint {} did not answer before the run's deadline (--timeout {secs}s)",
+                        host_of(url)
+                    ))
+                }
+                _ => EntraError::Other(format!(
+                    "{} did not answer the token request before the run's deadline (--timeout {secs}s)",
+                    host_of(&cloud.authority_host)
+                )),
+            })
+        }
+    }
+}
+
+/// An ARM call bounded by [`call_deadline`].
+async fn bounded_arm<T>(
+    ctx: &Ctx,
+    cloud: &Cloud,
+    call: impl std::future::Future<Output = Result<T, arm::ArmError>>,
+) -> Result<T, arm::ArmError> {
+    match tokio::time::timeout_at(call_deadline(ctx), call).await {
+        Ok(result) => result,
+        Err(_) => Err(arm::ArmError::Net(format!(
+            "{} did not answer before the run's deadline (--timeout {}s)",
+            host_of(&cloud.arm),
+            ctx.config.timeout.as_secs()
+        ))),
+    }
+}
+
 pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) -> Outcome {
     let mut out = Outcome::default();
     let config = &ctx.config;
@@ -67,7 +134,7 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
 
     // An ARM token first: any valid identity gets one, so a failure here is about the
     // identity itself, not its rights.
-    let arm_token = match session.token(&cloud.arm_scope()).await {
+    let arm_token = match bounded_token(ctx, &cloud, method, &session, &cloud.arm_scope()).await {
         Ok(t) => t,
         Err(e) => {
             out.report
@@ -123,7 +190,7 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
     if let Some(sub) = &config.azure.subscription_id
         && !hosts.is_empty()
     {
-        match arm::list_registries(http, &cloud, &arm_token, sub, &mut out.requests).await {
+        match bounded_arm(ctx, &cloud, arm::list_registries(http, &cloud, &arm_token, sub, &mut out.requests)).await {
             Ok(list) => {
                 for host in &hosts {
                     match list.iter().find(|r| r.login_server.eq_ignore_ascii_case(host)) {
@@ -153,7 +220,7 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
 
     // The data plane: the ACR refresh token this identity gets, for the registry check.
     if !hosts.is_empty() {
-        match session.token(ACR_SCOPE).await {
+        match bounded_token(ctx, &cloud, method, &session, ACR_SCOPE).await {
             Ok(acr_token) => {
                 for host in &hosts {
                     exchange(ctx, http, host, &acr_token, &principal, &mut out).await;
@@ -210,8 +277,13 @@ async fn role_facts(
     contexts: &[ContextInfo],
     out: &mut Outcome,
 ) {
-    let _ = ctx;
-    let perms = match arm::permissions(http, cloud, arm_token, &facts.id, &mut out.requests).await {
+    let perms = match bounded_arm(
+        ctx,
+        cloud,
+        arm::permissions(http, cloud, arm_token, &facts.id, &mut out.requests),
+    )
+    .await
+    {
         Ok(p) => p,
         Err(e) => {
             out.report.push(finding(
@@ -327,7 +399,15 @@ async fn exchange(
         }
     };
     let status = resp.status().as_u16();
-    let bytes = resp.bytes().await.unwrap_or_default();
+    let bytes = match crate::http::read_capped(resp, crate::http::MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => {
+            // The registry check reports the registry's answers; this is evidence only.
+            out.report
+                .verified(format!("{host}: token exchange not completed ({e})"));
+            return;
+        }
+    };
     let refresh = serde_json::from_slice::<serde_json::Value>(&bytes)
         .ok()
         .and_then(|v| {
@@ -430,7 +510,15 @@ fn entra_finding(
             Code::ID_TOKEN_FAILED,
             Severity::Error,
             format!("no Entra token with {}", method.describe()),
-            d.clone(),
+            match method {
+                // Name the token endpoint when the SDK's error does not.
+                Method::ClientSecret | Method::GithubOidc | Method::FederatedTokenFile
+                    if !d.contains(&host_of(&cloud.authority_host)) =>
+                {
+                    format!("{d} (token endpoint {})", host_of(&cloud.authority_host))
+                }
+                _ => d.clone(),
+            },
             match method {
                 Method::AzureCli => "Log in first: az login (or azure/login in the workflow); `az account get-access-token` must work for this user.".to_string(),
                 Method::ManagedIdentity => "Managed identity works only on Azure hosts (self-hosted runners on a VM with an assigned identity); give --client-id for a user-assigned identity.".to_string(),

@@ -720,7 +720,16 @@ async fn not_found(
             }
             None
         }
-        Err(_) => None,
+        Err(e) => {
+            // A hung, reset or oversized tags answer: the finding still stands, and says
+            // why it lists no tags.
+            tag_note = format!(
+                " The tag list could not be read: {} {}.",
+                e.url,
+                wire::shorten(&e.detail, 200)
+            );
+            None
+        }
     };
     let reference_written = info.reference.clone();
     if let Some(tags) = &tags
@@ -1156,6 +1165,10 @@ async fn addresses(ctx: &Ctx, host: &str) -> String {
 }
 
 async fn net_finding(ctx: &Ctx, host: &str, e: &NetError, targets: &[Target]) -> Finding {
+    if e.kind == NetKind::TooLarge {
+        // The server answered: where it resolves to is no evidence here.
+        return net_only_finding(host, e, &refs_of(targets));
+    }
     let addrs = addresses(ctx, host).await;
     let mut f = net_only_finding(host, e, &refs_of(targets));
     f.message = format!("{} {host} resolves to {addrs}.", f.message);
@@ -1170,6 +1183,22 @@ async fn net_finding(ctx: &Ctx, host: &str, e: &NetError, targets: &[Target]) ->
 
 fn net_only_finding(host: &str, e: &NetError, affected: &str) -> Finding {
     let detail = wire::shorten(&e.detail, 400);
+    if e.kind == NetKind::TooLarge {
+        let cap = crate::http::describe_cap(crate::http::MAX_BODY);
+        return finding(
+            Code::REGISTRY_UNEXPECTED,
+            Severity::Error,
+            format!("{host} answered a body larger than {cap}"),
+            format!(
+                "{} answered a body larger than {cap}; it was not read further (no registry answer, token or manifest is that large). Affects {affected}.",
+                e.url
+            ),
+            format!(
+                "Check what answers on {host}: `curl -sS -o /dev/null -w '%{{size_download}}' https://{}/v2/`. A proxy or captive portal between the runner and the registry is the usual cause.",
+                registry::api_host(host)
+            ),
+        );
+    }
     let (code, title, fix) = match e.kind {
         NetKind::Dns => (
             Code::NET_DNS,
@@ -1213,7 +1242,7 @@ fn net_only_finding(host: &str, e: &NetError, affected: &str) -> Finding {
                 registry::api_host(host)
             ),
         ),
-        NetKind::Other => (
+        NetKind::Other | NetKind::TooLarge => (
             Code::NET_CONNECT,
             format!("the request to {host} failed"),
             format!(

@@ -14,8 +14,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use wire::{Challenge, ErrorEntry};
 
-/// Manifests larger than this are not read (the OCI spec suggests 4 MiB as a limit).
-const BODY_LIMIT: usize = 4 * 1024 * 1024;
+/// Bodies (manifests, tags pages, tokens, errors) larger than this are not read and
+/// end in REGISTRY_UNEXPECTED (the OCI spec suggests 4 MiB as a manifest limit).
+const BODY_LIMIT: usize = crate::http::MAX_BODY;
 /// Attempts for an idempotent request the registry throttles.
 const THROTTLE_ATTEMPTS: u32 = 3;
 /// Never wait longer than this for one `Retry-After`.
@@ -33,6 +34,8 @@ pub enum NetKind {
     Connect,
     Tls,
     Timeout,
+    /// The answer's body was larger than the cap ([`crate::http::MAX_BODY`]).
+    TooLarge,
     Other,
 }
 
@@ -302,6 +305,14 @@ impl Client {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
+    /// What one request may take: what is left of the deadline, less a tenth (at most
+    /// half a second) so that a server that never answers ends in NET_TIMEOUT naming
+    /// it, before the run's deadline turns it into RUN_TIMEOUT.
+    fn request_bound(&self) -> Duration {
+        let left = self.remaining();
+        left.saturating_sub((left / 10).min(Duration::from_millis(500)))
+    }
+
     /// Sends one request (built afresh for each attempt), reading the body up to the
     /// limit. Idempotent requests that are throttled are retried with the registry's
     /// `Retry-After`, as long as the deadline allows.
@@ -325,8 +336,8 @@ impl Client {
         loop {
             attempt += 1;
             let bound = match limit {
-                Some(l) => l.min(self.remaining()),
-                None => self.remaining(),
+                Some(l) => l.min(self.request_bound()),
+                None => self.request_bound(),
             };
             let request = build()
                 .timeout(bound.max(Duration::from_millis(1)))
@@ -346,9 +357,12 @@ impl Client {
             let reply = read_reply(response, url.clone())
                 .await
                 .map_err(|e| NetError {
-                    kind: classify(&e),
+                    kind: match &e {
+                        crate::http::BodyError::TooLarge { .. } => NetKind::TooLarge,
+                        crate::http::BodyError::Transport(e) => classify(e),
+                    },
                     url: without_query(&url),
-                    detail: crate::http::error_chain(&e),
+                    detail: crate::secrets::redact_tokens(&e.to_string()),
                 })?;
             if !reply.throttled() {
                 if attempt > 1 {
@@ -721,18 +735,14 @@ impl Client {
     }
 }
 
-async fn read_reply(mut response: reqwest::Response, url: Url) -> Result<Reply, reqwest::Error> {
+async fn read_reply(
+    response: reqwest::Response,
+    url: Url,
+) -> Result<Reply, crate::http::BodyError> {
     let peer = response.remote_addr();
     let status = response.status().as_u16();
     let headers = response.headers().clone();
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = BODY_LIMIT.saturating_sub(body.len());
-        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
-        if body.len() >= BODY_LIMIT {
-            break;
-        }
-    }
+    let body = crate::http::read_capped(response, BODY_LIMIT).await?;
     Ok(Reply {
         status,
         headers,

@@ -221,7 +221,22 @@ pub struct YamlError {
 /// Parses the first YAML document of `source`. saphyr bounds alias expansion (a
 /// "billion laughs" document fails to load instead of exhausting memory).
 pub fn parse(source: &str) -> Result<Node, YamlError> {
-    let docs = MarkedYaml::load_from_str(source).map_err(|e| scan_error(&e))?;
+    let docs = MarkedYaml::load_from_str(source).map_err(|e| {
+        let mut error = scan_error(&e);
+        // saphyr can place an error at the end of the input on a line after the last
+        // one (found by fuzzing); point at the end of the last line instead.
+        let last = source.split('\n').count();
+        if let Some(pos) = &mut error.pos
+            && pos.line as usize > last
+        {
+            let tail = source.rsplit('\n').next().unwrap_or_default();
+            *pos = Pos::new(
+                u32::try_from(last).unwrap_or(u32::MAX),
+                u32::try_from(tail.chars().count() + 1).unwrap_or(u32::MAX),
+            );
+        }
+        error
+    })?;
     let Some(doc) = docs.into_iter().next() else {
         return Err(YamlError {
             message: "the file holds no YAML document".into(),
@@ -1063,5 +1078,20 @@ ref: *x
         assert_eq!(root.get("n").unwrap().as_str(), Some("0777"));
         assert_eq!(root.get("f").unwrap().as_str(), Some("1.50"));
         assert!(root.get("nothing").unwrap().is_null());
+    }
+
+    #[test]
+    fn an_error_at_the_end_of_the_input_points_inside_the_file() {
+        // Found by fuzzing (fuzz/corpus/workflow_yaml/regression-eof-line): saphyr put
+        // "simple key expected" on line 12 of an 11-line file.
+        let bytes = b"name: Publish\x0aon: push\x0ajobs:\x0a  publish:\x0a    runs-on: ubuntu-latest\x0a  k  name: Build image\x0a\x0aon:\x0a  push:\x0a    branches: [main]\x0a  pull_\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xffreques\xfft\xff\xff";
+        let source = String::from_utf8_lossy(bytes);
+        let lines = source.split('\n').count() as u32;
+        let error = parse(&source).unwrap_err();
+        let pos = error.pos.unwrap();
+        assert!(
+            pos.line >= 1 && pos.line <= lines,
+            "{pos:?} of {lines} lines"
+        );
     }
 }

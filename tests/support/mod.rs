@@ -23,6 +23,7 @@
 
 pub mod azure;
 pub mod fixtures;
+pub mod hostile;
 pub mod http;
 pub mod registry;
 pub mod runner;
