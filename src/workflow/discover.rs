@@ -374,12 +374,14 @@ impl<'i> StepScan<'i, '_> {
             }
         };
         while i < bytes.len() {
-            if raw[i..].starts_with("${{") {
+            // Bytes, not `str` slices: `i` steps through multi-byte characters (found by
+            // fuzzing; slicing `raw[i..]` there panicked).
+            if bytes[i..].starts_with(b"${{") {
                 depth_expr = true;
                 i += 3;
                 continue;
             }
-            if depth_expr && raw[i..].starts_with("}}") {
+            if depth_expr && bytes[i..].starts_with(b"}}") {
                 depth_expr = false;
                 i += 2;
                 continue;
@@ -901,4 +903,24 @@ fn options(args: &[Value], valued: &[&str]) -> Vec<(String, Option<Value>)> {
         out.push((text.to_string(), None));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::yaml::Pos;
+
+    #[test]
+    fn list_entries_split_around_multibyte_characters() {
+        // Found by fuzzing (fuzz/corpus/workflow_yaml/regression-multibyte-entries): a
+        // `tags:`-like value with a character of several bytes made entries() slice a
+        // `str` inside it and panic.
+        let text = Text::at("\u{fffd}${{ env.A }}\u{fffd},b\n\u{fffd}}}", Pos::new(1, 1));
+        let entries = StepScan::entries(&text, true);
+        let values: Vec<&str> = entries.iter().map(|(_, v)| v.as_str()).collect();
+        assert_eq!(
+            values,
+            vec!["\u{fffd}${{ env.A }}\u{fffd}", "b", "\u{fffd}}}"]
+        );
+    }
 }
