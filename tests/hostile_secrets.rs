@@ -127,14 +127,17 @@ fn run(
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    let visible: String = stdout
-        .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    // `::add-mask::` lines hide a value from the log (the runner swallows them); under
+    // Actions they go to stdout (github format) or stderr (text, json).
+    let visible = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let mut sinks = vec![
-        ("stdout", visible),
-        ("stderr", stderr.clone()),
+        ("stdout", visible(&stdout)),
+        ("stderr", visible(&stderr)),
         ("summary", std::fs::read_to_string(&summary).unwrap()),
         ("outputs", std::fs::read_to_string(&output).unwrap()),
     ];
