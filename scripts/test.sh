@@ -15,4 +15,7 @@ scripts/demo.sh >/dev/null
 # The static musl release binary in the FROM scratch image (<= 15 MB), run with the
 # runner's mounts and environment against the demo's registry.
 scripts/container-test.sh
+# A short bounded fuzzing run of every cargo-fuzz target (8 s each); longer runs:
+# scripts/fuzz.sh 300. The seed corpus is also replayed on stable by cargo test above.
+scripts/fuzz.sh 8
 echo "all tests passed"
