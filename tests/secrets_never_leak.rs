@@ -204,15 +204,18 @@ fn run(fixture: &Fixture, format: &str, registry: &Registry) {
         fixture.name,
         out.status
     );
-    let visible: String = stdout
-        .lines()
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    // `::add-mask::` lines hide a value (the runner swallows them): stdout for the github
+    // format, stderr for text and json under Actions.
+    let visible = |text: &str| -> String {
+        text.lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
     let outputs = std::fs::read_to_string(&output).unwrap();
     let mut files = vec![
-        ("stdout", visible),
-        ("stderr", stderr.into_owned()),
+        ("stdout", visible(&stdout)),
+        ("stderr", visible(&stderr)),
         ("summary", std::fs::read_to_string(&summary).unwrap()),
         ("outputs", outputs.clone()),
     ];
@@ -235,8 +238,9 @@ fn run(fixture: &Fixture, format: &str, registry: &Registry) {
             );
         }
     }
-    if format == "github" {
-        let masked = stdout.lines().any(|l| l.starts_with("::add-mask::"));
+    {
+        let announced = if format == "github" { &stdout } else { &stderr };
+        let masked = announced.lines().any(|l| l.starts_with("::add-mask::"));
         let secret_was_read =
             !fixture.name.contains("garbage") && !fixture.name.contains("error text");
         if secret_was_read {
