@@ -59,6 +59,9 @@ struct SecretsInner {
     values: Vec<String>,
     /// Short or word-like values: redacted as whole tokens only, never `::add-mask::`ed.
     words: Vec<String>,
+    /// Everything in `values` and `words`: registration is a hash lookup, so a config
+    /// with thousands of entries costs linear time, not quadratic.
+    seen: std::collections::HashSet<String>,
     emit_add_mask: Option<MaskStream>,
 }
 
@@ -201,11 +204,11 @@ impl Secrets {
                 continue;
             }
             if looks_like_credential(&candidate) {
-                if !inner.values.contains(&candidate) {
+                if inner.seen.insert(candidate.clone()) {
                     inner.values.push(candidate.clone());
                     fresh.push(candidate);
                 }
-            } else if !inner.words.contains(&candidate) {
+            } else if inner.seen.insert(candidate.clone()) {
                 inner.words.push(candidate);
             }
         }
