@@ -240,6 +240,9 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
 
     let mut credentials = credentials;
     settle_unverifiable_helpers(&mut credentials, &host_credentials, &contexts);
+    // A tag the registry check resolved gets its real digest in REF_MUTABLE_TAG's fix.
+    let mut reference = reference;
+    checks::reference::complete_pins(&mut reference, &contexts);
     let mut checks = vec![
         (CheckId::Reference, reference),
         (CheckId::CredentialHelpers, credentials),
