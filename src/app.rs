@@ -227,10 +227,11 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     .await
     {
         Ok(outcome) => {
-            for (index, digest, media_type) in outcome.resolved {
+            for (index, digest, media_type, platforms) in outcome.resolved {
                 if let Some(c) = contexts.get_mut(index) {
                     c.digest = Some(digest);
                     c.media_type = media_type;
+                    c.platforms = platforms;
                 }
             }
             (outcome.report, outcome.requests)
@@ -366,6 +367,21 @@ fn cross_check_subject(workflow: &mut CheckReport, identity: Option<&serde_json:
 /// Points findings about a reference at the workflow line that set it: the discovered
 /// value, or the preflight step whose inputs named it.
 fn point_at_workflow(report: &mut Report, discovery: &crate::workflow::Discovery) {
+    let step_line = |file: &String, step: &crate::workflow::StepRef| crate::findings::Location {
+        file: file.clone(),
+        line: Some(step.line),
+        column: None,
+    };
+    // Each reference's origin, for the summary's references table.
+    for c in &mut report.contexts {
+        c.location = discovery.location_of(&c.reference).cloned().or_else(|| {
+            discovery
+                .workflow
+                .as_ref()
+                .zip(discovery.step.as_ref())
+                .map(|(file, step)| step_line(file, step))
+        });
+    }
     for (_, check) in &mut report.checks {
         for f in &mut check.findings {
             if f.location.is_some() {
@@ -377,11 +393,7 @@ fn point_at_workflow(report: &mut Report, discovery: &crate::workflow::Discovery
             if let Some(loc) = discovery.location_of(reference) {
                 f.location = Some(loc.clone());
             } else if let (Some(file), Some(step)) = (&discovery.workflow, &discovery.step) {
-                f.location = Some(crate::findings::Location {
-                    file: file.clone(),
-                    line: Some(step.line),
-                    column: None,
-                });
+                f.location = Some(step_line(file, step));
             }
         }
     }
@@ -485,12 +497,13 @@ fn render(report: &Report, config: &Config) {
                 },
                 _ => output::github::ReportPlace::BesideSummary,
             };
-            for problem in output::github::write_files(
+            for problem in output::github::write_files_linked(
                 report,
                 &json,
                 config.env.github_step_summary.as_deref(),
                 config.env.github_output.as_deref(),
                 &place,
+                &output::summary::Links::from_env(&config.env),
             ) {
                 // Paths and OS errors from outside: safe lines for the runner.
                 eprintln!(
@@ -515,6 +528,9 @@ impl Report {
                 f.title = secrets.redact(&f.title);
                 f.message = secrets.redact(&f.message);
                 f.fix = secrets.redact(&f.fix);
+                for c in &mut f.commands {
+                    *c = secrets.redact(c);
+                }
             }
             for v in &mut check.verified {
                 *v = secrets.redact(v);
@@ -598,6 +614,7 @@ mod tests {
             tag: Some("v1".into()),
             digest: digest.map(str::to_string),
             media_type: None,
+            ..crate::findings::ContextInfo::default()
         };
         let mut served = finding();
         settle_unverifiable_helpers(&mut served, &creds, &[context("pull", Some("sha256:1"))]);

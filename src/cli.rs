@@ -464,6 +464,10 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
                 .get("GITHUB_SERVER_URL")
                 .filter(|v| !v.trim().is_empty())
                 .map(|v| v.trim().to_string()),
+            action_repository: env
+                .get("GITHUB_ACTION_REPOSITORY")
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().to_string()),
             run_id: env.get("GITHUB_RUN_ID").filter(|v| !v.is_empty()).cloned(),
             actions_id_token_request_url: env
                 .get("ACTIONS_ID_TOKEN_REQUEST_URL")

@@ -154,6 +154,9 @@ pub struct RunEnvironment {
     pub api_url: Option<String>,
     /// `GITHUB_SERVER_URL`: `https://github.com` or the GHES URL (links to the run).
     pub server_url: Option<String>,
+    /// `GITHUB_ACTION_REPOSITORY`: `owner/repo` of the action running this step (the
+    /// summary links each finding code to `docs/checks.md` there).
+    pub action_repository: Option<String>,
     /// `GITHUB_RUN_ID`.
     pub run_id: Option<String>,
     /// `ACTIONS_ID_TOKEN_REQUEST_URL`: set by the runner when the job may mint OIDC tokens.

@@ -207,6 +207,13 @@ pub struct Finding {
     /// wrote it: lets the workflow reader point the finding at the line that set it.
     #[serde(skip)]
     pub reference: Option<String>,
+    /// The shell commands of `fix`, one entry per command (a multi-line entry is one
+    /// command with its continuation lines), when the fix is something to run: the
+    /// summary shows them as a copyable code block. Empty when the fix is prose only
+    /// or when the check has not split them out (the summary then falls back to a
+    /// documented heuristic, `output::summary::fix_commands`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub commands: Vec<String>,
 }
 
 impl Finding {
@@ -227,7 +234,19 @@ impl Finding {
             fix: fix.into(),
             location: None,
             reference: None,
+            commands: Vec::new(),
         }
+    }
+
+    /// Names the commands of the fix (each also written in `fix`, so that every output
+    /// that shows only `fix` still shows them).
+    pub fn with_commands<I, S>(mut self, commands: I) -> Finding
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.commands = commands.into_iter().map(Into::into).collect();
+        self
     }
 
     /// Marks the reference this finding is about, when there is one.
@@ -323,6 +342,13 @@ pub struct ContextInfo {
     pub tag: Option<String>,
     pub digest: Option<String>,
     pub media_type: Option<String>,
+    /// The platforms of an index (`linux/amd64`, …), when the registry check read one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub platforms: Vec<String>,
+    /// Where the reference was written: the workflow line it was discovered on, or the
+    /// preflight step whose inputs named it (GitHub Actions only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
 }
 
 /// The overall verdict, from the worst finding.

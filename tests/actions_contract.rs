@@ -200,8 +200,8 @@ fn a_failing_run_annotates_summarises_and_sets_outputs() {
         "{}",
         run.summary
     );
-    assert!(run.summary.contains("| Context reference |"));
-    assert!(run.summary.contains("| Docker credentials | ❌ fail |"));
+    assert!(run.summary.contains("- **Context reference**: "));
+    assert!(run.summary.contains("- **Docker credentials**: ❌ fail"));
     assert!(run.summary.contains("`REF_WRONG_REGISTRY`"));
     assert!(run.summary.contains("`HELPER_NOT_FOUND`"));
     assert!(run.summary.matches("**Fix:**").count() >= 2);
@@ -234,12 +234,12 @@ fn a_passing_run_reports_evidence() {
     assert!(run.summary.contains("✅ **pass**"), "{}", run.summary);
     assert!(run.summary.contains(&published.digest), "{}", run.summary);
     assert!(
-        run.summary.contains("| Context reference | ✅ pass |"),
+        run.summary.contains("- **Context reference**: ✅ pass"),
         "{}",
         run.summary
     );
     assert!(
-        run.summary.contains("| Docker credentials | ✅ pass |"),
+        run.summary.contains("- **Docker credentials**: ✅ pass"),
         "{}",
         run.summary
     );

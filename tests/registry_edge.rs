@@ -107,8 +107,16 @@ fn a_401_for_a_tag_the_token_may_pull_is_reported_as_a_missing_tag() {
     );
     assert!(message.contains("answered 401 instead of 404"), "{message}");
     assert!(message.contains("Tags (2): v1, v8"), "{message}");
+    // v9 is past the newest `vN` tag: the newest one is offered, with the question.
     assert!(
-        f["fix"].as_str().unwrap().starts_with("Did you mean `v1`?"),
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("`v9` is newer than every tag of its shape")
+            && f["fix"]
+                .as_str()
+                .unwrap()
+                .contains("use the newest one, `v8`"),
         "{}",
         f["fix"]
     );

@@ -137,5 +137,5 @@ jobs:
     let outputs = std::fs::read_to_string(&output).unwrap();
     assert!(outputs.contains(&published.digest), "{outputs}");
     let summary = std::fs::read_to_string(&summary).unwrap();
-    assert!(summary.contains("| Workflow |"), "{summary}");
+    assert!(summary.contains("- **Workflow**: "), "{summary}");
 }

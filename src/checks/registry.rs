@@ -19,8 +19,9 @@ use std::sync::Arc;
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub report: CheckReport,
-    /// (index into the contexts, digest, media type) for every resolved reference.
-    pub resolved: Vec<(usize, String, Option<String>)>,
+    /// (index into the contexts, digest, media type, platforms of an index) for every
+    /// resolved reference.
+    pub resolved: Vec<Resolved>,
     pub requests: u32,
 }
 
@@ -199,7 +200,10 @@ fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
     }
 }
 
-type HostResult = (CheckReport, Vec<(usize, String, Option<String>)>);
+type HostResult = (CheckReport, Vec<Resolved>);
+
+/// (index into the contexts, digest, media type, platforms of an index).
+pub type Resolved = (usize, String, Option<String>, Vec<String>);
 
 fn finding(code: Code, severity: Severity, title: String, message: String, fix: String) -> Finding {
     Finding::new(CheckId::Registry, code, severity, title, message, fix)
@@ -486,7 +490,7 @@ async fn bearer_token(
 struct Lookup {
     findings: Vec<Finding>,
     verified: Vec<String>,
-    resolved: Option<(usize, String, Option<String>)>,
+    resolved: Option<Resolved>,
 }
 
 fn short_type(media_type: &str) -> &str {
@@ -576,8 +580,9 @@ async fn lookup(
                     .map(short_type)
                     .unwrap_or("unknown type"),
             );
+            let mut platforms = Vec::new();
             if is_index {
-                let platforms = wire::index_platforms(&body);
+                platforms = wire::index_platforms(&body);
                 if !platforms.is_empty() {
                     fact.push_str(&format!("; platforms {}", platforms.join(", ")));
                 }
@@ -599,7 +604,7 @@ async fn lookup(
                 out.findings.push(f);
             }
             if let Some(d) = digest {
-                out.resolved = Some((target.index, d, media_type));
+                out.resolved = Some((target.index, d, media_type, platforms));
             }
         }
         404 => {
@@ -751,7 +756,8 @@ async fn not_found(
         }
         let mut sorted = tags.clone();
         sorted.sort();
-        let near = crate::suggest::nearest(reference, &sorted, 3);
+        let suggestion = crate::suggest::nearest_tag(reference, &sorted, 3);
+        let near = &suggestion.near;
         let listed = if sorted.is_empty() {
             "The repository has no tags.".to_string()
         } else {
@@ -778,8 +784,15 @@ async fn not_found(
         } else {
             String::new()
         };
-        let fix = match near.first() {
-            Some(best) => format!(
+        let fix = match (near.first(), suggestion.newest_of_shape) {
+            (Some(_), Some(newest)) if !by_digest => format!(
+                "`{reference}` is newer than every tag of its shape in {host}/{repo}: was it pushed yet? Push it before this step, or use the newest one, `{newest}`: `{}`.{}",
+                replace_reference(&reference_written, reference, newest),
+                acr_name(host)
+                    .map(|_| format!(" The newest tags: `{}`", list_command(host, repo)))
+                    .unwrap_or_default(),
+            ),
+            (Some(best), _) => format!(
                 "Did you mean `{best}`? Use `{}`{}.",
                 replace_reference(&reference_written, reference, best),
                 if near.len() > 1 {
@@ -788,18 +801,26 @@ async fn not_found(
                     String::new()
                 }
             ),
-            None => format!(
+            (None, _) => format!(
                 "Push the {what} first, or correct the reference; `{}` lists what exists.",
                 list_command(host, repo)
             ),
         };
+        // Listing the newest tags is the one command that settles it (ACR only: the
+        // generic form needs a token).
+        let commands: Vec<String> = acr_name(host)
+            .filter(|_| near.is_empty() || suggestion.newest_of_shape.is_some())
+            .map(|_| list_command(host, repo))
+            .into_iter()
+            .collect();
         return finding(
             Code::CONTEXT_NOT_FOUND,
             Severity::Error,
             format!("{what} `{reference}` does not exist in {host}/{repo}"),
             format!("{seen}.{answer} {listed}{tag_note}"),
             fix,
-        );
+        )
+        .with_commands(commands);
     }
     // No tag list: the repository itself is missing (or unlistable). The catalog
     // needs its own scope on token registries.

@@ -145,7 +145,7 @@ pub fn annotations(report: &Report, workspace: Option<&Path>) -> (Vec<Annotation
 }
 
 fn summary(target: &Target, report: &Report) -> String {
-    let mut s = crate::output::summary::render(report, SUMMARY_BUDGET)
+    let mut s = crate::output::summary::render_with(report, SUMMARY_BUDGET, &target.links)
         .replace("in the 1 MiB step summary", "in this check run");
     if let Some(url) = &target.run_url {
         s.push_str(&format!("\n[workflow run]({url})\n"));

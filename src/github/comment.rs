@@ -12,8 +12,12 @@ use crate::config::RunEnvironment;
 use crate::findings::{CheckReport, Report, Verdict};
 use serde::Deserialize;
 
-/// GitHub refuses comment bodies over 65,536 characters; the summary gets far less.
+/// GitHub refuses comment bodies over 65,536 characters. The budget is in bytes (never
+/// fewer than characters), and leaves room for the marker and the footer.
 pub const SUMMARY_BUDGET: u64 = 60_000;
+
+/// GitHub's limit on a comment body, in characters.
+pub const COMMENT_LIMIT: usize = 65_536;
 
 /// Pages of comments read at most while looking for the marker (10,000 comments).
 const MAX_PAGES: usize = 100;
@@ -77,14 +81,24 @@ fn footer(target: &Target, now: &str) -> String {
 /// The comment for a run with findings: the job summary and a link to the run.
 pub(crate) fn body(target: &Target, report: &Report) -> String {
     let (_, now) = utc_now();
-    let summary = crate::output::summary::render(report, SUMMARY_BUDGET)
+    body_at(target, report, &now)
+}
+
+/// The same renderer as the job summary, within GitHub's comment limit.
+fn body_at(target: &Target, report: &Report, now: &str) -> String {
+    let summary = crate::output::summary::render_with(report, SUMMARY_BUDGET, &target.links)
         .replace("in the 1 MiB step summary", "in this comment");
-    format!(
-        "{}\n{}\n---\n{}",
+    let text = format!(
+        "{}\n{}\n\n---\n{}",
         target.marker,
         summary.trim_end(),
-        footer(target, &now)
-    )
+        footer(target, now)
+    );
+    if text.chars().count() <= COMMENT_LIMIT {
+        return text;
+    }
+    // Only a footer of extraordinary length gets here: keep the marker and the summary.
+    format!("{}\n{}\n", target.marker, summary.trim_end())
 }
 
 /// The short form an earlier comment takes when a run passes.
@@ -233,6 +247,44 @@ fn link(c: &IssueComment) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_comment_is_the_summary_within_github_s_limit() {
+        use crate::findings::{CheckId, Code, Finding, Severity};
+        let mut check = CheckReport::default();
+        for n in 0..300 {
+            check.push(Finding::new(
+                CheckId::Registry,
+                Code::CONTEXT_NOT_FOUND,
+                Severity::Error,
+                format!("tag v{n} does not exist"),
+                "é".repeat(3_000),
+                format!("az acr repository show-tags -n myreg --repository r{n}"),
+            ));
+        }
+        let report = Report {
+            checks: vec![(CheckId::Registry, check)],
+            contexts: vec![],
+            http_requests: 0,
+            identity: None,
+        };
+        let target = Target {
+            event: crate::github::event::EventInfo::default(),
+            run_url: Some("https://github.example/o/r/actions/runs/1".into()),
+            job: Some("build".into()),
+            marker: "<!-- acr-preflight:sticky:build -->".into(),
+            fail_on: crate::config::FailOn::Error,
+            workspace: None,
+            links: crate::output::summary::Links::default(),
+        };
+        let text = body(&target, &report);
+        assert!(text.chars().count() <= COMMENT_LIMIT);
+        assert!(
+            text.starts_with("<!-- acr-preflight:sticky:build -->\n## acr-preflight: ❌ **fail**")
+        );
+        assert!(text.contains("more findings did not fit in this comment"));
+        assert!(text.contains("```sh\naz acr repository show-tags -n myreg --repository r0\n```"));
+    }
 
     #[test]
     fn the_marker_names_workflow_and_job_and_cannot_break_out() {

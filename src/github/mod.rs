@@ -54,6 +54,8 @@ pub(crate) struct Target {
     pub marker: String,
     pub fail_on: FailOn,
     pub workspace: Option<PathBuf>,
+    /// The summary's links (workflow lines, finding docs).
+    pub links: crate::output::summary::Links,
 }
 
 /// Posts the feedback the configuration asks for about `report` (the checks' report,
@@ -111,6 +113,8 @@ pub async fn publish(ctx: &Ctx, http: &reqwest::Client, report: &Report) -> Feed
     };
 
     let target = Target {
+        // The workflow lines the feedback links to, at the commit the pull request shows.
+        links: crate::output::summary::Links::at_commit(&config.env, event.head_sha.as_deref()),
         run_url: run_url(config, &repo),
         job: config.env.job.clone(),
         marker: comment::marker(&config.env, config.github.comment_key.as_deref()),

@@ -75,10 +75,30 @@ pub fn write_files(
     output_path: Option<&Path>,
     place: &ReportPlace,
 ) -> Vec<String> {
+    let links = super::summary::Links::default();
+    write_files_linked(
+        report,
+        json_report,
+        summary_path,
+        output_path,
+        place,
+        &links,
+    )
+}
+
+/// [`write_files`], with the summary's links to the workflow and the docs.
+pub fn write_files_linked(
+    report: &Report,
+    json_report: &serde_json::Value,
+    summary_path: Option<&Path>,
+    output_path: Option<&Path>,
+    place: &ReportPlace,
+    links: &super::summary::Links,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let mut report_path: Option<PathBuf> = None;
     if let Some(summary) = summary_path {
-        let markdown = super::summary::render(report, gha::summary_budget(summary));
+        let markdown = super::summary::render_with(report, gha::summary_budget(summary), links);
         if let Err(e) = gha::append_summary(summary, &markdown) {
             problems.push(format!(
                 "cannot append to GITHUB_STEP_SUMMARY {}: {e}",

@@ -16,6 +16,9 @@ pub fn render(report: &Report) -> Value {
                 "message": f.message,
                 "fix": f.fix,
             });
+            if !f.commands.is_empty() {
+                v["commands"] = json!(f.commands);
+            }
             if let Some(loc) = &f.location {
                 v["file"] = json!(loc.file);
                 if let Some(line) = loc.line {
@@ -32,7 +35,7 @@ pub fn render(report: &Report) -> Value {
         .contexts
         .iter()
         .map(|c| {
-            json!({
+            let mut v = json!({
                 "reference": c.reference,
                 "role": c.role,
                 "registry": c.registry,
@@ -40,7 +43,17 @@ pub fn render(report: &Report) -> Value {
                 "tag": c.tag,
                 "digest": c.digest,
                 "media_type": c.media_type,
-            })
+            });
+            if !c.platforms.is_empty() {
+                v["platforms"] = json!(c.platforms);
+            }
+            if let Some(loc) = &c.location {
+                v["file"] = json!(loc.file);
+                if let Some(line) = loc.line {
+                    v["line"] = json!(line);
+                }
+            }
+            v
         })
         .collect();
     let checks: Vec<Value> = report

@@ -1,6 +1,24 @@
-//! The job summary (GitHub-flavoured Markdown appended to `$GITHUB_STEP_SUMMARY`).
+//! The job summary (GitHub-flavoured Markdown appended to `$GITHUB_STEP_SUMMARY`),
+//! also the body of the sticky pull request comment and of the check run.
+//!
+//! Shape, as the person fixing the build reads it: the verdict and the one finding to
+//! fix first; a table with one row per context and push target (where it was written,
+//! its role, result, digest and platforms; failing rows link to their finding); then
+//! the findings grouped by severity, each with a short why, its fix with every command
+//! in a fenced `sh` block, the evidence in `<details>` and a link to its section of
+//! `docs/checks.md`; past ten findings the rest sit in one `<details>`; last, each
+//! check's status and verified facts.
+//!
+//! Safety: every piece of outside text (references, registry answers, file names,
+//! messages) goes through [`md`] (numeric character references for every character
+//! that could open markup, and for the first character of a line that could start a
+//! block) or into a fenced code block whose fence is longer than any backtick run in
+//! it. The only HTML is the renderer's own: `<details>`, `<summary>`, `<code>`, `<br>`,
+//! `<sub>`, `<a name="acr-preflight-…">` and `<code title="…">` around a validated digest.
 
-use crate::findings::{Finding, Report, Severity, Status, Verdict};
+use crate::findings::{
+    CheckId, Code, ContextInfo, Finding, Location, Report, Severity, Status, Verdict,
+};
 
 /// One character of outside text as Markdown that can only ever be that character: the
 /// characters that open HTML, links, images, code spans, emphasis or escapes become
@@ -72,13 +90,37 @@ fn escape(s: &str, _in_table: bool) -> String {
         if n > 0 {
             out.push('\n');
         }
+        // Nothing at the start of a line may open a block (list item, setext heading,
+        // thematic break, indented code): leading blanks go, a marker becomes a reference.
+        let line = line.trim_start_matches([' ', '\t']);
+        let digits = line.chars().take_while(char::is_ascii_digit).count();
+        let after = line[digits..].chars().nth(1);
+        let opener = line.starts_with(['-', '+', '='])
+            || ((1..=9).contains(&digits)
+                && line[digits..].starts_with(['.', ')'])
+                && after.is_none_or(|c| c == ' '));
+        let line = if opener {
+            let first = line.chars().next().unwrap_or(' ');
+            out.push_str(&format!("&#{};", u32::from(first)));
+            &line[first.len_utf8()..]
+        } else {
+            line
+        };
         for (code, text) in code_spans(line) {
             let text = if code { text.trim() } else { text };
             if code {
                 out.push_str("<code>");
             }
-            for c in text.chars() {
-                literal(c, &mut out);
+            for (i, c) in text.char_indices() {
+                // No autolink either: `://` and `www.` lose the character GFM's
+                // extended autolinks start from (shown the same).
+                let autolink = (c == ':' && text[i..].starts_with("://"))
+                    || (c == '.' && text[..i].to_ascii_lowercase().ends_with("www"));
+                if autolink {
+                    out.push_str(&format!("&#{};", u32::from(c)));
+                } else {
+                    literal(c, &mut out);
+                }
             }
             if code {
                 out.push_str("</code>");
@@ -99,6 +141,142 @@ fn cell(s: &str) -> String {
 fn block(s: &str) -> String {
     // Two trailing spaces make a Markdown line break inside a paragraph.
     md(s).replace('\n', "  \n")
+}
+
+/// The documentation of the finding codes when the action's own repository is unknown.
+pub const DEFAULT_DOCS: &str =
+    "https://github.com/acr-preflight/acr-preflight/blob/main/docs/checks.md";
+
+/// Where the summary's links point: the workflow file at the run's commit, and the
+/// finding codes' documentation. Every part is validated before use, so a link is
+/// either well-formed or not written at all (the text is then shown without it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links {
+    /// `{server}/{owner}/{repo}/blob/{sha}/`, when all three are known and sane.
+    blob_base: Option<String>,
+    /// `…/docs/checks.md` of the action's repository, or [`DEFAULT_DOCS`].
+    docs: String,
+}
+
+impl Default for Links {
+    fn default() -> Links {
+        Links {
+            blob_base: None,
+            docs: DEFAULT_DOCS.to_string(),
+        }
+    }
+}
+
+/// `https://host[:port][/path]`, without userinfo, query or anything to escape.
+fn sane_server(url: &str) -> Option<&str> {
+    let url = url.trim().trim_end_matches('/');
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))?;
+    let ok = !rest.is_empty()
+        && !rest.starts_with('/')
+        && rest
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || ".-:/_".contains(c));
+    ok.then_some(url)
+}
+
+/// `owner/name` as GitHub allows them.
+fn sane_repository(repo: &str) -> Option<&str> {
+    let (owner, name) = repo.trim().split_once('/')?;
+    let part = |p: &str| {
+        !p.is_empty()
+            && p.len() <= 100
+            && p != "."
+            && p != ".."
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c))
+    };
+    (part(owner) && part(name)).then_some(repo.trim())
+}
+
+impl Links {
+    /// From `GITHUB_SERVER_URL`, `GITHUB_REPOSITORY`, the commit and
+    /// `GITHUB_ACTION_REPOSITORY`.
+    pub fn new(
+        server_url: Option<&str>,
+        repository: Option<&str>,
+        sha: Option<&str>,
+        action_repository: Option<&str>,
+    ) -> Links {
+        let server = server_url.and_then(sane_server);
+        let sha = sha
+            .map(str::trim)
+            .filter(|s| (7..=64).contains(&s.len()) && s.chars().all(|c| c.is_ascii_hexdigit()));
+        let blob_base = match (server, repository.and_then(sane_repository), sha) {
+            (Some(server), Some(repo), Some(sha)) => Some(format!("{server}/{repo}/blob/{sha}/")),
+            _ => None,
+        };
+        let docs = match action_repository.and_then(sane_repository) {
+            Some(repo) => format!(
+                "{}/{repo}/blob/main/docs/checks.md",
+                server.unwrap_or("https://github.com")
+            ),
+            None => DEFAULT_DOCS.to_string(),
+        };
+        Links { blob_base, docs }
+    }
+
+    /// From the run's environment (the summary of a run on GitHub Actions).
+    pub fn from_env(env: &crate::config::RunEnvironment) -> Links {
+        Links::new(
+            env.server_url.as_deref(),
+            env.repository.as_deref(),
+            env.sha.as_deref(),
+            env.action_repository.as_deref(),
+        )
+    }
+
+    /// The run's links at another commit (a pull request's head rather than the merge
+    /// commit `GITHUB_SHA` names); those of the run when `sha` is not a commit id.
+    pub fn at_commit(env: &crate::config::RunEnvironment, sha: Option<&str>) -> Links {
+        let at = Links::new(
+            env.server_url.as_deref(),
+            env.repository.as_deref(),
+            sha,
+            env.action_repository.as_deref(),
+        );
+        if at.blob_base.is_some() {
+            at
+        } else {
+            Links::from_env(env)
+        }
+    }
+
+    /// `…/blob/SHA/PATH#Lnn` for a workspace-relative file, percent-encoded.
+    pub fn source(&self, loc: &Location) -> Option<String> {
+        let base = self.blob_base.as_ref()?;
+        let file = loc.file.trim_start_matches("./");
+        if file.is_empty()
+            || file.starts_with('/')
+            || file.split(['/', '\\']).any(|p| p == "..")
+            || file.len() > 1024
+        {
+            return None;
+        }
+        let mut url = base.clone();
+        for b in file.bytes() {
+            if b.is_ascii_alphanumeric() || b"-._~/".contains(&b) {
+                url.push(char::from(b));
+            } else {
+                url.push_str(&format!("%{b:02X}"));
+            }
+        }
+        if let Some(line) = loc.line {
+            url.push_str(&format!("#L{line}"));
+        }
+        Some(url)
+    }
+
+    /// The code's section of `docs/checks.md` (GitHub's heading anchor: lower case).
+    pub fn docs(&self, code: Code) -> String {
+        format!("{}#{}", self.docs, code.as_str().to_ascii_lowercase())
+    }
 }
 
 fn verdict_line(v: Verdict) -> &'static str {
@@ -126,88 +304,536 @@ fn severity_icon(s: Severity) -> &'static str {
     }
 }
 
-fn finding_section(f: &Finding) -> String {
+/// One part of a fix as the summary shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FixPart {
+    Prose(String),
+    /// Commands to run, one entry per command, shown as one fenced `sh` block.
+    Commands(Vec<String>),
+}
+
+/// Programs whose name starts a command in the checks' fixes.
+const PROGRAMS: &[&str] = &[
+    "az", "docker", "printf", "echo", "export", "gh", "kubectl", "oras", "crane", "curl", "helm",
+    "skopeo", "buildah", "podman", "sudo", "base64",
+];
+
+/// Whether `text` reads as a shell command: a known program followed by an argument,
+/// `docker-credential-…`, or `NAME=$(…)`; never text ending like a sentence.
+fn looks_like_command(text: &str) -> bool {
+    let text = text.trim();
+    let first = text.split_whitespace().next().unwrap_or("");
+    let assignment = first.split_once("=$(").is_some_and(|(name, _)| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+    });
+    let program = PROGRAMS.contains(&first) || first.starts_with("docker-credential-");
+    (assignment || (program && text.len() > first.len()))
+        && !text.ends_with('.')
+        && !text.contains('…')
+        && !text.contains(". ")
+}
+
+/// The fix split into prose and commands.
+///
+/// With `Finding::commands` (the check named them), the commands are those, shown after
+/// the prose, and prose lines that only repeat a command are dropped. Without, a
+/// heuristic reads the fix as the checks write it:
+/// 1. a line that is a command by itself (`az role assignment create …`,
+///    `TOKEN=$(…)`) joins the command block it follows, in place;
+/// 2. a prose line ending in `…: <command>` shows the prose, then the command;
+/// 3. a code span holding a command (`` `docker login <host>` ``) stays in the prose
+///    and is repeated in a block after it.
+///
+/// A command is a known program with arguments (see `PROGRAMS`) or `NAME=$(…)`,
+/// not ending with a period; anything else stays prose, so the worst a miss can do is
+/// leave a command without its copy button.
+pub fn fix_parts(f: &Finding) -> Vec<FixPart> {
+    let mut parts: Vec<FixPart> = Vec::new();
+    let push_prose = |parts: &mut Vec<FixPart>, line: &str| match parts.last_mut() {
+        Some(FixPart::Prose(p)) => {
+            p.push('\n');
+            p.push_str(line);
+        }
+        _ => parts.push(FixPart::Prose(line.to_string())),
+    };
+    let push_command = |parts: &mut Vec<FixPart>, command: &str| {
+        let command = shell_text(command);
+        match parts.last_mut() {
+            Some(FixPart::Commands(c)) => c.push(command),
+            _ => parts.push(FixPart::Commands(vec![command])),
+        }
+    };
+    if !f.commands.is_empty() {
+        let lines: Vec<&str> = f
+            .commands
+            .iter()
+            .flat_map(|c| c.lines())
+            .map(str::trim)
+            .collect();
+        for line in f.fix.lines() {
+            if !line.trim().is_empty() && !lines.contains(&line.trim()) {
+                push_prose(&mut parts, line);
+            }
+        }
+        parts.push(FixPart::Commands(
+            f.commands.iter().map(|c| shell_text(c)).collect(),
+        ));
+        return parts;
+    }
+    for line in f.fix.lines() {
+        let trimmed = line.trim();
+        if trimmed.is_empty() {
+            continue;
+        }
+        if looks_like_command(trimmed) {
+            push_command(&mut parts, trimmed);
+            continue;
+        }
+        // 2. `prose: command` up to the end of the line.
+        if let Some((prose, tail)) = trimmed.rsplit_once(": ")
+            && looks_like_command(tail)
+            && !tail.contains('`')
+        {
+            push_prose(&mut parts, &format!("{prose}:"));
+            push_command(&mut parts, tail.trim());
+            continue;
+        }
+        push_prose(&mut parts, line);
+        // 3. Commands in code spans.
+        let spans: Vec<String> = code_spans(trimmed)
+            .into_iter()
+            .filter(|(code, text)| *code && looks_like_command(text))
+            .map(|(_, text)| text.trim().to_string())
+            .collect();
+        for command in spans {
+            push_command(&mut parts, &command);
+        }
+    }
+    parts
+}
+
+/// A command as a code block can hold it: no control character but the newline.
+fn shell_text(command: &str) -> String {
+    command
+        .chars()
+        .filter(|c| !c.is_control() || *c == '\n')
+        .collect()
+}
+
+/// Every command of a finding's fix, in order.
+pub fn fix_commands(f: &Finding) -> Vec<String> {
+    fix_parts(f)
+        .into_iter()
+        .flat_map(|p| match p {
+            FixPart::Commands(c) => c,
+            FixPart::Prose(_) => Vec::new(),
+        })
+        .collect()
+}
+
+/// A fenced `sh` block of `commands`: the fence is longer than any run of backticks
+/// inside (CommonMark: a closing fence is at least as long as the opening one), and
+/// control characters other than the newline are dropped, so no text can end it early.
+pub fn code_block(commands: &[String]) -> String {
+    let body: String = commands
+        .iter()
+        .map(|c| shell_text(c))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let longest = body.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat((longest + 1).max(3));
+    format!("{fence}sh\n{body}\n{fence}\n")
+}
+
+/// The order findings are fixed in: what hides other findings first. Within one
+/// severity: reaching the registry, then the credential or identity, then the rights
+/// it carries, then the references themselves, then the rest.
+pub fn blocker_rank(f: &Finding) -> u8 {
+    use Code as C;
+    match f.code {
+        C::NET_DNS
+        | C::NET_CONNECT
+        | C::NET_TLS
+        | C::NET_TIMEOUT
+        | C::NET_FORBIDDEN
+        | C::RUN_TIMEOUT
+        | C::REGISTRY_NOT_FOUND
+        | C::REGISTRY_CHALLENGE
+        | C::REGISTRY_REALM_ELSEWHERE
+        | C::REGISTRY_THROTTLED => 0,
+        C::DOCKER_CONFIG_INVALID
+        | C::DOCKER_CONFIG_MISSING
+        | C::CONTAINER_PATH_UNMOUNTED
+        | C::HELPER_NOT_FOUND
+        | C::HELPER_UNVERIFIABLE
+        | C::HELPER_FAILED
+        | C::HELPER_NO_CREDENTIALS
+        | C::CRED_NOT_FOUND
+        | C::CRED_EXPIRED
+        | C::CRED_REJECTED
+        | C::ID_OIDC_UNAVAILABLE
+        | C::ID_FEDERATION_MISMATCH
+        | C::ID_APP_NOT_FOUND
+        | C::ID_TENANT_NOT_FOUND
+        | C::ID_SECRET_INVALID
+        | C::ID_SECRET_EXPIRED
+        | C::ID_ASSERTION_EXPIRED
+        | C::ID_TOKEN_FAILED
+        | C::ID_CLI_UNVERIFIABLE
+        | C::WORKFLOW_OIDC_PERMISSION
+        | C::WORKFLOW_ENVIRONMENT_SUBJECT => 1,
+        C::ROLE_PULL_MISSING
+        | C::ROLE_PUSH_MISSING
+        | C::ROLE_PUSH_UNVERIFIED
+        | C::ROLE_ABAC_MODE
+        | C::CONTEXT_ACCESS_DENIED
+        | C::ARM_READ_DENIED
+        | C::TASKS_ABAC_SOURCE_AUTH
+        | C::TASKS_NETWORK_BYPASS => 2,
+        C::REF_INVALID
+        | C::REF_WRONG_REGISTRY
+        | C::REF_NO_REGISTRY
+        | C::REF_MUTABLE_TAG
+        | C::REF_PUSH_DIGEST
+        | C::CONTEXT_NOT_FOUND
+        | C::CONTEXT_NOT_AN_ARTIFACT
+        | C::REGISTRY_UNEXPECTED => 3,
+        _ => 4,
+    }
+}
+
+/// The findings in the order the summary shows them: by severity, then
+/// [`blocker_rank`], then as the checks reported them.
+pub fn display_order(report: &Report) -> Vec<&Finding> {
+    let mut all: Vec<&Finding> = report.findings().collect();
+    all.sort_by_key(|f| (std::cmp::Reverse(f.severity), blocker_rank(f)));
+    all
+}
+
+fn anchor(n: usize, f: &Finding) -> String {
+    format!(
+        "acr-preflight-{}-{}",
+        n + 1,
+        f.code.as_str().to_ascii_lowercase()
+    )
+}
+
+/// The code's one-line description from docs/checks.md (trusted, compiled in).
+fn why(code: Code) -> Option<String> {
+    crate::explain::section(code.as_str()).and_then(|s| {
+        s.lines()
+            .skip(1)
+            .find(|l| !l.trim().is_empty())
+            .map(str::to_string)
+    })
+}
+
+fn finding_section(n: usize, f: &Finding, links: &Links) -> String {
     let mut out = format!(
-        "#### {} `{}`: {}\n\n",
+        "<a name=\"{}\"></a>\n\n#### {} `{}` · {}\n\n",
+        anchor(n, f),
         severity_icon(f.severity),
         f.code,
         md(&f.title).replace('\n', " ")
     );
-    if let Some(loc) = &f.location {
-        let mut place = md(&loc.file);
-        if let Some(line) = loc.line {
-            place.push_str(&format!(":{line}"));
-        }
-        out.push_str(&format!("At `{place}`  \n"));
+    if let Some(why) = why(f.code) {
+        out.push_str(&format!("{}\n\n", md(&why)));
     }
-    out.push_str(&block(&f.message));
-    out.push_str("\n\n");
-    if !f.fix.is_empty() {
-        out.push_str(&format!("**Fix:** {}\n\n", block(&f.fix)));
+    if let Some(loc) = &f.location {
+        out.push_str(&format!("At {}\n\n", origin(loc, links)));
+    }
+    let parts = fix_parts(f);
+    if !parts.is_empty() {
+        out.push_str("**Fix:**");
+        let mut first = true;
+        for part in parts {
+            match part {
+                FixPart::Prose(p) => {
+                    if first {
+                        out.push(' ');
+                    }
+                    out.push_str(&block(&p));
+                    out.push_str("\n\n");
+                }
+                FixPart::Commands(c) => {
+                    if first {
+                        out.push_str("\n\n");
+                    }
+                    out.push_str(&code_block(&c));
+                    out.push('\n');
+                }
+            }
+            first = false;
+        }
+    }
+    if !f.message.trim().is_empty() {
+        out.push_str(&format!(
+            "<details><summary>Evidence</summary>\n\n{}\n\n</details>\n\n",
+            block(&f.message)
+        ));
     }
     out.push_str(&format!(
-        "<sub>`acr-preflight explain {}` · {} · {}</sub>\n\n",
-        f.code, f.check, f.severity
+        "<sub>[{} in docs/checks.md]({}) · `acr-preflight explain {}` · {} check · {}</sub>\n\n",
+        f.code,
+        links.docs(f.code),
+        f.code,
+        f.check,
+        f.severity
     ));
     out
 }
 
-/// The summary, kept within `budget` bytes: findings that do not fit are counted, not
-/// cut mid-way, and the JSON report still holds them all.
+/// `build.yml:12` as a link to the line at the run's commit, or as text.
+fn origin(loc: &Location, links: &Links) -> String {
+    let mut text = md(&loc.file).replace('\n', " ");
+    if let Some(line) = loc.line {
+        text.push_str(&format!(":{line}"));
+    }
+    match links.source(loc) {
+        Some(url) => format!("[{text}]({url})"),
+        None => text,
+    }
+}
+
+/// `algorithm:hex` with nothing an attribute or Markdown could read otherwise.
+fn sane_digest(d: &str) -> Option<(&str, &str)> {
+    let (algo, hex) = d.split_once(':')?;
+    let ok = !algo.is_empty()
+        && algo.len() <= 32
+        && hex.len() >= 12
+        && hex.len() <= 256
+        && algo
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "+._-".contains(c))
+        && hex
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "=_-".contains(c));
+    ok.then_some((algo, hex))
+}
+
+fn digest_cell(c: &ContextInfo) -> String {
+    match c.digest.as_deref() {
+        None => "–".into(),
+        Some(d) => match sane_digest(d) {
+            Some((algo, hex)) => format!("<code title=\"{d}\">{algo}:{}</code>", &hex[..12]),
+            None => cell(d),
+        },
+    }
+}
+
+fn platforms_cell(c: &ContextInfo) -> String {
+    if c.platforms.is_empty() {
+        "–".into()
+    } else {
+        cell(&c.platforms.join(", "))
+    }
+}
+
+/// The findings about one reference, with their place in the display order.
+fn findings_about<'a>(c: &ContextInfo, shown: &[&'a Finding]) -> Vec<(usize, &'a Finding)> {
+    shown
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.reference.as_deref().map(str::trim) == Some(c.reference.trim()))
+        .map(|(n, f)| (n, *f))
+        .collect()
+}
+
+fn result_cell(c: &ContextInfo, shown: &[&Finding], report: &Report, linked: usize) -> String {
+    let about = findings_about(c, shown);
+    if !about.is_empty() {
+        return about
+            .iter()
+            .map(|(n, f)| {
+                let label = format!("{} {}", severity_icon(f.severity), f.code);
+                if *n < linked {
+                    format!("[{label}](#{})", anchor(*n, f))
+                } else {
+                    label
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("<br>");
+    }
+    let registry_looked = report
+        .checks
+        .iter()
+        .any(|(id, r)| *id == CheckId::Registry && !r.inconclusive);
+    match (c.role, &c.digest) {
+        (_, Some(_)) => "✅ found".into(),
+        ("push", None) if registry_looked => "✅ may push".into(),
+        _ => "⏭️ not checked".into(),
+    }
+}
+
+fn reference_cell(c: &ContextInfo, links: &Links) -> String {
+    let mut out = format!("<code>{}</code>", md(&c.reference).replace('\n', " "));
+    let from = match &c.location {
+        Some(loc) => origin(loc, links),
+        None if c.role == "push" => "input <code>push</code>".into(),
+        None => "input <code>context</code>".into(),
+    };
+    out.push_str(&format!("<br><sub>{from}</sub>"));
+    out
+}
+
+/// The summary, kept within `budget` bytes, with no links to the run's repository.
 pub fn render(report: &Report, budget: u64) -> String {
+    render_with(report, budget, &Links::default())
+}
+
+/// The summary, kept within `budget` bytes: what does not fit is counted, not cut
+/// mid-way, and the JSON report still holds it all.
+pub fn render_with(report: &Report, budget: u64, links: &Links) -> String {
+    let shown = display_order(report);
+    let verdict = report.verdict();
     let mut head = format!(
-        "## acr-preflight: {}\n\n{}\n\n| Check | Status | Verified |\n|---|---|---|\n",
-        verdict_line(report.verdict()),
+        "## acr-preflight: {}\n\n**{}**",
+        verdict_line(verdict),
         super::count_line(report)
     );
-    for (check, r) in &report.checks {
-        let verified = if r.verified.is_empty() {
-            "–".to_string()
-        } else {
-            r.verified
-                .iter()
-                .map(|v| cell(v))
-                .collect::<Vec<_>>()
-                .join("<br>")
-        };
+    let first = shown.first().filter(|f| f.severity > Severity::Notice);
+    if let Some(f) = first {
         head.push_str(&format!(
-            "| {} | {} | {} |\n",
-            check.label(),
-            status_cell(r.status()),
-            verified
+            " · fix this first: [`{}`](#{}) {}",
+            f.code,
+            anchor(0, f),
+            md(&f.title).replace('\n', " ")
         ));
     }
-    head.push('\n');
+    head.push_str("\n\n");
 
-    let ranked = report.ranked();
-    let mut body = String::new();
-    if !ranked.is_empty() {
-        body.push_str("### Findings\n\n");
+    // Findings first (they decide which rows can link), then the table before them.
+    let max_linked = 10;
+    let reserve = 512u64;
+    let mut used = head.len() as u64 + reserve;
+    // The table takes what it needs first, up to half the budget.
+    let mut table = String::new();
+    if !report.contexts.is_empty() {
+        table.push_str(
+            "### References\n\n| Reference | Role | Result | Digest | Platforms |\n|---|---|---|---|---|\n",
+        );
     }
-    let reserve = 256u64;
-    let mut shown = 0;
-    for f in &ranked {
-        let section = finding_section(f);
-        let total = head.len() + body.len() + section.len();
-        if total as u64 + reserve > budget {
+    let mut rows = 0;
+    for c in &report.contexts {
+        let row = format!(
+            "| {} | {} | {} | {} | {} |\n",
+            reference_cell(c, links),
+            c.role,
+            result_cell(c, &shown, report, shown.len()),
+            digest_cell(c),
+            platforms_cell(c),
+        );
+        if used + (table.len() + row.len()) as u64 > budget / 2 {
+            break;
+        }
+        table.push_str(&row);
+        rows += 1;
+    }
+    if rows < report.contexts.len() {
+        table.push_str(&format!(
+            "\n_{} more references did not fit; the JSON report (step output `report`) lists them all._\n",
+            report.contexts.len() - rows
+        ));
+    }
+    if !table.is_empty() {
+        table.push('\n');
+    }
+    used += table.len() as u64;
+
+    let mut body = String::new();
+    let mut fitted = 0;
+    let mut last_severity = None;
+    for (n, f) in shown.iter().enumerate() {
+        let mut section = String::new();
+        if n == max_linked {
+            section.push_str(&format!(
+                "<details><summary>{} more findings</summary>\n\n",
+                shown.len() - max_linked
+            ));
+        }
+        if last_severity != Some(f.severity) {
+            let count = shown.iter().filter(|g| g.severity == f.severity).count();
+            let word = match f.severity {
+                Severity::Error => "Errors",
+                Severity::Warning => "Warnings",
+                Severity::Notice => "Notices",
+            };
+            section.push_str(&format!("### {word} ({count})\n\n"));
+        }
+        section.push_str(&finding_section(n, f, links));
+        let closing = if n >= max_linked { 14 } else { 0 };
+        if used + (body.len() + section.len() + closing) as u64 > budget {
             break;
         }
         body.push_str(&section);
-        shown += 1;
+        last_severity = Some(f.severity);
+        fitted += 1;
     }
-    if shown < ranked.len() {
+    if fitted > max_linked {
+        body.push_str("</details>\n\n");
+    }
+    if fitted < shown.len() {
         body.push_str(&format!(
             "_{} more findings did not fit in the 1 MiB step summary; the JSON report (step output `report`) holds them all._\n\n",
-            ranked.len() - shown
+            shown.len() - fitted
         ));
     }
+    // Rows whose findings did not fit link to nothing: re-render them without links.
+    if fitted < shown.len() {
+        table = table
+            .lines()
+            .map(|l| {
+                let mut l = l.to_string();
+                for (n, f) in shown.iter().enumerate().skip(fitted) {
+                    let label = format!("{} {}", severity_icon(f.severity), f.code);
+                    l = l.replace(&format!("[{label}](#{})", anchor(n, f)), &label);
+                }
+                l + "\n"
+            })
+            .collect();
+        if let Some(f) = first
+            && fitted == 0
+        {
+            head = head.replace(
+                &format!("[`{}`](#{})", f.code, anchor(0, f)),
+                &format!("`{}`", f.code),
+            );
+        }
+    }
+
+    // Each check's status and what it verified, last and folded.
+    let mut checks = String::from("<details><summary>Checks and what they verified</summary>\n\n");
+    for (check, r) in &report.checks {
+        checks.push_str(&format!(
+            "- **{}**: {}",
+            check.label(),
+            status_cell(r.status())
+        ));
+        if r.verified.is_empty() {
+            checks.push_str(" (nothing verified)");
+        }
+        checks.push('\n');
+        for v in &r.verified {
+            checks.push_str(&format!("  - {}\n", cell(v)));
+        }
+    }
+    checks.push_str("\n</details>\n");
+
     let mut out = head;
+    out.push_str(&table);
     out.push_str(&body);
+    if (out.len() + checks.len()) as u64 <= budget {
+        out.push_str(&checks);
+    }
     if out.len() as u64 > budget {
-        // Even the table does not fit: say so in the smallest form.
+        // Even the head does not fit: say so in the smallest form.
         out = format!(
             "## acr-preflight: {}\n\nThe summary did not fit; see the JSON report.\n",
-            verdict_line(report.verdict())
+            verdict_line(verdict)
         );
         if out.len() as u64 > budget {
             out.clear();
@@ -261,7 +887,13 @@ mod tests {
         );
         assert_eq!(
             md("![p](https://t.example/p.png)"),
-            "&#33;&#91;p&#93;(https://t.example/p.png)"
+            "&#33;&#91;p&#93;(https&#58;//t.example/p.png)"
+        );
+        // No autolink, and no block opened at the start of a line.
+        assert_eq!(md("www.x.example"), "www&#46;x.example");
+        assert_eq!(
+            md("a\n---\n  1. b\n- c\n=="),
+            "a\n&#45;--\n&#49;. b\n&#45; c\n&#61;="
         );
         assert_eq!(cell("`a|b` | c\nd"), "<code>a&#124;b</code> &#124; c<br>d");
         // A span never crosses a line (a blank line would end it in GFM).
