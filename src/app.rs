@@ -107,10 +107,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             return 2;
         }
     };
-    let mut ctx = Ctx::new(config, secrets.clone());
-    if let Some((_, discovery)) = &workflow {
-        ctx.later_logins = discovery.later_logins();
-    }
+    let ctx = Ctx::new(config, secrets.clone());
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {
         let mut text = e.to_string();
@@ -186,7 +183,6 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         Ok(done) => done,
         Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
     };
-    checks::workflow::credentials_after_login(ctx, &mut host_credentials);
     let identity = identity.unwrap_or_else(|| checks::identity::Outcome {
         report: timed_out(ctx, CheckId::Identity),
         ..Default::default()
@@ -245,9 +241,6 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
 
     let mut credentials = credentials;
     settle_unverifiable_helpers(&mut credentials, &host_credentials, &contexts);
-    // A tag the registry check resolved gets its real digest in REF_MUTABLE_TAG's fix.
-    let mut reference = reference;
-    checks::reference::complete_pins(&mut reference, &contexts);
     let mut checks = vec![
         (CheckId::Reference, reference),
         (CheckId::CredentialHelpers, credentials),

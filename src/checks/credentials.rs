@@ -624,13 +624,6 @@ fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) ->
     } else {
         Severity::Notice
     };
-    // A login after this step explains the missing file (a container action has
-    // another problem first: it cannot see the runner's docker config at all).
-    if ctx.config.env.container.is_none()
-        && let Some(f) = super::workflow::login_after_preflight(ctx, hosts, severity)
-    {
-        return f;
-    }
     let mut message = format!(
         "Looked for {} — the directory is {why_dir}{}. Without a config.json docker has no stored credentials and no credential helper, so it accesses every registry anonymously.",
         path.display(),
@@ -1113,12 +1106,6 @@ fn cred_not_found(
     empty_entry: Option<&AuthEntry>,
     forced_by_empty_helper: Option<u32>,
 ) -> Finding {
-    // A login after this step explains the missing credential.
-    if let Some(f) =
-        super::workflow::login_after_preflight(ctx, hosts, missing_credential_severity(ctx))
-    {
-        return f;
-    }
     let host = hosts.join(", ");
     let path = config.path.display();
     let mut message = match empty_entry {
