@@ -85,6 +85,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             config.contexts = discovery.context_refs();
             config.pushes = discovery.push_refs();
         }
+        config.build = build_tools(&discovery);
         (report, discovery)
     });
     let secrets = match (config.format, config.env.github_actions) {
@@ -107,7 +108,10 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             return 2;
         }
     };
-    let ctx = Ctx::new(config, secrets.clone());
+    let mut ctx = Ctx::new(config, secrets.clone());
+    if let Some((_, discovery)) = &workflow {
+        ctx.later_logins = discovery.later_logins();
+    }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {
         let mut text = e.to_string();
@@ -152,6 +156,12 @@ fn check(config: Config, env: &cli::Env) -> i32 {
 /// Runs every check; a check still running at the deadline is reported, not awaited.
 pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Report {
     let deadline = tokio::time::Instant::from_std(ctx.deadline);
+    // A registry given by name takes its login server from ARM, for every check below.
+    let (resolved, early_sign_in) =
+        tokio::time::timeout_at(deadline, checks::identity::resolve_login_server(ctx, http))
+            .await
+            .unwrap_or((None, None));
+    let ctx = resolved.as_ref().unwrap_or(ctx);
     let (reference, contexts) = checks::reference::run(ctx).await;
 
     let mut hosts: Vec<String> = Vec::new();
@@ -170,11 +180,12 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)),
         async {
             match http {
-                Ok(client) => {
-                    tokio::time::timeout_at(deadline, checks::identity::run(ctx, client, &contexts))
-                        .await
-                        .ok()
-                }
+                Ok(client) => tokio::time::timeout_at(
+                    deadline,
+                    checks::identity::run_with(ctx, client, &contexts, early_sign_in),
+                )
+                .await
+                .ok(),
                 Err(_) => Some(checks::identity::Outcome::default()),
             }
         }
@@ -183,6 +194,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         Ok(done) => done,
         Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
     };
+    checks::workflow::credentials_after_login(ctx, &mut host_credentials);
     let identity = identity.unwrap_or_else(|| checks::identity::Outcome {
         report: timed_out(ctx, CheckId::Identity),
         ..Default::default()
@@ -241,6 +253,15 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
 
     let mut credentials = credentials;
     settle_unverifiable_helpers(&mut credentials, &host_credentials, &contexts);
+    checks::credentials::settle_missing_config(
+        &mut credentials,
+        &contexts,
+        &host_credentials,
+        &identity.registries,
+    );
+    // A tag the registry check resolved gets its real digest in REF_MUTABLE_TAG's fix.
+    let mut reference = reference;
+    checks::reference::complete_pins(&mut reference, &contexts);
     let mut checks = vec![
         (CheckId::Reference, reference),
         (CheckId::CredentialHelpers, credentials),
@@ -303,6 +324,27 @@ fn settle_unverifiable_helpers(
             ));
         }
     }
+}
+
+/// The build commands the workflow runs after acr-preflight's step, split into those
+/// that queue ACR Tasks runs and those that read the docker config.
+fn build_tools(discovery: &crate::workflow::Discovery) -> crate::config::BuildTools {
+    let mut tools = crate::config::BuildTools::default();
+    for b in discovery.builds.iter().filter(|b| b.after_preflight) {
+        let at = match b.location.line {
+            Some(line) => format!("`{}` ({}:{line})", b.what, b.location.file),
+            None => format!("`{}` ({})", b.what, b.location.file),
+        };
+        if matches!(
+            b.what.as_str(),
+            "az acr build" | "az acr run" | "azure/acr-build"
+        ) {
+            tools.acr_tasks.push(at);
+        } else {
+            tools.docker.push(at);
+        }
+    }
+    tools
 }
 
 /// A run with no reference proves nothing about the build: say so rather than pass.

@@ -61,9 +61,9 @@ pub struct Cli {
     #[arg(long, value_name = "SECRET")]
     pub client_secret: Option<String>,
 
-    /// Audience requested for the GitHub OIDC token (sovereign clouds default to their own, such as `api://AzureADTokenExchangeUSGov`).
-    #[arg(long, default_value = DEFAULT_AUDIENCE, value_name = "AUD")]
-    pub audience: String,
+    /// Audience requested for the GitHub OIDC token; default `api://AzureADTokenExchange`, or the sovereign cloud's own (such as `api://AzureADTokenExchangeUSGov`). A value given is used as is on every cloud.
+    #[arg(long, value_name = "AUD")]
+    pub audience: Option<String>,
 
     /// Azure cloud: decides the ACR login-server suffix and the default endpoints.
     #[arg(long, value_enum, default_value = "AzureCloud", value_name = "CLOUD")]
@@ -402,15 +402,17 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
             tenant_id: cli.tenant_id,
             subscription_id: cli.subscription_id,
             client_secret,
-            // Sovereign clouds' federated credentials use their own audience.
-            audience: match (cli.audience.as_str(), cli.azure_environment) {
-                (DEFAULT_AUDIENCE, AzureEnvironment::AzureChinaCloud) => {
+            // An audience given is honoured on every cloud, even the public default;
+            // otherwise sovereign clouds' federated credentials use their own.
+            audience: match (&cli.audience, cli.azure_environment) {
+                (Some(given), _) => given.clone(),
+                (None, AzureEnvironment::AzureChinaCloud) => {
                     "api://AzureADTokenExchangeChina".to_string()
                 }
-                (DEFAULT_AUDIENCE, AzureEnvironment::AzureUsGovernment) => {
+                (None, AzureEnvironment::AzureUsGovernment) => {
                     "api://AzureADTokenExchangeUSGov".to_string()
                 }
-                _ => cli.audience.clone(),
+                (None, AzureEnvironment::AzureCloud) => DEFAULT_AUDIENCE.to_string(),
             },
             environment: Some(cli.azure_environment),
             authority_host: cli.authority_host,
@@ -489,6 +491,8 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
                 .filter(|k| !k.is_empty()),
             check_run: cli.check_run,
         },
+        // Workflow discovery fills it in (app::check).
+        build: Default::default(),
     })
 }
 
@@ -736,6 +740,19 @@ mod tests {
         );
         assert_eq!(c.azure.audience, "api://custom");
         let c = config(&["--registry", "r.io"], &[]);
+        assert_eq!(c.azure.audience, DEFAULT_AUDIENCE);
+        // Given explicitly, the public default is kept on a sovereign cloud too.
+        let c = config(
+            &[
+                "--registry",
+                "r.io",
+                "--azure-environment",
+                "AzureUSGovernment",
+                "--audience",
+                DEFAULT_AUDIENCE,
+            ],
+            &[],
+        );
         assert_eq!(c.azure.audience, DEFAULT_AUDIENCE);
     }
 

@@ -77,6 +77,15 @@ pub struct Registry {
     pub acr_name: Option<String>,
 }
 
+impl Registry {
+    /// True when the registry was given as a bare ACR name (`myreg`), so its host is the
+    /// `<name>.azurecr.io` guess until ARM gives the real login server.
+    pub fn given_by_name(&self) -> bool {
+        let input = self.input.trim();
+        self.acr_name.is_some() && !input.contains('.') && !input.contains(':')
+    }
+}
+
 /// `--resolve HOST=IP:PORT`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResolveRule {
@@ -108,6 +117,9 @@ pub struct AzureOptions {
     pub subscription_id: Option<String>,
     /// Registered with `Secrets` as soon as it is read.
     pub client_secret: Option<String>,
+    /// The audience of the GitHub OIDC token: `--audience` (input `audience`) when given,
+    /// on every cloud, else the cloud's own (`api://AzureADTokenExchange`,
+    /// `…China`, `…USGov`).
     pub audience: String,
     pub environment: Option<AzureEnvironment>,
     pub authority_host: Option<String>,
@@ -192,6 +204,19 @@ impl std::fmt::Debug for GithubOptions {
     }
 }
 
+/// What the build does with the registry, as far as this run knows (workflow discovery
+/// fills it in): which build tools read the docker config and which queue ACR Tasks runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildTools {
+    /// ACR Tasks commands (`az acr build`, `az acr run`, azure/acr-build), each as
+    /// `what (file:line)`: they sign in with the Azure identity, not the docker config,
+    /// and need the control-plane Tasks actions on the registry.
+    pub acr_tasks: Vec<String>,
+    /// docker / buildx builds and pushes, each as `what (file:line)`: they read the
+    /// docker config.
+    pub docker: Vec<String>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub registry: Option<Registry>,
@@ -210,6 +235,8 @@ pub struct Config {
     pub ca_file: Option<PathBuf>,
     pub env: RunEnvironment,
     pub github: GithubOptions,
+    /// The build's tools, from the workflow (empty when not known).
+    pub build: BuildTools,
 }
 
 impl Config {
@@ -251,7 +278,27 @@ impl Config {
             ca_file: None,
             env: RunEnvironment::default(),
             github: GithubOptions::default(),
+            build: BuildTools::default(),
         }
+    }
+
+    /// Where the build queues ACR Tasks runs: discovered commands, and `oci://` contexts
+    /// (an ACR Tasks context form), each described for messages. Empty when none is known.
+    pub fn acr_tasks_uses(&self) -> Vec<String> {
+        let mut uses = self.build.acr_tasks.clone();
+        for c in &self.contexts {
+            let c = c.trim();
+            if c.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("oci://")) {
+                uses.push(format!("the ACR Tasks context `{c}`"));
+            }
+        }
+        uses
+    }
+
+    /// True when the build is known to be ACR Tasks only: no docker or buildx command
+    /// in the workflow, and an ACR Tasks command or `oci://` context.
+    pub fn acr_tasks_only(&self) -> bool {
+        self.build.docker.is_empty() && !self.acr_tasks_uses().is_empty()
     }
 }
 

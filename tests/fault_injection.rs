@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 use support::azure::{App, AzureFakes, Cloud, GitHubClaims};
-use support::hostile::{Act, HostileServer};
+use support::hostile::{Act, HostileServer, Silence, SilentServer};
 use support::http::{Request, Response};
 use support::tls::TestCa;
 
@@ -284,21 +284,139 @@ fn with_token(token: impl Fn(&Request, usize) -> Act + Send + Sync + 'static) ->
 
 // ------------------------------------------------------------------ registry: time
 
+/// The NET_TIMEOUT of a stalled request: it names `host:port` (the port dialed), the
+/// phase (docs/checks.md lists the names), the endpoint and the elapsed time, and the
+/// run ends without RUN_TIMEOUT.
+fn assert_stalled(p: &Probe, target: &str, phase: &str, endpoint: &str) -> Value {
+    let f = p.finding("NET_TIMEOUT", target);
+    let (title, message) = (
+        f["title"].as_str().unwrap_or_default(),
+        f["message"].as_str().unwrap_or_default(),
+    );
+    assert!(
+        title.starts_with(&format!("{target} did not answer in time: ")),
+        "{}: {title}",
+        p.name
+    );
+    assert!(
+        title.contains(&format!("({endpoint}, ")) && title.ends_with(" s)"),
+        "{}: no endpoint `{endpoint}` or elapsed time in {title}",
+        p.name
+    );
+    assert!(
+        message.contains(&format!("stalled in phase `{phase}` after ")),
+        "{}: not phase {phase}: {message}",
+        p.name
+    );
+    assert!(
+        !p.codes().iter().any(|c| c == "RUN_TIMEOUT"),
+        "{}: {:?}",
+        p.name,
+        p.codes()
+    );
+    f
+}
+
+/// `--registry`, `--context` and `--resolve` for a registry at `addr` named HOST.
+fn args_at(addr: std::net::SocketAddr) -> Vec<String> {
+    vec![
+        "--registry".into(),
+        HOST.into(),
+        "--context".into(),
+        ctx("v1"),
+        "--resolve".into(),
+        format!("{HOST}={addr}"),
+    ]
+}
+
 #[test]
 fn registry_that_accepts_and_never_answers_is_net_timeout() {
+    // TLS completes, then the request gets nothing: the headers never come.
     let h = Hostile::start(|_, _| Act::Hang);
     let p = probe("registry /v2/ hangs", &h.args(&ctx("v1")), &[]);
-    p.finding("NET_TIMEOUT", HOST);
+    let target = format!("{HOST}:{}", h.server.addr().port());
+    assert_stalled(&p, &target, "response-headers", "GET /v2/");
     p.bounded("NET_TIMEOUT");
     assert!(h.server.hits() <= 2, "{} requests", h.server.hits());
+}
+
+#[test]
+fn a_listener_that_never_accepts_is_a_tls_handshake_stall() {
+    // The kernel completes the TCP handshake in the backlog; nothing ever answers.
+    let s = SilentServer::start(Silence::Unaccepted);
+    let p = probe("listener never accepts", &args_at(s.addr()), &[]);
+    let f = assert_stalled(
+        &p,
+        &format!("{HOST}:{}", s.addr().port()),
+        "tls-handshake",
+        "GET /v2/",
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains(&format!("{} (from --resolve)", s.addr())),
+        "{f:#}"
+    );
+    p.bounded("NET_TIMEOUT tls-handshake");
+}
+
+#[test]
+fn a_tls_port_that_reads_the_hello_and_never_sends_server_hello_is_a_tls_handshake_stall() {
+    let s = SilentServer::start(Silence::AcceptedReading);
+    let p = probe("no ServerHello", &args_at(s.addr()), &[]);
+    let f = assert_stalled(
+        &p,
+        &format!("{HOST}:{}", s.addr().port()),
+        "tls-handshake",
+        "GET /v2/",
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("openssl s_client"),
+        "{f:#}"
+    );
+    p.bounded("NET_TIMEOUT tls-handshake");
+}
+
+#[test]
+fn a_port_that_drops_syns_is_a_tcp_connect_stall() {
+    let s = SilentServer::start(Silence::BacklogFull);
+    let p = probe("SYNs dropped", &args_at(s.addr()), &[]);
+    assert_stalled(
+        &p,
+        &format!("{HOST}:{}", s.addr().port()),
+        "tcp-connect",
+        "GET /v2/",
+    );
+    p.bounded("NET_TIMEOUT tcp-connect");
 }
 
 #[test]
 fn registry_that_sends_its_head_one_byte_a_second_is_net_timeout() {
     let h = Hostile::start(|_, _| Act::trickle(200, &registry_json_headers(), "{}"));
     let p = probe("registry /v2/ head 1 byte/s", &h.args(&ctx("v1")), &[]);
-    p.finding("NET_TIMEOUT", HOST);
+    let target = format!("{HOST}:{}", h.server.addr().port());
+    assert_stalled(&p, &target, "response-headers", "GET /v2/");
     p.bounded("NET_TIMEOUT");
+}
+
+#[test]
+fn a_body_that_stalls_midway_is_a_response_body_stall() {
+    let h = Hostile::start(|_, _| Act::stall_mid_body(200, &registry_json_headers(), 10_000, 100));
+    let p = probe("registry /v2/ body stalls", &h.args(&ctx("v1")), &[]);
+    let target = format!("{HOST}:{}", h.server.addr().port());
+    let f = assert_stalled(&p, &target, "response-body", "GET /v2/");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("HTTP 200, Content-Length 10000"),
+        "{f:#}"
+    );
+    p.bounded("NET_TIMEOUT response-body");
 }
 
 #[test]
@@ -312,10 +430,73 @@ fn registry_that_resets_mid_body_is_a_connection_failure() {
 
 #[test]
 fn token_endpoint_that_never_answers_is_net_timeout() {
+    // /v2/ answers its challenge at once; the token endpoint it names never answers.
     let h = with_token(|_, _| Act::Hang);
     let p = probe("token endpoint hangs", &h.args(&ctx("v1")), &[]);
-    p.finding("NET_TIMEOUT", HOST);
+    let target = format!("{HOST}:{}", h.server.addr().port());
+    let f = assert_stalled(&p, &target, "response-headers", "token endpoint");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with(&format!("https://{HOST}/token (the token endpoint")),
+        "{f:#}"
+    );
     p.bounded("NET_TIMEOUT");
+}
+
+#[test]
+fn a_hanging_registry_does_not_keep_a_second_one_from_being_checked() {
+    use support::fixtures::Publisher;
+    use support::registry::{Kind, TestRegistry};
+    const REAL: &str = "real.test";
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ca = TestCa::named(dir.path(), "two-ca", "acr-preflight two registries CA");
+    let (cert, key) = ca.issue_server_cert(&[REAL]);
+    let reg = TestRegistry::start_blocking(Kind::Tls { cert, key });
+    let published = support::block_on(
+        Publisher::new(&reg.url_as(REAL))
+            .with_ca(ca.ca_pem_path())
+            .with_resolve(REAL, reg.addr())
+            .single_image("team/app", "v1"),
+    );
+    let hang = SilentServer::start(Silence::AcceptedReading);
+    let args: Vec<String> = vec![
+        "--context".into(),
+        ctx("v1"),
+        "--context".into(),
+        format!("docker-image://{REAL}/team/app:v1"),
+        "--resolve".into(),
+        format!("{HOST}={}", hang.addr()),
+        "--resolve".into(),
+        format!("{REAL}={}", reg.addr()),
+        "--ca-file".into(),
+        ca.ca_pem_path().display().to_string(),
+    ];
+    let p = probe("one of two registries hangs", &args, &[]);
+    assert_stalled(
+        &p,
+        &format!("{HOST}:{}", hang.addr().port()),
+        "tls-handshake",
+        "GET /v2/",
+    );
+    let contexts = p.json["contexts"].as_array().cloned().unwrap_or_default();
+    let real = contexts
+        .iter()
+        .find(|c| c["registry"] == REAL)
+        .unwrap_or_else(|| panic!("no {REAL} context: {:#}", p.json));
+    assert_eq!(real["digest"], published.digest.as_str(), "{:#}", p.json);
+    let hung = contexts
+        .iter()
+        .find(|c| c["registry"] == HOST)
+        .unwrap_or_else(|| panic!("no {HOST} context: {:#}", p.json));
+    assert!(hung["digest"].is_null(), "{hung:#}");
+    // Only the hanging host has a finding.
+    for f in p.findings() {
+        let text = format!("{} {}", f["title"], f["message"]);
+        assert!(!text.contains(REAL) || f["code"] != "NET_TIMEOUT", "{f:#}");
+    }
+    p.bounded("NET_TIMEOUT + digest");
 }
 
 #[test]

@@ -24,6 +24,8 @@ const SECRET: &str = "planted-client-secret-value-xyz";
 
 struct World {
     az: AzureFakes,
+    /// The registry's login server (`myreg.azurecr.io` unless a test gives it a hash).
+    host: String,
     _ts: Arc<TokenServer>,
     _bridge: AcrBridge,
     _registry: TestRegistry,
@@ -34,6 +36,11 @@ struct World {
 /// An app with a federated credential for `main` and a secret, an RBAC registry holding
 /// `team/ctx:v1`; roles are up to each test.
 fn world(abac: bool) -> World {
+    world_with(abac, |r| r)
+}
+
+/// [`world`] with the registry's definition adjusted (a domain-name-label hash, …).
+fn world_with(abac: bool, adjust: impl FnOnce(Registry) -> Registry) -> World {
     let az = AzureFakes::start();
     az.entra.add_tenant(TENANT, Cloud::Public);
     az.entra.add_app(
@@ -46,15 +53,16 @@ fn world(abac: bool) -> World {
     az.github.set_claims(GitHubClaims::branch(REPO, "main"));
     az.arm.add_subscription(SUB, TENANT);
     let registry_def = Registry::new(SUB, "rg-ci", "myreg");
-    let reg = az.arm.add_registry(if abac {
+    let reg = az.arm.add_registry(adjust(if abac {
         registry_def.abac()
     } else {
         registry_def
-    });
-    let ts = Arc::new(TokenServer::start_with(HOST, "acr-issuer"));
+    }));
+    let host = reg.login_server.clone();
+    let ts = Arc::new(TokenServer::start_with(&host, "acr-issuer"));
     let bridge = AcrBridge::connect(&az, &ts, &reg.id());
     let registry = TestRegistry::start_blocking(fronted_registry_kind(&ts));
-    az.serve_registry(HOST, registry.addr(), ts.addr());
+    az.serve_registry(&host, registry.addr(), ts.addr());
     let digest = support::block_on(async {
         support::fixtures::Publisher::new(&registry.url())
             .with_token_server(&ts)
@@ -64,6 +72,7 @@ fn world(abac: bool) -> World {
     });
     World {
         az,
+        host,
         _ts: ts,
         _bridge: bridge,
         _registry: registry,
@@ -119,8 +128,22 @@ impl Run {
 
 /// Runs the binary with OIDC env from the fake (unless `oidc` is false) and these args.
 fn run(w: &World, oidc: bool, extra_env: &[(&str, &str)], args: &[&str]) -> Run {
+    run_docker(w, oidc, extra_env, args, true)
+}
+
+/// [`run`], with an empty docker config (`{}`) or, when `docker_config` is false, a
+/// docker config directory without config.json.
+fn run_docker(
+    w: &World,
+    oidc: bool,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+    docker_config: bool,
+) -> Run {
     let docker = tempfile::tempdir().unwrap();
-    std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+    if docker_config {
+        std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+    }
     let mut cmd = Command::new(BIN);
     cmd.env_clear().env("PATH", "/usr/bin:/bin");
     if oidc {
@@ -140,7 +163,7 @@ fn run(w: &World, oidc: bool, extra_env: &[(&str, &str)], args: &[&str]) -> Run 
         SUB,
     ])
     .args(["--ca-file", w.az.ca_pem_path().to_str().unwrap()])
-    .args(w.az.resolve_args(&[HOST]))
+    .args(w.az.resolve_args(&[HOST, w.host.as_str()]))
     .args([
         "--docker-config",
         docker.path().to_str().unwrap(),
@@ -194,6 +217,9 @@ fn oidc_with_acr_pull_passes_and_reports_the_principal_and_the_presented_claims(
     let w = world(false);
     w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
     w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());
+    // The oci:// context is an ACR Tasks build: it queues a run.
+    w.az.arm
+        .assign(OBJECT_ID, Role::TasksContributor, &w.reg.id());
     let r = run(
         &w,
         true,
@@ -793,4 +819,337 @@ fn the_principal_is_a_step_output_under_actions() {
         assert!(!visible.contains(&secret));
     }
     assert!(stdout.lines().any(|l| l.starts_with("::add-mask::")));
+}
+
+// ---- issue 11: registry names, missing docker config, ACR Tasks rights ----
+
+/// The report's findings (the JSON lists them at the top level).
+fn top_findings(json: &Value) -> impl Iterator<Item = &Value> {
+    json["findings"].as_array().into_iter().flatten()
+}
+
+/// Issue 11 item 2: `--registry myreg` for a registry created with a domain-name-label
+/// scope: ARM's loginServer (`myreg-h4sh3d.azurecr.io`) is used for everything, the
+/// notice says which and why; a login server given wrong gets the hashed one suggested
+/// before a closer-spelled other registry.
+#[test]
+fn a_registry_given_by_name_uses_the_login_server_arm_gives_it() {
+    let w = world_with(false, |r| r.domain_name_label("TenantReuse", "h4sh3d"));
+    assert_eq!(w.host, "myreg-h4sh3d.azurecr.io");
+    w.az.arm.add_registry(Registry::new(SUB, "rg-ci", "myreg1"));
+    w.az.arm
+        .assign(OBJECT_ID, Role::Reader, &format!("/subscriptions/{SUB}"));
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let context = format!("docker-image://{}/team/ctx:v1", w.host);
+    let r = run(
+        &w,
+        true,
+        &[],
+        &["--client-id", CLIENT_ID, "--context", &context],
+    );
+    assert_eq!(r.status, 0, "{:#}", r.json);
+    let f = r.only("REGISTRY_LOGIN_SERVER");
+    assert_eq!(f["severity"], "notice");
+    assert_eq!(
+        f["title"],
+        "registry `myreg` has the login server myreg-h4sh3d.azurecr.io, used for this run"
+    );
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("TenantReuse"), "{message}");
+    assert!(message.contains("is not myreg.azurecr.io"), "{message}");
+    assert!(message.contains(&w.reg.id()), "{message}");
+    let codes = r.codes();
+    for absent in [
+        "REF_WRONG_REGISTRY",
+        "REGISTRY_NOT_FOUND",
+        "NET_DNS",
+        "NET_CONNECT",
+    ] {
+        assert!(!codes.iter().any(|c| c == absent), "{absent}: {:#}", r.json);
+    }
+    assert!(r.verified("registry").contains(&w.digest), "{:#}", r.json);
+    assert!(
+        r.verified("identity")
+            .contains("myreg-h4sh3d.azurecr.io: /oauth2/exchange accepted"),
+        "{}",
+        r.verified("identity")
+    );
+
+    // Given as `myreg.azurecr.io`, nothing has that login server: the same name with
+    // its hash comes first, before `myreg1.azurecr.io` (one edit away).
+    let w2 = &w;
+    let docker = tempfile::tempdir().unwrap();
+    std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .envs(w2.az.github.env())
+        .args(["--registry", "myreg.azurecr.io", "--tenant-id", TENANT])
+        .args(["--subscription-id", SUB, "--client-id", CLIENT_ID])
+        .args(["--ca-file", w2.az.ca_pem_path().to_str().unwrap()])
+        .args(w2.az.resolve_args(&[HOST, w2.host.as_str()]))
+        .args(["--docker-config", docker.path().to_str().unwrap()])
+        .args(["--format", "json", "--timeout", "30"])
+        .output()
+        .unwrap();
+    let json: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let not_found: Vec<&Value> = top_findings(&json)
+        .filter(|f| f["code"] == "REGISTRY_NOT_FOUND")
+        .collect();
+    assert_eq!(not_found.len(), 1, "{json:#}");
+    let fix = not_found[0]["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("Did you mean `myreg-h4sh3d.azurecr.io`?"),
+        "{fix}"
+    );
+}
+
+/// Issue 11 item 5: a missing docker config is a notice when nothing is wrong (ACR
+/// Tasks build, auth-mode anonymous, a pull-only build the registry serves
+/// anonymously), and stays an error for a docker build that needs a credential even
+/// though this run signed in with the Azure identity. An explicit `--audience` equal to
+/// the public default is honoured on a sovereign cloud.
+#[test]
+fn a_missing_docker_config_is_an_error_only_when_the_build_needs_it() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w.az.arm
+        .assign(OBJECT_ID, Role::TasksContributor, &w.reg.id());
+    let severity_of = |r: &Run| r.only("DOCKER_CONFIG_MISSING")["severity"].clone();
+
+    // ACR Tasks (an oci:// context): the build signs in with the Azure identity.
+    let r = run_docker(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+        false,
+    );
+    assert_eq!(severity_of(&r), "notice", "{:#}", r.json);
+    let f = r.only("DOCKER_CONFIG_MISSING");
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("The build is ACR Tasks"),
+        "{f:#}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().starts_with("Nothing to fix"),
+        "{f:#}"
+    );
+    assert_eq!(r.status, 0, "{:#}", r.json);
+
+    // auth-mode anonymous.
+    let r = run_docker(
+        &w,
+        false,
+        &[],
+        &[
+            "--auth-mode",
+            "anonymous",
+            "--context",
+            "docker-image://myreg.azurecr.io/team/ctx:v1",
+        ],
+        false,
+    );
+    assert_eq!(severity_of(&r), "notice", "{:#}", r.json);
+
+    // A docker buildx build that pushes, found in the workflow: still an error, and
+    // the message says the build reads the docker config, not this run's token.
+    let workspace = tempfile::tempdir().unwrap();
+    let workflows = workspace.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("build.yml"),
+        "on: push
+permissions:
+  id-token: write
+  contents: read
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: acr-preflight/acr-preflight@v0
+      - run: docker buildx build --push -t myreg.azurecr.io/team/app:1 .
+",
+    )
+    .unwrap();
+    let ws = workspace.path().to_str().unwrap().to_string();
+    let r = run_docker(
+        &w,
+        true,
+        &[
+            ("GITHUB_ACTIONS", "true"),
+            ("GITHUB_WORKSPACE", &ws),
+            (
+                "GITHUB_WORKFLOW_REF",
+                "octo/app/.github/workflows/build.yml@refs/heads/main",
+            ),
+            ("GITHUB_JOB", "build"),
+            ("GITHUB_ACTION", "__acr-preflight_acr-preflight"),
+            ("GITHUB_REPOSITORY", "octo/app"),
+        ],
+        &["--client-id", CLIENT_ID],
+        false,
+    );
+    assert_eq!(severity_of(&r), "error", "{:#}", r.json);
+    let message = r.only("DOCKER_CONFIG_MISSING")["message"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        message.contains("reads the docker config, not this run's token"),
+        "{message}"
+    );
+    assert!(message.contains("`docker buildx build`"), "{message}");
+    assert_eq!(r.status, 1);
+
+    // An explicit audience equal to the public default, on US Government: kept.
+    let _ = run(
+        &w,
+        true,
+        &[],
+        &[
+            "--client-id",
+            CLIENT_ID,
+            "--azure-environment",
+            "AzureUSGovernment",
+            "--audience",
+            "api://AzureADTokenExchange",
+        ],
+    );
+    let asked = w.az.github.requests();
+    assert_eq!(
+        asked.last().and_then(|q| q.audience.clone()).as_deref(),
+        Some("api://AzureADTokenExchange"),
+        "{asked:?}"
+    );
+}
+
+/// Issue 11 item 5, anonymous half: with no Azure identity and no docker config, a
+/// pull-only build from a registry that serves anonymously gets a notice; a push
+/// keeps the error. (The real distribution registry, no auth.)
+#[test]
+fn a_missing_docker_config_for_anonymous_pulls_is_a_notice() {
+    let registry = TestRegistry::start_blocking(support::registry::Kind::Plain);
+    support::block_on(async {
+        support::fixtures::Publisher::new(&registry.url())
+            .single_image("team/ctx", "v1")
+            .await
+    });
+    let host = registry.host();
+    let empty = tempfile::tempdir().unwrap();
+    let go = |extra: &[&str]| -> Value {
+        let out = Command::new(BIN)
+            .env_clear()
+            .env("PATH", "/usr/bin:/bin")
+            .args([
+                "--registry",
+                &host,
+                "--docker-config",
+                empty.path().to_str().unwrap(),
+            ])
+            .args(["--format", "json", "--timeout", "30"])
+            .args(extra)
+            .output()
+            .unwrap();
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let context = format!("docker-image://{host}/team/ctx:v1");
+    let json = go(&["--context", &context]);
+    let f: Vec<&Value> = top_findings(&json)
+        .filter(|f| f["code"] == "DOCKER_CONFIG_MISSING")
+        .collect();
+    assert_eq!(f.len(), 1, "{json:#}");
+    assert_eq!(f[0]["severity"], "notice", "{json:#}");
+    assert!(
+        f[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("served every reference without a credential"),
+        "{json:#}"
+    );
+    assert_eq!(json["result"], "pass", "{json:#}");
+
+    let json = go(&[
+        "--context",
+        &context,
+        "--push",
+        &format!("{host}/team/app:1"),
+    ]);
+    let f: Vec<&Value> = top_findings(&json)
+        .filter(|f| f["code"] == "DOCKER_CONFIG_MISSING")
+        .collect();
+    assert_eq!(f[0]["severity"], "error", "{json:#}");
+}
+
+/// Issue 11 item 6: an ACR Tasks build (an `oci://` context) needs scheduleRun,
+/// listBuildSourceUploadUrl and runs/listLogSasUrl, which AcrPull does not grant: the
+/// exact role assignment is printed (Contributor in RBAC mode, Container Registry Tasks
+/// Contributor in ABAC mode), and the Tasks role makes it pass.
+#[test]
+fn acr_tasks_builds_need_the_tasks_actions_and_get_the_exact_assignment() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());
+    let args = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let r = run(&w, true, &[], &args);
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    let f = r.only("TASKS_ROLE_MISSING");
+    assert_eq!(f["severity"], "error");
+    let message = f["message"].as_str().unwrap();
+    for action in [
+        "Microsoft.ContainerRegistry/registries/scheduleRun/action",
+        "Microsoft.ContainerRegistry/registries/listBuildSourceUploadUrl/action",
+        "Microsoft.ContainerRegistry/registries/runs/listLogSasUrl/action",
+    ] {
+        assert!(message.contains(action), "{message}");
+    }
+    assert!(
+        message.contains("oci://myreg.azurecr.io/team/ctx:v1"),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!(
+            "az role assignment create --assignee {CLIENT_ID} --role Contributor --scope {}",
+            w.reg.id()
+        )),
+        "{fix}"
+    );
+    assert!(fix.contains("az role definition create"), "{fix}");
+
+    w.az.arm
+        .assign(OBJECT_ID, Role::TasksContributor, &w.reg.id());
+    let r = run(&w, true, &[], &args);
+    assert!(
+        !r.codes().iter().any(|c| c == "TASKS_ROLE_MISSING"),
+        "{:#}",
+        r.json
+    );
+    assert!(
+        r.verified("identity").contains("allow ACR Tasks runs"),
+        "{}",
+        r.verified("identity")
+    );
+    assert_eq!(r.status, 0, "{:#}", r.json);
+
+    // ABAC mode: the Tasks role is the one to assign.
+    let w = world(true);
+    w.az.arm
+        .assign(OBJECT_ID, Role::RepositoryReader, &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());
+    let r = run(&w, true, &[], &args);
+    let fix = r.only("TASKS_ROLE_MISSING")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        fix.contains(&format!(
+            "az role assignment create --assignee {CLIENT_ID} --role \"Container Registry Tasks Contributor\" --scope {}",
+            w.reg.id()
+        )),
+        "{fix}"
+    );
 }

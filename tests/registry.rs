@@ -688,3 +688,59 @@ fn the_registry_alone_is_reached_and_its_credential_tried() {
         f["message"]
     );
 }
+
+#[test]
+fn a_mutable_tag_resolved_in_the_run_gets_its_real_digest_in_the_fix() {
+    let rig = Rig::new();
+    rig.ts.add_user("ci", "pw-ci-pin");
+    rig.ts.grant("ci", "team/base", &["pull"]);
+    rig.ts.grant("ci", "team/gone", &["pull"]);
+    let base = publish(&rig, async |p| p.single_image("team/base", "latest").await);
+    let docker = rig.basic_config("ci", "pw-ci-pin");
+    let r = rig.run(
+        &docker,
+        &[
+            // No tag: the build pulls `latest`, which exists.
+            ("--context", "docker-image://registry.test/team/base"),
+            // `latest` that was never pushed: no digest to give.
+            ("--context", "docker-image://registry.test/team/gone:latest"),
+        ],
+        &[],
+    );
+    let mutable: Vec<Value> = r
+        .findings()
+        .into_iter()
+        .filter(|f| f["code"] == "REF_MUTABLE_TAG")
+        .collect();
+    assert_eq!(mutable.len(), 2, "{:#}", r.json);
+    let fix_of = |reference: &str| {
+        mutable
+            .iter()
+            .find(|f| f["title"].as_str().unwrap().contains(reference))
+            .unwrap_or_else(|| panic!("no REF_MUTABLE_TAG for {reference}: {:#}", r.json))["fix"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let pinned = fix_of("team/base`");
+    assert!(
+        pinned.contains(&format!(
+            "`docker-image://registry.test/team/base:latest@{}`",
+            base.digest
+        )),
+        "{pinned}"
+    );
+    assert!(!pinned.contains("<digest>"), "{pinned}");
+    // The digest in the fix is the one the registry check reported for the context.
+    assert_eq!(r.json["contexts"][0]["digest"], base.digest.as_str());
+    let unknown = fix_of("team/gone:latest`");
+    assert!(
+        unknown.contains("`docker-image://registry.test/team/gone:latest@sha256:<digest>`"),
+        "{unknown}"
+    );
+    assert!(
+        r.codes().contains(&"CONTEXT_NOT_FOUND".to_string()),
+        "{:#}",
+        r.json
+    );
+}

@@ -619,11 +619,18 @@ fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) ->
     let loc = &ctx.config.docker_config;
     let why_dir = origin_description(loc.origin);
     let mode = ctx.config.effective_auth_mode();
-    let severity = if mode == AuthMode::DockerConfig {
-        Severity::Error
-    } else {
-        Severity::Notice
+    let needs = missing_config_need(ctx);
+    let severity = match needs {
+        BuildNeed::DockerConfig | BuildNeed::DockerDespiteAzure => Severity::Error,
+        BuildNeed::Nothing | BuildNeed::Unknown => Severity::Notice,
     };
+    // A login after this step explains the missing file (a container action has
+    // another problem first: it cannot see the runner's docker config at all).
+    if ctx.config.env.container.is_none()
+        && let Some(f) = super::workflow::login_after_preflight(ctx, hosts, severity)
+    {
+        return f;
+    }
     let mut message = format!(
         "Looked for {} — the directory is {why_dir}{}. Without a config.json docker has no stored credentials and no credential helper, so it accesses every registry anonymously.",
         path.display(),
@@ -644,12 +651,38 @@ fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) ->
             }
         ));
     }
+    let docker_builds = ctx.config.build.docker.join(", ");
+    match needs {
+        BuildNeed::Nothing if mode == AuthMode::Anonymous => message.push_str(
+            " The auth mode is anonymous, so no credential is expected: the build is checked as docker would run it without one.",
+        ),
+        BuildNeed::Nothing => message.push_str(&format!(
+            " The build is ACR Tasks ({}), which signs in with the Azure identity (azure/login, `az login`), not the docker config; a docker command added to this job would access the registry anonymously.",
+            ctx.config.acr_tasks_uses().join(", ")
+        )),
+        BuildNeed::DockerDespiteAzure => message.push_str(&format!(
+            " This run signed in with the Azure identity ({}), but the build ({docker_builds}) reads the docker config, not this run's token: without a credential there its pushes and private pulls fail with `unauthorized: authentication required`.",
+            mode.as_str()
+        )),
+        BuildNeed::Unknown => message.push_str(&format!(
+            " This run signs in with the Azure identity ({}); a docker or buildx build would not use that token but the docker config, so it needs a login (`az acr login`, docker/login-action) before it, unless it only pulls what the registry serves anonymously.",
+            mode.as_str()
+        )),
+        BuildNeed::DockerConfig => {}
+    }
     if ctx.config.env.container.is_some() {
         message.push_str(
             " This step runs in a container action: it cannot see the runner's `~/.docker` (where `docker login`, docker/login-action and `az acr login` write by default), nor credential helpers installed on the runner.",
         );
     }
     let mut fix = String::new();
+    if needs == BuildNeed::Nothing {
+        fix.push_str(if mode == AuthMode::Anonymous {
+            "Nothing to fix for an anonymous build. If the build does need a credential, use --auth-mode docker-config (or auto) and log in before this step.\n"
+        } else {
+            "Nothing to fix for an ACR Tasks build. If a docker or buildx step in this job needs the registry, log in before this step.\n"
+        });
+    }
     if let Some(container) = &ctx.config.env.container {
         let login = match hosts.first() {
             Some(host) => format!(":\n{}", login_commands(host, "")),
@@ -695,6 +728,89 @@ fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) ->
         message,
         fix,
     )
+}
+
+/// What the build needs from the docker config, as far as this run knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BuildNeed {
+    /// Nothing: auth-mode anonymous, or an ACR Tasks build (it signs in with the Azure
+    /// identity).
+    Nothing,
+    /// Its credentials: the docker config is the auth mode (`docker-config`, or `auto`
+    /// with no Azure identity).
+    DockerConfig,
+    /// Its credentials, although this run signs in with an Azure identity: the workflow
+    /// builds with docker/buildx, which read the docker config, not this run's token.
+    DockerDespiteAzure,
+    /// An Azure identity and no workflow facts: the build may be ACR Tasks, `az acr
+    /// login` + docker, or anything else.
+    Unknown,
+}
+
+fn missing_config_need(ctx: &Ctx) -> BuildNeed {
+    let config = &ctx.config;
+    match config.effective_auth_mode() {
+        AuthMode::Anonymous => BuildNeed::Nothing,
+        _ if config.acr_tasks_only() => BuildNeed::Nothing,
+        AuthMode::DockerConfig => BuildNeed::DockerConfig,
+        _ if !config.build.docker.is_empty() => BuildNeed::DockerDespiteAzure,
+        _ => BuildNeed::Unknown,
+    }
+}
+
+/// A missing docker config is an error only when the build needs a credential. When
+/// the build only pulls, and the registry served every reference without a credential
+/// (the docker config's, which is none) or ARM says anonymous pull is enabled on its
+/// registry, the finding drops to a notice that says so.
+pub fn settle_missing_config(
+    report: &mut CheckReport,
+    contexts: &[crate::findings::ContextInfo],
+    host_credentials: &[HostCredential],
+    registries: &BTreeMap<String, crate::azure::arm::RegistryFacts>,
+) {
+    if contexts.is_empty() || contexts.iter().any(|c| c.role != "pull") {
+        return;
+    }
+    let anonymous = |c: &crate::findings::ContextInfo| {
+        let Some(host) = c.registry.as_deref() else {
+            return false;
+        };
+        let served_without = c.digest.is_some()
+            && host_credentials
+                .iter()
+                .filter(|h| h.host.eq_ignore_ascii_case(host))
+                .all(|h| h.credential.is_none());
+        let anonymous_pull = registries
+            .iter()
+            .any(|(h, f)| h.eq_ignore_ascii_case(host) && f.anonymous_pull_enabled == Some(true));
+        served_without || (anonymous_pull && c.digest.is_some())
+    };
+    if !contexts.iter().all(anonymous) {
+        return;
+    }
+    let hosts: Vec<&str> =
+        contexts
+            .iter()
+            .filter_map(|c| c.registry.as_deref())
+            .fold(Vec::new(), |mut v, h| {
+                if !v.contains(&h) {
+                    v.push(h);
+                }
+                v
+            });
+    for f in &mut report.findings {
+        if f.code == Code::DOCKER_CONFIG_MISSING && f.severity > Severity::Notice {
+            f.severity = Severity::Notice;
+            f.message.push_str(&format!(
+                " The build only pulls, and {} served every reference without a credential (anonymous pull), so without a config.json the build gets what it needs.",
+                hosts.join(", ")
+            ));
+            f.fix = format!(
+                "Nothing to fix while the build only pulls. Before it pushes, or if anonymous pull is turned off, log in first:\n{}",
+                f.fix
+            );
+        }
+    }
 }
 
 fn origin_description(origin: DockerConfigOrigin) -> &'static str {
@@ -1106,6 +1222,12 @@ fn cred_not_found(
     empty_entry: Option<&AuthEntry>,
     forced_by_empty_helper: Option<u32>,
 ) -> Finding {
+    // A login after this step explains the missing credential.
+    if let Some(f) =
+        super::workflow::login_after_preflight(ctx, hosts, missing_credential_severity(ctx))
+    {
+        return f;
+    }
     let host = hosts.join(", ");
     let path = config.path.display();
     let mut message = match empty_entry {

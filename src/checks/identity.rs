@@ -115,20 +115,44 @@ async fn bounded_arm<T>(
     }
 }
 
-pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) -> Outcome {
-    let mut out = Outcome::default();
+/// A sign-in to Entra and ARM, made once per run: early when a registry given by name
+/// needs its login server from ARM ([`resolve_login_server`]), else by [`run`].
+pub struct SignIn {
+    method: Method,
+    cloud: Cloud,
+    /// `None` when the sign-in failed; the finding is in `outcome.report`.
+    signed: Option<Signed>,
+    outcome: Outcome,
+    /// The subscription's registries, once listed.
+    listed: Option<Result<Vec<RegistryFacts>, arm::ArmError>>,
+}
+
+struct Signed {
+    session: entra::Session,
+    arm_token: String,
+    principal: Principal,
+}
+
+/// Signs in with the configured method and gets an ARM token; `None` when no Azure
+/// identity is configured.
+async fn sign_in(ctx: &Ctx, http: &reqwest::Client) -> Option<SignIn> {
     let config = &ctx.config;
-    let Some(method) = entra::method_for(config) else {
-        return out;
-    };
+    let method = entra::method_for(config)?;
     let cloud = Cloud::of(config);
+    let mut out = Outcome::default();
     let session = match entra::session(config, &cloud, http, &ctx.secrets, method) {
         Ok(s) => s,
         Err(e) => {
             out.report
                 .push(entra_finding(ctx, &cloud, method, &e, None));
             out.report.inconclusive = true;
-            return out;
+            return Some(SignIn {
+                method,
+                cloud,
+                signed: None,
+                outcome: out,
+                listed: None,
+            });
         }
     };
 
@@ -140,7 +164,13 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
             out.report
                 .push(entra_finding(ctx, &cloud, method, &e, session.presented()));
             out.report.inconclusive = true;
-            return out;
+            return Some(SignIn {
+                method,
+                cloud,
+                signed: None,
+                outcome: out,
+                listed: None,
+            });
         }
     };
     let principal = Principal::from_token(&arm_token);
@@ -172,6 +202,158 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
         principal: principal.clone(),
         presented,
     });
+    Some(SignIn {
+        method,
+        cloud,
+        signed: Some(Signed {
+            session,
+            arm_token,
+            principal,
+        }),
+        outcome: out,
+        listed: None,
+    })
+}
+
+/// A registry given by name (`registry: myreg`) has the login server `<name>.azurecr.io`
+/// only when it was created without a domain-name-label scope; otherwise ARM's
+/// `loginServer` is `<name>-<hash>.azurecr.io`. When an Azure identity and a subscription
+/// are configured, the registry is looked up by name and its login server is used for
+/// everything that follows: returns the run's context with it (`None` when unchanged)
+/// and the sign-in, for [`run_with`] to go on with.
+pub async fn resolve_login_server(
+    ctx: &Ctx,
+    http: &Result<reqwest::Client, String>,
+) -> (Option<Ctx>, Option<SignIn>) {
+    let config = &ctx.config;
+    let (Some(registry), Some(sub), Ok(http)) =
+        (&config.registry, &config.azure.subscription_id, http)
+    else {
+        return (None, None);
+    };
+    let Some(name) = registry
+        .acr_name
+        .clone()
+        .filter(|_| registry.given_by_name())
+    else {
+        return (None, None);
+    };
+    let Some(mut signin) = sign_in(ctx, http).await else {
+        return (None, None);
+    };
+    let Some(signed) = &signin.signed else {
+        return (None, Some(signin));
+    };
+    let listed = bounded_arm(
+        ctx,
+        &signin.cloud,
+        arm::list_registries(
+            http,
+            &signin.cloud,
+            &signed.arm_token,
+            sub,
+            &mut signin.outcome.requests,
+        ),
+    )
+    .await;
+    let mut resolved = None;
+    if let Ok(list) = &listed
+        && let Some(facts) = arm::find_by_name(list, &name)
+    {
+        let login_server = facts.login_server.to_ascii_lowercase();
+        if login_server == registry.host {
+            signin.outcome.report.verified(format!(
+                "registry `{name}`: ARM's loginServer is {login_server} ({}), as the name gives",
+                facts.id
+            ));
+        } else {
+            signin
+                .outcome
+                .report
+                .push(login_server_finding(registry, &name, sub, facts));
+            let mut config = (**config).clone();
+            if let Some(r) = config.registry.as_mut() {
+                r.host = login_server;
+            }
+            let mut with_login_server = ctx.clone();
+            with_login_server.config = std::sync::Arc::new(config);
+            resolved = Some(with_login_server);
+        }
+    }
+    signin.listed = Some(listed);
+    (resolved, Some(signin))
+}
+
+/// REGISTRY_LOGIN_SERVER: which login server is used for a registry given by name, and why.
+fn login_server_finding(
+    registry: &crate::config::Registry,
+    name: &str,
+    sub: &str,
+    facts: &RegistryFacts,
+) -> Finding {
+    let scope = facts
+        .domain_name_label_scope
+        .as_deref()
+        .map(|s| format!(" (autoGeneratedDomainNameLabelScope `{s}`)"))
+        .unwrap_or_default();
+    finding(
+        Code::REGISTRY_LOGIN_SERVER,
+        Severity::Notice,
+        format!(
+            "registry `{name}` has the login server {}, used for this run",
+            facts.login_server
+        ),
+        format!(
+            "The registry was given by name (`{}`). ARM lists registry `{}` in subscription {sub} ({}) with loginServer {}{scope}: it was created with a domain-name-label scope, so its login server carries a hash and is not {}. Every check in this run (references, docker credentials, token exchange, registry) uses {}.",
+            registry.input.trim(),
+            facts.name,
+            facts.id,
+            facts.login_server,
+            registry.host,
+            facts.login_server
+        ),
+        format!(
+            "Nothing to fix for this run. Give the login server itself (`registry: {}`) so that runs without ARM access (no subscription-id, or an identity without Reader) contact the right host, and use it in image references: docker and buildx know nothing of registry names.",
+            facts.login_server
+        ),
+    )
+}
+
+pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) -> Outcome {
+    run_with(ctx, http, contexts, None).await
+}
+
+/// The check, going on from the sign-in [`resolve_login_server`] made, when it made one.
+pub async fn run_with(
+    ctx: &Ctx,
+    http: &reqwest::Client,
+    contexts: &[ContextInfo],
+    early: Option<SignIn>,
+) -> Outcome {
+    let config = &ctx.config;
+    let signin = match early {
+        Some(s) => s,
+        None => match sign_in(ctx, http).await {
+            Some(s) => s,
+            None => return Outcome::default(),
+        },
+    };
+    let SignIn {
+        method,
+        cloud,
+        signed,
+        mut outcome,
+        listed,
+    } = signin;
+    let out = &mut outcome;
+    let Some(Signed {
+        session,
+        arm_token,
+        principal,
+    }) = signed
+    else {
+        return outcome;
+    };
 
     let mut hosts: Vec<String> = Vec::new();
     for h in config
@@ -190,7 +372,18 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
     if let Some(sub) = &config.azure.subscription_id
         && !hosts.is_empty()
     {
-        match bounded_arm(ctx, &cloud, arm::list_registries(http, &cloud, &arm_token, sub, &mut out.requests)).await {
+        let listed = match listed {
+            Some(listed) => listed,
+            None => {
+                bounded_arm(
+                    ctx,
+                    &cloud,
+                    arm::list_registries(http, &cloud, &arm_token, sub, &mut out.requests),
+                )
+                .await
+            }
+        };
+        match listed {
             Ok(list) => {
                 for host in &hosts {
                     match list.iter().find(|r| r.login_server.eq_ignore_ascii_case(host)) {
@@ -198,7 +391,15 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
                             out.report.verified(format!("{host}: {} ({})", facts.id, facts.describe()));
                             out.registries.insert(host.clone(), facts.clone());
                         }
-                        None => out.report.push(not_found(host, sub, &list)),
+                        None => {
+                            // A registry given by name that ARM does not know by that name.
+                            let by_name = config
+                                .registry
+                                .as_ref()
+                                .filter(|r| r.given_by_name() && r.host == *host)
+                                .and_then(|r| r.acr_name.as_deref());
+                            out.report.push(not_found(host, by_name, sub, &list));
+                        }
                     }
                 }
             }
@@ -206,13 +407,13 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
                 Code::ARM_READ_DENIED,
                 Severity::Notice,
                 format!("{} cannot read registries in subscription {sub}", principal_short(&principal)),
-                format!("GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. An identity that may pull need not read ARM; the check goes on with the data plane only (no registry mode, network or role facts).", e.describe()),
+                format!("GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. An identity that may pull need not read ARM; the check goes on with the data plane only (no registry mode, network or role facts{}).", e.describe(), tasks_unverified(config)),
                 format!("Nothing to fix for pulls. For the registry facts, give the identity Reader (or Container Registry Configuration Reader) on the registry: az role assignment create --assignee {} --role Reader --scope <registry resource id>", principal.client_id.as_deref().unwrap_or("<client-id>")),
             )),
         }
         for (host, facts) in out.registries.clone() {
             role_facts(
-                ctx, http, &cloud, &arm_token, &host, &facts, &principal, contexts, &mut out,
+                ctx, http, &cloud, &arm_token, &host, &facts, &principal, contexts, out,
             )
             .await;
         }
@@ -223,7 +424,7 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
         match bounded_token(ctx, &cloud, method, &session, ACR_SCOPE).await {
             Ok(acr_token) => {
                 for host in &hosts {
-                    exchange(ctx, http, host, &acr_token, &principal, &mut out).await;
+                    exchange(ctx, http, host, &acr_token, &principal, out).await;
                 }
             }
             Err(e) => out
@@ -231,7 +432,17 @@ pub async fn run(ctx: &Ctx, http: &reqwest::Client, contexts: &[ContextInfo]) ->
                 .push(entra_finding(ctx, &cloud, method, &e, session.presented())),
         }
     }
-    out
+    outcome
+}
+
+/// ", nor whether it may queue the ACR Tasks runs the build starts" when the build is
+/// ACR Tasks, else "".
+fn tasks_unverified(config: &crate::config::Config) -> &'static str {
+    if config.acr_tasks_uses().is_empty() {
+        ""
+    } else {
+        "; nor whether it may queue the ACR Tasks runs the build starts (scheduleRun, listBuildSourceUploadUrl, runs/listLogSasUrl): give it Reader on the registry to have that checked"
+    }
 }
 
 fn principal_short(p: &Principal) -> String {
@@ -241,17 +452,23 @@ fn principal_short(p: &Principal) -> String {
         .unwrap_or_else(|| "the identity".into())
 }
 
-fn not_found(host: &str, sub: &str, list: &[RegistryFacts]) -> Finding {
+/// REGISTRY_NOT_FOUND. `by_name`: the registry was given by this name, and ARM has no
+/// registry of that name either.
+fn not_found(host: &str, by_name: Option<&str>, sub: &str, list: &[RegistryFacts]) -> Finding {
     let names: Vec<String> = list
         .iter()
         .take(20)
         .map(|r| r.login_server.clone())
         .collect();
-    let near = crate::suggest::nearest(host, &names, 1);
+    // The same name with a domain-name-label hash first, then the nearest.
+    let near = arm::rank_login_servers(list, by_name.unwrap_or(host), 1);
     finding(
         Code::REGISTRY_NOT_FOUND,
         Severity::Error,
-        format!("no registry with login server {host} in subscription {sub}"),
+        match by_name {
+            Some(name) => format!("no registry named `{name}` in subscription {sub}"),
+            None => format!("no registry with login server {host} in subscription {sub}"),
+        },
         format!(
             "The identity sees {} registr{} in subscription {sub}: {}.",
             list.len(),
@@ -290,12 +507,13 @@ async fn role_facts(
                 Code::ARM_READ_DENIED,
                 Severity::Notice,
                 format!("{} cannot read its permissions on {host}", principal_short(principal)),
-                format!("GET {}/providers/Microsoft.Authorization/permissions → {}. The data-plane token below decides.", facts.id, e.describe()),
+                format!("GET {}/providers/Microsoft.Authorization/permissions → {}. The data-plane token below decides{}.", facts.id, e.describe(), tasks_unverified(&ctx.config)),
                 "Nothing to fix if pulls work.",
             ));
             return;
         }
     };
+    tasks_rights(ctx, host, facts, &perms, principal, contexts, out);
     let rbac_pull = arm::permits(&perms, arm::PULL_ACTION, false);
     let rbac_push = arm::permits(&perms, arm::PUSH_ACTION, false);
     let data_pull = arm::permits(&perms, arm::PULL_DATA_ACTION, true);
@@ -358,6 +576,97 @@ async fn role_facts(
             format!("az acr update -n {} --allow-trusted-services true and set networkRuleBypassAllowedForTasks: az resource update --ids {} --set properties.networkRuleBypassAllowedForTasks=true (or run the build on a dedicated agent pool in the network).", facts.name, facts.id),
         ));
     }
+}
+
+/// ACR Tasks runs are queued through ARM: when the build is ACR Tasks and this host is
+/// the registry it runs on (the build's registry, a push target or an `oci://` context),
+/// the identity's effective permissions must hold [`arm::TASKS_ACTIONS`].
+fn tasks_rights(
+    ctx: &Ctx,
+    host: &str,
+    facts: &RegistryFacts,
+    perms: &[arm::Permission],
+    principal: &Principal,
+    contexts: &[ContextInfo],
+    out: &mut Outcome,
+) {
+    let uses = ctx.config.acr_tasks_uses();
+    if uses.is_empty() {
+        return;
+    }
+    let runs_here = ctx
+        .config
+        .registry
+        .as_ref()
+        .is_some_and(|r| r.host.eq_ignore_ascii_case(host))
+        || contexts.iter().any(|c| {
+            c.registry
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(host))
+                && (c.role == "push"
+                    || c.reference
+                        .get(..6)
+                        .is_some_and(|p| p.eq_ignore_ascii_case("oci://")))
+        });
+    if !runs_here {
+        return;
+    }
+    let missing: Vec<&str> = arm::TASKS_ACTIONS
+        .iter()
+        .copied()
+        .filter(|a| !arm::permits(perms, a, false))
+        .collect();
+    let short = |a: &str| {
+        a.trim_start_matches("Microsoft.ContainerRegistry/registries/")
+            .to_string()
+    };
+    if missing.is_empty() {
+        out.report.verified(format!(
+            "{host}: ARM permissions of {} allow ACR Tasks runs ({})",
+            principal_short(principal),
+            arm::TASKS_ACTIONS
+                .iter()
+                .map(|a| short(a))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+        return;
+    }
+    let assignee = principal.client_id.as_deref().unwrap_or("<client-id>");
+    let custom = format!(
+        "az role definition create --role-definition '{{\"Name\":\"ACR Tasks runner ({})\",\"Actions\":[{}],\"AssignableScopes\":[\"{}\"]}}'",
+        facts.name,
+        arm::TASKS_ACTIONS
+            .iter()
+            .map(|a| format!("\"{a}\""))
+            .collect::<Vec<_>>()
+            .join(","),
+        facts.id
+    );
+    let fix = if facts.abac() {
+        format!(
+            "Assign the Tasks role on the registry (ABAC mode: Contributor's registry rights do not reach repositories, and Container Registry Tasks Contributor carries exactly the Tasks actions):\naz role assignment create --assignee {assignee} --role \"Container Registry Tasks Contributor\" --scope {id}\nOr a custom role with those actions:\n{custom}",
+            id = facts.id
+        )
+    } else {
+        format!(
+            "Assign a role that carries the Tasks actions on the registry:\naz role assignment create --assignee {assignee} --role Contributor --scope {id}\nNarrower: --role \"Container Registry Tasks Contributor\" (Tasks actions only), or a custom role with exactly those actions:\n{custom}",
+            id = facts.id
+        )
+    };
+    out.report.push(finding(
+        Code::TASKS_ROLE_MISSING,
+        Severity::Error,
+        format!("{} may not queue ACR Tasks runs on {host}", principal_short(principal)),
+        format!(
+            "The build runs ACR Tasks ({}). `az acr build` and `az acr run` go through ARM: they ask for a source upload URL (listBuildSourceUploadUrl/action), queue the run (scheduleRun/action) and stream its log (runs/listLogSasUrl/action). The effective permissions of {} on {} (Microsoft.Authorization/permissions) lack {}. AcrPull and AcrPush grant none of these, so the build fails with `Could not get SAS URL to upload` or `AuthorizationFailed` before anything is built.",
+            uses.join(", "),
+            principal.describe(),
+            facts.id,
+            missing.join(", ")
+        ),
+        fix,
+    ));
 }
 
 /// `POST https://<host>/oauth2/exchange`: an ACR refresh token for the Entra token.

@@ -18,6 +18,10 @@ pub struct Ctx {
     pub config: std::sync::Arc<Config>,
     pub secrets: Secrets,
     pub deadline: Instant,
+    /// Registry logins the workflow runs after acr-preflight's step (from the workflow
+    /// check's discovery): the credentials check names them instead of a missing
+    /// credential.
+    pub later_logins: Vec<crate::workflow::LaterLogin>,
 }
 
 impl Ctx {
@@ -27,6 +31,7 @@ impl Ctx {
             config: std::sync::Arc::new(config),
             secrets,
             deadline,
+            later_logins: Vec::new(),
         }
     }
 

@@ -432,15 +432,7 @@ fn mutable_tag(cref: &ContextRef, registry: Option<&Registry>) -> Option<Finding
     let message = format!(
         "{shown} has {what}, resolved as `{tagged}`. `latest` moves whenever someone pushes, so this check and the build (or two runs of the same commit) can see different content, and the build fails if `latest` was never pushed."
     );
-    let written_tagged = if r.tag.is_some() {
-        format!("{}{}", cref.written_prefix, cref.text_without_digest())
-    } else {
-        format!(
-            "{}{}:{tag}",
-            cref.written_prefix,
-            cref.text_without_digest()
-        )
-    };
+    let written_tagged = written_tagged(cref, tag);
     let lookup = match acr_name_of(host, registry) {
         Some(acr) => format!(
             "az acr repository show -n {acr} --image {}:{tag} --query digest -o tsv",
@@ -457,6 +449,65 @@ fn mutable_tag(cref: &ContextRef, registry: Option<&Registry>) -> Option<Finding
             "Pin a digest: `{written_tagged}@sha256:<digest>` (or a version tag instead of `latest`). Find the digest with `{lookup}`."
         ),
     ))
+}
+
+/// The reference as written, with the tag the build pulls made explicit.
+fn written_tagged(cref: &ContextRef, tag: &str) -> String {
+    if cref.reference.tag.is_some() {
+        format!("{}{}", cref.written_prefix, cref.text_without_digest())
+    } else {
+        format!(
+            "{}{}:{tag}",
+            cref.written_prefix,
+            cref.text_without_digest()
+        )
+    }
+}
+
+/// Completes REF_MUTABLE_TAG's fix once the registry check resolved the tag in this
+/// run: the finding names its context ([`Finding::reference`], set by [`check`]) and
+/// that context's digest is the one just read, so the fix gives the pinned reference
+/// itself. A context whose digest is unknown keeps the `<digest>` placeholder.
+pub fn complete_pins(report: &mut CheckReport, contexts: &[ContextInfo]) {
+    for f in report
+        .findings
+        .iter_mut()
+        .filter(|f| f.code == Code::REF_MUTABLE_TAG)
+    {
+        let Some(about) = f.reference.as_deref() else {
+            continue;
+        };
+        let resolved = contexts.iter().find_map(|c| {
+            let written = c.reference.trim();
+            (c.role == Role::Pull.as_str() && written == about)
+                .then_some(())
+                .and(c.digest.as_deref())
+                .and_then(|digest| pinned(written, digest).map(|p| (p, digest)))
+        });
+        let Some(((tagged, pinned), digest)) = resolved else {
+            continue;
+        };
+        f.message.push_str(&format!(
+            " The registry check read its digest in this run: `{digest}`."
+        ));
+        f.fix = format!(
+            "Pin the digest just read: `{pinned}` (what `{tagged}` is now; re-pin when you mean to take a newer one), or use a version tag instead of `latest`."
+        );
+    }
+}
+
+/// (`written` with its tag explicit, the same pinned to `digest`), when `written` is a
+/// context reference without a digest and `digest` is a well-formed one.
+fn pinned(written: &str, digest: &str) -> Option<(String, String)> {
+    let cref = reference::parse_context(written).ok()?;
+    if cref.reference.digest.is_some() {
+        return None;
+    }
+    let tagged = written_tagged(&cref, cref.reference.tag.as_deref().unwrap_or("latest"));
+    let pinned = format!("{tagged}@{digest}");
+    // The digest came from the registry: it must read back as exactly this digest.
+    let check = reference::parse_context(&pinned).ok()?;
+    (check.reference.digest.as_deref() == Some(digest)).then_some((tagged, pinned))
 }
 
 fn push_digest(cref: &ContextRef) -> Option<Finding> {
@@ -777,6 +828,28 @@ mod tests {
             &["myreg.azurecr.io/app"],
         ));
         assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    }
+
+    #[test]
+    fn a_resolved_digest_completes_the_pin_and_an_unknown_one_keeps_the_placeholder() {
+        let refs = [
+            "docker-image://myreg.azurecr.io/base",
+            "myreg.azurecr.io/other:latest",
+            "myreg.azurecr.io/third",
+        ];
+        let (mut report, mut infos) = check(&config(Some("myreg"), &refs, &[]));
+        infos[0].digest = Some(format!("sha256:{HEX}"));
+        // Not a digest: never pasted into a fix.
+        infos[2].digest = Some("sha256:nothex".into());
+        complete_pins(&mut report, &infos);
+        let fixes: Vec<&str> = report.findings.iter().map(|f| f.fix.as_str()).collect();
+        has(
+            fixes[0],
+            &format!("`docker-image://myreg.azurecr.io/base:latest@sha256:{HEX}`"),
+        );
+        assert!(!fixes[0].contains("<digest>"), "{}", fixes[0]);
+        has(fixes[1], "`myreg.azurecr.io/other:latest@sha256:<digest>`");
+        has(fixes[2], "`myreg.azurecr.io/third:latest@sha256:<digest>`");
     }
 
     #[test]

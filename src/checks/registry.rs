@@ -118,7 +118,10 @@ pub async fn run(
             return outcome;
         }
     };
-    let client = Arc::new(Client::new(http, ctx.deadline, ctx.secrets.clone()));
+    let client = Arc::new(
+        Client::new(http, ctx.deadline, ctx.secrets.clone())
+            .with_resolve(ctx.config.resolve.iter().map(|r| (r.host.clone(), r.addr))),
+    );
     let mut tasks = tokio::task::JoinSet::new();
     for (host, targets) in by_host {
         let identity = identity_for(&host, credentials);
@@ -1170,7 +1173,9 @@ async fn addresses(ctx: &Ctx, host: &str) -> String {
     if let Some(rule) = ctx.config.resolve.iter().find(|r| r.host == name) {
         return format!("{} (from --resolve)", rule.addr);
     }
-    let wait = ctx.remaining().min(std::time::Duration::from_secs(2));
+    // Half of what is left at most: a NET_TIMEOUT is reported with little time left,
+    // and looking up the addresses must not take the run past its deadline.
+    let wait = (ctx.remaining() / 2).min(std::time::Duration::from_secs(2));
     match tokio::time::timeout(wait, tokio::net::lookup_host((name.as_str(), port))).await {
         Ok(Ok(addrs)) => {
             let list: Vec<String> = addrs.take(6).map(|a| a.ip().to_string()).collect();
@@ -1195,14 +1200,77 @@ async fn net_finding(ctx: &Ctx, host: &str, e: &NetError, targets: &[Target]) ->
     f.message = format!("{} {host} resolves to {addrs}.", f.message);
     if e.kind == NetKind::Timeout {
         f.message.push_str(&format!(
-            " The run's deadline is --timeout {}s.",
+            " The run's deadline is --timeout {}s; every phase of a request is bounded by a share of what is left, so the other registries are still checked.",
             ctx.config.timeout.as_secs()
         ));
     }
     f
 }
 
+/// NET_TIMEOUT naming `host:port`, the phase that stalled, the endpoint and the time.
+fn stall_finding(host: &str, e: &NetError, stall: &registry::Stall, affected: &str) -> Finding {
+    use crate::registry::stall::Phase;
+    let api = registry::api_host(host);
+    let elapsed = registry::seconds(stall.elapsed);
+    let endpoint = match e.endpoint {
+        registry::Endpoint::Ping => "GET /v2/",
+        registry::Endpoint::Token => "token endpoint",
+        registry::Endpoint::Manifest => "manifest",
+        registry::Endpoint::Tags => "tag list",
+        registry::Endpoint::Catalog => "catalog",
+        registry::Endpoint::Other => "request",
+    };
+    let target = &stall.target;
+    let dialed = stall
+        .addr
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| target.clone());
+    let fix = match stall.phase {
+        Phase::Dns => format!(
+            "The runner's DNS resolver did not answer for `{host}`: check its resolver (/etc/resolv.conf, a private DNS zone linked to the runner's network); to test with a known address: --resolve {host}=<ip>:443."
+        ),
+        Phase::TcpConnect => format!(
+            "Nothing answers TCP on {dialed}, not even a refusal: a firewall, network security group or private endpoint drops the runner's packets. `curl -v --connect-timeout 10 https://{api}/v2/` from the runner; a registry reachable only through a private endpoint needs a runner inside that network."
+        ),
+        Phase::TlsHandshake => format!(
+            "Something accepts TCP on {dialed} but does not answer TLS: a proxy or load balancer that holds connections, or a port that is not the registry's. `openssl s_client -connect {dialed} -servername {}` from the runner.",
+            target.rsplit_once(':').map(|(h, _)| h).unwrap_or(target)
+        ),
+        Phase::ResponseHeaders => format!(
+            "The server (or a proxy in front of it) took the request and never answered: a hung or overloaded registry, token service or proxy. `curl -v --max-time 10 {}` from the runner; if the network is only slow, raise --timeout.",
+            e.url
+        ),
+        Phase::ResponseBody => format!(
+            "The answer started and then stopped: a proxy that stalls bodies, or a failing link. `curl -v --max-time 30 -o /dev/null {}` from the runner; if the network is only slow, raise --timeout.",
+            e.url
+        ),
+        Phase::BeforeHeaders => format!(
+            "A firewall or proxy that drops packets, or an overloaded registry: `curl -v --max-time 10 https://{api}/v2/`. If the network is only slow, raise --timeout."
+        ),
+    };
+    finding(
+        Code::NET_TIMEOUT,
+        Severity::Error,
+        format!(
+            "{target} did not answer in time: {} ({endpoint}, {elapsed})",
+            stall.phase.describe()
+        ),
+        format!(
+            "{} ({}) stalled in phase `{}` after {elapsed} (that phase's bound: {}). {} Affects {affected}.",
+            e.url,
+            e.endpoint.describe(),
+            stall.phase.name(),
+            registry::seconds(stall.bound),
+            stall.evidence.trim(),
+        ),
+        fix,
+    )
+}
+
 fn net_only_finding(host: &str, e: &NetError, affected: &str) -> Finding {
+    if let (NetKind::Timeout, Some(stall)) = (e.kind, &e.stall) {
+        return stall_finding(host, e, stall, affected);
+    }
     let detail = wire::shorten(&e.detail, 400);
     if e.kind == NetKind::TooLarge {
         let cap = crate::http::describe_cap(crate::http::MAX_BODY);

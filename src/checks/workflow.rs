@@ -106,6 +106,12 @@ pub fn check(
     });
     discovery.references = found.references.clone();
     discovery.builds = found.builds.clone();
+    discovery.logins = found.logins.clone();
+    if let Some(step) = step
+        && !discovery.applies
+    {
+        discovery.inputs = input_entries(config, &located, step, process_env);
+    }
 
     let oidc = oidc_uses(config, job, step);
     if !oidc.is_empty() {
@@ -125,6 +131,7 @@ pub fn check(
     if discovery.applies {
         unresolved(&mut report, &found);
     }
+    empty_variables(&mut report, &located, &found);
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
@@ -631,12 +638,20 @@ fn unresolved(report: &mut CheckReport, found: &discover::Found) {
                 finding(
                     Code::WORKFLOW_UNRESOLVED_EXPRESSION,
                     Severity::Notice,
-                    format!(
-                        "`{}` in {} `{}` cannot be resolved before the build",
-                        u.written,
-                        r.role.as_str(),
-                        r.written
-                    ),
+                    if u.written == r.written {
+                        format!(
+                            "{} `{}` cannot be resolved before the build",
+                            r.role.as_str(),
+                            r.written
+                        )
+                    } else {
+                        format!(
+                            "`{}` in {} `{}` cannot be resolved before the build",
+                            u.written,
+                            r.role.as_str(),
+                            r.written
+                        )
+                    },
                     format!(
                         "Step `{}` (line {}) names the {} `{}` ({}). acr-preflight cannot know `{}`: {}. This {} is not checked.",
                         r.step.label,
@@ -677,6 +692,281 @@ fn unresolved(report: &mut CheckReport, found: &discover::Found) {
     }
 }
 
+/// Each entry of acr-preflight's own `context` and `push` inputs (one reference a line,
+/// as the runner passes them), paired with the value the run received: by its value
+/// where the entry resolves, else by its place in the list when both lists are as long.
+fn input_entries(
+    config: &Config,
+    l: &Located,
+    step: &Step,
+    process_env: &HashMap<String, String>,
+) -> Vec<(String, Location)> {
+    let scope = Scope {
+        workflow: &l.workflow,
+        job: l.job(),
+        step: Some(step),
+        preflight: Some(step),
+        process_env,
+        run: &config.env,
+    };
+    let mut out = Vec::new();
+    for (name, given) in [("context", &config.contexts), ("push", &config.pushes)] {
+        let Some(text) = step.input(name) else {
+            continue;
+        };
+        let mut entries: Vec<(Option<String>, Location)> = Vec::new();
+        let mut offset = 0;
+        for line in text.value.split('\n') {
+            let start = offset + (line.len() - line.trim_start().len());
+            offset += line.len() + 1;
+            let entry = line.trim();
+            if entry.is_empty() {
+                continue;
+            }
+            let (line_no, column) = text.locate(start..start + entry.len());
+            let expanded = scope.expand(entry);
+            let value = expanded
+                .is_resolved()
+                .then(|| expanded.text.trim().to_string());
+            entries.push((
+                value,
+                Location {
+                    file: l.workflow.path.clone(),
+                    line: Some(line_no),
+                    column,
+                },
+            ));
+        }
+        let mut taken = vec![false; entries.len()];
+        let mut paired: Vec<Option<Location>> = vec![None; given.len()];
+        for (g, value) in given.iter().enumerate() {
+            if let Some(i) = (0..entries.len())
+                .find(|&i| !taken[i] && entries[i].0.as_deref() == Some(value.trim()))
+            {
+                taken[i] = true;
+                paired[g] = Some(entries[i].1.clone());
+            }
+        }
+        if entries.len() == given.len() {
+            for (g, slot) in paired.iter_mut().enumerate() {
+                if slot.is_none() && !taken[g] {
+                    taken[g] = true;
+                    *slot = Some(entries[g].1.clone());
+                }
+            }
+        }
+        for (value, loc) in given.iter().zip(paired) {
+            if let Some(loc) = loc {
+                out.push((value.trim().to_string(), loc));
+            }
+        }
+    }
+    out
+}
+
+/// WORKFLOW_EMPTY_VARIABLE: a reference of a later build step built from an `env`
+/// variable that is empty, reported once per variable and definition at the `env:`
+/// entry, with the references it breaks as context.
+fn empty_variables(report: &mut CheckReport, l: &Located, found: &discover::Found) {
+    let job = l.job();
+    let preflight = l.step().map(|s| s.index);
+    let mut groups: Vec<(String, Location, Vec<&DiscoveredRef>)> = Vec::new();
+    for r in found.references.iter().filter(|r| r.after_preflight) {
+        for (e, loc) in &r.empty {
+            match groups
+                .iter_mut()
+                .find(|(n, at, _)| *n == e.name && at == loc)
+            {
+                Some((_, _, refs)) => {
+                    if !refs.iter().any(|x| std::ptr::eq(*x, r)) {
+                        refs.push(r)
+                    }
+                }
+                None => groups.push((e.name.clone(), loc.clone(), vec![r])),
+            }
+        }
+    }
+    for (name, loc, refs) in groups {
+        let Some(first) = refs.first() else { continue };
+        let defined_at = |env: &crate::workflow::model::Env| {
+            env.entries
+                .iter()
+                .any(|(k, _)| k.value == name && Some(k.start.line) == loc.line)
+        };
+        let step_of = |r: &DiscoveredRef| job.steps.get(r.step.index);
+        let level = if first.empty.iter().all(|(e, _)| e.defined.is_none()) {
+            None
+        } else if step_of(first).is_some_and(|s| defined_at(&s.env)) {
+            Some(format!("the `env:` of step `{}`", first.step.label))
+        } else if defined_at(&job.env) {
+            Some(format!("the `env:` of job `{}`", job.id.value))
+        } else {
+            Some("the workflow's `env:`".to_string())
+        };
+        let line = loc.line.unwrap_or(first.step.line);
+        let uses: Vec<String> = refs
+            .iter()
+            .map(|r| {
+                format!(
+                    "the {} `{}` of step `{}` (line {})",
+                    r.role.as_str(),
+                    r.written,
+                    r.step.label,
+                    r.location.line.unwrap_or(r.step.line)
+                )
+            })
+            .collect();
+        // A step between acr-preflight's and the build may still set it for the build.
+        let last_step = refs.iter().map(|r| r.step.index).max().unwrap_or(0);
+        let setter = job
+            .steps
+            .iter()
+            .filter(|s| preflight.is_none_or(|p| s.index > p) && s.index < last_step)
+            .find(|s| {
+                s.run
+                    .as_ref()
+                    .is_some_and(|r| r.value.contains("GITHUB_ENV"))
+            });
+        let (severity, later) = match setter {
+            Some(s) => (
+                Severity::Warning,
+                format!(
+                    " Step `{}` (line {}) writes to $GITHUB_ENV before the build and may set `{name}` there; acr-preflight cannot know what it writes.",
+                    s.label(),
+                    s.pos.line
+                ),
+            ),
+            None => (
+                Severity::Error,
+                " No step before the build sets it otherwise, so the build fails with `invalid reference format`."
+                    .to_string(),
+            ),
+        };
+        let (message, fix) = match &level {
+            Some(level) => (
+                format!(
+                    "`{name}` is set to an empty value at line {line} ({level}), and {} is built from it: without a value the reference is `{}`, which is not valid.{later} Template workflows ship this entry empty for you to fill in.",
+                    uses.join(", "),
+                    resolved_with_empty(first)
+                ),
+                format!(
+                    "Give `{name}` its value at {}:{line} (for a registry, its name or login server, e.g. `{name}: myregistry`), or set it from a variable: `{name}: ${{{{ vars.{name} }}}}`.",
+                    l.workflow.path
+                ),
+            ),
+            None => (
+                format!(
+                    "`{name}` is empty in acr-preflight's environment and no `env:` block of the workflow sets it, and {} is built from it: without a value the reference is `{}`, which is not valid.{later}",
+                    uses.join(", "),
+                    resolved_with_empty(first)
+                ),
+                format!(
+                    "Set `{name}` in the workflow's or the job's `env:` of {}, or give the reference in full.",
+                    l.workflow.path
+                ),
+            ),
+        };
+        report.push(
+            finding(
+                Code::WORKFLOW_EMPTY_VARIABLE,
+                severity,
+                format!(
+                    "`{name}` is empty, so the {} `{}` at line {} is not a valid reference",
+                    first.role.as_str(),
+                    first.written,
+                    first.location.line.unwrap_or(first.step.line)
+                ),
+                message,
+                fix,
+            )
+            .at(loc.file.clone(), loc.line, loc.column),
+        );
+    }
+}
+
+/// A reference as the build would get it, with its empty variables left out.
+fn resolved_with_empty(r: &DiscoveredRef) -> String {
+    let mut s = r.written.clone();
+    for (e, _) in &r.empty {
+        s = s.replace(&e.written, "");
+    }
+    s
+}
+
+/// For the credentials check: the finding that stands for a missing credential when a
+/// login to every one of `hosts` runs after acr-preflight's step (and none before it).
+/// `severity` is what the missing-credential finding would have had.
+pub fn login_after_preflight(ctx: &Ctx, hosts: &[String], severity: Severity) -> Option<Finding> {
+    if hosts.is_empty() {
+        return None;
+    }
+    let logins: Vec<&crate::workflow::LaterLogin> = hosts
+        .iter()
+        .map(|h| {
+            let h = h.to_ascii_lowercase();
+            ctx.later_logins.iter().find(|l| l.registry == h)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let first = logins.first()?;
+    let line = first.location.line.unwrap_or(first.preflight_line);
+    let lines: Vec<String> = logins
+        .iter()
+        .map(|l| {
+            format!(
+                "`{}` to {} at line {} (step `{}`)",
+                l.what,
+                l.registry,
+                l.location.line.unwrap_or(l.preflight_line),
+                l.step_label
+            )
+        })
+        .collect();
+    Some(
+        Finding::new(
+            CheckId::CredentialHelpers,
+            Code::WORKFLOW_LOGIN_AFTER_PREFLIGHT,
+            severity,
+            format!(
+                "the login at line {line} runs after this step; move acr-preflight below it"
+            ),
+            format!(
+                "The docker config holds no credential for {} yet: the job logs in with {}, after acr-preflight's step (line {}). The credential the build will use does not exist when the preflight looks, so it cannot be checked, and the registry is tried without one.",
+                hosts.join(", "),
+                lines.join(", "),
+                first.preflight_line
+            ),
+            format!(
+                "Move the acr-preflight step below step `{}` (line {line}), so that it runs after the login and checks the credential the build will use.",
+                first.step_label
+            ),
+        )
+        .at(
+            first.location.file.clone(),
+            Some(first.preflight_line),
+            None,
+        ),
+    )
+}
+
+/// Hosts whose missing credential [`login_after_preflight`] explained point later
+/// checks at that finding rather than at the missing credential.
+pub fn credentials_after_login(
+    ctx: &Ctx,
+    host_credentials: &mut [crate::checks::credentials::HostCredential],
+) {
+    for c in host_credentials.iter_mut() {
+        let missing = match c.problem {
+            Some(Code::CRED_NOT_FOUND) => true,
+            Some(Code::DOCKER_CONFIG_MISSING) => ctx.config.env.container.is_none(),
+            _ => false,
+        };
+        let host = c.host.to_ascii_lowercase();
+        if missing && ctx.later_logins.iter().any(|l| l.registry == host) {
+            c.problem = Some(Code::WORKFLOW_LOGIN_AFTER_PREFLIGHT);
+        }
+    }
+}
+
 fn step_after(found: &discover::Found, step: &StepRef) -> bool {
     found
         .builds
@@ -692,9 +982,10 @@ fn verified_references(report: &mut CheckReport, discovery: &Discovery) {
             (Some(l), None) => format!("{}:{l}", r.location.file),
             _ => r.location.file.clone(),
         };
-        let what = match &r.reference {
-            Some(reference) => format!("`{reference}`"),
-            None => format!("`{}` (unresolved)", r.written),
+        let what = match (&r.reference, r.empty.first()) {
+            (Some(reference), _) => format!("`{reference}`"),
+            (None, Some((e, _))) => format!("`{}` (`{}` is empty)", r.written, e.name),
+            (None, None) => format!("`{}` (unresolved)", r.written),
         };
         let mut notes = Vec::new();
         if !r.after_preflight {

@@ -2,13 +2,16 @@
 //! (Basic GET or refresh-token POST), manifest HEAD/GET, tags and catalog. It reports
 //! what happened with evidence and leaves the verdict to the registry check.
 
+pub mod stall;
 pub mod wire;
 
 use crate::docker_config::{Credential, CredentialKind};
 use crate::secrets::Secrets;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap};
 use reqwest::{Method, Url};
+use stall::Phase;
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
@@ -47,6 +50,64 @@ pub struct NetError {
     pub url: String,
     /// The underlying error chain.
     pub detail: String,
+    /// Which of the registry's endpoints the request was for.
+    pub endpoint: Endpoint,
+    /// For a timeout: where the request stalled and for how long.
+    pub stall: Option<Box<Stall>>,
+}
+
+impl NetError {
+    fn new(kind: NetKind, url: impl Into<String>, detail: impl Into<String>) -> NetError {
+        NetError {
+            kind,
+            url: url.into(),
+            detail: detail.into(),
+            endpoint: Endpoint::Other,
+            stall: None,
+        }
+    }
+}
+
+/// The registry endpoint a request went to, for messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    /// `GET /v2/`, the first request to a registry.
+    Ping,
+    /// The token endpoint (the realm of the registry's Bearer challenge).
+    Token,
+    Manifest,
+    Tags,
+    Catalog,
+    Other,
+}
+
+impl Endpoint {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Endpoint::Ping => "the registry's /v2/ ping",
+            Endpoint::Token => "the token endpoint (the realm of the registry's challenge)",
+            Endpoint::Manifest => "the manifest request",
+            Endpoint::Tags => "the tag list request",
+            Endpoint::Catalog => "the catalog request",
+            Endpoint::Other => "the request",
+        }
+    }
+}
+
+/// Where a request that timed out was stuck.
+#[derive(Debug, Clone)]
+pub struct Stall {
+    pub phase: Phase,
+    /// `host:port` as the URL names it (the port a scheme implies included).
+    pub target: String,
+    /// How long the request ran before it was given up.
+    pub elapsed: Duration,
+    /// The bound that phase had (its share of what was left of the run).
+    pub bound: Duration,
+    /// The address a probe connected to, when one was made.
+    pub addr: Option<SocketAddr>,
+    /// What the request and the probe saw, one or two sentences.
+    pub evidence: String,
 }
 
 /// An HTTP answer, body read up to a limit.
@@ -211,6 +272,8 @@ pub struct Client {
     schemes: Mutex<HashMap<String, &'static str>>,
     /// Registries whose `/v2/` answered from a loopback address (by name or `--resolve`).
     loopback: Mutex<Vec<String>>,
+    /// `--resolve` overrides (host, address), which the stall probe dials as reqwest does.
+    resolve: Vec<(String, SocketAddr)>,
 }
 
 /// Whether two URLs share scheme, host and port (the port a scheme implies included).
@@ -273,6 +336,15 @@ fn classify(e: &reqwest::Error) -> NetKind {
     }
 }
 
+/// `4.0 s`, `250 ms`, for messages.
+pub fn seconds(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{} ms", d.as_millis())
+    } else {
+        format!("{:.1} s", d.as_secs_f64())
+    }
+}
+
 fn without_query(url: &Url) -> String {
     let mut u = url.clone();
     u.set_query(None);
@@ -289,7 +361,14 @@ impl Client {
             throttles: Mutex::new(Vec::new()),
             schemes: Mutex::new(HashMap::new()),
             loopback: Mutex::new(Vec::new()),
+            resolve: Vec::new(),
         }
+    }
+
+    /// The `--resolve` overrides the shared HTTP client was built with.
+    pub fn with_resolve(mut self, rules: impl IntoIterator<Item = (String, SocketAddr)>) -> Client {
+        self.resolve = rules.into_iter().collect();
+        self
     }
 
     /// HTTP requests sent so far (each attempt counts).
@@ -305,11 +384,17 @@ impl Client {
         self.deadline.saturating_duration_since(Instant::now())
     }
 
-    /// What one request may take: what is left of the deadline, less a tenth (at most
-    /// half a second) so that a server that never answers ends in NET_TIMEOUT naming
-    /// it, before the run's deadline turns it into RUN_TIMEOUT.
-    fn request_bound(&self) -> Duration {
-        let left = self.remaining();
+    /// The bound of the phases before the response headers (DNS, connect, TLS, the
+    /// server's answer): what is left of the deadline less a fifth (at most a second),
+    /// kept to probe where a stalled request was stuck and to report it as NET_TIMEOUT
+    /// naming it, before the run's deadline turns it into RUN_TIMEOUT.
+    fn headers_bound(left: Duration) -> Duration {
+        left.saturating_sub((left / 5).min(Duration::from_secs(1)))
+    }
+
+    /// The bound of reading a body, once its headers came: what is left less a tenth
+    /// (at most half a second), kept to report it.
+    fn body_bound(left: Duration) -> Duration {
         left.saturating_sub((left / 10).min(Duration::from_millis(500)))
     }
 
@@ -318,15 +403,23 @@ impl Client {
     /// `Retry-After`, as long as the deadline allows.
     async fn send(
         &self,
+        endpoint: Endpoint,
         build: impl Fn() -> reqwest::RequestBuilder,
         idempotent: bool,
     ) -> Result<Reply, NetError> {
-        self.send_within(build, idempotent, None).await
+        self.send_within(endpoint, build, idempotent, None).await
     }
 
     /// [`Client::send`] with a tighter bound than the run's deadline.
+    ///
+    /// Each phase has its own bound, a share of what is left when it starts: until the
+    /// response headers ([`Client::headers_bound`]), then the body
+    /// ([`Client::body_bound`]). A request that overruns one ends in a
+    /// [`NetKind::Timeout`] whose [`Stall`] names the phase, the endpoint, `host:port`
+    /// and the time it ran.
     async fn send_within(
         &self,
+        endpoint: Endpoint,
         build: impl Fn() -> reqwest::RequestBuilder,
         idempotent: bool,
         limit: Option<Duration>,
@@ -335,35 +428,102 @@ impl Client {
         let mut last_retry_after = None;
         loop {
             attempt += 1;
+            let left = self.remaining();
             let bound = match limit {
-                Some(l) => l.min(self.request_bound()),
-                None => self.request_bound(),
-            };
+                Some(l) => l.min(Self::headers_bound(left)),
+                None => Self::headers_bound(left),
+            }
+            .max(Duration::from_millis(1));
+            // reqwest's own timer is only a backstop at the deadline: the phases' own
+            // bounds below end the request first.
             let request = build()
-                .timeout(bound.max(Duration::from_millis(1)))
+                .timeout(left.max(Duration::from_millis(1)))
                 .build()
-                .map_err(|e| NetError {
-                    kind: NetKind::Other,
-                    url: String::new(),
-                    detail: crate::http::error_chain(&e),
-                })?;
+                .map_err(|e| NetError::new(NetKind::Other, "", crate::http::error_chain(&e)))?;
             let url = request.url().clone();
             self.requests.fetch_add(1, Ordering::Relaxed);
-            let response = self.http.execute(request).await.map_err(|e| NetError {
-                kind: classify(&e),
-                url: without_query(&url),
-                detail: crate::secrets::redact_tokens(&crate::http::error_chain(&e)),
-            })?;
-            let reply = read_reply(response, url.clone())
-                .await
-                .map_err(|e| NetError {
-                    kind: match &e {
+            let started = Instant::now();
+            let response = match tokio::time::timeout(bound, self.http.execute(request)).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(e)) => {
+                    let detail = crate::secrets::redact_tokens(&crate::http::error_chain(&e));
+                    let kind = classify(&e);
+                    if kind == NetKind::Timeout {
+                        return Err(self
+                            .stalled(endpoint, &url, started, bound, None, detail)
+                            .await);
+                    }
+                    let mut error = NetError::new(kind, without_query(&url), detail);
+                    error.endpoint = endpoint;
+                    return Err(error);
+                }
+                Err(_) => {
+                    return Err(self
+                        .stalled(
+                            endpoint,
+                            &url,
+                            started,
+                            bound,
+                            None,
+                            format!("no response headers within {}", seconds(bound)),
+                        )
+                        .await);
+                }
+            };
+            let status = response.status().as_u16();
+            let announced = response.content_length();
+            let body_bound = Self::body_bound(self.remaining()).max(Duration::from_millis(1));
+            let body_started = Instant::now();
+            let read = tokio::time::timeout(body_bound, read_reply(response, url.clone())).await;
+            let body_stall = || {
+                let length = match announced {
+                    Some(n) => format!("Content-Length {n}"),
+                    None => "no Content-Length".to_string(),
+                };
+                format!(
+                    "The response headers came after {} (HTTP {status}, {length}); the body then stopped before its end and was given up after {} more.",
+                    seconds(body_started.duration_since(started)),
+                    seconds(body_started.elapsed()),
+                )
+            };
+            let reply = match read {
+                Ok(Ok(reply)) => reply,
+                Ok(Err(e)) => {
+                    let kind = match &e {
                         crate::http::BodyError::TooLarge { .. } => NetKind::TooLarge,
                         crate::http::BodyError::Transport(e) => classify(e),
-                    },
-                    url: without_query(&url),
-                    detail: crate::secrets::redact_tokens(&e.to_string()),
-                })?;
+                    };
+                    let detail = crate::secrets::redact_tokens(&e.to_string());
+                    if kind == NetKind::Timeout {
+                        return Err(self
+                            .stalled(
+                                endpoint,
+                                &url,
+                                started,
+                                body_bound,
+                                Some(body_stall()),
+                                detail,
+                            )
+                            .await);
+                    }
+                    let mut error = NetError::new(kind, without_query(&url), detail);
+                    error.endpoint = endpoint;
+                    return Err(error);
+                }
+                Err(_) => {
+                    let detail = format!("the body stalled for {}", seconds(body_bound));
+                    return Err(self
+                        .stalled(
+                            endpoint,
+                            &url,
+                            started,
+                            body_bound,
+                            Some(body_stall()),
+                            detail,
+                        )
+                        .await);
+                }
+            };
             if !reply.throttled() {
                 if attempt > 1 {
                     self.note_throttle(&url, last_retry_after, true, attempt - 1);
@@ -381,6 +541,59 @@ impl Client {
                 return Ok(reply);
             }
             tokio::time::sleep(wait).await;
+        }
+    }
+
+    /// The NET_TIMEOUT error of a request that overran its phase's bound. `body` is the
+    /// evidence of a body stall (the phase is then known); otherwise the request never
+    /// got its headers, and a short probe ([`stall::diagnose`]) tells the phase.
+    async fn stalled(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        started: Instant,
+        bound: Duration,
+        body: Option<String>,
+        detail: String,
+    ) -> NetError {
+        let elapsed = started.elapsed();
+        let host = url.host_str().unwrap_or_default().to_string();
+        let bare = host.trim_start_matches('[').trim_end_matches(']');
+        let resolved = self
+            .resolve
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(bare))
+            .map(|(_, a)| *a);
+        // The port reqwest dialed: a `--resolve` port stands in for the scheme's default.
+        let port = match (url.port(), resolved) {
+            (None, Some(a)) if a.port() != 0 => a.port(),
+            _ => url.port_or_known_default().unwrap_or(443),
+        };
+        let target = format!("{host}:{port}");
+        let (phase, addr, evidence) = match body {
+            Some(evidence) => (Phase::ResponseBody, None, evidence),
+            None => {
+                // The probe gets half of what is left (at most half a second), so the
+                // finding is still made before the deadline.
+                let budget = (self.remaining() / 2).min(Duration::from_millis(500));
+                let d =
+                    stall::diagnose(&host, port, url.scheme() == "https", resolved, budget).await;
+                (d.phase, d.addr, d.evidence)
+            }
+        };
+        NetError {
+            kind: NetKind::Timeout,
+            url: without_query(url),
+            detail,
+            endpoint,
+            stall: Some(Box::new(Stall {
+                phase,
+                target,
+                elapsed,
+                bound,
+                addr,
+                evidence,
+            })),
         }
     }
 
@@ -412,11 +625,7 @@ impl Client {
     /// `scheme://api-host/` of a registry, after [`Client::ping`] chose the scheme.
     pub fn base(&self, host: &str) -> Result<Url, NetError> {
         let text = format!("{}://{}/", self.scheme_for(host), api_host(host));
-        Url::parse(&text).map_err(|e| NetError {
-            kind: NetKind::Other,
-            url: text,
-            detail: e.to_string(),
-        })
+        Url::parse(&text).map_err(|e| NetError::new(NetKind::Other, text, e.to_string()))
     }
 
     /// `GET /v2/` without credentials. Loopback registries that do not speak TLS are
@@ -481,13 +690,14 @@ impl Client {
         scheme: &'static str,
         limit: Option<Duration>,
     ) -> Result<Reply, NetError> {
-        let url =
-            Url::parse(&format!("{scheme}://{}/v2/", api_host(host))).map_err(|e| NetError {
-                kind: NetKind::Other,
-                url: format!("{scheme}://{host}/v2/"),
-                detail: e.to_string(),
-            })?;
-        self.send_within(|| self.http.get(url.clone()), true, limit)
+        let url = Url::parse(&format!("{scheme}://{}/v2/", api_host(host))).map_err(|e| {
+            NetError::new(
+                NetKind::Other,
+                format!("{scheme}://{host}/v2/"),
+                e.to_string(),
+            )
+        })?;
+        self.send_within(Endpoint::Ping, || self.http.get(url.clone()), true, limit)
             .await
     }
 
@@ -551,6 +761,7 @@ impl Client {
                 }
                 let body = form_encode(&form);
                 self.send(
+                    Endpoint::Token,
                     || {
                         self.http
                             .post(realm_url.clone())
@@ -576,6 +787,7 @@ impl Client {
                     }
                 }
                 self.send(
+                    Endpoint::Token,
                     || {
                         let r = self.http.get(url.clone());
                         match credential {
@@ -639,6 +851,7 @@ impl Client {
         let url = self.api_url(host, &format!("v2/{repository}/manifests/{reference}"))?;
         let method = if with_body { Method::GET } else { Method::HEAD };
         self.send(
+            Endpoint::Manifest,
             || {
                 self.authorised(
                     self.http
@@ -666,7 +879,11 @@ impl Client {
         let mut partial = None;
         for round in 0..TAG_PAGES {
             let reply = self
-                .send(|| self.authorised(self.http.get(url.clone()), auth), true)
+                .send(
+                    Endpoint::Tags,
+                    || self.authorised(self.http.get(url.clone()), auth),
+                    true,
+                )
                 .await?;
             if reply.status != 200 {
                 return Ok(Err(reply));
@@ -709,7 +926,11 @@ impl Client {
     ) -> Result<Result<Vec<String>, Reply>, NetError> {
         let url = self.api_url(host, "v2/_catalog?n=1000")?;
         let reply = self
-            .send(|| self.authorised(self.http.get(url.clone()), auth), true)
+            .send(
+                Endpoint::Catalog,
+                || self.authorised(self.http.get(url.clone()), auth),
+                true,
+            )
             .await?;
         if reply.status != 200 {
             return Ok(Err(reply));
@@ -727,11 +948,8 @@ impl Client {
 
     fn api_url(&self, host: &str, path: &str) -> Result<Url, NetError> {
         let base = self.base(host)?;
-        base.join(path).map_err(|e| NetError {
-            kind: NetKind::Other,
-            url: format!("{base}{path}"),
-            detail: e.to_string(),
-        })
+        base.join(path)
+            .map_err(|e| NetError::new(NetKind::Other, format!("{base}{path}"), e.to_string()))
     }
 }
 

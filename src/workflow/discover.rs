@@ -9,7 +9,7 @@
 //! `--build-arg BUILDKIT_CONTEXT=<ref>` is discovered as a context too (and the check
 //! says that BuildKit takes named contexts through `--build-context`).
 
-use super::expr::{Expanded, Scope, Unresolved};
+use super::expr::{EmptyVar, Expanded, Scope, Unresolved};
 use super::model::{Job, Step, Workflow};
 use super::shell::{self, Command, Dialect, Word};
 use super::yaml::Text;
@@ -132,6 +132,10 @@ pub struct DiscoveredRef {
     pub context_name: Option<String>,
     /// What could not be resolved, each with its own location.
     pub unresolved: Vec<(Unresolved, Location)>,
+    /// `env` variables substituted with an empty value that leave the reference
+    /// invalid (then `reference` is `None`), each with the location of the `env:`
+    /// entry that left it empty (where it is used when no `env:` block sets it).
+    pub empty: Vec<(EmptyVar, Location)>,
     /// Where the reference is written (the column only when it is on one line).
     pub location: Location,
     pub step: StepRef,
@@ -156,11 +160,28 @@ pub struct BuildCommand {
     pub after_preflight: bool,
 }
 
+/// A registry login found in the job: `docker/login-action`, `azure/docker-login`,
+/// `docker login`, `az acr login`. Each writes the credential to the docker config
+/// the later steps read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoginStep {
+    /// `docker/login-action`, `az acr login`, …
+    pub what: String,
+    /// The registry host it logs in to (lower-case, `docker.io` for Docker Hub);
+    /// `None` when it depends on something acr-preflight cannot know.
+    pub registry: Option<String>,
+    /// Where the login (or its registry) is written.
+    pub location: Location,
+    pub step: StepRef,
+    pub after_preflight: bool,
+}
+
 /// Everything discovery found in one job.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Found {
     pub references: Vec<DiscoveredRef>,
     pub builds: Vec<BuildCommand>,
+    pub logins: Vec<LoginStep>,
     /// Unresolved values that decide whether a step pushes (`push: ${{ … }}`).
     pub undecided: Vec<(Unresolved, Location, StepRef)>,
 }
@@ -198,6 +219,9 @@ pub fn discover(input: &Input<'_>) -> Found {
         }
         match step.action().as_deref() {
             Some("docker/build-push-action") => ctx.build_push_action(),
+            Some(action @ ("docker/login-action" | "azure/docker-login")) => {
+                ctx.login_action(action)
+            }
             Some("azure/cli") => {
                 if let Some(script) = step.input("inlineScript") {
                     ctx.script(script, Dialect::Posix);
@@ -245,12 +269,24 @@ impl Value {
     /// cut can have another length once expanded.
     fn slice(&self, from: usize) -> Value {
         let written = self.written.tail(from);
-        let expanded = if from >= self.written.text.len() {
+        let mut expanded = if from >= self.written.text.len() {
             self.expanded.tail(self.expanded.text.len())
         } else {
             let raw = self.written.raw_offset(from);
-            self.expanded.tail(self.expanded.index_of_raw(raw))
+            let mut tail = self.expanded.tail(self.expanded.index_of_raw(raw));
+            // An empty substitution right at the cut has no byte of its own.
+            tail.empty = self
+                .expanded
+                .empty
+                .iter()
+                .filter(|e| e.offset >= raw)
+                .cloned()
+                .collect();
+            tail
         };
+        if from >= self.written.text.len() {
+            expanded.empty.clear();
+        }
         Value { expanded, written }
     }
 }
@@ -337,9 +373,31 @@ impl<'i> StepScan<'i, '_> {
                 from = close;
             }
         }
-        let reference = unresolved
-            .is_empty()
-            .then(|| value.expanded.text.trim().to_string());
+        let resolved = value.expanded.text.trim();
+        let mut empty: Vec<(EmptyVar, Location)> = Vec::new();
+        if unresolved.is_empty() {
+            if resolved.is_empty() {
+                // An empty or blank value is no reference at all.
+                return;
+            }
+            // An empty variable matters only when it leaves the reference invalid
+            // (`.azurecr.io/app:1`, `docker-image://`); `${{ env.PREFIX }}app` with no
+            // prefix is fine.
+            if crate::reference::parse_context(resolved).is_err() {
+                for e in &value.expanded.empty {
+                    let loc = match e.defined {
+                        Some(pos) => Location {
+                            file: self.input.workflow.path.clone(),
+                            line: Some(pos.line),
+                            column: Some(pos.column),
+                        },
+                        None => self.location(text, e.offset, e.offset + e.written.len()),
+                    };
+                    empty.push((e.clone(), loc));
+                }
+            }
+        }
+        let reference = (unresolved.is_empty() && empty.is_empty()).then(|| resolved.to_string());
         let location = self.location(text, value.start(), value.end());
         self.found.references.push(DiscoveredRef {
             role,
@@ -349,6 +407,7 @@ impl<'i> StepScan<'i, '_> {
             reference,
             context_name: name,
             unresolved,
+            empty,
             location,
             step: self.step_ref.clone(),
             after_preflight: self.after,
@@ -432,9 +491,22 @@ impl<'i> StepScan<'i, '_> {
         );
         if let Some(text) = step.input("build-contexts") {
             for (offset, entry) in Self::entries(text, true) {
-                let Some(eq) = entry.find('=') else { continue };
-                let name = entry[..eq].trim().to_string();
-                let value = self.value_in_text(offset, &entry).slice(eq + 1);
+                let whole = self.value_in_text(offset, &entry);
+                let Some((name, value)) = named_context(&whole) else {
+                    if !whole.expanded.is_resolved() {
+                        // `${{ cond && format('a=docker-image://{0}', x) || '' }}`: the
+                        // entry depends on what cannot be known, as a whole.
+                        self.add(
+                            Role::Context,
+                            Origin::BuildPushContexts,
+                            text,
+                            &whole,
+                            None,
+                            Vec::new(),
+                        );
+                    }
+                    continue;
+                };
                 if is_registry_context(&value.written.text)
                     || is_registry_context(&value.expanded.text)
                 {
@@ -510,6 +582,54 @@ impl<'i> StepScan<'i, '_> {
                 Vec::new(),
             );
         }
+    }
+
+    /// `docker/login-action` (input `registry`) or `azure/docker-login` (input
+    /// `login-server`); both default to Docker Hub.
+    fn login_action(&mut self, action: &str) {
+        let step = self.step;
+        let Some(uses) = step.uses.as_ref() else {
+            return;
+        };
+        let input = if action == "docker/login-action" {
+            "registry"
+        } else {
+            "login-server"
+        };
+        let (registry, text) = match step.input(input).filter(|t| !t.value.trim().is_empty()) {
+            Some(t) => {
+                let e = self.scope().expand(&t.value);
+                let registry = e.is_resolved().then(|| registry_host(&e.text)).flatten();
+                (registry, t)
+            }
+            None => (Some("docker.io".to_string()), uses),
+        };
+        let location = self.location(text, 0, text.value.trim_end().len());
+        self.found.logins.push(LoginStep {
+            what: action.to_string(),
+            registry,
+            location,
+            step: self.step_ref.clone(),
+            after_preflight: self.after,
+        });
+    }
+
+    fn login(
+        &mut self,
+        what: &str,
+        text: &Text,
+        start: usize,
+        end: usize,
+        registry: Option<String>,
+    ) {
+        let location = self.location(text, start, end);
+        self.found.logins.push(LoginStep {
+            what: what.to_string(),
+            registry,
+            location,
+            step: self.step_ref.clone(),
+            after_preflight: self.after,
+        });
     }
 
     fn script(&mut self, text: &Text, dialect: Dialect) {
@@ -606,6 +726,20 @@ impl<'i> StepScan<'i, '_> {
                         k += 1;
                     }
                 }
+                if lit(k) == "login" {
+                    let args = self.expand_all(text, &words[(k + 1).min(words.len())..], locals);
+                    let opts = options(&args, &["-u", "--username", "-p", "--password"]);
+                    let registry = match opts.iter().find(|(n, _)| n.is_empty()) {
+                        Some((_, Some(v))) => v
+                            .expanded
+                            .is_resolved()
+                            .then(|| registry_host(&v.expanded.text))
+                            .flatten(),
+                        _ => Some("docker.io".to_string()),
+                    };
+                    self.login("docker login", text, start, first_line_end, registry);
+                    return;
+                }
                 let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
                     ("buildx", "build" | "b") => ("docker buildx build", k + 2),
                     ("build", _) => ("docker build", k + 1),
@@ -621,6 +755,44 @@ impl<'i> StepScan<'i, '_> {
                 } else {
                     self.docker_build(text, &args);
                 }
+            }
+            "az" if lit(i + 1) == "acr" && lit(i + 2) == "login" => {
+                let args = self.expand_all(text, &words[i + 3..], locals);
+                let opts = options(
+                    &args,
+                    &[
+                        "-n",
+                        "--name",
+                        "-u",
+                        "--username",
+                        "-p",
+                        "--password",
+                        "--suffix",
+                        "--subscription",
+                    ],
+                );
+                // `--expose-token` prints a token and writes no docker config.
+                if opts.iter().any(|(n, _)| n == "--expose-token" || n == "-t") {
+                    return;
+                }
+                let name = opts
+                    .iter()
+                    .find(|(n, _)| n == "-n" || n == "--name")
+                    .and_then(|(_, v)| v.as_ref());
+                let registry = name.and_then(|v| {
+                    if !v.expanded.is_resolved() {
+                        return None;
+                    }
+                    let n = v.expanded.text.trim().to_ascii_lowercase();
+                    if n.is_empty() {
+                        None
+                    } else if n.contains('.') {
+                        registry_host(&n)
+                    } else {
+                        Some(format!("{n}{}", self.input.acr_suffix))
+                    }
+                });
+                self.login("az acr login", text, start, first_line_end, registry);
             }
             "az" if lit(i + 1) == "acr" && matches!(lit(i + 2).as_str(), "build" | "run") => {
                 let sub = if lit(i + 2) == "build" {
@@ -704,11 +876,19 @@ impl<'i> StepScan<'i, '_> {
             let Some(value) = value else { continue };
             match name.as_str() {
                 "--build-context" => {
-                    let Some(eq) = value.written.text.find('=') else {
+                    let Some((ctx_name, v)) = named_context(&value) else {
+                        if !value.expanded.is_resolved() {
+                            self.add(
+                                Role::Context,
+                                Origin::BuildContextFlag,
+                                text,
+                                &value,
+                                None,
+                                Vec::new(),
+                            );
+                        }
                         continue;
                     };
-                    let ctx_name = value.written.text[..eq].to_string();
-                    let v = value.slice(eq + 1);
                     if is_registry_context(&v.written.text) || is_registry_context(&v.expanded.text)
                     {
                         self.add(
@@ -853,6 +1033,72 @@ impl<'i> StepScan<'i, '_> {
             }
         }
     }
+}
+
+/// `name=value` of a named context, split at the first `=` outside `${{ … }}`; when
+/// the only `=` comes from a resolved expression, at the first `=` of its value.
+/// `None` when there is no `=` that is known to be there.
+fn named_context(whole: &Value) -> Option<(String, Value)> {
+    let written = &whole.written.text;
+    if let Some(eq) = outside_expressions(written, '=') {
+        return Some((written[..eq].trim().to_string(), whole.slice(eq + 1)));
+    }
+    if !whole.expanded.is_resolved() {
+        return None;
+    }
+    let eq = whole.expanded.text.find('=')?;
+    let name = whole.expanded.text[..eq].trim().to_string();
+    Some((
+        name,
+        Value {
+            expanded: whole.expanded.tail(eq + 1),
+            written: whole.written.clone(),
+        },
+    ))
+}
+
+/// The byte index of the first `c` of `s` outside `${{ … }}`.
+fn outside_expressions(s: &str, c: char) -> Option<usize> {
+    let mut in_expr = false;
+    let mut i = 0;
+    while i < s.len() {
+        let rest = &s.as_bytes()[i..];
+        if !in_expr && rest.starts_with(b"${{") {
+            in_expr = true;
+            i += 3;
+            continue;
+        }
+        if in_expr && rest.starts_with(b"}}") {
+            in_expr = false;
+            i += 2;
+            continue;
+        }
+        if !in_expr && s.is_char_boundary(i) && s[i..].starts_with(c) {
+            return Some(i);
+        }
+        i += 1;
+    }
+    None
+}
+
+/// The registry host a login names (`https://MyReg.azurecr.io/` → `myreg.azurecr.io`),
+/// Docker Hub's names as `docker.io`; `None` when it is blank.
+fn registry_host(value: &str) -> Option<String> {
+    let v = value.trim().to_ascii_lowercase();
+    let v = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"))
+        .unwrap_or(&v);
+    let host = v.split('/').next().unwrap_or("").trim();
+    if host.is_empty() {
+        return None;
+    }
+    Some(match host {
+        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
+            "docker.io".to_string()
+        }
+        h => h.to_string(),
+    })
 }
 
 /// `docker-image://` or `oci-layout://` (the named-context sources that are images).

@@ -10,6 +10,7 @@
 //! with the reason, never guessed.
 
 use super::model::{Job, Step, Workflow};
+use super::yaml::Pos;
 use crate::config::RunEnvironment;
 use std::collections::HashMap;
 
@@ -24,6 +25,20 @@ pub struct Unresolved {
     pub offset: usize,
 }
 
+/// An `env` variable that was substituted with an empty (or blank) value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EmptyVar {
+    /// The variable's name (`AZURE_CONTAINER_REGISTRY`).
+    pub name: String,
+    /// As written where it is used: `${{ env.AZURE_CONTAINER_REGISTRY }}`, `$REGISTRY`.
+    pub written: String,
+    /// Byte offset of `written` in the raw value it came from.
+    pub offset: usize,
+    /// The key of the `env:` entry that left it empty, as the using step sees it
+    /// (step, then job, then workflow); `None` when no `env:` block of the file sets it.
+    pub defined: Option<Pos>,
+}
+
 /// A value with its expressions and variables replaced, where possible.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Expanded {
@@ -32,6 +47,8 @@ pub struct Expanded {
     /// substituted value maps to the start of what it replaced).
     pub offsets: Vec<usize>,
     pub unresolved: Vec<Unresolved>,
+    /// `env` variables that were substituted with an empty value.
+    pub empty: Vec<EmptyVar>,
 }
 
 impl Expanded {
@@ -52,6 +69,7 @@ impl Expanded {
         self.text.push_str(&other.text);
         self.offsets.extend(other.offsets);
         self.unresolved.extend(other.unresolved);
+        self.empty.extend(other.empty);
     }
 
     /// The raw offset of the byte at `offset` of `text` (the end of the raw value's last
@@ -83,6 +101,13 @@ impl Expanded {
                 .unresolved
                 .iter()
                 .filter(|u| start < self.text.len() && u.offset >= from)
+                .cloned()
+                .collect(),
+            // An empty substitution has no byte of its own: keep those at the cut too.
+            empty: self
+                .empty
+                .iter()
+                .filter(|e| e.offset >= from)
                 .cloned()
                 .collect(),
         }
@@ -218,7 +243,14 @@ impl<'a> Scope<'a> {
             let written = &raw[open..close + 2];
             let inner = &raw[open + 3..close];
             match self.eval(inner, level, depth) {
-                Ok(value) => out.push_str(&value, open),
+                Ok(value) => {
+                    if value.trim().is_empty()
+                        && let Some(name) = env_name(inner)
+                    {
+                        out.empty.push(self.empty_var(&name, written, open));
+                    }
+                    out.push_str(&value, open)
+                }
                 Err(reason) => {
                     out.push_str(written, open);
                     out.unresolved.push(Unresolved {
@@ -234,6 +266,29 @@ impl<'a> Scope<'a> {
             out.push_char(c, rest + i);
         }
         out
+    }
+
+    /// An `env` variable found empty where it is `written` (at `offset`), with the
+    /// `env:` entry that defines it for this step.
+    pub fn empty_var(&self, name: &str, written: &str, offset: usize) -> EmptyVar {
+        let key = |env: &super::model::Env| {
+            env.entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.value == name)
+                .map(|(k, _)| k.start)
+        };
+        let defined = self
+            .step
+            .and_then(|s| key(&s.env))
+            .or_else(|| key(&self.job.env))
+            .or_else(|| key(&self.workflow.env));
+        EmptyVar {
+            name: name.to_string(),
+            written: written.to_string(),
+            offset,
+            defined,
+        }
     }
 
     /// Evaluates the inside of `${{ … }}`.
@@ -410,6 +465,15 @@ fn split_operator<'e>(expr: &'e str, op: &str) -> Option<(&'e str, &'e str)> {
             && (s.starts_with('\'') || !s.contains(['&', '|', '!', '(', ')', '<', '>', '=']))
     };
     (plain(a) && plain(b)).then_some((a, b))
+}
+
+/// `NAME` of an expression that is exactly `env.NAME` (or `env['NAME']`).
+pub fn env_name(expr: &str) -> Option<String> {
+    let path = context_path(expr.trim())?;
+    match path.as_slice() {
+        [head, name] if head.eq_ignore_ascii_case("env") => Some(name.clone()),
+        _ => None,
+    }
 }
 
 /// `env.NAME`, `github.sha`, `env['NAME']` as segments; `None` for anything else.

@@ -18,7 +18,7 @@ pub mod model;
 pub mod shell;
 pub mod yaml;
 
-pub use discover::{BuildCommand, DiscoveredRef, Origin, RefKind, Role, StepRef};
+pub use discover::{BuildCommand, DiscoveredRef, LoginStep, Origin, RefKind, Role, StepRef};
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
 pub use yaml::{Pos, Text};
@@ -41,6 +41,27 @@ pub struct Discovery {
     pub references: Vec<DiscoveredRef>,
     /// Every build or push command found in the job.
     pub builds: Vec<BuildCommand>,
+    /// Every registry login found in the job.
+    pub logins: Vec<LoginStep>,
+    /// The entries of acr-preflight's own `context` and `push` inputs: the value as
+    /// the run received it (a `--context`/`--push` value) and where it is written.
+    pub inputs: Vec<(String, Location)>,
+}
+
+/// A registry login that runs after acr-preflight's step while none runs before it:
+/// handed to the credentials check, which reports it instead of a missing credential.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LaterLogin {
+    /// The registry host (lower-case; `docker.io` for Docker Hub).
+    pub registry: String,
+    /// `docker/login-action`, `az acr login`, …
+    pub what: String,
+    /// How messages name the login's step.
+    pub step_label: String,
+    /// Where the login is written.
+    pub location: Location,
+    /// The line where acr-preflight's step starts.
+    pub preflight_line: u32,
 }
 
 impl Discovery {
@@ -90,10 +111,43 @@ impl Discovery {
             .collect()
     }
 
-    /// Where a discovered reference (as resolved, e.g. a `--context` value built from
-    /// [`Discovery::context_refs`]) is written in the workflow.
+    /// The logins that run after acr-preflight's step, for registries no login before
+    /// it covers (empty when acr-preflight's step is not known).
+    pub fn later_logins(&self) -> Vec<LaterLogin> {
+        let Some(step) = &self.step else {
+            return Vec::new();
+        };
+        let mut out: Vec<LaterLogin> = Vec::new();
+        for login in &self.logins {
+            let Some(registry) = &login.registry else {
+                continue;
+            };
+            let earlier = self
+                .logins
+                .iter()
+                .any(|l| !l.after_preflight && l.registry.as_ref().is_none_or(|r| r == registry));
+            if !login.after_preflight || earlier || out.iter().any(|l| &l.registry == registry) {
+                continue;
+            }
+            out.push(LaterLogin {
+                registry: registry.clone(),
+                what: login.what.clone(),
+                step_label: login.step.label.clone(),
+                location: login.location.clone(),
+                preflight_line: step.line,
+            });
+        }
+        out
+    }
+
+    /// Where a reference is written in the workflow: an entry of acr-preflight's own
+    /// `context`/`push` input holding it, else a discovered reference (as resolved, e.g.
+    /// a `--context` value built from [`Discovery::context_refs`]).
     pub fn location_of(&self, reference: &str) -> Option<&Location> {
         let wanted = reference.trim();
+        if let Some((_, loc)) = self.inputs.iter().find(|(v, _)| v == wanted) {
+            return Some(loc);
+        }
         self.references
             .iter()
             .filter(|r| r.after_preflight)

@@ -118,7 +118,12 @@ impl Word {
                     };
                     let written = &script[raw.clone()];
                     match value {
-                        Ok(v) => out.push_str(&v, raw.start),
+                        Ok(v) => {
+                            if v.trim().is_empty() && !locals.contains_key(name) {
+                                out.empty.push(scope.empty_var(name, written, raw.start));
+                            }
+                            out.push_str(&v, raw.start)
+                        }
                         Err(reason) => {
                             out.push_str(written, raw.start);
                             out.unresolved.push(Unresolved {
@@ -132,7 +137,14 @@ impl Word {
                 Part::Expr { inner, raw } => {
                     let written = &script[raw.clone()];
                     match scope.evaluate(inner) {
-                        Ok(v) => out.push_str(&v, raw.start),
+                        Ok(v) => {
+                            if v.trim().is_empty()
+                                && let Some(name) = super::expr::env_name(inner)
+                            {
+                                out.empty.push(scope.empty_var(&name, written, raw.start));
+                            }
+                            out.push_str(&v, raw.start)
+                        }
                         Err(reason) => {
                             out.push_str(written, raw.start);
                             out.unresolved.push(Unresolved {

@@ -62,6 +62,14 @@ pub enum Act {
         len: u64,
         chunked: bool,
     },
+    /// Sends the head (announcing `Content-Length: announced`) and `sent` bytes of the
+    /// body, then keeps the connection open and silent.
+    StallMidBody {
+        status: u16,
+        headers: Vec<(String, String)>,
+        announced: u64,
+        sent: u64,
+    },
     /// A normal, complete answer.
     Respond(Response),
     /// Closes the connection without a word.
@@ -112,6 +120,16 @@ impl Act {
             fill,
             len,
             chunked: true,
+        }
+    }
+
+    /// The head and `sent` of `announced` body bytes, then silence.
+    pub fn stall_mid_body(status: u16, headers: &[(&str, &str)], announced: u64, sent: u64) -> Act {
+        Act::StallMidBody {
+            status,
+            headers: owned(headers),
+            announced,
+            sent,
         }
     }
 
@@ -407,6 +425,26 @@ async fn serve<S>(
             stream.arm_reset();
             drop(stream);
         }
+        Act::StallMidBody {
+            status,
+            headers,
+            announced,
+            sent,
+        } => {
+            let head = head(status, &headers, Some(announced));
+            if stream.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            if !head_only
+                && write_fill(&mut stream, &[], b'x', sent, false, &shared)
+                    .await
+                    .is_err()
+            {
+                return;
+            }
+            let _ = stream.flush().await;
+            std::future::pending::<()>().await
+        }
         Act::Stream {
             status,
             headers,
@@ -492,4 +530,133 @@ async fn write_fill<S: AsyncWrite + Unpin>(
         stream.write_all(b"0\r\n\r\n").await?;
     }
     Ok(())
+}
+
+/// How a [`SilentServer`] keeps quiet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Silence {
+    /// Never calls `accept`: the kernel completes each TCP handshake in the listen
+    /// backlog, and nothing is ever read or sent.
+    Unaccepted,
+    /// Accepts, reads whatever the client sends (a TLS ClientHello), never answers.
+    AcceptedReading,
+    /// A listen backlog of zero, filled by the server's own connections: the kernel
+    /// drops every further SYN, so a client's TCP connect never completes.
+    BacklogFull,
+}
+
+/// A TCP listener on `127.0.0.1:0` that never sends a byte, in one of the ways of
+/// [`Silence`]. `Drop` stops it and closes every socket.
+pub struct SilentServer {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    thread: Option<JoinHandle<()>>,
+    /// The listener (and the connections that fill its backlog) when nothing accepts.
+    _held: Option<(std::net::TcpListener, Vec<std::net::TcpStream>)>,
+}
+
+impl SilentServer {
+    pub fn start(silence: Silence) -> SilentServer {
+        let listener = bind_loopback();
+        let addr = listener.local_addr().expect("local addr");
+        match silence {
+            Silence::Unaccepted => SilentServer {
+                addr,
+                shutdown: None,
+                thread: None,
+                _held: Some((listener, Vec::new())),
+            },
+            Silence::BacklogFull => {
+                use std::os::fd::AsRawFd;
+                // listen(2) again on a listening socket sets its backlog.
+                // SAFETY: a valid listening socket we own; no pointers passed.
+                let rc = unsafe { libc::listen(listener.as_raw_fd(), 0) };
+                assert_eq!(rc, 0, "listen(fd, 0)");
+                // Fill the accept queue until a connect no longer completes: the
+                // observed condition, not a guess at how many it holds.
+                let mut filled = Vec::new();
+                loop {
+                    match std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(300)) {
+                        Ok(s) => filled.push(s),
+                        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => break,
+                        Err(e) => panic!("filling the backlog of {addr}: {e}"),
+                    }
+                    assert!(filled.len() < 16, "the backlog of {addr} never filled");
+                }
+                SilentServer {
+                    addr,
+                    shutdown: None,
+                    thread: None,
+                    _held: Some((listener, filled)),
+                }
+            }
+            Silence::AcceptedReading => {
+                listener
+                    .set_nonblocking(true)
+                    .expect("nonblocking listener");
+                let (tx, mut rx) = oneshot::channel::<()>();
+                let thread = std::thread::Builder::new()
+                    .name(format!("silent-{}", addr.port()))
+                    .spawn(move || {
+                        let rt = tokio::runtime::Builder::new_current_thread()
+                            .enable_all()
+                            .build()
+                            .expect("silent server runtime");
+                        rt.block_on(async move {
+                            let Ok(listener) = TcpListener::from_std(listener) else {
+                                return;
+                            };
+                            let mut served = 0usize;
+                            loop {
+                                tokio::select! {
+                                    _ = &mut rx => break,
+                                    accepted = listener.accept() => {
+                                        let Ok((mut stream, _)) = accepted else { continue };
+                                        served += 1;
+                                        if served > MAX_CONNECTIONS {
+                                            continue;
+                                        }
+                                        tokio::spawn(async move {
+                                            use tokio::io::AsyncReadExt;
+                                            let mut buf = [0u8; 4096];
+                                            let _ = tokio::time::timeout(CONNECTION_LIFETIME, async {
+                                                while let Ok(n) = stream.read(&mut buf).await {
+                                                    if n == 0 {
+                                                        break;
+                                                    }
+                                                }
+                                            })
+                                            .await;
+                                        });
+                                    }
+                                }
+                            }
+                        });
+                        drop(rt);
+                    })
+                    .expect("spawn silent server thread");
+                SilentServer {
+                    addr,
+                    shutdown: Some(tx),
+                    thread: Some(thread),
+                    _held: None,
+                }
+            }
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+}
+
+impl Drop for SilentServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
