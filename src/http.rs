@@ -2,7 +2,13 @@
 //! `--resolve` and `--ca-file` applied once. Every check that talks HTTP uses it.
 
 use crate::config::Config;
-use std::path::Path;
+use rustls::client::WebPkiServerVerifier;
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, RootCertStore, SignatureScheme};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 #[derive(Debug, thiserror::Error)]
 pub enum HttpSetupError {
@@ -21,8 +27,8 @@ pub enum HttpSetupError {
     Client(String),
 }
 
-/// Reads a PEM bundle of extra root certificates.
-pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpSetupError> {
+/// Reads a PEM bundle of extra root certificates; each must be usable as a trust anchor.
+pub fn read_ca_file(path: &Path) -> Result<Vec<CertificateDer<'static>>, HttpSetupError> {
     let shown = path.display().to_string();
     let bytes = crate::fsread::read_capped(path, crate::fsread::CA_FILE_CAP).map_err(|e| {
         HttpSetupError::CaUnreadable {
@@ -30,20 +36,67 @@ pub fn read_ca_file(path: &Path) -> Result<Vec<reqwest::Certificate>, HttpSetupE
             source: e.into(),
         }
     })?;
-    let certs =
-        reqwest::Certificate::from_pem_bundle(&bytes).map_err(|e| HttpSetupError::CaInvalid {
+    let certs = CertificateDer::pem_slice_iter(&bytes)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| HttpSetupError::CaInvalid {
             path: shown.clone(),
             reason: e.to_string(),
         })?;
     if certs.is_empty() {
         return Err(HttpSetupError::CaEmpty { path: shown });
     }
+    // The same check the root store makes when the certificates are added to it.
+    let mut store = RootCertStore::empty();
+    for cert in &certs {
+        store
+            .add(cert.clone())
+            .map_err(|e| HttpSetupError::CaInvalid {
+                path: shown.clone(),
+                reason: e.to_string(),
+            })?;
+    }
     Ok(certs)
+}
+
+/// Reads a CA file and checks that it opens with a certificate (a readable file that
+/// holds none, or whose first is garbled, is refused here, as [`read_ca_file`] does);
+/// the rest is decoded and checked with the root store, on first use ([`LazyRoots`]).
+/// `SSL_CERT_FILE`, the usual CA file, is the whole system bundle: decoding its few
+/// hundred certificates is most of a run's CPU when no TLS connection is made.
+fn read_ca_file_lazily(path: &Path) -> Result<Vec<u8>, HttpSetupError> {
+    let shown = path.display().to_string();
+    let bytes = crate::fsread::read_capped(path, crate::fsread::CA_FILE_CAP).map_err(|e| {
+        HttpSetupError::CaUnreadable {
+            path: shown.clone(),
+            source: e.into(),
+        }
+    })?;
+    match CertificateDer::pem_slice_iter(&bytes).next() {
+        None => Err(HttpSetupError::CaEmpty { path: shown }),
+        Some(Err(e)) => Err(HttpSetupError::CaInvalid {
+            path: shown,
+            reason: e.to_string(),
+        }),
+        Some(Ok(_)) => Ok(bytes),
+    }
 }
 
 /// Builds the shared client, once per run (src/app.rs): the identity check, the
 /// registry check and the pull request feedback all use it.
+///
+/// Building it reads no system certificate: the root store is read on the first
+/// server certificate to verify ([`LazyRoots`]), so a run that makes no TLS connection
+/// never reads one.
 pub fn build_client(config: &Config) -> Result<reqwest::Client, HttpSetupError> {
+    build_client_with(config, None)
+}
+
+/// [`build_client`] with the system roots read from `sources` instead of the ones the
+/// process environment names (tests).
+pub fn build_client_with(
+    config: &Config,
+    sources: Option<RootSources>,
+) -> Result<reqwest::Client, HttpSetupError> {
     let mut builder = reqwest::Client::builder()
         .user_agent(concat!("acr-preflight/", env!("CARGO_PKG_VERSION")))
         // Never past the run's deadline; each call site may set a shorter one.
@@ -57,12 +110,298 @@ pub fn build_client(config: &Config) -> Result<reqwest::Client, HttpSetupError> 
         // port, which is how registries and Entra are addressed.
         builder = builder.resolve(&rule.host, rule.addr);
     }
-    if let Some(path) = &config.ca_file {
-        builder = builder.tls_certs_merge(read_ca_file(path)?);
-    }
+    let extra = match &config.ca_file {
+        Some(path) => Some((path.clone(), read_ca_file_lazily(path)?)),
+        None => None,
+    };
+    let roots = match sources {
+        Some(sources) => LazyRoots::with_sources(extra, sources),
+        None => LazyRoots::new(extra),
+    };
     builder
+        .tls_backend_preconfigured(tls_config(roots))
         .build()
         .map_err(|e| HttpSetupError::Client(error_chain(&e)))
+}
+
+/// The rustls configuration reqwest's `rustls` feature would build (aws-lc-rs, TLS 1.2
+/// and 1.3, ALPN h2 then http/1.1, SNI on), with `roots` as the certificate verifier.
+fn tls_config(roots: LazyRoots) -> rustls::ClientConfig {
+    let mut tls = rustls::ClientConfig::builder_with_provider(roots.provider.clone())
+        .with_protocol_versions(rustls::ALL_VERSIONS)
+        .expect("aws-lc-rs supports TLS 1.2 and 1.3")
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(roots))
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    tls
+}
+
+/// Where the system's trusted roots are, found the way `rustls-native-certs` (which
+/// reqwest's default verifier uses on Linux) finds them: `SSL_CERT_FILE` and
+/// `SSL_CERT_DIR` when either is set, else the first distro bundle that exists and
+/// the distro certificate directories.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RootSources {
+    pub file: Option<PathBuf>,
+    pub dirs: Vec<PathBuf>,
+}
+
+/// Bundles, in the order openssl-probe tries them on Linux.
+const BUNDLES: &[&str] = &[
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/pki/tls/cacert.pem",
+    "/etc/ssl/cert.pem",
+    "/opt/etc/ssl/certs/ca-certificates.crt",
+    "/etc/ssl/certs/cacert.pem",
+];
+const CERT_DIRS: &[&str] = &[
+    "/etc/ssl/certs",
+    "/etc/pki/tls/certs",
+    "/etc/security/certificates",
+];
+
+impl RootSources {
+    /// From the process environment (read on first use, as rustls-native-certs does).
+    pub fn probe() -> RootSources {
+        let file = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+        let dirs: Vec<PathBuf> = std::env::var_os("SSL_CERT_DIR")
+            .map(|d| {
+                std::env::split_paths(&d)
+                    .filter(|p| !p.as_os_str().is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        if file.is_some() || !dirs.is_empty() {
+            return RootSources { file, dirs };
+        }
+        RootSources {
+            file: BUNDLES
+                .iter()
+                .map(Path::new)
+                .find(|p| p.exists())
+                .map(Path::to_path_buf),
+            dirs: CERT_DIRS
+                .iter()
+                .map(PathBuf::from)
+                .filter(|p| p.exists())
+                .collect(),
+        }
+    }
+}
+
+type Verifier = Result<Arc<WebPkiServerVerifier>, rustls::Error>;
+
+/// The client's certificate verifier: webpki (`WebPkiServerVerifier`, the verifier
+/// reqwest's platform verifier runs on Linux) over the system roots plus `--ca-file`,
+/// with the system roots read on the first certificate to verify, not when the client
+/// is built.
+///
+/// The trust set is the one the platform verifier had (bundle, certificate
+/// directories, `--ca-file`), but read in two steps: the single bundle file first
+/// (one read, about a millisecond); the directories (one file per certificate, a few
+/// hundred reads) only when a certificate fails against the bundle. A certificate that
+/// fails then gets the answer of the full set: never more trusting than before.
+#[derive(Debug)]
+pub struct LazyRoots {
+    provider: Arc<rustls::crypto::CryptoProvider>,
+    /// `--ca-file` (or `SSL_CERT_FILE`): its path and PEM text.
+    extra: Option<(PathBuf, Vec<u8>)>,
+    sources: OnceLock<RootSources>,
+    bundle: OnceLock<Verifier>,
+    full: OnceLock<Verifier>,
+}
+
+impl LazyRoots {
+    pub fn new(extra: Option<(PathBuf, Vec<u8>)>) -> LazyRoots {
+        LazyRoots {
+            provider: rustls::crypto::CryptoProvider::get_default()
+                .cloned()
+                .unwrap_or_else(|| Arc::new(rustls::crypto::aws_lc_rs::default_provider())),
+            extra,
+            sources: OnceLock::new(),
+            bundle: OnceLock::new(),
+            full: OnceLock::new(),
+        }
+    }
+
+    /// With these sources instead of the process environment's (tests).
+    pub fn with_sources(extra: Option<(PathBuf, Vec<u8>)>, sources: RootSources) -> LazyRoots {
+        let roots = LazyRoots::new(extra);
+        let _ = roots.sources.set(sources);
+        roots
+    }
+
+    fn sources(&self) -> &RootSources {
+        self.sources.get_or_init(RootSources::probe)
+    }
+
+    /// The verifier over the bundle (and `--ca-file`); over the directories too when
+    /// there is no bundle.
+    fn bundle(&self) -> &Verifier {
+        self.bundle.get_or_init(|| {
+            let sources = self.sources();
+            let dirs: &[PathBuf] = if sources.file.is_some() {
+                &[]
+            } else {
+                &sources.dirs
+            };
+            self.verifier(sources.file.as_deref(), dirs)
+        })
+    }
+
+    /// Whether [`LazyRoots::full`] can trust more than [`LazyRoots::bundle`].
+    fn has_more(&self) -> bool {
+        let sources = self.sources();
+        sources.file.is_some() && !sources.dirs.is_empty()
+    }
+
+    fn full(&self) -> &Verifier {
+        self.full.get_or_init(|| {
+            let sources = self.sources();
+            self.verifier(sources.file.as_deref(), &sources.dirs)
+        })
+    }
+
+    fn verifier(&self, file: Option<&Path>, dirs: &[PathBuf]) -> Verifier {
+        let mut store = RootCertStore::empty();
+        let mut seen = std::collections::HashSet::new();
+        if let Some((path, pem)) = &self.extra {
+            first_visit(&mut seen, path);
+            // As strict as reqwest's `tls_certs_merge` was: one bad certificate in the
+            // CA file and nothing is trusted, with the file named.
+            let invalid = |reason: String| {
+                rustls::Error::General(format!(
+                    "CA file {} holds an unusable certificate: {reason}",
+                    path.display()
+                ))
+            };
+            for cert in CertificateDer::pem_slice_iter(pem) {
+                store
+                    .add(cert.map_err(|e| invalid(e.to_string()))?)
+                    .map_err(|e| invalid(e.to_string()))?;
+            }
+        }
+        if let Some(file) = file
+            && first_visit(&mut seen, file)
+        {
+            add_pem_file(&mut store, file);
+        }
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                // `openssl rehash` links; a file is read once however it is reached.
+                if std::fs::metadata(&path).is_ok_and(|m| m.is_file())
+                    && first_visit(&mut seen, &path)
+                {
+                    add_pem_file(&mut store, &path);
+                }
+            }
+        }
+        if store.is_empty() {
+            let sources = self.sources();
+            let looked = match (&sources.file, sources.dirs.is_empty()) {
+                (Some(f), _) => f.display().to_string(),
+                (None, false) => sources
+                    .dirs
+                    .iter()
+                    .map(|d| d.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                (None, true) => BUNDLES.join(", "),
+            };
+            return Err(rustls::Error::General(format!(
+                "no trusted root certificate could be read (looked in {looked}); install the ca-certificates package, set SSL_CERT_FILE, or pass --ca-file"
+            )));
+        }
+        WebPkiServerVerifier::builder_with_provider(Arc::new(store), self.provider.clone())
+            .build()
+            .map_err(|e| rustls::Error::General(e.to_string()))
+    }
+}
+
+/// Adds every certificate of a PEM file that webpki accepts as a trust anchor, as
+/// rustls-native-certs does (an unreadable file or a malformed entry is skipped).
+fn add_pem_file(store: &mut RootCertStore, path: &Path) {
+    let Ok(bytes) = crate::fsread::read_capped(path, crate::fsread::CA_FILE_CAP) else {
+        return;
+    };
+    store.add_parsable_certificates(CertificateDer::pem_slice_iter(&bytes).filter_map(Result::ok));
+}
+
+/// True the first time a file (by device and inode) is seen.
+fn first_visit(seen: &mut std::collections::HashSet<(u64, u64)>, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => seen.insert((m.dev(), m.ino())),
+        Err(_) => true,
+    }
+}
+
+impl ServerCertVerifier for LazyRoots {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verify = |v: &Verifier| {
+            v.as_ref().map_err(Clone::clone)?.verify_server_cert(
+                end_entity,
+                intermediates,
+                server_name,
+                ocsp_response,
+                now,
+            )
+        };
+        match verify(self.bundle()) {
+            Err(_) if self.has_more() => verify(self.full()),
+            answer => answer,
+        }
+    }
+
+    // Signatures need no root: the provider's algorithms, as WebPkiServerVerifier does.
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
 }
 
 /// An error with its causes, `a: b: c`, for messages that must show the root cause.
