@@ -25,6 +25,9 @@ pub struct Outcome {
     pub requests: u32,
 }
 
+/// Manifest requests in flight per registry host.
+const MANIFEST_CONCURRENCY: usize = 8;
+
 /// One reference to verify on a host.
 #[derive(Debug, Clone)]
 struct Target {
@@ -319,7 +322,9 @@ async fn check_host(
         }
     };
 
-    // Contexts need the manifest; push targets were proven (or not) by the token.
+    // Contexts need the manifest; push targets were proven (or not) by the token. At most
+    // MANIFEST_CONCURRENCY at once: 50 contexts must not open 50 connections to one host.
+    let pool = std::sync::Arc::new(tokio::sync::Semaphore::new(MANIFEST_CONCURRENCY));
     let mut lookups = tokio::task::JoinSet::new();
     for target in targets.iter().filter(|t| !t.push) {
         let pull_proven = match grants.get(&target.repository) {
@@ -337,7 +342,11 @@ async fn check_host(
         let identity = identity.clone();
         let source = token_source.clone();
         let hints = hints.clone();
+        let pool = pool.clone();
         lookups.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail; without a permit
+            // the lookup still runs rather than being lost.
+            let _permit = pool.acquire_owned().await.ok();
             lookup(
                 &client,
                 &host,
