@@ -252,7 +252,11 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     };
 
     let mut credentials = credentials;
-    settle_unverifiable_helpers(&mut credentials, &host_credentials, &contexts);
+    checks::credentials::settle_unverifiable_helpers(
+        &mut credentials,
+        &host_credentials,
+        &contexts,
+    );
     checks::credentials::settle_missing_config(
         &mut credentials,
         &contexts,
@@ -278,51 +282,6 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
             .identity
             .as_ref()
             .and_then(|i| serde_json::to_value(i).ok()),
-    }
-}
-
-/// A helper a container action cannot run (HELPER_UNVERIFIABLE) matters only when the
-/// registry needs a credential. When every reference on every such host is a pull that
-/// the registry served without one, the build does not depend on the helper for them:
-/// the finding drops to a notice and says why.
-fn settle_unverifiable_helpers(
-    credentials: &mut CheckReport,
-    host_credentials: &[checks::credentials::HostCredential],
-    contexts: &[crate::findings::ContextInfo],
-) {
-    let hosts: Vec<&str> = host_credentials
-        .iter()
-        .filter(|c| c.problem == Some(Code::HELPER_UNVERIFIABLE))
-        .map(|c| c.host.as_str())
-        .collect();
-    if hosts.is_empty() {
-        return;
-    }
-    let served_without = hosts.iter().all(|host| {
-        let on_host: Vec<_> = contexts
-            .iter()
-            .filter(|c| {
-                c.registry
-                    .as_deref()
-                    .is_some_and(|r| r.eq_ignore_ascii_case(host))
-            })
-            .collect();
-        !on_host.is_empty()
-            && on_host
-                .iter()
-                .all(|c| c.role == "pull" && c.digest.is_some())
-    });
-    if !served_without {
-        return;
-    }
-    for f in &mut credentials.findings {
-        if f.code == Code::HELPER_UNVERIFIABLE && f.severity > Severity::Notice {
-            f.severity = Severity::Notice;
-            f.message.push_str(&format!(
-                " The registry served every reference on {} without a credential, so the build's pulls do not depend on it.",
-                hosts.join(", ")
-            ));
-        }
     }
 }
 
@@ -617,60 +576,6 @@ mod tests {
         none.push(finding());
         cross_check_subject(&mut none, None);
         assert_eq!(none.findings[0].message, "m.");
-    }
-
-    #[test]
-    fn an_unverifiable_helper_is_a_notice_once_the_registry_served_without_it() {
-        use crate::checks::credentials::{CredentialSource, HostCredential};
-        use crate::docker_config::HelperVia;
-        let finding = || {
-            let mut r = CheckReport::default();
-            r.push(Finding::new(
-                CheckId::CredentialHelpers,
-                Code::HELPER_UNVERIFIABLE,
-                Severity::Warning,
-                "t",
-                "m.",
-                "f",
-            ));
-            r
-        };
-        let creds = vec![HostCredential {
-            host: "reg.example".into(),
-            key: "reg.example".into(),
-            source: CredentialSource::Helper {
-                name: "acr-env".into(),
-                via: HelperVia::CredHelpers,
-            },
-            credential: None,
-            problem: Some(Code::HELPER_UNVERIFIABLE),
-        }];
-        let context = |role: &'static str, digest: Option<&str>| crate::findings::ContextInfo {
-            reference: "reg.example/a:v1".into(),
-            role,
-            registry: Some("reg.example".into()),
-            repository: Some("a".into()),
-            tag: Some("v1".into()),
-            digest: digest.map(str::to_string),
-            media_type: None,
-            ..crate::findings::ContextInfo::default()
-        };
-        let mut served = finding();
-        settle_unverifiable_helpers(&mut served, &creds, &[context("pull", Some("sha256:1"))]);
-        assert_eq!(served.findings[0].severity, Severity::Notice);
-        assert!(served.findings[0].message.contains("without a credential"));
-
-        let mut refused = finding();
-        settle_unverifiable_helpers(&mut refused, &creds, &[context("pull", None)]);
-        assert_eq!(refused.findings[0].severity, Severity::Warning);
-
-        let mut pushes = finding();
-        settle_unverifiable_helpers(
-            &mut pushes,
-            &creds,
-            &[context("pull", Some("sha256:1")), context("push", None)],
-        );
-        assert_eq!(pushes.findings[0].severity, Severity::Warning);
     }
 
     #[test]

@@ -758,6 +758,51 @@ fn missing_config_need(ctx: &Ctx) -> BuildNeed {
     }
 }
 
+/// A helper a container action cannot run (HELPER_UNVERIFIABLE) matters only when the
+/// registry needs a credential. When every reference on every such host is a pull that
+/// the registry served without one, the build does not depend on the helper for them:
+/// the finding drops to a notice and says why.
+pub fn settle_unverifiable_helpers(
+    credentials: &mut CheckReport,
+    host_credentials: &[HostCredential],
+    contexts: &[crate::findings::ContextInfo],
+) {
+    let hosts: Vec<&str> = host_credentials
+        .iter()
+        .filter(|c| c.problem == Some(Code::HELPER_UNVERIFIABLE))
+        .map(|c| c.host.as_str())
+        .collect();
+    if hosts.is_empty() {
+        return;
+    }
+    let served_without = hosts.iter().all(|host| {
+        let on_host: Vec<_> = contexts
+            .iter()
+            .filter(|c| {
+                c.registry
+                    .as_deref()
+                    .is_some_and(|r| r.eq_ignore_ascii_case(host))
+            })
+            .collect();
+        !on_host.is_empty()
+            && on_host
+                .iter()
+                .all(|c| c.role == "pull" && c.digest.is_some())
+    });
+    if !served_without {
+        return;
+    }
+    for f in &mut credentials.findings {
+        if f.code == Code::HELPER_UNVERIFIABLE && f.severity > Severity::Notice {
+            f.severity = Severity::Notice;
+            f.message.push_str(&format!(
+                " The registry served every reference on {} without a credential, so the build's pulls do not depend on it.",
+                hosts.join(", ")
+            ));
+        }
+    }
+}
+
 /// A missing docker config is an error only when the build needs a credential. When
 /// the build only pulls, and the registry served every reference without a credential
 /// (the docker config's, which is none) or ARM says anonymous pull is enabled on its
@@ -1515,6 +1560,64 @@ fn sh_quote(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_unverifiable_helper_is_a_notice_once_the_registry_served_without_it() {
+        use super::{CredentialSource, HostCredential};
+        use crate::docker_config::HelperVia;
+        let finding = || {
+            let mut r = CheckReport::default();
+            r.push(Finding::new(
+                CheckId::CredentialHelpers,
+                Code::HELPER_UNVERIFIABLE,
+                Severity::Warning,
+                "t",
+                "m.",
+                "f",
+            ));
+            r
+        };
+        let creds = vec![HostCredential {
+            host: "reg.example".into(),
+            key: "reg.example".into(),
+            source: CredentialSource::Helper {
+                name: "acr-env".into(),
+                via: HelperVia::CredHelpers,
+            },
+            credential: None,
+            problem: Some(Code::HELPER_UNVERIFIABLE),
+        }];
+        let context = |role: &'static str, digest: Option<&str>| crate::findings::ContextInfo {
+            reference: "reg.example/a:v1".into(),
+            role,
+            registry: Some("reg.example".into()),
+            repository: Some("a".into()),
+            tag: Some("v1".into()),
+            digest: digest.map(str::to_string),
+            media_type: None,
+            ..crate::findings::ContextInfo::default()
+        };
+        let mut served = finding();
+        super::settle_unverifiable_helpers(
+            &mut served,
+            &creds,
+            &[context("pull", Some("sha256:1"))],
+        );
+        assert_eq!(served.findings[0].severity, Severity::Notice);
+        assert!(served.findings[0].message.contains("without a credential"));
+
+        let mut refused = finding();
+        super::settle_unverifiable_helpers(&mut refused, &creds, &[context("pull", None)]);
+        assert_eq!(refused.findings[0].severity, Severity::Warning);
+
+        let mut pushes = finding();
+        super::settle_unverifiable_helpers(
+            &mut pushes,
+            &creds,
+            &[context("pull", Some("sha256:1")), context("push", None)],
+        );
+        assert_eq!(pushes.findings[0].severity, Severity::Warning);
+    }
+
     use super::*;
 
     #[test]
