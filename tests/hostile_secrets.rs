@@ -127,14 +127,7 @@ fn run(
     let out = cmd.output().unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    // `::add-mask::` lines hide a value from the log (the runner swallows them); under
-    // Actions they go to stdout (github format) or stderr (text, json).
-    let visible = |text: &str| -> String {
-        text.lines()
-            .filter(|l| !l.starts_with("::add-mask::"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let visible = support::runner::without_mask_lines;
     let mut sinks = vec![
         ("stdout", visible(&stdout)),
         ("stderr", visible(&stderr)),

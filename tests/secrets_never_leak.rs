@@ -204,14 +204,7 @@ fn run(fixture: &Fixture, format: &str, registry: &Registry) {
         fixture.name,
         out.status
     );
-    // `::add-mask::` lines hide a value (the runner swallows them): stdout for the github
-    // format, stderr for text and json under Actions.
-    let visible = |text: &str| -> String {
-        text.lines()
-            .filter(|l| !l.starts_with("::add-mask::"))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
+    let visible = support::runner::without_mask_lines;
     let outputs = std::fs::read_to_string(&output).unwrap();
     let mut files = vec![
         ("stdout", visible(&stdout)),

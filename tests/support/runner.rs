@@ -167,3 +167,13 @@ pub fn command_like_lines(stream: &str) -> Vec<String> {
     }
     out
 }
+
+/// A stream as it shows in the job log: `::add-mask::` lines are swallowed by the runner
+/// (stdout for the github format, stderr for text and json under Actions).
+pub fn without_mask_lines(stream: &str) -> String {
+    stream
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
