@@ -79,12 +79,10 @@ mkdir -p "$work/docker"
 printf '{"auths":{}}\n' >"$work/docker/config.json"
 
 # --- the demo rig (TLS, token auth) for the last row --------------------------------------
-mkfifo "$work/rig.in"
-target/release/examples/demo_rig <"$work/rig.in" >"$work/rig.env" 2>/dev/null &
-exec 3>"$work/rig.in"
-for _ in $(seq 1 400); do grep -q '^READY=1$' "$work/rig.env" 2>/dev/null && break; sleep 0.05; done
-# shellcheck disable=SC1091
-. "$work/rig.env"
+# shellcheck source=scripts/lib/rig.sh
+. scripts/lib/rig.sh
+start_rig target/release/examples/demo_rig "$work" ||
+  { echo "the registry rig did not start" >&2; cat "$work/rig.log"; exit 1; }
 printf '{"auths":{"%s":{"auth":"%s"}}}' "$REGISTRY_HOST" "$(printf 'ci-bot:demo-password-not-real' | base64)" >"$work/rig-config.json"
 mkdir -p "$work/rig-docker" && mv "$work/rig-config.json" "$work/rig-docker/config.json"
 

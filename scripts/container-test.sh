@@ -160,22 +160,13 @@ check "/acr-preflight is the binary built, the CA bundle the system's" \
 build_ctr=""
 
 # --- 3. the registry rig: runs until fd 3 closes -------------------------------------------
-mkfifo "$work/rig.in"
-"$target_dir/debug/examples/demo_rig" <"$work/rig.in" >"$work/rig.env" 2>"$work/rig.log" &
-rig_pid=$!
-exec 3>"$work/rig.in"
-for _ in $(seq 1 400); do # the rig prints READY=1 once the registry listens and holds the context
-  grep -q '^READY=1$' "$work/rig.env" 2>/dev/null && break
-  kill -0 "$rig_pid" 2>/dev/null || break
-  sleep 0.05
-done
-if ! grep -q '^READY=1$' "$work/rig.env"; then
+# shellcheck source=scripts/lib/rig.sh
+. scripts/lib/rig.sh
+if ! start_rig "$target_dir/debug/examples/demo_rig" "$work"; then
   not_ok "the registry rig starts"
   cat "$work/rig.log" >&2
   exit 1
 fi
-# shellcheck disable=SC1091
-. "$work/rig.env"
 say "registry $REGISTRY_HOST via --resolve $RESOLVE; oci://$REGISTRY_HOST/team/ctx:v1 is $CONTEXT_DIGEST"
 
 # --- the runner's way of running a container action ----------------------------------------

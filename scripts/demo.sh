@@ -38,18 +38,10 @@ trap cleanup EXIT
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
 # --- the registry rig: runs until fd 3 closes -----------------------------------------------
-mkfifo "$work/rig.in"
-"$target_dir/debug/examples/demo_rig" <"$work/rig.in" >"$work/rig.env" 2>"$work/rig.log" &
-rig_pid=$!
-exec 3>"$work/rig.in"
-for _ in $(seq 1 400); do # the rig prints READY=1 once the registry listens and holds the context
-  grep -q '^READY=1$' "$work/rig.env" 2>/dev/null && break
-  kill -0 "$rig_pid" 2>/dev/null || { cat "$work/rig.log"; exit 1; }
-  sleep 0.05
-done
-grep -q '^READY=1$' "$work/rig.env" || { echo "the registry rig did not start" >&2; cat "$work/rig.log"; exit 1; }
-# shellcheck disable=SC1091
-. "$work/rig.env"
+# shellcheck source=scripts/lib/rig.sh
+. scripts/lib/rig.sh
+start_rig "$target_dir/debug/examples/demo_rig" "$work" ||
+  { echo "the registry rig did not start" >&2; cat "$work/rig.log"; exit 1; }
 say "registry $REGISTRY_HOST (token auth, TLS) and Entra/ARM fakes reached with --resolve $RESOLVE; oci://$REGISTRY_HOST/team/ctx:v1 is $CONTEXT_DIGEST"
 
 # --- the real docker-credential-pass helper, with a throwaway gpg key ---------------------

@@ -86,7 +86,7 @@ if [ -f Dockerfile ]; then
 fi
 
 # --- shell scripts ---------------------------------------------------------------------
-scripts=(scripts/*.sh host/*.sh)
+scripts=(scripts/*.sh scripts/lib/*.sh host/*.sh)
 existing=()
 for f in "${scripts[@]}"; do
   if [ -f "$f" ]; then existing+=("$f"); fi

@@ -38,18 +38,10 @@ cleanup() {
 trap cleanup EXIT
 
 # --- the registry rig (as in scripts/demo.sh) --------------------------------------------
-mkfifo "$work/rig.in"
-"$target_dir/debug/examples/demo_rig" <"$work/rig.in" >"$work/rig.env" 2>"$work/rig.log" &
-rig_pid=$!
-exec 3>"$work/rig.in"
-for _ in $(seq 1 400); do
-  grep -q '^READY=1$' "$work/rig.env" 2>/dev/null && break
-  kill -0 "$rig_pid" 2>/dev/null || { cat "$work/rig.log"; exit 1; }
-  sleep 0.05
-done
-grep -q '^READY=1$' "$work/rig.env" || { echo "the registry rig did not start" >&2; cat "$work/rig.log"; exit 1; }
-# shellcheck disable=SC1091
-. "$work/rig.env"
+# shellcheck source=scripts/lib/rig.sh
+. scripts/lib/rig.sh
+start_rig "$target_dir/debug/examples/demo_rig" "$work" ||
+  { echo "the registry rig did not start" >&2; cat "$work/rig.log"; exit 1; }
 resolve_lines=()
 read -r -a resolve_lines <<<"$RESOLVE"
 
