@@ -11,7 +11,7 @@
 //! It prints shell assignments for the script, then runs until its stdin closes, and
 //! stops everything it started.
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::io::Read;

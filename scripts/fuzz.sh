@@ -3,7 +3,7 @@
 # seed corpus in fuzz/corpus/<target>/. The seed corpus is copied, so the repository is
 # not changed; a crash leaves its input in fuzz/artifacts/<target>/ and fails the run
 # (keep the input as a regression test: a unit test in the module, and a file in
-# fuzz/corpus/<target>/ that tests/fuzz_corpus.rs replays on stable).
+# fuzz/corpus/<target>/ that tests/it/fuzz_corpus.rs replays on stable).
 #
 #   scripts/fuzz.sh            # 60 s per target, 8 targets
 #   scripts/fuzz.sh 8          # the short run scripts/test.sh can call (8 s per target)

@@ -1,6 +1,6 @@
 //! The fuzz targets' bodies, one function per target, each taking the raw input.
 //!
-//! `cargo fuzz` (fuzz_targets/*.rs) calls them under libFuzzer; `tests/fuzz_corpus.rs`
+//! `cargo fuzz` (fuzz_targets/*.rs) calls them under libFuzzer; `tests/it/fuzz_corpus.rs`
 //! in the main package calls them on every file of `fuzz/corpus/<target>/` with the
 //! stable toolchain, so the seed corpus and every crash kept there stay fixed.
 //!

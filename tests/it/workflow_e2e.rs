@@ -2,7 +2,7 @@
 //! workspace holding the workflow, discovers the build's contexts from a later step,
 //! checks them against the real registry, and points the annotation at the workflow line.
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::process::Command;

@@ -4,7 +4,7 @@
 //! fixed crash stays fixed in `cargo test` without nightly. Longer runs that look for
 //! new inputs: `scripts/fuzz.sh [seconds-per-target]`.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod targets;
 
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! Fault injection: hostile registries, token endpoints, Entra, ARM and GitHub OIDC
-//! endpoints on 127.0.0.1 (tests/support/hostile.rs), against the built binary with a
+//! endpoints on 127.0.0.1 (tests/it/support/hostile.rs), against the built binary with a
 //! short `--timeout` and `--format json`.
 //!
 //! Every probe asserts three things:
@@ -13,7 +13,7 @@
 //! Each probe prints one line `probe | finding | wall | peak RSS` to stderr
 //! (`cargo test --test fault_injection -- --nocapture` shows the table).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::io::Read;

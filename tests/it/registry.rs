@@ -1,7 +1,7 @@
 //! The registry check end to end: the built binary against the real distribution
 //! registry (plain, TLS, token auth with an ES256 token server) and misbehaving servers.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::net::SocketAddr;

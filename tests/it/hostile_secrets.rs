@@ -7,9 +7,9 @@
 //! URL query, cut by the 300-character message shortening). The real binary runs under
 //! `GITHUB_ACTIONS=true` in every output format; no secret form may appear in stdout
 //! (other than `::add-mask::` lines), stderr, the summary, the outputs or the JSON report.
-//! Extends tests/secrets_never_leak.rs (planted secrets, honest servers) to echoes.
+//! Extends tests/it/secrets_never_leak.rs (planted secrets, honest servers) to echoes.
 
-mod support;
+use crate::support;
 
 use base64::Engine;
 use serde_json::{Value, json};

@@ -1,14 +1,14 @@
 //! Property: whatever text reaches a sink (a finding's title, message, fix and file, a
 //! context reference, tag and digest, a verified fact, the identity fields behind the
 //! step outputs, a usage error quoting an input), the GitHub Actions runner, reading
-//! stdout and stderr by its own rules (tests/support/runner.rs), finds no workflow
+//! stdout and stderr by its own rules (tests/it/support/runner.rs), finds no workflow
 //! command acr-preflight did not mean to emit, in any of the three formats, and reads
 //! `GITHUB_OUTPUT` back to exactly the values written. The step summary holds no raw
 //! HTML and no image.
 //!
 //! Deterministic: a fixed seed, no failure files.
 
-mod support;
+use crate::support;
 
 use acr_preflight::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Report, Severity};
 use proptest::prelude::*;

@@ -3,8 +3,8 @@
 //! ACR's `/oauth2/*` endpoints, registry fixtures published over the API, and small
 //! misbehaving HTTP servers.
 //!
-//! Use it from any `tests/*.rs` with `mod support;`. Rules the harness keeps, so tests can
-//! rely on them:
+//! Every suite (a module of `tests/it/main.rs`) reaches it as `crate::support`. Rules the
+//! harness keeps, so tests can rely on them:
 //! - everything listens on `127.0.0.1` port 0 (tests run in parallel);
 //! - readiness is observed (the registry's `listening on` log line), never slept for;
 //! - every process and server thread is stopped by its handle's `Drop`, and every file

@@ -1,6 +1,6 @@
 //! The binary as a plain CLI: formats, exit statuses, explain, the deadline.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::{Command, Output};

@@ -3,7 +3,7 @@
 //! and GITHUB_OUTPUT files), with stdout read back by a parser that follows the
 //! runner's own rules (actions/runner ActionCommand.cs, FileCommandManager.cs).
 
-mod support;
+use crate::support;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;

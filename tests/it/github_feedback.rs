@@ -3,7 +3,7 @@
 //! update) and check runs (create, update). The tests call `github::publish` directly
 //! and assert the requests it sent.
 
-mod support;
+use crate::support;
 
 use acr_preflight::checks::Ctx;
 use acr_preflight::config::{Config, FailOn, GithubOptions};

@@ -1,7 +1,7 @@
 //! The root store (src/http.rs): read lazily from one bundle, directories only when a
 //! certificate fails against it, and exactly as strict as webpki over the whole set.
 
-mod support;
+use crate::support;
 
 use acr_preflight::config::Config;
 use acr_preflight::http::{RootSources, build_client_with};

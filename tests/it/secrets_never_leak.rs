@@ -3,7 +3,7 @@
 //! than its own `::add-mask::` line), stderr, the summary, the outputs or the JSON
 //! report, in any output format.
 
-mod support;
+use crate::support;
 
 use std::os::unix::fs::PermissionsExt;
 use std::process::Command;

@@ -1,10 +1,10 @@
-//! Proves the test harness in `tests/support` against the real registry (distribution
+//! Proves the test harness in `tests/it/support` against the real registry (distribution
 //! 2.8 `docker-registry`), the real `openssl`, and itself: fixtures land with the digests
 //! and media types they report, TLS needs the test CA, the token server's ES256 tokens
 //! are accepted with the right scopes and refused without, and the misbehaving servers
 //! misbehave as documented. Offline, loopback only, every server on port 0.
 
-mod support;
+use crate::support;
 
 use std::time::{Duration, Instant};
 use support::fixtures::{

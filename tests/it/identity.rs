@@ -4,7 +4,7 @@
 //! the real distribution registry behind a token server granting per the role table.
 //! Every Azure host is reached through --resolve and a throwaway CA, as production runs.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::process::Command;

@@ -2,7 +2,7 @@
 //! and in every format under Actions, hostile files read within a cap and without
 //! hanging, and runner files never written through a symlink.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::{Command, Output};

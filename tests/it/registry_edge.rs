@@ -2,7 +2,7 @@
 //! 401 for a missing tag, 403 on an existing one, opaque tokens, broken challenges,
 //! unresolvable names. Scripted servers on loopback, the real token server, the built binary.
 
-mod support;
+use crate::support;
 
 use serde_json::{Value, json};
 use std::process::Command;

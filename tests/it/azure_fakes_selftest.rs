@@ -1,11 +1,11 @@
-//! Proves the Azure fakes in `tests/support/azure*` the way production will use them:
+//! Proves the Azure fakes in `tests/it/support/azure*` the way production will use them:
 //! reqwest over HTTPS to the real host names (`ClientBuilder::resolve` + the fakes' CA),
 //! the documented request and error shapes of Entra's v2.0 token endpoint, GitHub's
 //! ID-token endpoint and ARM, and the road from an Entra token through ACR's
 //! `/oauth2/exchange` and `/oauth2/token` to the `access` claim, in RBAC and ABAC mode,
 //! ending at the real registry behind `https://myreg.azurecr.io`. Offline, loopback only.
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::sync::Arc;

@@ -5,7 +5,7 @@
 //! traced to its definition (item 8), and unknown values never guessed, over public
 //! workflows kept in tests/fixtures/workflows/public (item 9).
 
-mod support;
+use crate::support;
 
 use serde_json::Value;
 use std::path::Path;
