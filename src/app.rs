@@ -206,15 +206,9 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         host_credentials.push(azure.clone());
     }
     // When the sign-in itself failed, the registry's refusals are its consequence: say so.
-    let sign_in_failure = identity
-        .report
-        .findings
-        .iter()
-        .find(|f| f.severity == Severity::Error && f.code.as_str().starts_with("ID_"))
-        .map(|f| f.code);
-    if let Some(code) = sign_in_failure {
+    if let Some(code) = identity.sign_in_failure {
         for c in host_credentials.iter_mut() {
-            if crate::registry::api_host(&c.host).contains(".azurecr.") {
+            if crate::cloud::is_acr(&c.host) {
                 c.credential = None;
                 c.problem = Some(code);
                 c.source = checks::credentials::CredentialSource::Entra {

@@ -14,8 +14,6 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub const DEFAULT_AUDIENCE: &str = "api://AzureADTokenExchange";
-
 #[derive(Parser, Debug)]
 #[command(
     name = "acr-preflight",
@@ -404,16 +402,9 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
             client_secret,
             // An audience given is honoured on every cloud, even the public default;
             // otherwise sovereign clouds' federated credentials use their own.
-            audience: match (&cli.audience, cli.azure_environment) {
-                (Some(given), _) => given.clone(),
-                (None, AzureEnvironment::AzureChinaCloud) => {
-                    "api://AzureADTokenExchangeChina".to_string()
-                }
-                (None, AzureEnvironment::AzureUsGovernment) => {
-                    "api://AzureADTokenExchangeUSGov".to_string()
-                }
-                (None, AzureEnvironment::AzureCloud) => DEFAULT_AUDIENCE.to_string(),
-            },
+            audience: cli
+                .audience
+                .unwrap_or_else(|| cli.azure_environment.facts().oidc_audience.to_string()),
             environment: Some(cli.azure_environment),
             authority_host: cli.authority_host,
             arm_endpoint: cli.arm_endpoint,
@@ -605,6 +596,8 @@ fn yaml_quote(s: &str) -> String {
 mod tests {
     use super::*;
 
+    const PUBLIC_AUDIENCE: &str = "api://AzureADTokenExchange";
+
     fn args(list: &[&str]) -> Vec<OsString> {
         std::iter::once("acr-preflight")
             .chain(list.iter().copied())
@@ -740,7 +733,7 @@ mod tests {
         );
         assert_eq!(c.azure.audience, "api://custom");
         let c = config(&["--registry", "r.io"], &[]);
-        assert_eq!(c.azure.audience, DEFAULT_AUDIENCE);
+        assert_eq!(c.azure.audience, PUBLIC_AUDIENCE);
         // Given explicitly, the public default is kept on a sovereign cloud too.
         let c = config(
             &[
@@ -749,11 +742,11 @@ mod tests {
                 "--azure-environment",
                 "AzureUSGovernment",
                 "--audience",
-                DEFAULT_AUDIENCE,
+                PUBLIC_AUDIENCE,
             ],
             &[],
         );
-        assert_eq!(c.azure.audience, DEFAULT_AUDIENCE);
+        assert_eq!(c.azure.audience, PUBLIC_AUDIENCE);
     }
 
     #[test]

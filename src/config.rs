@@ -6,6 +6,8 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use crate::cloud::AzureEnvironment;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum AuthMode {
     Auto,
@@ -43,27 +45,6 @@ pub enum Format {
     Github,
     Text,
     Json,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum AzureEnvironment {
-    #[value(name = "AzureCloud")]
-    AzureCloud,
-    #[value(name = "AzureChinaCloud")]
-    AzureChinaCloud,
-    #[value(name = "AzureUSGovernment")]
-    AzureUsGovernment,
-}
-
-impl AzureEnvironment {
-    /// The login-server suffix of registries in this cloud.
-    pub fn acr_suffix(self) -> &'static str {
-        match self {
-            AzureEnvironment::AzureCloud => ".azurecr.io",
-            AzureEnvironment::AzureChinaCloud => ".azurecr.cn",
-            AzureEnvironment::AzureUsGovernment => ".azurecr.us",
-        }
-    }
 }
 
 /// The registry the build uses, as given and as a host to contact.
@@ -264,7 +245,7 @@ impl Config {
             pushes: Vec::new(),
             auth_mode: AuthMode::Auto,
             azure: AzureOptions {
-                audience: "api://AzureADTokenExchange".into(),
+                audience: AzureEnvironment::AzureCloud.facts().oidc_audience.into(),
                 ..AzureOptions::default()
             },
             docker_config: DockerConfigLocation {
@@ -287,9 +268,8 @@ impl Config {
     pub fn acr_tasks_uses(&self) -> Vec<String> {
         let mut uses = self.build.acr_tasks.clone();
         for c in &self.contexts {
-            let c = c.trim();
-            if c.get(..6).is_some_and(|p| p.eq_ignore_ascii_case("oci://")) {
-                uses.push(format!("the ACR Tasks context `{c}`"));
+            if crate::reference::context_scheme(c) == Some(crate::reference::ContextScheme::Oci) {
+                uses.push(format!("the ACR Tasks context `{}`", c.trim()));
             }
         }
         uses
@@ -300,15 +280,6 @@ impl Config {
     pub fn acr_tasks_only(&self) -> bool {
         self.build.docker.is_empty() && !self.acr_tasks_uses().is_empty()
     }
-}
-
-/// The label before an ACR login-server suffix (`myreg` of `myreg.azurecr.io`), or
-/// `None` for hosts that are not ACR login servers. The one list of ACR suffixes.
-pub fn acr_label(host: &str) -> Option<&str> {
-    [".azurecr.io", ".azurecr.cn", ".azurecr.us"]
-        .iter()
-        .find_map(|suffix| host.strip_suffix(suffix))
-        .filter(|label| !label.is_empty())
 }
 
 /// Parses `--registry`: an ACR name, a login server, or any `host[:port]`.
@@ -344,16 +315,14 @@ pub fn parse_registry(input: &str, cloud: AzureEnvironment) -> Result<Registry, 
                 "registry `{input}` is neither a host name nor an ACR registry name (5 to 50 letters and digits)"
             ));
         }
-        let login_server = format!("{host}{}", cloud.acr_suffix());
+        let login_server = cloud.login_server_for(&host);
         return Ok(Registry {
             input: input.to_string(),
             host: login_server,
             acr_name: Some(host),
         });
     }
-    // Login servers with a domain-name-label hash (`name-abc123.azurecr.io`) exist; the
-    // registry name is not derivable from them, so keep the label.
-    let acr_name = acr_label(&host).map(str::to_string);
+    let acr_name = crate::cloud::acr_registry(&host).map(str::to_string);
     Ok(Registry {
         input: input.to_string(),
         host,

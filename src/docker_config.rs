@@ -9,6 +9,7 @@
 //!
 //! Not supported: `DOCKER_AUTH_CONFIG` (the configuration does not carry it).
 
+use crate::cloud::ACR_TOKEN_USER;
 use crate::secrets::Secrets;
 use base64::Engine;
 use base64::engine::{GeneralPurpose, GeneralPurposeConfig};
@@ -22,9 +23,6 @@ pub const CONFIG_FILE_NAME: &str = "config.json";
 
 /// The key docker uses for Docker Hub in `auths` and `credHelpers`.
 pub const DOCKER_HUB_KEY: &str = "https://index.docker.io/v1/";
-
-/// The user name ACR uses for token-based logins (`az acr login --expose-token`).
-pub const ACR_TOKEN_USER: &str = "00000000-0000-0000-0000-000000000000";
 
 /// Larger files are not docker configs; refuse them instead of reading them whole.
 pub const MAX_CONFIG_BYTES: u64 = 4 * 1024 * 1024;

@@ -1477,12 +1477,24 @@ pub fn docker_ref(s: &str) -> Result<String, ReferenceError> {
 // Registry hosts
 // ---------------------------------------------------------------------------------------
 
+/// Where Docker Hub's registry API answers: neither of the names references use.
+pub const DOCKER_HUB_API_HOST: &str = "registry-1.docker.io";
+
 /// True for Docker Hub's names: `docker.io`, `index.docker.io`, `registry-1.docker.io`
 /// (case-insensitive).
 pub fn is_docker_hub(host: &str) -> bool {
-    ["docker.io", "index.docker.io", "registry-1.docker.io"]
+    [DEFAULT_DOMAIN, LEGACY_DEFAULT_DOMAIN, DOCKER_HUB_API_HOST]
         .iter()
         .any(|hub| host.eq_ignore_ascii_case(hub))
+}
+
+/// The host the registry API of `host` lives on: Docker Hub's names are not its API host.
+pub fn api_host(host: &str) -> String {
+    if is_docker_hub(host) {
+        DOCKER_HUB_API_HOST.to_string()
+    } else {
+        host.to_string()
+    }
 }
 
 /// A host in the form used for comparisons: lower case, Docker Hub's names as `docker.io`.
@@ -1574,6 +1586,12 @@ fn is_scheme_token(s: &str) -> bool {
     s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '.' | '-'))
+}
+
+/// The scheme a context is written with (surrounding whitespace ignored); `None` for a
+/// scheme no build tool accepts. Cheaper than [`parse_context`] when only the form matters.
+pub fn context_scheme(written: &str) -> Option<ContextScheme> {
+    split_scheme(written.trim()).ok().map(|(scheme, _)| scheme)
 }
 
 /// Splits an accepted `scheme://` prefix off `written`: the scheme and the byte length of

@@ -173,7 +173,7 @@ pub fn workflow_yaml(data: &[u8]) {
             preflight: None,
             process_env: &env,
             run: &run,
-            acr_suffix: ".azurecr.io",
+            cloud: acr_preflight::cloud::AzureEnvironment::AzureCloud,
         });
         for r in &found.references {
             let _ = r.is_registry();

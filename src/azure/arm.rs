@@ -319,8 +319,8 @@ pub fn find_by_name<'a>(list: &'a [RegistryFacts], name: &str) -> Option<&'a Reg
 pub fn rank_login_servers(list: &[RegistryFacts], wanted: &str, n: usize) -> Vec<String> {
     let label = |host: &str| -> String {
         let host = host.to_ascii_lowercase();
-        crate::config::acr_label(&host)
-            .map(str::to_string)
+        crate::cloud::acr_host(&host)
+            .map(|acr| acr.label.to_string())
             .unwrap_or(host)
     };
     let wanted = label(wanted);

@@ -9,7 +9,8 @@ pub mod entra;
 
 use crate::config::{AzureEnvironment, Config};
 
-/// The endpoints of one Azure cloud, with `--authority-host` / `--arm-endpoint` applied.
+/// The run's cloud: its facts (`crate::cloud`) with `--authority-host` / `--arm-endpoint`
+/// applied.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cloud {
     /// `https://login.microsoftonline.com`
@@ -18,13 +19,10 @@ pub struct Cloud {
     pub arm: String,
     /// The audience GitHub's OIDC token must carry for this cloud's federated credentials.
     pub fic_audience: &'static str,
+    /// The Entra scope of the token ACR exchanges.
+    pub acr_scope: &'static str,
     pub name: &'static str,
 }
-
-/// The audience ACR accepts whether or not the registry allows ARM-audience tokens.
-pub const ACR_SCOPE: &str = "https://containerregistry.azure.net/.default";
-/// ACR's username for "the password is an ACR refresh token".
-pub const ACR_TOKEN_USER: &str = "00000000-0000-0000-0000-000000000000";
 
 impl Cloud {
     pub fn of(config: &Config) -> Cloud {
@@ -32,26 +30,7 @@ impl Cloud {
             .azure
             .environment
             .unwrap_or(AzureEnvironment::AzureCloud);
-        let (authority, arm, aud, name) = match env {
-            AzureEnvironment::AzureCloud => (
-                "https://login.microsoftonline.com",
-                "https://management.azure.com",
-                "api://AzureADTokenExchange",
-                "AzureCloud",
-            ),
-            AzureEnvironment::AzureChinaCloud => (
-                "https://login.chinacloudapi.cn",
-                "https://management.chinacloudapi.cn",
-                "api://AzureADTokenExchangeChina",
-                "AzureChinaCloud",
-            ),
-            AzureEnvironment::AzureUsGovernment => (
-                "https://login.microsoftonline.us",
-                "https://management.usgovcloudapi.net",
-                "api://AzureADTokenExchangeUSGov",
-                "AzureUSGovernment",
-            ),
-        };
+        let facts = env.facts();
         let trim = |s: &str| s.trim_end_matches('/').to_string();
         Cloud {
             authority_host: config
@@ -59,15 +38,16 @@ impl Cloud {
                 .authority_host
                 .as_deref()
                 .map(trim)
-                .unwrap_or_else(|| authority.to_string()),
+                .unwrap_or_else(|| facts.authority_host.to_string()),
             arm: config
                 .azure
                 .arm_endpoint
                 .as_deref()
                 .map(trim)
-                .unwrap_or_else(|| arm.to_string()),
-            fic_audience: aud,
-            name,
+                .unwrap_or_else(|| facts.arm_endpoint.to_string()),
+            fic_audience: facts.oidc_audience,
+            acr_scope: facts.acr_scope,
+            name: facts.name,
         }
     }
 
@@ -156,6 +136,42 @@ mod tests {
         );
         assert_eq!(Principal::from_token(&t).kind, "managed identity");
         assert_eq!(Principal::from_token("opaque"), Principal::default());
+    }
+
+    /// Every cloud × every fact, through the paths that use them: the command line,
+    /// `Cloud::of`, and the expansion of a bare registry name.
+    #[test]
+    fn every_cloud_reaches_every_consumer_with_its_own_facts() {
+        use crate::cli::{Invocation, parse};
+        for env in AzureEnvironment::ALL {
+            let facts = env.facts();
+            let args = [
+                "acr-preflight",
+                "--registry",
+                "myreg01",
+                "--azure-environment",
+                facts.name,
+            ];
+            let config = match parse(args.map(Into::into).to_vec(), &Default::default()) {
+                Ok(Invocation::Check(c)) => *c,
+                other => panic!("{}: {other:?}", facts.name),
+            };
+            assert_eq!(config.azure.environment, Some(env));
+            assert_eq!(config.azure.audience, facts.oidc_audience);
+            let registry = config.registry.as_ref().expect("registry");
+            assert_eq!(registry.host, format!("myreg01{}", facts.acr_suffix));
+            assert_eq!(registry.acr_name.as_deref(), Some("myreg01"));
+            let cloud = Cloud::of(&config);
+            assert_eq!(cloud.name, facts.name);
+            assert_eq!(cloud.authority_host, facts.authority_host);
+            assert_eq!(cloud.arm, facts.arm_endpoint);
+            assert_eq!(
+                cloud.arm_scope(),
+                format!("{}/.default", facts.arm_endpoint)
+            );
+            assert_eq!(cloud.fic_audience, facts.oidc_audience);
+            assert_eq!(cloud.acr_scope, facts.acr_scope);
+        }
     }
 
     #[test]

@@ -1359,7 +1359,7 @@ fn auth_mode_note(ctx: &Ctx) -> String {
 
 /// The ACR registry name for an ACR login server.
 fn acr_name(host: &str) -> Option<&str> {
-    crate::config::acr_label(host).map(|name| name.split('.').next().unwrap_or(name))
+    crate::cloud::acr_registry(host)
 }
 
 /// The login command(s) for `host`, after the shell lines in `setup` (run once).
@@ -1370,7 +1370,7 @@ fn login_commands(host: &str, setup: &str) -> String {
              On a runner without a docker daemon, use the token form (or pass the token to buildah/skopeo/oras):\n\
              TOKEN=$(az acr login -n {name} --expose-token --query accessToken -o tsv)\n\
              echo \"$TOKEN\" | docker login {host} -u {} --password-stdin",
-            docker_config::ACR_TOKEN_USER
+            crate::cloud::ACR_TOKEN_USER
         ),
         None => {
             let target = if docker_config::auth_key(host) == docker_config::DOCKER_HUB_KEY {

@@ -6,7 +6,8 @@ use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
 use crate::azure::arm::{self, RegistryFacts};
 use crate::azure::entra::{self, EntraError, Method, Presented};
-use crate::azure::{ACR_SCOPE, ACR_TOKEN_USER, Cloud, Principal};
+use crate::azure::{Cloud, Principal};
+use crate::cloud::ACR_TOKEN_USER;
 use crate::docker_config::{Credential, CredentialKind};
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
 use std::collections::BTreeMap;
@@ -32,6 +33,9 @@ pub struct Outcome {
     /// ARM facts per registry host, for exact role fixes.
     pub registries: BTreeMap<String, RegistryFacts>,
     pub requests: u32,
+    /// The error that ended the sign-in, when it failed: the registry's refusals of the
+    /// identity's hosts are its consequence, not a separate problem.
+    pub sign_in_failure: Option<Code>,
 }
 
 fn finding(
@@ -42,10 +46,6 @@ fn finding(
     fix: impl Into<String>,
 ) -> Finding {
     Finding::new(CheckId::Identity, code, severity, title, message, fix)
-}
-
-fn is_acr(host: &str) -> bool {
-    crate::config::acr_label(host).is_some()
 }
 
 /// Identity calls end this long before the run's deadline (a tenth of `--timeout`, at
@@ -127,6 +127,24 @@ pub struct SignIn {
     listed: Option<Result<Vec<RegistryFacts>, arm::ArmError>>,
 }
 
+impl SignIn {
+    /// A sign-in that ended in `failure`: nothing after it can be looked at.
+    fn failed(method: Method, cloud: Cloud, mut outcome: Outcome, failure: Finding) -> SignIn {
+        if failure.severity == Severity::Error {
+            outcome.sign_in_failure = Some(failure.code);
+        }
+        outcome.report.push(failure);
+        outcome.report.inconclusive = true;
+        SignIn {
+            method,
+            cloud,
+            signed: None,
+            outcome,
+            listed: None,
+        }
+    }
+}
+
 struct Signed {
     session: entra::Session,
     arm_token: String,
@@ -143,16 +161,8 @@ async fn sign_in(ctx: &Ctx, http: &reqwest::Client) -> Option<SignIn> {
     let session = match entra::session(config, &cloud, http, &ctx.secrets, method) {
         Ok(s) => s,
         Err(e) => {
-            out.report
-                .push(entra_finding(ctx, &cloud, method, &e, None));
-            out.report.inconclusive = true;
-            return Some(SignIn {
-                method,
-                cloud,
-                signed: None,
-                outcome: out,
-                listed: None,
-            });
+            let failure = entra_finding(ctx, &cloud, method, &e, None);
+            return Some(SignIn::failed(method, cloud, out, failure));
         }
     };
 
@@ -161,16 +171,8 @@ async fn sign_in(ctx: &Ctx, http: &reqwest::Client) -> Option<SignIn> {
     let arm_token = match bounded_token(ctx, &cloud, method, &session, &cloud.arm_scope()).await {
         Ok(t) => t,
         Err(e) => {
-            out.report
-                .push(entra_finding(ctx, &cloud, method, &e, session.presented()));
-            out.report.inconclusive = true;
-            return Some(SignIn {
-                method,
-                cloud,
-                signed: None,
-                outcome: out,
-                listed: None,
-            });
+            let failure = entra_finding(ctx, &cloud, method, &e, session.presented());
+            return Some(SignIn::failed(method, cloud, out, failure));
         }
     };
     let principal = Principal::from_token(&arm_token);
@@ -363,7 +365,7 @@ pub async fn run_with(
         .chain(contexts.iter().filter_map(|c| c.registry.clone()))
     {
         let h = h.to_ascii_lowercase();
-        if is_acr(&h) && !hosts.contains(&h) {
+        if crate::cloud::is_acr(&h) && !hosts.contains(&h) {
             hosts.push(h);
         }
     }
@@ -421,7 +423,7 @@ pub async fn run_with(
 
     // The data plane: the ACR refresh token this identity gets, for the registry check.
     if !hosts.is_empty() {
-        match bounded_token(ctx, &cloud, method, &session, ACR_SCOPE).await {
+        match bounded_token(ctx, &cloud, method, &session, cloud.acr_scope).await {
             Ok(acr_token) => {
                 for host in &hosts {
                     exchange(ctx, http, host, &acr_token, &principal, out).await;
@@ -871,40 +873,25 @@ fn fic_name(subject: &str) -> String {
 
 fn oidc_unavailable(ctx: &Ctx, missing: &[&str]) -> Finding {
     let env = &ctx.config.env;
-    let payload: serde_json::Value = env
-        .event_path
-        .as_ref()
-        .and_then(|p| crate::fsread::read_capped(p, crate::fsread::EVENT_PAYLOAD_CAP).ok())
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .unwrap_or(serde_json::Value::Null);
+    let payload = crate::event::EventInfo::load(env);
     let event = env.event_name.as_deref().unwrap_or_default();
-    let head_repo = payload
-        .pointer("/pull_request/head/repo/full_name")
-        .and_then(|v| v.as_str());
-    let base_repo = payload
-        .pointer("/pull_request/base/repo/full_name")
-        .and_then(|v| v.as_str());
-    let fork = payload
-        .pointer("/pull_request/head/repo/fork")
-        .and_then(|v| v.as_bool())
-        == Some(true)
-        || matches!((head_repo, base_repo), (Some(h), Some(b)) if h != b);
-    let actor = payload
-        .pointer("/sender/login")
-        .and_then(|v| v.as_str())
-        .unwrap_or_default();
+    let fork = payload.fork.as_ref();
+    let actor = payload.sender.as_deref().unwrap_or_default();
     let seen = format!(
         "{} not set in this step's environment.",
         missing.join(" and ")
     );
-    if event.starts_with("pull_request") && fork && event != "pull_request_target" {
+    if event.starts_with("pull_request")
+        && event != "pull_request_target"
+        && let Some(fork) = fork
+    {
         return finding(
             Code::ID_OIDC_UNAVAILABLE,
             Severity::Error,
             "no OIDC token: pull requests from forks get none",
             format!(
                 "{seen} This run is a `{event}` event from the fork {}: GitHub gives such runs no OIDC token and no secrets, whatever the workflow's permissions say.",
-                head_repo.unwrap_or("(unknown)")
+                fork.head
             ),
             "Skip the Azure steps for forks (`if: github.event.pull_request.head.repo.full_name == github.repository`), or run the registry checks in a workflow triggered after review (for example on `push` to the base branch).",
         );

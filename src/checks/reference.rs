@@ -257,9 +257,7 @@ fn acr_name_of(host: &str, registry: Option<&Registry>) -> Option<String> {
         return Some(name.clone());
     }
     let host = host.to_ascii_lowercase();
-    crate::config::acr_label(&host)
-        .filter(|name| !name.contains('.'))
-        .map(str::to_string)
+    crate::cloud::acr_registry(&host).map(str::to_string)
 }
 
 fn no_registry(role: Role, cref: &ContextRef, registry: Option<&Registry>) -> Finding {

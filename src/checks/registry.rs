@@ -9,6 +9,7 @@ use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
 use crate::docker_config::Credential;
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
+use crate::reference::ContextScheme;
 use crate::registry::wire::{self, Challenge};
 use crate::registry::{self, Auth, Client, NetError, NetKind, Reply, TokenError};
 use std::collections::BTreeMap;
@@ -531,7 +532,7 @@ async fn lookup(
         .or_else(|| info.tag.clone())
         .unwrap_or_else(|| "latest".into());
     // ACR Tasks reads the artifact's layers, so an oci:// context needs the body anyway.
-    let oci_context = info.reference.to_ascii_lowercase().starts_with("oci://");
+    let oci_context = crate::reference::context_scheme(&info.reference) == Some(ContextScheme::Oci);
     let reply = match client
         .manifest(host, &target.repository, &reference, auth, oci_context)
         .await
@@ -900,7 +901,7 @@ fn replace_reference(written: &str, old: &str, new: &str) -> String {
 }
 
 fn acr_name(host: &str) -> Option<&str> {
-    crate::config::acr_label(host)
+    crate::cloud::acr_registry(host)
 }
 
 fn list_command(host: &str, repo: &str) -> String {
@@ -1428,7 +1429,7 @@ fn throttle_findings(client: &Client, report: &mut CheckReport) {
     };
     let fix = match acr_name(&host) {
         Some(name) => format!("ACR's request limits depend on the SKU: spread concurrent jobs, or move to a larger tier: az acr update -n {name} --sku Premium"),
-        None if host.ends_with("docker.io") => "Log in to Docker Hub (authenticated pulls have higher limits), or pull through a mirror.".into(),
+        None if crate::reference::is_docker_hub(&host) => "Log in to Docker Hub (authenticated pulls have higher limits), or pull through a mirror.".into(),
         None => format!("Reduce concurrent pulls from {host}, or ask its administrator about its rate limits."),
     };
     report.push(finding(

@@ -98,11 +98,10 @@ pub fn check(
         preflight: step.map(|s| s.index),
         process_env,
         run: env,
-        acr_suffix: config
+        cloud: config
             .azure
             .environment
-            .map(|e| e.acr_suffix())
-            .unwrap_or(".azurecr.io"),
+            .unwrap_or(crate::cloud::AzureEnvironment::AzureCloud),
     });
     discovery.references = found.references.clone();
     discovery.builds = found.builds.clone();

@@ -269,7 +269,7 @@ mod tests {
             identity: None,
         };
         let target = Target {
-            event: crate::github::event::EventInfo::default(),
+            event: crate::event::EventInfo::default(),
             run_url: Some("https://github.example/o/r/actions/runs/1".into()),
             job: Some("build".into()),
             marker: "<!-- acr-preflight:sticky:build -->".into(),

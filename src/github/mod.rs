@@ -11,13 +11,12 @@
 pub mod api;
 pub mod check_run;
 pub mod comment;
-pub mod event;
 
 use crate::checks::Ctx;
 use crate::config::{Config, FailOn};
+use crate::event::{EventInfo, Fork};
 use crate::findings::{CheckId, CheckReport, Code, Finding, Report, Severity};
 use api::{Api, ApiError, Failure, Repo};
-use event::{EventInfo, Fork};
 use std::path::PathBuf;
 
 /// The check the feedback's findings belong to.

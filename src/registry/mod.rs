@@ -290,13 +290,7 @@ pub struct TagList {
     pub partial: Option<String>,
 }
 
-/// The host the registry API lives on: Docker Hub's canonical name is not its API host.
-pub fn api_host(host: &str) -> String {
-    match host {
-        "docker.io" | "index.docker.io" => "registry-1.docker.io".to_string(),
-        other => other.to_string(),
-    }
-}
+pub use crate::reference::api_host;
 
 /// Loopback registries may speak plain HTTP (docker treats them as insecure registries).
 pub fn is_loopback(host: &str) -> bool {

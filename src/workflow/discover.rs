@@ -195,8 +195,8 @@ pub struct Input<'a> {
     pub preflight: Option<usize>,
     pub process_env: &'a HashMap<String, String>,
     pub run: &'a RunEnvironment,
-    /// Login-server suffix for bare ACR names (`.azurecr.io`).
-    pub acr_suffix: &'a str,
+    /// The cloud whose login-server suffix bare ACR names get.
+    pub cloud: crate::cloud::AzureEnvironment,
 }
 
 /// Scans every step of the job.
@@ -602,7 +602,7 @@ impl<'i> StepScan<'i, '_> {
                 let registry = e.is_resolved().then(|| registry_host(&e.text)).flatten();
                 (registry, t)
             }
-            None => (Some("docker.io".to_string()), uses),
+            None => (Some(crate::reference::DEFAULT_DOMAIN.to_string()), uses),
         };
         let location = self.location(text, 0, text.value.trim_end().len());
         self.found.logins.push(LoginStep {
@@ -789,7 +789,7 @@ impl<'i> StepScan<'i, '_> {
                     } else if n.contains('.') {
                         registry_host(&n)
                     } else {
-                        Some(format!("{n}{}", self.input.acr_suffix))
+                        Some(self.input.cloud.login_server_for(&n))
                     }
                 });
                 self.login("az acr login", text, start, first_line_end, registry);
@@ -1009,7 +1009,7 @@ impl<'i> StepScan<'i, '_> {
                         if r.contains('.') {
                             r
                         } else {
-                            format!("{r}{}", self.input.acr_suffix)
+                            self.input.cloud.login_server_for(&r)
                         }
                     } else {
                         registry.written.text.clone()

@@ -352,7 +352,7 @@ fn hostile_event_payloads_are_refused_without_hanging() {
             ..Default::default()
         };
         let start = Instant::now();
-        let info = acr_preflight::github::event::EventInfo::load(&env);
+        let info = acr_preflight::event::EventInfo::load(&env);
         assert!(start.elapsed() < Duration::from_secs(2));
         let problem = info.payload_problem.unwrap_or_default();
         assert!(problem.contains("not a regular file"), "{problem}");

@@ -1,6 +1,8 @@
 //! What the run is about, from the event payload (`GITHUB_EVENT_PATH`) and the
 //! environment: the pull request, the commit a check run belongs to, and whether the
-//! pull request comes from a fork (whose token GitHub makes read-only).
+//! pull request comes from a fork (whose token GitHub makes read-only, and whose runs get
+//! no OIDC token and no secrets). The one reading of the payload: checks and feedback
+//! both take it from here.
 
 use crate::config::RunEnvironment;
 use serde_json::Value;
@@ -27,6 +29,8 @@ pub struct EventInfo {
     /// request page does not show), else `GITHUB_SHA`.
     pub head_sha: Option<String>,
     pub fork: Option<Fork>,
+    /// `sender.login`: who triggered the run.
+    pub sender: Option<String>,
     /// The payload could not be read or parsed (said in findings that depend on it).
     pub payload_problem: Option<String>,
 }
@@ -109,6 +113,7 @@ impl EventInfo {
             pull_request_source,
             head_sha,
             fork,
+            sender: str_at(Some(payload), &["sender", "login"]),
             payload_problem: None,
         }
     }
