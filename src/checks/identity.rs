@@ -425,9 +425,11 @@ pub async fn run_with(
     if !hosts.is_empty() {
         match bounded_token(ctx, &cloud, method, &session, cloud.acr_scope).await {
             Ok(acr_token) => {
+                let registry = ctx.registry_client(http.clone());
                 for host in &hosts {
-                    exchange(ctx, http, host, &acr_token, &principal, out).await;
+                    exchange(&registry, host, &acr_token, &principal, out).await;
                 }
+                out.requests += registry.request_count();
             }
             Err(e) => out
                 .report
@@ -671,65 +673,22 @@ fn tasks_rights(
     ));
 }
 
-/// `POST https://<host>/oauth2/exchange`: an ACR refresh token for the Entra token.
+/// ACR's token exchange for `host` (`crate::registry::acr`): the refresh token a build
+/// using this identity presents, or why the registry refused the Entra token.
 async fn exchange(
-    ctx: &Ctx,
-    http: &reqwest::Client,
+    registry: &crate::registry::Client,
     host: &str,
     acr_token: &str,
     principal: &Principal,
     out: &mut Outcome,
 ) {
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.append_pair("grant_type", "access_token");
-    form.append_pair("service", host);
-    if let Some(t) = &principal.tenant_id {
-        form.append_pair("tenant", t);
-    }
-    form.append_pair("access_token", acr_token);
-    let body = form.finish();
-    out.requests += 1;
-    let url = format!("https://{host}/oauth2/exchange");
-    let resp = http
-        .post(&url)
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body(body)
-        .timeout(ctx.remaining().max(std::time::Duration::from_millis(1)))
-        .send()
-        .await;
+    use crate::registry::TokenError;
     let who = principal.describe();
-    let resp = match resp {
-        Ok(r) => r,
-        Err(e) => {
-            // The registry check reports reachability with the evidence; no duplicate.
-            out.report.verified(format!(
-                "{host}: token exchange not attempted to completion ({})",
-                crate::registry::wire::shorten(&crate::http::error_chain(&e), 120)
-            ));
-            return;
-        }
-    };
-    let status = resp.status().as_u16();
-    let bytes = match crate::http::read_capped(resp, crate::http::MAX_BODY).await {
-        Ok(b) => b,
-        Err(e) => {
-            // The registry check reports the registry's answers; this is evidence only.
-            out.report
-                .verified(format!("{host}: token exchange not completed ({e})"));
-            return;
-        }
-    };
-    let refresh = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|v| {
-            v.get("refresh_token")
-                .and_then(|t| t.as_str())
-                .map(str::to_string)
-        })
-        .filter(|t| !t.is_empty());
-    match (status, refresh) {
-        (200, Some(refresh)) => {
-            ctx.secrets.register(&refresh);
+    match registry
+        .acr_exchange(host, acr_token, principal.tenant_id.as_deref())
+        .await
+    {
+        Ok(refresh) => {
             out.report.verified(format!(
                 "{host}: /oauth2/exchange accepted the Entra token of {who}"
             ));
@@ -747,15 +706,24 @@ async fn exchange(
                 problem: None,
             });
         }
-        _ => {
-            let errors = crate::registry::wire::describe_errors(
-                &crate::registry::wire::parse_errors(&bytes),
-            );
+        // The registry check reports reachability with the evidence; no duplicate.
+        Err(TokenError::Net(e)) => out.report.verified(format!(
+            "{host}: token exchange not completed ({})",
+            crate::registry::wire::shorten(&e.detail, 120)
+        )),
+        Err(TokenError::BadRealm(why)) => out
+            .report
+            .verified(format!("{host}: token exchange not attempted ({why})")),
+        Err(TokenError::Refused(reply) | TokenError::Unexpected(reply)) => {
             out.report.push(finding(
                 Code::CRED_REJECTED,
                 Severity::Error,
                 format!("{host} refused the Entra token of the identity"),
-                format!("POST {url} (grant_type=access_token) → HTTP {status}{}. The identity is {who}.", if errors.is_empty() { String::new() } else { format!(" {errors}") }),
+                format!(
+                    "POST {} (grant_type=access_token) → {}. The identity is {who}.",
+                    reply.url,
+                    reply.describe()
+                ),
                 "Check that the registry accepts Entra tokens (not disabled by policy) and that the identity's tenant is the registry's; `az acr login -n <name> --expose-token` reproduces the exchange.",
             ));
         }

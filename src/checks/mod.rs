@@ -39,4 +39,10 @@ impl Ctx {
     pub fn remaining(&self) -> std::time::Duration {
         self.deadline.saturating_duration_since(Instant::now())
     }
+
+    /// A registry client on the run's shared HTTP client, under the run's deadline.
+    pub fn registry_client(&self, http: reqwest::Client) -> crate::registry::Client {
+        crate::registry::Client::new(http, self.deadline, self.secrets.clone())
+            .with_resolve(self.config.resolve.iter().map(|r| (r.host.clone(), r.addr)))
+    }
 }

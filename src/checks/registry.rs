@@ -122,10 +122,7 @@ pub async fn run(
             return outcome;
         }
     };
-    let client = Arc::new(
-        Client::new(http, ctx.deadline, ctx.secrets.clone())
-            .with_resolve(ctx.config.resolve.iter().map(|r| (r.host.clone(), r.addr))),
-    );
+    let client = Arc::new(ctx.registry_client(http));
     let mut tasks = tokio::task::JoinSet::new();
     for (host, targets) in by_host {
         let identity = identity_for(&host, credentials);
@@ -1228,6 +1225,7 @@ fn stall_finding(host: &str, e: &NetError, stall: &registry::Stall, affected: &s
         registry::Endpoint::Manifest => "manifest",
         registry::Endpoint::Tags => "tag list",
         registry::Endpoint::Catalog => "catalog",
+        registry::Endpoint::Exchange => "/oauth2/exchange",
         registry::Endpoint::Other => "request",
     };
     let target = &stall.target;

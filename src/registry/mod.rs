@@ -2,6 +2,7 @@
 //! (Basic GET or refresh-token POST), manifest HEAD/GET, tags and catalog. It reports
 //! what happened with evidence and leaves the verdict to the registry check.
 
+mod acr;
 pub mod stall;
 pub mod wire;
 
@@ -78,6 +79,8 @@ pub enum Endpoint {
     Manifest,
     Tags,
     Catalog,
+    /// ACR's `/oauth2/exchange`.
+    Exchange,
     Other,
 }
 
@@ -89,6 +92,7 @@ impl Endpoint {
             Endpoint::Manifest => "the manifest request",
             Endpoint::Tags => "the tag list request",
             Endpoint::Catalog => "the catalog request",
+            Endpoint::Exchange => "ACR's token exchange (/oauth2/exchange)",
             Endpoint::Other => "the request",
         }
     }
