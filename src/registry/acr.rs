@@ -30,19 +30,9 @@ impl Client {
             form.push(("tenant", t.to_string()));
         }
         form.push(("access_token", entra_token.to_string()));
-        let body = form_encode(&form);
         // Not retried on a throttle: a second exchange is a second sign-in to explain.
         let reply = self
-            .send(
-                Endpoint::Exchange,
-                || {
-                    self.http
-                        .post(url.clone())
-                        .header("content-type", "application/x-www-form-urlencoded")
-                        .body(body.clone())
-                },
-                false,
-            )
+            .post_form(Endpoint::Exchange, &url, form_encode(&form), false)
             .await
             .map_err(TokenError::Net)?;
         let refresh = serde_json::from_slice::<serde_json::Value>(&reply.body)

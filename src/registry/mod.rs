@@ -757,18 +757,8 @@ impl Client {
                 for s in scopes {
                     form.push(("scope", s.clone()));
                 }
-                let body = form_encode(&form);
-                self.send(
-                    Endpoint::Token,
-                    || {
-                        self.http
-                            .post(realm_url.clone())
-                            .header("content-type", "application/x-www-form-urlencoded")
-                            .body(body.clone())
-                    },
-                    true,
-                )
-                .await
+                self.post_form(Endpoint::Token, &realm_url, form_encode(&form), true)
+                    .await
             }
             _ => {
                 let mut url = realm_url.clone();
@@ -814,6 +804,27 @@ impl Client {
             400..=499 => Err(TokenError::Refused(reply)),
             _ => Err(TokenError::Unexpected(reply)),
         }
+    }
+
+    /// `POST` of an `application/x-www-form-urlencoded` body.
+    async fn post_form(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        body: String,
+        idempotent: bool,
+    ) -> Result<Reply, NetError> {
+        self.send(
+            endpoint,
+            || {
+                self.http
+                    .post(url.clone())
+                    .header("content-type", "application/x-www-form-urlencoded")
+                    .body(body.clone())
+            },
+            idempotent,
+        )
+        .await
     }
 
     /// A Basic `Authorization`, its header value registered first: a server that echoes
