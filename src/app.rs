@@ -132,7 +132,16 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     }
     if let Some((mut workflow_report, discovery)) = workflow {
         point_at_workflow(&mut report, &discovery);
-        cross_check_subject(&mut workflow_report, report.identity.as_ref());
+        let presented = report
+            .identity
+            .as_ref()
+            .and_then(|i| i.pointer("/presented/sub"))
+            .and_then(|s| s.as_str());
+        checks::workflow::confirm_environment_subject(
+            &mut workflow_report,
+            discovery.environment_subject.as_deref(),
+            presented,
+        );
         report
             .checks
             .insert(0, (CheckId::Workflow, workflow_report));
@@ -322,40 +331,6 @@ fn nothing_to_check(config: &Config) -> CheckReport {
     report
 }
 
-/// Compares the subject a job's `environment:` implies with the subject the identity
-/// check saw the job present to Entra.
-fn cross_check_subject(workflow: &mut CheckReport, identity: Option<&serde_json::Value>) {
-    let Some(presented) = identity
-        .and_then(|i| i.pointer("/presented/sub"))
-        .and_then(|s| s.as_str())
-        .filter(|s| !s.is_empty())
-    else {
-        return;
-    };
-    for f in workflow
-        .findings
-        .iter_mut()
-        .filter(|f| f.code == Code::WORKFLOW_ENVIRONMENT_SUBJECT)
-    {
-        let implied = f
-            .title
-            .rsplit_once("subject is `")
-            .map(|(_, rest)| rest.trim_end_matches('`').to_string());
-        match implied {
-            Some(implied) if implied == presented => f.message.push_str(
-                " The identity check confirms it: the job presented exactly this subject to Entra.",
-            ),
-            Some(_) => {
-                f.severity = Severity::Warning;
-                f.message.push_str(&format!(
-                    " The identity check saw the job present `{presented}` instead (a customised subject template, or the immutable ID-based form): the federated credential must match what is presented."
-                ));
-            }
-            None => {}
-        }
-    }
-}
-
 /// Points findings about a reference at the workflow line that set it: the discovered
 /// value, or the preflight step whose inputs named it.
 fn point_at_workflow(report: &mut Report, discovery: &crate::workflow::Discovery) {
@@ -538,39 +513,6 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_environment_subject_is_checked_against_the_presented_one() {
-        let finding = || {
-            Finding::new(
-                CheckId::Workflow,
-                Code::WORKFLOW_ENVIRONMENT_SUBJECT,
-                Severity::Notice,
-                "job `build` runs in environment `prod`, so its OIDC subject is `repo:o/r:environment:prod`",
-                "m.",
-                "f",
-            )
-        };
-        let identity = |sub: &str| serde_json::json!({"presented": {"sub": sub}});
-        let mut same = CheckReport::default();
-        same.push(finding());
-        cross_check_subject(&mut same, Some(&identity("repo:o/r:environment:prod")));
-        assert_eq!(same.findings[0].severity, Severity::Notice);
-        assert!(same.findings[0].message.contains("confirms"));
-        let mut other = CheckReport::default();
-        other.push(finding());
-        cross_check_subject(&mut other, Some(&identity("repo:o@1/r@2:environment:prod")));
-        assert_eq!(other.findings[0].severity, Severity::Warning);
-        assert!(
-            other.findings[0]
-                .message
-                .contains("`repo:o@1/r@2:environment:prod`")
-        );
-        let mut none = CheckReport::default();
-        none.push(finding());
-        cross_check_subject(&mut none, None);
-        assert_eq!(none.findings[0].message, "m.");
-    }
 
     #[test]
     fn fail_on_decides_the_exit_status() {

@@ -115,7 +115,8 @@ pub fn check(
     let oidc = oidc_uses(config, job, step);
     if !oidc.is_empty() {
         oidc_permission(&mut report, &located, &oidc);
-        environment_subject(&mut report, config, &located, process_env, &oidc);
+        discovery.environment_subject =
+            environment_subject(&mut report, config, &located, process_env, &oidc);
     }
     if step.is_some() {
         build_before_preflight(&mut report, &located, &found.builds);
@@ -459,14 +460,10 @@ fn environment_subject(
     l: &Located,
     process_env: &HashMap<String, String>,
     uses: &[OidcUse],
-) {
+) -> Option<String> {
     let job = l.job();
-    let Some(environment) = &job.environment else {
-        return;
-    };
-    let Some(name) = &environment.name else {
-        return;
-    };
+    let environment = job.environment.as_ref()?;
+    let name = environment.name.as_ref()?;
     let scope = Scope {
         workflow: &l.workflow,
         job,
@@ -551,6 +548,35 @@ fn environment_subject(
         )
         .at(&l.workflow.path, Some(line), column),
     );
+    Some(subject)
+}
+
+/// Compares the subject the job's `environment:` implies (WORKFLOW_ENVIRONMENT_SUBJECT)
+/// with the subject the identity check saw the job present to Entra.
+pub fn confirm_environment_subject(
+    report: &mut CheckReport,
+    implied: Option<&str>,
+    presented: Option<&str>,
+) {
+    let (Some(implied), Some(presented)) = (implied, presented.filter(|s| !s.is_empty())) else {
+        return;
+    };
+    for f in report
+        .findings
+        .iter_mut()
+        .filter(|f| f.code == Code::WORKFLOW_ENVIRONMENT_SUBJECT)
+    {
+        if implied == presented {
+            f.message.push_str(
+                " The identity check confirms it: the job presented exactly this subject to Entra.",
+            );
+        } else {
+            f.severity = Severity::Warning;
+            f.message.push_str(&format!(
+                " The identity check saw the job present `{presented}` instead (a customised subject template, or the immutable ID-based form): the federated credential must match what is presented."
+            ));
+        }
+    }
 }
 
 fn build_before_preflight(
@@ -1007,5 +1033,43 @@ fn verified_references(report: &mut CheckReport, discovery: &Discovery) {
             r.step.label,
             r.origin.describe()
         ));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_environment_subject_is_checked_against_the_presented_one() {
+        let finding = || {
+            Finding::new(
+                CheckId::Workflow,
+                Code::WORKFLOW_ENVIRONMENT_SUBJECT,
+                Severity::Notice,
+                "t",
+                "m.",
+                "f",
+            )
+        };
+        let implied = Some("repo:o/r:environment:prod");
+        let mut same = CheckReport::default();
+        same.push(finding());
+        confirm_environment_subject(&mut same, implied, Some("repo:o/r:environment:prod"));
+        assert_eq!(same.findings[0].severity, Severity::Notice);
+        assert!(same.findings[0].message.contains("confirms"));
+        let mut other = CheckReport::default();
+        other.push(finding());
+        confirm_environment_subject(&mut other, implied, Some("repo:o@1/r@2:environment:prod"));
+        assert_eq!(other.findings[0].severity, Severity::Warning);
+        assert!(
+            other.findings[0]
+                .message
+                .contains("`repo:o@1/r@2:environment:prod`")
+        );
+        let mut none = CheckReport::default();
+        none.push(finding());
+        confirm_environment_subject(&mut none, implied, None);
+        assert_eq!(none.findings[0].message, "m.");
     }
 }

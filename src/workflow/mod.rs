@@ -46,6 +46,9 @@ pub struct Discovery {
     /// The entries of acr-preflight's own `context` and `push` inputs: the value as
     /// the run received it (a `--context`/`--push` value) and where it is written.
     pub inputs: Vec<(String, Location)>,
+    /// The OIDC subject the job's `environment:` implies, when it declares one and the
+    /// job uses OIDC: compared with what the job presented once the identity check ran.
+    pub environment_subject: Option<String>,
 }
 
 /// A registry login that runs after acr-preflight's step while none runs before it:
