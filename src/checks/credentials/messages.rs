@@ -1,550 +1,11 @@
-//! Docker credentials: for every registry host the build uses, find the credential
-//! docker would use (docker/cli's precedence: `credHelpers` > `credsStore` > `auths`),
-//! run the chosen helpers, and report what is missing, broken or expired.
-//!
-//! The credentials found are returned as [`HostCredential`]s for the registry check.
-//! No secret ever reaches a finding or a verified fact: they name the source, the kind
-//! of credential, the user name and the expiry, never the value, a prefix or a length.
+//! The words of the credentials check: every finding's title, message and fix, and the
+//! commands they name. Detection lives in `mod.rs`; nothing here decides severity from
+//! what it finds, it only says it.
 
-use super::Ctx;
-use crate::config::{AuthMode, DockerConfigOrigin};
-use crate::cred_helper::{self, Call, HelperAnswer, HelperError, NoCredentialsStyle};
-use crate::docker_config::{
-    self, AuthEntry, ConfigError, DockerConfig, EntryKind, Load, Resolution,
-};
-use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime};
-
-pub use crate::docker_config::{Credential, CredentialKind, HelperVia};
-
-/// The longest a single helper call may take.
-pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Helper calls end this much before the run's deadline, so that a hanging helper is
-/// reported here (HELPER_FAILED) rather than as a generic run timeout.
-const DEADLINE_MARGIN: Duration = Duration::from_millis(250);
-
-/// A token expiring sooner than this is reported as a warning.
-pub const EXPIRY_WARNING: Duration = Duration::from_secs(15 * 60);
-
-/// Where a host's credential comes from.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CredentialSource {
-    /// No usable config file (missing or invalid): docker has no credentials.
-    NoConfig { path: PathBuf },
-    /// The file store (`auths`); `key` is the matched entry, `None` when there is none.
-    File { path: PathBuf, key: Option<String> },
-    /// A helper program `docker-credential-<name>`, chosen by `via`.
-    Helper { name: String, via: HelperVia },
-    /// An ACR refresh token from `/oauth2/exchange` for the Azure identity (identity check).
-    Entra { identity: String },
-}
-
-impl CredentialSource {
-    /// Where a credential came from, for messages: `auths["h"] in /p/config.json`,
-    /// `helper \`pass\` (credHelpers)`.
-    pub fn describe(&self) -> String {
-        match self {
-            CredentialSource::NoConfig { path } => format!("no docker config ({})", path.display()),
-            CredentialSource::File {
-                path,
-                key: Some(key),
-            } => format!(
-                "{} in {}",
-                docker_config::key_path(&["auths", key]),
-                path.display()
-            ),
-            CredentialSource::File { path, key: None } => {
-                format!("no auths entry in {}", path.display())
-            }
-            CredentialSource::Entra { identity } => identity.clone(),
-            CredentialSource::Helper { name, via } => format!(
-                "helper `{name}` ({})",
-                match via {
-                    HelperVia::CredHelpers => "credHelpers",
-                    HelperVia::CredsStore => "credsStore",
-                }
-            ),
-        }
-    }
-}
-
-/// The credential docker would use for one registry host.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostCredential {
-    /// `host[:port]` as given to [`run`].
-    pub host: String,
-    /// The key docker looks up (`https://index.docker.io/v1/` for Docker Hub).
-    pub key: String,
-    pub source: CredentialSource,
-    /// The credential, when one was found (also when it has expired).
-    pub credential: Option<Credential>,
-    /// The finding that explains why there is no usable credential (missing, broken
-    /// helper, expired…), so that later checks can refer to it instead of guessing.
-    pub problem: Option<Code>,
-}
-
-/// What one docker key resolved to.
-struct Outcome {
-    source: CredentialSource,
-    credential: Option<Credential>,
-    problem: Option<Code>,
-}
-
-/// Checks the docker credentials for `hosts` (normalised `host[:port]`, deduplicated;
-/// Docker Hub as `docker.io`).
-pub async fn run(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredential>) {
-    let mut report = CheckReport::default();
-    let dir = &ctx.config.docker_config.dir;
-    if let Some(container) = &ctx.config.env.container
-        && let Some(why) = container.unmounted(dir)
-    {
-        report.push(unmounted_config(ctx, container, hosts, &why));
-        report.inconclusive = true;
-        let creds = without_config(hosts, dir, Code::CONTAINER_PATH_UNMOUNTED);
-        return (report, creds);
-    }
-    let config = match docker_config::load(dir, &ctx.secrets) {
-        Ok(Load::Loaded(config)) => config,
-        Ok(Load::Missing { path, dir_exists }) => {
-            report.push(missing_config(ctx, hosts, &path, dir_exists));
-            report.inconclusive = true;
-            let creds = without_config(hosts, &path, Code::DOCKER_CONFIG_MISSING);
-            return (report, creds);
-        }
-        Err(error) => {
-            for finding in invalid_config(ctx, &error) {
-                report.push(finding);
-            }
-            report.inconclusive = true;
-            let creds = without_config(hosts, error.path(), Code::DOCKER_CONFIG_INVALID);
-            return (report, creds);
-        }
-    };
-    // Masked before anything can print: the secrets docker would send to these hosts
-    // (every entry's are already, unless the file has very many).
-    for host in hosts {
-        config.register_secrets_for(host, &ctx.secrets);
-    }
-    report.verified(summary_fact(&config));
-    let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
-    let creds = hosts
-        .iter()
-        .map(|host| {
-            let key = docker_config::auth_key(host);
-            let outcome = outcomes.get(&key);
-            HostCredential {
-                host: host.clone(),
-                source: outcome
-                    .map(|o| o.source.clone())
-                    .unwrap_or(CredentialSource::File {
-                        path: config.path.clone(),
-                        key: None,
-                    }),
-                credential: outcome.and_then(|o| o.credential.clone()),
-                problem: outcome.and_then(|o| o.problem),
-                key,
-            }
-        })
-        .collect();
-    (report, creds)
-}
-
-fn without_config(hosts: &[String], path: &Path, code: Code) -> Vec<HostCredential> {
-    hosts
-        .iter()
-        .map(|host| HostCredential {
-            host: host.clone(),
-            key: docker_config::auth_key(host),
-            source: CredentialSource::NoConfig {
-                path: path.to_path_buf(),
-            },
-            credential: None,
-            problem: Some(code),
-        })
-        .collect()
-}
-
-fn summary_fact(config: &DockerConfig) -> String {
-    let store = match config.creds_store_name() {
-        Some(s) => format!("credsStore `{}`", s.value),
-        None => "no credsStore".to_string(),
-    };
-    format!(
-        "{} is valid JSON: {store}, {} credHelpers entr{}, {} auths entr{}",
-        config.path.display(),
-        config.cred_helpers.len(),
-        if config.cred_helpers.len() == 1 {
-            "y"
-        } else {
-            "ies"
-        },
-        config.auths.len(),
-        if config.auths.len() == 1 { "y" } else { "ies" },
-    )
-}
-
-/// One helper chosen by one config key, with the keys (and hosts) it serves.
-struct HelperUse {
-    line: Option<u32>,
-    /// docker key → hosts, in the order the hosts were given.
-    keys: Vec<(String, Vec<String>)>,
-}
-
-async fn check_hosts(
-    ctx: &Ctx,
-    config: &DockerConfig,
-    hosts: &[String],
-    report: &mut CheckReport,
-) -> BTreeMap<String, Outcome> {
-    // Group hosts by docker key (`docker.io` and `index.docker.io` share one).
-    let mut keys: Vec<(String, Vec<String>)> = Vec::new();
-    for host in hosts {
-        let key = docker_config::auth_key(host);
-        match keys.iter_mut().find(|(k, _)| *k == key) {
-            Some((_, hs)) => hs.push(host.clone()),
-            None => keys.push((key, vec![host.clone()])),
-        }
-    }
-
-    // Which helpers are needed, by (name, via); the credsStore helper always, because
-    // docker also runs it for public base images.
-    let mut helper_uses: BTreeMap<(String, HelperVia), HelperUse> = BTreeMap::new();
-    if let Some(store) = config.creds_store_name() {
-        helper_uses.insert(
-            (store.value.clone(), HelperVia::CredsStore),
-            HelperUse {
-                line: store.line,
-                keys: Vec::new(),
-            },
-        );
-    }
-    for (key, key_hosts) in &keys {
-        if let Resolution::Helper {
-            name, via, line, ..
-        } = config.resolve(&key_hosts[0])
-        {
-            helper_uses
-                .entry((name, via))
-                .or_insert(HelperUse {
-                    line,
-                    keys: Vec::new(),
-                })
-                .keys
-                .push((key.clone(), key_hosts.clone()));
-        }
-    }
-
-    // Find each helper once; report invalid names and missing programs once per use.
-    let mut programs: BTreeMap<String, Result<PathBuf, Code>> = BTreeMap::new();
-    for ((name, via), usage) in &helper_uses {
-        let found = programs
-            .entry(name.clone())
-            .or_insert_with(|| {
-                cred_helper::find_on_path(name, ctx.config.env.path.as_deref()).map_err(|e| match e
-                {
-                    HelperError::InvalidName { .. } => Code::DOCKER_CONFIG_INVALID,
-                    _ if ctx.config.env.container.is_some() && could_be_on_the_runner(name) => {
-                        Code::HELPER_UNVERIFIABLE
-                    }
-                    _ => Code::HELPER_NOT_FOUND,
-                })
-            })
-            .clone();
-        match found {
-            Ok(_) => {}
-            Err(Code::DOCKER_CONFIG_INVALID) => {
-                report.push(invalid_helper_name(ctx, config, name, *via, usage));
-            }
-            Err(Code::HELPER_UNVERIFIABLE) => {
-                report.push(helper_unverifiable(ctx, config, name, *via, usage));
-                report.inconclusive = true;
-            }
-            Err(_) => report.push(helper_not_found(ctx, config, name, *via, usage)),
-        }
-    }
-
-    // Run each (helper, key) once, all at the same time.
-    let timeout = HELPER_TIMEOUT.min(ctx.remaining().saturating_sub(DEADLINE_MARGIN));
-    let mut calls: BTreeMap<(String, String), Call> = BTreeMap::new();
-    let mut set = tokio::task::JoinSet::new();
-    for ((name, _), usage) in &helper_uses {
-        let Some(Ok(program)) = programs.get(name) else {
-            continue;
-        };
-        for (key, _) in &usage.keys {
-            if calls.contains_key(&(name.clone(), key.clone())) || timeout.is_zero() {
-                continue;
-            }
-            let (name, key, program) = (name.clone(), key.clone(), program.clone());
-            let secrets = ctx.secrets.clone();
-            set.spawn(async move {
-                let call = cred_helper::run_get(&program, &key, timeout, &secrets).await;
-                (name, key, call)
-            });
-        }
-    }
-    while let Some(joined) = set.join_next().await {
-        // A panicked task leaves its key without a result: reported as inconclusive below.
-        if let Ok((name, key, call)) = joined {
-            calls.insert((name, key), call);
-        }
-    }
-
-    let mut outcomes = BTreeMap::new();
-    for (key, key_hosts) in &keys {
-        let outcome = match config.resolve(&key_hosts[0]) {
-            Resolution::Helper {
-                name, via, line, ..
-            } => {
-                let source = CredentialSource::Helper {
-                    name: name.clone(),
-                    via,
-                };
-                let located = HelperAt {
-                    config,
-                    name: &name,
-                    via,
-                    line,
-                    key,
-                    hosts: key_hosts,
-                };
-                match programs.get(&name) {
-                    Some(Err(code)) => Outcome {
-                        source,
-                        credential: None,
-                        problem: Some(*code),
-                    },
-                    _ => match calls.remove(&(name.clone(), key.clone())) {
-                        Some(call) => helper_outcome(ctx, report, &located, source, call),
-                        None => {
-                            report.inconclusive = true;
-                            Outcome {
-                                source,
-                                credential: None,
-                                problem: None,
-                            }
-                        }
-                    },
-                }
-            }
-            Resolution::File {
-                entry,
-                legacy_match,
-                forced_by_empty_helper,
-                ..
-            } => file_outcome(
-                ctx,
-                report,
-                config,
-                key,
-                key_hosts,
-                entry,
-                legacy_match,
-                forced_by_empty_helper,
-            ),
-            Resolution::None {
-                forced_by_empty_helper,
-                ..
-            } => {
-                report.push(cred_not_found(
-                    ctx,
-                    config,
-                    key,
-                    key_hosts,
-                    None,
-                    forced_by_empty_helper,
-                ));
-                Outcome {
-                    source: CredentialSource::File {
-                        path: config.path.clone(),
-                        key: None,
-                    },
-                    credential: None,
-                    problem: Some(Code::CRED_NOT_FOUND),
-                }
-            }
-        };
-        outcomes.insert(key.clone(), outcome);
-    }
-    outcomes
-}
-
-/// A helper as chosen for one key, for messages.
-struct HelperAt<'a> {
-    config: &'a DockerConfig,
-    name: &'a str,
-    via: HelperVia,
-    line: Option<u32>,
-    key: &'a str,
-    hosts: &'a [String],
-}
-
-impl HelperAt<'_> {
-    /// `credHelpers["host"]` or `credsStore`.
-    fn config_key(&self) -> String {
-        match self.via {
-            HelperVia::CredHelpers => docker_config::key_path(&["credHelpers", self.key]),
-            HelperVia::CredsStore => "credsStore".to_string(),
-        }
-    }
-
-    /// `/x/config.json:3 sets credsStore to "pass"`.
-    fn chosen_by(&self) -> String {
-        format!(
-            "{} sets {} to \"{}\"",
-            file_line(&self.config.path, self.line),
-            self.config_key(),
-            self.name
-        )
-    }
-
-    fn hosts_label(&self) -> String {
-        self.hosts.join(", ")
-    }
-}
-
-fn helper_outcome(
-    ctx: &Ctx,
-    report: &mut CheckReport,
-    at: &HelperAt<'_>,
-    source: CredentialSource,
-    call: Call,
-) -> Outcome {
-    let waited = format_duration(call.elapsed);
-    let location = (at.config.path.clone(), at.line);
-    match call.result {
-        Ok(HelperAnswer::Credentials(answer)) => {
-            let credential = answer.into_credential();
-            let what = credential.describe();
-            let origin = format!(
-                "helper `{}` ({})",
-                at.name,
-                match at.via {
-                    HelperVia::CredHelpers => "credHelpers",
-                    HelperVia::CredsStore => "credsStore",
-                }
-            );
-            let problem = check_expiry(
-                ctx,
-                report,
-                &credential,
-                at.hosts,
-                &format!("{what} returned by {origin} for `{}`", at.key),
-                &location,
-            );
-            if problem.is_none() {
-                report.verified(format!(
-                    "{}: {origin} returned {what}{}",
-                    at.hosts_label(),
-                    validity(&credential)
-                ));
-            }
-            Outcome {
-                source,
-                credential: Some(credential),
-                problem,
-            }
-        }
-        Ok(HelperAnswer::NoCredentials(style)) => {
-            report.push(helper_no_credentials(ctx, at, style, &waited));
-            Outcome {
-                source,
-                credential: None,
-                problem: Some(Code::HELPER_NO_CREDENTIALS),
-            }
-        }
-        Err(error) => {
-            report.push(helper_failed(ctx, at, &call.program, &error, &waited));
-            Outcome {
-                source,
-                credential: None,
-                problem: Some(Code::HELPER_FAILED),
-            }
-        }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn file_outcome(
-    ctx: &Ctx,
-    report: &mut CheckReport,
-    config: &DockerConfig,
-    key: &str,
-    hosts: &[String],
-    entry: &AuthEntry,
-    legacy_match: bool,
-    forced_by_empty_helper: Option<u32>,
-) -> Outcome {
-    let source = CredentialSource::File {
-        path: config.path.clone(),
-        key: Some(entry.key.clone()),
-    };
-    let Some(credential) = entry.credential() else {
-        report.push(cred_not_found(
-            ctx,
-            config,
-            key,
-            hosts,
-            Some(entry),
-            forced_by_empty_helper,
-        ));
-        return Outcome {
-            source,
-            credential: None,
-            problem: Some(Code::CRED_NOT_FOUND),
-        };
-    };
-    let entry_name = docker_config::key_path(&["auths", &entry.key]);
-    let what = credential.describe();
-    let location = (config.path.clone(), entry.line);
-    let problem = check_expiry(
-        ctx,
-        report,
-        &credential,
-        hosts,
-        &format!(
-            "{what} in {entry_name} ({})",
-            file_line(&config.path, entry.line)
-        ),
-        &location,
-    );
-    if problem.is_none() {
-        let mut notes = Vec::new();
-        if key != entry.key || hosts.iter().any(|h| h != key) {
-            notes.push(format!("used for {}", hosts.join(", ")));
-        }
-        if legacy_match {
-            notes.push("a legacy key, matched by its host name".to_string());
-        }
-        if forced_by_empty_helper.is_some() {
-            notes.push(format!(
-                "{} is \"\", so the file store is used",
-                docker_config::key_path(&["credHelpers", key])
-            ));
-        }
-        let notes = if notes.is_empty() {
-            String::new()
-        } else {
-            format!(" ({})", notes.join("; "))
-        };
-        report.verified(format!(
-            "{entry_name} in {} holds {what}{}{notes}",
-            file_line(&config.path, entry.line),
-            validity(&credential)
-        ));
-    }
-    Outcome {
-        source,
-        credential: Some(credential),
-        problem,
-    }
-}
+use super::*;
 
 /// ", valid until 2026-…Z (in 3 hours)" for a JWT secret with `exp`, else "".
-fn validity(credential: &Credential) -> String {
+pub(super) fn validity(credential: &Credential) -> String {
     match credential.expires() {
         Some(exp) => format!(
             ", valid until {} ({})",
@@ -555,67 +16,12 @@ fn validity(credential: &Credential) -> String {
     }
 }
 
-/// CRED_EXPIRED when the secret is a JWT that has expired (error) or expires within
-/// [`EXPIRY_WARNING`] (warning). Returns the code when the credential is unusable.
-fn check_expiry(
+pub(super) fn missing_config(
     ctx: &Ctx,
-    report: &mut CheckReport,
-    credential: &Credential,
     hosts: &[String],
-    what: &str,
-    location: &(PathBuf, Option<u32>),
-) -> Option<Code> {
-    let exp = credential.expires()?;
-    let now = SystemTime::now();
-    let when = crate::jwt::format_utc(exp);
-    let distance = crate::jwt::describe_distance(exp, now);
-    let host = hosts.join(", ");
-    let acr_note = if credential.is_acr_refresh_token() {
-        " ACR refresh tokens from `az acr login` last about 3 hours, so log in again right before the step that pulls or pushes."
-    } else {
-        ""
-    };
-    let fix = format!("{}{acr_note}", login_fix(ctx, &hosts[0]));
-    let expired = exp <= now;
-    let (severity, title, message, problem) = if expired {
-        (
-            Severity::Error,
-            format!("the credential for {host} expired {distance}"),
-            format!(
-                "The {what} is a token that expired at {when} ({distance}); the registry rejects it (`unauthorized: authentication required`) and docker does not renew it."
-            ),
-            Some(Code::CRED_EXPIRED),
-        )
-    } else if exp.duration_since(now).unwrap_or_default() < EXPIRY_WARNING {
-        (
-            Severity::Warning,
-            format!("the credential for {host} expires {distance}"),
-            format!(
-                "The {what} is a token that expires at {when} ({distance}); a build that pulls or pushes after that fails with `unauthorized: authentication required`."
-            ),
-            None,
-        )
-    } else {
-        return None;
-    };
-    report.push(
-        Finding::new(
-            CheckId::CredentialHelpers,
-            Code::CRED_EXPIRED,
-            severity,
-            title,
-            message,
-            fix,
-        )
-        .at(display_path(ctx, &location.0), location.1, None),
-    );
-    problem
-}
-
-// ---------------------------------------------------------------------------------
-// Findings
-
-fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) -> Finding {
+    path: &Path,
+    dir_exists: bool,
+) -> Finding {
     let loc = &ctx.config.docker_config;
     let why_dir = origin_description(loc.origin);
     let mode = ctx.config.effective_auth_mode();
@@ -627,7 +33,7 @@ fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) ->
     // A login after this step explains the missing file (a container action has
     // another problem first: it cannot see the runner's docker config at all).
     if ctx.config.env.container.is_none()
-        && let Some(f) = super::workflow::login_after_preflight(ctx, hosts, severity)
+        && let Some(f) = crate::checks::workflow::login_after_preflight(ctx, hosts, severity)
     {
         return f;
     }
@@ -730,135 +136,7 @@ fn missing_config(ctx: &Ctx, hosts: &[String], path: &Path, dir_exists: bool) ->
     )
 }
 
-/// What the build needs from the docker config, as far as this run knows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BuildNeed {
-    /// Nothing: auth-mode anonymous, or an ACR Tasks build (it signs in with the Azure
-    /// identity).
-    Nothing,
-    /// Its credentials: the docker config is the auth mode (`docker-config`, or `auto`
-    /// with no Azure identity).
-    DockerConfig,
-    /// Its credentials, although this run signs in with an Azure identity: the workflow
-    /// builds with docker/buildx, which read the docker config, not this run's token.
-    DockerDespiteAzure,
-    /// An Azure identity and no workflow facts: the build may be ACR Tasks, `az acr
-    /// login` + docker, or anything else.
-    Unknown,
-}
-
-fn missing_config_need(ctx: &Ctx) -> BuildNeed {
-    let config = &ctx.config;
-    match config.effective_auth_mode() {
-        AuthMode::Anonymous => BuildNeed::Nothing,
-        _ if config.acr_tasks_only() => BuildNeed::Nothing,
-        AuthMode::DockerConfig => BuildNeed::DockerConfig,
-        _ if !config.build.docker.is_empty() => BuildNeed::DockerDespiteAzure,
-        _ => BuildNeed::Unknown,
-    }
-}
-
-/// A helper a container action cannot run (HELPER_UNVERIFIABLE) matters only when the
-/// registry needs a credential. When every reference on every such host is a pull that
-/// the registry served without one, the build does not depend on the helper for them:
-/// the finding drops to a notice and says why.
-pub fn settle_unverifiable_helpers(
-    credentials: &mut CheckReport,
-    host_credentials: &[HostCredential],
-    contexts: &[crate::findings::ContextInfo],
-) {
-    let hosts: Vec<&str> = host_credentials
-        .iter()
-        .filter(|c| c.problem == Some(Code::HELPER_UNVERIFIABLE))
-        .map(|c| c.host.as_str())
-        .collect();
-    if hosts.is_empty() {
-        return;
-    }
-    let served_without = hosts.iter().all(|host| {
-        let on_host: Vec<_> = contexts
-            .iter()
-            .filter(|c| {
-                c.registry
-                    .as_deref()
-                    .is_some_and(|r| r.eq_ignore_ascii_case(host))
-            })
-            .collect();
-        !on_host.is_empty()
-            && on_host
-                .iter()
-                .all(|c| c.role == "pull" && c.digest.is_some())
-    });
-    if !served_without {
-        return;
-    }
-    for f in &mut credentials.findings {
-        if f.code == Code::HELPER_UNVERIFIABLE && f.severity > Severity::Notice {
-            f.severity = Severity::Notice;
-            f.message.push_str(&format!(
-                " The registry served every reference on {} without a credential, so the build's pulls do not depend on it.",
-                hosts.join(", ")
-            ));
-        }
-    }
-}
-
-/// A missing docker config is an error only when the build needs a credential. When
-/// the build only pulls, and the registry served every reference without a credential
-/// (the docker config's, which is none) or ARM says anonymous pull is enabled on its
-/// registry, the finding drops to a notice that says so.
-pub fn settle_missing_config(
-    report: &mut CheckReport,
-    contexts: &[crate::findings::ContextInfo],
-    host_credentials: &[HostCredential],
-    registries: &BTreeMap<String, crate::azure::arm::RegistryFacts>,
-) {
-    if contexts.is_empty() || contexts.iter().any(|c| c.role != "pull") {
-        return;
-    }
-    let anonymous = |c: &crate::findings::ContextInfo| {
-        let Some(host) = c.registry.as_deref() else {
-            return false;
-        };
-        let served_without = c.digest.is_some()
-            && host_credentials
-                .iter()
-                .filter(|h| h.host.eq_ignore_ascii_case(host))
-                .all(|h| h.credential.is_none());
-        let anonymous_pull = registries
-            .iter()
-            .any(|(h, f)| h.eq_ignore_ascii_case(host) && f.anonymous_pull_enabled == Some(true));
-        served_without || (anonymous_pull && c.digest.is_some())
-    };
-    if !contexts.iter().all(anonymous) {
-        return;
-    }
-    let hosts: Vec<&str> =
-        contexts
-            .iter()
-            .filter_map(|c| c.registry.as_deref())
-            .fold(Vec::new(), |mut v, h| {
-                if !v.contains(&h) {
-                    v.push(h);
-                }
-                v
-            });
-    for f in &mut report.findings {
-        if f.code == Code::DOCKER_CONFIG_MISSING && f.severity > Severity::Notice {
-            f.severity = Severity::Notice;
-            f.message.push_str(&format!(
-                " The build only pulls, and {} served every reference without a credential (anonymous pull), so without a config.json the build gets what it needs.",
-                hosts.join(", ")
-            ));
-            f.fix = format!(
-                "Nothing to fix while the build only pulls. Before it pushes, or if anonymous pull is turned off, log in first:\n{}",
-                f.fix
-            );
-        }
-    }
-}
-
-fn origin_description(origin: DockerConfigOrigin) -> &'static str {
+pub(super) fn origin_description(origin: DockerConfigOrigin) -> &'static str {
     match origin {
         DockerConfigOrigin::Flag => "the one given with --docker-config (input `docker-config`)",
         DockerConfigOrigin::Env => "the one named by $DOCKER_CONFIG",
@@ -868,9 +146,7 @@ fn origin_description(origin: DockerConfigOrigin) -> &'static str {
     }
 }
 
-const LOAD_FAILS: &str = "docker cannot load this file either: it prints `WARNING: Error loading config file` and runs without the credentials and helpers it configures.";
-
-fn invalid_config(ctx: &Ctx, error: &ConfigError) -> Vec<Finding> {
+pub(super) fn invalid_config(ctx: &Ctx, error: &ConfigError) -> Vec<Finding> {
     let file = display_path(ctx, error.path());
     let path = error.path().display().to_string();
     let finding = |title: String, message: String, fix: String| {
@@ -950,7 +226,7 @@ fn invalid_config(ctx: &Ctx, error: &ConfigError) -> Vec<Finding> {
     }
 }
 
-fn invalid_helper_name(
+pub(super) fn invalid_helper_name(
     ctx: &Ctx,
     config: &DockerConfig,
     name: &str,
@@ -977,7 +253,7 @@ fn invalid_helper_name(
     .at(display_path(ctx, &config.path), usage.line, None)
 }
 
-fn helper_not_found(
+pub(super) fn helper_not_found(
     ctx: &Ctx,
     config: &DockerConfig,
     name: &str,
@@ -1043,7 +319,7 @@ fn helper_not_found(
 }
 
 /// Helpers that cannot exist on a Linux runner: missing here means missing there too.
-fn could_be_on_the_runner(name: &str) -> bool {
+pub(super) fn could_be_on_the_runner(name: &str) -> bool {
     !matches!(
         name,
         "desktop" | "desktop.exe" | "osxkeychain" | "wincred" | "wincred.exe"
@@ -1051,7 +327,7 @@ fn could_be_on_the_runner(name: &str) -> bool {
 }
 
 /// CONTAINER_PATH_UNMOUNTED for the docker config directory.
-fn unmounted_config(
+pub(super) fn unmounted_config(
     ctx: &Ctx,
     container: &crate::action_container::ActionContainer,
     hosts: &[String],
@@ -1092,7 +368,7 @@ fn unmounted_config(
 }
 
 /// HELPER_UNVERIFIABLE: a helper that may exist on the runner but not in this container.
-fn helper_unverifiable(
+pub(super) fn helper_unverifiable(
     ctx: &Ctx,
     config: &DockerConfig,
     name: &str,
@@ -1131,7 +407,7 @@ fn helper_unverifiable(
     .at(display_path(ctx, &config.path), usage.line, None)
 }
 
-fn helper_failed(
+pub(super) fn helper_failed(
     ctx: &Ctx,
     at: &HelperAt<'_>,
     program: &Path,
@@ -1213,7 +489,7 @@ fn helper_failed(
     .at(display_path(ctx, &at.config.path), at.line, None)
 }
 
-fn helper_no_credentials(
+pub(super) fn helper_no_credentials(
     ctx: &Ctx,
     at: &HelperAt<'_>,
     style: NoCredentialsStyle,
@@ -1259,7 +535,7 @@ fn helper_no_credentials(
     .at(display_path(ctx, &at.config.path), at.line, None)
 }
 
-fn cred_not_found(
+pub(super) fn cred_not_found(
     ctx: &Ctx,
     config: &DockerConfig,
     key: &str,
@@ -1269,7 +545,7 @@ fn cred_not_found(
 ) -> Finding {
     // A login after this step explains the missing credential.
     if let Some(f) =
-        super::workflow::login_after_preflight(ctx, hosts, missing_credential_severity(ctx))
+        crate::checks::workflow::login_after_preflight(ctx, hosts, missing_credential_severity(ctx))
     {
         return f;
     }
@@ -1335,18 +611,7 @@ fn cred_not_found(
     .at(display_path(ctx, &config.path), line, None)
 }
 
-// ---------------------------------------------------------------------------------
-// Text helpers
-
-fn missing_credential_severity(ctx: &Ctx) -> Severity {
-    match ctx.config.effective_auth_mode() {
-        AuthMode::DockerConfig => Severity::Error,
-        AuthMode::Anonymous => Severity::Notice,
-        _ => Severity::Warning,
-    }
-}
-
-fn auth_mode_note(ctx: &Ctx) -> String {
+pub(super) fn auth_mode_note(ctx: &Ctx) -> String {
     match ctx.config.effective_auth_mode() {
         AuthMode::DockerConfig => " The auth mode is docker-config, so the build depends on this credential.".to_string(),
         AuthMode::Anonymous => " The auth mode is anonymous, so this only matters if the build pushes or pulls private images.".to_string(),
@@ -1357,13 +622,8 @@ fn auth_mode_note(ctx: &Ctx) -> String {
     }
 }
 
-/// The ACR registry name for an ACR login server.
-fn acr_name(host: &str) -> Option<&str> {
-    crate::cloud::acr_registry(host)
-}
-
 /// The login command(s) for `host`, after the shell lines in `setup` (run once).
-fn login_commands(host: &str, setup: &str) -> String {
+pub(super) fn login_commands(host: &str, setup: &str) -> String {
     match acr_name(host) {
         Some(name) => format!(
             "{setup}az acr login -n {name}\n\
@@ -1404,7 +664,7 @@ pub(crate) fn login_fix(ctx: &Ctx, host: &str) -> String {
 }
 
 /// The config keys a helper use stands for: `credsStore`, or `credHelpers["a"]`.
-fn config_keys(via: HelperVia, usage: &HelperUse) -> String {
+pub(super) fn config_keys(via: HelperVia, usage: &HelperUse) -> String {
     match via {
         HelperVia::CredsStore => "credsStore".to_string(),
         HelperVia::CredHelpers => usage
@@ -1416,7 +676,7 @@ fn config_keys(via: HelperVia, usage: &HelperUse) -> String {
     }
 }
 
-fn del_filter(via: HelperVia, usage: &HelperUse) -> String {
+pub(super) fn del_filter(via: HelperVia, usage: &HelperUse) -> String {
     match via {
         HelperVia::CredsStore => "del(.credsStore)".to_string(),
         HelperVia::CredHelpers => format!(
@@ -1431,7 +691,7 @@ fn del_filter(via: HelperVia, usage: &HelperUse) -> String {
     }
 }
 
-fn scope(via: HelperVia, usage: &HelperUse) -> String {
+pub(super) fn scope(via: HelperVia, usage: &HelperUse) -> String {
     let hosts: Vec<&str> = usage
         .keys
         .iter()
@@ -1450,7 +710,7 @@ fn scope(via: HelperVia, usage: &HelperUse) -> String {
     }
 }
 
-fn affected(via: HelperVia, usage: &HelperUse) -> String {
+pub(super) fn affected(via: HelperVia, usage: &HelperUse) -> String {
     match via {
         HelperVia::CredsStore => {
             " (every registry without its own credHelpers entry, including public base images)"
@@ -1469,7 +729,7 @@ fn affected(via: HelperVia, usage: &HelperUse) -> String {
 }
 
 /// What a well-known helper name tells about the set-up.
-fn helper_hint(name: &str) -> Option<&'static str> {
+pub(super) fn helper_hint(name: &str) -> Option<&'static str> {
     Some(match name {
         "desktop" | "desktop.exe" => {
             "`desktop` is Docker Desktop's helper: this config.json was probably copied from a developer machine or a Docker Desktop install."
@@ -1494,7 +754,7 @@ fn helper_hint(name: &str) -> Option<&'static str> {
     })
 }
 
-fn helper_install(name: &str) -> Option<&'static str> {
+pub(super) fn helper_install(name: &str) -> Option<&'static str> {
     Some(match name {
         "pass" => {
             "For pass: `sudo apt-get install -y pass golang-docker-credential-helpers`, then create a key and initialise the store: `gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key 'ci <ci@example.invalid>' default default never` and `pass init <key fingerprint>`."
@@ -1511,7 +771,7 @@ fn helper_install(name: &str) -> Option<&'static str> {
 }
 
 /// `file:line` (or just the file).
-fn file_line(path: &Path, line: Option<u32>) -> String {
+pub(super) fn file_line(path: &Path, line: Option<u32>) -> String {
     match line {
         Some(line) if line > 0 => format!("{}:{line}", path.display()),
         _ => path.display().to_string(),
@@ -1519,7 +779,7 @@ fn file_line(path: &Path, line: Option<u32>) -> String {
 }
 
 /// The file as findings locate it: workspace-relative when it is inside the workspace.
-fn display_path(ctx: &Ctx, path: &Path) -> String {
+pub(super) fn display_path(ctx: &Ctx, path: &Path) -> String {
     if let Some(ws) = &ctx.config.env.github_workspace
         && let Ok(rel) = path.strip_prefix(ws)
     {
@@ -1528,7 +788,7 @@ fn display_path(ctx: &Ctx, path: &Path) -> String {
     path.display().to_string()
 }
 
-fn format_duration(d: Duration) -> String {
+pub(super) fn format_duration(d: Duration) -> String {
     if d < Duration::from_secs(1) {
         format!("{} ms", d.as_millis())
     } else {
@@ -1537,7 +797,7 @@ fn format_duration(d: Duration) -> String {
 }
 
 /// A `jq` edit of the config file in place.
-fn jq_edit(filter: &str, path: &str) -> String {
+pub(super) fn jq_edit(filter: &str, path: &str) -> String {
     let file = sh_quote(path);
     let tmp = sh_quote(&format!("{path}.new"));
     format!(
@@ -1547,7 +807,7 @@ fn jq_edit(filter: &str, path: &str) -> String {
 }
 
 /// Single-quotes for a POSIX shell when needed.
-fn sh_quote(s: &str) -> String {
+pub(super) fn sh_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))
@@ -1555,93 +815,5 @@ fn sh_quote(s: &str) -> String {
         s.to_string()
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn an_unverifiable_helper_is_a_notice_once_the_registry_served_without_it() {
-        use super::{CredentialSource, HostCredential};
-        use crate::docker_config::HelperVia;
-        let finding = || {
-            let mut r = CheckReport::default();
-            r.push(Finding::new(
-                CheckId::CredentialHelpers,
-                Code::HELPER_UNVERIFIABLE,
-                Severity::Warning,
-                "t",
-                "m.",
-                "f",
-            ));
-            r
-        };
-        let creds = vec![HostCredential {
-            host: "reg.example".into(),
-            key: "reg.example".into(),
-            source: CredentialSource::Helper {
-                name: "acr-env".into(),
-                via: HelperVia::CredHelpers,
-            },
-            credential: None,
-            problem: Some(Code::HELPER_UNVERIFIABLE),
-        }];
-        let context = |role: &'static str, digest: Option<&str>| crate::findings::ContextInfo {
-            reference: "reg.example/a:v1".into(),
-            role,
-            registry: Some("reg.example".into()),
-            repository: Some("a".into()),
-            tag: Some("v1".into()),
-            digest: digest.map(str::to_string),
-            media_type: None,
-            ..crate::findings::ContextInfo::default()
-        };
-        let mut served = finding();
-        super::settle_unverifiable_helpers(
-            &mut served,
-            &creds,
-            &[context("pull", Some("sha256:1"))],
-        );
-        assert_eq!(served.findings[0].severity, Severity::Notice);
-        assert!(served.findings[0].message.contains("without a credential"));
-
-        let mut refused = finding();
-        super::settle_unverifiable_helpers(&mut refused, &creds, &[context("pull", None)]);
-        assert_eq!(refused.findings[0].severity, Severity::Warning);
-
-        let mut pushes = finding();
-        super::settle_unverifiable_helpers(
-            &mut pushes,
-            &creds,
-            &[context("pull", Some("sha256:1")), context("push", None)],
-        );
-        assert_eq!(pushes.findings[0].severity, Severity::Warning);
-    }
-
-    use super::*;
-
-    #[test]
-    fn acr_names_and_quoting() {
-        assert_eq!(acr_name("myreg.azurecr.io"), Some("myreg"));
-        assert_eq!(acr_name("myreg.azurecr.cn"), Some("myreg"));
-        assert_eq!(acr_name("127.0.0.1:5000"), None);
-        assert_eq!(sh_quote("/x/config.json"), "/x/config.json");
-        assert_eq!(sh_quote("a b"), "'a b'");
-        assert_eq!(sh_quote("it's"), r"'it'\''s'");
-        assert_eq!(
-            jq_edit("del(.credsStore)", "/x/config.json"),
-            "`jq 'del(.credsStore)' /x/config.json > /x/config.json.new && mv /x/config.json.new /x/config.json`"
-        );
-    }
-
-    #[test]
-    fn login_commands_per_registry_kind() {
-        let acr = login_commands("myreg.azurecr.io", "");
-        assert!(acr.starts_with("az acr login -n myreg\n"));
-        assert!(acr.contains("--expose-token"));
-        assert!(login_commands("docker.io", "").starts_with("docker login\n"));
-        let with_setup = login_commands("myreg.azurecr.io", "export DOCKER_CONFIG=/d\n");
-        assert_eq!(with_setup.matches("export DOCKER_CONFIG").count(), 1);
-        assert!(login_commands("127.0.0.1:5000", "").starts_with("docker login 127.0.0.1:5000\n"));
     }
 }
