@@ -680,6 +680,21 @@ fn missing_config_need(ctx: &Ctx) -> BuildNeed {
     }
 }
 
+/// Lowers the `code` findings above notice to notices, saying `why` (appended to the
+/// message) and putting `fix_first` before the fix: what the registry proved makes them
+/// harmless for this build.
+fn settle_as_notice(report: &mut CheckReport, code: Code, why: &str, fix_first: Option<&str>) {
+    for f in &mut report.findings {
+        if f.code == code && f.severity > Severity::Notice {
+            f.severity = Severity::Notice;
+            f.message.push_str(why);
+            if let Some(first) = fix_first {
+                f.fix = format!("{first}{}", f.fix);
+            }
+        }
+    }
+}
+
 /// A helper a container action cannot run (HELPER_UNVERIFIABLE) matters only when the
 /// registry needs a credential. When every reference on every such host is a pull that
 /// the registry served without one, the build does not depend on the helper for them:
@@ -714,15 +729,15 @@ pub fn settle_unverifiable_helpers(
     if !served_without {
         return;
     }
-    for f in &mut credentials.findings {
-        if f.code == Code::HELPER_UNVERIFIABLE && f.severity > Severity::Notice {
-            f.severity = Severity::Notice;
-            f.message.push_str(&format!(
-                " The registry served every reference on {} without a credential, so the build's pulls do not depend on it.",
-                hosts.join(", ")
-            ));
-        }
-    }
+    settle_as_notice(
+        credentials,
+        Code::HELPER_UNVERIFIABLE,
+        &format!(
+            " The registry served every reference on {} without a credential, so the build's pulls do not depend on it.",
+            hosts.join(", ")
+        ),
+        None,
+    );
 }
 
 /// A missing docker config is an error only when the build needs a credential. When
@@ -765,19 +780,17 @@ pub fn settle_missing_config(
                 }
                 v
             });
-    for f in &mut report.findings {
-        if f.code == Code::DOCKER_CONFIG_MISSING && f.severity > Severity::Notice {
-            f.severity = Severity::Notice;
-            f.message.push_str(&format!(
-                " The build only pulls, and {} served every reference without a credential (anonymous pull), so without a config.json the build gets what it needs.",
-                hosts.join(", ")
-            ));
-            f.fix = format!(
-                "Nothing to fix while the build only pulls. Before it pushes, or if anonymous pull is turned off, log in first:\n{}",
-                f.fix
-            );
-        }
-    }
+    settle_as_notice(
+        report,
+        Code::DOCKER_CONFIG_MISSING,
+        &format!(
+            " The build only pulls, and {} served every reference without a credential (anonymous pull), so without a config.json the build gets what it needs.",
+            hosts.join(", ")
+        ),
+        Some(
+            "Nothing to fix while the build only pulls. Before it pushes, or if anonymous pull is turned off, log in first:\n",
+        ),
+    );
 }
 
 const LOAD_FAILS: &str = "docker cannot load this file either: it prints `WARNING: Error loading config file` and runs without the credentials and helpers it configures.";
