@@ -1,0 +1,694 @@
+//! The words of the registry check: titles, messages, fixes and the commands they name.
+//! Detection (requests, what the answers mean, severities) lives in `mod.rs`.
+
+use super::*;
+
+pub(super) fn short_type(media_type: &str) -> &str {
+    match media_type {
+        wire::OCI_INDEX => "OCI index",
+        wire::OCI_MANIFEST => "OCI manifest",
+        wire::DOCKER_LIST => "Docker manifest list",
+        wire::DOCKER_MANIFEST => "Docker manifest",
+        other => other,
+    }
+}
+
+pub(super) fn problem_note(identity: &Identity) -> String {
+    match identity.problem {
+        Some(code) => format!(" The credentials check explains why there is none: {code}."),
+        None => String::new(),
+    }
+}
+
+pub(super) fn identity_short(identity: &Identity) -> String {
+    identity.short.clone()
+}
+
+/// A tag or digest the registry does not serve, as the request saw it.
+pub(super) struct MissingTag<'a> {
+    pub(super) host: &'a str,
+    pub(super) target: &'a Target,
+    pub(super) reference: &'a str,
+    /// What the manifest request saw, one sentence.
+    pub(super) seen: &'a str,
+    /// The registry refused (401/403) rather than answering 404.
+    pub(super) refused: bool,
+    /// The token is known to grant pull on the repository.
+    pub(super) pull_proven: bool,
+}
+
+/// CONTEXT_ACCESS_DENIED: the tag is listed and the token may pull, yet the manifest
+/// request is refused.
+pub(super) fn refused_although_listed(
+    host: &str,
+    repo: &str,
+    reference: &str,
+    seen: &str,
+) -> Finding {
+    finding(
+        Code::CONTEXT_ACCESS_DENIED,
+        Severity::Error,
+        format!("{host} refuses `{repo}:{reference}` although the token may pull it"),
+        format!(
+            "{seen}. The token grants pull on `{repo}` and the tag is listed, yet the manifest request is refused."
+        ),
+        access_denied_fix(host, repo),
+    )
+}
+
+/// CONTEXT_NOT_FOUND for a tag or digest, with the tags that exist and the nearest.
+pub(super) fn tag_not_found(missing: &MissingTag, tags: &[String], tag_note: &str) -> Finding {
+    let MissingTag {
+        host,
+        target,
+        reference,
+        seen,
+        refused,
+        pull_proven,
+    } = *missing;
+    let repo = &target.repository;
+    let reference_written = &target.info.reference;
+    let by_digest = target.info.digest.is_some();
+    let mut sorted = tags.to_vec();
+    sorted.sort();
+    let suggestion = crate::suggest::nearest_tag(reference, &sorted, 3);
+    let near = &suggestion.near;
+    let listed = if sorted.is_empty() {
+        "The repository has no tags.".to_string()
+    } else {
+        format!(
+            "Tags ({}): {}{}",
+            sorted.len(),
+            sorted
+                .iter()
+                .take(10)
+                .map(String::as_str)
+                .collect::<Vec<_>>()
+                .join(", "),
+            if sorted.len() > 10 { ", …" } else { "" }
+        )
+    };
+    let what = if by_digest { "digest" } else { "tag" };
+    let answer = if refused {
+        format!(
+            " The registry answered {} instead of 404, which ACR does for missing tags; the token does grant pull on `{repo}`.",
+            if seen.contains("403") { "403" } else { "401" }
+        )
+    } else if pull_proven {
+        format!(" The token grants pull on `{repo}`, so the {what} is missing, not the right.")
+    } else {
+        String::new()
+    };
+    let fix = match (near.first(), suggestion.newest_of_shape) {
+        (Some(_), Some(newest)) if !by_digest => format!(
+            "`{reference}` is newer than every tag of its shape in {host}/{repo}: was it pushed yet? Push it before this step, or use the newest one, `{newest}`: `{}`.{}",
+            replace_reference(reference_written, reference, newest),
+            acr_name(host)
+                .map(|_| format!(" The newest tags: `{}`", list_command(host, repo)))
+                .unwrap_or_default(),
+        ),
+        (Some(best), _) => format!(
+            "Did you mean `{best}`? Use `{}`{}.",
+            replace_reference(reference_written, reference, best),
+            if near.len() > 1 {
+                format!(" (other near tags: {})", near[1..].join(", "))
+            } else {
+                String::new()
+            }
+        ),
+        (None, _) => format!(
+            "Push the {what} first, or correct the reference; `{}` lists what exists.",
+            list_command(host, repo)
+        ),
+    };
+    // Listing the newest tags is the one command that settles it (ACR only: the
+    // generic form needs a token).
+    let commands: Vec<String> = acr_name(host)
+        .filter(|_| near.is_empty() || suggestion.newest_of_shape.is_some())
+        .map(|_| list_command(host, repo))
+        .into_iter()
+        .collect();
+    finding(
+        Code::CONTEXT_NOT_FOUND,
+        Severity::Error,
+        format!("{what} `{reference}` does not exist in {host}/{repo}"),
+        format!("{seen}.{answer} {listed}{tag_note}"),
+        fix,
+    )
+    .with_commands(commands)
+}
+
+/// CONTEXT_NOT_FOUND for a repository, with the nearest names the catalog lists.
+pub(super) fn repository_not_found(
+    host: &str,
+    target: &Target,
+    seen: &str,
+    repos: &[String],
+    tag_note: &str,
+) -> Finding {
+    let repo = &target.repository;
+    let near = crate::suggest::nearest(repo, repos, 3);
+    let fix = match near.first() {
+        Some(best) => format!(
+            "Did you mean repository `{best}`? Use `{}`.",
+            target
+                .info
+                .reference
+                .replacen(&format!("/{repo}"), &format!("/{best}"), 1)
+        ),
+        None => format!(
+            "Push the context to `{host}/{repo}` first, or correct the repository name{}.",
+            if repos.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " (repositories: {})",
+                    repos
+                        .iter()
+                        .take(10)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            }
+        ),
+    };
+    finding(
+        Code::CONTEXT_NOT_FOUND,
+        Severity::Error,
+        format!("repository `{repo}` does not exist on {host}"),
+        format!(
+            "{seen}; its tag list is not available either{}.{tag_note}",
+            if repos.is_empty() {
+                " and the catalog is not readable with this credential".to_string()
+            } else {
+                format!("; the catalog lists {} repositories", repos.len())
+            }
+        ),
+        fix,
+    )
+}
+
+/// "ctx:v1: sha256:… (OCI index, 512 bytes; platforms linux/amd64)".
+pub(super) fn served_fact(
+    reference: &str,
+    digest: Option<&str>,
+    media_type: Option<&str>,
+    size: u64,
+    platforms: &[String],
+) -> String {
+    let platforms = if platforms.is_empty() {
+        String::new()
+    } else {
+        format!("; platforms {}", platforms.join(", "))
+    };
+    format!(
+        "{reference}: {} ({}, {size} bytes{platforms})",
+        digest.unwrap_or("no digest header"),
+        media_type.map(short_type).unwrap_or("unknown type"),
+    )
+}
+
+/// REGISTRY_UNEXPECTED: a pinned digest answered with another.
+pub(super) fn digest_mismatch(
+    host: &str,
+    reference: &str,
+    seen: &str,
+    pinned: &str,
+    got: &str,
+) -> Finding {
+    finding(
+        Code::REGISTRY_UNEXPECTED,
+        Severity::Error,
+        format!("{host} answered {reference} with another digest"),
+        format!("{seen}: the registry returned {got} for the pinned digest {pinned}."),
+        "Check for a proxy or mirror that rewrites manifests between the runner and the registry."
+            .into(),
+    )
+}
+
+/// ROLE_PULL_MISSING: the registry refused the credential's pull.
+pub(super) fn pull_refused(
+    host: &str,
+    repository: &str,
+    seen: &str,
+    identity: &Identity,
+    hints: &RoleHints,
+) -> Finding {
+    finding(
+        Code::ROLE_PULL_MISSING,
+        Severity::Error,
+        format!(
+            "{} may not pull `{repository}` on {host}",
+            identity_short(identity)
+        ),
+        format!(
+            "{seen}. The credential is {}.{}",
+            identity.described,
+            problem_note(identity)
+        ),
+        pull_fix(host, repository, identity, hints),
+    )
+}
+
+pub(super) fn replace_reference(written: &str, old: &str, new: &str) -> String {
+    match written.rfind(&format!(":{old}")) {
+        Some(i) => format!("{}:{new}{}", &written[..i], &written[i + 1 + old.len()..]),
+        None => format!("{written}:{new}"),
+    }
+}
+
+pub(super) fn acr_name(host: &str) -> Option<&str> {
+    crate::cloud::acr_registry(host)
+}
+
+pub(super) fn list_command(host: &str, repo: &str) -> String {
+    match acr_name(host) {
+        Some(name) => format!(
+            "az acr repository show-tags -n {name} --repository {repo} --orderby time_desc --top 10"
+        ),
+        None => format!("curl -s https://{host}/v2/{repo}/tags/list (with a token)"),
+    }
+}
+
+pub(super) fn access_denied_fix(host: &str, repo: &str) -> String {
+    match acr_name(host) {
+        Some(name) => format!(
+            "If the registry uses ABAC repository permissions, the identity needs Container Registry Repository Reader with a condition that includes `{repo}`; a repository-scoped token needs `content/read` in its scope map (`az acr scope-map show -r {name} -n <map>`). A role assigned minutes ago may not apply yet: wait and run again."
+        ),
+        None => format!(
+            "Ask the registry's administrator why `{repo}` is refused to this credential although its token grants pull."
+        ),
+    }
+}
+
+pub(super) fn pull_fix(host: &str, repo: &str, identity: &Identity, hints: &RoleHints) -> String {
+    role_fix(host, repo, false, identity, hints)
+}
+
+pub(super) fn role_fix(
+    host: &str,
+    repo: &str,
+    push: bool,
+    identity: &Identity,
+    hints: &RoleHints,
+) -> String {
+    let role = if push { "AcrPush" } else { "AcrPull" };
+    let abac = if push {
+        "Container Registry Repository Writer"
+    } else {
+        "Container Registry Repository Reader"
+    };
+    if credential_unverifiable(identity) {
+        return format!(
+            "The registry gives anonymous callers no {} right on `{repo}`, and the credential the build would present is not visible from this container action ({}). Run the check on the runner, where it presents the same credential as the build:\nuses: {}{}",
+            if push { "push" } else { "pull" },
+            identity.problem.map(|c| c.as_str()).unwrap_or_default(),
+            crate::action_container::HOST_MODE_USES,
+            if identity.problem == Some(Code::CONTAINER_PATH_UNMOUNTED) {
+                "\nor give both steps a docker config in the workspace (see CONTAINER_PATH_UNMOUNTED)."
+            } else {
+                ""
+            }
+        );
+    }
+    if identity.credential.is_none() {
+        return format!(
+            "The registry gives anonymous callers no {} right on `{repo}`: log in before this step (see the credentials check){}.",
+            if push { "push" } else { "pull" },
+            acr_name(host)
+                .map(|n| format!(": `az acr login -n {n}`"))
+                .unwrap_or_default()
+        );
+    }
+    let assignee = hints
+        .client_id
+        .clone()
+        .unwrap_or_else(|| "<client-id or object-id>".into());
+    if let Some(facts) = hints.registries.get(host) {
+        let condition = format!(
+            " --condition \"((!(ActionMatches{{'{}'}})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase '{repo}'))\" --condition-version 2.0",
+            if push {
+                "Microsoft.ContainerRegistry/registries/repositories/content/write"
+            } else {
+                "Microsoft.ContainerRegistry/registries/repositories/content/read"
+            }
+        );
+        return if facts.abac() {
+            format!(
+                "{host} uses ABAC repository permissions: assign a repository role (AcrPull/AcrPush do not apply in this mode):\naz role assignment create --assignee {assignee} --role \"{abac}\" --scope {}{condition}\nNew assignments can take a few minutes to apply.",
+                facts.id
+            )
+        } else {
+            format!(
+                "az role assignment create --assignee {assignee} --role {role} --scope {}\nNew assignments can take a few minutes to apply.",
+                facts.id
+            )
+        };
+    }
+    match acr_name(host) {
+        Some(name) => format!(
+            "Assign the role to the identity behind this credential:\naz role assignment create --assignee {assignee} --role {role} --scope $(az acr show -n {name} --query id -o tsv)\nIf the registry uses ABAC repository permissions (roleAssignmentMode), assign {abac} with a condition for `{repo}` instead. For a repository-scoped token, add `{}` for `{repo}` to its scope map. New assignments can take a few minutes to apply.",
+            if push {
+                "content/write"
+            } else {
+                "content/read"
+            }
+        ),
+        None => format!(
+            "Grant {} on `{repo}` to this user in the registry's access control (for distribution's token auth: the token server's ACL).",
+            if push { "pull and push" } else { "pull" }
+        ),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(super) fn role_finding(
+    hints: &RoleHints,
+    host: &str,
+    repo: &str,
+    push: bool,
+    granted: &str,
+    who: &str,
+    identity: &Identity,
+    targets: &[&Target],
+) -> Finding {
+    let (code, action) = if push {
+        (Code::ROLE_PUSH_MISSING, "push")
+    } else {
+        (Code::ROLE_PULL_MISSING, "pull")
+    };
+    let refs: Vec<String> = targets
+        .iter()
+        .map(|t| format!("`{}`", t.info.reference))
+        .collect();
+    let finding = finding(
+        code,
+        Severity::Error,
+        format!(
+            "{} may not {action} `{repo}` on {host}",
+            identity_short(identity)
+        ),
+        format!(
+            "The token server answered the request for `{}` with a token for {who} that grants {granted} on `{repo}` (needed: {}). References: {}.{}",
+            registry::repository_scope(repo, push),
+            if push { "pull,push" } else { "pull" },
+            refs.join(", "),
+            problem_note(identity)
+        ),
+        role_fix(host, repo, push, identity, hints),
+    )
+    .about_first(targets.first().map(|t| t.info.reference.clone()));
+    unverifiable_as_warning(identity, finding)
+}
+
+/// Says where the credential went for a token: REGISTRY_REALM_ELSEWHERE when the
+/// realm is on another host than the registry (docker sends the credential there too),
+/// an evidence line when it is plain http on this machine. Nothing for an anonymous
+/// request or a stored registry token, which is never sent to the realm.
+pub(super) fn realm_evidence(
+    client: &Client,
+    host: &str,
+    realm: &str,
+    identity: &Identity,
+    report: &mut CheckReport,
+) {
+    let Some(credential) = &identity.credential else {
+        return;
+    };
+    if credential.kind() == crate::docker_config::CredentialKind::RegistryToken {
+        return;
+    }
+    let (Ok(realm_url), Ok(base)) = (reqwest::Url::parse(realm), client.base(host)) else {
+        return;
+    };
+    let realm_host = realm_url.host_str().unwrap_or_default().to_string();
+    let plain = realm_url.scheme() == "http";
+    let origin = realm_url.origin().ascii_serialization();
+    if realm_host != base.host_str().unwrap_or_default() {
+        report.push(finding(
+            Code::REGISTRY_REALM_ELSEWHERE,
+            Severity::Notice,
+            format!("{host} sends the credential to a token realm on another host, {realm_host}"),
+            format!(
+                "GET /v2/ on {host} named the token realm {origin}{}. Docker sends {} there to get a registry token, and so did this check, to verify what the build will do.",
+                if plain { " (plain http, allowed only because the registry and the realm are both on this machine)" } else { "" },
+                credential.describe()
+            ),
+            format!("Nothing to fix if {realm_host} is {host}'s own token service (Docker Hub's is auth.docker.io; ACR's is the registry itself). Otherwise use the registry's own login server, not a proxy or mirror that rewrites its challenge."),
+        ));
+    } else if plain {
+        report.verified(format!(
+            "{host}: the credential went to the token realm {origin} over plain http (allowed only because the registry and the realm are both on this machine)"
+        ));
+    }
+}
+
+pub(super) fn rejected_finding(
+    ctx: &Ctx,
+    host: &str,
+    realm: &str,
+    reply: &Reply,
+    identity: &Identity,
+) -> Finding {
+    let what = match &identity.credential {
+        Some(c) => c.describe(),
+        None => "the anonymous request".into(),
+    };
+    let mut fix = crate::checks::credentials::login_fix(ctx, host);
+    if identity
+        .credential
+        .as_ref()
+        .is_some_and(|c| c.kind() == crate::docker_config::CredentialKind::IdentityToken)
+    {
+        fix = format!(
+            "The refresh token is no longer accepted (expired, revoked, or issued for another registry): log in again.\n{fix}"
+        );
+    } else if acr_name(host).is_some() {
+        fix.push_str("\nFor a service principal the username is its client ID and the password its client secret (not the admin password).");
+    }
+    finding(
+        Code::CRED_REJECTED,
+        Severity::Error,
+        format!("{host} refused the credential docker would use"),
+        format!(
+            "The token endpoint {} refused {what} ({}): {}.",
+            wire::shorten(realm, 200),
+            identity.described,
+            reply.describe()
+        ),
+        fix,
+    )
+}
+
+pub(super) fn challenge_finding(host: &str, reply: &Reply, what: &str) -> Finding {
+    finding(
+        Code::REGISTRY_CHALLENGE,
+        Severity::Error,
+        format!("{host} answered /v2/ without a usable authentication challenge"),
+        format!(
+            "GET /v2/ → {}: {what}. A registry answers 401 with `WWW-Authenticate: Bearer realm=…,service=…` (or Basic).",
+            reply.describe()
+        ),
+        format!(
+            "Check that `{host}` is the registry's login server and that no proxy strips or rewrites the WWW-Authenticate header."
+        ),
+    )
+}
+
+pub(super) fn forbidden_finding(host: &str, reply: &Reply, targets: &[Target]) -> Finding {
+    let message_text = wire::describe_errors(&reply.errors());
+    let ip = message_text
+        .split("client with IP '")
+        .nth(1)
+        .and_then(|s| s.split('\'').next())
+        .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
+        .map(str::to_string);
+    let fix = match acr_name(host) {
+        Some(name) => format!(
+            "The registry's firewall refuses this runner. Allow its address: az acr network-rule add --name {name} --ip-address {}\nor, if public access was switched off on purpose, run the job on a runner inside the registry's network (self-hosted runner with a private endpoint); to reopen public access: az acr update --name {name} --public-network-enabled true --default-action Allow",
+            ip.as_deref().unwrap_or("<runner public IP>")
+        ),
+        None => format!("Ask the administrator of {host} to allow this runner's address."),
+    };
+    finding(
+        Code::NET_FORBIDDEN,
+        Severity::Error,
+        format!("{host} refuses this runner before authentication (403)"),
+        format!(
+            "GET /v2/ → {}. A 403 here, before any credential, is a network rule or disabled public access, not a role problem. Affects {}.",
+            reply.describe(),
+            refs_of(targets)
+        ),
+        fix,
+    )
+}
+
+pub(super) fn unexpected_finding(host: &str, what: &str, reply: &Reply) -> Finding {
+    finding(
+        Code::REGISTRY_UNEXPECTED,
+        Severity::Error,
+        format!("{host} gave an unexpected answer ({})", reply.status),
+        format!("{what} → {}.", reply.describe()),
+        "Retry later; if it persists, check the registry's status page or a proxy between the runner and the registry.".into(),
+    )
+}
+
+/// NET_TIMEOUT naming `host:port`, the phase that stalled, the endpoint and the time.
+pub(super) fn stall_finding(
+    host: &str,
+    e: &NetError,
+    stall: &registry::Stall,
+    affected: &str,
+) -> Finding {
+    use crate::registry::stall::Phase;
+    let api = registry::api_host(host);
+    let elapsed = registry::seconds(stall.elapsed);
+    let endpoint = match e.endpoint {
+        registry::Endpoint::Ping => "GET /v2/",
+        registry::Endpoint::Token => "token endpoint",
+        registry::Endpoint::Manifest => "manifest",
+        registry::Endpoint::Tags => "tag list",
+        registry::Endpoint::Catalog => "catalog",
+        registry::Endpoint::Exchange => "/oauth2/exchange",
+        registry::Endpoint::Other => "request",
+    };
+    let target = &stall.target;
+    let dialed = stall
+        .addr
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| target.clone());
+    let fix = match stall.phase {
+        Phase::Dns => format!(
+            "The runner's DNS resolver did not answer for `{host}`: check its resolver (/etc/resolv.conf, a private DNS zone linked to the runner's network); to test with a known address: --resolve {host}=<ip>:443."
+        ),
+        Phase::TcpConnect => format!(
+            "Nothing answers TCP on {dialed}, not even a refusal: a firewall, network security group or private endpoint drops the runner's packets. `curl -v --connect-timeout 10 https://{api}/v2/` from the runner; a registry reachable only through a private endpoint needs a runner inside that network."
+        ),
+        Phase::TlsHandshake => format!(
+            "Something accepts TCP on {dialed} but does not answer TLS: a proxy or load balancer that holds connections, or a port that is not the registry's. `openssl s_client -connect {dialed} -servername {}` from the runner.",
+            target.rsplit_once(':').map(|(h, _)| h).unwrap_or(target)
+        ),
+        Phase::ResponseHeaders => format!(
+            "The server (or a proxy in front of it) took the request and never answered: a hung or overloaded registry, token service or proxy. `curl -v --max-time 10 {}` from the runner; if the network is only slow, raise --timeout.",
+            e.url
+        ),
+        Phase::ResponseBody => format!(
+            "The answer started and then stopped: a proxy that stalls bodies, or a failing link. `curl -v --max-time 30 -o /dev/null {}` from the runner; if the network is only slow, raise --timeout.",
+            e.url
+        ),
+        Phase::BeforeHeaders => format!(
+            "A firewall or proxy that drops packets, or an overloaded registry: `curl -v --max-time 10 https://{api}/v2/`. If the network is only slow, raise --timeout."
+        ),
+    };
+    finding(
+        Code::NET_TIMEOUT,
+        Severity::Error,
+        format!(
+            "{target} did not answer in time: {} ({endpoint}, {elapsed})",
+            stall.phase.describe()
+        ),
+        format!(
+            "{} ({}) stalled in phase `{}` after {elapsed} (that phase's bound: {}). {} Affects {affected}.",
+            e.url,
+            e.endpoint.describe(),
+            stall.phase.name(),
+            registry::seconds(stall.bound),
+            stall.evidence.trim(),
+        ),
+        fix,
+    )
+}
+
+pub(super) fn net_only_finding(host: &str, e: &NetError, affected: &str) -> Finding {
+    if let (NetKind::Timeout, Some(stall)) = (e.kind, &e.stall) {
+        return stall_finding(host, e, stall, affected);
+    }
+    let detail = wire::shorten(&e.detail, 400);
+    if e.kind == NetKind::TooLarge {
+        let cap = crate::http::describe_cap(crate::http::MAX_BODY);
+        return finding(
+            Code::REGISTRY_UNEXPECTED,
+            Severity::Error,
+            format!("{host} answered a body larger than {cap}"),
+            format!(
+                "{} answered a body larger than {cap}; it was not read further (no registry answer, token or manifest is that large). Affects {affected}.",
+                e.url
+            ),
+            format!(
+                "Check what answers on {host}: `curl -sS -o /dev/null -w '%{{size_download}}' https://{}/v2/`. A proxy or captive portal between the runner and the registry is the usual cause.",
+                registry::api_host(host)
+            ),
+        );
+    }
+    let (code, title, fix) = match e.kind {
+        NetKind::Dns => (
+            Code::NET_DNS,
+            format!("cannot resolve {host}"),
+            format!(
+                "Check the registry name. For a registry behind a private endpoint, the runner must resolve `{host}` through the private DNS zone (privatelink.azurecr.io for ACR) linked to its network; to test with a known address: --resolve {host}=<ip>:443."
+            ),
+        ),
+        NetKind::Connect => (
+            Code::NET_CONNECT,
+            format!("cannot connect to {host}"),
+            format!(
+                "Check that the runner can reach {host} (firewall, proxy, network security group): `curl -v https://{}/v2/`. A registry reachable only through a private endpoint needs a runner inside that network.",
+                registry::api_host(host)
+            ),
+        ),
+        NetKind::Tls => {
+            let lower = e.detail.to_ascii_lowercase();
+            let fix = if lower.contains("unknownissuer")
+                || lower.contains("unknown issuer")
+                || lower.contains("issuer")
+            {
+                "The registry's certificate is signed by a CA this runner does not trust: pass that CA with --ca-file ca.pem (input `ca-file`) or SSL_CERT_FILE. A TLS-inspecting proxy needs its CA there too.".to_string()
+            } else if lower.contains("notvalidforname") || lower.contains("not valid for") {
+                format!(
+                    "The certificate is not issued for `{host}`: use the registry's own name (the login server), not an alias or IP."
+                )
+            } else {
+                format!(
+                    "Check what answers on {host}: `openssl s_client -connect {}:443 -servername {host}`.",
+                    registry::api_host(host)
+                )
+            };
+            (Code::NET_TLS, format!("TLS with {host} failed"), fix)
+        }
+        NetKind::Timeout => (
+            Code::NET_TIMEOUT,
+            format!("{host} did not answer in time"),
+            format!(
+                "A firewall or proxy that drops packets, or an overloaded registry: `curl -v --max-time 10 https://{}/v2/`. If the network is only slow, raise --timeout.",
+                registry::api_host(host)
+            ),
+        ),
+        NetKind::Other | NetKind::TooLarge => (
+            Code::NET_CONNECT,
+            format!("the request to {host} failed"),
+            format!(
+                "Check connectivity to {host}: `curl -v https://{}/v2/`.",
+                registry::api_host(host)
+            ),
+        ),
+    };
+    finding(
+        code,
+        Severity::Error,
+        title,
+        format!("{} failed: {detail}. Affects {affected}.", e.url),
+        fix,
+    )
+}
+
+pub(super) fn artifact_fix(info: &ContextInfo) -> String {
+    let target = info
+        .reference
+        .trim_start_matches("oci://")
+        .trim_start_matches("OCI://");
+    format!(
+        "Push the context as files, which titles each layer: `oras push {target} Dockerfile src/` (run in the context directory), then build from `{}`.",
+        info.reference
+    )
+}

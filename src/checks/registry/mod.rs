@@ -1,0 +1,968 @@
+//! Registry check: over the same HTTP path a build takes, prove for every context that
+//! the registry answers, the credential is accepted, the token carries the rights the
+//! build needs, and the tag exists; tell these failures apart with evidence.
+//!
+//! Round trips per registry: one `/v2/` ping and one token for all its repositories,
+//! then one HEAD per context (a GET when the body is needed), all contexts at once.
+
+mod messages;
+
+use super::Ctx;
+use super::credentials::{CredentialSource, HostCredential};
+use crate::docker_config::Credential;
+use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
+use crate::reference::ContextScheme;
+use crate::registry::wire::{self, Challenge};
+use crate::registry::{self, Auth, Client, NetError, NetKind, Reply, TokenError};
+use messages::*;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// What the registry check learnt, beyond findings: digests for the contexts and the
+/// number of HTTP requests it took.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    pub report: CheckReport,
+    /// (index into the contexts, digest, media type, platforms of an index) for every
+    /// resolved reference.
+    pub resolved: Vec<Resolved>,
+    pub requests: u32,
+}
+
+/// Manifest requests in flight per registry host.
+const MANIFEST_CONCURRENCY: usize = 8;
+
+/// One reference to verify on a host.
+#[derive(Debug, Clone)]
+struct Target {
+    index: usize,
+    info: ContextInfo,
+    repository: String,
+    push: bool,
+}
+
+/// Where more tokens come from (the catalog needs its own scope).
+#[derive(Debug, Clone)]
+struct TokenSource {
+    realm: String,
+    service: Option<String>,
+    credential: Option<Credential>,
+}
+
+/// Who the registry sees, for messages.
+#[derive(Debug, Clone)]
+struct Identity {
+    credential: Option<Credential>,
+    /// "username/password for ci-bot from auths["r.io"] in /x/config.json"
+    described: String,
+    /// The credential check's finding when there is no usable credential.
+    problem: Option<Code>,
+    /// Who, in a few words: `ci-bot`, `app 1111…`, `anonymous`.
+    short: String,
+}
+
+/// What the identity check learnt that makes role fixes exact.
+#[derive(Debug, Clone, Default)]
+pub struct RoleHints {
+    /// The Azure identity's client id, for `--assignee`.
+    pub client_id: Option<String>,
+    /// ARM facts per registry host (resource id, RBAC or ABAC mode).
+    pub registries: BTreeMap<String, crate::azure::arm::RegistryFacts>,
+}
+
+pub async fn run(
+    ctx: &Ctx,
+    http: &Result<reqwest::Client, String>,
+    contexts: &[ContextInfo],
+    credentials: &[HostCredential],
+    hints: &RoleHints,
+) -> Outcome {
+    let mut by_host: BTreeMap<String, Vec<Target>> = BTreeMap::new();
+    for (index, info) in contexts.iter().enumerate() {
+        let (Some(host), Some(repository)) = (&info.registry, &info.repository) else {
+            continue;
+        };
+        by_host
+            .entry(host.to_ascii_lowercase())
+            .or_default()
+            .push(Target {
+                index,
+                info: info.clone(),
+                repository: repository.clone(),
+                push: info.role == "push",
+            });
+    }
+    // The build's registry is checked even with no reference on it: reachability and
+    // whether it accepts the credential (a token without scopes) are still worth proving.
+    if let Some(registry) = &ctx.config.registry {
+        by_host
+            .entry(registry.host.to_ascii_lowercase())
+            .or_default();
+    }
+    let mut outcome = Outcome::default();
+    if by_host.is_empty() {
+        return outcome;
+    }
+    let http = match http {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            outcome.report.inconclusive = true;
+            let mut fix = "Give a readable PEM bundle with --ca-file (input `ca-file`) or SSL_CERT_FILE; the image must carry a CA bundle at /etc/ssl/certs/ca-certificates.crt.".to_string();
+            if ctx.config.env.container.is_some() {
+                fix.push_str(&format!(
+                    " This step runs in a container action: put the file in the workspace (`ca-file: ${{{{ github.workspace }}}}/ca.crt`), or run the check on the runner: uses: {}",
+                    crate::action_container::HOST_MODE_USES
+                ));
+            }
+            outcome.report.push(Finding::new(
+                CheckId::Registry,
+                Code::NET_TLS,
+                Severity::Error,
+                "cannot set up TLS for registry calls",
+                e.clone(),
+                fix,
+            ));
+            return outcome;
+        }
+    };
+    let client = Arc::new(ctx.registry_client(http));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (host, targets) in by_host {
+        let identity = identity_for(&host, credentials);
+        let (ctx, client) = (ctx.clone(), client.clone());
+        let hints = hints.clone();
+        tasks.spawn(
+            async move { check_host(&ctx, &client, &host, targets, identity, &hints).await },
+        );
+    }
+    while let Some(joined) = tasks.join_next().await {
+        if let Ok((report, resolved)) = joined {
+            outcome.report.findings.extend(report.findings);
+            outcome.report.verified.extend(report.verified);
+            outcome.report.inconclusive |= report.inconclusive;
+            outcome.resolved.extend(resolved);
+        }
+    }
+    throttle_findings(&client, &mut outcome.report);
+    outcome.requests = client.request_count();
+    outcome.report.verified.sort();
+    outcome
+}
+
+fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
+    let found = credentials
+        .iter()
+        .find(|c| c.host.eq_ignore_ascii_case(host));
+    let Some(hc) = found else {
+        return Identity {
+            credential: None,
+            described: "anonymous".into(),
+            problem: None,
+            short: "anonymous".into(),
+        };
+    };
+    let Some(c) = &hc.credential else {
+        return Identity {
+            credential: None,
+            described: format!(
+                "anonymous (no credential for {host}: {})",
+                hc.source.describe()
+            ),
+            problem: hc.problem,
+            short: "anonymous".into(),
+        };
+    };
+    // An exchanged token stands for the Azure identity, not for ACR's null-GUID user.
+    if let CredentialSource::Entra { identity } = &hc.source {
+        return Identity {
+            credential: Some(c.clone()),
+            described: format!("{identity} (an ACR refresh token from /oauth2/exchange)"),
+            problem: None,
+            short: identity.split(" (").next().unwrap_or(identity).to_string(),
+        };
+    }
+    let described = if c.username().is_empty() {
+        format!("{} from {}", c.describe(), hc.source.describe())
+    } else {
+        format!(
+            "`{}` ({} from {})",
+            c.username(),
+            c.describe().split(" for ").next().unwrap_or("credential"),
+            hc.source.describe()
+        )
+    };
+    let short = if c.username().is_empty() {
+        c.describe()
+    } else {
+        format!("`{}`", c.username())
+    };
+    Identity {
+        credential: Some(c.clone()),
+        described,
+        problem: None,
+        short,
+    }
+}
+
+type HostResult = (CheckReport, Vec<Resolved>);
+
+/// (index into the contexts, digest, media type, platforms of an index).
+pub type Resolved = (usize, String, Option<String>, Vec<String>);
+
+fn finding(code: Code, severity: Severity, title: String, message: String, fix: String) -> Finding {
+    Finding::new(CheckId::Registry, code, severity, title, message, fix)
+}
+
+fn refs_of(targets: &[Target]) -> String {
+    if targets.is_empty() {
+        return "the registry itself (no reference on it was given)".into();
+    }
+    targets
+        .iter()
+        .map(|t| format!("`{}`", t.info.reference))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+async fn check_host(
+    ctx: &Ctx,
+    client: &Arc<Client>,
+    host: &str,
+    targets: Vec<Target>,
+    identity: Identity,
+    hints: &RoleHints,
+) -> HostResult {
+    let mut report = CheckReport::default();
+    let Some(access) = authorise(ctx, client, host, &targets, &identity, hints, &mut report).await
+    else {
+        report.inconclusive = true;
+        return (report, Vec::new());
+    };
+    let resolved = look_up_all(
+        client,
+        host,
+        &targets,
+        &access,
+        &identity,
+        hints,
+        &mut report,
+    )
+    .await;
+    (report, resolved)
+}
+
+/// How requests to one host are authorised, once the ping and the token are done.
+struct Access {
+    auth: Auth,
+    /// What the token's `access` claim grants per repository (empty: not a JWT, or no
+    /// token).
+    grants: BTreeMap<String, Vec<String>>,
+    /// Where more tokens come from, on a token registry.
+    token_source: Option<TokenSource>,
+}
+
+/// Pings the host and gets the credential the build would present accepted: `None`
+/// when the host cannot be used (a finding says why).
+async fn authorise(
+    ctx: &Ctx,
+    client: &Client,
+    host: &str,
+    targets: &[Target],
+    identity: &Identity,
+    hints: &RoleHints,
+    report: &mut CheckReport,
+) -> Option<Access> {
+    let ping = match client.ping(host).await {
+        Ok(reply) => reply,
+        Err(e) => {
+            report.push(net_finding(ctx, host, &e, targets).await);
+            return None;
+        }
+    };
+    let basic = |c: &Credential| Auth::Basic {
+        user: c.username().to_string(),
+        password: c.secret().to_string(),
+    };
+    let without_token = |auth: Auth| Access {
+        auth,
+        grants: BTreeMap::new(),
+        token_source: None,
+    };
+    match ping.status {
+        200 => {
+            report.verified(format!(
+                "{host}: /v2/ answers without credentials (open registry)"
+            ));
+            let auth = match &identity.credential {
+                Some(c) if c.kind() == crate::docker_config::CredentialKind::UsernamePassword => {
+                    basic(c)
+                }
+                _ => Auth::None,
+            };
+            Some(without_token(auth))
+        }
+        401 => match registry::challenge_of(&ping) {
+            Ok(Challenge::Basic { .. }) => Some(without_token(
+                identity.credential.as_ref().map_or(Auth::None, basic),
+            )),
+            Ok(Challenge::Bearer { realm, service, .. }) => {
+                let (auth, grants) = bearer_token(
+                    ctx,
+                    client,
+                    host,
+                    &realm,
+                    service.as_deref(),
+                    targets,
+                    identity,
+                    hints,
+                    report,
+                )
+                .await?;
+                Some(Access {
+                    auth,
+                    grants,
+                    token_source: Some(TokenSource {
+                        realm,
+                        service,
+                        credential: identity.credential.clone(),
+                    }),
+                })
+            }
+            Err(problem) => {
+                let what = match problem {
+                    wire::ChallengeProblem::Missing => "no WWW-Authenticate header".to_string(),
+                    wire::ChallengeProblem::Malformed(m) => m,
+                };
+                report.push(challenge_finding(host, &ping, &what));
+                None
+            }
+        },
+        403 => {
+            report.push(forbidden_finding(host, &ping, targets));
+            None
+        }
+        // Reported once for the run from the client's throttle log.
+        _ if ping.throttled() => None,
+        _ => {
+            report.push(unexpected_finding(host, "GET /v2/", &ping));
+            None
+        }
+    }
+}
+
+/// The manifests of the host's contexts, at most MANIFEST_CONCURRENCY at once (50
+/// contexts must not open 50 connections to one host); push targets were proven (or
+/// not) by the token. Returns what was resolved.
+async fn look_up_all(
+    client: &Arc<Client>,
+    host: &str,
+    targets: &[Target],
+    access: &Access,
+    identity: &Identity,
+    hints: &RoleHints,
+    report: &mut CheckReport,
+) -> Vec<Resolved> {
+    let pool = Arc::new(tokio::sync::Semaphore::new(MANIFEST_CONCURRENCY));
+    let mut lookups = tokio::task::JoinSet::new();
+    for target in targets.iter().filter(|t| !t.push) {
+        let pull_proven = match access.grants.get(&target.repository) {
+            // Without pull the manifest answer says nothing new: ROLE_PULL_MISSING stands.
+            Some(actions) if !wire::allows(actions, "pull") => continue,
+            Some(_) => true,
+            None => false,
+        };
+        let (client, auth, host, target) = (
+            client.clone(),
+            access.auth.clone(),
+            host.to_string(),
+            target.clone(),
+        );
+        let identity = identity.clone();
+        let source = access.token_source.clone();
+        let hints = hints.clone();
+        let pool = pool.clone();
+        lookups.spawn(async move {
+            // The semaphore is never closed, so acquiring cannot fail; without a permit
+            // the lookup still runs rather than being lost.
+            let _permit = pool.acquire_owned().await.ok();
+            lookup(
+                &client,
+                &host,
+                &target,
+                &auth,
+                pull_proven,
+                &identity,
+                source.as_ref(),
+                &hints,
+            )
+            .await
+        });
+    }
+    let mut resolved = Vec::new();
+    while let Some(joined) = lookups.join_next().await {
+        if let Ok(result) = joined {
+            report.findings.extend(result.findings);
+            report.verified.extend(result.verified);
+            if let Some(r) = result.resolved {
+                resolved.push(r);
+            }
+        }
+    }
+    resolved
+}
+
+/// Gets one token for every repository on the host and checks its `access` claim.
+/// `None` when there is no usable token (a finding says why).
+#[allow(clippy::too_many_arguments)]
+async fn bearer_token(
+    ctx: &Ctx,
+    client: &Client,
+    host: &str,
+    realm: &str,
+    service: Option<&str>,
+    targets: &[Target],
+    identity: &Identity,
+    hints: &RoleHints,
+    report: &mut CheckReport,
+) -> Option<(Auth, BTreeMap<String, Vec<String>>)> {
+    let mut needs: BTreeMap<&str, bool> = BTreeMap::new();
+    for t in targets {
+        *needs.entry(&t.repository).or_default() |= t.push;
+    }
+    let scopes: Vec<String> = needs
+        .iter()
+        .map(|(repo, push)| registry::repository_scope(repo, *push))
+        .collect();
+    let result = client
+        .token(host, realm, service, &scopes, identity.credential.as_ref())
+        .await;
+    if !matches!(result, Err(TokenError::BadRealm(_))) {
+        realm_evidence(client, host, realm, identity, report);
+    }
+    let token = match result {
+        Ok(t) => t,
+        Err(TokenError::Net(e)) => {
+            report.push(net_finding(ctx, host, &e, targets).await);
+            return None;
+        }
+        Err(TokenError::Refused(reply)) => {
+            report.push(rejected_finding(ctx, host, realm, &reply, identity));
+            return None;
+        }
+        Err(TokenError::Unexpected(reply)) => {
+            if !reply.throttled() {
+                report.push(unexpected_finding(
+                    host,
+                    &format!("token request to {realm}"),
+                    &reply,
+                ));
+            }
+            return None;
+        }
+        Err(TokenError::BadRealm(why)) => {
+            report.push(finding(
+                Code::REGISTRY_CHALLENGE,
+                Severity::Error,
+                format!("{host} points its token realm somewhere unusable"),
+                format!("GET /v2/ on {host} answered with a Bearer challenge whose {why}."),
+                format!("Check that `{host}` is the registry's own address (not a proxy or mirror that rewrites the challenge)."),
+            ));
+            return None;
+        }
+    };
+    let who = &identity.described;
+    let short = identity_short(identity);
+    if needs.is_empty() {
+        report.verified(format!("{host}: the token endpoint accepted {short}"));
+    }
+    let mut grants = BTreeMap::new();
+    for (repo, push) in &needs {
+        let Some(granted) = wire::granted_actions(&token.token, repo) else {
+            report.verified(format!(
+                "{host}: token issued for {short}; it is opaque, so the manifest answers decide"
+            ));
+            if *push {
+                report.push(finding(
+                    Code::ROLE_PUSH_UNVERIFIED,
+                    Severity::Notice,
+                    format!("push right on `{repo}` at {host} could not be proven"),
+                    format!("The token server issued a token for {who} that is not a JWT, so its rights cannot be read; a push is only proven by pushing."),
+                    "Nothing to fix if pushes work; the check proves push rights only on registries that issue JWT tokens (ACR, distribution).".into(),
+                ));
+            }
+            continue;
+        };
+        grants.insert(repo.to_string(), granted.clone());
+        let shown = if granted.is_empty() {
+            "no actions".to_string()
+        } else {
+            granted.join(",")
+        };
+        let user_targets: Vec<&Target> = targets.iter().filter(|t| t.repository == *repo).collect();
+        if !wire::allows(&granted, "pull") {
+            report.push(role_finding(
+                hints,
+                host,
+                repo,
+                false,
+                &shown,
+                who,
+                identity,
+                &user_targets,
+            ));
+        } else {
+            report.verified(format!("{host}: token for {short} grants pull on `{repo}`"));
+        }
+        if *push {
+            if wire::allows(&granted, "push") {
+                report.verified(format!("{host}: token for {short} grants push on `{repo}`"));
+            } else {
+                report.push(role_finding(
+                    hints,
+                    host,
+                    repo,
+                    true,
+                    &shown,
+                    who,
+                    identity,
+                    &user_targets,
+                ));
+            }
+        }
+    }
+    Some((Auth::Bearer(token.token), grants))
+}
+
+#[derive(Default)]
+struct Lookup {
+    findings: Vec<Finding>,
+    verified: Vec<String>,
+    resolved: Option<Resolved>,
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn lookup(
+    client: &Client,
+    host: &str,
+    target: &Target,
+    auth: &Auth,
+    pull_proven: bool,
+    identity: &Identity,
+    source: Option<&TokenSource>,
+    hints: &RoleHints,
+) -> Lookup {
+    let mut out = Lookup::default();
+    let info = &target.info;
+    let reference = info
+        .digest
+        .clone()
+        .or_else(|| info.tag.clone())
+        .unwrap_or_else(|| "latest".into());
+    // ACR Tasks reads the artifact's layers, so an oci:// context needs the body anyway.
+    let oci_context = crate::reference::context_scheme(&info.reference) == Some(ContextScheme::Oci);
+    let reply = match client
+        .manifest(host, &target.repository, &reference, auth, oci_context)
+        .await
+    {
+        Ok(r) => r,
+        Err(e) => {
+            out.findings
+                .push(net_only_finding(host, &e, &info.reference));
+            return out;
+        }
+    };
+    let method = if oci_context { "GET" } else { "HEAD" };
+    let seen = format!(
+        "{method} /v2/{}/manifests/{reference} → {}",
+        target.repository,
+        reply.describe()
+    );
+    match reply.status {
+        200 => {
+            let manifest = Manifest {
+                target,
+                reference: &reference,
+                oci_context,
+                seen: &seen,
+            };
+            found(client, host, auth, &manifest, &reply, &mut out).await;
+        }
+        404 => {
+            out.findings.push(
+                not_found(
+                    client,
+                    host,
+                    target,
+                    &reference,
+                    auth,
+                    source,
+                    &seen,
+                    false,
+                    pull_proven,
+                )
+                .await,
+            );
+        }
+        401 | 403 if pull_proven => {
+            // ACR answers a missing tag this way even to a token that may pull: look
+            // at the tags before calling it an access problem.
+            out.findings.push(
+                not_found(
+                    client, host, target, &reference, auth, source, &seen, true, true,
+                )
+                .await,
+            );
+        }
+        401 | 403 => out.findings.push(unverifiable_as_warning(
+            identity,
+            pull_refused(host, &target.repository, &seen, identity, hints),
+        )),
+        _ if reply.throttled() => {}
+        _ => out.findings.push(unexpected_finding(host, &seen, &reply)),
+    }
+    for f in &mut out.findings {
+        f.reference = Some(info.reference.clone());
+    }
+    out
+}
+
+/// A manifest request that answered 200, and how it was asked.
+struct Manifest<'a> {
+    target: &'a Target,
+    /// The tag or digest asked for.
+    reference: &'a str,
+    /// An `oci://` context: the body was read (ACR Tasks reads the artifact's layers).
+    oci_context: bool,
+    /// The request and its answer, for messages.
+    seen: &'a str,
+}
+
+/// The facts of a served manifest: digest, type, size and an index's platforms, checked
+/// against a pinned digest and, for `oci://` contexts, against what ACR Tasks can use.
+async fn found(
+    client: &Client,
+    host: &str,
+    auth: &Auth,
+    manifest: &Manifest<'_>,
+    reply: &registry::Reply,
+    out: &mut Lookup,
+) {
+    let info = &manifest.target.info;
+    let media_type = reply
+        .header("content-type")
+        .map(|c| c.split(';').next().unwrap_or(c).trim().to_string())
+        .filter(|c| !c.is_empty() && c != "application/json")
+        .or_else(|| wire::declared_media_type(&reply.body));
+    let digest = reply
+        .header("docker-content-digest")
+        .map(str::to_string)
+        .or_else(|| (!reply.body.is_empty()).then(|| wire::sha256_digest(&reply.body)));
+    let size = reply
+        .header("content-length")
+        .and_then(|l| l.parse::<u64>().ok())
+        .filter(|s| *s > 0)
+        .unwrap_or(reply.body.len() as u64);
+    let mut body = reply.body.clone();
+    let is_index = matches!(
+        media_type.as_deref(),
+        Some(wire::OCI_INDEX | wire::DOCKER_LIST)
+    );
+    if is_index && body.is_empty() {
+        // Platforms are only in the body; one GET for indexes alone.
+        if let Ok(r) = client
+            .manifest(
+                host,
+                &manifest.target.repository,
+                manifest.reference,
+                auth,
+                true,
+            )
+            .await
+            && r.status == 200
+        {
+            body = r.body;
+        }
+    }
+    let platforms = if is_index {
+        wire::index_platforms(&body)
+    } else {
+        Vec::new()
+    };
+    out.verified.push(served_fact(
+        &info.reference,
+        digest.as_deref(),
+        media_type.as_deref(),
+        size,
+        &platforms,
+    ));
+    if let (Some(pinned), Some(got)) = (&info.digest, &digest)
+        && pinned != got
+    {
+        out.findings.push(digest_mismatch(
+            host,
+            &info.reference,
+            manifest.seen,
+            pinned,
+            got,
+        ));
+    }
+    if manifest.oci_context
+        && let Some(f) = artifact_finding(info, media_type.as_deref(), &body)
+    {
+        out.findings.push(f);
+    }
+    if let Some(d) = digest {
+        out.resolved = Some((manifest.target.index, d, media_type, platforms));
+    }
+}
+
+/// The credential the build would present exists only where this container action
+/// cannot look (a runner-only helper, an unmounted docker config, the runner's `az`
+/// session): a refusal of anonymous access then proves nothing about the build.
+fn credential_unverifiable(identity: &Identity) -> bool {
+    identity.credential.is_none()
+        && matches!(
+            identity.problem,
+            Some(
+                Code::HELPER_UNVERIFIABLE
+                    | Code::CONTAINER_PATH_UNMOUNTED
+                    | Code::ID_CLI_UNVERIFIABLE
+            )
+        )
+}
+
+/// A missing role that could not be verified is a warning, not an error: the build may
+/// well have the credential this run could not see.
+fn unverifiable_as_warning(identity: &Identity, mut finding: Finding) -> Finding {
+    if credential_unverifiable(identity) && finding.severity == Severity::Error {
+        finding.severity = Severity::Warning;
+    }
+    finding
+}
+
+/// CONTEXT_NOT_FOUND with the repository's tags and nearest names, or
+/// CONTEXT_ACCESS_DENIED when the tag exists but the registry still refuses.
+#[allow(clippy::too_many_arguments)]
+async fn not_found(
+    client: &Client,
+    host: &str,
+    target: &Target,
+    reference: &str,
+    auth: &Auth,
+    source: Option<&TokenSource>,
+    seen: &str,
+    refused: bool,
+    pull_proven: bool,
+) -> Finding {
+    let repo = &target.repository;
+    let by_digest = target.info.digest.is_some();
+    let (tags, tag_note) = list_tags(client, host, repo, auth).await;
+    if let Some(tags) = &tags
+        && (!tags.is_empty() || !refused)
+    {
+        if refused && !by_digest && tags.iter().any(|t| t == reference) {
+            return refused_although_listed(host, repo, reference, seen);
+        }
+        let missing = MissingTag {
+            host,
+            target,
+            reference,
+            seen,
+            refused,
+            pull_proven,
+        };
+        return tag_not_found(&missing, tags, &tag_note);
+    }
+    // No tag list: the repository itself is missing (or unlistable).
+    let repos = list_repositories(client, host, auth, source).await;
+    repository_not_found(host, target, seen, &repos, &tag_note)
+}
+
+/// The repository's tags (`None` when unreadable) and a note on a partial or failed list.
+async fn list_tags(
+    client: &Client,
+    host: &str,
+    repo: &str,
+    auth: &Auth,
+) -> (Option<Vec<String>>, String) {
+    match client.tags(host, repo, auth).await {
+        Ok(Ok(list)) => {
+            let note = list
+                .partial
+                .as_ref()
+                .map(|why| format!(" The tag list is partial: {why}."))
+                .unwrap_or_default();
+            (Some(list.tags), note)
+        }
+        Ok(Err(reply)) => {
+            let note = if reply.redirect_target().is_some() {
+                format!(" GET /v2/{repo}/tags/list → {}.", reply.describe())
+            } else {
+                String::new()
+            };
+            (None, note)
+        }
+        // A hung, reset or oversized tags answer: the finding still stands, and says
+        // why it lists no tags.
+        Err(e) => (
+            None,
+            format!(
+                " The tag list could not be read: {} {}.",
+                e.url,
+                wire::shorten(&e.detail, 200)
+            ),
+        ),
+    }
+}
+
+/// The registry's catalog, empty when unreadable. On token registries the catalog
+/// needs its own scope.
+async fn list_repositories(
+    client: &Client,
+    host: &str,
+    auth: &Auth,
+    source: Option<&TokenSource>,
+) -> Vec<String> {
+    let catalog_auth = match source {
+        Some(src) => match client
+            .token(
+                host,
+                &src.realm,
+                src.service.as_deref(),
+                &["registry:catalog:*".to_string()],
+                src.credential.as_ref(),
+            )
+            .await
+        {
+            Ok(t) => Auth::Bearer(t.token),
+            Err(_) => auth.clone(),
+        },
+        None => auth.clone(),
+    };
+    match client.catalog(host, &catalog_auth).await {
+        Ok(Ok(repos)) => repos,
+        _ => Vec::new(),
+    }
+}
+
+/// Addresses `host` resolves to, honouring `--resolve`, for NET_* messages.
+async fn addresses(ctx: &Ctx, host: &str) -> String {
+    let api = registry::api_host(host);
+    let (name, port) = match api.rsplit_once(':') {
+        Some((n, p)) if p.chars().all(|c| c.is_ascii_digit()) && !n.ends_with(':') => (
+            n.trim_matches(['[', ']']).to_string(),
+            p.parse().unwrap_or(443),
+        ),
+        _ => (api.trim_matches(['[', ']']).to_string(), 443u16),
+    };
+    if let Some(rule) = ctx.config.resolve.iter().find(|r| r.host == name) {
+        return format!("{} (from --resolve)", rule.addr);
+    }
+    // Half of what is left at most: a NET_TIMEOUT is reported with little time left,
+    // and looking up the addresses must not take the run past its deadline.
+    let wait = (ctx.remaining() / 2).min(std::time::Duration::from_secs(2));
+    match tokio::time::timeout(wait, tokio::net::lookup_host((name.as_str(), port))).await {
+        Ok(Ok(addrs)) => {
+            let list: Vec<String> = addrs.take(6).map(|a| a.ip().to_string()).collect();
+            if list.is_empty() {
+                "no address".into()
+            } else {
+                list.join(", ")
+            }
+        }
+        Ok(Err(e)) => format!("no address ({e})"),
+        Err(_) => "no answer from DNS in time".into(),
+    }
+}
+
+async fn net_finding(ctx: &Ctx, host: &str, e: &NetError, targets: &[Target]) -> Finding {
+    if e.kind == NetKind::TooLarge {
+        // The server answered: where it resolves to is no evidence here.
+        return net_only_finding(host, e, &refs_of(targets));
+    }
+    let addrs = addresses(ctx, host).await;
+    let mut f = net_only_finding(host, e, &refs_of(targets));
+    f.message = format!("{} {host} resolves to {addrs}.", f.message);
+    if e.kind == NetKind::Timeout {
+        f.message.push_str(&format!(
+            " The run's deadline is --timeout {}s; every phase of a request is bounded by a share of what is left, so the other registries are still checked.",
+            ctx.config.timeout.as_secs()
+        ));
+    }
+    f
+}
+
+fn artifact_finding(info: &ContextInfo, media_type: Option<&str>, body: &[u8]) -> Option<Finding> {
+    let shown = &info.reference;
+    if matches!(media_type, Some(wire::OCI_INDEX | wire::DOCKER_LIST)) {
+        return Some(finding(
+            Code::CONTEXT_NOT_AN_ARTIFACT,
+            Severity::Warning,
+            format!("`{shown}` is an image index, not a build-context artifact"),
+            format!(
+                "The manifest is {}: ACR Tasks downloads an oci:// context as files from the layers of one manifest, and an index has none.",
+                media_type.map(short_type).unwrap_or("an index")
+            ),
+            artifact_fix(info),
+        ));
+    }
+    let layers = wire::manifest_layers(body)?;
+    let untitled = layers.iter().filter(|(_, t)| t.is_none()).count();
+    if layers.is_empty() || untitled == layers.len() {
+        return Some(finding(
+            Code::CONTEXT_NOT_AN_ARTIFACT,
+            Severity::Warning,
+            format!("`{shown}` has no titled layers, so ACR Tasks writes no context files"),
+            format!(
+                "The manifest has {} layer(s) and none carries the `org.opencontainers.image.title` annotation. The ACR Tasks agent only writes titled layers to disk (oras file store), so the build would start with an empty context; untitled layers over 4 MiB fail the download outright.",
+                layers.len()
+            ),
+            artifact_fix(info),
+        ));
+    }
+    None
+}
+
+fn throttle_findings(client: &Client, report: &mut CheckReport) {
+    let throttles = client.throttles();
+    if throttles.is_empty() {
+        return;
+    }
+    let failed: Vec<_> = throttles.iter().filter(|t| !t.recovered).collect();
+    let worst = failed.first().copied().unwrap_or(&throttles[0]);
+    let host = reqwest::Url::parse(&worst.url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default();
+    let retry = worst
+        .retry_after
+        .map(|d| format!(" Retry-After: {}s.", d.as_secs()))
+        .unwrap_or_default();
+    let (severity, outcome) = if failed.is_empty() {
+        (
+            Severity::Warning,
+            "the retries succeeded within the deadline",
+        )
+    } else {
+        (
+            Severity::Error,
+            "it still refused after bounded retries within the deadline",
+        )
+    };
+    let fix = match acr_name(&host) {
+        Some(name) => format!("ACR's request limits depend on the SKU: spread concurrent jobs, or move to a larger tier: az acr update -n {name} --sku Premium"),
+        None if crate::reference::is_docker_hub(&host) => "Log in to Docker Hub (authenticated pulls have higher limits), or pull through a mirror.".into(),
+        None => format!("Reduce concurrent pulls from {host}, or ask its administrator about its rate limits."),
+    };
+    report.push(finding(
+        Code::REGISTRY_THROTTLED,
+        severity,
+        format!("{host} throttled this run (429)"),
+        format!(
+            "{} request(s) were answered with 429 TOOMANYREQUESTS, last {};{retry} {outcome}.",
+            throttles.len(),
+            worst.url
+        ),
+        fix,
+    ));
+}
