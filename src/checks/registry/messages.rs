@@ -58,14 +58,12 @@ pub(super) fn refused_although_listed(
 
 /// CONTEXT_NOT_FOUND for a tag or digest, with the tags that exist and the nearest.
 pub(super) fn tag_not_found(missing: &MissingTag, tags: &[String], tag_note: &str) -> Finding {
-    let MissingTag {
-        host,
-        target,
-        reference,
-        seen,
-        refused,
-        pull_proven,
-    } = *missing;
+    let (host, target, reference, seen) = (
+        missing.host,
+        missing.target,
+        missing.reference,
+        missing.seen,
+    );
     let repo = &target.repository;
     let reference_written = &target.info.reference;
     let by_digest = target.info.digest.is_some();
@@ -89,12 +87,12 @@ pub(super) fn tag_not_found(missing: &MissingTag, tags: &[String], tag_note: &st
         )
     };
     let what = if by_digest { "digest" } else { "tag" };
-    let answer = if refused {
+    let answer = if missing.refused {
         format!(
             " The registry answered {} instead of 404, which ACR does for missing tags; the token does grant pull on `{repo}`.",
             if seen.contains("403") { "403" } else { "401" }
         )
-    } else if pull_proven {
+    } else if missing.pull_proven {
         format!(" The token grants pull on `{repo}`, so the {what} is missing, not the right.")
     } else {
         String::new()
