@@ -268,7 +268,7 @@ impl Config {
     pub fn acr_tasks_uses(&self) -> Vec<String> {
         let mut uses = self.build.acr_tasks.clone();
         for c in &self.contexts {
-            if crate::reference::context_scheme(c) == Some(crate::reference::ContextScheme::Oci) {
+            if crate::reference::is_oci_context(c) {
                 uses.push(format!("the ACR Tasks context `{}`", c.trim()));
             }
         }

@@ -1590,8 +1590,13 @@ fn is_scheme_token(s: &str) -> bool {
 
 /// The scheme a context is written with (surrounding whitespace ignored); `None` for a
 /// scheme no build tool accepts. Cheaper than [`parse_context`] when only the form matters.
-pub fn context_scheme(written: &str) -> Option<ContextScheme> {
+fn context_scheme(written: &str) -> Option<ContextScheme> {
     split_scheme(written.trim()).ok().map(|(scheme, _)| scheme)
+}
+
+/// An `oci://` context: the form ACR Tasks (`az acr build`, `az acr run`) reads.
+pub fn is_oci_context(written: &str) -> bool {
+    context_scheme(written) == Some(ContextScheme::Oci)
 }
 
 /// Splits an accepted `scheme://` prefix off `written`: the scheme and the byte length of

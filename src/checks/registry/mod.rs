@@ -11,7 +11,6 @@ use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
 use crate::docker_config::Credential;
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
-use crate::reference::ContextScheme;
 use crate::registry::wire::{self, Challenge};
 use crate::registry::{self, Auth, Client, NetError, NetKind, Reply, TokenError};
 use messages::*;
@@ -559,7 +558,7 @@ async fn lookup(
         .or_else(|| info.tag.clone())
         .unwrap_or_else(|| "latest".into());
     // ACR Tasks reads the artifact's layers, so an oci:// context needs the body anyway.
-    let oci_context = crate::reference::context_scheme(&info.reference) == Some(ContextScheme::Oci);
+    let oci_context = crate::reference::is_oci_context(&info.reference);
     let reply = match client
         .manifest(host, &target.repository, &reference, auth, oci_context)
         .await
