@@ -1,0 +1,157 @@
+//! The words of the workflow check: titles, messages, fixes and the workflow edits they
+//! name. Reading the workflow and deciding what is wrong live in `mod.rs`.
+
+use super::*;
+
+pub(super) fn describe_location(l: &Located) -> String {
+    let job = l.job();
+    let mut s = format!(
+        "{}: job `{}` (line {})",
+        l.workflow.path, job.id.value, job.id.start.line
+    );
+    if let Some((caller, id)) = &l.caller {
+        s.push_str(&format!(", called by job `{id}` of {}", caller.path));
+    }
+    match (l.step(), l.step) {
+        (Some(step), Some((_, how))) => s.push_str(&format!(
+            ", acr-preflight is step {} `{}` (line {}; {})",
+            step.index + 1,
+            step.label(),
+            step.pos.line,
+            how.describe()
+        )),
+        _ => s.push_str(", acr-preflight's step not recognised"),
+    }
+    s
+}
+
+pub(super) fn missing_id_token(
+    workflow: &Workflow,
+    job: &Job,
+    eff: &Effective<'_>,
+    why: &str,
+    l: &Located,
+) -> Finding {
+    let id = &job.id.value;
+    let consequence = "Without it the runner gives the job no ACTIONS_ID_TOKEN_REQUEST_URL, and the login fails with \"Unable to get ACTIONS_ID_TOKEN_REQUEST_URL env variable\" (azure/login: \"Failed to fetch federated token from GitHub\").";
+    let caller_note = match (&l.caller, std::ptr::eq(workflow, &l.workflow)) {
+        (Some((_, caller_id)), false) => format!(
+            " Job `{caller_id}` calls the reusable workflow {} that runs acr-preflight; a called workflow never gets more permissions than its caller.",
+            l.workflow.path
+        ),
+        _ => String::new(),
+    };
+    let (pos, seen, base): (Pos, String, Vec<(String, String)>) = match eff {
+        Effective::Job(p) => {
+            let shadowed = workflow
+                .permissions
+                .as_ref()
+                .filter(|w| w.grant("id-token") == Grant::Write)
+                .map(|w| format!(" The workflow-level `id-token: write` (line {}) does not apply: a job-level `permissions:` replaces the workflow-level block entirely.", w.key.line))
+                .unwrap_or_else(|| " A job-level `permissions:` replaces the workflow-level block entirely, and every scope it does not list is `none`.".into());
+            let read_all = read_all_note(p);
+            (
+                p.key,
+                format!(
+                    "Job `{id}` sets `permissions:` at line {} ({}) without `id-token: write`.{read_all}{shadowed}",
+                    p.key.line,
+                    p.describe()
+                ),
+                p.scopes(),
+            )
+        }
+        Effective::Workflow(p) => (
+            p.key,
+            format!(
+                "Job `{id}` has no `permissions:` of its own, so the workflow-level block at line {} ({}) applies, and it has no `id-token: write`.{}",
+                p.key.line,
+                p.describe(),
+                read_all_note(p)
+            ),
+            p.scopes(),
+        ),
+        Effective::Default => (
+            job.id.start,
+            format!(
+                "Neither job `{id}` nor the workflow sets `permissions:`, so the job runs with the repository's default GITHUB_TOKEN permissions, which never include `id-token: write`."
+            ),
+            vec![("contents".into(), "read".into())],
+        ),
+    };
+    let mut scopes: Vec<(String, String)> =
+        base.into_iter().filter(|(k, _)| k != "id-token").collect();
+    if scopes.is_empty() {
+        scopes.push(("contents".into(), "read".into()));
+    }
+    scopes.push(("id-token".into(), "write".into()));
+    let indent = " ".repeat(job.id.start.column.saturating_sub(1) as usize);
+    let mut yaml = format!("{indent}{id}:\n{indent}  permissions:\n");
+    for (k, v) in &scopes {
+        yaml.push_str(&format!("{indent}    {k}: {v}\n"));
+    }
+    let fix = format!(
+        "Give job `{id}` ({}:{}) this `permissions:` block (it replaces the workflow-level one for this job, so it lists every scope the job needs):\n{}",
+        workflow.path,
+        job.id.start.line,
+        yaml.trim_end()
+    );
+    at(
+        finding(
+            Code::WORKFLOW_OIDC_PERMISSION,
+            Severity::Error,
+            format!("job `{id}` uses OIDC but its permissions lack `id-token: write`"),
+            format!("{seen}{caller_note} OIDC is in use: {why}. {consequence}"),
+            fix,
+        ),
+        &workflow.path,
+        pos,
+    )
+}
+
+pub(super) fn read_all_note(p: &Permissions) -> &'static str {
+    if matches!(p.kind, PermissionsKind::ReadAll) {
+        " `read-all` grants read on every scope; the OIDC token needs `id-token: write`."
+    } else {
+        ""
+    }
+}
+
+pub(super) fn buildkit_context_arg(r: &DiscoveredRef) -> Finding {
+    let value = r.reference.clone().unwrap_or_else(|| r.written.clone());
+    let image = value
+        .strip_prefix("docker-image://")
+        .or_else(|| value.strip_prefix("oci://"))
+        .unwrap_or(&value)
+        .to_string();
+    let fix = match r.origin {
+        discover::Origin::BuildPushBuildArg => format!(
+            "Pass it as a named context: `build-contexts: base=docker-image://{image}` on the docker/build-push-action step, with `FROM base` (or `COPY --from=base`) in the Dockerfile."
+        ),
+        _ => format!(
+            "Pass it as a named context: `docker buildx build --build-context base=docker-image://{image} …`, with `FROM base` (or `COPY --from=base`) in the Dockerfile."
+        ),
+    };
+    finding(
+        Code::WORKFLOW_BUILDKIT_CONTEXT_ARG,
+        Severity::Notice,
+        format!("`BUILDKIT_CONTEXT={}` is a build argument, not a build context", r.written),
+        format!(
+            "Step `{}` (line {}) passes `BUILDKIT_CONTEXT={}` as a build argument ({}). BuildKit reads no build argument of that name: named contexts reach it through `--build-context NAME=docker-image://REF` (docker buildx build) or the `build-contexts` input (docker/build-push-action), and the Dockerfile uses them as `FROM NAME`. acr-preflight still checks `{value}` as a context.",
+            r.step.label,
+            r.step.line,
+            r.written,
+            r.origin.describe()
+        ),
+        fix,
+    )
+    .at(r.location.file.clone(), r.location.line, r.location.column)
+}
+
+/// A reference as the build would get it, with its empty variables left out.
+pub(super) fn resolved_with_empty(r: &DiscoveredRef) -> String {
+    let mut s = r.written.clone();
+    for (e, _) in &r.empty {
+        s = s.replace(&e.written, "");
+    }
+    s
+}
