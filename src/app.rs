@@ -97,7 +97,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     if let Some(secret) = &config.azure.client_secret {
         secrets.register(secret);
     }
-    crate::github::register_secrets(&config, &secrets);
+    crate::feedback::register_secrets(&config, &secrets);
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -146,14 +146,16 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             .checks
             .insert(0, (CheckId::Workflow, workflow_report));
     }
-    if crate::github::requested(&ctx.config)
+    if crate::feedback::requested(&ctx.config)
         && let Ok(http) = &http
     {
         // The comment and check run describe the checks; their own problems join the
         // report afterwards (summary, annotations, JSON).
-        let feedback = runtime.block_on(crate::github::publish(&ctx, http, &report));
+        let feedback = runtime.block_on(crate::feedback::publish(&ctx, http, &report));
         report.http_requests += feedback.http_requests;
-        report.checks.push((crate::github::CHECK, feedback.report));
+        report
+            .checks
+            .push((crate::feedback::CHECK, feedback.report));
         report = report.redacted(&secrets);
     }
     // Helper processes still running after the deadline are killed on drop.

@@ -160,7 +160,7 @@ pub struct RunEnvironment {
     pub azure_federated_token_file: Option<PathBuf>,
 }
 
-/// Pull request feedback through the GitHub API (`src/github/`): opt-in, off by default.
+/// Pull request feedback through the GitHub API (`src/feedback/`): opt-in, off by default.
 #[derive(Clone, Default)]
 pub struct GithubOptions {
     /// `--github-token`, else `GITHUB_TOKEN`. Registered with `Secrets` before any call.

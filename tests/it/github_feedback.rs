@@ -1,14 +1,14 @@
-//! Pull request feedback (src/github/) against a harness server that speaks the
+//! Pull request feedback (src/feedback/) against a harness server that speaks the
 //! documented GitHub REST shapes: issue comments (list with `Link` pagination, create,
-//! update) and check runs (create, update). The tests call `github::publish` directly
+//! update) and check runs (create, update). The tests call `feedback::publish` directly
 //! and assert the requests it sent.
 
 use crate::support;
 
 use acr_preflight::checks::Ctx;
 use acr_preflight::config::{Config, FailOn, GithubOptions};
+use acr_preflight::feedback::{self, Feedback};
 use acr_preflight::findings::{CheckId, CheckReport, Code, Finding, Report, Severity};
-use acr_preflight::github::{self, Feedback};
 use acr_preflight::secrets::Secrets;
 use serde_json::{Value, json};
 use std::path::Path;
@@ -350,7 +350,7 @@ fn located(n: usize) -> Report {
 async fn publish(config: Config, report: &Report) -> Feedback {
     let ctx = Ctx::new(config, Secrets::default());
     let http = acr_preflight::http::build_client(&ctx.config).unwrap();
-    github::publish(&ctx, &http, report).await
+    feedback::publish(&ctx, &http, report).await
 }
 
 fn codes(f: &Feedback) -> Vec<Code> {
