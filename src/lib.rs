@@ -7,8 +7,8 @@ pub mod checks;
 pub mod cli;
 pub mod cloud;
 pub mod config;
-pub mod cred_helper;
-pub mod docker_config;
+
+pub mod docker;
 pub mod event;
 pub mod explain;
 pub mod feedback;

@@ -36,7 +36,7 @@ pub const PATH_LENGTH_MAX: usize = 255;
 pub const TAG_LENGTH_MAX: usize = 128;
 /// The domain docker fills in when a reference names none.
 pub const DEFAULT_DOMAIN: &str = "docker.io";
-const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
+pub const LEGACY_DEFAULT_DOMAIN: &str = "index.docker.io";
 const OFFICIAL_REPO_PREFIX: &str = "library/";
 const DEFAULT_TAG: &str = "latest";
 

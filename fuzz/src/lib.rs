@@ -9,11 +9,12 @@
 //! an escaped workflow command survives the runner's own parsing unchanged.
 
 use acr_preflight::config::RunEnvironment;
+use acr_preflight::docker::config as docker_config;
 use acr_preflight::workflow::discover::{self, Input};
 use acr_preflight::workflow::expr::Scope;
 use acr_preflight::workflow::model::Workflow;
 use acr_preflight::workflow::shell::{self, Dialect};
-use acr_preflight::{docker_config, gha, jwt, reference, registry, secrets::Secrets};
+use acr_preflight::{gha, jwt, reference, registry, secrets::Secrets};
 use std::collections::HashMap;
 
 /// Inputs longer than this are cut: the parsers are linear or close to it, and the
@@ -103,7 +104,7 @@ pub fn www_authenticate(data: &[u8]) {
     assert!(short.chars().count() <= 21, "{short:?}");
 }
 
-/// Docker config parser (src/docker_config.rs).
+/// Docker config parser (src/docker/config.rs).
 pub fn docker_config(data: &[u8]) {
     let text = text(data);
     let secrets = Secrets::default();
@@ -118,8 +119,8 @@ pub fn docker_config(data: &[u8]) {
             let _ = e.to_string();
         }
     }
-    let _ = docker_config::convert_to_hostname(&text);
-    let _ = docker_config::auth_key(&text);
+    let _ = acr_preflight::docker::credential::convert_to_hostname(&text);
+    let _ = acr_preflight::docker::credential::auth_key(&text);
 }
 
 /// JWT claim reader (src/jwt.rs).

@@ -6,7 +6,7 @@ mod acr;
 pub mod stall;
 pub mod wire;
 
-use crate::docker_config::{Credential, CredentialKind};
+use crate::docker::credential::{Credential, CredentialKind};
 use crate::secrets::Secrets;
 use reqwest::header::{ACCEPT, AUTHORIZATION, HeaderMap};
 use reqwest::{Method, Url};

@@ -633,7 +633,7 @@ pub(super) fn login_commands(host: &str, setup: &str) -> String {
             crate::cloud::ACR_TOKEN_USER
         ),
         None => {
-            let target = if docker_config::auth_key(host) == docker_config::DOCKER_HUB_KEY {
+            let target = if credential::auth_key(host) == credential::DOCKER_HUB_KEY {
                 String::new()
             } else {
                 format!(" {host}")

@@ -10,9 +10,12 @@ mod messages;
 
 use super::Ctx;
 use crate::config::{AuthMode, DockerConfigOrigin};
-use crate::cred_helper::{self, Call, HelperAnswer, HelperError, NoCredentialsStyle};
-use crate::docker_config::{
-    self, AuthEntry, ConfigError, DockerConfig, EntryKind, Load, Resolution,
+use crate::docker::config::{
+    self as docker_config, AuthEntry, ConfigError, DockerConfig, EntryKind, Load,
+};
+use crate::docker::credential::{self, Resolution};
+use crate::docker::helper::{
+    self as cred_helper, Call, HelperAnswer, HelperError, NoCredentialsStyle,
 };
 use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 use messages::*;
@@ -20,7 +23,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-pub use crate::docker_config::{Credential, CredentialKind, HelperVia};
+pub use crate::docker::credential::{Credential, CredentialKind, HelperVia};
 pub(crate) use messages::login_fix;
 
 /// The longest a single helper call may take.
@@ -137,7 +140,7 @@ pub async fn run(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredentia
     let creds = hosts
         .iter()
         .map(|host| {
-            let key = docker_config::auth_key(host);
+            let key = credential::auth_key(host);
             let outcome = outcomes.get(&key);
             HostCredential {
                 host: host.clone(),
@@ -161,7 +164,7 @@ fn without_config(hosts: &[String], path: &Path, code: Code) -> Vec<HostCredenti
         .iter()
         .map(|host| HostCredential {
             host: host.clone(),
-            key: docker_config::auth_key(host),
+            key: credential::auth_key(host),
             source: CredentialSource::NoConfig {
                 path: path.to_path_buf(),
             },
@@ -220,7 +223,7 @@ async fn check_hosts(
 fn keys_of(hosts: &[String]) -> Vec<(String, Vec<String>)> {
     let mut keys: Vec<(String, Vec<String>)> = Vec::new();
     for host in hosts {
-        let key = docker_config::auth_key(host);
+        let key = credential::auth_key(host);
         match keys.iter_mut().find(|(k, _)| *k == key) {
             Some((_, hs)) => hs.push(host.clone()),
             None => keys.push((key, vec![host.clone()])),
@@ -816,7 +819,7 @@ mod tests {
     #[test]
     fn an_unverifiable_helper_is_a_notice_once_the_registry_served_without_it() {
         use super::{CredentialSource, HostCredential};
-        use crate::docker_config::HelperVia;
+        use crate::docker::credential::HelperVia;
         let finding = || {
             let mut r = CheckReport::default();
             r.push(Finding::new(

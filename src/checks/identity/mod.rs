@@ -10,7 +10,7 @@ use crate::azure::arm::{self, RegistryFacts};
 use crate::azure::entra::{self, EntraError, Method, Presented};
 use crate::azure::{Cloud, Principal};
 use crate::cloud::ACR_TOKEN_USER;
-use crate::docker_config::{Credential, CredentialKind};
+use crate::docker::credential::{Credential, CredentialKind};
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
 use messages::*;
 use std::collections::BTreeMap;

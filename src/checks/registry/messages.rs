@@ -414,7 +414,7 @@ pub(super) fn realm_evidence(
     let Some(credential) = &identity.credential else {
         return;
     };
-    if credential.kind() == crate::docker_config::CredentialKind::RegistryToken {
+    if credential.kind() == crate::docker::credential::CredentialKind::RegistryToken {
         return;
     }
     let (Ok(realm_url), Ok(base)) = (reqwest::Url::parse(realm), client.base(host)) else {
@@ -457,7 +457,7 @@ pub(super) fn rejected_finding(
     if identity
         .credential
         .as_ref()
-        .is_some_and(|c| c.kind() == crate::docker_config::CredentialKind::IdentityToken)
+        .is_some_and(|c| c.kind() == crate::docker::credential::CredentialKind::IdentityToken)
     {
         fix = format!(
             "The refresh token is no longer accepted (expired, revoked, or issued for another registry): log in again.\n{fix}"

@@ -9,7 +9,7 @@ mod messages;
 
 use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
-use crate::docker_config::Credential;
+use crate::docker::credential::Credential;
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
 use crate::registry::wire::{self, Challenge};
 use crate::registry::{self, Auth, Client, NetError, NetKind, Reply, TokenError};
@@ -293,7 +293,9 @@ async fn authorise(
                 "{host}: /v2/ answers without credentials (open registry)"
             ));
             let auth = match &identity.credential {
-                Some(c) if c.kind() == crate::docker_config::CredentialKind::UsernamePassword => {
+                Some(c)
+                    if c.kind() == crate::docker::credential::CredentialKind::UsernamePassword =>
+                {
                     basic(c)
                 }
                 _ => Auth::None,

@@ -105,8 +105,8 @@ impl HelperCredentials {
     /// The credential docker makes of this answer (native_store.go): `<token>` → an
     /// identity token with no user name; else user name and password (or an ACR
     /// refresh token for the null-GUID user).
-    pub fn into_credential(self) -> crate::docker_config::Credential {
-        use crate::docker_config::{Credential, CredentialKind};
+    pub fn into_credential(self) -> crate::docker::credential::Credential {
+        use crate::docker::credential::{Credential, CredentialKind};
         if self.is_identity_token() {
             Credential::new(CredentialKind::IdentityToken, String::new(), self.secret)
         } else {
@@ -560,7 +560,7 @@ mod tests {
 
     #[test]
     fn token_answer_becomes_an_identity_token() {
-        use crate::docker_config::CredentialKind;
+        use crate::docker::credential::CredentialKind;
         let c = HelperCredentials {
             username: TOKEN_USERNAME.into(),
             secret: "refresh-token-value".into(),

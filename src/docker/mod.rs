@@ -1,0 +1,7 @@
+//! Docker's client side, as a build on the runner sees it: the configuration file
+//! (`config.json`), docker's choice of credential source for a host, and the credential
+//! helper programs it runs. Library only: no findings are made here.
+
+pub mod config;
+pub mod credential;
+pub mod helper;
