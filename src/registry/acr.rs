@@ -8,7 +8,8 @@
 //! `grant_type=access_token`, `service`, `tenant`, `access_token`; answer
 //! `{"refresh_token": "…"}`.
 
-use super::{Client, Endpoint, TokenError, form_encode};
+use super::client::form_encode;
+use super::{Client, Endpoint, TokenError};
 use reqwest::Url;
 
 impl Client {
