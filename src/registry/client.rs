@@ -207,32 +207,23 @@ impl Client {
                     seconds(body_started.elapsed()),
                 )
             };
-            let reply = match read {
-                Ok(Ok(reply)) => reply,
+            let read = match read {
+                Ok(Ok(reply)) => Ok(reply),
                 Ok(Err(e)) => {
                     let kind = match &e {
                         crate::http::BodyError::TooLarge { .. } => NetKind::TooLarge,
                         crate::http::BodyError::Transport(e) => classify(e),
                     };
-                    let detail = crate::secrets::redact_tokens(&e.to_string());
-                    if kind == NetKind::Timeout {
-                        return Err(self
-                            .stalled(
-                                endpoint,
-                                &url,
-                                started,
-                                body_bound,
-                                Some(body_stall()),
-                                detail,
-                            )
-                            .await);
-                    }
-                    let mut error = NetError::new(kind, without_query(&url), detail);
-                    error.endpoint = endpoint;
-                    return Err(error);
+                    Err((kind, crate::secrets::redact_tokens(&e.to_string())))
                 }
-                Err(_) => {
-                    let detail = format!("the body stalled for {}", seconds(body_bound));
+                Err(_) => Err((
+                    NetKind::Timeout,
+                    format!("the body stalled for {}", seconds(body_bound)),
+                )),
+            };
+            let reply = match read {
+                Ok(reply) => reply,
+                Err((NetKind::Timeout, detail)) => {
                     return Err(self
                         .stalled(
                             endpoint,
@@ -243,6 +234,11 @@ impl Client {
                             detail,
                         )
                         .await);
+                }
+                Err((kind, detail)) => {
+                    let mut error = NetError::new(kind, without_query(&url), detail);
+                    error.endpoint = endpoint;
+                    return Err(error);
                 }
             };
             if !reply.throttled() {
@@ -610,25 +606,11 @@ impl Client {
         let mut tags = Vec::new();
         let mut partial = None;
         for round in 0..TAG_PAGES {
-            let reply = self
-                .send(
-                    Endpoint::Tags,
-                    || self.authorised(self.http.get(url.clone()), auth),
-                    true,
-                )
-                .await?;
+            let reply = self.get_authorised(Endpoint::Tags, &url, auth).await?;
             if reply.status != 200 {
                 return Ok(Err(reply));
             }
-            let page: serde_json::Value =
-                serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null);
-            tags.extend(
-                page.get("tags")
-                    .and_then(|t| t.as_array())
-                    .into_iter()
-                    .flatten()
-                    .filter_map(|t| t.as_str().map(str::to_string)),
-            );
+            tags.extend(wire::string_list(&reply.body, "tags"));
             match wire::next_link(reply.header("link"), &url) {
                 Some(next) if !same_origin(&next, &url) => {
                     let mut shown = next.clone();
@@ -657,25 +639,26 @@ impl Client {
         auth: &Auth,
     ) -> Result<Result<Vec<String>, Reply>, NetError> {
         let url = self.api_url(host, "v2/_catalog?n=1000")?;
-        let reply = self
-            .send(
-                Endpoint::Catalog,
-                || self.authorised(self.http.get(url.clone()), auth),
-                true,
-            )
-            .await?;
+        let reply = self.get_authorised(Endpoint::Catalog, &url, auth).await?;
         if reply.status != 200 {
             return Ok(Err(reply));
         }
-        let page: serde_json::Value =
-            serde_json::from_slice(&reply.body).unwrap_or(serde_json::Value::Null);
-        Ok(Ok(page
-            .get("repositories")
-            .and_then(|t| t.as_array())
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.as_str().map(str::to_string))
-            .collect()))
+        Ok(Ok(wire::string_list(&reply.body, "repositories")))
+    }
+
+    /// An idempotent `GET` with the request's credential.
+    async fn get_authorised(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        auth: &Auth,
+    ) -> Result<Reply, NetError> {
+        self.send(
+            endpoint,
+            || self.authorised(self.http.get(url.clone()), auth),
+            true,
+        )
+        .await
     }
 
     fn api_url(&self, host: &str, path: &str) -> Result<Url, NetError> {

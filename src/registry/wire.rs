@@ -334,6 +334,18 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
     format!("sha256:{hex}")
 }
 
+/// The strings of a JSON body's `key` array (`tags`, `repositories`); entries that are
+/// not strings, and bodies that are not JSON objects, give nothing.
+pub fn string_list(body: &[u8], key: &str) -> Vec<String> {
+    let page: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    page.get(key)
+        .and_then(|t| t.as_array())
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.as_str().map(str::to_string))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
