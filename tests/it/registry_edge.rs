@@ -312,3 +312,68 @@ fn the_tag_list_is_followed_across_link_pages() {
         .count();
     assert_eq!(pages, 2);
 }
+
+/// 20 contexts on one registry: one ping, one HEAD per manifest and no request repeated,
+/// at most MANIFEST_CONCURRENCY (8) manifest requests in flight, and that many used.
+/// Each manifest answer waits until 8 are in flight (or 5 s pass) and then 300 ms more,
+/// so a smaller pool or a larger one shows up in the highest count seen.
+#[test]
+fn many_contexts_share_one_ping_and_a_pool_of_eight_manifest_requests() {
+    use std::sync::{Arc, Condvar, Mutex};
+    use std::time::Duration;
+    const POOL: usize = 8;
+    let in_flight = Arc::new((Mutex::new((0usize, 0usize)), Condvar::new()));
+    let counts = in_flight.clone();
+    let reg = support::servers::scripted(move |req, _| {
+        if req.path == "/v2/" {
+            return Reply::Respond(Response::new(200).body("{}"));
+        }
+        let (lock, changed) = &*counts;
+        let mut state = lock.lock().unwrap();
+        state.0 += 1;
+        state.1 = state.1.max(state.0);
+        changed.notify_all();
+        // Hold until the pool is full, then a moment longer: a larger pool shows up as a
+        // ninth request in flight.
+        let (state, _) = changed
+            .wait_timeout_while(state, Duration::from_secs(5), |s| s.1 < POOL)
+            .unwrap();
+        let (mut state, _) = changed
+            .wait_timeout_while(state, Duration::from_millis(300), |s| s.1 == POOL)
+            .unwrap();
+        state.0 -= 1;
+        Reply::Respond(
+            Response::new(200)
+                .header("Content-Type", "application/vnd.oci.image.manifest.v1+json")
+                .header("Docker-Content-Digest", DIGEST)
+                .header("Content-Length", "2"),
+        )
+    });
+    let host = reg.host();
+    let mut args = vec!["--auth-mode".to_string(), "anonymous".to_string()];
+    for i in 0..20 {
+        args.push("--context".to_string());
+        args.push(format!("{host}/team/ctx{i}:v1"));
+    }
+    let (status, v) = run(&args, "{}");
+    assert_eq!(status, 0, "{v:#}");
+    assert_eq!(v["result"], "pass", "{v:#}");
+    let seen = reg.requests();
+    let pings = seen.iter().filter(|r| r.path == "/v2/").count();
+    assert_eq!(pings, 1, "one ping for the host: {seen:#?}");
+    let mut manifests: Vec<String> = seen
+        .iter()
+        .filter(|r| r.path.contains("/manifests/"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(manifests.len(), 20, "{manifests:#?}");
+    assert!(
+        manifests.iter().all(|m| m.starts_with("HEAD ")),
+        "{manifests:#?}"
+    );
+    manifests.sort();
+    manifests.dedup();
+    assert_eq!(manifests.len(), 20, "a manifest was asked twice");
+    let highest = in_flight.0.lock().unwrap().1;
+    assert_eq!(highest, POOL, "manifest requests in flight at once");
+}
