@@ -285,177 +285,21 @@ pub fn load(dir: &Path, secrets: &Secrets) -> Result<Load, ConfigError> {
 
 /// Parses the text of a `config.json` read from `path` (used in messages only).
 pub fn parse(path: &Path, text: &str, secrets: &Secrets) -> Result<DockerConfig, ConfigError> {
-    let value: Value = match serde_json::from_str(text) {
-        Ok(v) => v,
-        Err(e) => {
-            // serde_json's syntax messages describe the grammar, never the content.
-            let full = e.to_string();
-            let suffix = format!(" at line {} column {}", e.line(), e.column());
-            let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
-            return Err(ConfigError::Syntax {
-                path: path.to_path_buf(),
-                line: e.line().max(1) as u32,
-                column: e.column().max(1) as u32,
-                message,
-            });
-        }
-    };
-    let positions = key_positions(text);
-    let mut problems = Vec::new();
-    let mut problem = |path_parts: &[&str], what: String| {
-        let pos = positions
-            .get(&path_parts.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .copied();
-        problems.push(ConfigProblem {
-            key: key_path(path_parts),
-            line: pos.map(|p| p.0),
-            column: pos.map(|p| p.1),
-            problem: what,
-        });
-    };
-    let line_of = |path_parts: &[&str]| {
-        positions
-            .get(&path_parts.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .map(|p| p.0)
-    };
-
+    let value: Value = serde_json::from_str(text).map_err(|e| syntax_error(path, &e))?;
     let top = match value {
         Value::Object(map) => map,
-        other => {
-            let first = text.trim_start();
-            let skipped = &text[..text.len() - first.len()];
-            let line = skipped.matches('\n').count() as u32 + 1;
-            return Err(ConfigError::Invalid {
-                path: path.to_path_buf(),
-                problems: vec![ConfigProblem {
-                    key: "(top level)".into(),
-                    line: Some(line),
-                    column: Some(1),
-                    problem: format!("must be a JSON object, found {}", type_name(&other)),
-                }],
-            });
-        }
+        other => return Err(not_an_object(path, text, &other)),
     };
-
+    let mut reader = Reader {
+        positions: key_positions(text),
+        problems: Vec::new(),
+    };
     // Secrets first: register every secret-bearing value before looking at anything else.
-    let mut auths = Vec::new();
-    match top.get("auths") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(entries)) => {
-            let masking = (entries.len() <= EAGER_MASK_ENTRIES).then_some(secrets);
-            for (key, entry) in entries {
-                let fields = match entry {
-                    Value::Object(fields) => Some(fields),
-                    Value::Null => None,
-                    other => {
-                        problem(
-                            &["auths", key],
-                            format!("must be an object, found {}", type_name(other)),
-                        );
-                        continue;
-                    }
-                };
-                let mut field = |name: &str, secret: bool| -> Option<String> {
-                    match fields.and_then(|f| f.get(name)) {
-                        None | Some(Value::Null) => None,
-                        Some(Value::String(s)) => {
-                            if secret && let Some(secrets) = masking {
-                                secrets.register(s);
-                            }
-                            Some(s.clone())
-                        }
-                        Some(other) => {
-                            problem(
-                                &["auths", key, name],
-                                format!("must be a string, found {}", type_name(other)),
-                            );
-                            None
-                        }
-                    }
-                };
-                let auth = field("auth", true);
-                let mut password = field("password", true);
-                let identity_token = field("identitytoken", true);
-                let registry_token = field("registrytoken", true);
-                let mut username = field("username", false);
-                let _ = field("serveraddress", false);
-                let _ = field("email", false);
-                if let Some(auth) = auth.as_ref().filter(|a| !a.is_empty()) {
-                    match decode_auth(auth, masking) {
-                        Ok((user, pass)) => {
-                            username = Some(user);
-                            password = Some(pass);
-                        }
-                        Err(why) => problem(&["auths", key, "auth"], why),
-                    }
-                }
-                let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
-                auths.push(AuthEntry {
-                    key: key.clone(),
-                    line: line_of(&["auths", key]),
-                    auth: nonempty(auth),
-                    username: nonempty(username),
-                    password,
-                    identity_token: nonempty(identity_token),
-                    registry_token: nonempty(registry_token),
-                });
-            }
-        }
-        Some(other) => problem(
-            &["auths"],
-            format!("must be an object, found {}", type_name(other)),
-        ),
-    }
-
-    let creds_store = match top.get("credsStore") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) => Some(Located {
-            value: s.clone(),
-            line: line_of(&["credsStore"]),
-        }),
-        Some(other) => {
-            problem(
-                &["credsStore"],
-                format!(
-                    "must be a string (a helper name such as \"pass\"), found {}",
-                    type_name(other)
-                ),
-            );
-            None
-        }
-    };
-
-    let mut cred_helpers = Vec::new();
-    match top.get("credHelpers") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(entries)) => {
-            for (key, helper) in entries {
-                match helper {
-                    Value::String(s) => cred_helpers.push(CredHelperEntry {
-                        key: key.clone(),
-                        helper: s.clone(),
-                        line: line_of(&["credHelpers", key]),
-                    }),
-                    other => problem(
-                        &["credHelpers", key],
-                        format!(
-                            "must be a string (a helper name such as \"pass\"), found {}",
-                            type_name(other)
-                        ),
-                    ),
-                }
-            }
-        }
-        Some(other) => problem(
-            &["credHelpers"],
-            format!(
-                "must be an object mapping registry hosts to helper names, found {}",
-                type_name(other)
-            ),
-        ),
-    }
-
-    if !problems.is_empty() {
+    let mut auths = reader.auths(top.get("auths"), secrets);
+    let creds_store = reader.creds_store(top.get("credsStore"));
+    let mut cred_helpers = reader.cred_helpers(top.get("credHelpers"));
+    if !reader.problems.is_empty() {
+        let mut problems = reader.problems;
         problems.sort_by_key(|p| (p.line.unwrap_or(u32::MAX), p.column.unwrap_or(0)));
         return Err(ConfigError::Invalid {
             path: path.to_path_buf(),
@@ -471,6 +315,203 @@ pub fn parse(path: &Path, text: &str, secrets: &Secrets) -> Result<DockerConfig,
         cred_helpers,
         auths,
     })
+}
+
+/// A JSON syntax error, at its line and column. serde_json's syntax messages describe
+/// the grammar, never the content.
+fn syntax_error(path: &Path, e: &serde_json::Error) -> ConfigError {
+    let full = e.to_string();
+    let suffix = format!(" at line {} column {}", e.line(), e.column());
+    let message = full.strip_suffix(&suffix).unwrap_or(&full).to_string();
+    ConfigError::Syntax {
+        path: path.to_path_buf(),
+        line: e.line().max(1) as u32,
+        column: e.column().max(1) as u32,
+        message,
+    }
+}
+
+/// A well-formed file whose top level is not an object.
+fn not_an_object(path: &Path, text: &str, found: &Value) -> ConfigError {
+    let first = text.trim_start();
+    let skipped = &text[..text.len() - first.len()];
+    let line = skipped.matches('\n').count() as u32 + 1;
+    ConfigError::Invalid {
+        path: path.to_path_buf(),
+        problems: vec![ConfigProblem {
+            key: "(top level)".into(),
+            line: Some(line),
+            column: Some(1),
+            problem: format!("must be a JSON object, found {}", type_name(found)),
+        }],
+    }
+}
+
+/// Reads the known keys of a parsed file, collecting every problem with its place.
+struct Reader {
+    positions: HashMap<Vec<String>, (u32, u32)>,
+    problems: Vec<ConfigProblem>,
+}
+
+impl Reader {
+    fn position(&self, path_parts: &[&str]) -> Option<(u32, u32)> {
+        let key: Vec<String> = path_parts.iter().map(|s| s.to_string()).collect();
+        self.positions.get(&key).copied()
+    }
+
+    fn line_of(&self, path_parts: &[&str]) -> Option<u32> {
+        self.position(path_parts).map(|p| p.0)
+    }
+
+    fn problem(&mut self, path_parts: &[&str], what: String) {
+        let pos = self.position(path_parts);
+        self.problems.push(ConfigProblem {
+            key: key_path(path_parts),
+            line: pos.map(|p| p.0),
+            column: pos.map(|p| p.1),
+            problem: what,
+        });
+    }
+
+    /// `auths`: every entry, its secrets registered as they are read (for files of up
+    /// to [`EAGER_MASK_ENTRIES`] entries; larger ones register what is used).
+    fn auths(&mut self, auths: Option<&Value>, secrets: &Secrets) -> Vec<AuthEntry> {
+        let entries = match auths {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Object(entries)) => entries,
+            Some(other) => {
+                self.problem(
+                    &["auths"],
+                    format!("must be an object, found {}", type_name(other)),
+                );
+                return Vec::new();
+            }
+        };
+        let masking = (entries.len() <= EAGER_MASK_ENTRIES).then_some(secrets);
+        let mut read = Vec::new();
+        for (key, entry) in entries {
+            let fields = match entry {
+                Value::Object(fields) => Some(fields),
+                Value::Null => None,
+                other => {
+                    self.problem(
+                        &["auths", key],
+                        format!("must be an object, found {}", type_name(other)),
+                    );
+                    continue;
+                }
+            };
+            read.push(self.auth_entry(key, fields, masking));
+        }
+        read
+    }
+
+    fn auth_entry(
+        &mut self,
+        key: &str,
+        fields: Option<&serde_json::Map<String, Value>>,
+        masking: Option<&Secrets>,
+    ) -> AuthEntry {
+        let mut field = |name: &str, secret: bool| -> Option<String> {
+            match fields.and_then(|f| f.get(name)) {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) => {
+                    if secret && let Some(secrets) = masking {
+                        secrets.register(s);
+                    }
+                    Some(s.clone())
+                }
+                Some(other) => {
+                    self.problem(
+                        &["auths", key, name],
+                        format!("must be a string, found {}", type_name(other)),
+                    );
+                    None
+                }
+            }
+        };
+        let auth = field("auth", true);
+        let mut password = field("password", true);
+        let identity_token = field("identitytoken", true);
+        let registry_token = field("registrytoken", true);
+        let mut username = field("username", false);
+        let _ = field("serveraddress", false);
+        let _ = field("email", false);
+        if let Some(auth) = auth.as_ref().filter(|a| !a.is_empty()) {
+            match decode_auth(auth, masking) {
+                Ok((user, pass)) => {
+                    username = Some(user);
+                    password = Some(pass);
+                }
+                Err(why) => self.problem(&["auths", key, "auth"], why),
+            }
+        }
+        let nonempty = |v: Option<String>| v.filter(|s| !s.is_empty());
+        AuthEntry {
+            key: key.to_string(),
+            line: self.line_of(&["auths", key]),
+            auth: nonempty(auth),
+            username: nonempty(username),
+            password,
+            identity_token: nonempty(identity_token),
+            registry_token: nonempty(registry_token),
+        }
+    }
+
+    fn creds_store(&mut self, value: Option<&Value>) -> Option<Located<String>> {
+        match value {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) => Some(Located {
+                value: s.clone(),
+                line: self.line_of(&["credsStore"]),
+            }),
+            Some(other) => {
+                self.problem(
+                    &["credsStore"],
+                    format!(
+                        "must be a string (a helper name such as \"pass\"), found {}",
+                        type_name(other)
+                    ),
+                );
+                None
+            }
+        }
+    }
+
+    fn cred_helpers(&mut self, value: Option<&Value>) -> Vec<CredHelperEntry> {
+        let entries = match value {
+            None | Some(Value::Null) => return Vec::new(),
+            Some(Value::Object(entries)) => entries,
+            Some(other) => {
+                self.problem(
+                    &["credHelpers"],
+                    format!(
+                        "must be an object mapping registry hosts to helper names, found {}",
+                        type_name(other)
+                    ),
+                );
+                return Vec::new();
+            }
+        };
+        let mut helpers = Vec::new();
+        for (key, helper) in entries {
+            match helper {
+                Value::String(s) => helpers.push(CredHelperEntry {
+                    key: key.clone(),
+                    helper: s.clone(),
+                    line: self.line_of(&["credHelpers", key]),
+                }),
+                other => self.problem(
+                    &["credHelpers", key],
+                    format!(
+                        "must be a string (a helper name such as \"pass\"), found {}",
+                        type_name(other)
+                    ),
+                ),
+            }
+        }
+        helpers
+    }
 }
 
 /// docker/cli `decodeAuth`: base64 of `user:password`, split at the first `:`, empty
