@@ -308,7 +308,7 @@ pub fn parse_registry(input: &str, cloud: AzureEnvironment) -> Result<Registry, 
     }
     let host = host.to_ascii_lowercase();
     // A bare name is an ACR registry name (5-50 alphanumerics): expand to its login server.
-    let is_bare_name = !host.contains('.') && !host.contains(':') && host != "localhost";
+    let is_bare_name = !crate::reference::names_a_host(&host);
     if is_bare_name {
         if !(5..=50).contains(&host.len()) || !host.chars().all(|c| c.is_ascii_alphanumeric()) {
             return Err(format!(

@@ -33,6 +33,7 @@ mod normalize;
 mod rules;
 
 use grammar::*;
+pub use normalize::names_a_host;
 use normalize::*;
 use rules::*;
 pub use rules::{ReferenceError, ReferenceErrorKind, Section};

@@ -13,9 +13,15 @@ pub(super) struct Normalized {
     pub(super) remote_at: usize,
 }
 
+/// Whether the text before a reference's first `/` is a registry host by its form: a
+/// `.` or a `:`, or `localhost` (docker also takes one with capitals as a host).
+pub fn names_a_host(first: &str) -> bool {
+    first.contains(['.', ':']) || first == "localhost"
+}
+
 /// `splitDockerDomain`'s test: is the text before the first `/` a registry host?
 pub(super) fn is_written_domain(first: &str) -> bool {
-    first.contains(['.', ':']) || first == "localhost" || go_lower(first) != first
+    names_a_host(first) || go_lower(first) != first
 }
 
 pub(super) fn normalize(s: &str) -> Result<Normalized, ReferenceError> {

@@ -234,7 +234,7 @@ pub(super) fn wrong_registry(
         ));
     } else if let Some(typo_of) = typo_of(&host_lc, registry) {
         message.push_str(&format!(" `{host}` looks like a typo of {typo_of}."));
-    } else if !host.contains(['.', ':']) && host != "localhost" {
+    } else if !crate::reference::names_a_host(host) {
         // Only capitals made docker read it as a host (splitDockerDomain).
         message.push_str(&format!(
             " `{host}` is read as a registry host only because it contains capital letters; if it is part of the repository path, write it in lower case."
