@@ -155,3 +155,81 @@ pub(super) fn resolved_with_empty(r: &DiscoveredRef) -> String {
     }
     s
 }
+
+/// WORKFLOW_EMPTY_VARIABLE: the references built from an empty variable, where it is set
+/// empty, and whether a later step may still fill it.
+pub(super) fn empty_variable_finding(
+    l: &Located,
+    group: &EmptyVariable<'_>,
+    set_in: Option<&str>,
+    setter: Option<&Step>,
+) -> Finding {
+    let (name, loc) = (&group.name, &group.at);
+    let first = group.refs[0];
+    let line = loc.line.unwrap_or(first.step.line);
+    let uses: Vec<String> = group
+        .refs
+        .iter()
+        .map(|r| {
+            format!(
+                "the {} `{}` of step `{}` (line {})",
+                r.role.as_str(),
+                r.written,
+                r.step.label,
+                r.location.line.unwrap_or(r.step.line)
+            )
+        })
+        .collect();
+    let (severity, later) = match setter {
+        Some(s) => (
+            Severity::Warning,
+            format!(
+                " Step `{}` (line {}) writes to $GITHUB_ENV before the build and may set `{name}` there; acr-preflight cannot know what it writes.",
+                s.label(),
+                s.pos.line
+            ),
+        ),
+        None => (
+            Severity::Error,
+            " No step before the build sets it otherwise, so the build fails with `invalid reference format`."
+                .to_string(),
+        ),
+    };
+    let (message, fix) = match set_in {
+        Some(level) => (
+            format!(
+                "`{name}` is set to an empty value at line {line} ({level}), and {} is built from it: without a value the reference is `{}`, which is not valid.{later} Template workflows ship this entry empty for you to fill in.",
+                uses.join(", "),
+                resolved_with_empty(first)
+            ),
+            format!(
+                "Give `{name}` its value at {}:{line} (for a registry, its name or login server, e.g. `{name}: myregistry`), or set it from a variable: `{name}: ${{{{ vars.{name} }}}}`.",
+                l.workflow.path
+            ),
+        ),
+        None => (
+            format!(
+                "`{name}` is empty in acr-preflight's environment and no `env:` block of the workflow sets it, and {} is built from it: without a value the reference is `{}`, which is not valid.{later}",
+                uses.join(", "),
+                resolved_with_empty(first)
+            ),
+            format!(
+                "Set `{name}` in the workflow's or the job's `env:` of {}, or give the reference in full.",
+                l.workflow.path
+            ),
+        ),
+    };
+    finding(
+        Code::WORKFLOW_EMPTY_VARIABLE,
+        severity,
+        format!(
+            "`{name}` is empty, so the {} `{}` at line {} is not a valid reference",
+            first.role.as_str(),
+            first.written,
+            first.location.line.unwrap_or(first.step.line)
+        ),
+        message,
+        fix,
+    )
+    .at(loc.file.clone(), loc.line, loc.column)
+}

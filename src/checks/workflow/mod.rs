@@ -652,120 +652,83 @@ fn input_entries(
 /// variable that is empty, reported once per variable and definition at the `env:`
 /// entry, with the references it breaks as context.
 fn empty_variables(report: &mut CheckReport, l: &Located, found: &discover::Found) {
-    let job = l.job();
-    let preflight = l.step().map(|s| s.index);
-    let mut groups: Vec<(String, Location, Vec<&DiscoveredRef>)> = Vec::new();
+    for group in empty_variable_groups(found) {
+        let Some(first) = group.refs.first() else {
+            continue;
+        };
+        let set_in = where_set(l.job(), &group, first);
+        let setter = env_writer_before_build(l, &group.refs);
+        report.push(empty_variable_finding(l, &group, set_in.as_deref(), setter));
+    }
+}
+
+/// One empty variable at one place, and the references built from it.
+struct EmptyVariable<'a> {
+    name: String,
+    /// Where the empty value is written (or the step, when no `env:` sets it).
+    at: Location,
+    refs: Vec<&'a DiscoveredRef>,
+}
+
+/// The references after acr-preflight's step grouped by the empty variable they use.
+fn empty_variable_groups(found: &discover::Found) -> Vec<EmptyVariable<'_>> {
+    let mut groups: Vec<EmptyVariable<'_>> = Vec::new();
     for r in found.references.iter().filter(|r| r.after_preflight) {
         for (e, loc) in &r.empty {
-            match groups
-                .iter_mut()
-                .find(|(n, at, _)| *n == e.name && at == loc)
-            {
-                Some((_, _, refs)) => {
-                    if !refs.iter().any(|x| std::ptr::eq(*x, r)) {
-                        refs.push(r)
+            match groups.iter_mut().find(|g| g.name == e.name && g.at == *loc) {
+                Some(group) => {
+                    if !group.refs.iter().any(|x| std::ptr::eq(*x, r)) {
+                        group.refs.push(r)
                     }
                 }
-                None => groups.push((e.name.clone(), loc.clone(), vec![r])),
+                None => groups.push(EmptyVariable {
+                    name: e.name.clone(),
+                    at: loc.clone(),
+                    refs: vec![r],
+                }),
             }
         }
     }
-    for (name, loc, refs) in groups {
-        let Some(first) = refs.first() else { continue };
-        let defined_at = |env: &crate::workflow::model::Env| {
-            env.entries
-                .iter()
-                .any(|(k, _)| k.value == name && Some(k.start.line) == loc.line)
-        };
-        let step_of = |r: &DiscoveredRef| job.steps.get(r.step.index);
-        let level = if first.empty.iter().all(|(e, _)| e.defined.is_none()) {
-            None
-        } else if step_of(first).is_some_and(|s| defined_at(&s.env)) {
-            Some(format!("the `env:` of step `{}`", first.step.label))
-        } else if defined_at(&job.env) {
-            Some(format!("the `env:` of job `{}`", job.id.value))
-        } else {
-            Some("the workflow's `env:`".to_string())
-        };
-        let line = loc.line.unwrap_or(first.step.line);
-        let uses: Vec<String> = refs
+    groups
+}
+
+/// Which `env:` block sets the variable empty (step, job or workflow); `None` when none
+/// does (it is empty in acr-preflight's own environment).
+fn where_set(job: &Job, group: &EmptyVariable<'_>, first: &DiscoveredRef) -> Option<String> {
+    let defined_at = |env: &crate::workflow::model::Env| {
+        env.entries
             .iter()
-            .map(|r| {
-                format!(
-                    "the {} `{}` of step `{}` (line {})",
-                    r.role.as_str(),
-                    r.written,
-                    r.step.label,
-                    r.location.line.unwrap_or(r.step.line)
-                )
-            })
-            .collect();
-        // A step between acr-preflight's and the build may still set it for the build.
-        let last_step = refs.iter().map(|r| r.step.index).max().unwrap_or(0);
-        let setter = job
-            .steps
-            .iter()
-            .filter(|s| preflight.is_none_or(|p| s.index > p) && s.index < last_step)
-            .find(|s| {
-                s.run
-                    .as_ref()
-                    .is_some_and(|r| r.value.contains("GITHUB_ENV"))
-            });
-        let (severity, later) = match setter {
-            Some(s) => (
-                Severity::Warning,
-                format!(
-                    " Step `{}` (line {}) writes to $GITHUB_ENV before the build and may set `{name}` there; acr-preflight cannot know what it writes.",
-                    s.label(),
-                    s.pos.line
-                ),
-            ),
-            None => (
-                Severity::Error,
-                " No step before the build sets it otherwise, so the build fails with `invalid reference format`."
-                    .to_string(),
-            ),
-        };
-        let (message, fix) = match &level {
-            Some(level) => (
-                format!(
-                    "`{name}` is set to an empty value at line {line} ({level}), and {} is built from it: without a value the reference is `{}`, which is not valid.{later} Template workflows ship this entry empty for you to fill in.",
-                    uses.join(", "),
-                    resolved_with_empty(first)
-                ),
-                format!(
-                    "Give `{name}` its value at {}:{line} (for a registry, its name or login server, e.g. `{name}: myregistry`), or set it from a variable: `{name}: ${{{{ vars.{name} }}}}`.",
-                    l.workflow.path
-                ),
-            ),
-            None => (
-                format!(
-                    "`{name}` is empty in acr-preflight's environment and no `env:` block of the workflow sets it, and {} is built from it: without a value the reference is `{}`, which is not valid.{later}",
-                    uses.join(", "),
-                    resolved_with_empty(first)
-                ),
-                format!(
-                    "Set `{name}` in the workflow's or the job's `env:` of {}, or give the reference in full.",
-                    l.workflow.path
-                ),
-            ),
-        };
-        report.push(
-            finding(
-                Code::WORKFLOW_EMPTY_VARIABLE,
-                severity,
-                format!(
-                    "`{name}` is empty, so the {} `{}` at line {} is not a valid reference",
-                    first.role.as_str(),
-                    first.written,
-                    first.location.line.unwrap_or(first.step.line)
-                ),
-                message,
-                fix,
-            )
-            .at(loc.file.clone(), loc.line, loc.column),
-        );
+            .any(|(k, _)| k.value == group.name && Some(k.start.line) == group.at.line)
+    };
+    if first.empty.iter().all(|(e, _)| e.defined.is_none()) {
+        None
+    } else if job
+        .steps
+        .get(first.step.index)
+        .is_some_and(|s| defined_at(&s.env))
+    {
+        Some(format!("the `env:` of step `{}`", first.step.label))
+    } else if defined_at(&job.env) {
+        Some(format!("the `env:` of job `{}`", job.id.value))
+    } else {
+        Some("the workflow's `env:`".to_string())
     }
+}
+
+/// A step between acr-preflight's and the build that writes `$GITHUB_ENV`: it may still
+/// set the variable for the build.
+fn env_writer_before_build<'a>(l: &'a Located, refs: &[&DiscoveredRef]) -> Option<&'a Step> {
+    let preflight = l.step().map(|s| s.index);
+    let last_step = refs.iter().map(|r| r.step.index).max().unwrap_or(0);
+    l.job()
+        .steps
+        .iter()
+        .filter(|s| preflight.is_none_or(|p| s.index > p) && s.index < last_step)
+        .find(|s| {
+            s.run
+                .as_ref()
+                .is_some_and(|r| r.value.contains("GITHUB_ENV"))
+        })
 }
 
 /// For the credentials check: the finding that stands for a missing credential when a
