@@ -690,48 +690,113 @@ pub fn render(report: &Report, budget: u64) -> String {
 pub fn render_with(report: &Report, budget: u64, links: &Links) -> String {
     let shown = display_order(report);
     let verdict = report.verdict();
+    let first = shown.first().filter(|f| f.severity > Severity::Notice);
+    // Sizes are taken with every link in place (the longest form); what is rendered
+    // at the end links only to the findings that fitted.
+    let reserve = 512u64;
+    let mut used = heading(report, first, true).len() as u64 + reserve;
+    // The table takes what it needs first, up to half the budget.
+    let rows = rows_that_fit(report, &shown, links, used, budget / 2);
+    used += references_table(report, &shown, links, rows, shown.len()).len() as u64;
+    let (body, fitted) = findings_body(&shown, links, used, budget);
+
+    let mut out = heading(report, first, fitted > 0);
+    out.push_str(&references_table(report, &shown, links, rows, fitted));
+    out.push_str(&body);
+    let checks = checks_section(report);
+    if (out.len() + checks.len()) as u64 <= budget {
+        out.push_str(&checks);
+    }
+    if out.len() as u64 > budget {
+        // Even the head does not fit: say so in the smallest form.
+        out = format!(
+            "## acr-preflight: {}\n\nThe summary did not fit; see the JSON report.\n",
+            verdict_line(verdict)
+        );
+        if out.len() as u64 > budget {
+            out.clear();
+        }
+    }
+    out
+}
+
+/// The title, the counts and the finding to fix first (linked when its section is shown).
+fn heading(report: &Report, first: Option<&&Finding>, link_first: bool) -> String {
     let mut head = format!(
         "## acr-preflight: {}\n\n**{}**",
-        verdict_line(verdict),
+        verdict_line(report.verdict()),
         super::count_line(report)
     );
-    let first = shown.first().filter(|f| f.severity > Severity::Notice);
     if let Some(f) = first {
+        let code = if link_first {
+            format!("[`{}`](#{})", f.code, anchor(0, f))
+        } else {
+            format!("`{}`", f.code)
+        };
         head.push_str(&format!(
-            " · fix this first: [`{}`](#{}) {}",
-            f.code,
-            anchor(0, f),
+            " · fix this first: {code} {}",
             md(&f.title).replace('\n', " ")
         ));
     }
     head.push_str("\n\n");
+    head
+}
 
-    // Findings first (they decide which rows can link), then the table before them.
-    let max_linked = 10;
-    let reserve = 512u64;
-    let mut used = head.len() as u64 + reserve;
-    // The table takes what it needs first, up to half the budget.
-    let mut table = String::new();
-    if !report.contexts.is_empty() {
-        table.push_str(
-            "### References\n\n| Reference | Role | Result | Digest | Platforms |\n|---|---|---|---|---|\n",
-        );
-    }
+fn reference_row(
+    c: &ContextInfo,
+    shown: &[&Finding],
+    report: &Report,
+    links: &Links,
+    linked: usize,
+) -> String {
+    format!(
+        "| {} | {} | {} | {} | {} |\n",
+        reference_cell(c, links),
+        c.role,
+        result_cell(c, shown, report, linked),
+        digest_cell(c),
+        platforms_cell(c),
+    )
+}
+
+/// How many reference rows fit in `limit` bytes after `used`.
+fn rows_that_fit(
+    report: &Report,
+    shown: &[&Finding],
+    links: &Links,
+    used: u64,
+    limit: u64,
+) -> usize {
+    let mut table_len = REFERENCES_HEADER.len();
     let mut rows = 0;
     for c in &report.contexts {
-        let row = format!(
-            "| {} | {} | {} | {} | {} |\n",
-            reference_cell(c, links),
-            c.role,
-            result_cell(c, &shown, report, shown.len()),
-            digest_cell(c),
-            platforms_cell(c),
-        );
-        if used + (table.len() + row.len()) as u64 > budget / 2 {
+        table_len += reference_row(c, shown, report, links, shown.len()).len();
+        if used + table_len as u64 > limit {
             break;
         }
-        table.push_str(&row);
         rows += 1;
+    }
+    rows
+}
+
+const REFERENCES_HEADER: &str =
+    "### References\n\n| Reference | Role | Result | Digest | Platforms |\n|---|---|---|---|---|\n";
+
+/// The references table: its first `rows` rows, results linking to the first `linked`
+/// findings; empty when the run checked no reference.
+fn references_table(
+    report: &Report,
+    shown: &[&Finding],
+    links: &Links,
+    rows: usize,
+    linked: usize,
+) -> String {
+    if report.contexts.is_empty() {
+        return String::new();
+    }
+    let mut table = REFERENCES_HEADER.to_string();
+    for c in report.contexts.iter().take(rows) {
+        table.push_str(&reference_row(c, shown, report, links, linked));
     }
     if rows < report.contexts.len() {
         table.push_str(&format!(
@@ -739,11 +804,14 @@ pub fn render_with(report: &Report, budget: u64, links: &Links) -> String {
             report.contexts.len() - rows
         ));
     }
-    if !table.is_empty() {
-        table.push('\n');
-    }
-    used += table.len() as u64;
+    table.push('\n');
+    table
+}
 
+/// The findings' sections, by severity, the first ten linked from the table and the
+/// rest folded, as many as fit in `budget` after `used`; and how many fitted.
+fn findings_body(shown: &[&Finding], links: &Links, used: u64, budget: u64) -> (String, usize) {
+    let max_linked = 10;
     let mut body = String::new();
     let mut fitted = 0;
     let mut last_severity = None;
@@ -782,30 +850,11 @@ pub fn render_with(report: &Report, budget: u64, links: &Links) -> String {
             shown.len() - fitted
         ));
     }
-    // Rows whose findings did not fit link to nothing: re-render them without links.
-    if fitted < shown.len() {
-        table = table
-            .lines()
-            .map(|l| {
-                let mut l = l.to_string();
-                for (n, f) in shown.iter().enumerate().skip(fitted) {
-                    let label = format!("{} {}", severity_icon(f.severity), f.code);
-                    l = l.replace(&format!("[{label}](#{})", anchor(n, f)), &label);
-                }
-                l + "\n"
-            })
-            .collect();
-        if let Some(f) = first
-            && fitted == 0
-        {
-            head = head.replace(
-                &format!("[`{}`](#{})", f.code, anchor(0, f)),
-                &format!("`{}`", f.code),
-            );
-        }
-    }
+    (body, fitted)
+}
 
-    // Each check's status and what it verified, last and folded.
+/// Each check's status and what it verified, last and folded.
+fn checks_section(report: &Report) -> String {
     let mut checks = String::from("<details><summary>Checks and what they verified</summary>\n\n");
     for (check, r) in &report.checks {
         checks.push_str(&format!(
@@ -822,24 +871,7 @@ pub fn render_with(report: &Report, budget: u64, links: &Links) -> String {
         }
     }
     checks.push_str("\n</details>\n");
-
-    let mut out = head;
-    out.push_str(&table);
-    out.push_str(&body);
-    if (out.len() + checks.len()) as u64 <= budget {
-        out.push_str(&checks);
-    }
-    if out.len() as u64 > budget {
-        // Even the head does not fit: say so in the smallest form.
-        out = format!(
-            "## acr-preflight: {}\n\nThe summary did not fit; see the JSON report.\n",
-            verdict_line(verdict)
-        );
-        if out.len() as u64 > budget {
-            out.clear();
-        }
-    }
-    out
+    checks
 }
 
 #[cfg(test)]
