@@ -174,6 +174,17 @@ pub fn api_host(host: &str) -> String {
     }
 }
 
+/// The registry a login to `host` stores credentials for (`docker login HOST`, the
+/// `registry:` of docker/login-action): Docker Hub's names and its legacy
+/// `registry.hub.docker.com` as `docker.io`; any other host lower-cased.
+pub fn login_registry(host: &str) -> String {
+    if host.eq_ignore_ascii_case("registry.hub.docker.com") {
+        DEFAULT_DOMAIN.to_string()
+    } else {
+        canonical_host(host)
+    }
+}
+
 /// A host in the form used for comparisons: lower case, Docker Hub's names as `docker.io`.
 pub fn canonical_host(host: &str) -> String {
     if is_docker_hub(host) {

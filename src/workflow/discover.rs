@@ -712,87 +712,11 @@ impl<'i> StepScan<'i, '_> {
             .find('\n')
             .map(|n| start + n)
             .unwrap_or(end);
+        let span = (start, first_line_end);
         match program.as_str() {
-            "docker" => {
-                let mut k = i + 1;
-                // Global options before the subcommand.
-                while lit(k).starts_with('-') {
-                    let opt = lit(k);
-                    k += 1;
-                    if matches!(
-                        opt.as_str(),
-                        "--config" | "-c" | "--context" | "-H" | "--host" | "-l" | "--log-level"
-                    ) {
-                        k += 1;
-                    }
-                }
-                if lit(k) == "login" {
-                    let args = self.expand_all(text, &words[(k + 1).min(words.len())..], locals);
-                    let opts = options(&args, &["-u", "--username", "-p", "--password"]);
-                    let registry = match opts.iter().find(|(n, _)| n.is_empty()) {
-                        Some((_, Some(v))) => v
-                            .expanded
-                            .is_resolved()
-                            .then(|| registry_host(&v.expanded.text))
-                            .flatten(),
-                        _ => Some("docker.io".to_string()),
-                    };
-                    self.login("docker login", text, start, first_line_end, registry);
-                    return;
-                }
-                let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
-                    ("buildx", "build" | "b") => ("docker buildx build", k + 2),
-                    ("build", _) => ("docker build", k + 1),
-                    ("image", "build") => ("docker build", k + 2),
-                    ("push", _) => ("docker push", k + 1),
-                    ("image", "push") => ("docker push", k + 2),
-                    _ => return,
-                };
-                self.build(sub, text, start, first_line_end);
-                let args = self.expand_all(text, &words[args_from.min(words.len())..], locals);
-                if sub == "docker push" {
-                    self.docker_push(text, &args);
-                } else {
-                    self.docker_build(text, &args);
-                }
-            }
+            "docker" => self.docker_command(text, &words[i + 1..], span, locals),
             "az" if lit(i + 1) == "acr" && lit(i + 2) == "login" => {
-                let args = self.expand_all(text, &words[i + 3..], locals);
-                let opts = options(
-                    &args,
-                    &[
-                        "-n",
-                        "--name",
-                        "-u",
-                        "--username",
-                        "-p",
-                        "--password",
-                        "--suffix",
-                        "--subscription",
-                    ],
-                );
-                // `--expose-token` prints a token and writes no docker config.
-                if opts.iter().any(|(n, _)| n == "--expose-token" || n == "-t") {
-                    return;
-                }
-                let name = opts
-                    .iter()
-                    .find(|(n, _)| n == "-n" || n == "--name")
-                    .and_then(|(_, v)| v.as_ref());
-                let registry = name.and_then(|v| {
-                    if !v.expanded.is_resolved() {
-                        return None;
-                    }
-                    let n = v.expanded.text.trim().to_ascii_lowercase();
-                    if n.is_empty() {
-                        None
-                    } else if n.contains('.') {
-                        registry_host(&n)
-                    } else {
-                        Some(self.input.cloud.login_server_for(&n))
-                    }
-                });
-                self.login("az acr login", text, start, first_line_end, registry);
+                self.az_acr_login(text, &words[i + 3..], span, locals)
             }
             "az" if lit(i + 1) == "acr" && matches!(lit(i + 2).as_str(), "build" | "run") => {
                 let sub = if lit(i + 2) == "build" {
@@ -806,6 +730,105 @@ impl<'i> StepScan<'i, '_> {
             }
             _ => {}
         }
+    }
+
+    /// `docker …` after the program name: a login, or a build or push (with its global
+    /// options skipped). `span` is the command's start and the end of its first line.
+    fn docker_command(
+        &mut self,
+        text: &Text,
+        words: &[Word],
+        (start, first_line_end): (usize, usize),
+        locals: &mut HashMap<String, Result<String, String>>,
+    ) {
+        let lit = |k: usize| words.get(k).and_then(Word::literal).unwrap_or_default();
+        let mut k = 0;
+        // Global options before the subcommand.
+        while lit(k).starts_with('-') {
+            let opt = lit(k);
+            k += 1;
+            if matches!(
+                opt.as_str(),
+                "--config" | "-c" | "--context" | "-H" | "--host" | "-l" | "--log-level"
+            ) {
+                k += 1;
+            }
+        }
+        if lit(k) == "login" {
+            let args = self.expand_all(text, &words[(k + 1).min(words.len())..], locals);
+            let opts = options(&args, &["-u", "--username", "-p", "--password"]);
+            let registry = match opts.iter().find(|(n, _)| n.is_empty()) {
+                Some((_, Some(v))) => v
+                    .expanded
+                    .is_resolved()
+                    .then(|| registry_host(&v.expanded.text))
+                    .flatten(),
+                _ => Some(crate::reference::DEFAULT_DOMAIN.to_string()),
+            };
+            self.login("docker login", text, start, first_line_end, registry);
+            return;
+        }
+        let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
+            ("buildx", "build" | "b") => ("docker buildx build", k + 2),
+            ("build", _) => ("docker build", k + 1),
+            ("image", "build") => ("docker build", k + 2),
+            ("push", _) => ("docker push", k + 1),
+            ("image", "push") => ("docker push", k + 2),
+            _ => return,
+        };
+        self.build(sub, text, start, first_line_end);
+        let args = self.expand_all(text, &words[args_from.min(words.len())..], locals);
+        if sub == "docker push" {
+            self.docker_push(text, &args);
+        } else {
+            self.docker_build(text, &args);
+        }
+    }
+
+    /// `az acr login` and its arguments: the login server it logs in to (a name expands
+    /// with the cloud's suffix); none with `--expose-token`, which writes no docker config.
+    fn az_acr_login(
+        &mut self,
+        text: &Text,
+        words: &[Word],
+        (start, first_line_end): (usize, usize),
+        locals: &mut HashMap<String, Result<String, String>>,
+    ) {
+        let args = self.expand_all(text, words, locals);
+        let opts = options(
+            &args,
+            &[
+                "-n",
+                "--name",
+                "-u",
+                "--username",
+                "-p",
+                "--password",
+                "--suffix",
+                "--subscription",
+            ],
+        );
+        if opts.iter().any(|(n, _)| n == "--expose-token" || n == "-t") {
+            return;
+        }
+        let name = opts
+            .iter()
+            .find(|(n, _)| n == "-n" || n == "--name")
+            .and_then(|(_, v)| v.as_ref());
+        let registry = name.and_then(|v| {
+            if !v.expanded.is_resolved() {
+                return None;
+            }
+            let n = v.expanded.text.trim().to_ascii_lowercase();
+            if n.is_empty() {
+                None
+            } else if crate::reference::names_a_host(&n) {
+                registry_host(&n)
+            } else {
+                Some(self.input.cloud.login_server_for(&n))
+            }
+        });
+        self.login("az acr login", text, start, first_line_end, registry);
     }
 
     fn expand_all(
@@ -1006,7 +1029,7 @@ impl<'i> StepScan<'i, '_> {
                     };
                     let login = if registry.expanded.is_resolved() {
                         let r = registry.expanded.text.trim().to_ascii_lowercase();
-                        if r.contains('.') {
+                        if crate::reference::names_a_host(&r) {
                             r
                         } else {
                             self.input.cloud.login_server_for(&r)
@@ -1093,12 +1116,7 @@ fn registry_host(value: &str) -> Option<String> {
     if host.is_empty() {
         return None;
     }
-    Some(match host {
-        "index.docker.io" | "registry-1.docker.io" | "registry.hub.docker.com" => {
-            "docker.io".to_string()
-        }
-        h => h.to_string(),
-    })
+    Some(crate::reference::login_registry(host))
 }
 
 /// `docker-image://` or `oci-layout://` (the named-context sources that are images).
