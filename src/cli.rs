@@ -268,7 +268,102 @@ fn clap_error(e: clap::Error, from_inputs: &[String]) -> UsageError {
 }
 
 fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, UsageError> {
-    let usage = |m: String| UsageError(format!("error: {m}"));
+    let (registry, contexts, pushes) = references(&cli, env, github_actions)?;
+    let mut cli = cli;
+    azure_identity(&mut cli, env)?;
+    let client_secret = cli
+        .client_secret
+        .clone()
+        .or_else(|| var(env, "AZURE_CLIENT_SECRET"));
+    // Like client-secret: the flag or input first, then the conventional variable.
+    let github_token = cli
+        .github_token
+        .clone()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+        .or_else(|| trimmed_var(env, "GITHUB_TOKEN"));
+    let resolve = cli
+        .resolve
+        .iter()
+        .map(|r| parse_resolve(r).map_err(usage))
+        .collect::<Result<Vec<_>, _>>()?;
+    let ca_file = cli
+        .ca_file
+        .clone()
+        .or_else(|| var(env, "SSL_CERT_FILE").map(PathBuf::from));
+    if let Some(path) = &cli.ca_file {
+        crate::http::read_ca_file(path).map_err(|e| usage(format!("invalid --ca-file: {e}")))?;
+    }
+    let run = run_environment(env, github_actions);
+    let docker_config = docker_config_location(&cli, env, run.home.as_deref());
+    let format = cli.format.unwrap_or(if github_actions {
+        Format::Github
+    } else {
+        Format::Text
+    });
+    Ok(Config {
+        registry,
+        contexts,
+        pushes,
+        auth_mode: cli.auth_mode,
+        azure: AzureOptions {
+            client_id: cli.client_id,
+            tenant_id: cli.tenant_id,
+            subscription_id: cli.subscription_id,
+            client_secret,
+            // An audience given is honoured on every cloud, even the public default;
+            // otherwise sovereign clouds' federated credentials use their own.
+            audience: cli
+                .audience
+                .unwrap_or_else(|| cli.azure_environment.facts().oidc_audience.to_string()),
+            environment: Some(cli.azure_environment),
+            authority_host: cli.authority_host,
+            arm_endpoint: cli.arm_endpoint,
+        },
+        docker_config,
+        fail_on: cli.fail_on,
+        format,
+        timeout: Duration::from_secs(cli.timeout),
+        resolve,
+        ca_file,
+        env: run,
+        github: GithubOptions {
+            token: github_token,
+            comment: cli.comment,
+            comment_key: cli
+                .comment_key
+                .clone()
+                .map(|k| k.trim().to_string())
+                .filter(|k| !k.is_empty()),
+            check_run: cli.check_run,
+        },
+        // Workflow discovery fills it in (app::check).
+        build: Default::default(),
+    })
+}
+
+fn usage(message: String) -> UsageError {
+    UsageError(format!("error: {message}"))
+}
+
+/// A variable's value, unless unset or empty.
+fn var(env: &Env, key: &str) -> Option<String> {
+    env.get(key).filter(|v| !v.is_empty()).cloned()
+}
+
+/// A variable's value without surrounding whitespace, unless that leaves nothing.
+fn trimmed_var(env: &Env, key: &str) -> Option<String> {
+    env.get(key)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+/// The registry, the contexts and the push targets, as given.
+type References = (Option<crate::config::Registry>, Vec<String>, Vec<String>);
+
+/// `--registry`, `--context` and `--push`: at least one of them, unless the workflow
+/// (under Actions) can supply the references.
+fn references(cli: &Cli, env: &Env, github_actions: bool) -> Result<References, UsageError> {
     let registry = cli
         .registry
         .as_deref()
@@ -278,26 +373,26 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         .map_err(|m| usage(format!("invalid --registry: {m}")))?;
     let contexts: Vec<String> = cli.contexts.iter().map(|c| c.trim().to_string()).collect();
     let pushes: Vec<String> = cli.pushes.iter().map(|c| c.trim().to_string()).collect();
-    // Under Actions the workflow may supply the references (discovery).
-    let workflow_known = github_actions
-        && env
-            .get("GITHUB_WORKFLOW_REF")
-            .is_some_and(|v| !v.is_empty());
+    let workflow_known = github_actions && var(env, "GITHUB_WORKFLOW_REF").is_some();
     if registry.is_none() && contexts.is_empty() && pushes.is_empty() && !workflow_known {
         return Err(usage(
             "nothing to check: give --registry and at least one --context or --push (inputs `registry`, `context`, `push`)".into(),
         ));
     }
+    Ok((registry, contexts, pushes))
+}
 
-    // The Azure SDK environment fills what the flags leave out (workload identity).
-    let sdk = |k: &str| {
-        env.get(k)
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let mut cli = cli;
-    cli.client_id = cli.client_id.clone().or_else(|| sdk("AZURE_CLIENT_ID"));
-    cli.tenant_id = cli.tenant_id.clone().or_else(|| sdk("AZURE_TENANT_ID"));
+/// Fills the Azure identity from the Azure SDK environment where the flags leave it out
+/// (workload identity), and checks the shape of every identifier and endpoint.
+fn azure_identity(cli: &mut Cli, env: &Env) -> Result<(), UsageError> {
+    cli.client_id = cli
+        .client_id
+        .clone()
+        .or_else(|| trimmed_var(env, "AZURE_CLIENT_ID"));
+    cli.tenant_id = cli
+        .tenant_id
+        .clone()
+        .or_else(|| trimmed_var(env, "AZURE_TENANT_ID"));
     for (flag, value) in [
         ("client-id", &cli.client_id),
         ("subscription-id", &cli.subscription_id),
@@ -332,159 +427,67 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
             }
         }
     }
-    let client_secret = cli.client_secret.clone().or_else(|| {
-        env.get("AZURE_CLIENT_SECRET")
-            .filter(|s| !s.is_empty())
-            .cloned()
-    });
+    Ok(())
+}
 
-    // Like client-secret: the flag or input first, then the conventional variable.
-    let github_token = cli
-        .github_token
-        .clone()
-        .map(|t| t.trim().to_string())
-        .filter(|t| !t.is_empty())
-        .or_else(|| {
-            env.get("GITHUB_TOKEN")
-                .map(|t| t.trim().to_string())
-                .filter(|t| !t.is_empty())
-        });
-
-    let resolve = cli
-        .resolve
-        .iter()
-        .map(|r| parse_resolve(r).map_err(usage))
-        .collect::<Result<Vec<_>, _>>()?;
-
-    let ca_file = cli.ca_file.clone().or_else(|| {
-        env.get("SSL_CERT_FILE")
-            .filter(|s| !s.is_empty())
-            .map(PathBuf::from)
-    });
-    if let Some(path) = &cli.ca_file {
-        crate::http::read_ca_file(path).map_err(|e| usage(format!("invalid --ca-file: {e}")))?;
-    }
-
-    let home = env.get("HOME").filter(|h| !h.is_empty()).map(PathBuf::from);
-    let docker_config = match (&cli.docker_config, env.get("DOCKER_CONFIG")) {
+/// docker's own choice of configuration directory: `--docker-config`, else
+/// `$DOCKER_CONFIG`, else `$HOME/.docker`.
+fn docker_config_location(
+    cli: &Cli,
+    env: &Env,
+    home: Option<&std::path::Path>,
+) -> DockerConfigLocation {
+    match (&cli.docker_config, var(env, "DOCKER_CONFIG")) {
         (Some(dir), _) => DockerConfigLocation {
             dir: dir.clone(),
             origin: DockerConfigOrigin::Flag,
         },
-        (None, Some(dir)) if !dir.is_empty() => DockerConfigLocation {
+        (None, Some(dir)) => DockerConfigLocation {
             dir: PathBuf::from(dir),
             origin: DockerConfigOrigin::Env,
         },
         _ => DockerConfigLocation {
             dir: home
-                .clone()
-                .unwrap_or_else(|| PathBuf::from("/"))
+                .unwrap_or_else(|| std::path::Path::new("/"))
                 .join(".docker"),
             origin: DockerConfigOrigin::Home,
         },
-    };
+    }
+}
 
-    let format = cli.format.unwrap_or(if github_actions {
-        Format::Github
-    } else {
-        Format::Text
-    });
-    let path_of = |k: &str| env.get(k).filter(|v| !v.is_empty()).map(PathBuf::from);
-    Ok(Config {
-        registry,
-        contexts,
-        pushes,
-        auth_mode: cli.auth_mode,
-        azure: AzureOptions {
-            client_id: cli.client_id,
-            tenant_id: cli.tenant_id,
-            subscription_id: cli.subscription_id,
-            client_secret,
-            // An audience given is honoured on every cloud, even the public default;
-            // otherwise sovereign clouds' federated credentials use their own.
-            audience: cli
-                .audience
-                .unwrap_or_else(|| cli.azure_environment.facts().oidc_audience.to_string()),
-            environment: Some(cli.azure_environment),
-            authority_host: cli.authority_host,
-            arm_endpoint: cli.arm_endpoint,
-        },
-        docker_config,
-        fail_on: cli.fail_on,
-        format,
-        timeout: Duration::from_secs(cli.timeout),
-        resolve,
-        ca_file,
-        env: RunEnvironment {
+/// The environment facts the checks depend on, read once.
+fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
+    let path_of = |k: &str| var(env, k).map(PathBuf::from);
+    RunEnvironment {
+        github_actions,
+        container: crate::action_container::ActionContainer::detect(
             github_actions,
-            container: crate::action_container::ActionContainer::detect(
-                github_actions,
-                env.get("GITHUB_WORKSPACE").map(String::as_str),
-                env.get("RUNNER_TEMP").map(String::as_str),
-            ),
-            path: env.get("PATH").map(OsString::from),
-            home,
-            github_step_summary: path_of("GITHUB_STEP_SUMMARY"),
-            github_output: path_of("GITHUB_OUTPUT"),
-            github_workspace: path_of("GITHUB_WORKSPACE"),
-            no_color: env.get("NO_COLOR").is_some_and(|v| !v.is_empty()),
-            workflow_ref: env
-                .get("GITHUB_WORKFLOW_REF")
-                .filter(|v| !v.is_empty())
-                .cloned(),
-            job: env.get("GITHUB_JOB").filter(|v| !v.is_empty()).cloned(),
-            action: env.get("GITHUB_ACTION").filter(|v| !v.is_empty()).cloned(),
-            event_name: env
-                .get("GITHUB_EVENT_NAME")
-                .filter(|v| !v.is_empty())
-                .cloned(),
-            event_path: path_of("GITHUB_EVENT_PATH"),
-            git_ref: env.get("GITHUB_REF").filter(|v| !v.is_empty()).cloned(),
-            ref_name: env
-                .get("GITHUB_REF_NAME")
-                .filter(|v| !v.is_empty())
-                .cloned(),
-            sha: env.get("GITHUB_SHA").filter(|v| !v.is_empty()).cloned(),
-            repository: env
-                .get("GITHUB_REPOSITORY")
-                .filter(|v| !v.is_empty())
-                .cloned(),
-            api_url: env
-                .get("GITHUB_API_URL")
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| v.trim().to_string()),
-            server_url: env
-                .get("GITHUB_SERVER_URL")
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| v.trim().to_string()),
-            action_repository: env
-                .get("GITHUB_ACTION_REPOSITORY")
-                .filter(|v| !v.trim().is_empty())
-                .map(|v| v.trim().to_string()),
-            run_id: env.get("GITHUB_RUN_ID").filter(|v| !v.is_empty()).cloned(),
-            actions_id_token_request_url: env
-                .get("ACTIONS_ID_TOKEN_REQUEST_URL")
-                .filter(|v| !v.is_empty())
-                .cloned(),
-            actions_id_token_request_token: env
-                .get("ACTIONS_ID_TOKEN_REQUEST_TOKEN")
-                .filter(|v| !v.is_empty())
-                .cloned(),
-            azure_federated_token_file: path_of("AZURE_FEDERATED_TOKEN_FILE"),
-        },
-        github: GithubOptions {
-            token: github_token,
-            comment: cli.comment,
-            comment_key: cli
-                .comment_key
-                .clone()
-                .map(|k| k.trim().to_string())
-                .filter(|k| !k.is_empty()),
-            check_run: cli.check_run,
-        },
-        // Workflow discovery fills it in (app::check).
-        build: Default::default(),
-    })
+            env.get("GITHUB_WORKSPACE").map(String::as_str),
+            env.get("RUNNER_TEMP").map(String::as_str),
+        ),
+        path: env.get("PATH").map(OsString::from),
+        home: path_of("HOME"),
+        github_step_summary: path_of("GITHUB_STEP_SUMMARY"),
+        github_output: path_of("GITHUB_OUTPUT"),
+        github_workspace: path_of("GITHUB_WORKSPACE"),
+        no_color: var(env, "NO_COLOR").is_some(),
+        workflow_ref: var(env, "GITHUB_WORKFLOW_REF"),
+        job: var(env, "GITHUB_JOB"),
+        action: var(env, "GITHUB_ACTION"),
+        event_name: var(env, "GITHUB_EVENT_NAME"),
+        event_path: path_of("GITHUB_EVENT_PATH"),
+        git_ref: var(env, "GITHUB_REF"),
+        ref_name: var(env, "GITHUB_REF_NAME"),
+        sha: var(env, "GITHUB_SHA"),
+        repository: var(env, "GITHUB_REPOSITORY"),
+        api_url: trimmed_var(env, "GITHUB_API_URL"),
+        server_url: trimmed_var(env, "GITHUB_SERVER_URL"),
+        action_repository: trimmed_var(env, "GITHUB_ACTION_REPOSITORY"),
+        run_id: var(env, "GITHUB_RUN_ID"),
+        actions_id_token_request_url: var(env, "ACTIONS_ID_TOKEN_REQUEST_URL"),
+        actions_id_token_request_token: var(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
+        azure_federated_token_file: path_of("AZURE_FEDERATED_TOKEN_FILE"),
+    }
 }
 
 fn is_guid(s: &str) -> bool {
