@@ -149,101 +149,10 @@ impl Client {
         let mut last_retry_after = None;
         loop {
             attempt += 1;
-            let left = self.remaining();
-            let bound = match limit {
-                Some(l) => l.min(Self::headers_bound(left)),
-                None => Self::headers_bound(left),
-            }
-            .max(Duration::from_millis(1));
-            // reqwest's own timer is only a backstop at the deadline: the phases' own
-            // bounds below end the request first.
-            let request = build()
-                .timeout(left.max(Duration::from_millis(1)))
-                .build()
-                .map_err(|e| NetError::new(NetKind::Other, "", crate::http::error_chain(&e)))?;
-            let url = request.url().clone();
-            self.requests.fetch_add(1, Ordering::Relaxed);
-            let started = Instant::now();
-            let response = match tokio::time::timeout(bound, self.http.execute(request)).await {
-                Ok(Ok(response)) => response,
-                Ok(Err(e)) => {
-                    let detail = crate::secrets::redact_tokens(&crate::http::error_chain(&e));
-                    let kind = classify(&e);
-                    if kind == NetKind::Timeout {
-                        return Err(self
-                            .stalled(endpoint, &url, started, bound, None, detail)
-                            .await);
-                    }
-                    let mut error = NetError::new(kind, without_query(&url), detail);
-                    error.endpoint = endpoint;
-                    return Err(error);
-                }
-                Err(_) => {
-                    return Err(self
-                        .stalled(
-                            endpoint,
-                            &url,
-                            started,
-                            bound,
-                            None,
-                            format!("no response headers within {}", seconds(bound)),
-                        )
-                        .await);
-                }
-            };
-            let status = response.status().as_u16();
-            let announced = response.content_length();
-            let body_bound = Self::body_bound(self.remaining()).max(Duration::from_millis(1));
-            let body_started = Instant::now();
-            let read = tokio::time::timeout(body_bound, read_reply(response, url.clone())).await;
-            let body_stall = || {
-                let length = match announced {
-                    Some(n) => format!("Content-Length {n}"),
-                    None => "no Content-Length".to_string(),
-                };
-                format!(
-                    "The response headers came after {} (HTTP {status}, {length}); the body then stopped before its end and was given up after {} more.",
-                    seconds(body_started.duration_since(started)),
-                    seconds(body_started.elapsed()),
-                )
-            };
-            let read = match read {
-                Ok(Ok(reply)) => Ok(reply),
-                Ok(Err(e)) => {
-                    let kind = match &e {
-                        crate::http::BodyError::TooLarge { .. } => NetKind::TooLarge,
-                        crate::http::BodyError::Transport(e) => classify(e),
-                    };
-                    Err((kind, crate::secrets::redact_tokens(&e.to_string())))
-                }
-                Err(_) => Err((
-                    NetKind::Timeout,
-                    format!("the body stalled for {}", seconds(body_bound)),
-                )),
-            };
-            let reply = match read {
-                Ok(reply) => reply,
-                Err((NetKind::Timeout, detail)) => {
-                    return Err(self
-                        .stalled(
-                            endpoint,
-                            &url,
-                            started,
-                            body_bound,
-                            Some(body_stall()),
-                            detail,
-                        )
-                        .await);
-                }
-                Err((kind, detail)) => {
-                    let mut error = NetError::new(kind, without_query(&url), detail);
-                    error.endpoint = endpoint;
-                    return Err(error);
-                }
-            };
+            let reply = self.attempt(endpoint, &build, limit).await?;
             if !reply.throttled() {
                 if attempt > 1 {
-                    self.note_throttle(&url, last_retry_after, true, attempt - 1);
+                    self.note_throttle(&reply.url, last_retry_after, true, attempt - 1);
                 }
                 return Ok(reply);
             }
@@ -254,11 +163,111 @@ impl Client {
                 .min(MAX_RETRY_WAIT);
             let can_wait = self.remaining() > wait + Duration::from_millis(500);
             if !idempotent || attempt >= THROTTLE_ATTEMPTS || !can_wait {
-                self.note_throttle(&url, reply.retry_after(), false, attempt);
+                self.note_throttle(&reply.url, reply.retry_after(), false, attempt);
                 return Ok(reply);
             }
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// One request: its response headers within the headers' bound, then its body.
+    async fn attempt(
+        &self,
+        endpoint: Endpoint,
+        build: &impl Fn() -> reqwest::RequestBuilder,
+        limit: Option<Duration>,
+    ) -> Result<Reply, NetError> {
+        let left = self.remaining();
+        let bound = match limit {
+            Some(l) => l.min(Self::headers_bound(left)),
+            None => Self::headers_bound(left),
+        }
+        .max(Duration::from_millis(1));
+        // reqwest's own timer is only a backstop at the deadline: the phases' own
+        // bounds end the request first.
+        let request = build()
+            .timeout(left.max(Duration::from_millis(1)))
+            .build()
+            .map_err(|e| NetError::new(NetKind::Other, "", crate::http::error_chain(&e)))?;
+        let url = request.url().clone();
+        self.requests.fetch_add(1, Ordering::Relaxed);
+        let started = Instant::now();
+        let failure = match tokio::time::timeout(bound, self.http.execute(request)).await {
+            Ok(Ok(response)) => return self.read_body(endpoint, url, started, response).await,
+            Ok(Err(e)) => (
+                classify(&e),
+                crate::secrets::redact_tokens(&crate::http::error_chain(&e)),
+            ),
+            Err(_) => (
+                NetKind::Timeout,
+                format!("no response headers within {}", seconds(bound)),
+            ),
+        };
+        Err(self
+            .failed(endpoint, &url, started, bound, None, failure)
+            .await)
+    }
+
+    /// The body of a response whose headers came, within the body's bound.
+    async fn read_body(
+        &self,
+        endpoint: Endpoint,
+        url: Url,
+        started: Instant,
+        response: reqwest::Response,
+    ) -> Result<Reply, NetError> {
+        let status = response.status().as_u16();
+        let announced = response.content_length();
+        let body_bound = Self::body_bound(self.remaining()).max(Duration::from_millis(1));
+        let body_started = Instant::now();
+        let failure =
+            match tokio::time::timeout(body_bound, read_reply(response, url.clone())).await {
+                Ok(Ok(reply)) => return Ok(reply),
+                Ok(Err(e)) => {
+                    let kind = match &e {
+                        crate::http::BodyError::TooLarge { .. } => NetKind::TooLarge,
+                        crate::http::BodyError::Transport(e) => classify(e),
+                    };
+                    (kind, crate::secrets::redact_tokens(&e.to_string()))
+                }
+                Err(_) => (
+                    NetKind::Timeout,
+                    format!("the body stalled for {}", seconds(body_bound)),
+                ),
+            };
+        let length = match announced {
+            Some(n) => format!("Content-Length {n}"),
+            None => "no Content-Length".to_string(),
+        };
+        let evidence = format!(
+            "The response headers came after {} (HTTP {status}, {length}); the body then stopped before its end and was given up after {} more.",
+            seconds(body_started.duration_since(started)),
+            seconds(body_started.elapsed()),
+        );
+        Err(self
+            .failed(endpoint, &url, started, body_bound, Some(evidence), failure)
+            .await)
+    }
+
+    /// The error of a request that failed: a timeout is NET_TIMEOUT naming where it
+    /// stalled ([`Client::stalled`]); any other failure names its kind.
+    async fn failed(
+        &self,
+        endpoint: Endpoint,
+        url: &Url,
+        started: Instant,
+        bound: Duration,
+        body: Option<String>,
+        (kind, detail): (NetKind, String),
+    ) -> NetError {
+        if kind == NetKind::Timeout {
+            return self
+                .stalled(endpoint, url, started, bound, body, detail)
+                .await;
+        }
+        let mut error = NetError::new(kind, without_query(url), detail);
+        error.endpoint = endpoint;
+        error
     }
 
     /// The NET_TIMEOUT error of a request that overran its phase's bound. `body` is the
