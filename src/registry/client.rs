@@ -250,7 +250,7 @@ impl Client {
     }
 
     /// The error of a request that failed: a timeout is NET_TIMEOUT naming where it
-    /// stalled ([`Client::stalled`]); any other failure names its kind.
+    /// stalled ([`Client::stall`]); any other failure names its kind.
     async fn failed(
         &self,
         endpoint: Endpoint,
@@ -260,28 +260,24 @@ impl Client {
         body: Option<String>,
         (kind, detail): (NetKind, String),
     ) -> NetError {
-        if kind == NetKind::Timeout {
-            return self
-                .stalled(endpoint, url, started, bound, body, detail)
-                .await;
-        }
         let mut error = NetError::new(kind, without_query(url), detail);
         error.endpoint = endpoint;
+        if kind == NetKind::Timeout {
+            error.stall = Some(Box::new(self.stall(url, started, bound, body).await));
+        }
         error
     }
 
-    /// The NET_TIMEOUT error of a request that overran its phase's bound. `body` is the
-    /// evidence of a body stall (the phase is then known); otherwise the request never
-    /// got its headers, and a short probe ([`stall::diagnose`]) tells the phase.
-    async fn stalled(
+    /// Where a request that overran its phase's bound was stuck. `body` is the evidence
+    /// of a body stall (the phase is then known); otherwise the request never got its
+    /// headers, and a short probe ([`stall::diagnose`]) tells the phase.
+    async fn stall(
         &self,
-        endpoint: Endpoint,
         url: &Url,
         started: Instant,
         bound: Duration,
         body: Option<String>,
-        detail: String,
-    ) -> NetError {
+    ) -> Stall {
         let elapsed = started.elapsed();
         let host = url.host_str().unwrap_or_default().to_string();
         let bare = host.trim_start_matches('[').trim_end_matches(']');
@@ -307,19 +303,13 @@ impl Client {
                 (d.phase, d.addr, d.evidence)
             }
         };
-        NetError {
-            kind: NetKind::Timeout,
-            url: without_query(url),
-            detail,
-            endpoint,
-            stall: Some(Box::new(Stall {
-                phase,
-                target,
-                elapsed,
-                bound,
-                addr,
-                evidence,
-            })),
+        Stall {
+            phase,
+            target,
+            elapsed,
+            bound,
+            addr,
+            evidence,
         }
     }
 
