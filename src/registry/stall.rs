@@ -101,60 +101,29 @@ pub async fn diagnose(
                 " (from --resolve)".to_string(),
             )
         }
-        None => {
-            let step = left();
-            match tokio::time::timeout(step, tokio::net::lookup_host((name, port))).await {
-                Err(_) => {
-                    return Diagnosis {
-                        phase: Phase::Dns,
-                        addr: None,
-                        evidence: format!(
-                            "A probe lookup of `{name}` got no answer from DNS within {}.",
-                            seconds(step)
-                        ),
-                    };
-                }
-                Ok(Err(e)) => {
-                    return Diagnosis {
-                        phase: Phase::Dns,
-                        addr: None,
-                        evidence: format!("A probe lookup of `{name}` failed: {e}."),
-                    };
-                }
-                Ok(Ok(mut addrs)) => match addrs.next() {
-                    Some(a) => (a, String::new()),
-                    None => {
-                        return Diagnosis {
-                            phase: Phase::Dns,
-                            addr: None,
-                            evidence: format!("A probe lookup of `{name}` gave no address."),
-                        };
-                    }
-                },
-            }
-        }
+        None => match probe_dns(name, port, left()).await {
+            Ok(addr) => (addr, String::new()),
+            Err(diagnosis) => return diagnosis,
+        },
     };
-    let step = left().max(MIN_STEP);
     let connect_started = Instant::now();
-    let mut stream = match tokio::time::timeout(step, tokio::net::TcpStream::connect(addr)).await {
-        Err(_) => {
-            return Diagnosis {
-                phase: Phase::TcpConnect,
-                addr: Some(addr),
-                evidence: format!(
+    let step = left().max(MIN_STEP);
+    let stream = match tokio::time::timeout(step, tokio::net::TcpStream::connect(addr)).await {
+        Ok(Ok(s)) => s,
+        failed => {
+            let evidence = match failed {
+                Ok(Err(e)) => format!("A probe TCP connection to {addr}{via} failed: {e}."),
+                _ => format!(
                     "A probe TCP connection to {addr}{via} was not established within {}.",
                     seconds(step)
                 ),
             };
-        }
-        Ok(Err(e)) => {
             return Diagnosis {
                 phase: Phase::TcpConnect,
                 addr: Some(addr),
-                evidence: format!("A probe TCP connection to {addr}{via} failed: {e}."),
+                evidence,
             };
         }
-        Ok(Ok(s)) => s,
     };
     let connected = format!(
         "A probe TCP connection to {addr}{via} was established in {}",
@@ -169,7 +138,38 @@ pub async fn diagnose(
             ),
         };
     }
-    let step = left().max(MIN_STEP);
+    probe_tls(stream, name, addr, &connected, left().max(MIN_STEP)).await
+}
+
+/// The first address DNS gives for `name`, within `step`; the DNS diagnosis otherwise.
+async fn probe_dns(name: &str, port: u16, step: Duration) -> Result<SocketAddr, Diagnosis> {
+    let evidence = match tokio::time::timeout(step, tokio::net::lookup_host((name, port))).await {
+        Ok(Ok(mut addrs)) => match addrs.next() {
+            Some(a) => return Ok(a),
+            None => format!("A probe lookup of `{name}` gave no address."),
+        },
+        Ok(Err(e)) => format!("A probe lookup of `{name}` failed: {e}."),
+        Err(_) => format!(
+            "A probe lookup of `{name}` got no answer from DNS within {}.",
+            seconds(step)
+        ),
+    };
+    Err(Diagnosis {
+        phase: Phase::Dns,
+        addr: None,
+        evidence,
+    })
+}
+
+/// Sends a ClientHello on the probe connection: no answer within `step` puts the stall
+/// in the TLS handshake, any answer after it.
+async fn probe_tls(
+    mut stream: tokio::net::TcpStream,
+    name: &str,
+    addr: SocketAddr,
+    connected: &str,
+    step: Duration,
+) -> Diagnosis {
     let hello = client_hello(name);
     let answered = tokio::time::timeout(step, async {
         stream.write_all(&hello).await?;
@@ -177,27 +177,29 @@ pub async fn diagnose(
         stream.read(&mut first).await
     })
     .await;
-    match answered {
-        Err(_) => Diagnosis {
-            phase: Phase::TlsHandshake,
-            addr: Some(addr),
-            evidence: format!(
+    let (phase, evidence) = match answered {
+        Err(_) => (
+            Phase::TlsHandshake,
+            format!(
                 "{connected}, but a TLS ClientHello sent on it got no answer within {}.",
                 seconds(step)
             ),
-        },
-        Ok(Err(e)) => Diagnosis {
-            phase: Phase::TlsHandshake,
-            addr: Some(addr),
-            evidence: format!("{connected}, but sending a TLS ClientHello on it failed: {e}."),
-        },
-        Ok(Ok(_)) => Diagnosis {
-            phase: Phase::ResponseHeaders,
-            addr: Some(addr),
-            evidence: format!(
+        ),
+        Ok(Err(e)) => (
+            Phase::TlsHandshake,
+            format!("{connected}, but sending a TLS ClientHello on it failed: {e}."),
+        ),
+        Ok(Ok(_)) => (
+            Phase::ResponseHeaders,
+            format!(
                 "{connected} and a TLS ClientHello on it was answered: the server completes connections and then does not answer the request."
             ),
-        },
+        ),
+    };
+    Diagnosis {
+        phase,
+        addr: Some(addr),
+        evidence,
     }
 }
 
