@@ -296,118 +296,136 @@ pub(crate) fn api_failure(
     base_url: &str,
     context: &str,
 ) -> Finding {
-    let described = err.describe();
     let api_note = if base_url == api::DEFAULT_API_URL {
         String::new()
     } else {
         format!(" (API {base_url})")
     };
-    let fork_note = target.event.fork.as_ref().map(|Fork { head, base }| {
+    let seen = format!("{context}: {}{api_note}.", err.describe());
+    match &err.failure {
+        Failure::Status {
+            status: 401,
+            message,
+            ..
+        } => token_rejected(feature, &seen, message),
+        Failure::Status {
+            status: status @ (403 | 404),
+            rate_limited: false,
+            ..
+        } => permission_denied(feature, err, target, &seen, *status),
+        failure => api_error(feature, failure, target, base_url, &seen),
+    }
+}
+
+/// GITHUB_ACCESS_DENIED for a 401: the token itself is not accepted.
+fn token_rejected(feature: Feature, seen: &str, message: &str) -> Finding {
+    Finding::new(
+        CHECK,
+        Code::GITHUB_ACCESS_DENIED,
+        Severity::Warning,
         format!(
-            " This pull request comes from the fork `{head}` into `{base}`: for `pull_request` events from forks GitHub gives the workflow a read-only token, whatever `permissions:` says."
+            "GitHub rejected the token for {} (HTTP 401)",
+            feature.what()
+        ),
+        format!(
+            "{seen} GitHub does not accept the token ({}).",
+            api::one_line(message, 200)
+        ),
+        "Pass a valid token: `github-token: ${{ github.token }}` (the job's token is valid only while the job runs); a personal access token may have expired or been revoked. On GitHub Enterprise Server the token must come from that server.",
+    )
+}
+
+/// GITHUB_ACCESS_DENIED for a 403 or 404: the token lacks the permission (or, from a
+/// fork, can never have it).
+fn permission_denied(
+    feature: Feature,
+    err: &ApiError,
+    target: &Target,
+    seen: &str,
+    status: u16,
+) -> Finding {
+    let why = if status == 404 {
+        format!(
+            " GitHub answers 404 instead of 403 when the token may not see or write the resource; it also does when GITHUB_REPOSITORY (`{}`) or GITHUB_API_URL name another repository or server.",
+            target_repo_name(err)
         )
-    });
+    } else {
+        format!(
+            " The token lacks `{}` (or the repository's settings make workflow tokens read-only).",
+            feature.permission()
+        )
+    };
+    let mut message = format!("{seen}{why}");
+    let mut fix = String::new();
+    if let Some(Fork { head, base }) = &target.event.fork {
+        message.push_str(&format!(
+            " This pull request comes from the fork `{head}` into `{base}`: for `pull_request` events from forks GitHub gives the workflow a read-only token, whatever `permissions:` says."
+        ));
+        fix.push_str(&format!(
+            "To skip the feedback on pull requests from forks, where it cannot be written: `{}: ${{{{ github.event.pull_request.head.repo.full_name == github.repository }}}}`; the job summary and annotations still carry the findings.",
+            feature.input()
+        ));
+        fix.push_str("\nFor pull requests from this repository: ");
+    }
     let job = target.job.as_deref().unwrap_or("build");
-    let permissions_fix = format!(
+    fix.push_str(&format!(
         "Grant the job's token the permission (a job-level `permissions:` block replaces the workflow-level one, so list all the job needs):\n\njobs:\n  {job}:\n    permissions:\n      contents: read\n      {}\n",
         feature.permission()
-    );
-    let token_note = match feature {
+    ));
+    fix.push_str(match feature {
         Feature::Comment => {
             "With a personal access token instead of `github.token`, it needs write access to pull requests (fine-grained: Pull requests read and write)."
         }
         Feature::CheckRun => {
             "Check runs can only be created with the job's `github.token` (with `checks: write`) or a GitHub App token: personal access tokens and OAuth apps cannot create them."
         }
-    };
-    let fork_fix = format!(
-        "To skip the feedback on pull requests from forks, where it cannot be written: `{}: ${{{{ github.event.pull_request.head.repo.full_name == github.repository }}}}`; the job summary and annotations still carry the findings.",
-        feature.input()
-    );
-
-    match &err.failure {
-        Failure::Status {
-            status: 401,
-            message,
-            ..
-        } => Finding::new(
-            CHECK,
-            Code::GITHUB_ACCESS_DENIED,
-            Severity::Warning,
-            format!(
-                "GitHub rejected the token for {} (HTTP 401)",
-                feature.what()
-            ),
-            format!(
-                "{context}: {described}{api_note}. GitHub does not accept the token ({}).",
-                api::one_line(message, 200)
-            ),
-            "Pass a valid token: `github-token: ${{ github.token }}` (the job's token is valid only while the job runs); a personal access token may have expired or been revoked. On GitHub Enterprise Server the token must come from that server.",
-        ),
-        Failure::Status {
-            status: status @ (403 | 404),
-            rate_limited: false,
-            ..
-        } => {
-            let why = if *status == 404 {
-                format!(
-                    " GitHub answers 404 instead of 403 when the token may not see or write the resource; it also does when GITHUB_REPOSITORY (`{}`) or GITHUB_API_URL name another repository or server.",
-                    target_repo_name(err)
-                )
-            } else {
-                format!(
-                    " The token lacks `{}` (or the repository's settings make workflow tokens read-only).",
-                    feature.permission()
-                )
-            };
-            let mut message = format!("{context}: {described}{api_note}.{why}");
-            let mut fix = String::new();
-            if let Some(note) = &fork_note {
-                message.push_str(note);
-                fix.push_str(&fork_fix);
-                fix.push_str("\nFor pull requests from this repository: ");
-            }
-            fix.push_str(&permissions_fix);
-            fix.push_str(token_note);
-            if *status == 403 {
-                fix.push_str(" If the repository or organization sets \"Workflow permissions\" to read-only, the `permissions:` block still raises it for this job.");
-            }
-            Finding::new(
-                CHECK,
-                Code::GITHUB_ACCESS_DENIED,
-                Severity::Warning,
-                format!(
-                    "the token may not write {} (HTTP {status}): needs `{}`",
-                    feature.what(),
-                    feature.permission()
-                ),
-                message,
-                fix,
-            )
-        }
-        failure => {
-            let fix = match failure {
-                Failure::Deadline => "The run's deadline passed while GitHub was being called. Raise `--timeout` (input `timeout`) if the checks and the feedback need longer; the next run posts the feedback again.".to_string(),
-                Failure::Status { rate_limited: true, .. } => "The token's API rate limit is exhausted; the next run posts the feedback again. The job's `github.token` has its own limit per repository; a shared personal access token is limited across all its uses.".to_string(),
-                Failure::Status { status, .. } if *status >= 500 => "GitHub did not handle the request (server error); the next run posts the feedback again. Check https://www.githubstatus.com (or your GitHub Enterprise Server) if it persists.".to_string(),
-                Failure::Status { status: 422, .. } => format!("GitHub refused the request as invalid; its message above names the field. For a check run, the commit (`{}`) must exist in the repository.", target.event.head_sha.as_deref().unwrap_or("unknown")),
-                Failure::Status { .. } => "See GitHub's message above; the next run posts the feedback again.".to_string(),
-                Failure::Transport(_) => format!("Check that the API at `{base_url}` is reachable from the runner (proxy, firewall; for GitHub Enterprise Server with a private CA, pass it with `ca-file`)."),
-            };
-            Finding::new(
-                CHECK,
-                Code::GITHUB_API_ERROR,
-                Severity::Warning,
-                format!(
-                    "{} could not be written: {}",
-                    feature.what(),
-                    short(failure)
-                ),
-                format!("{context}: {described}{api_note}."),
-                fix,
-            )
-        }
+    });
+    if status == 403 {
+        fix.push_str(" If the repository or organization sets \"Workflow permissions\" to read-only, the `permissions:` block still raises it for this job.");
     }
+    Finding::new(
+        CHECK,
+        Code::GITHUB_ACCESS_DENIED,
+        Severity::Warning,
+        format!(
+            "the token may not write {} (HTTP {status}): needs `{}`",
+            feature.what(),
+            feature.permission()
+        ),
+        message,
+        fix,
+    )
+}
+
+/// GITHUB_API_ERROR: the deadline, a rate limit, a server error, an invalid request or
+/// an unreachable API.
+fn api_error(
+    feature: Feature,
+    failure: &Failure,
+    target: &Target,
+    base_url: &str,
+    seen: &str,
+) -> Finding {
+    let fix = match failure {
+        Failure::Deadline => "The run's deadline passed while GitHub was being called. Raise `--timeout` (input `timeout`) if the checks and the feedback need longer; the next run posts the feedback again.".to_string(),
+        Failure::Status { rate_limited: true, .. } => "The token's API rate limit is exhausted; the next run posts the feedback again. The job's `github.token` has its own limit per repository; a shared personal access token is limited across all its uses.".to_string(),
+        Failure::Status { status, .. } if *status >= 500 => "GitHub did not handle the request (server error); the next run posts the feedback again. Check https://www.githubstatus.com (or your GitHub Enterprise Server) if it persists.".to_string(),
+        Failure::Status { status: 422, .. } => format!("GitHub refused the request as invalid; its message above names the field. For a check run, the commit (`{}`) must exist in the repository.", target.event.head_sha.as_deref().unwrap_or("unknown")),
+        Failure::Status { .. } => "See GitHub's message above; the next run posts the feedback again.".to_string(),
+        Failure::Transport(_) => format!("Check that the API at `{base_url}` is reachable from the runner (proxy, firewall; for GitHub Enterprise Server with a private CA, pass it with `ca-file`)."),
+    };
+    Finding::new(
+        CHECK,
+        Code::GITHUB_API_ERROR,
+        Severity::Warning,
+        format!(
+            "{} could not be written: {}",
+            feature.what(),
+            short(failure)
+        ),
+        seen.to_string(),
+        fix,
+    )
 }
 
 fn target_repo_name(err: &ApiError) -> String {
