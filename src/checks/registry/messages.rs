@@ -690,3 +690,30 @@ pub(super) fn artifact_fix(info: &ContextInfo) -> String {
         info.reference
     )
 }
+
+/// REGISTRY_CHALLENGE: the Bearer challenge's realm is not a usable token endpoint.
+pub(super) fn unusable_realm(host: &str, why: &str) -> Finding {
+    finding(
+        Code::REGISTRY_CHALLENGE,
+        Severity::Error,
+        format!("{host} points its token realm somewhere unusable"),
+        format!("GET /v2/ on {host} answered with a Bearer challenge whose {why}."),
+        format!(
+            "Check that `{host}` is the registry's own address (not a proxy or mirror that rewrites the challenge)."
+        ),
+    )
+}
+
+/// ROLE_PUSH_UNVERIFIED: an opaque token, whose push right cannot be read.
+pub(super) fn push_unverified(host: &str, repo: &str, identity: &Identity) -> Finding {
+    finding(
+        Code::ROLE_PUSH_UNVERIFIED,
+        Severity::Notice,
+        format!("push right on `{repo}` at {host} could not be proven"),
+        format!(
+            "The token server issued a token for {} that is not a JWT, so its rights cannot be read; a push is only proven by pushing.",
+            identity.described
+        ),
+        "Nothing to fix if pushes work; the check proves push rights only on registries that issue JWT tokens (ACR, distribution).".into(),
+    )
+}

@@ -442,36 +442,13 @@ async fn bearer_token(
     }
     let token = match result {
         Ok(t) => t,
-        Err(TokenError::Net(e)) => {
-            report.push(net_finding(ctx, host, &e, targets).await);
-            return None;
-        }
-        Err(TokenError::Refused(reply)) => {
-            report.push(rejected_finding(ctx, host, realm, &reply, identity));
-            return None;
-        }
-        Err(TokenError::Unexpected(reply)) => {
-            if !reply.throttled() {
-                report.push(unexpected_finding(
-                    host,
-                    &format!("token request to {realm}"),
-                    &reply,
-                ));
+        Err(e) => {
+            if let Some(f) = token_failure(ctx, host, realm, targets, identity, e).await {
+                report.push(f);
             }
             return None;
         }
-        Err(TokenError::BadRealm(why)) => {
-            report.push(finding(
-                Code::REGISTRY_CHALLENGE,
-                Severity::Error,
-                format!("{host} points its token realm somewhere unusable"),
-                format!("GET /v2/ on {host} answered with a Bearer challenge whose {why}."),
-                format!("Check that `{host}` is the registry's own address (not a proxy or mirror that rewrites the challenge)."),
-            ));
-            return None;
-        }
     };
-    let who = &identity.described;
     let short = identity_short(identity);
     if needs.is_empty() {
         report.verified(format!("{host}: the token endpoint accepted {short}"));
@@ -483,55 +460,95 @@ async fn bearer_token(
                 "{host}: token issued for {short}; it is opaque, so the manifest answers decide"
             ));
             if *push {
-                report.push(finding(
-                    Code::ROLE_PUSH_UNVERIFIED,
-                    Severity::Notice,
-                    format!("push right on `{repo}` at {host} could not be proven"),
-                    format!("The token server issued a token for {who} that is not a JWT, so its rights cannot be read; a push is only proven by pushing."),
-                    "Nothing to fix if pushes work; the check proves push rights only on registries that issue JWT tokens (ACR, distribution).".into(),
-                ));
+                report.push(push_unverified(host, repo, identity));
             }
             continue;
         };
-        grants.insert(repo.to_string(), granted.clone());
-        let shown = if granted.is_empty() {
-            "no actions".to_string()
-        } else {
-            granted.join(",")
+        let rights = Rights {
+            host,
+            repo,
+            granted: &granted,
+            identity,
+            hints,
+            targets: targets.iter().filter(|t| t.repository == *repo).collect(),
         };
-        let user_targets: Vec<&Target> = targets.iter().filter(|t| t.repository == *repo).collect();
-        if !wire::allows(&granted, "pull") {
-            report.push(role_finding(
-                hints,
-                host,
-                repo,
-                false,
-                &shown,
-                who,
-                identity,
-                &user_targets,
-            ));
-        } else {
+        rights.check(*push, report);
+        grants.insert(repo.to_string(), granted);
+    }
+    Some((Auth::Bearer(token.token), grants))
+}
+
+/// The finding for a token that could not be had (none for a throttled answer, which
+/// is reported once for the run).
+async fn token_failure(
+    ctx: &Ctx,
+    host: &str,
+    realm: &str,
+    targets: &[Target],
+    identity: &Identity,
+    error: TokenError,
+) -> Option<Finding> {
+    match error {
+        TokenError::Net(e) => Some(net_finding(ctx, host, &e, targets).await),
+        TokenError::Refused(reply) => Some(rejected_finding(ctx, host, realm, &reply, identity)),
+        TokenError::Unexpected(reply) if reply.throttled() => None,
+        TokenError::Unexpected(reply) => Some(unexpected_finding(
+            host,
+            &format!("token request to {realm}"),
+            &reply,
+        )),
+        TokenError::BadRealm(why) => Some(unusable_realm(host, &why)),
+    }
+}
+
+/// What a token grants on one repository, against what the build needs there.
+struct Rights<'a> {
+    host: &'a str,
+    repo: &'a str,
+    /// The token's `access` actions for the repository.
+    granted: &'a [String],
+    identity: &'a Identity,
+    hints: &'a RoleHints,
+    /// The build's references to the repository.
+    targets: Vec<&'a Target>,
+}
+
+impl Rights<'_> {
+    /// Pull always, push when the build pushes: verified, or ROLE_*_MISSING.
+    fn check(&self, push: bool, report: &mut CheckReport) {
+        let short = identity_short(self.identity);
+        let (host, repo) = (self.host, self.repo);
+        if wire::allows(self.granted, "pull") {
             report.verified(format!("{host}: token for {short} grants pull on `{repo}`"));
+        } else {
+            report.push(self.missing(false));
         }
-        if *push {
-            if wire::allows(&granted, "push") {
+        if push {
+            if wire::allows(self.granted, "push") {
                 report.verified(format!("{host}: token for {short} grants push on `{repo}`"));
             } else {
-                report.push(role_finding(
-                    hints,
-                    host,
-                    repo,
-                    true,
-                    &shown,
-                    who,
-                    identity,
-                    &user_targets,
-                ));
+                report.push(self.missing(true));
             }
         }
     }
-    Some((Auth::Bearer(token.token), grants))
+
+    fn missing(&self, push: bool) -> Finding {
+        let shown = if self.granted.is_empty() {
+            "no actions".to_string()
+        } else {
+            self.granted.join(",")
+        };
+        role_finding(
+            self.hints,
+            self.host,
+            self.repo,
+            push,
+            &shown,
+            &self.identity.described,
+            self.identity,
+            &self.targets,
+        )
+    }
 }
 
 #[derive(Default)]
