@@ -435,29 +435,9 @@ impl Client {
                 requests: 0,
             });
         }
-        let realm_url = Url::parse(realm)
-            .map_err(|e| TokenError::BadRealm(format!("realm `{realm}` is not a URL: {e}")))?;
-        match realm_url.scheme() {
-            "https" => {}
-            // Plain http keeps the credential on this machine only when both the realm
-            // and the registry are on it.
-            "http" if realm_url.host_str().is_some_and(is_loopback) && self.on_loopback(host) => {}
-            "http" if realm_url.host_str().is_some_and(is_loopback) => {
-                return Err(TokenError::BadRealm(format!(
-                    "realm `{realm}` is plain http on this machine while the registry is not; a remote registry may not direct credentials to a local port, so they were not sent"
-                )));
-            }
-            "http" => {
-                return Err(TokenError::BadRealm(format!(
-                    "realm `{realm}` is plain http on a remote host; credentials would cross the network unencrypted, so they were not sent"
-                )));
-            }
-            other => {
-                return Err(TokenError::BadRealm(format!(
-                    "realm `{realm}` has scheme `{other}`; a token realm must be https"
-                )));
-            }
-        }
+        let realm_url = self
+            .usable_realm(host, realm)
+            .map_err(TokenError::BadRealm)?;
         let before = self.request_count();
         let reply = match credential {
             Some(c) if c.kind() == CredentialKind::IdentityToken => {
@@ -522,6 +502,35 @@ impl Client {
             400..=499 => Err(TokenError::Refused(reply)),
             _ => Err(TokenError::Unexpected(reply)),
         }
+    }
+
+    /// The challenge's realm, when credentials may be sent there: https, or plain http
+    /// only when both the realm and the registry are on this machine.
+    fn usable_realm(&self, host: &str, realm: &str) -> Result<Url, String> {
+        let realm_url =
+            Url::parse(realm).map_err(|e| format!("realm `{realm}` is not a URL: {e}"))?;
+        match realm_url.scheme() {
+            "https" => {}
+            // Plain http keeps the credential on this machine only when both the realm
+            // and the registry are on it.
+            "http" if realm_url.host_str().is_some_and(is_loopback) && self.on_loopback(host) => {}
+            "http" if realm_url.host_str().is_some_and(is_loopback) => {
+                return Err(format!(
+                    "realm `{realm}` is plain http on this machine while the registry is not; a remote registry may not direct credentials to a local port, so they were not sent"
+                ));
+            }
+            "http" => {
+                return Err(format!(
+                    "realm `{realm}` is plain http on a remote host; credentials would cross the network unencrypted, so they were not sent"
+                ));
+            }
+            other => {
+                return Err(format!(
+                    "realm `{realm}` has scheme `{other}`; a token realm must be https"
+                ));
+            }
+        }
+        Ok(realm_url)
     }
 
     /// `POST` of an `application/x-www-form-urlencoded` body.
