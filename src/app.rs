@@ -3,7 +3,9 @@
 use crate::checks::{self, Ctx};
 use crate::cli::{self, Invocation};
 use crate::config::{Config, FailOn, Format};
-use crate::findings::{CheckId, CheckReport, Code, Finding, Report, Severity, Verdict};
+use crate::findings::{
+    AzureIdentity, CheckId, CheckReport, Code, Finding, Report, Severity, Verdict,
+};
 use crate::output;
 use crate::secrets::Secrets;
 use std::ffi::OsString;
@@ -224,10 +226,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         }
     }
     let hints = checks::registry::RoleHints {
-        client_id: identity
-            .identity
-            .as_ref()
-            .and_then(|i| i.principal.client_id.clone()),
+        client_id: identity.identity.as_ref().and_then(|i| i.client_id.clone()),
         registries: identity.registries.clone(),
     };
 
@@ -278,10 +277,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         checks,
         contexts,
         http_requests: registry_requests + identity.requests,
-        identity: identity
-            .identity
-            .as_ref()
-            .and_then(|i| serde_json::to_value(i).ok()),
+        identity: identity.identity,
     }
 }
 
@@ -330,10 +326,10 @@ fn nothing_to_check(config: &Config) -> CheckReport {
 
 /// Compares the subject a job's `environment:` implies with the subject the identity
 /// check saw the job present to Entra.
-fn cross_check_subject(workflow: &mut CheckReport, identity: Option<&serde_json::Value>) {
+fn cross_check_subject(workflow: &mut CheckReport, identity: Option<&AzureIdentity>) {
     let Some(presented) = identity
-        .and_then(|i| i.pointer("/presented/sub"))
-        .and_then(|s| s.as_str())
+        .and_then(|i| i.presented.as_ref())
+        .map(|p| p.sub.as_str())
         .filter(|s| !s.is_empty())
     else {
         return;
@@ -457,8 +453,7 @@ pub fn render_stdout(report: &Report, config: &Config, color: bool) -> String {
             }
         }
         Format::Json => {
-            let json = output::json::render(report);
-            let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+            let text = output::json::to_string_pretty(report);
             let text = if actions {
                 crate::gha::safe_json(&text)
             } else {
@@ -487,7 +482,7 @@ fn render(report: &Report, config: &Config) {
     match config.format {
         Format::Text | Format::Json => {}
         Format::Github => {
-            let json = output::json::render(report);
+            let json = output::json::model(report);
             let place = match (&config.env.container, &config.env.github_workspace) {
                 (Some(_), Some(workspace)) => output::github::ReportPlace::InWorkspace {
                     workspace: workspace.clone(),
@@ -557,7 +552,13 @@ mod tests {
                 "f",
             )
         };
-        let identity = |sub: &str| serde_json::json!({"presented": {"sub": sub}});
+        let identity = |sub: &str| AzureIdentity {
+            presented: Some(crate::findings::PresentedClaims {
+                sub: sub.into(),
+                ..Default::default()
+            }),
+            ..Default::default()
+        };
         let mut same = CheckReport::default();
         same.push(finding());
         cross_check_subject(&mut same, Some(&identity("repo:o/r:environment:prod")));

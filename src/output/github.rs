@@ -1,7 +1,7 @@
 //! The `github` format: annotations on stdout, the full report in a folded log group,
 //! the job summary, step outputs and the JSON report file.
 
-use crate::findings::{Finding, Report, Severity};
+use crate::findings::{AzureIdentity, Finding, Report, Severity};
 use crate::gha;
 use std::path::{Path, PathBuf};
 
@@ -65,12 +65,13 @@ pub enum ReportPlace {
     InWorkspace { workspace: PathBuf, dir: PathBuf },
 }
 
-/// Writes the summary, the JSON report and the step outputs.
+/// Writes the summary, the JSON report (`json_report`, normally
+/// [`super::json::model`] of `report`) and the step outputs.
 /// Returns what could not be written, as messages for stderr: a broken runner file
 /// must not hide the findings already printed.
 pub fn write_files(
     report: &Report,
-    json_report: &serde_json::Value,
+    json_report: &impl serde::Serialize,
     summary_path: Option<&Path>,
     output_path: Option<&Path>,
     place: &ReportPlace,
@@ -89,7 +90,7 @@ pub fn write_files(
 /// [`write_files`], with the summary's links to the workflow and the docs.
 pub fn write_files_linked(
     report: &Report,
-    json_report: &serde_json::Value,
+    json_report: &impl serde::Serialize,
     summary_path: Option<&Path>,
     output_path: Option<&Path>,
     place: &ReportPlace,
@@ -152,8 +153,8 @@ pub fn write_files_linked(
         let outputs = [
             ("result", report.verdict().as_str().to_string()),
             ("digest", digest),
-            ("principal-id", identity_field(report, "object_id")),
-            ("client-id", identity_field(report, "client_id")),
+            ("principal-id", identity_field(report, |i| &i.object_id)),
+            ("client-id", identity_field(report, |i| &i.client_id)),
             (
                 "report",
                 report_path
@@ -172,8 +173,12 @@ pub fn write_files_linked(
 }
 
 /// Creates the report afresh (`O_EXCL | O_NOFOLLOW`) in `dir`, which must not be a link.
-fn write_report(dir: &Path, name: &str, json_report: &serde_json::Value) -> std::io::Result<()> {
-    let body = serde_json::to_string_pretty(json_report).unwrap_or_default();
+fn write_report(
+    dir: &Path,
+    name: &str,
+    json_report: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    let body = serde_json::to_string_pretty(json_report).map_err(std::io::Error::other)?;
     crate::fsread::create_new_file(dir, name, body.as_bytes())
 }
 
@@ -226,14 +231,13 @@ fn prepare_report_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn identity_field(report: &Report, key: &str) -> String {
+/// A field of the Azure identity, empty when the run used none.
+fn identity_field(report: &Report, field: impl Fn(&AzureIdentity) -> &Option<String>) -> String {
     report
         .identity
         .as_ref()
-        .and_then(|i| i.get(key))
-        .and_then(|v| v.as_str())
+        .and_then(|i| field(i).clone())
         .unwrap_or_default()
-        .to_string()
 }
 
 #[cfg(test)]
