@@ -393,7 +393,7 @@ mod tests {
             workspace: workspace.clone(),
             dir: workspace.join(".acr-preflight"),
         };
-        let json = serde_json::json!({"version": 1});
+        let json = crate::output::json::model(&report);
         let problems = write_files(&report, &json, Some(&summary), Some(&output), &place);
         assert!(problems.is_empty(), "{problems:?}");
         let outputs = std::fs::read_to_string(&output).unwrap();
