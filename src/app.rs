@@ -135,8 +135,8 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         let presented = report
             .identity
             .as_ref()
-            .and_then(|i| i.pointer("/presented/sub"))
-            .and_then(|s| s.as_str());
+            .and_then(|i| i.presented.as_ref())
+            .map(|p| p.sub.as_str());
         checks::workflow::confirm_environment_subject(
             &mut workflow_report,
             discovery.environment_subject.as_deref(),
@@ -229,10 +229,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         }
     }
     let hints = checks::registry::RoleHints {
-        client_id: identity
-            .identity
-            .as_ref()
-            .and_then(|i| i.principal.client_id.clone()),
+        client_id: identity.identity.as_ref().and_then(|i| i.client_id.clone()),
         registries: identity.registries.clone(),
     };
 
@@ -283,10 +280,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         checks,
         contexts,
         http_requests: registry_requests + identity.requests,
-        identity: identity
-            .identity
-            .as_ref()
-            .and_then(|i| serde_json::to_value(i).ok()),
+        identity: identity.identity,
     }
 }
 
@@ -428,8 +422,7 @@ pub fn render_stdout(report: &Report, config: &Config, color: bool) -> String {
             }
         }
         Format::Json => {
-            let json = output::json::render(report);
-            let text = serde_json::to_string_pretty(&json).unwrap_or_default();
+            let text = output::json::to_string_pretty(report);
             let text = if actions {
                 crate::gha::safe_json(&text)
             } else {
@@ -458,7 +451,7 @@ fn render(report: &Report, config: &Config) {
     match config.format {
         Format::Text | Format::Json => {}
         Format::Github => {
-            let json = output::json::render(report);
+            let json = output::json::model(report);
             let place = match (&config.env.container, &config.env.github_workspace) {
                 (Some(_), Some(workspace)) => output::github::ReportPlace::InWorkspace {
                     workspace: workspace.clone(),

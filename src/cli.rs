@@ -536,12 +536,15 @@ pub fn action_yml_inputs() -> String {
         }
         let help = arg.get_help().map(|h| h.to_string()).unwrap_or_default();
         out.push_str(&format!("  {long}:\n"));
-        out.push_str(&format!("    description: {}\n", yaml_quote(&help)));
+        out.push_str(&format!(
+            "    description: {}\n",
+            crate::gha::yaml_quote(&help)
+        ));
         out.push_str("    required: false\n");
         if let Some(default) = arg.get_default_values().first() {
             out.push_str(&format!(
                 "    default: {}\n",
-                yaml_quote(&default.to_string_lossy())
+                crate::gha::yaml_quote(&default.to_string_lossy())
             ));
         }
     }
@@ -589,10 +592,6 @@ pub fn options_markdown() -> String {
         ));
     }
     out
-}
-
-fn yaml_quote(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
 }
 
 #[cfg(test)]

@@ -2,13 +2,13 @@
 //!
 //! Checks never print: they return a [`CheckReport`] holding [`Finding`]s and the
 //! evidence of what they verified. Renderers (`output::*`) know nothing about checks.
+//! Nothing here is serialised directly: the JSON report's shape is defined once, in
+//! `output::json`, so that a field added here never leaks into it unannounced.
 
-use serde::Serialize;
 use std::fmt;
 
 /// How bad a finding is. Ordered so that `Error > Warning > Notice`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
     Notice,
     Warning,
@@ -32,8 +32,7 @@ impl fmt::Display for Severity {
 }
 
 /// Which check produced a finding. One module per check under `checks/`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum CheckId {
     /// Configuration and the tool's own run (deadline, inputs).
     Run,
@@ -176,19 +175,11 @@ impl fmt::Display for Code {
     }
 }
 
-impl Serialize for Code {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.as_str())
-    }
-}
-
 /// Where a finding points: a file (workspace-relative when possible), 1-based line and column.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Location {
     pub file: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub line: Option<u32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub column: Option<u32>,
 }
 
@@ -197,7 +188,7 @@ pub struct Location {
 /// `message` says what was seen, with evidence; `fix` is the exact command or edit
 /// that repairs it. Neither may ever contain a secret: checks build them from
 /// non-secret facts only, and every renderer also redacts registered secrets.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Finding {
     pub code: Code,
     pub severity: Severity,
@@ -205,18 +196,15 @@ pub struct Finding {
     pub title: String,
     pub message: String,
     pub fix: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
     /// The context or push reference the finding is about, as the user (or the workflow)
     /// wrote it: lets the workflow reader point the finding at the line that set it.
-    #[serde(skip)]
     pub reference: Option<String>,
     /// The shell commands of `fix`, one entry per command (a multi-line entry is one
     /// command with its continuation lines), when the fix is something to run: the
     /// summary shows them as a copyable code block. Empty when the fix is prose only
     /// or when the check has not split them out (the summary then falls back to a
     /// documented heuristic, `output::summary::fix_commands`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub commands: Vec<String>,
 }
 
@@ -281,8 +269,7 @@ impl Finding {
 }
 
 /// A check's outcome as the summary table shows it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Status {
     /// The check verified what it set out to verify.
     Pass,
@@ -304,7 +291,7 @@ impl Status {
 }
 
 /// Everything one check reports: its findings and the evidence it verified.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CheckReport {
     pub findings: Vec<Finding>,
     /// What was proven, one fact per entry ("digest sha256:… for ctx:v1",
@@ -335,7 +322,7 @@ impl CheckReport {
 }
 
 /// One context or push target as resolved so far (JSON `contexts[]`, output `digest`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextInfo {
     /// As the user wrote it, including any `oci://` or `docker-image://` prefix.
     pub reference: String,
@@ -347,17 +334,14 @@ pub struct ContextInfo {
     pub digest: Option<String>,
     pub media_type: Option<String>,
     /// The platforms of an index (`linux/amd64`, …), when the registry check read one.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
     pub platforms: Vec<String>,
     /// Where the reference was written: the workflow line it was discovered on, or the
     /// preflight step whose inputs named it (GitHub Actions only).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub location: Option<Location>,
 }
 
 /// The overall verdict, from the worst finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     Pass,
     Warn,
@@ -374,15 +358,44 @@ impl Verdict {
     }
 }
 
+/// The Azure identity the run signed in as, as the report shows it. The identity check
+/// fills it from the token Entra issued and, for GitHub OIDC, the token the job presented.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AzureIdentity {
+    /// How the run signed in ("GitHub OIDC federated credential", "client secret", …).
+    pub method: String,
+    pub tenant_id: Option<String>,
+    /// `oid`: what role assignments name (output `principal-id`).
+    pub object_id: Option<String>,
+    /// `appid` (v1 tokens) or `azp` (v2) (output `client-id`).
+    pub client_id: Option<String>,
+    /// `app`, `managed identity` or `user`.
+    pub kind: String,
+    /// When the Entra token expires, UTC.
+    pub expires: Option<String>,
+    /// The claims of the GitHub OIDC token the job presented, when it presented one.
+    pub presented: Option<PresentedClaims>,
+}
+
+/// The claims of the GitHub OIDC token a job presented to Entra (what the federated
+/// credential is compared with).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PresentedClaims {
+    pub iss: String,
+    pub sub: String,
+    pub aud: String,
+    pub job_workflow_ref: Option<String>,
+}
+
 /// The whole run as renderers see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone)]
 pub struct Report {
     pub checks: Vec<(CheckId, CheckReport)>,
     pub contexts: Vec<ContextInfo>,
     /// HTTP requests the run made (every attempt counts): the cost on the critical path.
     pub http_requests: u32,
     /// The Azure identity, when one was used (JSON `identity`, outputs `principal-id`, `client-id`).
-    pub identity: Option<serde_json::Value>,
+    pub identity: Option<AzureIdentity>,
 }
 
 impl Report {

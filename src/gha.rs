@@ -121,6 +121,12 @@ pub fn write_outputs(path: &Path, outputs: &[(&str, String)]) -> std::io::Result
     file.write_all(text.as_bytes())
 }
 
+/// `s` as a single-quoted YAML scalar, for the generated parts of action.yml: no escape
+/// sequences to get wrong, only `'` doubled.
+pub fn yaml_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// Appends Markdown to the step summary. The caller keeps it under the limit; this
 /// refuses to write past it so that the runner never drops the whole summary. A
 /// symlink, a device or a FIFO at `path` is refused, not written through.

@@ -40,7 +40,7 @@ impl Method {
 }
 
 /// The claims of the GitHub OIDC token this job presented (what Entra compared).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Presented {
     pub iss: String,
     pub sub: String,

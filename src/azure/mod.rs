@@ -58,7 +58,7 @@ impl Cloud {
 }
 
 /// The principal a token stands for, from its claims (never verified: we only explain).
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Principal {
     pub tenant_id: Option<String>,
     /// `oid`: what role assignments name.

@@ -1,7 +1,7 @@
 //! The `github` format: annotations on stdout, the full report in a folded log group,
 //! the job summary, step outputs and the JSON report file.
 
-use crate::findings::{Finding, Report, Severity};
+use crate::findings::{AzureIdentity, Finding, Report, Severity};
 use crate::gha;
 use std::path::{Path, PathBuf};
 
@@ -53,6 +53,94 @@ pub fn stdout_lines(report: &Report, text_report: &str) -> Vec<String> {
     lines
 }
 
+/// The step outputs, declared once: [`write_files`] writes exactly these, and
+/// action.yml's and host/action.yml's `outputs:` and the README's table are generated
+/// from them ([`action_yml_outputs`], [`outputs_markdown`]; tests/it/generated_docs.rs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepOutput {
+    Result,
+    Digest,
+    PrincipalId,
+    ClientId,
+    Report,
+}
+
+impl StepOutput {
+    /// In the order they are written and documented.
+    pub const ALL: [StepOutput; 5] = [
+        StepOutput::Result,
+        StepOutput::Digest,
+        StepOutput::PrincipalId,
+        StepOutput::ClientId,
+        StepOutput::Report,
+    ];
+
+    /// The output's name (`steps.<id>.outputs.<name>`).
+    pub fn name(self) -> &'static str {
+        match self {
+            StepOutput::Result => "result",
+            StepOutput::Digest => "digest",
+            StepOutput::PrincipalId => "principal-id",
+            StepOutput::ClientId => "client-id",
+            StepOutput::Report => "report",
+        }
+    }
+
+    pub fn description(self) -> &'static str {
+        match self {
+            StepOutput::Result => {
+                "`pass`, `warn` or `fail`: the severity of the worst finding (whether the step fails is up to `fail-on`)"
+            }
+            StepOutput::Digest => {
+                "Digest of the first context, once the registry check has resolved it (empty before)"
+            }
+            StepOutput::PrincipalId => {
+                "Object ID of the Azure identity the run signed in as, what role assignments name (empty without an Azure sign-in)"
+            }
+            StepOutput::ClientId => {
+                "Application (client) ID of the Azure identity the run signed in as (empty without an Azure sign-in)"
+            }
+            StepOutput::Report => {
+                "Path of the JSON report (docs/report.md): relative to the workspace (under .acr-preflight/) for the container action, absolute beside the step summary in host mode; a later run: step can open it as given. Empty when it could not be written"
+            }
+        }
+    }
+}
+
+/// The `outputs:` block of an action.yml, up to `runs:`. A composite action maps each
+/// output to the step that runs the program (`composite_step`, its `id`); a container
+/// action's outputs are the program's own.
+pub fn action_yml_outputs(composite_step: Option<&str>) -> String {
+    let mut out = String::from("outputs:\n");
+    for o in StepOutput::ALL {
+        out.push_str(&format!("  {}:\n", o.name()));
+        out.push_str(&format!(
+            "    description: {}\n",
+            gha::yaml_quote(o.description())
+        ));
+        if let Some(step) = composite_step {
+            out.push_str(&format!(
+                "    value: ${{{{ steps.{step}.outputs.{} }}}}\n",
+                o.name()
+            ));
+        }
+    }
+    out
+}
+
+/// The README's table of step outputs.
+pub fn outputs_markdown() -> String {
+    let mut out = String::from("| output | meaning |\n|---|---|\n");
+    for o in StepOutput::ALL {
+        out.push_str(&format!(
+            "| `{}` | {} |\n",
+            o.name(),
+            o.description().replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 /// Where the JSON report goes, and how the `report` output names it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportPlace {
@@ -65,12 +153,13 @@ pub enum ReportPlace {
     InWorkspace { workspace: PathBuf, dir: PathBuf },
 }
 
-/// Writes the summary, the JSON report and the step outputs.
+/// Writes the summary, the JSON report (`json_report`, normally
+/// [`super::json::model`] of `report`) and the step outputs.
 /// Returns what could not be written, as messages for stderr: a broken runner file
 /// must not hide the findings already printed.
 pub fn write_files(
     report: &Report,
-    json_report: &serde_json::Value,
+    json_report: &impl serde::Serialize,
     summary_path: Option<&Path>,
     output_path: Option<&Path>,
     place: &ReportPlace,
@@ -89,7 +178,7 @@ pub fn write_files(
 /// [`write_files`], with the summary's links to the workflow and the docs.
 pub fn write_files_linked(
     report: &Report,
-    json_report: &serde_json::Value,
+    json_report: &impl serde::Serialize,
     summary_path: Option<&Path>,
     output_path: Option<&Path>,
     place: &ReportPlace,
@@ -143,24 +232,27 @@ pub fn write_files_linked(
         }
     }
     if let Some(output) = output_path {
-        let digest = report
-            .contexts
-            .iter()
-            .find(|c| c.role == "pull")
-            .and_then(|c| c.digest.clone())
+        let report_path = report_path
+            .map(|p| p.display().to_string())
             .unwrap_or_default();
-        let outputs = [
-            ("result", report.verdict().as_str().to_string()),
-            ("digest", digest),
-            ("principal-id", identity_field(report, "object_id")),
-            ("client-id", identity_field(report, "client_id")),
-            (
-                "report",
-                report_path
-                    .map(|p| p.display().to_string())
-                    .unwrap_or_default(),
-            ),
-        ];
+        // Exhaustive: a new output cannot be declared without a value, and nothing but a
+        // declared output's name is ever a key.
+        let value = |o: StepOutput| match o {
+            StepOutput::Result => report.verdict().as_str().to_string(),
+            StepOutput::Digest => report
+                .contexts
+                .iter()
+                .find(|c| c.role == "pull")
+                .and_then(|c| c.digest.clone())
+                .unwrap_or_default(),
+            StepOutput::PrincipalId => identity_field(report, |i| &i.object_id),
+            StepOutput::ClientId => identity_field(report, |i| &i.client_id),
+            StepOutput::Report => report_path.clone(),
+        };
+        let outputs: Vec<(&str, String)> = StepOutput::ALL
+            .iter()
+            .map(|&o| (o.name(), value(o)))
+            .collect();
         if let Err(e) = gha::write_outputs(output, &outputs) {
             problems.push(format!(
                 "cannot write GITHUB_OUTPUT {}: {e}",
@@ -172,8 +264,12 @@ pub fn write_files_linked(
 }
 
 /// Creates the report afresh (`O_EXCL | O_NOFOLLOW`) in `dir`, which must not be a link.
-fn write_report(dir: &Path, name: &str, json_report: &serde_json::Value) -> std::io::Result<()> {
-    let body = serde_json::to_string_pretty(json_report).unwrap_or_default();
+fn write_report(
+    dir: &Path,
+    name: &str,
+    json_report: &impl serde::Serialize,
+) -> std::io::Result<()> {
+    let body = serde_json::to_string_pretty(json_report).map_err(std::io::Error::other)?;
     crate::fsread::create_new_file(dir, name, body.as_bytes())
 }
 
@@ -226,14 +322,13 @@ fn prepare_report_dir(dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-fn identity_field(report: &Report, key: &str) -> String {
+/// A field of the Azure identity, empty when the run used none.
+fn identity_field(report: &Report, field: impl Fn(&AzureIdentity) -> &Option<String>) -> String {
     report
         .identity
         .as_ref()
-        .and_then(|i| i.get(key))
-        .and_then(|v| v.as_str())
+        .and_then(|i| field(i).clone())
         .unwrap_or_default()
-        .to_string()
 }
 
 #[cfg(test)]
@@ -298,10 +393,16 @@ mod tests {
             workspace: workspace.clone(),
             dir: workspace.join(".acr-preflight"),
         };
-        let json = serde_json::json!({"version": 1});
+        let json = crate::output::json::model(&report);
         let problems = write_files(&report, &json, Some(&summary), Some(&output), &place);
         assert!(problems.is_empty(), "{problems:?}");
         let outputs = std::fs::read_to_string(&output).unwrap();
+        let names: Vec<&str> = outputs
+            .lines()
+            .filter_map(|l| l.split_once("<<ghadelimiter_").map(|(name, _)| name))
+            .collect();
+        let declared: Vec<&str> = StepOutput::ALL.iter().map(|o| o.name()).collect();
+        assert_eq!(names, declared, "exactly the declared outputs, in order");
         let line = outputs
             .lines()
             .skip_while(|l| !l.starts_with("report<<"))

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
 
-fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
+pub(crate) fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
     cmd.env_clear().env("PATH", "/usr/bin:/bin").args(args);
     for (k, v) in env {
@@ -22,15 +22,15 @@ fn text(o: &Output) -> String {
 }
 
 /// A real registry (plain HTTP) holding `team/ctx:latest` and `team/ctx:v1`, and a
-/// docker config with a password for it.
-struct Rig {
+/// docker config with a password for it (also used by report_schema.rs).
+pub(crate) struct Rig {
     registry: support::registry::TestRegistry,
     config: tempfile::TempDir,
     latest_digest: String,
 }
 
 impl Rig {
-    fn new() -> Rig {
+    pub(crate) fn new() -> Rig {
         let registry =
             support::registry::TestRegistry::start_blocking(support::registry::Kind::Plain);
         let latest_digest = support::block_on(async {
@@ -54,11 +54,11 @@ impl Rig {
         }
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         self.registry.host()
     }
 
-    fn config(&self) -> &str {
+    pub(crate) fn config(&self) -> &str {
         self.config.path().to_str().unwrap()
     }
 }

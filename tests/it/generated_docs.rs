@@ -1,6 +1,8 @@
 //! action.yml's inputs and the README's option table are generated from the one
-//! option definition in src/cli.rs. These tests fail when a committed file drifts;
-//! run them with UPDATE_GENERATED=1 to rewrite the files.
+//! option definition in src/cli.rs; action.yml's outputs and the README's output table
+//! from the one output declaration in src/output/github.rs (host/action.yml's are kept
+//! by host_install.rs). These tests fail when a committed file drifts; run them with
+//! UPDATE_GENERATED=1 to rewrite the files.
 
 use std::path::Path;
 
@@ -20,7 +22,9 @@ fn splice(text: &str, start: &str, end: &str, generated: &str) -> String {
     format!("{}{}{}", &text[..a], generated, &text[b..])
 }
 
-fn check_or_update(file: &str, start: &str, end: &str, generated: &str) {
+/// Compares `file`'s text between the markers with `generated` (from `source`), or
+/// rewrites it under UPDATE_GENERATED.
+fn check_or_update(file: &str, source: &str, start: &str, end: &str, generated: &str) {
     let path = root().join(file);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{file}: {e}"));
     let expected = splice(&text, start, end, generated);
@@ -30,7 +34,7 @@ fn check_or_update(file: &str, start: &str, end: &str, generated: &str) {
     }
     assert!(
         text == expected,
-        "{file} is out of date with src/cli.rs; run `UPDATE_GENERATED=1 cargo test --test generated_docs`"
+        "{file} is out of date with {source}; run `UPDATE_GENERATED=1 cargo test --test it generated_docs`"
     );
 }
 
@@ -38,6 +42,7 @@ fn check_or_update(file: &str, start: &str, end: &str, generated: &str) {
 fn action_yml_inputs_match_the_cli() {
     check_or_update(
         "action.yml",
+        "src/cli.rs",
         "inputs:\n",
         "outputs:\n",
         &acr_preflight::cli::action_yml_inputs(),
@@ -49,8 +54,35 @@ fn readme_option_table_matches_the_cli() {
     let generated = format!("\n{}", acr_preflight::cli::options_markdown());
     check_or_update(
         "README.md",
+        "src/cli.rs",
         "<!-- options:start (generated from src/cli.rs) -->",
         "<!-- options:end -->",
         &format!("<!-- options:start (generated from src/cli.rs) -->{generated}"),
+    );
+}
+
+#[test]
+fn action_yml_outputs_match_the_declared_outputs() {
+    check_or_update(
+        "action.yml",
+        "src/output/github.rs",
+        "outputs:\n",
+        "runs:\n",
+        &acr_preflight::output::github::action_yml_outputs(None),
+    );
+}
+
+#[test]
+fn readme_output_table_matches_the_declared_outputs() {
+    let start = "<!-- outputs:start (generated from src/output/github.rs) -->";
+    check_or_update(
+        "README.md",
+        "src/output/github.rs",
+        start,
+        "<!-- outputs:end -->",
+        &format!(
+            "{start}\n{}",
+            acr_preflight::output::github::outputs_markdown()
+        ),
     );
 }

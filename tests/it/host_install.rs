@@ -9,7 +9,8 @@
 //! installed file shows which asset was chosen.
 //!
 //! Run with UPDATE_GENERATED=1 to rewrite host/action.yml's inputs and `INPUT_*`
-//! environment from the root action.yml (itself generated from src/cli.rs).
+//! environment from the root action.yml (itself generated from src/cli.rs), and its
+//! outputs from the output declaration in src/output/github.rs.
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Write};
@@ -619,8 +620,9 @@ fn input_names(inputs_block: &str) -> Vec<String> {
 const ENV_START: &str = "the program reads these and writes the outputs.\n";
 const ENV_END: &str = "      run: exec \"$ACR_PREFLIGHT_BIN\"\n";
 
-/// host/action.yml as it must be: the root's inputs verbatim before `version`, and one
-/// `INPUT_<NAME>` per root input in the run step.
+/// host/action.yml as it must be: the root's inputs verbatim before `version`, one
+/// `INPUT_<NAME>` per root input in the run step, and the declared outputs, each the
+/// run step's.
 fn expected_host_action(host: &str, root_action: &str) -> String {
     let (_, _, root_inputs) = section(root_action, "inputs:\n", "outputs:\n");
     let (a, b, _) = section(host, "inputs:\n", "  version:\n");
@@ -636,7 +638,10 @@ fn expected_host_action(host: &str, root_action: &str) -> String {
         .collect();
     let (a, b, _) = section(&host, ENV_START, ENV_END);
     let a = a + ENV_START.len();
-    format!("{}{}{}", &host[..a], env, &host[b..])
+    let host = format!("{}{}{}", &host[..a], env, &host[b..]);
+    let outputs = acr_preflight::output::github::action_yml_outputs(Some("run"));
+    let (a, b, _) = section(&host, "outputs:\n", "runs:\n");
+    format!("{}{}{}", &host[..a], outputs, &host[b..])
 }
 
 #[test]
@@ -651,7 +656,7 @@ fn host_action_inputs_are_the_container_actions_plus_version() {
     }
     assert!(
         host == expected,
-        "host/action.yml is out of date with action.yml; run `UPDATE_GENERATED=1 cargo test --test host_install`"
+        "host/action.yml is out of date with action.yml; run `UPDATE_GENERATED=1 cargo test --test it host_install`"
     );
 }
 

@@ -15,14 +15,14 @@ use support::token::TokenServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
 const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
-const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
-const OBJECT_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
+pub(crate) const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
+pub(crate) const OBJECT_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 const SUB: &str = "00000000-1111-2222-3333-444444444444";
 const REPO: &str = "octo/app";
 const HOST: &str = "myreg.azurecr.io";
 const SECRET: &str = "planted-client-secret-value-xyz";
 
-struct World {
+pub(crate) struct World {
     az: AzureFakes,
     /// The registry's login server (`myreg.azurecr.io` unless a test gives it a hash).
     host: String,
@@ -34,8 +34,8 @@ struct World {
 }
 
 /// An app with a federated credential for `main` and a secret, an RBAC registry holding
-/// `team/ctx:v1`; roles are up to each test.
-fn world(abac: bool) -> World {
+/// `team/ctx:v1`; roles are up to each test (also used by report_schema.rs).
+pub(crate) fn world(abac: bool) -> World {
     world_with(abac, |r| r)
 }
 
@@ -81,9 +81,9 @@ fn world_with(abac: bool, adjust: impl FnOnce(Registry) -> Registry) -> World {
     }
 }
 
-struct Run {
-    status: i32,
-    json: Value,
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) json: Value,
     raw: String,
 }
 
@@ -127,7 +127,7 @@ impl Run {
 }
 
 /// Runs the binary with OIDC env from the fake (unless `oidc` is false) and these args.
-fn run(w: &World, oidc: bool, extra_env: &[(&str, &str)], args: &[&str]) -> Run {
+pub(crate) fn run(w: &World, oidc: bool, extra_env: &[(&str, &str)], args: &[&str]) -> Run {
     run_docker(w, oidc, extra_env, args, true)
 }
 
@@ -188,7 +188,7 @@ fn run_docker(
 }
 
 /// A custom role that may read the registry in ARM and nothing else (no pull).
-fn arm_reader() -> Role {
+pub(crate) fn arm_reader() -> Role {
     Role::Custom(RoleDefinition {
         id: "0b4d5e1c-0000-4000-8000-000000000001".into(),
         name: "Registry ARM Reader".into(),
@@ -199,7 +199,7 @@ fn arm_reader() -> Role {
     })
 }
 
-const CONTEXT: [&str; 2] = ["--context", "oci://myreg.azurecr.io/team/ctx:v1"];
+pub(crate) const CONTEXT: [&str; 2] = ["--context", "oci://myreg.azurecr.io/team/ctx:v1"];
 
 fn assert_no_secret_leaks(w: &World, r: &Run) {
     for v in w.az.sensitive_values() {

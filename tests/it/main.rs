@@ -20,6 +20,7 @@ mod identity;
 mod reference_vectors;
 mod registry;
 mod registry_edge;
+mod report_schema;
 mod secrets_never_leak;
 mod self_contained;
 mod sinks_property;

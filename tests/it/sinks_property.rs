@@ -144,10 +144,11 @@ fn report(v: &Values) -> Report {
             ..ContextInfo::default()
         }],
         http_requests: 0,
-        identity: Some(serde_json::json!({
-            "client_id": v.client_id,
-            "object_id": v.object_id,
-        })),
+        identity: Some(acr_preflight::findings::AzureIdentity {
+            client_id: Some(v.client_id.clone()),
+            object_id: Some(v.object_id.clone()),
+            ..Default::default()
+        }),
     }
 }
 

@@ -11,25 +11,18 @@ use crate::azure::entra::{self, EntraError, Method, Presented};
 use crate::azure::{Cloud, Principal};
 use crate::cloud::ACR_TOKEN_USER;
 use crate::docker::credential::{Credential, CredentialKind};
-use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
+use crate::findings::{
+    AzureIdentity, CheckId, CheckReport, Code, ContextInfo, Finding, PresentedClaims, Severity,
+};
 use messages::*;
 use std::collections::BTreeMap;
-
-/// The identity as the JSON report and the step outputs show it.
-#[derive(Debug, Clone, Default, serde::Serialize)]
-pub struct IdentityInfo {
-    pub method: String,
-    #[serde(flatten)]
-    pub principal: Principal,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub presented: Option<Presented>,
-}
 
 /// What the identity check hands to the rest of the run.
 #[derive(Debug, Default)]
 pub struct Outcome {
     pub report: CheckReport,
-    pub identity: Option<IdentityInfo>,
+    /// Who the run signed in as (JSON `identity`, outputs `principal-id` and `client-id`).
+    pub identity: Option<AzureIdentity>,
     /// ACR refresh tokens from `/oauth2/exchange`, per registry host: the credential a
     /// build using this identity (`az acr login`, ACR Tasks) presents.
     pub credentials: Vec<HostCredential>,
@@ -202,11 +195,7 @@ async fn sign_in(ctx: &Ctx, http: &reqwest::Client) -> Option<SignIn> {
                 .unwrap_or_default()
         ));
     }
-    out.identity = Some(IdentityInfo {
-        method: method.describe().to_string(),
-        principal: principal.clone(),
-        presented,
-    });
+    out.identity = Some(reported_identity(method, &principal, presented));
     Some(SignIn {
         method,
         cloud,
@@ -218,6 +207,29 @@ async fn sign_in(ctx: &Ctx, http: &reqwest::Client) -> Option<SignIn> {
         outcome: out,
         listed: None,
     })
+}
+
+/// The identity as the report shows it: the principal Entra's token names, and what the
+/// job presented to get it.
+fn reported_identity(
+    method: Method,
+    principal: &Principal,
+    presented: Option<Presented>,
+) -> AzureIdentity {
+    AzureIdentity {
+        method: method.describe().to_string(),
+        tenant_id: principal.tenant_id.clone(),
+        object_id: principal.object_id.clone(),
+        client_id: principal.client_id.clone(),
+        kind: principal.kind.clone(),
+        expires: principal.expires.clone(),
+        presented: presented.map(|p| PresentedClaims {
+            iss: p.iss,
+            sub: p.sub,
+            aud: p.aud,
+            job_workflow_ref: p.job_workflow_ref,
+        }),
+    }
 }
 
 /// A registry given by name (`registry: myreg`) has the login server `<name>.azurecr.io`
