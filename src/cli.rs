@@ -337,7 +337,7 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
                 .filter(|k| !k.is_empty()),
             check_run: cli.check_run,
         },
-        // Workflow discovery fills it in (app::check).
+        // Workflow discovery fills it in (run::check).
         build: Default::default(),
     })
 }
@@ -538,13 +538,13 @@ pub fn action_yml_inputs() -> String {
         out.push_str(&format!("  {long}:\n"));
         out.push_str(&format!(
             "    description: {}\n",
-            crate::gha::yaml_quote(&help)
+            crate::output::runner::yaml_quote(&help)
         ));
         out.push_str("    required: false\n");
         if let Some(default) = arg.get_default_values().first() {
             out.push_str(&format!(
                 "    default: {}\n",
-                crate::gha::yaml_quote(&default.to_string_lossy())
+                crate::output::runner::yaml_quote(&default.to_string_lossy())
             ));
         }
     }

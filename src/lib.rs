@@ -1,25 +1,22 @@
 //! acr-preflight: verify a container build's registry set-up before the build runs.
 
 pub mod action_container;
-pub mod app;
 pub mod azure;
 pub mod checks;
 pub mod cli;
 pub mod cloud;
 pub mod config;
-
 pub mod docker;
 pub mod event;
-pub mod explain;
 pub mod feedback;
 pub mod findings;
 pub mod fsread;
-pub mod gha;
 pub mod http;
 pub mod jwt;
 pub mod output;
 pub mod reference;
 pub mod registry;
+pub mod run;
 pub mod secrets;
 pub mod suggest;
 pub mod workflow;

@@ -219,7 +219,7 @@ impl Secrets {
             // then masks the whole value and each of its lines.
             let lines: String = fresh
                 .iter()
-                .map(|v| format!("::add-mask::{}\n", crate::gha::escape_data(v)))
+                .map(|v| format!("::add-mask::{}\n", crate::output::runner::escape_data(v)))
                 .collect();
             let _ = match stream {
                 MaskStream::Stdout => {

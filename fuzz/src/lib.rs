@@ -10,11 +10,12 @@
 
 use acr_preflight::config::RunEnvironment;
 use acr_preflight::docker::config as docker_config;
+use acr_preflight::output::runner;
 use acr_preflight::workflow::discover::{self, Input};
 use acr_preflight::workflow::expr::Scope;
 use acr_preflight::workflow::model::Workflow;
 use acr_preflight::workflow::shell::{self, Dialect};
-use acr_preflight::{gha, jwt, reference, registry, secrets::Secrets};
+use acr_preflight::{jwt, reference, registry, secrets::Secrets};
 use std::collections::HashMap;
 
 /// Inputs longer than this are cut: the parsers are linear or close to it, and the
@@ -308,7 +309,7 @@ fn runner_parse(line: &str) -> Option<RunnerCommand> {
     Some((name.to_string(), properties, runner_unescape(data, false)))
 }
 
-/// Workflow-command escaper (src/gha.rs): a command built from any title, file and
+/// Workflow-command escaper (src/output/runner.rs): a command built from any title, file and
 /// message is one line, and the runner reads back exactly what was meant (with `##[`
 /// neutralised); a free-text line is never taken for a command.
 pub fn gha_escape(data: &[u8]) {
@@ -317,7 +318,7 @@ pub fn gha_escape(data: &[u8]) {
     let message = parts.next().unwrap_or_default().to_string();
     let title = parts.next().unwrap_or_default().to_string();
     let file = parts.next().unwrap_or_default().to_string();
-    let line = gha::command(
+    let line = runner::command(
         "error",
         &[("title", title.clone()), ("file", file.clone())],
         &message,
@@ -332,19 +333,19 @@ pub fn gha_escape(data: &[u8]) {
     assert_eq!(name, "error");
     assert_eq!(
         data,
-        gha::neutralise(&message),
+        runner::neutralise(&message),
         "data round trip of {line:?}"
     );
     let expected: Vec<(String, String)> = [("title", &title), ("file", &file)]
         .into_iter()
         .filter(|(_, v)| !v.is_empty())
-        .map(|(k, v)| (k.to_string(), gha::neutralise(v)))
+        .map(|(k, v)| (k.to_string(), runner::neutralise(v)))
         .collect();
     assert_eq!(props, expected, "property round trip of {line:?}");
     assert!(!line.contains("##["), "legacy command prefix in {line:?}");
 
     for free in raw.split(['\n', '\r']) {
-        let safe = gha::safe_log_line(free);
+        let safe = runner::safe_log_line(free);
         assert!(
             !safe.trim().starts_with("::"),
             "free text read as a command: {safe:?}"

@@ -1,8 +1,8 @@
 //! The `github` format: annotations on stdout, the full report in a folded log group,
 //! the job summary, step outputs and the JSON report file.
 
-use crate::findings::{AzureIdentity, Finding, Report, Severity};
-use crate::gha;
+use crate::findings::{AzureIdentity, Finding, Report, Role, Severity};
+use crate::output::runner;
 use std::path::{Path, PathBuf};
 
 /// The runner keeps at most this many annotations per level per step.
@@ -24,7 +24,7 @@ fn annotation(f: &Finding) -> String {
         data.push_str("\nFix: ");
         data.push_str(&f.fix);
     }
-    gha::command(f.severity.as_str(), &props, &data)
+    runner::command(f.severity.as_str(), &props, &data)
 }
 
 /// The stdout lines: ranked annotations (at most ten per level, the rest stay in the
@@ -40,14 +40,14 @@ pub fn stdout_lines(report: &Report, text_report: &str) -> Vec<String> {
         }
         *n += 1;
     }
-    let token = format!("acr-preflight-{}", gha::random_token());
-    lines.push(gha::command(
+    let token = format!("acr-preflight-{}", runner::random_token());
+    lines.push(runner::command(
         "group",
         &[],
         &format!("acr-preflight report: {}", report.verdict().as_str()),
     ));
     lines.push(format!("::stop-commands::{token}"));
-    lines.extend(text_report.lines().map(gha::safe_log_line));
+    lines.extend(text_report.lines().map(runner::safe_log_line));
     lines.push(format!("::{token}::"));
     lines.push("::endgroup::".into());
     lines
@@ -116,7 +116,7 @@ pub fn action_yml_outputs(composite_step: Option<&str>) -> String {
         out.push_str(&format!("  {}:\n", o.name()));
         out.push_str(&format!(
             "    description: {}\n",
-            gha::yaml_quote(o.description())
+            runner::yaml_quote(o.description())
         ));
         if let Some(step) = composite_step {
             out.push_str(&format!(
@@ -187,14 +187,17 @@ pub fn write_files_linked(
     let mut problems = Vec::new();
     let mut report_path: Option<PathBuf> = None;
     if let Some(summary) = summary_path {
-        let markdown = super::summary::render_with(report, gha::summary_budget(summary), links);
-        if let Err(e) = gha::append_summary(summary, &markdown) {
+        let markdown = super::summary::render_with(report, runner::summary_budget(summary), links);
+        if let Err(e) = runner::append_summary(summary, &markdown) {
             problems.push(format!(
                 "cannot append to GITHUB_STEP_SUMMARY {}: {e}",
                 summary.display()
             ));
         }
-        let name = format!("acr-preflight-report-{}.json", &gha::random_token()[..12]);
+        let name = format!(
+            "acr-preflight-report-{}.json",
+            &runner::random_token()[..12]
+        );
         let (path, written) = match place {
             ReportPlace::BesideSummary => {
                 let dir = summary.parent().unwrap_or(Path::new("."));
@@ -242,7 +245,7 @@ pub fn write_files_linked(
             StepOutput::Digest => report
                 .contexts
                 .iter()
-                .find(|c| c.role == "pull")
+                .find(|c| c.role == Role::Pull)
                 .and_then(|c| c.digest.clone())
                 .unwrap_or_default(),
             StepOutput::PrincipalId => identity_field(report, |i| &i.object_id),
@@ -253,7 +256,7 @@ pub fn write_files_linked(
             .iter()
             .map(|&o| (o.name(), value(o)))
             .collect();
-        if let Err(e) = gha::write_outputs(output, &outputs) {
+        if let Err(e) = runner::write_outputs(output, &outputs) {
             problems.push(format!(
                 "cannot write GITHUB_OUTPUT {}: {e}",
                 output.display()

@@ -123,7 +123,7 @@ impl<'a> From<&'a ContextInfo> for JsonContext<'a> {
         let location = c.location.as_ref();
         JsonContext {
             reference: &c.reference,
-            role: c.role,
+            role: c.role.as_str(),
             registry: c.registry.as_deref(),
             repository: c.repository.as_deref(),
             tag: c.tag.as_deref(),

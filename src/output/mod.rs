@@ -1,7 +1,9 @@
-//! Renderers: one report, several forms. They know nothing about checks.
+//! Renderers: one report, several forms. They know nothing about checks. `runner` is
+//! the Actions runner's side of the contract (workflow commands, escaping, file commands).
 
 pub mod github;
 pub mod json;
+pub mod runner;
 pub mod summary;
 pub mod text;
 

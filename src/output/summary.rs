@@ -17,7 +17,7 @@
 //! `<sub>`, `<a name="acr-preflight-…">` and `<code title="…">` around a validated digest.
 
 use crate::findings::{
-    CheckId, Code, ContextInfo, Finding, Location, Report, Severity, Status, Verdict,
+    CheckId, Code, ContextInfo, Finding, Location, Report, Role, Severity, Status, Verdict,
 };
 
 /// One character of outside text as Markdown that can only ever be that character: the
@@ -523,7 +523,7 @@ fn anchor(n: usize, f: &Finding) -> String {
 
 /// The code's one-line description from docs/checks.md (trusted, compiled in).
 fn why(code: Code) -> Option<String> {
-    crate::explain::section(code.as_str()).and_then(|s| {
+    crate::findings::explain::section(code.as_str()).and_then(|s| {
         s.lines()
             .skip(1)
             .find(|l| !l.trim().is_empty())
@@ -664,7 +664,7 @@ fn result_cell(c: &ContextInfo, shown: &[&Finding], report: &Report, linked: usi
         .any(|(id, r)| *id == CheckId::Registry && !r.inconclusive);
     match (c.role, &c.digest) {
         (_, Some(_)) => "✅ found".into(),
-        ("push", None) if registry_looked => "✅ may push".into(),
+        (Role::Push, None) if registry_looked => "✅ may push".into(),
         _ => "⏭️ not checked".into(),
     }
 }
@@ -673,7 +673,7 @@ fn reference_cell(c: &ContextInfo, links: &Links) -> String {
     let mut out = format!("<code>{}</code>", md(&c.reference).replace('\n', " "));
     let from = match &c.location {
         Some(loc) => origin(loc, links),
-        None if c.role == "push" => "input <code>push</code>".into(),
+        None if c.role == Role::Push => "input <code>push</code>".into(),
         None => "input <code>context</code>".into(),
     };
     out.push_str(&format!("<br><sub>{from}</sub>"));
@@ -936,8 +936,8 @@ mod tests {
     fn never_exceeds_the_budget_and_says_what_was_left_out() {
         let big = "x".repeat(10_000);
         let report = report_with(500, &big);
-        let out = render(&report, crate::gha::SUMMARY_LIMIT);
-        assert!(out.len() as u64 <= crate::gha::SUMMARY_LIMIT);
+        let out = render(&report, crate::output::runner::SUMMARY_LIMIT);
+        assert!(out.len() as u64 <= crate::output::runner::SUMMARY_LIMIT);
         assert!(out.contains("more findings did not fit"));
         let tiny = render(&report, 10);
         assert!(tiny.len() <= 10);

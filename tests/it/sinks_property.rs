@@ -135,7 +135,7 @@ fn report(v: &Values) -> Report {
         checks: vec![(CheckId::Reference, check)],
         contexts: vec![ContextInfo {
             reference: v.reference.clone(),
-            role: "pull",
+            role: acr_preflight::findings::Role::Pull,
             registry: Some(v.reference.clone()),
             repository: Some(v.tag.clone()),
             tag: Some(v.tag.clone()),
@@ -181,7 +181,7 @@ fn check(v: &Values, dir: &std::path::Path) -> Result<(), TestCaseError> {
     let report = report(v);
     for format in ["text", "json", "github"] {
         let config = config(format);
-        let stdout = acr_preflight::app::render_stdout(&report, &config, false);
+        let stdout = acr_preflight::run::render_stdout(&report, &config, false);
         let commands = try_runner_commands(&stdout).map_err(TestCaseError::fail)?;
         if format == "github" {
             let names: Vec<&str> = commands.iter().map(|c| c.name.as_str()).collect();
@@ -219,7 +219,7 @@ fn check(v: &Values, dir: &std::path::Path) -> Result<(), TestCaseError> {
     }
 
     // stderr: a usage error quoting an input's value, and a file problem naming a path.
-    let (out, err) = acr_preflight::app::usage_streams(
+    let (out, err) = acr_preflight::run::usage_streams(
         &format!("error: invalid value '{}' for input `timeout`", v.input),
         true,
     );
@@ -227,7 +227,10 @@ fn check(v: &Values, dir: &std::path::Path) -> Result<(), TestCaseError> {
     let commands = try_runner_commands(&out).map_err(TestCaseError::fail)?;
     prop_assert_eq!(commands.len(), 1);
     prop_assert_eq!(&commands[0].name, "error");
-    let problem = acr_preflight::gha::safe_text(&format!("acr-preflight: cannot write {}", v.file));
+    let problem = acr_preflight::output::runner::safe_text(&format!(
+        "acr-preflight: cannot write {}",
+        v.file
+    ));
     prop_assert!(command_like_lines(&problem).is_empty(), "{:?}", problem);
 
     // The runner files: outputs read back exactly, the summary holds no markup from outside.

@@ -4,7 +4,7 @@
 //! real, and no HTML or structure from outside text.
 
 use acr_preflight::findings::{
-    CheckId, CheckReport, Code, ContextInfo, Finding, Location, Report, Severity,
+    CheckId, CheckReport, Code, ContextInfo, Finding, Location, Report, Role, Severity,
 };
 use acr_preflight::output::summary::{Links, fix_commands, render_with};
 use comrak::nodes::{AstNode, NodeValue};
@@ -41,7 +41,7 @@ fn at(line: u32) -> Location {
     }
 }
 
-fn context(reference: &str, role: &'static str, line: Option<u32>) -> ContextInfo {
+fn context(reference: &str, role: Role, line: Option<u32>) -> ContextInfo {
     ContextInfo {
         reference: reference.into(),
         role,
@@ -54,16 +54,16 @@ fn context(reference: &str, role: &'static str, line: Option<u32>) -> ContextInf
 /// missing, one repository mistyped, one fine, an index), a push the credential may
 /// not do, and a docker config warning.
 fn failing() -> Report {
-    let mut fine = context("oci://myreg.azurecr.io/team/base:v3", "pull", Some(14));
+    let mut fine = context("oci://myreg.azurecr.io/team/base:v3", Role::Pull, Some(14));
     fine.digest =
         Some("sha256:29b7f602d3f82bd33f1c1d5bf4419431cd9df0571935758303205e91000e09e4".into());
     fine.media_type = Some("application/vnd.oci.image.index.v1+json".into());
     fine.platforms = vec!["linux/amd64".into(), "linux/arm64".into()];
     let contexts = vec![
-        context("oci://myreg.azurecr.io/team/ctx:v51", "pull", Some(12)),
-        context("oci://myreg.azurecr.io/taem/tools:v1", "pull", Some(13)),
+        context("oci://myreg.azurecr.io/team/ctx:v51", Role::Pull, Some(12)),
+        context("oci://myreg.azurecr.io/taem/tools:v1", Role::Pull, Some(13)),
         fine,
-        context("myreg.azurecr.io/team/app:v2", "push", None),
+        context("myreg.azurecr.io/team/app:v2", Role::Push, None),
     ];
     let mut credentials = CheckReport::default();
     credentials.push(Finding::new(
@@ -444,7 +444,11 @@ const HOSTILE: &[&str] = &[
 #[test]
 fn outside_text_stays_text() {
     for (n, evil) in HOSTILE.iter().enumerate() {
-        let mut c = context(&format!("oci://myreg.azurecr.io/x:{evil}"), "pull", Some(3));
+        let mut c = context(
+            &format!("oci://myreg.azurecr.io/x:{evil}"),
+            Role::Pull,
+            Some(3),
+        );
         c.digest = Some(format!("sha256:{evil}"));
         c.platforms = vec![evil.to_string()];
         c.location = Some(Location {
@@ -522,7 +526,7 @@ fn the_summary_keeps_to_its_budget() {
         );
         report.contexts.push(context(
             &format!("oci://myreg.azurecr.io/r{n}:v1"),
-            "pull",
+            Role::Pull,
             Some(n),
         ));
     }

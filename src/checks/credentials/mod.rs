@@ -17,7 +17,7 @@ use crate::docker::credential::{self, Resolution};
 use crate::docker::helper::{
     self as cred_helper, Call, HelperAnswer, HelperError, NoCredentialsStyle,
 };
-use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Role, Severity};
 use messages::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -727,7 +727,7 @@ pub fn settle_unverifiable_helpers(
         !on_host.is_empty()
             && on_host
                 .iter()
-                .all(|c| c.role == "pull" && c.digest.is_some())
+                .all(|c| c.role == Role::Pull && c.digest.is_some())
     });
     if !served_without {
         return;
@@ -753,7 +753,7 @@ pub fn settle_missing_config(
     host_credentials: &[HostCredential],
     registries: &BTreeMap<String, crate::azure::arm::RegistryFacts>,
 ) {
-    if contexts.is_empty() || contexts.iter().any(|c| c.role != "pull") {
+    if contexts.is_empty() || contexts.iter().any(|c| c.role != Role::Pull) {
         return;
     }
     let anonymous = |c: &crate::findings::ContextInfo| {
@@ -842,7 +842,7 @@ mod tests {
             credential: None,
             problem: Some(Code::HELPER_UNVERIFIABLE),
         }];
-        let context = |role: &'static str, digest: Option<&str>| crate::findings::ContextInfo {
+        let context = |role: Role, digest: Option<&str>| crate::findings::ContextInfo {
             reference: "reg.example/a:v1".into(),
             role,
             registry: Some("reg.example".into()),
@@ -856,20 +856,23 @@ mod tests {
         super::settle_unverifiable_helpers(
             &mut served,
             &creds,
-            &[context("pull", Some("sha256:1"))],
+            &[context(Role::Pull, Some("sha256:1"))],
         );
         assert_eq!(served.findings[0].severity, Severity::Notice);
         assert!(served.findings[0].message.contains("without a credential"));
 
         let mut refused = finding();
-        super::settle_unverifiable_helpers(&mut refused, &creds, &[context("pull", None)]);
+        super::settle_unverifiable_helpers(&mut refused, &creds, &[context(Role::Pull, None)]);
         assert_eq!(refused.findings[0].severity, Severity::Warning);
 
         let mut pushes = finding();
         super::settle_unverifiable_helpers(
             &mut pushes,
             &creds,
-            &[context("pull", Some("sha256:1")), context("push", None)],
+            &[
+                context(Role::Pull, Some("sha256:1")),
+                context(Role::Push, None),
+            ],
         );
         assert_eq!(pushes.findings[0].severity, Severity::Warning);
     }

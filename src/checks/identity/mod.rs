@@ -12,7 +12,8 @@ use crate::azure::{Cloud, Principal};
 use crate::cloud::ACR_TOKEN_USER;
 use crate::docker::credential::{Credential, CredentialKind};
 use crate::findings::{
-    AzureIdentity, CheckId, CheckReport, Code, ContextInfo, Finding, PresentedClaims, Severity,
+    AzureIdentity, CheckId, CheckReport, Code, ContextInfo, Finding, PresentedClaims, Role,
+    Severity,
 };
 use messages::*;
 use std::collections::BTreeMap;
@@ -488,7 +489,7 @@ async fn role_facts(
         ));
     }
     let oci = contexts.iter().any(|c| {
-        c.role == "pull"
+        c.role == Role::Pull
             && crate::reference::is_oci_context(&c.reference)
             && c.registry.as_deref() == Some(host)
     });
@@ -540,7 +541,7 @@ fn tasks_rights(
             c.registry
                 .as_deref()
                 .is_some_and(|r| r.eq_ignore_ascii_case(host))
-                && (c.role == "push" || crate::reference::is_oci_context(&c.reference))
+                && (c.role == Role::Push || crate::reference::is_oci_context(&c.reference))
         });
     if !runs_here {
         return;

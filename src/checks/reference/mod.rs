@@ -7,7 +7,7 @@ mod messages;
 
 use super::Ctx;
 use crate::config::{Config, Registry};
-use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
+use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Role, Severity};
 use crate::reference::{
     self, ContextRef, ContextScheme, ReferenceError, ReferenceErrorKind, Section, canonical_host,
     is_docker_hub, same_registry,
@@ -42,31 +42,6 @@ pub fn check(config: &Config) -> (CheckReport, Vec<ContextInfo>) {
     (report, infos)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Role {
-    /// `--context`: the build pulls it.
-    Pull,
-    /// `--push`: the build pushes to it.
-    Push,
-}
-
-impl Role {
-    fn as_str(self) -> &'static str {
-        match self {
-            Role::Pull => "pull",
-            Role::Push => "push",
-        }
-    }
-
-    /// How titles name the reference.
-    fn noun(self) -> &'static str {
-        match self {
-            Role::Pull => "context",
-            Role::Push => "push target",
-        }
-    }
-}
-
 fn finding(code: Code, severity: Severity, title: String, message: String, fix: String) -> Finding {
     Finding::new(CheckId::Reference, code, severity, title, message, fix)
 }
@@ -79,7 +54,7 @@ fn check_one(
 ) -> (Vec<Finding>, ContextInfo, Option<String>) {
     let mut info = ContextInfo {
         reference: input.to_string(),
-        role: role.as_str(),
+        role,
         ..ContextInfo::default()
     };
     let cref = match reference::parse_context(input) {
@@ -214,7 +189,7 @@ pub fn complete_pins(report: &mut CheckReport, contexts: &[ContextInfo]) {
         };
         let resolved = contexts.iter().find_map(|c| {
             let written = c.reference.trim();
-            (c.role == Role::Pull.as_str() && written == about)
+            (c.role == Role::Pull && written == about)
                 .then_some(())
                 .and(c.digest.as_deref())
                 .and_then(|digest| pinned(written, digest).map(|p| (p, digest)))
@@ -321,12 +296,12 @@ mod tests {
             "push myreg.azurecr.io/app:v1 → registry myreg.azurecr.io",
         );
         assert_eq!(infos.len(), 3);
-        assert_eq!(infos[0].role, "pull");
+        assert_eq!(infos[0].role, Role::Pull);
         assert_eq!(infos[0].registry.as_deref(), Some("myreg.azurecr.io"));
         assert_eq!(infos[0].repository.as_deref(), Some("ctx"));
         assert_eq!(infos[0].tag.as_deref(), Some("v1"));
         assert_eq!(infos[0].digest, Some(format!("sha256:{HEX}")));
-        assert_eq!(infos[2].role, "push");
+        assert_eq!(infos[2].role, Role::Push);
     }
 
     #[test]

@@ -10,7 +10,7 @@ mod messages;
 use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
 use crate::docker::credential::Credential;
-use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
+use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Role, Severity};
 use crate::registry::wire::{self, Challenge};
 use crate::registry::{self, Auth, Client, NetError, NetKind, Reply, TokenError};
 use messages::*;
@@ -88,7 +88,7 @@ pub async fn run(
                 index,
                 info: info.clone(),
                 repository: repository.clone(),
-                push: info.role == "push",
+                push: info.role == Role::Push,
             });
     }
     // The build's registry is checked even with no reference on it: reachability and
@@ -205,8 +205,16 @@ fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
 
 type HostResult = (CheckReport, Vec<Resolved>);
 
-/// (index into the contexts, digest, media type, platforms of an index).
-pub type Resolved = (usize, String, Option<String>, Vec<String>);
+/// What the registry served for one context.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// Index into the run's contexts.
+    pub index: usize,
+    pub digest: String,
+    pub media_type: Option<String>,
+    /// The platforms of an index (empty for a single manifest).
+    pub platforms: Vec<String>,
+}
 
 fn finding(code: Code, severity: Severity, title: String, message: String, fix: String) -> Finding {
     Finding::new(CheckId::Registry, code, severity, title, message, fix)
@@ -730,7 +738,12 @@ async fn found(
         out.findings.push(f);
     }
     if let Some(d) = digest {
-        out.resolved = Some((manifest.target.index, d, media_type, platforms));
+        out.resolved = Some(Resolved {
+            index: manifest.target.index,
+            digest: d,
+            media_type,
+            platforms,
+        });
     }
 }
 

@@ -1,7 +1,7 @@
 //! `acr-preflight explain CODE`: prints the code's section of docs/checks.md, which
 //! is compiled in so that the documentation and the command cannot drift apart.
 
-const CHECKS_MD: &str = include_str!("../docs/checks.md");
+const CHECKS_MD: &str = include_str!("../../docs/checks.md");
 
 /// The section `## CODE` up to the next `## ` heading.
 pub fn section(code: &str) -> Option<String> {

@@ -7,6 +7,11 @@
 
 use std::fmt;
 
+mod codes;
+pub mod explain;
+
+pub use codes::Code;
+
 /// How bad a finding is. Ordered so that `Error > Warning > Notice`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
@@ -70,106 +75,6 @@ impl CheckId {
 }
 
 impl fmt::Display for CheckId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// Declares the finding codes once: the enum, its stable string, and the list used
-/// by `explain` and by the test that keeps `docs/checks.md` complete.
-macro_rules! finding_codes {
-    ($($variant:ident),+ $(,)?) => {
-        /// A stable finding code. Never rename or remove a shipped code.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        #[allow(non_camel_case_types, clippy::upper_case_acronyms)]
-        pub enum Code { $($variant),+ }
-
-        impl Code {
-            pub const ALL: &'static [Code] = &[$(Code::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $(Code::$variant => stringify!($variant)),+ }
-            }
-
-            pub fn from_name(name: &str) -> Option<Code> {
-                Code::ALL.iter().copied().find(|c| c.as_str().eq_ignore_ascii_case(name))
-            }
-        }
-    };
-}
-
-finding_codes! {
-    // run
-    RUN_TIMEOUT,
-    RUN_NOTHING_TO_CHECK,
-    // reference
-    REF_INVALID,
-    REF_WRONG_REGISTRY,
-    REF_MUTABLE_TAG,
-    REF_NO_REGISTRY,
-    REF_PUSH_DIGEST,
-    // credential helpers / docker config
-    DOCKER_CONFIG_INVALID,
-    DOCKER_CONFIG_MISSING,
-    CONTAINER_PATH_UNMOUNTED,
-    HELPER_NOT_FOUND,
-    HELPER_UNVERIFIABLE,
-    HELPER_FAILED,
-    HELPER_NO_CREDENTIALS,
-    CRED_NOT_FOUND,
-    CRED_EXPIRED,
-    // registry
-    NET_DNS,
-    NET_CONNECT,
-    NET_TLS,
-    NET_TIMEOUT,
-    NET_FORBIDDEN,
-    REGISTRY_CHALLENGE,
-    REGISTRY_UNEXPECTED,
-    REGISTRY_THROTTLED,
-    REGISTRY_REALM_ELSEWHERE,
-    CRED_REJECTED,
-    ROLE_PULL_MISSING,
-    ROLE_PUSH_MISSING,
-    ROLE_PUSH_UNVERIFIED,
-    CONTEXT_NOT_FOUND,
-    CONTEXT_ACCESS_DENIED,
-    CONTEXT_NOT_AN_ARTIFACT,
-    // workflow
-    WORKFLOW_NOT_FOUND,
-    WORKFLOW_INVALID,
-    WORKFLOW_OIDC_PERMISSION,
-    WORKFLOW_ENVIRONMENT_SUBJECT,
-    WORKFLOW_BUILD_BEFORE_PREFLIGHT,
-    WORKFLOW_BUILDKIT_CONTEXT_ARG,
-    WORKFLOW_UNRESOLVED_EXPRESSION,
-    WORKFLOW_EMPTY_VARIABLE,
-    WORKFLOW_LOGIN_AFTER_PREFLIGHT,
-    // pull request feedback (src/github/)
-    GITHUB_TOKEN_MISSING,
-    GITHUB_ACCESS_DENIED,
-    GITHUB_FEEDBACK_SKIPPED,
-    GITHUB_API_ERROR,
-    // identity and role (src/checks/identity.rs)
-    ID_OIDC_UNAVAILABLE,
-    ID_FEDERATION_MISMATCH,
-    ID_APP_NOT_FOUND,
-    ID_TENANT_NOT_FOUND,
-    ID_SECRET_INVALID,
-    ID_SECRET_EXPIRED,
-    ID_ASSERTION_EXPIRED,
-    ID_TOKEN_FAILED,
-    ID_CLI_UNVERIFIABLE,
-    REGISTRY_NOT_FOUND,
-    ARM_READ_DENIED,
-    ROLE_ABAC_MODE,
-    TASKS_ABAC_SOURCE_AUTH,
-    TASKS_NETWORK_BYPASS,
-    REGISTRY_LOGIN_SERVER,
-    TASKS_ROLE_MISSING,
-}
-
-impl fmt::Display for Code {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }
@@ -321,13 +226,46 @@ impl CheckReport {
     }
 }
 
+/// What the build does with a reference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Role {
+    /// `--context`: the build pulls it.
+    #[default]
+    Pull,
+    /// `--push`: the build pushes to it.
+    Push,
+}
+
+impl Role {
+    /// `pull` or `push`, as the JSON report and the summary name it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Pull => "pull",
+            Role::Push => "push",
+        }
+    }
+
+    /// How titles name the reference.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Role::Pull => "context",
+            Role::Push => "push target",
+        }
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// One context or push target as resolved so far (JSON `contexts[]`, output `digest`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContextInfo {
     /// As the user wrote it, including any `oci://` or `docker-image://` prefix.
     pub reference: String,
-    /// `pull` for `--context`, `push` for `--push`.
-    pub role: &'static str,
+    pub role: Role,
     pub registry: Option<String>,
     pub repository: Option<String>,
     pub tag: Option<String>,

@@ -1,13 +1,18 @@
 //! The top level: read the options, run the checks under one deadline, render.
 
+mod pipeline;
+
 use crate::checks::{self, Ctx};
 use crate::cli::{self, Invocation};
 use crate::config::{Config, FailOn, Format};
 use crate::findings::{CheckId, CheckReport, Code, Finding, Report, Severity, Verdict};
 use crate::output;
 use crate::secrets::Secrets;
+use pipeline::*;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
+
+pub use pipeline::run_checks;
 
 /// Runs the process with these arguments and this environment; returns the exit status.
 pub fn main_with(args: Vec<OsString>, env: &cli::Env) -> i32 {
@@ -33,14 +38,14 @@ pub fn main_with(args: Vec<OsString>, env: &cli::Env) -> i32 {
 /// one escaped annotation on stdout and safe lines on stderr.
 pub fn usage_streams(usage: &str, github_actions: bool) -> (String, String) {
     if github_actions {
-        let annotation = crate::gha::command(
+        let annotation = crate::output::runner::command(
             "error",
             &[("title", "acr-preflight: invalid invocation".into())],
             usage,
         );
         (
             format!("{annotation}\n"),
-            format!("{}\n", crate::gha::safe_text(usage)),
+            format!("{}\n", crate::output::runner::safe_text(usage)),
         )
     } else {
         (String::new(), format!("{usage}\n"))
@@ -50,10 +55,10 @@ pub fn usage_streams(usage: &str, github_actions: bool) -> (String, String) {
 fn explain(code: Option<&str>) -> i32 {
     match code {
         None => {
-            print!("{}", crate::explain::index());
+            print!("{}", crate::findings::explain::index());
             0
         }
-        Some(name) => match crate::explain::section(name) {
+        Some(name) => match crate::findings::explain::section(name) {
             Some(text) => {
                 print!("{text}");
                 0
@@ -62,7 +67,7 @@ fn explain(code: Option<&str>) -> i32 {
                 // The name is echoed: keep it one safe line wherever it came from.
                 eprintln!(
                     "error: unknown finding code `{}`; `acr-preflight explain` lists them all",
-                    crate::gha::safe_text(name).replace('\n', " ")
+                    crate::output::runner::safe_text(name).replace('\n', " ")
                 );
                 2
             }
@@ -164,224 +169,6 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     exit_status(report.verdict(), ctx.config.fail_on)
 }
 
-/// Runs every check; a check still running at the deadline is reported, not awaited.
-pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Report {
-    let deadline = tokio::time::Instant::from_std(ctx.deadline);
-    // A registry given by name takes its login server from ARM, for every check below.
-    let (resolved, early_sign_in) =
-        tokio::time::timeout_at(deadline, checks::identity::resolve_login_server(ctx, http))
-            .await
-            .unwrap_or((None, None));
-    let ctx = resolved.as_ref().unwrap_or(ctx);
-    let (reference, contexts) = checks::reference::run(ctx).await;
-
-    let mut hosts: Vec<String> = Vec::new();
-    let candidates = ctx
-        .config
-        .registry
-        .iter()
-        .map(|r| r.host.clone())
-        .chain(contexts.iter().filter_map(|c| c.registry.clone()));
-    for host in candidates {
-        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
-            hosts.push(host);
-        }
-    }
-    let (credentials, identity) = tokio::join!(
-        tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)),
-        async {
-            match http {
-                Ok(client) => tokio::time::timeout_at(
-                    deadline,
-                    checks::identity::run_with(ctx, client, &contexts, early_sign_in),
-                )
-                .await
-                .ok(),
-                Err(_) => Some(checks::identity::Outcome::default()),
-            }
-        }
-    );
-    let (credentials, mut host_credentials) = match credentials {
-        Ok(done) => done,
-        Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
-    };
-    checks::workflow::credentials_after_login(ctx, &mut host_credentials);
-    let identity = identity.unwrap_or_else(|| checks::identity::Outcome {
-        report: timed_out(ctx, CheckId::Identity),
-        ..Default::default()
-    });
-    // A build that uses the Azure identity (`az acr login`, ACR Tasks) presents the
-    // exchanged token, not what the docker config holds for that host.
-    for azure in &identity.credentials {
-        host_credentials.retain(|c| !c.host.eq_ignore_ascii_case(&azure.host));
-        host_credentials.push(azure.clone());
-    }
-    // When the sign-in itself failed, the registry's refusals are its consequence: say so.
-    if let Some(code) = identity.sign_in_failure {
-        for c in host_credentials.iter_mut() {
-            if crate::cloud::is_acr(&c.host) {
-                c.credential = None;
-                c.problem = Some(code);
-                c.source = checks::credentials::CredentialSource::Entra {
-                    identity: "the Azure sign-in, which failed".into(),
-                };
-            }
-        }
-    }
-    let hints = checks::registry::RoleHints {
-        client_id: identity.identity.as_ref().and_then(|i| i.client_id.clone()),
-        registries: identity.registries.clone(),
-    };
-
-    let mut contexts = contexts;
-    let (registry, registry_requests) = match tokio::time::timeout_at(
-        deadline,
-        checks::registry::run(ctx, http, &contexts, &host_credentials, &hints),
-    )
-    .await
-    {
-        Ok(outcome) => {
-            for (index, digest, media_type, platforms) in outcome.resolved {
-                if let Some(c) = contexts.get_mut(index) {
-                    c.digest = Some(digest);
-                    c.media_type = media_type;
-                    c.platforms = platforms;
-                }
-            }
-            (outcome.report, outcome.requests)
-        }
-        Err(_) => (timed_out(ctx, CheckId::Registry), 0),
-    };
-
-    let mut credentials = credentials;
-    checks::credentials::settle_unverifiable_helpers(
-        &mut credentials,
-        &host_credentials,
-        &contexts,
-    );
-    checks::credentials::settle_missing_config(
-        &mut credentials,
-        &contexts,
-        &host_credentials,
-        &identity.registries,
-    );
-    // A tag the registry check resolved gets its real digest in REF_MUTABLE_TAG's fix.
-    let mut reference = reference;
-    checks::reference::complete_pins(&mut reference, &contexts);
-    let mut checks = vec![
-        (CheckId::Reference, reference),
-        (CheckId::CredentialHelpers, credentials),
-    ];
-    if crate::azure::entra::method_for(&ctx.config).is_some() {
-        checks.push((CheckId::Identity, identity.report));
-    }
-    checks.push((CheckId::Registry, registry));
-    Report {
-        checks,
-        contexts,
-        http_requests: registry_requests + identity.requests,
-        identity: identity.identity,
-    }
-}
-
-/// The build commands the workflow runs after acr-preflight's step, split into those
-/// that queue ACR Tasks runs and those that read the docker config.
-fn build_tools(discovery: &crate::workflow::Discovery) -> crate::config::BuildTools {
-    let mut tools = crate::config::BuildTools::default();
-    for b in discovery.builds.iter().filter(|b| b.after_preflight) {
-        let at = match b.location.line {
-            Some(line) => format!("`{}` ({}:{line})", b.what, b.location.file),
-            None => format!("`{}` ({})", b.what, b.location.file),
-        };
-        if matches!(
-            b.what.as_str(),
-            "az acr build" | "az acr run" | "azure/acr-build"
-        ) {
-            tools.acr_tasks.push(at);
-        } else {
-            tools.docker.push(at);
-        }
-    }
-    tools
-}
-
-/// A run with no reference proves nothing about the build: say so rather than pass.
-fn nothing_to_check(config: &Config) -> CheckReport {
-    let mut report = CheckReport {
-        inconclusive: true,
-        ..CheckReport::default()
-    };
-    let discovered = if config.env.workflow_ref.is_some() {
-        " and none was found in the steps after this one (docker/build-push-action, docker buildx build, docker build/push, az acr build/run)"
-    } else {
-        ""
-    };
-    report.push(Finding::new(
-        CheckId::Run,
-        Code::RUN_NOTHING_TO_CHECK,
-        Severity::Warning,
-        "no context or push reference to check",
-        format!("No --context or --push was given{discovered}, so only the registry's configuration could be looked at; no pull or push right was proven."),
-        "Name what the build pulls and pushes: inputs `context` (one per line) and `push`, or the flags --context and --push.",
-    ));
-    report
-}
-
-/// Points findings about a reference at the workflow line that set it: the discovered
-/// value, or the preflight step whose inputs named it.
-fn point_at_workflow(report: &mut Report, discovery: &crate::workflow::Discovery) {
-    let step_line = |file: &String, step: &crate::workflow::StepRef| crate::findings::Location {
-        file: file.clone(),
-        line: Some(step.line),
-        column: None,
-    };
-    // Each reference's origin, for the summary's references table.
-    for c in &mut report.contexts {
-        c.location = discovery.location_of(&c.reference).cloned().or_else(|| {
-            discovery
-                .workflow
-                .as_ref()
-                .zip(discovery.step.as_ref())
-                .map(|(file, step)| step_line(file, step))
-        });
-    }
-    for (_, check) in &mut report.checks {
-        for f in &mut check.findings {
-            if f.location.is_some() {
-                continue;
-            }
-            let Some(reference) = &f.reference else {
-                continue;
-            };
-            if let Some(loc) = discovery.location_of(reference) {
-                f.location = Some(loc.clone());
-            } else if let (Some(file), Some(step)) = (&discovery.workflow, &discovery.step) {
-                f.location = Some(step_line(file, step));
-            }
-        }
-    }
-}
-
-fn timed_out(ctx: &Ctx, check: CheckId) -> CheckReport {
-    let secs = ctx.config.timeout.as_secs();
-    let mut report = CheckReport {
-        inconclusive: true,
-        ..CheckReport::default()
-    };
-    report.push(Finding::new(
-        CheckId::Run,
-        Code::RUN_TIMEOUT,
-        Severity::Error,
-        format!("the {} check did not finish within --timeout {secs}s", check.label().to_lowercase()),
-        format!(
-            "The run stopped waiting for the {} check after {secs} seconds (the --timeout deadline); its work was cancelled and any helper process it started was killed.",
-            check.label().to_lowercase()
-        ),
-        format!("Look for a credential helper or server that does not answer; if the set-up is just slow, raise the deadline: `--timeout {}` (input `timeout`).", secs * 2),
-    ));
-    report
-}
-
 fn exit_status(verdict: Verdict, fail_on: FailOn) -> i32 {
     let fails = match fail_on {
         FailOn::Error => verdict == Verdict::Fail,
@@ -405,8 +192,8 @@ pub const REPORT_DIR: &str = ".acr-preflight";
 
 /// What the report prints on stdout in `config.format`. Under Actions (`GITHUB_ACTIONS`
 /// is `true`) every format is safe for the runner's command parser, not only `github`:
-/// `text` goes line by line through [`crate::gha::safe_text`] and `json` through
-/// [`crate::gha::safe_json`] (the same JSON value, `##[` written `##\u005b`).
+/// `text` goes line by line through [`crate::output::runner::safe_text`] and `json` through
+/// [`crate::output::runner::safe_json`] (the same JSON value, `##[` written `##\u005b`).
 pub fn render_stdout(report: &Report, config: &Config, color: bool) -> String {
     let label = fail_on_label(config.fail_on);
     let actions = config.env.github_actions;
@@ -414,7 +201,7 @@ pub fn render_stdout(report: &Report, config: &Config, color: bool) -> String {
         Format::Text => {
             let text = output::text::render(report, output::text::Style { color }, label);
             if actions {
-                let mut safe = crate::gha::safe_text(text.trim_end_matches('\n'));
+                let mut safe = crate::output::runner::safe_text(text.trim_end_matches('\n'));
                 safe.push('\n');
                 safe
             } else {
@@ -424,7 +211,7 @@ pub fn render_stdout(report: &Report, config: &Config, color: bool) -> String {
         Format::Json => {
             let text = output::json::to_string_pretty(report);
             let text = if actions {
-                crate::gha::safe_json(&text)
+                crate::output::runner::safe_json(&text)
             } else {
                 text
             };
@@ -470,7 +257,7 @@ fn render(report: &Report, config: &Config) {
                 // Paths and OS errors from outside: safe lines for the runner.
                 eprintln!(
                     "{}",
-                    crate::gha::safe_text(&format!("acr-preflight: {problem}"))
+                    crate::output::runner::safe_text(&format!("acr-preflight: {problem}"))
                 );
             }
         }

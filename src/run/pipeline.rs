@@ -1,0 +1,224 @@
+//! The checks in order under one deadline: the login server (from ARM, for a registry
+//! given by name), references, then docker credentials and the Azure identity at the same
+//! time, then the registry with what they found, then the settlements that need all of it.
+//! Each stage hands the next a typed result; no stage reads another's text.
+
+use super::*;
+
+/// Runs every check; a check still running at the deadline is reported, not awaited.
+pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Report {
+    let deadline = tokio::time::Instant::from_std(ctx.deadline);
+    // A registry given by name takes its login server from ARM, for every check below.
+    let (resolved, early_sign_in) =
+        tokio::time::timeout_at(deadline, checks::identity::resolve_login_server(ctx, http))
+            .await
+            .unwrap_or((None, None));
+    let ctx = resolved.as_ref().unwrap_or(ctx);
+    let (reference, contexts) = checks::reference::run(ctx).await;
+
+    let mut hosts: Vec<String> = Vec::new();
+    let candidates = ctx
+        .config
+        .registry
+        .iter()
+        .map(|r| r.host.clone())
+        .chain(contexts.iter().filter_map(|c| c.registry.clone()));
+    for host in candidates {
+        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            hosts.push(host);
+        }
+    }
+    let (credentials, identity) = tokio::join!(
+        tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)),
+        async {
+            match http {
+                Ok(client) => tokio::time::timeout_at(
+                    deadline,
+                    checks::identity::run_with(ctx, client, &contexts, early_sign_in),
+                )
+                .await
+                .ok(),
+                Err(_) => Some(checks::identity::Outcome::default()),
+            }
+        }
+    );
+    let (credentials, mut host_credentials) = match credentials {
+        Ok(done) => done,
+        Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
+    };
+    checks::workflow::credentials_after_login(ctx, &mut host_credentials);
+    let identity = identity.unwrap_or_else(|| checks::identity::Outcome {
+        report: timed_out(ctx, CheckId::Identity),
+        ..Default::default()
+    });
+    // A build that uses the Azure identity (`az acr login`, ACR Tasks) presents the
+    // exchanged token, not what the docker config holds for that host.
+    for azure in &identity.credentials {
+        host_credentials.retain(|c| !c.host.eq_ignore_ascii_case(&azure.host));
+        host_credentials.push(azure.clone());
+    }
+    // When the sign-in itself failed, the registry's refusals are its consequence: say so.
+    if let Some(code) = identity.sign_in_failure {
+        for c in host_credentials.iter_mut() {
+            if crate::cloud::is_acr(&c.host) {
+                c.credential = None;
+                c.problem = Some(code);
+                c.source = checks::credentials::CredentialSource::Entra {
+                    identity: "the Azure sign-in, which failed".into(),
+                };
+            }
+        }
+    }
+    let hints = checks::registry::RoleHints {
+        client_id: identity.identity.as_ref().and_then(|i| i.client_id.clone()),
+        registries: identity.registries.clone(),
+    };
+
+    let mut contexts = contexts;
+    let (registry, registry_requests) = match tokio::time::timeout_at(
+        deadline,
+        checks::registry::run(ctx, http, &contexts, &host_credentials, &hints),
+    )
+    .await
+    {
+        Ok(outcome) => {
+            for resolved in outcome.resolved {
+                if let Some(c) = contexts.get_mut(resolved.index) {
+                    c.digest = Some(resolved.digest);
+                    c.media_type = resolved.media_type;
+                    c.platforms = resolved.platforms;
+                }
+            }
+            (outcome.report, outcome.requests)
+        }
+        Err(_) => (timed_out(ctx, CheckId::Registry), 0),
+    };
+
+    let mut credentials = credentials;
+    checks::credentials::settle_unverifiable_helpers(
+        &mut credentials,
+        &host_credentials,
+        &contexts,
+    );
+    checks::credentials::settle_missing_config(
+        &mut credentials,
+        &contexts,
+        &host_credentials,
+        &identity.registries,
+    );
+    // A tag the registry check resolved gets its real digest in REF_MUTABLE_TAG's fix.
+    let mut reference = reference;
+    checks::reference::complete_pins(&mut reference, &contexts);
+    let mut checks = vec![
+        (CheckId::Reference, reference),
+        (CheckId::CredentialHelpers, credentials),
+    ];
+    if crate::azure::entra::method_for(&ctx.config).is_some() {
+        checks.push((CheckId::Identity, identity.report));
+    }
+    checks.push((CheckId::Registry, registry));
+    Report {
+        checks,
+        contexts,
+        http_requests: registry_requests + identity.requests,
+        identity: identity.identity,
+    }
+}
+
+/// The build commands the workflow runs after acr-preflight's step, split into those
+/// that queue ACR Tasks runs and those that read the docker config.
+pub(super) fn build_tools(discovery: &crate::workflow::Discovery) -> crate::config::BuildTools {
+    let mut tools = crate::config::BuildTools::default();
+    for b in discovery.builds.iter().filter(|b| b.after_preflight) {
+        let at = match b.location.line {
+            Some(line) => format!("`{}` ({}:{line})", b.what, b.location.file),
+            None => format!("`{}` ({})", b.what, b.location.file),
+        };
+        if matches!(
+            b.what.as_str(),
+            "az acr build" | "az acr run" | "azure/acr-build"
+        ) {
+            tools.acr_tasks.push(at);
+        } else {
+            tools.docker.push(at);
+        }
+    }
+    tools
+}
+
+/// A run with no reference proves nothing about the build: say so rather than pass.
+pub(super) fn nothing_to_check(config: &Config) -> CheckReport {
+    let mut report = CheckReport {
+        inconclusive: true,
+        ..CheckReport::default()
+    };
+    let discovered = if config.env.workflow_ref.is_some() {
+        " and none was found in the steps after this one (docker/build-push-action, docker buildx build, docker build/push, az acr build/run)"
+    } else {
+        ""
+    };
+    report.push(Finding::new(
+        CheckId::Run,
+        Code::RUN_NOTHING_TO_CHECK,
+        Severity::Warning,
+        "no context or push reference to check",
+        format!("No --context or --push was given{discovered}, so only the registry's configuration could be looked at; no pull or push right was proven."),
+        "Name what the build pulls and pushes: inputs `context` (one per line) and `push`, or the flags --context and --push.",
+    ));
+    report
+}
+
+/// Points findings about a reference at the workflow line that set it: the discovered
+/// value, or the preflight step whose inputs named it.
+pub(super) fn point_at_workflow(report: &mut Report, discovery: &crate::workflow::Discovery) {
+    let step_line = |file: &String, step: &crate::workflow::StepRef| crate::findings::Location {
+        file: file.clone(),
+        line: Some(step.line),
+        column: None,
+    };
+    // Each reference's origin, for the summary's references table.
+    for c in &mut report.contexts {
+        c.location = discovery.location_of(&c.reference).cloned().or_else(|| {
+            discovery
+                .workflow
+                .as_ref()
+                .zip(discovery.step.as_ref())
+                .map(|(file, step)| step_line(file, step))
+        });
+    }
+    for (_, check) in &mut report.checks {
+        for f in &mut check.findings {
+            if f.location.is_some() {
+                continue;
+            }
+            let Some(reference) = &f.reference else {
+                continue;
+            };
+            if let Some(loc) = discovery.location_of(reference) {
+                f.location = Some(loc.clone());
+            } else if let (Some(file), Some(step)) = (&discovery.workflow, &discovery.step) {
+                f.location = Some(step_line(file, step));
+            }
+        }
+    }
+}
+
+pub(super) fn timed_out(ctx: &Ctx, check: CheckId) -> CheckReport {
+    let secs = ctx.config.timeout.as_secs();
+    let mut report = CheckReport {
+        inconclusive: true,
+        ..CheckReport::default()
+    };
+    report.push(Finding::new(
+        CheckId::Run,
+        Code::RUN_TIMEOUT,
+        Severity::Error,
+        format!("the {} check did not finish within --timeout {secs}s", check.label().to_lowercase()),
+        format!(
+            "The run stopped waiting for the {} check after {secs} seconds (the --timeout deadline); its work was cancelled and any helper process it started was killed.",
+            check.label().to_lowercase()
+        ),
+        format!("Look for a credential helper or server that does not answer; if the set-up is just slow, raise the deadline: `--timeout {}` (input `timeout`).", secs * 2),
+    ));
+    report
+}
