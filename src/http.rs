@@ -81,7 +81,7 @@ fn read_ca_file_lazily(path: &Path) -> Result<Vec<u8>, HttpSetupError> {
     }
 }
 
-/// Builds the shared client, once per run (src/app.rs): the identity check, the
+/// Builds the shared client, once per run (src/run/): the identity check, the
 /// registry check and the pull request feedback all use it.
 ///
 /// Building it reads no system certificate: the root store is read on the first

@@ -35,7 +35,7 @@ fn two(data: &[u8], sep: u8) -> (String, String) {
     }
 }
 
-/// Reference parser (src/reference.rs): distribution's grammar, docker's normalisation,
+/// Reference parser (src/reference/): distribution's grammar, docker's normalisation,
 /// the `--context` form and the repair suggestion.
 pub fn reference(data: &[u8]) {
     let (input, registry) = two(data, 0);

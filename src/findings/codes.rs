@@ -73,12 +73,12 @@ finding_codes! {
     WORKFLOW_UNRESOLVED_EXPRESSION,
     WORKFLOW_EMPTY_VARIABLE,
     WORKFLOW_LOGIN_AFTER_PREFLIGHT,
-    // pull request feedback (src/github/)
+    // pull request feedback (src/feedback/)
     GITHUB_TOKEN_MISSING,
     GITHUB_ACCESS_DENIED,
     GITHUB_FEEDBACK_SKIPPED,
     GITHUB_API_ERROR,
-    // identity and role (src/checks/identity.rs)
+    // identity and role (src/checks/identity/)
     ID_OIDC_UNAVAILABLE,
     ID_FEDERATION_MISMATCH,
     ID_APP_NOT_FOUND,
