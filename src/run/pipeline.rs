@@ -14,27 +14,67 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
             .await
             .unwrap_or((None, None));
     let ctx = resolved.as_ref().unwrap_or(ctx);
-    let (reference, contexts) = checks::reference::run(ctx).await;
+    let (mut reference, mut contexts) = checks::reference::run(ctx).await;
+    let mut presented = credentials_and_identity(ctx, http, &contexts, early_sign_in).await;
+    let (registry, registry_requests) = registry_stage(ctx, http, &mut contexts, &presented).await;
 
-    let mut hosts: Vec<String> = Vec::new();
-    let candidates = ctx
-        .config
-        .registry
-        .iter()
-        .map(|r| r.host.clone())
-        .chain(contexts.iter().filter_map(|c| c.registry.clone()));
-    for host in candidates {
-        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
-            hosts.push(host);
-        }
+    // What the registry served settles what the earlier stages could not know.
+    checks::credentials::settle_unverifiable_helpers(
+        &mut presented.credentials,
+        &presented.host_credentials,
+        &contexts,
+    );
+    checks::credentials::settle_missing_config(
+        &mut presented.credentials,
+        &contexts,
+        &presented.host_credentials,
+        &presented.identity.registries,
+    );
+    // A tag the registry check resolved gets its real digest in REF_MUTABLE_TAG's fix.
+    checks::reference::complete_pins(&mut reference, &contexts);
+
+    let identity = presented.identity;
+    let mut checks = vec![
+        (CheckId::Reference, reference),
+        (CheckId::CredentialHelpers, presented.credentials),
+    ];
+    if crate::azure::entra::method_for(&ctx.config).is_some() {
+        checks.push((CheckId::Identity, identity.report));
     }
+    checks.push((CheckId::Registry, registry));
+    Report {
+        checks,
+        contexts,
+        http_requests: registry_requests + identity.requests,
+        identity: identity.identity,
+    }
+}
+
+/// The docker credentials and the Azure identity, looked at the same time, and what the
+/// build will present to each registry host.
+struct Presented {
+    credentials: CheckReport,
+    /// Per host: the credential the build presents (docker's choice, or the identity's
+    /// exchanged token for a build that signs in with it).
+    host_credentials: Vec<checks::credentials::HostCredential>,
+    identity: checks::identity::Outcome,
+}
+
+async fn credentials_and_identity(
+    ctx: &Ctx,
+    http: &Result<reqwest::Client, String>,
+    contexts: &[crate::findings::ContextInfo],
+    early_sign_in: Option<checks::identity::SignIn>,
+) -> Presented {
+    let deadline = tokio::time::Instant::from_std(ctx.deadline);
+    let hosts = hosts_of(ctx, contexts);
     let (credentials, identity) = tokio::join!(
         tokio::time::timeout_at(deadline, checks::credentials::run(ctx, &hosts)),
         async {
             match http {
                 Ok(client) => tokio::time::timeout_at(
                     deadline,
-                    checks::identity::run_with(ctx, client, &contexts, early_sign_in),
+                    checks::identity::run_with(ctx, client, contexts, early_sign_in),
                 )
                 .await
                 .ok(),
@@ -69,18 +109,49 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
             }
         }
     }
-    let hints = checks::registry::RoleHints {
-        client_id: identity.identity.as_ref().and_then(|i| i.client_id.clone()),
-        registries: identity.registries.clone(),
-    };
+    Presented {
+        credentials,
+        host_credentials,
+        identity,
+    }
+}
 
-    let mut contexts = contexts;
-    let (registry, registry_requests) = match tokio::time::timeout_at(
-        deadline,
-        checks::registry::run(ctx, http, &contexts, &host_credentials, &hints),
-    )
-    .await
-    {
+/// Every registry host the run looks at, once (case-insensitively), in order.
+fn hosts_of(ctx: &Ctx, contexts: &[crate::findings::ContextInfo]) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::new();
+    let candidates = ctx
+        .config
+        .registry
+        .iter()
+        .map(|r| r.host.clone())
+        .chain(contexts.iter().filter_map(|c| c.registry.clone()));
+    for host in candidates {
+        if !hosts.iter().any(|h| h.eq_ignore_ascii_case(&host)) {
+            hosts.push(host);
+        }
+    }
+    hosts
+}
+
+/// The registry check with what the build presents; what it resolved (digest, media
+/// type, platforms) goes into the contexts. Returns its report and its request count.
+async fn registry_stage(
+    ctx: &Ctx,
+    http: &Result<reqwest::Client, String>,
+    contexts: &mut [crate::findings::ContextInfo],
+    presented: &Presented,
+) -> (CheckReport, u32) {
+    let deadline = tokio::time::Instant::from_std(ctx.deadline);
+    let hints = checks::registry::RoleHints {
+        client_id: presented
+            .identity
+            .identity
+            .as_ref()
+            .and_then(|i| i.client_id.clone()),
+        registries: presented.identity.registries.clone(),
+    };
+    let run = checks::registry::run(ctx, http, contexts, &presented.host_credentials, &hints);
+    match tokio::time::timeout_at(deadline, run).await {
         Ok(outcome) => {
             for resolved in outcome.resolved {
                 if let Some(c) = contexts.get_mut(resolved.index) {
@@ -92,36 +163,6 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
             (outcome.report, outcome.requests)
         }
         Err(_) => (timed_out(ctx, CheckId::Registry), 0),
-    };
-
-    let mut credentials = credentials;
-    checks::credentials::settle_unverifiable_helpers(
-        &mut credentials,
-        &host_credentials,
-        &contexts,
-    );
-    checks::credentials::settle_missing_config(
-        &mut credentials,
-        &contexts,
-        &host_credentials,
-        &identity.registries,
-    );
-    // A tag the registry check resolved gets its real digest in REF_MUTABLE_TAG's fix.
-    let mut reference = reference;
-    checks::reference::complete_pins(&mut reference, &contexts);
-    let mut checks = vec![
-        (CheckId::Reference, reference),
-        (CheckId::CredentialHelpers, credentials),
-    ];
-    if crate::azure::entra::method_for(&ctx.config).is_some() {
-        checks.push((CheckId::Identity, identity.report));
-    }
-    checks.push((CheckId::Registry, registry));
-    Report {
-        checks,
-        contexts,
-        http_requests: registry_requests + identity.requests,
-        identity: identity.identity,
     }
 }
 
