@@ -119,6 +119,58 @@ impl EventInfo {
     }
 }
 
+/// Why GitHub gives this run no secrets (they read as empty strings) and no OIDC token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Withheld {
+    /// A `pull_request*` event (not `pull_request_target`) from a fork.
+    Fork { event: String, head: String },
+    /// A run triggered by Dependabot: only Dependabot secrets, a read-only token.
+    Dependabot,
+}
+
+impl Withheld {
+    /// One sentence for a finding's message.
+    pub fn describe(&self) -> String {
+        match self {
+            Withheld::Fork { event, head } => format!(
+                "This run is a `{event}` event from the fork {head}: GitHub gives such runs no secrets (they read as empty strings), no OIDC token and a read-only GITHUB_TOKEN, whatever the workflow's permissions say."
+            ),
+            Withheld::Dependabot => "This run was triggered by Dependabot: it reads only Dependabot secrets (Actions secrets read as empty strings), gets a read-only GITHUB_TOKEN and no OIDC token.".into(),
+        }
+    }
+
+    /// The `if:` that keeps a step out of such runs.
+    pub fn guard(&self) -> &'static str {
+        match self {
+            Withheld::Fork { .. } => "github.event.pull_request.head.repo.fork != true",
+            Withheld::Dependabot => "github.actor != 'dependabot[bot]'",
+        }
+    }
+}
+
+impl EventInfo {
+    /// Whether this run gets no secrets, and why.
+    pub fn withheld(&self, env: &RunEnvironment) -> Option<Withheld> {
+        let event = self.name.as_deref().unwrap_or_default();
+        if event.starts_with("pull_request")
+            && event != "pull_request_target"
+            && let Some(fork) = &self.fork
+        {
+            return Some(Withheld::Fork {
+                event: event.to_string(),
+                head: fork.head.clone(),
+            });
+        }
+        let actor = self.sender.as_deref().unwrap_or_default();
+        if actor == "dependabot[bot]"
+            || env.repository.is_some() && event.is_empty() && actor.starts_with("dependabot")
+        {
+            return Some(Withheld::Dependabot);
+        }
+        None
+    }
+}
+
 /// `refs/pull/<n>/merge` (or `/head`) → `n`.
 pub fn pull_number_from_ref(git_ref: &str) -> Option<u64> {
     let rest = git_ref.strip_prefix("refs/pull/")?;

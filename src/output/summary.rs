@@ -484,7 +484,8 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::ID_TOKEN_FAILED
         | C::ID_CLI_UNVERIFIABLE
         | C::WORKFLOW_OIDC_PERMISSION
-        | C::WORKFLOW_ENVIRONMENT_SUBJECT => 1,
+        | C::WORKFLOW_ENVIRONMENT_SUBJECT
+        | C::WORKFLOW_INPUT_EMPTY => 1,
         C::ROLE_PULL_MISSING
         | C::ROLE_PUSH_MISSING
         | C::ROLE_PUSH_UNVERIFIED

@@ -173,6 +173,8 @@ pub struct Step {
     pub uses: Option<Text>,
     pub run: Option<Text>,
     pub shell: Option<Text>,
+    /// `if:`, as written (not evaluated).
+    pub condition: Option<Text>,
     /// `with:` inputs that are scalars (GitHub passes every input as a string).
     pub with: Vec<(Text, Text)>,
     pub env: Env,
@@ -365,6 +367,7 @@ fn parse_step(index: usize, node: &Node) -> Step {
         uses: text("uses"),
         run: text("run"),
         shell: text("shell"),
+        condition: text("if"),
         with: scalars(node.get("with")),
         env: Env::from_node(node.get("env")),
     }

@@ -30,3 +30,4 @@ mod workflow;
 mod workflow_e2e;
 mod workflow_edges;
 mod workflow_precision;
+mod workflow_withheld;

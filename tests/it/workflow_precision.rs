@@ -14,15 +14,15 @@ use std::process::Command;
 const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
 const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
-struct Run {
-    status: i32,
-    report: Value,
-    stdout: String,
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) report: Value,
+    pub(crate) stdout: String,
 }
 
 /// Runs the binary on `workflow` (job `job`, acr-preflight's step `id: pre`) with
 /// these inputs and extra environment (what the runner puts in the step's env).
-fn run(workflow: &str, job: &str, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
+pub(crate) fn run(workflow: &str, job: &str, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
     let workspace = tempfile::tempdir().unwrap();
     let dir = workspace.path().join(".github/workflows");
     std::fs::create_dir_all(&dir).unwrap();
@@ -77,7 +77,7 @@ fn run_in(
 }
 
 /// Every finding of the report, whichever check it is in.
-fn findings(report: &Value) -> Vec<&Value> {
+pub(crate) fn findings(report: &Value) -> Vec<&Value> {
     report["findings"]
         .as_array()
         .into_iter()
@@ -85,7 +85,7 @@ fn findings(report: &Value) -> Vec<&Value> {
         .collect()
 }
 
-fn find<'a>(report: &'a Value, code: &str) -> Option<&'a Value> {
+pub(crate) fn find<'a>(report: &'a Value, code: &str) -> Option<&'a Value> {
     findings(report).into_iter().find(|f| f["code"] == code)
 }
 
@@ -94,7 +94,7 @@ fn line_col(f: &Value) -> (Option<u64>, Option<u64>) {
 }
 
 /// 1-based line and column of `needle` in `text` (first occurrence).
-fn position(text: &str, needle: &str) -> (u64, u64) {
+pub(crate) fn position(text: &str, needle: &str) -> (u64, u64) {
     for (i, l) in text.lines().enumerate() {
         if let Some(c) = l.find(needle) {
             return (i as u64 + 1, c as u64 + 1);

@@ -203,39 +203,33 @@ pub(super) fn fic_name(subject: &str) -> String {
 pub(super) fn oidc_unavailable(ctx: &Ctx, missing: &[&str]) -> Finding {
     let env = &ctx.config.env;
     let payload = crate::event::EventInfo::load(env);
-    let event = env.event_name.as_deref().unwrap_or_default();
-    let fork = payload.fork.as_ref();
-    let actor = payload.sender.as_deref().unwrap_or_default();
     let seen = format!(
         "{} not set in this step's environment.",
         missing.join(" and ")
     );
-    if event.starts_with("pull_request")
-        && event != "pull_request_target"
-        && let Some(fork) = fork
-    {
+    if let Some(why) = payload.withheld(env) {
+        let (title, fix) = match why {
+            crate::event::Withheld::Fork { .. } => (
+                "no OIDC token: pull requests from forks get none",
+                format!(
+                    "Skip the Azure steps for forks (`if: {}`), or run the registry checks in a workflow triggered after review (for example on `push` to the base branch).",
+                    why.guard()
+                ),
+            ),
+            crate::event::Withheld::Dependabot => (
+                "no OIDC token: Dependabot runs get none",
+                format!(
+                    "Skip the Azure steps for Dependabot (`if: {}`), or store a client secret as a Dependabot secret and use --auth-mode client-secret.",
+                    why.guard()
+                ),
+            ),
+        };
         return finding(
             Code::ID_OIDC_UNAVAILABLE,
             Severity::Error,
-            "no OIDC token: pull requests from forks get none",
-            format!(
-                "{seen} This run is a `{event}` event from the fork {}: GitHub gives such runs no OIDC token and no secrets, whatever the workflow's permissions say.",
-                fork.head
-            ),
-            "Skip the Azure steps for forks (`if: github.event.pull_request.head.repo.full_name == github.repository`), or run the registry checks in a workflow triggered after review (for example on `push` to the base branch).",
-        );
-    }
-    if actor == "dependabot[bot]"
-        || env.repository.is_some() && event.is_empty() && actor.starts_with("dependabot")
-    {
-        return finding(
-            Code::ID_OIDC_UNAVAILABLE,
-            Severity::Error,
-            "no OIDC token: Dependabot runs get none",
-            format!(
-                "{seen} This run was triggered by Dependabot, whose runs get a read-only token and only Dependabot secrets."
-            ),
-            "Skip the Azure steps for Dependabot (`if: github.actor != 'dependabot[bot]'`), or store a client secret as a Dependabot secret and use --auth-mode client-secret.",
+            title,
+            format!("{seen} {}", why.describe()),
+            fix,
         );
     }
     finding(

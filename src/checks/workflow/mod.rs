@@ -9,6 +9,7 @@
 //! No network: it reads one file (two for a reusable workflow) from the workspace.
 
 mod messages;
+mod withheld;
 
 use super::Ctx;
 use crate::config::{AuthMode, Config};
@@ -135,6 +136,13 @@ pub fn check(
         unresolved(&mut report, &found);
     }
     empty_variables(&mut report, &located, &found);
+    let withheld = crate::event::EventInfo::load(env).withheld(env);
+    if let Some(why) = &withheld {
+        withheld::secrets_withheld(&mut report, &located, &found, why);
+    }
+    if let Some(step) = step {
+        withheld::empty_identity_inputs(&mut report, config, &located, step, withheld.as_ref());
+    }
     verified_references(&mut report, &discovery);
     (report, discovery)
 }

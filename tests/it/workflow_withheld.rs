@@ -1,0 +1,184 @@
+//! Runs that get no secrets (issue 13, P2/P3): a pull request from a fork and a
+//! Dependabot run, whatever the auth mode. The logins and pushes that would fail are
+//! named on their lines with the `if:` guard, guarded steps are left alone, and an
+//! identity input that a withheld or undefined secret left empty is named as such
+//! instead of silently turning the run into a docker-config check.
+
+use crate::workflow_precision::{find, findings, position, run};
+
+const WORKFLOW: &str = "name: build
+on: [push, pull_request]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    permissions:
+      contents: read
+      id-token: write
+    steps:
+      - id: pre
+        uses: acr-preflight/acr-preflight@v0
+        with:
+          client-id: ${{ secrets.AZURE_CLIENT_ID }}
+          registry: myreg.azurecr.io
+      - uses: docker/login-action@v3
+        with:
+          registry: myreg.azurecr.io
+          username: ${{ secrets.ACR_USER }}
+          password: ${{ secrets.ACR_PASSWORD }}
+      - name: guarded login
+        if: github.event.pull_request.head.repo.fork != true
+        run: docker login ghcr.io -u me -p \"$TOKEN\"
+      - uses: docker/build-push-action@v6
+        with:
+          push: true
+          tags: myreg.azurecr.io/app:1
+";
+
+fn event(dir: &std::path::Path, payload: &str) -> String {
+    let path = dir.join("event.json");
+    std::fs::write(&path, payload).unwrap();
+    path.display().to_string()
+}
+
+const FORK_PR: &str = r#"{"pull_request":{"number":7,"head":{"repo":{"full_name":"stranger/app","fork":true}},"base":{"repo":{"full_name":"org/app"}}},"sender":{"login":"stranger"}}"#;
+
+#[test]
+fn a_fork_pull_request_names_each_unguarded_login_and_push_with_the_guard() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = event(dir.path(), FORK_PR);
+    let r = run(
+        WORKFLOW,
+        "build",
+        &[("registry", "myreg.azurecr.io"), ("client-id", "")],
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", &path),
+        ],
+    );
+    let f = find(&r.report, "WORKFLOW_SECRETS_WITHHELD")
+        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
+    assert_eq!(f["severity"], "notice", "{f}");
+    let message = f["message"].as_str().unwrap();
+    // A login is located where its registry is written.
+    let login_line = position(WORKFLOW, "username: ${{ secrets.ACR_USER").0 - 1;
+    let (push_line, _) = position(WORKFLOW, "tags: myreg");
+    assert!(message.contains("fork stranger/app"), "{message}");
+    assert!(
+        message.contains(&format!("(line {login_line}) logs in to myreg.azurecr.io")),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "(line {push_line}) pushes `myreg.azurecr.io/app:1`"
+        )),
+        "{message}"
+    );
+    // The step that already guards on the fork is not named.
+    assert!(!message.contains("ghcr.io"), "{message}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("if: github.event.pull_request.head.repo.fork != true"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("push: ${{ github.event.pull_request.head.repo.fork != true }}"),
+        "{fix}"
+    );
+    // Pointed at the first affected line.
+    assert_eq!(f["line"].as_u64(), Some(login_line), "{f}");
+
+    // The empty client id is named as the withheld secret, as a notice.
+    let empty = find(&r.report, "WORKFLOW_INPUT_EMPTY")
+        .unwrap_or_else(|| panic!("no WORKFLOW_INPUT_EMPTY:\n{}", r.stdout));
+    assert_eq!(empty["severity"], "notice", "{empty}");
+    assert_eq!(
+        empty["line"].as_u64(),
+        Some(position(WORKFLOW, "client-id:").0),
+        "{empty}"
+    );
+    assert!(
+        empty["title"]
+            .as_str()
+            .unwrap()
+            .contains("`${{ secrets.AZURE_CLIENT_ID }}` resolved to nothing"),
+        "{empty}"
+    );
+    assert!(
+        empty["message"]
+            .as_str()
+            .unwrap()
+            .contains("checked the docker config the build reads instead"),
+        "{empty}"
+    );
+}
+
+#[test]
+fn a_dependabot_run_gets_the_dependabot_guard_and_secret_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = event(
+        dir.path(),
+        r#"{"ref":"refs/heads/dependabot/npm/x","sender":{"login":"dependabot[bot]"}}"#,
+    );
+    let r = run(
+        WORKFLOW,
+        "build",
+        &[
+            ("registry", "myreg.azurecr.io"),
+            ("auth-mode", "docker-config"),
+        ],
+        &[("GITHUB_EVENT_NAME", "push"), ("GITHUB_EVENT_PATH", &path)],
+    );
+    let f = find(&r.report, "WORKFLOW_SECRETS_WITHHELD")
+        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("triggered by Dependabot"), "{message}");
+    // Under Dependabot the fork guard is no guard: the ghcr.io login is named too.
+    assert!(message.contains("logs in to ghcr.io"), "{message}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("if: github.actor != 'dependabot[bot]'"),
+        "{fix}"
+    );
+    assert!(fix.contains("Dependabot secrets"), "{fix}");
+}
+
+#[test]
+fn an_undefined_secret_on_an_ordinary_push_is_an_error_and_nothing_is_withheld() {
+    let r = run(
+        WORKFLOW,
+        "build",
+        &[("registry", "myreg.azurecr.io"), ("client-id", "")],
+        &[],
+    );
+    assert!(
+        find(&r.report, "WORKFLOW_SECRETS_WITHHELD").is_none(),
+        "{}",
+        r.stdout
+    );
+    let empty = find(&r.report, "WORKFLOW_INPUT_EMPTY")
+        .unwrap_or_else(|| panic!("no WORKFLOW_INPUT_EMPTY:\n{}", r.stdout));
+    assert_eq!(empty["severity"], "error", "{empty}");
+    assert!(
+        empty["fix"].as_str().unwrap().contains("secrets: inherit"),
+        "{empty}"
+    );
+    assert_eq!(r.status, 1, "{}", r.stdout);
+    // A client id that was received is not reported.
+    let given = run(
+        WORKFLOW,
+        "build",
+        &[
+            ("registry", "myreg.azurecr.io"),
+            ("client-id", "00000000-0000-0000-0000-0000000000aa"),
+            ("auth-mode", "docker-config"),
+        ],
+        &[],
+    );
+    assert!(
+        findings(&given.report)
+            .iter()
+            .all(|f| f["code"] != "WORKFLOW_INPUT_EMPTY"),
+        "{}",
+        given.stdout
+    );
+}
