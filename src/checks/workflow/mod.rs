@@ -135,6 +135,9 @@ pub fn check(
         unresolved(&mut report, &found);
     }
     empty_variables(&mut report, &located, &found);
+    for load in &found.loads {
+        report.push(load_multiplatform(load));
+    }
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
