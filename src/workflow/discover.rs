@@ -7,7 +7,8 @@
 //! `oci://` context; `--image`/`-t` in `--registry`/`-r`), `az acr run` (an `oci://`
 //! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. A
 //! `--build-arg BUILDKIT_CONTEXT=<ref>` is discovered as a context too (and the check
-//! says that BuildKit takes named contexts through `--build-context`).
+//! says that BuildKit takes named contexts through `--build-context`). Builds that load
+//! their image (`load: true`, `--load`) are kept with the platforms they ask for.
 
 use super::expr::{EmptyVar, Expanded, Scope, Unresolved};
 use super::model::{Job, Step, Workflow};
@@ -184,6 +185,21 @@ pub struct Found {
     pub logins: Vec<LoginStep>,
     /// Unresolved values that decide whether a step pushes (`push: ${{ … }}`).
     pub undecided: Vec<(Unresolved, Location, StepRef)>,
+    /// Builds that load their result into the local image store.
+    pub loads: Vec<LoadedBuild>,
+}
+
+/// A build that loads its image into the runner's image store (`load: true`,
+/// `--load`), with the platforms it asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedBuild {
+    /// `docker/build-push-action`, `docker buildx build`.
+    pub what: String,
+    /// Distinct platforms, as written once resolved (`linux/amd64`, `linux/arm64`).
+    pub platforms: Vec<String>,
+    /// Where the platforms are written.
+    pub location: Location,
+    pub step: StepRef,
 }
 
 /// What discovery reads.
@@ -537,6 +553,7 @@ impl<'i> StepScan<'i, '_> {
                 }
             }
         }
+        self.build_push_load();
         // Does the step push? `push: true`, or an output that goes to a registry.
         let mut pushes = false;
         let mut undecided: Vec<Unresolved> = Vec::new();
@@ -582,6 +599,44 @@ impl<'i> StepScan<'i, '_> {
                 Vec::new(),
             );
         }
+    }
+
+    /// `load: true` with the `platforms` input.
+    fn build_push_load(&mut self) {
+        let step = self.step;
+        let loads = step.input("load").is_some_and(|t| {
+            let e = self.scope().expand(&t.value);
+            e.is_resolved() && e.text.trim().eq_ignore_ascii_case("true")
+        });
+        let Some(text) = step.input("platforms").filter(|_| loads) else {
+            return;
+        };
+        let values: Vec<Value> = Self::entries(text, true)
+            .into_iter()
+            .map(|(offset, entry)| self.value_in_text(offset, &entry))
+            .collect();
+        self.loaded("docker/build-push-action", text, &values);
+    }
+
+    /// Records a loading build when its platforms resolve to more than one.
+    fn loaded(&mut self, what: &str, text: &Text, values: &[Value]) {
+        let (Some(first), Some(last)) = (values.first(), values.last()) else {
+            return;
+        };
+        if values.iter().any(|v| !v.expanded.is_resolved()) {
+            return;
+        }
+        let platforms = distinct_platforms(values.iter().map(|v| v.expanded.text.as_str()));
+        if platforms.len() < 2 {
+            return;
+        }
+        let location = self.location(text, first.start(), last.end());
+        self.found.loads.push(LoadedBuild {
+            what: what.to_string(),
+            platforms,
+            location,
+            step: self.step_ref.clone(),
+        });
     }
 
     /// `docker/login-action` (input `registry`) or `azure/docker-login` (input
@@ -781,7 +836,7 @@ impl<'i> StepScan<'i, '_> {
         if sub == "docker push" {
             self.docker_push(text, &args);
         } else {
-            self.docker_build(text, &args);
+            self.docker_build(sub, text, &args);
         }
     }
 
@@ -848,7 +903,7 @@ impl<'i> StepScan<'i, '_> {
             .collect()
     }
 
-    fn docker_build(&mut self, text: &Text, args: &[Value]) {
+    fn docker_build(&mut self, what: &str, text: &Text, args: &[Value]) {
         let opts = options(
             args,
             &[
@@ -885,15 +940,22 @@ impl<'i> StepScan<'i, '_> {
             ],
         );
         let mut push = false;
+        let mut load = false;
+        let mut platforms: Vec<Value> = Vec::new();
         for (name, value) in &opts {
             match (name.as_str(), value) {
                 ("--push", None) => push = true,
+                ("--load", None) => load = true,
+                ("--platform", Some(v)) => platforms.push(v.slice(0)),
                 ("-o" | "--output", Some(v)) => {
                     let lower = v.expanded.text.to_ascii_lowercase();
                     push |= lower.contains("type=registry") || lower.contains("push=true");
                 }
                 _ => {}
             }
+        }
+        if load {
+            self.loaded(what, text, &platforms);
         }
         for (name, value) in opts {
             let Some(value) = value else { continue };
@@ -1128,6 +1190,18 @@ fn is_registry_context(value: &str) -> bool {
 /// Options and operands of a command line: `(name, value)` for options, `("", value)`
 /// for operands. `valued` lists the options that take a value (`--tag x`, `--tag=x`,
 /// and for one-letter options `-tx`).
+/// The platforms of `platforms:` entries or `--platform` values (each may list several,
+/// comma-separated), each once, in order.
+fn distinct_platforms<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for platform in values.flat_map(|v| v.split(',')).map(str::trim) {
+        if !platform.is_empty() && !out.iter().any(|p| p.eq_ignore_ascii_case(platform)) {
+            out.push(platform.to_string());
+        }
+    }
+    out
+}
+
 fn options(args: &[Value], valued: &[&str]) -> Vec<(String, Option<Value>)> {
     let mut out = Vec::new();
     let mut i = 0;

@@ -650,3 +650,65 @@ fn generated_scripts_never_panic_and_always_point_inside_the_file() {
         }
     }
 }
+
+#[test]
+fn loading_a_multi_platform_build_is_an_error_at_its_platforms() {
+    let text = "\
+on: push
+permissions:
+  id-token: write
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: acr-preflight/acr-preflight@v0
+      - uses: docker/build-push-action@v6
+        with:
+          load: true
+          platforms: linux/amd64,linux/arm64
+      - uses: docker/build-push-action@v6
+        with:
+          load: true
+          platforms: linux/amd64
+      - uses: docker/build-push-action@v6
+        with:
+          push: true
+          platforms: linux/amd64,linux/arm64
+          tags: myreg.azurecr.io/team/app:v1
+      - run: docker buildx build --load --platform linux/amd64 --platform=linux/arm64,linux/amd64 .
+      - run: docker buildx build --platform linux/amd64,linux/arm64 --push -t myreg.azurecr.io/team/app:v2 .
+";
+    let (report, _) = check(&config("ci.yml", "build"), &files("ci.yml", text), &none());
+    let got: Vec<(Severity, Option<u32>, Option<u32>, &str)> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::WORKFLOW_LOAD_MULTIPLATFORM)
+        .map(|f| {
+            (
+                f.severity,
+                f.location.as_ref().and_then(|l| l.line),
+                f.location.as_ref().and_then(|l| l.column),
+                f.title.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                Severity::Error,
+                Some(12),
+                Some(22),
+                "step `docker/build-push-action@v6` loads a build for 2 platforms (linux/amd64, linux/arm64)"
+            ),
+            (
+                Severity::Error,
+                Some(22),
+                Some(52),
+                "step `run: docker buildx build --load --platform linux/amd64 …` loads a build for 2 platforms (linux/amd64, linux/arm64)"
+            ),
+        ]
+    );
+    assert!(text.lines().nth(11).unwrap()[21..].starts_with("linux/amd64,linux/arm64"));
+    assert!(text.lines().nth(21).unwrap()[51..].starts_with("linux/amd64 --platform"));
+}

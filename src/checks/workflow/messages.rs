@@ -233,3 +233,29 @@ pub(super) fn empty_variable_finding(
     )
     .at(loc.file.clone(), loc.line, loc.column)
 }
+
+/// A build that loads a multi-platform result into the image store, which the docker
+/// exporter cannot hold.
+pub(super) fn load_multiplatform(load: &discover::LoadedBuild) -> Finding {
+    let platforms = load.platforms.join(", ");
+    finding(
+        Code::WORKFLOW_LOAD_MULTIPLATFORM,
+        Severity::Error,
+        format!(
+            "step `{}` loads a build for {} platforms ({platforms})",
+            load.step.label,
+            load.platforms.len()
+        ),
+        format!(
+            "Step {} `{}` runs `{}` with a load into the runner's image store and the platforms {platforms}. Docker's classic image store holds one platform of an image, so the build fails with \"docker exporter does not currently support exporting manifest lists\" after it has built every platform (only a daemon that uses the containerd image store can load several).",
+            load.step.index + 1,
+            load.step.label,
+            load.what
+        ),
+        format!(
+            "Either drop the load (`load: true` / `--load`) and push the multi-platform image, or build one platform when loading (for example `platforms: {}`).",
+            load.platforms.first().map(String::as_str).unwrap_or("linux/amd64")
+        ),
+    )
+    .at(load.location.file.clone(), load.location.line, load.location.column)
+}

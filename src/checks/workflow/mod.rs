@@ -143,6 +143,9 @@ pub fn check(
     if let Some(step) = step {
         withheld::empty_identity_inputs(&mut report, config, &located, step, withheld.as_ref());
     }
+    for load in &found.loads {
+        report.push(load_multiplatform(load));
+    }
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
