@@ -488,6 +488,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         C::ROLE_PULL_MISSING
         | C::ROLE_PUSH_MISSING
         | C::ROLE_PUSH_UNVERIFIED
+        | C::WORKFLOW_PACKAGES_PERMISSION
         | C::ROLE_ABAC_MODE
         | C::CONTEXT_ACCESS_DENIED
         | C::ARM_READ_DENIED

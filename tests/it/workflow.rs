@@ -975,3 +975,63 @@ fn a_malformed_file_is_a_finding_with_its_position() {
     assert_eq!(report.status(), Status::Warn);
     assert!(d.references.is_empty() && d.workflow.is_none());
 }
+
+#[test]
+fn a_job_token_push_to_ghcr_needs_packages_write_in_the_job_block() {
+    let text = fixture("ghcr-push.yml");
+    let (report, _) = Case::new("ghcr-push.yml", "publish")
+        .action("preflight")
+        .run();
+    let expected = vec![(
+        Code::WORKFLOW_PACKAGES_PERMISSION,
+        Severity::Error,
+        ".github/workflows/ghcr-push.yml".to_string(),
+        Some(12),
+        Some(5),
+    )];
+    assert_eq!(findings(&report), expected);
+    assert_at(&text, 12, 5, "permissions:");
+    let f = &report.findings[0];
+    for seen in [
+        "Step `docker/login-action@v3` (line 18)",
+        "`ghcr.io/octo/shop:1.0` (line 26)",
+        "at line 12 (`contents: read`)",
+    ] {
+        assert!(f.message.contains(seen), "{seen}: {}", f.message);
+    }
+    assert!(
+        f.fix.contains(
+            "\n  publish:\n    permissions:\n      contents: read\n      packages: write"
+        ),
+        "{}",
+        f.fix
+    );
+}
+
+#[test]
+fn the_workflow_block_grants_packages_and_a_pat_needs_no_job_permission() {
+    // `granted` inherits the workflow's `packages: write`; `pat` logs in with a
+    // personal access token, whose own scopes decide.
+    for job in ["granted", "pat"] {
+        let (report, _) = Case::new("ghcr-push.yml", job).action("preflight").run();
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.code == Code::WORKFLOW_PACKAGES_PERMISSION),
+            "{job}: {:?}",
+            findings(&report)
+        );
+    }
+    let (report, _) = Case::new("ghcr-push.yml", "granted")
+        .action("preflight")
+        .run();
+    assert!(
+        report
+            .verified
+            .iter()
+            .any(|v| v == "job `granted` grants `packages: write` (line 4) for its GITHUB_TOKEN push to ghcr.io"),
+        "{:?}",
+        report.verified
+    );
+}

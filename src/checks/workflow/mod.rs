@@ -1,7 +1,8 @@
 //! Workflow check: reads the workflow acr-preflight runs in (GitHub Actions only) and
 //! reports, on the workflow's own lines, what would make the build fail there: OIDC
 //! without `id-token: write` in the job's effective permissions, a job `environment:`
-//! that changes the OIDC subject, build steps that run before the preflight, a
+//! that changes the OIDC subject, a GITHUB_TOKEN push to ghcr.io without
+//! `packages: write`, build steps that run before the preflight, a
 //! `BUILDKIT_CONTEXT` build argument, and references whose expressions cannot be
 //! known. It also returns the [`Discovery`]: the contexts and push targets the job's
 //! later steps use, each with its location, for the reference and registry checks.
@@ -121,6 +122,7 @@ pub fn check(
         discovery.environment_subject =
             environment_subject(&mut report, config, &located, process_env, &oidc);
     }
+    ghcr_packages_permission(&mut report, &located, &found.references);
     if step.is_some() {
         build_before_preflight(&mut report, &located, &found.builds);
     }
@@ -292,6 +294,64 @@ fn grant_of(e: &Effective<'_>) -> Grant {
     match e {
         Effective::Job(p) | Effective::Workflow(p) => p.grant("id-token"),
         Effective::Default => Grant::None,
+    }
+}
+
+/// A docker/login-action step to `ghcr.io` whose password is the job's own token.
+/// A personal access token carries its own scopes, so only this login depends on
+/// the job's permissions.
+fn ghcr_job_token_login(job: &Job) -> Option<&Step> {
+    job.steps.iter().find(|s| {
+        let to_ghcr = s
+            .input("registry")
+            .is_some_and(|r| r.value.trim().eq_ignore_ascii_case("ghcr.io"));
+        let job_token = s.input("password").is_some_and(|p| {
+            let v = p.value.to_ascii_lowercase();
+            v.contains("secrets.github_token") || v.contains("github.token")
+        });
+        s.action().as_deref() == Some("docker/login-action") && to_ghcr && job_token
+    })
+}
+
+fn ghcr_packages_permission(report: &mut CheckReport, l: &Located, refs: &[DiscoveredRef]) {
+    let job = l.job();
+    let Some(login) = ghcr_job_token_login(job) else {
+        return;
+    };
+    let Some(push) = refs.iter().find(|r| {
+        r.role == Role::Push
+            && r.reference
+                .as_deref()
+                .is_some_and(|s| s.to_ascii_lowercase().starts_with("ghcr.io/"))
+    }) else {
+        return;
+    };
+    let eff = effective(&l.workflow, job);
+    let perms = match &eff {
+        Effective::Job(p) | Effective::Workflow(p) => p,
+        Effective::Default => {
+            // The repository or organisation setting decides, and the workflow does not say it.
+            report.verified(format!(
+                "job `{}` pushes to ghcr.io with GITHUB_TOKEN and sets no `permissions:`; the repository's default token permissions decide `packages: write`",
+                job.id.value
+            ));
+            return;
+        }
+    };
+    match perms.grant("packages") {
+        Grant::Write => report.verified(format!(
+            "job `{}` grants `packages: write` (line {}) for its GITHUB_TOKEN push to ghcr.io",
+            job.id.value, perms.key.line
+        )),
+        Grant::Unknown => report.verified(format!(
+            "job `{}`: `packages` in the permissions at line {} cannot be read ({})",
+            job.id.value,
+            perms.key.line,
+            perms.describe()
+        )),
+        Grant::None | Grant::Read => {
+            report.push(missing_packages_write(&l.workflow, job, perms, login, push))
+        }
     }
 }
 
