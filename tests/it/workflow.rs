@@ -1035,3 +1035,54 @@ fn the_workflow_block_grants_packages_and_a_pat_needs_no_job_permission() {
         report.verified
     );
 }
+
+#[test]
+fn a_sudo_build_does_not_read_the_runner_users_login() {
+    let text = fixture("sudo-build.yml");
+    let (report, _) = Case::new("sudo-build.yml", "image")
+        .action("preflight")
+        .run();
+    let mismatches: Vec<_> = findings(&report)
+        .into_iter()
+        .filter(|f| f.0 == Code::WORKFLOW_CONFIG_MISMATCH)
+        .collect();
+    let at = |line| {
+        (
+            Code::WORKFLOW_CONFIG_MISMATCH,
+            Severity::Warning,
+            ".github/workflows/sudo-build.yml".to_string(),
+            Some(line),
+            Some(16),
+        )
+    };
+    assert_eq!(mismatches, vec![at(17), at(18)]);
+    assert_at(&text, 17, 16, "docker build");
+    assert_at(&text, 18, 16, "docker push");
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.code == Code::WORKFLOW_CONFIG_MISMATCH)
+        .unwrap();
+    for seen in [
+        "runs `docker build` through sudo, so it uses /root/.docker/config.json",
+        "`docker/login-action` in step `docker/login-action@v3` (line 12), which runs without sudo",
+    ] {
+        assert!(f.message.contains(seen), "{seen}: {}", f.message);
+    }
+}
+
+#[test]
+fn a_login_and_build_both_through_sudo_agree() {
+    let (report, d) = Case::new("sudo-build.yml", "both")
+        .action("preflight")
+        .run();
+    assert!(d.logins[0].as_root && d.builds[0].as_root);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.code == Code::WORKFLOW_CONFIG_MISMATCH),
+        "{:?}",
+        findings(&report)
+    );
+}

@@ -158,6 +158,49 @@ fn permissions_with_write(job: &Job, base: Vec<(String, String)>, scope: &str) -
     yaml
 }
 
+pub(super) fn config_mismatch_sudo(
+    path: &str,
+    build: &discover::BuildCommand,
+    login: &discover::LoginStep,
+) -> Finding {
+    const ROOT: &str = "/root/.docker/config.json";
+    const USER: &str =
+        "the runner user's docker config ($DOCKER_CONFIG, else ~/.docker/config.json)";
+    let side = |as_root: bool| {
+        if as_root {
+            format!("through sudo, so it uses {ROOT}")
+        } else {
+            format!("without sudo, so it uses {USER}")
+        }
+    };
+    let fix = if build.as_root {
+        "Drop `sudo` from the build (the runner user can use docker), or run the login with `sudo` too."
+    } else {
+        "Drop `sudo` from the login, so it writes the credential where the build reads it."
+    };
+    finding(
+        Code::WORKFLOW_CONFIG_MISMATCH,
+        Severity::Warning,
+        format!(
+            "`{}` in step `{}` does not read the credential `{}` in step `{}` writes",
+            build.what, build.step.label, login.what, login.step.label
+        ),
+        format!(
+            "Step `{}` (line {}) runs `{}` {}. Every login of the job runs on the other side, for example `{}` in step `{}` (line {}), which runs {}. The build sends no credential for the registry, and a push fails with \"unauthorized: authentication required\" (a private base image with \"pull access denied\").",
+            build.step.label,
+            build.location.line.unwrap_or(build.step.line),
+            build.what,
+            side(build.as_root),
+            login.what,
+            login.step.label,
+            login.location.line.unwrap_or(login.step.line),
+            side(login.as_root)
+        ),
+        fix.to_string(),
+    )
+    .at(path, build.location.line, build.location.column)
+}
+
 pub(super) fn read_all_note(p: &Permissions) -> &'static str {
     if matches!(p.kind, PermissionsKind::ReadAll) {
         " `read-all` grants read on every scope; the OIDC token needs `id-token: write`."

@@ -2,7 +2,8 @@
 //! reports, on the workflow's own lines, what would make the build fail there: OIDC
 //! without `id-token: write` in the job's effective permissions, a job `environment:`
 //! that changes the OIDC subject, a GITHUB_TOKEN push to ghcr.io without
-//! `packages: write`, build steps that run before the preflight, a
+//! `packages: write`, a build that runs through `sudo` while the logins do not (or the
+//! other way round), build steps that run before the preflight, a
 //! `BUILDKIT_CONTEXT` build argument, and references whose expressions cannot be
 //! known. It also returns the [`Discovery`]: the contexts and push targets the job's
 //! later steps use, each with its location, for the reference and registry checks.
@@ -123,6 +124,7 @@ pub fn check(
             environment_subject(&mut report, config, &located, process_env, &oidc);
     }
     ghcr_packages_permission(&mut report, &located, &found.references);
+    sudo_mismatch(&mut report, &located.workflow.path, &found);
     if step.is_some() {
         build_before_preflight(&mut report, &located, &found.builds);
     }
@@ -351,6 +353,18 @@ fn ghcr_packages_permission(report: &mut CheckReport, l: &Located, refs: &[Disco
         )),
         Grant::None | Grant::Read => {
             report.push(missing_packages_write(&l.workflow, job, perms, login, push))
+        }
+    }
+}
+
+/// `sudo docker` reads root's docker config, a plain `docker` the runner user's: a
+/// build on one side of that line does not see a login made only on the other.
+fn sudo_mismatch(report: &mut CheckReport, path: &str, found: &discover::Found) {
+    for build in &found.builds {
+        let same_side = found.logins.iter().any(|l| l.as_root == build.as_root);
+        let other_side = found.logins.iter().find(|l| l.as_root != build.as_root);
+        if let (false, Some(login)) = (same_side, other_side) {
+            report.push(config_mismatch_sudo(path, build, login));
         }
     }
 }
