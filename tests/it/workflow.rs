@@ -1086,3 +1086,33 @@ fn a_login_and_build_both_through_sudo_agree() {
         findings(&report)
     );
 }
+
+#[test]
+fn a_step_level_docker_config_is_named_with_the_one_checked() {
+    let text = fixture("sudo-build.yml");
+    let (report, _) = Case::new("sudo-build.yml", "own-config")
+        .action("preflight")
+        .run();
+    assert_eq!(
+        findings(&report),
+        vec![(
+            Code::WORKFLOW_CONFIG_MISMATCH,
+            Severity::Warning,
+            ".github/workflows/sudo-build.yml".to_string(),
+            Some(35),
+            Some(26),
+        )]
+    );
+    assert_at(&text, 35, 26, "/tmp/build-docker");
+    let m = &report.findings[0].message;
+    assert!(m.contains("reads `/tmp/build-docker/config.json`"), "{m}");
+    assert!(
+        m.contains("acr-preflight checked /nonexistent/config.json"),
+        "{m}"
+    );
+    // The same expression in the job's `env:` and the step's is one config.
+    let (report, _) = Case::new("sudo-build.yml", "shared-config")
+        .action("preflight")
+        .run();
+    assert_eq!(findings(&report), vec![]);
+}

@@ -201,6 +201,35 @@ pub(super) fn config_mismatch_sudo(
     .at(path, build.location.line, build.location.column)
 }
 
+pub(super) fn config_mismatch_step_env(
+    path: &str,
+    build: &discover::BuildCommand,
+    own: &crate::workflow::yaml::Text,
+    checked: &str,
+) -> Finding {
+    let value = own.value.trim();
+    at(
+        finding(
+            Code::WORKFLOW_CONFIG_MISMATCH,
+            Severity::Warning,
+            format!(
+                "step `{}` builds with DOCKER_CONFIG `{value}`, not the docker config acr-preflight checked",
+                build.step.label
+            ),
+            format!(
+                "Step `{}` sets `DOCKER_CONFIG: {value}` in its own `env:` (line {}), so its `{}` (line {}) reads `{value}/config.json`. acr-preflight checked {checked}/config.json, so the credentials it reported on are not the ones this build sends.",
+                build.step.label,
+                own.start.line,
+                build.what,
+                build.location.line.unwrap_or(build.step.line)
+            ),
+            "Set `DOCKER_CONFIG` once in the job's `env:`, so the login, acr-preflight and the build share one docker config, and drop it from the step.".into(),
+        ),
+        path,
+        own.start,
+    )
+}
+
 pub(super) fn read_all_note(p: &Permissions) -> &'static str {
     if matches!(p.kind, PermissionsKind::ReadAll) {
         " `read-all` grants read on every scope; the OIDC token needs `id-token: write`."

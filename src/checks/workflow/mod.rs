@@ -125,6 +125,7 @@ pub fn check(
     }
     ghcr_packages_permission(&mut report, &located, &found.references);
     sudo_mismatch(&mut report, &located.workflow.path, &found);
+    step_docker_config(&mut report, config, &located, &found.builds);
     if step.is_some() {
         build_before_preflight(&mut report, &located, &found.builds);
     }
@@ -366,6 +367,44 @@ fn sudo_mismatch(report: &mut CheckReport, path: &str, found: &discover::Found) 
         if let (false, Some(login)) = (same_side, other_side) {
             report.push(config_mismatch_sudo(path, build, login));
         }
+    }
+}
+
+/// A build step's own `env: DOCKER_CONFIG` points the build at another config than
+/// the one acr-preflight checked (its own `DOCKER_CONFIG`, from the job or workflow
+/// `env:`, else `~/.docker`).
+fn step_docker_config(
+    report: &mut CheckReport,
+    config: &Config,
+    l: &Located,
+    builds: &[discover::BuildCommand],
+) {
+    let job = l.job();
+    let inherited = job
+        .env
+        .get("DOCKER_CONFIG")
+        .or_else(|| l.workflow.env.get("DOCKER_CONFIG"))
+        .map(|t| t.value.trim());
+    let checked = config.docker_config.dir.display().to_string();
+    let mut seen = Vec::new();
+    for build in builds {
+        let Some(step) = job.steps.get(build.step.index) else {
+            continue;
+        };
+        let Some(own) = step.env.get("DOCKER_CONFIG") else {
+            continue;
+        };
+        let own_value = own.value.trim();
+        if seen.contains(&step.index) || Some(own_value) == inherited || own_value == checked {
+            continue;
+        }
+        seen.push(step.index);
+        report.push(config_mismatch_step_env(
+            &l.workflow.path,
+            build,
+            own,
+            &checked,
+        ));
     }
 }
 
