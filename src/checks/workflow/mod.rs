@@ -361,7 +361,8 @@ fn ghcr_packages_permission(report: &mut CheckReport, l: &Located, refs: &[Disco
 /// `sudo docker` reads root's docker config, a plain `docker` the runner user's: a
 /// build on one side of that line does not see a login made only on the other.
 fn sudo_mismatch(report: &mut CheckReport, path: &str, found: &discover::Found) {
-    for build in &found.builds {
+    // `az acr build`/`run` upload with the Azure CLI's login, not a docker config.
+    for build in found.builds.iter().filter(|b| !b.what.starts_with("az ")) {
         let same_side = found.logins.iter().any(|l| l.as_root == build.as_root);
         let other_side = found.logins.iter().find(|l| l.as_root != build.as_root);
         if let (false, Some(login)) = (same_side, other_side) {
