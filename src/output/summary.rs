@@ -474,6 +474,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::CRED_NOT_FOUND
         | C::CRED_EXPIRED
         | C::CRED_REJECTED
+        | C::WORKFLOW_CONFIG_MISMATCH
         | C::ID_OIDC_UNAVAILABLE
         | C::ID_FEDERATION_MISMATCH
         | C::ID_APP_NOT_FOUND
@@ -489,6 +490,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         C::ROLE_PULL_MISSING
         | C::ROLE_PUSH_MISSING
         | C::ROLE_PUSH_UNVERIFIED
+        | C::WORKFLOW_PACKAGES_PERMISSION
         | C::ROLE_ABAC_MODE
         | C::CONTEXT_ACCESS_DENIED
         | C::ARM_READ_DENIED

@@ -159,6 +159,9 @@ pub struct BuildCommand {
     pub location: Location,
     pub step: StepRef,
     pub after_preflight: bool,
+    /// Run through `sudo`, so docker reads root's config (`/root/.docker/config.json`),
+    /// not the runner user's.
+    pub as_root: bool,
 }
 
 /// A registry login found in the job: `docker/login-action`, `azure/docker-login`,
@@ -175,6 +178,8 @@ pub struct LoginStep {
     pub location: Location,
     pub step: StepRef,
     pub after_preflight: bool,
+    /// Run through `sudo`: the credential goes to root's docker config.
+    pub as_root: bool,
 }
 
 /// Everything discovery found in one job.
@@ -228,6 +233,7 @@ pub fn discover(input: &Input<'_>) -> Found {
                 line: step.pos.line,
             },
             after: input.preflight.is_none_or(|p| step.index > p),
+            as_root: false,
             found: &mut found,
         };
         if Some(step.index) == input.preflight {
@@ -258,6 +264,8 @@ struct StepScan<'i, 'f> {
     step: &'i Step,
     step_ref: StepRef,
     after: bool,
+    /// Whether the shell command being scanned runs through `sudo`.
+    as_root: bool,
     found: &'f mut Found,
 }
 
@@ -338,6 +346,7 @@ impl<'i> StepScan<'i, '_> {
             location,
             step: self.step_ref.clone(),
             after_preflight: self.after,
+            as_root: self.as_root,
         });
     }
 
@@ -666,6 +675,7 @@ impl<'i> StepScan<'i, '_> {
             location,
             step: self.step_ref.clone(),
             after_preflight: self.after,
+            as_root: self.as_root,
         });
     }
 
@@ -684,6 +694,7 @@ impl<'i> StepScan<'i, '_> {
             location,
             step: self.step_ref.clone(),
             after_preflight: self.after,
+            as_root: self.as_root,
         });
     }
 
@@ -753,7 +764,9 @@ impl<'i> StepScan<'i, '_> {
             return;
         }
         // Wrappers that run the next word as the command.
+        self.as_root = false;
         while let "sudo" | "time" | "exec" | "command" | "nohup" | "env" = lit(i).as_str() {
+            self.as_root |= lit(i) == "sudo";
             i += 1;
             while i < words.len() && (lit(i).starts_with('-') || is_assignment(&words[i])) {
                 i += 1;

@@ -975,3 +975,144 @@ fn a_malformed_file_is_a_finding_with_its_position() {
     assert_eq!(report.status(), Status::Warn);
     assert!(d.references.is_empty() && d.workflow.is_none());
 }
+
+#[test]
+fn a_job_token_push_to_ghcr_needs_packages_write_in_the_job_block() {
+    let text = fixture("ghcr-push.yml");
+    let (report, _) = Case::new("ghcr-push.yml", "publish")
+        .action("preflight")
+        .run();
+    let expected = vec![(
+        Code::WORKFLOW_PACKAGES_PERMISSION,
+        Severity::Error,
+        ".github/workflows/ghcr-push.yml".to_string(),
+        Some(12),
+        Some(5),
+    )];
+    assert_eq!(findings(&report), expected);
+    assert_at(&text, 12, 5, "permissions:");
+    let f = &report.findings[0];
+    for seen in [
+        "Step `docker/login-action@v3` (line 18)",
+        "`ghcr.io/octo/shop:1.0` (line 26)",
+        "at line 12 (`contents: read`)",
+    ] {
+        assert!(f.message.contains(seen), "{seen}: {}", f.message);
+    }
+    assert!(
+        f.fix.contains(
+            "\n  publish:\n    permissions:\n      contents: read\n      packages: write"
+        ),
+        "{}",
+        f.fix
+    );
+}
+
+#[test]
+fn the_workflow_block_grants_packages_and_a_pat_needs_no_job_permission() {
+    // `granted` inherits the workflow's `packages: write`; `pat` logs in with a
+    // personal access token, whose own scopes decide.
+    for job in ["granted", "pat"] {
+        let (report, _) = Case::new("ghcr-push.yml", job).action("preflight").run();
+        assert!(
+            !report
+                .findings
+                .iter()
+                .any(|f| f.code == Code::WORKFLOW_PACKAGES_PERMISSION),
+            "{job}: {:?}",
+            findings(&report)
+        );
+    }
+    let (report, _) = Case::new("ghcr-push.yml", "granted")
+        .action("preflight")
+        .run();
+    assert!(
+        report
+            .verified
+            .iter()
+            .any(|v| v == "job `granted` grants `packages: write` (line 4) for its GITHUB_TOKEN push to ghcr.io"),
+        "{:?}",
+        report.verified
+    );
+}
+
+#[test]
+fn a_sudo_build_does_not_read_the_runner_users_login() {
+    let text = fixture("sudo-build.yml");
+    let (report, _) = Case::new("sudo-build.yml", "image")
+        .action("preflight")
+        .run();
+    let mismatches: Vec<_> = findings(&report)
+        .into_iter()
+        .filter(|f| f.0 == Code::WORKFLOW_CONFIG_MISMATCH)
+        .collect();
+    let at = |line| {
+        (
+            Code::WORKFLOW_CONFIG_MISMATCH,
+            Severity::Warning,
+            ".github/workflows/sudo-build.yml".to_string(),
+            Some(line),
+            Some(16),
+        )
+    };
+    assert_eq!(mismatches, vec![at(17), at(18)]);
+    assert_at(&text, 17, 16, "docker build");
+    assert_at(&text, 18, 16, "docker push");
+    let f = report
+        .findings
+        .iter()
+        .find(|f| f.code == Code::WORKFLOW_CONFIG_MISMATCH)
+        .unwrap();
+    for seen in [
+        "runs `docker build` through sudo, so it uses /root/.docker/config.json",
+        "`docker/login-action` in step `docker/login-action@v3` (line 12), which runs without sudo",
+    ] {
+        assert!(f.message.contains(seen), "{seen}: {}", f.message);
+    }
+}
+
+#[test]
+fn a_login_and_build_both_through_sudo_agree() {
+    let (report, d) = Case::new("sudo-build.yml", "both")
+        .action("preflight")
+        .run();
+    assert!(d.logins[0].as_root && d.builds[0].as_root);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.code == Code::WORKFLOW_CONFIG_MISMATCH),
+        "{:?}",
+        findings(&report)
+    );
+}
+
+#[test]
+fn a_step_level_docker_config_is_named_with_the_one_checked() {
+    let text = fixture("sudo-build.yml");
+    let (report, _) = Case::new("sudo-build.yml", "own-config")
+        .action("preflight")
+        .run();
+    assert_eq!(
+        findings(&report),
+        vec![(
+            Code::WORKFLOW_CONFIG_MISMATCH,
+            Severity::Warning,
+            ".github/workflows/sudo-build.yml".to_string(),
+            Some(35),
+            Some(26),
+        )]
+    );
+    assert_at(&text, 35, 26, "/tmp/build-docker");
+    let m = &report.findings[0].message;
+    assert!(m.contains("reads `/tmp/build-docker/config.json`"), "{m}");
+    assert!(
+        m.contains("acr-preflight checked /nonexistent/config.json"),
+        "{m}"
+    );
+    // The same expression in the job's `env:` and the step's is one config.
+    let (report, _) = Case::new("sudo-build.yml", "shared-config")
+        .action("preflight")
+        .run();
+    assert_eq!(findings(&report), vec![]);
+}

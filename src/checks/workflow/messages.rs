@@ -78,17 +78,7 @@ pub(super) fn missing_id_token(
             vec![("contents".into(), "read".into())],
         ),
     };
-    let mut scopes: Vec<(String, String)> =
-        base.into_iter().filter(|(k, _)| k != "id-token").collect();
-    if scopes.is_empty() {
-        scopes.push(("contents".into(), "read".into()));
-    }
-    scopes.push(("id-token".into(), "write".into()));
-    let indent = " ".repeat(job.id.start.column.saturating_sub(1) as usize);
-    let mut yaml = format!("{indent}{id}:\n{indent}  permissions:\n");
-    for (k, v) in &scopes {
-        yaml.push_str(&format!("{indent}    {k}: {v}\n"));
-    }
+    let yaml = permissions_with_write(job, base, "id-token");
     let fix = format!(
         "Give job `{id}` ({}:{}) this `permissions:` block (it replaces the workflow-level one for this job, so it lists every scope the job needs):\n{}",
         workflow.path,
@@ -105,6 +95,138 @@ pub(super) fn missing_id_token(
         ),
         &workflow.path,
         pos,
+    )
+}
+
+pub(super) fn missing_packages_write(
+    workflow: &Workflow,
+    job: &Job,
+    perms: &Permissions,
+    login: &Step,
+    push: &DiscoveredRef,
+) -> Finding {
+    let id = &job.id.value;
+    let target = push.reference.as_deref().unwrap_or(&push.written);
+    let level = if job.permissions.is_some() {
+        "its own `permissions:`"
+    } else {
+        "the workflow-level `permissions:`"
+    };
+    let yaml = permissions_with_write(job, perms.scopes(), "packages");
+    at(
+        finding(
+            Code::WORKFLOW_PACKAGES_PERMISSION,
+            Severity::Error,
+            format!(
+                "job `{id}` pushes to ghcr.io with GITHUB_TOKEN but its permissions lack `packages: write`"
+            ),
+            format!(
+                "Step `{}` (line {}) logs in to ghcr.io with the job's GITHUB_TOKEN, and the job pushes `{target}` (line {}). Job `{id}` takes {level} at line {} ({}), which has no `packages: write`: every scope a `permissions:` block does not list is `none`. The push fails with \"denied: installation not allowed to Write organization package\" or \"denied: permission_denied: write_package\".",
+                login.label(),
+                login.pos.line,
+                push.location.line.unwrap_or(push.step.line),
+                perms.key.line,
+                perms.describe()
+            ),
+            format!(
+                "Give job `{id}` ({}:{}) this `permissions:` block (it lists every scope the job needs); if the package already exists, also give this repository Write under the package's *Manage Actions access*:\n{}",
+                workflow.path,
+                job.id.start.line,
+                yaml.trim_end()
+            ),
+        ),
+        &workflow.path,
+        perms.key,
+    )
+}
+
+/// The job's `permissions:` block as YAML, at the job's indentation: the scopes it
+/// already lists (at least `contents: read`, which a replacing block would otherwise
+/// drop) plus `scope: write`.
+fn permissions_with_write(job: &Job, base: Vec<(String, String)>, scope: &str) -> String {
+    let id = &job.id.value;
+    let mut scopes: Vec<(String, String)> = base.into_iter().filter(|(k, _)| k != scope).collect();
+    if scopes.is_empty() {
+        scopes.push(("contents".into(), "read".into()));
+    }
+    scopes.push((scope.into(), "write".into()));
+    let indent = " ".repeat(job.id.start.column.saturating_sub(1) as usize);
+    let mut yaml = format!("{indent}{id}:\n{indent}  permissions:\n");
+    for (k, v) in &scopes {
+        yaml.push_str(&format!("{indent}    {k}: {v}\n"));
+    }
+    yaml
+}
+
+pub(super) fn config_mismatch_sudo(
+    path: &str,
+    build: &discover::BuildCommand,
+    login: &discover::LoginStep,
+) -> Finding {
+    const ROOT: &str = "/root/.docker/config.json";
+    const USER: &str =
+        "the runner user's docker config ($DOCKER_CONFIG, else ~/.docker/config.json)";
+    let side = |as_root: bool| {
+        if as_root {
+            format!("through sudo, so it uses {ROOT}")
+        } else {
+            format!("without sudo, so it uses {USER}")
+        }
+    };
+    let fix = if build.as_root {
+        "Drop `sudo` from the build (the runner user can use docker), or run the login with `sudo` too."
+    } else {
+        "Drop `sudo` from the login, so it writes the credential where the build reads it."
+    };
+    finding(
+        Code::WORKFLOW_CONFIG_MISMATCH,
+        Severity::Warning,
+        format!(
+            "`{}` in step `{}` does not read the credential `{}` in step `{}` writes",
+            build.what, build.step.label, login.what, login.step.label
+        ),
+        format!(
+            "Step `{}` (line {}) runs `{}` {}. Every login of the job runs on the other side, for example `{}` in step `{}` (line {}), which runs {}. The build sends no credential for the registry, and a push fails with \"unauthorized: authentication required\" (a private base image with \"pull access denied\").",
+            build.step.label,
+            build.location.line.unwrap_or(build.step.line),
+            build.what,
+            side(build.as_root),
+            login.what,
+            login.step.label,
+            login.location.line.unwrap_or(login.step.line),
+            side(login.as_root)
+        ),
+        fix.to_string(),
+    )
+    .at(path, build.location.line, build.location.column)
+}
+
+pub(super) fn config_mismatch_step_env(
+    path: &str,
+    build: &discover::BuildCommand,
+    own: &crate::workflow::yaml::Text,
+    checked: &str,
+) -> Finding {
+    let value = own.value.trim();
+    at(
+        finding(
+            Code::WORKFLOW_CONFIG_MISMATCH,
+            Severity::Warning,
+            format!(
+                "step `{}` builds with DOCKER_CONFIG `{value}`, not the docker config acr-preflight checked",
+                build.step.label
+            ),
+            format!(
+                "Step `{}` sets `DOCKER_CONFIG: {value}` in its own `env:` (line {}), so its `{}` (line {}) reads `{value}/config.json`. acr-preflight checked {checked}/config.json, so the credentials it reported on are not the ones this build sends.",
+                build.step.label,
+                own.start.line,
+                build.what,
+                build.location.line.unwrap_or(build.step.line)
+            ),
+            "Set `DOCKER_CONFIG` once in the job's `env:`, so the login, acr-preflight and the build share one docker config, and drop it from the step.".into(),
+        ),
+        path,
+        own.start,
     )
 }
 

@@ -1,7 +1,9 @@
 //! Workflow check: reads the workflow acr-preflight runs in (GitHub Actions only) and
 //! reports, on the workflow's own lines, what would make the build fail there: OIDC
 //! without `id-token: write` in the job's effective permissions, a job `environment:`
-//! that changes the OIDC subject, build steps that run before the preflight, a
+//! that changes the OIDC subject, a GITHUB_TOKEN push to ghcr.io without
+//! `packages: write`, a build that runs through `sudo` while the logins do not (or the
+//! other way round), build steps that run before the preflight, a
 //! `BUILDKIT_CONTEXT` build argument, and references whose expressions cannot be
 //! known. It also returns the [`Discovery`]: the contexts and push targets the job's
 //! later steps use, each with its location, for the reference and registry checks.
@@ -122,6 +124,9 @@ pub fn check(
         discovery.environment_subject =
             environment_subject(&mut report, config, &located, process_env, &oidc);
     }
+    ghcr_packages_permission(&mut report, &located, &found.references);
+    sudo_mismatch(&mut report, &located.workflow.path, &found);
+    step_docker_config(&mut report, config, &located, &found.builds);
     if step.is_some() {
         build_before_preflight(&mut report, &located, &found.builds);
     }
@@ -303,6 +308,115 @@ fn grant_of(e: &Effective<'_>) -> Grant {
     match e {
         Effective::Job(p) | Effective::Workflow(p) => p.grant("id-token"),
         Effective::Default => Grant::None,
+    }
+}
+
+/// A docker/login-action step to `ghcr.io` whose password is the job's own token.
+/// A personal access token carries its own scopes, so only this login depends on
+/// the job's permissions.
+fn ghcr_job_token_login(job: &Job) -> Option<&Step> {
+    job.steps.iter().find(|s| {
+        let to_ghcr = s
+            .input("registry")
+            .is_some_and(|r| r.value.trim().eq_ignore_ascii_case("ghcr.io"));
+        let job_token = s.input("password").is_some_and(|p| {
+            let v = p.value.to_ascii_lowercase();
+            v.contains("secrets.github_token") || v.contains("github.token")
+        });
+        s.action().as_deref() == Some("docker/login-action") && to_ghcr && job_token
+    })
+}
+
+fn ghcr_packages_permission(report: &mut CheckReport, l: &Located, refs: &[DiscoveredRef]) {
+    let job = l.job();
+    let Some(login) = ghcr_job_token_login(job) else {
+        return;
+    };
+    let Some(push) = refs.iter().find(|r| {
+        r.role == Role::Push
+            && r.reference
+                .as_deref()
+                .is_some_and(|s| s.to_ascii_lowercase().starts_with("ghcr.io/"))
+    }) else {
+        return;
+    };
+    let eff = effective(&l.workflow, job);
+    let perms = match &eff {
+        Effective::Job(p) | Effective::Workflow(p) => p,
+        Effective::Default => {
+            // The repository or organisation setting decides, and the workflow does not say it.
+            report.verified(format!(
+                "job `{}` pushes to ghcr.io with GITHUB_TOKEN and sets no `permissions:`; the repository's default token permissions decide `packages: write`",
+                job.id.value
+            ));
+            return;
+        }
+    };
+    match perms.grant("packages") {
+        Grant::Write => report.verified(format!(
+            "job `{}` grants `packages: write` (line {}) for its GITHUB_TOKEN push to ghcr.io",
+            job.id.value, perms.key.line
+        )),
+        Grant::Unknown => report.verified(format!(
+            "job `{}`: `packages` in the permissions at line {} cannot be read ({})",
+            job.id.value,
+            perms.key.line,
+            perms.describe()
+        )),
+        Grant::None | Grant::Read => {
+            report.push(missing_packages_write(&l.workflow, job, perms, login, push))
+        }
+    }
+}
+
+/// `sudo docker` reads root's docker config, a plain `docker` the runner user's: a
+/// build on one side of that line does not see a login made only on the other.
+fn sudo_mismatch(report: &mut CheckReport, path: &str, found: &discover::Found) {
+    // `az acr build`/`run` upload with the Azure CLI's login, not a docker config.
+    for build in found.builds.iter().filter(|b| !b.what.starts_with("az ")) {
+        let same_side = found.logins.iter().any(|l| l.as_root == build.as_root);
+        let other_side = found.logins.iter().find(|l| l.as_root != build.as_root);
+        if let (false, Some(login)) = (same_side, other_side) {
+            report.push(config_mismatch_sudo(path, build, login));
+        }
+    }
+}
+
+/// A build step's own `env: DOCKER_CONFIG` points the build at another config than
+/// the one acr-preflight checked (its own `DOCKER_CONFIG`, from the job or workflow
+/// `env:`, else `~/.docker`).
+fn step_docker_config(
+    report: &mut CheckReport,
+    config: &Config,
+    l: &Located,
+    builds: &[discover::BuildCommand],
+) {
+    let job = l.job();
+    let inherited = job
+        .env
+        .get("DOCKER_CONFIG")
+        .or_else(|| l.workflow.env.get("DOCKER_CONFIG"))
+        .map(|t| t.value.trim());
+    let checked = config.docker_config.dir.display().to_string();
+    let mut seen = Vec::new();
+    for build in builds {
+        let Some(step) = job.steps.get(build.step.index) else {
+            continue;
+        };
+        let Some(own) = step.env.get("DOCKER_CONFIG") else {
+            continue;
+        };
+        let own_value = own.value.trim();
+        if seen.contains(&step.index) || Some(own_value) == inherited || own_value == checked {
+            continue;
+        }
+        seen.push(step.index);
+        report.push(config_mismatch_step_env(
+            &l.workflow.path,
+            build,
+            own,
+            &checked,
+        ));
     }
 }
 
