@@ -18,7 +18,9 @@ pub mod model;
 pub mod shell;
 pub mod yaml;
 
-pub use discover::{BuildCommand, DiscoveredRef, LoginStep, Origin, RefKind, Role, StepRef};
+pub use discover::{
+    BuildCommand, BuildInputs, DiscoveredRef, LoginStep, Origin, RefKind, Role, StepRef,
+};
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
 pub use yaml::{Pos, Text};

@@ -975,3 +975,52 @@ fn a_malformed_file_is_a_finding_with_its_position() {
     assert_eq!(report.status(), Status::Warn);
     assert!(d.references.is_empty() && d.workflow.is_none());
 }
+
+/// A build's kind, its Dockerfile and its known build-args.
+type BuildRow<'a> = (&'a str, Option<&'a str>, Vec<(String, String)>);
+
+#[test]
+fn builds_carry_their_dockerfile_and_known_build_args() {
+    let case = Case::new("dockerfile-inputs.yml", "build")
+        .action("__acr-preflight_acr-preflight")
+        .oidc(AuthMode::Oidc);
+    let (_, d) = case.run();
+    let got: Vec<BuildRow> = d
+        .builds
+        .iter()
+        .map(|b| {
+            (
+                b.what.as_str(),
+                b.inputs.dockerfile.as_deref(),
+                b.inputs.build_args.clone(),
+            )
+        })
+        .collect();
+    let arg = |n: &str, v: &str| (n.to_string(), v.to_string());
+    assert_eq!(
+        got,
+        vec![
+            // `FROM_ENV` alone takes its value from the environment: not known here.
+            (
+                "docker/build-push-action",
+                Some("services/api/Dockerfile"),
+                vec![arg("BASE_TAG", "3.20")]
+            ),
+            (
+                "docker/build-push-action",
+                Some("build/app.Dockerfile"),
+                vec![]
+            ),
+            (
+                "docker buildx build",
+                Some("ci/Dockerfile.ci"),
+                vec![arg("REG", "myreg.azurecr.io")]
+            ),
+            ("docker build", Some("tools/Dockerfile"), vec![]),
+            // `az acr build` reads --file relative to its source folder.
+            ("az acr build", Some("src/docker/Dockerfile"), vec![]),
+            // A Dockerfile on stdin is not a file acr-preflight can read.
+            ("docker build", None, vec![]),
+        ]
+    );
+}
