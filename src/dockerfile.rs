@@ -9,10 +9,6 @@
 //! skipped so a body line starting with `FROM` is not taken for an instruction. The text
 //! is outside data: nothing here panics, whatever it holds.
 
-/// Upper bound for the Dockerfile read through `fsread::read_capped`: real Dockerfiles are
-/// a few KiB; BuildKit itself refuses far smaller files than this.
-pub const DOCKERFILE_CAP: u64 = 1024 * 1024;
-
 /// One `FROM` image that names a registry image (not `scratch`, not an earlier stage).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BaseImage {
