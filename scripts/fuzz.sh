@@ -5,7 +5,7 @@
 # (keep the input as a regression test: a unit test in the module, and a file in
 # fuzz/corpus/<target>/ that tests/it/fuzz_corpus.rs replays on stable).
 #
-#   scripts/fuzz.sh            # 60 s per target, 8 targets
+#   scripts/fuzz.sh            # 60 s per target, 9 targets
 #   scripts/fuzz.sh 8          # the short run scripts/test.sh can call (8 s per target)
 #   FUZZ_TARGETS="jwt reference" scripts/fuzz.sh 300
 #   FUZZ_KEEP_CORPUS=1 scripts/fuzz.sh 600   # merge new coverage into fuzz/corpus/
