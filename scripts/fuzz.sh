@@ -5,7 +5,7 @@
 # (keep the input as a regression test: a unit test in the module, and a file in
 # fuzz/corpus/<target>/ that tests/it/fuzz_corpus.rs replays on stable).
 #
-#   scripts/fuzz.sh            # 60 s per target, 8 targets
+#   scripts/fuzz.sh            # 60 s per target, 9 targets
 #   scripts/fuzz.sh 8          # the short run scripts/test.sh can call (8 s per target)
 #   FUZZ_TARGETS="jwt reference" scripts/fuzz.sh 300
 #   FUZZ_KEEP_CORPUS=1 scripts/fuzz.sh 600   # merge new coverage into fuzz/corpus/
@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
 case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2 ;; esac
-targets="${FUZZ_TARGETS:-reference www_authenticate docker_config jwt workflow_yaml workflow_expr shell_words gha_escape}"
+targets="${FUZZ_TARGETS:-reference www_authenticate docker_config jwt workflow_yaml workflow_expr shell_words gha_escape dockerfile}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked

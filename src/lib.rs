@@ -7,6 +7,7 @@ pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod docker;
+pub mod dockerfile;
 pub mod event;
 pub mod feedback;
 pub mod findings;

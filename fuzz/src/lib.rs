@@ -353,3 +353,19 @@ pub fn gha_escape(data: &[u8]) {
         assert!(!safe.contains("##["), "legacy command prefix in {safe:?}");
     }
 }
+
+/// Dockerfile `FROM` reader (src/dockerfile.rs): any text, with a build-arg that
+/// overrides a declared ARG; every image found sits at a place inside the text.
+pub fn dockerfile(data: &[u8]) {
+    let text = text(data);
+    let args = [("A".to_string(), "x".to_string())];
+    let lines = text.lines().count().max(1);
+    for base in acr_preflight::dockerfile::base_images(&text, &args) {
+        assert!(
+            base.line >= 1 && base.line <= lines,
+            "line {} of {lines}",
+            base.line
+        );
+        assert!(base.column >= 1, "column {}", base.column);
+    }
+}

@@ -8,6 +8,7 @@
 
 mod acr;
 mod client;
+pub mod ratelimit;
 pub mod stall;
 pub mod wire;
 

@@ -162,6 +162,17 @@ pub struct BuildCommand {
     /// Run through `sudo`, so docker reads root's config (`/root/.docker/config.json`),
     /// not the runner user's.
     pub as_root: bool,
+    /// The Dockerfile it reads and the build-args it passes, as far as known here.
+    pub inputs: BuildInputs,
+}
+
+/// What decides a build's base images (P38): the Dockerfile's path relative to the
+/// workspace (None when the build reads no local file, or its path is not known here)
+/// and the build-args (`NAME=value`) whose values are known.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BuildInputs {
+    pub dockerfile: Option<String>,
+    pub build_args: Vec<(String, String)>,
 }
 
 /// A registry login found in the job: `docker/login-action`, `azure/docker-login`,
@@ -347,7 +358,49 @@ impl<'i> StepScan<'i, '_> {
             step: self.step_ref.clone(),
             after_preflight: self.after,
             as_root: self.as_root,
+            inputs: BuildInputs::default(),
         });
+    }
+
+    /// Sets the inputs of the build just recorded.
+    fn set_build_inputs(&mut self, inputs: BuildInputs) {
+        if let Some(build) = self.found.builds.last_mut() {
+            build.inputs = inputs;
+        }
+    }
+
+    /// `docker/build-push-action`: `file` is relative to the workspace, the default is
+    /// `<context>/Dockerfile`; without `context` the action builds the Git context of the
+    /// same commit, which the checked-out workspace stands for.
+    fn build_push_inputs(&self) -> BuildInputs {
+        let resolved = |name: &str| -> Option<Option<String>> {
+            let Some(text) = self.step.input(name) else {
+                return Some(None);
+            };
+            let e = self.scope().expand(&text.value);
+            let v = e.text.trim().to_string();
+            (e.is_resolved() && !v.is_empty()).then_some(Some(v))
+        };
+        let dockerfile = match (resolved("context"), resolved("file")) {
+            (_, Some(Some(file))) => Some(file),
+            (Some(context), Some(None)) => {
+                dockerfile_in(context.as_deref().unwrap_or("."), "Dockerfile")
+            }
+            _ => None,
+        };
+        let mut build_args = Vec::new();
+        if let Some(text) = self.step.input("build-args") {
+            for (offset, entry) in Self::entries(text, false) {
+                let value = self.value_in_text(offset, &entry);
+                if let Some(pair) = build_arg(&value) {
+                    build_args.push(pair);
+                }
+            }
+        }
+        BuildInputs {
+            dockerfile,
+            build_args,
+        }
     }
 
     fn add(
@@ -514,6 +567,8 @@ impl<'i> StepScan<'i, '_> {
             0,
             uses.value.trim_end().len(),
         );
+        let inputs = self.build_push_inputs();
+        self.set_build_inputs(inputs);
         if let Some(text) = step.input("build-contexts") {
             for (offset, entry) in Self::entries(text, true) {
                 let whole = self.value_in_text(offset, &entry);
@@ -952,6 +1007,7 @@ impl<'i> StepScan<'i, '_> {
                 "--cgroup-parent",
             ],
         );
+        self.set_build_inputs(cli_build_inputs(&opts, false));
         let mut push = false;
         let mut load = false;
         let mut platforms: Vec<Value> = Vec::new();
@@ -1057,6 +1113,9 @@ impl<'i> StepScan<'i, '_> {
                 "--query",
             ],
         );
+        if build {
+            self.set_build_inputs(cli_build_inputs(&opts, true));
+        }
         let no_push = opts.iter().any(|(n, _)| n == "--no-push");
         let registry = opts
             .iter()
@@ -1200,9 +1259,6 @@ fn is_registry_context(value: &str) -> bool {
     lower.starts_with("docker-image://") || lower.starts_with("oci-layout://")
 }
 
-/// Options and operands of a command line: `(name, value)` for options, `("", value)`
-/// for operands. `valued` lists the options that take a value (`--tag x`, `--tag=x`,
-/// and for one-letter options `-tx`).
 /// The platforms of `platforms:` entries or `--platform` values (each may list several,
 /// comma-separated), each once, in order.
 fn distinct_platforms<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> {
@@ -1215,6 +1271,76 @@ fn distinct_platforms<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> 
     out
 }
 
+/// The Dockerfile and build-args of a command-line build. `file_in_context`: `az acr
+/// build` reads `--file` relative to its source folder, `docker build` relative to the
+/// working directory (taken as the workspace).
+fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> BuildInputs {
+    let known = |v: &Value| {
+        let t = v.expanded.text.trim();
+        (v.expanded.is_resolved() && !t.is_empty()).then(|| t.to_string())
+    };
+    let context = opts
+        .iter()
+        .find(|(n, _)| n.is_empty())
+        .and_then(|(_, v)| v.as_ref());
+    let context = match context {
+        Some(v) => known(v),
+        None => Some(".".to_string()),
+    };
+    let file = values_of(opts, &["-f", "--file"]).next_back();
+    let dockerfile = match (context, file) {
+        (Some(ctx), None) => dockerfile_in(&ctx, "Dockerfile"),
+        (Some(ctx), Some(f)) if file_in_context => known(f).and_then(|f| dockerfile_in(&ctx, &f)),
+        (_, Some(f)) if !file_in_context => known(f).filter(|f| f != "-"),
+        _ => None,
+    };
+    let build_args = values_of(opts, &["--build-arg"])
+        .filter_map(build_arg)
+        .collect();
+    BuildInputs {
+        dockerfile,
+        build_args,
+    }
+}
+
+fn values_of<'a>(
+    opts: &'a [(String, Option<Value>)],
+    names: &'a [&str],
+) -> impl DoubleEndedIterator<Item = &'a Value> {
+    opts.iter()
+        .filter(move |(n, _)| names.contains(&n.as_str()))
+        .filter_map(|(_, v)| v.as_ref())
+}
+
+/// `<dir>/<file>` for a local context folder; None for a remote or stdin context.
+fn dockerfile_in(dir: &str, file: &str) -> Option<String> {
+    if dir == "-" || dir.contains("://") || dir.starts_with("git@") {
+        return None;
+    }
+    let mut dir = dir.trim_end_matches('/');
+    while let Some(rest) = dir.strip_prefix("./") {
+        dir = rest;
+    }
+    Some(if dir.is_empty() || dir == "." {
+        file.to_string()
+    } else {
+        format!("{dir}/{file}")
+    })
+}
+
+/// `NAME=value` with both known; a bare `NAME` takes its value from the environment,
+/// which is not known here.
+fn build_arg(value: &Value) -> Option<(String, String)> {
+    if !value.expanded.is_resolved() {
+        return None;
+    }
+    let (name, v) = value.expanded.text.trim().split_once('=')?;
+    (!name.is_empty()).then(|| (name.to_string(), v.to_string()))
+}
+
+/// Options and operands of a command line: `(name, value)` for options, `("", value)`
+/// for operands. `valued` lists the options that take a value (`--tag x`, `--tag=x`,
+/// and for one-letter options `-tx`).
 fn options(args: &[Value], valued: &[&str]) -> Vec<(String, Option<Value>)> {
     let mut out = Vec::new();
     let mut i = 0;

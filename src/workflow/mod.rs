@@ -18,7 +18,9 @@ pub mod model;
 pub mod shell;
 pub mod yaml;
 
-pub use discover::{BuildCommand, DiscoveredRef, LoginStep, Origin, RefKind, Role, StepRef};
+pub use discover::{
+    BuildCommand, BuildInputs, DiscoveredRef, LoginStep, Origin, RefKind, Role, StepRef,
+};
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
 pub use yaml::{Pos, Text};
@@ -49,6 +51,25 @@ pub struct Discovery {
     /// The OIDC subject the job's `environment:` implies, when it declares one and the
     /// job uses OIDC: compared with what the job presented once the identity check ran.
     pub environment_subject: Option<String>,
+}
+
+/// A base image (`FROM`) of a build that runs after acr-preflight's step (P38).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseRef {
+    /// The image after `ARG` substitution, as the build pulls it.
+    pub image: String,
+    /// The `FROM` image in the Dockerfile (workspace-relative path, line, column).
+    pub location: Location,
+    /// The build step that reads the Dockerfile.
+    pub step: StepRef,
+}
+
+/// The base images of the builds, and the Dockerfiles that could not be read
+/// (workspace-relative path, why).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BaseImages {
+    pub images: Vec<BaseRef>,
+    pub unreadable: Vec<(String, String)>,
 }
 
 /// A registry login that runs after acr-preflight's step while none runs before it:
@@ -139,6 +160,48 @@ impl Discovery {
                 location: login.location.clone(),
                 preflight_line: step.line,
             });
+        }
+        out
+    }
+
+    /// The `FROM` images of the Dockerfiles the builds after acr-preflight's step read,
+    /// each image once; images whose value depends on what is not known here (an `ARG`
+    /// without default or build-arg) are left out. Each Dockerfile is read once, bounded.
+    pub fn base_images(&self, files: &dyn WorkflowFiles) -> BaseImages {
+        let mut out = BaseImages::default();
+        let mut read: Vec<String> = Vec::new();
+        for build in self.builds.iter().filter(|b| b.after_preflight) {
+            let Some(path) = build.inputs.dockerfile.as_deref() else {
+                continue;
+            };
+            let text = match files.read(path) {
+                Ok(text) => text,
+                Err(e) => {
+                    if !out.unreadable.iter().any(|(p, _)| p == path) {
+                        out.unreadable.push((path.to_string(), e.to_string()));
+                    }
+                    continue;
+                }
+            };
+            let key = format!("{path}\n{:?}", build.inputs.build_args);
+            if read.contains(&key) {
+                continue;
+            }
+            read.push(key);
+            for base in crate::dockerfile::base_images(&text, &build.inputs.build_args) {
+                if base.unresolved || out.images.iter().any(|b| b.image == base.image) {
+                    continue;
+                }
+                out.images.push(BaseRef {
+                    image: base.image,
+                    location: Location {
+                        file: path.to_string(),
+                        line: u32::try_from(base.line).ok(),
+                        column: u32::try_from(base.column).ok(),
+                    },
+                    step: build.step.clone(),
+                });
+            }
         }
         out
     }

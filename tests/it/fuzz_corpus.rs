@@ -67,3 +67,8 @@ fn shell_words_corpus() {
 fn gha_escape_corpus() {
     replay("gha_escape", targets::gha_escape);
 }
+
+#[test]
+fn dockerfile_corpus() {
+    replay("dockerfile", targets::dockerfile);
+}

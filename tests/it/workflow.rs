@@ -1116,3 +1116,114 @@ fn a_step_level_docker_config_is_named_with_the_one_checked() {
         .run();
     assert_eq!(findings(&report), vec![]);
 }
+
+/// A build's kind, its Dockerfile and its known build-args.
+type BuildRow<'a> = (&'a str, Option<&'a str>, Vec<(String, String)>);
+
+#[test]
+fn builds_carry_their_dockerfile_and_known_build_args() {
+    let case = Case::new("dockerfile-inputs.yml", "build")
+        .action("__acr-preflight_acr-preflight")
+        .oidc(AuthMode::Oidc);
+    let (_, d) = case.run();
+    let got: Vec<BuildRow> = d
+        .builds
+        .iter()
+        .map(|b| {
+            (
+                b.what.as_str(),
+                b.inputs.dockerfile.as_deref(),
+                b.inputs.build_args.clone(),
+            )
+        })
+        .collect();
+    let arg = |n: &str, v: &str| (n.to_string(), v.to_string());
+    assert_eq!(
+        got,
+        vec![
+            // `FROM_ENV` alone takes its value from the environment: not known here.
+            (
+                "docker/build-push-action",
+                Some("services/api/Dockerfile"),
+                vec![arg("BASE_TAG", "3.20")]
+            ),
+            (
+                "docker/build-push-action",
+                Some("build/app.Dockerfile"),
+                vec![]
+            ),
+            (
+                "docker buildx build",
+                Some("ci/Dockerfile.ci"),
+                vec![arg("REG", "myreg.azurecr.io")]
+            ),
+            ("docker build", Some("tools/Dockerfile"), vec![]),
+            // `az acr build` reads --file relative to its source folder.
+            ("az acr build", Some("src/docker/Dockerfile"), vec![]),
+            // A Dockerfile on stdin is not a file acr-preflight can read.
+            ("docker build", None, vec![]),
+        ]
+    );
+}
+
+/// A base image, its Dockerfile, line, column and the build step's label.
+type BaseRow<'a> = (&'a str, &'a str, Option<u32>, Option<u32>, &'a str);
+
+#[test]
+fn base_images_come_from_the_dockerfiles_with_their_from_line() {
+    let case = Case::new("dockerfile-inputs.yml", "build")
+        .action("__acr-preflight_acr-preflight")
+        .oidc(AuthMode::Oidc);
+    let (_, d) = case.run();
+    let mut files = BTreeMap::new();
+    let api = "# syntax=docker/dockerfile:1\nARG BASE_TAG=3.19\nFROM alpine:${BASE_TAG} AS base\nFROM base\n";
+    files.insert("services/api/Dockerfile".to_string(), api.to_string());
+    let ci = "ARG REG\nFROM --platform=$BUILDPLATFORM \\\n    $REG/team/builder:2 AS b\nFROM scratch\nFROM ${UNKNOWN}/x\n";
+    files.insert("ci/Dockerfile.ci".to_string(), ci.to_string());
+    let got = d.base_images(&files);
+    let rows: Vec<BaseRow> = got
+        .images
+        .iter()
+        .map(|b| {
+            (
+                b.image.as_str(),
+                b.location.file.as_str(),
+                b.location.line,
+                b.location.column,
+                b.step.label.as_str(),
+            )
+        })
+        .collect();
+    // The build-arg BASE_TAG=3.20 overrides the ARG default; REG comes from --build-arg;
+    // `base` is a stage, `scratch` no image, `${UNKNOWN}` not known here.
+    assert_eq!(
+        rows,
+        vec![
+            (
+                "alpine:3.20",
+                "services/api/Dockerfile",
+                Some(3),
+                Some(6),
+                "Action with a context"
+            ),
+            (
+                "myreg.azurecr.io/team/builder:2",
+                "ci/Dockerfile.ci",
+                Some(3),
+                Some(5),
+                "Scripts"
+            ),
+        ]
+    );
+    assert_at(api, 3, 6, "alpine:${BASE_TAG}");
+    assert_at(ci, 3, 5, "$REG/team/builder:2");
+    let unreadable: Vec<&str> = got.unreadable.iter().map(|(p, _)| p.as_str()).collect();
+    assert_eq!(
+        unreadable,
+        vec![
+            "build/app.Dockerfile",
+            "tools/Dockerfile",
+            "src/docker/Dockerfile"
+        ]
+    );
+}
