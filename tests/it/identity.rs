@@ -282,6 +282,41 @@ fn a_subject_mismatch_prints_the_presented_subject_and_the_exact_fix() {
 }
 
 #[test]
+fn a_subject_mismatch_says_what_the_presented_claims_show() {
+    // Each case: the claims the job presents, and what the message must add.
+    let cases = [
+        (
+            GitHubClaims::pull_request(REPO, 7).immutable("4711", "815"),
+            "uses GitHub's immutable form",
+        ),
+        (GitHubClaims::tag(REPO, "v1.2.0"), "at most 20"),
+        (
+            GitHubClaims::pull_request(REPO, 7)
+                .with_subject(&format!("repo:{REPO}:context:pull_request:actor:octocat")),
+            "customises its OIDC subject template",
+        ),
+    ];
+    for (claims, note) in cases {
+        let w = world(false);
+        w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+        let sub = claims.subject();
+        w.az.github.set_claims(claims);
+        let r = run(
+            &w,
+            true,
+            &[],
+            &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+        );
+        assert_eq!(r.status, 1, "{sub}");
+        let f = r.only("ID_FEDERATION_MISMATCH");
+        let message = f["message"].as_str().unwrap();
+        assert!(message.contains(&format!("sub={sub}")), "{message}");
+        assert!(message.contains(note), "{sub}: {message}");
+        assert_no_secret_leaks(&w, &r);
+    }
+}
+
+#[test]
 fn a_missing_role_is_proven_on_the_data_plane_with_the_exact_assignment() {
     let w = world(false);
     w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());

@@ -119,11 +119,11 @@ pub(super) fn entra_finding(
                     Code::ID_FEDERATION_MISMATCH,
                     Severity::Error,
                     "no federated credential of the app matches this job's OIDC token",
-                    format!(
+                    with_token_notes(&p, cloud, format!(
                         "{evidence} The job presented iss={} sub={} aud={}{}. A federated credential matches only when issuer, subject and audience are equal to these, exactly and case-sensitively. The subject depends on the trigger: a job with `environment:` presents `repo:OWNER/REPO:environment:NAME`; otherwise a pull request presents `repo:OWNER/REPO:pull_request`; otherwise `repo:OWNER/REPO:ref:refs/heads/BRANCH` (or `refs/tags/TAG`). Repositories using immutable subjects present `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`. New federated credentials can take a few minutes to apply.",
                         p.iss, p.sub, p.aud,
                         p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
-                    ),
+                    )),
                     format!(
                         "Add a federated credential for exactly this subject:\naz ad app federated-credential create --id {client} --parameters '{{\"name\":\"{}\",\"issuer\":\"{}\",\"subject\":\"{subject}\",\"audiences\":[\"{}\"]}}'",
                         fic_name(&subject),
@@ -166,6 +166,13 @@ pub(super) fn entra_finding(
             },
         ),
     }
+}
+
+/// The federation message followed by what the presented claims themselves show.
+fn with_token_notes(p: &Presented, cloud: &Cloud, message: String) -> String {
+    super::subject::token_notes(p, cloud.fic_audience)
+        .into_iter()
+        .fold(message, |m, note| m + " " + &note)
 }
 
 /// ID_CLI_UNVERIFIABLE: the `az` session lives on the runner (`~/.azure`, `az` on its
