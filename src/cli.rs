@@ -114,6 +114,10 @@ pub struct Cli {
     /// Create a check run with the findings as annotations on the files they point at (needs `checks: write`).
     #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "false", default_missing_value = "true")]
     pub check_run: bool,
+
+    /// Prove a push right that the registry's token does not state (opaque tokens such as GHCR's, Basic auth, open registries) by opening a blob upload session for each pushed repository and cancelling it at once; no data is written. `false` leaves such rights unproven (ROLE_PUSH_UNVERIFIED).
+    #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "true", default_missing_value = "true")]
+    pub prove_push: bool,
 }
 
 /// A boolean input as the Actions toolkit's `getBooleanInput` reads it (YAML 1.2 core
@@ -339,6 +343,7 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         },
         // Workflow discovery fills it in (run::check).
         build: Default::default(),
+        prove_push: cli.prove_push,
     })
 }
 
