@@ -141,6 +141,10 @@ fn proven(cancel: &UploadCancel) -> Result<String, String> {
             "the upload session was already gone when cancelled (DELETE → 404), nothing was written"
                 .into()
         }
+        UploadCancel::Answered { reply, .. } if matches!(reply.status, 401 | 403) => format!(
+            "the credential may not cancel the empty upload session (DELETE → {}; distribution asks for the delete right, which a build does not need); it holds no data and the registry purges abandoned sessions",
+            reply.describe()
+        ),
         UploadCancel::Answered { reply, .. } => format!(
             "the registry did not cancel the empty upload session (DELETE → {}); it holds no data and the registry purges abandoned sessions",
             reply.describe()
