@@ -848,6 +848,37 @@ mod tests {
     }
 
     #[test]
+    fn the_push_proof_is_on_unless_turned_off() {
+        assert!(config(&["--registry", "r.io"], &[]).prove_push);
+        assert!(config(&["--registry", "r.io", "--prove-push"], &[]).prove_push);
+        for off in [
+            vec!["--registry", "r.io", "--prove-push", "false"],
+            vec!["--registry", "r.io", "--prove-push=FALSE"],
+        ] {
+            assert!(!config(&off, &[]).prove_push, "{off:?}");
+        }
+        let c = config(
+            &[],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_REGISTRY", "r.io"),
+                ("INPUT_PROVE-PUSH", "false"),
+            ],
+        );
+        assert!(!c.prove_push);
+        // The flag wins over the input.
+        let c = config(
+            &["--prove-push", "true"],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_REGISTRY", "r.io"),
+                ("INPUT_PROVE-PUSH", "false"),
+            ],
+        );
+        assert!(c.prove_push);
+    }
+
+    #[test]
     fn github_token_input_wins_over_the_variable_and_is_never_debug_printed() {
         let c = config(
             &["--registry", "r.io"],
