@@ -4,116 +4,41 @@
 //! that hands out opaque tokens, as GHCR does), and scripted servers for the answers
 //! distribution never gives.
 
+use crate::registry::Run;
 use crate::support;
 
 use serde_json::{Value, json};
-use std::process::Command;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support::http::{Reply, Request, Response};
 use support::registry::{Kind, TestRegistry};
 use support::token::{Access, TokenServer};
 
-const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
-
-struct Run {
-    status: i32,
-    json: Value,
-    took: Duration,
+/// The one finding whose title or message names this repository.
+fn about(r: &Run, repo: &str) -> Value {
+    let quoted = format!("`{repo}`");
+    let path = format!("/v2/{repo}/");
+    let found: Vec<Value> = r
+        .findings()
+        .into_iter()
+        .filter(|f| {
+            let text = format!("{} {}", f["title"], f["message"]);
+            text.contains(&quoted) || text.contains(&path)
+        })
+        .collect();
+    assert_eq!(found.len(), 1, "expected one about {repo}: {:#}", r.json);
+    found[0].clone()
 }
 
-impl Run {
-    fn codes(&self) -> Vec<String> {
-        self.json["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|f| f["code"].as_str().unwrap().to_string())
-            .collect()
-    }
-
-    fn all(&self, code: &str) -> Vec<Value> {
-        self.json["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| f["code"] == code)
-            .cloned()
-            .collect()
-    }
-
-    fn only(&self, code: &str) -> Value {
-        let found = self.all(code);
-        assert_eq!(found.len(), 1, "expected one {code}: {:#}", self.json);
-        found[0].clone()
-    }
-
-    /// The one finding whose title or message names this repository.
-    fn about(&self, repo: &str) -> Value {
-        let quoted = format!("`{repo}`");
-        let path = format!("/v2/{repo}/");
-        let found: Vec<Value> = self.json["findings"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|f| {
-                let text = format!("{} {}", f["title"], f["message"]);
-                text.contains(&quoted) || text.contains(&path)
-            })
-            .cloned()
-            .collect();
-        assert_eq!(found.len(), 1, "expected one about {repo}: {:#}", self.json);
-        found[0].clone()
-    }
-
-    fn verified(&self) -> String {
-        self.json["checks"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|c| c["check"] == "registry")
-            .and_then(|c| c["verified"].as_array())
-            .map(|v| {
-                v.iter()
-                    .map(|s| s.as_str().unwrap().to_string())
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            })
-            .unwrap_or_default()
-    }
+fn facts(r: &Run) -> String {
+    r.verified("registry").join("\n")
 }
 
 /// Runs the binary with this docker config and `args`.
 fn run(config: &str, args: &[String]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("config.json"), config).unwrap();
-    let started = Instant::now();
-    let out = Command::new(BIN)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("HOME", dir.path())
-        .args(args)
-        .args([
-            "--docker-config",
-            dir.path().to_str().unwrap(),
-            "--format",
-            "json",
-        ])
-        .output()
-        .unwrap();
-    let took = started.elapsed();
-    let json: Value = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-        panic!(
-            "not JSON ({e}): {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    });
-    Run {
-        status: out.status.code().unwrap_or(-1),
-        json,
-        took,
-    }
+    crate::registry::run(dir.path(), args)
 }
 
 fn args(host: &str, pushes: &[&str], extra: &[&str]) -> Vec<String> {
@@ -176,7 +101,7 @@ fn an_open_registry_proves_the_push_and_leaves_no_upload_behind() {
         "{:#}",
         r.json
     );
-    let verified = r.verified();
+    let verified = facts(&r);
     assert!(
         verified.contains(&format!(
             "{host}: push right on `team/app` proven for anonymous: POST /v2/team/app/blobs/uploads/ → 202 Accepted; the upload session was cancelled (DELETE → 204)"
@@ -184,7 +109,7 @@ fn an_open_registry_proves_the_push_and_leaves_no_upload_behind() {
         "{verified}"
     );
     // Ping (HTTPS first, then plain HTTP on loopback), POST, DELETE.
-    assert_eq!(r.json["stats"]["http_requests"], 4, "{:#}", r.json);
+    assert_eq!(r.requests(), 4, "{:#}", r.json);
     assert_eq!(logged(&reg, "POST", 202), ["/v2/team/app/blobs/uploads/"]);
     let deleted = logged(&reg, "DELETE", 204);
     assert_eq!(deleted.len(), 1, "{}", reg.log());
@@ -280,7 +205,7 @@ fn an_opaque_token_push_is_proven_or_refused_by_the_real_registry() {
         &args(&host, &["team/app:v2"], &[]),
     );
     assert_eq!(r.status, 0, "{:#}", r.json);
-    let verified = r.verified();
+    let verified = facts(&r);
     assert!(
         verified.contains("push right on `team/app` proven for `ci`")
             && verified.contains("the credential may not cancel the empty upload session (DELETE → HTTP 401 UNAUTHORIZED"),
@@ -303,10 +228,9 @@ fn an_opaque_token_push_is_proven_or_refused_by_the_real_registry() {
     );
     assert_eq!(r.status, 0, "{:#}", r.json);
     assert!(
-        r.verified()
-            .contains("the upload session was cancelled (DELETE → 204)"),
+        facts(&r).contains("the upload session was cancelled (DELETE → 204)"),
         "{}",
-        r.verified()
+        facts(&r)
     );
     let deleted = logged(&reg, "DELETE", 204);
     assert_eq!(deleted.len(), 1, "{}", reg.log());
@@ -357,13 +281,13 @@ fn a_token_that_states_push_is_the_proof_and_no_session_is_opened() {
     );
     assert_eq!(r.status, 0, "{:#}", r.json);
     assert!(
-        r.verified().contains("grants push on `team/app`"),
+        facts(&r).contains("grants push on `team/app`"),
         "{}",
-        r.verified()
+        facts(&r)
     );
     // Ping (HTTPS first, then plain HTTP on loopback) and token: the JWT's access
     // claim already says push.
-    assert_eq!(r.json["stats"]["http_requests"], 3, "{:#}", r.json);
+    assert_eq!(r.requests(), 3, "{:#}", r.json);
     assert!(!reg.log().contains("blobs/uploads"), "{}", reg.log());
 }
 
@@ -430,7 +354,7 @@ fn odd_upload_answers_are_clean_findings_and_never_fail_the_cancel() {
     let pushes: Vec<&str> = pushes.iter().map(String::as_str).collect();
     let r = run("{}", &args(&host, &pushes, &["--auth-mode", "anonymous"]));
     assert_eq!(r.status, 1, "{:#}", r.json);
-    let about = |repo: &str| r.about(&format!("team/{repo}"));
+    let about = |repo: &str| about(&r, &format!("team/{repo}"));
 
     for repo in ["nolocation", "badlocation"] {
         let f = about(repo);
@@ -484,7 +408,7 @@ fn odd_upload_answers_are_clean_findings_and_never_fail_the_cancel() {
 
     // A relative Location is resolved against the registry and cancelled there with
     // its state; a 405 to the DELETE is noted, not a failure.
-    let verified = r.verified();
+    let verified = facts(&r);
     assert!(
         verified.contains("push right on `team/relative` proven for anonymous")
             && verified
@@ -560,8 +484,7 @@ fn a_hung_upload_or_cancel_ends_inside_the_one_deadline() {
     );
     assert!(r.took < Duration::from_secs(8), "took {:?}", r.took);
     assert!(
-        r.verified()
-            .contains("the empty upload session could not be cancelled"),
+        facts(&r).contains("the empty upload session could not be cancelled"),
         "{:#}",
         r.json
     );
