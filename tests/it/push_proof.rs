@@ -124,6 +124,29 @@ fn an_open_registry_proves_the_push_and_leaves_no_upload_behind() {
     // The session state never reaches the output.
     let state = deleted[0].split("_state=").nth(1).unwrap();
     assert!(!r.json.to_string().contains(state));
+
+    // The proof turned off: unverified, and no upload is started.
+    let r = run(
+        "{}",
+        &args(
+            &host,
+            &["team/other:v1"],
+            &["--auth-mode", "anonymous", "--prove-push", "false"],
+        ),
+    );
+    assert_eq!(r.status, 0, "{:#}", r.json);
+    let f = r.only("ROLE_PUSH_UNVERIFIED");
+    assert_eq!(f["severity"], "notice");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "{host} issues no token that states rights (it takes Basic credentials or none); the credential is anonymous"
+        )) && message.ends_with(
+            "; the push proof (an upload session opened and cancelled at once) is turned off with --prove-push false."
+        ),
+        "{message}"
+    );
+    assert_eq!(logged(&reg, "POST", 202).len(), 1, "{}", reg.log());
 }
 
 /// A front for a token registry that hands out an opaque token (as GHCR does) and

@@ -718,7 +718,7 @@ pub(super) fn push_unverified(
             identity.described
         ),
         push::Unknown::NoToken => format!(
-            "{host} authenticates {} without a token that states rights (Basic credentials or none)",
+            "{host} issues no token that states rights (it takes Basic credentials or none); the credential is {}",
             identity.described
         ),
     };
