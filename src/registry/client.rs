@@ -25,11 +25,11 @@ pub(super) const TAG_PAGES: usize = 10;
 /// What became of an upload session opened to prove a push right.
 #[derive(Debug)]
 pub enum UploadCancel {
-    /// `DELETE` on the session's `Location` (its path, without the query) answered:
-    /// 204 cancelled, 404 already gone, 405 the registry does not cancel sessions.
-    Answered { path: String, reply: Reply },
+    /// `DELETE` on the session's `Location` answered: 204 cancelled, 404 already gone,
+    /// 401/403 the credential may not cancel, 405 the registry does not cancel sessions.
+    Answered(Reply),
     /// The `DELETE` got no answer.
-    Failed { path: String, error: NetError },
+    Failed(NetError),
     /// The `202` carried no `Location`.
     NoLocation,
     /// The `Location` is not an http(s) URL (shown shortened).
@@ -659,7 +659,6 @@ impl Client {
         if !same_origin(&location, &started.url) {
             return UploadCancel::OtherOrigin(location.origin().ascii_serialization());
         }
-        let path = location.path().to_string();
         match self
             .send(
                 Endpoint::Upload,
@@ -668,8 +667,8 @@ impl Client {
             )
             .await
         {
-            Ok(reply) => UploadCancel::Answered { path, reply },
-            Err(e) => UploadCancel::Failed { path, error: e },
+            Ok(reply) => UploadCancel::Answered(reply),
+            Err(e) => UploadCancel::Failed(e),
         }
     }
 
