@@ -218,6 +218,9 @@ pub struct Config {
     pub github: GithubOptions,
     /// The build's tools, from the workflow (empty when not known).
     pub build: BuildTools,
+    /// `--prove-push`: prove a push right no token states by opening a blob upload
+    /// session and cancelling it.
+    pub prove_push: bool,
 }
 
 impl Config {
@@ -260,6 +263,7 @@ impl Config {
             env: RunEnvironment::default(),
             github: GithubOptions::default(),
             build: BuildTools::default(),
+            prove_push: true,
         }
     }
 
