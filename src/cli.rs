@@ -492,6 +492,7 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
         actions_id_token_request_url: var(env, "ACTIONS_ID_TOKEN_REQUEST_URL"),
         actions_id_token_request_token: var(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
         azure_federated_token_file: path_of("AZURE_FEDERATED_TOKEN_FILE"),
+        runner_environment: trimmed_var(env, "RUNNER_ENVIRONMENT"),
     }
 }
 

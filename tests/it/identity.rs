@@ -317,6 +317,40 @@ fn a_subject_mismatch_says_what_the_presented_claims_show() {
 }
 
 #[test]
+fn a_managed_identity_on_a_github_hosted_runner_is_told_it_has_none() {
+    // App Service's managed-identity endpoint variables point the SDK at a closed port
+    // here, so the credential fails at once, as IMDS does off Azure.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/msi/token", closed.local_addr().unwrap());
+    drop(closed);
+    let w = world(false);
+    for (runner, expected) in [
+        (
+            "github-hosted",
+            "GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted), which has no Azure managed identity",
+        ),
+        ("self-hosted", "Managed identity works only on Azure hosts"),
+    ] {
+        let r = run(
+            &w,
+            false,
+            &[
+                ("RUNNER_ENVIRONMENT", runner),
+                ("IDENTITY_ENDPOINT", &endpoint),
+                ("IDENTITY_HEADER", "x"),
+            ],
+            &[&["--auth-mode", "managed-identity"][..], &CONTEXT[..]].concat(),
+        );
+        assert_eq!(r.status, 1, "{runner}");
+        let fix = r.only("ID_TOKEN_FAILED")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(fix.contains(expected), "{runner}: {fix}");
+    }
+}
+
+#[test]
 fn a_missing_role_is_proven_on_the_data_plane_with_the_exact_assignment() {
     let w = world(false);
     w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());

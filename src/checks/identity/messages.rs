@@ -161,6 +161,7 @@ pub(super) fn entra_finding(
             },
             match method {
                 Method::AzureCli => "Log in first: az login (or azure/login in the workflow); `az account get-access-token` must work for this user.".to_string(),
+                Method::ManagedIdentity if config.env.github_hosted() => "This job runs on a GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted), which has no Azure managed identity: sign in with a GitHub OIDC federated credential instead (inputs `client-id` and `tenant-id`, job `permissions: id-token: write`), or run the job on a self-hosted runner on an Azure VM or scale set that has the identity assigned.".to_string(),
                 Method::ManagedIdentity => "Managed identity works only on Azure hosts (self-hosted runners on a VM with an assigned identity); give --client-id for a user-assigned identity.".to_string(),
                 _ => "Give --client-id and --tenant-id (inputs `client-id`, `tenant-id`) for this auth mode.".to_string(),
             },
