@@ -475,6 +475,8 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::CRED_EXPIRED
         | C::CRED_REJECTED
         | C::WORKFLOW_CONFIG_MISMATCH
+        | C::WORKFLOW_BUILDER_BEFORE_LOGIN
+        | C::WORKFLOW_BUILDER_REMOTE
         | C::ID_OIDC_UNAVAILABLE
         | C::ID_FEDERATION_MISMATCH
         | C::ID_APP_NOT_FOUND

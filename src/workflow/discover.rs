@@ -203,6 +203,39 @@ pub struct Found {
     pub undecided: Vec<(Unresolved, Location, StepRef)>,
     /// Builds that load their result into the local image store.
     pub loads: Vec<LoadedBuild>,
+    /// Steps that create a buildx builder (`docker/setup-buildx-action`,
+    /// `docker buildx create`).
+    pub builders: Vec<BuilderStep>,
+}
+
+/// A step that creates a buildx builder, with the driver it runs BuildKit in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuilderStep {
+    /// `docker/setup-buildx-action` or `docker buildx create`.
+    pub what: String,
+    /// The driver, lower-case (`docker-container` when none is given); `None` when it
+    /// depends on what acr-preflight cannot know.
+    pub driver: Option<String>,
+    /// The registry host of the BuildKit image the builder boots from, when one is
+    /// given (`driver-opts: image=…`, `--driver-opt image=…`); the builder pulls it
+    /// when it boots, with the credentials the docker config holds then.
+    pub image_registry: Option<String>,
+    /// Where the builder (or its driver) is written.
+    pub location: Location,
+    pub step: StepRef,
+}
+
+impl BuilderStep {
+    /// Whether BuildKit runs outside the docker daemon (any driver but `docker`), so it
+    /// has its own image store and gets registry credentials from the client per build.
+    pub fn own_store(&self) -> bool {
+        self.driver.as_deref().is_some_and(|d| d != "docker")
+    }
+
+    /// A builder that runs on other machines (`kubernetes`, `remote`).
+    pub fn elsewhere(&self) -> bool {
+        matches!(self.driver.as_deref(), Some("kubernetes" | "remote"))
+    }
 }
 
 /// A build that loads its image into the runner's image store (`load: true`,
@@ -252,6 +285,7 @@ pub fn discover(input: &Input<'_>) -> Found {
         }
         match step.action().as_deref() {
             Some("docker/build-push-action") => ctx.build_push_action(),
+            Some("docker/setup-buildx-action") => ctx.setup_buildx(),
             Some(action @ ("docker/login-action" | "azure/docker-login")) => {
                 ctx.login_action(action)
             }
@@ -703,6 +737,70 @@ impl<'i> StepScan<'i, '_> {
         });
     }
 
+    /// `docker/setup-buildx-action`: input `driver`, `docker-container` by default.
+    fn setup_buildx(&mut self) {
+        let step = self.step;
+        let Some(uses) = step.uses.as_ref() else {
+            return;
+        };
+        let (driver, text) = match step.input("driver").filter(|t| !t.value.trim().is_empty()) {
+            Some(t) => {
+                let e = self.scope().expand(&t.value);
+                let driver = e.is_resolved().then(|| e.text.trim().to_ascii_lowercase());
+                (driver, t)
+            }
+            None => (Some(DEFAULT_DRIVER.to_string()), uses),
+        };
+        let location = self.location(text, 0, text.value.trim_end().len());
+        let image_registry = step.input("driver-opts").and_then(|t| {
+            Self::entries(t, true)
+                .into_iter()
+                .find_map(|(offset, entry)| image_opt(&self.value_in_text(offset, &entry)))
+        });
+        self.found.builders.push(BuilderStep {
+            what: "docker/setup-buildx-action".into(),
+            driver,
+            image_registry,
+            location,
+            step: self.step_ref.clone(),
+        });
+    }
+
+    /// `docker buildx create [--driver X]`.
+    fn buildx_create(&mut self, args: &[Value], location: Location) {
+        let opts = options(
+            args,
+            &[
+                "--driver",
+                "--driver-opt",
+                "--name",
+                "--node",
+                "--platform",
+                "--buildkitd-flags",
+                "--buildkitd-config",
+                "--config",
+                "--endpoint",
+            ],
+        );
+        let driver = match values_of(&opts, &["--driver"]).next_back() {
+            Some(v) => v
+                .expanded
+                .is_resolved()
+                .then(|| v.expanded.text.trim().to_ascii_lowercase()),
+            None => Some(DEFAULT_DRIVER.to_string()),
+        };
+        let image_registry = values_of(&opts, &["--driver-opt"])
+            .flat_map(|v| v.expanded.text.split(','))
+            .find_map(image_host);
+        self.found.builders.push(BuilderStep {
+            what: "docker buildx create".into(),
+            driver,
+            image_registry,
+            location,
+            step: self.step_ref.clone(),
+        });
+    }
+
     /// `docker/login-action` (input `registry`) or `azure/docker-login` (input
     /// `login-server`); both default to Docker Hub.
     fn login_action(&mut self, action: &str) {
@@ -889,6 +987,12 @@ impl<'i> StepScan<'i, '_> {
                 _ => Some(crate::reference::DEFAULT_DOMAIN.to_string()),
             };
             self.login("docker login", text, start, first_line_end, registry);
+            return;
+        }
+        if (lit(k).as_str(), lit(k + 1).as_str()) == ("buildx", "create") {
+            let args = self.expand_all(text, &words[(k + 2).min(words.len())..], locals);
+            let location = self.location(text, start, first_line_end);
+            self.buildx_create(&args, location);
             return;
         }
         let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
@@ -1190,6 +1294,33 @@ impl<'i> StepScan<'i, '_> {
             }
         }
     }
+}
+
+/// The driver of a builder created without one (buildx and setup-buildx-action alike).
+const DEFAULT_DRIVER: &str = "docker-container";
+
+/// The registry host of a driver option `image=REF` (Docker Hub when REF names none).
+fn image_host(opt: &str) -> Option<String> {
+    let (key, image) = opt.trim().split_once('=')?;
+    if !key.trim().eq_ignore_ascii_case("image") || image.trim().is_empty() {
+        return None;
+    }
+    let image = image.trim();
+    Some(match image.split_once('/') {
+        Some((first, _)) if crate::reference::names_a_host(first) => {
+            crate::reference::login_registry(first)
+        }
+        _ => crate::reference::DEFAULT_DOMAIN.to_string(),
+    })
+}
+
+/// [`image_host`] of a resolved driver-opts entry.
+fn image_opt(value: &Value) -> Option<String> {
+    value
+        .expanded
+        .is_resolved()
+        .then(|| image_host(&value.expanded.text))
+        .flatten()
 }
 
 /// `name=value` of a named context, split at the first `=` outside `${{ … }}`; when

@@ -381,3 +381,97 @@ pub(super) fn load_multiplatform(load: &discover::LoadedBuild) -> Finding {
     )
     .at(load.location.file.clone(), load.location.line, load.location.column)
 }
+
+fn driver_of(builder: &discover::BuilderStep) -> &str {
+    builder.driver.as_deref().unwrap_or("?")
+}
+
+/// A builder with its own BuildKit created before a login that a later build needs.
+pub(super) fn builder_before_login(
+    builder: &discover::BuilderStep,
+    login: &discover::LoginStep,
+    build: &discover::BuildCommand,
+) -> Finding {
+    let line = |l: &Location, s: &StepRef| l.line.unwrap_or(s.line);
+    let registry = login.registry.as_deref().unwrap_or("its registry");
+    let boots_from_it = login.registry.is_some() && login.registry == builder.image_registry;
+    let (severity, consequence) = if boots_from_it {
+        (
+            Severity::Error,
+            format!(
+                "The builder boots from a BuildKit image on {registry} (`driver-opts` `image=`), which it pulls when it is created, before the login exists: the set-up fails with \"unauthorized\" or \"pull access denied\"."
+            ),
+        )
+    } else {
+        (
+            Severity::Warning,
+            "A builder whose driver is not `docker` runs BuildKit outside the docker daemon and asks the client for registry credentials during each build, so a later login is usually seen; builds are still reported failing with \"failed to fetch oauth token: 401 Unauthorized\" while `docker push` works when the login came after the builder was created and booted, and the builder's boot pulls its image with whatever credentials the docker config holds at that moment.".to_string(),
+        )
+    };
+    finding(
+        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+        severity,
+        format!(
+            "the buildx builder of step `{}` is created before the login in step `{}`",
+            builder.step.label, login.step.label
+        ),
+        format!(
+            "Step `{}` runs `{}` (line {}), which creates a builder with the `{}` driver; `{}` in step `{}` (line {}) logs in to {registry} only after it, and `{}` in step `{}` (line {}) builds with that builder. {consequence}",
+            builder.step.label,
+            builder.what,
+            line(&builder.location, &builder.step),
+            driver_of(builder),
+            login.what,
+            login.step.label,
+            line(&login.location, &login.step),
+            build.what,
+            build.step.label,
+            line(&build.location, &build.step),
+        ),
+        format!(
+            "Order the steps login → setup-buildx → build: move step `{}` (line {}) below step `{}` (line {}).",
+            builder.step.label,
+            builder.step.line,
+            login.step.label,
+            login.step.line
+        ),
+    )
+    .at(
+        builder.location.file.clone(),
+        builder.location.line,
+        builder.location.column,
+    )
+}
+
+/// A builder on other machines: the credential must be in the client's docker config.
+pub(super) fn builder_remote(
+    builder: &discover::BuilderStep,
+    build: &discover::BuildCommand,
+    checked: &std::path::Path,
+) -> Finding {
+    let driver = driver_of(builder);
+    finding(
+        Code::WORKFLOW_BUILDER_REMOTE,
+        Severity::Notice,
+        format!(
+            "step `{}` builds on a `{driver}` builder: registry credentials come from the runner's docker config",
+            build.step.label
+        ),
+        format!(
+            "Step `{}` runs `{}` (line {}) with the `{driver}` driver, so BuildKit runs away from the runner (in a pod, or at a remote endpoint), and `{}` in step `{}` (line {}) builds there. BuildKit asks the client for registry credentials during each build, and the client answers from its own docker config: a credential that exists only where BuildKit runs (a pod's managed identity or pull secret, a login inside the builder) is not used, and pulls and pushes fail with \"failed to fetch anonymous token: 401 Unauthorized\". acr-preflight checked the client's docker config ({}/config.json), which is the one that counts.",
+            builder.step.label,
+            builder.what,
+            builder.location.line.unwrap_or(builder.step.line),
+            build.what,
+            build.step.label,
+            build.location.line.unwrap_or(build.step.line),
+            checked.display()
+        ),
+        "Log in on the runner before the build (docker/login-action, or `az acr login -n <registry>` after azure/login), so the client's docker config holds the credential, and keep any credential helper it names installed on the runner.".to_string(),
+    )
+    .at(
+        builder.location.file.clone(),
+        builder.location.line,
+        builder.location.column,
+    )
+}

@@ -151,6 +151,7 @@ pub fn check(
     for load in &found.loads {
         report.push(load_multiplatform(load));
     }
+    builders(&mut report, config, &found);
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
@@ -926,6 +927,53 @@ pub fn credentials_after_login(
         let host = c.host.to_ascii_lowercase();
         if missing && ctx.later_logins.iter().any(|l| l.registry == host) {
             c.problem = Some(Code::WORKFLOW_LOGIN_AFTER_PREFLIGHT);
+        }
+    }
+}
+
+/// Where a step's command sits in the job: its step, then its line.
+fn order(step: &StepRef, location: &Location) -> (usize, u32) {
+    (step.index, location.line.unwrap_or(step.line))
+}
+
+/// Builds that run BuildKit through buildx (and so with the builder in use).
+fn buildx_build(b: &discover::BuildCommand) -> bool {
+    matches!(
+        b.what.as_str(),
+        "docker/build-push-action" | "docker buildx build"
+    )
+}
+
+/// WORKFLOW_BUILDER_BEFORE_LOGIN: a builder with its own BuildKit created before a login
+/// that a later build needs; WORKFLOW_BUILDER_REMOTE: a builder on other machines.
+fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) {
+    for builder in found.builders.iter().filter(|b| b.own_store()) {
+        let created = order(&builder.step, &builder.location);
+        let build_after = |from: (usize, u32)| {
+            found
+                .builds
+                .iter()
+                .filter(|b| buildx_build(b))
+                .find(|b| order(&b.step, &b.location) > from)
+        };
+        let later: Vec<_> = found
+            .logins
+            .iter()
+            .filter(|l| order(&l.step, &l.location) > created)
+            .filter_map(|l| build_after(order(&l.step, &l.location)).map(|b| (l, b)))
+            .collect();
+        // A login to the registry the builder's own image comes from first.
+        let later_login = later
+            .iter()
+            .find(|(l, _)| l.registry.is_some() && l.registry == builder.image_registry)
+            .or(later.first());
+        if let Some((login, build)) = later_login {
+            report.push(builder_before_login(builder, login, build));
+        }
+        if builder.elsewhere()
+            && let Some(build) = build_after(created)
+        {
+            report.push(builder_remote(builder, build, &config.docker_config.dir));
         }
     }
 }

@@ -1,0 +1,189 @@
+//! Builders, the images they see and the login the build uses (issue 13: P30, P40,
+//! P35), on tests/fixtures/workflows/buildx-builders.yml: a buildx builder created
+//! before the login a later build needs, a builder on other machines, an image loaded
+//! by an earlier build and named in a `FROM` that a container builder cannot see, and
+//! a static registry login while acr-preflight proves an OIDC identity. Offline: the
+//! workflow check reads the workflow and Dockerfiles from an in-memory workspace.
+
+use acr_preflight::checks::workflow::check;
+use acr_preflight::config::Config;
+use acr_preflight::findings::{CheckReport, Code, Finding, Severity};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+const FILE: &str = "buildx-builders.yml";
+
+fn text() -> String {
+    let path = format!(
+        "{}/tests/fixtures/workflows/{FILE}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn config(job: &str) -> Config {
+    let mut c = Config::for_tests(PathBuf::from("/home/runner/.docker"));
+    c.env.github_actions = true;
+    c.env.workflow_ref = Some(format!(
+        "octo/shop/.github/workflows/{FILE}@refs/heads/main"
+    ));
+    c.env.job = Some(job.into());
+    c.env.action = Some("preflight".into());
+    c.env.repository = Some("octo/shop".into());
+    c
+}
+
+/// Runs job `job` with `extra` files (Dockerfiles) in the workspace.
+fn run_with(config: &Config, extra: &[(&str, &str)]) -> CheckReport {
+    let mut files = BTreeMap::new();
+    files.insert(format!(".github/workflows/{FILE}"), text());
+    for (path, body) in extra {
+        files.insert(path.to_string(), body.to_string());
+    }
+    check(config, &files, &HashMap::new()).0
+}
+
+fn run(job: &str) -> CheckReport {
+    run_with(&config(job), &[])
+}
+
+fn of(report: &CheckReport, code: Code) -> Vec<&Finding> {
+    report.findings.iter().filter(|f| f.code == code).collect()
+}
+
+/// The finding's severity, line and column, and the fixture text there.
+fn placed(f: &Finding) -> (Severity, u32, u32, String) {
+    let l = f.location.as_ref().expect("located");
+    let (line, column) = (l.line.unwrap(), l.column.unwrap());
+    let at: String = text()
+        .lines()
+        .nth(line as usize - 1)
+        .unwrap()
+        .chars()
+        .skip(column as usize - 1)
+        .collect();
+    (f.severity, line, column, at)
+}
+
+#[test]
+fn a_builder_created_before_the_login_a_later_build_needs_is_a_warning_on_the_builder() {
+    let report = run("late-login");
+    let found = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Warning,
+            17,
+            15,
+            "docker/setup-buildx-action@v3".to_string()
+        )
+    );
+    assert_eq!(
+        f.title,
+        "the buildx builder of step `Set up Buildx` is created before the login in step `Log in to ACR`"
+    );
+    for part in [
+        "creates a builder with the `docker-container` driver",
+        "`docker/login-action` in step `Log in to ACR` (line 21) logs in to myreg.azurecr.io only after it",
+        "`docker/build-push-action` in step `Build` (line 29)",
+    ] {
+        assert!(f.message.contains(part), "{part}: {}", f.message);
+    }
+    assert_eq!(
+        f.fix,
+        "Order the steps login → setup-buildx → build: move step `Set up Buildx` (line 16) below step `Log in to ACR` (line 18)."
+    );
+    assert!(of(&report, Code::WORKFLOW_BUILDER_REMOTE).is_empty());
+}
+
+#[test]
+fn login_before_the_builder_or_the_docker_driver_is_not_reported() {
+    for job in ["ordered", "docker-driver"] {
+        let report = run(job);
+        for code in [
+            Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+            Code::WORKFLOW_BUILDER_REMOTE,
+        ] {
+            assert!(of(&report, code).is_empty(), "{job}: {:?}", report.findings);
+        }
+    }
+}
+
+#[test]
+fn a_kubernetes_builder_is_a_notice_that_the_runners_docker_config_counts() {
+    let report = run("kubernetes");
+    assert!(of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN).is_empty());
+    let found = of(&report, Code::WORKFLOW_BUILDER_REMOTE);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (Severity::Notice, 68, 19, "kubernetes".to_string())
+    );
+    assert_eq!(
+        f.title,
+        "step `docker/build-push-action@v6` builds on a `kubernetes` builder: registry credentials come from the runner's docker config"
+    );
+    assert!(
+        f.message.contains(
+            "acr-preflight checked the client's docker config (/home/runner/.docker/config.json)"
+        ),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn a_remote_builder_created_in_a_script_before_its_login_gets_both_findings() {
+    let report = run("script");
+    let order = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    let remote = of(&report, Code::WORKFLOW_BUILDER_REMOTE);
+    assert_eq!((order.len(), remote.len()), (1, 1), "{:?}", report.findings);
+    let at = (
+        84,
+        11,
+        "docker buildx create --name ci --driver=remote tcp://buildkitd:1234 --use".to_string(),
+    );
+    for f in [order[0], remote[0]] {
+        let (_, line, column, written) = placed(f);
+        assert_eq!((line, column, written), at);
+    }
+    assert!(
+        order[0]
+            .message
+            .contains("`az acr login` in step `Remote build` (line 85)")
+    );
+    assert!(
+        remote[0].title.contains("on a `remote` builder"),
+        "{}",
+        remote[0].title
+    );
+}
+
+#[test]
+fn a_builder_image_on_the_registry_logged_in_later_is_an_error() {
+    let report = run("private-builder");
+    let found = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Error,
+            91,
+            15,
+            "docker/setup-buildx-action@v3".to_string()
+        )
+    );
+    // The ACR login (line 103), not the first later login (ghcr.io, line 98).
+    assert!(
+        f.message
+            .contains("logs in to myreg.azurecr.io only after it")
+            && f.message.contains("(line 103)")
+            && f.message.contains("before the login exists"),
+        "{}",
+        f.message
+    );
+}
