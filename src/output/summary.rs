@@ -503,6 +503,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::REF_NO_REGISTRY
         | C::REF_MUTABLE_TAG
         | C::REF_PUSH_DIGEST
+        | C::WORKFLOW_LOCAL_IMAGE_INVISIBLE
         | C::CONTEXT_NOT_FOUND
         | C::CONTEXT_NOT_AN_ARTIFACT
         | C::REGISTRY_UNEXPECTED => 3,

@@ -164,6 +164,12 @@ pub struct BuildCommand {
     pub as_root: bool,
     /// The Dockerfile it reads and the build-args it passes, as far as known here.
     pub inputs: BuildInputs,
+    /// The image names it tags its result with (`tags`, `-t`/`--tag`), resolved ones
+    /// only, whether or not it pushes them.
+    pub tags: Vec<String>,
+    /// It asks to load its result into the daemon's image store (`load: true`,
+    /// `--load`, an output of `type=docker`).
+    pub load: bool,
 }
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
@@ -220,6 +226,9 @@ pub struct BuilderStep {
     /// given (`driver-opts: image=…`, `--driver-opt image=…`); the builder pulls it
     /// when it boots, with the credentials the docker config holds then.
     pub image_registry: Option<String>,
+    /// It becomes the builder later buildx builds use (setup-buildx-action unless
+    /// `use: false`; `docker buildx create --use`).
+    pub in_use: bool,
     /// Where the builder (or its driver) is written.
     pub location: Location,
     pub step: StepRef,
@@ -393,7 +402,17 @@ impl<'i> StepScan<'i, '_> {
             after_preflight: self.after,
             as_root: self.as_root,
             inputs: BuildInputs::default(),
+            tags: Vec::new(),
+            load: false,
         });
+    }
+
+    /// Sets the tags and the load request of the build just recorded.
+    fn set_build_output(&mut self, tags: Vec<String>, load: bool) {
+        if let Some(build) = self.found.builds.last_mut() {
+            build.tags = tags;
+            build.load = load;
+        }
     }
 
     /// Sets the inputs of the build just recorded.
@@ -603,6 +622,30 @@ impl<'i> StepScan<'i, '_> {
         );
         let inputs = self.build_push_inputs();
         self.set_build_inputs(inputs);
+        let resolved_true = |name: &str| {
+            step.input(name).is_some_and(|t| {
+                let e = self.scope().expand(&t.value);
+                e.is_resolved() && e.text.trim().eq_ignore_ascii_case("true")
+            })
+        };
+        let docker_output = step.input("outputs").is_some_and(|t| {
+            let e = self.scope().expand(&t.value);
+            e.is_resolved() && loads_output(&e.text)
+        });
+        let load = resolved_true("load") || docker_output;
+        let tags = step
+            .input("tags")
+            .map(|t| {
+                Self::entries(t, true)
+                    .into_iter()
+                    .map(|(offset, entry)| self.value_in_text(offset, &entry))
+                    .filter(|v| v.expanded.is_resolved())
+                    .map(|v| v.expanded.text.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.set_build_output(tags, load);
         if let Some(text) = step.input("build-contexts") {
             for (offset, entry) in Self::entries(text, true) {
                 let whole = self.value_in_text(offset, &entry);
@@ -757,10 +800,15 @@ impl<'i> StepScan<'i, '_> {
                 .into_iter()
                 .find_map(|(offset, entry)| image_opt(&self.value_in_text(offset, &entry)))
         });
+        let in_use = step.input("use").is_none_or(|t| {
+            let e = self.scope().expand(&t.value);
+            !(e.is_resolved() && e.text.trim().eq_ignore_ascii_case("false"))
+        });
         self.found.builders.push(BuilderStep {
             what: "docker/setup-buildx-action".into(),
             driver,
             image_registry,
+            in_use,
             location,
             step: self.step_ref.clone(),
         });
@@ -796,6 +844,7 @@ impl<'i> StepScan<'i, '_> {
             what: "docker buildx create".into(),
             driver,
             image_registry,
+            in_use: opts.iter().any(|(n, _)| n == "--use"),
             location,
             step: self.step_ref.clone(),
         });
@@ -1112,6 +1161,17 @@ impl<'i> StepScan<'i, '_> {
             ],
         );
         self.set_build_inputs(cli_build_inputs(&opts, false));
+        let tags = values_of(&opts, &["-t", "--tag"])
+            .filter(|v| v.expanded.is_resolved())
+            .map(|v| v.expanded.text.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let load = opts.iter().any(|(n, v)| match (n.as_str(), v) {
+            ("--load", None) => true,
+            ("-o" | "--output", Some(v)) => loads_output(&v.expanded.text),
+            _ => false,
+        });
+        self.set_build_output(tags, load);
         let mut push = false;
         let mut load = false;
         let mut platforms: Vec<Value> = Vec::new();
@@ -1298,6 +1358,18 @@ impl<'i> StepScan<'i, '_> {
 
 /// The driver of a builder created without one (buildx and setup-buildx-action alike).
 const DEFAULT_DRIVER: &str = "docker-container";
+
+/// An output that loads into the daemon's image store: `type=docker` (not `type=docker`
+/// with a `dest=`, which writes a tarball).
+fn loads_output(output: &str) -> bool {
+    output.lines().flat_map(|l| l.split(';')).any(|o| {
+        let fields: Vec<&str> = o.split(',').map(str::trim).collect();
+        fields.iter().any(|f| f.eq_ignore_ascii_case("type=docker"))
+            && !fields
+                .iter()
+                .any(|f| f.to_ascii_lowercase().starts_with("dest="))
+    })
+}
 
 /// The registry host of a driver option `image=REF` (Docker Hub when REF names none).
 fn image_host(opt: &str) -> Option<String> {

@@ -187,3 +187,93 @@ fn a_builder_image_on_the_registry_logged_in_later_is_an_error() {
         f.message
     );
 }
+
+const APP_DOCKERFILE: (&str, &str) = (
+    "app/Dockerfile",
+    "# syntax=docker/dockerfile:1\nFROM local/base:ci\nCOPY . /app\n",
+);
+const TOOLS_DOCKERFILE: (&str, &str) = (
+    "app/Dockerfile.tools",
+    "ARG BASE=toolbox\nFROM ${BASE} AS tools\nFROM myreg.azurecr.io/team/runtime:1\nCOPY --from=tools /bin/tool /bin/tool\n",
+);
+
+fn local_image(job: &str) -> CheckReport {
+    run_with(&config(job), &[APP_DOCKERFILE, TOOLS_DOCKERFILE])
+}
+
+#[test]
+fn a_loaded_image_named_in_from_on_a_container_builder_is_an_error_at_the_build() {
+    let report = local_image("local-base");
+    let found = of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Error,
+            127,
+            15,
+            "docker/build-push-action@v6".to_string()
+        )
+    );
+    assert_eq!(
+        f.title,
+        "`FROM local/base:ci` in app/Dockerfile names the image step `Base image` loaded, which the `docker-container` builder cannot see"
+    );
+    for part in [
+        "(`docker/build-push-action`, line 119)",
+        "whose `FROM local/base:ci` (line 2)",
+        "means `docker.io/local/base:ci`",
+    ] {
+        assert!(f.message.contains(part), "{part}: {}", f.message);
+    }
+    for part in [
+        "`builder: default` on docker/build-push-action",
+        "`build-contexts: local/base=docker-image://local/base:ci`",
+        "push `local/base:ci` to your registry in step `Base image`",
+    ] {
+        assert!(f.fix.contains(part), "{part}: {}", f.fix);
+    }
+}
+
+#[test]
+fn the_docker_driver_or_a_named_context_from_a_registry_sees_the_base() {
+    for job in ["local-base-docker", "local-base-context"] {
+        let report = local_image(job);
+        assert!(
+            of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE).is_empty(),
+            "{job}: {:?}",
+            report.findings
+        );
+    }
+    // Without the Dockerfile nothing is known, and nothing is said.
+    let report = run("local-base");
+    assert!(of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE).is_empty());
+}
+
+#[test]
+fn a_docker_build_then_buildx_create_in_one_script_names_the_arg_substituted_base() {
+    let report = local_image("local-base-script");
+    let found = of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    let (severity, line, column, written) = placed(f);
+    assert_eq!((severity, line, column), (Severity::Error, 178, 11));
+    assert!(written.starts_with("docker buildx build -f app/Dockerfile.tools"));
+    assert!(
+        f.title
+            .starts_with("`FROM toolbox` in app/Dockerfile.tools"),
+        "{}",
+        f.title
+    );
+    assert!(
+        f.message.contains("means `docker.io/library/toolbox`"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message.contains("(`docker build`, line 176)"),
+        "{}",
+        f.message
+    );
+}

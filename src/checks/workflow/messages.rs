@@ -382,6 +382,10 @@ pub(super) fn load_multiplatform(load: &discover::LoadedBuild) -> Finding {
     .at(load.location.file.clone(), load.location.line, load.location.column)
 }
 
+fn at_location(f: Finding, l: &Location) -> Finding {
+    f.at(l.file.clone(), l.line, l.column)
+}
+
 fn driver_of(builder: &discover::BuilderStep) -> &str {
     builder.driver.as_deref().unwrap_or("?")
 }
@@ -408,38 +412,33 @@ pub(super) fn builder_before_login(
             "A builder whose driver is not `docker` runs BuildKit outside the docker daemon and asks the client for registry credentials during each build, so a later login is usually seen; builds are still reported failing with \"failed to fetch oauth token: 401 Unauthorized\" while `docker push` works when the login came after the builder was created and booted, and the builder's boot pulls its image with whatever credentials the docker config holds at that moment.".to_string(),
         )
     };
-    finding(
-        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
-        severity,
-        format!(
-            "the buildx builder of step `{}` is created before the login in step `{}`",
-            builder.step.label, login.step.label
+    at_location(
+        finding(
+            Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+            severity,
+            format!(
+                "the buildx builder of step `{}` is created before the login in step `{}`",
+                builder.step.label, login.step.label
+            ),
+            format!(
+                "Step `{}` runs `{}` (line {}), which creates a builder with the `{}` driver; `{}` in step `{}` (line {}) logs in to {registry} only after it, and `{}` in step `{}` (line {}) builds with that builder. {consequence}",
+                builder.step.label,
+                builder.what,
+                line(&builder.location, &builder.step),
+                driver_of(builder),
+                login.what,
+                login.step.label,
+                line(&login.location, &login.step),
+                build.what,
+                build.step.label,
+                line(&build.location, &build.step),
+            ),
+            format!(
+                "Order the steps login → setup-buildx → build: move step `{}` (line {}) below step `{}` (line {}).",
+                builder.step.label, builder.step.line, login.step.label, login.step.line
+            ),
         ),
-        format!(
-            "Step `{}` runs `{}` (line {}), which creates a builder with the `{}` driver; `{}` in step `{}` (line {}) logs in to {registry} only after it, and `{}` in step `{}` (line {}) builds with that builder. {consequence}",
-            builder.step.label,
-            builder.what,
-            line(&builder.location, &builder.step),
-            driver_of(builder),
-            login.what,
-            login.step.label,
-            line(&login.location, &login.step),
-            build.what,
-            build.step.label,
-            line(&build.location, &build.step),
-        ),
-        format!(
-            "Order the steps login → setup-buildx → build: move step `{}` (line {}) below step `{}` (line {}).",
-            builder.step.label,
-            builder.step.line,
-            login.step.label,
-            login.step.line
-        ),
-    )
-    .at(
-        builder.location.file.clone(),
-        builder.location.line,
-        builder.location.column,
+        &builder.location,
     )
 }
 
@@ -450,7 +449,8 @@ pub(super) fn builder_remote(
     checked: &std::path::Path,
 ) -> Finding {
     let driver = driver_of(builder);
-    finding(
+    at_location(
+        finding(
         Code::WORKFLOW_BUILDER_REMOTE,
         Severity::Notice,
         format!(
@@ -468,10 +468,53 @@ pub(super) fn builder_remote(
             checked.display()
         ),
         "Log in on the runner before the build (docker/login-action, or `az acr login -n <registry>` after azure/login), so the client's docker config holds the credential, and keep any credential helper it names installed on the runner.".to_string(),
+    ),
+        &builder.location,
     )
-    .at(
-        builder.location.file.clone(),
-        builder.location.line,
-        builder.location.column,
-    )
+}
+
+/// A `FROM` image that an earlier step loaded into the daemon, built on a builder that
+/// has its own image store.
+pub(super) fn local_image_invisible(
+    build: &discover::BuildCommand,
+    builder: &discover::BuilderStep,
+    loaded: &discover::BuildCommand,
+    base: &crate::dockerfile::BaseImage,
+    dockerfile: &str,
+) -> Finding {
+    let image = &base.image;
+    let bare = image.split(['@', ':']).next().unwrap_or(image);
+    let hub = if bare.contains('/') {
+        format!("docker.io/{image}")
+    } else {
+        format!("docker.io/library/{image}")
+    };
+    let line = |b: &discover::BuildCommand| b.location.line.unwrap_or(b.step.line);
+    let f = finding(
+        Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE,
+        Severity::Error,
+        format!(
+            "`FROM {image}` in {dockerfile} names the image step `{}` loaded, which the `{}` builder cannot see",
+            loaded.step.label,
+            driver_of(builder)
+        ),
+        format!(
+            "Step `{}` builds `{image}` into the docker daemon's image store (`{}`, line {}). Step `{}` then builds {dockerfile}, whose `FROM {image}` (line {}) names that image, with `{}` (line {}) on the builder of step `{}` (line {}), driver `{}`. That builder runs BuildKit with its own image store and never looks in the daemon's: a name without a registry host means `{hub}`, so the build fails with \"pull access denied, repository does not exist or may require authorization\". It looks like a login problem and is not one.",
+            loaded.step.label,
+            loaded.what,
+            line(loaded),
+            build.step.label,
+            base.line,
+            build.what,
+            line(build),
+            builder.step.label,
+            builder.location.line.unwrap_or(builder.step.line),
+            driver_of(builder)
+        ),
+        format!(
+            "Run step `{}` on a builder with the docker driver, which reads the daemon's images: the runner's `default` builder (`builder: default` on docker/build-push-action, `--builder default` on docker buildx build) or one set up with `driver: docker`; only there can `build-contexts: {bare}=docker-image://{image}` point at the loaded image. Or push `{image}` to your registry in step `{}` and write `FROM <registry>/{image}` with the full name.",
+            build.step.label, loaded.step.label
+        ),
+    );
+    at_location(f, &build.location)
 }

@@ -152,6 +152,7 @@ pub fn check(
         report.push(load_multiplatform(load));
     }
     builders(&mut report, config, &found);
+    local_images(&mut report, files, &found);
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
@@ -976,6 +977,99 @@ fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) 
             report.push(builder_remote(builder, build, &config.docker_config.dir));
         }
     }
+}
+
+/// The builder later buildx builds use at `at`: the last one made current before it
+/// (`None`: the daemon's own `docker` builder).
+fn builder_at(found: &discover::Found, at: (usize, u32)) -> Option<&discover::BuilderStep> {
+    found
+        .builders
+        .iter()
+        .rfind(|b| b.in_use && order(&b.step, &b.location) < at)
+}
+
+/// An image name without a registry host, as `name:tag` (`:latest` added), lower-case;
+/// `None` for a name with a host or a digest.
+fn local_name(image: &str) -> Option<String> {
+    let image = image.trim().to_ascii_lowercase();
+    if image.contains('@') || image.is_empty() {
+        return None;
+    }
+    if let Some((first, _)) = image.split_once('/')
+        && crate::reference::names_a_host(first)
+    {
+        return None;
+    }
+    let last = image.rsplit('/').next().unwrap_or(&image);
+    Some(if last.contains(':') {
+        image
+    } else {
+        format!("{image}:latest")
+    })
+}
+
+/// WORKFLOW_LOCAL_IMAGE_INVISIBLE: a build on a builder with its own image store whose
+/// Dockerfile starts `FROM` an image an earlier step of the job loaded into the daemon.
+fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &discover::Found) {
+    let mut reported: Vec<(usize, String)> = Vec::new();
+    for build in found.builds.iter().filter(|b| buildx_build(b)) {
+        let at = order(&build.step, &build.location);
+        let Some(builder) = builder_at(found, at).filter(|b| b.own_store()) else {
+            continue;
+        };
+        let Some(path) = build.inputs.dockerfile.as_deref() else {
+            continue;
+        };
+        let Ok(text) = files.read(path) else {
+            continue;
+        };
+        for base in crate::dockerfile::base_images(&text, &build.inputs.build_args) {
+            if base.unresolved {
+                continue;
+            }
+            let Some(name) = local_name(&base.image) else {
+                continue;
+            };
+            if reported.contains(&(build.step.index, name.clone()))
+                || named_context_replaces(found, build, &base.image)
+            {
+                continue;
+            }
+            let loaded = found.builds.iter().find(|b| {
+                let when = order(&b.step, &b.location);
+                let loads = b.load
+                    || b.what == "docker build"
+                    || builder_at(found, when).is_none_or(|u| !u.own_store());
+                when < at
+                    && loads
+                    && b.tags
+                        .iter()
+                        .any(|t| local_name(t).as_deref() == Some(&name))
+            });
+            if let Some(loaded) = loaded {
+                reported.push((build.step.index, name.clone()));
+                report.push(local_image_invisible(build, builder, loaded, &base, path));
+            }
+        }
+    }
+}
+
+/// A named context of the build whose name is the `FROM` image and whose source names a
+/// registry (or a local layout): BuildKit then takes the image from there.
+fn named_context_replaces(
+    found: &discover::Found,
+    build: &discover::BuildCommand,
+    image: &str,
+) -> bool {
+    found.references.iter().any(|r| {
+        let target = r
+            .reference
+            .as_deref()
+            .map(|t| t.strip_prefix("docker-image://").unwrap_or(t));
+        r.step.index == build.step.index
+            && r.context_name.as_deref() == Some(image)
+            && (!r.is_registry() || target.is_some_and(|t| local_name(t).is_none()))
+    })
 }
 
 fn step_after(found: &discover::Found, step: &StepRef) -> bool {
