@@ -477,6 +477,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::WORKFLOW_CONFIG_MISMATCH
         | C::WORKFLOW_BUILDER_BEFORE_LOGIN
         | C::WORKFLOW_BUILDER_REMOTE
+        | C::WORKFLOW_LOGIN_DIFFERS
         | C::ID_OIDC_UNAVAILABLE
         | C::ID_FEDERATION_MISMATCH
         | C::ID_APP_NOT_FOUND

@@ -197,6 +197,9 @@ pub struct LoginStep {
     pub after_preflight: bool,
     /// Run through `sudo`: the credential goes to root's docker config.
     pub as_root: bool,
+    /// The username it logs in with, as written (`${{ secrets.ACR_USER }}`); `None`
+    /// when it takes none (`az acr login`, which uses the Azure CLI's identity).
+    pub username: Option<String>,
 }
 
 /// Everything discovery found in one job.
@@ -878,6 +881,10 @@ impl<'i> StepScan<'i, '_> {
             step: self.step_ref.clone(),
             after_preflight: self.after,
             as_root: self.as_root,
+            username: step
+                .input("username")
+                .map(|u| u.value.trim().to_string())
+                .filter(|u| !u.is_empty()),
         });
     }
 
@@ -888,6 +895,7 @@ impl<'i> StepScan<'i, '_> {
         start: usize,
         end: usize,
         registry: Option<String>,
+        username: Option<String>,
     ) {
         let location = self.location(text, start, end);
         self.found.logins.push(LoginStep {
@@ -897,6 +905,7 @@ impl<'i> StepScan<'i, '_> {
             step: self.step_ref.clone(),
             after_preflight: self.after,
             as_root: self.as_root,
+            username,
         });
     }
 
@@ -1035,7 +1044,17 @@ impl<'i> StepScan<'i, '_> {
                     .flatten(),
                 _ => Some(crate::reference::DEFAULT_DOMAIN.to_string()),
             };
-            self.login("docker login", text, start, first_line_end, registry);
+            let username = values_of(&opts, &["-u", "--username"])
+                .next_back()
+                .map(|v| v.written.text.trim().to_string());
+            self.login(
+                "docker login",
+                text,
+                start,
+                first_line_end,
+                registry,
+                username,
+            );
             return;
         }
         if (lit(k).as_str(), lit(k + 1).as_str()) == ("buildx", "create") {
@@ -1104,7 +1123,7 @@ impl<'i> StepScan<'i, '_> {
                 Some(self.input.cloud.login_server_for(&n))
             }
         });
-        self.login("az acr login", text, start, first_line_end, registry);
+        self.login("az acr login", text, start, first_line_end, registry, None);
     }
 
     fn expand_all(

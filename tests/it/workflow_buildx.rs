@@ -6,7 +6,7 @@
 //! workflow check reads the workflow and Dockerfiles from an in-memory workspace.
 
 use acr_preflight::checks::workflow::check;
-use acr_preflight::config::Config;
+use acr_preflight::config::{AuthMode, Config};
 use acr_preflight::findings::{CheckReport, Code, Finding, Severity};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
@@ -276,4 +276,99 @@ fn a_docker_build_then_buildx_create_in_one_script_names_the_arg_substituted_bas
         "{}",
         f.message
     );
+}
+
+const CLIENT: &str = "0b6f3a52-9d7e-4c1a-8f3e-2a5d9c7b1e40";
+
+/// acr-preflight for `myreg` in `mode`, with a client id (OIDC under `auto`).
+fn with_identity(job: &str, mode: AuthMode) -> Config {
+    let mut c = config(job);
+    c.auth_mode = mode;
+    c.azure.client_id = Some(CLIENT.into());
+    c.registry = Some(
+        acr_preflight::config::parse_registry(
+            "myreg",
+            acr_preflight::cloud::AzureEnvironment::AzureCloud,
+        )
+        .unwrap(),
+    );
+    c
+}
+
+#[test]
+fn a_static_acr_login_while_acr_preflight_proves_oidc_names_both_and_the_token_fix() {
+    let report = run_with(&with_identity("static-login", AuthMode::Auto), &[]);
+    let found = of(&report, Code::WORKFLOW_LOGIN_DIFFERS);
+    let rows: Vec<(Severity, u32, u32, String)> = found.iter().map(|f| placed(f)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            (Severity::Warning, 191, 21, "myreg.azurecr.io".to_string()),
+            (Severity::Warning, 197, 25, "myreg.azurecr.io".to_string()),
+            (
+                Severity::Warning,
+                212,
+                37,
+                "docker login myreg.azurecr.io -u \"$ACR_USERNAME\" --password-stdin".to_string()
+            ),
+        ],
+        "{:?}",
+        report.findings
+    );
+    let first = found[0];
+    assert_eq!(
+        first.title,
+        "step `ACR login` logs in to myreg.azurecr.io with a static credential, not the OIDC identity acr-preflight checks"
+    );
+    for part in [
+        format!(
+            "acr-preflight signs in to Azure with OIDC (client id {CLIENT}) and proves what that identity may pull and push on myreg.azurecr.io"
+        ),
+        "`docker/login-action` in step `ACR login` (line 191) logs in to myreg.azurecr.io with the username `${{ secrets.ACR_USERNAME }}` and a password".to_string(),
+    ] {
+        assert!(
+            first.message.contains(&part),
+            "{part}: {}",
+            first.message
+        );
+    }
+    assert!(!first.message.contains("Marketplace"));
+    for part in [
+        "run `az acr login -n myreg`",
+        "token=$(az acr login -n myreg --expose-token --query accessToken -o tsv)",
+        "username: 00000000-0000-0000-0000-000000000000",
+        "password: ${{ steps.acr.outputs.token }}",
+    ] {
+        assert!(first.fix.contains(part), "{part}: {}", first.fix);
+    }
+    assert!(
+        found[1]
+            .message
+            .contains("removed from the GitHub Marketplace")
+    );
+    assert!(
+        found[2]
+            .message
+            .contains("with the username `$ACR_USERNAME`"),
+        "{}",
+        found[2].message
+    );
+}
+
+#[test]
+fn a_token_login_or_a_run_that_does_not_sign_in_with_oidc_is_not_reported() {
+    let token = run_with(&with_identity("token-login", AuthMode::Oidc), &[]);
+    assert!(
+        of(&token, Code::WORKFLOW_LOGIN_DIFFERS).is_empty(),
+        "{:?}",
+        token.findings
+    );
+    for mode in [AuthMode::DockerConfig, AuthMode::AzureCli] {
+        let report = run_with(&with_identity("static-login", mode), &[]);
+        assert!(
+            of(&report, Code::WORKFLOW_LOGIN_DIFFERS).is_empty(),
+            "{mode:?}: {:?}",
+            report.findings
+        );
+    }
 }

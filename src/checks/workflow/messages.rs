@@ -518,3 +518,46 @@ pub(super) fn local_image_invisible(
     );
     at_location(f, &build.location)
 }
+
+/// The build logs in with a static credential, not the OIDC identity acr-preflight proves.
+pub(super) fn login_differs(
+    config: &Config,
+    registry: &crate::config::Registry,
+    login: &discover::LoginStep,
+) -> Finding {
+    let host = &registry.host;
+    let name = registry.acr_name.as_deref().unwrap_or(host);
+    let client = config.azure.client_id.as_deref().unwrap_or("<client-id>");
+    let user = login
+        .username
+        .as_deref()
+        .map(|u| format!(" with the username `{u}` and a password"))
+        .unwrap_or_else(|| " with a username and password".into());
+    let retired = if login.what == "azure/docker-login" {
+        " azure/docker-login takes nothing but a username and password; it is no longer maintained and has been removed from the GitHub Marketplace."
+    } else {
+        ""
+    };
+    let fix = format!(
+        "After azure/login, log in to the registry as the OIDC identity instead of step `{}`: run `az acr login -n {name}` (it writes the identity's ACR token into the docker config), or hand a token to docker/login-action:\n- id: acr\n  run: |\n    token=$(az acr login -n {name} --expose-token --query accessToken -o tsv)\n    echo \"::add-mask::$token\"\n    echo \"token=$token\" >> \"$GITHUB_OUTPUT\"\n- uses: docker/login-action@v3\n  with:\n    registry: {host}\n    username: {TOKEN_USERNAME}\n    password: ${{{{ steps.acr.outputs.token }}}}",
+        login.step.label
+    );
+    at_location(
+        finding(
+            Code::WORKFLOW_LOGIN_DIFFERS,
+            Severity::Warning,
+            format!(
+                "step `{}` logs in to {host} with a static credential, not the OIDC identity acr-preflight checks",
+                login.step.label
+            ),
+            format!(
+                "acr-preflight signs in to Azure with OIDC (client id {client}) and proves what that identity may pull and push on {host}. The build does not use that identity: `{}` in step `{}` (line {}) logs in to {host}{user}, a static credential (the registry's admin user, a service principal secret or a repository token), and that is what the docker config will hold for the build. A pass here says nothing about it: it can be expired, rotated or lack the push right the OIDC identity has.{retired}",
+                login.what,
+                login.step.label,
+                login.location.line.unwrap_or(login.step.line)
+            ),
+            fix,
+        ),
+        &login.location,
+    )
+}

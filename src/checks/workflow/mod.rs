@@ -153,6 +153,7 @@ pub fn check(
     }
     builders(&mut report, config, &found);
     local_images(&mut report, files, &found);
+    static_logins(&mut report, config, &found);
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
@@ -1070,6 +1071,33 @@ fn named_context_replaces(
             && r.context_name.as_deref() == Some(image)
             && (!r.is_registry() || target.is_some_and(|t| local_name(t).is_none()))
     })
+}
+
+/// The username of an ACR access token (`az acr login --expose-token`).
+const TOKEN_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
+
+/// WORKFLOW_LOGIN_DIFFERS: acr-preflight proves an OIDC identity, while the build logs
+/// in to the same registry with a static username and password.
+fn static_logins(report: &mut CheckReport, config: &Config, found: &discover::Found) {
+    if config.effective_auth_mode() != AuthMode::Oidc {
+        return;
+    }
+    let Some(registry) = &config.registry else {
+        return;
+    };
+    for login in &found.logins {
+        let to_registry = login
+            .registry
+            .as_deref()
+            .is_some_and(|r| crate::reference::same_registry(r, &registry.host));
+        let static_user = login
+            .username
+            .as_deref()
+            .is_some_and(|u| u != TOKEN_USERNAME);
+        if to_registry && (static_user || login.what == "azure/docker-login") {
+            report.push(login_differs(config, registry, login));
+        }
+    }
 }
 
 fn step_after(found: &discover::Found, step: &StepRef) -> bool {
