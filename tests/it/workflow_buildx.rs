@@ -66,7 +66,7 @@ fn placed(f: &Finding) -> (Severity, u32, u32, String) {
 }
 
 #[test]
-fn a_builder_created_before_the_login_a_later_build_needs_is_a_warning_on_the_builder() {
+fn a_builder_created_before_the_login_a_later_build_needs_is_a_notice_on_the_builder() {
     let report = run("late-login");
     let found = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
     assert_eq!(found.len(), 1, "{:?}", report.findings);
@@ -74,7 +74,7 @@ fn a_builder_created_before_the_login_a_later_build_needs_is_a_warning_on_the_bu
     assert_eq!(
         placed(f),
         (
-            Severity::Warning,
+            Severity::Notice,
             17,
             15,
             "docker/setup-buildx-action@v3".to_string()
@@ -371,4 +371,29 @@ fn a_token_login_or_a_run_that_does_not_sign_in_with_oidc_is_not_reported() {
             report.findings
         );
     }
+}
+
+#[test]
+fn githubs_starter_workflow_with_buildx_before_the_login_gets_a_notice_only() {
+    let path = format!(
+        "{}/tests/fixtures/workflows/public/starter-docker-publish.yml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut c = config("build");
+    c.env.workflow_ref =
+        Some("octo/shop/.github/workflows/docker-publish.yml@refs/heads/main".into());
+    let mut files = BTreeMap::new();
+    files.insert(
+        ".github/workflows/docker-publish.yml".to_string(),
+        std::fs::read_to_string(&path).unwrap(),
+    );
+    let report = check(&c, &files, &HashMap::new()).0;
+    let found = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert_eq!(found[0].severity, Severity::Notice);
+    assert!(
+        found[0].fix.contains("move step `Set up Docker Buildx`"),
+        "{}",
+        found[0].fix
+    );
 }

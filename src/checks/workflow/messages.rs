@@ -408,7 +408,7 @@ pub(super) fn builder_before_login(
         )
     } else {
         (
-            Severity::Warning,
+            Severity::Notice,
             "A builder whose driver is not `docker` runs BuildKit outside the docker daemon and asks the client for registry credentials during each build, so a later login is usually seen; builds are still reported failing with \"failed to fetch oauth token: 401 Unauthorized\" while `docker push` works when the login came after the builder was created and booted, and the builder's boot pulls its image with whatever credentials the docker config holds at that moment.".to_string(),
         )
     };
