@@ -8,7 +8,9 @@
 //! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. A
 //! `--build-arg BUILDKIT_CONTEXT=<ref>` is discovered as a context too (and the check
 //! says that BuildKit takes named contexts through `--build-context`). Builds that load
-//! their image (`load: true`, `--load`) are kept with the platforms they ask for.
+//! their image (`load: true`, `--load`) are kept with the platforms they ask for; every
+//! build keeps its resolved tags and whether it loads. Builders created by
+//! `docker/setup-buildx-action` and `docker buildx create` are kept with their driver.
 
 use super::expr::{EmptyVar, Expanded, Scope, Unresolved};
 use super::model::{Job, Step, Workflow};

@@ -4,8 +4,10 @@
 //! that changes the OIDC subject, a GITHUB_TOKEN push to ghcr.io without
 //! `packages: write`, a build that runs through `sudo` while the logins do not (or the
 //! other way round), build steps that run before the preflight, a
-//! `BUILDKIT_CONTEXT` build argument, and references whose expressions cannot be
-//! known. It also returns the [`Discovery`]: the contexts and push targets the job's
+//! `BUILDKIT_CONTEXT` build argument, references whose expressions cannot be known,
+//! a buildx builder created before a login or running elsewhere, a `FROM` of an image
+//! loaded into the daemon that a container builder cannot see (read from the
+//! Dockerfile), and a static registry login while acr-preflight proves OIDC. It also returns the [`Discovery`]: the contexts and push targets the job's
 //! later steps use, each with its location, for the reference and registry checks.
 //!
 //! No network: it reads one file (two for a reusable workflow) from the workspace.
