@@ -10,7 +10,8 @@
 //! Dockerfile), and a static registry login while acr-preflight proves OIDC. It also returns the [`Discovery`]: the contexts and push targets the job's
 //! later steps use, each with its location, for the reference and registry checks.
 //!
-//! No network: it reads one file (two for a reusable workflow) from the workspace.
+//! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
+//! of builds on a builder with its own image store from the workspace.
 
 mod messages;
 mod withheld;
