@@ -7,8 +7,9 @@
 //! `BUILDKIT_CONTEXT` build argument, references whose expressions cannot be known,
 //! a buildx builder created before a login or running elsewhere, a `FROM` of an image
 //! loaded into the daemon that a container builder cannot see (read from the
-//! Dockerfile), and a static registry login while acr-preflight proves OIDC. It also returns the [`Discovery`]: the contexts and push targets the job's
-//! later steps use, each with its location, for the reference and registry checks.
+//! Dockerfile), and a static registry login while acr-preflight proves OIDC. It also
+//! returns the [`Discovery`]: the contexts and push targets the job's later steps use,
+//! each with its location, for the reference and registry checks.
 //!
 //! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
 //! of builds on a builder with its own image store from the workspace.
