@@ -28,6 +28,7 @@ mod sinks_property;
 mod summary_structure;
 mod tls_roots;
 mod workflow;
+mod workflow_buildx;
 mod workflow_e2e;
 mod workflow_edges;
 mod workflow_precision;
