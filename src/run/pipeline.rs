@@ -82,11 +82,14 @@ async fn credentials_and_identity(
             }
         }
     );
-    let (credentials, mut host_credentials) = match credentials {
+    let (mut credentials, mut host_credentials) = match credentials {
         Ok(done) => done,
         Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
     };
     checks::workflow::credentials_after_login(ctx, &mut host_credentials);
+    if let Some(shared) = checks::workflow::preexisting_credentials(ctx, &host_credentials) {
+        credentials.push(shared);
+    }
     let identity = identity.unwrap_or_else(|| checks::identity::Outcome {
         report: timed_out(ctx, CheckId::Identity),
         ..Default::default()

@@ -24,6 +24,7 @@ mod registry_edge;
 mod report_schema;
 mod secrets_never_leak;
 mod self_contained;
+mod self_hosted;
 mod sinks_property;
 mod summary_structure;
 mod tls_roots;

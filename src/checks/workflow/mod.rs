@@ -15,6 +15,7 @@
 //! of builds on a builder with its own image store from the workspace.
 
 mod messages;
+mod shared_config;
 mod withheld;
 
 use super::Ctx;
@@ -27,6 +28,7 @@ use crate::workflow::model::{Grant, Job, Permissions, PermissionsKind, Step, Wor
 use crate::workflow::yaml::Pos;
 use crate::workflow::{Discovery, StepRef};
 use messages::*;
+pub use shared_config::preexisting_credentials;
 use std::collections::HashMap;
 
 /// Runs the check on the workflow in `GITHUB_WORKSPACE`. `process_env` is
