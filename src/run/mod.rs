@@ -137,6 +137,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     }
     if let Some((mut workflow_report, discovery)) = workflow {
         point_at_workflow(&mut report, &discovery);
+        checks::workflow::explain_invalid_references(&mut report.checks, &discovery);
         let presented = report
             .identity
             .as_ref()

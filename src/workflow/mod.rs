@@ -19,7 +19,7 @@ pub mod shell;
 pub mod yaml;
 
 pub use discover::{
-    BuildCommand, BuildInputs, DiscoveredRef, LoginStep, Origin, RefKind, Role, StepRef,
+    BuildCommand, BuildInputs, DiscoveredRef, LoginStep, Origin, Piece, RefKind, Role, StepRef,
 };
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};

@@ -29,5 +29,6 @@ mod tls_roots;
 mod workflow;
 mod workflow_e2e;
 mod workflow_edges;
+mod workflow_names;
 mod workflow_precision;
 mod workflow_withheld;

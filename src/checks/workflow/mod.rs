@@ -11,7 +11,10 @@
 //! No network: it reads one file (two for a reusable workflow) from the workspace.
 
 mod messages;
+mod names;
 mod withheld;
+
+pub use names::explain_invalid_references;
 
 use super::Ctx;
 use crate::config::{AuthMode, Config};
@@ -151,6 +154,7 @@ pub fn check(
     for load in &found.loads {
         report.push(load_multiplatform(load));
     }
+    names::invalid_names(&mut report, config, &discovery);
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
@@ -636,7 +640,14 @@ fn build_before_preflight(
 
 fn unresolved(report: &mut CheckReport, found: &discover::Found) {
     let mut seen: Vec<(Location, String)> = Vec::new();
-    for r in found.references.iter().filter(|r| r.after_preflight) {
+    // Only what stands in for --context/--push: tags and caches are not checked further.
+    let checked = |r: &&DiscoveredRef| matches!(r.role, Role::Context | Role::Push);
+    for r in found
+        .references
+        .iter()
+        .filter(|r| r.after_preflight)
+        .filter(checked)
+    {
         for (u, loc) in &r.unresolved {
             let key = (loc.clone(), u.written.clone());
             if seen.contains(&key) {

@@ -1,0 +1,146 @@
+//! Issue 13, names: every reference a build step gives is parsed with the reference
+//! grammar where it is written (tests/fixtures/workflows/names.yml, one job a case),
+//! through the real binary as the runner starts it: registry cache references, tags
+//! that are not pushed, named build contexts, and capitals an expression supplies.
+
+use crate::workflow_precision::{find, findings, position, run};
+use serde_json::Value;
+
+const WORKFLOW: &str = include_str!("../fixtures/workflows/names.yml");
+
+fn job(id: &str) -> Value {
+    let r = run(
+        WORKFLOW,
+        id,
+        &[("auth-mode", "anonymous")],
+        &[("GITHUB_REPOSITORY", "Octo/Shop")],
+    );
+    assert!(!r.report.is_null(), "{}", r.stdout);
+    r.report
+}
+
+/// The REF_INVALID finding about `reference` (named in its title).
+fn invalid<'a>(report: &'a Value, reference: &str) -> &'a Value {
+    let shown = format!("`{reference}` is not a valid image reference");
+    findings(report)
+        .into_iter()
+        .find(|f| {
+            f["code"] == "REF_INVALID" && f["title"].as_str().is_some_and(|t| t.ends_with(&shown))
+        })
+        .unwrap_or_else(|| panic!("no REF_INVALID about {reference}: {report}"))
+}
+
+fn at(f: &Value) -> (u64, u64) {
+    (f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap())
+}
+
+#[test]
+fn a_registry_cache_reference_with_capitals_is_invalid_where_it_is_written() {
+    let report = job("cache");
+    let f = invalid(&report, "myreg.azurecr.io/App:buildcache");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(at(f), position(WORKFLOW, "myreg.azurecr.io/App:buildcache"));
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("repository name (App) must be lowercase"),
+        "{message}"
+    );
+    assert!(message.contains("cache reference"), "{message}");
+    assert_eq!(
+        f["fix"],
+        "Write `myreg.azurecr.io/app:buildcache` instead of `myreg.azurecr.io/App:buildcache`."
+    );
+    // `type=gha` names no registry, and the valid cache-to is not reported.
+    let all: Vec<&Value> = findings(&report)
+        .into_iter()
+        .filter(|f| f["code"] == "REF_INVALID")
+        .collect();
+    assert_eq!(all.len(), 1, "{all:?}");
+}
+
+#[test]
+fn an_unpushed_tag_and_a_bare_cache_from_are_parsed_too() {
+    let report = job("unpushed");
+    let tag = invalid(&report, "app:feature+x");
+    assert_eq!(at(tag), position(WORKFLOW, "app:feature+x"));
+    let message = tag["message"].as_str().unwrap();
+    assert!(message.contains("does not push it"), "{message}");
+    assert!(message.contains("invalid reference format"), "{message}");
+    let cache = invalid(&report, "myreg.azurecr.io/Cache");
+    assert_eq!(at(cache), position(WORKFLOW, "myreg.azurecr.io/Cache"));
+    assert_eq!(
+        cache["fix"],
+        "Write `myreg.azurecr.io/cache` instead of `myreg.azurecr.io/Cache`."
+    );
+}
+
+#[test]
+fn a_named_build_context_with_a_bad_reference_is_invalid_and_a_layout_is_not_a_reference() {
+    let report = job("contexts");
+    let f = invalid(&report, "docker-image://myreg.azurecr.io/Base:v1");
+    assert_eq!(f["severity"], "error");
+    assert_eq!(
+        at(f),
+        position(WORKFLOW, "docker-image://myreg.azurecr.io/Base:v1")
+    );
+    assert_eq!(
+        f["fix"],
+        "Write `docker-image://myreg.azurecr.io/base:v1` instead of `docker-image://myreg.azurecr.io/Base:v1`."
+    );
+    let all = findings(&report)
+        .into_iter()
+        .filter(|f| f["code"] == "REF_INVALID")
+        .count();
+    assert_eq!(all, 1, "oci-layout:// is a directory: {report}");
+}
+
+#[test]
+fn capitals_from_an_expression_name_the_expression_and_its_lower_casing() {
+    let report = job("expression");
+    let f = invalid(&report, "ghcr.io/Octo/Shop:1");
+    assert_eq!(
+        at(f),
+        position(WORKFLOW, "ghcr.io/${{ github.repository }}:1")
+    );
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("comes from `${{ github.repository }}`, which is `Octo/Shop` in this run"),
+        "{message}"
+    );
+    assert_eq!(
+        f["fix"],
+        "Lower-case it before the build: add a step before step `docker/build-push-action@v6` that runs `echo \"IMAGE=ghcr.io/${GITHUB_REPOSITORY,,}\" >> \"$GITHUB_ENV\"` (bash's `${NAME,,}` lower-cases) and write `${{ env.IMAGE }}:1` in tags; or generate the tags with docker/metadata-action (`images: ghcr.io/${{ github.repository }}`), which lower-cases the image name."
+    );
+}
+
+/// A pushed tag is the reference check's (it stands in for --push): its REF_INVALID gets
+/// the same expression and fix, once.
+#[test]
+fn a_pushed_tag_from_an_expression_gets_the_same_fix_from_the_reference_check() {
+    let report = job("expression-push");
+    let reference = "ghcr.io/Octo/Shop:0123456789abcdef0123456789abcdef01234567";
+    let f = invalid(&report, reference);
+    assert_eq!(f["check"], "reference");
+    assert_eq!(
+        at(f),
+        position(
+            WORKFLOW,
+            "ghcr.io/${{ github.repository }}:${{ github.sha }}"
+        )
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("`echo \"IMAGE=ghcr.io/${GITHUB_REPOSITORY,,}\" >> \"$GITHUB_ENV\"`"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("`${{ env.IMAGE }}:${{ github.sha }}`"),
+        "{fix}"
+    );
+    let count = findings(&report)
+        .into_iter()
+        .filter(|f| f["code"] == "REF_INVALID")
+        .count();
+    assert_eq!(count, 1, "{report}");
+    assert!(find(&report, "REF_INVALID").is_some());
+}
