@@ -503,6 +503,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::REF_PUSH_DIGEST
         | C::CONTEXT_NOT_FOUND
         | C::CONTEXT_NOT_AN_ARTIFACT
+        | C::CONTEXT_PLATFORM_MISSING
         | C::REGISTRY_UNEXPECTED => 3,
         _ => 4,
     }

@@ -136,6 +136,14 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             .push((CheckId::Run, nothing_to_check(&ctx.config)));
     }
     if let Some((mut workflow_report, discovery)) = workflow {
+        if let Some((_, registry)) = report
+            .checks
+            .iter_mut()
+            .find(|(id, _)| *id == CheckId::Registry)
+        {
+            let requests = discovery.platform_requests();
+            checks::registry::missing_platforms(registry, &report.contexts, &requests);
+        }
         point_at_workflow(&mut report, &discovery);
         checks::workflow::explain_invalid_references(&mut report.checks, &discovery);
         let presented = report

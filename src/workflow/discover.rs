@@ -263,6 +263,11 @@ pub struct BuildCommand {
     pub as_root: bool,
     /// The Dockerfile it reads and the build-args it passes, as far as known here.
     pub inputs: BuildInputs,
+    /// The platforms it builds (`platforms:`, `--platform`), each once, when they are
+    /// given and resolve; empty otherwise (the builder's own platform).
+    pub platforms: Vec<String>,
+    /// Where the platforms are written.
+    pub platforms_at: Option<Location>,
 }
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
@@ -472,7 +477,32 @@ impl<'i> StepScan<'i, '_> {
             after_preflight: self.after,
             as_root: self.as_root,
             inputs: BuildInputs::default(),
+            platforms: Vec::new(),
+            platforms_at: None,
         });
+    }
+
+    /// The distinct platforms of `values` and where they are written, when every value
+    /// resolves.
+    fn platforms_of(&self, text: &Text, values: &[Value]) -> Option<(Vec<String>, Location)> {
+        let (first, last) = (values.first()?, values.last()?);
+        if values.iter().any(|v| !v.expanded.is_resolved()) {
+            return None;
+        }
+        let platforms = distinct_platforms(values.iter().map(|v| v.expanded.text.as_str()));
+        let location = self.location(text, first.start(), last.end());
+        (!platforms.is_empty()).then_some((platforms, location))
+    }
+
+    /// Sets the platforms of the build just recorded.
+    fn set_build_platforms(&mut self, text: &Text, values: &[Value]) {
+        let Some((platforms, location)) = self.platforms_of(text, values) else {
+            return;
+        };
+        if let Some(build) = self.found.builds.last_mut() {
+            build.platforms = platforms;
+            build.platforms_at = Some(location);
+        }
     }
 
     /// Sets the inputs of the build just recorded.
@@ -828,36 +858,34 @@ impl<'i> StepScan<'i, '_> {
         }
     }
 
-    /// `load: true` with the `platforms` input.
+    /// The `platforms` input, and `load: true` with it.
     fn build_push_load(&mut self) {
         let step = self.step;
-        let loads = step.input("load").is_some_and(|t| {
-            let e = self.scope().expand(&t.value);
-            e.is_resolved() && e.text.trim().eq_ignore_ascii_case("true")
-        });
-        let Some(text) = step.input("platforms").filter(|_| loads) else {
+        let Some(text) = step.input("platforms") else {
             return;
         };
         let values: Vec<Value> = Self::entries(text, true)
             .into_iter()
             .map(|(offset, entry)| self.value_in_text(offset, &entry))
             .collect();
-        self.loaded("docker/build-push-action", text, &values);
+        self.set_build_platforms(text, &values);
+        let loads = step.input("load").is_some_and(|t| {
+            let e = self.scope().expand(&t.value);
+            e.is_resolved() && e.text.trim().eq_ignore_ascii_case("true")
+        });
+        if loads {
+            self.loaded("docker/build-push-action", text, &values);
+        }
     }
 
     /// Records a loading build when its platforms resolve to more than one.
     fn loaded(&mut self, what: &str, text: &Text, values: &[Value]) {
-        let (Some(first), Some(last)) = (values.first(), values.last()) else {
+        let Some((platforms, location)) = self.platforms_of(text, values) else {
             return;
         };
-        if values.iter().any(|v| !v.expanded.is_resolved()) {
-            return;
-        }
-        let platforms = distinct_platforms(values.iter().map(|v| v.expanded.text.as_str()));
         if platforms.len() < 2 {
             return;
         }
-        let location = self.location(text, first.start(), last.end());
         self.found.loads.push(LoadedBuild {
             what: what.to_string(),
             platforms,
@@ -1186,6 +1214,7 @@ impl<'i> StepScan<'i, '_> {
                 _ => {}
             }
         }
+        self.set_build_platforms(text, &platforms);
         if load {
             self.loaded(what, text, &platforms);
         }

@@ -144,3 +144,87 @@ fn a_pushed_tag_from_an_expression_gets_the_same_fix_from_the_reference_check() 
     assert_eq!(count, 1, "{report}");
     assert!(find(&report, "REF_INVALID").is_some());
 }
+
+/// Issue 13, platforms: a named context read by a build that asks for platforms, against
+/// an OCI index with linux/amd64 and linux/arm64 on the real registry.
+fn platforms_run(platforms: &str) -> (crate::workflow_precision::Run, String) {
+    let registry = crate::support::registry::TestRegistry::start_blocking(
+        crate::support::registry::Kind::Plain,
+    );
+    crate::support::block_on(async {
+        crate::support::fixtures::Publisher::new(&registry.url())
+            .oci_index("team/base", "v1")
+            .await
+    });
+    let host = registry.host();
+    let workflow = format!(
+        "on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - id: pre
+        uses: acr-preflight/acr-preflight@v0
+      - uses: docker/build-push-action@v6
+        with:
+          build-contexts: base=docker-image://{host}/team/base:v1
+          platforms: {platforms}
+          push: false
+"
+    );
+    let r = run(&workflow, "build", &[("auth-mode", "anonymous")], &[]);
+    (r, workflow)
+}
+
+#[test]
+fn a_context_index_without_a_requested_platform_lists_what_it_has() {
+    let (r, workflow) = platforms_run("linux/amd64,linux/s390x");
+    let f = find(&r.report, "CONTEXT_PLATFORM_MISSING")
+        .unwrap_or_else(|| panic!("no CONTEXT_PLATFORM_MISSING:\n{}", r.stdout));
+    assert_eq!(f["severity"], "error");
+    assert_eq!(f["check"], "registry");
+    let title = f["title"].as_str().unwrap();
+    assert!(title.ends_with("has no image for linux/s390x"), "{title}");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("builds for linux/amd64, linux/s390x (line 11)"),
+        "{message}"
+    );
+    assert!(
+        message.contains("image index for linux/amd64, linux/arm64 only"),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.contains("`platforms: linux/amd64`"), "{fix}");
+    assert!(
+        fix.contains("--platform linux/amd64,linux/arm64,linux/s390x --push"),
+        "{fix}"
+    );
+    // Located at the context, as every finding about a reference.
+    let host_at = workflow.find("docker-image://").unwrap();
+    let expected = position(&workflow, &workflow[host_at..host_at + 20]);
+    assert_eq!(at(f), expected);
+    assert_eq!(r.status, 1, "{}", r.stdout);
+}
+
+#[test]
+fn a_context_index_with_every_requested_platform_is_no_finding() {
+    let (r, _) = platforms_run("linux/arm64/v8, linux/amd64");
+    assert!(
+        find(&r.report, "CONTEXT_PLATFORM_MISSING").is_none(),
+        "{}",
+        r.stdout
+    );
+    let registry = r.report["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["check"] == "registry")
+        .unwrap();
+    let verified = registry["verified"].to_string();
+    assert!(
+        verified.contains("has an image for each platform step"),
+        "{verified}"
+    );
+    assert_eq!(r.status, 0, "{}", r.stdout);
+}

@@ -6,6 +6,9 @@
 //! then one HEAD per context (a GET when the body is needed), all contexts at once.
 
 mod messages;
+mod platforms;
+
+pub use platforms::missing_platforms;
 
 use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
