@@ -153,13 +153,7 @@ fn from_expression(
         "Lower-case it before the build: add a step before step `{}` that runs `echo \"{var}={lowered}\" >> \"$GITHUB_ENV\"` (bash's `${{NAME,,}}` lower-cases) and write `${{{{ env.{var} }}}}{rest}` in {written_in}; or generate the tags with docker/metadata-action (`images: {images}`), which lower-cases the image name.",
         r.step.label
     );
-    Some(FromExpression {
-        seen: format!(
-            "{seen} Repository names must be lowercase, and `{}` keeps the capitals as they are.",
-            piece.written
-        ),
-        fix,
-    })
+    Some(FromExpression { seen, fix })
 }
 
 /// `reference[from..to]` with each piece replaced by `piece(piece, value)` and each
@@ -220,6 +214,111 @@ pub fn explain_invalid_references(checks: &mut [(CheckId, CheckReport)], discove
                 f.message.push_str(&e.seen);
                 f.fix = e.fix;
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::workflow::{RefKind, StepRef};
+
+    fn discovered(reference: &str, pieces: Vec<Piece>) -> DiscoveredRef {
+        DiscoveredRef {
+            role: Role::Tag,
+            origin: Origin::BuildTag,
+            kind: RefKind::Image,
+            written: reference.into(),
+            reference: Some(reference.into()),
+            context_name: None,
+            unresolved: Vec::new(),
+            empty: Vec::new(),
+            location: Location {
+                file: "w.yml".into(),
+                line: Some(10),
+                column: Some(16),
+            },
+            step: StepRef {
+                index: 1,
+                label: "build".into(),
+                line: 9,
+            },
+            after_preflight: true,
+            pieces,
+        }
+    }
+
+    fn piece(written: &str, start: usize, end: usize) -> Piece {
+        Piece {
+            written: written.into(),
+            start,
+            end,
+        }
+    }
+
+    fn explain(reference: &str, pieces: Vec<Piece>) -> Option<FromExpression> {
+        let r = discovered(reference, pieces);
+        let error = reference::parse_normalized(reference).unwrap_err();
+        from_expression(&r, reference, &error)
+    }
+
+    #[test]
+    fn a_variable_holding_host_and_path_is_lowered_whole_and_the_tag_kept() {
+        // `$IMAGE:${{ github.sha }}` with IMAGE=Reg.io/Team/App.
+        let e = explain(
+            "Reg.io/Team/App:abc",
+            vec![piece("$IMAGE", 0, 15), piece("${{ github.sha }}", 16, 19)],
+        )
+        .unwrap();
+        assert!(
+            e.seen
+                .contains("comes from `$IMAGE`, which is `Reg.io/Team/App`"),
+            "{}",
+            e.seen
+        );
+        assert!(
+            e.fix
+                .contains("`echo \"IMAGE_LC=${IMAGE,,}\" >> \"$GITHUB_ENV\"`"),
+            "{}",
+            e.fix
+        );
+        assert!(
+            e.fix
+                .contains("`${{ env.IMAGE_LC }}:${{ github.sha }}` in the command"),
+            "{}",
+            e.fix
+        );
+    }
+
+    #[test]
+    fn capitals_written_literally_are_not_blamed_on_an_expression() {
+        assert!(
+            explain(
+                "ghcr.io/Octo/app:x",
+                vec![piece("${{ github.sha }}", 17, 18)]
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn a_tag_an_expression_breaks_names_it_without_lower_casing() {
+        // `app:${{ env.V }}` with V=-rc (a tag may not start with `-`).
+        let e = explain("app:-rc", vec![piece("${{ env.V }}", 4, 7)]).unwrap();
+        assert!(
+            e.seen.contains("`${{ env.V }}`, which is `-rc`"),
+            "{}",
+            e.seen
+        );
+        assert!(e.fix.starts_with("Do not put `${{ env.V }}`"), "{}", e.fix);
+    }
+
+    #[test]
+    fn multibyte_values_do_not_split_characters() {
+        let e = explain("r.io/É/ü:1", vec![piece("$X", 5, 7)]);
+        // Whatever the verdict, no panic; the fix never cuts `É`.
+        if let Some(e) = e {
+            assert!(!e.fix.contains('\u{fffd}'));
         }
     }
 }
