@@ -32,9 +32,12 @@ pub fn missing_platforms(
             .iter()
             .filter(|p| !p.starts_with("unknown/"))
             .collect();
+        // `local` (the builder's own platform) and anything that is not `os/arch` are
+        // not compared.
         let missing: Vec<&String> = request
             .platforms
             .iter()
+            .filter(|want| want.contains('/'))
             .filter(|want| !available.iter().any(|have| same_platform(want, have)))
             .collect();
         let asked = request.platforms.join(", ");
@@ -142,6 +145,52 @@ fn available_plus(available: &str, missing: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn request(platforms: &[&str]) -> PlatformRequest {
+        PlatformRequest {
+            reference: "docker-image://r.io/base:v1".into(),
+            platforms: platforms.iter().map(|p| p.to_string()).collect(),
+            location: crate::findings::Location {
+                file: "w.yml".into(),
+                line: Some(11),
+                column: Some(22),
+            },
+            step: crate::workflow::StepRef {
+                index: 1,
+                label: "build".into(),
+                line: 8,
+            },
+        }
+    }
+
+    fn findings_for(media_type: &str, requested: &[&str]) -> Vec<Code> {
+        let info = ContextInfo {
+            reference: "docker-image://r.io/base:v1".into(),
+            role: Role::Pull,
+            registry: Some("r.io".into()),
+            repository: Some("base".into()),
+            tag: Some("v1".into()),
+            media_type: Some(media_type.into()),
+            platforms: vec!["linux/amd64".into(), "unknown/unknown".into()],
+            ..ContextInfo::default()
+        };
+        let mut report = CheckReport::default();
+        missing_platforms(&mut report, &[info], &[request(requested)]);
+        report.findings.iter().map(|f| f.code).collect()
+    }
+
+    #[test]
+    fn only_os_arch_platforms_of_an_index_are_compared() {
+        let missing = vec![Code::CONTEXT_PLATFORM_MISSING];
+        assert_eq!(findings_for(wire::OCI_INDEX, &["linux/arm64"]), missing);
+        assert_eq!(
+            findings_for(wire::DOCKER_LIST, &["unknown/unknown", "linux/amd64"]),
+            missing
+        );
+        assert!(findings_for(wire::OCI_INDEX, &["local", "linux/amd64"]).is_empty());
+        // A single image manifest names its platform only in its config: not compared.
+        assert!(findings_for(wire::OCI_MANIFEST, &["linux/arm64"]).is_empty());
+    }
 
     #[test]
     fn variants_default_as_the_index_spec_says() {
