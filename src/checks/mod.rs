@@ -22,6 +22,9 @@ pub struct Ctx {
     /// check's discovery): the credentials check names them instead of a missing
     /// credential.
     pub later_logins: Vec<crate::workflow::LaterLogin>,
+    /// Named contexts the workflow's builds read for the platforms they ask for: the
+    /// registry check reads a single image's platform for these (CONTEXT_PLATFORM_MISSING).
+    pub platform_requests: Vec<crate::workflow::PlatformRequest>,
 }
 
 impl Ctx {
@@ -32,6 +35,7 @@ impl Ctx {
             secrets,
             deadline,
             later_logins: Vec::new(),
+            platform_requests: Vec::new(),
         }
     }
 

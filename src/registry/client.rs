@@ -601,6 +601,24 @@ impl Client {
         .await
     }
 
+    /// `GET` of a blob (an image config) from the registry's own origin. A redirect
+    /// (to a storage host) is returned as it is, not followed.
+    pub async fn blob(
+        &self,
+        host: &str,
+        repository: &str,
+        digest: &str,
+        auth: &Auth,
+    ) -> Result<Reply, NetError> {
+        let url = self.api_url(host, &format!("v2/{repository}/blobs/{digest}"))?;
+        self.send(
+            Endpoint::Other,
+            || self.authorised(self.http.get(url.clone()), auth),
+            true,
+        )
+        .await
+    }
+
     /// Every tag of a repository, following `Link` pagination (up to a bound, and only
     /// on the registry's own origin: the request carries its credential).
     /// Returns the last reply when it was not a success.

@@ -116,6 +116,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     let mut ctx = Ctx::new(config, secrets.clone());
     if let Some((_, discovery)) = &workflow {
         ctx.later_logins = discovery.later_logins();
+        ctx.platform_requests = discovery.platform_requests();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {
@@ -141,8 +142,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             .iter_mut()
             .find(|(id, _)| *id == CheckId::Registry)
         {
-            let requests = discovery.platform_requests();
-            checks::registry::missing_platforms(registry, &report.contexts, &requests);
+            checks::registry::missing_platforms(registry, &report.contexts, &ctx.platform_requests);
         }
         point_at_workflow(&mut report, &discovery);
         checks::workflow::explain_invalid_references(&mut report.checks, &discovery);

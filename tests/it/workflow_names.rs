@@ -145,17 +145,30 @@ fn a_pushed_tag_from_an_expression_gets_the_same_fix_from_the_reference_check() 
     assert!(find(&report, "REF_INVALID").is_some());
 }
 
-/// Issue 13, platforms: a named context read by a build that asks for platforms, against
-/// an OCI index with linux/amd64 and linux/arm64 on the real registry.
+/// Issue 13, platforms: a named context read by a build that asks for platforms, on the
+/// real registry: an OCI index with linux/amd64 and linux/arm64, or (`single`) one
+/// linux/amd64 image. `platforms` empty: the build asks for none.
 fn platforms_run(platforms: &str) -> (crate::workflow_precision::Run, String) {
+    context_run(platforms, false)
+}
+
+fn context_run(platforms: &str, single: bool) -> (crate::workflow_precision::Run, String) {
     let registry = crate::support::registry::TestRegistry::start_blocking(
         crate::support::registry::Kind::Plain,
     );
     crate::support::block_on(async {
-        crate::support::fixtures::Publisher::new(&registry.url())
-            .oci_index("team/base", "v1")
-            .await
+        let publisher = crate::support::fixtures::Publisher::new(&registry.url());
+        if single {
+            publisher.single_image("team/base", "v1").await
+        } else {
+            publisher.oci_index("team/base", "v1").await
+        }
     });
+    let platforms = if platforms.is_empty() {
+        String::new()
+    } else {
+        format!("\n          platforms: {platforms}")
+    };
     let host = registry.host();
     let workflow = format!(
         "on: push
@@ -167,8 +180,7 @@ jobs:
         uses: acr-preflight/acr-preflight@v0
       - uses: docker/build-push-action@v6
         with:
-          build-contexts: base=docker-image://{host}/team/base:v1
-          platforms: {platforms}
+          build-contexts: base=docker-image://{host}/team/base:v1{platforms}
           push: false
 "
     );
@@ -227,4 +239,45 @@ fn a_context_index_with_every_requested_platform_is_no_finding() {
         "{verified}"
     );
     assert_eq!(r.status, 0, "{}", r.stdout);
+}
+
+fn requests(r: &crate::workflow_precision::Run) -> u64 {
+    r.report["stats"]["http_requests"].as_u64().unwrap()
+}
+
+/// The index body is the one the lookup already reads: asking for platforms costs no
+/// request.
+#[test]
+fn comparing_an_index_costs_no_request() {
+    let (with, _) = platforms_run("linux/amd64,linux/s390x");
+    let (without, _) = context_run("", false);
+    assert!(find(&without.report, "CONTEXT_PLATFORM_MISSING").is_none());
+    assert_eq!(
+        requests(&with),
+        requests(&without),
+        "{}\n{}",
+        with.stdout,
+        without.stdout
+    );
+}
+
+#[test]
+fn a_single_image_for_another_platform_is_read_from_its_config() {
+    let (r, _) = context_run("linux/arm64", true);
+    let f = find(&r.report, "CONTEXT_PLATFORM_MISSING")
+        .unwrap_or_else(|| panic!("no CONTEXT_PLATFORM_MISSING:\n{}", r.stdout));
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("as a single image, whose config names linux/amd64 only"),
+        "{message}"
+    );
+    // Its manifest body and config blob: two requests more than without platforms.
+    let (without, _) = context_run("", true);
+    assert_eq!(requests(&r), requests(&without) + 2, "{}", r.stdout);
+    let (same, _) = context_run("linux/amd64", true);
+    assert!(
+        find(&same.report, "CONTEXT_PLATFORM_MISSING").is_none(),
+        "{}",
+        same.stdout
+    );
 }

@@ -1,8 +1,9 @@
 //! CONTEXT_PLATFORM_MISSING: a build that asks for platforms reads a named context
 //! (`docker-image://`) whose image index, as the registry check read it, has no image
-//! for one of them. BuildKit resolves the context once per platform it builds, so that
-//! platform's build fails. No request of its own: the index body is the one the lookup
-//! already fetched for its platforms.
+//! for one of them (or that is a single image of another platform). BuildKit resolves
+//! the context once per platform it builds, so that platform's build fails. No request
+//! of its own: the index body is the one the lookup already fetched for its platforms,
+//! and a single image's config platform is read by the lookup ([`super::found`]).
 
 use super::*;
 use crate::workflow::PlatformRequest;
@@ -20,11 +21,8 @@ pub fn missing_platforms(
         else {
             continue;
         };
-        let is_index = matches!(
-            info.media_type.as_deref(),
-            Some(wire::OCI_INDEX | wire::DOCKER_LIST)
-        );
-        if !is_index || info.platforms.is_empty() {
+        // Empty: a single image whose config was not read (or names no platform).
+        if info.platforms.is_empty() {
             continue;
         }
         let available: Vec<&String> = info
@@ -93,6 +91,15 @@ fn platform_missing(
         .as_deref()
         .map(|d| format!(" (digest {d})"))
         .unwrap_or_default();
+    let is_index = matches!(
+        info.media_type.as_deref(),
+        Some(wire::OCI_INDEX | wire::DOCKER_LIST)
+    );
+    let what = if is_index {
+        "an image index for"
+    } else {
+        "a single image, whose config names"
+    };
     let keep: Vec<&str> = request
         .platforms
         .iter()
@@ -121,7 +128,7 @@ fn platform_missing(
         Severity::Error,
         format!("`{}` has no image for {missing}", info.reference),
         format!(
-            "Step `{}` builds for {asked}{line} and reads the context `{}`. The registry serves it{served} as an image index for {available} only. BuildKit resolves the context for each platform it builds, so the build for {missing} fails with \"no match for platform in manifest\".",
+            "Step `{}` builds for {asked}{line} and reads the context `{}`. The registry serves it{served} as {what} {available} only. BuildKit resolves the context for each platform it builds, so the build for {missing} fails with \"no match for platform in manifest\".",
             request.step.label, info.reference
         ),
         format!(
@@ -164,6 +171,13 @@ mod tests {
     }
 
     fn findings_for(media_type: &str, requested: &[&str]) -> Vec<Code> {
+        findings_with(media_type, &["linux/amd64", "unknown/unknown"], requested)
+            .iter()
+            .map(|f| f.code)
+            .collect()
+    }
+
+    fn findings_with(media_type: &str, served: &[&str], requested: &[&str]) -> Vec<Finding> {
         let info = ContextInfo {
             reference: "docker-image://r.io/base:v1".into(),
             role: Role::Pull,
@@ -171,12 +185,12 @@ mod tests {
             repository: Some("base".into()),
             tag: Some("v1".into()),
             media_type: Some(media_type.into()),
-            platforms: vec!["linux/amd64".into(), "unknown/unknown".into()],
+            platforms: served.iter().map(|p| p.to_string()).collect(),
             ..ContextInfo::default()
         };
         let mut report = CheckReport::default();
         missing_platforms(&mut report, &[info], &[request(requested)]);
-        report.findings.iter().map(|f| f.code).collect()
+        report.findings
     }
 
     #[test]
@@ -188,8 +202,20 @@ mod tests {
             missing
         );
         assert!(findings_for(wire::OCI_INDEX, &["local", "linux/amd64"]).is_empty());
-        // A single image manifest names its platform only in its config: not compared.
-        assert!(findings_for(wire::OCI_MANIFEST, &["linux/arm64"]).is_empty());
+    }
+
+    #[test]
+    fn a_single_image_is_compared_only_when_its_config_was_read() {
+        assert!(findings_with(wire::OCI_MANIFEST, &[], &["linux/arm64"]).is_empty());
+        let f = findings_with(wire::DOCKER_MANIFEST, &["linux/amd64"], &["linux/arm64"]);
+        assert_eq!(f.len(), 1);
+        assert!(
+            f[0].message
+                .contains("as a single image, whose config names linux/amd64 only"),
+            "{}",
+            f[0].message
+        );
+        assert!(findings_with(wire::OCI_MANIFEST, &["linux/amd64"], &["linux/amd64"]).is_empty());
     }
 
     #[test]
