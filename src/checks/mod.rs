@@ -25,6 +25,9 @@ pub struct Ctx {
     /// The registries the job logs in to before acr-preflight's step (`None` for a
     /// login whose registry is not known); `None` when that step is not known.
     pub earlier_logins: Option<Vec<Option<String>>>,
+    /// Named contexts the workflow's builds read for the platforms they ask for: the
+    /// registry check reads a single image's platform for these (CONTEXT_PLATFORM_MISSING).
+    pub platform_requests: Vec<crate::workflow::PlatformRequest>,
 }
 
 impl Ctx {
@@ -36,6 +39,7 @@ impl Ctx {
             deadline,
             later_logins: Vec::new(),
             earlier_logins: None,
+            platform_requests: Vec::new(),
         }
     }
 

@@ -271,7 +271,8 @@ pub struct ContextInfo {
     pub tag: Option<String>,
     pub digest: Option<String>,
     pub media_type: Option<String>,
-    /// The platforms of an index (`linux/amd64`, …), when the registry check read one.
+    /// The platforms of an index (`linux/amd64`, …), when the registry check read one;
+    /// for a single image a build reads for platforms, the one its config names.
     pub platforms: Vec<String>,
     /// Where the reference was written: the workflow line it was discovered on, or the
     /// preflight step whose inputs named it (GitHub Actions only).

@@ -507,6 +507,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::WORKFLOW_LOCAL_IMAGE_INVISIBLE
         | C::CONTEXT_NOT_FOUND
         | C::CONTEXT_NOT_AN_ARTIFACT
+        | C::CONTEXT_PLATFORM_MISSING
         | C::REGISTRY_UNEXPECTED => 3,
         _ => 4,
     }

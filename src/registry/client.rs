@@ -644,6 +644,24 @@ impl Client {
         .await
     }
 
+    /// `GET` of a blob (an image config) from the registry's own origin. A redirect
+    /// (to a storage host) is returned as it is, not followed.
+    pub async fn blob(
+        &self,
+        host: &str,
+        repository: &str,
+        digest: &str,
+        auth: &Auth,
+    ) -> Result<Reply, NetError> {
+        let url = self.api_url(host, &format!("v2/{repository}/blobs/{digest}"))?;
+        self.send(
+            Endpoint::Other,
+            || self.authorised(self.http.get(url.clone()), auth),
+            true,
+        )
+        .await
+    }
+
     /// Cancels the session [`Client::start_upload`] opened: `DELETE` on its `Location`
     /// (resolved against the request URL; the query, which carries the session state,
     /// is kept). The credential goes only to the registry's own origin: a `Location`

@@ -296,6 +296,24 @@ pub fn index_platforms(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The config descriptor's digest of an image manifest.
+pub fn manifest_config_digest(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let digest = value.get("config")?.get("digest")?.as_str()?;
+    Some(digest.to_string())
+}
+
+/// The platform an image config names: `os/architecture[/variant]`.
+pub fn config_platform(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let os = value.get("os")?.as_str()?;
+    let arch = value.get("architecture")?.as_str()?;
+    Some(match value.get("variant").and_then(Value::as_str) {
+        Some(v) if !v.is_empty() => format!("{os}/{arch}/{v}"),
+        _ => format!("{os}/{arch}"),
+    })
+}
+
 /// Layers of an image manifest: (media type, title annotation).
 pub fn manifest_layers(body: &[u8]) -> Option<Vec<(String, Option<String>)>> {
     let value: Value = serde_json::from_slice(body).ok()?;

@@ -117,6 +117,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     if let Some((_, discovery)) = &workflow {
         ctx.later_logins = discovery.later_logins();
         ctx.earlier_logins = discovery.earlier_logins();
+        ctx.platform_requests = discovery.platform_requests();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {
@@ -137,7 +138,15 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             .push((CheckId::Run, nothing_to_check(&ctx.config)));
     }
     if let Some((mut workflow_report, discovery)) = workflow {
+        if let Some((_, registry)) = report
+            .checks
+            .iter_mut()
+            .find(|(id, _)| *id == CheckId::Registry)
+        {
+            checks::registry::missing_platforms(registry, &report.contexts, &ctx.platform_requests);
+        }
         point_at_workflow(&mut report, &discovery);
+        checks::workflow::explain_invalid_references(&mut report.checks, &discovery);
         let presented = report
             .identity
             .as_ref()

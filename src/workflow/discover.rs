@@ -5,7 +5,9 @@
 //! `build-args`), `docker buildx build` / `docker build` (`--build-context`,
 //! `--tag`/`-t` with `--push`, `--build-arg`), `docker push`, `az acr build` (an
 //! `oci://` context; `--image`/`-t` in `--registry`/`-r`), `az acr run` (an `oci://`
-//! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. A
+//! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. Names the build only
+//! parses are kept too, for the reference grammar: tags it does not push and registry
+//! cache references (`cache-from`/`cache-to`, `--cache-from`/`--cache-to`). A
 //! `--build-arg BUILDKIT_CONTEXT=<ref>` is discovered as a context too (and the check
 //! says that BuildKit takes named contexts through `--build-context`). Builds that load
 //! their image (`load: true`, `--load`) are kept with the platforms they ask for; every
@@ -25,6 +27,10 @@ use std::collections::HashMap;
 pub enum Role {
     Context,
     Push,
+    /// A tag the step gives its image without pushing it: docker still parses it.
+    Tag,
+    /// A registry cache the build imports from or exports to (`type=registry,ref=…`).
+    Cache,
 }
 
 impl Role {
@@ -32,6 +38,8 @@ impl Role {
         match self {
             Role::Context => "context",
             Role::Push => "push target",
+            Role::Tag => "tag",
+            Role::Cache => "cache reference",
         }
     }
 }
@@ -41,14 +49,18 @@ impl Role {
 pub enum Origin {
     /// `docker/build-push-action` input `build-contexts`.
     BuildPushContexts,
-    /// `docker/build-push-action` input `tags` (with `push: true`).
+    /// `docker/build-push-action` input `tags`.
     BuildPushTags,
+    /// `docker/build-push-action` input `cache-from` or `cache-to`.
+    BuildPushCache,
     /// `docker/build-push-action` input `build-args`: `BUILDKIT_CONTEXT=<ref>`.
     BuildPushBuildArg,
     /// `docker buildx build --build-context name=…`.
     BuildContextFlag,
-    /// `docker buildx build --tag … --push`.
+    /// `docker buildx build --tag …`.
     BuildTag,
+    /// `docker buildx build --cache-from …` or `--cache-to …`.
+    CacheFlag,
     /// `docker build --build-arg BUILDKIT_CONTEXT=<ref>`.
     BuildArg,
     /// `docker push <ref>`.
@@ -66,9 +78,11 @@ impl Origin {
         match self {
             Origin::BuildPushContexts => "docker/build-push-action `build-contexts`",
             Origin::BuildPushTags => "docker/build-push-action `tags`",
+            Origin::BuildPushCache => "docker/build-push-action `cache-from`/`cache-to`",
             Origin::BuildPushBuildArg => "docker/build-push-action `build-args` BUILDKIT_CONTEXT",
             Origin::BuildContextFlag => "`docker buildx build --build-context`",
-            Origin::BuildTag => "`--tag` of a `docker build … --push`",
+            Origin::BuildTag => "`--tag` of a `docker build`",
+            Origin::CacheFlag => "`docker buildx build --cache-from`/`--cache-to`",
             Origin::BuildArg => "`--build-arg BUILDKIT_CONTEXT`",
             Origin::DockerPush => "`docker push`",
             Origin::AcrBuildContext => "`az acr build` context",
@@ -144,6 +158,91 @@ pub struct DiscoveredRef {
     pub step: StepRef,
     /// Whether the step runs after acr-preflight's (true when that step is unknown).
     pub after_preflight: bool,
+    /// The parts of `reference` that expressions and variables supplied.
+    pub pieces: Vec<Piece>,
+}
+
+/// A part of a resolved reference that an expression or variable supplied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Piece {
+    /// As written: `${{ github.repository }}`, `$IMAGE`, `${IMAGE}`.
+    pub written: String,
+    /// Byte range of its value in the resolved reference.
+    pub start: usize,
+    pub end: usize,
+}
+
+impl Piece {
+    /// The environment variable a shell step reads the same value from:
+    /// `GITHUB_REPOSITORY` for `${{ github.repository }}`, `NAME` for `${{ env.NAME }}`
+    /// and `$NAME`; `None` for anything else.
+    pub fn variable(&self) -> Option<String> {
+        let w = self.written.as_str();
+        let ident = |s: &str| {
+            !s.is_empty()
+                && !s.starts_with(|c: char| c.is_ascii_digit())
+                && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        };
+        if let Some(inner) = w.strip_prefix("${{").and_then(|r| r.strip_suffix("}}")) {
+            let inner = inner.trim();
+            if let Some(name) = inner.strip_prefix("env.") {
+                return ident(name).then(|| name.to_string());
+            }
+            let field = inner.strip_prefix("github.")?;
+            return ident(field).then(|| format!("GITHUB_{}", field.to_ascii_uppercase()));
+        }
+        let name = match w.strip_prefix("${") {
+            Some(rest) => rest.strip_suffix('}')?,
+            None => w.strip_prefix('$')?,
+        };
+        ident(name).then(|| name.to_string())
+    }
+}
+
+/// The expression or variable written at byte `offset` of `raw`, if one starts there.
+fn substitution_at(raw: &str, offset: usize) -> Option<&str> {
+    let rest = raw.get(offset..)?;
+    if rest.starts_with("${{") {
+        let close = rest.find("}}")?;
+        return Some(&rest[..close + 2]);
+    }
+    if let Some(inner) = rest.strip_prefix("${") {
+        let close = inner.find('}')?;
+        return Some(&rest[..close + 3]);
+    }
+    let name = rest.strip_prefix('$')?;
+    let n = name
+        .bytes()
+        .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_')
+        .count();
+    (n > 0).then(|| &rest[..n + 1])
+}
+
+/// The pieces of `expanded.text[lead..lead + len]` (the resolved reference) that come
+/// from an expression or variable of `raw`: each run of bytes mapped to the start of a
+/// `${{ … }}` or `$NAME` whose value differs from its spelling.
+fn pieces(raw: &str, expanded: &Expanded, lead: usize, len: usize) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let end = (lead + len).min(expanded.offsets.len());
+    let mut i = lead;
+    while i < end {
+        let o = expanded.offsets[i];
+        let mut j = i + 1;
+        while j < end && expanded.offsets[j] == o {
+            j += 1;
+        }
+        if let Some(token) = substitution_at(raw, o)
+            && expanded.text.get(i..j).is_some_and(|v| v != token)
+        {
+            out.push(Piece {
+                written: token.to_string(),
+                start: i - lead,
+                end: j - lead,
+            });
+        }
+        i = j;
+    }
+    out
 }
 
 impl DiscoveredRef {
@@ -172,6 +271,11 @@ pub struct BuildCommand {
     /// It asks to load its result into the daemon's image store (`load: true`,
     /// `--load`, an output of `type=docker`).
     pub load: bool,
+    /// The platforms it builds (`platforms:`, `--platform`), each once, when they are
+    /// given and resolve; empty otherwise (the builder's own platform).
+    pub platforms: Vec<String>,
+    /// Where the platforms are written.
+    pub platforms_at: Option<Location>,
 }
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
@@ -347,6 +451,20 @@ impl Value {
         }
     }
 
+    /// The value between bytes `from` and `to` of its written form (a field of a
+    /// comma-separated list).
+    fn between(&self, from: usize, to: usize) -> Value {
+        let mut v = self.slice(from);
+        if to >= self.written.text.len() {
+            return v;
+        }
+        let raw_to = self.written.raw_offset(to);
+        let cut = v.expanded.index_of_raw(raw_to);
+        v.expanded = v.expanded.head(cut);
+        v.written = v.written.head(to.saturating_sub(from));
+        v
+    }
+
     /// The value from byte `from` of its written form on (`name=` or `--tag=` cut off).
     /// The expansion is cut where the same source begins, since variables before the
     /// cut can have another length once expanded.
@@ -409,6 +527,8 @@ impl<'i> StepScan<'i, '_> {
             inputs: BuildInputs::default(),
             tags: Vec::new(),
             load: false,
+            platforms: Vec::new(),
+            platforms_at: None,
         });
     }
 
@@ -417,6 +537,29 @@ impl<'i> StepScan<'i, '_> {
         if let Some(build) = self.found.builds.last_mut() {
             build.tags = tags;
             build.load = load;
+        }
+    }
+
+    /// The distinct platforms of `values` and where they are written, when every value
+    /// resolves.
+    fn platforms_of(&self, text: &Text, values: &[Value]) -> Option<(Vec<String>, Location)> {
+        let (first, last) = (values.first()?, values.last()?);
+        if values.iter().any(|v| !v.expanded.is_resolved()) {
+            return None;
+        }
+        let platforms = distinct_platforms(values.iter().map(|v| v.expanded.text.as_str()));
+        let location = self.location(text, first.start(), last.end());
+        (!platforms.is_empty()).then_some((platforms, location))
+    }
+
+    /// Sets the platforms of the build just recorded.
+    fn set_build_platforms(&mut self, text: &Text, values: &[Value]) {
+        let Some((platforms, location)) = self.platforms_of(text, values) else {
+            return;
+        };
+        if let Some(build) = self.found.builds.last_mut() {
+            build.platforms = platforms;
+            build.platforms_at = Some(location);
         }
     }
 
@@ -534,6 +677,11 @@ impl<'i> StepScan<'i, '_> {
             }
         }
         let reference = (unresolved.is_empty() && empty.is_empty()).then(|| resolved.to_string());
+        let lead = value.expanded.text.len() - value.expanded.text.trim_start().len();
+        let pieces = match &reference {
+            Some(r) => pieces(&text.value, &value.expanded, lead, r.len()),
+            None => Vec::new(),
+        };
         let location = self.location(text, value.start(), value.end());
         self.found.references.push(DiscoveredRef {
             role,
@@ -547,7 +695,53 @@ impl<'i> StepScan<'i, '_> {
             location,
             step: self.step_ref.clone(),
             after_preflight: self.after,
+            pieces,
         });
+    }
+
+    /// The registry references of a cache entry (`type=registry,ref=<ref>`; for
+    /// `cache-from` also the bare `<ref>` form, which means the same), as [`Role::Cache`].
+    /// Other cache types (`gha`, `local`, `inline`, …) name no registry.
+    fn cache_entry(&mut self, origin: Origin, text: &Text, value: &Value, from: bool) {
+        let written = value.written.text.clone();
+        let mut fields: Vec<(usize, usize)> = Vec::new();
+        let mut start = 0;
+        while let Some(comma) = outside_expressions(&written[start..], ',') {
+            fields.push((start, start + comma));
+            start += comma + 1;
+        }
+        fields.push((start, written.len()));
+        let has_key = |&(a, b): &(usize, usize)| outside_expressions(&written[a..b], '=').is_some();
+        if !fields.iter().any(has_key) {
+            if from {
+                for (a, b) in fields {
+                    let v = value.between(a, b);
+                    self.add(Role::Cache, origin, text, &v, None, Vec::new());
+                }
+            }
+            return;
+        }
+        let key_of = |(a, b): (usize, usize)| {
+            let f = &written[a..b];
+            let eq = outside_expressions(f, '=')?;
+            Some((f[..eq].trim().to_ascii_lowercase(), a + eq + 1, b))
+        };
+        let mut registry = false;
+        let mut reference = None;
+        for field in fields {
+            match key_of(field) {
+                Some((key, a, b)) if key == "type" => {
+                    let v = value.between(a, b);
+                    registry = v.expanded.is_resolved()
+                        && v.expanded.text.trim().eq_ignore_ascii_case("registry");
+                }
+                Some((key, a, b)) if key == "ref" => reference = Some(value.between(a, b)),
+                _ => {}
+            }
+        }
+        if let (true, Some(v)) = (registry, reference) {
+            self.add(Role::Cache, origin, text, &v, None, Vec::new());
+        }
     }
 
     /// The entries of a list input: split on new lines (and commas), trimmed, with the
@@ -699,6 +893,14 @@ impl<'i> StepScan<'i, '_> {
                 }
             }
         }
+        for (input, from) in [("cache-from", true), ("cache-to", false)] {
+            if let Some(text) = step.input(input) {
+                for (offset, entry) in Self::entries(text, false) {
+                    let value = self.value_in_text(offset, &entry);
+                    self.cache_entry(Origin::BuildPushCache, text, &value, from);
+                }
+            }
+        }
         self.build_push_load();
         // Does the step push? `push: true`, or an output that goes to a registry.
         let mut pushes = false;
@@ -729,54 +931,43 @@ impl<'i> StepScan<'i, '_> {
                         .push((u.clone(), loc, self.step_ref.clone()));
                 }
             }
-            return;
         }
-        if !pushes {
-            return;
-        }
+        // Tags it does not push are still names docker parses.
+        let role = if pushes { Role::Push } else { Role::Tag };
         for (offset, entry) in Self::entries(tags, true) {
             let value = self.value_in_text(offset, &entry);
-            self.add(
-                Role::Push,
-                Origin::BuildPushTags,
-                tags,
-                &value,
-                None,
-                Vec::new(),
-            );
+            self.add(role, Origin::BuildPushTags, tags, &value, None, Vec::new());
         }
     }
 
-    /// `load: true` with the `platforms` input.
+    /// The `platforms` input, and `load: true` with it.
     fn build_push_load(&mut self) {
         let step = self.step;
-        let loads = step.input("load").is_some_and(|t| {
-            let e = self.scope().expand(&t.value);
-            e.is_resolved() && e.text.trim().eq_ignore_ascii_case("true")
-        });
-        let Some(text) = step.input("platforms").filter(|_| loads) else {
+        let Some(text) = step.input("platforms") else {
             return;
         };
         let values: Vec<Value> = Self::entries(text, true)
             .into_iter()
             .map(|(offset, entry)| self.value_in_text(offset, &entry))
             .collect();
-        self.loaded("docker/build-push-action", text, &values);
+        self.set_build_platforms(text, &values);
+        let loads = step.input("load").is_some_and(|t| {
+            let e = self.scope().expand(&t.value);
+            e.is_resolved() && e.text.trim().eq_ignore_ascii_case("true")
+        });
+        if loads {
+            self.loaded("docker/build-push-action", text, &values);
+        }
     }
 
     /// Records a loading build when its platforms resolve to more than one.
     fn loaded(&mut self, what: &str, text: &Text, values: &[Value]) {
-        let (Some(first), Some(last)) = (values.first(), values.last()) else {
+        let Some((platforms, location)) = self.platforms_of(text, values) else {
             return;
         };
-        if values.iter().any(|v| !v.expanded.is_resolved()) {
-            return;
-        }
-        let platforms = distinct_platforms(values.iter().map(|v| v.expanded.text.as_str()));
         if platforms.len() < 2 {
             return;
         }
-        let location = self.location(text, first.start(), last.end());
         self.found.loads.push(LoadedBuild {
             what: what.to_string(),
             platforms,
@@ -1208,6 +1399,7 @@ impl<'i> StepScan<'i, '_> {
                 _ => {}
             }
         }
+        self.set_build_platforms(text, &platforms);
         if load {
             self.loaded(what, text, &platforms);
         }
@@ -1241,9 +1433,12 @@ impl<'i> StepScan<'i, '_> {
                     }
                 }
                 "--build-arg" => self.buildkit_arg(text, &value, Origin::BuildArg),
-                "-t" | "--tag" if push => {
-                    self.add(Role::Push, Origin::BuildTag, text, &value, None, Vec::new())
+                "-t" | "--tag" => {
+                    let role = if push { Role::Push } else { Role::Tag };
+                    self.add(role, Origin::BuildTag, text, &value, None, Vec::new())
                 }
+                "--cache-from" => self.cache_entry(Origin::CacheFlag, text, &value, true),
+                "--cache-to" => self.cache_entry(Origin::CacheFlag, text, &value, false),
                 _ => {}
             }
         }
@@ -1610,6 +1805,71 @@ fn options(args: &[Value], valued: &[&str]) -> Vec<(String, Option<Value>)> {
 mod tests {
     use super::*;
     use crate::workflow::yaml::Pos;
+
+    /// Discovery over the first job, with `IMAGE=Reg.io/App` and the commit `abc`.
+    fn scan(yaml: &str) -> Found {
+        let workflow = Workflow::parse("w.yml", yaml).unwrap();
+        let env = HashMap::from([("IMAGE".to_string(), "Reg.io/App".to_string())]);
+        let run = RunEnvironment {
+            sha: Some("abc".into()),
+            ..RunEnvironment::default()
+        };
+        discover(&Input {
+            workflow: &workflow,
+            job: &workflow.jobs[0],
+            preflight: None,
+            process_env: &env,
+            run: &run,
+            cloud: crate::cloud::AzureEnvironment::AzureCloud,
+        })
+    }
+
+    fn names(yaml: &str) -> Vec<(Role, String, Option<String>)> {
+        scan(yaml)
+            .references
+            .into_iter()
+            .map(|r| (r.role, r.written, r.reference))
+            .collect()
+    }
+
+    #[test]
+    fn registry_caches_and_unpushed_tags_are_names() {
+        let got = names(
+            "jobs:\n  b:\n    steps:\n      - uses: docker/build-push-action@v6\n        with:\n          tags: a/b:1\n          cache-from: |\n            type=gha\n            r.io/c:1\n            type=registry,ref=r.io/d:1\n          cache-to: type=registry,mode=max,ref=r.io/e:1\n      - run: docker buildx build --cache-to r.io/f:1 --cache-from type=local,src=x --cache-from=type=registry,ref=r.io/g .\n",
+        );
+        let want = |role, s: &str| (role, s.to_string(), Some(s.to_string()));
+        assert_eq!(
+            got,
+            vec![
+                want(Role::Cache, "r.io/c:1"),
+                want(Role::Cache, "r.io/d:1"),
+                want(Role::Cache, "r.io/e:1"),
+                want(Role::Tag, "a/b:1"),
+                want(Role::Cache, "r.io/g"),
+            ]
+        );
+    }
+
+    #[test]
+    fn pieces_name_the_expressions_that_supplied_them() {
+        let found = scan(
+            "jobs:\n  b:\n    steps:\n      - run: docker build -t \"$IMAGE:${{ github.sha }}\" .\n",
+        );
+        let r = &found.references[0];
+        assert_eq!(r.reference.as_deref(), Some("Reg.io/App:abc"));
+        let pieces: Vec<(&str, usize, usize, Option<String>)> = r
+            .pieces
+            .iter()
+            .map(|p| (p.written.as_str(), p.start, p.end, p.variable()))
+            .collect();
+        assert_eq!(
+            pieces,
+            vec![
+                ("$IMAGE", 0, 10, Some("IMAGE".into())),
+                ("${{ github.sha }}", 11, 14, Some("GITHUB_SHA".into())),
+            ]
+        );
+    }
 
     #[test]
     fn list_entries_split_around_multibyte_characters() {

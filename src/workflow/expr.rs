@@ -113,6 +113,32 @@ impl Expanded {
         }
     }
 
+    /// The part of this expansion before byte `end` (moved back to a character boundary),
+    /// with the unresolved and empty parts within it.
+    pub fn head(&self, end: usize) -> Expanded {
+        let mut end = end.min(self.text.len());
+        while !self.text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let limit = self.offsets.get(end).copied().unwrap_or(usize::MAX);
+        Expanded {
+            text: self.text[..end].to_string(),
+            offsets: self.offsets[..end.min(self.offsets.len())].to_vec(),
+            unresolved: self
+                .unresolved
+                .iter()
+                .filter(|u| u.offset < limit)
+                .cloned()
+                .collect(),
+            empty: self
+                .empty
+                .iter()
+                .filter(|e| e.offset < limit)
+                .cloned()
+                .collect(),
+        }
+    }
+
     /// The byte of `text` that comes from raw offset `raw` or after it.
     pub fn index_of_raw(&self, raw: usize) -> usize {
         self.offsets

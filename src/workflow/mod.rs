@@ -19,7 +19,7 @@ pub mod shell;
 pub mod yaml;
 
 pub use discover::{
-    BuildCommand, BuildInputs, DiscoveredRef, LoginStep, Origin, RefKind, Role, StepRef,
+    BuildCommand, BuildInputs, DiscoveredRef, LoginStep, Origin, Piece, RefKind, Role, StepRef,
 };
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
@@ -88,7 +88,52 @@ pub struct LaterLogin {
     pub preflight_line: u32,
 }
 
+/// A registry image a build reads as a named context (`docker-image://`), with the
+/// platforms that build asks for: BuildKit pulls the context once per platform.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformRequest {
+    /// The context as discovered (`docker-image://host/repo:tag`).
+    pub reference: String,
+    pub platforms: Vec<String>,
+    /// Where the platforms are written.
+    pub location: Location,
+    /// The build step.
+    pub step: StepRef,
+}
+
 impl Discovery {
+    /// The `docker-image://` contexts of the builds after acr-preflight's step that ask
+    /// for platforms, each with the platforms of its build (the last build of the same
+    /// step that starts at or before the context's line).
+    pub fn platform_requests(&self) -> Vec<PlatformRequest> {
+        let mut out: Vec<PlatformRequest> = Vec::new();
+        for r in self.contexts() {
+            let (Some(reference), true) = (&r.reference, r.kind == RefKind::DockerImage) else {
+                continue;
+            };
+            let line = r.location.line.unwrap_or(r.step.line);
+            let same_step = || {
+                self.builds
+                    .iter()
+                    .filter(|b| b.step.index == r.step.index && b.after_preflight)
+            };
+            let build = same_step()
+                .rfind(|b| b.location.line.is_none_or(|l| l <= line))
+                .or_else(|| same_step().next());
+            let Some((build, at)) = build.and_then(|b| b.platforms_at.clone().map(|at| (b, at)))
+            else {
+                continue;
+            };
+            out.push(PlatformRequest {
+                reference: reference.clone(),
+                platforms: build.platforms.clone(),
+                location: at,
+                step: build.step.clone(),
+            });
+        }
+        out
+    }
+
     fn usable(&self, role: Role) -> Vec<&DiscoveredRef> {
         let mut seen: Vec<&str> = Vec::new();
         let mut out = Vec::new();

@@ -32,5 +32,6 @@ mod workflow;
 mod workflow_buildx;
 mod workflow_e2e;
 mod workflow_edges;
+mod workflow_names;
 mod workflow_precision;
 mod workflow_withheld;

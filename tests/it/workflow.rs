@@ -519,6 +519,15 @@ fn scripts_with_variables_buildkit_context_and_an_early_build() {
     let (report, d) = case.run();
     let text = fixture("buildx-script.yml");
     let expected = vec![
+        // The early build's tag (not pushed) and the unresolved `-t $IMAGE` are names only.
+        row(
+            Role::Tag,
+            Origin::BuildTag,
+            "local/app:smoke",
+            Some("local/app:smoke"),
+            16,
+            Some(30),
+        ),
         row(
             Role::Context,
             Origin::BuildArg,
@@ -527,6 +536,7 @@ fn scripts_with_variables_buildkit_context_and_an_early_build() {
             28,
             Some(42),
         ),
+        row(Role::Tag, Origin::BuildTag, "$IMAGE", None, 29, Some(17)),
         row(Role::Push, Origin::DockerPush, "$IMAGE", None, 30, Some(24)),
         row(
             Role::Push,
@@ -848,8 +858,13 @@ fn without_the_evaluated_env_the_vars_chain_is_explained() {
     );
     assert_eq!((loc.line, loc.column), (Some(26), Some(33)));
     assert_at(&fixture("expressions.yml"), 26, 33, "${{ env.BASE }}");
-    // On a pull request `push:` is false: the tags are not push targets.
-    assert!(d.references.iter().all(|r| r.role == Role::Context));
+    // On a pull request `push:` is false: the tags are not push targets, only names
+    // the grammar check parses.
+    assert!(
+        d.references
+            .iter()
+            .all(|r| matches!(r.role, Role::Context | Role::Tag))
+    );
     assert_eq!(report.findings.len(), 2);
 }
 
@@ -860,7 +875,11 @@ fn a_push_input_that_cannot_be_evaluated_is_reported_once() {
         .env("REGISTRY", "myreg.azurecr.io");
     case.config.env.event_name = None;
     let (report, d) = case.run();
-    assert!(d.references.iter().all(|r| r.role == Role::Context));
+    assert!(
+        d.references
+            .iter()
+            .all(|r| matches!(r.role, Role::Context | Role::Tag))
+    );
     let undecided: Vec<_> = report
         .findings
         .iter()

@@ -6,7 +6,7 @@ use super::*;
 
 /// A value for a message: in backticks, control characters escaped, very long values
 /// shortened (the full input is in the JSON `contexts[]`).
-pub(super) fn show(s: &str) -> String {
+pub fn show(s: &str) -> String {
     const MAX: usize = 160;
     const KEEP: usize = 70;
     let escaped: String = s
@@ -70,22 +70,36 @@ pub(super) fn invalid(
         capitalize(role.noun()),
         error.explanation()
     );
-    if error.kind() != ReferenceErrorKind::UnsupportedScheme {
-        // Docker's own words, to match against a failed build's log.
-        let go_text = error.go_text();
-        let go_text = if go_text.chars().count() <= 200 {
-            go_text
-        } else {
-            error.kind().text()
-        };
-        message.push_str(&format!(" Docker reports this as \"{go_text}\"."));
+    message.push_str(&docker_says(error));
+    let fix = invalid_fix(written, error, registry);
+    finding(Code::REF_INVALID, Severity::Error, title, message, fix)
+}
+
+/// ` Docker reports this as "…".`: docker's own words, to match against a failed
+/// build's log (empty for the scheme error, which is this tool's own).
+pub fn docker_says(error: &ReferenceError) -> String {
+    if error.kind() == ReferenceErrorKind::UnsupportedScheme {
+        return String::new();
     }
+    let go_text = error.go_text();
+    let go_text = if go_text.chars().count() <= 200 {
+        go_text
+    } else {
+        error.kind().text()
+    };
+    format!(" Docker reports this as \"{go_text}\".")
+}
+
+/// REF_INVALID's fix for `written`: the repaired reference when the repair is
+/// mechanical, else the rule of the part that broke.
+pub fn invalid_fix(written: &str, error: &ReferenceError, registry: Option<&Registry>) -> String {
+    let shown = show(written);
     let host = registry.map(|r| r.host.as_str());
     let repair = reference::suggest_repair(written, host);
     let is_layout = error
         .part()
         .is_some_and(|s| s.eq_ignore_ascii_case("oci-layout"));
-    let fix = match (error.section(), repair) {
+    match (error.section(), repair) {
         (Section::Scheme, _) if is_layout => {
             "Remove it from --context (input `context`) and pass the OCI layout to buildx directly (`--build-context name=oci-layout://<dir>`); to check a registry context, use `oci://<registry host>/<repository>:<tag>` or `docker-image://<registry host>/<repository>:<tag>`.".to_string()
         }
@@ -107,8 +121,7 @@ pub(super) fn invalid(
         (Section::Tag, None) => "Write a tag of up to 128 characters from [A-Za-z0-9_.-], starting with a letter, digit or `_` (for example replace spaces and `/` with `-`), e.g. `v1.2.3`.".to_string(),
         (Section::Digest, None) => "Write the full digest, `@sha256:` followed by 64 lowercase hex digits (from `az acr repository show -n <acr name> --image <repository>:<tag> --query digest -o tsv` or `docker buildx imagetools inspect <reference>`), or drop the `@…` part and use a tag.".to_string(),
         (Section::Whole, None) => format!("Write the reference as {GRAMMAR}."),
-    };
-    finding(Code::REF_INVALID, Severity::Error, title, message, fix)
+    }
 }
 
 pub(super) fn capitalize(s: &str) -> String {

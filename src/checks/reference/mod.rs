@@ -14,6 +14,7 @@ use crate::reference::{
 };
 use crate::suggest::edit_distance;
 use messages::*;
+pub use messages::{docker_says, invalid_fix, show as show_value};
 
 pub async fn run(ctx: &Ctx) -> (CheckReport, Vec<ContextInfo>) {
     check(&ctx.config)

@@ -8,7 +8,10 @@
 //! opened and cancelled (`push.rs`).
 
 mod messages;
+mod platforms;
 mod push;
+
+pub use platforms::missing_platforms;
 
 use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
@@ -41,6 +44,9 @@ struct Target {
     info: ContextInfo,
     repository: String,
     push: bool,
+    /// A build reads it for the platforms it asks for: a single image's platform is
+    /// read too (its config).
+    platforms_requested: bool,
 }
 
 /// Where more tokens come from (the catalog needs its own scope).
@@ -92,6 +98,10 @@ pub async fn run(
                 info: info.clone(),
                 repository: repository.clone(),
                 push: info.role == Role::Push,
+                platforms_requested: ctx
+                    .platform_requests
+                    .iter()
+                    .any(|r| r.reference == info.reference.trim()),
             });
     }
     // The build's registry is checked even with no reference on it: reachability and
@@ -215,7 +225,8 @@ pub struct Resolved {
     pub index: usize,
     pub digest: String,
     pub media_type: Option<String>,
-    /// The platforms of an index (empty for a single manifest).
+    /// The platforms of an index; for a single image, the one its config names when a
+    /// build reads it for platforms (else empty).
     pub platforms: Vec<String>,
 }
 
@@ -715,8 +726,17 @@ async fn found(
             body = r.body;
         }
     }
+    let is_image = matches!(
+        media_type.as_deref(),
+        Some(wire::OCI_MANIFEST | wire::DOCKER_MANIFEST)
+    );
     let platforms = if is_index {
         wire::index_platforms(&body)
+    } else if is_image && manifest.target.platforms_requested {
+        image_platform(client, host, auth, manifest, &mut body)
+            .await
+            .into_iter()
+            .collect()
     } else {
         Vec::new()
     };
@@ -751,6 +771,40 @@ async fn found(
             platforms,
         });
     }
+}
+
+/// The platform of a single image, from its config: the manifest's body (one GET when
+/// the lookup was a HEAD), then the config blob (one GET), served by the registry
+/// itself. `None` when either is not served directly (a blob redirected to a storage
+/// host is not followed) or names no platform.
+async fn image_platform(
+    client: &Client,
+    host: &str,
+    auth: &Auth,
+    manifest: &Manifest<'_>,
+    body: &mut Vec<u8>,
+) -> Option<String> {
+    let repository = &manifest.target.repository;
+    if body.is_empty() {
+        let r = client
+            .manifest(host, repository, manifest.reference, auth, true)
+            .await
+            .ok()?;
+        if r.status != 200 {
+            return None;
+        }
+        *body = r.body;
+    }
+    let digest = wire::manifest_config_digest(body)?;
+    // From the registry's answer: only a well-formed digest goes into the URL.
+    let hex = digest.strip_prefix("sha256:")?;
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let r = client.blob(host, repository, &digest, auth).await.ok()?;
+    (r.status == 200)
+        .then(|| wire::config_platform(&r.body))
+        .flatten()
 }
 
 /// The credential the build would present exists only where this container action

@@ -15,8 +15,11 @@
 //! of builds on a builder with its own image store from the workspace.
 
 mod messages;
+mod names;
 mod shared_config;
 mod withheld;
+
+pub use names::explain_invalid_references;
 
 use super::Ctx;
 use crate::config::{AuthMode, Config};
@@ -160,6 +163,7 @@ pub fn check(
     builders(&mut report, config, &found);
     local_images(&mut report, files, &found);
     static_logins(&mut report, config, &found);
+    names::invalid_names(&mut report, config, &discovery);
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
@@ -645,7 +649,14 @@ fn build_before_preflight(
 
 fn unresolved(report: &mut CheckReport, found: &discover::Found) {
     let mut seen: Vec<(Location, String)> = Vec::new();
-    for r in found.references.iter().filter(|r| r.after_preflight) {
+    // Only what stands in for --context/--push: tags and caches are not checked further.
+    let checked = |r: &&DiscoveredRef| matches!(r.role, Role::Context | Role::Push);
+    for r in found
+        .references
+        .iter()
+        .filter(|r| r.after_preflight)
+        .filter(checked)
+    {
         for (u, loc) in &r.unresolved {
             let key = (loc.clone(), u.written.clone());
             if seen.contains(&key) {
