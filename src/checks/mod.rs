@@ -22,6 +22,9 @@ pub struct Ctx {
     /// check's discovery): the credentials check names them instead of a missing
     /// credential.
     pub later_logins: Vec<crate::workflow::LaterLogin>,
+    /// The `FROM` images of the builds after acr-preflight's step (from the workflow
+    /// check's discovery): those on a registry the run checks are checked like contexts.
+    pub base_images: crate::workflow::BaseImages,
 }
 
 impl Ctx {
@@ -32,6 +35,7 @@ impl Ctx {
             secrets,
             deadline,
             later_logins: Vec::new(),
+            base_images: crate::workflow::BaseImages::default(),
         }
     }
 

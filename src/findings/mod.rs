@@ -234,6 +234,9 @@ pub enum Role {
     Pull,
     /// `--push`: the build pushes to it.
     Push,
+    /// A `FROM` image of a build's Dockerfile: the build pulls it with the credential it
+    /// presents to that registry.
+    Base,
 }
 
 impl Role {
@@ -242,6 +245,7 @@ impl Role {
         match self {
             Role::Pull => "pull",
             Role::Push => "push",
+            Role::Base => "base",
         }
     }
 
@@ -250,7 +254,13 @@ impl Role {
         match self {
             Role::Pull => "context",
             Role::Push => "push target",
+            Role::Base => "base image",
         }
+    }
+
+    /// True when the build pulls the reference (a context or a base image).
+    pub fn pulls(self) -> bool {
+        !matches!(self, Role::Push)
     }
 }
 

@@ -58,6 +58,8 @@ pub struct Discovery {
 pub struct BaseRef {
     /// The image after `ARG` substitution, as the build pulls it.
     pub image: String,
+    /// As written in the Dockerfile, before substitution.
+    pub written: String,
     /// The `FROM` image in the Dockerfile (workspace-relative path, line, column).
     pub location: Location,
     /// The build step that reads the Dockerfile.
@@ -194,6 +196,7 @@ impl Discovery {
                 }
                 out.images.push(BaseRef {
                     image: base.image,
+                    written: base.written,
                     location: Location {
                         file: path.to_string(),
                         line: u32::try_from(base.line).ok(),
