@@ -25,6 +25,9 @@ pub struct Ctx {
     /// The `FROM` images of the builds after acr-preflight's step (from the workflow
     /// check's discovery): those on a registry the run checks are checked like contexts.
     pub base_images: crate::workflow::BaseImages,
+    /// How messages name the job's login to Docker Hub, when a step of the job logs in
+    /// to it (its pulls are then not anonymous).
+    pub docker_hub_login: Option<String>,
 }
 
 impl Ctx {
@@ -36,6 +39,7 @@ impl Ctx {
             deadline,
             later_logins: Vec::new(),
             base_images: crate::workflow::BaseImages::default(),
+            docker_hub_login: None,
         }
     }
 

@@ -88,6 +88,16 @@ pub struct Location {
     pub column: Option<u32>,
 }
 
+impl Location {
+    /// `file:line`, or `file` when the line is not known, for messages.
+    pub fn file_line(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}", self.file),
+            None => self.file.clone(),
+        }
+    }
+}
+
 /// One problem (or noteworthy fact) a check found.
 ///
 /// `message` says what was seen, with evidence; `fix` is the exact command or edit

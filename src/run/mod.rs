@@ -118,6 +118,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     if let Some((_, discovery)) = &workflow {
         ctx.later_logins = discovery.later_logins();
         ctx.base_images = discovery.base_images(&workspace);
+        ctx.docker_hub_login = discovery.docker_hub_login();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {

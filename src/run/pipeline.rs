@@ -24,7 +24,10 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     );
     contexts.extend(bases);
     let mut presented = credentials_and_identity(ctx, http, &contexts, early_sign_in).await;
-    let (registry, registry_requests) = registry_stage(ctx, http, &mut contexts, &presented).await;
+    let ((registry, registry_requests), (hub, hub_requests)) = tokio::join!(
+        registry_stage(ctx, http, &mut contexts, &presented),
+        checks::registry::dockerhub::anonymous_pulls(ctx, http)
+    );
 
     // What the registry served settles what the earlier stages could not know.
     checks::credentials::settle_unverifiable_helpers(
@@ -43,6 +46,8 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
 
     let identity = presented.identity;
     let mut registry = registry;
+    registry.findings.extend(hub.findings);
+    registry.verified.extend(hub.verified);
     for f in &mut registry.findings {
         checks::reference::point_at_from(f, &ctx.base_images, &contexts);
     }
@@ -57,7 +62,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     Report {
         checks,
         contexts,
-        http_requests: registry_requests + identity.requests,
+        http_requests: registry_requests + hub_requests + identity.requests,
         identity: identity.identity,
     }
 }

@@ -209,6 +209,20 @@ impl Discovery {
         out
     }
 
+    /// How messages name the job's first login to Docker Hub (`docker/login-action` at
+    /// build.yml:12), when a step of the job logs in to it; a login whose registry is not
+    /// known here counts, as it may be Docker Hub.
+    pub fn docker_hub_login(&self) -> Option<String> {
+        self.logins
+            .iter()
+            .find(|l| {
+                l.registry
+                    .as_deref()
+                    .is_none_or(crate::reference::is_docker_hub)
+            })
+            .map(|l| format!("`{}` ({})", l.what, l.location.file_line()))
+    }
+
     /// Where a reference is written in the workflow: an entry of acr-preflight's own
     /// `context`/`push` input holding it, else a discovered reference (as resolved, e.g.
     /// a `--context` value built from [`Discovery::context_refs`]).

@@ -34,8 +34,13 @@ impl Workspace {
     /// Runs the binary as the runner would for the job `build`; (exit code, stdout,
     /// summary).
     fn run(&self, host: &str) -> (Option<i32>, String, String) {
+        self.run_with(host, &[])
+    }
+
+    fn run_with(&self, host: &str, inputs: &[(&str, String)]) -> (Option<i32>, String, String) {
         let out = Command::new(BIN)
             .env_clear()
+            .envs(inputs.iter().map(|(k, v)| (*k, v.as_str())))
             .env("PATH", "/usr/bin:/bin")
             .env("GITHUB_ACTIONS", "true")
             .env("GITHUB_WORKSPACE", self.dir.path())
@@ -184,4 +189,197 @@ fn present_base_images_pass() {
     }
     assert!(summary.contains(&published.digest), "{summary}");
     assert!(summary.contains("| base |"), "{summary}");
+}
+
+/// Docker Hub as its documentation describes it (it is unreachable from the tests): the
+/// registry's `/v2/` challenges with a Bearer realm on auth.docker.io, the realm hands out
+/// `{"token": …}` anonymously, and a manifest `HEAD` with that token answers with the
+/// `ratelimit-limit`, `ratelimit-remaining` and `docker-ratelimit-source` headers.
+struct DockerHub {
+    server: support::http::MockServer,
+    ca: support::tls::TestCa,
+    _dir: tempfile::TempDir,
+}
+
+const HUB: &str = "registry-1.docker.io";
+const HUB_AUTH: &str = "auth.docker.io";
+
+impl DockerHub {
+    fn start() -> DockerHub {
+        use support::http::{Reply, Response};
+        let dir = tempfile::tempdir().unwrap();
+        let ca = support::tls::TestCa::new(dir.path());
+        let (cert, key) = ca.issue_server_cert(&[HUB, HUB_AUTH]);
+        let server = support::http::MockServer::start_tls(&cert, &key, |req, _| {
+            let host = req.host();
+            let unauthorized = || {
+                Response::new(401)
+                    .header("Content-Type", "application/json")
+                    .header(
+                        "WWW-Authenticate",
+                        &format!(
+                            "Bearer realm=\"https://{HUB_AUTH}/token\",service=\"registry.docker.io\",scope=\"repository:library/alpine:pull\""
+                        ),
+                    )
+                    .body(support::servers::UNAUTHORIZED_BODY)
+            };
+            let reply = if host.starts_with(HUB_AUTH) && req.path == "/token" {
+                Response::json(
+                    200,
+                    &serde_json::json!({"token": "hub-anon-token", "access_token": "hub-anon-token", "expires_in": 300, "issued_at": "2026-12-05T07:00:00Z"}),
+                )
+            } else if req.path == "/v2/" {
+                unauthorized()
+            } else if req.path == "/v2/library/alpine/manifests/3.20" {
+                if req.header("authorization") == Some("Bearer hub-anon-token") {
+                    Response::new(200)
+                        .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                        .header("Docker-Content-Digest", "sha256:1111111111111111111111111111111111111111111111111111111111111111")
+                        .header("ratelimit-limit", "100;w=21600")
+                        .header("ratelimit-remaining", "76;w=21600")
+                        .header("docker-ratelimit-source", "203.0.113.9")
+                } else {
+                    unauthorized()
+                }
+            } else {
+                Response::registry_error(
+                    404,
+                    "NAME_UNKNOWN",
+                    "repository name not known to registry",
+                )
+            };
+            Reply::Respond(reply)
+        });
+        DockerHub {
+            server,
+            ca,
+            _dir: dir,
+        }
+    }
+
+    /// The inputs that send Docker Hub's names to this server and trust its certificate.
+    fn inputs(&self) -> Vec<(&'static str, String)> {
+        let addr = self.server.addr();
+        vec![
+            ("INPUT_RESOLVE", format!("{HUB}={addr}\n{HUB_AUTH}={addr}")),
+            ("INPUT_CA-FILE", self.ca.ca_pem_path().display().to_string()),
+        ]
+    }
+}
+
+const HUB_DOCKERFILE: &str = "FROM alpine:3.20 AS tools\nFROM tools\n";
+
+#[test]
+fn anonymous_docker_hub_base_images_are_a_warning_with_the_allowance_left() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    let dockerfile = format!("{HUB_DOCKERFILE}FROM {host}/team/base:v1\n");
+    let ws = Workspace::new(&workflow(&host, "X=1"), &dockerfile);
+    let (code, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert_eq!(code, Some(0), "a warning does not fail the run: {stdout}");
+    let found = annotations(&stdout);
+    let (level, at) = found
+        .iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("REGISTRY_DOCKERHUB_ANONYMOUS"))
+        })
+        .unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS:\n{stdout}"));
+    assert_eq!(level, "warning", "{stdout}");
+    assert_eq!(at.get("file").map(String::as_str), Some("Dockerfile"));
+    assert_eq!(at.get("line").map(String::as_str), Some("1"));
+    assert_eq!(at.get("col").map(String::as_str), Some("6"));
+    for expected in [
+        "`alpine:3.20` (Dockerfile:1)",
+        "Docker Hub reports 76 of 100 pulls left per 6 h for 203.0.113.9.",
+        "docker/login-action",
+        "az acr import --name <registry> --source docker.io/library/alpine:3.20 --image alpine:3.20",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    // One anonymous token, then one HEAD: a manifest GET would count as a pull.
+    let requests = hub.server.requests();
+    let token = requests
+        .iter()
+        .find(|r| r.path == "/token")
+        .expect("a token request");
+    assert_eq!(token.header("authorization"), None, "anonymous");
+    assert_eq!(
+        token.query_first("scope").as_deref(),
+        Some("repository:library/alpine:pull")
+    );
+    assert_eq!(
+        token.query_first("service").as_deref(),
+        Some("registry.docker.io")
+    );
+    let manifests: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.path.contains("/manifests/"))
+        .map(|r| r.method.as_str())
+        .collect();
+    assert_eq!(manifests, ["HEAD"]);
+}
+
+#[test]
+fn docker_hub_login_or_credential_means_no_warning_and_an_unreachable_hub_only_a_notice() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    // The job logs in to Docker Hub (docker/login-action without `registry:`).
+    let logged_in = workflow(&host, "X=1").replacen(
+        "      - uses: docker/build-push-action@v6",
+        "      - uses: docker/login-action@v3\n        with:\n          username: ci\n          password: ${{ secrets.HUB }}\n      - uses: docker/build-push-action@v6",
+        1,
+    );
+    let ws = Workspace::new(&logged_in, HUB_DOCKERFILE);
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert!(!stdout.contains("REGISTRY_DOCKERHUB_ANONYMOUS"), "{stdout}");
+    assert!(
+        stdout.contains("pulled with the Docker Hub login of `docker/login-action`"),
+        "{stdout}"
+    );
+
+    // The docker config holds a Docker Hub credential.
+    let ws = Workspace::new(&workflow(&host, "X=1"), HUB_DOCKERFILE);
+    std::fs::write(
+        ws.docker.path().join("config.json"),
+        r#"{"auths":{"https://index.docker.io/v1/":{"auth":"Y2k6c2VjcmV0"}}}"#,
+    )
+    .unwrap();
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert!(!stdout.contains("REGISTRY_DOCKERHUB_ANONYMOUS"), "{stdout}");
+    assert_eq!(hub.server.hits(), 0, "nothing asked of Docker Hub");
+
+    // Docker Hub cannot be reached: a notice, and no network finding.
+    let ws = Workspace::new(&workflow(&host, "X=1"), HUB_DOCKERFILE);
+    let refused = support::registry::refused_addr();
+    let inputs = [
+        (
+            "INPUT_RESOLVE",
+            format!("{HUB}={refused}\n{HUB_AUTH}={refused}"),
+        ),
+        ("INPUT_TIMEOUT", "10".to_string()),
+    ];
+    let started = std::time::Instant::now();
+    let (_, stdout, _) = ws.run_with(&host, &inputs);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{stdout}"
+    );
+    let notice = annotations(&stdout)
+        .into_iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("REGISTRY_DOCKERHUB_ANONYMOUS"))
+        })
+        .unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS:\n{stdout}"));
+    assert_eq!(notice.0, "notice", "{stdout}");
+    assert!(
+        stdout.contains("The remaining allowance could not be read"),
+        "{stdout}"
+    );
+    for net in ["NET_CONNECT", "NET_DNS", "NET_TIMEOUT"] {
+        assert!(!stdout.contains(net), "{stdout}");
+    }
 }

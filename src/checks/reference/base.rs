@@ -3,7 +3,7 @@
 //! build presents there, located at its Dockerfile line. Images on other registries, and
 //! Dockerfiles that could not be read, are listed as not checked.
 
-use crate::findings::{CheckReport, ContextInfo, Finding, Location, Role};
+use crate::findings::{CheckReport, ContextInfo, Finding, Role};
 use crate::reference::{parse_normalized, same_registry};
 use crate::workflow::{BaseImages, BaseRef};
 
@@ -17,7 +17,7 @@ pub fn base_contexts(
 ) -> Vec<ContextInfo> {
     let mut out: Vec<ContextInfo> = Vec::new();
     for base in &bases.images {
-        let at = place(&base.location);
+        let at = base.location.file_line();
         let parsed = match parse_normalized(&base.image) {
             Ok(r) => r,
             Err(e) => {
@@ -90,7 +90,7 @@ pub fn point_at_from(finding: &mut Finding, bases: &BaseImages, contexts: &[Cont
     finding.fix = format!(
         "The image comes from `FROM {}` at {}: {}",
         base.written,
-        place(&base.location),
+        base.location.file_line(),
         finding.fix
     );
 }
@@ -104,15 +104,8 @@ fn from_line(base: &BaseRef) -> String {
     };
     format!(
         "Base image of {} (`FROM {}`{substituted}, step `{}`).",
-        place(&base.location),
+        base.location.file_line(),
         base.written,
         base.step.label
     )
-}
-
-fn place(location: &Location) -> String {
-    match location.line {
-        Some(line) => format!("{}:{line}", location.file),
-        None => location.file.clone(),
-    }
 }

@@ -5,6 +5,7 @@
 //! Round trips per registry: one `/v2/` ping and one token for all its repositories,
 //! then one HEAD per context (a GET when the body is needed), all contexts at once.
 
+pub mod dockerhub;
 mod messages;
 
 use super::Ctx;
