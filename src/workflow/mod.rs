@@ -19,7 +19,8 @@ pub mod shell;
 pub mod yaml;
 
 pub use discover::{
-    BuildCommand, BuildInputs, DiscoveredRef, LoginStep, Origin, RefKind, Role, StepRef,
+    BuildCommand, BuildInputs, BuilderImage, DiscoveredRef, LoginStep, Origin, RefKind, Role,
+    StepRef,
 };
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
@@ -45,6 +46,8 @@ pub struct Discovery {
     pub builds: Vec<BuildCommand>,
     /// Every registry login found in the job.
     pub logins: Vec<LoginStep>,
+    /// Every BuildKit builder image `docker/setup-buildx-action` pulls in the job.
+    pub builders: Vec<BuilderImage>,
     /// The entries of acr-preflight's own `context` and `push` inputs: the value as
     /// the run received it (a `--context`/`--push` value) and where it is written.
     pub inputs: Vec<(String, Location)>,
@@ -71,6 +74,9 @@ pub struct BaseRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BaseImages {
     pub images: Vec<BaseRef>,
+    /// The BuildKit images `docker/setup-buildx-action` steps after acr-preflight's pull
+    /// (located at the workflow line that names them).
+    pub builders: Vec<BaseRef>,
     pub unreadable: Vec<(String, String)>,
 }
 
@@ -167,7 +173,7 @@ impl Discovery {
     }
 
     /// The `FROM` images of the Dockerfiles the builds after acr-preflight's step read,
-    /// each image once; images whose value depends on what is not known here (an `ARG`
+    /// and the builder images of its later `docker/setup-buildx-action` steps, each image once; images whose value depends on what is not known here (an `ARG`
     /// without default or build-arg) are left out. Each Dockerfile is read once, bounded.
     pub fn base_images(&self, files: &dyn WorkflowFiles) -> BaseImages {
         let mut out = BaseImages::default();
@@ -203,6 +209,16 @@ impl Discovery {
                         column: u32::try_from(base.column).ok(),
                     },
                     step: build.step.clone(),
+                });
+            }
+        }
+        for b in self.builders.iter().filter(|b| b.after_preflight) {
+            if !out.builders.iter().any(|o| o.image == b.image) {
+                out.builders.push(BaseRef {
+                    image: b.image.clone(),
+                    written: b.image.clone(),
+                    location: b.location.clone(),
+                    step: b.step.clone(),
                 });
             }
         }

@@ -86,6 +86,12 @@ jobs:
     )
 }
 
+/// [`workflow`] with `step` (YAML lines) between the preflight and the build.
+fn with_step_before_build(host: &str, step: &str) -> String {
+    let build = "      - uses: docker/build-push-action@v6";
+    workflow(host, "X=1").replacen(build, &format!("{step}{build}"), 1)
+}
+
 /// The column (1-based) of `needle` on `line` (1-based) of `text`.
 fn column_of(text: &str, line: usize, needle: &str) -> usize {
     text.lines().nth(line - 1).unwrap().find(needle).unwrap() + 1
@@ -103,6 +109,17 @@ fn registry_with_base() -> (
             .await
     });
     (registry, published)
+}
+
+/// The one REGISTRY_DOCKERHUB_ANONYMOUS annotation: its level and properties.
+fn hub_finding(stdout: &str) -> (String, BTreeMap<String, String>) {
+    annotations(stdout)
+        .into_iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("REGISTRY_DOCKERHUB_ANONYMOUS"))
+        })
+        .unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS:\n{stdout}"))
 }
 
 fn base_findings(stdout: &str, code: &str) -> Vec<BTreeMap<String, String>> {
@@ -230,7 +247,7 @@ impl DockerHub {
                 )
             } else if req.path == "/v2/" {
                 unauthorized()
-            } else if req.path == "/v2/library/alpine/manifests/3.20" {
+            } else if req.path.contains("/manifests/") {
                 if req.header("authorization") == Some("Bearer hub-anon-token") {
                     Response::new(200)
                         .header("Content-Type", "application/vnd.oci.image.index.v1+json")
@@ -278,14 +295,7 @@ fn anonymous_docker_hub_base_images_are_a_warning_with_the_allowance_left() {
     let ws = Workspace::new(&workflow(&host, "X=1"), &dockerfile);
     let (code, stdout, _) = ws.run_with(&host, &hub.inputs());
     assert_eq!(code, Some(0), "a warning does not fail the run: {stdout}");
-    let found = annotations(&stdout);
-    let (level, at) = found
-        .iter()
-        .find(|(_, p)| {
-            p.get("title")
-                .is_some_and(|t| t.starts_with("REGISTRY_DOCKERHUB_ANONYMOUS"))
-        })
-        .unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS:\n{stdout}"));
+    let (level, at) = hub_finding(&stdout);
     assert_eq!(level, "warning", "{stdout}");
     assert_eq!(at.get("file").map(String::as_str), Some("Dockerfile"));
     assert_eq!(at.get("line").map(String::as_str), Some("1"));
@@ -327,10 +337,9 @@ fn docker_hub_login_or_credential_means_no_warning_and_an_unreachable_hub_only_a
     let host = registry.host();
     let hub = DockerHub::start();
     // The job logs in to Docker Hub (docker/login-action without `registry:`).
-    let logged_in = workflow(&host, "X=1").replacen(
-        "      - uses: docker/build-push-action@v6",
-        "      - uses: docker/login-action@v3\n        with:\n          username: ci\n          password: ${{ secrets.HUB }}\n      - uses: docker/build-push-action@v6",
-        1,
+    let logged_in = with_step_before_build(
+        &host,
+        "      - uses: docker/login-action@v3\n        with:\n          username: ci\n          password: ${{ secrets.HUB }}\n",
     );
     let ws = Workspace::new(&logged_in, HUB_DOCKERFILE);
     let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
@@ -367,13 +376,7 @@ fn docker_hub_login_or_credential_means_no_warning_and_an_unreachable_hub_only_a
         started.elapsed() < std::time::Duration::from_secs(10),
         "{stdout}"
     );
-    let notice = annotations(&stdout)
-        .into_iter()
-        .find(|(_, p)| {
-            p.get("title")
-                .is_some_and(|t| t.starts_with("REGISTRY_DOCKERHUB_ANONYMOUS"))
-        })
-        .unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS:\n{stdout}"));
+    let notice = hub_finding(&stdout);
     assert_eq!(notice.0, "notice", "{stdout}");
     assert!(
         stdout.contains("The remaining allowance could not be read"),
@@ -382,4 +385,95 @@ fn docker_hub_login_or_credential_means_no_warning_and_an_unreachable_hub_only_a
     for net in ["NET_CONNECT", "NET_DNS", "NET_TIMEOUT"] {
         assert!(!stdout.contains(net), "{stdout}");
     }
+}
+
+#[test]
+fn the_buildx_builder_image_from_docker_hub_is_named_at_its_step() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    let with_buildx =
+        with_step_before_build(&host, "      - uses: docker/setup-buildx-action@v3\n");
+    let line = with_buildx
+        .lines()
+        .position(|l| l.contains("setup-buildx-action"))
+        .unwrap()
+        + 1;
+    let ws = Workspace::new(&with_buildx, &format!("FROM {host}/team/base:v1\n"));
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    let (level, at) = hub_finding(&stdout);
+    assert_eq!(level, "warning", "{stdout}");
+    assert_eq!(
+        at.get("file").map(String::as_str),
+        Some(".github/workflows/build.yml")
+    );
+    assert_eq!(at.get("line"), Some(&line.to_string()), "{stdout}");
+    for expected in [
+        "the buildx builder image `moby/buildkit:buildx-stable-1`",
+        "driver-opts: image=<registry>.azurecr.io/moby/buildkit:buildx-stable-1",
+        "az acr import --name <registry> --source docker.io/moby/buildkit:buildx-stable-1 --image moby/buildkit:buildx-stable-1",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    let heads: Vec<String> = hub
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "HEAD")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(heads, ["/v2/moby/buildkit/manifests/buildx-stable-1"]);
+}
+
+#[test]
+fn setup_buildx_steps_name_their_builder_image_unless_another_driver_runs_it() {
+    let workflow = "name: build
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker/setup-buildx-action@v3
+      - uses: acr-preflight/acr-preflight@v0
+      - uses: docker/setup-buildx-action@v3
+      - uses: docker/setup-buildx-action@v3
+        with:
+          driver: docker
+      - uses: docker/setup-buildx-action@v3
+        with:
+          driver: docker-container
+          driver-opts: |
+            network=host
+            image=myreg.azurecr.io/mirror/buildkit:v0.13
+      - uses: docker/setup-buildx-action@v3
+        with:
+          driver-opts: image=${{ vars.BUILDKIT }}
+";
+    let mut config = acr_preflight::config::Config::for_tests("/nonexistent".into());
+    config.env.github_actions = true;
+    config.env.workflow_ref = Some("o/r/.github/workflows/b.yml@refs/heads/main".into());
+    config.env.job = Some("build".into());
+    config.env.action = Some("__acr-preflight_acr-preflight".into());
+    let mut files = BTreeMap::new();
+    files.insert(".github/workflows/b.yml".to_string(), workflow.to_string());
+    let (_, discovery) =
+        acr_preflight::checks::workflow::check(&config, &files, &std::collections::HashMap::new());
+    let builders: Vec<(String, Option<u32>)> = discovery
+        .base_images(&files)
+        .builders
+        .into_iter()
+        .map(|b| (b.image, b.location.line))
+        .collect();
+    // The step before the preflight pulled already; `driver: docker` pulls nothing; an
+    // image from an unknown variable is not known here.
+    assert_eq!(
+        builders,
+        [
+            ("moby/buildkit:buildx-stable-1".to_string(), Some(9)),
+            (
+                "myreg.azurecr.io/mirror/buildkit:v0.13".to_string(),
+                Some(18)
+            ),
+        ]
+    );
 }

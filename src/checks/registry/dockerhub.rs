@@ -17,12 +17,14 @@ pub async fn anonymous_pulls(
     http: &Result<reqwest::Client, String>,
 ) -> (CheckReport, u32) {
     let mut report = CheckReport::default();
-    let images: Vec<(&BaseRef, Reference)> = ctx
-        .base_images
+    let bases = &ctx.base_images;
+    let images: Vec<Pulled> = bases
         .images
         .iter()
-        .filter_map(|b| Some((b, parse_normalized(&b.image).ok()?)))
-        .filter(|(_, r)| r.is_docker_hub())
+        .map(|b| (b, false))
+        .chain(bases.builders.iter().map(|b| (b, true)))
+        .filter_map(|(b, builder)| Some((b, parse_normalized(&b.image).ok()?, builder)))
+        .filter(|(_, r, _)| r.is_docker_hub())
         .collect();
     if images.is_empty() {
         return (report, 0);
@@ -30,17 +32,17 @@ pub async fn anonymous_pulls(
     let shown = list(&images);
     if let Some(login) = &ctx.docker_hub_login {
         report.verified(format!(
-            "Docker Hub base images ({shown}) are pulled with the Docker Hub login of {login}"
+            "Docker Hub images ({shown}) are pulled with the Docker Hub login of {login}"
         ));
         return (report, 0);
     }
     let Some(config) = anonymous_config(ctx) else {
         report.verified(format!(
-            "Docker Hub base images ({shown}): the docker config names a credential for {DEFAULT_DOMAIN}"
+            "Docker Hub images ({shown}): the docker config names a credential for {DEFAULT_DOMAIN}"
         ));
         return (report, 0);
     };
-    let (first, reference) = &images[0];
+    let (first, reference, _) = &images[0];
     let tag = reference
         .digest
         .clone()
@@ -90,17 +92,27 @@ fn anonymous_config(ctx: &Ctx) -> Option<String> {
     }
 }
 
-fn list(images: &[(&BaseRef, Reference)]) -> String {
+/// A Docker Hub image the job pulls: a `FROM` image, or a builder image (true).
+type Pulled<'a> = (&'a BaseRef, Reference, bool);
+
+fn list(images: &[Pulled]) -> String {
     images
         .iter()
-        .map(|(b, _)| format!("`{}` ({})", b.image, b.location.file_line()))
+        .map(|(b, _, builder)| {
+            let builder = if *builder {
+                "the buildx builder image "
+            } else {
+                ""
+            };
+            format!("{builder}`{}` ({})", b.image, b.location.file_line())
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
 
 fn anonymous_finding(
     ctx: &Ctx,
-    images: &[(&BaseRef, Reference)],
+    images: &[Pulled],
     config: &str,
     allowance: &Result<Option<Allowance>, String>,
 ) -> Finding {
@@ -126,11 +138,21 @@ fn anonymous_finding(
     let name = acr.clone().unwrap_or_else(|| "<registry>".into());
     let imports: Vec<String> = images
         .iter()
-        .map(|(_, r)| import_command(&name, r))
+        .map(|(_, r, _)| import_command(&name, r))
         .collect();
-    let (_, sample) = &images[0];
+    let (_, sample, _) = &images[0];
+    let builder = images
+        .iter()
+        .find(|(_, _, builder)| *builder)
+        .map(|(_, r, _)| {
+            format!(
+                " For the builder image, give the mirror to docker/setup-buildx-action: `driver-opts: image={login_server}/{}`.",
+                import_target(r)
+            )
+        })
+        .unwrap_or_default();
     let fix = format!(
-        "Log in to Docker Hub before the build (before docker/setup-buildx-action, when the workflow uses it), with a Docker Hub account: `uses: docker/login-action@v3` with `username: ${{{{ vars.DOCKERHUB_USERNAME }}}}` and `password: ${{{{ secrets.DOCKERHUB_TOKEN }}}}`. Or mirror the base images into the registry and change the `FROM` lines to it (e.g. `FROM {login_server}/{}`):\n{}",
+        "Log in to Docker Hub before the build (before docker/setup-buildx-action, when the workflow uses it), with a Docker Hub account: `uses: docker/login-action@v3` with `username: ${{{{ vars.DOCKERHUB_USERNAME }}}}` and `password: ${{{{ secrets.DOCKERHUB_TOKEN }}}}`. Or mirror the images into the registry and change the `FROM` lines to it (e.g. `FROM {login_server}/{}`).{builder}\n{}",
         import_target(sample),
         imports.join("\n")
     );
@@ -138,9 +160,9 @@ fn anonymous_finding(
         CheckId::Registry,
         Code::REGISTRY_DOCKERHUB_ANONYMOUS,
         severity,
-        format!("{count} base image(s) are pulled from Docker Hub anonymously"),
+        format!("{count} image(s) are pulled from Docker Hub anonymously"),
         format!(
-            "The builds pull {} from Docker Hub; {config} and no step of the job logs in to Docker Hub, so the pulls are anonymous and count against the limit Docker Hub sets per source address (shared by every job behind the runner's egress IP); over it, the pull fails with `toomanyrequests`.{reported}",
+            "The job pulls {} from Docker Hub; {config} and no step of the job logs in to Docker Hub, so the pulls are anonymous and count against the limit Docker Hub sets per source address (shared by every job behind the runner's egress IP); over it, the pull fails with `toomanyrequests`.{reported}",
             list(images)
         ),
         fix,
