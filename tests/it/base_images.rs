@@ -308,6 +308,7 @@ fn anonymous_docker_hub_base_images_are_a_warning_with_the_allowance_left() {
     ] {
         assert!(stdout.contains(expected), "{expected}: {stdout}");
     }
+    assert!(!stdout.contains("hub-anon-token"), "{stdout}");
     // One anonymous token, then one HEAD: a manifest GET would count as a pull.
     let requests = hub.server.requests();
     let token = requests
