@@ -392,6 +392,31 @@ fn docker_hub_login_or_credential_means_no_warning_and_an_unreachable_hub_only_a
     for net in ["NET_CONNECT", "NET_DNS", "NET_TIMEOUT"] {
         assert!(!stdout.contains(net), "{stdout}");
     }
+
+    // Docker Hub accepts the connection and never answers: a quarter of --timeout 4 at
+    // most is spent on it, and the run still finishes with the notice.
+    let silent = support::http::MockServer::start(|_, _| support::http::Reply::Hang);
+    let inputs = [
+        (
+            "INPUT_RESOLVE",
+            format!("{HUB}={0}\n{HUB_AUTH}={0}", silent.addr()),
+        ),
+        ("INPUT_TIMEOUT", "4".to_string()),
+    ];
+    let started = std::time::Instant::now();
+    let (_, stdout, _) = ws.run_with(&host, &inputs);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}: {stdout}",
+        started.elapsed()
+    );
+    let (level, _) = hub_finding(&stdout);
+    assert_eq!(level, "notice", "{stdout}");
+    assert!(
+        stdout.contains("Docker Hub did not answer within"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("RUN_TIMEOUT"), "{stdout}");
 }
 
 #[test]

@@ -11,6 +11,9 @@ use crate::reference::{DEFAULT_DOMAIN, Reference, parse_normalized};
 use crate::registry::ratelimit::{self, Allowance};
 use crate::workflow::BaseRef;
 
+/// The longest the allowance is waited for: it only refines the finding.
+const HUB_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// REGISTRY_DOCKERHUB_ANONYMOUS when it applies, and the HTTP requests it took.
 pub async fn anonymous_pulls(
     ctx: &Ctx,
@@ -51,13 +54,20 @@ pub async fn anonymous_pulls(
     let (allowance, requests) = match http {
         Ok(http) => {
             let client = ctx.registry_client(http.clone());
-            let deadline = tokio::time::Instant::from_std(ctx.deadline);
-            let read = tokio::time::timeout_at(
-                deadline,
+            // A Docker Hub that does not answer must not hold the whole run to its deadline.
+            let budget = (ctx.remaining() / 4).min(HUB_BUDGET);
+            let read = tokio::time::timeout(
+                budget,
                 ratelimit::docker_hub_allowance(&client, &reference.path, &tag),
             )
             .await
-            .unwrap_or_else(|_| Err("no answer before the run's deadline".into()));
+            .unwrap_or_else(|_| {
+                Err(format!(
+                    "Docker Hub did not answer within {} ms (a quarter of what was left of --timeout, at most {} s)",
+                    budget.as_millis(),
+                    HUB_BUDGET.as_secs()
+                ))
+            });
             (read, client.request_count())
         }
         Err(e) => (Err(e.clone()), 0),
