@@ -109,3 +109,99 @@ fn from_line(base: &BaseRef) -> String {
         base.step.label
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{CheckId, Code, Location, Severity};
+    use crate::workflow::StepRef;
+
+    fn base(image: &str, written: &str, line: u32) -> BaseRef {
+        BaseRef {
+            image: image.into(),
+            written: written.into(),
+            location: Location {
+                file: "app/Dockerfile".into(),
+                line: Some(line),
+                column: Some(6),
+            },
+            step: StepRef {
+                index: 3,
+                label: "Build".into(),
+                line: 20,
+            },
+        }
+    }
+
+    #[test]
+    fn only_images_on_checked_registries_are_taken_and_the_rest_is_listed() {
+        let bases = BaseImages {
+            images: vec![
+                base("MyReg.azurecr.io/base/py:3.12", "$REG/base/py:${PY}", 2),
+                base("python:3.12", "python:3.12", 4),
+                base("myreg.azurecr.io/ctx:v1", "myreg.azurecr.io/ctx:v1", 5),
+                base("Bad Image", "${X}", 6),
+            ],
+            builders: Vec::new(),
+            unreadable: vec![("tools/Dockerfile".into(), "no such file".into())],
+        };
+        let contexts = vec![ContextInfo {
+            reference: "myreg.azurecr.io/ctx:v1".into(),
+            ..ContextInfo::default()
+        }];
+        let mut report = CheckReport::default();
+        let taken = base_contexts(
+            &bases,
+            &["myreg.azurecr.io".to_string()],
+            &contexts,
+            &mut report,
+        );
+        assert_eq!(taken.len(), 1);
+        let t = &taken[0];
+        assert_eq!(t.role, Role::Base);
+        assert_eq!(t.registry.as_deref(), Some("MyReg.azurecr.io"));
+        assert_eq!(t.repository.as_deref(), Some("base/py"));
+        assert_eq!(t.tag.as_deref(), Some("3.12"));
+        assert_eq!(t.location.as_ref().and_then(|l| l.line), Some(2));
+        let notes = report.verified.join("\n");
+        for expected in [
+            "`python:3.12` (app/Dockerfile:4) not checked: docker.io is not a registry this run checks",
+            "`myreg.azurecr.io/ctx:v1` (app/Dockerfile:5) is also a reference of the build, checked once",
+            "`Bad Image` (app/Dockerfile:6) not checked: not a valid reference",
+            "Dockerfile `tools/Dockerfile` could not be read (no such file): its base images are not checked",
+        ] {
+            assert!(notes.contains(expected), "{expected}\n{notes}");
+        }
+
+        // A finding about the taken image lands on its FROM line and names the written form.
+        let mut f = Finding::new(
+            CheckId::Registry,
+            Code::CONTEXT_NOT_FOUND,
+            Severity::Error,
+            "t",
+            "HEAD → 404.",
+            "Push it.",
+        )
+        .about("MyReg.azurecr.io/base/py:3.12");
+        let mut all = contexts.clone();
+        all.extend(taken);
+        point_at_from(&mut f, &bases, &all);
+        assert_eq!(
+            f.location.as_ref().map(|l| l.file.as_str()),
+            Some("app/Dockerfile")
+        );
+        assert!(f.message.starts_with("Base image of app/Dockerfile:2 (`FROM $REG/base/py:${PY}`, `MyReg.azurecr.io/base/py:3.12` after ARG substitution, step `Build`)."), "{}", f.message);
+        assert!(
+            f.fix.starts_with(
+                "The image comes from `FROM $REG/base/py:${PY}` at app/Dockerfile:2: Push it."
+            ),
+            "{}",
+            f.fix
+        );
+        // The context with the same text as a base image keeps its own place.
+        let mut g = f.clone().about("myreg.azurecr.io/ctx:v1");
+        g.location = None;
+        point_at_from(&mut g, &bases, &all);
+        assert_eq!(g.location, None);
+    }
+}
