@@ -203,25 +203,7 @@ pub struct Found {
     pub undecided: Vec<(Unresolved, Location, StepRef)>,
     /// Builds that load their result into the local image store.
     pub loads: Vec<LoadedBuild>,
-    /// Builder images `docker/setup-buildx-action` pulls for a docker-container builder.
-    pub builders: Vec<BuilderImage>,
 }
-
-/// The BuildKit image a `docker/setup-buildx-action` step with the docker-container
-/// driver (its default) pulls to start the builder (P48).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BuilderImage {
-    /// `driver-opts: image=…`, else buildx's default image.
-    pub image: String,
-    /// Where the image (or the step's `uses:`) is written.
-    pub location: Location,
-    pub step: StepRef,
-    pub after_preflight: bool,
-}
-
-/// The image buildx runs a docker-container builder from when none is given
-/// (`moby/buildkit:buildx-stable-1`, docker/buildx `driver/bkimage`).
-pub const BUILDKIT_DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 
 /// A build that loads its image into the runner's image store (`load: true`,
 /// `--load`), with the platforms it asks for.
@@ -273,7 +255,6 @@ pub fn discover(input: &Input<'_>) -> Found {
             Some(action @ ("docker/login-action" | "azure/docker-login")) => {
                 ctx.login_action(action)
             }
-            Some("docker/setup-buildx-action") => ctx.setup_buildx(),
             Some("azure/cli") => {
                 if let Some(script) = step.input("inlineScript") {
                     ctx.script(script, Dialect::Posix);
@@ -750,50 +731,6 @@ impl<'i> StepScan<'i, '_> {
             step: self.step_ref.clone(),
             after_preflight: self.after,
             as_root: self.as_root,
-        });
-    }
-
-    /// `docker/setup-buildx-action`: the docker-container driver (the default) pulls its
-    /// BuildKit image; other drivers pull none here. An `image=` in `driver-opts` names it.
-    fn setup_buildx(&mut self) {
-        let step = self.step;
-        let Some(uses) = step.uses.as_ref() else {
-            return;
-        };
-        if let Some(driver) = step.input("driver") {
-            let e = self.scope().expand(&driver.value);
-            let value = e.text.trim();
-            if !e.is_resolved() || !(value.is_empty() || value == "docker-container") {
-                return;
-            }
-        }
-        let mut image = BUILDKIT_DEFAULT_IMAGE.to_string();
-        let mut location = self.location(uses, 0, uses.value.trim_end().len());
-        if let Some(opts) = step.input("driver-opts") {
-            let e = self.scope().expand(&opts.value);
-            let named = e
-                .text
-                .split(['\n', ','])
-                .find_map(|o| o.trim().strip_prefix("image="));
-            match named {
-                Some(name) if e.is_resolved() && !name.trim().is_empty() => {
-                    image = name.trim().to_string();
-                    // Where `image=` is written (the value as written holds it too).
-                    let start = opts.value.find("image=").unwrap_or(0);
-                    let end = opts.value[start..]
-                        .find(['\n', ','])
-                        .map_or(opts.value.len(), |n| start + n);
-                    location = self.location(opts, start, end);
-                }
-                Some(_) => return,
-                None => {}
-            }
-        }
-        self.found.builders.push(BuilderImage {
-            image,
-            location,
-            step: self.step_ref.clone(),
-            after_preflight: self.after,
         });
     }
 

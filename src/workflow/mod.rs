@@ -19,7 +19,7 @@ pub mod shell;
 pub mod yaml;
 
 pub use discover::{
-    BuildCommand, BuildInputs, BuilderImage, DiscoveredRef, LoginStep, Origin, RefKind, Role,
+    BuildCommand, BuildInputs, BuilderStep, DiscoveredRef, LoginStep, Origin, RefKind, Role,
     StepRef,
 };
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
@@ -46,8 +46,8 @@ pub struct Discovery {
     pub builds: Vec<BuildCommand>,
     /// Every registry login found in the job.
     pub logins: Vec<LoginStep>,
-    /// Every BuildKit builder image `docker/setup-buildx-action` pulls in the job.
-    pub builders: Vec<BuilderImage>,
+    /// Every step of the job that creates a buildx builder.
+    pub builders: Vec<BuilderStep>,
     /// The entries of acr-preflight's own `context` and `push` inputs: the value as
     /// the run received it (a `--context`/`--push` value) and where it is written.
     pub inputs: Vec<(String, Location)>,
@@ -74,11 +74,15 @@ pub struct BaseRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BaseImages {
     pub images: Vec<BaseRef>,
-    /// The BuildKit images `docker/setup-buildx-action` steps after acr-preflight's pull
-    /// (located at the workflow line that names them).
+    /// The BuildKit image of each builder created after acr-preflight's step with the
+    /// docker-container driver and buildx's default image (located at its step).
     pub builders: Vec<BaseRef>,
     pub unreadable: Vec<(String, String)>,
 }
+
+/// The image buildx boots a docker-container builder from when none is given
+/// (docker/buildx, `driver/bkimage`).
+pub const BUILDKIT_DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 
 /// A registry login that runs after acr-preflight's step while none runs before it:
 /// handed to the credentials check, which reports it instead of a missing credential.
@@ -173,7 +177,8 @@ impl Discovery {
     }
 
     /// The `FROM` images of the Dockerfiles the builds after acr-preflight's step read,
-    /// and the builder images of its later `docker/setup-buildx-action` steps, each image once; images whose value depends on what is not known here (an `ARG`
+    /// and the default BuildKit image of the builders created after it, each image once;
+    /// images whose value depends on what is not known here (an `ARG`
     /// without default or build-arg) are left out. Each Dockerfile is read once, bounded.
     pub fn base_images(&self, files: &dyn WorkflowFiles) -> BaseImages {
         let mut out = BaseImages::default();
@@ -212,15 +217,19 @@ impl Discovery {
                 });
             }
         }
-        for b in self.builders.iter().filter(|b| b.after_preflight) {
-            if !out.builders.iter().any(|o| o.image == b.image) {
-                out.builders.push(BaseRef {
-                    image: b.image.clone(),
-                    written: b.image.clone(),
-                    location: b.location.clone(),
-                    step: b.step.clone(),
-                });
-            }
+        // A builder given its own image (`driver-opts: image=…`) names only its registry
+        // here; one without boots from buildx's default image, on Docker Hub.
+        let after = |b: &&BuilderStep| self.step.as_ref().is_none_or(|p| b.step.index > p.index);
+        let booted = self.builders.iter().filter(after).find(|b| {
+            b.driver.as_deref() == Some("docker-container") && b.image_registry.is_none()
+        });
+        if let Some(b) = booted {
+            out.builders.push(BaseRef {
+                image: BUILDKIT_DEFAULT_IMAGE.to_string(),
+                written: BUILDKIT_DEFAULT_IMAGE.to_string(),
+                location: b.location.clone(),
+                step: b.step.clone(),
+            });
         }
         out
     }
