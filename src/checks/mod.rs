@@ -28,6 +28,12 @@ pub struct Ctx {
     /// Named contexts the workflow's builds read for the platforms they ask for: the
     /// registry check reads a single image's platform for these (CONTEXT_PLATFORM_MISSING).
     pub platform_requests: Vec<crate::workflow::PlatformRequest>,
+    /// The `FROM` images of the builds after acr-preflight's step (from the workflow
+    /// check's discovery): those on a registry the run checks are checked like contexts.
+    pub base_images: crate::workflow::BaseImages,
+    /// How messages name the job's login to Docker Hub, when a step of the job logs in
+    /// to it (its pulls are then not anonymous).
+    pub docker_hub_login: Option<String>,
 }
 
 impl Ctx {
@@ -40,6 +46,8 @@ impl Ctx {
             later_logins: Vec::new(),
             earlier_logins: None,
             platform_requests: Vec::new(),
+            base_images: crate::workflow::BaseImages::default(),
+            docker_hub_login: None,
         }
     }
 

@@ -88,6 +88,16 @@ pub struct Location {
     pub column: Option<u32>,
 }
 
+impl Location {
+    /// `file:line`, or `file` when the line is not known, for messages.
+    pub fn file_line(&self) -> String {
+        match self.line {
+            Some(line) => format!("{}:{line}", self.file),
+            None => self.file.clone(),
+        }
+    }
+}
+
 /// One problem (or noteworthy fact) a check found.
 ///
 /// `message` says what was seen, with evidence; `fix` is the exact command or edit
@@ -234,6 +244,9 @@ pub enum Role {
     Pull,
     /// `--push`: the build pushes to it.
     Push,
+    /// A `FROM` image of a build's Dockerfile: the build pulls it with the credential it
+    /// presents to that registry.
+    Base,
 }
 
 impl Role {
@@ -242,6 +255,7 @@ impl Role {
         match self {
             Role::Pull => "pull",
             Role::Push => "push",
+            Role::Base => "base",
         }
     }
 
@@ -250,7 +264,13 @@ impl Role {
         match self {
             Role::Pull => "context",
             Role::Push => "push target",
+            Role::Base => "base image",
         }
+    }
+
+    /// True when the build pulls the reference (a context or a base image).
+    pub fn pulls(self) -> bool {
+        !matches!(self, Role::Push)
     }
 }
 

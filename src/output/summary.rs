@@ -463,7 +463,8 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::REGISTRY_NOT_FOUND
         | C::REGISTRY_CHALLENGE
         | C::REGISTRY_REALM_ELSEWHERE
-        | C::REGISTRY_THROTTLED => 0,
+        | C::REGISTRY_THROTTLED
+        | C::REGISTRY_DOCKERHUB_ANONYMOUS => 0,
         C::DOCKER_CONFIG_INVALID
         | C::DOCKER_CONFIG_MISSING
         | C::CONTAINER_PATH_UNMOUNTED

@@ -3,6 +3,8 @@
 //! `ratelimit-remaining: 76;w=21600`, `docker-ratelimit-source: <ip or account>` (P48).
 //! The headers are outside data: anything unexpected reads as "not reported".
 
+use super::wire::Challenge;
+use super::{Auth, Client, TokenError};
 use reqwest::header::HeaderMap;
 
 /// A count and the window it applies to, in seconds, when the header gave one.
@@ -41,6 +43,55 @@ pub fn allowance(headers: &HeaderMap) -> Option<Allowance> {
         remaining,
         source,
     })
+}
+
+/// Docker Hub's allowance for an anonymous caller, read from one manifest `HEAD` (which
+/// does not count as a pull): `GET /v2/` for the challenge, an anonymous token for
+/// `repository:<repository>:pull` from its realm, then the `HEAD`. `Ok(None)` when
+/// Docker Hub answered without the headers; `Err` says which request failed and how.
+pub async fn docker_hub_allowance(
+    client: &Client,
+    repository: &str,
+    reference: &str,
+) -> Result<Option<Allowance>, String> {
+    let host = crate::reference::DEFAULT_DOMAIN;
+    let ping = client.ping(host).await.map_err(|e| net(&e))?;
+    let auth = match super::challenge_of(&ping) {
+        Ok(Challenge::Bearer { realm, service, .. }) => {
+            let scopes = [super::repository_scope(repository, false)];
+            let token = client
+                .token(host, &realm, service.as_deref(), &scopes, None)
+                .await
+                .map_err(|e| match e {
+                    TokenError::Net(e) => net(&e),
+                    TokenError::Refused(r) | TokenError::Unexpected(r) => {
+                        format!("anonymous token from {realm} → {}", r.describe())
+                    }
+                    TokenError::BadRealm(why) => why,
+                })?;
+            Auth::Bearer(token.token)
+        }
+        _ if ping.status == 200 => Auth::None,
+        _ => return Err(format!("GET /v2/ → {}", ping.describe())),
+    };
+    let reply = client
+        .manifest(host, repository, reference, &auth, false)
+        .await
+        .map_err(|e| net(&e))?;
+    let reported = allowance(&reply.headers);
+    match reply.status {
+        // A throttled HEAD still says what is left (nothing).
+        200 | 429 => Ok(reported),
+        _ if reported.is_some() => Ok(reported),
+        _ => Err(format!(
+            "HEAD /v2/{repository}/manifests/{reference} → {}",
+            reply.describe()
+        )),
+    }
+}
+
+fn net(e: &super::NetError) -> String {
+    format!("{} {}", e.url, super::wire::shorten(&e.detail, 200))
 }
 
 fn is_plain(c: char) -> bool {

@@ -78,14 +78,15 @@ fn explain(code: Option<&str>) -> i32 {
 fn check(config: Config, env: &cli::Env) -> i32 {
     // The workflow comes first: without --context/--push it supplies them.
     let mut config = config;
-    let workflow = config.env.workflow_ref.is_some().then(|| {
-        let dir = config
+    let workspace = crate::workflow::Workspace {
+        dir: config
             .env
             .github_workspace
             .clone()
-            .unwrap_or_else(|| std::path::PathBuf::from("."));
-        let (report, discovery) =
-            checks::workflow::check(&config, &crate::workflow::Workspace { dir }, env);
+            .unwrap_or_else(|| std::path::PathBuf::from(".")),
+    };
+    let workflow = config.env.workflow_ref.is_some().then(|| {
+        let (report, discovery) = checks::workflow::check(&config, &workspace, env);
         if discovery.applies {
             config.contexts = discovery.context_refs();
             config.pushes = discovery.push_refs();
@@ -118,6 +119,8 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         ctx.later_logins = discovery.later_logins();
         ctx.earlier_logins = discovery.earlier_logins();
         ctx.platform_requests = discovery.platform_requests();
+        ctx.base_images = discovery.base_images(&workspace);
+        ctx.docker_hub_login = discovery.docker_hub_login();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {
@@ -132,7 +135,11 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         text
     });
     let mut report = runtime.block_on(run_checks(&ctx, &http)).redacted(&secrets);
-    if ctx.config.contexts.is_empty() && ctx.config.pushes.is_empty() {
+    let bases_checked = report
+        .contexts
+        .iter()
+        .any(|c| c.role == crate::findings::Role::Base);
+    if ctx.config.contexts.is_empty() && ctx.config.pushes.is_empty() && !bases_checked {
         report
             .checks
             .push((CheckId::Run, nothing_to_check(&ctx.config)));

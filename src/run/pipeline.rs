@@ -15,8 +15,19 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
             .unwrap_or((None, None));
     let ctx = resolved.as_ref().unwrap_or(ctx);
     let (mut reference, mut contexts) = checks::reference::run(ctx).await;
+    // The builds' base images on a registry the run checks are pulled like contexts.
+    let bases = checks::reference::base_contexts(
+        &ctx.base_images,
+        &hosts_of(ctx, &contexts),
+        &contexts,
+        &mut reference,
+    );
+    contexts.extend(bases);
     let mut presented = credentials_and_identity(ctx, http, &contexts, early_sign_in).await;
-    let (registry, registry_requests) = registry_stage(ctx, http, &mut contexts, &presented).await;
+    let ((registry, registry_requests), (hub, hub_requests)) = tokio::join!(
+        registry_stage(ctx, http, &mut contexts, &presented),
+        checks::registry::dockerhub::anonymous_pulls(ctx, http)
+    );
 
     // What the registry served settles what the earlier stages could not know.
     checks::credentials::settle_unverifiable_helpers(
@@ -34,6 +45,12 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     checks::reference::complete_pins(&mut reference, &contexts);
 
     let identity = presented.identity;
+    let mut registry = registry;
+    registry.findings.extend(hub.findings);
+    registry.verified.extend(hub.verified);
+    for f in &mut registry.findings {
+        checks::reference::point_at_from(f, &ctx.base_images, &contexts);
+    }
     let mut checks = vec![
         (CheckId::Reference, reference),
         (CheckId::CredentialHelpers, presented.credentials),
@@ -45,7 +62,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     Report {
         checks,
         contexts,
-        http_requests: registry_requests + identity.requests,
+        http_requests: registry_requests + hub_requests + identity.requests,
         identity: identity.identity,
     }
 }
@@ -220,8 +237,13 @@ pub(super) fn point_at_workflow(report: &mut Report, discovery: &crate::workflow
         line: Some(step.line),
         column: None,
     };
-    // Each reference's origin, for the summary's references table.
-    for c in &mut report.contexts {
+    // Each reference's origin, for the summary's references table (a base image's is
+    // its Dockerfile line, set when it was found).
+    for c in report
+        .contexts
+        .iter_mut()
+        .filter(|c| c.role != crate::findings::Role::Base)
+    {
         c.location = discovery.location_of(&c.reference).cloned().or_else(|| {
             discovery
                 .workflow

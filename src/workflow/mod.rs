@@ -19,7 +19,8 @@ pub mod shell;
 pub mod yaml;
 
 pub use discover::{
-    BuildCommand, BuildInputs, DiscoveredRef, LoginStep, Origin, Piece, RefKind, Role, StepRef,
+    BuildCommand, BuildInputs, BuilderStep, DiscoveredRef, LoginStep, Origin, Piece, RefKind, Role,
+    StepRef,
 };
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
@@ -45,6 +46,8 @@ pub struct Discovery {
     pub builds: Vec<BuildCommand>,
     /// Every registry login found in the job.
     pub logins: Vec<LoginStep>,
+    /// Every step of the job that creates a buildx builder.
+    pub builders: Vec<BuilderStep>,
     /// The entries of acr-preflight's own `context` and `push` inputs: the value as
     /// the run received it (a `--context`/`--push` value) and where it is written.
     pub inputs: Vec<(String, Location)>,
@@ -58,6 +61,8 @@ pub struct Discovery {
 pub struct BaseRef {
     /// The image after `ARG` substitution, as the build pulls it.
     pub image: String,
+    /// As written in the Dockerfile, before substitution.
+    pub written: String,
     /// The `FROM` image in the Dockerfile (workspace-relative path, line, column).
     pub location: Location,
     /// The build step that reads the Dockerfile.
@@ -69,8 +74,15 @@ pub struct BaseRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BaseImages {
     pub images: Vec<BaseRef>,
+    /// The BuildKit image of each builder created after acr-preflight's step with the
+    /// docker-container driver and buildx's default image (located at its step).
+    pub builders: Vec<BaseRef>,
     pub unreadable: Vec<(String, String)>,
 }
+
+/// The image buildx boots a docker-container builder from when none is given
+/// (docker/buildx, `driver/bkimage`).
+pub const BUILDKIT_DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 
 /// A registry login that runs after acr-preflight's step while none runs before it:
 /// handed to the credentials check, which reports it instead of a missing credential.
@@ -223,7 +235,8 @@ impl Discovery {
     }
 
     /// The `FROM` images of the Dockerfiles the builds after acr-preflight's step read,
-    /// each image once; images whose value depends on what is not known here (an `ARG`
+    /// and the default BuildKit image of the builders created after it, each image once;
+    /// images whose value depends on what is not known here (an `ARG`
     /// without default or build-arg) are left out. Each Dockerfile is read once, bounded.
     pub fn base_images(&self, files: &dyn WorkflowFiles) -> BaseImages {
         let mut out = BaseImages::default();
@@ -252,6 +265,7 @@ impl Discovery {
                 }
                 out.images.push(BaseRef {
                     image: base.image,
+                    written: base.written,
                     location: Location {
                         file: path.to_string(),
                         line: u32::try_from(base.line).ok(),
@@ -261,7 +275,35 @@ impl Discovery {
                 });
             }
         }
+        // A builder given its own image (`driver-opts: image=…`) names only its registry
+        // here; one without boots from buildx's default image, on Docker Hub.
+        let after = |b: &&BuilderStep| self.step.as_ref().is_none_or(|p| b.step.index > p.index);
+        let booted = self.builders.iter().filter(after).find(|b| {
+            b.driver.as_deref() == Some("docker-container") && b.image_registry.is_none()
+        });
+        if let Some(b) = booted {
+            out.builders.push(BaseRef {
+                image: BUILDKIT_DEFAULT_IMAGE.to_string(),
+                written: BUILDKIT_DEFAULT_IMAGE.to_string(),
+                location: b.location.clone(),
+                step: b.step.clone(),
+            });
+        }
         out
+    }
+
+    /// How messages name the job's first login to Docker Hub (`docker/login-action` at
+    /// build.yml:12), when a step of the job logs in to it; a login whose registry is not
+    /// known here counts, as it may be Docker Hub.
+    pub fn docker_hub_login(&self) -> Option<String> {
+        self.logins
+            .iter()
+            .find(|l| {
+                l.registry
+                    .as_deref()
+                    .is_none_or(crate::reference::is_docker_hub)
+            })
+            .map(|l| format!("`{}` ({})", l.what, l.location.file_line()))
     }
 
     /// Where a reference is written in the workflow: an entry of acr-preflight's own

@@ -5,6 +5,7 @@ mod support;
 
 mod actions_contract;
 mod azure_fakes_selftest;
+mod base_images;
 mod cli;
 mod credentials;
 mod credentials_pass;

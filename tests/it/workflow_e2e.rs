@@ -9,7 +9,7 @@ use std::process::Command;
 
 const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
 
-fn annotations(stdout: &str) -> Vec<(String, BTreeMap<String, String>)> {
+pub(crate) fn annotations(stdout: &str) -> Vec<(String, BTreeMap<String, String>)> {
     stdout
         .lines()
         .filter_map(|l| {

@@ -17,7 +17,7 @@ use crate::docker::credential::{self, Resolution};
 use crate::docker::helper::{
     self as cred_helper, Call, HelperAnswer, HelperError, NoCredentialsStyle,
 };
-use crate::findings::{CheckId, CheckReport, Code, Finding, Role, Severity};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 use messages::*;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -724,10 +724,7 @@ pub fn settle_unverifiable_helpers(
                     .is_some_and(|r| r.eq_ignore_ascii_case(host))
             })
             .collect();
-        !on_host.is_empty()
-            && on_host
-                .iter()
-                .all(|c| c.role == Role::Pull && c.digest.is_some())
+        !on_host.is_empty() && on_host.iter().all(|c| c.role.pulls() && c.digest.is_some())
     });
     if !served_without {
         return;
@@ -753,7 +750,7 @@ pub fn settle_missing_config(
     host_credentials: &[HostCredential],
     registries: &BTreeMap<String, crate::azure::arm::RegistryFacts>,
 ) {
-    if contexts.is_empty() || contexts.iter().any(|c| c.role != Role::Pull) {
+    if contexts.is_empty() || contexts.iter().any(|c| !c.role.pulls()) {
         return;
     }
     let anonymous = |c: &crate::findings::ContextInfo| {
@@ -820,6 +817,7 @@ mod tests {
     fn an_unverifiable_helper_is_a_notice_once_the_registry_served_without_it() {
         use super::{CredentialSource, HostCredential};
         use crate::docker::credential::HelperVia;
+        use crate::findings::Role;
         let finding = || {
             let mut r = CheckReport::default();
             r.push(Finding::new(

@@ -3,7 +3,10 @@
 //! contexts) is pinned rather than pulled by a moving tag. No network: a pure look at
 //! the references, so it never reports inconclusive.
 
+mod base;
 mod messages;
+
+pub use base::{base_contexts, point_at_from};
 
 use super::Ctx;
 use crate::config::{Config, Registry};
@@ -91,6 +94,8 @@ fn check_one(
                 findings.push(f);
             }
         }
+        // Base images are checked against the registry only (`base_contexts`).
+        Role::Base => {}
     }
     (findings, info, Some(fact(role, &cref)))
 }

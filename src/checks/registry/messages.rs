@@ -155,7 +155,8 @@ pub(super) fn repository_not_found(
                 .replacen(&format!("/{repo}"), &format!("/{best}"), 1)
         ),
         None => format!(
-            "Push the context to `{host}/{repo}` first, or correct the repository name{}.",
+            "Push the {} to `{host}/{repo}` first, or correct the repository name{}.",
+            target.info.role.noun(),
             if repos.is_empty() {
                 String::new()
             } else {

@@ -7,6 +7,7 @@
 //! for a pushed repository whose token does not state the push right, an upload session
 //! opened and cancelled (`push.rs`).
 
+pub mod dockerhub;
 mod messages;
 mod platforms;
 mod push;

@@ -121,6 +121,7 @@ pub fn check(
     discovery.references = found.references.clone();
     discovery.builds = found.builds.clone();
     discovery.logins = found.logins.clone();
+    discovery.builders = found.builders.clone();
     if let Some(step) = step
         && !discovery.applies
     {

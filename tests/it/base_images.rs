@@ -1,0 +1,503 @@
+//! The builds' base images (P38): the binary as the runner starts it, with a workspace
+//! holding the workflow and the Dockerfile, checks every `FROM` image on the registry the
+//! run is about against the real registry, and points a missing one at its `FROM` line.
+
+use crate::support;
+use crate::workflow_e2e::annotations;
+
+use std::collections::BTreeMap;
+use std::process::Command;
+
+const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
+
+/// A workspace with `.github/workflows/build.yml` and `Dockerfile`.
+struct Workspace {
+    dir: tempfile::TempDir,
+    docker: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new(workflow: &str, dockerfile: &str) -> Workspace {
+        let dir = tempfile::tempdir().unwrap();
+        let workflows = dir.path().join(".github/workflows");
+        std::fs::create_dir_all(&workflows).unwrap();
+        std::fs::write(workflows.join("build.yml"), workflow).unwrap();
+        std::fs::write(dir.path().join("Dockerfile"), dockerfile).unwrap();
+        for file in ["summary.md", "output"] {
+            std::fs::write(dir.path().join(file), "").unwrap();
+        }
+        let docker = tempfile::tempdir().unwrap();
+        std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+        Workspace { dir, docker }
+    }
+
+    /// Runs the binary as the runner would for the job `build`; (exit code, stdout,
+    /// summary).
+    fn run(&self, host: &str) -> (Option<i32>, String, String) {
+        self.run_with(host, &[])
+    }
+
+    fn run_with(&self, host: &str, inputs: &[(&str, String)]) -> (Option<i32>, String, String) {
+        let out = Command::new(BIN)
+            .env_clear()
+            .envs(inputs.iter().map(|(k, v)| (*k, v.as_str())))
+            .env("PATH", "/usr/bin:/bin")
+            .env("GITHUB_ACTIONS", "true")
+            .env("GITHUB_WORKSPACE", self.dir.path())
+            .env(
+                "GITHUB_WORKFLOW_REF",
+                "org/app/.github/workflows/build.yml@refs/heads/main",
+            )
+            .env("GITHUB_JOB", "build")
+            .env("GITHUB_ACTION", "__acr-preflight_acr-preflight")
+            .env("GITHUB_REPOSITORY", "org/app")
+            .env("GITHUB_STEP_SUMMARY", self.dir.path().join("summary.md"))
+            .env("GITHUB_OUTPUT", self.dir.path().join("output"))
+            .env("INPUT_REGISTRY", host)
+            .env("INPUT_AUTH-MODE", "anonymous")
+            .env("INPUT_DOCKER-CONFIG", self.docker.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+        let summary = std::fs::read_to_string(self.dir.path().join("summary.md")).unwrap();
+        (out.status.code(), stdout, summary)
+    }
+}
+
+fn workflow(host: &str, build_args: &str) -> String {
+    format!(
+        "name: build
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - uses: acr-preflight/acr-preflight@v0
+        with:
+          registry: {host}
+          auth-mode: anonymous
+      - uses: docker/build-push-action@v6
+        with:
+          context: .
+          build-args: {build_args}
+          tags: {host}/team/app:v1
+"
+    )
+}
+
+/// [`workflow`] with `step` (YAML lines) between the preflight and the build.
+fn with_step_before_build(host: &str, step: &str) -> String {
+    let build = "      - uses: docker/build-push-action@v6";
+    workflow(host, "X=1").replacen(build, &format!("{step}{build}"), 1)
+}
+
+/// The column (1-based) of `needle` on `line` (1-based) of `text`.
+fn column_of(text: &str, line: usize, needle: &str) -> usize {
+    text.lines().nth(line - 1).unwrap().find(needle).unwrap() + 1
+}
+
+/// The real registry holding `team/base:v1`.
+fn registry_with_base() -> (
+    support::registry::TestRegistry,
+    support::fixtures::Published,
+) {
+    let registry = support::registry::TestRegistry::start_blocking(support::registry::Kind::Plain);
+    let published = support::block_on(async {
+        support::fixtures::Publisher::new(&registry.url())
+            .single_image("team/base", "v1")
+            .await
+    });
+    (registry, published)
+}
+
+/// The one REGISTRY_DOCKERHUB_ANONYMOUS annotation: its level and properties.
+fn hub_finding(stdout: &str) -> (String, BTreeMap<String, String>) {
+    annotations(stdout)
+        .into_iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("REGISTRY_DOCKERHUB_ANONYMOUS"))
+        })
+        .unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS:\n{stdout}"))
+}
+
+fn base_findings(stdout: &str, code: &str) -> Vec<BTreeMap<String, String>> {
+    annotations(stdout)
+        .into_iter()
+        .filter(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))
+        .map(|(_, p)| p)
+        .collect()
+}
+
+#[test]
+fn base_images_on_the_checked_registry_are_pulled_and_a_missing_tag_points_at_its_from_line() {
+    let (registry, published) = registry_with_base();
+    let host = registry.host();
+    // Line 3: ARG-substituted (REG's default, BASE_TAG from the build-args), present.
+    // Line 4: a stage name. Line 5: a missing tag. Line 6: scratch. Line 7: Docker Hub,
+    // which this run does not check.
+    let dockerfile = format!(
+        "ARG REG={host}\nARG BASE_TAG=v0\nFROM $REG/team/base:${{BASE_TAG}} AS build\nFROM build\nFROM {host}/team/base:v9\nFROM scratch\nFROM alpine:3.20\n"
+    );
+    let ws = Workspace::new(&workflow(&host, "BASE_TAG=v1"), &dockerfile);
+    let (code, stdout, summary) = ws.run(&host);
+    assert_eq!(code, Some(1), "{stdout}");
+
+    let missing = base_findings(&stdout, "CONTEXT_NOT_FOUND");
+    assert_eq!(missing.len(), 1, "{stdout}");
+    let at = &missing[0];
+    assert_eq!(at.get("file").map(String::as_str), Some("Dockerfile"));
+    assert_eq!(at.get("line").map(String::as_str), Some("5"), "{stdout}");
+    let col = column_of(&dockerfile, 5, &format!("{host}/team/base:v9")).to_string();
+    assert_eq!(at.get("col"), Some(&col), "{stdout}");
+    assert!(stdout.contains("tag `v9` does not exist"), "{stdout}");
+    assert!(
+        stdout.contains("Base image of Dockerfile:5"),
+        "the message names the FROM line: {stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "The image comes from `FROM {host}/team/base:v9` at Dockerfile:5: `v9` is newer than every tag of its shape"
+        )),
+        "{stdout}"
+    );
+    assert!(
+        base_findings(&stdout, "RUN_NOTHING_TO_CHECK").is_empty(),
+        "{stdout}"
+    );
+
+    // The ARG-substituted image was found: its digest is in the summary's references.
+    assert!(summary.contains(&published.digest), "{summary}");
+    assert!(
+        stdout.contains(&format!(
+            "base image `{host}/team/base:v1` (Dockerfile:3) is on {host}"
+        )),
+        "{stdout}"
+    );
+    // Stage names and scratch are no images; Docker Hub is not a registry this run checks.
+    let listed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with("base image `"))
+        .collect();
+    assert_eq!(listed.len(), 3, "{stdout}");
+    assert!(
+        stdout.contains(
+            "base image `alpine:3.20` (Dockerfile:7) not checked: docker.io is not a registry this run checks"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("scratch"), "{stdout}");
+}
+
+#[test]
+fn present_base_images_pass() {
+    let (registry, published) = registry_with_base();
+    let host = registry.host();
+    let dockerfile = format!("FROM {host}/team/base:v1 AS build\nFROM build\n");
+    let ws = Workspace::new(&workflow(&host, "X=1"), &dockerfile);
+    let (_, stdout, summary) = ws.run(&host);
+    for code in [
+        "CONTEXT_NOT_FOUND",
+        "CONTEXT_ACCESS_DENIED",
+        "ROLE_PULL_MISSING",
+    ] {
+        assert!(base_findings(&stdout, code).is_empty(), "{stdout}");
+    }
+    assert!(summary.contains(&published.digest), "{summary}");
+    assert!(summary.contains("| base |"), "{summary}");
+}
+
+/// Docker Hub as its documentation describes it (it is unreachable from the tests): the
+/// registry's `/v2/` challenges with a Bearer realm on auth.docker.io, the realm hands out
+/// `{"token": …}` anonymously, and a manifest `HEAD` with that token answers with the
+/// `ratelimit-limit`, `ratelimit-remaining` and `docker-ratelimit-source` headers.
+struct DockerHub {
+    server: support::http::MockServer,
+    ca: support::tls::TestCa,
+    _dir: tempfile::TempDir,
+}
+
+const HUB: &str = "registry-1.docker.io";
+const HUB_AUTH: &str = "auth.docker.io";
+
+impl DockerHub {
+    fn start() -> DockerHub {
+        use support::http::{Reply, Response};
+        let dir = tempfile::tempdir().unwrap();
+        let ca = support::tls::TestCa::new(dir.path());
+        let (cert, key) = ca.issue_server_cert(&[HUB, HUB_AUTH]);
+        let server = support::http::MockServer::start_tls(&cert, &key, |req, _| {
+            let host = req.host();
+            let unauthorized = || {
+                Response::new(401)
+                    .header("Content-Type", "application/json")
+                    .header(
+                        "WWW-Authenticate",
+                        &format!(
+                            "Bearer realm=\"https://{HUB_AUTH}/token\",service=\"registry.docker.io\",scope=\"repository:library/alpine:pull\""
+                        ),
+                    )
+                    .body(support::servers::UNAUTHORIZED_BODY)
+            };
+            let reply = if host.starts_with(HUB_AUTH) && req.path == "/token" {
+                Response::json(
+                    200,
+                    &serde_json::json!({"token": "hub-anon-token", "access_token": "hub-anon-token", "expires_in": 300, "issued_at": "2026-12-05T07:00:00Z"}),
+                )
+            } else if req.path == "/v2/" {
+                unauthorized()
+            } else if req.path.contains("/manifests/") {
+                if req.header("authorization") == Some("Bearer hub-anon-token") {
+                    Response::new(200)
+                        .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                        .header("Docker-Content-Digest", "sha256:1111111111111111111111111111111111111111111111111111111111111111")
+                        .header("ratelimit-limit", "100;w=21600")
+                        .header("ratelimit-remaining", "76;w=21600")
+                        .header("docker-ratelimit-source", "203.0.113.9")
+                } else {
+                    unauthorized()
+                }
+            } else {
+                Response::registry_error(
+                    404,
+                    "NAME_UNKNOWN",
+                    "repository name not known to registry",
+                )
+            };
+            Reply::Respond(reply)
+        });
+        DockerHub {
+            server,
+            ca,
+            _dir: dir,
+        }
+    }
+
+    /// The inputs that send Docker Hub's names to this server and trust its certificate.
+    fn inputs(&self) -> Vec<(&'static str, String)> {
+        let addr = self.server.addr();
+        vec![
+            ("INPUT_RESOLVE", format!("{HUB}={addr}\n{HUB_AUTH}={addr}")),
+            ("INPUT_CA-FILE", self.ca.ca_pem_path().display().to_string()),
+        ]
+    }
+}
+
+const HUB_DOCKERFILE: &str = "FROM alpine:3.20 AS tools\nFROM tools\n";
+
+#[test]
+fn anonymous_docker_hub_base_images_are_a_warning_with_the_allowance_left() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    let dockerfile = format!("{HUB_DOCKERFILE}FROM {host}/team/base:v1\n");
+    let ws = Workspace::new(&workflow(&host, "X=1"), &dockerfile);
+    let (code, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert_eq!(code, Some(0), "a warning does not fail the run: {stdout}");
+    let (level, at) = hub_finding(&stdout);
+    assert_eq!(level, "warning", "{stdout}");
+    assert_eq!(at.get("file").map(String::as_str), Some("Dockerfile"));
+    assert_eq!(at.get("line").map(String::as_str), Some("1"));
+    assert_eq!(at.get("col").map(String::as_str), Some("6"));
+    for expected in [
+        "`alpine:3.20` (Dockerfile:1)",
+        "Docker Hub reports 76 of 100 pulls left per 6 h for 203.0.113.9.",
+        "docker/login-action",
+        "az acr import --name <registry> --source docker.io/library/alpine:3.20 --image alpine:3.20",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    // Masked for the runner before anything else, and never printed.
+    assert!(stdout.contains("::add-mask::hub-anon-token"), "{stdout}");
+    let shown = stdout
+        .lines()
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .any(|l| l.contains("hub-anon-token"));
+    assert!(!shown, "{stdout}");
+    // One anonymous token, then one HEAD: a manifest GET would count as a pull.
+    let requests = hub.server.requests();
+    let token = requests
+        .iter()
+        .find(|r| r.path == "/token")
+        .expect("a token request");
+    assert_eq!(token.header("authorization"), None, "anonymous");
+    assert_eq!(
+        token.query_first("scope").as_deref(),
+        Some("repository:library/alpine:pull")
+    );
+    assert_eq!(
+        token.query_first("service").as_deref(),
+        Some("registry.docker.io")
+    );
+    let manifests: Vec<&str> = requests
+        .iter()
+        .filter(|r| r.path.contains("/manifests/"))
+        .map(|r| r.method.as_str())
+        .collect();
+    assert_eq!(manifests, ["HEAD"]);
+}
+
+#[test]
+fn docker_hub_login_or_credential_means_no_warning_and_an_unreachable_hub_only_a_notice() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    // The job logs in to Docker Hub (docker/login-action without `registry:`).
+    let logged_in = with_step_before_build(
+        &host,
+        "      - uses: docker/login-action@v3\n        with:\n          username: ci\n          password: ${{ secrets.HUB }}\n",
+    );
+    let ws = Workspace::new(&logged_in, HUB_DOCKERFILE);
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert!(!stdout.contains("REGISTRY_DOCKERHUB_ANONYMOUS"), "{stdout}");
+    assert!(
+        stdout.contains("pulled with the Docker Hub login of `docker/login-action`"),
+        "{stdout}"
+    );
+
+    // The docker config holds a Docker Hub credential.
+    let ws = Workspace::new(&workflow(&host, "X=1"), HUB_DOCKERFILE);
+    std::fs::write(
+        ws.docker.path().join("config.json"),
+        r#"{"auths":{"https://index.docker.io/v1/":{"auth":"Y2k6c2VjcmV0"}}}"#,
+    )
+    .unwrap();
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert!(!stdout.contains("REGISTRY_DOCKERHUB_ANONYMOUS"), "{stdout}");
+    assert_eq!(hub.server.hits(), 0, "nothing asked of Docker Hub");
+
+    // Docker Hub cannot be reached: a notice, and no network finding.
+    let ws = Workspace::new(&workflow(&host, "X=1"), HUB_DOCKERFILE);
+    let refused = support::registry::refused_addr();
+    let inputs = [
+        (
+            "INPUT_RESOLVE",
+            format!("{HUB}={refused}\n{HUB_AUTH}={refused}"),
+        ),
+        ("INPUT_TIMEOUT", "10".to_string()),
+    ];
+    let started = std::time::Instant::now();
+    let (_, stdout, _) = ws.run_with(&host, &inputs);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{stdout}"
+    );
+    let notice = hub_finding(&stdout);
+    assert_eq!(notice.0, "notice", "{stdout}");
+    assert!(
+        stdout.contains("The remaining allowance could not be read"),
+        "{stdout}"
+    );
+    for net in ["NET_CONNECT", "NET_DNS", "NET_TIMEOUT"] {
+        assert!(!stdout.contains(net), "{stdout}");
+    }
+
+    // Docker Hub accepts the connection and never answers: a quarter of --timeout 4 at
+    // most is spent on it, and the run still finishes with the notice.
+    let silent = support::http::MockServer::start(|_, _| support::http::Reply::Hang);
+    let inputs = [
+        (
+            "INPUT_RESOLVE",
+            format!("{HUB}={0}\n{HUB_AUTH}={0}", silent.addr()),
+        ),
+        ("INPUT_TIMEOUT", "4".to_string()),
+    ];
+    let started = std::time::Instant::now();
+    let (_, stdout, _) = ws.run_with(&host, &inputs);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(3),
+        "{:?}: {stdout}",
+        started.elapsed()
+    );
+    let (level, _) = hub_finding(&stdout);
+    assert_eq!(level, "notice", "{stdout}");
+    assert!(
+        stdout.contains("Docker Hub did not answer within"),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("RUN_TIMEOUT"), "{stdout}");
+}
+
+#[test]
+fn the_buildx_builder_image_from_docker_hub_is_named_at_its_step() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    let with_buildx =
+        with_step_before_build(&host, "      - uses: docker/setup-buildx-action@v3\n");
+    let line = with_buildx
+        .lines()
+        .position(|l| l.contains("setup-buildx-action"))
+        .unwrap()
+        + 1;
+    let ws = Workspace::new(&with_buildx, &format!("FROM {host}/team/base:v1\n"));
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    let (level, at) = hub_finding(&stdout);
+    assert_eq!(level, "warning", "{stdout}");
+    assert_eq!(
+        at.get("file").map(String::as_str),
+        Some(".github/workflows/build.yml")
+    );
+    assert_eq!(at.get("line"), Some(&line.to_string()), "{stdout}");
+    for expected in [
+        "the buildx builder image `moby/buildkit:buildx-stable-1`",
+        "driver-opts: image=<registry>.azurecr.io/moby/buildkit:buildx-stable-1",
+        "az acr import --name <registry> --source docker.io/moby/buildkit:buildx-stable-1 --image moby/buildkit:buildx-stable-1",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    let heads: Vec<String> = hub
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.method == "HEAD")
+        .map(|r| r.path.clone())
+        .collect();
+    assert_eq!(heads, ["/v2/moby/buildkit/manifests/buildx-stable-1"]);
+}
+
+#[test]
+fn later_docker_container_builders_with_the_default_image_name_it() {
+    let workflow = "name: build
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: docker/setup-buildx-action@v3
+      - uses: acr-preflight/acr-preflight@v0
+      - uses: docker/setup-buildx-action@v3
+        with:
+          driver: docker
+      - uses: docker/setup-buildx-action@v3
+        with:
+          driver: docker-container
+          driver-opts: |
+            network=host
+            image=myreg.azurecr.io/mirror/buildkit:v0.13
+      - uses: docker/setup-buildx-action@v3
+";
+    let mut config = acr_preflight::config::Config::for_tests("/nonexistent".into());
+    config.env.github_actions = true;
+    config.env.workflow_ref = Some("o/r/.github/workflows/b.yml@refs/heads/main".into());
+    config.env.job = Some("build".into());
+    config.env.action = Some("__acr-preflight_acr-preflight".into());
+    let mut files = BTreeMap::new();
+    files.insert(".github/workflows/b.yml".to_string(), workflow.to_string());
+    let (_, discovery) =
+        acr_preflight::checks::workflow::check(&config, &files, &std::collections::HashMap::new());
+    let builders: Vec<(String, Option<u32>)> = discovery
+        .base_images(&files)
+        .builders
+        .into_iter()
+        .map(|b| (b.image, b.location.line))
+        .collect();
+    // The step before the preflight pulled already; `driver: docker` pulls nothing; a
+    // builder given its own image boots from that (here on the registry, not Docker
+    // Hub); the later docker-container builder with the default image is named.
+    assert_eq!(
+        builders,
+        [("moby/buildkit:buildx-stable-1".to_string(), Some(18))]
+    );
+}
