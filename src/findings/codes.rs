@@ -46,6 +46,7 @@ finding_codes! {
     HELPER_NO_CREDENTIALS,
     CRED_NOT_FOUND,
     CRED_EXPIRED,
+    CRED_ADMIN_DISABLED,
     // registry
     NET_DNS,
     NET_CONNECT,

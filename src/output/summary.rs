@@ -474,6 +474,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::CRED_NOT_FOUND
         | C::CRED_EXPIRED
         | C::CRED_REJECTED
+        | C::CRED_ADMIN_DISABLED
         | C::WORKFLOW_CONFIG_MISMATCH
         | C::ID_OIDC_UNAVAILABLE
         | C::ID_FEDERATION_MISMATCH

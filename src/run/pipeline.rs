@@ -82,7 +82,7 @@ async fn credentials_and_identity(
             }
         }
     );
-    let (credentials, mut host_credentials) = match credentials {
+    let (mut credentials, mut host_credentials) = match credentials {
         Ok(done) => done,
         Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
     };
@@ -91,6 +91,9 @@ async fn credentials_and_identity(
         report: timed_out(ctx, CheckId::Identity),
         ..Default::default()
     });
+    // The docker config's own credentials against ARM's facts, before the Azure
+    // identity's token takes their place below.
+    checks::credentials::admin_user(&mut credentials, &host_credentials, &identity.registries);
     // A build that uses the Azure identity (`az acr login`, ACR Tasks) presents the
     // exchanged token, not what the docker config holds for that host.
     for azure in &identity.credentials {

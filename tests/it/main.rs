@@ -17,6 +17,7 @@ mod host_install;
 mod hostile_files_and_streams;
 mod hostile_secrets;
 mod identity;
+mod identity_arm_facts;
 mod reference_vectors;
 mod registry;
 mod registry_edge;

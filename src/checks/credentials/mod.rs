@@ -796,6 +796,47 @@ pub fn settle_missing_config(
     );
 }
 
+/// The docker config's credential for an ACR host is the registry's admin user (its
+/// username is the registry name, case-insensitively): whether ARM allows it.
+/// CRED_ADMIN_DISABLED when ARM says `adminUserEnabled: false`, since the registry
+/// refuses the admin user then, whatever the password.
+pub fn admin_user(
+    report: &mut CheckReport,
+    host_credentials: &[HostCredential],
+    registries: &BTreeMap<String, crate::azure::arm::RegistryFacts>,
+) {
+    for hc in host_credentials {
+        let Some(c) = &hc.credential else {
+            continue;
+        };
+        let Some((_, facts)) = registries
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(&hc.host))
+        else {
+            continue;
+        };
+        if !is_admin_user(c.username(), facts) {
+            continue;
+        }
+        match facts.admin_user_enabled {
+            Some(false) => report.push(admin_disabled(hc, facts)),
+            Some(true) => report.verified(format!(
+                "{}: the docker config's credential is the admin user `{}`, enabled in ARM ({})",
+                hc.host,
+                c.username(),
+                facts.id
+            )),
+            None => {}
+        }
+    }
+}
+
+/// Whether `username` is the admin user of the registry ARM describes: ACR names its
+/// admin account after the registry.
+pub fn is_admin_user(username: &str, facts: &crate::azure::arm::RegistryFacts) -> bool {
+    !facts.name.is_empty() && username.eq_ignore_ascii_case(&facts.name)
+}
+
 const LOAD_FAILS: &str = "docker cannot load this file either: it prints `WARNING: Error loading config file` and runs without the credentials and helpers it configures.";
 
 // ---------------------------------------------------------------------------------

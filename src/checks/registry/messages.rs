@@ -448,6 +448,7 @@ pub(super) fn rejected_finding(
     realm: &str,
     reply: &Reply,
     identity: &Identity,
+    hints: &RoleHints,
 ) -> Finding {
     let what = match &identity.credential {
         Some(c) => c.describe(),
@@ -462,6 +463,8 @@ pub(super) fn rejected_finding(
         fix = format!(
             "The refresh token is no longer accepted (expired, revoked, or issued for another registry): log in again.\n{fix}"
         );
+    } else if let (Some(true), Some(name)) = (admin_user(host, identity, hints), acr_name(host)) {
+        fix = admin_password_fix(name, &fix);
     } else if acr_name(host).is_some() {
         fix.push_str("\nFor a service principal the username is its client ID and the password its client secret (not the admin password).");
     }
@@ -476,6 +479,14 @@ pub(super) fn rejected_finding(
             reply.describe()
         ),
         fix,
+    )
+}
+
+/// The fix for a refused admin user whose account ARM says is enabled: its password
+/// was changed.
+pub(super) fn admin_password_fix(name: &str, login: &str) -> String {
+    format!(
+        "The username is the admin account, which ARM says is enabled, so the password is the wrong one: it was most likely regenerated (`az acr credential renew`). Read the current one and update the secret the workflow logs in with:\naz acr credential show -n {name} --query \"passwords[0].value\" -o tsv\n{login}\nBetter: drop the admin account and sign in with an Entra identity that holds AcrPull/AcrPush (`az acr login -n {name}` after azure/login with OIDC)."
     )
 }
 

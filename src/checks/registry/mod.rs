@@ -450,8 +450,15 @@ async fn bearer_token(
     }
     let token = match result {
         Ok(t) => t,
+        Err(TokenError::Refused(_)) if admin_user(host, identity, hints) == Some(false) => {
+            report.verified(format!(
+                "{host}: the token endpoint refused the admin user {}, which ARM says is disabled (CRED_ADMIN_DISABLED)",
+                identity.short
+            ));
+            return None;
+        }
         Err(e) => {
-            if let Some(f) = token_failure(ctx, host, realm, targets, identity, e).await {
+            if let Some(f) = token_failure(ctx, host, realm, targets, identity, hints, e).await {
                 report.push(f);
             }
             return None;
@@ -494,11 +501,14 @@ async fn token_failure(
     realm: &str,
     targets: &[Target],
     identity: &Identity,
+    hints: &RoleHints,
     error: TokenError,
 ) -> Option<Finding> {
     match error {
         TokenError::Net(e) => Some(net_finding(ctx, host, &e, targets).await),
-        TokenError::Refused(reply) => Some(rejected_finding(ctx, host, realm, &reply, identity)),
+        TokenError::Refused(reply) => {
+            Some(rejected_finding(ctx, host, realm, &reply, identity, hints))
+        }
         TokenError::Unexpected(reply) if reply.throttled() => None,
         TokenError::Unexpected(reply) => Some(unexpected_finding(
             host,
@@ -507,6 +517,20 @@ async fn token_failure(
         )),
         TokenError::BadRealm(why) => Some(unusable_realm(host, &why)),
     }
+}
+
+/// `Some(enabled)` when the credential presented to `host` is the registry's admin
+/// user and ARM says whether that account is enabled.
+fn admin_user(host: &str, identity: &Identity, hints: &RoleHints) -> Option<bool> {
+    let user = identity.credential.as_ref()?.username();
+    let facts = hints
+        .registries
+        .iter()
+        .find(|(h, _)| h.eq_ignore_ascii_case(host))
+        .map(|(_, f)| f)?;
+    crate::checks::credentials::is_admin_user(user, facts)
+        .then_some(facts.admin_user_enabled)
+        .flatten()
 }
 
 /// What a token grants on one repository, against what the build needs there.
@@ -996,4 +1020,56 @@ fn throttle_findings(client: &Client, report: &mut CheckReport) {
         ),
         fix,
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::credential::CredentialKind;
+
+    #[test]
+    fn the_admin_user_is_the_registry_name_and_arm_says_whether_it_is_enabled() {
+        let host = "myreg.azurecr.io";
+        let identity = |user: &str| Identity {
+            credential: Some(Credential::new(
+                CredentialKind::UsernamePassword,
+                user.into(),
+                "pw".into(),
+            )),
+            described: String::new(),
+            problem: None,
+            short: String::new(),
+        };
+        let hints = |enabled: Option<bool>| RoleHints {
+            client_id: None,
+            registries: BTreeMap::from([(
+                host.to_string(),
+                crate::azure::arm::RegistryFacts {
+                    name: "myreg".into(),
+                    admin_user_enabled: enabled,
+                    ..Default::default()
+                },
+            )]),
+        };
+        assert_eq!(
+            admin_user(host, &identity("MYREG"), &hints(Some(false))),
+            Some(false)
+        );
+        assert_eq!(
+            admin_user("MyReg.azurecr.io", &identity("myreg"), &hints(Some(true))),
+            Some(true)
+        );
+        assert_eq!(admin_user(host, &identity("myreg"), &hints(None)), None);
+        assert_eq!(
+            admin_user(host, &identity("ci-bot"), &hints(Some(false))),
+            None
+        );
+        assert_eq!(
+            admin_user("other.azurecr.io", &identity("myreg"), &hints(Some(true))),
+            None
+        );
+        let fix = messages::admin_password_fix("myreg", "docker login myreg.azurecr.io");
+        assert!(fix.contains("regenerated"), "{fix}");
+        assert!(fix.contains("az acr credential show -n myreg"), "{fix}");
+    }
 }

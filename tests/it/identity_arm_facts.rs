@@ -1,0 +1,73 @@
+//! Registry facts the identity check reads from ARM, turned into findings (issue 13):
+//! the admin user (P22), the federated-credential fix for a user-assigned managed
+//! identity (P4), a role without `registries/read` (P17). Same world as identity.rs:
+//! the Entra and ARM fakes, and the real distribution registry behind a token server.
+
+use crate::identity::{
+    CLIENT_ID, CONTEXT, OBJECT_ID, arm_reader, assert_no_secret_leaks, run_config, world_with,
+};
+use crate::support::azure::*;
+use base64::Engine;
+
+/// A docker config whose `auths` entry for `host` holds `user:password`.
+fn docker_config(host: &str, user: &str, password: &str) -> String {
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    serde_json::json!({"auths": {host: {"auth": auth}}}).to_string()
+}
+
+const ADMIN_PASSWORD: &str = "planted-admin-password-value";
+
+/// [`world_with`], the identity holding AcrPull and ARM read on the registry.
+fn readable_world(adjust: impl FnOnce(Registry) -> Registry) -> crate::identity::World {
+    let w = world_with(false, adjust);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());
+    w
+}
+
+#[test]
+fn the_admin_user_of_a_registry_whose_admin_account_is_disabled_is_named() {
+    let w = readable_world(|r| r);
+    // The admin user is named after the registry, in any case.
+    let config = docker_config(&w.host, "MyReg", ADMIN_PASSWORD);
+    let args = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    let f = r.only("CRED_ADMIN_DISABLED");
+    assert_eq!(f["severity"], "error");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("adminUserEnabled: false"), "{message}");
+    assert!(message.contains(&w.reg.id()), "{message}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.contains("az acr login -n myreg"), "{fix}");
+    assert!(
+        fix.contains("az acr update -n myreg --admin-enabled true"),
+        "{fix}"
+    );
+    assert!(!r.raw.contains(ADMIN_PASSWORD));
+    assert_no_secret_leaks(&w, &r);
+
+    // Enabled in ARM: no finding, a verified line.
+    let w = readable_world(|r| r.admin_user(true));
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert!(
+        !r.codes().iter().any(|c| c == "CRED_ADMIN_DISABLED"),
+        "{:#}",
+        r.json
+    );
+    assert!(
+        r.verified("credential-helpers")
+            .contains("is the admin user `MyReg`, enabled in ARM"),
+        "{:#}",
+        r.json
+    );
+    // A username that is not the registry's name is not the admin user.
+    let config = docker_config(&w.host, "ci-bot", ADMIN_PASSWORD);
+    let w = readable_world(|r| r);
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert!(
+        !r.codes().iter().any(|c| c == "CRED_ADMIN_DISABLED"),
+        "{:#}",
+        r.json
+    );
+}
