@@ -71,3 +71,37 @@ fn the_admin_user_of_a_registry_whose_admin_account_is_disabled_is_named() {
         r.json
     );
 }
+
+/// P17: AcrPull pulls but carries no `registries/read`; the notice says what the run
+/// could not check and how to grant the read.
+#[test]
+fn an_identity_without_registries_read_is_told_what_that_costs_and_how_to_add_it() {
+    let w = world_with(false, |r| r);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let args = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let r = crate::identity::run(&w, true, &[], &args);
+    assert_eq!(
+        r.json["contexts"][0]["digest"],
+        w.digest.as_str(),
+        "{:#}",
+        r.json
+    );
+    let f = r.only("ARM_READ_DENIED");
+    assert_eq!(f["severity"], "notice");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("AuthorizationFailed"), "{message}");
+    assert!(message.contains("ABAC mode"), "{message}");
+    assert!(message.contains("network rules"), "{message}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(&format!(
+            "az role assignment create --assignee {CLIENT_ID} --role Reader --scope /subscriptions/"
+        )),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("az role definition update --role-definition")
+            && fix.contains("\"Microsoft.ContainerRegistry/registries/read\""),
+        "{fix}"
+    );
+}

@@ -49,6 +49,36 @@ pub(super) fn tasks_unverified(config: &crate::config::Config) -> &'static str {
     }
 }
 
+/// ARM_READ_DENIED for the registries list: what the run cannot tell without
+/// `registries/read`, and the exact ways to grant it.
+pub(super) fn list_denied(
+    config: &crate::config::Config,
+    principal: &Principal,
+    sub: &str,
+    e: &arm::ArmError,
+) -> Finding {
+    let assignee = principal.client_id.as_deref().unwrap_or("<client-id>");
+    finding(
+        Code::ARM_READ_DENIED,
+        Severity::Notice,
+        format!(
+            "{} cannot read registries in subscription {sub}",
+            principal_short(principal)
+        ),
+        format!(
+            "GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. The identity lacks {READ_ACTION} (AcrPull and the ABAC repository roles carry no ARM read), so this run has no ARM facts: it cannot tell whether the registry is in ABAC mode (where AcrPull grants nothing), cannot name the registry's resource id in role fixes, and does not interpret its admin user, anonymous pull, public network access or network rules{}. The data plane below still decides whether pulls work.",
+            e.describe(),
+            tasks_unverified(config)
+        ),
+        format!(
+            "Nothing to fix for pulls. To have those facts checked, grant {READ_ACTION}: assign a built-in role that carries it on the registry (Reader, or the narrower \"Container Registry Configuration Reader and Data Access Configuration Reader\"):\naz role assignment create --assignee {assignee} --role Reader --scope /subscriptions/{sub}/resourceGroups/<resource-group>/providers/Microsoft.ContainerRegistry/registries/<registry>\nor add the action to the identity's custom role (`update` replaces the definition: keep its current actions, from `az role definition list --name \"<role>\"`):\naz role definition update --role-definition '{{\"Name\":\"<role>\",\"Actions\":[\"<current actions>\",\"{READ_ACTION}\"],\"AssignableScopes\":[\"/subscriptions/{sub}\"]}}'"
+        ),
+    )
+}
+
+/// The ARM action that reads (and lists) registries.
+const READ_ACTION: &str = "Microsoft.ContainerRegistry/registries/read";
+
 pub(super) fn principal_short(p: &Principal) -> String {
     p.client_id
         .clone()

@@ -369,9 +369,16 @@ pub async fn run_with(
         match listed {
             Ok(list) => {
                 for host in &hosts {
-                    match list.iter().find(|r| r.login_server.eq_ignore_ascii_case(host)) {
+                    match list
+                        .iter()
+                        .find(|r| r.login_server.eq_ignore_ascii_case(host))
+                    {
                         Some(facts) => {
-                            out.report.verified(format!("{host}: {} ({})", facts.id, facts.describe()));
+                            out.report.verified(format!(
+                                "{host}: {} ({})",
+                                facts.id,
+                                facts.describe()
+                            ));
                             out.registries.insert(host.clone(), facts.clone());
                         }
                         None => {
@@ -386,13 +393,7 @@ pub async fn run_with(
                     }
                 }
             }
-            Err(e) => out.report.push(finding(
-                Code::ARM_READ_DENIED,
-                Severity::Notice,
-                format!("{} cannot read registries in subscription {sub}", principal_short(&principal)),
-                format!("GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. An identity that may pull need not read ARM; the check goes on with the data plane only (no registry mode, network or role facts{}).", e.describe(), tasks_unverified(config)),
-                format!("Nothing to fix for pulls. For the registry facts, give the identity Reader (or Container Registry Configuration Reader) on the registry: az role assignment create --assignee {} --role Reader --scope <registry resource id>", principal.client_id.as_deref().unwrap_or("<client-id>")),
-            )),
+            Err(e) => out.report.push(list_denied(config, &principal, sub, &e)),
         }
         for (host, facts) in out.registries.clone() {
             role_facts(
@@ -445,8 +446,8 @@ async fn role_facts(
                 Code::ARM_READ_DENIED,
                 Severity::Notice,
                 format!("{} cannot read its permissions on {host}", principal_short(principal)),
-                format!("GET {}/providers/Microsoft.Authorization/permissions → {}. The data-plane token below decides{}.", facts.id, e.describe(), tasks_unverified(&ctx.config)),
-                "Nothing to fix if pulls work.",
+                format!("GET {}/providers/Microsoft.Authorization/permissions → {}. Without its effective permissions the run cannot tell which roles grant pull or push here (nor, in ABAC mode, whether a registry role grants nothing), so role fixes rest on the data-plane token below, which decides{}.", facts.id, e.describe(), tasks_unverified(&ctx.config)),
+                format!("Nothing to fix if pulls work. To have the role facts checked, give the identity Reader on the registry: az role assignment create --assignee {} --role Reader --scope {}", principal.client_id.as_deref().unwrap_or("<client-id>"), facts.id),
             ));
             return;
         }
