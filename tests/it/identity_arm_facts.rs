@@ -105,3 +105,45 @@ fn an_identity_without_registries_read_is_told_what_that_costs_and_how_to_add_it
         "{fix}"
     );
 }
+
+/// P4: a user-assigned managed identity trusts federated credentials too, created with
+/// `az identity federated-credential create`; Entra's refusal does not say which kind
+/// the client id is, so the fix gives that command filled in next to the app's.
+#[test]
+fn a_subject_mismatch_on_a_managed_identity_gets_the_az_identity_command() {
+    const UAMI_CLIENT: &str = "66666666-7777-8888-9999-000000000000";
+    let w = world_with(false, |r| r);
+    w.az.entra.add_app(
+        App::managed_identity(
+            "72f988bf-86f1-41af-91ab-2d7cd011db47",
+            UAMI_CLIENT,
+            "bbbbbbbb-cccc-dddd-eeee-ffffffffffff",
+            "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/rg-ci/providers/Microsoft.ManagedIdentity/userAssignedIdentities/ci-uami",
+        )
+        .federated(FederatedCredential::github("repo:octo/app:ref:refs/heads/main")),
+    );
+    w.az.github
+        .set_claims(GitHubClaims::pull_request("octo/app", 7));
+    let args = [&["--client-id", UAMI_CLIENT][..], &CONTEXT[..]].concat();
+    let r = crate::identity::run(&w, true, &[], &args);
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    let f = r.only("ID_FEDERATION_MISMATCH");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("az identity federated-credential create --name repo-octo-app-pull-request --identity-name <uami> --resource-group <rg> --issuer https://token.actions.githubusercontent.com --subject repo:octo/app:pull_request --audiences api://AzureADTokenExchange"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains(&format!(
+            "az identity list --query \"[?clientId=='{UAMI_CLIENT}']"
+        )),
+        "{fix}"
+    );
+    assert!(
+        fix.contains(&format!(
+            "az ad app federated-credential create --id {UAMI_CLIENT}"
+        )),
+        "{fix}"
+    );
+    assert_no_secret_leaks(&w, &r);
+}

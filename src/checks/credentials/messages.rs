@@ -807,7 +807,7 @@ pub(super) fn jq_edit(filter: &str, path: &str) -> String {
 }
 
 /// Single-quotes for a POSIX shell when needed.
-pub(super) fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))

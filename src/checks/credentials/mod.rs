@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 pub use crate::docker::credential::{Credential, CredentialKind, HelperVia};
-pub(crate) use messages::login_fix;
+pub(crate) use messages::{login_fix, sh_quote};
 
 /// The longest a single helper call may take.
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);

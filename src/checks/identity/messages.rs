@@ -3,6 +3,7 @@
 //! ARM reads and the token exchange live in `mod.rs`.
 
 use super::*;
+use crate::checks::credentials::sh_quote;
 
 /// REGISTRY_LOGIN_SERVER: which login server is used for a registry given by name, and why.
 pub(super) fn login_server_finding(
@@ -154,9 +155,9 @@ pub(super) fn entra_finding(
                         p.iss, p.sub, p.aud,
                         p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
                     ),
-                    format!(
-                        "Add a federated credential for exactly this subject:\naz ad app federated-credential create --id {client} --parameters '{{\"name\":\"{}\",\"issuer\":\"{}\",\"subject\":\"{subject}\",\"audiences\":[\"{}\"]}}'",
-                        fic_name(&subject),
+                    federation_fix(
+                        client,
+                        &subject,
                         if p.iss.is_empty() { "https://token.actions.githubusercontent.com" } else { &p.iss },
                         if p.aud.is_empty() { cloud.fic_audience } else { &p.aud },
                     ),
@@ -196,6 +197,22 @@ pub(super) fn entra_finding(
             },
         ),
     }
+}
+
+/// The fix for ID_FEDERATION_MISMATCH: a federated credential for exactly this subject,
+/// on whichever kind of identity `client` is. Entra's refusal does not say whether the
+/// client id is an app registration or a user-assigned managed identity (both trust
+/// federated credentials, through different commands), and without a token nothing can
+/// be looked up, so both commands are given, each filled in, with the lookup that tells
+/// them apart.
+pub(super) fn federation_fix(client: &str, subject: &str, issuer: &str, audience: &str) -> String {
+    let name = fic_name(subject);
+    format!(
+        "Add a federated credential for exactly this subject, on the identity whose client id is {client}.\nIf it is an app registration:\naz ad app federated-credential create --id {client} --parameters '{{\"name\":\"{name}\",\"issuer\":\"{issuer}\",\"subject\":\"{subject}\",\"audiences\":[\"{audience}\"]}}'\nIf it is a user-assigned managed identity (`az identity list --query \"[?clientId=='{client}'].{{name:name,resourceGroup:resourceGroup}}\"` finds it and gives <uami> and <rg>; an empty list means an app registration):\naz identity federated-credential create --name {name} --identity-name <uami> --resource-group <rg> --issuer {} --subject {} --audiences {}",
+        sh_quote(issuer),
+        sh_quote(subject),
+        sh_quote(audience)
+    )
 }
 
 /// ID_CLI_UNVERIFIABLE: the `az` session lives on the runner (`~/.azure`, `az` on its
