@@ -1,5 +1,6 @@
 //! Azure Resource Manager: find the registry by its login server and read the caller's
-//! effective permissions on it (azure-rest-api-specs: Microsoft.Authorization 2022-04-01 permissions and role assignments, Microsoft.ContainerRegistry 2025-11-01 registries).
+//! effective permissions on it (azure-rest-api-specs: Microsoft.Authorization 2022-04-01 permissions and role assignments, Microsoft.ContainerRegistry 2025-11-01 registries,
+//! tokens and scope maps: examples `TokenGet.json`, `ScopeMapGet.json`).
 
 use super::Cloud;
 use serde_json::Value;
@@ -267,6 +268,90 @@ pub async fn permissions(
         .collect())
 }
 
+/// A repository-scoped token's scope map: what a non-Entra token user may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeMap {
+    /// The scope map's resource name (`az acr scope-map update -n <name>`).
+    pub name: String,
+    /// `repositories/<repository or prefix/*>/<content|metadata>/<read|write|delete>`.
+    pub actions: Vec<String>,
+}
+
+impl ScopeMap {
+    /// Whether the scope map grants `action` (`content/read`) on `repository`: an entry
+    /// naming the repository, or a `prefix/*` wildcard covering it (Microsoft Learn,
+    /// repository-scoped permissions). Repository names are lower case.
+    pub fn grants(&self, repository: &str, action: &str) -> bool {
+        let repository = repository.to_ascii_lowercase();
+        self.actions.iter().any(|a| {
+            let a = a.to_ascii_lowercase();
+            let Some(pattern) = a
+                .strip_prefix("repositories/")
+                .and_then(|rest| rest.strip_suffix(&format!("/{action}")))
+            else {
+                return false;
+            };
+            match pattern.strip_suffix('*') {
+                Some(prefix) => repository.starts_with(prefix),
+                None => pattern == repository,
+            }
+        })
+    }
+}
+
+/// The scope map of the registry's token `token_name`: `None` when the registry has no
+/// token of that name (ARM 404), so the username is something else (a service principal).
+pub async fn token_scope_map(
+    http: &reqwest::Client,
+    cloud: &Cloud,
+    token: &str,
+    registry_id: &str,
+    token_name: &str,
+    requests: &mut u32,
+) -> Result<Option<ScopeMap>, ArmError> {
+    let valid = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid(token_name) {
+        return Ok(None);
+    }
+    let url = format!(
+        "{}{registry_id}/tokens/{token_name}?api-version={REGISTRY_API}",
+        cloud.arm
+    );
+    let found = match get(http, &url, token, requests).await {
+        Ok(v) => v,
+        Err(ArmError::Unexpected { status: 404, .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let map_id = found
+        .pointer("/properties/scopeMapId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // Only a scope map of this registry: the token must not send ours elsewhere.
+    let prefix = format!("{}/scopemaps/", registry_id.to_ascii_lowercase());
+    if !map_id.to_ascii_lowercase().starts_with(&prefix) || map_id.contains(['?', '#']) {
+        return Err(ArmError::Unexpected {
+            status: 200,
+            detail: format!("token {token_name} names no scope map of the registry"),
+        });
+    }
+    let url = format!("{}{map_id}?api-version={REGISTRY_API}", cloud.arm);
+    let map = get(http, &url, token, requests).await?;
+    let name = map
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| map_id.rsplit('/').next().unwrap_or_default().to_string());
+    let actions = map
+        .pointer("/properties/actions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    Ok(Some(ScopeMap { name, actions }))
+}
+
 /// ARM's wildcard match: `*` stands for any run of characters; case-insensitive.
 pub fn matches(pattern: &str, action: &str) -> bool {
     let p = pattern.to_ascii_lowercase();
@@ -404,6 +489,26 @@ mod tests {
         )];
         assert!(permits(&reader, PULL_DATA_ACTION, true));
         assert!(!permits(&reader, PULL_ACTION, false));
+    }
+
+    #[test]
+    fn scope_maps_grant_named_repositories_and_prefixes() {
+        let map = ScopeMap {
+            name: "ci-map".into(),
+            actions: vec![
+                "repositories/team/app/content/read".into(),
+                "repositories/team/app/content/write".into(),
+                "repositories/base/*/content/read".into(),
+                "repositories/odd/contentWrite".into(),
+            ],
+        };
+        assert!(map.grants("team/app", "content/read"));
+        assert!(map.grants("Team/App", "content/write"));
+        assert!(!map.grants("team/app2", "content/read"));
+        assert!(!map.grants("team", "content/read"));
+        assert!(map.grants("base/alpine/3", "content/read"));
+        assert!(!map.grants("base/alpine", "content/write"));
+        assert!(!map.grants("odd", "content/write"));
     }
 
     #[test]

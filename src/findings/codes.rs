@@ -101,6 +101,7 @@ finding_codes! {
     TASKS_NETWORK_BYPASS,
     REGISTRY_LOGIN_SERVER,
     TASKS_ROLE_MISSING,
+    CRED_TOKEN_SCOPE_MISSING,
 }
 
 impl fmt::Display for Code {

@@ -491,6 +491,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         C::ROLE_PULL_MISSING
         | C::ROLE_PUSH_MISSING
         | C::ROLE_PUSH_UNVERIFIED
+        | C::CRED_TOKEN_SCOPE_MISSING
         | C::WORKFLOW_PACKAGES_PERMISSION
         | C::ROLE_ABAC_MODE
         | C::CONTEXT_ACCESS_DENIED

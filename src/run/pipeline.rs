@@ -87,13 +87,14 @@ async fn credentials_and_identity(
         Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
     };
     checks::workflow::credentials_after_login(ctx, &mut host_credentials);
-    let identity = identity.unwrap_or_else(|| checks::identity::Outcome {
+    let mut identity = identity.unwrap_or_else(|| checks::identity::Outcome {
         report: timed_out(ctx, CheckId::Identity),
         ..Default::default()
     });
     // The docker config's own credentials against ARM's facts, before the Azure
     // identity's token takes their place below.
     checks::credentials::admin_user(&mut credentials, &host_credentials, &identity.registries);
+    checks::identity::token_scopes(ctx, &mut identity, &host_credentials, contexts).await;
     // A build that uses the Azure identity (`az acr login`, ACR Tasks) presents the
     // exchanged token, not what the docker config holds for that host.
     for azure in &identity.credentials {

@@ -4,7 +4,7 @@
 //! the Entra and ARM fakes, and the real distribution registry behind a token server.
 
 use crate::identity::{
-    CLIENT_ID, CONTEXT, OBJECT_ID, arm_reader, assert_no_secret_leaks, run_config, world_with,
+    CLIENT_ID, CONTEXT, OBJECT_ID, Run, arm_reader, assert_no_secret_leaks, run_config, world_with,
 };
 use crate::support::azure::*;
 use base64::Engine;
@@ -13,6 +13,14 @@ use base64::Engine;
 fn docker_config(host: &str, user: &str, password: &str) -> String {
     let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     serde_json::json!({"auths": {host: {"auth": auth}}}).to_string()
+}
+
+fn assert_absent(r: &Run, code: &str) {
+    assert!(!r.codes().iter().any(|c| c == code), "{:#}", r.json);
+}
+
+fn assert_verified(r: &Run, check: &str, text: &str) {
+    assert!(r.verified(check).contains(text), "{:#}", r.json);
 }
 
 const ADMIN_PASSWORD: &str = "planted-admin-password-value";
@@ -50,26 +58,17 @@ fn the_admin_user_of_a_registry_whose_admin_account_is_disabled_is_named() {
     // Enabled in ARM: no finding, a verified line.
     let w = readable_world(|r| r.admin_user(true));
     let r = run_config(&w, true, &[], &args, Some(&config));
-    assert!(
-        !r.codes().iter().any(|c| c == "CRED_ADMIN_DISABLED"),
-        "{:#}",
-        r.json
-    );
-    assert!(
-        r.verified("credential-helpers")
-            .contains("is the admin user `MyReg`, enabled in ARM"),
-        "{:#}",
-        r.json
+    assert_absent(&r, "CRED_ADMIN_DISABLED");
+    assert_verified(
+        &r,
+        "credential-helpers",
+        "is the admin user `MyReg`, enabled in ARM",
     );
     // A username that is not the registry's name is not the admin user.
     let config = docker_config(&w.host, "ci-bot", ADMIN_PASSWORD);
     let w = readable_world(|r| r);
     let r = run_config(&w, true, &[], &args, Some(&config));
-    assert!(
-        !r.codes().iter().any(|c| c == "CRED_ADMIN_DISABLED"),
-        "{:#}",
-        r.json
-    );
+    assert_absent(&r, "CRED_ADMIN_DISABLED");
 }
 
 /// P17: AcrPull pulls but carries no `registries/read`; the notice says what the run
@@ -146,4 +145,71 @@ fn a_subject_mismatch_on_a_managed_identity_gets_the_az_identity_command() {
         "{fix}"
     );
     assert_no_secret_leaks(&w, &r);
+}
+
+/// P24: the docker credential is a repository-scoped token (its username names a token
+/// of the registry in ARM); its scope map must list `content/read` on the context
+/// repository, and the finding names the scope map and the exact update.
+#[test]
+fn a_repository_scoped_token_without_the_context_repository_is_named_with_its_scope_map() {
+    let w = world_with(false, |r| r);
+    w.az.arm.assign(OBJECT_ID, Role::Reader, &w.reg.id());
+    w.az.arm
+        .add_scope_map(&w.reg.id(), "ci-map", &["repositories/other/content/read"]);
+    w.az.arm.add_token(&w.reg.id(), "ci-token", "ci-map");
+    let args = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let config = docker_config(&w.host, "ci-token", ADMIN_PASSWORD);
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    let f = r.only("CRED_TOKEN_SCOPE_MISSING");
+    assert_eq!(f["severity"], "error");
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains("content/read on `team/ctx`") && title.contains("ci-map"),
+        "{title}"
+    );
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("repositories/other/content/read"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!("{}/tokens/ci-token", w.reg.id())),
+        "{message}"
+    );
+    assert_eq!(
+        f["fix"].as_str().unwrap().lines().last().unwrap(),
+        "az acr scope-map update -n ci-map -r myreg --add-repository team/ctx content/read"
+    );
+    assert!(!r.raw.contains(ADMIN_PASSWORD));
+    let requests = w.az.arm.requests();
+    assert!(
+        requests
+            .iter()
+            .any(|q| q.path.ends_with("/scopeMaps/ci-map") && q.status == 200),
+        "{requests:?}"
+    );
+
+    // A wildcard that covers the repository grants it.
+    let w = world_with(false, |r| r);
+    w.az.arm.assign(OBJECT_ID, Role::Reader, &w.reg.id());
+    w.az.arm
+        .add_scope_map(&w.reg.id(), "ci-map", &["repositories/team/*/content/read"]);
+    w.az.arm.add_token(&w.reg.id(), "ci-token", "ci-map");
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert_absent(&r, "CRED_TOKEN_SCOPE_MISSING");
+    assert_verified(
+        &r,
+        "identity",
+        "the docker credential is the token `ci-token`; its scope map ci-map grants",
+    );
+    // A username that names no token (a service principal's client id) is left alone.
+    let config = docker_config(&w.host, CLIENT_ID, ADMIN_PASSWORD);
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert_absent(&r, "CRED_TOKEN_SCOPE_MISSING");
+    assert!(
+        !r.verified("identity").contains("is the token"),
+        "{:#}",
+        r.json
+    );
 }

@@ -77,6 +77,57 @@ pub(super) fn list_denied(
     )
 }
 
+/// CRED_TOKEN_SCOPE_MISSING: the docker credential is a repository-scoped token whose
+/// scope map lacks what the build does on these repositories.
+pub(super) fn token_scope_missing(
+    hc: &HostCredential,
+    facts: &RegistryFacts,
+    user: &str,
+    map: &arm::ScopeMap,
+    missing: &[(String, Vec<&str>)],
+) -> Finding {
+    let list = missing
+        .iter()
+        .map(|(repo, lacks)| format!("{} on `{repo}`", lacks.join(" and ")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let commands = missing
+        .iter()
+        .map(|(repo, lacks)| {
+            format!(
+                "az acr scope-map update -n {} -r {} --add-repository {repo} {}",
+                map.name,
+                facts.name,
+                lacks.join(" ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    finding(
+        Code::CRED_TOKEN_SCOPE_MISSING,
+        Severity::Error,
+        format!(
+            "the token `{user}` for {} lacks {list} in its scope map {}",
+            hc.host, map.name
+        ),
+        format!(
+            "The docker credential for {} ({}) is the registry's repository-scoped token `{user}` (GET {}/tokens/{user}), bound to the scope map {}, whose actions are: {}. A token may do only what its scope map lists, repository by repository, and the registry refuses the rest (401/403 DENIED). The build needs {list}.",
+            hc.host,
+            hc.source.describe(),
+            facts.id,
+            map.name,
+            if map.actions.is_empty() {
+                "none".to_string()
+            } else {
+                map.actions.join(", ")
+            }
+        ),
+        format!(
+            "Add the repositories to the scope map (every token bound to it gains them):\n{commands}"
+        ),
+    )
+}
+
 /// The ARM action that reads (and lists) registries.
 const READ_ACTION: &str = "Microsoft.ContainerRegistry/registries/read";
 

@@ -33,6 +33,22 @@ pub struct Outcome {
     /// The error that ended the sign-in, when it failed: the registry's refusals of the
     /// identity's hosts are its consequence, not a separate problem.
     pub sign_in_failure: Option<Code>,
+    /// The signed-in ARM session, for reads that need the docker credentials too
+    /// ([`token_scopes`]).
+    pub arm: Option<ArmSession>,
+}
+
+/// An ARM token with the client and cloud it is used with. Its `Debug` hides the token.
+pub struct ArmSession {
+    http: reqwest::Client,
+    cloud: Cloud,
+    token: String,
+}
+
+impl std::fmt::Debug for ArmSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ArmSession({}, token hidden)", self.cloud.arm)
+    }
 }
 
 fn finding(
@@ -403,6 +419,12 @@ pub async fn run_with(
         }
     }
 
+    out.arm = Some(ArmSession {
+        http: http.clone(),
+        cloud: cloud.clone(),
+        token: arm_token.clone(),
+    });
+
     // The data plane: the ACR refresh token this identity gets, for the registry check.
     if !hosts.is_empty() {
         match bounded_token(ctx, &cloud, method, &session, cloud.acr_scope).await {
@@ -419,6 +441,110 @@ pub async fn run_with(
         }
     }
     outcome
+}
+
+/// P24: a docker credential for an ACR registry whose username is one of the registry's
+/// repository-scoped tokens (`GET {registry}/tokens/{name}`, then its scope map) must
+/// grant what the build does there: `content/read` on every context repository,
+/// `content/write` too on push targets. CRED_TOKEN_SCOPE_MISSING names what is missing.
+pub async fn token_scopes(
+    ctx: &Ctx,
+    outcome: &mut Outcome,
+    host_credentials: &[HostCredential],
+    contexts: &[ContextInfo],
+) {
+    let Some(session) = outcome.arm.take() else {
+        return;
+    };
+    for hc in host_credentials {
+        let Some(c) = hc
+            .credential
+            .as_ref()
+            .filter(|c| c.kind() == CredentialKind::UsernamePassword)
+        else {
+            continue;
+        };
+        let user = c.username();
+        let Some((host, facts)) = outcome
+            .registries
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(&hc.host))
+            .map(|(h, f)| (h.clone(), f.clone()))
+        else {
+            continue;
+        };
+        if user == ACR_TOKEN_USER || super::credentials::is_admin_user(user, &facts) {
+            continue;
+        }
+        let needs = token_needs(&host, contexts);
+        if needs.is_empty() {
+            continue;
+        }
+        let looked_up = bounded_arm(
+            ctx,
+            &session.cloud,
+            arm::token_scope_map(
+                &session.http,
+                &session.cloud,
+                &session.token,
+                &facts.id,
+                user,
+                &mut outcome.requests,
+            ),
+        )
+        .await;
+        match looked_up {
+            Ok(None) => {}
+            Ok(Some(map)) => {
+                let missing: Vec<(String, Vec<&str>)> = needs
+                    .iter()
+                    .map(|(repo, push)| {
+                        let wanted: &[&str] = if *push {
+                            &["content/read", "content/write"]
+                        } else {
+                            &["content/read"]
+                        };
+                        let lacks = wanted
+                            .iter()
+                            .copied()
+                            .filter(|a| !map.grants(repo, a))
+                            .collect();
+                        (repo.clone(), lacks)
+                    })
+                    .filter(|(_, lacks): &(String, Vec<&str>)| !lacks.is_empty())
+                    .collect();
+                if missing.is_empty() {
+                    outcome.report.verified(format!(
+                        "{host}: the docker credential is the token `{user}`; its scope map {} grants what the build needs ({})",
+                        map.name,
+                        needs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                } else {
+                    outcome
+                        .report
+                        .push(token_scope_missing(hc, &facts, user, &map, &missing));
+                }
+            }
+            Err(e) => outcome.report.verified(format!(
+                "{host}: the token `{user}` and its scope map could not be read in ARM ({})",
+                e.describe()
+            )),
+        }
+    }
+    outcome.arm = Some(session);
+}
+
+/// The repositories the build uses on `host`, each with whether it pushes there.
+fn token_needs(host: &str, contexts: &[ContextInfo]) -> BTreeMap<String, bool> {
+    let mut needs: BTreeMap<String, bool> = BTreeMap::new();
+    for c in contexts {
+        if let (Some(h), Some(repo)) = (&c.registry, &c.repository)
+            && h.eq_ignore_ascii_case(host)
+        {
+            *needs.entry(repo.clone()).or_default() |= c.role == Role::Push;
+        }
+    }
+    needs
 }
 
 #[allow(clippy::too_many_arguments)]
