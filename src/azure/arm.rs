@@ -22,6 +22,12 @@ pub struct RegistryFacts {
     pub admin_user_enabled: Option<bool>,
     pub public_network_access: Option<String>,
     pub network_default_action: Option<String>,
+    /// `networkRuleSet.ipRules[].value`: the addresses or CIDR ranges allowed in.
+    pub ip_rules: Vec<String>,
+    /// `dataEndpointEnabled`: layers are served from dedicated per-region hosts.
+    pub data_endpoint_enabled: Option<bool>,
+    /// `dataEndpointHostNames` (`myreg.westeurope.data.azurecr.io`).
+    pub data_endpoint_host_names: Vec<String>,
     pub anonymous_pull_enabled: Option<bool>,
     pub arm_audience_policy: Option<String>,
     pub bypass_for_tasks: Option<bool>,
@@ -49,6 +55,9 @@ impl RegistryFacts {
             admin_user_enabled: b(p, "adminUserEnabled"),
             public_network_access: s(p, "publicNetworkAccess"),
             network_default_action: p.get("networkRuleSet").and_then(|n| s(n, "defaultAction")),
+            ip_rules: strings(p.pointer("/networkRuleSet/ipRules"), Some("value")),
+            data_endpoint_enabled: b(p, "dataEndpointEnabled"),
+            data_endpoint_host_names: strings(p.get("dataEndpointHostNames"), None),
             anonymous_pull_enabled: b(p, "anonymousPullEnabled"),
             arm_audience_policy: p
                 .get("policies")
@@ -108,6 +117,19 @@ impl RegistryFacts {
         }
         parts.join(", ")
     }
+}
+
+/// The strings of a JSON array, or of field `key` of its objects.
+fn strings(v: Option<&Value>, key: Option<&str>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| match key {
+            Some(k) => item.get(k).and_then(Value::as_str),
+            None => item.as_str(),
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// One entry of the permissions API answer.
@@ -518,12 +540,19 @@ mod tests {
             "name": "myreg",
             "sku": {"name": "Premium", "tier": "Premium"},
             "properties": {"loginServer": "myreg.azurecr.io", "roleAssignmentMode": "AbacRepositoryPermissions",
-                "adminUserEnabled": false, "publicNetworkAccess": "Enabled", "networkRuleSet": {"defaultAction": "Deny"},
+                "adminUserEnabled": false, "publicNetworkAccess": "Enabled", "networkRuleSet": {"defaultAction": "Deny", "ipRules": [{"action": "Allow", "value": "203.0.113.0/24"}]},
+                "dataEndpointEnabled": true, "dataEndpointHostNames": ["myreg.westeurope.data.azurecr.io"],
                 "networkRuleBypassAllowedForTasks": false, "policies": {"azureADAuthenticationAsArmPolicy": {"status": "enabled"}}}
         });
         let f = RegistryFacts::from_json(&v).unwrap();
         assert!(f.abac());
         assert_eq!(f.network_default_action.as_deref(), Some("Deny"));
+        assert_eq!(f.ip_rules, ["203.0.113.0/24"]);
+        assert_eq!(f.data_endpoint_enabled, Some(true));
+        assert_eq!(
+            f.data_endpoint_host_names,
+            ["myreg.westeurope.data.azurecr.io"]
+        );
         assert!(f.describe().contains("ABAC repository permissions"));
         assert!(RegistryFacts::from_json(&serde_json::json!({"id": "x"})).is_none());
     }

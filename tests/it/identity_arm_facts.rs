@@ -8,6 +8,7 @@ use crate::identity::{
 };
 use crate::support::azure::*;
 use base64::Engine;
+use serde_json::Value;
 
 /// A docker config whose `auths` entry for `host` holds `user:password`.
 fn docker_config(host: &str, user: &str, password: &str) -> String {
@@ -212,4 +213,65 @@ fn a_repository_scoped_token_without_the_context_repository_is_named_with_its_sc
         "{:#}",
         r.json
     );
+}
+
+/// A registry whose firewall refuses the runner (403 before authentication, every
+/// path), with `registry` as ARM describes it; the run's NET_FORBIDDEN finding.
+fn firewalled(adjust: impl FnOnce(Registry) -> Registry) -> (crate::identity::World, Value) {
+    let w = readable_world(adjust);
+    w.az.route(&w.host, |_| {
+        crate::support::http::Reply::Respond(
+            crate::support::http::Response::new(403)
+                .header("Content-Type", "application/json")
+                .body(crate::support::servers::FIREWALL_BODY),
+        )
+    });
+    let args = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let r = run_config(&w, true, &[], &args, Some("{}"));
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    // The exchange is refused by the same network rules: no second, wrong diagnosis.
+    assert_absent(&r, "CRED_REJECTED");
+    let f = r.only("NET_FORBIDDEN");
+    (w, f)
+}
+
+/// P45/P47: the 403 is interpreted with ARM's network properties, which the message
+/// cites with the call that read them.
+#[test]
+fn a_firewall_403_is_explained_by_the_network_properties_arm_shows() {
+    let (w, f) = firewalled(|r| r.firewall(&["198.51.100.0/24"]));
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "ARM (GET {}) shows publicNetworkAccess Enabled, networkRuleSet.defaultAction Deny, ipRules 198.51.100.0/24",
+            w.reg.id()
+        )),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("deny by default and allow only 198.51.100.0/24"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("az acr network-rule add --name myreg --ip-address "),
+        "{fix}"
+    );
+
+    let (_, f) = firewalled(|r| r.public_network_access(false));
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("publicNetworkAccess Disabled"),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with("Public network access is disabled"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("az acr update --name myreg --public-network-enabled true"),
+        "{fix}"
+    );
+    assert!(!fix.contains("network-rule add"), "{fix}");
 }

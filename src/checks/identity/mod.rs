@@ -731,6 +731,13 @@ fn tasks_rights(
     ));
 }
 
+/// Whether ARM shows the registry closed to the public internet or denying by default.
+fn network_restricted(facts: &RegistryFacts) -> bool {
+    let is =
+        |v: &Option<String>, want: &str| v.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(want));
+    is(&facts.public_network_access, "Disabled") || is(&facts.network_default_action, "Deny")
+}
+
 /// ACR's token exchange for `host` (`crate::registry::acr`): the refresh token a build
 /// using this identity presents, or why the registry refused the Entra token.
 async fn exchange(
@@ -772,6 +779,17 @@ async fn exchange(
         Err(TokenError::BadRealm(why)) => out
             .report
             .verified(format!("{host}: token exchange not attempted ({why})")),
+        // Network rules refuse the exchange as they refuse everything else from this
+        // runner: the registry check's NET_FORBIDDEN says so, with ARM's rules.
+        Err(TokenError::Refused(reply) | TokenError::Unexpected(reply))
+            if reply.status == 403
+                && out.registries.get(host).is_some_and(network_restricted) =>
+        {
+            out.report.verified(format!(
+                "{host}: /oauth2/exchange answered 403, as the registry's network rules refuse this runner ({})",
+                crate::registry::wire::shorten(&reply.describe(), 160)
+            ))
+        }
         Err(TokenError::Refused(reply) | TokenError::Unexpected(reply)) => {
             out.report.push(finding(
                 Code::CRED_REJECTED,

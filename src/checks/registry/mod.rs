@@ -347,7 +347,12 @@ async fn authorise(
             }
         },
         403 => {
-            report.push(forbidden_finding(host, &ping, targets));
+            let facts = hints
+                .registries
+                .iter()
+                .find(|(h, _)| h.eq_ignore_ascii_case(host))
+                .map(|(_, f)| f);
+            report.push(forbidden_finding(host, &ping, targets, facts));
             None
         }
         // Reported once for the run from the client's throttle log.
@@ -1071,5 +1076,35 @@ mod tests {
         let fix = messages::admin_password_fix("myreg", "docker login myreg.azurecr.io");
         assert!(fix.contains("regenerated"), "{fix}");
         assert!(fix.contains("az acr credential show -n myreg"), "{fix}");
+    }
+
+    #[test]
+    fn network_facts_name_the_data_endpoints_and_leave_open_registries_to_the_default_fix() {
+        let mut facts = crate::azure::arm::RegistryFacts {
+            id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/myreg".into(),
+            name: "myreg".into(),
+            public_network_access: Some("Enabled".into()),
+            network_default_action: Some("Deny".into()),
+            data_endpoint_enabled: Some(true),
+            data_endpoint_host_names: vec!["myreg.westeurope.data.azurecr.io".into()],
+            ..Default::default()
+        };
+        let (seen, fix) = messages::network_facts("myreg.azurecr.io", &facts, "myreg", "192.0.2.1");
+        assert!(
+            seen.contains(
+                "ipRules none, dataEndpointEnabled true (myreg.westeurope.data.azurecr.io)"
+            ),
+            "{seen}"
+        );
+        let fix = fix.unwrap();
+        assert!(fix.contains("--ip-address 192.0.2.1"), "{fix}");
+        assert!(
+            fix.contains("layers come from myreg.westeurope.data.azurecr.io"),
+            "{fix}"
+        );
+        facts.network_default_action = Some("Allow".into());
+        let (seen, fix) = messages::network_facts("myreg.azurecr.io", &facts, "myreg", "192.0.2.1");
+        assert!(seen.contains("defaultAction Allow"), "{seen}");
+        assert!(fix.is_none());
     }
 }
