@@ -26,9 +26,9 @@ pub(crate) struct World {
     pub(crate) az: AzureFakes,
     /// The registry's login server (`myreg.azurecr.io` unless a test gives it a hash).
     pub(crate) host: String,
-    _ts: Arc<TokenServer>,
+    pub(crate) _ts: Arc<TokenServer>,
     _bridge: AcrBridge,
-    _registry: TestRegistry,
+    pub(crate) _registry: TestRegistry,
     pub(crate) reg: Registry,
     pub(crate) digest: String,
 }

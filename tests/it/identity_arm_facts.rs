@@ -275,3 +275,68 @@ fn a_firewall_403_is_explained_by_the_network_properties_arm_shows() {
     );
     assert!(!fix.contains("network-rule add"), "{fix}");
 }
+
+/// The registry behind `w.host` refuses the identity's token exchange (401, as when
+/// Entra authentication is refused), so the build presents the docker config's
+/// credential to the real registry's token server, which refuses it.
+fn exchange_refused(w: &crate::identity::World) {
+    let (ts, registry) = (w._ts.addr(), w._registry.addr());
+    w.az.route(&w.host, move |req| {
+        use crate::support::http::{Reply, Response};
+        if req.path.starts_with("/oauth2/exchange") {
+            Reply::Respond(
+                Response::new(401)
+                    .header("Content-Type", "application/json")
+                    .body(r#"{"errors":[{"code":"UNAUTHORIZED","message":"authentication required"}]}"#),
+            )
+        } else if req.path.starts_with("/oauth2/") {
+            Reply::Proxy(ts)
+        } else {
+            Reply::Proxy(registry)
+        }
+    });
+}
+
+/// P22/P24 on the real registry: a refused admin user whose account is enabled gets the
+/// regenerated-password fix, and on an anonymous-pull registry the logout; a refused
+/// admin user whose account is disabled is CRED_ADMIN_DISABLED alone.
+#[test]
+fn the_registry_refusing_the_admin_user_is_explained_by_arm() {
+    let w = readable_world(|r| r.admin_user(true).anonymous_pull(true));
+    exchange_refused(&w);
+    let args = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let config = docker_config(&w.host, "myreg", ADMIN_PASSWORD);
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    let rejected: Vec<&Value> = r.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == "CRED_REJECTED" && f["check"] == "registry")
+        .collect();
+    assert_eq!(rejected.len(), 1, "{:#}", r.json);
+    let fix = rejected[0]["fix"].as_str().unwrap();
+    assert!(fix.contains("most likely regenerated"), "{fix}");
+    assert!(fix.contains("az acr credential show -n myreg"), "{fix}");
+    assert!(fix.contains("docker logout myreg.azurecr.io"), "{fix}");
+    assert!(!r.raw.contains(ADMIN_PASSWORD));
+
+    let w = readable_world(|r| r);
+    exchange_refused(&w);
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert_eq!(r.only("CRED_ADMIN_DISABLED")["severity"], "error");
+    assert!(
+        !r.json["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["code"] == "CRED_REJECTED" && f["check"] == "registry"),
+        "{:#}",
+        r.json
+    );
+    assert_verified(
+        &r,
+        "registry",
+        "refused the admin user `myreg`, which ARM says is disabled",
+    );
+}

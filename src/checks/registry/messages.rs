@@ -468,6 +468,12 @@ pub(super) fn rejected_finding(
     } else if acr_name(host).is_some() {
         fix.push_str("\nFor a service principal the username is its client ID and the password its client secret (not the admin password).");
     }
+    if hints
+        .facts(host)
+        .is_some_and(|f| f.anonymous_pull_enabled == Some(true))
+    {
+        fix.push_str(&format!("\n{host} allows anonymous pull (ARM anonymousPullEnabled true): a build that only pulls works without any login, and a stale credential is what breaks it there: docker logout {host}"));
+    }
     finding(
         Code::CRED_REJECTED,
         Severity::Error,

@@ -69,6 +69,16 @@ pub struct RoleHints {
     pub registries: BTreeMap<String, crate::azure::arm::RegistryFacts>,
 }
 
+impl RoleHints {
+    /// ARM's facts about the registry at `host`, when the identity check read them.
+    fn facts(&self, host: &str) -> Option<&crate::azure::arm::RegistryFacts> {
+        self.registries
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(host))
+            .map(|(_, f)| f)
+    }
+}
+
 pub async fn run(
     ctx: &Ctx,
     http: &Result<reqwest::Client, String>,
@@ -347,12 +357,7 @@ async fn authorise(
             }
         },
         403 => {
-            let facts = hints
-                .registries
-                .iter()
-                .find(|(h, _)| h.eq_ignore_ascii_case(host))
-                .map(|(_, f)| f);
-            report.push(forbidden_finding(host, &ping, targets, facts));
+            report.push(forbidden_finding(host, &ping, targets, hints.facts(host)));
             None
         }
         // Reported once for the run from the client's throttle log.
@@ -528,11 +533,7 @@ async fn token_failure(
 /// user and ARM says whether that account is enabled.
 fn admin_user(host: &str, identity: &Identity, hints: &RoleHints) -> Option<bool> {
     let user = identity.credential.as_ref()?.username();
-    let facts = hints
-        .registries
-        .iter()
-        .find(|(h, _)| h.eq_ignore_ascii_case(host))
-        .map(|(_, f)| f)?;
+    let facts = hints.facts(host)?;
     crate::checks::credentials::is_admin_user(user, facts)
         .then_some(facts.admin_user_enabled)
         .flatten()
