@@ -153,6 +153,7 @@ async fn registry_stage(
             .as_ref()
             .and_then(|i| i.client_id.clone()),
         registries: presented.identity.registries.clone(),
+        scope_maps: presented.identity.scope_maps.clone(),
     };
     let run = checks::registry::run(ctx, http, contexts, &presented.host_credentials, &hints);
     match tokio::time::timeout_at(deadline, run).await {

@@ -340,3 +340,38 @@ fn the_registry_refusing_the_admin_user_is_explained_by_arm() {
         "refused the admin user `myreg`, which ARM says is disabled",
     );
 }
+
+/// P24 on the real registry: when the build presents the token itself (no Azure token
+/// for the host), the registry proves the missing right, and its fix names the scope
+/// map instead of a role assignment; no second finding from ARM.
+#[test]
+fn a_token_refused_by_the_registry_gets_the_scope_map_fix() {
+    let w = readable_world(|r| r);
+    w.az.arm.assign(OBJECT_ID, Role::Reader, &w.reg.id());
+    w.az.arm
+        .add_scope_map(&w.reg.id(), "ci-map", &["repositories/other/content/read"]);
+    w.az.arm.add_token(&w.reg.id(), "ci-token", "ci-map");
+    w._ts.add_user("ci-token", ADMIN_PASSWORD);
+    w._ts.grant("ci-token", "other", &["pull"]);
+    exchange_refused(&w);
+    let args = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let config = docker_config(&w.host, "ci-token", ADMIN_PASSWORD);
+    let r = run_config(&w, true, &[], &args, Some(&config));
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    assert_absent(&r, "CRED_TOKEN_SCOPE_MISSING");
+    let f = r.only("ROLE_PULL_MISSING");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.ends_with(
+            "az acr scope-map update -n ci-map -r myreg --add-repository team/ctx content/read"
+        ),
+        "{fix}"
+    );
+    assert!(!fix.contains("az role assignment"), "{fix}");
+    assert_verified(
+        &r,
+        "identity",
+        "the docker credential is the token `ci-token`, bound to the scope map ci-map",
+    );
+    assert!(!r.raw.contains(ADMIN_PASSWORD));
+}

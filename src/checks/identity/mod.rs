@@ -36,6 +36,9 @@ pub struct Outcome {
     /// The signed-in ARM session, for reads that need the docker credentials too
     /// ([`token_scopes`]).
     pub arm: Option<ArmSession>,
+    /// Per registry host whose docker credential is a repository-scoped token presented
+    /// to the registry: the token's name and its scope map, for exact fixes there.
+    pub scope_maps: BTreeMap<String, (String, arm::ScopeMap)>,
 }
 
 /// An ARM token with the client and cloud it is used with. Its `Debug` hides the token.
@@ -495,6 +498,21 @@ pub async fn token_scopes(
         .await;
         match looked_up {
             Ok(None) => {}
+            // The registry check presents this token and proves its rights on the data
+            // plane; its fixes name the scope map.
+            Ok(Some(map))
+                if !outcome
+                    .credentials
+                    .iter()
+                    .any(|a| a.host.eq_ignore_ascii_case(&host)) =>
+            {
+                outcome.report.verified(format!(
+                    "{host}: the docker credential is the token `{user}`, bound to the scope map {} ({})",
+                    map.name,
+                    map.actions.join(", ")
+                ));
+                outcome.scope_maps.insert(host, (user.to_string(), map));
+            }
             Ok(Some(map)) => {
                 let missing: Vec<(String, Vec<&str>)> = needs
                     .iter()

@@ -319,6 +319,30 @@ pub(super) fn role_fix(
                 .unwrap_or_default()
         );
     }
+    if let (Some((user, map)), Some(c), Some(facts)) = (
+        hints.scope_maps.get(host),
+        &identity.credential,
+        hints.facts(host),
+    ) && c.username() == user
+    {
+        return format!(
+            "`{user}` is a repository-scoped token of the registry, bound to the scope map {} (ARM: {}/tokens/{user}), which lists: {}. Add the repository to the scope map (every token bound to it gains it):\naz acr scope-map update -n {} -r {} --add-repository {repo} {}",
+            map.name,
+            facts.id,
+            if map.actions.is_empty() {
+                "nothing".to_string()
+            } else {
+                map.actions.join(", ")
+            },
+            map.name,
+            facts.name,
+            if push {
+                "content/read content/write"
+            } else {
+                "content/read"
+            }
+        );
+    }
     let assignee = hints
         .client_id
         .clone()

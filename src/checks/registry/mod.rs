@@ -67,6 +67,8 @@ pub struct RoleHints {
     pub client_id: Option<String>,
     /// ARM facts per registry host (resource id, RBAC or ABAC mode).
     pub registries: BTreeMap<String, crate::azure::arm::RegistryFacts>,
+    /// Per host whose credential is a repository-scoped token: its name and scope map.
+    pub scope_maps: BTreeMap<String, (String, crate::azure::arm::ScopeMap)>,
 }
 
 impl RoleHints {
@@ -1048,6 +1050,7 @@ mod tests {
         };
         let hints = |enabled: Option<bool>| RoleHints {
             client_id: None,
+            scope_maps: BTreeMap::new(),
             registries: BTreeMap::from([(
                 host.to_string(),
                 crate::azure::arm::RegistryFacts {
