@@ -114,6 +114,10 @@ pub struct Cli {
     /// Create a check run with the findings as annotations on the files they point at (needs `checks: write`).
     #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "false", default_missing_value = "true")]
     pub check_run: bool,
+
+    /// Prove a push right that the registry's token does not state (opaque tokens such as GHCR's, Basic auth, open registries) by opening a blob upload session for each pushed repository and cancelling it at once; no data is written. `false` leaves such rights unproven (ROLE_PUSH_UNVERIFIED).
+    #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "true", default_missing_value = "true")]
+    pub prove_push: bool,
 }
 
 /// A boolean input as the Actions toolkit's `getBooleanInput` reads it (YAML 1.2 core
@@ -339,6 +343,7 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         },
         // Workflow discovery fills it in (run::check).
         build: Default::default(),
+        prove_push: cli.prove_push,
     })
 }
 
@@ -487,6 +492,7 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
         actions_id_token_request_url: var(env, "ACTIONS_ID_TOKEN_REQUEST_URL"),
         actions_id_token_request_token: var(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
         azure_federated_token_file: path_of("AZURE_FEDERATED_TOKEN_FILE"),
+        runner_environment: trimmed_var(env, "RUNNER_ENVIRONMENT"),
     }
 }
 
@@ -840,6 +846,37 @@ mod tests {
         assert!(!c.github.comment && !c.github.check_run);
         let c = config(&["--registry", "r.io", "--comment", "--check-run"], &[]);
         assert!(c.github.comment && c.github.check_run);
+    }
+
+    #[test]
+    fn the_push_proof_is_on_unless_turned_off() {
+        assert!(config(&["--registry", "r.io"], &[]).prove_push);
+        assert!(config(&["--registry", "r.io", "--prove-push"], &[]).prove_push);
+        for off in [
+            vec!["--registry", "r.io", "--prove-push", "false"],
+            vec!["--registry", "r.io", "--prove-push=FALSE"],
+        ] {
+            assert!(!config(&off, &[]).prove_push, "{off:?}");
+        }
+        let c = config(
+            &[],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_REGISTRY", "r.io"),
+                ("INPUT_PROVE-PUSH", "false"),
+            ],
+        );
+        assert!(!c.prove_push);
+        // The flag wins over the input.
+        let c = config(
+            &["--prove-push", "true"],
+            &[
+                ("GITHUB_ACTIONS", "true"),
+                ("INPUT_REGISTRY", "r.io"),
+                ("INPUT_PROVE-PUSH", "false"),
+            ],
+        );
+        assert!(c.prove_push);
     }
 
     #[test]

@@ -158,6 +158,15 @@ pub struct RunEnvironment {
     pub actions_id_token_request_token: Option<String>,
     /// `AZURE_FEDERATED_TOKEN_FILE`: a workload-identity token file.
     pub azure_federated_token_file: Option<PathBuf>,
+    /// `RUNNER_ENVIRONMENT`: `github-hosted` or `self-hosted`.
+    pub runner_environment: Option<String>,
+}
+
+impl RunEnvironment {
+    /// A runner GitHub hosts: it has no Azure managed identity, and no state survives the job.
+    pub fn github_hosted(&self) -> bool {
+        self.runner_environment.as_deref() == Some("github-hosted")
+    }
 }
 
 /// Pull request feedback through the GitHub API (`src/feedback/`): opt-in, off by default.
@@ -218,6 +227,9 @@ pub struct Config {
     pub github: GithubOptions,
     /// The build's tools, from the workflow (empty when not known).
     pub build: BuildTools,
+    /// `--prove-push`: prove a push right no token states by opening a blob upload
+    /// session and cancelling it.
+    pub prove_push: bool,
 }
 
 impl Config {
@@ -260,6 +272,7 @@ impl Config {
             env: RunEnvironment::default(),
             github: GithubOptions::default(),
             build: BuildTools::default(),
+            prove_push: true,
         }
     }
 

@@ -22,6 +22,9 @@ pub struct Ctx {
     /// check's discovery): the credentials check names them instead of a missing
     /// credential.
     pub later_logins: Vec<crate::workflow::LaterLogin>,
+    /// The registries the job logs in to before acr-preflight's step (`None` for a
+    /// login whose registry is not known); `None` when that step is not known.
+    pub earlier_logins: Option<Vec<Option<String>>>,
 }
 
 impl Ctx {
@@ -32,6 +35,7 @@ impl Ctx {
             secrets,
             deadline,
             later_logins: Vec::new(),
+            earlier_logins: None,
         }
     }
 

@@ -476,6 +476,9 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::CRED_REJECTED
         | C::CRED_ADMIN_DISABLED
         | C::WORKFLOW_CONFIG_MISMATCH
+        | C::WORKFLOW_BUILDER_BEFORE_LOGIN
+        | C::WORKFLOW_BUILDER_REMOTE
+        | C::WORKFLOW_LOGIN_DIFFERS
         | C::ID_OIDC_UNAVAILABLE
         | C::ID_FEDERATION_MISMATCH
         | C::ID_APP_NOT_FOUND
@@ -503,6 +506,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::REF_NO_REGISTRY
         | C::REF_MUTABLE_TAG
         | C::REF_PUSH_DIGEST
+        | C::WORKFLOW_LOCAL_IMAGE_INVISIBLE
         | C::CONTEXT_NOT_FOUND
         | C::CONTEXT_NOT_AN_ARTIFACT
         | C::REGISTRY_UNEXPECTED => 3,

@@ -22,6 +22,22 @@ pub(super) const LOOPBACK_TLS_PROBE: Duration = Duration::from_secs(2);
 /// How many `tags/list` pages to follow before giving up on a complete list.
 pub(super) const TAG_PAGES: usize = 10;
 
+/// What became of an upload session opened to prove a push right.
+#[derive(Debug)]
+pub enum UploadCancel {
+    /// `DELETE` on the session's `Location` answered: 204 cancelled, 404 already gone,
+    /// 401/403 the credential may not cancel, 405 the registry does not cancel sessions.
+    Answered(Reply),
+    /// The `DELETE` got no answer.
+    Failed(NetError),
+    /// The `202` carried no `Location`.
+    NoLocation,
+    /// The `Location` is not an http(s) URL (shown shortened).
+    Unusable(String),
+    /// The `Location` is on another origin (shown): no credential was sent there.
+    OtherOrigin(String),
+}
+
 /// The registry client of one run. Cheap to share behind an `Arc`.
 ///
 /// Credentials only go where docker sends them: registry requests to the registry's
@@ -599,6 +615,61 @@ impl Client {
             true,
         )
         .await
+    }
+
+    /// `POST /v2/<repository>/blobs/uploads/` with an empty body: opens a blob upload
+    /// session, the first request of every push (distribution spec, "Pushing blobs").
+    /// A registry answers `202 Accepted` with a `Location` only to a credential that may
+    /// push; the session holds no data until a blob is sent to that `Location`. Not
+    /// retried when throttled: a POST is not idempotent.
+    pub async fn start_upload(
+        &self,
+        host: &str,
+        repository: &str,
+        auth: &Auth,
+    ) -> Result<Reply, NetError> {
+        let url = self.api_url(host, &format!("v2/{repository}/blobs/uploads/"))?;
+        self.send(
+            Endpoint::Upload,
+            || {
+                self.authorised(
+                    self.http
+                        .post(url.clone())
+                        .header(reqwest::header::CONTENT_LENGTH, "0"),
+                    auth,
+                )
+            },
+            false,
+        )
+        .await
+    }
+
+    /// Cancels the session [`Client::start_upload`] opened: `DELETE` on its `Location`
+    /// (resolved against the request URL; the query, which carries the session state,
+    /// is kept). The credential goes only to the registry's own origin: a `Location`
+    /// elsewhere is not asked.
+    pub async fn cancel_upload(&self, started: &Reply, auth: &Auth) -> UploadCancel {
+        let Some(raw) = started.header("location").map(str::trim) else {
+            return UploadCancel::NoLocation;
+        };
+        let location = match started.url.join(raw) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
+            _ => return UploadCancel::Unusable(wire::shorten(&clean_line(raw), 120)),
+        };
+        if !same_origin(&location, &started.url) {
+            return UploadCancel::OtherOrigin(location.origin().ascii_serialization());
+        }
+        match self
+            .send(
+                Endpoint::Upload,
+                || self.authorised(self.http.delete(location.clone()), auth),
+                true,
+            )
+            .await
+        {
+            Ok(reply) => UploadCancel::Answered(reply),
+            Err(e) => UploadCancel::Failed(e),
+        }
     }
 
     /// Every tag of a repository, following `Link` pagination (up to a bound, and only

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use wire::{Challenge, ErrorEntry};
 
-pub use client::Client;
+pub use client::{Client, UploadCancel};
 
 /// Where a connection failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,6 +76,8 @@ pub enum Endpoint {
     Catalog,
     /// ACR's `/oauth2/exchange`.
     Exchange,
+    /// The push proof: `POST /v2/<repo>/blobs/uploads/` and the `DELETE` that cancels it.
+    Upload,
     Other,
 }
 
@@ -88,6 +90,7 @@ impl Endpoint {
             Endpoint::Tags => "the tag list request",
             Endpoint::Catalog => "the catalog request",
             Endpoint::Exchange => "ACR's token exchange (/oauth2/exchange)",
+            Endpoint::Upload => "the blob upload that proves the push right",
             Endpoint::Other => "the request",
         }
     }

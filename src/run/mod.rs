@@ -116,6 +116,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     let mut ctx = Ctx::new(config, secrets.clone());
     if let Some((_, discovery)) = &workflow {
         ctx.later_logins = discovery.later_logins();
+        ctx.earlier_logins = discovery.earlier_logins();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {

@@ -87,6 +87,9 @@ async fn credentials_and_identity(
         Err(_) => (timed_out(ctx, CheckId::CredentialHelpers), Vec::new()),
     };
     checks::workflow::credentials_after_login(ctx, &mut host_credentials);
+    if let Some(shared) = checks::workflow::preexisting_credentials(ctx, &host_credentials) {
+        credentials.push(shared);
+    }
     let mut identity = identity.unwrap_or_else(|| checks::identity::Outcome {
         report: timed_out(ctx, CheckId::Identity),
         ..Default::default()

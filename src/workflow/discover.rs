@@ -8,7 +8,9 @@
 //! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. A
 //! `--build-arg BUILDKIT_CONTEXT=<ref>` is discovered as a context too (and the check
 //! says that BuildKit takes named contexts through `--build-context`). Builds that load
-//! their image (`load: true`, `--load`) are kept with the platforms they ask for.
+//! their image (`load: true`, `--load`) are kept with the platforms they ask for; every
+//! build keeps its resolved tags and whether it loads. Builders created by
+//! `docker/setup-buildx-action` and `docker buildx create` are kept with their driver.
 
 use super::expr::{EmptyVar, Expanded, Scope, Unresolved};
 use super::model::{Job, Step, Workflow};
@@ -164,6 +166,12 @@ pub struct BuildCommand {
     pub as_root: bool,
     /// The Dockerfile it reads and the build-args it passes, as far as known here.
     pub inputs: BuildInputs,
+    /// The image names it tags its result with (`tags`, `-t`/`--tag`), resolved ones
+    /// only, whether or not it pushes them.
+    pub tags: Vec<String>,
+    /// It asks to load its result into the daemon's image store (`load: true`,
+    /// `--load`, an output of `type=docker`).
+    pub load: bool,
 }
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
@@ -191,6 +199,9 @@ pub struct LoginStep {
     pub after_preflight: bool,
     /// Run through `sudo`: the credential goes to root's docker config.
     pub as_root: bool,
+    /// The username it logs in with, as written (`${{ secrets.ACR_USER }}`); `None`
+    /// when it takes none (`az acr login`, which uses the Azure CLI's identity).
+    pub username: Option<String>,
 }
 
 /// Everything discovery found in one job.
@@ -203,6 +214,42 @@ pub struct Found {
     pub undecided: Vec<(Unresolved, Location, StepRef)>,
     /// Builds that load their result into the local image store.
     pub loads: Vec<LoadedBuild>,
+    /// Steps that create a buildx builder (`docker/setup-buildx-action`,
+    /// `docker buildx create`).
+    pub builders: Vec<BuilderStep>,
+}
+
+/// A step that creates a buildx builder, with the driver it runs BuildKit in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuilderStep {
+    /// `docker/setup-buildx-action` or `docker buildx create`.
+    pub what: String,
+    /// The driver, lower-case (`docker-container` when none is given); `None` when it
+    /// depends on what acr-preflight cannot know.
+    pub driver: Option<String>,
+    /// The registry host of the BuildKit image the builder boots from, when one is
+    /// given (`driver-opts: image=…`, `--driver-opt image=…`); the builder pulls it
+    /// when it boots, with the credentials the docker config holds then.
+    pub image_registry: Option<String>,
+    /// It becomes the builder later buildx builds use (setup-buildx-action unless
+    /// `use: false`; `docker buildx create --use`).
+    pub in_use: bool,
+    /// Where the builder (or its driver) is written.
+    pub location: Location,
+    pub step: StepRef,
+}
+
+impl BuilderStep {
+    /// Whether BuildKit runs outside the docker daemon (any driver but `docker`), so it
+    /// has its own image store and gets registry credentials from the client per build.
+    pub fn own_store(&self) -> bool {
+        self.driver.as_deref().is_some_and(|d| d != "docker")
+    }
+
+    /// A builder that runs on other machines (`kubernetes`, `remote`).
+    pub fn elsewhere(&self) -> bool {
+        matches!(self.driver.as_deref(), Some("kubernetes" | "remote"))
+    }
 }
 
 /// A build that loads its image into the runner's image store (`load: true`,
@@ -252,6 +299,7 @@ pub fn discover(input: &Input<'_>) -> Found {
         }
         match step.action().as_deref() {
             Some("docker/build-push-action") => ctx.build_push_action(),
+            Some("docker/setup-buildx-action") => ctx.setup_buildx(),
             Some(action @ ("docker/login-action" | "azure/docker-login")) => {
                 ctx.login_action(action)
             }
@@ -359,7 +407,17 @@ impl<'i> StepScan<'i, '_> {
             after_preflight: self.after,
             as_root: self.as_root,
             inputs: BuildInputs::default(),
+            tags: Vec::new(),
+            load: false,
         });
+    }
+
+    /// Sets the tags and the load request of the build just recorded.
+    fn set_build_output(&mut self, tags: Vec<String>, load: bool) {
+        if let Some(build) = self.found.builds.last_mut() {
+            build.tags = tags;
+            build.load = load;
+        }
     }
 
     /// Sets the inputs of the build just recorded.
@@ -569,6 +627,30 @@ impl<'i> StepScan<'i, '_> {
         );
         let inputs = self.build_push_inputs();
         self.set_build_inputs(inputs);
+        let resolved_true = |name: &str| {
+            step.input(name).is_some_and(|t| {
+                let e = self.scope().expand(&t.value);
+                e.is_resolved() && e.text.trim().eq_ignore_ascii_case("true")
+            })
+        };
+        let docker_output = step.input("outputs").is_some_and(|t| {
+            let e = self.scope().expand(&t.value);
+            e.is_resolved() && loads_output(&e.text)
+        });
+        let load = resolved_true("load") || docker_output;
+        let tags = step
+            .input("tags")
+            .map(|t| {
+                Self::entries(t, true)
+                    .into_iter()
+                    .map(|(offset, entry)| self.value_in_text(offset, &entry))
+                    .filter(|v| v.expanded.is_resolved())
+                    .map(|v| v.expanded.text.trim().to_string())
+                    .filter(|t| !t.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.set_build_output(tags, load);
         if let Some(text) = step.input("build-contexts") {
             for (offset, entry) in Self::entries(text, true) {
                 let whole = self.value_in_text(offset, &entry);
@@ -703,6 +785,76 @@ impl<'i> StepScan<'i, '_> {
         });
     }
 
+    /// `docker/setup-buildx-action`: input `driver`, `docker-container` by default.
+    fn setup_buildx(&mut self) {
+        let step = self.step;
+        let Some(uses) = step.uses.as_ref() else {
+            return;
+        };
+        let (driver, text) = match step.input("driver").filter(|t| !t.value.trim().is_empty()) {
+            Some(t) => {
+                let e = self.scope().expand(&t.value);
+                let driver = e.is_resolved().then(|| e.text.trim().to_ascii_lowercase());
+                (driver, t)
+            }
+            None => (Some(DEFAULT_DRIVER.to_string()), uses),
+        };
+        let location = self.location(text, 0, text.value.trim_end().len());
+        let image_registry = step.input("driver-opts").and_then(|t| {
+            Self::entries(t, true)
+                .into_iter()
+                .find_map(|(offset, entry)| image_opt(&self.value_in_text(offset, &entry)))
+        });
+        let in_use = step.input("use").is_none_or(|t| {
+            let e = self.scope().expand(&t.value);
+            !(e.is_resolved() && e.text.trim().eq_ignore_ascii_case("false"))
+        });
+        self.found.builders.push(BuilderStep {
+            what: "docker/setup-buildx-action".into(),
+            driver,
+            image_registry,
+            in_use,
+            location,
+            step: self.step_ref.clone(),
+        });
+    }
+
+    /// `docker buildx create [--driver X]`.
+    fn buildx_create(&mut self, args: &[Value], location: Location) {
+        let opts = options(
+            args,
+            &[
+                "--driver",
+                "--driver-opt",
+                "--name",
+                "--node",
+                "--platform",
+                "--buildkitd-flags",
+                "--buildkitd-config",
+                "--config",
+                "--endpoint",
+            ],
+        );
+        let driver = match values_of(&opts, &["--driver"]).next_back() {
+            Some(v) => v
+                .expanded
+                .is_resolved()
+                .then(|| v.expanded.text.trim().to_ascii_lowercase()),
+            None => Some(DEFAULT_DRIVER.to_string()),
+        };
+        let image_registry = values_of(&opts, &["--driver-opt"])
+            .flat_map(|v| v.expanded.text.split(','))
+            .find_map(image_host);
+        self.found.builders.push(BuilderStep {
+            what: "docker buildx create".into(),
+            driver,
+            image_registry,
+            in_use: opts.iter().any(|(n, _)| n == "--use"),
+            location,
+            step: self.step_ref.clone(),
+        });
+    }
+
     /// `docker/login-action` (input `registry`) or `azure/docker-login` (input
     /// `login-server`); both default to Docker Hub.
     fn login_action(&mut self, action: &str) {
@@ -731,6 +883,10 @@ impl<'i> StepScan<'i, '_> {
             step: self.step_ref.clone(),
             after_preflight: self.after,
             as_root: self.as_root,
+            username: step
+                .input("username")
+                .map(|u| u.value.trim().to_string())
+                .filter(|u| !u.is_empty()),
         });
     }
 
@@ -741,6 +897,7 @@ impl<'i> StepScan<'i, '_> {
         start: usize,
         end: usize,
         registry: Option<String>,
+        username: Option<String>,
     ) {
         let location = self.location(text, start, end);
         self.found.logins.push(LoginStep {
@@ -750,6 +907,7 @@ impl<'i> StepScan<'i, '_> {
             step: self.step_ref.clone(),
             after_preflight: self.after,
             as_root: self.as_root,
+            username,
         });
     }
 
@@ -888,7 +1046,23 @@ impl<'i> StepScan<'i, '_> {
                     .flatten(),
                 _ => Some(crate::reference::DEFAULT_DOMAIN.to_string()),
             };
-            self.login("docker login", text, start, first_line_end, registry);
+            let username = values_of(&opts, &["-u", "--username"])
+                .next_back()
+                .map(|v| v.written.text.trim().to_string());
+            self.login(
+                "docker login",
+                text,
+                start,
+                first_line_end,
+                registry,
+                username,
+            );
+            return;
+        }
+        if (lit(k).as_str(), lit(k + 1).as_str()) == ("buildx", "create") {
+            let args = self.expand_all(text, &words[(k + 2).min(words.len())..], locals);
+            let location = self.location(text, start, first_line_end);
+            self.buildx_create(&args, location);
             return;
         }
         let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
@@ -951,7 +1125,7 @@ impl<'i> StepScan<'i, '_> {
                 Some(self.input.cloud.login_server_for(&n))
             }
         });
-        self.login("az acr login", text, start, first_line_end, registry);
+        self.login("az acr login", text, start, first_line_end, registry, None);
     }
 
     fn expand_all(
@@ -1008,6 +1182,17 @@ impl<'i> StepScan<'i, '_> {
             ],
         );
         self.set_build_inputs(cli_build_inputs(&opts, false));
+        let tags = values_of(&opts, &["-t", "--tag"])
+            .filter(|v| v.expanded.is_resolved())
+            .map(|v| v.expanded.text.trim().to_string())
+            .filter(|t| !t.is_empty())
+            .collect();
+        let load = opts.iter().any(|(n, v)| match (n.as_str(), v) {
+            ("--load", None) => true,
+            ("-o" | "--output", Some(v)) => loads_output(&v.expanded.text),
+            _ => false,
+        });
+        self.set_build_output(tags, load);
         let mut push = false;
         let mut load = false;
         let mut platforms: Vec<Value> = Vec::new();
@@ -1190,6 +1375,45 @@ impl<'i> StepScan<'i, '_> {
             }
         }
     }
+}
+
+/// The driver of a builder created without one (buildx and setup-buildx-action alike).
+const DEFAULT_DRIVER: &str = "docker-container";
+
+/// An output that loads into the daemon's image store: `type=docker` (not `type=docker`
+/// with a `dest=`, which writes a tarball).
+fn loads_output(output: &str) -> bool {
+    output.lines().flat_map(|l| l.split(';')).any(|o| {
+        let fields: Vec<&str> = o.split(',').map(str::trim).collect();
+        fields.iter().any(|f| f.eq_ignore_ascii_case("type=docker"))
+            && !fields
+                .iter()
+                .any(|f| f.to_ascii_lowercase().starts_with("dest="))
+    })
+}
+
+/// The registry host of a driver option `image=REF` (Docker Hub when REF names none).
+fn image_host(opt: &str) -> Option<String> {
+    let (key, image) = opt.trim().split_once('=')?;
+    if !key.trim().eq_ignore_ascii_case("image") || image.trim().is_empty() {
+        return None;
+    }
+    let image = image.trim();
+    Some(match image.split_once('/') {
+        Some((first, _)) if crate::reference::names_a_host(first) => {
+            crate::reference::login_registry(first)
+        }
+        _ => crate::reference::DEFAULT_DOMAIN.to_string(),
+    })
+}
+
+/// [`image_host`] of a resolved driver-opts entry.
+fn image_opt(value: &Value) -> Option<String> {
+    value
+        .expanded
+        .is_resolved()
+        .then(|| image_host(&value.expanded.text))
+        .flatten()
 }
 
 /// `name=value` of a named context, split at the first `=` outside `${{ … }}`; when

@@ -164,6 +164,19 @@ impl Discovery {
         out
     }
 
+    /// The registries of the logins before acr-preflight's step (`None` where a login's
+    /// registry is not known); `None` when acr-preflight's step is not known.
+    pub fn earlier_logins(&self) -> Option<Vec<Option<String>>> {
+        self.step.as_ref()?;
+        Some(
+            self.logins
+                .iter()
+                .filter(|l| !l.after_preflight)
+                .map(|l| l.registry.clone())
+                .collect(),
+        )
+    }
+
     /// The `FROM` images of the Dockerfiles the builds after acr-preflight's step read,
     /// each image once; images whose value depends on what is not known here (an `ARG`
     /// without default or build-arg) are left out. Each Dockerfile is read once, bounded.

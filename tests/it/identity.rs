@@ -293,6 +293,75 @@ fn a_subject_mismatch_prints_the_presented_subject_and_the_exact_fix() {
 }
 
 #[test]
+fn a_subject_mismatch_says_what_the_presented_claims_show() {
+    // Each case: the claims the job presents, and what the message must add.
+    let cases = [
+        (
+            GitHubClaims::pull_request(REPO, 7).immutable("4711", "815"),
+            "uses GitHub's immutable form",
+        ),
+        (GitHubClaims::tag(REPO, "v1.2.0"), "at most 20"),
+        (
+            GitHubClaims::pull_request(REPO, 7)
+                .with_subject(&format!("repo:{REPO}:context:pull_request:actor:octocat")),
+            "customises its OIDC subject template",
+        ),
+    ];
+    for (claims, note) in cases {
+        let w = world(false);
+        w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+        let sub = claims.subject();
+        w.az.github.set_claims(claims);
+        let r = run(
+            &w,
+            true,
+            &[],
+            &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+        );
+        assert_eq!(r.status, 1, "{sub}");
+        let f = r.only("ID_FEDERATION_MISMATCH");
+        let message = f["message"].as_str().unwrap();
+        assert!(message.contains(&format!("sub={sub}")), "{message}");
+        assert!(message.contains(note), "{sub}: {message}");
+        assert_no_secret_leaks(&w, &r);
+    }
+}
+
+#[test]
+fn a_managed_identity_on_a_github_hosted_runner_is_told_it_has_none() {
+    // App Service's managed-identity endpoint variables point the SDK at a closed port
+    // here, so the credential fails at once, as IMDS does off Azure.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("http://{}/msi/token", closed.local_addr().unwrap());
+    drop(closed);
+    let w = world(false);
+    for (runner, expected) in [
+        (
+            "github-hosted",
+            "GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted), which has no Azure managed identity",
+        ),
+        ("self-hosted", "Managed identity works only on Azure hosts"),
+    ] {
+        let r = run(
+            &w,
+            false,
+            &[
+                ("RUNNER_ENVIRONMENT", runner),
+                ("IDENTITY_ENDPOINT", &endpoint),
+                ("IDENTITY_HEADER", "x"),
+            ],
+            &[&["--auth-mode", "managed-identity"][..], &CONTEXT[..]].concat(),
+        );
+        assert_eq!(r.status, 1, "{runner}");
+        let fix = r.only("ID_TOKEN_FAILED")["fix"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(fix.contains(expected), "{runner}: {fix}");
+    }
+}
+
+#[test]
 fn a_missing_role_is_proven_on_the_data_plane_with_the_exact_assignment() {
     let w = world(false);
     w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());

@@ -84,29 +84,30 @@ fn b64(s: &str) -> String {
     base64::engine::general_purpose::STANDARD.encode(s)
 }
 
-struct Run {
-    status: i32,
-    json: Value,
-    took: Duration,
-    stderr: String,
+/// One run of the binary with `--format json` (push_proof.rs uses it too).
+pub(crate) struct Run {
+    pub(crate) status: i32,
+    pub(crate) json: Value,
+    pub(crate) took: Duration,
+    pub(crate) stderr: String,
 }
 
 impl Run {
-    fn codes(&self) -> Vec<String> {
+    pub(crate) fn codes(&self) -> Vec<String> {
         self.findings()
             .iter()
             .map(|f| f["code"].as_str().unwrap().to_string())
             .collect()
     }
 
-    fn findings(&self) -> Vec<Value> {
+    pub(crate) fn findings(&self) -> Vec<Value> {
         self.json["findings"]
             .as_array()
             .cloned()
             .unwrap_or_default()
     }
 
-    fn only(&self, code: &str) -> Value {
+    pub(crate) fn only(&self, code: &str) -> Value {
         let found: Vec<Value> = self
             .findings()
             .into_iter()
@@ -116,11 +117,11 @@ impl Run {
         found[0].clone()
     }
 
-    fn requests(&self) -> u64 {
+    pub(crate) fn requests(&self) -> u64 {
         self.json["stats"]["http_requests"].as_u64().unwrap()
     }
 
-    fn verified(&self, check: &str) -> Vec<String> {
+    pub(crate) fn verified(&self, check: &str) -> Vec<String> {
         self.json["checks"]
             .as_array()
             .unwrap()
@@ -138,7 +139,8 @@ impl Run {
     }
 }
 
-fn run(docker: &Path, args: &[String]) -> Run {
+/// Runs the binary with the docker config in `docker` (also its HOME).
+pub(crate) fn run(docker: &Path, args: &[String]) -> Run {
     let started = Instant::now();
     let out = Command::new(BIN)
         .env_clear()

@@ -198,6 +198,9 @@ fn an_opaque_token_cannot_prove_push_and_the_manifest_decides_pull() {
             format!("docker-image://{host}/team/ctx:v1"),
             "--push".into(),
             format!("{host}/team/app:v2"),
+            // Without the push proof (push_proof.rs proves it), as before it existed.
+            "--prove-push".into(),
+            "false".into(),
         ],
         &basic(&host, "ci", "pw"),
     );

@@ -23,17 +23,27 @@ pub(crate) struct Run {
 /// Runs the binary on `workflow` (job `job`, acr-preflight's step `id: pre`) with
 /// these inputs and extra environment (what the runner puts in the step's env).
 pub(crate) fn run(workflow: &str, job: &str, inputs: &[(&str, &str)], env: &[(&str, &str)]) -> Run {
+    let (workspace, docker) = workspace_with(workflow, "{}");
+    run_in(workspace.path(), &docker, job, inputs, env)
+}
+
+/// A workspace holding `workflow` as `.github/workflows/build.yml` and a docker config
+/// directory (`<workspace>/docker`) whose config.json is `docker_config`.
+pub(crate) fn workspace_with(
+    workflow: &str,
+    docker_config: &str,
+) -> (tempfile::TempDir, std::path::PathBuf) {
     let workspace = tempfile::tempdir().unwrap();
     let dir = workspace.path().join(".github/workflows");
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("build.yml"), workflow).unwrap();
     let docker = workspace.path().join("docker");
     std::fs::create_dir_all(&docker).unwrap();
-    std::fs::write(docker.join("config.json"), "{}").unwrap();
-    run_in(workspace.path(), &docker, job, inputs, env)
+    std::fs::write(docker.join("config.json"), docker_config).unwrap();
+    (workspace, docker)
 }
 
-fn run_in(
+pub(crate) fn run_in(
     workspace: &Path,
     docker: &Path,
     job: &str,

@@ -201,11 +201,11 @@ pub(super) fn entra_finding(
                     Code::ID_FEDERATION_MISMATCH,
                     Severity::Error,
                     "no federated credential of the app matches this job's OIDC token",
-                    format!(
+                    with_token_notes(&p, cloud, format!(
                         "{evidence} The job presented iss={} sub={} aud={}{}. A federated credential matches only when issuer, subject and audience are equal to these, exactly and case-sensitively. The subject depends on the trigger: a job with `environment:` presents `repo:OWNER/REPO:environment:NAME`; otherwise a pull request presents `repo:OWNER/REPO:pull_request`; otherwise `repo:OWNER/REPO:ref:refs/heads/BRANCH` (or `refs/tags/TAG`). Repositories using immutable subjects present `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`. New federated credentials can take a few minutes to apply.",
                         p.iss, p.sub, p.aud,
                         p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
-                    ),
+                    )),
                     federation_fix(
                         client,
                         &subject,
@@ -243,6 +243,7 @@ pub(super) fn entra_finding(
             },
             match method {
                 Method::AzureCli => "Log in first: az login (or azure/login in the workflow); `az account get-access-token` must work for this user.".to_string(),
+                Method::ManagedIdentity if config.env.github_hosted() => "This job runs on a GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted), which has no Azure managed identity: sign in with a GitHub OIDC federated credential instead (inputs `client-id` and `tenant-id`, job `permissions: id-token: write`), or run the job on a self-hosted runner on an Azure VM or scale set that has the identity assigned.".to_string(),
                 Method::ManagedIdentity => "Managed identity works only on Azure hosts (self-hosted runners on a VM with an assigned identity); give --client-id for a user-assigned identity.".to_string(),
                 _ => "Give --client-id and --tenant-id (inputs `client-id`, `tenant-id`) for this auth mode.".to_string(),
             },
@@ -264,6 +265,13 @@ pub(super) fn federation_fix(client: &str, subject: &str, issuer: &str, audience
         sh_quote(subject),
         sh_quote(audience)
     )
+}
+
+/// The federation message followed by what the presented claims themselves show.
+fn with_token_notes(p: &Presented, cloud: &Cloud, message: String) -> String {
+    super::subject::token_notes(p, cloud.fic_audience)
+        .into_iter()
+        .fold(message, |m, note| m + " " + &note)
 }
 
 /// ID_CLI_UNVERIFIABLE: the `az` session lives on the runner (`~/.azure`, `az` on its

@@ -3,6 +3,7 @@
 //! accepts for that identity (fed to the registry check, which proves the actual rights).
 
 mod messages;
+mod subject;
 
 use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};

@@ -654,6 +654,7 @@ pub(super) fn stall_finding(
         registry::Endpoint::Tags => "tag list",
         registry::Endpoint::Catalog => "catalog",
         registry::Endpoint::Exchange => "/oauth2/exchange",
+        registry::Endpoint::Upload => "blob upload",
         registry::Endpoint::Other => "request",
     };
     let target = &stall.target;
@@ -809,16 +810,109 @@ pub(super) fn unusable_realm(host: &str, why: &str) -> Finding {
     )
 }
 
-/// ROLE_PUSH_UNVERIFIED: an opaque token, whose push right cannot be read.
-pub(super) fn push_unverified(host: &str, repo: &str, identity: &Identity) -> Finding {
+/// ROLE_PUSH_UNVERIFIED: no token states the push right, and the proof is turned off.
+pub(super) fn push_unverified(
+    host: &str,
+    repo: &str,
+    identity: &Identity,
+    why: push::Unknown,
+) -> Finding {
+    let unknown = match why {
+        push::Unknown::OpaqueToken => format!(
+            "The token server issued a token for {} that is not a JWT, so its rights cannot be read",
+            identity.described
+        ),
+        push::Unknown::NoToken => format!(
+            "{host} issues no token that states rights (it takes Basic credentials or none); the credential is {}",
+            identity.described
+        ),
+    };
     finding(
         Code::ROLE_PUSH_UNVERIFIED,
         Severity::Notice,
         format!("push right on `{repo}` at {host} could not be proven"),
         format!(
-            "The token server issued a token for {} that is not a JWT, so its rights cannot be read; a push is only proven by pushing.",
-            identity.described
+            "{unknown}; the push proof (an upload session opened and cancelled at once) is turned off with --prove-push false."
         ),
-        "Nothing to fix if pushes work; the check proves push rights only on registries that issue JWT tokens (ACR, distribution).".into(),
+        "Nothing to fix if pushes work. To prove the right before the build, leave `prove-push` at its default, `true`.".into(),
+    )
+}
+
+impl push::Proof<'_> {
+    /// ROLE_PUSH_MISSING from the registry's own refusal of the upload session.
+    pub(super) fn refused(&self, seen: &str) -> Finding {
+        let (host, repo, identity) = (self.host, self.repo, self.identity);
+        let refs: Vec<String> = self
+            .refs
+            .iter()
+            .map(|t| format!("`{}`", t.info.reference))
+            .collect();
+        let mut fix = role_fix(host, repo, true, identity, self.hints);
+        if host.eq_ignore_ascii_case("ghcr.io") && identity.credential.is_some() {
+            fix = format!(
+                "With the workflow's GITHUB_TOKEN, give the job `permissions: packages: write`, and give this repository write access in the package's settings (Manage Actions access); a personal access token needs `write:packages`.\n{fix}"
+            );
+        }
+        finding(
+            Code::ROLE_PUSH_MISSING,
+            Severity::Error,
+            format!(
+                "{} may not push `{repo}` on {host}",
+                identity_short(identity)
+            ),
+            format!(
+                "{seen}. The registry refused to open an upload session for {}. References: {}.{}",
+                identity.described,
+                refs.join(", "),
+                problem_note(identity)
+            ),
+            fix,
+        )
+    }
+}
+
+/// REGISTRY_UNEXPECTED: the upload session was opened without a usable `Location`.
+pub(super) fn upload_without_location(
+    host: &str,
+    repo: &str,
+    seen: &str,
+    problem: &str,
+) -> Finding {
+    finding(
+        Code::REGISTRY_UNEXPECTED,
+        Severity::Error,
+        format!("{host} opened an upload session for `{repo}` that a push cannot use"),
+        format!(
+            "{seen}, but {problem}: a client sends the blob to that Location, so a push would fail there. The push right itself was accepted."
+        ),
+        "Check for a proxy between the runner and the registry that strips or rewrites the Location header; otherwise report it to the registry's operator.".into(),
+    )
+}
+
+/// REGISTRY_UNEXPECTED: the registry does not create the repository on push.
+pub(super) fn no_repository(host: &str, repo: &str, seen: &str) -> Finding {
+    finding(
+        Code::REGISTRY_UNEXPECTED,
+        Severity::Error,
+        format!("{host} has no repository `{repo}` to push to"),
+        format!("{seen}. This registry does not create repositories on push."),
+        format!(
+            "Create `{repo}` on {host} before the build pushes (Amazon ECR: `aws ecr create-repository --repository-name {repo}`; Harbor: the project first), or correct the push reference."
+        ),
+    )
+}
+
+/// REGISTRY_UNEXPECTED: the registry takes no pushes at all (405).
+pub(super) fn no_pushes(host: &str, seen: &str) -> Finding {
+    finding(
+        Code::REGISTRY_UNEXPECTED,
+        Severity::Error,
+        format!("{host} does not accept pushes"),
+        format!(
+            "{seen}. A 405 to an upload is a read-only registry: a pull-through cache or mirror."
+        ),
+        format!(
+            "Push to the registry itself, not to a mirror or cache of it; check that `{host}` is the registry's login server."
+        ),
     )
 }

@@ -3,16 +3,19 @@
 //! build needs, and the tag exists; tell these failures apart with evidence.
 //!
 //! Round trips per registry: one `/v2/` ping and one token for all its repositories,
-//! then one HEAD per context (a GET when the body is needed), all contexts at once.
+//! then one HEAD per context (a GET when the body is needed), all contexts at once;
+//! for a pushed repository whose token does not state the push right, an upload session
+//! opened and cancelled (`push.rs`).
 
 mod messages;
+mod push;
 
 use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
 use crate::docker::credential::Credential;
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Role, Severity};
 use crate::registry::wire::{self, Challenge};
-use crate::registry::{self, Auth, Client, NetError, NetKind, Reply, TokenError};
+use crate::registry::{self, Auth, Client, NetError, NetKind, Reply, TokenError, UploadCancel};
 use messages::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -257,16 +260,21 @@ async fn check_host(
         report.inconclusive = true;
         return (report, Vec::new());
     };
-    let resolved = look_up_all(
-        client,
-        host,
-        &targets,
-        &access,
-        &identity,
-        hints,
-        &mut report,
-    )
-    .await;
+    // Push rights no token stated are proven alongside the manifest lookups.
+    let (resolved, proofs) = tokio::join!(
+        look_up_all(
+            client,
+            host,
+            &targets,
+            &access,
+            &identity,
+            hints,
+            &mut report,
+        ),
+        push::prove_all(ctx, client, host, &targets, &access, &identity, hints),
+    );
+    report.findings.extend(proofs.findings);
+    report.verified.extend(proofs.verified);
     (report, resolved)
 }
 
@@ -372,8 +380,8 @@ async fn authorise(
 }
 
 /// The manifests of the host's contexts, at most MANIFEST_CONCURRENCY at once (50
-/// contexts must not open 50 connections to one host); push targets were proven (or
-/// not) by the token. Returns what was resolved.
+/// contexts must not open 50 connections to one host); push targets are proven by the
+/// token or by `push::prove_all`. Returns what was resolved.
 async fn look_up_all(
     client: &Arc<Client>,
     host: &str,
@@ -484,11 +492,9 @@ async fn bearer_token(
     for (repo, push) in &needs {
         let Some(granted) = wire::granted_actions(&token.token, repo) else {
             report.verified(format!(
-                "{host}: token issued for {short}; it is opaque, so the manifest answers decide"
+                "{host}: token issued for {short}; it is opaque, so the manifest answers decide pull{}",
+                if *push { " and an upload session push" } else { "" }
             ));
-            if *push {
-                report.push(push_unverified(host, repo, identity));
-            }
             continue;
         };
         let rights = Rights {

@@ -381,3 +381,183 @@ pub(super) fn load_multiplatform(load: &discover::LoadedBuild) -> Finding {
     )
     .at(load.location.file.clone(), load.location.line, load.location.column)
 }
+
+fn at_location(f: Finding, l: &Location) -> Finding {
+    f.at(l.file.clone(), l.line, l.column)
+}
+
+fn driver_of(builder: &discover::BuilderStep) -> &str {
+    builder.driver.as_deref().unwrap_or("?")
+}
+
+/// A builder with its own BuildKit created before a login that a later build needs.
+pub(super) fn builder_before_login(
+    builder: &discover::BuilderStep,
+    login: &discover::LoginStep,
+    build: &discover::BuildCommand,
+) -> Finding {
+    let line = |l: &Location, s: &StepRef| l.line.unwrap_or(s.line);
+    let registry = login.registry.as_deref().unwrap_or("its registry");
+    let boots_from_it = login.registry.is_some() && login.registry == builder.image_registry;
+    let (severity, consequence) = if boots_from_it {
+        (
+            Severity::Error,
+            format!(
+                "The builder boots from a BuildKit image on {registry} (`driver-opts` `image=`), which it pulls when it is created, before the login exists: the set-up fails with \"unauthorized\" or \"pull access denied\"."
+            ),
+        )
+    } else {
+        (
+            Severity::Notice,
+            "A builder whose driver is not `docker` runs BuildKit outside the docker daemon and asks the client for registry credentials during each build, so a later login is usually seen; builds are still reported failing with \"failed to fetch oauth token: 401 Unauthorized\" while `docker push` works when the login came after the builder was created and booted, and the builder's boot pulls its image with whatever credentials the docker config holds at that moment.".to_string(),
+        )
+    };
+    at_location(
+        finding(
+            Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+            severity,
+            format!(
+                "the buildx builder of step `{}` is created before the login in step `{}`",
+                builder.step.label, login.step.label
+            ),
+            format!(
+                "Step `{}` runs `{}` (line {}), which creates a builder with the `{}` driver; `{}` in step `{}` (line {}) logs in to {registry} only after it, and `{}` in step `{}` (line {}) builds with that builder. {consequence}",
+                builder.step.label,
+                builder.what,
+                line(&builder.location, &builder.step),
+                driver_of(builder),
+                login.what,
+                login.step.label,
+                line(&login.location, &login.step),
+                build.what,
+                build.step.label,
+                line(&build.location, &build.step),
+            ),
+            format!(
+                "Order the steps login → setup-buildx → build: move step `{}` (line {}) below step `{}` (line {}).",
+                builder.step.label, builder.step.line, login.step.label, login.step.line
+            ),
+        ),
+        &builder.location,
+    )
+}
+
+/// A builder on other machines: the credential must be in the client's docker config.
+pub(super) fn builder_remote(
+    builder: &discover::BuilderStep,
+    build: &discover::BuildCommand,
+    checked: &std::path::Path,
+) -> Finding {
+    let driver = driver_of(builder);
+    at_location(
+        finding(
+        Code::WORKFLOW_BUILDER_REMOTE,
+        Severity::Notice,
+        format!(
+            "step `{}` builds on a `{driver}` builder: registry credentials come from the runner's docker config",
+            build.step.label
+        ),
+        format!(
+            "Step `{}` runs `{}` (line {}) with the `{driver}` driver, so BuildKit runs away from the runner (in a pod, or at a remote endpoint), and `{}` in step `{}` (line {}) builds there. BuildKit asks the client for registry credentials during each build, and the client answers from its own docker config: a credential that exists only where BuildKit runs (a pod's managed identity or pull secret, a login inside the builder) is not used, and pulls and pushes fail with \"failed to fetch anonymous token: 401 Unauthorized\". acr-preflight checked the client's docker config ({}/config.json), which is the one that counts.",
+            builder.step.label,
+            builder.what,
+            builder.location.line.unwrap_or(builder.step.line),
+            build.what,
+            build.step.label,
+            build.location.line.unwrap_or(build.step.line),
+            checked.display()
+        ),
+        "Log in on the runner before the build (docker/login-action, or `az acr login -n <registry>` after azure/login), so the client's docker config holds the credential, and keep any credential helper it names installed on the runner.".to_string(),
+    ),
+        &builder.location,
+    )
+}
+
+/// A `FROM` image that an earlier step loaded into the daemon, built on a builder that
+/// has its own image store.
+pub(super) fn local_image_invisible(
+    build: &discover::BuildCommand,
+    builder: &discover::BuilderStep,
+    loaded: &discover::BuildCommand,
+    base: &crate::dockerfile::BaseImage,
+    dockerfile: &str,
+) -> Finding {
+    let image = &base.image;
+    let bare = image.split(['@', ':']).next().unwrap_or(image);
+    let hub = if bare.contains('/') {
+        format!("docker.io/{image}")
+    } else {
+        format!("docker.io/library/{image}")
+    };
+    let line = |b: &discover::BuildCommand| b.location.line.unwrap_or(b.step.line);
+    let f = finding(
+        Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE,
+        Severity::Error,
+        format!(
+            "`FROM {image}` in {dockerfile} names the image step `{}` loaded, which the `{}` builder cannot see",
+            loaded.step.label,
+            driver_of(builder)
+        ),
+        format!(
+            "Step `{}` builds `{image}` into the docker daemon's image store (`{}`, line {}). Step `{}` then builds {dockerfile}, whose `FROM {image}` (line {}) names that image, with `{}` (line {}) on the builder of step `{}` (line {}), driver `{}`. That builder runs BuildKit with its own image store and never looks in the daemon's: a name without a registry host means `{hub}`, so the build fails with \"pull access denied, repository does not exist or may require authorization\". It looks like a login problem and is not one.",
+            loaded.step.label,
+            loaded.what,
+            line(loaded),
+            build.step.label,
+            base.line,
+            build.what,
+            line(build),
+            builder.step.label,
+            builder.location.line.unwrap_or(builder.step.line),
+            driver_of(builder)
+        ),
+        format!(
+            "Run step `{}` on a builder with the docker driver, which reads the daemon's images: the runner's `default` builder (`builder: default` on docker/build-push-action, `--builder default` on docker buildx build) or one set up with `driver: docker`; only there can `build-contexts: {bare}=docker-image://{image}` point at the loaded image. Or push `{image}` to your registry in step `{}` and write `FROM <registry>/{image}` with the full name.",
+            build.step.label, loaded.step.label
+        ),
+    );
+    at_location(f, &build.location)
+}
+
+/// The build logs in with a static credential, not the OIDC identity acr-preflight proves.
+pub(super) fn login_differs(
+    config: &Config,
+    registry: &crate::config::Registry,
+    login: &discover::LoginStep,
+) -> Finding {
+    let host = &registry.host;
+    let name = registry.acr_name.as_deref().unwrap_or(host);
+    let client = config.azure.client_id.as_deref().unwrap_or("<client-id>");
+    let user = login
+        .username
+        .as_deref()
+        .map(|u| format!(" with the username `{u}` and a password"))
+        .unwrap_or_else(|| " with a username and password".into());
+    let retired = if login.what == "azure/docker-login" {
+        " azure/docker-login takes nothing but a username and password; it is no longer maintained and has been removed from the GitHub Marketplace."
+    } else {
+        ""
+    };
+    let fix = format!(
+        "After azure/login, log in to the registry as the OIDC identity instead of step `{}`: run `az acr login -n {name}` (it writes the identity's ACR token into the docker config), or hand a token to docker/login-action:\n- id: acr\n  run: |\n    token=$(az acr login -n {name} --expose-token --query accessToken -o tsv)\n    echo \"::add-mask::$token\"\n    echo \"token=$token\" >> \"$GITHUB_OUTPUT\"\n- uses: docker/login-action@v3\n  with:\n    registry: {host}\n    username: {TOKEN_USERNAME}\n    password: ${{{{ steps.acr.outputs.token }}}}",
+        login.step.label
+    );
+    at_location(
+        finding(
+            Code::WORKFLOW_LOGIN_DIFFERS,
+            Severity::Warning,
+            format!(
+                "step `{}` logs in to {host} with a static credential, not the OIDC identity acr-preflight checks",
+                login.step.label
+            ),
+            format!(
+                "acr-preflight signs in to Azure with OIDC (client id {client}) and proves what that identity may pull and push on {host}. The build does not use that identity: `{}` in step `{}` (line {}) logs in to {host}{user}, a static credential (the registry's admin user, a service principal secret or a repository token), and that is what the docker config will hold for the build. A pass here says nothing about it: it can be expired, rotated or lack the push right the OIDC identity has.{retired}",
+                login.what,
+                login.step.label,
+                login.location.line.unwrap_or(login.step.line)
+            ),
+            fix,
+        ),
+        &login.location,
+    )
+}

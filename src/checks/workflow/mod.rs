@@ -4,13 +4,18 @@
 //! that changes the OIDC subject, a GITHUB_TOKEN push to ghcr.io without
 //! `packages: write`, a build that runs through `sudo` while the logins do not (or the
 //! other way round), build steps that run before the preflight, a
-//! `BUILDKIT_CONTEXT` build argument, and references whose expressions cannot be
-//! known. It also returns the [`Discovery`]: the contexts and push targets the job's
-//! later steps use, each with its location, for the reference and registry checks.
+//! `BUILDKIT_CONTEXT` build argument, references whose expressions cannot be known,
+//! a buildx builder created before a login or running elsewhere, a `FROM` of an image
+//! loaded into the daemon that a container builder cannot see (read from the
+//! Dockerfile), and a static registry login while acr-preflight proves OIDC. It also
+//! returns the [`Discovery`]: the contexts and push targets the job's later steps use,
+//! each with its location, for the reference and registry checks.
 //!
-//! No network: it reads one file (two for a reusable workflow) from the workspace.
+//! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
+//! of builds on a builder with its own image store from the workspace.
 
 mod messages;
+mod shared_config;
 mod withheld;
 
 use super::Ctx;
@@ -23,6 +28,7 @@ use crate::workflow::model::{Grant, Job, Permissions, PermissionsKind, Step, Wor
 use crate::workflow::yaml::Pos;
 use crate::workflow::{Discovery, StepRef};
 use messages::*;
+pub use shared_config::preexisting_credentials;
 use std::collections::HashMap;
 
 /// Runs the check on the workflow in `GITHUB_WORKSPACE`. `process_env` is
@@ -151,6 +157,9 @@ pub fn check(
     for load in &found.loads {
         report.push(load_multiplatform(load));
     }
+    builders(&mut report, config, &found);
+    local_images(&mut report, files, &found);
+    static_logins(&mut report, config, &found);
     verified_references(&mut report, &discovery);
     (report, discovery)
 }
@@ -926,6 +935,173 @@ pub fn credentials_after_login(
         let host = c.host.to_ascii_lowercase();
         if missing && ctx.later_logins.iter().any(|l| l.registry == host) {
             c.problem = Some(Code::WORKFLOW_LOGIN_AFTER_PREFLIGHT);
+        }
+    }
+}
+
+/// Where a step's command sits in the job: its step, then its line.
+fn order(step: &StepRef, location: &Location) -> (usize, u32) {
+    (step.index, location.line.unwrap_or(step.line))
+}
+
+/// Builds that run BuildKit through buildx (and so with the builder in use).
+fn buildx_build(b: &discover::BuildCommand) -> bool {
+    matches!(
+        b.what.as_str(),
+        "docker/build-push-action" | "docker buildx build"
+    )
+}
+
+/// WORKFLOW_BUILDER_BEFORE_LOGIN: a builder with its own BuildKit created before a login
+/// that a later build needs; WORKFLOW_BUILDER_REMOTE: a builder on other machines.
+fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) {
+    for builder in found.builders.iter().filter(|b| b.own_store()) {
+        let created = order(&builder.step, &builder.location);
+        let build_after = |from: (usize, u32)| {
+            found
+                .builds
+                .iter()
+                .filter(|b| buildx_build(b))
+                .find(|b| order(&b.step, &b.location) > from)
+        };
+        let later: Vec<_> = found
+            .logins
+            .iter()
+            .filter(|l| order(&l.step, &l.location) > created)
+            .filter_map(|l| build_after(order(&l.step, &l.location)).map(|b| (l, b)))
+            .collect();
+        // A login to the registry the builder's own image comes from first.
+        let later_login = later
+            .iter()
+            .find(|(l, _)| l.registry.is_some() && l.registry == builder.image_registry)
+            .or(later.first());
+        if let Some((login, build)) = later_login {
+            report.push(builder_before_login(builder, login, build));
+        }
+        if builder.elsewhere()
+            && let Some(build) = build_after(created)
+        {
+            report.push(builder_remote(builder, build, &config.docker_config.dir));
+        }
+    }
+}
+
+/// The builder later buildx builds use at `at`: the last one made current before it
+/// (`None`: the daemon's own `docker` builder).
+fn builder_at(found: &discover::Found, at: (usize, u32)) -> Option<&discover::BuilderStep> {
+    found
+        .builders
+        .iter()
+        .rfind(|b| b.in_use && order(&b.step, &b.location) < at)
+}
+
+/// An image name without a registry host, as `name:tag` (`:latest` added), lower-case;
+/// `None` for a name with a host or a digest.
+fn local_name(image: &str) -> Option<String> {
+    let image = image.trim().to_ascii_lowercase();
+    if image.contains('@') || image.is_empty() {
+        return None;
+    }
+    if let Some((first, _)) = image.split_once('/')
+        && crate::reference::names_a_host(first)
+    {
+        return None;
+    }
+    let last = image.rsplit('/').next().unwrap_or(&image);
+    Some(if last.contains(':') {
+        image
+    } else {
+        format!("{image}:latest")
+    })
+}
+
+/// WORKFLOW_LOCAL_IMAGE_INVISIBLE: a build on a builder with its own image store whose
+/// Dockerfile starts `FROM` an image an earlier step of the job loaded into the daemon.
+fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &discover::Found) {
+    let mut reported: Vec<(usize, String)> = Vec::new();
+    for build in found.builds.iter().filter(|b| buildx_build(b)) {
+        let at = order(&build.step, &build.location);
+        let Some(builder) = builder_at(found, at).filter(|b| b.own_store()) else {
+            continue;
+        };
+        let Some(path) = build.inputs.dockerfile.as_deref() else {
+            continue;
+        };
+        let Ok(text) = files.read(path) else {
+            continue;
+        };
+        for base in crate::dockerfile::base_images(&text, &build.inputs.build_args) {
+            if base.unresolved {
+                continue;
+            }
+            let Some(name) = local_name(&base.image) else {
+                continue;
+            };
+            if reported.contains(&(build.step.index, name.clone()))
+                || named_context_replaces(found, build, &base.image)
+            {
+                continue;
+            }
+            let loaded = found.builds.iter().find(|b| {
+                let when = order(&b.step, &b.location);
+                let loads = b.load
+                    || b.what == "docker build"
+                    || builder_at(found, when).is_none_or(|u| !u.own_store());
+                when < at
+                    && loads
+                    && b.tags
+                        .iter()
+                        .any(|t| local_name(t).as_deref() == Some(&name))
+            });
+            if let Some(loaded) = loaded {
+                reported.push((build.step.index, name.clone()));
+                report.push(local_image_invisible(build, builder, loaded, &base, path));
+            }
+        }
+    }
+}
+
+/// A named context of the build whose name is the `FROM` image and whose source names a
+/// registry (or a local layout): BuildKit then takes the image from there.
+fn named_context_replaces(
+    found: &discover::Found,
+    build: &discover::BuildCommand,
+    image: &str,
+) -> bool {
+    found.references.iter().any(|r| {
+        let target = r
+            .reference
+            .as_deref()
+            .map(|t| t.strip_prefix("docker-image://").unwrap_or(t));
+        r.step.index == build.step.index
+            && r.context_name.as_deref() == Some(image)
+            && (!r.is_registry() || target.is_some_and(|t| local_name(t).is_none()))
+    })
+}
+
+/// The username of an ACR access token (`az acr login --expose-token`).
+const TOKEN_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
+
+/// WORKFLOW_LOGIN_DIFFERS: acr-preflight proves an OIDC identity, while the build logs
+/// in to the same registry with a static username and password.
+fn static_logins(report: &mut CheckReport, config: &Config, found: &discover::Found) {
+    if config.effective_auth_mode() != AuthMode::Oidc {
+        return;
+    }
+    let Some(registry) = &config.registry else {
+        return;
+    };
+    for login in &found.logins {
+        let to_registry = login
+            .registry
+            .as_deref()
+            .is_some_and(|r| crate::reference::same_registry(r, &registry.host));
+        let static_user = login
+            .username
+            .as_deref()
+            .is_some_and(|u| u != TOKEN_USERNAME);
+        if to_registry && (static_user || login.what == "azure/docker-login") {
+            report.push(login_differs(config, registry, login));
         }
     }
 }

@@ -146,6 +146,9 @@ pub enum Reply {
     Close,
     /// Relay the request to this server and its response back (`Connection: close` both ways).
     Proxy(SocketAddr),
+    /// Relay this request instead of the one received (a front that rewrites headers,
+    /// such as one that swaps an opaque token for the registry's own).
+    ProxyAs(SocketAddr, Box<Request>),
 }
 
 impl From<Response> for Reply {
@@ -433,6 +436,10 @@ async fn connection<S>(
             // (distribution then builds `https://` Location URLs).
             let forwarded_proto = if is_tls { Some("https") } else { None };
             let _ = relay(&mut stream, &request, upstream, forwarded_proto).await;
+        }
+        Reply::ProxyAs(upstream, rewritten) => {
+            let forwarded_proto = if is_tls { Some("https") } else { None };
+            let _ = relay(&mut stream, &rewritten, upstream, forwarded_proto).await;
         }
     }
 }

@@ -1,0 +1,227 @@
+//! What the claims of the OIDC token a job presented say about why no federated
+//! credential matched: a customised subject template, the immutable ID form, a
+//! branch-per-credential set-up, an enterprise or GHES issuer, a custom audience. Each
+//! note names what the presented token shows; the registered credentials themselves are
+//! not readable without Graph rights that CI identities rarely hold.
+
+use crate::azure::entra::Presented;
+
+/// GitHub.com's issuer for Actions OIDC tokens.
+const GITHUB_ISSUER: &str = "https://token.actions.githubusercontent.com";
+
+/// The default subject shapes: `repo:OWNER/REPO:` then one of these.
+#[derive(Debug, PartialEq, Eq)]
+enum Tail<'a> {
+    PullRequest,
+    Environment,
+    Branch,
+    Tag,
+    OtherRef,
+    /// Anything else: the subject was built by a customised template.
+    Custom(&'a str),
+}
+
+/// The parts of a subject: the `OWNER/REPO` segment and the tail after it. None when the
+/// subject does not start with `repo:`.
+fn split(sub: &str) -> Option<(&str, Tail<'_>)> {
+    let rest = sub.strip_prefix("repo:")?;
+    let (repo, tail) = rest.split_once(':').unwrap_or((rest, ""));
+    let tail = if tail == "pull_request" {
+        Tail::PullRequest
+    } else if let Some(env) = tail.strip_prefix("environment:") {
+        if env.is_empty() || env.contains(':') {
+            Tail::Custom(tail)
+        } else {
+            Tail::Environment
+        }
+    } else if tail.starts_with("ref:refs/heads/") {
+        Tail::Branch
+    } else if tail.starts_with("ref:refs/tags/") {
+        Tail::Tag
+    } else if tail.starts_with("ref:refs/") {
+        Tail::OtherRef
+    } else {
+        Tail::Custom(tail)
+    };
+    Some((repo, tail))
+}
+
+/// `OWNER@123/REPO@456`: GitHub's immutable subject form, which names the owner and the
+/// repository by their numeric ids too.
+fn is_immutable(repo: &str) -> bool {
+    let with_id = |part: &str| {
+        part.rsplit_once('@').is_some_and(|(name, id)| {
+            !name.is_empty() && !id.is_empty() && id.bytes().all(|b| b.is_ascii_digit())
+        })
+    };
+    repo.split_once('/')
+        .is_some_and(|(owner, name)| with_id(owner) && with_id(name))
+}
+
+/// Notes on the presented token, each a sentence or two, most specific first.
+/// `audience` is the audience this cloud's federated credentials use by default.
+pub(super) fn token_notes(p: &Presented, audience: &str) -> Vec<String> {
+    let mut notes = Vec::new();
+    match split(&p.sub) {
+        None if !p.sub.is_empty() => notes.push(
+            "The subject does not start with `repo:`: the organisation or repository customises its OIDC subject template (GitHub: `GET /repos/OWNER/REPO/actions/oidc/customization/sub` shows `use_default` and `include_claim_keys`). Register this exact subject, or reset the template to the default with `use_default: true`."
+                .to_string(),
+        ),
+        None => {}
+        Some((repo, tail)) => {
+            if let Tail::Custom(rest) = tail {
+                notes.push(format!(
+                    "The part after `repo:{repo}:` (`{rest}`) is none of the default forms (`pull_request`, `environment:NAME`, `ref:refs/…`): the organisation or repository customises its OIDC subject template (GitHub: `GET /repos/OWNER/REPO/actions/oidc/customization/sub` shows `include_claim_keys`). Register this exact subject, claims in the same order."
+                ));
+            }
+            if is_immutable(repo) {
+                notes.push(format!(
+                    "The subject uses GitHub's immutable form (`{repo}`: owner and repository with their numeric ids). A credential registered with the names only (`repo:OWNER/REPO:…`) does not match it: register the subject as presented."
+                ));
+            }
+            if matches!(tail, Tail::Branch | Tail::Tag) {
+                notes.push(
+                    "Each branch or tag needs its own federated credential (subjects are matched exactly, without wildcards, and an identity holds at most 20). For many branches or tags, give the job an `environment:` and register `repo:OWNER/REPO:environment:NAME` once."
+                        .to_string(),
+                );
+            }
+        }
+    }
+    let iss = p.iss.as_str();
+    if iss.ends_with('/') {
+        notes.push(format!(
+            "The issuer `{iss}` ends with `/`: the credential's issuer must be written exactly so, with the slash."
+        ));
+    } else if let Some(slug) = iss
+        .strip_prefix(GITHUB_ISSUER)
+        .and_then(|r| r.strip_prefix('/'))
+    {
+        notes.push(format!(
+            "The enterprise `{slug}` uses its own issuer URL (`{iss}`): the credential's issuer must be this URL, not `{GITHUB_ISSUER}`."
+        ));
+    } else if !iss.is_empty() && iss != GITHUB_ISSUER {
+        notes.push(format!(
+            "The issuer `{iss}` is not GitHub.com's: for GitHub Enterprise Server, Entra itself must fetch `{iss}/.well-known/openid-configuration` and its keys over the internet, which this runner cannot test; the credential's issuer must be this URL."
+        ));
+    }
+    if !p.aud.is_empty() && p.aud != audience {
+        notes.push(format!(
+            "The token's audience is `{}`, not this cloud's default `{audience}`: the credential's `audiences` must list `{}`.",
+            p.aud, p.aud
+        ));
+    }
+    notes
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const AUD: &str = "api://AzureADTokenExchange";
+
+    fn notes(iss: &str, sub: &str, aud: &str) -> Vec<String> {
+        let p = Presented {
+            iss: iss.into(),
+            sub: sub.into(),
+            aud: aud.into(),
+            job_workflow_ref: None,
+        };
+        token_notes(&p, AUD)
+    }
+
+    #[test]
+    fn default_pull_request_and_environment_subjects_need_no_note() {
+        for sub in [
+            "repo:octo/app:pull_request",
+            "repo:octo/app:environment:prod",
+        ] {
+            assert_eq!(
+                notes(GITHUB_ISSUER, sub, AUD),
+                Vec::<String>::new(),
+                "{sub}"
+            );
+        }
+    }
+
+    #[test]
+    fn branch_and_tag_subjects_name_the_one_credential_per_ref_limit() {
+        for sub in [
+            "repo:octo/app:ref:refs/heads/feature/x",
+            "repo:octo/app:ref:refs/tags/v1",
+        ] {
+            let n = notes(GITHUB_ISSUER, sub, AUD);
+            assert_eq!(n.len(), 1, "{sub}: {n:?}");
+            assert!(
+                n[0].contains("at most 20") && n[0].contains("environment:NAME"),
+                "{n:?}"
+            );
+        }
+        assert!(notes(GITHUB_ISSUER, "repo:octo/app:ref:refs/pull/3/merge", AUD).is_empty());
+    }
+
+    #[test]
+    fn customised_templates_are_named_with_the_api_that_shows_them() {
+        let n = notes(
+            GITHUB_ISSUER,
+            "repository_owner:octo:context:ref:refs/heads/main",
+            AUD,
+        );
+        assert!(
+            n[0].contains("does not start with `repo:`") && n[0].contains("customization/sub"),
+            "{n:?}"
+        );
+        let n = notes(
+            GITHUB_ISSUER,
+            "repo:octo/app:environment:prod:job_workflow_ref:octo/ci/.github/workflows/b.yml@refs/heads/main",
+            AUD,
+        );
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].contains("include_claim_keys")
+                && n[0].contains("`environment:prod:job_workflow_ref:"),
+            "{n:?}"
+        );
+    }
+
+    #[test]
+    fn immutable_subjects_are_told_apart_from_names_with_an_at_sign() {
+        let n = notes(GITHUB_ISSUER, "repo:octo@1234/app@5678:pull_request", AUD);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].contains("immutable") && n[0].contains("`octo@1234/app@5678`"),
+            "{n:?}"
+        );
+        assert!(!is_immutable("octo/app@v2"));
+        assert!(!is_immutable("octo@x/app@5"));
+    }
+
+    #[test]
+    fn issuers_and_audiences_other_than_the_default_are_named() {
+        let n = notes(
+            &format!("{GITHUB_ISSUER}/acme"),
+            "repo:octo/app:pull_request",
+            AUD,
+        );
+        assert!(n[0].contains("enterprise `acme`"), "{n:?}");
+        let n = notes(
+            "https://ghes.example/_services/token",
+            "repo:octo/app:pull_request",
+            AUD,
+        );
+        assert!(
+            n[0].contains("https://ghes.example/_services/token/.well-known/openid-configuration"),
+            "{n:?}"
+        );
+        let n = notes(
+            &format!("{GITHUB_ISSUER}/"),
+            "repo:octo/app:pull_request",
+            AUD,
+        );
+        assert!(n[0].contains("ends with `/`"), "{n:?}");
+        let n = notes(GITHUB_ISSUER, "repo:octo/app:pull_request", "api://custom");
+        assert!(
+            n[0].contains("`api://custom`, not this cloud's default `api://AzureADTokenExchange`"),
+            "{n:?}"
+        );
+    }
+}

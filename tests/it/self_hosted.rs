@@ -1,0 +1,87 @@
+//! Persistent self-hosted runners share one docker config between jobs (issue 13,
+//! P33): a credential that was there before the job logged in is named, with the
+//! per-job config that removes the dependence.
+
+use crate::workflow_precision::{find, run_in, workspace_with};
+
+fn workflow(login_first: bool) -> String {
+    let login = if login_first {
+        "      - run: az acr login -n myreg\n"
+    } else {
+        ""
+    };
+    format!(
+        "name: build
+on: push
+jobs:
+  build:
+    runs-on: [self-hosted, linux]
+    steps:
+{login}      - id: pre
+        uses: acr-preflight/acr-preflight@v0
+        with:
+          context: oci://myreg.azurecr.io/ctx:v1
+      - run: az acr build -r myreg --source-acr-auth-id '[caller]' oci://myreg.azurecr.io/ctx:v1
+"
+    )
+}
+
+/// Runs acr-preflight in a workspace whose docker config holds a credential for
+/// myreg.azurecr.io (registry unreachable: `--resolve` to a closed port).
+fn run(workflow: &str, runner: &str) -> crate::workflow_precision::Run {
+    // user:password in base64, as `docker login` writes it.
+    let (workspace, docker) = workspace_with(
+        workflow,
+        r#"{"auths":{"myreg.azurecr.io":{"auth":"dXNlcjpwYXNzd29yZA=="}}}"#,
+    );
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
+    run_in(
+        workspace.path(),
+        &docker,
+        "build",
+        &[
+            ("context", "oci://myreg.azurecr.io/ctx:v1"),
+            ("resolve", &resolve),
+        ],
+        &[("RUNNER_ENVIRONMENT", runner)],
+    )
+}
+
+#[test]
+fn a_credential_older_than_the_job_on_a_self_hosted_runner_is_named() {
+    let r = run(&workflow(false), "self-hosted");
+    let f = find(&r.report, "CRED_PREEXISTING")
+        .unwrap_or_else(|| panic!("no CRED_PREEXISTING:\n{}", r.stdout));
+    assert_eq!(f["severity"], "notice", "{f}");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("holds myreg.azurecr.io from auths[\"myreg.azurecr.io\"]"),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("DOCKER_CONFIG: ${{ runner.temp }}/docker")
+            && fix.contains("az acr login -n myreg"),
+        "{fix}"
+    );
+    assert!(!r.stdout.contains("cGFzc3dvcmQ") && !r.stdout.contains("password"));
+}
+
+#[test]
+fn a_login_in_the_job_or_a_github_hosted_runner_is_not_reported() {
+    for (workflow, runner) in [
+        (workflow(true), "self-hosted"),
+        (workflow(false), "github-hosted"),
+    ] {
+        let r = run(&workflow, runner);
+        assert!(r.report.is_object(), "{}", r.stdout);
+        assert!(
+            find(&r.report, "CRED_PREEXISTING").is_none(),
+            "{runner}: {}",
+            r.stdout
+        );
+    }
+}

@@ -1,0 +1,399 @@
+//! Builders, the images they see and the login the build uses (issue 13: P30, P40,
+//! P35), on tests/fixtures/workflows/buildx-builders.yml: a buildx builder created
+//! before the login a later build needs, a builder on other machines, an image loaded
+//! by an earlier build and named in a `FROM` that a container builder cannot see, and
+//! a static registry login while acr-preflight proves an OIDC identity. Offline: the
+//! workflow check reads the workflow and Dockerfiles from an in-memory workspace.
+
+use acr_preflight::checks::workflow::check;
+use acr_preflight::config::{AuthMode, Config};
+use acr_preflight::findings::{CheckReport, Code, Finding, Severity};
+use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
+
+const FILE: &str = "buildx-builders.yml";
+
+fn text() -> String {
+    let path = format!(
+        "{}/tests/fixtures/workflows/{FILE}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn config(job: &str) -> Config {
+    let mut c = Config::for_tests(PathBuf::from("/home/runner/.docker"));
+    c.env.github_actions = true;
+    c.env.workflow_ref = Some(format!(
+        "octo/shop/.github/workflows/{FILE}@refs/heads/main"
+    ));
+    c.env.job = Some(job.into());
+    c.env.action = Some("preflight".into());
+    c.env.repository = Some("octo/shop".into());
+    c
+}
+
+/// Runs job `job` with `extra` files (Dockerfiles) in the workspace.
+fn run_with(config: &Config, extra: &[(&str, &str)]) -> CheckReport {
+    let mut files = BTreeMap::new();
+    files.insert(format!(".github/workflows/{FILE}"), text());
+    for (path, body) in extra {
+        files.insert(path.to_string(), body.to_string());
+    }
+    check(config, &files, &HashMap::new()).0
+}
+
+fn run(job: &str) -> CheckReport {
+    run_with(&config(job), &[])
+}
+
+fn of(report: &CheckReport, code: Code) -> Vec<&Finding> {
+    report.findings.iter().filter(|f| f.code == code).collect()
+}
+
+/// The finding's severity, line and column, and the fixture text there.
+fn placed(f: &Finding) -> (Severity, u32, u32, String) {
+    let l = f.location.as_ref().expect("located");
+    let (line, column) = (l.line.unwrap(), l.column.unwrap());
+    let at: String = text()
+        .lines()
+        .nth(line as usize - 1)
+        .unwrap()
+        .chars()
+        .skip(column as usize - 1)
+        .collect();
+    (f.severity, line, column, at)
+}
+
+#[test]
+fn a_builder_created_before_the_login_a_later_build_needs_is_a_notice_on_the_builder() {
+    let report = run("late-login");
+    let found = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Notice,
+            17,
+            15,
+            "docker/setup-buildx-action@v3".to_string()
+        )
+    );
+    assert_eq!(
+        f.title,
+        "the buildx builder of step `Set up Buildx` is created before the login in step `Log in to ACR`"
+    );
+    for part in [
+        "creates a builder with the `docker-container` driver",
+        "`docker/login-action` in step `Log in to ACR` (line 21) logs in to myreg.azurecr.io only after it",
+        "`docker/build-push-action` in step `Build` (line 29)",
+    ] {
+        assert!(f.message.contains(part), "{part}: {}", f.message);
+    }
+    assert_eq!(
+        f.fix,
+        "Order the steps login → setup-buildx → build: move step `Set up Buildx` (line 16) below step `Log in to ACR` (line 18)."
+    );
+    assert!(of(&report, Code::WORKFLOW_BUILDER_REMOTE).is_empty());
+}
+
+#[test]
+fn login_before_the_builder_or_the_docker_driver_is_not_reported() {
+    for job in ["ordered", "docker-driver"] {
+        let report = run(job);
+        for code in [
+            Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+            Code::WORKFLOW_BUILDER_REMOTE,
+        ] {
+            assert!(of(&report, code).is_empty(), "{job}: {:?}", report.findings);
+        }
+    }
+}
+
+#[test]
+fn a_kubernetes_builder_is_a_notice_that_the_runners_docker_config_counts() {
+    let report = run("kubernetes");
+    assert!(of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN).is_empty());
+    let found = of(&report, Code::WORKFLOW_BUILDER_REMOTE);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (Severity::Notice, 68, 19, "kubernetes".to_string())
+    );
+    assert_eq!(
+        f.title,
+        "step `docker/build-push-action@v6` builds on a `kubernetes` builder: registry credentials come from the runner's docker config"
+    );
+    assert!(
+        f.message.contains(
+            "acr-preflight checked the client's docker config (/home/runner/.docker/config.json)"
+        ),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn a_remote_builder_created_in_a_script_before_its_login_gets_both_findings() {
+    let report = run("script");
+    let order = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    let remote = of(&report, Code::WORKFLOW_BUILDER_REMOTE);
+    assert_eq!((order.len(), remote.len()), (1, 1), "{:?}", report.findings);
+    let at = (
+        84,
+        11,
+        "docker buildx create --name ci --driver=remote tcp://buildkitd:1234 --use".to_string(),
+    );
+    for f in [order[0], remote[0]] {
+        let (_, line, column, written) = placed(f);
+        assert_eq!((line, column, written), at);
+    }
+    assert!(
+        order[0]
+            .message
+            .contains("`az acr login` in step `Remote build` (line 85)")
+    );
+    assert!(
+        remote[0].title.contains("on a `remote` builder"),
+        "{}",
+        remote[0].title
+    );
+}
+
+#[test]
+fn a_builder_image_on_the_registry_logged_in_later_is_an_error() {
+    let report = run("private-builder");
+    let found = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Error,
+            91,
+            15,
+            "docker/setup-buildx-action@v3".to_string()
+        )
+    );
+    // The ACR login (line 103), not the first later login (ghcr.io, line 98).
+    assert!(
+        f.message
+            .contains("logs in to myreg.azurecr.io only after it")
+            && f.message.contains("(line 103)")
+            && f.message.contains("before the login exists"),
+        "{}",
+        f.message
+    );
+}
+
+const APP_DOCKERFILE: (&str, &str) = (
+    "app/Dockerfile",
+    "# syntax=docker/dockerfile:1\nFROM local/base:ci\nCOPY . /app\n",
+);
+const TOOLS_DOCKERFILE: (&str, &str) = (
+    "app/Dockerfile.tools",
+    "ARG BASE=toolbox\nFROM ${BASE} AS tools\nFROM myreg.azurecr.io/team/runtime:1\nCOPY --from=tools /bin/tool /bin/tool\n",
+);
+
+fn local_image(job: &str) -> CheckReport {
+    run_with(&config(job), &[APP_DOCKERFILE, TOOLS_DOCKERFILE])
+}
+
+#[test]
+fn a_loaded_image_named_in_from_on_a_container_builder_is_an_error_at_the_build() {
+    let report = local_image("local-base");
+    let found = of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Error,
+            127,
+            15,
+            "docker/build-push-action@v6".to_string()
+        )
+    );
+    assert_eq!(
+        f.title,
+        "`FROM local/base:ci` in app/Dockerfile names the image step `Base image` loaded, which the `docker-container` builder cannot see"
+    );
+    for part in [
+        "(`docker/build-push-action`, line 119)",
+        "whose `FROM local/base:ci` (line 2)",
+        "means `docker.io/local/base:ci`",
+    ] {
+        assert!(f.message.contains(part), "{part}: {}", f.message);
+    }
+    for part in [
+        "`builder: default` on docker/build-push-action",
+        "`build-contexts: local/base=docker-image://local/base:ci`",
+        "push `local/base:ci` to your registry in step `Base image`",
+    ] {
+        assert!(f.fix.contains(part), "{part}: {}", f.fix);
+    }
+}
+
+#[test]
+fn the_docker_driver_or_a_named_context_from_a_registry_sees_the_base() {
+    for job in ["local-base-docker", "local-base-context"] {
+        let report = local_image(job);
+        assert!(
+            of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE).is_empty(),
+            "{job}: {:?}",
+            report.findings
+        );
+    }
+    // Without the Dockerfile nothing is known, and nothing is said.
+    let report = run("local-base");
+    assert!(of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE).is_empty());
+}
+
+#[test]
+fn a_docker_build_then_buildx_create_in_one_script_names_the_arg_substituted_base() {
+    let report = local_image("local-base-script");
+    let found = of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    let (severity, line, column, written) = placed(f);
+    assert_eq!((severity, line, column), (Severity::Error, 178, 11));
+    assert!(written.starts_with("docker buildx build -f app/Dockerfile.tools"));
+    assert!(
+        f.title
+            .starts_with("`FROM toolbox` in app/Dockerfile.tools"),
+        "{}",
+        f.title
+    );
+    assert!(
+        f.message.contains("means `docker.io/library/toolbox`"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message.contains("(`docker build`, line 176)"),
+        "{}",
+        f.message
+    );
+}
+
+const CLIENT: &str = "0b6f3a52-9d7e-4c1a-8f3e-2a5d9c7b1e40";
+
+/// acr-preflight for `myreg` in `mode`, with a client id (OIDC under `auto`).
+fn with_identity(job: &str, mode: AuthMode) -> Config {
+    let mut c = config(job);
+    c.auth_mode = mode;
+    c.azure.client_id = Some(CLIENT.into());
+    c.registry = Some(
+        acr_preflight::config::parse_registry(
+            "myreg",
+            acr_preflight::cloud::AzureEnvironment::AzureCloud,
+        )
+        .unwrap(),
+    );
+    c
+}
+
+#[test]
+fn a_static_acr_login_while_acr_preflight_proves_oidc_names_both_and_the_token_fix() {
+    let report = run_with(&with_identity("static-login", AuthMode::Auto), &[]);
+    let found = of(&report, Code::WORKFLOW_LOGIN_DIFFERS);
+    let rows: Vec<(Severity, u32, u32, String)> = found.iter().map(|f| placed(f)).collect();
+    assert_eq!(
+        rows,
+        vec![
+            (Severity::Warning, 191, 21, "myreg.azurecr.io".to_string()),
+            (Severity::Warning, 197, 25, "myreg.azurecr.io".to_string()),
+            (
+                Severity::Warning,
+                212,
+                37,
+                "docker login myreg.azurecr.io -u \"$ACR_USERNAME\" --password-stdin".to_string()
+            ),
+        ],
+        "{:?}",
+        report.findings
+    );
+    let first = found[0];
+    assert_eq!(
+        first.title,
+        "step `ACR login` logs in to myreg.azurecr.io with a static credential, not the OIDC identity acr-preflight checks"
+    );
+    for part in [
+        format!(
+            "acr-preflight signs in to Azure with OIDC (client id {CLIENT}) and proves what that identity may pull and push on myreg.azurecr.io"
+        ),
+        "`docker/login-action` in step `ACR login` (line 191) logs in to myreg.azurecr.io with the username `${{ secrets.ACR_USERNAME }}` and a password".to_string(),
+    ] {
+        assert!(
+            first.message.contains(&part),
+            "{part}: {}",
+            first.message
+        );
+    }
+    assert!(!first.message.contains("Marketplace"));
+    for part in [
+        "run `az acr login -n myreg`",
+        "token=$(az acr login -n myreg --expose-token --query accessToken -o tsv)",
+        "username: 00000000-0000-0000-0000-000000000000",
+        "password: ${{ steps.acr.outputs.token }}",
+    ] {
+        assert!(first.fix.contains(part), "{part}: {}", first.fix);
+    }
+    assert!(
+        found[1]
+            .message
+            .contains("removed from the GitHub Marketplace")
+    );
+    assert!(
+        found[2]
+            .message
+            .contains("with the username `$ACR_USERNAME`"),
+        "{}",
+        found[2].message
+    );
+}
+
+#[test]
+fn a_token_login_or_a_run_that_does_not_sign_in_with_oidc_is_not_reported() {
+    let token = run_with(&with_identity("token-login", AuthMode::Oidc), &[]);
+    assert!(
+        of(&token, Code::WORKFLOW_LOGIN_DIFFERS).is_empty(),
+        "{:?}",
+        token.findings
+    );
+    for mode in [AuthMode::DockerConfig, AuthMode::AzureCli] {
+        let report = run_with(&with_identity("static-login", mode), &[]);
+        assert!(
+            of(&report, Code::WORKFLOW_LOGIN_DIFFERS).is_empty(),
+            "{mode:?}: {:?}",
+            report.findings
+        );
+    }
+}
+
+#[test]
+fn githubs_starter_workflow_with_buildx_before_the_login_gets_a_notice_only() {
+    let path = format!(
+        "{}/tests/fixtures/workflows/public/starter-docker-publish.yml",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let mut c = config("build");
+    c.env.workflow_ref =
+        Some("octo/shop/.github/workflows/docker-publish.yml@refs/heads/main".into());
+    let mut files = BTreeMap::new();
+    files.insert(
+        ".github/workflows/docker-publish.yml".to_string(),
+        std::fs::read_to_string(&path).unwrap(),
+    );
+    let report = check(&c, &files, &HashMap::new()).0;
+    let found = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert_eq!(found[0].severity, Severity::Notice);
+    assert!(
+        found[0].fix.contains("move step `Set up Docker Buildx`"),
+        "{}",
+        found[0].fix
+    );
+}
