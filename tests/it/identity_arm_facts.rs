@@ -1,7 +1,9 @@
 //! Registry facts the identity check reads from ARM, turned into findings (issue 13):
 //! the admin user (P22), the federated-credential fix for a user-assigned managed
-//! identity (P4), a role without `registries/read` (P17). Same world as identity.rs:
-//! the Entra and ARM fakes, and the real distribution registry behind a token server.
+//! identity (P4), a role without `registries/read` (P17), repository-scoped tokens and
+//! anonymous pull (P24), network rules behind a 403 (P45/P47). Same world as
+//! identity.rs: the Entra and ARM fakes, and the real distribution registry behind a
+//! token server.
 
 use crate::identity::{
     CLIENT_ID, CONTEXT, OBJECT_ID, Run, arm_reader, assert_no_secret_leaks, run_config, world_with,
