@@ -1,5 +1,6 @@
 //! Azure Resource Manager: find the registry by its login server and read the caller's
-//! effective permissions on it (azure-rest-api-specs: Microsoft.Authorization 2022-04-01 permissions and role assignments, Microsoft.ContainerRegistry 2025-11-01 registries).
+//! effective permissions on it (azure-rest-api-specs: Microsoft.Authorization 2022-04-01 permissions and role assignments, Microsoft.ContainerRegistry 2025-11-01 registries,
+//! tokens and scope maps: examples `TokenGet.json`, `ScopeMapGet.json`).
 
 use super::Cloud;
 use serde_json::Value;
@@ -21,6 +22,12 @@ pub struct RegistryFacts {
     pub admin_user_enabled: Option<bool>,
     pub public_network_access: Option<String>,
     pub network_default_action: Option<String>,
+    /// `networkRuleSet.ipRules[].value`: the addresses or CIDR ranges allowed in.
+    pub ip_rules: Vec<String>,
+    /// `dataEndpointEnabled`: layers are served from dedicated per-region hosts.
+    pub data_endpoint_enabled: Option<bool>,
+    /// `dataEndpointHostNames` (`myreg.westeurope.data.azurecr.io`).
+    pub data_endpoint_host_names: Vec<String>,
     pub anonymous_pull_enabled: Option<bool>,
     pub arm_audience_policy: Option<String>,
     pub bypass_for_tasks: Option<bool>,
@@ -48,6 +55,9 @@ impl RegistryFacts {
             admin_user_enabled: b(p, "adminUserEnabled"),
             public_network_access: s(p, "publicNetworkAccess"),
             network_default_action: p.get("networkRuleSet").and_then(|n| s(n, "defaultAction")),
+            ip_rules: strings(p.pointer("/networkRuleSet/ipRules"), Some("value")),
+            data_endpoint_enabled: b(p, "dataEndpointEnabled"),
+            data_endpoint_host_names: strings(p.get("dataEndpointHostNames"), None),
             anonymous_pull_enabled: b(p, "anonymousPullEnabled"),
             arm_audience_policy: p
                 .get("policies")
@@ -107,6 +117,19 @@ impl RegistryFacts {
         }
         parts.join(", ")
     }
+}
+
+/// The strings of a JSON array, or of field `key` of its objects.
+fn strings(v: Option<&Value>, key: Option<&str>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(|item| match key {
+            Some(k) => item.get(k).and_then(Value::as_str),
+            None => item.as_str(),
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// One entry of the permissions API answer.
@@ -267,6 +290,90 @@ pub async fn permissions(
         .collect())
 }
 
+/// A repository-scoped token's scope map: what a non-Entra token user may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScopeMap {
+    /// The scope map's resource name (`az acr scope-map update -n <name>`).
+    pub name: String,
+    /// `repositories/<repository or prefix/*>/<content|metadata>/<read|write|delete>`.
+    pub actions: Vec<String>,
+}
+
+impl ScopeMap {
+    /// Whether the scope map grants `action` (`content/read`) on `repository`: an entry
+    /// naming the repository, or a `prefix/*` wildcard covering it (Microsoft Learn,
+    /// repository-scoped permissions). Repository names are lower case.
+    pub fn grants(&self, repository: &str, action: &str) -> bool {
+        let repository = repository.to_ascii_lowercase();
+        self.actions.iter().any(|a| {
+            let a = a.to_ascii_lowercase();
+            let Some(pattern) = a
+                .strip_prefix("repositories/")
+                .and_then(|rest| rest.strip_suffix(&format!("/{action}")))
+            else {
+                return false;
+            };
+            match pattern.strip_suffix('*') {
+                Some(prefix) => repository.starts_with(prefix),
+                None => pattern == repository,
+            }
+        })
+    }
+}
+
+/// The scope map of the registry's token `token_name`: `None` when the registry has no
+/// token of that name (ARM 404), so the username is something else (a service principal).
+pub async fn token_scope_map(
+    http: &reqwest::Client,
+    cloud: &Cloud,
+    token: &str,
+    registry_id: &str,
+    token_name: &str,
+    requests: &mut u32,
+) -> Result<Option<ScopeMap>, ArmError> {
+    let valid = |n: &str| !n.is_empty() && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
+    if !valid(token_name) {
+        return Ok(None);
+    }
+    let url = format!(
+        "{}{registry_id}/tokens/{token_name}?api-version={REGISTRY_API}",
+        cloud.arm
+    );
+    let found = match get(http, &url, token, requests).await {
+        Ok(v) => v,
+        Err(ArmError::Unexpected { status: 404, .. }) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let map_id = found
+        .pointer("/properties/scopeMapId")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    // Only a scope map of this registry: the token must not send ours elsewhere.
+    let prefix = format!("{}/scopemaps/", registry_id.to_ascii_lowercase());
+    if !map_id.to_ascii_lowercase().starts_with(&prefix) || map_id.contains(['?', '#']) {
+        return Err(ArmError::Unexpected {
+            status: 200,
+            detail: format!("token {token_name} names no scope map of the registry"),
+        });
+    }
+    let url = format!("{}{map_id}?api-version={REGISTRY_API}", cloud.arm);
+    let map = get(http, &url, token, requests).await?;
+    let name = map
+        .get("name")
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .unwrap_or_else(|| map_id.rsplit('/').next().unwrap_or_default().to_string());
+    let actions = map
+        .pointer("/properties/actions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(str::to_string)
+        .collect();
+    Ok(Some(ScopeMap { name, actions }))
+}
+
 /// ARM's wildcard match: `*` stands for any run of characters; case-insensitive.
 pub fn matches(pattern: &str, action: &str) -> bool {
     let p = pattern.to_ascii_lowercase();
@@ -407,18 +514,45 @@ mod tests {
     }
 
     #[test]
+    fn scope_maps_grant_named_repositories_and_prefixes() {
+        let map = ScopeMap {
+            name: "ci-map".into(),
+            actions: vec![
+                "repositories/team/app/content/read".into(),
+                "repositories/team/app/content/write".into(),
+                "repositories/base/*/content/read".into(),
+                "repositories/odd/contentWrite".into(),
+            ],
+        };
+        assert!(map.grants("team/app", "content/read"));
+        assert!(map.grants("Team/App", "content/write"));
+        assert!(!map.grants("team/app2", "content/read"));
+        assert!(!map.grants("team", "content/read"));
+        assert!(map.grants("base/alpine/3", "content/read"));
+        assert!(!map.grants("base/alpine", "content/write"));
+        assert!(!map.grants("odd", "content/write"));
+    }
+
+    #[test]
     fn registry_facts_from_the_documented_shape() {
         let v = serde_json::json!({
             "id": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/myreg",
             "name": "myreg",
             "sku": {"name": "Premium", "tier": "Premium"},
             "properties": {"loginServer": "myreg.azurecr.io", "roleAssignmentMode": "AbacRepositoryPermissions",
-                "adminUserEnabled": false, "publicNetworkAccess": "Enabled", "networkRuleSet": {"defaultAction": "Deny"},
+                "adminUserEnabled": false, "publicNetworkAccess": "Enabled", "networkRuleSet": {"defaultAction": "Deny", "ipRules": [{"action": "Allow", "value": "203.0.113.0/24"}]},
+                "dataEndpointEnabled": true, "dataEndpointHostNames": ["myreg.westeurope.data.azurecr.io"],
                 "networkRuleBypassAllowedForTasks": false, "policies": {"azureADAuthenticationAsArmPolicy": {"status": "enabled"}}}
         });
         let f = RegistryFacts::from_json(&v).unwrap();
         assert!(f.abac());
         assert_eq!(f.network_default_action.as_deref(), Some("Deny"));
+        assert_eq!(f.ip_rules, ["203.0.113.0/24"]);
+        assert_eq!(f.data_endpoint_enabled, Some(true));
+        assert_eq!(
+            f.data_endpoint_host_names,
+            ["myreg.westeurope.data.azurecr.io"]
+        );
         assert!(f.describe().contains("ABAC repository permissions"));
         assert!(RegistryFacts::from_json(&serde_json::json!({"id": "x"})).is_none());
     }

@@ -46,6 +46,7 @@ finding_codes! {
     HELPER_NO_CREDENTIALS,
     CRED_NOT_FOUND,
     CRED_EXPIRED,
+    CRED_ADMIN_DISABLED,
     CRED_PREEXISTING,
     // registry
     NET_DNS,
@@ -107,6 +108,7 @@ finding_codes! {
     TASKS_NETWORK_BYPASS,
     REGISTRY_LOGIN_SERVER,
     TASKS_ROLE_MISSING,
+    CRED_TOKEN_SCOPE_MISSING,
 }
 
 impl fmt::Display for Code {

@@ -475,6 +475,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::CRED_NOT_FOUND
         | C::CRED_EXPIRED
         | C::CRED_REJECTED
+        | C::CRED_ADMIN_DISABLED
         | C::WORKFLOW_CONFIG_MISMATCH
         | C::WORKFLOW_BUILDER_BEFORE_LOGIN
         | C::WORKFLOW_BUILDER_REMOTE
@@ -494,6 +495,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         C::ROLE_PULL_MISSING
         | C::ROLE_PUSH_MISSING
         | C::ROLE_PUSH_UNVERIFIED
+        | C::CRED_TOKEN_SCOPE_MISSING
         | C::WORKFLOW_PACKAGES_PERMISSION
         | C::ROLE_ABAC_MODE
         | C::CONTEXT_ACCESS_DENIED

@@ -107,10 +107,14 @@ async fn credentials_and_identity(
     if let Some(shared) = checks::workflow::preexisting_credentials(ctx, &host_credentials) {
         credentials.push(shared);
     }
-    let identity = identity.unwrap_or_else(|| checks::identity::Outcome {
+    let mut identity = identity.unwrap_or_else(|| checks::identity::Outcome {
         report: timed_out(ctx, CheckId::Identity),
         ..Default::default()
     });
+    // The docker config's own credentials against ARM's facts, before the Azure
+    // identity's token takes their place below.
+    checks::credentials::admin_user(&mut credentials, &host_credentials, &identity.registries);
+    checks::identity::token_scopes(ctx, &mut identity, &host_credentials, contexts).await;
     // A build that uses the Azure identity (`az acr login`, ACR Tasks) presents the
     // exchanged token, not what the docker config holds for that host.
     for azure in &identity.credentials {
@@ -169,6 +173,7 @@ async fn registry_stage(
             .as_ref()
             .and_then(|i| i.client_id.clone()),
         registries: presented.identity.registries.clone(),
+        scope_maps: presented.identity.scope_maps.clone(),
     };
     let run = checks::registry::run(ctx, http, contexts, &presented.host_credentials, &hints);
     match tokio::time::timeout_at(deadline, run).await {

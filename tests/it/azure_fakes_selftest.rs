@@ -1386,3 +1386,74 @@ async fn real_registry_behind_myreg_azurecr_io_accepts_the_bridged_token() {
     .unwrap();
     assert!(actions_of(&access, "team/ctx").is_empty());
 }
+
+#[tokio::test]
+async fn arm_serves_tokens_and_scope_maps_in_the_documented_shape() {
+    let az = fakes();
+    let client = az.client(&[]);
+    let token = az
+        .entra
+        .mint_access_token(CLIENT, "https://management.azure.com/");
+    let get = |path: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let r = client
+                .get(format!(
+                    "https://management.azure.com{path}?api-version=2025-11-01"
+                ))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    az.arm.add_scope_map(
+        &myreg_id(),
+        "ci-map",
+        &["repositories/team/app/content/read"],
+    );
+    az.arm.add_token(&myreg_id(), "ci-token", "ci-map");
+    let token_path = format!("{}/tokens/ci-token", myreg_id());
+
+    // Without a read on the registry: 403 AuthorizationFailed naming the action.
+    let (s, b) = get(token_path.clone()).await;
+    assert_eq!(s, 403, "{b:#}");
+    assert_eq!(b["error"]["code"], "AuthorizationFailed");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Microsoft.ContainerRegistry/registries/tokens/read"),
+        "{b:#}"
+    );
+
+    // Reader (`*/read`): TokenGet.json's shape, then ScopeMapGet.json's.
+    az.arm.assign(OID, Role::Reader, &myreg_id());
+    let (s, b) = get(token_path.clone()).await;
+    assert_eq!(s, 200, "{b:#}");
+    assert_eq!(b["id"], token_path);
+    assert_eq!(b["name"], "ci-token");
+    assert_eq!(b["type"], "Microsoft.ContainerRegistry/registries/tokens");
+    assert_eq!(b["properties"]["status"], "enabled");
+    assert_eq!(b["properties"]["provisioningState"], "Succeeded");
+    let map_id = b["properties"]["scopeMapId"].as_str().unwrap().to_string();
+    assert_eq!(map_id, format!("{}/scopeMaps/ci-map", myreg_id()));
+    let (s, b) = get(map_id.clone()).await;
+    assert_eq!(s, 200, "{b:#}");
+    assert_eq!(b["id"], map_id);
+    assert_eq!(
+        b["type"],
+        "Microsoft.ContainerRegistry/registries/scopeMaps"
+    );
+    assert_eq!(
+        b["properties"]["actions"],
+        serde_json::json!(["repositories/team/app/content/read"])
+    );
+
+    // An unknown token: 404 ResourceNotFound.
+    let (s, b) = get(format!("{}/tokens/nobody", myreg_id())).await;
+    assert_eq!(s, 404, "{b:#}");
+    assert_eq!(b["error"]["code"], "ResourceNotFound");
+}

@@ -23,14 +23,14 @@ const HOST: &str = "myreg.azurecr.io";
 const SECRET: &str = "planted-client-secret-value-xyz";
 
 pub(crate) struct World {
-    az: AzureFakes,
+    pub(crate) az: AzureFakes,
     /// The registry's login server (`myreg.azurecr.io` unless a test gives it a hash).
-    host: String,
-    _ts: Arc<TokenServer>,
+    pub(crate) host: String,
+    pub(crate) _ts: Arc<TokenServer>,
     _bridge: AcrBridge,
-    _registry: TestRegistry,
-    reg: Registry,
-    digest: String,
+    pub(crate) _registry: TestRegistry,
+    pub(crate) reg: Registry,
+    pub(crate) digest: String,
 }
 
 /// An app with a federated credential for `main` and a secret, an RBAC registry holding
@@ -40,7 +40,7 @@ pub(crate) fn world(abac: bool) -> World {
 }
 
 /// [`world`] with the registry's definition adjusted (a domain-name-label hash, …).
-fn world_with(abac: bool, adjust: impl FnOnce(Registry) -> Registry) -> World {
+pub(crate) fn world_with(abac: bool, adjust: impl FnOnce(Registry) -> Registry) -> World {
     let az = AzureFakes::start();
     az.entra.add_tenant(TENANT, Cloud::Public);
     az.entra.add_app(
@@ -84,11 +84,11 @@ fn world_with(abac: bool, adjust: impl FnOnce(Registry) -> Registry) -> World {
 pub(crate) struct Run {
     pub(crate) status: i32,
     pub(crate) json: Value,
-    raw: String,
+    pub(crate) raw: String,
 }
 
 impl Run {
-    fn codes(&self) -> Vec<String> {
+    pub(crate) fn codes(&self) -> Vec<String> {
         self.json["findings"]
             .as_array()
             .unwrap()
@@ -97,7 +97,7 @@ impl Run {
             .collect()
     }
 
-    fn only(&self, code: &str) -> Value {
+    pub(crate) fn only(&self, code: &str) -> Value {
         let found: Vec<&Value> = self.json["findings"]
             .as_array()
             .unwrap()
@@ -108,7 +108,7 @@ impl Run {
         found[0].clone()
     }
 
-    fn verified(&self, check: &str) -> String {
+    pub(crate) fn verified(&self, check: &str) -> String {
         self.json["checks"]
             .as_array()
             .unwrap()
@@ -140,9 +140,20 @@ fn run_docker(
     args: &[&str],
     docker_config: bool,
 ) -> Run {
+    run_config(w, oidc, extra_env, args, docker_config.then_some("{}"))
+}
+
+/// [`run`] with this docker config.json (`None`: a docker config directory without one).
+pub(crate) fn run_config(
+    w: &World,
+    oidc: bool,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+    docker_config: Option<&str>,
+) -> Run {
     let docker = tempfile::tempdir().unwrap();
-    if docker_config {
-        std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+    if let Some(config) = docker_config {
+        std::fs::write(docker.path().join("config.json"), config).unwrap();
     }
     let mut cmd = Command::new(BIN);
     cmd.env_clear().env("PATH", "/usr/bin:/bin");
@@ -201,7 +212,7 @@ pub(crate) fn arm_reader() -> Role {
 
 pub(crate) const CONTEXT: [&str; 2] = ["--context", "oci://myreg.azurecr.io/team/ctx:v1"];
 
-fn assert_no_secret_leaks(w: &World, r: &Run) {
+pub(crate) fn assert_no_secret_leaks(w: &World, r: &Run) {
     for v in w.az.sensitive_values() {
         assert!(
             !r.raw.contains(&v),

@@ -18,6 +18,7 @@ mod host_install;
 mod hostile_files_and_streams;
 mod hostile_secrets;
 mod identity;
+mod identity_arm_facts;
 mod push_proof;
 mod reference_vectors;
 mod registry;

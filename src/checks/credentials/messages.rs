@@ -807,7 +807,7 @@ pub(super) fn jq_edit(filter: &str, path: &str) -> String {
 }
 
 /// Single-quotes for a POSIX shell when needed.
-pub(super) fn sh_quote(s: &str) -> String {
+pub(crate) fn sh_quote(s: &str) -> String {
     if !s.is_empty()
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || "-_./:@%+=,".contains(c))
@@ -816,4 +816,37 @@ pub(super) fn sh_quote(s: &str) -> String {
     } else {
         format!("'{}'", s.replace('\'', r"'\''"))
     }
+}
+
+/// CRED_ADMIN_DISABLED: the docker config holds the admin user of a registry whose
+/// admin account ARM says is disabled.
+pub(super) fn admin_disabled(
+    hc: &HostCredential,
+    facts: &crate::azure::arm::RegistryFacts,
+) -> Finding {
+    let user = hc
+        .credential
+        .as_ref()
+        .map(|c| c.username().to_string())
+        .unwrap_or_default();
+    let name = &facts.name;
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::CRED_ADMIN_DISABLED,
+        Severity::Error,
+        format!(
+            "the docker config logs in to {} as the admin user `{user}`, which is disabled",
+            hc.host
+        ),
+        format!(
+            "The credential for {} ({}) has the username `{user}`, the registry's name: that is the admin account. ARM (GET {}) says adminUserEnabled: false, so the registry refuses it whatever the password.",
+            hc.host,
+            hc.source.describe(),
+            facts.id
+        ),
+        format!(
+            "Sign in with an Entra identity instead of the admin account: give it AcrPull (AcrPush to push) on the registry and log in with `az acr login -n {name}` after azure/login (OIDC), or the token exchange this check performs (--client-id, --tenant-id):\naz role assignment create --assignee <client-id> --role AcrPush --scope {}\nOnly if policy allows the admin account: az acr update -n {name} --admin-enabled true, then use `az acr credential show -n {name}` for its password.",
+            facts.id
+        ),
+    )
 }

@@ -24,7 +24,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 pub use crate::docker::credential::{Credential, CredentialKind, HelperVia};
-pub(crate) use messages::login_fix;
+pub(crate) use messages::{login_fix, sh_quote};
 
 /// The longest a single helper call may take.
 pub const HELPER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -791,6 +791,47 @@ pub fn settle_missing_config(
             "Nothing to fix while the build only pulls. Before it pushes, or if anonymous pull is turned off, log in first:\n",
         ),
     );
+}
+
+/// The docker config's credential for an ACR host is the registry's admin user (its
+/// username is the registry name, case-insensitively): whether ARM allows it.
+/// CRED_ADMIN_DISABLED when ARM says `adminUserEnabled: false`, since the registry
+/// refuses the admin user then, whatever the password.
+pub fn admin_user(
+    report: &mut CheckReport,
+    host_credentials: &[HostCredential],
+    registries: &BTreeMap<String, crate::azure::arm::RegistryFacts>,
+) {
+    for hc in host_credentials {
+        let Some(c) = &hc.credential else {
+            continue;
+        };
+        let Some((_, facts)) = registries
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(&hc.host))
+        else {
+            continue;
+        };
+        if !is_admin_user(c.username(), facts) {
+            continue;
+        }
+        match facts.admin_user_enabled {
+            Some(false) => report.push(admin_disabled(hc, facts)),
+            Some(true) => report.verified(format!(
+                "{}: the docker config's credential is the admin user `{}`, enabled in ARM ({})",
+                hc.host,
+                c.username(),
+                facts.id
+            )),
+            None => {}
+        }
+    }
+}
+
+/// Whether `username` is the admin user of the registry ARM describes: ACR names its
+/// admin account after the registry.
+pub fn is_admin_user(username: &str, facts: &crate::azure::arm::RegistryFacts) -> bool {
+    !facts.name.is_empty() && username.eq_ignore_ascii_case(&facts.name)
 }
 
 const LOAD_FAILS: &str = "docker cannot load this file either: it prints `WARNING: Error loading config file` and runs without the credentials and helpers it configures.";

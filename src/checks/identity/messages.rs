@@ -3,6 +3,7 @@
 //! ARM reads and the token exchange live in `mod.rs`.
 
 use super::*;
+use crate::checks::credentials::sh_quote;
 
 /// REGISTRY_LOGIN_SERVER: which login server is used for a registry given by name, and why.
 pub(super) fn login_server_finding(
@@ -48,6 +49,87 @@ pub(super) fn tasks_unverified(config: &crate::config::Config) -> &'static str {
         "; nor whether it may queue the ACR Tasks runs the build starts (scheduleRun, listBuildSourceUploadUrl, runs/listLogSasUrl): give it Reader on the registry to have that checked"
     }
 }
+
+/// ARM_READ_DENIED for the registries list: what the run cannot tell without
+/// `registries/read`, and the exact ways to grant it.
+pub(super) fn list_denied(
+    config: &crate::config::Config,
+    principal: &Principal,
+    sub: &str,
+    e: &arm::ArmError,
+) -> Finding {
+    let assignee = principal.client_id.as_deref().unwrap_or("<client-id>");
+    finding(
+        Code::ARM_READ_DENIED,
+        Severity::Notice,
+        format!(
+            "{} cannot read registries in subscription {sub}",
+            principal_short(principal)
+        ),
+        format!(
+            "GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. The identity lacks {READ_ACTION} (AcrPull and the ABAC repository roles carry no ARM read), so this run has no ARM facts: it cannot tell whether the registry is in ABAC mode (where AcrPull grants nothing), cannot name the registry's resource id in role fixes, and does not interpret its admin user, anonymous pull, public network access or network rules{}. The data plane below still decides whether pulls work.",
+            e.describe(),
+            tasks_unverified(config)
+        ),
+        format!(
+            "Nothing to fix for pulls. To have those facts checked, grant {READ_ACTION}: assign a built-in role that carries it on the registry (Reader, or the narrower \"Container Registry Configuration Reader and Data Access Configuration Reader\"):\naz role assignment create --assignee {assignee} --role Reader --scope /subscriptions/{sub}/resourceGroups/<resource-group>/providers/Microsoft.ContainerRegistry/registries/<registry>\nor add the action to the identity's custom role (`update` replaces the definition: keep its current actions, from `az role definition list --name \"<role>\"`):\naz role definition update --role-definition '{{\"Name\":\"<role>\",\"Actions\":[\"<current actions>\",\"{READ_ACTION}\"],\"AssignableScopes\":[\"/subscriptions/{sub}\"]}}'"
+        ),
+    )
+}
+
+/// CRED_TOKEN_SCOPE_MISSING: the docker credential is a repository-scoped token whose
+/// scope map lacks what the build does on these repositories.
+pub(super) fn token_scope_missing(
+    hc: &HostCredential,
+    facts: &RegistryFacts,
+    user: &str,
+    map: &arm::ScopeMap,
+    missing: &[(String, Vec<&str>)],
+) -> Finding {
+    let list = missing
+        .iter()
+        .map(|(repo, lacks)| format!("{} on `{repo}`", lacks.join(" and ")))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let commands = missing
+        .iter()
+        .map(|(repo, lacks)| {
+            format!(
+                "az acr scope-map update -n {} -r {} --add-repository {repo} {}",
+                map.name,
+                facts.name,
+                lacks.join(" ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    finding(
+        Code::CRED_TOKEN_SCOPE_MISSING,
+        Severity::Error,
+        format!(
+            "the token `{user}` for {} lacks {list} in its scope map {}",
+            hc.host, map.name
+        ),
+        format!(
+            "The docker credential for {} ({}) is the registry's repository-scoped token `{user}` (GET {}/tokens/{user}), bound to the scope map {}, whose actions are: {}. A token may do only what its scope map lists, repository by repository, and the registry refuses the rest (401/403 DENIED). The build needs {list}.",
+            hc.host,
+            hc.source.describe(),
+            facts.id,
+            map.name,
+            if map.actions.is_empty() {
+                "none".to_string()
+            } else {
+                map.actions.join(", ")
+            }
+        ),
+        format!(
+            "Add the repositories to the scope map (every token bound to it gains them):\n{commands}"
+        ),
+    )
+}
+
+/// The ARM action that reads (and lists) registries.
+const READ_ACTION: &str = "Microsoft.ContainerRegistry/registries/read";
 
 pub(super) fn principal_short(p: &Principal) -> String {
     p.client_id
@@ -124,9 +206,9 @@ pub(super) fn entra_finding(
                         p.iss, p.sub, p.aud,
                         p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
                     )),
-                    format!(
-                        "Add a federated credential for exactly this subject:\naz ad app federated-credential create --id {client} --parameters '{{\"name\":\"{}\",\"issuer\":\"{}\",\"subject\":\"{subject}\",\"audiences\":[\"{}\"]}}'",
-                        fic_name(&subject),
+                    federation_fix(
+                        client,
+                        &subject,
                         if p.iss.is_empty() { "https://token.actions.githubusercontent.com" } else { &p.iss },
                         if p.aud.is_empty() { cloud.fic_audience } else { &p.aud },
                     ),
@@ -167,6 +249,22 @@ pub(super) fn entra_finding(
             },
         ),
     }
+}
+
+/// The fix for ID_FEDERATION_MISMATCH: a federated credential for exactly this subject,
+/// on whichever kind of identity `client` is. Entra's refusal does not say whether the
+/// client id is an app registration or a user-assigned managed identity (both trust
+/// federated credentials, through different commands), and without a token nothing can
+/// be looked up, so both commands are given, each filled in, with the lookup that tells
+/// them apart.
+pub(super) fn federation_fix(client: &str, subject: &str, issuer: &str, audience: &str) -> String {
+    let name = fic_name(subject);
+    format!(
+        "Add a federated credential for exactly this subject, on the identity whose client id is {client}.\nIf it is an app registration:\naz ad app federated-credential create --id {client} --parameters '{{\"name\":\"{name}\",\"issuer\":\"{issuer}\",\"subject\":\"{subject}\",\"audiences\":[\"{audience}\"]}}'\nIf it is a user-assigned managed identity (`az identity list --query \"[?clientId=='{client}'].{{name:name,resourceGroup:resourceGroup}}\"` finds it and gives <uami> and <rg>; an empty list means an app registration):\naz identity federated-credential create --name {name} --identity-name <uami> --resource-group <rg> --issuer {} --subject {} --audiences {}",
+        sh_quote(issuer),
+        sh_quote(subject),
+        sh_quote(audience)
+    )
 }
 
 /// The federation message followed by what the presented claims themselves show.

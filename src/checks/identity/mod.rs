@@ -34,6 +34,25 @@ pub struct Outcome {
     /// The error that ended the sign-in, when it failed: the registry's refusals of the
     /// identity's hosts are its consequence, not a separate problem.
     pub sign_in_failure: Option<Code>,
+    /// The signed-in ARM session, for reads that need the docker credentials too
+    /// ([`token_scopes`]).
+    pub arm: Option<ArmSession>,
+    /// Per registry host whose docker credential is a repository-scoped token presented
+    /// to the registry: the token's name and its scope map, for exact fixes there.
+    pub scope_maps: BTreeMap<String, (String, arm::ScopeMap)>,
+}
+
+/// An ARM token with the client and cloud it is used with. Its `Debug` hides the token.
+pub struct ArmSession {
+    http: reqwest::Client,
+    cloud: Cloud,
+    token: String,
+}
+
+impl std::fmt::Debug for ArmSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ArmSession({}, token hidden)", self.cloud.arm)
+    }
 }
 
 fn finding(
@@ -370,9 +389,16 @@ pub async fn run_with(
         match listed {
             Ok(list) => {
                 for host in &hosts {
-                    match list.iter().find(|r| r.login_server.eq_ignore_ascii_case(host)) {
+                    match list
+                        .iter()
+                        .find(|r| r.login_server.eq_ignore_ascii_case(host))
+                    {
                         Some(facts) => {
-                            out.report.verified(format!("{host}: {} ({})", facts.id, facts.describe()));
+                            out.report.verified(format!(
+                                "{host}: {} ({})",
+                                facts.id,
+                                facts.describe()
+                            ));
                             out.registries.insert(host.clone(), facts.clone());
                         }
                         None => {
@@ -387,13 +413,7 @@ pub async fn run_with(
                     }
                 }
             }
-            Err(e) => out.report.push(finding(
-                Code::ARM_READ_DENIED,
-                Severity::Notice,
-                format!("{} cannot read registries in subscription {sub}", principal_short(&principal)),
-                format!("GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. An identity that may pull need not read ARM; the check goes on with the data plane only (no registry mode, network or role facts{}).", e.describe(), tasks_unverified(config)),
-                format!("Nothing to fix for pulls. For the registry facts, give the identity Reader (or Container Registry Configuration Reader) on the registry: az role assignment create --assignee {} --role Reader --scope <registry resource id>", principal.client_id.as_deref().unwrap_or("<client-id>")),
-            )),
+            Err(e) => out.report.push(list_denied(config, &principal, sub, &e)),
         }
         for (host, facts) in out.registries.clone() {
             role_facts(
@@ -402,6 +422,12 @@ pub async fn run_with(
             .await;
         }
     }
+
+    out.arm = Some(ArmSession {
+        http: http.clone(),
+        cloud: cloud.clone(),
+        token: arm_token.clone(),
+    });
 
     // The data plane: the ACR refresh token this identity gets, for the registry check.
     if !hosts.is_empty() {
@@ -419,6 +445,125 @@ pub async fn run_with(
         }
     }
     outcome
+}
+
+/// P24: a docker credential for an ACR registry whose username is one of the registry's
+/// repository-scoped tokens (`GET {registry}/tokens/{name}`, then its scope map) must
+/// grant what the build does there: `content/read` on every context repository,
+/// `content/write` too on push targets. CRED_TOKEN_SCOPE_MISSING names what is missing.
+pub async fn token_scopes(
+    ctx: &Ctx,
+    outcome: &mut Outcome,
+    host_credentials: &[HostCredential],
+    contexts: &[ContextInfo],
+) {
+    let Some(session) = outcome.arm.take() else {
+        return;
+    };
+    for hc in host_credentials {
+        let Some(c) = hc
+            .credential
+            .as_ref()
+            .filter(|c| c.kind() == CredentialKind::UsernamePassword)
+        else {
+            continue;
+        };
+        let user = c.username();
+        let Some((host, facts)) = outcome
+            .registries
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(&hc.host))
+            .map(|(h, f)| (h.clone(), f.clone()))
+        else {
+            continue;
+        };
+        if user == ACR_TOKEN_USER || super::credentials::is_admin_user(user, &facts) {
+            continue;
+        }
+        let needs = token_needs(&host, contexts);
+        if needs.is_empty() {
+            continue;
+        }
+        let looked_up = bounded_arm(
+            ctx,
+            &session.cloud,
+            arm::token_scope_map(
+                &session.http,
+                &session.cloud,
+                &session.token,
+                &facts.id,
+                user,
+                &mut outcome.requests,
+            ),
+        )
+        .await;
+        match looked_up {
+            Ok(None) => {}
+            // The registry check presents this token and proves its rights on the data
+            // plane; its fixes name the scope map.
+            Ok(Some(map))
+                if !outcome
+                    .credentials
+                    .iter()
+                    .any(|a| a.host.eq_ignore_ascii_case(&host)) =>
+            {
+                outcome.report.verified(format!(
+                    "{host}: the docker credential is the token `{user}`, bound to the scope map {} ({})",
+                    map.name,
+                    map.actions.join(", ")
+                ));
+                outcome.scope_maps.insert(host, (user.to_string(), map));
+            }
+            Ok(Some(map)) => {
+                let missing: Vec<(String, Vec<&str>)> = needs
+                    .iter()
+                    .map(|(repo, push)| {
+                        let wanted: &[&str] = if *push {
+                            &["content/read", "content/write"]
+                        } else {
+                            &["content/read"]
+                        };
+                        let lacks = wanted
+                            .iter()
+                            .copied()
+                            .filter(|a| !map.grants(repo, a))
+                            .collect();
+                        (repo.clone(), lacks)
+                    })
+                    .filter(|(_, lacks): &(String, Vec<&str>)| !lacks.is_empty())
+                    .collect();
+                if missing.is_empty() {
+                    outcome.report.verified(format!(
+                        "{host}: the docker credential is the token `{user}`; its scope map {} grants what the build needs ({})",
+                        map.name,
+                        needs.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ));
+                } else {
+                    outcome
+                        .report
+                        .push(token_scope_missing(hc, &facts, user, &map, &missing));
+                }
+            }
+            Err(e) => outcome.report.verified(format!(
+                "{host}: the token `{user}` and its scope map could not be read in ARM ({})",
+                e.describe()
+            )),
+        }
+    }
+    outcome.arm = Some(session);
+}
+
+/// The repositories the build uses on `host`, each with whether it pushes there.
+fn token_needs(host: &str, contexts: &[ContextInfo]) -> BTreeMap<String, bool> {
+    let mut needs: BTreeMap<String, bool> = BTreeMap::new();
+    for c in contexts {
+        if let (Some(h), Some(repo)) = (&c.registry, &c.repository)
+            && h.eq_ignore_ascii_case(host)
+        {
+            *needs.entry(repo.clone()).or_default() |= c.role == Role::Push;
+        }
+    }
+    needs
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -446,8 +591,8 @@ async fn role_facts(
                 Code::ARM_READ_DENIED,
                 Severity::Notice,
                 format!("{} cannot read its permissions on {host}", principal_short(principal)),
-                format!("GET {}/providers/Microsoft.Authorization/permissions → {}. The data-plane token below decides{}.", facts.id, e.describe(), tasks_unverified(&ctx.config)),
-                "Nothing to fix if pulls work.",
+                format!("GET {}/providers/Microsoft.Authorization/permissions → {}. Without its effective permissions the run cannot tell which roles grant pull or push here (nor, in ABAC mode, whether a registry role grants nothing), so role fixes rest on the data-plane token below, which decides{}.", facts.id, e.describe(), tasks_unverified(&ctx.config)),
+                format!("Nothing to fix if pulls work. To have the role facts checked, give the identity Reader on the registry: az role assignment create --assignee {} --role Reader --scope {}", principal.client_id.as_deref().unwrap_or("<client-id>"), facts.id),
             ));
             return;
         }
@@ -605,6 +750,13 @@ fn tasks_rights(
     ));
 }
 
+/// Whether ARM shows the registry closed to the public internet or denying by default.
+fn network_restricted(facts: &RegistryFacts) -> bool {
+    let is =
+        |v: &Option<String>, want: &str| v.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(want));
+    is(&facts.public_network_access, "Disabled") || is(&facts.network_default_action, "Deny")
+}
+
 /// ACR's token exchange for `host` (`crate::registry::acr`): the refresh token a build
 /// using this identity presents, or why the registry refused the Entra token.
 async fn exchange(
@@ -646,6 +798,17 @@ async fn exchange(
         Err(TokenError::BadRealm(why)) => out
             .report
             .verified(format!("{host}: token exchange not attempted ({why})")),
+        // Network rules refuse the exchange as they refuse everything else from this
+        // runner: the registry check's NET_FORBIDDEN says so, with ARM's rules.
+        Err(TokenError::Refused(reply) | TokenError::Unexpected(reply))
+            if reply.status == 403
+                && out.registries.get(host).is_some_and(network_restricted) =>
+        {
+            out.report.verified(format!(
+                "{host}: /oauth2/exchange answered 403, as the registry's network rules refuse this runner ({})",
+                crate::registry::wire::shorten(&reply.describe(), 160)
+            ))
+        }
         Err(TokenError::Refused(reply) | TokenError::Unexpected(reply)) => {
             out.report.push(finding(
                 Code::CRED_REJECTED,

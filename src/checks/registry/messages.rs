@@ -320,6 +320,30 @@ pub(super) fn role_fix(
                 .unwrap_or_default()
         );
     }
+    if let (Some((user, map)), Some(c), Some(facts)) = (
+        hints.scope_maps.get(host),
+        &identity.credential,
+        hints.facts(host),
+    ) && c.username() == user
+    {
+        return format!(
+            "`{user}` is a repository-scoped token of the registry, bound to the scope map {} (ARM: {}/tokens/{user}), which lists: {}. Add the repository to the scope map (every token bound to it gains it):\naz acr scope-map update -n {} -r {} --add-repository {repo} {}",
+            map.name,
+            facts.id,
+            if map.actions.is_empty() {
+                "nothing".to_string()
+            } else {
+                map.actions.join(", ")
+            },
+            map.name,
+            facts.name,
+            if push {
+                "content/read content/write"
+            } else {
+                "content/read"
+            }
+        );
+    }
     let assignee = hints
         .client_id
         .clone()
@@ -449,6 +473,7 @@ pub(super) fn rejected_finding(
     realm: &str,
     reply: &Reply,
     identity: &Identity,
+    hints: &RoleHints,
 ) -> Finding {
     let what = match &identity.credential {
         Some(c) => c.describe(),
@@ -463,8 +488,16 @@ pub(super) fn rejected_finding(
         fix = format!(
             "The refresh token is no longer accepted (expired, revoked, or issued for another registry): log in again.\n{fix}"
         );
+    } else if let (Some(true), Some(name)) = (admin_user(host, identity, hints), acr_name(host)) {
+        fix = admin_password_fix(name, &fix);
     } else if acr_name(host).is_some() {
         fix.push_str("\nFor a service principal the username is its client ID and the password its client secret (not the admin password).");
+    }
+    if hints
+        .facts(host)
+        .is_some_and(|f| f.anonymous_pull_enabled == Some(true))
+    {
+        fix.push_str(&format!("\n{host} allows anonymous pull (ARM anonymousPullEnabled true): a build that only pulls works without any login, and a stale credential is what breaks it there: docker logout {host}"));
     }
     finding(
         Code::CRED_REJECTED,
@@ -477,6 +510,14 @@ pub(super) fn rejected_finding(
             reply.describe()
         ),
         fix,
+    )
+}
+
+/// The fix for a refused admin user whose account ARM says is enabled: its password
+/// was changed.
+pub(super) fn admin_password_fix(name: &str, login: &str) -> String {
+    format!(
+        "The username is the admin account, which ARM says is enabled, so the password is the wrong one: it was most likely regenerated (`az acr credential renew`). Read the current one and update the secret the workflow logs in with:\naz acr credential show -n {name} --query \"passwords[0].value\" -o tsv\n{login}\nBetter: drop the admin account and sign in with an Entra identity that holds AcrPull/AcrPush (`az acr login -n {name}` after azure/login with OIDC)."
     )
 }
 
@@ -495,7 +536,12 @@ pub(super) fn challenge_finding(host: &str, reply: &Reply, what: &str) -> Findin
     )
 }
 
-pub(super) fn forbidden_finding(host: &str, reply: &Reply, targets: &[Target]) -> Finding {
+pub(super) fn forbidden_finding(
+    host: &str,
+    reply: &Reply,
+    targets: &[Target],
+    facts: Option<&crate::azure::arm::RegistryFacts>,
+) -> Finding {
     let message_text = wire::describe_errors(&reply.errors());
     let ip = message_text
         .split("client with IP '")
@@ -503,24 +549,83 @@ pub(super) fn forbidden_finding(host: &str, reply: &Reply, targets: &[Target]) -
         .and_then(|s| s.split('\'').next())
         .filter(|ip| ip.parse::<std::net::IpAddr>().is_ok())
         .map(str::to_string);
-    let fix = match acr_name(host) {
-        Some(name) => format!(
-            "The registry's firewall refuses this runner. Allow its address: az acr network-rule add --name {name} --ip-address {}\nor, if public access was switched off on purpose, run the job on a runner inside the registry's network (self-hosted runner with a private endpoint); to reopen public access: az acr update --name {name} --public-network-enabled true --default-action Allow",
-            ip.as_deref().unwrap_or("<runner public IP>")
+    let ip = ip.as_deref().unwrap_or("<runner public IP>");
+    let (seen, arm_fix) = match (facts, acr_name(host)) {
+        (Some(f), Some(name)) => network_facts(host, f, name, ip),
+        _ => (String::new(), None),
+    };
+    let fix = match (arm_fix, acr_name(host)) {
+        (Some(fix), _) => fix,
+        (None, Some(name)) => format!(
+            "The registry's firewall refuses this runner. Allow its address: az acr network-rule add --name {name} --ip-address {ip}\nor, if public access was switched off on purpose, run the job on a runner inside the registry's network (self-hosted runner with a private endpoint); to reopen public access: az acr update --name {name} --public-network-enabled true --default-action Allow"
         ),
-        None => format!("Ask the administrator of {host} to allow this runner's address."),
+        (None, None) => format!("Ask the administrator of {host} to allow this runner's address."),
     };
     finding(
         Code::NET_FORBIDDEN,
         Severity::Error,
         format!("{host} refuses this runner before authentication (403)"),
         format!(
-            "GET /v2/ → {}. A 403 here, before any credential, is a network rule or disabled public access, not a role problem. Affects {}.",
+            "GET /v2/ → {}. A 403 here, before any credential, is a network rule or disabled public access, not a role problem.{seen} Affects {}.",
             reply.describe(),
             refs_of(targets)
         ),
         fix,
     )
+}
+
+/// What ARM's registry properties say about a 403 before authentication: the evidence
+/// (" ARM (GET …) shows …") and, when they explain it, the fix they call for.
+pub(super) fn network_facts(
+    host: &str,
+    f: &crate::azure::arm::RegistryFacts,
+    name: &str,
+    ip: &str,
+) -> (String, Option<String>) {
+    let rules = if f.ip_rules.is_empty() {
+        "none".to_string()
+    } else {
+        f.ip_rules.join(", ")
+    };
+    let data = (f.data_endpoint_enabled == Some(true)).then(|| {
+        if f.data_endpoint_host_names.is_empty() {
+            format!("{name}.<region>.data.azurecr.io")
+        } else {
+            f.data_endpoint_host_names.join(", ")
+        }
+    });
+    let seen = format!(
+        " ARM (GET {}) shows publicNetworkAccess {}, networkRuleSet.defaultAction {}, ipRules {rules}{}.",
+        f.id,
+        f.public_network_access.as_deref().unwrap_or("(not given)"),
+        f.network_default_action.as_deref().unwrap_or("(not given)"),
+        data.as_deref()
+            .map(|d| format!(", dataEndpointEnabled true ({d})"))
+            .unwrap_or_default()
+    );
+    let data_note = data
+        .map(|d| format!("\nDedicated data endpoints are on: layers come from {d}, so proxies and egress allow-lists on the runner's side must let those hosts through as well as {host}."))
+        .unwrap_or_default();
+    let fix = if f
+        .public_network_access
+        .as_deref()
+        .is_some_and(|p| p.eq_ignore_ascii_case("Disabled"))
+    {
+        Some(format!(
+            "Public network access is disabled, so only private endpoints reach {host} and no IP rule lets this runner in. Run the job on a runner inside the registry's network (a self-hosted runner in a virtual network with a private endpoint to the registry and the privatelink.azurecr.io DNS zone). If public access was not switched off on purpose: az acr update --name {name} --public-network-enabled true{data_note}"
+        ))
+    } else if f
+        .network_default_action
+        .as_deref()
+        .is_some_and(|a| a.eq_ignore_ascii_case("Deny"))
+    {
+        Some(format!(
+            "The registry's network rules deny by default and allow only {rules}. Allow the runner's address: az acr network-rule add --name {name} --ip-address {ip}\nGitHub-hosted runners change addresses from job to job: for them, a self-hosted runner with a fixed egress address or a private endpoint is the lasting fix.{data_note}"
+        ))
+    } else {
+        None
+    };
+    (seen, fix)
 }
 
 pub(super) fn unexpected_finding(host: &str, what: &str, reply: &Reply) -> Finding {

@@ -77,6 +77,18 @@ pub struct RoleHints {
     pub client_id: Option<String>,
     /// ARM facts per registry host (resource id, RBAC or ABAC mode).
     pub registries: BTreeMap<String, crate::azure::arm::RegistryFacts>,
+    /// Per host whose credential is a repository-scoped token: its name and scope map.
+    pub scope_maps: BTreeMap<String, (String, crate::azure::arm::ScopeMap)>,
+}
+
+impl RoleHints {
+    /// ARM's facts about the registry at `host`, when the identity check read them.
+    fn facts(&self, host: &str) -> Option<&crate::azure::arm::RegistryFacts> {
+        self.registries
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(host))
+            .map(|(_, f)| f)
+    }
 }
 
 pub async fn run(
@@ -367,7 +379,7 @@ async fn authorise(
             }
         },
         403 => {
-            report.push(forbidden_finding(host, &ping, targets));
+            report.push(forbidden_finding(host, &ping, targets, hints.facts(host)));
             None
         }
         // Reported once for the run from the client's throttle log.
@@ -470,8 +482,15 @@ async fn bearer_token(
     }
     let token = match result {
         Ok(t) => t,
+        Err(TokenError::Refused(_)) if admin_user(host, identity, hints) == Some(false) => {
+            report.verified(format!(
+                "{host}: the token endpoint refused the admin user {}, which ARM says is disabled (CRED_ADMIN_DISABLED)",
+                identity.short
+            ));
+            return None;
+        }
         Err(e) => {
-            if let Some(f) = token_failure(ctx, host, realm, targets, identity, e).await {
+            if let Some(f) = token_failure(ctx, host, realm, targets, identity, hints, e).await {
                 report.push(f);
             }
             return None;
@@ -512,11 +531,14 @@ async fn token_failure(
     realm: &str,
     targets: &[Target],
     identity: &Identity,
+    hints: &RoleHints,
     error: TokenError,
 ) -> Option<Finding> {
     match error {
         TokenError::Net(e) => Some(net_finding(ctx, host, &e, targets).await),
-        TokenError::Refused(reply) => Some(rejected_finding(ctx, host, realm, &reply, identity)),
+        TokenError::Refused(reply) => {
+            Some(rejected_finding(ctx, host, realm, &reply, identity, hints))
+        }
         TokenError::Unexpected(reply) if reply.throttled() => None,
         TokenError::Unexpected(reply) => Some(unexpected_finding(
             host,
@@ -525,6 +547,16 @@ async fn token_failure(
         )),
         TokenError::BadRealm(why) => Some(unusable_realm(host, &why)),
     }
+}
+
+/// `Some(enabled)` when the credential presented to `host` is the registry's admin
+/// user and ARM says whether that account is enabled.
+fn admin_user(host: &str, identity: &Identity, hints: &RoleHints) -> Option<bool> {
+    let user = identity.credential.as_ref()?.username();
+    let facts = hints.facts(host)?;
+    crate::checks::credentials::is_admin_user(user, facts)
+        .then_some(facts.admin_user_enabled)
+        .flatten()
 }
 
 /// What a token grants on one repository, against what the build needs there.
@@ -1057,4 +1089,87 @@ fn throttle_findings(client: &Client, report: &mut CheckReport) {
         ),
         fix,
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::docker::credential::CredentialKind;
+
+    #[test]
+    fn the_admin_user_is_the_registry_name_and_arm_says_whether_it_is_enabled() {
+        let host = "myreg.azurecr.io";
+        let identity = |user: &str| Identity {
+            credential: Some(Credential::new(
+                CredentialKind::UsernamePassword,
+                user.into(),
+                "pw".into(),
+            )),
+            described: String::new(),
+            problem: None,
+            short: String::new(),
+        };
+        let hints = |enabled: Option<bool>| RoleHints {
+            client_id: None,
+            scope_maps: BTreeMap::new(),
+            registries: BTreeMap::from([(
+                host.to_string(),
+                crate::azure::arm::RegistryFacts {
+                    name: "myreg".into(),
+                    admin_user_enabled: enabled,
+                    ..Default::default()
+                },
+            )]),
+        };
+        assert_eq!(
+            admin_user(host, &identity("MYREG"), &hints(Some(false))),
+            Some(false)
+        );
+        assert_eq!(
+            admin_user("MyReg.azurecr.io", &identity("myreg"), &hints(Some(true))),
+            Some(true)
+        );
+        assert_eq!(admin_user(host, &identity("myreg"), &hints(None)), None);
+        assert_eq!(
+            admin_user(host, &identity("ci-bot"), &hints(Some(false))),
+            None
+        );
+        assert_eq!(
+            admin_user("other.azurecr.io", &identity("myreg"), &hints(Some(true))),
+            None
+        );
+        let fix = messages::admin_password_fix("myreg", "docker login myreg.azurecr.io");
+        assert!(fix.contains("regenerated"), "{fix}");
+        assert!(fix.contains("az acr credential show -n myreg"), "{fix}");
+    }
+
+    #[test]
+    fn network_facts_name_the_data_endpoints_and_leave_open_registries_to_the_default_fix() {
+        let mut facts = crate::azure::arm::RegistryFacts {
+            id: "/subscriptions/s/resourceGroups/rg/providers/Microsoft.ContainerRegistry/registries/myreg".into(),
+            name: "myreg".into(),
+            public_network_access: Some("Enabled".into()),
+            network_default_action: Some("Deny".into()),
+            data_endpoint_enabled: Some(true),
+            data_endpoint_host_names: vec!["myreg.westeurope.data.azurecr.io".into()],
+            ..Default::default()
+        };
+        let (seen, fix) = messages::network_facts("myreg.azurecr.io", &facts, "myreg", "192.0.2.1");
+        assert!(
+            seen.contains(
+                "ipRules none, dataEndpointEnabled true (myreg.westeurope.data.azurecr.io)"
+            ),
+            "{seen}"
+        );
+        let fix = fix.unwrap();
+        assert!(fix.contains("--ip-address 192.0.2.1"), "{fix}");
+        assert!(
+            fix.contains("layers come from myreg.westeurope.data.azurecr.io"),
+            "{fix}"
+        );
+        facts.network_default_action = Some("Allow".into());
+        let (seen, fix) = messages::network_facts("myreg.azurecr.io", &facts, "myreg", "192.0.2.1");
+        assert!(seen.contains("defaultAction Allow"), "{seen}");
+        assert!(fix.is_none());
+    }
 }

@@ -4,7 +4,7 @@
 //! | fake | host names (HTTPS, one listener) | endpoints |
 //! |---|---|---|
 //! | [`Entra`] | `login.microsoftonline.com`, `login.microsoftonline.us`, `login.chinacloudapi.cn` | `POST /{tenant}/oauth2/v2.0/token` (client credentials, secret or assertion), `GET /{tenant}/v2.0/.well-known/openid-configuration` |
-//! | [`Arm`] | `management.azure.com`, `management.usgovcloudapi.net`, `management.chinacloudapi.cn` | registries list (subscription and resource group), registry get, `Microsoft.Authorization/permissions` at a registry or resource group |
+//! | [`Arm`] | `management.azure.com`, `management.usgovcloudapi.net`, `management.chinacloudapi.cn` | registries list (subscription and resource group), registry get, a registry's tokens and scope maps, `Microsoft.Authorization/permissions` at a registry or resource group |
 //! | ACR front ([`AzureFakes::serve_registry`]) | any `*.azurecr.io` (`.us`, `.cn`) the test routes | `/oauth2/*` relayed to a [`TokenServer`](super::token::TokenServer), the rest to the real registry |
 //! | [`GitHubOidc`] | plain HTTP on its own port (production reads the URL from `ACTIONS_ID_TOKEN_REQUEST_URL`) | `GET /token?api-version=2.0&audience=…` |
 //!

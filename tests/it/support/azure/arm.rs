@@ -6,6 +6,8 @@
 //! |---|---|
 //! | `GET /subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries?api-version=2025-11-01` (and `/resourceGroups/{rg}/…`) | 200 `{"value":[registry…],"nextLink"?}` with the registries the caller may read (`Microsoft.ContainerRegistry/registries/read`); 403 `AuthorizationFailed` when it may read none and has no read at the subscription/resource group |
 //! | `GET {registry id}?api-version=2025-11-01` | 200 registry; 403 `AuthorizationFailed`; 404 `ResourceNotFound` |
+//! | `GET {registry id}/tokens/{name}?api-version=2025-11-01` | 200 `{"id","name","type":"Microsoft.ContainerRegistry/registries/tokens","properties":{"creationDate","scopeMapId","provisioningState","status"}}` (spec example `TokenGet.json`); 403 `AuthorizationFailed` without `registries/tokens/read`; 404 `ResourceNotFound` |
+//! | `GET {registry id}/scopeMaps/{name}?api-version=2025-11-01` | 200 `{"id","name","type":"Microsoft.ContainerRegistry/registries/scopeMaps","properties":{"creationDate","type","actions":[…],"provisioningState"}}` (spec example `ScopeMapGet.json`); 403 without `registries/scopeMaps/read`; 404 |
 //! | `GET {registry id or resource group id}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01` | 200 `{"value":[{"actions","notActions","dataActions","notDataActions"}…],"nextLink"?}`, one entry per role assignment of the caller at or above the scope |
 //!
 //! Paging ([`Arm::set_page_size`]): `nextLink` is the same URL with `$skipToken=N`.
@@ -31,6 +33,8 @@ pub const REGISTRIES_API_VERSION: &str = "2025-11-01";
 pub const PERMISSIONS_API_VERSION: &str = "2022-04-01";
 
 pub const ACTION_REGISTRY_READ: &str = "Microsoft.ContainerRegistry/registries/read";
+pub const ACTION_TOKEN_READ: &str = "Microsoft.ContainerRegistry/registries/tokens/read";
+pub const ACTION_SCOPE_MAP_READ: &str = "Microsoft.ContainerRegistry/registries/scopeMaps/read";
 pub const ACTION_PULL: &str = "Microsoft.ContainerRegistry/registries/pull/read";
 pub const ACTION_PUSH: &str = "Microsoft.ContainerRegistry/registries/push/write";
 pub const ACTION_DELETE: &str = "Microsoft.ContainerRegistry/registries/artifacts/delete";
@@ -581,6 +585,10 @@ struct State {
     /// (subscription id, tenant id)
     subscriptions: Vec<(String, String)>,
     registries: Vec<Registry>,
+    /// (registry id, token name, scope map name)
+    tokens: Vec<(String, String, String)>,
+    /// (registry id, scope map name, actions)
+    scope_maps: Vec<(String, String, Vec<String>)>,
     assignments: Vec<RoleAssignment>,
     page_size: Option<usize>,
     failure: Option<Response>,
@@ -622,6 +630,8 @@ impl Arm {
                     failure: None,
                     log: Vec::new(),
                     listeners: Vec::new(),
+                    tokens: Vec::new(),
+                    scope_maps: Vec::new(),
                 }),
                 entra: entra.clone(),
             }),
@@ -707,6 +717,61 @@ impl Arm {
             .iter()
             .find(|r| r.login_server.eq_ignore_ascii_case(host))
             .cloned()
+    }
+
+    /// Adds a scope map to a registry, with actions such as
+    /// `repositories/team/app/content/read` (Microsoft Learn, repository-scoped tokens).
+    pub fn add_scope_map(&self, registry_id: &str, name: &str, actions: &[&str]) {
+        self.state()
+            .scope_maps
+            .push((registry_id.to_string(), name.to_string(), strings(actions)));
+    }
+
+    /// Adds a repository-scoped token bound to the registry's scope map `scope_map`.
+    pub fn add_token(&self, registry_id: &str, name: &str, scope_map: &str) {
+        self.state().tokens.push((
+            registry_id.to_string(),
+            name.to_string(),
+            scope_map.to_string(),
+        ));
+    }
+
+    /// A token (`kind` `tokens`) or scope map (`scopeMaps`) of a registry, as ARM shows it.
+    fn registry_child(&self, registry_id: &str, kind: &str, name: &str) -> Option<Value> {
+        let state = self.state();
+        let same = |a: &str, b: &str| a.eq_ignore_ascii_case(b);
+        if kind == "tokens" {
+            let (_, token, map) = state
+                .tokens
+                .iter()
+                .find(|(r, t, _)| same(r, registry_id) && same(t, name))?;
+            return Some(json!({
+                "id": format!("{registry_id}/tokens/{token}"),
+                "name": token,
+                "type": "Microsoft.ContainerRegistry/registries/tokens",
+                "properties": {
+                    "creationDate": "2026-01-15T08:40:00.0000000Z",
+                    "scopeMapId": format!("{registry_id}/scopeMaps/{map}"),
+                    "provisioningState": "Succeeded",
+                    "status": "enabled",
+                },
+            }));
+        }
+        let (_, map, actions) = state
+            .scope_maps
+            .iter()
+            .find(|(r, m, _)| same(r, registry_id) && same(m, name))?;
+        Some(json!({
+            "id": format!("{registry_id}/scopeMaps/{map}"),
+            "name": map,
+            "type": "Microsoft.ContainerRegistry/registries/scopeMaps",
+            "properties": {
+                "creationDate": "2026-01-15T08:39:00.0000000Z",
+                "type": "UserDefined",
+                "actions": actions,
+                "provisioningState": "Succeeded",
+            },
+        }))
     }
 
     pub fn registries(&self) -> Vec<Registry> {
@@ -916,6 +981,41 @@ impl Arm {
                 match self.registry(&id) {
                     Some(r) => Ok(ok_json(&r.to_json())),
                     None => Err(resource_not_found(segs[7], segs[3])),
+                }
+            }
+            [
+                "subscriptions",
+                _,
+                "resourcegroups",
+                _,
+                "providers",
+                "microsoft.containerregistry",
+                "registries",
+                _,
+                kind @ ("tokens" | "scopemaps"),
+                _,
+            ] => {
+                check_api_version(api_version.as_deref(), REGISTRIES_API_VERSION, kind)?;
+                let registry_id = format!("/{}", segs[..8].join("/"));
+                let (kind, action) = if *kind == "tokens" {
+                    ("tokens", ACTION_TOKEN_READ)
+                } else {
+                    ("scopeMaps", ACTION_SCOPE_MAP_READ)
+                };
+                let id = format!("{registry_id}/{kind}/{}", segs[9]);
+                if !self.allows(oid, &id, action) {
+                    return Err(authorization_failed(client, oid, action, &id));
+                }
+                match self.registry_child(&registry_id, kind, segs[9]) {
+                    Some(v) => Ok(ok_json(&v)),
+                    None => Err(arm_error(
+                        404,
+                        "ResourceNotFound",
+                        &format!(
+                            "The resource 'Microsoft.ContainerRegistry/registries/{}/{kind}/{}' was not found in resource group '{}'.",
+                            segs[7], segs[9], segs[3]
+                        ),
+                    )),
                 }
             }
             [
