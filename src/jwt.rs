@@ -53,6 +53,44 @@ pub fn format_utc(t: SystemTime) -> String {
     format!("{y:04}-{mo:02}-{d:02}T{h:02}:{m:02}:{s:02}Z")
 }
 
+/// An RFC 3339 UTC timestamp as ARM writes it (`2026-12-05T07:58:12.1234567Z`, also
+/// with `+00:00`); `None` for anything else. The fraction is dropped.
+pub fn parse_utc(s: &str) -> Option<SystemTime> {
+    let s = s.trim();
+    let body = s.strip_suffix('Z').or_else(|| s.strip_suffix("+00:00"))?;
+    let (date, time) = body.split_once('T')?;
+    let num = |t: &str| -> Option<i64> {
+        (!t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| t.parse().ok())
+            .flatten()
+    };
+    let mut d = date.split('-');
+    let (y, mo, day) = (num(d.next()?)?, num(d.next()?)?, num(d.next()?)?);
+    let time = time.split('.').next()?;
+    let mut t = time.split(':');
+    let (h, mi, sec) = (num(t.next()?)?, num(t.next()?)?, num(t.next()?)?);
+    if d.next().is_some()
+        || t.next().is_some()
+        || !(1..=12).contains(&mo)
+        || !(1..=31).contains(&day)
+        || h > 23
+        || mi > 59
+        || sec > 60
+    {
+        return None;
+    }
+    // Days-from-civil (Howard Hinnant's algorithm), the inverse of `format_utc`.
+    let y = y - i64::from(mo <= 2);
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (mo + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = u64::try_from(days * 86_400 + h * 3600 + mi * 60 + sec).ok()?;
+    UNIX_EPOCH.checked_add(Duration::from_secs(secs))
+}
+
 /// "in 12 minutes", "3 hours ago": how far `t` is from `now`, for messages.
 pub fn describe_distance(t: SystemTime, now: SystemTime) -> String {
     let (secs, future) = match t.duration_since(now) {
@@ -112,6 +150,29 @@ mod tests {
             format_utc(UNIX_EPOCH + Duration::from_secs(1_795_890_138)),
             "2026-11-28T18:22:18Z"
         );
+    }
+
+    #[test]
+    fn parses_arm_timestamps() {
+        let t = UNIX_EPOCH + Duration::from_secs(1_795_890_138);
+        assert_eq!(parse_utc("2026-11-28T18:22:18Z"), Some(t));
+        assert_eq!(parse_utc("2026-11-28T18:22:18.1234567Z"), Some(t));
+        assert_eq!(parse_utc("2026-11-28T18:22:18+00:00"), Some(t));
+        assert_eq!(
+            parse_utc("2024-02-29T00:00:00Z").map(format_utc).as_deref(),
+            Some("2024-02-29T00:00:00Z")
+        );
+        for bad in [
+            "",
+            "2026-11-28",
+            "2026-13-01T00:00:00Z",
+            "2026-11-28T18:22:18+02:00",
+            "x026-11-28T18:22:18Z",
+            "1969-12-31T23:59:59Z",
+            "2026-11-28T18:22Z",
+        ] {
+            assert_eq!(parse_utc(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -7,6 +7,10 @@ use serde_json::Value;
 
 const REGISTRY_API: &str = "2025-11-01";
 const PERMISSIONS_API: &str = "2022-04-01";
+/// Subscriptions - Get (azure-rest-api-specs Microsoft.Resources subscriptions 2020-01-01).
+const SUBSCRIPTION_API: &str = "2020-01-01";
+/// Subscriptions - List (azure-rest-api-specs Microsoft.Resources subscriptions 2022-12-01).
+const SUBSCRIPTIONS_API: &str = "2022-12-01";
 /// Pages of `nextLink` followed before the list is taken as complete.
 const MAX_PAGES: usize = 10;
 
@@ -231,20 +235,32 @@ pub async fn list_registries(
     subscription: &str,
     requests: &mut u32,
 ) -> Result<Vec<RegistryFacts>, ArmError> {
-    let mut url = format!(
+    let url = format!(
         "{}/subscriptions/{subscription}/providers/Microsoft.ContainerRegistry/registries?api-version={REGISTRY_API}",
         cloud.arm
     );
+    Ok(pages(http, cloud, &url, token, requests)
+        .await?
+        .iter()
+        .filter_map(RegistryFacts::from_json)
+        .collect())
+}
+
+/// The `value` items of a list answer, following `nextLink` for at most [`MAX_PAGES`].
+async fn pages(
+    http: &reqwest::Client,
+    cloud: &Cloud,
+    url: &str,
+    token: &str,
+    requests: &mut u32,
+) -> Result<Vec<Value>, ArmError> {
+    let mut url = url.to_string();
     let mut out = Vec::new();
     for _ in 0..MAX_PAGES {
-        let page = get(http, &url, token, requests).await?;
-        out.extend(
-            page.get("value")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .filter_map(RegistryFacts::from_json),
-        );
+        let mut page = get(http, &url, token, requests).await?;
+        if let Some(Value::Array(items)) = page.get_mut("value").map(Value::take) {
+            out.extend(items);
+        }
         // Only follow links on the ARM host: a page must not send our token elsewhere.
         match page.get("nextLink").and_then(Value::as_str) {
             Some(next) if next.starts_with(&cloud.arm) => url = next.to_string(),
@@ -252,6 +268,233 @@ pub async fn list_registries(
         }
     }
     Ok(out)
+}
+
+/// One role assignment of a principal (Role Assignments - List For Scope, 2022-04-01).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RoleAssignment {
+    /// `/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{guid}`.
+    pub role_definition_id: String,
+    pub scope: String,
+    /// `createdOn`, RFC 3339 (`2026-12-05T07:58:12.1234567Z`).
+    pub created_on: Option<String>,
+}
+
+impl RoleAssignment {
+    /// The built-in role's name for well-known definition ids (Microsoft Learn, Azure
+    /// built-in roles for containers and general), else `None`.
+    pub fn builtin_name(&self) -> Option<&'static str> {
+        let guid = self
+            .role_definition_id
+            .rsplit('/')
+            .next()?
+            .to_ascii_lowercase();
+        BUILTIN_ROLES
+            .iter()
+            .find(|(id, ..)| *id == guid)
+            .map(|(_, name, ..)| *name)
+    }
+
+    /// Whether the role may grant pull (`push` false) or push on the data plane: `None`
+    /// for a custom role, whose definition the run does not read. `abac`: the registry's
+    /// ABAC mode, where only the repository roles reach the data plane.
+    pub fn may_grant(&self, push: bool, abac: bool) -> Option<bool> {
+        let guid = self
+            .role_definition_id
+            .rsplit('/')
+            .next()?
+            .to_ascii_lowercase();
+        let (_, _, pull_rbac, push_rbac, pull_abac, push_abac) =
+            BUILTIN_ROLES.iter().find(|(id, ..)| *id == guid)?;
+        Some(match (push, abac) {
+            (false, false) => *pull_rbac,
+            (true, false) => *push_rbac,
+            (false, true) => *pull_abac,
+            (true, true) => *push_abac,
+        })
+    }
+}
+
+/// (id, name, pull in RBAC mode, push in RBAC mode, pull in ABAC mode, push in ABAC mode).
+const BUILTIN_ROLES: [(&str, &str, bool, bool, bool, bool); 9] = [
+    (
+        "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+        "AcrPull",
+        true,
+        false,
+        false,
+        false,
+    ),
+    (
+        "8311e382-0749-4cb8-b61a-304f252e45ec",
+        "AcrPush",
+        true,
+        true,
+        false,
+        false,
+    ),
+    (
+        "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
+        "Owner",
+        true,
+        true,
+        false,
+        false,
+    ),
+    (
+        "b24988ac-6180-42a0-ab88-20f7382dd24c",
+        "Contributor",
+        true,
+        true,
+        false,
+        false,
+    ),
+    (
+        "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+        "Reader",
+        true,
+        false,
+        false,
+        false,
+    ),
+    (
+        "b93aa761-3e63-49ed-ac28-beffa264f7ac",
+        "Container Registry Repository Reader",
+        true,
+        false,
+        true,
+        false,
+    ),
+    (
+        "2a1e307c-b015-4ebd-883e-5b7698a07328",
+        "Container Registry Repository Writer",
+        true,
+        true,
+        true,
+        true,
+    ),
+    (
+        "2efddaa5-3f1f-4df3-97df-af3f13818f4c",
+        "Container Registry Repository Contributor",
+        true,
+        true,
+        true,
+        true,
+    ),
+    (
+        "577a9874-89fd-4f24-9dbd-b5034d0ad23a",
+        "Container Registry Data Importer and Data Reader",
+        true,
+        false,
+        true,
+        false,
+    ),
+];
+
+/// The role assignments of `principal_id` (an object id) at, above or below the
+/// registry's scope (`$filter=principalId eq '…'`, which does not expand groups).
+pub async fn role_assignments(
+    http: &reqwest::Client,
+    cloud: &Cloud,
+    token: &str,
+    registry_id: &str,
+    principal_id: &str,
+    requests: &mut u32,
+) -> Result<Vec<RoleAssignment>, ArmError> {
+    if !principal_id
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() || c == '-')
+    {
+        return Ok(Vec::new());
+    }
+    let url = format!(
+        "{}{registry_id}/providers/Microsoft.Authorization/roleAssignments?api-version={PERMISSIONS_API}&$filter=principalId%20eq%20'{principal_id}'",
+        cloud.arm
+    );
+    let s = |v: &Value, k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+    Ok(pages(http, cloud, &url, token, requests)
+        .await?
+        .iter()
+        .filter_map(|a| {
+            let p = a.get("properties")?;
+            Some(RoleAssignment {
+                role_definition_id: s(p, "roleDefinitionId")?,
+                scope: s(p, "scope").unwrap_or_default(),
+                created_on: s(p, "createdOn"),
+            })
+        })
+        .collect())
+}
+
+/// What ARM says about a subscription (Subscriptions - Get / List).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Subscription {
+    pub id: String,
+    pub display_name: Option<String>,
+    pub state: Option<String>,
+    /// `subscriptionPolicies.quotaId`: the offer (`FreeTrial_2014-09-01`,
+    /// `PayAsYouGo_2014-09-01`, …).
+    pub quota_id: Option<String>,
+}
+
+impl Subscription {
+    fn from_json(v: &Value) -> Option<Subscription> {
+        let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
+        Some(Subscription {
+            id: s("subscriptionId")?,
+            display_name: s("displayName"),
+            state: s("state"),
+            quota_id: v
+                .pointer("/subscriptionPolicies/quotaId")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        })
+    }
+
+    /// `Contoso Dev (0000…)`, or the id alone.
+    pub fn describe(&self) -> String {
+        match &self.display_name {
+            Some(name) => format!("{name} ({})", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// `GET /subscriptions/{id}`.
+pub async fn subscription(
+    http: &reqwest::Client,
+    cloud: &Cloud,
+    token: &str,
+    subscription: &str,
+    requests: &mut u32,
+) -> Result<Subscription, ArmError> {
+    let url = format!(
+        "{}/subscriptions/{subscription}?api-version={SUBSCRIPTION_API}",
+        cloud.arm
+    );
+    let v = get(http, &url, token, requests).await?;
+    Subscription::from_json(&v).ok_or_else(|| ArmError::Unexpected {
+        status: 200,
+        detail: "the answer names no subscriptionId".into(),
+    })
+}
+
+/// The subscriptions the identity can see (`GET /subscriptions`, paged).
+pub async fn list_subscriptions(
+    http: &reqwest::Client,
+    cloud: &Cloud,
+    token: &str,
+    requests: &mut u32,
+) -> Result<Vec<Subscription>, ArmError> {
+    let url = format!(
+        "{}/subscriptions?api-version={SUBSCRIPTIONS_API}",
+        cloud.arm
+    );
+    Ok(pages(http, cloud, &url, token, requests)
+        .await?
+        .iter()
+        .filter_map(Subscription::from_json)
+        .collect())
 }
 
 /// The caller's permissions at the registry's scope.

@@ -44,8 +44,11 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     // A tag the registry check resolved gets its real digest in REF_MUTABLE_TAG's fix.
     checks::reference::complete_pins(&mut reference, &contexts);
 
-    let identity = presented.identity;
+    // A refusal that ARM's permissions contradict: a role assignment not yet in effect?
     let mut registry = registry;
+    checks::identity::explain_refusals(ctx, &mut presented.identity, &mut registry, &contexts)
+        .await;
+    let identity = presented.identity;
     registry.findings.extend(hub.findings);
     registry.verified.extend(hub.verified);
     for f in &mut registry.findings {

@@ -19,6 +19,7 @@ mod hostile_files_and_streams;
 mod hostile_secrets;
 mod identity;
 mod identity_arm_facts;
+mod identity_arm_history;
 mod push_proof;
 mod reference_vectors;
 mod registry;

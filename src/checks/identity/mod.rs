@@ -3,6 +3,7 @@
 //! accepts for that identity (fed to the registry check, which proves the actual rights).
 
 mod messages;
+mod propagation;
 mod subject;
 
 use super::Ctx;
@@ -17,6 +18,7 @@ use crate::findings::{
     Severity,
 };
 use messages::*;
+pub use propagation::explain_refusals;
 use std::collections::BTreeMap;
 
 /// What the identity check hands to the rest of the run.
@@ -40,6 +42,9 @@ pub struct Outcome {
     /// Per registry host whose docker credential is a repository-scoped token presented
     /// to the registry: the token's name and its scope map, for exact fixes there.
     pub scope_maps: BTreeMap<String, (String, arm::ScopeMap)>,
+    /// Per registry host: whether the identity's ARM permissions allow (pull, push), for
+    /// telling a refusal that contradicts them apart ([`explain_refusals`]).
+    pub arm_rights: BTreeMap<String, (bool, bool)>,
 }
 
 /// An ARM token with the client and cloud it is used with. Its `Debug` hides the token.
@@ -607,6 +612,7 @@ async fn role_facts(
     } else {
         (rbac_pull || data_pull, rbac_push || data_push)
     };
+    out.arm_rights.insert(host.to_string(), (pull, push));
     out.report.verified(format!(
         "{host}: ARM permissions of {} allow pull: {}, push: {} ({} mode)",
         principal_short(principal),

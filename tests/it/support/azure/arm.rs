@@ -9,6 +9,9 @@
 //! | `GET {registry id}/tokens/{name}?api-version=2025-11-01` | 200 `{"id","name","type":"Microsoft.ContainerRegistry/registries/tokens","properties":{"creationDate","scopeMapId","provisioningState","status"}}` (spec example `TokenGet.json`); 403 `AuthorizationFailed` without `registries/tokens/read`; 404 `ResourceNotFound` |
 //! | `GET {registry id}/scopeMaps/{name}?api-version=2025-11-01` | 200 `{"id","name","type":"Microsoft.ContainerRegistry/registries/scopeMaps","properties":{"creationDate","type","actions":[…],"provisioningState"}}` (spec example `ScopeMapGet.json`); 403 without `registries/scopeMaps/read`; 404 |
 //! | `GET {registry id or resource group id}/providers/Microsoft.Authorization/permissions?api-version=2022-04-01` | 200 `{"value":[{"actions","notActions","dataActions","notDataActions"}…],"nextLink"?}`, one entry per role assignment of the caller at or above the scope |
+//! | `GET {registry id}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId eq '{oid}'` (or `atScope()`) | 200 `{"value":[{"id","type":"Microsoft.Authorization/roleAssignments","name","properties":{"roleDefinitionId","principalId","principalType","scope","condition","conditionVersion","createdOn","updatedOn","createdBy","updatedBy","delegatedManagedIdentityResourceId","description"}}…],"nextLink"?}` (Role Assignments - List For Scope): the principal's assignments at, above or below the scope (`atScope()`: everyone's at or above); 403 `AuthorizationFailed` without `Microsoft.Authorization/roleAssignments/read`; 400 `InvalidFilter` for other filters |
+//! | `GET /subscriptions/{sub}?api-version=2020-01-01` | 200 `{"id","authorizationSource","managedByTenants","subscriptionId","tenantId","displayName","state","subscriptionPolicies":{"locationPlacementId","quotaId","spendingLimit"}}` (Subscriptions - Get) when the caller holds any role assignment in the subscription; 403 `AuthorizationFailed` otherwise |
+//! | `GET /subscriptions?api-version=2022-12-01` | 200 `{"value":[subscription…],"count":{"type":"Total","value"},"nextLink"?}` (Subscriptions - List): the subscriptions of the token's tenant where the caller holds any role assignment |
 //!
 //! Paging ([`Arm::set_page_size`]): `nextLink` is the same URL with `$skipToken=N`.
 //! Authentication first (401 `{"error":{"code","message"}}`): `AuthenticationFailed`
@@ -32,6 +35,14 @@ pub const REGISTRIES_API_VERSION: &str = "2025-11-01";
 /// The permissions API version (azure-rest-api-specs Microsoft.Authorization 2022-04-01, permissions).
 pub const PERMISSIONS_API_VERSION: &str = "2022-04-01";
 
+/// The subscriptions API versions (azure-rest-api-specs Microsoft.Resources subscriptions: Get 2020-01-01, List 2022-12-01).
+pub const SUBSCRIPTION_API_VERSION: &str = "2020-01-01";
+pub const SUBSCRIPTIONS_API_VERSION: &str = "2022-12-01";
+pub const ACTION_ROLE_ASSIGNMENTS_READ: &str = "Microsoft.Authorization/roleAssignments/read";
+/// The quota id of a pay-as-you-go subscription, the fake's default.
+pub const QUOTA_PAY_AS_YOU_GO: &str = "PayAsYouGo_2014-09-01";
+/// The fake's default `createdOn` of a role assignment (long past).
+pub const ASSIGNED_LONG_AGO: i64 = 1_768_466_400;
 pub const ACTION_REGISTRY_READ: &str = "Microsoft.ContainerRegistry/registries/read";
 pub const ACTION_TOKEN_READ: &str = "Microsoft.ContainerRegistry/registries/tokens/read";
 pub const ACTION_SCOPE_MAP_READ: &str = "Microsoft.ContainerRegistry/registries/scopeMaps/read";
@@ -328,6 +339,8 @@ pub struct RoleAssignment {
     pub role: Role,
     pub scope: String,
     pub repositories: Option<Vec<String>>,
+    /// `createdOn`, seconds since the epoch ([`ASSIGNED_LONG_AGO`] unless set).
+    pub created_on: i64,
 }
 
 /// Whether `scope` is `target` or one of its ancestors (`/subscriptions/x` covers
@@ -584,6 +597,8 @@ type Listener = Arc<dyn Fn(&Arm) + Send + Sync>;
 struct State {
     /// (subscription id, tenant id)
     subscriptions: Vec<(String, String)>,
+    /// (subscription id, display name, quota id) for those given one.
+    subscription_details: Vec<(String, String, String)>,
     registries: Vec<Registry>,
     /// (registry id, token name, scope map name)
     tokens: Vec<(String, String, String)>,
@@ -624,6 +639,7 @@ impl Arm {
             inner: Arc::new(Inner {
                 state: Mutex::new(State {
                     subscriptions: Vec::new(),
+                    subscription_details: Vec::new(),
                     registries: Vec::new(),
                     assignments: Vec::new(),
                     page_size: None,
@@ -664,6 +680,59 @@ impl Arm {
         self.state()
             .subscriptions
             .push((subscription.to_string(), tenant_id.to_string()));
+    }
+
+    /// Sets a subscription's `displayName` and `subscriptionPolicies.quotaId`
+    /// (`FreeTrial_2014-09-01`, …).
+    pub fn set_subscription_details(&self, subscription: &str, display_name: &str, quota_id: &str) {
+        let mut state = self.state();
+        state
+            .subscription_details
+            .retain(|(s, _, _)| !s.eq_ignore_ascii_case(subscription));
+        state.subscription_details.push((
+            subscription.to_string(),
+            display_name.to_string(),
+            quota_id.to_string(),
+        ));
+    }
+
+    /// A subscription as Subscriptions - Get and List show it.
+    fn subscription_json(&self, subscription: &str, tenant: &str) -> Value {
+        let (name, quota) = self
+            .state()
+            .subscription_details
+            .iter()
+            .find(|(s, _, _)| s.eq_ignore_ascii_case(subscription))
+            .map(|(_, n, q)| (n.clone(), q.clone()))
+            .unwrap_or_else(|| {
+                (
+                    format!("Subscription {subscription}"),
+                    QUOTA_PAY_AS_YOU_GO.to_string(),
+                )
+            });
+        let free = quota.starts_with("FreeTrial");
+        json!({
+            "id": format!("/subscriptions/{subscription}"),
+            "authorizationSource": "RoleBased",
+            "managedByTenants": [],
+            "subscriptionId": subscription,
+            "tenantId": tenant,
+            "displayName": name,
+            "state": "Enabled",
+            "subscriptionPolicies": {
+                "locationPlacementId": "Public_2014-09-01",
+                "quotaId": quota,
+                "spendingLimit": if free { "On" } else { "Off" },
+            },
+        })
+    }
+
+    /// Whether `principal_id` holds any role assignment at, above or below `scope`.
+    fn has_any_assignment_near(&self, principal_id: &str, scope: &str) -> bool {
+        self.state().assignments.iter().any(|a| {
+            a.principal_id.eq_ignore_ascii_case(principal_id)
+                && (scope_covers(&a.scope, scope) || scope_covers(scope, &a.scope))
+        })
     }
 
     /// The tenant of a subscription.
@@ -786,6 +855,18 @@ impl Arm {
             role,
             scope: scope.to_string(),
             repositories: None,
+            created_on: ASSIGNED_LONG_AGO,
+        });
+    }
+
+    /// [`Arm::assign`] with its `createdOn` (seconds since the epoch): a new assignment.
+    pub fn assign_at(&self, principal_id: &str, role: Role, scope: &str, created_on: i64) {
+        self.push_assignment(RoleAssignment {
+            principal_id: principal_id.to_string(),
+            role,
+            scope: scope.to_string(),
+            repositories: None,
+            created_on,
         });
     }
 
@@ -796,6 +877,7 @@ impl Arm {
             role,
             scope: scope.to_string(),
             repositories: Some(strings(repos)),
+            created_on: ASSIGNED_LONG_AGO,
         });
     }
 
@@ -900,6 +982,36 @@ impl Arm {
         let token = self.authenticate(req, cloud)?;
         *caller = Some(token.object_id.clone());
 
+        if lower.as_slice() == ["subscriptions"] && req.method == "GET" {
+            check_api_version(
+                req.query_first("api-version").as_deref(),
+                SUBSCRIPTIONS_API_VERSION,
+                "subscriptions",
+            )?;
+            let skip: usize = req
+                .query_first("$skipToken")
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            let subscriptions = self.state().subscriptions.clone();
+            let items: Vec<Value> = subscriptions
+                .iter()
+                .filter(|(sub, tenant)| {
+                    tenant.eq_ignore_ascii_case(&token.tenant_id)
+                        && self.has_any_assignment_near(
+                            &token.object_id,
+                            &format!("/subscriptions/{sub}"),
+                        )
+                })
+                .map(|(sub, tenant)| self.subscription_json(sub, tenant))
+                .collect();
+            let total = items.len();
+            let mut response = self.page(req, cloud, items, skip);
+            if let Ok(mut body) = serde_json::from_slice::<Value>(&response.body) {
+                body["count"] = json!({"type": "Total", "value": total});
+                response = ok_json(&body);
+            }
+            return Ok(response);
+        }
         let subscription = match lower.as_slice() {
             ["subscriptions", _, ..] => segs[1].to_string(),
             _ => return Err(not_found(&req.path)),
@@ -939,6 +1051,23 @@ impl Arm {
         let client = token.client_id.as_str();
 
         match lower.as_slice() {
+            ["subscriptions", _] => {
+                check_api_version(
+                    api_version.as_deref(),
+                    SUBSCRIPTION_API_VERSION,
+                    "subscriptions",
+                )?;
+                let scope = format!("/subscriptions/{subscription}");
+                if !self.has_any_assignment_near(oid, &scope) {
+                    return Err(authorization_failed(
+                        client,
+                        oid,
+                        "Microsoft.Resources/subscriptions/read",
+                        &scope,
+                    ));
+                }
+                Ok(ok_json(&self.subscription_json(&subscription, &tenant)))
+            }
             [
                 "subscriptions",
                 _,
@@ -1029,18 +1158,27 @@ impl Arm {
                 _,
                 "providers",
                 "microsoft.authorization",
-                "permissions",
+                kind @ ("permissions" | "roleassignments"),
             ] => {
-                check_api_version(
-                    api_version.as_deref(),
-                    PERMISSIONS_API_VERSION,
-                    "permissions",
-                )?;
+                check_api_version(api_version.as_deref(), PERMISSIONS_API_VERSION, kind)?;
                 let id = format!("/{}", segs[..8].join("/"));
                 if self.registry(&id).is_none() {
                     return Err(resource_not_found(segs[7], segs[3]));
                 }
-                Ok(self.permissions(req, cloud, oid, &id, skip))
+                if *kind == "permissions" {
+                    return Ok(self.permissions(req, cloud, oid, &id, skip));
+                }
+                if !self.allows(oid, &id, ACTION_ROLE_ASSIGNMENTS_READ) {
+                    return Err(authorization_failed(
+                        client,
+                        oid,
+                        ACTION_ROLE_ASSIGNMENTS_READ,
+                        &id,
+                    ));
+                }
+                let filter = req.query_first("$filter").unwrap_or_default();
+                let items = self.role_assignments_json(&id, &subscription, filter.trim())?;
+                Ok(self.page(req, cloud, items, skip))
             }
             [
                 "subscriptions",
@@ -1198,6 +1336,75 @@ impl Arm {
             .map(|a| a.role.definition().permission_json())
             .collect();
         self.page(req, cloud, items, skip)
+    }
+}
+
+impl Arm {
+    /// Role Assignments - List For Scope at `target` with `filter`.
+    fn role_assignments_json(
+        &self,
+        target: &str,
+        subscription: &str,
+        filter: &str,
+    ) -> Result<Vec<Value>, Response> {
+        let principal = filter
+            .strip_prefix("principalId eq '")
+            .and_then(|rest| rest.strip_suffix('\''))
+            .map(str::to_string);
+        if principal.is_none() && filter != "atScope()" {
+            return Err(arm_error(
+                400,
+                "InvalidFilter",
+                &format!(
+                    "The filter '{filter}' is not supported (the fake serves principalId eq '{{id}}' and atScope())."
+                ),
+            ));
+        }
+        let assignments = self.assignments();
+        Ok(assignments
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| match &principal {
+                Some(p) => {
+                    a.principal_id.eq_ignore_ascii_case(p)
+                        && (scope_covers(&a.scope, target) || scope_covers(target, &a.scope))
+                }
+                None => scope_covers(&a.scope, target),
+            })
+            .map(|(i, a)| {
+                let name = format!("00000000-0000-4000-8000-{:012x}", i + 1);
+                let (condition, version) = match &a.repositories {
+                    Some(repos) => (
+                        json!(repos
+                            .iter()
+                            .map(|r| format!("@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase '{r}'"))
+                            .collect::<Vec<_>>()
+                            .join(" OR ")),
+                        json!("2.0"),
+                    ),
+                    None => (Value::Null, Value::Null),
+                };
+                json!({
+                    "id": format!("{}/providers/Microsoft.Authorization/roleAssignments/{name}", a.scope),
+                    "type": "Microsoft.Authorization/roleAssignments",
+                    "name": name,
+                    "properties": {
+                        "roleDefinitionId": a.role.definition_id(subscription),
+                        "principalId": a.principal_id,
+                        "principalType": "ServicePrincipal",
+                        "scope": a.scope,
+                        "condition": condition,
+                        "conditionVersion": version,
+                        "createdOn": super::super::rfc3339(a.created_on).replace('Z', ".4738210Z"),
+                        "updatedOn": super::super::rfc3339(a.created_on),
+                        "createdBy": Value::Null,
+                        "updatedBy": "b4a3c5d6-0000-4000-8000-00000000aaaa",
+                        "delegatedManagedIdentityResourceId": Value::Null,
+                        "description": Value::Null,
+                    },
+                })
+            })
+            .collect())
     }
 }
 

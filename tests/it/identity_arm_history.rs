@@ -1,0 +1,139 @@
+//! What ARM's history and neighbours tell about a failure (issue 13): a role assignment
+//! younger than the RBAC propagation delay behind a data-plane refusal (P18), a
+//! subscription whose offer excludes ACR Tasks (P21), a registry found in another
+//! subscription than the configured one (P15). Same world as identity.rs: the Entra and
+//! ARM fakes, and the real distribution registry behind a token server.
+
+use crate::identity::{CLIENT_ID, CONTEXT, OBJECT_ID, Run, World, run, world};
+use crate::support::azure::arm::ACTION_ROLE_ASSIGNMENTS_READ;
+use crate::support::azure::*;
+use crate::support::{now_unix, rfc3339};
+
+/// A custom role that may read the registry and its role assignments in ARM, nothing else.
+fn arm_auditor() -> Role {
+    Role::Custom(RoleDefinition {
+        id: "0b4d5e1c-0000-4000-8000-000000000002".into(),
+        name: "Registry ARM Auditor".into(),
+        actions: vec![
+            "Microsoft.ContainerRegistry/registries/read".into(),
+            ACTION_ROLE_ASSIGNMENTS_READ.into(),
+        ],
+        not_actions: vec![],
+        data_actions: vec![],
+        not_data_actions: vec![],
+    })
+}
+
+fn role_assignment_reads(w: &World) -> usize {
+    w.az.arm
+        .requests()
+        .iter()
+        .filter(|r| {
+            r.path
+                .ends_with("/providers/Microsoft.Authorization/roleAssignments")
+        })
+        .count()
+}
+
+fn push_args() -> Vec<&'static str> {
+    vec![
+        "--client-id",
+        CLIENT_ID,
+        "--push",
+        "myreg.azurecr.io/team/app:v2",
+    ]
+}
+
+fn verified_all(r: &Run) -> String {
+    ["identity", "registry"].map(|c| r.verified(c)).join("\n")
+}
+
+/// P18: AcrPush assigned four minutes ago, ARM's permissions allow push, and the registry
+/// (whose token server has not seen the assignment yet) refuses: the finding says the
+/// assignment is new and to re-run later. An old assignment gets no such claim, and a
+/// passing run never lists role assignments.
+#[test]
+fn a_refusal_right_after_the_role_was_assigned_names_the_propagation_delay() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, arm_auditor(), &w.reg.id());
+    let assigned = now_unix() - 4 * 60;
+    w.az.arm
+        .assign_at(OBJECT_ID, Role::AcrPush, &w.reg.id(), assigned);
+    // Not yet on the data plane.
+    w._ts.revoke_all(OBJECT_ID);
+    let r = run(&w, true, &[], &push_args());
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    let f = r.only("ROLE_PUSH_MISSING");
+    assert_eq!(f["severity"], "error");
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains("AcrPush was assigned 4 minutes ago"),
+        "{title}"
+    );
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains(&rfc3339(assigned)), "{message}");
+    assert!(message.contains("up to 30 minutes"), "{message}");
+    assert!(message.contains(&w.reg.id()), "{message}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.starts_with(&format!(
+            "Re-run the job after {}",
+            rfc3339(assigned + 30 * 60)
+        )),
+        "{fix}"
+    );
+    assert!(fix.contains("earlier, separate workflow"), "{fix}");
+    assert!(fix.contains("--role AcrPush"), "{fix}");
+    assert_eq!(role_assignment_reads(&w), 1);
+
+    // Assigned long ago: the refusal is something else; the run says so and keeps the fix.
+    w.az.arm.unassign_all(OBJECT_ID);
+    w.az.arm.assign(OBJECT_ID, arm_auditor(), &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, Role::AcrPush, &w.reg.id());
+    w._ts.revoke_all(OBJECT_ID);
+    w.az.arm.clear_requests();
+    let r = run(&w, true, &[], &push_args());
+    let f = r.only("ROLE_PUSH_MISSING");
+    assert!(
+        !f["message"].as_str().unwrap().contains("30 minutes"),
+        "{f:#}"
+    );
+    assert!(!f["fix"].as_str().unwrap().contains("Re-run"), "{f:#}");
+    assert!(
+        verified_all(&r).contains("not a propagation delay"),
+        "{:#}",
+        r.json
+    );
+    assert_eq!(role_assignment_reads(&w), 1);
+
+    // In effect: nothing refused, nothing more asked.
+    w.az.arm.unassign_all(OBJECT_ID);
+    w.az.arm.assign(OBJECT_ID, arm_auditor(), &w.reg.id());
+    w.az.arm
+        .assign_at(OBJECT_ID, Role::AcrPush, &w.reg.id(), assigned);
+    w.az.arm.clear_requests();
+    let r = run(&w, true, &[], &push_args());
+    assert!(
+        !r.codes().iter().any(|c| c == "ROLE_PUSH_MISSING"),
+        "{:#}",
+        r.json
+    );
+    assert_eq!(role_assignment_reads(&w), 0);
+}
+
+/// P18 for pull: a refused pull where ARM shows no pull right is a missing role, not a
+/// delay, and costs no role-assignment read.
+#[test]
+fn a_refused_pull_without_the_right_in_arm_is_not_called_a_delay() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, arm_auditor(), &w.reg.id());
+    let r = run(
+        &w,
+        true,
+        &[],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    let f = r.only("ROLE_PULL_MISSING");
+    assert!(!f["title"].as_str().unwrap().contains("assigned"), "{f:#}");
+    assert_eq!(role_assignment_reads(&w), 0);
+}
