@@ -109,6 +109,7 @@ finding_codes! {
     REGISTRY_LOGIN_SERVER,
     TASKS_ROLE_MISSING,
     CRED_TOKEN_SCOPE_MISSING,
+    TASKS_SUBSCRIPTION_UNSUPPORTED,
 }
 
 impl fmt::Display for Code {

@@ -501,7 +501,8 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::CONTEXT_ACCESS_DENIED
         | C::ARM_READ_DENIED
         | C::TASKS_ABAC_SOURCE_AUTH
-        | C::TASKS_NETWORK_BYPASS => 2,
+        | C::TASKS_NETWORK_BYPASS
+        | C::TASKS_SUBSCRIPTION_UNSUPPORTED => 2,
         C::REF_INVALID
         | C::REF_WRONG_REGISTRY
         | C::REF_NO_REGISTRY

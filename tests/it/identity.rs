@@ -14,10 +14,10 @@ use support::registry::TestRegistry;
 use support::token::TokenServer;
 
 const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
-const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
+pub(crate) const TENANT: &str = "72f988bf-86f1-41af-91ab-2d7cd011db47";
 pub(crate) const CLIENT_ID: &str = "11111111-2222-3333-4444-555555555555";
 pub(crate) const OBJECT_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
-const SUB: &str = "00000000-1111-2222-3333-444444444444";
+pub(crate) const SUB: &str = "00000000-1111-2222-3333-444444444444";
 const REPO: &str = "octo/app";
 const HOST: &str = "myreg.azurecr.io";
 const SECRET: &str = "planted-client-secret-value-xyz";

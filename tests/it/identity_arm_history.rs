@@ -4,8 +4,8 @@
 //! subscription than the configured one (P15). Same world as identity.rs: the Entra and
 //! ARM fakes, and the real distribution registry behind a token server.
 
-use crate::identity::{CLIENT_ID, CONTEXT, OBJECT_ID, Run, World, run, world};
-use crate::support::azure::arm::ACTION_ROLE_ASSIGNMENTS_READ;
+use crate::identity::{CLIENT_ID, CONTEXT, OBJECT_ID, Run, SUB, World, run, world};
+use crate::support::azure::arm::{ACTION_ROLE_ASSIGNMENTS_READ, QUOTA_PAY_AS_YOU_GO};
 use crate::support::azure::*;
 use crate::support::{now_unix, rfc3339};
 
@@ -42,6 +42,10 @@ fn push_args() -> Vec<&'static str> {
         "--push",
         "myreg.azurecr.io/team/app:v2",
     ]
+}
+
+fn assert_absent(r: &Run, code: &str) {
+    assert!(!r.codes().iter().any(|c| c == code), "{:#}", r.json);
 }
 
 fn verified_all(r: &Run) -> String {
@@ -113,11 +117,7 @@ fn a_refusal_right_after_the_role_was_assigned_names_the_propagation_delay() {
         .assign_at(OBJECT_ID, Role::AcrPush, &w.reg.id(), assigned);
     w.az.arm.clear_requests();
     let r = run(&w, true, &[], &push_args());
-    assert!(
-        !r.codes().iter().any(|c| c == "ROLE_PUSH_MISSING"),
-        "{:#}",
-        r.json
-    );
+    assert_absent(&r, "ROLE_PUSH_MISSING");
     assert_eq!(role_assignment_reads(&w), 0);
 }
 
@@ -136,4 +136,67 @@ fn a_refused_pull_without_the_right_in_arm_is_not_called_a_delay() {
     let f = r.only("ROLE_PULL_MISSING");
     assert!(!f["title"].as_str().unwrap().contains("assigned"), "{f:#}");
     assert_eq!(role_assignment_reads(&w), 0);
+}
+
+fn subscription_reads(w: &World) -> usize {
+    w.az.arm
+        .requests()
+        .iter()
+        .filter(|r| r.path == format!("/subscriptions/{SUB}"))
+        .count()
+}
+
+/// P21: an ACR Tasks build (an `oci://` context) in a free-trial subscription is warned
+/// that Tasks runs are refused there; a pay-as-you-go subscription is a verified fact; a
+/// build without Tasks never reads the subscription.
+#[test]
+fn an_acr_tasks_build_in_a_free_trial_subscription_is_warned() {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPush, &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, arm_auditor(), &w.reg.id());
+    w.az.arm
+        .assign(OBJECT_ID, Role::TasksContributor, &w.reg.id());
+    w.az.arm
+        .set_subscription_details(SUB, "Free Trial", "FreeTrial_2014-09-01");
+    let tasks = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let r = run(&w, true, &[], &tasks);
+    let f = r.only("TASKS_SUBSCRIPTION_UNSUPPORTED");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["check"], "identity");
+    let title = f["title"].as_str().unwrap();
+    assert!(title.contains(&format!("Free Trial ({SUB})")), "{title}");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("`FreeTrial_2014-09-01`"), "{message}");
+    assert!(message.contains("TasksOperationsNotAllowed"), "{message}");
+    assert!(
+        message.contains("oci://myreg.azurecr.io/team/ctx:v1"),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.contains("docker buildx"), "{fix}");
+    assert!(fix.contains("upgrade the subscription"), "{fix}");
+    assert_eq!(subscription_reads(&w), 1);
+    // A warning: the job passes under the default --fail-on error.
+    assert_eq!(r.status, 0, "{:#}", r.json);
+
+    w.az.arm
+        .set_subscription_details(SUB, "CI", QUOTA_PAY_AS_YOU_GO);
+    w.az.arm.clear_requests();
+    let r = run(&w, true, &[], &tasks);
+    assert_absent(&r, "TASKS_SUBSCRIPTION_UNSUPPORTED");
+    assert!(
+        r.verified("identity")
+            .contains("offer PayAsYouGo_2014-09-01, not a free trial"),
+        "{}",
+        r.verified("identity")
+    );
+    assert_eq!(subscription_reads(&w), 1);
+
+    // No Tasks in the build: the subscription is not read.
+    w.az.arm
+        .set_subscription_details(SUB, "Free Trial", "FreeTrial_2014-09-01");
+    w.az.arm.clear_requests();
+    let r = run(&w, true, &[], &push_args());
+    assert_absent(&r, "TASKS_SUBSCRIPTION_UNSUPPORTED");
+    assert_eq!(subscription_reads(&w), 0);
 }

@@ -5,6 +5,7 @@
 mod messages;
 mod propagation;
 mod subject;
+mod subscriptions;
 
 use super::Ctx;
 use super::credentials::{CredentialSource, HostCredential};
@@ -425,6 +426,14 @@ pub async fn run_with(
                 ctx, http, &cloud, &arm_token, &host, &facts, &principal, contexts, out,
             )
             .await;
+        }
+        if !config.acr_tasks_uses().is_empty() {
+            let session = ArmSession {
+                http: http.clone(),
+                cloud: cloud.clone(),
+                token: arm_token.clone(),
+            };
+            subscriptions::tasks_offer(ctx, &session, sub, out).await;
         }
     }
 
