@@ -151,6 +151,18 @@ pub(crate) fn run_config(
     args: &[&str],
     docker_config: Option<&str>,
 ) -> Run {
+    run_in(w, SUB, oidc, extra_env, args, docker_config)
+}
+
+/// [`run_config`] with `--subscription-id subscription`.
+pub(crate) fn run_in(
+    w: &World,
+    subscription: &str,
+    oidc: bool,
+    extra_env: &[(&str, &str)],
+    args: &[&str],
+    docker_config: Option<&str>,
+) -> Run {
     let docker = tempfile::tempdir().unwrap();
     if let Some(config) = docker_config {
         std::fs::write(docker.path().join("config.json"), config).unwrap();
@@ -171,7 +183,7 @@ pub(crate) fn run_config(
         "--tenant-id",
         TENANT,
         "--subscription-id",
-        SUB,
+        subscription,
     ])
     .args(["--ca-file", w.az.ca_pem_path().to_str().unwrap()])
     .args(w.az.resolve_args(&[HOST, w.host.as_str()]))

@@ -4,7 +4,7 @@
 //! subscription than the configured one (P15). Same world as identity.rs: the Entra and
 //! ARM fakes, and the real distribution registry behind a token server.
 
-use crate::identity::{CLIENT_ID, CONTEXT, OBJECT_ID, Run, SUB, World, run, world};
+use crate::identity::{CLIENT_ID, CONTEXT, OBJECT_ID, Run, SUB, TENANT, World, run, run_in, world};
 use crate::support::azure::arm::{ACTION_ROLE_ASSIGNMENTS_READ, QUOTA_PAY_AS_YOU_GO};
 use crate::support::azure::*;
 use crate::support::{now_unix, rfc3339};
@@ -199,4 +199,102 @@ fn an_acr_tasks_build_in_a_free_trial_subscription_is_warned() {
     let r = run(&w, true, &[], &push_args());
     assert_absent(&r, "TASKS_SUBSCRIPTION_UNSUPPORTED");
     assert_eq!(subscription_reads(&w), 0);
+}
+
+const OTHER_SUB: &str = "99999999-8888-7777-6666-555555555555";
+const THIRD_SUB: &str = "33333333-4444-5555-6666-777777777777";
+
+/// P15: the run is configured with a subscription that does not hold the registry; the
+/// identity sees the registry's subscription too, and the finding names it with the exact
+/// input and `az account set`. Without access there, the finding lists what was searched.
+#[test]
+fn a_registry_in_another_subscription_is_found_and_named() {
+    let w = world(false);
+    w.az.arm.add_subscription(OTHER_SUB, TENANT);
+    w.az.arm
+        .set_subscription_details(OTHER_SUB, "Sandbox", QUOTA_PAY_AS_YOU_GO);
+    w.az.arm
+        .set_subscription_details(SUB, "Production", QUOTA_PAY_AS_YOU_GO);
+    w.az.arm.assign(
+        OBJECT_ID,
+        Role::Reader,
+        &format!("/subscriptions/{OTHER_SUB}"),
+    );
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, Role::Reader, &w.reg.id());
+    // One subscription per page: the listing follows nextLink.
+    w.az.arm.set_page_size(Some(1));
+    let args = [
+        "--client-id",
+        CLIENT_ID,
+        "--push",
+        "myreg.azurecr.io/team/app:v2",
+    ];
+    let r = run_in(&w, OTHER_SUB, true, &[], &args, Some("{}"));
+    let f = r.only("REGISTRY_NOT_FOUND");
+    assert_eq!(f["severity"], "error");
+    let title = f["title"].as_str().unwrap();
+    assert!(
+        title.contains(&format!("is in subscription {SUB}, not in {OTHER_SUB}")),
+        "{title}"
+    );
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("Production ({SUB})")),
+        "{message}"
+    );
+    assert!(message.contains(&w.reg.id()), "{message}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.contains(&format!("`subscription-id: {SUB}`")), "{fix}");
+    assert!(fix.contains(&format!("az account set -s {SUB}")), "{fix}");
+    let lists =
+        w.az.arm
+            .requests()
+            .iter()
+            .filter(|q| q.path == "/subscriptions")
+            .count();
+    assert_eq!(lists, 2, "two pages of one subscription each");
+
+    // No role in the registry's subscription: it is not seen, nor named; the other
+    // subscriptions searched are.
+    w.az.arm.unassign_all(OBJECT_ID);
+    w.az.arm.add_subscription(THIRD_SUB, TENANT);
+    for sub in [OTHER_SUB, THIRD_SUB] {
+        w.az.arm
+            .assign(OBJECT_ID, Role::Reader, &format!("/subscriptions/{sub}"));
+    }
+    let r = run_in(&w, OTHER_SUB, true, &[], &args, Some("{}"));
+    let f = r.only("REGISTRY_NOT_FOUND");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("no registry named `myreg`"),
+        "{f:#}"
+    );
+    assert!(
+        !f["fix"].as_str().unwrap().contains("az account set"),
+        "{f:#}"
+    );
+    assert!(
+        f["message"].as_str().unwrap().ends_with(&format!(
+            "Nor is it in the other subscription the identity can see: Subscription {THIRD_SUB} ({THIRD_SUB})."
+        )),
+        "{f:#}"
+    );
+
+    // Found in the configured subscription: no subscription is listed.
+    w.az.arm.assign(OBJECT_ID, Role::Reader, &w.reg.id());
+    w.az.arm.clear_requests();
+    let r = run_in(&w, SUB, true, &[], &args, Some("{}"));
+    assert_absent(&r, "REGISTRY_NOT_FOUND");
+    assert!(
+        !w.az
+            .arm
+            .requests()
+            .iter()
+            .any(|q| q.path == "/subscriptions"),
+        "{:#}",
+        r.json
+    );
 }

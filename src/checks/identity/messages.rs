@@ -145,7 +145,11 @@ pub(super) fn not_found(
     by_name: Option<&str>,
     sub: &str,
     list: &[RegistryFacts],
+    others: &[super::subscriptions::Holding],
 ) -> Finding {
+    if let Some((holder, facts)) = super::subscriptions::holder(others, host, by_name) {
+        return in_other_subscription(host, by_name, sub, holder, facts);
+    }
     let names: Vec<String> = list
         .iter()
         .take(20)
@@ -165,11 +169,53 @@ pub(super) fn not_found(
             list.len(),
             if list.len() == 1 { "y" } else { "ies" },
             if names.is_empty() { "none".to_string() } else { names.join(", ") }
-        ),
+        ) + &searched(others),
         match near.first() {
             Some(n) => format!("Did you mean `{n}`? Otherwise check --subscription-id (input `subscription-id`) and the registry name: az acr show -n <name> --query loginServer"),
             None => "Check --subscription-id (input `subscription-id`) and the registry name: `az acr list --subscription <id> --query [].loginServer`.".into(),
         },
+    )
+}
+
+/// " It is in none of the 2 other subscriptions the identity can see (…)." or "".
+fn searched(others: &[super::subscriptions::Holding]) -> String {
+    if others.is_empty() {
+        return String::new();
+    }
+    let names: Vec<String> = others.iter().map(|h| h.subscription.describe()).collect();
+    format!(
+        " Nor is it in the other subscription{} the identity can see: {}.",
+        if others.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
+}
+
+/// REGISTRY_NOT_FOUND for a registry that another subscription the identity can see holds.
+fn in_other_subscription(
+    host: &str,
+    by_name: Option<&str>,
+    sub: &str,
+    holder: &crate::azure::arm::Subscription,
+    facts: &RegistryFacts,
+) -> Finding {
+    let id = &holder.id;
+    finding(
+        Code::REGISTRY_NOT_FOUND,
+        Severity::Error,
+        match by_name {
+            Some(name) => format!("registry `{name}` is in subscription {id}, not in {sub}"),
+            None => format!("{host} is in subscription {id}, not in {sub}"),
+        },
+        format!(
+            "The configured subscription {sub} holds no registry with login server {host}, but subscription {} does: {} (login server {}). Every ARM read of this run (registry facts, role permissions) and `az acr` commands in the active subscription look in {sub} and fail with `The resource with name '{}' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription`.",
+            holder.describe(),
+            facts.id,
+            facts.login_server,
+            facts.name
+        ),
+        format!(
+            "Use the registry's subscription: input `subscription-id: {id}` (--subscription-id {id}); in the workflow's az steps, az account set -s {id} (or pass --subscription {id} to az acr commands)."
+        ),
     )
 }
 

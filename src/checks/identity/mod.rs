@@ -377,6 +377,11 @@ pub async fn run_with(
         }
     }
 
+    let arm_session = ArmSession {
+        http: http.clone(),
+        cloud: cloud.clone(),
+        token: arm_token.clone(),
+    };
     // Registry facts and ARM permissions, when the identity may read them.
     if let Some(sub) = &config.azure.subscription_id
         && !hosts.is_empty()
@@ -394,6 +399,7 @@ pub async fn run_with(
         };
         match listed {
             Ok(list) => {
+                let mut elsewhere: Option<Vec<subscriptions::Holding>> = None;
                 for host in &hosts {
                     match list
                         .iter()
@@ -414,7 +420,14 @@ pub async fn run_with(
                                 .as_ref()
                                 .filter(|r| r.given_by_name() && r.host == *host)
                                 .and_then(|r| r.acr_name.as_deref());
-                            out.report.push(not_found(host, by_name, sub, &list));
+                            // Another subscription the identity sees may hold it (P15).
+                            if elsewhere.is_none() {
+                                elsewhere =
+                                    Some(subscriptions::others(ctx, &arm_session, sub, out).await);
+                            }
+                            let others = elsewhere.as_deref().unwrap_or_default();
+                            out.report
+                                .push(not_found(host, by_name, sub, &list, others));
                         }
                     }
                 }
@@ -428,20 +441,11 @@ pub async fn run_with(
             .await;
         }
         if !config.acr_tasks_uses().is_empty() {
-            let session = ArmSession {
-                http: http.clone(),
-                cloud: cloud.clone(),
-                token: arm_token.clone(),
-            };
-            subscriptions::tasks_offer(ctx, &session, sub, out).await;
+            subscriptions::tasks_offer(ctx, &arm_session, sub, out).await;
         }
     }
 
-    out.arm = Some(ArmSession {
-        http: http.clone(),
-        cloud: cloud.clone(),
-        token: arm_token.clone(),
-    });
+    out.arm = Some(arm_session);
 
     // The data plane: the ACR refresh token this identity gets, for the registry check.
     if !hosts.is_empty() {

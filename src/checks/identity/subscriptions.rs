@@ -64,3 +64,79 @@ pub(super) async fn tasks_offer(ctx: &Ctx, session: &ArmSession, sub: &str, out:
         ),
     ));
 }
+
+/// Another subscription the identity can see, with the registries it may read there.
+#[derive(Debug, Clone)]
+pub(super) struct Holding {
+    pub subscription: arm::Subscription,
+    pub registries: Vec<RegistryFacts>,
+}
+
+/// At most this many other subscriptions are searched for a registry not found.
+const MAX_OTHER_SUBSCRIPTIONS: usize = 10;
+
+/// P15: the subscriptions other than `sub` that the identity can see (`GET /subscriptions`,
+/// at most [`MAX_OTHER_SUBSCRIPTIONS`]), each with its registries; those it may not list
+/// are left out. Under the run's one deadline; read once per run, only when a registry
+/// is not in `sub`.
+pub(super) async fn others(
+    ctx: &Ctx,
+    session: &ArmSession,
+    sub: &str,
+    out: &mut Outcome,
+) -> Vec<Holding> {
+    let (http, cloud, token) = (&session.http, &session.cloud, session.token.as_str());
+    let listed = bounded_arm(
+        ctx,
+        cloud,
+        arm::list_subscriptions(http, cloud, token, &mut out.requests),
+    )
+    .await;
+    let subscriptions = match listed {
+        Ok(list) => list,
+        Err(e) => {
+            out.report.verified(format!(
+                "the subscriptions the identity can see could not be listed ({})",
+                e.describe()
+            ));
+            return Vec::new();
+        }
+    };
+    let mut holdings = Vec::new();
+    for subscription in subscriptions
+        .into_iter()
+        .filter(|s| !s.id.eq_ignore_ascii_case(sub))
+        .take(MAX_OTHER_SUBSCRIPTIONS)
+    {
+        let registries = bounded_arm(
+            ctx,
+            cloud,
+            arm::list_registries(http, cloud, token, &subscription.id, &mut out.requests),
+        )
+        .await
+        .unwrap_or_default();
+        holdings.push(Holding {
+            subscription,
+            registries,
+        });
+    }
+    holdings
+}
+
+/// The other subscription holding the registry with login server `host` (or, given by
+/// name, named `by_name`), with the registry.
+pub(super) fn holder<'a>(
+    others: &'a [Holding],
+    host: &str,
+    by_name: Option<&str>,
+) -> Option<(&'a arm::Subscription, &'a RegistryFacts)> {
+    others.iter().find_map(|h| {
+        h.registries
+            .iter()
+            .find(|r| {
+                r.login_server.eq_ignore_ascii_case(host)
+                    || by_name.is_some_and(|n| r.name.eq_ignore_ascii_case(n))
+            })
+            .map(|r| (&h.subscription, r))
+    })
+}
