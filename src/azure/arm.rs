@@ -801,6 +801,38 @@ mod tests {
     }
 
     #[test]
+    fn role_assignments_and_subscriptions_from_the_documented_shapes() {
+        let a = RoleAssignment {
+            role_definition_id: "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/8311E382-0749-4cb8-b61a-304f252e45ec".into(),
+            scope: "/subscriptions/s".into(),
+            created_on: None,
+        };
+        assert_eq!(a.builtin_name(), Some("AcrPush"));
+        assert_eq!(a.may_grant(true, false), Some(true));
+        assert_eq!(a.may_grant(false, true), Some(false));
+        let custom = RoleAssignment {
+            role_definition_id: "/subscriptions/s/providers/Microsoft.Authorization/roleDefinitions/0b4d5e1c-0000-4000-8000-000000000001".into(),
+            ..a.clone()
+        };
+        assert_eq!(custom.builtin_name(), None);
+        assert_eq!(custom.may_grant(true, true), None);
+        let v = serde_json::json!({
+            "id": "/subscriptions/00000000-1111-2222-3333-444444444444",
+            "subscriptionId": "00000000-1111-2222-3333-444444444444",
+            "displayName": "Free Trial",
+            "state": "Enabled",
+            "subscriptionPolicies": {"locationPlacementId": "Public_2014-09-01", "quotaId": "FreeTrial_2014-09-01", "spendingLimit": "On"}
+        });
+        let s = Subscription::from_json(&v).unwrap();
+        assert_eq!(s.quota_id.as_deref(), Some("FreeTrial_2014-09-01"));
+        assert_eq!(
+            s.describe(),
+            "Free Trial (00000000-1111-2222-3333-444444444444)"
+        );
+        assert!(Subscription::from_json(&serde_json::json!({"id": "/subscriptions/x"})).is_none());
+    }
+
+    #[test]
     fn the_same_name_with_a_hash_ranks_first() {
         let facts = |name: &str, host: &str| RegistryFacts {
             id: format!("/x/{name}"),

@@ -1457,3 +1457,95 @@ async fn arm_serves_tokens_and_scope_maps_in_the_documented_shape() {
     assert_eq!(s, 404, "{b:#}");
     assert_eq!(b["error"]["code"], "ResourceNotFound");
 }
+
+#[tokio::test]
+async fn arm_serves_role_assignments_and_subscriptions_in_the_documented_shape() {
+    let az = fakes();
+    let client = az.client(&[]);
+    let token = az
+        .entra
+        .mint_access_token(CLIENT, "https://management.azure.com/");
+    let get = |path: String| {
+        let (client, token) = (client.clone(), token.clone());
+        async move {
+            let r = client
+                .get(format!("https://management.azure.com{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap())
+        }
+    };
+    let assignments = format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20'{OID}'",
+        myreg_id()
+    );
+    // No role: no read of assignments, no subscription, an empty subscription list.
+    let (s, b) = get(assignments.clone()).await;
+    assert_eq!(s, 403, "{b:#}");
+    assert_eq!(b["error"]["code"], "AuthorizationFailed");
+    let (s, b) = get(format!("/subscriptions/{SUB}?api-version=2020-01-01")).await;
+    assert_eq!(s, 403, "{b:#}");
+    let (s, b) = get("/subscriptions?api-version=2022-12-01".into()).await;
+    assert_eq!(s, 200, "{b:#}");
+    assert_eq!(b["value"], serde_json::json!([]));
+
+    az.arm.assign(OID, Role::Reader, &myreg_id());
+    az.arm
+        .assign_at(OID, Role::AcrPush, &myreg_id(), 1_796_000_000);
+    az.arm
+        .set_subscription_details(SUB, "Free Trial", "FreeTrial_2014-09-01");
+    let (s, b) = get(assignments).await;
+    assert_eq!(s, 200, "{b:#}");
+    let items = b["value"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{b:#}");
+    let push = &items[1];
+    assert_eq!(push["type"], "Microsoft.Authorization/roleAssignments");
+    let p = &push["properties"];
+    assert_eq!(
+        p["roleDefinitionId"],
+        format!(
+            "/subscriptions/{SUB}/providers/Microsoft.Authorization/roleDefinitions/8311e382-0749-4cb8-b61a-304f252e45ec"
+        )
+    );
+    assert_eq!(p["principalId"], OID);
+    assert_eq!(p["scope"], myreg_id());
+    assert!(
+        p["createdOn"]
+            .as_str()
+            .unwrap()
+            .starts_with("2026-11-30T00:53:20."),
+        "{p:#}"
+    );
+    assert_eq!(
+        push["id"],
+        format!(
+            "{}/providers/Microsoft.Authorization/roleAssignments/{}",
+            myreg_id(),
+            push["name"].as_str().unwrap()
+        )
+    );
+    // Another filter is refused.
+    let (s, b) = get(format!(
+        "{}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=roleDefinitionId%20eq%20'x'",
+        myreg_id()
+    ))
+    .await;
+    assert_eq!(s, 400, "{b:#}");
+
+    let (s, b) = get(format!("/subscriptions/{SUB}?api-version=2020-01-01")).await;
+    assert_eq!(s, 200, "{b:#}");
+    assert_eq!(b["subscriptionId"], SUB);
+    assert_eq!(b["displayName"], "Free Trial");
+    assert_eq!(b["state"], "Enabled");
+    assert_eq!(b["subscriptionPolicies"]["quotaId"], "FreeTrial_2014-09-01");
+    assert_eq!(b["subscriptionPolicies"]["spendingLimit"], "On");
+    let (s, b) = get("/subscriptions?api-version=2022-12-01".into()).await;
+    assert_eq!(s, 200, "{b:#}");
+    assert_eq!(b["value"][0]["subscriptionId"], SUB);
+    assert_eq!(b["count"]["value"], 1);
+    let (s, b) = get(format!("/subscriptions/{SUB}?api-version=2016-06-01")).await;
+    assert_eq!(s, 400, "{b:#}");
+}
