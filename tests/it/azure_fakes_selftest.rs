@@ -1387,6 +1387,18 @@ async fn real_registry_behind_myreg_azurecr_io_accepts_the_bridged_token() {
     assert!(actions_of(&access, "team/ctx").is_empty());
 }
 
+/// GET `https://management.azure.com{path_and_query}` with `token`: status and JSON body.
+async fn arm_get(client: &reqwest::Client, token: &str, path_and_query: String) -> (u16, Value) {
+    let r = client
+        .get(format!("https://management.azure.com{path_and_query}"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    (status, r.json::<Value>().await.unwrap())
+}
+
 #[tokio::test]
 async fn arm_serves_tokens_and_scope_maps_in_the_documented_shape() {
     let az = fakes();
@@ -1394,21 +1406,7 @@ async fn arm_serves_tokens_and_scope_maps_in_the_documented_shape() {
     let token = az
         .entra
         .mint_access_token(CLIENT, "https://management.azure.com/");
-    let get = |path: String| {
-        let (client, token) = (client.clone(), token.clone());
-        async move {
-            let r = client
-                .get(format!(
-                    "https://management.azure.com{path}?api-version=2025-11-01"
-                ))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            (status, r.json::<Value>().await.unwrap())
-        }
-    };
+    let get = |path: String| arm_get(&client, &token, format!("{path}?api-version=2025-11-01"));
     az.arm.add_scope_map(
         &myreg_id(),
         "ci-map",
@@ -1465,19 +1463,7 @@ async fn arm_serves_role_assignments_and_subscriptions_in_the_documented_shape()
     let token = az
         .entra
         .mint_access_token(CLIENT, "https://management.azure.com/");
-    let get = |path: String| {
-        let (client, token) = (client.clone(), token.clone());
-        async move {
-            let r = client
-                .get(format!("https://management.azure.com{path}"))
-                .bearer_auth(token)
-                .send()
-                .await
-                .unwrap();
-            let status = r.status().as_u16();
-            (status, r.json::<Value>().await.unwrap())
-        }
-    };
+    let get = |path: String| arm_get(&client, &token, path);
     let assignments = format!(
         "{}/providers/Microsoft.Authorization/roleAssignments?api-version=2022-04-01&$filter=principalId%20eq%20'{OID}'",
         myreg_id()
