@@ -313,6 +313,11 @@ fn a_subject_mismatch_says_what_the_presented_claims_show() {
             "uses GitHub's immutable form",
         ),
         (GitHubClaims::tag(REPO, "v1.2.0"), "at most 20"),
+        // Registered for `main`: Entra's AADSTS7002138.
+        (
+            GitHubClaims::branch(REPO, "Main"),
+            "differs from `repo:octo/app:ref:refs/heads/Main` in case alone",
+        ),
         (
             GitHubClaims::pull_request(REPO, 7)
                 .with_subject(&format!("repo:{REPO}:context:pull_request:actor:octocat")),

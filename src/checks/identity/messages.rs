@@ -247,7 +247,7 @@ pub(super) fn entra_finding(
                     Code::ID_FEDERATION_MISMATCH,
                     Severity::Error,
                     "no federated credential of the app matches this job's OIDC token",
-                    with_token_notes(&p, cloud, format!(
+                    with_token_notes(&p, cloud, has(7002138), format!(
                         "{evidence} The job presented iss={} sub={} aud={}{}. A federated credential matches only when issuer, subject and audience are equal to these, exactly and case-sensitively. The subject depends on the trigger: a job with `environment:` presents `repo:OWNER/REPO:environment:NAME`; otherwise a pull request presents `repo:OWNER/REPO:pull_request`; otherwise `repo:OWNER/REPO:ref:refs/heads/BRANCH` (or `refs/tags/TAG`). Repositories using immutable subjects present `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`. New federated credentials can take a few minutes to apply.",
                         p.iss, p.sub, p.aud,
                         p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
@@ -314,9 +314,12 @@ pub(super) fn federation_fix(client: &str, subject: &str, issuer: &str, audience
 }
 
 /// The federation message followed by what the presented claims themselves show.
-fn with_token_notes(p: &Presented, cloud: &Cloud, message: String) -> String {
-    super::subject::token_notes(p, cloud.fic_audience)
-        .into_iter()
+/// `case_only`: Entra answered AADSTS7002138, a credential that matches when letter
+/// case is ignored.
+fn with_token_notes(p: &Presented, cloud: &Cloud, case_only: bool, message: String) -> String {
+    let case = case_only.then(|| super::subject::case_note(&p.sub));
+    case.into_iter()
+        .chain(super::subject::token_notes(p, cloud.fic_audience))
         .fold(message, |m, note| m + " " + &note)
 }
 

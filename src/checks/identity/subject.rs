@@ -58,6 +58,15 @@ fn is_immutable(repo: &str) -> bool {
         .is_some_and(|(owner, name)| with_id(owner) && with_id(name))
 }
 
+/// AADSTS7002138: a registered subject equals the presented one except for letter case.
+/// GitHub writes the owner, repository, branch and environment names as they are now
+/// (a rename or a re-cased branch changes them); Entra compares case-sensitively.
+pub(super) fn case_note(sub: &str) -> String {
+    format!(
+        "Entra says a federated credential of the app matches this subject only when letter case is ignored: its subject differs from `{sub}` in case alone (an owner, repository, branch or environment renamed or written with other capitals). Entra compares subjects case-sensitively: recreate the credential with the subject copied verbatim from this message."
+    )
+}
+
 /// Notes on the presented token, each a sentence or two, most specific first.
 /// `audience` is the audience this cloud's federated credentials use by default.
 pub(super) fn token_notes(p: &Presented, audience: &str) -> Vec<String> {
@@ -127,6 +136,15 @@ mod tests {
             job_workflow_ref: None,
         };
         token_notes(&p, AUD)
+    }
+
+    #[test]
+    fn the_case_note_quotes_the_presented_subject() {
+        let n = case_note("repo:Octo/App:ref:refs/heads/main");
+        assert!(
+            n.contains("`repo:Octo/App:ref:refs/heads/main` in case alone"),
+            "{n}"
+        );
     }
 
     #[test]
