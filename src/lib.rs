@@ -12,6 +12,7 @@ pub mod event;
 pub mod feedback;
 pub mod findings;
 pub mod fsread;
+pub mod git;
 pub mod http;
 pub mod jwt;
 pub mod output;

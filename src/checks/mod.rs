@@ -34,6 +34,8 @@ pub struct Ctx {
     /// How messages name the job's login to Docker Hub, when a step of the job logs in
     /// to it (its pulls are then not anonymous).
     pub docker_hub_login: Option<String>,
+    /// The remote URL contexts of the builds after acr-preflight's step (P42).
+    pub remote_contexts: Vec<crate::workflow::RemoteContext>,
 }
 
 impl Ctx {
@@ -48,6 +50,7 @@ impl Ctx {
             platform_requests: Vec::new(),
             base_images: crate::workflow::BaseImages::default(),
             docker_hub_login: None,
+            remote_contexts: Vec::new(),
         }
     }
 

@@ -502,7 +502,9 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::ARM_READ_DENIED
         | C::TASKS_ABAC_SOURCE_AUTH
         | C::TASKS_NETWORK_BYPASS
-        | C::TASKS_SUBSCRIPTION_UNSUPPORTED => 2,
+        | C::TASKS_SUBSCRIPTION_UNSUPPORTED
+        | C::CONTEXT_GIT_UNREADABLE
+        | C::TASKS_BASE_REGISTRY_CREDENTIAL => 2,
         C::REF_INVALID
         | C::REF_WRONG_REGISTRY
         | C::REF_NO_REGISTRY
@@ -512,6 +514,8 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::CONTEXT_NOT_FOUND
         | C::CONTEXT_NOT_AN_ARTIFACT
         | C::CONTEXT_PLATFORM_MISSING
+        | C::CONTEXT_GIT_URL_FORM
+        | C::CONTEXT_GIT_REF_MISSING
         | C::REGISTRY_UNEXPECTED => 3,
         _ => 4,
     }

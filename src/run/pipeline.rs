@@ -24,9 +24,10 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     );
     contexts.extend(bases);
     let mut presented = credentials_and_identity(ctx, http, &contexts, early_sign_in).await;
-    let ((registry, registry_requests), (hub, hub_requests)) = tokio::join!(
+    let ((registry, registry_requests), (hub, hub_requests), git) = tokio::join!(
         registry_stage(ctx, http, &mut contexts, &presented),
-        checks::registry::dockerhub::anonymous_pulls(ctx, http)
+        checks::registry::dockerhub::anonymous_pulls(ctx, http),
+        checks::registry::git_context::check(ctx, http)
     );
 
     // What the registry served settles what the earlier stages could not know.
@@ -51,6 +52,8 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     let identity = presented.identity;
     registry.findings.extend(hub.findings);
     registry.verified.extend(hub.verified);
+    registry.findings.extend(git.findings);
+    registry.verified.extend(git.verified);
     for f in &mut registry.findings {
         checks::reference::point_at_from(f, &ctx.base_images, &contexts);
     }

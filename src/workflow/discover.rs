@@ -285,6 +285,9 @@ pub struct BuildCommand {
 pub struct BuildInputs {
     pub dockerfile: Option<String>,
     pub build_args: Vec<(String, String)>,
+    /// The context as given (`context:`, the command's source operand), when one is
+    /// given and resolves: a folder, `-`, or a remote URL (`https://…/repo.git#main`).
+    pub context: Option<String>,
 }
 
 /// A registry login found in the job: `docker/login-action`, `azure/docker-login`,
@@ -582,7 +585,8 @@ impl<'i> StepScan<'i, '_> {
             let v = e.text.trim().to_string();
             (e.is_resolved() && !v.is_empty()).then_some(Some(v))
         };
-        let dockerfile = match (resolved("context"), resolved("file")) {
+        let context = resolved("context");
+        let dockerfile = match (context.clone(), resolved("file")) {
             (_, Some(Some(file))) => Some(file),
             (Some(context), Some(None)) => {
                 dockerfile_in(context.as_deref().unwrap_or("."), "Dockerfile")
@@ -601,6 +605,7 @@ impl<'i> StepScan<'i, '_> {
         BuildInputs {
             dockerfile,
             build_args,
+            context: context.flatten(),
         }
     }
 
@@ -1702,8 +1707,9 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
         .iter()
         .find(|(n, _)| n.is_empty())
         .and_then(|(_, v)| v.as_ref());
+    let given = context.and_then(known);
     let context = match context {
-        Some(v) => known(v),
+        Some(_) => given.clone(),
         None => Some(".".to_string()),
     };
     let file = values_of(opts, &["-f", "--file"]).next_back();
@@ -1719,6 +1725,7 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
     BuildInputs {
         dockerfile,
         build_args,
+        context: given,
     }
 }
 

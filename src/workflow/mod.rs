@@ -84,6 +84,26 @@ pub struct BaseImages {
 /// (docker/buildx, `driver/bkimage`).
 pub const BUILDKIT_DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 
+/// A remote URL context of a build after acr-preflight's step (P42): the run agent or
+/// BuildKit downloads it itself, so a wrong URL, a missing ref or a private repository
+/// fails the build with `failed to download context`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteContext {
+    /// The context as resolved (`https://github.com/org/repo.git#main:app`).
+    pub url: String,
+    /// The build command (`az acr build`, `docker buildx build`, …).
+    pub what: String,
+    /// Where the build is written.
+    pub location: Location,
+}
+
+impl RemoteContext {
+    /// The build runs in ACR Tasks (`az acr build`), whose agent fetches the context.
+    pub fn tasks(&self) -> bool {
+        self.what == "az acr build"
+    }
+}
+
 /// A registry login that runs after acr-preflight's step while none runs before it:
 /// handed to the credentials check, which reports it instead of a missing credential.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -287,6 +307,30 @@ impl Discovery {
                 written: BUILDKIT_DEFAULT_IMAGE.to_string(),
                 location: b.location.clone(),
                 step: b.step.clone(),
+            });
+        }
+        out
+    }
+
+    /// The remote URL contexts (`http(s)://…`) of the builds after acr-preflight's step,
+    /// each once.
+    pub fn remote_contexts(&self) -> Vec<RemoteContext> {
+        let mut out: Vec<RemoteContext> = Vec::new();
+        for build in self.builds.iter().filter(|b| b.after_preflight) {
+            let Some(url) = build.inputs.context.as_deref() else {
+                continue;
+            };
+            let lower = url.to_ascii_lowercase();
+            if !(lower.starts_with("https://") || lower.starts_with("http://")) {
+                continue;
+            }
+            if out.iter().any(|c| c.url == url && c.what == build.what) {
+                continue;
+            }
+            out.push(RemoteContext {
+                url: url.to_string(),
+                what: build.what.clone(),
+                location: build.location.clone(),
             });
         }
         out

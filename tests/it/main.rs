@@ -12,6 +12,7 @@ mod credentials_pass;
 mod fault_injection;
 mod fuzz_corpus;
 mod generated_docs;
+mod git_contexts;
 mod github_feedback;
 mod harness_selftest;
 mod host_install;

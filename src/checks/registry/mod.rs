@@ -8,6 +8,7 @@
 //! opened and cancelled (`push.rs`).
 
 pub mod dockerhub;
+pub mod git_context;
 mod messages;
 mod platforms;
 mod push;

@@ -17,6 +17,7 @@
 mod messages;
 mod names;
 mod shared_config;
+mod tasks_bases;
 mod withheld;
 
 pub use names::explain_invalid_references;
@@ -163,6 +164,7 @@ pub fn check(
     }
     builders(&mut report, config, &found);
     local_images(&mut report, files, &found);
+    tasks_bases::tasks_base_registries(&mut report, files, &found);
     static_logins(&mut report, config, &found);
     names::invalid_names(&mut report, config, &discovery);
     verified_references(&mut report, &discovery);
