@@ -30,10 +30,7 @@ pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckRe
                 let Ok(http) = http else { continue };
                 let deadline = std::time::Instant::now() + (ctx.remaining() / 4).min(BUDGET);
                 let listing = crate::git::list_refs(http, &git.repo, deadline).await;
-                match outcome(context, &git, listing) {
-                    Ok(fact) => report.verified(fact),
-                    Err(finding) => report.push(finding),
-                }
+                outcome(&mut report, context, &git, listing);
             }
         }
     }
@@ -41,12 +38,12 @@ pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckRe
 }
 
 /// The verified fact, or the finding, for a listing of `git`'s refs.
-fn outcome(context: &RemoteContext, git: &GitUrl, listing: Listing) -> Result<String, Finding> {
+fn outcome(report: &mut CheckReport, context: &RemoteContext, git: &GitUrl, listing: Listing) {
     let wanted = git.reference.as_deref().unwrap_or("HEAD");
     let listed = crate::git::listing_url(&git.repo);
-    match listing {
+    let outcome = match listing {
         Listing::Refs(refs) => match refs.has(wanted) {
-            Some(false) => Err(ref_missing(context, git, wanted, &refs)),
+            Some(false) => Err(Box::new(ref_missing(context, git, wanted, &refs))),
             Some(true) => Ok(format!(
                 "git context {}: `{wanted}` is advertised by GET {listed}",
                 git.repo
@@ -56,8 +53,8 @@ fn outcome(context: &RemoteContext, git: &GitUrl, listing: Listing) -> Result<St
                 git.repo
             )),
         },
-        Listing::Refused { status } => Err(refused(context, git, status)),
-        Listing::NotGit { why } => Err(unreadable(
+        Listing::Refused { status } => Err(Box::new(refused(context, git, status))),
+        Listing::NotGit { why } => Err(Box::new(unreadable(
             context,
             git,
             Severity::Warning,
@@ -66,8 +63,8 @@ fn outcome(context: &RemoteContext, git: &GitUrl, listing: Listing) -> Result<St
                 "Check that {} is the repository's clone URL (the one `git clone` takes); a web page or a server without git's smart HTTP protocol is not a git context.",
                 git.repo
             ),
-        )),
-        Listing::Failed { why } => Err(unreadable(
+        ))),
+        Listing::Failed { why } => Err(Box::new(unreadable(
             context,
             git,
             Severity::Notice,
@@ -76,7 +73,11 @@ fn outcome(context: &RemoteContext, git: &GitUrl, listing: Listing) -> Result<St
                 "Check from the runner that `git ls-remote {} {wanted}` answers.",
                 git.repo
             ),
-        )),
+        ))),
+    };
+    match outcome {
+        Ok(fact) => report.verified(fact),
+        Err(finding) => report.push(*finding),
     }
 }
 
