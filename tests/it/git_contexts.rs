@@ -311,3 +311,56 @@ fn an_acr_build_from_public_or_own_images_is_quiet() {
         report.findings
     );
 }
+
+#[test]
+fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
+    let repo = bare_repository();
+    let server = git_server(repo.path().join("repo.git"));
+    let workspace = tempfile::tempdir().unwrap();
+    let workflows = workspace.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    let steps = format!(
+        "      - uses: docker/build-push-action@v6\n        with:\n          context: {}/repo.git#nope\n",
+        server.url()
+    );
+    std::fs::write(workflows.join("ci.yml"), workflow(&steps)).unwrap();
+    let docker = tempfile::tempdir().unwrap();
+    std::fs::write(docker.path().join("config.json"), "{}").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_acr-preflight"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", workspace.path())
+        .env(
+            "GITHUB_WORKFLOW_REF",
+            "octo/shop/.github/workflows/ci.yml@refs/heads/main",
+        )
+        .env("GITHUB_JOB", "build")
+        .env("GITHUB_ACTION", "preflight")
+        .env("GITHUB_REPOSITORY", "octo/shop")
+        .env("INPUT_AUTH-MODE", "anonymous")
+        .env("INPUT_DOCKER-CONFIG", docker.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let found = crate::workflow_e2e::annotations(&stdout);
+    let (level, props) = found
+        .iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("CONTEXT_GIT_REF_MISSING"))
+        })
+        .unwrap_or_else(|| panic!("no CONTEXT_GIT_REF_MISSING annotation:\n{stdout}"));
+    assert_eq!(level, "error");
+    assert_eq!(
+        props.get("file").map(String::as_str),
+        Some(".github/workflows/ci.yml")
+    );
+    assert_eq!(props.get("line").map(String::as_str), Some("8"), "{stdout}");
+}
