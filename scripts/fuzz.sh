@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 
 seconds="${1:-60}"
 case "$seconds" in '' | *[!0-9]*) echo "usage: $0 [seconds-per-target]" >&2; exit 2 ;; esac
-targets="${FUZZ_TARGETS:-reference www_authenticate docker_config jwt workflow_yaml workflow_expr shell_words gha_escape dockerfile}"
+targets="${FUZZ_TARGETS:-reference www_authenticate docker_config jwt workflow_yaml workflow_expr shell_words gha_escape dockerfile git_refs}"
 
 if ! cargo fuzz --version >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked

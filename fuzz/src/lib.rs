@@ -369,3 +369,23 @@ pub fn dockerfile(data: &[u8]) {
         assert!(base.column >= 1, "column {}", base.column);
     }
 }
+
+/// Git smart-HTTP ref advertisement (src/git.rs), the body a git server sends: any bytes
+/// give refs or a reason, never a panic; every ref kept is a bounded, named ref. The
+/// first line is also read as a context URL.
+pub fn git_refs(data: &[u8]) {
+    if let Ok(refs) = acr_preflight::git::parse_advertisement(data) {
+        for name in &refs.names {
+            assert!(!name.is_empty() && name.len() <= 1024, "ref name {name:?}");
+        }
+        let (branches, tags) = refs.short_names();
+        assert!(branches.len() + tags.len() <= refs.names.len());
+        for wanted in ["HEAD", "main", "refs/heads/main", "v1"] {
+            let _ = refs.has(wanted);
+        }
+    }
+    let text = text(data);
+    let url = text.lines().next().unwrap_or_default();
+    let _ = acr_preflight::git::classify(url, true);
+    let _ = acr_preflight::git::classify(url, false);
+}

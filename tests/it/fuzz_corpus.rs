@@ -72,3 +72,8 @@ fn gha_escape_corpus() {
 fn dockerfile_corpus() {
     replay("dockerfile", targets::dockerfile);
 }
+
+#[test]
+fn git_refs_corpus() {
+    replay("git_refs", targets::git_refs);
+}
