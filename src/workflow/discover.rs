@@ -280,11 +280,15 @@ pub struct BuildCommand {
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
 /// workspace (None when the build reads no local file, or its path is not known here)
-/// and the build-args (`NAME=value`) whose values are known.
+/// and the build-args (`NAME=value`) whose values are known. `context` is the local
+/// context folder relative to the workspace (`.` for the workspace itself; None for a
+/// remote, stdin or Git context, or one not known here), whose `.dockerignore` decides
+/// what the build is sent (P43).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BuildInputs {
     pub dockerfile: Option<String>,
     pub build_args: Vec<(String, String)>,
+    pub context: Option<String>,
 }
 
 /// A registry login found in the job: `docker/login-action`, `azure/docker-login`,
@@ -601,6 +605,7 @@ impl<'i> StepScan<'i, '_> {
         BuildInputs {
             dockerfile,
             build_args,
+            context: resolved("context").flatten().and_then(|c| local_dir(&c)),
         }
     }
 
@@ -1707,6 +1712,7 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
         None => Some(".".to_string()),
     };
     let file = values_of(opts, &["-f", "--file"]).next_back();
+    let local = context.as_deref().and_then(local_dir);
     let dockerfile = match (context, file) {
         (Some(ctx), None) => dockerfile_in(&ctx, "Dockerfile"),
         (Some(ctx), Some(f)) if file_in_context => known(f).and_then(|f| dockerfile_in(&ctx, &f)),
@@ -1719,6 +1725,7 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
     BuildInputs {
         dockerfile,
         build_args,
+        context: local,
     }
 }
 
@@ -1733,6 +1740,17 @@ fn values_of<'a>(
 
 /// `<dir>/<file>` for a local context folder; None for a remote or stdin context.
 fn dockerfile_in(dir: &str, file: &str) -> Option<String> {
+    let dir = local_dir(dir)?;
+    Some(if dir == "." {
+        file.to_string()
+    } else {
+        format!("{dir}/{file}")
+    })
+}
+
+/// A local context folder without `./` and trailing slashes (`.` for the workspace
+/// itself); None for a remote (`https://…`, `git@…`) or stdin (`-`) context.
+fn local_dir(dir: &str) -> Option<String> {
     if dir == "-" || dir.contains("://") || dir.starts_with("git@") {
         return None;
     }
@@ -1741,9 +1759,9 @@ fn dockerfile_in(dir: &str, file: &str) -> Option<String> {
         dir = rest;
     }
     Some(if dir.is_empty() || dir == "." {
-        file.to_string()
+        ".".to_string()
     } else {
-        format!("{dir}/{file}")
+        dir.to_string()
     })
 }
 
