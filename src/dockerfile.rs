@@ -82,7 +82,10 @@ pub fn copy_sources(text: &str) -> Vec<CopySource> {
         let words = split_words(&logical);
         let Some(first) = words.first() else { continue };
         let instruction = word_text(first);
-        if !["copy", "add"].iter().any(|i| instruction.eq_ignore_ascii_case(i)) {
+        if !["copy", "add"]
+            .iter()
+            .any(|i| instruction.eq_ignore_ascii_case(i))
+        {
             continue;
         }
         let rest = &words[1..];

@@ -206,9 +206,11 @@ fn matches(tokens: &[Token], path: &str) -> bool {
                     next(t + 1, c)
                         || (c..chars.len()).any(|k| chars[k] == '/' && next(t + 1, k + 1))
                 }
-                Token::Class(ranges, negated) => here.is_some_and(|h| {
-                    h != '/' && ranges.iter().any(|(lo, hi)| *lo <= h && h <= *hi) != *negated
-                }) && next(t + 1, c + 1),
+                Token::Class(ranges, negated) => {
+                    here.is_some_and(|h| {
+                        h != '/' && ranges.iter().any(|(lo, hi)| *lo <= h && h <= *hi) != *negated
+                    }) && next(t + 1, c + 1)
+                }
             };
             can[t * width + c] = ok;
         }

@@ -28,9 +28,7 @@ pub(super) fn ignored_inputs(
     for build in &found.builds {
         let sender = match build.what.as_str() {
             "az acr build" => Sender::AcrTasks,
-            "docker build" | "docker buildx build" | "docker/build-push-action" => {
-                Sender::BuildKit
-            }
+            "docker build" | "docker buildx build" | "docker/build-push-action" => Sender::BuildKit,
             _ => continue,
         };
         let (Some(context), Some(dockerfile)) = (
@@ -47,12 +45,11 @@ pub(super) fn ignored_inputs(
             continue;
         };
         seen.push(key);
-        if sender == Sender::AcrTasks {
-            if let Some(rel) = within(context, dockerfile) {
-                if let Some(rule) = dockerignore::excluded_by(&rules, &rel) {
-                    report.push(ignored_dockerfile(build, &ignore_path, rule, &rel));
-                }
-            }
+        if sender == Sender::AcrTasks
+            && let Some(rel) = within(context, dockerfile)
+            && let Some(rule) = dockerignore::excluded_by(&rules, &rel)
+        {
+            report.push(ignored_dockerfile(build, &ignore_path, rule, &rel));
         }
         let Ok(text) = files.read(dockerfile) else {
             continue;
@@ -193,5 +190,9 @@ fn ignored_dockerfile(
             rule.line, rule.written
         ),
     );
-    f.at(build.location.file.clone(), build.location.line, build.location.column)
+    f.at(
+        build.location.file.clone(),
+        build.location.line,
+        build.location.column,
+    )
 }
