@@ -104,7 +104,7 @@ fn of(report: &CheckReport, code: Code) -> Vec<&Finding> {
 fn only(report: &CheckReport, code: Code) -> &Finding {
     let found = of(report, code);
     assert_eq!(found.len(), 1, "{:?}", report.findings);
-    found
+    found[0]
 }
 
 fn place(f: &Finding) -> (Severity, String, Option<u32>, Option<u32>) {
