@@ -242,6 +242,8 @@ mod tests {
         assert_eq!(excluded("a/**/z", "a/z"), Some(1));
         assert_eq!(excluded("a/**/z", "a/b/c/z"), Some(1));
         assert_eq!(excluded("a/**", "a/b/c"), Some(1));
+        // What is below `a`, not `a` itself: the folder is sent, empty.
+        assert_eq!(excluded("a/**", "a"), None);
         assert_eq!(excluded("a/**/z", "b/z"), None);
     }
 

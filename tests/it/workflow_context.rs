@@ -42,6 +42,16 @@ jobs:
           registry: myreg
       - name: Build in ACR
         run: az acr build --registry myreg --image team/app:1 --file Dockerfile app
+  cli:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: actions/checkout@v4
+      - id: preflight
+        uses: acr-preflight/acr-preflight@v0
+        with:
+          registry: myreg
+      - name: Build
+        run: docker buildx build --push -t myreg.azurecr.io/team/app:1 ./app
   git:
     runs-on: ubuntu-latest
     steps:
@@ -218,6 +228,37 @@ fn az_acr_build_warns_when_the_dockerfile_is_ignored_and_errs_on_sources() {
     );
     let sources = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
     assert!(sources.message.contains("with `az acr build`"));
+}
+
+#[test]
+fn a_docker_buildx_build_of_a_folder_is_judged_without_the_dockerfile() {
+    let report = run("cli", &[("app/.dockerignore", "Dockerfile\nsrc\n")]);
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert_eq!(place(f).2, Some(4));
+    assert!(
+        f.message.contains("with `docker buildx build`"),
+        "{}",
+        f.message
+    );
+    assert!(of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty());
+}
+
+#[test]
+fn az_acr_build_with_a_dockerfile_ignore_file_is_not_judged() {
+    // Whether the Azure CLI reads `Dockerfile.dockerignore` is not confirmed.
+    let report = run(
+        "tasks",
+        &[
+            ("app/.dockerignore", "Dockerfile\nrequirements.txt\n"),
+            ("app/Dockerfile.dockerignore", "Dockerfile\n"),
+        ],
+    );
+    assert!(
+        of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty()
+            && of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty(),
+        "{:?}",
+        report.findings
+    );
 }
 
 #[test]
