@@ -2,14 +2,14 @@
 //! (P43).
 //!
 //! The rules are Docker's (Dockerfile reference, ".dockerignore file"): one pattern a
-//! line; a line starting with `#` is a comment; surrounding whitespace is dropped; a
+//! line; a line with `#` in column 1 is a comment; surrounding whitespace is dropped; a
 //! pattern is cleaned like Go's `filepath.Clean` (so `./a//b/` is `a/b`) and a leading
 //! `/` is dropped, as patterns are relative to the context root. The syntax is Go's
 //! `filepath.Match` (`*` and `?` never cross `/`, `[…]` classes, `\` escapes) plus `**`,
 //! any number of folders (none included). A pattern that matches a folder excludes
 //! everything below it. `!` starts an exception, which includes again what it matches;
 //! the last rule that matches a path decides. The text is outside data: nothing here
-//! panics, and matching is linear in pattern × path length.
+//! panics, and a rule costs pattern × path length steps to match.
 
 /// One rule of the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -42,9 +42,11 @@ enum Token {
 /// The rules of a `.dockerignore` text, in order.
 pub fn parse(text: &str) -> Vec<Rule> {
     let mut rules = Vec::new();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     for (index, raw) in text.lines().enumerate() {
+        // A comment is a `#` in column 1; ` # x` is a pattern.
         let line = raw.trim();
-        if line.is_empty() || line.starts_with('#') {
+        if line.is_empty() || raw.starts_with('#') {
             continue;
         }
         let (exception, body) = match line.strip_prefix('!') {
@@ -69,7 +71,7 @@ pub fn parse(text: &str) -> Vec<Rule> {
 /// The rule that excludes `path` (relative to the context root), if the last rule that
 /// matches it, or one of its parent folders, is not an exception.
 pub fn excluded_by<'r>(rules: &'r [Rule], path: &str) -> Option<&'r Rule> {
-    let path = clean(path);
+    let path: Vec<char> = clean(path).chars().collect();
     let mut decided: Option<&Rule> = None;
     for rule in rules {
         if rule.matches_or_parent(&path) {
@@ -81,13 +83,9 @@ pub fn excluded_by<'r>(rules: &'r [Rule], path: &str) -> Option<&'r Rule> {
 
 impl Rule {
     /// The rule matches `path` itself or a folder above it.
-    fn matches_or_parent(&self, path: &str) -> bool {
-        if matches(&self.tokens, path) {
-            return true;
-        }
-        path.char_indices()
-            .filter(|(_, c)| *c == '/')
-            .any(|(i, _)| matches(&self.tokens, &path[..i]))
+    fn matches_or_parent(&self, path: &[char]) -> bool {
+        let ends = prefix_matches(&self.tokens, path);
+        ends[path.len()] || path.iter().enumerate().any(|(i, c)| *c == '/' && ends[i])
     }
 }
 
@@ -183,39 +181,53 @@ fn class(chars: &[char], start: usize) -> Option<(Token, usize)> {
     }
 }
 
-/// Whether `tokens` match all of `path`: a table over (token, character) positions, so
-/// no pattern costs more than tokens × characters steps.
-fn matches(tokens: &[Token], path: &str) -> bool {
-    let chars: Vec<char> = path.chars().collect();
-    let width = chars.len() + 1;
-    // can[t * width + c]: tokens[t..] match chars[c..].
-    let mut can = vec![false; (tokens.len() + 1) * width];
-    can[tokens.len() * width + chars.len()] = true;
-    for t in (0..tokens.len()).rev() {
-        for c in (0..=chars.len()).rev() {
-            let next = |tc: usize, cc: usize| can[tc * width + cc];
+/// Which prefixes of `chars` the tokens match whole: `ends[c]` is true when they match
+/// `chars[..c]`. One pass per token over the characters, keeping one row, so a match
+/// costs tokens × characters steps and characters of memory, and the path and all its
+/// parent folders are decided together.
+fn prefix_matches(tokens: &[Token], chars: &[char]) -> Vec<bool> {
+    let n = chars.len();
+    let mut row = vec![false; n + 1];
+    row[0] = true;
+    for token in tokens {
+        let mut next = vec![false; n + 1];
+        let mut seen = false;
+        for c in 0..=n {
+            seen |= row[c];
             let here = chars.get(c).copied();
-            let ok = match &tokens[t] {
-                Token::Char(want) => here == Some(*want) && next(t + 1, c + 1),
-                Token::One => here.is_some_and(|h| h != '/') && next(t + 1, c + 1),
+            match token {
                 Token::Star => {
-                    next(t + 1, c) || (here.is_some_and(|h| h != '/') && can[t * width + c + 1])
+                    next[c] |= row[c];
+                    if next[c] && here.is_some_and(|h| h != '/') {
+                        next[c + 1] = true;
+                    }
                 }
-                Token::Rest => true,
+                Token::Rest => next[c] = seen,
                 Token::Folders => {
-                    next(t + 1, c)
-                        || (c..chars.len()).any(|k| chars[k] == '/' && next(t + 1, k + 1))
+                    next[c] |= row[c];
+                    if seen && here == Some('/') {
+                        next[c + 1] = true;
+                    }
                 }
-                Token::Class(ranges, negated) => {
-                    here.is_some_and(|h| {
-                        h != '/' && ranges.iter().any(|(lo, hi)| *lo <= h && h <= *hi) != *negated
-                    }) && next(t + 1, c + 1)
+                step => {
+                    let ok = match (step, here) {
+                        (Token::Char(want), Some(h)) => h == *want,
+                        (Token::One, Some(h)) => h != '/',
+                        (Token::Class(ranges, negated), Some(h)) => {
+                            h != '/'
+                                && ranges.iter().any(|(lo, hi)| *lo <= h && h <= *hi) != *negated
+                        }
+                        _ => false,
+                    };
+                    if row[c] && ok {
+                        next[c + 1] = true;
+                    }
                 }
-            };
-            can[t * width + c] = ok;
+            }
         }
+        row = next;
     }
-    can[0]
+    row
 }
 
 #[cfg(test)]
@@ -268,6 +280,8 @@ mod tests {
         assert_eq!(excluded(text, "app/main.py"), None);
         assert_eq!(excluded(text, "app/other.py"), Some(1));
         assert_eq!(excluded("#keep.txt\n", "#keep.txt"), None);
+        assert_eq!(excluded(" #keep.txt\r\n", "#keep.txt"), Some(1));
+        assert_eq!(excluded("\u{feff}*.txt\n", "a.txt"), Some(1));
     }
 
     #[test]

@@ -312,3 +312,23 @@ fn the_documented_examples_are_the_exact_output() {
         assert_eq!(head, doc_example(code), "{code:?}");
     }
 }
+
+#[test]
+fn a_huge_ignore_file_stops_being_judged_instead_of_stalling() {
+    // 3.5 MB of patterns (under the 4 MiB read limit) ending with the one that
+    // excludes `requirements.txt`: past the matching budget, nothing is said.
+    let mut huge = "**/x*y*z?[a-c]\n".repeat(230_000);
+    huge.push_str("requirements.txt\n");
+    let report = run("action", &[("app/.dockerignore", &huge)]);
+    assert!(
+        of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty(),
+        "{:?}",
+        report.findings
+    );
+    // A small file with the same last line is judged.
+    let report = run(
+        "action",
+        &[("app/.dockerignore", "**/x*y*z?[a-c]\nrequirements.txt\n")],
+    );
+    only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+}

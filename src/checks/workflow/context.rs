@@ -5,11 +5,17 @@
 //! (BuildKit: `"/<path>": not found`); a Dockerfile they exclude may not reach ACR
 //! Tasks, which packs the folder with the same rules. BuildKit always sends the
 //! Dockerfile itself, so for docker builds only the sources are checked. Files are read
-//! from the workspace, bounded, like the Dockerfiles.
+//! from the workspace, bounded, like the Dockerfiles, and the matching work is bounded
+//! by [`MATCH_BUDGET`].
 
 use super::*;
 use crate::dockerfile::CopySource;
 use crate::dockerignore::{self, Rule};
+
+/// How many pattern × path character steps the matching may take in one run: real
+/// ignore files and Dockerfiles take a few thousand; a hostile pair of files stops
+/// being judged here instead of stalling the run.
+const MATCH_BUDGET: usize = 50_000_000;
 
 /// What sends the context folder: ACR Tasks (the Azure CLI packs it) or BuildKit.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -25,6 +31,7 @@ pub(super) fn ignored_inputs(
     found: &discover::Found,
 ) {
     let mut seen: Vec<(String, String)> = Vec::new();
+    let mut budget = MATCH_BUDGET;
     for build in &found.builds {
         let sender = match build.what.as_str() {
             "az acr build" => Sender::AcrTasks,
@@ -45,8 +52,16 @@ pub(super) fn ignored_inputs(
             continue;
         };
         seen.push(key);
+        let rules_size: usize = rules.iter().map(|r| r.pattern.len() + 1).sum();
+        let mut affordable = |path: &str| {
+            let cost = rules_size.saturating_mul(path.len() + 1);
+            let ok = cost <= budget;
+            budget = budget.saturating_sub(cost);
+            ok
+        };
         if sender == Sender::AcrTasks
             && let Some(rel) = within(context, dockerfile)
+            && affordable(&rel)
             && let Some(rule) = dockerignore::excluded_by(&rules, &rel)
         {
             report.push(ignored_dockerfile(build, &ignore_path, rule, &rel));
@@ -56,7 +71,7 @@ pub(super) fn ignored_inputs(
         };
         for source in crate::dockerfile::copy_sources(&text) {
             let rel = dockerignore::clean(&source.path);
-            if rel == "." || rel.starts_with("../") || rel == ".." {
+            if rel == "." || rel.starts_with("../") || rel == ".." || !affordable(&rel) {
                 continue;
             }
             let Some(rule) = dockerignore::excluded_by(&rules, &rel) else {
