@@ -12,59 +12,46 @@ use std::path::PathBuf;
 
 const FILE: &str = "context.yml";
 
-const WORKFLOW: &str = "name: Context
-on: push
-permissions:
-  id-token: write
-  contents: read
-jobs:
-  action:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - id: preflight
-        uses: acr-preflight/acr-preflight@v0
-        with:
-          registry: myreg
-      - name: Build
-        uses: docker/build-push-action@v6
-        with:
-          context: ./app/
-          push: true
-          tags: myreg.azurecr.io/team/app:1
-  tasks:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - id: preflight
-        uses: acr-preflight/acr-preflight@v0
-        with:
-          registry: myreg
-      - name: Build in ACR
-        run: az acr build --registry myreg --image team/app:1 --file Dockerfile app
-  cli:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: actions/checkout@v4
-      - id: preflight
-        uses: acr-preflight/acr-preflight@v0
-        with:
-          registry: myreg
-      - name: Build
-        run: docker buildx build --push -t myreg.azurecr.io/team/app:1 ./app
-  git:
-    runs-on: ubuntu-latest
-    steps:
-      - id: preflight
-        uses: acr-preflight/acr-preflight@v0
-        with:
-          registry: myreg
-      - name: Build
-        uses: docker/build-push-action@v6
-        with:
-          push: true
-          tags: myreg.azurecr.io/team/app:1
-";
+/// The workflow: jobs that check out the repository, run acr-preflight, then `build`
+/// (the step's lines after `- name:`); the `git` job does not check out.
+fn workflow() -> String {
+    let job = |id: &str, checkout: bool, name: &str, build: &str| {
+        format!(
+            "  {id}:\n    runs-on: ubuntu-latest\n    steps:\n{}      - id: preflight\n        uses: acr-preflight/acr-preflight@v0\n        with:\n          registry: myreg\n      - name: {name}\n{build}",
+            if checkout {
+                "      - uses: actions/checkout@v4\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let action = "        uses: docker/build-push-action@v6\n        with:\n";
+    let tags = "          push: true\n          tags: myreg.azurecr.io/team/app:1\n";
+    [
+        "name: Context\non: push\npermissions:\n  id-token: write\n  contents: read\njobs:\n"
+            .to_string(),
+        job(
+            "action",
+            true,
+            "Build",
+            &format!("{action}          context: ./app/\n{tags}"),
+        ),
+        job(
+            "tasks",
+            true,
+            "Build in ACR",
+            "        run: az acr build --registry myreg --image team/app:1 --file Dockerfile app\n",
+        ),
+        job(
+            "cli",
+            true,
+            "Build",
+            "        run: docker buildx build --push -t myreg.azurecr.io/team/app:1 ./app\n",
+        ),
+        job("git", false, "Build", &format!("{action}{tags}")),
+    ]
+    .concat()
+}
 
 const DOCKERFILE: &str = "FROM myreg.azurecr.io/base:1 AS build
 COPY --from=build /out /out
@@ -78,7 +65,7 @@ COPY *.cfg /etc/
 fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let mut all = vec![
-        (format!(".github/workflows/{FILE}"), WORKFLOW.to_string()),
+        (format!(".github/workflows/{FILE}"), workflow()),
         ("app/Dockerfile".to_string(), DOCKERFILE.to_string()),
     ];
     all.extend(files.iter().map(|(p, t)| (p.to_string(), t.to_string())));
