@@ -57,6 +57,92 @@ pub fn base_images(text: &str, build_args: &[(String, String)]) -> Vec<BaseImage
     images
 }
 
+/// A literal local source of a `COPY` or `ADD`: a path in the build context the
+/// instruction reads, with the place it is written (P43).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CopySource {
+    /// As written (`src/app.py`, `./config/`).
+    pub path: String,
+    /// `COPY` or `ADD`, as written.
+    pub instruction: String,
+    /// 1-based line and column of the source.
+    pub line: usize,
+    pub column: usize,
+}
+
+/// The literal context sources of every `COPY`/`ADD` of `text`, in order. Left out, as
+/// their files are not known here or do not come from the context: copies from a stage
+/// or an image (`--from=`), URLs and Git sources of `ADD`, heredocs, sources holding a
+/// variable (`$`) or a wildcard (`*`, `?`, `[`). Exec form (`["src", "dest"]`) is read
+/// as JSON; an instruction that is not valid JSON there gives nothing.
+pub fn copy_sources(text: &str) -> Vec<CopySource> {
+    let escape = escape_directive(text).unwrap_or('\\');
+    let mut out = Vec::new();
+    for logical in logical_lines(text, escape) {
+        let words = split_words(&logical);
+        let Some(first) = words.first() else { continue };
+        let instruction = word_text(first);
+        if !["copy", "add"]
+            .iter()
+            .any(|i| instruction.eq_ignore_ascii_case(i))
+        {
+            continue;
+        }
+        let rest = &words[1..];
+        if rest.iter().any(|w| {
+            let t = word_text(w);
+            t.to_ascii_lowercase().starts_with("--from")
+        }) {
+            continue;
+        }
+        let operands: Vec<&Vec<Placed>> = rest
+            .iter()
+            .filter(|w| !word_text(w).starts_with("--"))
+            .collect();
+        let Some(start) = operands.first().and_then(|w| w.first()) else {
+            continue;
+        };
+        let placed: Vec<(String, usize, usize)> = if start.ch == '[' {
+            let from = logical
+                .iter()
+                .position(|p| p.line == start.line && p.column == start.column)
+                .unwrap_or(0);
+            let json: String = logical[from..].iter().map(|p| p.ch).collect();
+            match serde_json::from_str::<Vec<String>>(json.trim()) {
+                Ok(list) => list
+                    .into_iter()
+                    .map(|s| (s, start.line, start.column))
+                    .collect(),
+                Err(_) => continue,
+            }
+        } else {
+            operands
+                .iter()
+                .filter_map(|w| w.first().map(|p| (word_text(w), p.line, p.column)))
+                .collect()
+        };
+        let Some((_, sources)) = placed.split_last() else {
+            continue;
+        };
+        for (path, line, column) in sources {
+            let literal = !path.is_empty()
+                && !path.starts_with("<<")
+                && !path.contains("://")
+                && !path.starts_with("git@")
+                && !path.contains(['$', '*', '?', '[']);
+            if literal {
+                out.push(CopySource {
+                    path: path.clone(),
+                    instruction: instruction.clone(),
+                    line: *line,
+                    column: *column,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The escape character of a leading `# escape=` directive, if valid (`\` or `` ` ``).
 fn escape_directive(text: &str) -> Option<char> {
     for line in text.lines() {
@@ -314,6 +400,27 @@ mod tests {
             .collect()
     }
 
+    fn sources(text: &str) -> Vec<(String, usize, usize)> {
+        copy_sources(text)
+            .into_iter()
+            .map(|c| (c.path, c.line, c.column))
+            .collect()
+    }
+
+    #[test]
+    fn copy_sources_are_literal_context_paths_with_their_place() {
+        let text = "FROM base AS build\nCOPY --chown=1:1 app.py conf/ /app/\nCOPY --from=build /out /out\nadd https://example.com/x.tgz /x\nCOPY *.json $DIR/a ./\nCOPY [\"req s.txt\", \"/r\"]\nCOPY <<EOF /f\nCOPY nothing /here\nEOF\nADD \\\n  data.tar /d\nCOPY only\n";
+        assert_eq!(
+            sources(text),
+            vec![
+                ("app.py".to_string(), 2, 18),
+                ("conf/".to_string(), 2, 25),
+                ("req s.txt".to_string(), 6, 6),
+                ("data.tar".to_string(), 11, 3),
+            ]
+        );
+    }
+
     #[test]
     fn plain_from_with_place() {
         let got = base_images(
@@ -405,8 +512,14 @@ mod tests {
             "FROM é${ü}ß\\",
             "RUN <<\nFROM x",
             "# escape=`\n`",
+            "COPY",
+            "COPY [",
+            "ADD [\"a\"]",
+            "COPY [1, 2]",
+            "COPY é ß\\",
         ] {
             let _ = base_images(text, &args(&[("", "")]));
+            let _ = copy_sources(text);
         }
     }
 }

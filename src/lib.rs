@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod config;
 pub mod docker;
 pub mod dockerfile;
+pub mod dockerignore;
 pub mod event;
 pub mod feedback;
 pub mod findings;

@@ -280,7 +280,10 @@ pub struct BuildCommand {
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
 /// workspace (None when the build reads no local file, or its path is not known here)
-/// and the build-args (`NAME=value`) whose values are known.
+/// and the build-args (`NAME=value`) whose values are known. `context` is the local
+/// context folder relative to the workspace (`.` for the workspace itself; None for a
+/// remote, stdin or Git context, or one not known here), whose `.dockerignore` decides
+/// what the build is sent (P43).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BuildInputs {
     pub dockerfile: Option<String>,
@@ -288,6 +291,9 @@ pub struct BuildInputs {
     /// The context as given (`context:`, the command's source operand), when one is
     /// given and resolves: a folder, `-`, or a remote URL (`https://…/repo.git#main`).
     pub context: Option<String>,
+    /// The context when it is a local folder, without `./` and trailing slashes (`.` for
+    /// the workspace itself): the folder whose `.dockerignore` decides what is sent.
+    pub local_context: Option<String>,
 }
 
 /// A registry login found in the job: `docker/login-action`, `azure/docker-login`,
@@ -605,6 +611,7 @@ impl<'i> StepScan<'i, '_> {
         BuildInputs {
             dockerfile,
             build_args,
+            local_context: context.clone().flatten().as_deref().and_then(local_dir),
             context: context.flatten(),
         }
     }
@@ -1713,6 +1720,7 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
         None => Some(".".to_string()),
     };
     let file = values_of(opts, &["-f", "--file"]).next_back();
+    let local = context.as_deref().and_then(local_dir);
     let dockerfile = match (context, file) {
         (Some(ctx), None) => dockerfile_in(&ctx, "Dockerfile"),
         (Some(ctx), Some(f)) if file_in_context => known(f).and_then(|f| dockerfile_in(&ctx, &f)),
@@ -1726,6 +1734,7 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
         dockerfile,
         build_args,
         context: given,
+        local_context: local,
     }
 }
 
@@ -1740,6 +1749,17 @@ fn values_of<'a>(
 
 /// `<dir>/<file>` for a local context folder; None for a remote or stdin context.
 fn dockerfile_in(dir: &str, file: &str) -> Option<String> {
+    let dir = local_dir(dir)?;
+    Some(if dir == "." {
+        file.to_string()
+    } else {
+        format!("{dir}/{file}")
+    })
+}
+
+/// A local context folder without `./` and trailing slashes (`.` for the workspace
+/// itself); None for a remote (`https://…`, `git@…`) or stdin (`-`) context.
+fn local_dir(dir: &str) -> Option<String> {
     if dir == "-" || dir.contains("://") || dir.starts_with("git@") {
         return None;
     }
@@ -1748,9 +1768,9 @@ fn dockerfile_in(dir: &str, file: &str) -> Option<String> {
         dir = rest;
     }
     Some(if dir.is_empty() || dir == "." {
-        file.to_string()
+        ".".to_string()
     } else {
-        format!("{dir}/{file}")
+        dir.to_string()
     })
 }
 

@@ -34,6 +34,7 @@ mod summary_structure;
 mod tls_roots;
 mod workflow;
 mod workflow_buildx;
+mod workflow_context;
 mod workflow_e2e;
 mod workflow_edges;
 mod workflow_names;

@@ -14,6 +14,7 @@
 //! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
 //! of builds on a builder with its own image store from the workspace.
 
+mod context;
 mod messages;
 mod names;
 mod shared_config;
@@ -165,6 +166,7 @@ pub fn check(
     builders(&mut report, config, &found);
     local_images(&mut report, files, &found);
     tasks_bases::tasks_base_registries(&mut report, files, &found);
+    context::ignored_inputs(&mut report, files, &found);
     static_logins(&mut report, config, &found);
     names::invalid_names(&mut report, config, &discovery);
     verified_references(&mut report, &discovery);

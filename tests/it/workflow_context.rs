@@ -1,0 +1,321 @@
+//! Local build contexts and their `.dockerignore` (issue 13: P43). Each test writes a
+//! workspace to a temporary folder (the workflow, a Dockerfile and a `.dockerignore`)
+//! and runs the workflow check on it, reading the files from disk, bounded, as a run
+//! does. Offline.
+
+use acr_preflight::checks::workflow::check;
+use acr_preflight::config::Config;
+use acr_preflight::findings::{CheckReport, Code, Finding, Severity};
+use acr_preflight::workflow::locate::Workspace;
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+const FILE: &str = "context.yml";
+
+/// The workflow: jobs that check out the repository, run acr-preflight, then `build`
+/// (the step's lines after `- name:`); the `git` job does not check out.
+fn workflow() -> String {
+    let job = |id: &str, checkout: bool, name: &str, build: &str| {
+        format!(
+            "  {id}:\n    runs-on: ubuntu-latest\n    steps:\n{}      - id: preflight\n        uses: acr-preflight/acr-preflight@v0\n        with:\n          registry: myreg\n      - name: {name}\n{build}",
+            if checkout {
+                "      - uses: actions/checkout@v4\n"
+            } else {
+                ""
+            }
+        )
+    };
+    let action = "        uses: docker/build-push-action@v6\n        with:\n";
+    let tags = "          push: true\n          tags: myreg.azurecr.io/team/app:1\n";
+    [
+        "name: Context\non: push\npermissions:\n  id-token: write\n  contents: read\njobs:\n"
+            .to_string(),
+        job(
+            "action",
+            true,
+            "Build",
+            &format!("{action}          context: ./app/\n{tags}"),
+        ),
+        job(
+            "tasks",
+            true,
+            "Build in ACR",
+            "        run: az acr build --registry myreg --image team/app:1 --file Dockerfile app\n",
+        ),
+        job(
+            "cli",
+            true,
+            "Build",
+            "        run: docker buildx build --push -t myreg.azurecr.io/team/app:1 ./app\n",
+        ),
+        job("git", false, "Build", &format!("{action}{tags}")),
+    ]
+    .concat()
+}
+
+const DOCKERFILE: &str = "FROM myreg.azurecr.io/base:1 AS build
+COPY --from=build /out /out
+COPY requirements.txt ./
+COPY src/ /app/src/
+ADD https://example.com/tool.tgz /tmp/
+COPY *.cfg /etc/
+";
+
+/// A workspace with the workflow, `app/Dockerfile` and `files` (path, text).
+fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut all = vec![
+        (format!(".github/workflows/{FILE}"), workflow()),
+        ("app/Dockerfile".to_string(), DOCKERFILE.to_string()),
+    ];
+    all.extend(files.iter().map(|(p, t)| (p.to_string(), t.to_string())));
+    for (path, text) in all {
+        let full = dir.path().join(path);
+        std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&full, text).expect("write");
+    }
+    dir
+}
+
+fn run(job: &str, files: &[(&str, &str)]) -> CheckReport {
+    let dir = workspace(files);
+    let mut c = Config::for_tests(PathBuf::from("/home/runner/.docker"));
+    c.env.github_actions = true;
+    c.env.workflow_ref = Some(format!(
+        "octo/shop/.github/workflows/{FILE}@refs/heads/main"
+    ));
+    c.env.job = Some(job.into());
+    c.env.action = Some("preflight".into());
+    c.env.repository = Some("octo/shop".into());
+    let files = Workspace {
+        dir: dir.path().to_path_buf(),
+    };
+    check(&c, &files, &HashMap::new()).0
+}
+
+fn of(report: &CheckReport, code: Code) -> Vec<&Finding> {
+    report.findings.iter().filter(|f| f.code == code).collect()
+}
+
+/// The one finding of `code`.
+fn only(report: &CheckReport, code: Code) -> &Finding {
+    let found = of(report, code);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    found[0]
+}
+
+fn place(f: &Finding) -> (Severity, String, Option<u32>, Option<u32>) {
+    let l = f.location.as_ref().expect("located");
+    (f.severity, l.file.clone(), l.line, l.column)
+}
+
+#[test]
+fn a_copy_source_the_dockerignore_excludes_is_an_error_at_the_dockerfile_line() {
+    let report = run(
+        "action",
+        &[("app/.dockerignore", "# local files\n*.txt\n!README.txt\n")],
+    );
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert_eq!(
+        place(f),
+        (
+            Severity::Error,
+            "app/Dockerfile".to_string(),
+            Some(3),
+            Some(6)
+        )
+    );
+    assert_eq!(
+        f.title,
+        "`COPY requirements.txt` in app/Dockerfile reads a path that app/.dockerignore keeps out of the build context"
+    );
+    for part in [
+        "from the context folder `app`",
+        "app/.dockerignore line 2 (`*.txt`) excludes `requirements.txt`",
+        "`COPY` on line 3 of app/Dockerfile",
+        "fails with `\"/requirements.txt\": not found`",
+    ] {
+        assert!(f.message.contains(part), "{part}: {}", f.message);
+    }
+    assert_eq!(
+        f.fix,
+        "Add the line `!requirements.txt` to app/.dockerignore after line 2, or narrow the pattern `*.txt` so it no longer matches `requirements.txt`."
+    );
+    // Nothing about the Dockerfile: BuildKit always sends it.
+    assert!(of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty());
+}
+
+#[test]
+fn folders_double_stars_and_exceptions_decide_like_docker() {
+    // `src/` trimmed to `src`, which excludes the folder `COPY src/` reads.
+    let report = run("action", &[("app/.dockerignore", "/src/\n")]);
+    let found = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert_eq!(place(found).2, Some(4));
+    // `**` reaches the top level too; a later exception includes the file again.
+    let report = run(
+        "action",
+        &[("app/.dockerignore", "**/*.txt\n!requirements.txt\n")],
+    );
+    assert!(
+        of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty(),
+        "{:?}",
+        report.findings
+    );
+    // An exception below an excluded folder: the folder is sent in part, not judged.
+    let report = run("action", &[("app/.dockerignore", "src\n!src/main.py\n")]);
+    assert!(of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty());
+    // `*` does not cross `/`: `*/requirements.txt` is not the top-level file.
+    let report = run("action", &[("app/.dockerignore", "*/requirements.txt\n")]);
+    assert!(of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty());
+}
+
+#[test]
+fn the_dockerfile_s_own_ignore_file_wins_for_buildkit() {
+    let report = run(
+        "action",
+        &[
+            ("app/.dockerignore", "requirements.txt\n"),
+            ("app/Dockerfile.dockerignore", "src\n"),
+        ],
+    );
+    let found = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert!(found.title.contains("`COPY src/`"), "{}", found.title);
+    assert!(
+        found
+            .message
+            .contains("app/Dockerfile.dockerignore line 1 (`src`)")
+    );
+}
+
+#[test]
+fn az_acr_build_warns_when_the_dockerfile_is_ignored_and_errs_on_sources() {
+    let report = run(
+        "tasks",
+        &[("app/.dockerignore", "Dockerfile\nrequirements.txt\n")],
+    );
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE);
+    let (severity, file, line, _) = place(f);
+    assert_eq!(
+        (severity, file.as_str(), line),
+        (Severity::Warning, ".github/workflows/context.yml", Some(30))
+    );
+    assert_eq!(
+        f.title,
+        "app/.dockerignore excludes the Dockerfile `Dockerfile` that `az acr build` builds"
+    );
+    assert!(
+        f.message
+            .contains("line 1 (`Dockerfile`) excludes the Dockerfile"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.fix
+            .starts_with("Add the line `!Dockerfile` to app/.dockerignore after line 1")
+    );
+    let sources = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert!(sources.message.contains("with `az acr build`"));
+}
+
+#[test]
+fn a_docker_buildx_build_of_a_folder_is_judged_without_the_dockerfile() {
+    let report = run("cli", &[("app/.dockerignore", "Dockerfile\nsrc\n")]);
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert_eq!(place(f).2, Some(4));
+    assert!(
+        f.message.contains("with `docker buildx build`"),
+        "{}",
+        f.message
+    );
+    assert!(of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty());
+}
+
+#[test]
+fn az_acr_build_with_a_dockerfile_ignore_file_is_not_judged() {
+    // Whether the Azure CLI reads `Dockerfile.dockerignore` is not confirmed.
+    let report = run(
+        "tasks",
+        &[
+            ("app/.dockerignore", "Dockerfile\nrequirements.txt\n"),
+            ("app/Dockerfile.dockerignore", "Dockerfile\n"),
+        ],
+    );
+    assert!(
+        of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty()
+            && of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty(),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn no_ignore_file_or_a_git_context_says_nothing() {
+    for (job, files) in [
+        ("action", &[][..]),
+        ("tasks", &[][..]),
+        ("git", &[(".dockerignore", "*\n")][..]),
+    ] {
+        let report = run(job, files);
+        assert!(
+            of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty()
+                && of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty(),
+            "{job}: {:?}",
+            report.findings
+        );
+    }
+}
+
+/// The ```text example of `code`'s section in docs/checks.md.
+fn doc_example(code: Code) -> String {
+    let path = format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(&path).expect("docs/checks.md");
+    let section = docs
+        .split(&format!("\n## {}\n", code.as_str()))
+        .nth(1)
+        .expect("section");
+    let block = section.split("```text\n").nth(1).expect("example");
+    block.split("```").next().expect("end").to_string()
+}
+
+#[test]
+fn the_documented_examples_are_the_exact_output() {
+    let style = acr_preflight::output::text::Style { color: false };
+    for (job, ignore, code) in [
+        (
+            "action",
+            "# local files\n*.txt\n",
+            Code::WORKFLOW_CONTEXT_IGNORED_SOURCE,
+        ),
+        (
+            "tasks",
+            "Dockerfile\n",
+            Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE,
+        ),
+    ] {
+        let report = run(job, &[("app/.dockerignore", ignore)]);
+        let found = only(&report, code);
+        let text = acr_preflight::output::text::render_finding(found, style);
+        let head: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
+        assert_eq!(head, doc_example(code), "{code:?}");
+    }
+}
+
+#[test]
+fn a_huge_ignore_file_stops_being_judged_instead_of_stalling() {
+    // 3.5 MB of patterns (under the 4 MiB read limit) ending with the one that
+    // excludes `requirements.txt`: past the matching budget, nothing is said.
+    let mut huge = "**/x*y*z?[a-c]\n".repeat(230_000);
+    huge.push_str("requirements.txt\n");
+    let report = run("action", &[("app/.dockerignore", &huge)]);
+    assert!(
+        of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty(),
+        "{:?}",
+        report.findings
+    );
+    // A small file with the same last line is judged.
+    let report = run(
+        "action",
+        &[("app/.dockerignore", "**/x*y*z?[a-c]\nrequirements.txt\n")],
+    );
+    only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+}
