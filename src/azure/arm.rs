@@ -437,11 +437,18 @@ pub struct Subscription {
     pub quota_id: Option<String>,
 }
 
+/// `8-4-4-4-12` hexadecimal digits.
+fn is_guid_shaped(s: &str) -> bool {
+    let lengths: Vec<usize> = s.split('-').map(str::len).collect();
+    lengths == [8, 4, 4, 4, 12] && s.chars().all(|c| c == '-' || c.is_ascii_hexdigit())
+}
+
 impl Subscription {
     fn from_json(v: &Value) -> Option<Subscription> {
         let s = |k: &str| v.get(k).and_then(Value::as_str).map(str::to_string);
         Some(Subscription {
-            id: s("subscriptionId")?,
+            // It is put into further ARM URLs: only a GUID is taken.
+            id: s("subscriptionId").filter(|id| is_guid_shaped(id))?,
             display_name: s("displayName"),
             state: s("state"),
             quota_id: v
@@ -830,6 +837,17 @@ mod tests {
             "Free Trial (00000000-1111-2222-3333-444444444444)"
         );
         assert!(Subscription::from_json(&serde_json::json!({"id": "/subscriptions/x"})).is_none());
+        // An id that is not a GUID never reaches a URL.
+        for id in [
+            "../../providers",
+            "00000000-1111-2222-3333-44444444444/",
+            "",
+        ] {
+            assert!(
+                Subscription::from_json(&serde_json::json!({"subscriptionId": id})).is_none(),
+                "{id}"
+            );
+        }
     }
 
     #[test]
