@@ -119,6 +119,10 @@ pub struct RunEnvironment {
     /// `PATH`, where credential helpers are looked up.
     pub path: Option<OsString>,
     pub home: Option<PathBuf>,
+    /// `SUDO_USER`: the user who ran `sudo` (set when acr-preflight itself runs through it).
+    pub sudo_user: Option<String>,
+    /// `AZURE_CONFIG_DIR`: the Azure CLI's profile folder, else `~/.azure`.
+    pub azure_config_dir: Option<PathBuf>,
     pub github_step_summary: Option<PathBuf>,
     pub github_output: Option<PathBuf>,
     pub github_workspace: Option<PathBuf>,
