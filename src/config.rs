@@ -209,6 +209,9 @@ pub struct BuildTools {
     /// docker / buildx builds and pushes, each as `what (file:line)`: they read the
     /// docker config.
     pub docker: Vec<String>,
+    /// `az` calls that need a token (`az acr login`, …), without sudo, each as
+    /// `what (file:line)`: they need the Azure CLI session to still serve tokens.
+    pub az: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

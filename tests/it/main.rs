@@ -21,6 +21,7 @@ mod hostile_secrets;
 mod identity;
 mod identity_arm_facts;
 mod identity_arm_history;
+mod identity_cli_session;
 mod push_proof;
 mod reference_vectors;
 mod registry;

@@ -603,7 +603,7 @@ pub(super) fn config_mismatch_az_sudo(
             call.what, call.step.label, signin.step.label
         ),
         format!(
-            "{} runs {}. The job signs in with {}, which runs {}. That profile holds no session for the call, so az fails with \"Please run 'az login' to setup account.\".",
+            "{} runs {}. The job signs in with {}, which runs {}. That profile holds no session for the call, so az fails with \"Please run 'az login' to setup account.\"",
             az_at(call),
             side(call.as_root),
             az_at(signin),
