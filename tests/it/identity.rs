@@ -714,27 +714,31 @@ pub(crate) struct FakeAz {
 impl FakeAz {
     /// Its tokens claim to expire at `expires_on` (seconds since the epoch).
     pub(crate) fn new(w: &World, expires_on: u64) -> FakeAz {
-        use std::os::unix::fs::PermissionsExt;
         let arm =
             w.az.entra
                 .mint_access_token(CLIENT_ID, "https://management.azure.com");
         let acr =
             w.az.entra
                 .mint_access_token(CLIENT_ID, "https://containerregistry.azure.net");
+        let mut az = FakeAz::script(&format!(
+            "case \"$*\" in *containerregistry*) t='{acr}';; *) t='{arm}';; esac\nprintf '{{\"accessToken\":\"%s\",\"expiresOn\":\"2030-01-01 00:00:00.000000\",\"expires_on\":{expires_on},\"subscription\":\"{SUB}\",\"tenant\":\"{TENANT}\",\"tokenType\":\"Bearer\"}}\\n' \"$t\"\n"
+        ));
+        az.arm = arm;
+        az.acr = acr;
+        az
+    }
+
+    /// An `az` that runs this shell script body (no tokens of its own).
+    pub(crate) fn script(body: &str) -> FakeAz {
+        use std::os::unix::fs::PermissionsExt;
         let bin = tempfile::tempdir().unwrap();
         let az = bin.path().join("az");
-        std::fs::write(
-            &az,
-            format!(
-                "#!/bin/sh\ncase \"$*\" in *containerregistry*) t='{acr}';; *) t='{arm}';; esac\nprintf '{{\"accessToken\":\"%s\",\"expiresOn\":\"2030-01-01 00:00:00.000000\",\"expires_on\":{expires_on},\"subscription\":\"{SUB}\",\"tenant\":\"{TENANT}\",\"tokenType\":\"Bearer\"}}\\n' \"$t\"\n"
-            ),
-        )
-        .unwrap();
+        std::fs::write(&az, format!("#!/bin/sh\n{body}")).unwrap();
         std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
         let path = format!("{}:/usr/bin:/bin", bin.path().display());
         FakeAz {
-            arm,
-            acr,
+            arm: String::new(),
+            acr: String::new(),
             path,
             _bin: bin,
         }

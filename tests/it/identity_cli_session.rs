@@ -146,3 +146,71 @@ fn no_renewal_warning_when_the_federated_token_outlives_the_tokens_or_the_sessio
         assert!(!r.raw.contains(credential.1), "{}", r.raw);
     }
 }
+
+/// What az prints when its profile holds no session (root's, under sudo) and when its
+/// federated sign-in can no longer be renewed (https://github.com/Azure/azure-cli/issues/28708).
+const NO_SESSION: &str = "echo \"ERROR: Please run 'az login' to setup account.\" >&2\nexit 1\n";
+const RENEWAL_FAILED: &str = "echo \"ERROR: AADSTS700024: Client assertion is not within its valid time range. Current time: 2026-12-05T12:00:00.0000000Z, assertion valid from 2026-12-05T10:00:00.0000000Z, expiry time of assertion 2026-12-05T10:05:00.0000000Z. Trace ID: 0f6a1b2c-0000-4000-8000-000000000001 Correlation ID: 0f6a1b2c-0000-4000-8000-000000000002 Timestamp: 2026-12-05 12:00:00Z\" >&2\nexit 1\n";
+
+#[test]
+fn az_without_a_session_under_sudo_says_that_root_has_its_own_profile() {
+    let w = world(false);
+    let az = FakeAz::script(NO_SESSION);
+    let args = [&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat();
+    let r = run(
+        &w,
+        false,
+        &[
+            ("PATH", az.path.as_str()),
+            ("SUDO_USER", "runner"),
+            ("HOME", "/root"),
+        ],
+        &args,
+    );
+    let f = r.only("ID_TOKEN_FAILED");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("runs through sudo (SUDO_USER=runner, HOME=/root)"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("run acr-preflight without sudo, as runner"),
+        "{fix}"
+    );
+
+    // Not under sudo: the plain advice.
+    let r = run(&w, false, &[("PATH", az.path.as_str())], &args);
+    let fix = r.only("ID_TOKEN_FAILED")["fix"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(fix.starts_with("Log in first: az login"), "{fix}");
+}
+
+#[test]
+fn an_az_session_that_can_no_longer_renew_is_an_expired_assertion_with_the_re_login_fix() {
+    let w = world(false);
+    let az = FakeAz::script(RENEWAL_FAILED);
+    let r = run(
+        &w,
+        false,
+        &[("PATH", az.path.as_str())],
+        &[&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat(),
+    );
+    let f = r.only("ID_ASSERTION_EXPIRED");
+    assert_eq!(f["severity"], "error");
+    assert!(
+        f["title"]
+            .as_str()
+            .unwrap()
+            .contains("Azure CLI session's federated token"),
+        "{f:#}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .starts_with("Repeat the azure/login step"),
+        "{f:#}"
+    );
+}

@@ -38,6 +38,11 @@ fn placed(f: &Finding) -> (Severity, u32, String) {
     (severity, line, at)
 }
 
+/// `report` has no finding with `code`.
+fn assert_none(report: &CheckReport, code: Code) {
+    assert!(of(report, code).is_empty(), "{:?}", report.findings);
+}
+
 fn rendered(f: &Finding) -> String {
     let out = render_finding(f, Style { color: false });
     println!("{out}");
@@ -79,12 +84,7 @@ fn an_az_call_after_a_build_with_an_oidc_sign_in_is_a_notice_at_the_call() {
 #[test]
 fn no_az_notice_when_az_runs_before_the_build_or_the_sign_in_is_repeated_or_not_oidc() {
     for job in ["az-before-build", "secret-login", "plain-az"] {
-        let report = run(job);
-        assert!(
-            of(&report, Code::WORKFLOW_AZ_AFTER_BUILD).is_empty(),
-            "{job}: {:?}",
-            report.findings
-        );
+        assert_none(&run(job), Code::WORKFLOW_AZ_AFTER_BUILD);
     }
 }
 
@@ -118,12 +118,7 @@ fn sudo_az_after_a_sign_in_without_sudo_is_a_config_mismatch_at_the_call() {
     rendered(f);
 
     // Without sudo the same job is fine.
-    let report = run("plain-az");
-    assert!(
-        of(&report, Code::WORKFLOW_CONFIG_MISMATCH).is_empty(),
-        "{:?}",
-        report.findings
-    );
+    assert_none(&run("plain-az"), Code::WORKFLOW_CONFIG_MISMATCH);
 }
 
 #[test]
@@ -157,7 +152,7 @@ fn acr_preflight_under_sudo_with_a_build_without_it_is_a_config_mismatch_at_the_
     // `sudo -E` keeps HOME: acr-preflight read the runner user's files.
     c.env.home = Some(PathBuf::from("/home/runner"));
     c.docker_config.dir = PathBuf::from("/home/runner/.docker");
-    assert!(of(&run_with(&c), Code::WORKFLOW_CONFIG_MISMATCH).is_empty());
+    assert_none(&run_with(&c), Code::WORKFLOW_CONFIG_MISMATCH);
     // A build through sudo too reads root's config, as acr-preflight did.
     let mut c = config("sudo-az");
     c.env.sudo_user = Some("runner".into());
