@@ -82,6 +82,26 @@ fn an_az_call_after_a_build_with_an_oidc_sign_in_is_a_notice_at_the_call() {
 }
 
 #[test]
+fn a_script_az_login_with_a_federated_token_is_an_oidc_sign_in() {
+    let report = run("script-login");
+    let found = of(&report, Code::WORKFLOW_AZ_AFTER_BUILD);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert_eq!(
+        placed(found[0]),
+        (
+            Severity::Notice,
+            122,
+            "run: az acr import -n myreg --source docker.io/library/alpine:3.20".to_string()
+        )
+    );
+    assert!(
+        found[0].message.contains("`az login` in step `Sign in`"),
+        "{}",
+        found[0].message
+    );
+}
+
+#[test]
 fn no_az_notice_when_az_runs_before_the_build_or_the_sign_in_is_repeated_or_not_oidc() {
     for job in ["az-before-build", "secret-login", "plain-az"] {
         assert_none(&run(job), Code::WORKFLOW_AZ_AFTER_BUILD);
