@@ -102,6 +102,22 @@ fn a_script_az_login_with_a_federated_token_is_an_oidc_sign_in() {
 }
 
 #[test]
+fn a_sign_in_and_a_call_both_through_sudo_share_roots_profile() {
+    let report = run("sudo-both");
+    let found = of(&report, Code::WORKFLOW_AZ_AFTER_BUILD);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert_eq!(found[0].location.as_ref().unwrap().line, Some(134));
+    // Both read /root/.azure: no profile mismatch for the az call.
+    assert!(
+        of(&report, Code::WORKFLOW_CONFIG_MISMATCH)
+            .iter()
+            .all(|f| !f.message.contains("Azure CLI profile")),
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
 fn no_az_notice_when_az_runs_before_the_build_or_the_sign_in_is_repeated_or_not_oidc() {
     for job in ["az-before-build", "secret-login", "plain-az"] {
         assert_none(&run(job), Code::WORKFLOW_AZ_AFTER_BUILD);

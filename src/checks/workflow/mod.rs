@@ -442,12 +442,11 @@ fn preflight_under_sudo(report: &mut CheckReport, config: &Config, found: &disco
 /// token it was given, which expires within minutes; an `az` call that needs a token
 /// after a long build fails with AADSTS700024 once the cached token has expired too.
 fn az_after_build(report: &mut CheckReport, found: &discover::Found) {
-    for call in found.az.iter().filter(|a| a.needs_token && !a.as_root) {
-        let Some(signin) = found
-            .az
-            .iter()
-            .rfind(|s| s.login.is_some() && call.after(&s.step, &s.location))
-        else {
+    for call in found.az.iter().filter(|a| a.needs_token) {
+        // The session the call reads: the last sign-in on its side of `sudo`.
+        let Some(signin) = found.az.iter().rfind(|s| {
+            s.login.is_some() && s.as_root == call.as_root && call.after(&s.step, &s.location)
+        }) else {
             continue;
         };
         if signin.login != Some(true) {
