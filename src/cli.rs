@@ -472,6 +472,8 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
         ),
         path: env.get("PATH").map(OsString::from),
         home: path_of("HOME"),
+        sudo_user: var(env, "SUDO_USER").filter(|u| u != "root"),
+        azure_config_dir: path_of("AZURE_CONFIG_DIR"),
         github_step_summary: path_of("GITHUB_STEP_SUMMARY"),
         github_output: path_of("GITHUB_OUTPUT"),
         github_workspace: path_of("GITHUB_WORKSPACE"),

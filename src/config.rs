@@ -119,6 +119,10 @@ pub struct RunEnvironment {
     /// `PATH`, where credential helpers are looked up.
     pub path: Option<OsString>,
     pub home: Option<PathBuf>,
+    /// `SUDO_USER`: the user who ran `sudo` (set when acr-preflight itself runs through it).
+    pub sudo_user: Option<String>,
+    /// `AZURE_CONFIG_DIR`: the Azure CLI's profile folder, else `~/.azure`.
+    pub azure_config_dir: Option<PathBuf>,
     pub github_step_summary: Option<PathBuf>,
     pub github_output: Option<PathBuf>,
     pub github_workspace: Option<PathBuf>,
@@ -205,6 +209,9 @@ pub struct BuildTools {
     /// docker / buildx builds and pushes, each as `what (file:line)`: they read the
     /// docker config.
     pub docker: Vec<String>,
+    /// `az` calls that need a token (`az acr login`, …), without sudo, each as
+    /// `what (file:line)`: they need the Azure CLI session to still serve tokens.
+    pub az: Vec<String>,
 }
 
 #[derive(Debug, Clone)]

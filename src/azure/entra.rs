@@ -133,6 +133,8 @@ pub struct Session {
     presented: Arc<Mutex<Option<Presented>>>,
     oidc_failure: Arc<Mutex<Option<String>>>,
     secrets: Secrets,
+    /// The earliest `expires_on` of the tokens this session handed out.
+    earliest_expiry: Mutex<Option<std::time::SystemTime>>,
 }
 
 impl std::fmt::Debug for Session {
@@ -449,6 +451,7 @@ pub fn session(
         presented,
         oidc_failure,
         secrets: secrets.clone(),
+        earliest_expiry: Mutex::new(None),
     })
 }
 
@@ -458,12 +461,26 @@ impl Session {
         self.presented.lock().ok().and_then(|p| p.clone())
     }
 
+    /// The earliest expiry (`expires_on`) of the tokens handed out so far: for the Azure
+    /// CLI, when the first token it cached for this run runs out.
+    pub fn earliest_expiry(&self) -> Option<std::time::SystemTime> {
+        self.earliest_expiry.lock().ok().and_then(|e| *e)
+    }
+
     /// An access token for `scope` (`…/.default`).
     pub async fn token(&self, scope: &str) -> Result<String, EntraError> {
         match self.credential.get_token(&[scope], None).await {
             Ok(t) => {
                 let token = t.token.secret().to_string();
                 self.secrets.register(&token);
+                let expires = u64::try_from(t.expires_on.unix_timestamp())
+                    .ok()
+                    .and_then(|s| {
+                        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(s))
+                    });
+                if let (Some(e), Ok(mut earliest)) = (expires, self.earliest_expiry.lock()) {
+                    *earliest = Some(earliest.map_or(e, |x| x.min(e)));
+                }
                 Ok(token)
             }
             Err(e) => {

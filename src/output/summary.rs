@@ -489,6 +489,8 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::ID_ASSERTION_EXPIRED
         | C::ID_TOKEN_FAILED
         | C::ID_CLI_UNVERIFIABLE
+        | C::ID_CLI_OIDC_RENEWAL
+        | C::WORKFLOW_AZ_AFTER_BUILD
         | C::WORKFLOW_OIDC_PERMISSION
         | C::WORKFLOW_ENVIRONMENT_SUBJECT
         | C::WORKFLOW_INPUT_EMPTY => 1,

@@ -197,15 +197,20 @@ async fn registry_stage(
     }
 }
 
+/// `what` and where it is written: "`docker build` (file:line)".
+fn located(what: &str, location: &crate::findings::Location) -> String {
+    match location.line {
+        Some(line) => format!("`{what}` ({}:{line})", location.file),
+        None => format!("`{what}` ({})", location.file),
+    }
+}
+
 /// The build commands the workflow runs after acr-preflight's step, split into those
 /// that queue ACR Tasks runs and those that read the docker config.
 pub(super) fn build_tools(discovery: &crate::workflow::Discovery) -> crate::config::BuildTools {
     let mut tools = crate::config::BuildTools::default();
     for b in discovery.builds.iter().filter(|b| b.after_preflight) {
-        let at = match b.location.line {
-            Some(line) => format!("`{}` ({}:{line})", b.what, b.location.file),
-            None => format!("`{}` ({})", b.what, b.location.file),
-        };
+        let at = located(&b.what, &b.location);
         if matches!(
             b.what.as_str(),
             "az acr build" | "az acr run" | "azure/acr-build"
@@ -214,6 +219,13 @@ pub(super) fn build_tools(discovery: &crate::workflow::Discovery) -> crate::conf
         } else {
             tools.docker.push(at);
         }
+    }
+    for a in discovery
+        .az
+        .iter()
+        .filter(|a| a.after_preflight && a.needs_token && !a.as_root)
+    {
+        tools.az.push(located(&a.what, &a.location));
     }
     tools
 }

@@ -317,6 +317,47 @@ pub struct LoginStep {
     pub username: Option<String>,
 }
 
+/// An Azure CLI sign-in or call found in the job: `azure/login` (which runs
+/// `az login`), `az login`, and the `az` commands of `run:` scripts and `azure/cli`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AzCommand {
+    /// `azure/login`, `az login`, `az acr login`, `az acr repository show`, …
+    pub what: String,
+    /// A sign-in (`azure/login`, `az login`): `Some(true)` when it signs in with a
+    /// federated token (OIDC: `client-id` without `creds` or a client secret,
+    /// `--federated-token`), which `az` cannot renew once it expires.
+    pub login: Option<bool>,
+    /// A call that needs an Entra token (`az acr login`, `az acr build`, `az acr run`,
+    /// `az acr import`, `az acr repository …`); the list is kept short on purpose.
+    pub needs_token: bool,
+    /// Run through `sudo`: `az` reads root's profile (`/root/.azure`).
+    pub as_root: bool,
+    pub location: Location,
+    pub step: StepRef,
+    pub after_preflight: bool,
+}
+
+impl AzCommand {
+    /// Whether it runs after `other` in the job (by step, then by line).
+    pub fn after(&self, step: &StepRef, location: &Location) -> bool {
+        (self.step.index, self.location.line) > (step.index, location.line)
+    }
+}
+
+/// An `azure/login` step that signs in with OIDC: a `client-id` without `creds` or a
+/// client secret, and not `auth-type: IDENTITY` (https://github.com/Azure/login#readme).
+pub fn azure_login_is_oidc(step: &Step) -> bool {
+    let has = |name: &str| step.input(name).is_some_and(|v| !v.value.trim().is_empty());
+    let identity = step
+        .input("auth-type")
+        .is_some_and(|v| v.value.trim().eq_ignore_ascii_case("IDENTITY"));
+    step.action().as_deref() == Some("azure/login")
+        && has("client-id")
+        && !has("creds")
+        && !has("client-secret")
+        && !identity
+}
+
 /// Everything discovery found in one job.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Found {
@@ -330,6 +371,8 @@ pub struct Found {
     /// Steps that create a buildx builder (`docker/setup-buildx-action`,
     /// `docker buildx create`).
     pub builders: Vec<BuilderStep>,
+    /// Azure CLI sign-ins and calls.
+    pub az: Vec<AzCommand>,
 }
 
 /// A step that creates a buildx builder, with the driver it runs BuildKit in.
@@ -416,6 +459,7 @@ pub fn discover(input: &Input<'_>) -> Found {
             Some(action @ ("docker/login-action" | "azure/docker-login")) => {
                 ctx.login_action(action)
             }
+            Some("azure/login") => ctx.azure_login(),
             Some("azure/cli") => {
                 if let Some(script) = step.input("inlineScript") {
                     ctx.script(script, Dialect::Posix);
@@ -1093,6 +1137,60 @@ impl<'i> StepScan<'i, '_> {
         });
     }
 
+    /// `azure/login`: an `az login`, with OIDC or not.
+    fn azure_login(&mut self) {
+        let Some(uses) = self.step.uses.as_ref() else {
+            return;
+        };
+        let location = self.location(uses, 0, uses.value.trim_end().len());
+        self.found.az.push(AzCommand {
+            what: "azure/login".to_string(),
+            login: Some(azure_login_is_oidc(self.step)),
+            needs_token: false,
+            as_root: false,
+            location,
+            step: self.step_ref.clone(),
+            after_preflight: self.after,
+        });
+    }
+
+    /// An `az` command of a script: `words` follow the program name.
+    fn az_command(&mut self, text: &Text, words: &[Word], span: (usize, usize)) {
+        let lits: Vec<String> = words
+            .iter()
+            .take(3)
+            .map(|w| w.literal().unwrap_or_default())
+            .collect();
+        let word = |k: usize| lits.get(k).map(String::as_str).unwrap_or_default();
+        let login = (word(0) == "login").then(|| {
+            words.iter().any(|w| {
+                w.literal().is_some_and(|l| {
+                    l == "--federated-token" || l.starts_with("--federated-token=")
+                })
+            })
+        });
+        let needs_token = word(0) == "acr"
+            && matches!(word(1), "login" | "build" | "run" | "import" | "repository");
+        let what = std::iter::once("az")
+            .chain(
+                lits.iter()
+                    .map(String::as_str)
+                    .take_while(|l| !l.is_empty() && !l.starts_with('-')),
+            )
+            .collect::<Vec<_>>()
+            .join(" ");
+        let location = self.location(text, span.0, span.1);
+        self.found.az.push(AzCommand {
+            what,
+            login,
+            needs_token,
+            as_root: self.as_root,
+            location,
+            step: self.step_ref.clone(),
+            after_preflight: self.after,
+        });
+    }
+
     fn login(
         &mut self,
         what: &str,
@@ -1197,6 +1295,9 @@ impl<'i> StepScan<'i, '_> {
             .map(|n| start + n)
             .unwrap_or(end);
         let span = (start, first_line_end);
+        if program == "az" {
+            self.az_command(text, &words[i + 1..], span);
+        }
         match program.as_str() {
             "docker" => self.docker_command(text, &words[i + 1..], span, locals),
             "az" if lit(i + 1) == "acr" && lit(i + 2) == "login" => {

@@ -19,8 +19,8 @@ pub mod shell;
 pub mod yaml;
 
 pub use discover::{
-    BuildCommand, BuildInputs, BuilderStep, DiscoveredRef, LoginStep, Origin, Piece, RefKind, Role,
-    StepRef,
+    AzCommand, BuildCommand, BuildInputs, BuilderStep, DiscoveredRef, LoginStep, Origin, Piece,
+    RefKind, Role, StepRef,
 };
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
@@ -48,6 +48,8 @@ pub struct Discovery {
     pub logins: Vec<LoginStep>,
     /// Every step of the job that creates a buildx builder.
     pub builders: Vec<BuilderStep>,
+    /// Every Azure CLI sign-in and `az` call of the job.
+    pub az: Vec<AzCommand>,
     /// The entries of acr-preflight's own `context` and `push` inputs: the value as
     /// the run received it (a `--context`/`--push` value) and where it is written.
     pub inputs: Vec<(String, Location)>,

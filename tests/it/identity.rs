@@ -699,40 +699,69 @@ fn auto_mode_picks_the_configured_identity() {
     assert_eq!(r.json["identity"]["method"], "client secret");
 }
 
+/// A fake `az` in its own folder, printing what `az account get-access-token -o json
+/// --scope … --tenant …` prints (`accessToken`, `expiresOn`, `expires_on` since CLI
+/// 2.54.0, …: https://learn.microsoft.com/cli/azure/account#az-account-get-access-token)
+/// with tokens the Entra fake minted for the app.
+pub(crate) struct FakeAz {
+    pub(crate) arm: String,
+    pub(crate) acr: String,
+    /// `PATH` with the fake first.
+    pub(crate) path: String,
+    _bin: tempfile::TempDir,
+}
+
+impl FakeAz {
+    /// Its tokens claim to expire at `expires_on` (seconds since the epoch).
+    pub(crate) fn new(w: &World, expires_on: u64) -> FakeAz {
+        let arm =
+            w.az.entra
+                .mint_access_token(CLIENT_ID, "https://management.azure.com");
+        let acr =
+            w.az.entra
+                .mint_access_token(CLIENT_ID, "https://containerregistry.azure.net");
+        let mut az = FakeAz::script(&format!(
+            "case \"$*\" in *containerregistry*) t='{acr}';; *) t='{arm}';; esac\nprintf '{{\"accessToken\":\"%s\",\"expiresOn\":\"2030-01-01 00:00:00.000000\",\"expires_on\":{expires_on},\"subscription\":\"{SUB}\",\"tenant\":\"{TENANT}\",\"tokenType\":\"Bearer\"}}\\n' \"$t\"\n"
+        ));
+        az.arm = arm;
+        az.acr = acr;
+        az
+    }
+
+    /// An `az` that runs this shell script body (no tokens of its own).
+    pub(crate) fn script(body: &str) -> FakeAz {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = tempfile::tempdir().unwrap();
+        let az = bin.path().join("az");
+        std::fs::write(&az, format!("#!/bin/sh\n{body}")).unwrap();
+        std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let path = format!("{}:/usr/bin:/bin", bin.path().display());
+        FakeAz {
+            arm: String::new(),
+            acr: String::new(),
+            path,
+            _bin: bin,
+        }
+    }
+}
+
 #[test]
 fn azure_cli_mode_uses_the_az_session() {
-    use std::os::unix::fs::PermissionsExt;
     let w = world(false);
     w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
-    let arm =
-        w.az.entra
-            .mint_access_token(CLIENT_ID, "https://management.azure.com");
-    let acr =
-        w.az.entra
-            .mint_access_token(CLIENT_ID, "https://containerregistry.azure.net");
-    let bin = tempfile::tempdir().unwrap();
-    let az = bin.path().join("az");
-    // What `az account get-access-token -o json --scope … --tenant …` prints.
-    std::fs::write(
-        &az,
-        format!(
-            "#!/bin/sh\ncase \"$*\" in *containerregistry*) t='{acr}';; *) t='{arm}';; esac\nprintf '{{\"accessToken\":\"%s\",\"expiresOn\":\"2030-01-01 00:00:00.000000\",\"expires_on\":1893456000,\"subscription\":\"{SUB}\",\"tenant\":\"{TENANT}\",\"tokenType\":\"Bearer\"}}\\n' \"$t\"\n"
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&az, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let path = format!("{}:/usr/bin:/bin", bin.path().display());
+    let az = FakeAz::new(&w, 1_893_456_000);
+    let (arm, acr, path) = (&az.arm, &az.acr, az.path.as_str());
     let r = run(
         &w,
         false,
-        &[("PATH", path.as_str())],
+        &[("PATH", path)],
         &[&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat(),
     );
     assert_eq!(r.status, 0, "{:#}", r.json);
     assert_eq!(r.json["identity"]["method"], "Azure CLI session");
     assert_eq!(r.json["identity"]["object_id"], OBJECT_ID);
     assert_eq!(r.json["contexts"][0]["digest"], w.digest.as_str());
-    assert!(!r.raw.contains(&arm) && !r.raw.contains(&acr));
+    assert!(!r.raw.contains(arm) && !r.raw.contains(acr));
 
     // No az on PATH: a clear failure, not a crash.
     let r = run(

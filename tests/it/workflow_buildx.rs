@@ -5,64 +5,28 @@
 //! a static registry login while acr-preflight proves an OIDC identity. Offline: the
 //! workflow check reads the workflow and Dockerfiles from an in-memory workspace.
 
+use crate::support::workflow_fixture::{Fixture, of};
 use acr_preflight::checks::workflow::check;
 use acr_preflight::config::{AuthMode, Config};
 use acr_preflight::findings::{CheckReport, Code, Finding, Severity};
 use std::collections::{BTreeMap, HashMap};
-use std::path::PathBuf;
 
-const FILE: &str = "buildx-builders.yml";
-
-fn text() -> String {
-    let path = format!(
-        "{}/tests/fixtures/workflows/{FILE}",
-        env!("CARGO_MANIFEST_DIR")
-    );
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
+const FIXTURE: Fixture = Fixture("buildx-builders.yml");
 
 fn config(job: &str) -> Config {
-    let mut c = Config::for_tests(PathBuf::from("/home/runner/.docker"));
-    c.env.github_actions = true;
-    c.env.workflow_ref = Some(format!(
-        "octo/shop/.github/workflows/{FILE}@refs/heads/main"
-    ));
-    c.env.job = Some(job.into());
-    c.env.action = Some("preflight".into());
-    c.env.repository = Some("octo/shop".into());
-    c
+    FIXTURE.config(job)
 }
 
-/// Runs job `job` with `extra` files (Dockerfiles) in the workspace.
 fn run_with(config: &Config, extra: &[(&str, &str)]) -> CheckReport {
-    let mut files = BTreeMap::new();
-    files.insert(format!(".github/workflows/{FILE}"), text());
-    for (path, body) in extra {
-        files.insert(path.to_string(), body.to_string());
-    }
-    check(config, &files, &HashMap::new()).0
+    FIXTURE.run_with(config, extra)
 }
 
 fn run(job: &str) -> CheckReport {
-    run_with(&config(job), &[])
+    FIXTURE.run(job)
 }
 
-fn of(report: &CheckReport, code: Code) -> Vec<&Finding> {
-    report.findings.iter().filter(|f| f.code == code).collect()
-}
-
-/// The finding's severity, line and column, and the fixture text there.
 fn placed(f: &Finding) -> (Severity, u32, u32, String) {
-    let l = f.location.as_ref().expect("located");
-    let (line, column) = (l.line.unwrap(), l.column.unwrap());
-    let at: String = text()
-        .lines()
-        .nth(line as usize - 1)
-        .unwrap()
-        .chars()
-        .skip(column as usize - 1)
-        .collect();
-    (f.severity, line, column, at)
+    FIXTURE.placed(f)
 }
 
 #[test]

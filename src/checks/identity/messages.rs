@@ -267,6 +267,8 @@ pub(super) fn entra_finding(
                 finding(Code::ID_SECRET_INVALID, Severity::Error, format!("the client secret of {client} is wrong"), evidence, format!("Use the secret's Value, not its Secret ID; create a new one if it is lost: az ad app credential reset --id {client} --append"))
             } else if has(7000222) {
                 finding(Code::ID_SECRET_EXPIRED, Severity::Error, format!("the client secret of {client} has expired"), evidence, format!("Create a new secret and update the repository secret: az ad app credential reset --id {client} --append --years 1 (or move to OIDC federated credentials, which have no secret to expire)."))
+            } else if has(700024) && method == Method::AzureCli {
+                finding(Code::ID_ASSERTION_EXPIRED, Severity::Error, "the Azure CLI session's federated token has expired, and az has no valid cached token left", format!("{evidence} azure/login with OIDC signs az in with GitHub's ID token, valid for minutes; az renews its tokens only while it is valid, and cannot fetch a new one."), "Repeat the azure/login step, with the same inputs, right before this step (and before each later step that calls az); or move this step and `az acr login` closer to azure/login.".to_string())
             } else if has(700024) {
                 finding(Code::ID_ASSERTION_EXPIRED, Severity::Error, "the OIDC token presented to Entra has expired", format!("{evidence} GitHub's OIDC tokens are valid for minutes; a token fetched early in a long job expires before it is used."), "Fetch the token right before it is needed (run acr-preflight and azure/login immediately before the build step), and check the runner's clock.".to_string())
             } else {
@@ -288,7 +290,10 @@ pub(super) fn entra_finding(
                 _ => d.clone(),
             },
             match method {
-                Method::AzureCli => "Log in first: az login (or azure/login in the workflow); `az account get-access-token` must work for this user.".to_string(),
+                Method::AzureCli => match config.env.sudo_user.as_deref() {
+                    Some(user) if config.env.home.as_deref() == Some(std::path::Path::new("/root")) => format!("acr-preflight runs through sudo (SUDO_USER={user}, HOME=/root), so az reads root's profile (/root/.azure), not the one azure/login or `az login` wrote for {user}: run acr-preflight without sudo, as {user}."),
+                    _ => "Log in first: az login (or azure/login in the workflow); `az account get-access-token` must work for this user.".to_string(),
+                },
                 Method::ManagedIdentity if config.env.github_hosted() => "This job runs on a GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted), which has no Azure managed identity: sign in with a GitHub OIDC federated credential instead (inputs `client-id` and `tenant-id`, job `permissions: id-token: write`), or run the job on a self-hosted runner on an Azure VM or scale set that has the identity assigned.".to_string(),
                 Method::ManagedIdentity => "Managed identity works only on Azure hosts (self-hosted runners on a VM with an assigned identity); give --client-id for a user-assigned identity.".to_string(),
                 _ => "Give --client-id and --tenant-id (inputs `client-id`, `tenant-id`) for this auth mode.".to_string(),

@@ -2,6 +2,7 @@
 //! registry and the identity's permissions on it, and the ACR credential the data plane
 //! accepts for that identity (fed to the registry check, which proves the actual rights).
 
+mod cli_session;
 mod messages;
 mod propagation;
 mod subject;
@@ -461,6 +462,9 @@ pub async fn run_with(
                 .report
                 .push(entra_finding(ctx, &cloud, method, &e, session.presented())),
         }
+    }
+    if method == Method::AzureCli {
+        cli_session::renewal(ctx, session.earliest_expiry(), out);
     }
     outcome
 }

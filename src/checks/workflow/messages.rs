@@ -561,3 +561,119 @@ pub(super) fn login_differs(
         &login.location,
     )
 }
+
+/// Where a step is, for messages: `step `label` (line N)`.
+fn az_at(a: &discover::AzCommand) -> String {
+    format!(
+        "`{}` in step `{}` (line {})",
+        a.what,
+        a.step.label,
+        a.location.line.unwrap_or(a.step.line)
+    )
+}
+
+pub(super) fn config_mismatch_az_sudo(
+    call: &discover::AzCommand,
+    signin: &discover::AzCommand,
+) -> Finding {
+    let side = |as_root: bool| {
+        if as_root {
+            "through sudo, so it uses root's Azure CLI profile (/root/.azure)"
+        } else {
+            "without sudo, so it uses the runner user's Azure CLI profile ($AZURE_CONFIG_DIR, else ~/.azure)"
+        }
+    };
+    let fix = if call.as_root {
+        format!(
+            "Drop `sudo` from `{}`: the runner user can run az (and docker, being in the `docker` group on GitHub-hosted runners).",
+            call.what
+        )
+    } else {
+        format!(
+            "Drop `sudo` from `{}`, so the session is the one later az calls read.",
+            signin.what
+        )
+    };
+    let loc = &call.location;
+    finding(
+        Code::WORKFLOW_CONFIG_MISMATCH,
+        Severity::Warning,
+        format!(
+            "`{}` in step `{}` does not see the Azure CLI sign-in of step `{}`",
+            call.what, call.step.label, signin.step.label
+        ),
+        format!(
+            "{} runs {}. The job signs in with {}, which runs {}. That profile holds no session for the call, so az fails with \"Please run 'az login' to setup account.\"",
+            az_at(call),
+            side(call.as_root),
+            az_at(signin),
+            side(signin.as_root)
+        ),
+        fix,
+    )
+    .at(&loc.file, loc.line, loc.column)
+}
+
+pub(super) fn config_mismatch_preflight_sudo(
+    config: &crate::config::Config,
+    sudo_user: &str,
+    build: &discover::BuildCommand,
+) -> Finding {
+    let checked = config.docker_config.dir.join("config.json");
+    let az = if config.auth_mode == crate::config::AuthMode::AzureCli {
+        " and root's Azure CLI profile (/root/.azure)"
+    } else {
+        ""
+    };
+    let loc = &build.location;
+    finding(
+        Code::WORKFLOW_CONFIG_MISMATCH,
+        Severity::Warning,
+        format!(
+            "acr-preflight runs through sudo, but `{}` in step `{}` does not",
+            build.what, build.step.label
+        ),
+        format!(
+            "acr-preflight runs as root through sudo (SUDO_USER={sudo_user}, HOME=/root), so it checked {}{az}. Step `{}` (line {}) runs `{}` without sudo, as {sudo_user}, which reads {sudo_user}'s docker config ($DOCKER_CONFIG, else ~/.docker/config.json){}: what acr-preflight proved is not what the build will present.",
+            checked.display(),
+            build.step.label,
+            loc.line.unwrap_or(build.step.line),
+            build.what,
+            if az.is_empty() { "" } else { " and Azure CLI profile (~/.azure)" }
+        ),
+        format!(
+            "Run acr-preflight without sudo, as {sudo_user} (the user the build runs as), so it reads the same docker config{}.",
+            if az.is_empty() { "" } else { " and Azure CLI session" }
+        ),
+    )
+    .at(&loc.file, loc.line, loc.column)
+}
+
+pub(super) fn az_after_build_finding(
+    call: &discover::AzCommand,
+    signin: &discover::AzCommand,
+    build: &discover::BuildCommand,
+) -> Finding {
+    let loc = &call.location;
+    let build_line = build.location.line.unwrap_or(build.step.line);
+    finding(
+        Code::WORKFLOW_AZ_AFTER_BUILD,
+        Severity::Notice,
+        format!(
+            "`{}` runs after the build, when the OIDC sign-in may no longer renew az's tokens",
+            call.what
+        ),
+        format!(
+            "{} signs in with a GitHub ID token (OIDC), valid for minutes; az renews its cached tokens only while that token is valid. `{}` in step `{}` (line {build_line}) runs before {}, which needs a token: if the build outlasts the token az cached at sign-in (60 to 90 minutes), the call fails with \"AADSTS700024: Client assertion is not within its valid time range\".",
+            az_at(signin),
+            build.what,
+            build.step.label,
+            az_at(call)
+        ),
+        format!(
+            "Run `{}` before the build (step `{}`), or repeat the `{}` step, with the same inputs, right before step `{}`: it fetches a new ID token.",
+            call.what, build.step.label, signin.what, call.step.label
+        ),
+    )
+    .at(&loc.file, loc.line, loc.column)
+}

@@ -124,6 +124,7 @@ pub fn check(
     discovery.builds = found.builds.clone();
     discovery.logins = found.logins.clone();
     discovery.builders = found.builders.clone();
+    discovery.az = found.az.clone();
     if let Some(step) = step
         && !discovery.applies
     {
@@ -138,6 +139,9 @@ pub fn check(
     }
     ghcr_packages_permission(&mut report, &located, &found.references);
     sudo_mismatch(&mut report, &located.workflow.path, &found);
+    az_sudo_mismatch(&mut report, &found);
+    preflight_under_sudo(&mut report, config, &found);
+    az_after_build(&mut report, &found);
     step_docker_config(&mut report, config, &located, &found.builds);
     if step.is_some() {
         build_before_preflight(&mut report, &located, &found.builds);
@@ -283,14 +287,7 @@ fn oidc_uses(config: &Config, job: &Job, step: Option<&Step>) -> Vec<OidcUse> {
         out.push(OidcUse { why, line });
     }
     for s in &job.steps {
-        if s.action().as_deref() != Some("azure/login") {
-            continue;
-        }
-        let has = |name: &str| s.input(name).is_some_and(|v| !v.value.trim().is_empty());
-        let identity = s
-            .input("auth-type")
-            .is_some_and(|v| v.value.trim().eq_ignore_ascii_case("IDENTITY"));
-        if has("client-id") && !has("creds") && !has("client-secret") && !identity {
+        if discover::azure_login_is_oidc(s) {
             out.push(OidcUse {
                 why: format!(
                     "step `{}` logs in with azure/login and a `client-id` without `creds`, which is OIDC",
@@ -396,6 +393,74 @@ fn sudo_mismatch(report: &mut CheckReport, path: &str, found: &discover::Found) 
         let other_side = found.logins.iter().find(|l| l.as_root != build.as_root);
         if let (false, Some(login)) = (same_side, other_side) {
             report.push(config_mismatch_sudo(path, build, login));
+        }
+    }
+}
+
+/// `sudo az …` reads root's Azure CLI profile (`/root/.azure`), a plain `az` the
+/// runner user's: a call on one side does not see a sign-in made only on the other
+/// (`Please run 'az login' to setup account.`).
+fn az_sudo_mismatch(report: &mut CheckReport, found: &discover::Found) {
+    let signins: Vec<_> = found.az.iter().filter(|a| a.login.is_some()).collect();
+    for call in found
+        .az
+        .iter()
+        .filter(|a| a.login.is_none() && a.needs_token)
+    {
+        let before = signins
+            .iter()
+            .filter(|s| call.after(&s.step, &s.location))
+            .collect::<Vec<_>>();
+        let same_side = before.iter().any(|s| s.as_root == call.as_root);
+        if let (false, Some(signin)) = (same_side, before.last()) {
+            report.push(config_mismatch_az_sudo(call, signin));
+        }
+    }
+}
+
+/// acr-preflight itself run through `sudo` (`SUDO_USER` set, `HOME=/root`) reads
+/// root's docker config and Azure CLI profile, while a build without `sudo` reads the
+/// runner user's: what it proved is not what the build will use.
+fn preflight_under_sudo(report: &mut CheckReport, config: &Config, found: &discover::Found) {
+    let env = &config.env;
+    let Some(user) = env.sudo_user.as_deref() else {
+        return;
+    };
+    if env.container.is_some() || env.home.as_deref() != Some(std::path::Path::new("/root")) {
+        return;
+    }
+    if let Some(build) = found
+        .builds
+        .iter()
+        .find(|b| b.after_preflight && !b.as_root && !b.what.starts_with("az "))
+    {
+        report.push(config_mismatch_preflight_sudo(config, user, build));
+    }
+}
+
+/// P13: after `azure/login` with OIDC, `az` renews its cached tokens with the GitHub ID
+/// token it was given, which expires within minutes; an `az` call that needs a token
+/// after a long build fails with AADSTS700024 once the cached token has expired too.
+fn az_after_build(report: &mut CheckReport, found: &discover::Found) {
+    for call in found.az.iter().filter(|a| a.needs_token) {
+        // The session the call reads: the last sign-in on its side of `sudo`.
+        let Some(signin) = found.az.iter().rfind(|s| {
+            s.login.is_some() && s.as_root == call.as_root && call.after(&s.step, &s.location)
+        }) else {
+            continue;
+        };
+        if signin.login != Some(true) {
+            continue;
+        }
+        let build = found.builds.iter().find(|b| {
+            matches!(
+                b.what.as_str(),
+                "docker/build-push-action" | "docker build" | "docker buildx build"
+            ) && call.after(&b.step, &b.location)
+                && !signin.after(&b.step, &b.location)
+        });
+        if let Some(build) = build {
+            report.push(az_after_build_finding(call, signin, build));
         }
     }
 }

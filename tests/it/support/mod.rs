@@ -31,6 +31,7 @@ pub mod servers;
 pub mod sha256;
 pub mod tls;
 pub mod token;
+pub mod workflow_fixture;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
