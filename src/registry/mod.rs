@@ -96,7 +96,9 @@ impl Endpoint {
             Endpoint::Exchange => "ACR's token exchange (/oauth2/exchange)",
             Endpoint::Upload => "the blob upload that proves the push right",
             Endpoint::Blob => "the blob download",
-            Endpoint::Storage => "the blob download from the storage host the registry redirected to",
+            Endpoint::Storage => {
+                "the blob download from the storage host the registry redirected to"
+            }
             Endpoint::Other => "the request",
         }
     }

@@ -17,7 +17,8 @@ const REG: &str = "myreg.azurecr.io";
 const DATA: &str = "myreg.westeurope.data.azurecr.io";
 /// The SAS signature of the redirect: a credential, never to be printed.
 const SIG: &str = "c2FzLXNpZ25hdHVyZS1mb3ItdGhlLWNvbmZpZy1ibG9i";
-const CONFIG: &str = r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+const CONFIG: &str =
+    r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
 const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
 
 fn manifest() -> String {
@@ -103,30 +104,25 @@ fn storage(cert: &std::path::Path, key: &std::path::Path) -> MockServer {
     })
 }
 
-fn workflow(platforms: &str) -> String {
-    format!(
-        "on: push
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - id: pre
-        uses: acr-preflight/acr-preflight@v0
-      - uses: docker/build-push-action@v6
-        with:
-          build-contexts: base=docker-image://{REG}/team/base:v1
-          platforms: {platforms}
-          push: false
-"
-    )
-}
-
 /// Runs the binary with `REG` and `DATA` resolved to these addresses, trusting `ca`.
 fn run(platforms: &str, ca: &TestCa, reg: &MockServer, data: std::net::SocketAddr) -> Run {
+    run_with(platforms, ca, reg, data, &[])
+}
+
+fn run_with(
+    platforms: &str,
+    ca: &TestCa,
+    reg: &MockServer,
+    data: std::net::SocketAddr,
+    env: &[(&str, &str)],
+) -> Run {
     use base64::Engine;
     let auth = base64::engine::general_purpose::STANDARD.encode("ci:pw");
     let config = format!(r#"{{"auths":{{"{REG}":{{"auth":"{auth}"}}}}}}"#);
-    let (workspace, docker) = workspace_with(&workflow(platforms), &config);
+    let (workspace, docker) = workspace_with(
+        &crate::workflow_names::context_workflow(REG, platforms),
+        &config,
+    );
     let resolve = format!("{REG}={}\n{DATA}={data}", reg.addr());
     let ca_file = ca.ca_pem_path().display().to_string();
     run_in(
@@ -138,7 +134,7 @@ fn run(platforms: &str, ca: &TestCa, reg: &MockServer, data: std::net::SocketAdd
             ("resolve", &resolve),
             ("ca-file", &ca_file),
         ],
-        &[],
+        env,
     )
 }
 
@@ -221,7 +217,11 @@ fn a_config_blob_behind_acrs_redirect_is_read_from_storage_without_credentials()
         "{}",
         same.stdout
     );
-    assert!(find(&same, "NET_DATA_ENDPOINT").is_none(), "{}", same.stdout);
+    assert!(
+        find(&same, "NET_DATA_ENDPOINT").is_none(),
+        "{}",
+        same.stdout
+    );
     assert_eq!(same.status, 0, "{}", same.stdout);
 }
 
@@ -252,14 +252,41 @@ fn an_unreachable_data_endpoint_is_reported_with_the_hosts_to_allow() {
     );
     assert!(message.contains("could not connect"), "{message}");
     let fix = f["fix"].as_str().unwrap();
-    assert!(fix.contains(&format!("to {DATA} in the runner's firewall")), "{fix}");
+    assert!(
+        fix.contains(&format!("to {DATA} in the runner's firewall")),
+        "{fix}"
+    );
     assert!(fix.contains("az acr show-endpoints --name myreg"), "{fix}");
     assert!(!r.stdout.contains(SIG), "{}", r.stdout);
     assert!(!r.stdout.contains("sig="), "{}", r.stdout);
     // The config was never read: the platform is not compared.
-    assert!(find(&r, "CONTEXT_PLATFORM_MISSING").is_none(), "{}", r.stdout);
+    assert!(
+        find(&r, "CONTEXT_PLATFORM_MISSING").is_none(),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.status, 1, "{}", r.stdout);
     eprintln!("unreachable data endpoint: {} ms", elapsed.as_millis());
+    // docs/checks.md shows this run's text output.
+    let text = run_with(
+        "linux/arm64",
+        &rig.ca,
+        &reg,
+        addr,
+        &[("INPUT_FORMAT", "text")],
+    );
+    let block: String = text
+        .stdout
+        .split("\n\n")
+        .find(|b| b.starts_with("error[NET_DATA_ENDPOINT]"))
+        .unwrap_or_else(|| panic!("{}", text.stdout))
+        .to_string();
+    assert_eq!(
+        format!("{block}\n"),
+        crate::workflow_context::doc_example(acr_preflight::findings::Code::NET_DATA_ENDPOINT),
+        "{}",
+        text.stdout
+    );
 }
 
 /// An https registry that redirects to plain http: not followed, no finding, a fact.
@@ -271,7 +298,11 @@ fn a_redirect_from_https_to_plain_http_is_not_followed() {
     let r = run("linux/arm64", &rig.ca, &reg, plain.addr());
     assert_eq!(plain.hits(), 0, "the http URL was asked");
     assert!(find(&r, "NET_DATA_ENDPOINT").is_none(), "{}", r.stdout);
-    assert!(find(&r, "CONTEXT_PLATFORM_MISSING").is_none(), "{}", r.stdout);
+    assert!(
+        find(&r, "CONTEXT_PLATFORM_MISSING").is_none(),
+        "{}",
+        r.stdout
+    );
     let facts = verified(&r);
     assert!(
         facts.contains(&format!("a redirect to http://{DATA}/"))

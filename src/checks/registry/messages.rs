@@ -947,6 +947,11 @@ pub(super) fn data_endpoint_unreachable(hop: &Hop<'_>, e: &NetError) -> Finding 
         seen,
         reference,
     } = *hop;
+    // The client's text repeats the URL the message already shows.
+    let detail = e
+        .detail
+        .replace(&format!("error sending request for url ({shown}): "), "");
+    let detail = wire::shorten(&detail, 300);
     let how = match (&e.stall, e.kind) {
         (Some(stall), _) => format!(
             "stalled in phase `{}` after {} ({})",
@@ -954,19 +959,18 @@ pub(super) fn data_endpoint_unreachable(hop: &Hop<'_>, e: &NetError) -> Finding 
             registry::seconds(stall.elapsed),
             wire::shorten(stall.evidence.trim(), 300)
         ),
-        (None, NetKind::Dns) => format!(
-            "did not resolve ({})",
-            wire::shorten(&e.detail, 300)
-        ),
-        (None, NetKind::Tls) => format!("failed in TLS ({})", wire::shorten(&e.detail, 300)),
-        (None, _) => format!("could not connect ({})", wire::shorten(&e.detail, 300)),
+        (None, NetKind::Dns) => format!("did not resolve ({detail})"),
+        (None, NetKind::Tls) => format!("failed in TLS ({detail})"),
+        (None, _) => format!("could not connect ({detail})"),
     };
     let name = storage.split(':').next().unwrap_or(storage);
     let data_endpoint = matches!(
         crate::cloud::acr_host(name).map(|h| h.endpoint),
         Some(crate::cloud::AcrEndpoint::Data { .. })
     );
-    let allow = format!("Allow https (port 443) to {name} in the runner's firewall, proxy or network security group");
+    let allow = format!(
+        "Allow https (port 443) to {name} in the runner's firewall, proxy or network security group"
+    );
     let fix = match acr_name(host) {
         Some(acr) if data_endpoint => format!(
             "{allow}: with dedicated data endpoints, {host} serves every layer from {acr}.<region>.data.azurecr.io, one host per region it is replicated to; `az acr show-endpoints --name {acr}` lists them all, and each needs the same rule."
@@ -979,8 +983,12 @@ pub(super) fn data_endpoint_unreachable(hop: &Hop<'_>, e: &NetError) -> Finding 
         ),
     };
     let extra = match e.kind {
-        NetKind::Dns => " The runner's resolver must resolve it too (a private endpoint's data endpoint needs its record in the privatelink.azurecr.io zone).",
-        NetKind::Tls => " A TLS-inspecting proxy needs its CA given with --ca-file (input `ca-file`).",
+        NetKind::Dns => {
+            " The runner's resolver must resolve it too (a private endpoint's data endpoint needs its record in the privatelink.azurecr.io zone)."
+        }
+        NetKind::Tls => {
+            " A TLS-inspecting proxy needs its CA given with --ca-file (input `ca-file`)."
+        }
         _ => "",
     };
     finding(

@@ -878,11 +878,14 @@ async fn image_platform(
                 reply.status
             ));
         }
-        Some(StorageHop::Failed { shown, host: storage, error })
-            if matches!(
-                error.kind,
-                NetKind::Dns | NetKind::Connect | NetKind::Tls | NetKind::Timeout
-            ) =>
+        Some(StorageHop::Failed {
+            shown,
+            host: storage,
+            error,
+        }) if matches!(
+            error.kind,
+            NetKind::Dns | NetKind::Connect | NetKind::Tls | NetKind::Timeout
+        ) =>
         {
             let hop = Hop {
                 host,
@@ -1209,6 +1212,58 @@ mod tests {
         let fix = messages::admin_password_fix("myreg", "docker login myreg.azurecr.io");
         assert!(fix.contains("regenerated"), "{fix}");
         assert!(fix.contains("az acr credential show -n myreg"), "{fix}");
+    }
+
+    #[test]
+    fn an_unreachable_storage_host_gets_the_fix_of_its_kind() {
+        let error = |kind| NetError {
+            kind,
+            url: "https://x/".into(),
+            detail: "error sending request for url (https://s.example/p): refused".into(),
+            endpoint: registry::Endpoint::Storage,
+            stall: None,
+        };
+        let hop = |host, storage, shown| Hop {
+            host,
+            storage,
+            shown,
+            seen: "GET /v2/r/blobs/sha256:1 → HTTP 307",
+            reference: "docker-image://r/x:v1",
+        };
+        let blob = "acct.blob.core.windows.net";
+        let f = data_endpoint_unreachable(
+            &hop(
+                "myreg.azurecr.io",
+                blob,
+                "https://acct.blob.core.windows.net/c/b",
+            ),
+            &error(NetKind::Dns),
+        );
+        assert_eq!(f.code, Code::NET_DATA_ENDPOINT);
+        assert!(f.message.contains("did not resolve"), "{}", f.message);
+        assert!(
+            f.fix
+                .contains("az acr update --name myreg --data-endpoint-enabled true"),
+            "{}",
+            f.fix
+        );
+        assert!(f.fix.contains("privatelink.azurecr.io"), "{}", f.fix);
+        let f = data_endpoint_unreachable(
+            &hop(
+                "registry.example:5000",
+                "s.example:8443",
+                "https://s.example/p",
+            ),
+            &error(NetKind::Connect),
+        );
+        // The client's text does not repeat the shown URL; no ACR command for others.
+        assert!(
+            f.message.contains("could not connect (refused)"),
+            "{}",
+            f.message
+        );
+        assert!(!f.fix.contains("az acr"), "{}", f.fix);
+        assert!(f.fix.contains("to s.example in the runner's"), "{}", f.fix);
     }
 
     #[test]
