@@ -203,11 +203,20 @@ fn a_config_blob_behind_acrs_redirect_is_read_from_storage_without_credentials()
         "{}",
         r.stdout
     );
-    // Measured: the whole run, the redirect's hop included (printed with --nocapture).
+    // Measured against the same run without platforms (no config read): the manifest
+    // body, the blob GET and its storage hop are the only requests added (printed with
+    // --nocapture).
+    let started = std::time::Instant::now();
+    let without = run("", &rig.ca, &reg, data.addr());
+    let baseline = started.elapsed();
+    let requests = |r: &Run| r.report["stats"]["http_requests"].as_u64().unwrap();
+    assert_eq!(requests(&r), requests(&without) + 3, "{}", r.stdout);
     eprintln!(
-        "redirected config read: {} ms, {} requests",
+        "redirected config read: {} ms and {} requests, without platforms {} ms and {} requests",
         elapsed.as_millis(),
-        r.report["stats"]["http_requests"]
+        requests(&r),
+        baseline.as_millis(),
+        requests(&without)
     );
 
     // The same image for the platform it has: no finding, and the exit code says so.
@@ -311,4 +320,36 @@ fn a_redirect_from_https_to_plain_http_is_not_followed() {
     );
     assert!(!r.stdout.contains(SIG), "{}", r.stdout);
     assert_eq!(r.status, 0, "{}", r.stdout);
+}
+
+/// A storage host that takes the request and never answers: the finding names the phase,
+/// within the run's deadline.
+#[test]
+fn a_silent_data_endpoint_is_reported_within_the_deadline() {
+    let rig = rig();
+    let reg = registry(&rig.cert, &rig.key, Scheme::Https);
+    let silent = MockServer::start_tls(&rig.cert, &rig.key, |_, _| Reply::Hang);
+    let started = std::time::Instant::now();
+    let r = run_with(
+        "linux/arm64",
+        &rig.ca,
+        &reg,
+        silent.addr(),
+        &[("INPUT_TIMEOUT", "4")],
+    );
+    let elapsed = started.elapsed();
+    let f = find(&r, "NET_DATA_ENDPOINT")
+        .unwrap_or_else(|| panic!("no NET_DATA_ENDPOINT:\n{}", r.stdout));
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("stalled in phase `response-headers`"),
+        "{message}"
+    );
+    assert!(find(&r, "RUN_TIMEOUT").is_none(), "{}", r.stdout);
+    assert!(!r.stdout.contains(SIG), "{}", r.stdout);
+    assert_eq!(silent.requests().len(), 1);
+    assert!(
+        elapsed < std::time::Duration::from_secs(4 + 3),
+        "{elapsed:?}"
+    );
 }
