@@ -1,7 +1,8 @@
 //! The registry client: one per run, on the shared HTTP client, under the run's
 //! deadline. Every request goes through [`Client::send_within`]: phase-bounded, never
-//! following redirects, throttles retried within the deadline, bodies read up to a cap,
-//! each attempt counted.
+//! following redirects (the one exception, a blob GET's storage redirect, is followed
+//! by [`Client::blob`] itself, without credentials), throttles retried within the
+//! deadline, bodies read up to a cap, each attempt counted.
 
 use super::*;
 
@@ -77,8 +78,8 @@ impl StorageHop {
 /// The registry client of one run. Cheap to share behind an `Arc`.
 ///
 /// Credentials only go where docker sends them: registry requests to the registry's
-/// own origin (redirects are never followed, `Link` pagination never leaves the
-/// origin), and the credential to the token realm the registry names, never over plain
+/// own origin (redirects are not followed with them: a blob GET's one storage redirect
+/// gets no credential, `Link` pagination never leaves the origin), and the credential to the token realm the registry names, never over plain
 /// http unless registry and realm are both on this machine.
 pub struct Client {
     http: reqwest::Client,
