@@ -22,6 +22,9 @@ pub struct BaseImage {
     /// A variable in the image had no value (no default, no build-arg): the image the
     /// build pulls is not known here, so it should not be checked as a reference.
     pub unresolved: bool,
+    /// The `--platform=` flag of the `FROM`, as written (`linux/amd64`,
+    /// `$BUILDPLATFORM`); `None` without one (the build's target platform).
+    pub platform: Option<String>,
 }
 
 /// A character of a logical line and where it was written.
@@ -284,6 +287,15 @@ fn from_image(
     stages: &mut Vec<String>,
     escape: char,
 ) -> Option<BaseImage> {
+    let platform = words
+        .iter()
+        .map(|w| word_text(w))
+        .take_while(|w| w.starts_with("--"))
+        .find_map(|w| {
+            let (flag, value) = w.split_once('=')?;
+            flag.eq_ignore_ascii_case("--platform")
+                .then(|| value.trim_matches('"').to_string())
+        });
     let mut rest = words.iter().skip_while(|w| word_text(w).starts_with("--"));
     let image_word = rest.next()?;
     let written = word_text(image_word);
@@ -309,6 +321,7 @@ fn from_image(
         line: first.line,
         column: first.column,
         unresolved,
+        platform,
     })
 }
 
@@ -384,6 +397,16 @@ fn expand_braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (Strin
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn the_platform_flag_of_a_from_is_kept_as_written() {
+        let got = base_images(
+            "FROM --platform=$BUILDPLATFORM golang:1 AS build\nFROM --PLATFORM=\"linux/arm64\" alpine\nFROM build\nFROM busybox\n",
+            &[],
+        );
+        let flags: Vec<Option<&str>> = got.iter().map(|b| b.platform.as_deref()).collect();
+        assert_eq!(flags, [Some("$BUILDPLATFORM"), Some("linux/arm64"), None]);
+    }
     use super::*;
 
     fn images(text: &str) -> Vec<String> {

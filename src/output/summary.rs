@@ -459,6 +459,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::NET_TLS
         | C::NET_TIMEOUT
         | C::NET_FORBIDDEN
+        | C::NET_DATA_ENDPOINT
         | C::RUN_TIMEOUT
         | C::REGISTRY_NOT_FOUND
         | C::REGISTRY_CHALLENGE

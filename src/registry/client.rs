@@ -1,7 +1,8 @@
 //! The registry client: one per run, on the shared HTTP client, under the run's
 //! deadline. Every request goes through [`Client::send_within`]: phase-bounded, never
-//! following redirects, throttles retried within the deadline, bodies read up to a cap,
-//! each attempt counted.
+//! following redirects (the one exception, a blob GET's storage redirect, is followed
+//! by [`Client::blob`] itself, without credentials), throttles retried within the
+//! deadline, bodies read up to a cap, each attempt counted.
 
 use super::*;
 
@@ -38,11 +39,47 @@ pub enum UploadCancel {
     OtherOrigin(String),
 }
 
+/// A blob GET: the registry's answer and, when it redirected, the followed hop.
+#[derive(Debug)]
+pub struct BlobFetch {
+    pub reply: Reply,
+    pub storage: Option<StorageHop>,
+}
+
+/// The one redirect of a blob GET. `shown` is the target as it may be printed: scheme,
+/// host and path, never the query (a pre-signed URL's query is its credential).
+#[derive(Debug)]
+pub enum StorageHop {
+    /// Followed without credentials; the storage host answered.
+    Answered {
+        shown: String,
+        host: String,
+        reply: Reply,
+    },
+    /// Followed; the storage host could not be reached (DNS, connect, TLS, timeout).
+    Failed {
+        shown: String,
+        host: String,
+        error: NetError,
+    },
+    /// Not followed, and why.
+    Refused { shown: String, why: String },
+}
+
+impl StorageHop {
+    fn refused(shown: String, why: &str) -> StorageHop {
+        StorageHop::Refused {
+            shown,
+            why: why.to_string(),
+        }
+    }
+}
+
 /// The registry client of one run. Cheap to share behind an `Arc`.
 ///
 /// Credentials only go where docker sends them: registry requests to the registry's
-/// own origin (redirects are never followed, `Link` pagination never leaves the
-/// origin), and the credential to the token realm the registry names, never over plain
+/// own origin (redirects are not followed with them: a blob GET's one storage redirect
+/// gets no credential, `Link` pagination never leaves the origin), and the credential to the token realm the registry names, never over plain
 /// http unless registry and realm are both on this machine.
 pub struct Client {
     http: reqwest::Client,
@@ -644,22 +681,113 @@ impl Client {
         .await
     }
 
-    /// `GET` of a blob (an image config) from the registry's own origin. A redirect
-    /// (to a storage host) is returned as it is, not followed.
+    /// `GET` of a blob (an image config) from the registry's own origin, with the
+    /// request's credential. A redirect is followed once ([`Client::storage_hop`]): ACR
+    /// and registries on object storage answer a blob GET with a `307` to a pre-signed
+    /// storage URL (Docker's registry API, "Retrieve blob":
+    /// https://docs.docker.com/reference/api/registry/latest/operations/GetBlob/; ACR:
+    /// https://learn.microsoft.com/azure/container-registry/container-registry-endpoint-reference).
     pub async fn blob(
         &self,
         host: &str,
         repository: &str,
         digest: &str,
         auth: &Auth,
-    ) -> Result<Reply, NetError> {
+    ) -> Result<BlobFetch, NetError> {
         let url = self.api_url(host, &format!("v2/{repository}/blobs/{digest}"))?;
-        self.send(
-            Endpoint::Other,
-            || self.authorised(self.http.get(url.clone()), auth),
-            true,
-        )
-        .await
+        let reply = self
+            .send(
+                Endpoint::Blob,
+                || self.authorised(self.http.get(url.clone()), auth),
+                true,
+            )
+            .await?;
+        let storage = if matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
+            Some(self.storage_hop(&reply).await)
+        } else {
+            None
+        };
+        Ok(BlobFetch { reply, storage })
+    }
+
+    /// The one redirect of a blob GET, followed without any credential: the storage
+    /// URL is pre-signed, its query is the credential (an Azure SAS `sig`, an S3
+    /// `X-Amz-Signature`), so the query is registered as a secret before anything could
+    /// print it, and only scheme, host and path are ever shown. https is never
+    /// downgraded to plain http; plain http is taken only from a plain-http registry on
+    /// this machine to this machine. The body is capped and the request bounded by the
+    /// run's deadline, as every request.
+    async fn storage_hop(&self, redirect: &Reply) -> StorageHop {
+        let Some(raw) = redirect.header("location").map(str::trim) else {
+            return StorageHop::refused(String::new(), "the redirect has no Location header");
+        };
+        let location = match redirect.url.join(raw) {
+            Ok(u) => u,
+            Err(_) => {
+                let shown = raw.split(['?', '#']).next().unwrap_or_default();
+                return StorageHop::refused(
+                    wire::shorten(&clean_line(shown), 200),
+                    "its Location is not a URL",
+                );
+            }
+        };
+        if let Some(query) = location.query() {
+            self.secrets.register(query);
+            for (_, value) in location.query_pairs() {
+                // Signatures and tokens; short values (`sr=b`, `sp=r`) are plain words.
+                if value.len() >= 16 {
+                    self.secrets.register(&value);
+                }
+            }
+        }
+        let mut bare = location.clone();
+        bare.set_fragment(None);
+        let shown = wire::shorten(&without_query(&bare), 200);
+        let plain_local = redirect.url.scheme() == "http"
+            && location.host_str().is_some_and(is_loopback)
+            && redirect.url.host_str().is_some_and(is_loopback);
+        match location.scheme() {
+            "https" => {}
+            "http" if plain_local => {}
+            "http" => {
+                return StorageHop::refused(
+                    shown,
+                    "it is plain http: the download would leave https, so it was not followed",
+                );
+            }
+            other => {
+                return StorageHop::refused(
+                    shown,
+                    &format!("its scheme is `{}`, not https", wire::shorten(other, 20)),
+                );
+            }
+        }
+        let storage_host = location
+            .host_str()
+            .map(|h| match location.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+            .unwrap_or_default();
+        match self
+            .send(Endpoint::Storage, || self.http.get(bare.clone()), true)
+            .await
+        {
+            Ok(reply) => StorageHop::Answered {
+                shown,
+                host: storage_host,
+                reply,
+            },
+            Err(mut error) => {
+                // The client's error text quotes the URL it asked, query included.
+                error.detail = error.detail.replace(bare.as_str(), &shown);
+                StorageHop::Failed {
+                    shown,
+                    host: storage_host,
+                    error,
+                }
+            }
+        }
     }
 
     /// Cancels the session [`Client::start_upload`] opened: `DELETE` on its `Location`

@@ -24,7 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use wire::{Challenge, ErrorEntry};
 
-pub use client::{Client, UploadCancel};
+pub use client::{BlobFetch, Client, StorageHop, UploadCancel};
 
 /// Where a connection failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -78,6 +78,10 @@ pub enum Endpoint {
     Exchange,
     /// The push proof: `POST /v2/<repo>/blobs/uploads/` and the `DELETE` that cancels it.
     Upload,
+    /// `GET /v2/<repo>/blobs/<digest>` on the registry.
+    Blob,
+    /// The storage host a blob GET was redirected to.
+    Storage,
     Other,
 }
 
@@ -91,6 +95,10 @@ impl Endpoint {
             Endpoint::Catalog => "the catalog request",
             Endpoint::Exchange => "ACR's token exchange (/oauth2/exchange)",
             Endpoint::Upload => "the blob upload that proves the push right",
+            Endpoint::Blob => "the blob download",
+            Endpoint::Storage => {
+                "the blob download from the storage host the registry redirected to"
+            }
             Endpoint::Other => "the request",
         }
     }

@@ -120,6 +120,9 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         ctx.earlier_logins = discovery.earlier_logins();
         ctx.platform_requests = discovery.platform_requests();
         ctx.base_images = discovery.base_images(&workspace);
+        // A base image is pulled for the build's platforms like a named context.
+        ctx.platform_requests
+            .extend(ctx.base_images.platform_requests.iter().cloned());
         ctx.docker_hub_login = discovery.docker_hub_login();
         ctx.remote_contexts = discovery.remote_contexts();
     }
@@ -151,7 +154,11 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             .iter_mut()
             .find(|(id, _)| *id == CheckId::Registry)
         {
+            let before = registry.findings.len();
             checks::registry::missing_platforms(registry, &report.contexts, &ctx.platform_requests);
+            for f in registry.findings.iter_mut().skip(before) {
+                checks::reference::point_at_from(f, &ctx.base_images, &report.contexts);
+            }
         }
         point_at_workflow(&mut report, &discovery);
         checks::workflow::explain_invalid_references(&mut report.checks, &discovery);

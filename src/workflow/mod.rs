@@ -80,6 +80,22 @@ pub struct BaseImages {
     /// docker-container driver and buildx's default image (located at its step).
     pub builders: Vec<BaseRef>,
     pub unreadable: Vec<(String, String)>,
+    /// The base images of builds that ask for platforms, with the platforms each is
+    /// pulled for (see [`base_platforms`]).
+    pub platform_requests: Vec<PlatformRequest>,
+}
+
+/// The platforms a build that asks for `build` pulls a `FROM` image for: the build's
+/// own without `--platform` (or with `$TARGETPLATFORM`), the one written in a literal
+/// `--platform=os/arch`; none (not compared) for `$BUILDPLATFORM`, the builder's own,
+/// or another variable.
+pub fn base_platforms(flag: Option<&str>, build: &[String]) -> Vec<String> {
+    match flag.map(str::trim) {
+        None => build.to_vec(),
+        Some("$TARGETPLATFORM" | "${TARGETPLATFORM}") => build.to_vec(),
+        Some(p) if p.contains('/') && !p.contains('$') => vec![p.to_string()],
+        Some(_) => Vec::new(),
+    }
 }
 
 /// The image buildx boots a docker-container builder from when none is given
@@ -276,12 +292,31 @@ impl Discovery {
                     continue;
                 }
             };
+            let bases = crate::dockerfile::base_images(&text, &build.inputs.build_args);
+            if let Some(at) = &build.platforms_at {
+                for base in bases.iter().filter(|b| !b.unresolved) {
+                    let platforms = base_platforms(base.platform.as_deref(), &build.platforms);
+                    let known = out
+                        .platform_requests
+                        .iter()
+                        .any(|r| r.reference == base.image && r.platforms == platforms);
+                    if platforms.is_empty() || known {
+                        continue;
+                    }
+                    out.platform_requests.push(PlatformRequest {
+                        reference: base.image.clone(),
+                        platforms,
+                        location: at.clone(),
+                        step: build.step.clone(),
+                    });
+                }
+            }
             let key = format!("{path}\n{:?}", build.inputs.build_args);
             if read.contains(&key) {
                 continue;
             }
             read.push(key);
-            for base in crate::dockerfile::base_images(&text, &build.inputs.build_args) {
+            for base in bases {
                 if base.unresolved || out.images.iter().any(|b| b.image == base.image) {
                     continue;
                 }
@@ -370,5 +405,23 @@ impl Discovery {
                     .find(|r| r.reference.as_deref() == Some(wanted))
             })
             .map(|r| &r.location)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_base_image_is_pulled_for_the_target_platforms_unless_from_fixes_another() {
+        let build = vec!["linux/amd64".to_string(), "linux/arm64".to_string()];
+        assert_eq!(base_platforms(None, &build), build);
+        assert_eq!(base_platforms(Some("${TARGETPLATFORM}"), &build), build);
+        assert_eq!(
+            base_platforms(Some("linux/arm/v7"), &build),
+            vec!["linux/arm/v7".to_string()]
+        );
+        assert!(base_platforms(Some("$BUILDPLATFORM"), &build).is_empty());
+        assert!(base_platforms(Some("${PLAT}"), &build).is_empty());
     }
 }

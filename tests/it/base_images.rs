@@ -501,3 +501,107 @@ jobs:
         [("moby/buildkit:buildx-stable-1".to_string(), Some(18))]
     );
 }
+
+/// [`workflow`] whose build asks for `platforms`.
+fn workflow_for_platforms(host: &str, platforms: &str) -> String {
+    workflow(host, "X=1").replacen(
+        "          context: .\n",
+        &format!("          context: .\n          platforms: {platforms}\n"),
+        1,
+    )
+}
+
+/// The real registry holding the index `team/base:v1` (linux/amd64, linux/arm64) and the
+/// single linux/amd64 image `team/tools:v1`.
+fn registry_with_platforms() -> support::registry::TestRegistry {
+    let registry = support::registry::TestRegistry::start_blocking(support::registry::Kind::Plain);
+    support::block_on(async {
+        let publisher = support::fixtures::Publisher::new(&registry.url());
+        publisher.oci_index("team/base", "v1").await;
+        publisher.single_image("team/tools", "v1").await;
+    });
+    registry
+}
+
+/// Issue 13: a `FROM` image is pulled for each platform the build asks for, like a named
+/// context. `--platform=$BUILDPLATFORM` is the builder's own platform: not compared.
+#[test]
+fn a_base_image_without_a_requested_platform_is_reported_at_its_from_line() {
+    let registry = registry_with_platforms();
+    let host = registry.host();
+    let dockerfile = format!(
+        "FROM --platform=$BUILDPLATFORM {host}/team/tools:v1 AS tools\nFROM {host}/team/base:v1\n"
+    );
+    let ws = Workspace::new(
+        &workflow_for_platforms(&host, "linux/amd64,linux/s390x"),
+        &dockerfile,
+    );
+    let (status, stdout, _) = ws.run(&host);
+    let found = base_findings(&stdout, "CONTEXT_PLATFORM_MISSING");
+    assert_eq!(found.len(), 1, "{stdout}");
+    let f = &found[0];
+    assert_eq!(f["file"], "Dockerfile", "{stdout}");
+    assert_eq!(f["line"], "2", "{stdout}");
+    assert!(
+        f["title"].ends_with(&format!(
+            "base image `{host}/team/base:v1` has no image for linux/s390x"
+        )),
+        "{stdout}"
+    );
+    let line = stdout
+        .lines()
+        .find(|l| l.contains("CONTEXT_PLATFORM_MISSING"))
+        .unwrap();
+    assert!(
+        line.contains("and pulls the base image")
+            && line.contains("as an image index for linux/amd64, linux/arm64 only"),
+        "{line}"
+    );
+    assert_eq!(status, Some(1), "{stdout}");
+
+    // Every requested platform is there: nothing to say.
+    let ws = Workspace::new(
+        &workflow_for_platforms(&host, "linux/arm64,linux/amd64"),
+        &dockerfile,
+    );
+    let (status, stdout, _) = ws.run(&host);
+    assert!(
+        base_findings(&stdout, "CONTEXT_PLATFORM_MISSING").is_empty(),
+        "{stdout}"
+    );
+    assert_eq!(status, Some(0), "{stdout}");
+}
+
+/// A single-image base is compared through its config; a literal `--platform` is the one
+/// platform it is pulled for, whatever the build asks.
+#[test]
+fn a_single_image_base_is_compared_through_its_config_and_a_fixed_platform_wins() {
+    let registry = registry_with_platforms();
+    let host = registry.host();
+    let ws = Workspace::new(
+        &workflow_for_platforms(&host, "linux/arm64"),
+        &format!("FROM {host}/team/tools:v1\n"),
+    );
+    let (_, stdout, _) = ws.run(&host);
+    let found = base_findings(&stdout, "CONTEXT_PLATFORM_MISSING");
+    assert_eq!(found.len(), 1, "{stdout}");
+    assert!(
+        stdout.contains("as a single image, whose config names linux/amd64 only"),
+        "{stdout}"
+    );
+    let ws = Workspace::new(
+        &workflow_for_platforms(&host, "linux/arm64"),
+        &format!("FROM --platform=linux/amd64 {host}/team/tools:v1\n"),
+    );
+    let (status, stdout, summary) = ws.run(&host);
+    assert!(
+        base_findings(&stdout, "CONTEXT_PLATFORM_MISSING").is_empty(),
+        "{stdout}"
+    );
+    assert!(
+        summary.contains("has an image for each platform step")
+            && summary.contains("(linux/amd64)"),
+        "{summary}"
+    );
+    assert_eq!(status, Some(0), "{stdout}");
+}

@@ -152,25 +152,15 @@ fn platforms_run(platforms: &str) -> (crate::workflow_precision::Run, String) {
     context_run(platforms, false)
 }
 
-fn context_run(platforms: &str, single: bool) -> (crate::workflow_precision::Run, String) {
-    let registry = crate::support::registry::TestRegistry::start_blocking(
-        crate::support::registry::Kind::Plain,
-    );
-    crate::support::block_on(async {
-        let publisher = crate::support::fixtures::Publisher::new(&registry.url());
-        if single {
-            publisher.single_image("team/base", "v1").await
-        } else {
-            publisher.oci_index("team/base", "v1").await
-        }
-    });
+/// A build that reads `docker-image://<host>/team/base:v1` as the named context `base`,
+/// for these platforms (none when empty).
+pub(crate) fn context_workflow(host: &str, platforms: &str) -> String {
     let platforms = if platforms.is_empty() {
         String::new()
     } else {
         format!("\n          platforms: {platforms}")
     };
-    let host = registry.host();
-    let workflow = format!(
+    format!(
         "on: push
 jobs:
   build:
@@ -183,7 +173,22 @@ jobs:
           build-contexts: base=docker-image://{host}/team/base:v1{platforms}
           push: false
 "
+    )
+}
+
+fn context_run(platforms: &str, single: bool) -> (crate::workflow_precision::Run, String) {
+    let registry = crate::support::registry::TestRegistry::start_blocking(
+        crate::support::registry::Kind::Plain,
     );
+    crate::support::block_on(async {
+        let publisher = crate::support::fixtures::Publisher::new(&registry.url());
+        if single {
+            publisher.single_image("team/base", "v1").await
+        } else {
+            publisher.oci_index("team/base", "v1").await
+        }
+    });
+    let workflow = context_workflow(&registry.host(), platforms);
     let r = run(&workflow, "build", &[("auth-mode", "anonymous")], &[]);
     (r, workflow)
 }

@@ -144,6 +144,7 @@ mod tests {
             ],
             builders: Vec::new(),
             unreadable: vec![("tools/Dockerfile".into(), "no such file".into())],
+            platform_requests: Vec::new(),
         };
         let contexts = vec![ContextInfo {
             reference: "myreg.azurecr.io/ctx:v1".into(),

@@ -656,6 +656,8 @@ pub(super) fn stall_finding(
         registry::Endpoint::Catalog => "catalog",
         registry::Endpoint::Exchange => "/oauth2/exchange",
         registry::Endpoint::Upload => "blob upload",
+        registry::Endpoint::Blob => "blob",
+        registry::Endpoint::Storage => "blob storage",
         registry::Endpoint::Other => "request",
     };
     let target = &stall.target;
@@ -916,4 +918,87 @@ pub(super) fn no_pushes(host: &str, seen: &str) -> Finding {
             "Push to the registry itself, not to a mirror or cache of it; check that `{host}` is the registry's login server."
         ),
     )
+}
+
+/// A blob GET the registry redirected to a storage host, for NET_DATA_ENDPOINT.
+pub(super) struct Hop<'a> {
+    /// The registry.
+    pub host: &'a str,
+    /// The storage host (`host[:port]`).
+    pub storage: &'a str,
+    /// The redirect's target without its query.
+    pub shown: &'a str,
+    /// The blob request and its status.
+    pub seen: &'a str,
+    /// The reference whose config was read.
+    pub reference: &'a str,
+}
+
+/// NET_DATA_ENDPOINT: the registry answers, the host its blob redirect points at does
+/// not. ACR sends layer (and config) downloads to `<name>.<region>.data.azurecr.io`
+/// with dedicated data endpoints, else to `*.blob.core.windows.net`
+/// (https://learn.microsoft.com/azure/container-registry/container-registry-firewall-access-rules,
+/// https://learn.microsoft.com/azure/container-registry/container-registry-dedicated-data-endpoints).
+pub(super) fn data_endpoint_unreachable(hop: &Hop<'_>, e: &NetError) -> Finding {
+    let Hop {
+        host,
+        storage,
+        shown,
+        seen,
+        reference,
+    } = *hop;
+    // The client's text repeats the URL the message already shows.
+    let detail = e
+        .detail
+        .replace(&format!("error sending request for url ({shown}): "), "");
+    let detail = wire::shorten(&detail, 300);
+    let how = match (&e.stall, e.kind) {
+        (Some(stall), _) => format!(
+            "stalled in phase `{}` after {} ({})",
+            stall.phase.name(),
+            registry::seconds(stall.elapsed),
+            wire::shorten(stall.evidence.trim(), 300)
+        ),
+        (None, NetKind::Dns) => format!("did not resolve ({detail})"),
+        (None, NetKind::Tls) => format!("failed in TLS ({detail})"),
+        (None, _) => format!("could not connect ({detail})"),
+    };
+    let name = storage.split(':').next().unwrap_or(storage);
+    let data_endpoint = matches!(
+        crate::cloud::acr_host(name).map(|h| h.endpoint),
+        Some(crate::cloud::AcrEndpoint::Data { .. })
+    );
+    let allow = format!(
+        "Allow https (port 443) to {name} in the runner's firewall, proxy or network security group"
+    );
+    let fix = match acr_name(host) {
+        Some(acr) if data_endpoint => format!(
+            "{allow}: with dedicated data endpoints, {host} serves every layer from {acr}.<region>.data.azurecr.io, one host per region it is replicated to; `az acr show-endpoints --name {acr}` lists them all, and each needs the same rule."
+        ),
+        Some(acr) => format!(
+            "{allow}: without dedicated data endpoints, {host} serves layers from storage accounts under *.blob.core.windows.net, whose names it does not promise. To allow fixed names instead, `az acr update --name {acr} --data-endpoint-enabled true` (Premium) moves layer downloads to {acr}.<region>.data.azurecr.io (`az acr show-endpoints --name {acr}` lists them); allow those."
+        ),
+        None => format!(
+            "{allow}: {host} sends every blob download there. `curl -v -o /dev/null https://{name}/` from the runner shows the same failure."
+        ),
+    };
+    let extra = match e.kind {
+        NetKind::Dns => {
+            " The runner's resolver must resolve it too (a private endpoint's data endpoint needs its record in the privatelink.azurecr.io zone)."
+        }
+        NetKind::Tls => {
+            " A TLS-inspecting proxy needs its CA given with --ca-file (input `ca-file`)."
+        }
+        _ => "",
+    };
+    finding(
+        Code::NET_DATA_ENDPOINT,
+        Severity::Error,
+        format!("{host} answers, but {name}, where it sends blob downloads, cannot be reached"),
+        format!(
+            "{seen}: a redirect to {shown} (its query, a signed access token, is not shown). That request, sent without credentials as docker sends it, {how}. The registry itself answers, so the build resolves `{reference}` and then fails or hangs downloading its config and layers from {name}."
+        ),
+        format!("{fix}{extra}"),
+    )
+    .about(reference.to_string())
 }

@@ -20,7 +20,9 @@ use super::credentials::{CredentialSource, HostCredential};
 use crate::docker::credential::Credential;
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Role, Severity};
 use crate::registry::wire::{self, Challenge};
-use crate::registry::{self, Auth, Client, NetError, NetKind, Reply, TokenError, UploadCancel};
+use crate::registry::{
+    self, Auth, Client, NetError, NetKind, Reply, StorageHop, TokenError, UploadCancel,
+};
 use messages::*;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -767,10 +769,10 @@ async fn found(
     let platforms = if is_index {
         wire::index_platforms(&body)
     } else if is_image && manifest.target.platforms_requested {
-        image_platform(client, host, auth, manifest, &mut body)
-            .await
-            .into_iter()
-            .collect()
+        let config = image_platform(client, host, auth, manifest, &mut body).await;
+        out.findings.extend(config.finding);
+        out.verified.extend(config.fact);
+        config.platform.into_iter().collect()
     } else {
         Vec::new()
     };
@@ -807,38 +809,106 @@ async fn found(
     }
 }
 
+/// What reading a single image's config came to.
+#[derive(Debug, Default)]
+struct ConfigRead {
+    /// `os/architecture[/variant]` from the config.
+    platform: Option<String>,
+    /// NET_DATA_ENDPOINT: the registry redirected the blob to a host that cannot be
+    /// reached.
+    finding: Option<Finding>,
+    /// Where the config came from, or why it was not read.
+    fact: Option<String>,
+}
+
 /// The platform of a single image, from its config: the manifest's body (one GET when
-/// the lookup was a HEAD), then the config blob (one GET), served by the registry
-/// itself. `None` when either is not served directly (a blob redirected to a storage
-/// host is not followed) or names no platform.
+/// the lookup was a HEAD), then the config blob (one GET), served by the registry or,
+/// behind its one redirect, by a storage host (one GET more, without credentials:
+/// [`Client::blob`]). A storage host that cannot be reached is NET_DATA_ENDPOINT.
 async fn image_platform(
     client: &Client,
     host: &str,
     auth: &Auth,
     manifest: &Manifest<'_>,
     body: &mut Vec<u8>,
-) -> Option<String> {
+) -> ConfigRead {
+    let mut read = ConfigRead::default();
     let repository = &manifest.target.repository;
     if body.is_empty() {
-        let r = client
+        match client
             .manifest(host, repository, manifest.reference, auth, true)
             .await
-            .ok()?;
-        if r.status != 200 {
-            return None;
+        {
+            Ok(r) if r.status == 200 => *body = r.body,
+            _ => return read,
         }
-        *body = r.body;
     }
-    let digest = wire::manifest_config_digest(body)?;
+    let Some(digest) = wire::manifest_config_digest(body) else {
+        return read;
+    };
     // From the registry's answer: only a well-formed digest goes into the URL.
-    let hex = digest.strip_prefix("sha256:")?;
-    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
+    let well_formed = digest
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
+    if !well_formed {
+        return read;
     }
-    let r = client.blob(host, repository, &digest, auth).await.ok()?;
-    (r.status == 200)
-        .then(|| wire::config_platform(&r.body))
-        .flatten()
+    let Ok(fetch) = client.blob(host, repository, &digest, auth).await else {
+        return read;
+    };
+    let reference = &manifest.target.info.reference;
+    let seen = format!(
+        "GET /v2/{repository}/blobs/{digest} → HTTP {}",
+        fetch.reply.status
+    );
+    match fetch.storage {
+        None if fetch.reply.status == 200 => {
+            read.platform = wire::config_platform(&fetch.reply.body);
+        }
+        None => {}
+        Some(StorageHop::Answered { shown, reply, .. }) if reply.status == 200 => {
+            read.platform = wire::config_platform(&reply.body);
+            read.fact = Some(format!(
+                "{host}: the config of `{reference}` came through the registry's redirect to {shown} (followed once, without credentials)"
+            ));
+        }
+        Some(StorageHop::Answered { shown, reply, .. }) => {
+            read.fact = Some(format!(
+                "{host}: {seen}, a redirect to {shown}, which answered HTTP {}: the platform of `{reference}` was not read",
+                reply.status
+            ));
+        }
+        Some(StorageHop::Failed {
+            shown,
+            host: storage,
+            error,
+        }) if matches!(
+            error.kind,
+            NetKind::Dns | NetKind::Connect | NetKind::Tls | NetKind::Timeout
+        ) =>
+        {
+            let hop = Hop {
+                host,
+                storage: &storage,
+                shown: &shown,
+                seen: &seen,
+                reference,
+            };
+            read.finding = Some(data_endpoint_unreachable(&hop, &error));
+        }
+        Some(StorageHop::Failed { shown, error, .. }) => {
+            read.fact = Some(format!(
+                "{host}: {seen}, a redirect to {shown}, which failed ({}): the platform of `{reference}` was not read",
+                wire::shorten(&error.detail, 200)
+            ));
+        }
+        Some(StorageHop::Refused { shown, why }) => {
+            read.fact = Some(format!(
+                "{host}: {seen}, a redirect to {shown}, not followed ({why}): the platform of `{reference}` was not read"
+            ));
+        }
+    }
+    read
 }
 
 /// The credential the build would present exists only where this container action
@@ -1142,6 +1212,58 @@ mod tests {
         let fix = messages::admin_password_fix("myreg", "docker login myreg.azurecr.io");
         assert!(fix.contains("regenerated"), "{fix}");
         assert!(fix.contains("az acr credential show -n myreg"), "{fix}");
+    }
+
+    #[test]
+    fn an_unreachable_storage_host_gets_the_fix_of_its_kind() {
+        let error = |kind| NetError {
+            kind,
+            url: "https://x/".into(),
+            detail: "error sending request for url (https://s.example/p): refused".into(),
+            endpoint: registry::Endpoint::Storage,
+            stall: None,
+        };
+        let hop = |host, storage, shown| Hop {
+            host,
+            storage,
+            shown,
+            seen: "GET /v2/r/blobs/sha256:1 → HTTP 307",
+            reference: "docker-image://r/x:v1",
+        };
+        let blob = "acct.blob.core.windows.net";
+        let f = data_endpoint_unreachable(
+            &hop(
+                "myreg.azurecr.io",
+                blob,
+                "https://acct.blob.core.windows.net/c/b",
+            ),
+            &error(NetKind::Dns),
+        );
+        assert_eq!(f.code, Code::NET_DATA_ENDPOINT);
+        assert!(f.message.contains("did not resolve"), "{}", f.message);
+        assert!(
+            f.fix
+                .contains("az acr update --name myreg --data-endpoint-enabled true"),
+            "{}",
+            f.fix
+        );
+        assert!(f.fix.contains("privatelink.azurecr.io"), "{}", f.fix);
+        let f = data_endpoint_unreachable(
+            &hop(
+                "registry.example:5000",
+                "s.example:8443",
+                "https://s.example/p",
+            ),
+            &error(NetKind::Connect),
+        );
+        // The client's text does not repeat the shown URL; no ACR command for others.
+        assert!(
+            f.message.contains("could not connect (refused)"),
+            "{}",
+            f.message
+        );
+        assert!(!f.fix.contains("az acr"), "{}", f.fix);
+        assert!(f.fix.contains("to s.example in the runner's"), "{}", f.fix);
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! CONTEXT_PLATFORM_MISSING: a build that asks for platforms reads a named context
-//! (`docker-image://`) whose image index, as the registry check read it, has no image
-//! for one of them (or that is a single image of another platform). BuildKit resolves
-//! the context once per platform it builds, so that platform's build fails. No request
-//! of its own: the index body is the one the lookup already fetched for its platforms,
-//! and a single image's config platform is read by the lookup ([`super::found`]).
+//! (`docker-image://`) or pulls a `FROM` base image whose image index, as the registry
+//! check read it, has no image for one of them (or that is a single image of another
+//! platform). BuildKit resolves the image once per platform it builds, so that
+//! platform's build fails. No request of its own: the index body is the one the lookup
+//! already fetched for its platforms, and a single image's config platform is read by
+//! the lookup ([`super::found`]).
 
 use super::*;
 use crate::workflow::PlatformRequest;
@@ -15,10 +16,9 @@ pub fn missing_platforms(
     requests: &[PlatformRequest],
 ) {
     for request in requests {
-        let Some(info) = contexts
-            .iter()
-            .find(|c| c.role == Role::Pull && c.reference.trim() == request.reference)
-        else {
+        let Some(info) = contexts.iter().find(|c| {
+            matches!(c.role, Role::Pull | Role::Base) && c.reference.trim() == request.reference
+        }) else {
             continue;
         };
         // Empty: a single image whose config was not read (or names no platform).
@@ -40,8 +40,13 @@ pub fn missing_platforms(
             .collect();
         let asked = request.platforms.join(", ");
         if missing.is_empty() {
+            let what = if info.role == Role::Base {
+                "base image "
+            } else {
+                ""
+            };
             report.verified(format!(
-                "{} has an image for each platform step `{}` builds ({asked})",
+                "{what}{} has an image for each platform step `{}` builds ({asked})",
                 info.reference, request.step.label
             ));
             continue;
@@ -123,16 +128,21 @@ fn platform_missing(
             None => format!("{host}/{repo}"),
         })
         .unwrap_or_else(|| info.reference.clone());
+    let (title, reads, kind) = if info.role == Role::Base {
+        ("base image ", "pulls the base image", "base")
+    } else {
+        ("", "reads the context", "context")
+    };
     finding(
         Code::CONTEXT_PLATFORM_MISSING,
         Severity::Error,
-        format!("`{}` has no image for {missing}", info.reference),
+        format!("{title}`{}` has no image for {missing}", info.reference),
         format!(
-            "Step `{}` builds for {asked}{line} and reads the context `{}`. The registry serves it{served} as {what} {available} only. BuildKit resolves the context for each platform it builds, so the build for {missing} fails with \"no match for platform in manifest\".",
+            "Step `{}` builds for {asked}{line} and {reads} `{}`. The registry serves it{served} as {what} {available} only. BuildKit resolves the {kind} image for each platform it builds, so the build for {missing} fails with \"no match for platform in manifest\".",
             request.step.label, info.reference
         ),
         format!(
-            "Either {narrow}push the context image for {missing} too (`docker buildx build --platform {} --push -t {name} .` where it is built).",
+            "Either {narrow}push the {kind} image for {missing} too (`docker buildx build --platform {} --push -t {name} .` where it is built).",
             available_plus(&available, &missing)
         ),
     )
