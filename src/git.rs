@@ -419,6 +419,62 @@ async fn list(http: &reqwest::Client, repo: &str) -> Listing {
     }
 }
 
+/// A submodule declared in `.gitmodules` (gitmodules(5)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submodule {
+    pub path: String,
+    pub url: String,
+}
+
+/// Submodules kept from one `.gitmodules`, at most.
+pub const MAX_SUBMODULES: usize = 50;
+
+/// The submodules of a `.gitmodules` file (git-config syntax: `[submodule "name"]`
+/// sections with `path` and `url` keys); entries without both are left out, as are
+/// lines that do not parse. At most [`MAX_SUBMODULES`].
+pub fn parse_gitmodules(text: &str) -> Vec<Submodule> {
+    let mut out: Vec<Submodule> = Vec::new();
+    let mut current: Option<(Option<String>, Option<String>)> = None;
+    let flush = |entry: Option<(Option<String>, Option<String>)>, out: &mut Vec<Submodule>| {
+        if let Some((Some(path), Some(url))) = entry
+            && out.len() < MAX_SUBMODULES
+        {
+            out.push(Submodule { path, url });
+        }
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') {
+            flush(current.take(), &mut out);
+            let section = line.trim_start_matches('[').trim_end_matches(']').trim();
+            if section.to_ascii_lowercase().starts_with("submodule") {
+                current = Some((None, None));
+            }
+            continue;
+        }
+        let Some(entry) = current.as_mut() else {
+            continue;
+        };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"').trim();
+        if value.is_empty() || value.len() > 1024 || value.chars().any(char::is_control) {
+            continue;
+        }
+        match key.trim().to_ascii_lowercase().as_str() {
+            "path" => entry.0 = Some(value.to_string()),
+            "url" => entry.1 = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    flush(current, &mut out);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +524,25 @@ mod tests {
         ] {
             assert!(parse_advertisement(body).is_err(), "{body:?}");
         }
+    }
+
+    #[test]
+    fn gitmodules_are_read_defensively() {
+        let text = "# c\n[submodule \"lib\"]\n\tpath = vendor/lib\n\turl = git@github.com:o/lib.git\n[core]\n\tpath = x\n[submodule \"half\"]\n\tpath = only\n[submodule \"q\"]\n url = \"https://h/q.git\"\n path=q\ngarbage\n";
+        assert_eq!(
+            parse_gitmodules(text),
+            [
+                Submodule {
+                    path: "vendor/lib".into(),
+                    url: "git@github.com:o/lib.git".into()
+                },
+                Submodule {
+                    path: "q".into(),
+                    url: "https://h/q.git".into()
+                },
+            ]
+        );
+        assert!(parse_gitmodules("\u{0}\u{ff}[[[=").is_empty());
     }
 
     #[test]
