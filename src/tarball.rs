@@ -160,17 +160,37 @@ pub fn has_credentials(url: &str) -> bool {
     Url::parse(url).is_ok_and(|u| !u.username().is_empty() || u.password().is_some())
 }
 
-/// The values of the URL's query (SAS signatures, tokens), for the secrets registry.
-pub fn query_values(url: &str) -> Vec<String> {
-    Url::parse(url)
-        .map(|u| {
-            let mut out: Vec<String> = u.query_pairs().map(|(_, v)| v.into_owned()).collect();
-            if let Some(q) = u.query() {
-                out.push(q.to_string());
-            }
-            out
+/// What of the URL's query is secret, for the secrets registry: the query as a whole,
+/// and the values of keys that name a signature, token, key or credential (a SAS
+/// `sig`, `X-Amz-Signature`, `token`) or that are long (20 characters or more). Short
+/// plain values (`sv=2024-11-04`, `sr=b`) are left out: masking them would blank the
+/// same text everywhere else in the output.
+pub fn secret_query_parts(url: &str) -> Vec<String> {
+    const KEYS: &[&str] = &[
+        "sig",
+        "token",
+        "key",
+        "credential",
+        "secret",
+        "password",
+        "auth",
+        "code",
+    ];
+    let Ok(u) = Url::parse(url) else {
+        return Vec::new();
+    };
+    let mut out: Vec<String> = u
+        .query_pairs()
+        .filter(|(k, v)| {
+            let k = k.to_ascii_lowercase();
+            KEYS.iter().any(|s| k.contains(s)) || v.chars().count() >= 20
         })
-        .unwrap_or_default()
+        .map(|(_, v)| v.into_owned())
+        .collect();
+    if let Some(q) = u.query().filter(|q| !q.is_empty()) {
+        out.push(q.to_string());
+    }
+    out
 }
 
 #[cfg(test)]
@@ -190,7 +210,8 @@ mod tests {
         assert_eq!(shown("http://[::1"), "(a URL that does not parse)");
         assert!(has_credentials("https://tok@h.example/c.tar"));
         assert!(!has_credentials("https://h.example/c.tar?sig=x"));
-        assert!(query_values("https://h/c?sig=abc%2Fd").contains(&"abc/d".to_string()));
+        let parts = secret_query_parts("https://h/c?sv=2024&sig=abc%2Fd");
+        assert_eq!(parts, ["abc/d", "sv=2024&sig=abc%2Fd"]);
         assert!(is_web_page("text/html"));
         assert!(!is_web_page("application/gzip"));
     }

@@ -265,10 +265,13 @@ fn a_repository_page_url_gets_the_git_form_without_any_request() {
         "Write the context as `https://github.com/octo/app.git#main:src`."
     );
     // A tarball is not a git context: it is requested as a tarball.
-    let server = tarball_server();
-    let (_, git) = run_git(&acr_build(&format!("{}/ok.tar.gz", server.url())));
+    let hosts = tarball_server();
+    let (_, git) = run_git_with(
+        hosts.config(),
+        &acr_build(&format!("{DOWNLOADS}/ok.tar.gz")),
+    );
     assert!(git.findings.is_empty(), "{:?}", git.findings);
-    assert_eq!(server.requests()[0].method, "HEAD");
+    assert_eq!(hosts.server.requests()[0].method, "HEAD");
 }
 
 // P44: an `az acr build` whose Dockerfile starts FROM another registry's image.
@@ -322,21 +325,17 @@ fn an_acr_build_from_public_or_own_images_is_quiet() {
     );
 }
 
-#[test]
-fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
-    let repo = bare_repository();
-    let server = git_server(repo.path().join("repo.git"));
+/// Runs the binary as the action does, on a workspace whose workflow has `steps` after
+/// acr-preflight's step, with `inputs` added to its environment.
+fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process::Output {
     let workspace = tempfile::tempdir().unwrap();
     let workflows = workspace.path().join(".github/workflows");
     std::fs::create_dir_all(&workflows).unwrap();
-    let steps = format!(
-        "      - uses: docker/build-push-action@v6\n        with:\n          context: {}/repo.git#nope\n",
-        server.url()
-    );
-    std::fs::write(workflows.join("ci.yml"), workflow(&steps)).unwrap();
+    std::fs::write(workflows.join("ci.yml"), workflow(steps)).unwrap();
     let docker = tempfile::tempdir().unwrap();
     std::fs::write(docker.path().join("config.json"), "{}").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_acr-preflight"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_acr-preflight"));
+    command
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("GITHUB_ACTIONS", "true")
@@ -349,9 +348,22 @@ fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
         .env("GITHUB_ACTION", "preflight")
         .env("GITHUB_REPOSITORY", "octo/shop")
         .env("INPUT_AUTH-MODE", "anonymous")
-        .env("INPUT_DOCKER-CONFIG", docker.path())
-        .output()
-        .unwrap();
+        .env("INPUT_DOCKER-CONFIG", docker.path());
+    for (name, value) in inputs {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
+    let repo = bare_repository();
+    let server = git_server(repo.path().join("repo.git"));
+    let steps = format!(
+        "      - uses: docker/build-push-action@v6\n        with:\n          context: {}/repo.git#nope\n",
+        server.url()
+    );
+    let out = run_binary(&steps, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -378,25 +390,34 @@ fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
 // Tarball (URL) contexts: one HEAD without credentials, a ranged GET when HEAD is
 // refused (RFC 9110 §9.3.2, §14.2), redirects followed.
 
-fn tarball_server() -> MockServer {
-    MockServer::start(|req, _| {
-        let gzip = || Response::new(200).header("Content-Type", "application/gzip");
-        let reply = match (req.method.as_str(), req.path.as_str()) {
-            (_, "/ok.tar.gz") => gzip(),
-            (_, "/moved.tar.gz") => Response::new(302).header("Location", "/ok.tar.gz"),
-            (_, "/sas.tar.gz") if req.query_first("sig").as_deref() == Some("GOOD-SIG") => gzip(),
-            (_, "/sas.tar.gz") => Response::new(403),
-            (_, "/page.tar.gz") => Response::new(200)
-                .header("Content-Type", "text/html; charset=utf-8")
-                .body("<html>sign in</html>"),
-            ("HEAD", "/nohead.tar.gz") => Response::new(405),
-            ("GET", "/nohead.tar.gz") if req.header("range") == Some("bytes=0-0") => {
-                Response::new(206).header("Content-Type", "application/gzip")
-            }
-            _ => Response::new(404),
-        };
-        Reply::Respond(reply)
-    })
+const DOWNLOADS: &str = "https://downloads.example.com";
+
+/// `downloads.example.com` (and a blob storage host) serving archives, a web page, a
+/// redirect, a SAS-protected blob and a host that refuses HEAD.
+fn tarball_server() -> FakeHosts {
+    FakeHosts::start(
+        &["downloads.example.com", "acct.blob.core.windows.net"],
+        |req, _| {
+            let gzip = || Response::new(200).header("Content-Type", "application/gzip");
+            let reply = match (req.method.as_str(), req.path.as_str()) {
+                (_, "/ok.tar.gz") => gzip(),
+                (_, "/moved.tar.gz") => Response::new(302).header("Location", "/ok.tar.gz"),
+                (_, "/ctx/app.tar.gz") if req.query_first("sig").as_deref() == Some("GOOD-SIG") => {
+                    gzip()
+                }
+                (_, "/ctx/app.tar.gz") => Response::new(403),
+                (_, "/page.tar.gz") => Response::new(200)
+                    .header("Content-Type", "text/html; charset=utf-8")
+                    .body("<html>sign in</html>"),
+                ("HEAD", "/nohead.tar.gz") => Response::new(405),
+                ("GET", "/nohead.tar.gz") if req.header("range") == Some("bytes=0-0") => {
+                    Response::new(206).header("Content-Type", "application/gzip")
+                }
+                _ => Response::new(404),
+            };
+            Reply::Respond(reply)
+        },
+    )
 }
 
 fn docker_build(context: &str) -> String {
@@ -414,14 +435,14 @@ fn all_text(report: &CheckReport) -> String {
 
 #[test]
 fn a_served_tarball_url_passes_and_a_missing_one_is_an_error() {
-    let server = tarball_server();
-    for path in [
-        "/ok.tar.gz",
-        "/moved.tar.gz",
-        "/sas.tar.gz?sv=2024&sig=GOOD-SIG",
+    let hosts = tarball_server();
+    for url in [
+        format!("{DOWNLOADS}/ok.tar.gz"),
+        format!("{DOWNLOADS}/moved.tar.gz"),
+        "https://acct.blob.core.windows.net/ctx/app.tar.gz?sv=2024-11-04&sr=b&sig=GOOD-SIG"
+            .to_string(),
     ] {
-        let url = format!("{}{path}", server.url());
-        let (_, found) = run_git(&docker_build(&url));
+        let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
         assert!(found.findings.is_empty(), "{url}: {:?}", found.findings);
         assert!(
             found.verified.iter().any(|v| v.contains("answered 200")),
@@ -434,81 +455,87 @@ fn a_served_tarball_url_passes_and_a_missing_one_is_an_error() {
             all_text(&found)
         );
     }
-    let heads = server
-        .requests()
-        .iter()
-        .filter(|r| r.method == "HEAD")
-        .count();
+    let requests = hosts.server.requests();
+    let heads = requests.iter().filter(|r| r.method == "HEAD").count();
     assert_eq!(heads, 4, "one HEAD each, and one after the redirect");
-    assert!(
-        server
-            .requests()
-            .iter()
-            .all(|r| r.header("authorization").is_none())
-    );
+    assert!(requests.iter().all(|r| r.header("authorization").is_none()));
 
-    let (_, found) = run_git(&acr_build(&format!("{}/missing.tar.gz", server.url())));
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &acr_build(&format!("{DOWNLOADS}/missing.tar.gz")),
+    );
     let f = of(&found, Code::CONTEXT_URL_UNREADABLE);
     assert_eq!(f.len(), 1, "{:?}", found.findings);
     assert_eq!(f[0].severity, Severity::Error);
+    // As docs/checks.md shows it.
     assert_eq!(
         f[0].title,
-        format!(
-            "the URL context {}/missing.tar.gz answers 404",
-            server.url()
-        )
+        "the URL context https://downloads.example.com/missing.tar.gz answers 404"
     );
     assert!(
         f[0].message.contains("doesn't exist.") && f[0].message.contains("ACR Tasks run agent"),
         "{}",
         f[0].message
     );
-    // A git context and a local folder are not probed as tarballs.
+    // A local folder is not remote.
     let (_, found) = run_git(&acr_build("./app"));
     assert!(found.findings.is_empty(), "{:?}", found.findings);
 }
 
 #[test]
 fn an_expired_sas_url_is_an_error_that_never_shows_the_token() {
-    let server = tarball_server();
-    let url = format!(
-        "{}/sas.tar.gz?sv=2024&se=2020-01-01&sig=OLD-SIG",
-        server.url()
-    );
-    let (_, found) = run_git(&docker_build(&url));
+    let hosts = tarball_server();
+    let url = "https://acct.blob.core.windows.net/ctx/app.tar.gz?sv=2024-11-04&se=2020-01-01&sr=b&sp=r&sig=OLD-SIG";
+    let (_, found) = run_git_with(hosts.config(), &docker_build(url));
     let f = of(&found, Code::CONTEXT_URL_UNREADABLE);
     assert_eq!(f.len(), 1, "{:?}", found.findings);
     assert_eq!(f[0].severity, Severity::Error);
+    assert_eq!(
+        f[0].title,
+        "the URL context https://acct.blob.core.windows.net/ctx/app.tar.gz?… answers 403"
+    );
     assert!(f[0].message.contains("answered 403"), "{}", f[0].message);
-    assert!(f[0].fix.contains("SAS token"), "{}", f[0].fix);
+    assert!(f[0].fix.contains("SAS"), "{}", f[0].fix);
     let text = all_text(&found);
     assert!(
         !text.contains("OLD-SIG") && !text.contains("se=2020"),
         "{text}"
     );
-    assert!(text.contains("/sas.tar.gz?…"), "{text}");
     // The build's own query was sent.
     assert_eq!(
-        server.requests()[0].query_first("sig").as_deref(),
+        hosts.server.requests()[0].query_first("sig").as_deref(),
         Some("OLD-SIG")
     );
 }
 
 #[test]
 fn a_web_page_instead_of_an_archive_is_a_warning() {
-    let server = tarball_server();
-    let (_, found) = run_git(&docker_build(&format!("{}/page.tar.gz", server.url())));
+    let hosts = tarball_server();
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &docker_build(&format!("{DOWNLOADS}/page.tar.gz")),
+    );
     let f = of(&found, Code::CONTEXT_URL_NOT_ARCHIVE);
     assert_eq!(f.len(), 1, "{:?}", found.findings);
     assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        f[0].title,
+        "the URL context https://downloads.example.com/page.tar.gz serves a web page"
+    );
     assert!(f[0].message.contains("`text/html`"), "{}", f[0].message);
+    // An archive is not a web page.
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &docker_build(&format!("{DOWNLOADS}/ok.tar.gz")),
+    );
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
 }
 
 #[test]
 fn a_server_refusing_head_is_read_with_a_ranged_get_but_az_acr_build_still_fails() {
-    let server = tarball_server();
-    let url = format!("{}/nohead.tar.gz", server.url());
-    let (_, found) = run_git(&docker_build(&url));
+    let hosts = tarball_server();
+    let url = format!("{DOWNLOADS}/nohead.tar.gz");
+    let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
     assert!(found.findings.is_empty(), "{:?}", found.findings);
     assert!(
         found
@@ -519,10 +546,48 @@ fn a_server_refusing_head_is_read_with_a_ranged_get_but_az_acr_build_still_fails
         found.verified
     );
     // The Azure CLI HEADs a tarball URL itself and stops on 405.
-    let (_, found) = run_git(&acr_build(&url));
+    let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
     let f = of(&found, Code::CONTEXT_URL_UNREADABLE);
     assert_eq!(f.len(), 1, "{:?}", found.findings);
     assert!(f[0].message.contains("HEAD request"), "{}", f[0].message);
+}
+
+#[test]
+fn the_binary_reports_an_unreadable_tarball_without_its_sas_token() {
+    let hosts = tarball_server();
+    let steps = "      - run: az acr build --registry myreg --image app:v1 'https://acct.blob.core.windows.net/ctx/app.tar.gz?sv=2024-11-04&sr=b&sig=OLD-SIG'\n";
+    let resolve: Vec<String> = hosts
+        .names
+        .iter()
+        .map(|n| format!("{n}={}", hosts.server.addr()))
+        .collect();
+    let ca = hosts.ca.ca_pem_path().display().to_string();
+    let out = run_binary(
+        steps,
+        &[("INPUT_RESOLVE", resolve.join("\n")), ("INPUT_CA-FILE", ca)],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let found = crate::workflow_e2e::annotations(&stdout);
+    let (level, props) = found
+        .iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("CONTEXT_URL_UNREADABLE"))
+        })
+        .unwrap_or_else(|| panic!("no CONTEXT_URL_UNREADABLE annotation:\n{stdout}"));
+    assert_eq!(level, "error");
+    assert_eq!(props.get("line").map(String::as_str), Some("8"), "{stdout}");
+    // The signature reaches the runner only as a mask request, never in a message.
+    let shown: String = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!shown.contains("OLD-SIG"), "{shown}");
+    assert!(shown.contains("app.tar.gz?…"), "{shown}");
 }
 
 // Submodules of the job's own repository, and Azure/acr-build.
@@ -586,43 +651,67 @@ fn private_and_ssh_submodules_of_the_default_git_context_are_a_warning() {
     assert!(found.findings.is_empty(), "{:?}", found.findings);
 }
 
-/// A fake github.com over TLS (the test CA, `--resolve`) serving the refs of a bare
-/// repository as `octo/shop`.
-struct FakeGithub {
+/// Named hosts over TLS on one loopback server: a certificate from a test CA for
+/// `names`, each name resolved to the server (`--resolve`), the CA trusted
+/// (`--ca-file`), as the binary's inputs do.
+struct FakeHosts {
     server: MockServer,
     ca: crate::support::tls::TestCa,
+    names: &'static [&'static str],
     _dir: tempfile::TempDir,
-    _repo: tempfile::TempDir,
 }
 
-impl FakeGithub {
-    fn start() -> FakeGithub {
+impl FakeHosts {
+    fn start(
+        names: &'static [&'static str],
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakeHosts {
         let dir = tempfile::tempdir().unwrap();
         let ca = crate::support::tls::TestCa::new(dir.path());
-        let (cert, key) = ca.issue_server_cert(&["github.com"]);
-        let repo = bare_repository();
-        let server = MockServer::start_tls(
-            &cert,
-            &key,
-            advertise(repo.path().join("repo.git"), "/octo/shop.git/info/refs"),
-        );
-        FakeGithub {
+        let (cert, key) = ca.issue_server_cert(names);
+        let server = MockServer::start_tls(&cert, &key, handler);
+        FakeHosts {
             server,
             ca,
+            names,
             _dir: dir,
-            _repo: repo,
         }
     }
 
     fn config(&self) -> Config {
         let mut c = config();
-        c.resolve = vec![acr_preflight::config::ResolveRule {
-            host: "github.com".into(),
-            addr: self.server.addr(),
-        }];
+        c.resolve = self
+            .names
+            .iter()
+            .map(|n| acr_preflight::config::ResolveRule {
+                host: n.to_string(),
+                addr: self.server.addr(),
+            })
+            .collect();
         c.ca_file = Some(self.ca.ca_pem_path().to_path_buf());
         c.env.sha = Some("0123456789abcdef0123456789abcdef01234567".into());
         c
+    }
+}
+
+/// A fake github.com serving the refs of a bare repository as `octo/shop`.
+struct FakeGithub {
+    hosts: FakeHosts,
+    _repo: tempfile::TempDir,
+}
+
+impl FakeGithub {
+    fn start() -> FakeGithub {
+        let repo = bare_repository();
+        let hosts = FakeHosts::start(
+            &["github.com"],
+            advertise(repo.path().join("repo.git"), "/octo/shop.git/info/refs"),
+        );
+        FakeGithub { hosts, _repo: repo }
+    }
+
+    fn config(&self) -> Config {
+        self.hosts.config()
     }
 }
 
@@ -649,7 +738,7 @@ fn azure_acr_build_builds_master_by_default_which_a_main_repository_lacks() {
         f[0].message
     );
     assert_eq!(
-        github.server.requests()[0].target,
+        github.hosts.server.requests()[0].target,
         "/octo/shop.git/info/refs?service=git-upload-pack"
     );
     // `branch: develop` exists; a token keeps a refusal quiet, the refs still listed.

@@ -28,7 +28,7 @@ pub(super) async fn check(
         return;
     }
     // A SAS signature or token in the query is sent as the build sends it, never shown.
-    for value in crate::tarball::query_values(&context.url) {
+    for value in crate::tarball::secret_query_parts(&context.url) {
         ctx.secrets.register(&value);
     }
     let shown = crate::tarball::shown(&context.url);
