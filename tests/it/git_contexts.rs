@@ -314,6 +314,37 @@ fn an_acr_build_from_another_private_registry_is_a_warning_with_the_import() {
 }
 
 #[test]
+fn an_azure_acr_build_step_is_checked_like_az_acr_build() {
+    let mut files = BTreeMap::new();
+    files.insert(
+        ".github/workflows/ci.yml".to_string(),
+        workflow(ACR_BUILD_ACTION),
+    );
+    files.insert(
+        "src/web/Dockerfile".to_string(),
+        "FROM ghcr.io/octo/base:1.2\n".to_string(),
+    );
+    let mut config = config();
+    config.env.sha = Some("0123456789abcdef0123456789abcdef01234567".into());
+    let report = check(&config, &files, &HashMap::new()).0;
+    let found = of(&report, Code::TASKS_BASE_REGISTRY_CREDENTIAL);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert!(
+        found[0]
+            .message
+            .contains("(through Azure/acr-build) for myreg.azurecr.io"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(
+        found[0].commands,
+        [
+            "az acr import --name myreg --source ghcr.io/octo/base:1.2 --image octo/base:1.2 --username <user> --password <token>"
+        ]
+    );
+}
+
+#[test]
 fn an_acr_build_from_public_or_own_images_is_quiet() {
     let report = run_tasks(
         "FROM mcr.microsoft.com/dotnet/sdk:8.0\nFROM node:20\nFROM myreg.azurecr.io/base:1\n",
