@@ -56,8 +56,9 @@ pub(super) async fn check(
                     &shown,
                     format!("HEAD {shown} answered {refused}"),
                     refused,
-                    format!("`az acr build` checks a tarball URL with a HEAD request before it queues the run and stops with `'{shown}' doesn't exist.` when the answer is 400 or more, although GET answers {status}"),
+                    format!("`az acr build` checks a tarball URL with a HEAD request before it queues the run and stops with `'{shown}' doesn't exist.` when the answer is 400 or more, although GET answers {status}, so the run is never queued."),
                     "Serve the tarball from a host that answers HEAD (Azure Blob Storage, GitHub release assets), or download it on the runner and build the unpacked folder: `curl -fsSL -o ctx.tar.gz \"$URL\" && mkdir ctx && tar -xzf ctx.tar.gz -C ctx && az acr build … ctx`.".to_string(),
+                    false,
                 ));
             } else {
                 let kind = if content_type.is_empty() {
@@ -83,7 +84,7 @@ pub(super) async fn check(
                 None => format!("{method} {shown} without credentials answered {status}"),
             };
             let (meaning, fix) = explain(context, &shown, status);
-            report.push(unreadable(context, &shown, seen, status, meaning, fix));
+            report.push(unreadable(context, &shown, seen, status, meaning, fix, true));
         }
         Probe::Failed { why } => report.push(
             placed(
@@ -148,16 +149,22 @@ fn unreadable(
     status: u16,
     meaning: String,
     fix: String,
+    queued: bool,
 ) -> Finding {
     placed(
         finding(
             Code::CONTEXT_URL_UNREADABLE,
             Severity::Error,
             format!("the URL context {shown} answers {status}"),
-            format!(
-                "{seen}: {meaning}. {} downloads this context without the runner's credentials, so the build fails with `failed to download context`.",
-                builder(context)
-            ),
+            if queued {
+                format!(
+                    "{seen}: {meaning}. {} downloads this context without the runner's credentials, so the build fails with `failed to download context`.",
+                    builder(context)
+                )
+            } else {
+                // `az acr build` stops at its own HEAD, before the run is queued.
+                format!("{seen}: {meaning}.")
+            },
             fix,
         ),
         context,
