@@ -422,6 +422,8 @@ async fn list(http: &reqwest::Client, repo: &str) -> Listing {
 /// A submodule declared in `.gitmodules` (gitmodules(5)).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Submodule {
+    /// The name in `[submodule "<name>"]`, the key of its settings.
+    pub name: String,
     pub path: String,
     pub url: String,
 }
@@ -434,12 +436,13 @@ pub const MAX_SUBMODULES: usize = 50;
 /// lines that do not parse. At most [`MAX_SUBMODULES`].
 pub fn parse_gitmodules(text: &str) -> Vec<Submodule> {
     let mut out: Vec<Submodule> = Vec::new();
-    let mut current: Option<(Option<String>, Option<String>)> = None;
-    let flush = |entry: Option<(Option<String>, Option<String>)>, out: &mut Vec<Submodule>| {
-        if let Some((Some(path), Some(url))) = entry
+    type Entry = (String, Option<String>, Option<String>);
+    let mut current: Option<Entry> = None;
+    let flush = |entry: Option<Entry>, out: &mut Vec<Submodule>| {
+        if let Some((name, Some(path), Some(url))) = entry
             && out.len() < MAX_SUBMODULES
         {
-            out.push(Submodule { path, url });
+            out.push(Submodule { name, path, url });
         }
     };
     for line in text.lines() {
@@ -450,8 +453,19 @@ pub fn parse_gitmodules(text: &str) -> Vec<Submodule> {
         if line.starts_with('[') {
             flush(current.take(), &mut out);
             let section = line.trim_start_matches('[').trim_end_matches(']').trim();
-            if section.to_ascii_lowercase().starts_with("submodule") {
-                current = Some((None, None));
+            if let Some(rest) = section
+                .get(..9)
+                .filter(|h| h.eq_ignore_ascii_case("submodule"))
+                .and_then(|_| section.get(9..))
+            {
+                let name: String = rest
+                    .trim()
+                    .trim_matches('"')
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(256)
+                    .collect();
+                current = Some((name, None, None));
             }
             continue;
         }
@@ -466,8 +480,8 @@ pub fn parse_gitmodules(text: &str) -> Vec<Submodule> {
             continue;
         }
         match key.trim().to_ascii_lowercase().as_str() {
-            "path" => entry.0 = Some(value.to_string()),
-            "url" => entry.1 = Some(value.to_string()),
+            "path" => entry.1 = Some(value.to_string()),
+            "url" => entry.2 = Some(value.to_string()),
             _ => {}
         }
     }
@@ -533,10 +547,12 @@ mod tests {
             parse_gitmodules(text),
             [
                 Submodule {
+                    name: "lib".into(),
                     path: "vendor/lib".into(),
                     url: "git@github.com:o/lib.git".into()
                 },
                 Submodule {
+                    name: "q".into(),
                     path: "q".into(),
                     url: "https://h/q.git".into()
                 },

@@ -665,6 +665,19 @@ fn private_and_ssh_submodules_of_the_default_git_context_are_a_warning() {
         assert!(f[0].message.contains(part), "{part}: {}", f[0].message);
     }
     assert!(f[0].fix.contains("submodules: recursive"), "{}", f[0].fix);
+    assert!(
+        f[0].fix.contains(
+            "`git config -f .gitmodules submodule.vendor/lib.url https://github.com/octo/lib.git`"
+        ),
+        "{}",
+        f[0].fix
+    );
+    assert!(
+        f[0].fix
+            .contains("`github-token: ${{ secrets.SUBMODULES_TOKEN }}`"),
+        "{}",
+        f[0].fix
+    );
 
     // Public https submodules only: BuildKit fetches them, nothing to report.
     let ws = workspace_with(&submodule(

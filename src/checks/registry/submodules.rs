@@ -134,7 +134,7 @@ pub(super) async fn check(
     let (why, token) = if context.tasks() {
         (
             "The ACR Tasks run agent fetches the context itself; runs of repositories with submodules, public or private, have been reported to fail with `failed to download context` (Azure/azure-cli#30033).".to_string(),
-            "",
+            String::new(),
         )
     } else {
         let default = if context.default_git {
@@ -146,7 +146,10 @@ pub(super) async fn check(
             format!(
                 "BuildKit checks out the submodules of a git context (`git submodule update --init --recursive --depth=1`) with the `GIT_AUTH_TOKEN` build secret as its only credential (sent to every github.com URL when the context is on github.com) and no SSH key, so a private submodule, or one with an SSH URL, fails the build.{default}"
             ),
-            " Or keep the git context and give the build a token that may read every submodule: `github-token: ${{ secrets.SUBMODULES_TOKEN }}` on docker/build-push-action, `--secret id=GIT_AUTH_TOKEN,env=GIT_AUTH_TOKEN` on `docker buildx build`; SSH URLs must become https URLs (`git config -f .gitmodules submodule.<name>.url https://…`).",
+            format!(
+                " Or keep the git context and give the build a token that may read every submodule: `github-token: ${{{{ secrets.SUBMODULES_TOKEN }}}}` on docker/build-push-action, `--secret id=GIT_AUTH_TOKEN,env=GIT_AUTH_TOKEN` on `docker buildx build`; SSH URLs must become https URLs{}.",
+                ssh_fix(&submodules, &access)
+            ),
         )
     };
     let local = if context.tasks() {
@@ -180,6 +183,39 @@ pub(super) async fn check(
         context,
     );
     report.push(f);
+}
+
+/// The command that turns the first SSH submodule URL into https
+/// (`git@github.com:octo/lib.git` → `https://github.com/octo/lib.git`), or a template.
+fn ssh_fix(submodules: &[Submodule], access: &[Access]) -> String {
+    let first = submodules
+        .iter()
+        .zip(access)
+        .find(|(_, a)| **a == Access::Ssh)
+        .map(|(s, _)| s);
+    let Some(s) = first else {
+        return String::new();
+    };
+    let https = s
+        .url
+        .trim()
+        .strip_prefix("ssh://")
+        .map(|rest| {
+            let rest = rest.split_once('@').map_or(rest, |(_, r)| r);
+            format!("https://{rest}")
+        })
+        .or_else(|| {
+            let (user_host, path) = s.url.trim().split_once(':')?;
+            let host = user_host.split_once('@').map_or(user_host, |(_, h)| h);
+            Some(format!("https://{host}/{}", path.trim_start_matches('/')))
+        });
+    match https {
+        Some(url) => format!(
+            " (`git config -f .gitmodules submodule.{}.url {url}`, then commit `.gitmodules`)",
+            s.name
+        ),
+        None => String::new(),
+    }
 }
 
 /// Submodule paths, as a list for messages.
