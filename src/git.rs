@@ -340,13 +340,11 @@ pub fn listing_url(repo: &str) -> String {
 /// Lists the refs of `repo` (no credentials), as `git ls-remote` does, before
 /// `deadline`. Bodies are read up to [`crate::http::MAX_BODY`].
 pub async fn list_refs(http: &reqwest::Client, repo: &str, deadline: Instant) -> Listing {
-    let deadline = tokio::time::Instant::from_std(deadline);
-    match tokio::time::timeout_at(deadline, list(http, repo)).await {
-        Ok(listing) => listing,
-        Err(_) => Listing::Failed {
+    crate::http::before(deadline, list(http, repo))
+        .await
+        .unwrap_or_else(|| Listing::Failed {
             why: "no answer before the run's deadline".into(),
-        },
-    }
+        })
 }
 
 async fn list(http: &reqwest::Client, repo: &str) -> Listing {
@@ -362,13 +360,11 @@ async fn list(http: &reqwest::Client, repo: &str) -> Listing {
         };
         let status = response.status().as_u16();
         if response.status().is_redirection() {
-            let next = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| Url::parse(&url).ok()?.join(l).ok());
+            let next = Url::parse(&url)
+                .ok()
+                .and_then(|u| crate::http::redirect_location(&u, response.headers()));
             match next {
-                Some(next) if matches!(next.scheme(), "https" | "http") => {
+                Some(next) => {
                     url = next.to_string();
                     continue;
                 }

@@ -37,13 +37,11 @@ const MAX_REDIRECTS: usize = 3;
 
 /// Probes `url` before `deadline`.
 pub async fn probe(http: &reqwest::Client, url: &str, deadline: Instant) -> Probe {
-    let deadline = tokio::time::Instant::from_std(deadline);
-    match tokio::time::timeout_at(deadline, run(http, url)).await {
-        Ok(p) => p,
-        Err(_) => Probe::Failed {
+    crate::http::before(deadline, run(http, url))
+        .await
+        .unwrap_or_else(|| Probe::Failed {
             why: "no answer before the run's deadline".into(),
-        },
-    }
+        })
 }
 
 async fn run(http: &reqwest::Client, url: &str) -> Probe {
@@ -95,12 +93,7 @@ async fn fetch(http: &reqwest::Client, url: &str, ranged: bool) -> Result<(u16, 
             .map_err(|e| crate::http::error_chain(&e))?;
         let status = response.status();
         if status.is_redirection() {
-            let next = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| current.join(l).ok())
-                .filter(|n| matches!(n.scheme(), "https" | "http"));
+            let next = crate::http::redirect_location(&current, response.headers());
             match next {
                 Some(next) => {
                     current = next;
