@@ -340,13 +340,11 @@ pub fn listing_url(repo: &str) -> String {
 /// Lists the refs of `repo` (no credentials), as `git ls-remote` does, before
 /// `deadline`. Bodies are read up to [`crate::http::MAX_BODY`].
 pub async fn list_refs(http: &reqwest::Client, repo: &str, deadline: Instant) -> Listing {
-    let deadline = tokio::time::Instant::from_std(deadline);
-    match tokio::time::timeout_at(deadline, list(http, repo)).await {
-        Ok(listing) => listing,
-        Err(_) => Listing::Failed {
+    crate::http::before(deadline, list(http, repo))
+        .await
+        .unwrap_or_else(|| Listing::Failed {
             why: "no answer before the run's deadline".into(),
-        },
-    }
+        })
 }
 
 async fn list(http: &reqwest::Client, repo: &str) -> Listing {
@@ -362,13 +360,11 @@ async fn list(http: &reqwest::Client, repo: &str) -> Listing {
         };
         let status = response.status().as_u16();
         if response.status().is_redirection() {
-            let next = response
-                .headers()
-                .get(reqwest::header::LOCATION)
-                .and_then(|l| l.to_str().ok())
-                .and_then(|l| Url::parse(&url).ok()?.join(l).ok());
+            let next = Url::parse(&url)
+                .ok()
+                .and_then(|u| crate::http::redirect_location(&u, response.headers()));
             match next {
-                Some(next) if matches!(next.scheme(), "https" | "http") => {
+                Some(next) => {
                     url = next.to_string();
                     continue;
                 }
@@ -417,6 +413,76 @@ async fn list(http: &reqwest::Client, repo: &str) -> Listing {
     Listing::Failed {
         why: format!("more than {MAX_REDIRECTS} redirects"),
     }
+}
+
+/// A submodule declared in `.gitmodules` (gitmodules(5)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submodule {
+    /// The name in `[submodule "<name>"]`, the key of its settings.
+    pub name: String,
+    pub path: String,
+    pub url: String,
+}
+
+/// Submodules kept from one `.gitmodules`, at most.
+pub const MAX_SUBMODULES: usize = 50;
+
+/// The submodules of a `.gitmodules` file (git-config syntax: `[submodule "name"]`
+/// sections with `path` and `url` keys); entries without both are left out, as are
+/// lines that do not parse. At most [`MAX_SUBMODULES`].
+pub fn parse_gitmodules(text: &str) -> Vec<Submodule> {
+    let mut out: Vec<Submodule> = Vec::new();
+    type Entry = (String, Option<String>, Option<String>);
+    let mut current: Option<Entry> = None;
+    let flush = |entry: Option<Entry>, out: &mut Vec<Submodule>| {
+        if let Some((name, Some(path), Some(url))) = entry
+            && out.len() < MAX_SUBMODULES
+        {
+            out.push(Submodule { name, path, url });
+        }
+    };
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
+            continue;
+        }
+        if line.starts_with('[') {
+            flush(current.take(), &mut out);
+            let section = line.trim_start_matches('[').trim_end_matches(']').trim();
+            if let Some(rest) = section
+                .get(..9)
+                .filter(|h| h.eq_ignore_ascii_case("submodule"))
+                .and_then(|_| section.get(9..))
+            {
+                let name: String = rest
+                    .trim()
+                    .trim_matches('"')
+                    .chars()
+                    .filter(|c| !c.is_control())
+                    .take(256)
+                    .collect();
+                current = Some((name, None, None));
+            }
+            continue;
+        }
+        let Some(entry) = current.as_mut() else {
+            continue;
+        };
+        let Some((key, value)) = line.split_once('=') else {
+            continue;
+        };
+        let value = value.trim().trim_matches('"').trim();
+        if value.is_empty() || value.len() > 1024 || value.chars().any(char::is_control) {
+            continue;
+        }
+        match key.trim().to_ascii_lowercase().as_str() {
+            "path" => entry.1 = Some(value.to_string()),
+            "url" => entry.2 = Some(value.to_string()),
+            _ => {}
+        }
+    }
+    flush(current, &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -468,6 +534,27 @@ mod tests {
         ] {
             assert!(parse_advertisement(body).is_err(), "{body:?}");
         }
+    }
+
+    #[test]
+    fn gitmodules_are_read_defensively() {
+        let text = "# c\n[submodule \"lib\"]\n\tpath = vendor/lib\n\turl = git@github.com:o/lib.git\n[core]\n\tpath = x\n[submodule \"half\"]\n\tpath = only\n[submodule \"q\"]\n url = \"https://h/q.git\"\n path=q\ngarbage\n";
+        assert_eq!(
+            parse_gitmodules(text),
+            [
+                Submodule {
+                    name: "lib".into(),
+                    path: "vendor/lib".into(),
+                    url: "git@github.com:o/lib.git".into()
+                },
+                Submodule {
+                    name: "q".into(),
+                    path: "q".into(),
+                    url: "https://h/q.git".into()
+                },
+            ]
+        );
+        assert!(parse_gitmodules("\u{0}\u{ff}[[[=").is_empty());
     }
 
     #[test]

@@ -425,6 +425,26 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 // (Entra, through azure_identity). docs/checks.md states the cap.
 // ---------------------------------------------------------------------------------------
 
+/// Runs `call` until `deadline`: `None` when the deadline passes first.
+pub async fn before<T>(deadline: std::time::Instant, call: impl Future<Output = T>) -> Option<T> {
+    tokio::time::timeout_at(tokio::time::Instant::from_std(deadline), call)
+        .await
+        .ok()
+}
+
+/// Where a redirect answered for `current` points: its `Location` resolved against
+/// `current`, when that is an http(s) URL.
+pub fn redirect_location(
+    current: &url::Url,
+    headers: &reqwest::header::HeaderMap,
+) -> Option<url::Url> {
+    headers
+        .get(reqwest::header::LOCATION)
+        .and_then(|l| l.to_str().ok())
+        .and_then(|l| current.join(l).ok())
+        .filter(|n| matches!(n.scheme(), "https" | "http"))
+}
+
 /// The largest HTTP body read from any server: far above any manifest (the OCI spec
 /// suggests registries refuse manifests over 4 MiB), token, error or list page.
 pub const MAX_BODY: usize = 4 * 1024 * 1024;

@@ -22,4 +22,5 @@ pub mod registry;
 pub mod run;
 pub mod secrets;
 pub mod suggest;
+pub mod tarball;
 pub mod workflow;

@@ -71,6 +71,8 @@ pub enum Origin {
     AcrBuildImage,
     /// `az acr run … oci://…`.
     AcrRunContext,
+    /// Azure/acr-build `registry`, `repository`, `image`, `tag`.
+    AcrBuildAction,
 }
 
 impl Origin {
@@ -88,6 +90,7 @@ impl Origin {
             Origin::AcrBuildContext => "`az acr build` context",
             Origin::AcrBuildImage => "`az acr build --image`",
             Origin::AcrRunContext => "`az acr run` context",
+            Origin::AcrBuildAction => "Azure/acr-build `registry`/`repository`/`tag`",
         }
     }
 
@@ -294,6 +297,12 @@ pub struct BuildInputs {
     /// The context when it is a local folder, without `./` and trailing slashes (`.` for
     /// the workspace itself): the folder whose `.dockerignore` decides what is sent.
     pub local_context: Option<String>,
+    /// The build reads its remote context with a token given apart from the URL
+    /// (Azure/acr-build's `git_access_token`, which it puts in the URL it builds).
+    pub context_token: bool,
+    /// docker/build-push-action without `context`: it builds the Git context of the
+    /// job's own commit (passing its `github-token` as `GIT_AUTH_TOKEN`).
+    pub default_git_context: bool,
 }
 
 /// A registry login found in the job: `docker/login-action`, `azure/docker-login`,
@@ -456,6 +465,7 @@ pub fn discover(input: &Input<'_>) -> Found {
         match step.action().as_deref() {
             Some("docker/build-push-action") => ctx.build_push_action(),
             Some("docker/setup-buildx-action") => ctx.setup_buildx(),
+            Some("azure/acr-build") => ctx.acr_build_action(),
             Some(action @ ("docker/login-action" | "azure/docker-login")) => {
                 ctx.login_action(action)
             }
@@ -656,7 +666,9 @@ impl<'i> StepScan<'i, '_> {
             dockerfile,
             build_args,
             local_context: context.clone().flatten().as_deref().and_then(local_dir),
+            default_git_context: self.step.input("context").is_none(),
             context: context.flatten(),
+            context_token: false,
         }
     }
 
@@ -862,6 +874,134 @@ impl<'i> StepScan<'i, '_> {
             expanded: shift(scope.expand(entry)),
             written,
         }
+    }
+
+    /// `Azure/acr-build` (https://github.com/Azure/acr-build, `action.yml` and
+    /// `entrypoint.sh`): it runs `az acr build -r <registry> -f <dockerfile> -t
+    /// <repository>[/<image>]:<tag> https://[<git_access_token>@]github.com/<GITHUB_REPOSITORY>.git#<branch>:<folder>`,
+    /// with `dockerfile` defaulting to `Dockerfile` (relative to `folder`), `tag` to
+    /// the first 8 characters of the commit SHA and `branch` to `master`.
+    fn acr_build_action(&mut self) {
+        let step = self.step;
+        let Some(uses) = step.uses.as_ref() else {
+            return;
+        };
+        self.build("azure/acr-build", uses, 0, uses.value.trim_end().len());
+        let resolved = |name: &str| -> Option<String> {
+            let text = step.input(name)?;
+            let e = self.scope().expand(&text.value);
+            let v = e.text.trim().to_string();
+            (e.is_resolved() && !v.is_empty()).then_some(v)
+        };
+        let given = |name: &str| step.input(name).is_some_and(|t| !t.value.trim().is_empty());
+        let repository = self.scope().expand("${{ github.repository }}");
+        let branch = if given("branch") {
+            resolved("branch")
+        } else {
+            Some("master".to_string())
+        };
+        let folder = if given("folder") {
+            resolved("folder")
+        } else {
+            Some(String::new())
+        };
+        let context = match (repository.is_resolved(), branch, &folder) {
+            (true, Some(branch), Some(folder)) => Some(format!(
+                "https://github.com/{}.git#{branch}:{folder}",
+                repository.text.trim()
+            )),
+            _ => None,
+        };
+        let dockerfile = match (&folder, given("dockerfile")) {
+            (Some(folder), false) => dockerfile_in(or_dot(folder), "Dockerfile"),
+            (Some(folder), true) => {
+                resolved("dockerfile").and_then(|f| dockerfile_in(or_dot(folder), &f))
+            }
+            (None, _) => None,
+        };
+        self.set_build_inputs(BuildInputs {
+            dockerfile,
+            context,
+            context_token: given("git_access_token"),
+            ..BuildInputs::default()
+        });
+        self.acr_build_action_target();
+    }
+
+    /// The image Azure/acr-build pushes: `<registry>.azurecr.io/<repository>[/<image>]:<tag>`,
+    /// written where `repository` is.
+    fn acr_build_action_target(&mut self) {
+        let step = self.step;
+        let Some(text) = step.input("repository") else {
+            return;
+        };
+        let repository = self.value_in_text(0, &text.value);
+        let at = repository.start();
+        let mut extra: Vec<Unresolved> = Vec::new();
+        let mut part = |name: &str, default: Option<String>| -> Option<String> {
+            match step.input(name).filter(|t| !t.value.trim().is_empty()) {
+                None => default,
+                Some(t) => {
+                    let e = self.scope().expand(&t.value);
+                    if e.is_resolved() {
+                        return Some(e.text.trim().to_string());
+                    }
+                    extra.extend(
+                        e.unresolved
+                            .into_iter()
+                            .map(|u| Unresolved { offset: at, ..u }),
+                    );
+                    None
+                }
+            }
+        };
+        let registry = part("registry", None);
+        let image = part("image", Some(String::new()));
+        let sha = self.scope().expand("${{ github.sha }}");
+        let short = sha
+            .is_resolved()
+            .then(|| sha.text.trim().chars().take(8).collect::<String>());
+        let tag = part("tag", short);
+        if tag.is_none() && extra.is_empty() {
+            extra.push(Unresolved {
+                written: "tag".into(),
+                reason: "Azure/acr-build tags with the first 8 characters of GITHUB_SHA, which this run does not know".into(),
+                offset: at,
+            });
+        }
+        let Some(registry) = registry else {
+            if step.input("registry").is_none() {
+                return;
+            }
+            let mut v = Value {
+                expanded: Expanded::default(),
+                written: repository.written.clone(),
+            };
+            v.expanded.append(repository.expanded.clone());
+            self.add(Role::Push, Origin::AcrBuildAction, text, &v, None, extra);
+            return;
+        };
+        let login = if crate::reference::names_a_host(&registry.to_ascii_lowercase()) {
+            registry.to_ascii_lowercase()
+        } else {
+            self.input
+                .cloud
+                .login_server_for(&registry.to_ascii_lowercase())
+        };
+        let mut v = Value {
+            expanded: Expanded::default(),
+            written: repository.written.clone(),
+        };
+        v.expanded.push_str(&format!("{login}/"), at);
+        v.expanded.append(repository.expanded.clone());
+        let end = repository.end();
+        if let Some(image) = image.filter(|i| !i.is_empty()) {
+            v.expanded.push_str(&format!("/{image}"), end);
+        }
+        if let Some(tag) = tag {
+            v.expanded.push_str(&format!(":{tag}"), end);
+        }
+        self.add(Role::Push, Origin::AcrBuildAction, text, &v, None, extra);
     }
 
     fn build_push_action(&mut self) {
@@ -1836,6 +1976,7 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
         build_args,
         context: given,
         local_context: local,
+        ..BuildInputs::default()
     }
 }
 
@@ -1846,6 +1987,12 @@ fn values_of<'a>(
     opts.iter()
         .filter(move |(n, _)| names.contains(&n.as_str()))
         .filter_map(|(_, v)| v.as_ref())
+}
+
+/// `.` for an empty folder (the repository's root).
+fn or_dot(folder: &str) -> &str {
+    let f = folder.trim_matches('/');
+    if f.is_empty() { "." } else { f }
 }
 
 /// `<dir>/<file>` for a local context folder; None for a remote or stdin context.

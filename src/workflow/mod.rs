@@ -107,18 +107,26 @@ pub const BUILDKIT_DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 /// fails the build with `failed to download context`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RemoteContext {
-    /// The context as resolved (`https://github.com/org/repo.git#main:app`).
+    /// The context as resolved (`https://github.com/org/repo.git#main:app`); empty for
+    /// the default Git context of docker/build-push-action (`default_git`).
     pub url: String,
     /// The build command (`az acr build`, `docker buildx build`, …).
     pub what: String,
     /// Where the build is written.
     pub location: Location,
+    /// The build passes a token for the context apart from the URL as written
+    /// (Azure/acr-build's `git_access_token`).
+    pub token: bool,
+    /// docker/build-push-action without `context`: the Git context of the job's own
+    /// commit, which the action reads with its `github-token`.
+    pub default_git: bool,
 }
 
 impl RemoteContext {
-    /// The build runs in ACR Tasks (`az acr build`), whose agent fetches the context.
+    /// The build runs in ACR Tasks (`az acr build`, Azure/acr-build), whose agent
+    /// fetches the context.
     pub fn tasks(&self) -> bool {
-        self.what == "az acr build"
+        matches!(self.what.as_str(), "az acr build" | "azure/acr-build")
     }
 }
 
@@ -354,6 +362,18 @@ impl Discovery {
     pub fn remote_contexts(&self) -> Vec<RemoteContext> {
         let mut out: Vec<RemoteContext> = Vec::new();
         for build in self.builds.iter().filter(|b| b.after_preflight) {
+            if build.inputs.default_git_context {
+                if !out.iter().any(|c| c.default_git) {
+                    out.push(RemoteContext {
+                        url: String::new(),
+                        what: build.what.clone(),
+                        location: build.location.clone(),
+                        token: true,
+                        default_git: true,
+                    });
+                }
+                continue;
+            }
             let Some(url) = build.inputs.context.as_deref() else {
                 continue;
             };
@@ -368,6 +388,8 @@ impl Discovery {
                 url: url.to_string(),
                 what: build.what.clone(),
                 location: build.location.clone(),
+                token: build.inputs.context_token,
+                default_git: false,
             });
         }
         out

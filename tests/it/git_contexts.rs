@@ -6,7 +6,7 @@
 //! `http-backend` does. The workflow is read from an in-memory workspace.
 
 use crate::support::block_on;
-use crate::support::http::{MockServer, Reply, Response};
+use crate::support::http::{MockServer, Reply, Request, Response};
 use acr_preflight::checks::Ctx;
 use acr_preflight::checks::workflow::check;
 use acr_preflight::config::Config;
@@ -53,9 +53,14 @@ fn pkt(s: &str) -> String {
 
 /// Serves the smart HTTP ref advertisement of `repo` at `/repo.git/info/refs`.
 fn git_server(repo: PathBuf) -> MockServer {
-    MockServer::start(move |req, _| {
-        let wanted = req.path == "/repo.git/info/refs"
-            && req.query_first("service").as_deref() == Some("git-upload-pack");
+    MockServer::start(advertise(repo, "/repo.git/info/refs"))
+}
+
+/// A handler answering the ref advertisement of `repo` at `path`, 404 elsewhere.
+fn advertise(repo: PathBuf, path: &'static str) -> impl Fn(&Request, usize) -> Reply {
+    move |req, _| {
+        let wanted =
+            req.path == path && req.query_first("service").as_deref() == Some("git-upload-pack");
         if !wanted {
             return Reply::Respond(Response::new(404));
         }
@@ -78,7 +83,7 @@ fn git_server(repo: PathBuf) -> MockServer {
                 )
                 .body(body),
         )
-    })
+    }
 }
 
 fn config() -> Config {
@@ -99,7 +104,10 @@ fn workflow(steps: &str) -> String {
 
 /// The workflow check, then the git context check on what it discovered.
 fn run_git(steps: &str) -> (CheckReport, CheckReport) {
-    let config = config();
+    run_git_with(config(), steps)
+}
+
+fn run_git_with(config: Config, steps: &str) -> (CheckReport, CheckReport) {
     let mut files = BTreeMap::new();
     files.insert(".github/workflows/ci.yml".to_string(), workflow(steps));
     let (report, discovery) = check(&config, &files, &HashMap::new());
@@ -256,9 +264,14 @@ fn a_repository_page_url_gets_the_git_form_without_any_request() {
         found[0].fix,
         "Write the context as `https://github.com/octo/app.git#main:src`."
     );
-    // A tarball is not a git context; a local folder is not remote.
-    let (_, git) = run_git(&acr_build("https://example.com/ctx.tar.gz"));
+    // A tarball is not a git context: it is requested as a tarball.
+    let hosts = tarball_server();
+    let (_, git) = run_git_with(
+        hosts.config(),
+        &acr_build(&format!("{DOWNLOADS}/ok.tar.gz")),
+    );
     assert!(git.findings.is_empty(), "{:?}", git.findings);
+    assert_eq!(hosts.server.requests()[0].method, "HEAD");
 }
 
 // P44: an `az acr build` whose Dockerfile starts FROM another registry's image.
@@ -301,6 +314,37 @@ fn an_acr_build_from_another_private_registry_is_a_warning_with_the_import() {
 }
 
 #[test]
+fn an_azure_acr_build_step_is_checked_like_az_acr_build() {
+    let mut files = BTreeMap::new();
+    files.insert(
+        ".github/workflows/ci.yml".to_string(),
+        workflow(ACR_BUILD_ACTION),
+    );
+    files.insert(
+        "src/web/Dockerfile".to_string(),
+        "FROM ghcr.io/octo/base:1.2\n".to_string(),
+    );
+    let mut config = config();
+    config.env.sha = Some("0123456789abcdef0123456789abcdef01234567".into());
+    let report = check(&config, &files, &HashMap::new()).0;
+    let found = of(&report, Code::TASKS_BASE_REGISTRY_CREDENTIAL);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert!(
+        found[0]
+            .message
+            .contains("(through Azure/acr-build) for myreg.azurecr.io"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(
+        found[0].commands,
+        [
+            "az acr import --name myreg --source ghcr.io/octo/base:1.2 --image octo/base:1.2 --username <user> --password <token>"
+        ]
+    );
+}
+
+#[test]
 fn an_acr_build_from_public_or_own_images_is_quiet() {
     let report = run_tasks(
         "FROM mcr.microsoft.com/dotnet/sdk:8.0\nFROM node:20\nFROM myreg.azurecr.io/base:1\n",
@@ -312,21 +356,17 @@ fn an_acr_build_from_public_or_own_images_is_quiet() {
     );
 }
 
-#[test]
-fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
-    let repo = bare_repository();
-    let server = git_server(repo.path().join("repo.git"));
+/// Runs the binary as the action does, on a workspace whose workflow has `steps` after
+/// acr-preflight's step, with `inputs` added to its environment.
+fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process::Output {
     let workspace = tempfile::tempdir().unwrap();
     let workflows = workspace.path().join(".github/workflows");
     std::fs::create_dir_all(&workflows).unwrap();
-    let steps = format!(
-        "      - uses: docker/build-push-action@v6\n        with:\n          context: {}/repo.git#nope\n",
-        server.url()
-    );
-    std::fs::write(workflows.join("ci.yml"), workflow(&steps)).unwrap();
+    std::fs::write(workflows.join("ci.yml"), workflow(steps)).unwrap();
     let docker = tempfile::tempdir().unwrap();
     std::fs::write(docker.path().join("config.json"), "{}").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_acr-preflight"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_acr-preflight"));
+    command
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("GITHUB_ACTIONS", "true")
@@ -339,9 +379,22 @@ fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
         .env("GITHUB_ACTION", "preflight")
         .env("GITHUB_REPOSITORY", "octo/shop")
         .env("INPUT_AUTH-MODE", "anonymous")
-        .env("INPUT_DOCKER-CONFIG", docker.path())
-        .output()
-        .unwrap();
+        .env("INPUT_DOCKER-CONFIG", docker.path());
+    for (name, value) in inputs {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+#[test]
+fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
+    let repo = bare_repository();
+    let server = git_server(repo.path().join("repo.git"));
+    let steps = format!(
+        "      - uses: docker/build-push-action@v6\n        with:\n          context: {}/repo.git#nope\n",
+        server.url()
+    );
+    let out = run_binary(&steps, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),
@@ -363,4 +416,433 @@ fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
         Some(".github/workflows/ci.yml")
     );
     assert_eq!(props.get("line").map(String::as_str), Some("8"), "{stdout}");
+}
+
+// Tarball (URL) contexts: one HEAD without credentials, a ranged GET when HEAD is
+// refused (RFC 9110 §9.3.2, §14.2), redirects followed.
+
+const DOWNLOADS: &str = "https://downloads.example.com";
+
+/// `downloads.example.com` (and a blob storage host) serving archives, a web page, a
+/// redirect, a SAS-protected blob and a host that refuses HEAD.
+fn tarball_server() -> FakeHosts {
+    FakeHosts::start(
+        &["downloads.example.com", "acct.blob.core.windows.net"],
+        |req, _| {
+            let gzip = || Response::new(200).header("Content-Type", "application/gzip");
+            let reply = match (req.method.as_str(), req.path.as_str()) {
+                (_, "/ok.tar.gz") => gzip(),
+                (_, "/moved.tar.gz") => Response::new(302).header("Location", "/ok.tar.gz"),
+                (_, "/ctx/app.tar.gz") if req.query_first("sig").as_deref() == Some("GOOD-SIG") => {
+                    gzip()
+                }
+                (_, "/ctx/app.tar.gz") => Response::new(403),
+                (_, "/page.tar.gz") => Response::new(200)
+                    .header("Content-Type", "text/html; charset=utf-8")
+                    .body("<html>sign in</html>"),
+                ("HEAD", "/nohead.tar.gz") => Response::new(405),
+                ("GET", "/nohead.tar.gz") if req.header("range") == Some("bytes=0-0") => {
+                    Response::new(206).header("Content-Type", "application/gzip")
+                }
+                _ => Response::new(404),
+            };
+            Reply::Respond(reply)
+        },
+    )
+}
+
+fn docker_build(context: &str) -> String {
+    format!("      - run: docker buildx build --push -t myreg.azurecr.io/app:v1 '{context}'\n")
+}
+
+fn all_text(report: &CheckReport) -> String {
+    let mut out = String::new();
+    for f in &report.findings {
+        out.push_str(&format!("{}\n{}\n{}\n", f.title, f.message, f.fix));
+    }
+    out.push_str(&report.verified.join("\n"));
+    out
+}
+
+#[test]
+fn a_served_tarball_url_passes_and_a_missing_one_is_an_error() {
+    let hosts = tarball_server();
+    for url in [
+        format!("{DOWNLOADS}/ok.tar.gz"),
+        format!("{DOWNLOADS}/moved.tar.gz"),
+        "https://acct.blob.core.windows.net/ctx/app.tar.gz?sv=2024-11-04&sr=b&sig=GOOD-SIG"
+            .to_string(),
+    ] {
+        let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
+        assert!(found.findings.is_empty(), "{url}: {:?}", found.findings);
+        assert!(
+            found.verified.iter().any(|v| v.contains("answered 200")),
+            "{url}: {:?}",
+            found.verified
+        );
+        assert!(
+            !all_text(&found).contains("GOOD-SIG"),
+            "{}",
+            all_text(&found)
+        );
+    }
+    let requests = hosts.server.requests();
+    let heads = requests.iter().filter(|r| r.method == "HEAD").count();
+    assert_eq!(heads, 4, "one HEAD each, and one after the redirect");
+    assert!(requests.iter().all(|r| r.header("authorization").is_none()));
+
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &acr_build(&format!("{DOWNLOADS}/missing.tar.gz")),
+    );
+    let f = of(&found, Code::CONTEXT_URL_UNREADABLE);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert_eq!(f[0].severity, Severity::Error);
+    // As docs/checks.md shows it.
+    assert_eq!(
+        f[0].title,
+        "the URL context https://downloads.example.com/missing.tar.gz answers 404"
+    );
+    assert!(
+        f[0].message.contains("doesn't exist.") && f[0].message.contains("ACR Tasks run agent"),
+        "{}",
+        f[0].message
+    );
+    // A local folder is not remote.
+    let (_, found) = run_git(&acr_build("./app"));
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+}
+
+#[test]
+fn an_expired_sas_url_is_an_error_that_never_shows_the_token() {
+    let hosts = tarball_server();
+    let url = "https://acct.blob.core.windows.net/ctx/app.tar.gz?sv=2024-11-04&se=2020-01-01&sr=b&sp=r&sig=OLD-SIG";
+    let (_, found) = run_git_with(hosts.config(), &docker_build(url));
+    let f = of(&found, Code::CONTEXT_URL_UNREADABLE);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert_eq!(f[0].severity, Severity::Error);
+    assert_eq!(
+        f[0].title,
+        "the URL context https://acct.blob.core.windows.net/ctx/app.tar.gz?… answers 403"
+    );
+    assert!(f[0].message.contains("answered 403"), "{}", f[0].message);
+    assert!(f[0].fix.contains("SAS"), "{}", f[0].fix);
+    let text = all_text(&found);
+    assert!(
+        !text.contains("OLD-SIG") && !text.contains("se=2020"),
+        "{text}"
+    );
+    // The build's own query was sent.
+    assert_eq!(
+        hosts.server.requests()[0].query_first("sig").as_deref(),
+        Some("OLD-SIG")
+    );
+}
+
+#[test]
+fn a_web_page_instead_of_an_archive_is_a_warning() {
+    let hosts = tarball_server();
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &docker_build(&format!("{DOWNLOADS}/page.tar.gz")),
+    );
+    let f = of(&found, Code::CONTEXT_URL_NOT_ARCHIVE);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        f[0].title,
+        "the URL context https://downloads.example.com/page.tar.gz serves a web page"
+    );
+    assert!(f[0].message.contains("`text/html`"), "{}", f[0].message);
+    // An archive is not a web page.
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &docker_build(&format!("{DOWNLOADS}/ok.tar.gz")),
+    );
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+}
+
+#[test]
+fn a_server_refusing_head_is_read_with_a_ranged_get_but_az_acr_build_still_fails() {
+    let hosts = tarball_server();
+    let url = format!("{DOWNLOADS}/nohead.tar.gz");
+    let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| v.contains("GET without credentials answered 206")),
+        "{:?}",
+        found.verified
+    );
+    // The Azure CLI HEADs a tarball URL itself and stops on 405.
+    let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
+    let f = of(&found, Code::CONTEXT_URL_UNREADABLE);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(f[0].message.contains("HEAD request"), "{}", f[0].message);
+}
+
+#[test]
+fn the_binary_reports_an_unreadable_tarball_without_its_sas_token() {
+    let hosts = tarball_server();
+    let steps = "      - run: az acr build --registry myreg --image app:v1 'https://acct.blob.core.windows.net/ctx/app.tar.gz?sv=2024-11-04&sr=b&sig=OLD-SIG'\n";
+    let resolve: Vec<String> = hosts
+        .names
+        .iter()
+        .map(|n| format!("{n}={}", hosts.server.addr()))
+        .collect();
+    let ca = hosts.ca.ca_pem_path().display().to_string();
+    let out = run_binary(
+        steps,
+        &[("INPUT_RESOLVE", resolve.join("\n")), ("INPUT_CA-FILE", ca)],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let found = crate::workflow_e2e::annotations(&stdout);
+    let (level, props) = found
+        .iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("CONTEXT_URL_UNREADABLE"))
+        })
+        .unwrap_or_else(|| panic!("no CONTEXT_URL_UNREADABLE annotation:\n{stdout}"));
+    assert_eq!(level, "error");
+    assert_eq!(props.get("line").map(String::as_str), Some("8"), "{stdout}");
+    // The signature reaches the runner only as a mask request, never in a message.
+    let shown: String = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!shown.contains("OLD-SIG"), "{shown}");
+    assert!(shown.contains("app.tar.gz?…"), "{shown}");
+}
+
+// Submodules of the job's own repository, and Azure/acr-build.
+
+/// A workspace whose `.gitmodules` holds `modules`.
+fn workspace_with(modules: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join(".gitmodules"), modules).unwrap();
+    dir
+}
+
+fn submodule(path: &str, url: &str) -> String {
+    format!("[submodule \"{path}\"]\n\tpath = {path}\n\turl = {url}\n")
+}
+
+#[test]
+fn private_and_ssh_submodules_of_the_default_git_context_are_a_warning() {
+    let repo = bare_repository();
+    let public = MockServer::start(advertise(
+        repo.path().join("repo.git"),
+        "/pub.git/info/refs",
+    ));
+    let modules = submodule("vendor/lib", "git@github.com:octo/lib.git")
+        + &submodule("third/pub", &format!("{}/pub.git", public.url()))
+        + &submodule("third/priv", &format!("{}/priv.git", public.url()));
+    let ws = workspace_with(&modules);
+    let mut config = config();
+    config.env.github_workspace = Some(ws.path().to_path_buf());
+    let steps = "      - uses: docker/build-push-action@v6\n        with:\n          push: true\n          tags: myreg.azurecr.io/app:v1\n";
+    let (_, found) = run_git_with(config.clone(), steps);
+    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert_eq!(f[0].severity, Severity::Warning);
+    assert_eq!(
+        f[0].title,
+        "BuildKit fetches submodules of octo/shop: `vendor/lib`, `third/pub`, `third/priv`"
+    );
+    for part in [
+        "(git@github.com:octo/lib.git, an SSH URL)",
+        "/pub.git, public)",
+        "/priv.git, whose ref listing answered 404 without credentials",
+        "GITHUB_TOKEN, which reads this repository only",
+    ] {
+        assert!(f[0].message.contains(part), "{part}: {}", f[0].message);
+    }
+    assert!(f[0].fix.contains("submodules: recursive"), "{}", f[0].fix);
+    assert!(
+        f[0].fix.contains(
+            "`git config -f .gitmodules submodule.vendor/lib.url https://github.com/octo/lib.git`"
+        ),
+        "{}",
+        f[0].fix
+    );
+    assert!(
+        f[0].fix
+            .contains("`github-token: ${{ secrets.SUBMODULES_TOKEN }}`"),
+        "{}",
+        f[0].fix
+    );
+
+    // Public https submodules only: BuildKit fetches them, nothing to report.
+    let ws = workspace_with(&submodule(
+        "third/pub",
+        &format!("{}/pub.git", public.url()),
+    ));
+    config.env.github_workspace = Some(ws.path().to_path_buf());
+    let (_, found) = run_git_with(config.clone(), steps);
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    // A local context sends the checkout, submodules included.
+    let ws = workspace_with(&modules);
+    config.env.github_workspace = Some(ws.path().to_path_buf());
+    let local = "      - uses: docker/build-push-action@v6\n        with:\n          context: .\n          push: true\n          tags: myreg.azurecr.io/app:v1\n";
+    let (_, found) = run_git_with(config, local);
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+}
+
+/// Named hosts over TLS on one loopback server: a certificate from a test CA for
+/// `names`, each name resolved to the server (`--resolve`), the CA trusted
+/// (`--ca-file`), as the binary's inputs do.
+struct FakeHosts {
+    server: MockServer,
+    ca: crate::support::tls::TestCa,
+    names: &'static [&'static str],
+    _dir: tempfile::TempDir,
+}
+
+impl FakeHosts {
+    fn start(
+        names: &'static [&'static str],
+        handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
+    ) -> FakeHosts {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = crate::support::tls::TestCa::new(dir.path());
+        let (cert, key) = ca.issue_server_cert(names);
+        let server = MockServer::start_tls(&cert, &key, handler);
+        FakeHosts {
+            server,
+            ca,
+            names,
+            _dir: dir,
+        }
+    }
+
+    fn config(&self) -> Config {
+        let mut c = config();
+        c.resolve = self
+            .names
+            .iter()
+            .map(|n| acr_preflight::config::ResolveRule {
+                host: n.to_string(),
+                addr: self.server.addr(),
+            })
+            .collect();
+        c.ca_file = Some(self.ca.ca_pem_path().to_path_buf());
+        c.env.sha = Some("0123456789abcdef0123456789abcdef01234567".into());
+        c
+    }
+}
+
+/// A fake github.com serving the refs of a bare repository as `octo/shop`.
+struct FakeGithub {
+    hosts: FakeHosts,
+    _repo: tempfile::TempDir,
+}
+
+impl FakeGithub {
+    fn start() -> FakeGithub {
+        let repo = bare_repository();
+        let hosts = FakeHosts::start(
+            &["github.com"],
+            advertise(repo.path().join("repo.git"), "/octo/shop.git/info/refs"),
+        );
+        FakeGithub { hosts, _repo: repo }
+    }
+
+    fn config(&self) -> Config {
+        self.hosts.config()
+    }
+}
+
+const ACR_BUILD_ACTION: &str = "      - uses: Azure/acr-build@v1\n        with:\n          service_principal: ${{ secrets.SP_ID }}\n          service_principal_password: ${{ secrets.SP_PASSWORD }}\n          tenant: ${{ secrets.TENANT }}\n          registry: myreg\n          repository: shop\n          image: web\n          folder: src/web\n";
+
+#[test]
+fn azure_acr_build_builds_master_by_default_which_a_main_repository_lacks() {
+    let github = FakeGithub::start();
+    let (_, found) = run_git_with(github.config(), ACR_BUILD_ACTION);
+    let f = of(&found, Code::CONTEXT_GIT_REF_MISSING);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert_eq!(
+        f[0].title,
+        "`master` does not exist in https://github.com/octo/shop.git"
+    );
+    assert!(
+        f[0].fix.contains("the input `branch: main`"),
+        "{}",
+        f[0].fix
+    );
+    assert!(
+        f[0].message.contains("failed to download context"),
+        "{}",
+        f[0].message
+    );
+    assert_eq!(
+        github.hosts.server.requests()[0].target,
+        "/octo/shop.git/info/refs?service=git-upload-pack"
+    );
+    // `branch: develop` exists; a token keeps a refusal quiet, the refs still listed.
+    let steps = format!(
+        "{ACR_BUILD_ACTION}          branch: develop\n          git_access_token: ${{{{ secrets.PAT }}}}\n"
+    );
+    let (_, found) = run_git_with(github.config(), &steps);
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+
+    // What discovery makes of the step: the push target, the Dockerfile, ACR Tasks.
+    let mut files = BTreeMap::new();
+    files.insert(
+        ".github/workflows/ci.yml".to_string(),
+        workflow(ACR_BUILD_ACTION),
+    );
+    let (_, discovery) = check(&github.config(), &files, &HashMap::new());
+    let build = discovery
+        .builds
+        .iter()
+        .find(|b| b.what == "azure/acr-build")
+        .expect("discovered");
+    assert_eq!(
+        build.inputs.context.as_deref(),
+        Some("https://github.com/octo/shop.git#master:src/web")
+    );
+    assert_eq!(
+        build.inputs.dockerfile.as_deref(),
+        Some("src/web/Dockerfile")
+    );
+    let push: Vec<_> = discovery
+        .references
+        .iter()
+        .filter_map(|r| r.reference.clone())
+        .collect();
+    assert_eq!(push, ["myreg.azurecr.io/shop/web:01234567"]);
+}
+
+#[test]
+fn submodules_of_an_acr_tasks_git_context_of_the_own_repository_are_a_warning() {
+    let github = FakeGithub::start();
+    let ws = workspace_with(&submodule("vendor/lib", "https://github.com/octo/lib.git"));
+    let mut config = github.config();
+    config.env.github_workspace = Some(ws.path().to_path_buf());
+    let (_, found) = run_git_with(
+        config.clone(),
+        &format!("{ACR_BUILD_ACTION}          branch: main\n"),
+    );
+    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].message.contains("Azure/azure-cli#30033"),
+        "{}",
+        f[0].message
+    );
+    assert!(f[0].fix.contains("az acr build --registry"), "{}", f[0].fix);
+    // Another repository's git context: the workspace does not stand for it.
+    let (_, found) = run_git_with(config, &acr_build("https://github.com/octo/other.git#main"));
+    assert!(
+        of(&found, Code::CONTEXT_GIT_SUBMODULES).is_empty(),
+        "{:?}",
+        found.findings
+    );
 }

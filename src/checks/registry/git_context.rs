@@ -12,6 +12,9 @@ use std::time::Duration;
 /// the whole run to its deadline.
 const BUDGET: Duration = Duration::from_secs(10);
 
+/// How discovery names an Azure/acr-build step.
+const ACR_BUILD_ACTION: &str = "azure/acr-build";
+
 /// Refs named in a finding, at most.
 const SHOWN: usize = 5;
 
@@ -19,22 +22,37 @@ const SHOWN: usize = 5;
 pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckReport {
     let mut report = CheckReport::default();
     for context in &ctx.remote_contexts {
+        if context.default_git {
+            super::submodules::check(ctx, http, context, None, &mut report).await;
+            continue;
+        }
         match crate::git::classify(&context.url, context.tasks()) {
-            Form::NotGit => {}
+            Form::NotGit => super::url_context::check(ctx, http, context, &mut report).await,
             Form::Wrong { suggested } => report.push(url_form(context, &suggested)),
-            Form::Git(git) if git.credentials => report.verified(format!(
-                "git context {} of {}: it carries its own credentials, which acr-preflight does not use, so its refs are not listed",
-                git.repo, context.what
-            )),
+            Form::Git(git) if git.credentials => {
+                report.verified(format!(
+                    "git context {} of {}: it carries its own credentials, which acr-preflight does not use, so its refs are not listed",
+                    git.repo, context.what
+                ));
+                super::submodules::check(ctx, http, context, Some(&git), &mut report).await;
+            }
             Form::Git(git) => {
-                let Ok(http) = http else { continue };
-                let deadline = std::time::Instant::now() + (ctx.remaining() / 4).min(BUDGET);
-                let listing = crate::git::list_refs(http, &git.repo, deadline).await;
-                outcome(&mut report, context, &git, listing);
+                if let Ok(http) = http {
+                    let deadline = budget(ctx);
+                    let listing = crate::git::list_refs(http, &git.repo, deadline).await;
+                    outcome(&mut report, context, &git, listing);
+                }
+                super::submodules::check(ctx, http, context, Some(&git), &mut report).await;
             }
         }
     }
     report
+}
+
+/// When one remote request for a context must end: a quarter of the time left, at
+/// most [`BUDGET`].
+pub(super) fn budget(ctx: &Ctx) -> std::time::Instant {
+    std::time::Instant::now() + (ctx.remaining() / 4).min(BUDGET)
 }
 
 /// The verified fact, or the finding, for a listing of `git`'s refs.
@@ -53,6 +71,10 @@ fn outcome(report: &mut CheckReport, context: &RemoteContext, git: &GitUrl, list
                 git.repo
             )),
         },
+        Listing::Refused { status } if context.token => Ok(format!(
+            "git context {}: GET {listed} without credentials answered {status} (private, or no such repository); {} reads it with the token it is given, which acr-preflight does not use",
+            git.repo, context.what
+        )),
         Listing::Refused { status } => Err(Box::new(refused(context, git, status))),
         Listing::NotGit { why } => Err(Box::new(unreadable(
             context,
@@ -81,11 +103,17 @@ fn outcome(report: &mut CheckReport, context: &RemoteContext, git: &GitUrl, list
     }
 }
 
-fn finding(code: Code, severity: Severity, title: String, message: String, fix: String) -> Finding {
+pub(super) fn finding(
+    code: Code,
+    severity: Severity,
+    title: String,
+    message: String,
+    fix: String,
+) -> Finding {
     Finding::new(CheckId::Registry, code, severity, title, message, fix)
 }
 
-fn placed(f: Finding, context: &RemoteContext) -> Finding {
+pub(super) fn placed(f: Finding, context: &RemoteContext) -> Finding {
     let l = &context.location;
     f.at(&l.file, l.line, l.column)
 }
@@ -166,10 +194,16 @@ fn ref_missing(context: &RemoteContext, git: &GitUrl, wanted: &str, refs: &Refs)
                         .join(", ")
                 )
             };
-            format!(
-                "{mean}Write the context as `{}#{p}{subdir}`, or push `{wanted}` to the repository first.",
-                git.repo
-            )
+            if context.what == ACR_BUILD_ACTION {
+                format!(
+                    "{mean}Give the Azure/acr-build step the input `branch: {p}` (without it the action builds `#master`), or push `{wanted}` to the repository first."
+                )
+            } else {
+                format!(
+                    "{mean}Write the context as `{}#{p}{subdir}`, or push `{wanted}` to the repository first.",
+                    git.repo
+                )
+            }
         }
         None => format!("Push `{wanted}` to {} first.", git.repo),
     };

@@ -12,6 +12,8 @@ pub mod git_context;
 mod messages;
 mod platforms;
 mod push;
+mod submodules;
+mod url_context;
 
 pub use platforms::missing_platforms;
 

@@ -16,18 +16,26 @@ fn public(r: &Reference, host: &str) -> bool {
         || (is_docker_hub(host) && r.path.starts_with("library/"))
 }
 
-/// One finding per `az acr build` with such base images, on the Dockerfile's first one.
+/// One finding per `az acr build` (or Azure/acr-build step) with such base images, on the Dockerfile's first one.
 pub(super) fn tasks_base_registries(
     report: &mut CheckReport,
     files: &dyn WorkflowFiles,
     found: &discover::Found,
 ) {
-    for build in found.builds.iter().filter(|b| b.what == "az acr build") {
+    // Azure/acr-build runs `az acr build` on its git context; the workspace's checkout
+    // stands for the Dockerfile it builds.
+    let tasks =
+        |b: &&discover::BuildCommand| matches!(b.what.as_str(), "az acr build" | "azure/acr-build");
+    for build in found.builds.iter().filter(tasks) {
         let target = found
             .references
             .iter()
             .filter(|r| {
-                r.step.index == build.step.index && r.origin == discover::Origin::AcrBuildImage
+                r.step.index == build.step.index
+                    && matches!(
+                        r.origin,
+                        discover::Origin::AcrBuildImage | discover::Origin::AcrBuildAction
+                    )
             })
             .find_map(|r| parse_normalized(r.reference.as_deref()?).ok()?.domain);
         let Some(target) = target else { continue };
@@ -107,8 +115,9 @@ fn finding_for(
                 registries.join(", ")
             ),
             format!(
-                "Step `{}` runs `az acr build` for {target}: the build runs in ACR Tasks, in Azure, and pulls base images with the access of {target}'s task run, not with the runner's `docker login`. {path} starts `FROM` images on {}, another registry; unless they are public, the run fails to pull them (`unauthorized` or `pull access denied`). `az acr build` takes no credential for another registry.",
+                "Step `{}` runs `az acr build`{} for {target}: the build runs in ACR Tasks, in Azure, and pulls base images with the access of {target}'s task run, not with the runner's `docker login`. {path} starts `FROM` images on {}, another registry; unless they are public, the run fails to pull them (`unauthorized` or `pull access denied`). `az acr build` takes no credential for another registry.",
                 build.step.label,
+                if build.what == "azure/acr-build" { " (through Azure/acr-build)" } else { "" },
                 registries.join(", ")
             ),
             fix,
