@@ -315,6 +315,9 @@ pub struct LoginStep {
     /// The username it logs in with, as written (`${{ secrets.ACR_USER }}`); `None`
     /// when it takes none (`az acr login`, which uses the Azure CLI's identity).
     pub username: Option<String>,
+    /// The username's value, when every expression and variable in it resolves
+    /// (`${{ env.ACR_USER }}` from an `env:` block); `None` otherwise.
+    pub username_value: Option<String>,
 }
 
 /// Everything discovery found in one job.
@@ -1090,6 +1093,12 @@ impl<'i> StepScan<'i, '_> {
                 .input("username")
                 .map(|u| u.value.trim().to_string())
                 .filter(|u| !u.is_empty()),
+            username_value: step
+                .input("username")
+                .map(|u| self.scope().expand(u.value.trim()))
+                .filter(|e| e.is_resolved())
+                .map(|e| e.text.trim().to_string())
+                .filter(|u| !u.is_empty()),
         });
     }
 
@@ -1100,9 +1109,13 @@ impl<'i> StepScan<'i, '_> {
         start: usize,
         end: usize,
         registry: Option<String>,
-        username: Option<String>,
+        username: Option<(String, Option<String>)>,
     ) {
         let location = self.location(text, start, end);
+        let (username, username_value) = match username {
+            Some((written, value)) => (Some(written), value),
+            None => (None, None),
+        };
         self.found.logins.push(LoginStep {
             what: what.to_string(),
             registry,
@@ -1111,6 +1124,7 @@ impl<'i> StepScan<'i, '_> {
             after_preflight: self.after,
             as_root: self.as_root,
             username,
+            username_value,
         });
     }
 
@@ -1251,7 +1265,14 @@ impl<'i> StepScan<'i, '_> {
             };
             let username = values_of(&opts, &["-u", "--username"])
                 .next_back()
-                .map(|v| v.written.text.trim().to_string());
+                .map(|v| {
+                    let value = v
+                        .expanded
+                        .is_resolved()
+                        .then(|| v.expanded.text.trim().to_string())
+                        .filter(|u| !u.is_empty());
+                    (v.written.text.trim().to_string(), value)
+                });
             self.login(
                 "docker login",
                 text,

@@ -33,6 +33,7 @@ mod sinks_property;
 mod summary_structure;
 mod tls_roots;
 mod workflow;
+mod workflow_azure_login;
 mod workflow_buildx;
 mod workflow_context;
 mod workflow_e2e;

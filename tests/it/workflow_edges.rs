@@ -230,7 +230,20 @@ jobs:
     c.azure.client_id = Some(CLIENT.into());
     c.azure.client_secret = Some("s3cret".into());
     let (report, _) = check(&c, &files("ci.yml", text), &none());
-    assert_eq!(report.findings, vec![]);
+    // No OIDC permission finding. azure/login itself ignores `creds` beside `client-id`
+    // and then lacks `tenant-id`: that is WORKFLOW_AZURE_LOGIN_INPUTS, and only that.
+    let codes: Vec<(Code, Severity)> = report
+        .findings
+        .iter()
+        .map(|f| (f.code, f.severity))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![(Code::WORKFLOW_AZURE_LOGIN_INPUTS, Severity::Error)],
+        "{:?}",
+        report.findings
+    );
+    assert!(report.findings[0].title.ends_with("so `creds` is ignored"));
 }
 
 /// Role, resolved reference, line, column.
