@@ -215,6 +215,9 @@ pub(super) fn build_tools(discovery: &crate::workflow::Discovery) -> crate::conf
             b.what.as_str(),
             "az acr build" | "az acr run" | "azure/acr-build"
         ) {
+            if b.agent_pool.is_some() {
+                tools.acr_tasks_pooled.push(at.clone());
+            }
             tools.acr_tasks.push(at);
         } else {
             tools.docker.push(at);

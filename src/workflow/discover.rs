@@ -276,6 +276,8 @@ pub struct BuildCommand {
     pub platforms: Vec<String>,
     /// Where the platforms are written.
     pub platforms_at: Option<Location>,
+    /// The dedicated ACR Tasks agent pool it runs on (`--agent-pool`), as written.
+    pub agent_pool: Option<String>,
 }
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
@@ -541,6 +543,7 @@ impl<'i> StepScan<'i, '_> {
             load: false,
             platforms: Vec::new(),
             platforms_at: None,
+            agent_pool: None,
         });
     }
 
@@ -1530,6 +1533,11 @@ impl<'i> StepScan<'i, '_> {
             self.set_build_inputs(cli_build_inputs(&opts, true));
         }
         let no_push = opts.iter().any(|(n, _)| n == "--no-push");
+        if let Some(build) = self.found.builds.last_mut()
+            && let Some((_, Some(pool))) = opts.iter().find(|(n, _)| n == "--agent-pool")
+        {
+            build.agent_pool = Some(pool.written.text.trim().to_string());
+        }
         let registry = opts
             .iter()
             .find(|(n, _)| n == "-r" || n == "--registry")

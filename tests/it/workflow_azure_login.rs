@@ -409,6 +409,14 @@ fn acr_tasks_from_a_local_context_on_a_registry_closed_to_the_agent_are_warned()
             .contains("az acr agentpool create -r myreg -n pool1 --tier S2 --subnet-id")
     );
 
+    // On a dedicated agent pool, inside the network: nothing.
+    let r = oidc(&w, "tasks-pooled", &[]);
+    assert!(
+        of(&r, Code::TASKS_NETWORK_BYPASS).is_empty(),
+        "{:#}",
+        r.json
+    );
+
     // The bypass allowed, or a build on the runner: nothing.
     let w = readable_world(|r| r.firewall(&["127.0.0.1"]).tasks_bypass(true));
     let r = oidc(&w, "tasks-local", &[]);

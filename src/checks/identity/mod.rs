@@ -685,6 +685,13 @@ async fn role_facts(
 fn tasks_network(ctx: &Ctx, host: &str, facts: &RegistryFacts, oci: bool) -> Option<Finding> {
     let is =
         |v: &Option<String>, want: &str| v.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(want));
+    let build = &ctx.config.build;
+    // Every Tasks run on a dedicated agent pool (`--agent-pool`), which runs inside
+    // the network: nothing to say.
+    if !oci && !build.acr_tasks.is_empty() && build.acr_tasks_pooled.len() == build.acr_tasks.len()
+    {
+        return None;
+    }
     let uses = ctx.config.acr_tasks_uses().join(", ");
     let fails = if oci {
         "the oci:// context download and the push fail"
@@ -703,7 +710,7 @@ fn tasks_network(ctx: &Ctx, host: &str, facts: &RegistryFacts, oci: bool) -> Opt
                 "the ACR Tasks agent cannot reach {host}, whose public network access is disabled"
             ),
             format!(
-                "The build runs ACR Tasks ({uses}). ARM says {host} has publicNetworkAccess Disabled: only private endpoints reach it. The default Tasks agents run on Azure's shared machines outside its virtual network, so {fails} (403, \"client with IP … is not allowed access\"), unless the build names a dedicated agent pool inside the network (`--agent-pool`)."
+                "The build runs ACR Tasks ({uses}). ARM says {host} has publicNetworkAccess Disabled: only private endpoints reach it. The default Tasks agents run on Azure's shared machines outside its virtual network, so {fails} (403, \"client with IP … is not allowed access\")."
             ),
             format!(
                 "Run the build on a dedicated agent pool in the registry's virtual network:\n{pool}\nOr build on the runner instead (docker buildx on a runner that reaches the private endpoint)."
