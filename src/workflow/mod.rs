@@ -76,6 +76,8 @@ pub struct AzureLogin {
     pub same_client_id_input: bool,
     /// `allow-no-subscriptions: true`.
     pub allow_no_subscriptions: bool,
+    /// `auth-type: IDENTITY`: a managed identity of the runner's machine.
+    pub managed_identity: bool,
 }
 
 /// A base image (`FROM`) of a build that runs after acr-preflight's step (P38).

@@ -433,3 +433,83 @@ fn acr_tasks_from_a_local_context_on_a_registry_closed_to_the_agent_are_warned()
         r.json
     );
 }
+
+/// Runs job `several-identities` with `auth-mode: managed-identity` on a self-hosted
+/// runner whose managed-identity endpoint answers 400 with `description` (`None`: it
+/// does not answer at all).
+fn managed_identity_run(w: &World, description: Option<&'static str>) -> Run {
+    let (_server, endpoint) = match description {
+        Some(d) => {
+            let server = crate::support::servers::scripted(move |_, _| {
+                crate::support::http::Reply::Respond(crate::support::http::Response::json(
+                    400,
+                    &serde_json::json!({"error": "invalid_request", "error_description": d}),
+                ))
+            });
+            let endpoint = format!("{}/msi/token", server.url());
+            (Some(server), endpoint)
+        }
+        None => {
+            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let endpoint = format!("http://{}/msi/token", closed.local_addr().unwrap());
+            drop(closed);
+            (None, endpoint)
+        }
+    };
+    let env = [
+        ("RUNNER_ENVIRONMENT", "self-hosted"),
+        ("IDENTITY_ENDPOINT", endpoint.as_str()),
+        ("IDENTITY_HEADER", "x"),
+    ];
+    run_job(
+        w,
+        "several-identities",
+        &env,
+        &["--auth-mode", "managed-identity"],
+    )
+}
+
+/// P14 on a self-hosted runner: the machine's managed-identity endpoint refuses a request
+/// that names no identity because the machine has several. IMDS (169.254.169.254)
+/// cannot be redirected here, so its documented refusal (400 `invalid_request`, as
+/// quoted in Azure/azure-cli#10998 and Azure/login#87) is served through the endpoint
+/// override the SDK reads (IDENTITY_ENDPOINT/IDENTITY_HEADER).
+#[test]
+fn several_user_assigned_identities_make_identity_steps_without_a_client_id_a_notice() {
+    let w = readable_world(|r| r);
+    let r = managed_identity_run(
+        &w,
+        Some(
+            "Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request",
+        ),
+    );
+    let failed = r.only("ID_TOKEN_FAILED");
+    assert_eq!(
+        text(&failed, "title"),
+        "this machine has several user-assigned identities, and no client id says which to use",
+        "{failed:#}"
+    );
+    assert!(text(&failed, "fix").contains("--client-id"), "{failed:#}");
+    let found = of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        placed(&found[0]),
+        ("notice".into(), 150, 15, "azure/login@v2".into())
+    );
+    assert!(text(&found[0], "message").contains("Multiple user assigned identities exist"));
+    // An endpoint that refuses for another reason, or does not answer, says nothing
+    // about the steps, and the managed-identity advice stays.
+    for description in [Some("Identity not found"), None] {
+        let r = managed_identity_run(&w, description);
+        assert!(
+            of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY).is_empty(),
+            "{:#}",
+            r.json
+        );
+        let failed = r.only("ID_TOKEN_FAILED");
+        assert!(
+            text(&failed, "fix").starts_with("Managed identity works only on Azure hosts"),
+            "{failed:#}"
+        );
+    }
+}

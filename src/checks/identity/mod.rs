@@ -194,6 +194,11 @@ async fn sign_in(ctx: &Ctx, http: &reqwest::Client) -> Option<SignIn> {
     let arm_token = match bounded_token(ctx, &cloud, method, &session, &cloud.arm_scope()).await {
         Ok(t) => t,
         Err(e) => {
+            if method == Method::ManagedIdentity && several_identities(&e) {
+                for notice in identity_steps_need_client_id(ctx) {
+                    out.report.push(notice);
+                }
+            }
             let failure = entra_finding(ctx, &cloud, method, &e, session.presented());
             return Some(SignIn::failed(method, cloud, out, failure));
         }

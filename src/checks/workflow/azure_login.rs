@@ -104,6 +104,7 @@ pub(super) fn azure_logins(
                 .as_ref()
                 .is_some_and(|i| own_client_id.as_deref() == Some(i.written())),
             allow_no_subscriptions,
+            managed_identity: auth_type.as_deref() == Some("IDENTITY"),
         });
 
         if auth_type.as_deref() == Some("IDENTITY")
