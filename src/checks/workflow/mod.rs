@@ -290,10 +290,17 @@ fn oidc_uses(config: &Config, job: &Job, step: Option<&Step>) -> Vec<OidcUse> {
     for s in &job.steps {
         if azure_login_oidc(s) {
             out.push(OidcUse {
-                why: format!(
-                    "step `{}` logs in with azure/login and a `client-id` without `creds`, which is OIDC",
-                    s.label()
-                ),
+                why: if s.input("creds").is_some_and(|v| !v.value.trim().is_empty()) {
+                    format!(
+                        "step `{}` logs in with azure/login and a `client-id` and `tenant-id`, which make it ignore `creds` and use OIDC",
+                        s.label()
+                    )
+                } else {
+                    format!(
+                        "step `{}` logs in with azure/login and a `client-id` without `creds`, which is OIDC",
+                        s.label()
+                    )
+                },
                 line: Some(
                     s.input_key("client-id")
                         .map(|k| k.start.line)
@@ -313,8 +320,9 @@ enum OidcSource {
     Step { label: String, line: u32 },
 }
 
-/// An `azure/login` step that signs in with OIDC: a `client-id`, no `creds` and no
-/// managed identity.
+/// An `azure/login` step that signs in with OIDC: a `client-id`, no managed identity,
+/// and no `creds`, or `creds` beside `tenant-id` too, which azure/login then ignores
+/// (https://github.com/Azure/login/blob/master/src/common/LoginConfig.ts).
 fn azure_login_oidc(s: &Step) -> bool {
     if s.action().as_deref() != Some("azure/login") {
         return false;
@@ -323,7 +331,7 @@ fn azure_login_oidc(s: &Step) -> bool {
     let identity = s
         .input("auth-type")
         .is_some_and(|v| v.value.trim().eq_ignore_ascii_case("IDENTITY"));
-    has("client-id") && !has("creds") && !has("client-secret") && !identity
+    has("client-id") && (!has("creds") || has("tenant-id")) && !has("client-secret") && !identity
 }
 
 /// Where a job's effective permissions come from.
