@@ -364,6 +364,15 @@ fn a_login_step_as_the_disabled_admin_user_is_named_at_the_step() {
     );
     assert!(message.contains(&w.reg.id()), "{message}");
     assert!(text(f, "fix").contains("az acr update -n myreg --admin-enabled true"));
+    // `docker login -u` with the name written in another case.
+    let r = oidc(&w, "admin-cli-login", &[]);
+    let found = of(&r, Code::CRED_ADMIN_DISABLED);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        text(&found[0], "title"),
+        "step `CLI login` logs in to myreg.azurecr.io as the admin user `MyReg`, which is disabled"
+    );
+    assert!(text(&found[0], "message").starts_with("`docker login` in step `CLI login`"));
     // Enabled in ARM: not reported.
     let w = readable_world(|r| r.admin_user(true));
     let r = oidc(&w, "admin-login", &[]);
