@@ -206,6 +206,8 @@ pub struct BuildTools {
     /// `what (file:line)`: they sign in with the Azure identity, not the docker config,
     /// and need the control-plane Tasks actions on the registry.
     pub acr_tasks: Vec<String>,
+    /// Those of `acr_tasks` that run on a dedicated agent pool (`--agent-pool`).
+    pub acr_tasks_pooled: Vec<String>,
     /// docker / buildx builds and pushes, each as `what (file:line)`: they read the
     /// docker config.
     pub docker: Vec<String>,

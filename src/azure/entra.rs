@@ -493,7 +493,23 @@ impl Session {
     }
 }
 
+/// The error itself, or the first error it wraps that holds an HTTP response (the
+/// managed-identity credential wraps the endpoint's answer in its own error).
+fn with_response(e: &azure_core::Error) -> &azure_core::Error {
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(err) = current {
+        if let Some(found) = err.downcast_ref::<azure_core::Error>()
+            && matches!(found.kind(), ErrorKind::HttpResponse { .. })
+        {
+            return found;
+        }
+        current = err.source();
+    }
+    e
+}
+
 fn map_error(e: &azure_core::Error) -> EntraError {
+    let e = with_response(e);
     if let ErrorKind::HttpResponse {
         status,
         raw_response,

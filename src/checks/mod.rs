@@ -36,6 +36,12 @@ pub struct Ctx {
     pub docker_hub_login: Option<String>,
     /// The remote URL contexts of the builds after acr-preflight's step (P42).
     pub remote_contexts: Vec<crate::workflow::RemoteContext>,
+    /// Every registry login of the job (from the workflow check's discovery): the
+    /// credentials check compares their usernames with ARM's facts.
+    pub logins: Vec<crate::workflow::LoginStep>,
+    /// The job's `azure/login` steps: the identity check tells them what it finds out
+    /// about the identity they sign in as.
+    pub azure_logins: Vec<crate::workflow::AzureLogin>,
 }
 
 impl Ctx {
@@ -51,6 +57,8 @@ impl Ctx {
             base_images: crate::workflow::BaseImages::default(),
             docker_hub_login: None,
             remote_contexts: Vec::new(),
+            logins: Vec::new(),
+            azure_logins: Vec::new(),
         }
     }
 

@@ -104,6 +104,11 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         secrets.register(secret);
     }
     crate::feedback::register_secrets(&config, &secrets);
+    if let Some((_, discovery)) = &workflow {
+        for secret in &discovery.literal_secrets {
+            secrets.register(secret);
+        }
+    }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -125,6 +130,8 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             .extend(ctx.base_images.platform_requests.iter().cloned());
         ctx.docker_hub_login = discovery.docker_hub_login();
         ctx.remote_contexts = discovery.remote_contexts();
+        ctx.logins = discovery.logins.clone();
+        ctx.azure_logins = discovery.azure_logins.clone();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {

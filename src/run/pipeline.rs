@@ -119,7 +119,12 @@ async fn credentials_and_identity(
     });
     // The docker config's own credentials against ARM's facts, before the Azure
     // identity's token takes their place below.
-    checks::credentials::admin_user(&mut credentials, &host_credentials, &identity.registries);
+    checks::credentials::admin_user(
+        &mut credentials,
+        &host_credentials,
+        &ctx.logins,
+        &identity.registries,
+    );
     checks::identity::token_scopes(ctx, &mut identity, &host_credentials, contexts).await;
     // A build that uses the Azure identity (`az acr login`, ACR Tasks) presents the
     // exchanged token, not what the docker config holds for that host.
@@ -215,6 +220,9 @@ pub(super) fn build_tools(discovery: &crate::workflow::Discovery) -> crate::conf
             b.what.as_str(),
             "az acr build" | "az acr run" | "azure/acr-build"
         ) {
+            if b.agent_pool.is_some() {
+                tools.acr_tasks_pooled.push(at.clone());
+            }
             tools.acr_tasks.push(at);
         } else {
             tools.docker.push(at);

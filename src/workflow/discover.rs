@@ -279,6 +279,8 @@ pub struct BuildCommand {
     pub platforms: Vec<String>,
     /// Where the platforms are written.
     pub platforms_at: Option<Location>,
+    /// The dedicated ACR Tasks agent pool it runs on (`--agent-pool`), as written.
+    pub agent_pool: Option<String>,
 }
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
@@ -324,6 +326,9 @@ pub struct LoginStep {
     /// The username it logs in with, as written (`${{ secrets.ACR_USER }}`); `None`
     /// when it takes none (`az acr login`, which uses the Azure CLI's identity).
     pub username: Option<String>,
+    /// The username's value, when every expression and variable in it resolves
+    /// (`${{ env.ACR_USER }}` from an `env:` block); `None` otherwise.
+    pub username_value: Option<String>,
 }
 
 /// An Azure CLI sign-in or call found in the job: `azure/login` (which runs
@@ -362,7 +367,8 @@ pub fn azure_login_is_oidc(step: &Step) -> bool {
         .is_some_and(|v| v.value.trim().eq_ignore_ascii_case("IDENTITY"));
     step.action().as_deref() == Some("azure/login")
         && has("client-id")
-        && !has("creds")
+        // azure/login ignores `creds` when `client-id` and `tenant-id` are given.
+        && (!has("creds") || has("tenant-id"))
         && !has("client-secret")
         && !identity
 }
@@ -592,6 +598,7 @@ impl<'i> StepScan<'i, '_> {
             load: false,
             platforms: Vec::new(),
             platforms_at: None,
+            agent_pool: None,
         });
     }
 
@@ -1274,6 +1281,12 @@ impl<'i> StepScan<'i, '_> {
                 .input("username")
                 .map(|u| u.value.trim().to_string())
                 .filter(|u| !u.is_empty()),
+            username_value: step
+                .input("username")
+                .map(|u| self.scope().expand(u.value.trim()))
+                .filter(|e| e.is_resolved())
+                .map(|e| e.text.trim().to_string())
+                .filter(|u| !u.is_empty()),
         });
     }
 
@@ -1338,9 +1351,13 @@ impl<'i> StepScan<'i, '_> {
         start: usize,
         end: usize,
         registry: Option<String>,
-        username: Option<String>,
+        username: Option<(String, Option<String>)>,
     ) {
         let location = self.location(text, start, end);
+        let (username, username_value) = match username {
+            Some((written, value)) => (Some(written), value),
+            None => (None, None),
+        };
         self.found.logins.push(LoginStep {
             what: what.to_string(),
             registry,
@@ -1349,6 +1366,7 @@ impl<'i> StepScan<'i, '_> {
             after_preflight: self.after,
             as_root: self.as_root,
             username,
+            username_value,
         });
     }
 
@@ -1492,7 +1510,14 @@ impl<'i> StepScan<'i, '_> {
             };
             let username = values_of(&opts, &["-u", "--username"])
                 .next_back()
-                .map(|v| v.written.text.trim().to_string());
+                .map(|v| {
+                    let value = v
+                        .expanded
+                        .is_resolved()
+                        .then(|| v.expanded.text.trim().to_string())
+                        .filter(|u| !u.is_empty());
+                    (v.written.text.trim().to_string(), value)
+                });
             self.login(
                 "docker login",
                 text,
@@ -1750,6 +1775,11 @@ impl<'i> StepScan<'i, '_> {
             self.set_build_inputs(cli_build_inputs(&opts, true));
         }
         let no_push = opts.iter().any(|(n, _)| n == "--no-push");
+        if let Some(build) = self.found.builds.last_mut()
+            && let Some((_, Some(pool))) = opts.iter().find(|(n, _)| n == "--agent-pool")
+        {
+            build.agent_pool = Some(pool.written.text.trim().to_string());
+        }
         let registry = opts
             .iter()
             .find(|(n, _)| n == "-r" || n == "--registry")

@@ -56,6 +56,30 @@ pub struct Discovery {
     /// The OIDC subject the job's `environment:` implies, when it declares one and the
     /// job uses OIDC: compared with what the job presented once the identity check ran.
     pub environment_subject: Option<String>,
+    /// The job's `azure/login` steps, for the identity check's facts about them.
+    pub azure_logins: Vec<AzureLogin>,
+    /// Secret values written literally in the workflow (a `creds` JSON's
+    /// `clientSecret`): registered with the run's secrets so no output shows them.
+    pub literal_secrets: Vec<String>,
+}
+
+/// An `azure/login` step of the job, as the identity check needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AzureLogin {
+    pub step: StepRef,
+    /// Where its `uses:` is written.
+    pub location: Location,
+    /// `client-id` as written, when given.
+    pub client_id: Option<String>,
+    /// `client-id` resolved, when it could be.
+    pub client_id_value: Option<String>,
+    /// Whether `client-id` is written exactly as acr-preflight's own `client-id` input
+    /// (the same variable or secret), so the step signs in as the identity checked.
+    pub same_client_id_input: bool,
+    /// `allow-no-subscriptions: true`.
+    pub allow_no_subscriptions: bool,
+    /// `auth-type: IDENTITY`: a managed identity of the runner's machine.
+    pub managed_identity: bool,
 }
 
 /// A base image (`FROM`) of a build that runs after acr-preflight's step (P38).

@@ -36,6 +36,7 @@ mod summary_structure;
 mod tls_roots;
 mod workflow;
 mod workflow_az;
+mod workflow_azure_login;
 mod workflow_buildx;
 mod workflow_context;
 mod workflow_e2e;

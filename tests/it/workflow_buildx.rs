@@ -327,12 +327,24 @@ fn a_token_login_or_a_run_that_does_not_sign_in_with_oidc_is_not_reported() {
         "{:?}",
         token.findings
     );
+    // In other modes the job's own azure/login step (OIDC) is what the static login
+    // differs from (P35); the token login still is not reported.
     for mode in [AuthMode::DockerConfig, AuthMode::AzureCli] {
         let report = run_with(&with_identity("static-login", mode), &[]);
+        let found = of(&report, Code::WORKFLOW_LOGIN_DIFFERS);
+        assert_eq!(found.len(), 3, "{mode:?}: {:?}", report.findings);
         assert!(
-            of(&report, Code::WORKFLOW_LOGIN_DIFFERS).is_empty(),
+            found[0]
+                .title
+                .ends_with("not the OIDC identity step `azure/login@v2` signs in as"),
+            "{mode:?}: {}",
+            found[0].title
+        );
+        let token = run_with(&with_identity("token-login", mode), &[]);
+        assert!(
+            of(&token, Code::WORKFLOW_LOGIN_DIFFERS).is_empty(),
             "{mode:?}: {:?}",
-            report.findings
+            token.findings
         );
     }
 }

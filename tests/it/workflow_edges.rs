@@ -230,7 +230,59 @@ jobs:
     c.azure.client_id = Some(CLIENT.into());
     c.azure.client_secret = Some("s3cret".into());
     let (report, _) = check(&c, &files("ci.yml", text), &none());
-    assert_eq!(report.findings, vec![]);
+    // No OIDC permission finding. azure/login itself ignores `creds` beside `client-id`
+    // and then lacks `tenant-id`: that is WORKFLOW_AZURE_LOGIN_INPUTS, and only that.
+    let codes: Vec<(Code, Severity)> = report
+        .findings
+        .iter()
+        .map(|f| (f.code, f.severity))
+        .collect();
+    assert_eq!(
+        codes,
+        vec![(Code::WORKFLOW_AZURE_LOGIN_INPUTS, Severity::Error)],
+        "{:?}",
+        report.findings
+    );
+    assert!(report.findings[0].title.ends_with("so `creds` is ignored"));
+}
+
+/// `creds` beside `client-id` and `tenant-id`: azure/login ignores `creds` and signs in
+/// with OIDC, so the job needs `id-token: write`.
+#[test]
+fn creds_beside_client_and_tenant_is_oidc() {
+    let text = "\
+on: push
+permissions:
+  contents: read
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: azure/login@v2
+        with:
+          creds: ${{ secrets.AZURE_CREDENTIALS }}
+          client-id: ${{ vars.AZURE_CLIENT_ID }}
+          tenant-id: ${{ vars.AZURE_TENANT_ID }}
+          subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}
+      - uses: acr-preflight/acr-preflight@v0
+";
+    let mut c = config("ci.yml", "build");
+    c.azure.client_id = Some(CLIENT.into());
+    c.azure.client_secret = Some("s3cret".into());
+    let (report, _) = check(&c, &files("ci.yml", text), &none());
+    let oidc: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::WORKFLOW_OIDC_PERMISSION)
+        .collect();
+    assert_eq!(oidc.len(), 1, "{:?}", report.findings);
+    assert!(
+        oidc[0]
+            .message
+            .contains("which make it ignore `creds` and use OIDC"),
+        "{}",
+        oidc[0].message
+    );
 }
 
 /// Role, resolved reference, line, column.

@@ -829,7 +829,6 @@ pub(super) fn admin_disabled(
         .as_ref()
         .map(|c| c.username().to_string())
         .unwrap_or_default();
-    let name = &facts.name;
     Finding::new(
         CheckId::CredentialHelpers,
         Code::CRED_ADMIN_DISABLED,
@@ -844,9 +843,48 @@ pub(super) fn admin_disabled(
             hc.source.describe(),
             facts.id
         ),
+        admin_fix(facts),
+    )
+}
+
+fn admin_fix(facts: &crate::azure::arm::RegistryFacts) -> String {
+    let name = &facts.name;
+    format!(
+        "Sign in with an Entra identity instead of the admin account: give it AcrPull (AcrPush to push) on the registry and log in with `az acr login -n {name}` after azure/login (OIDC), or the token exchange this check performs (--client-id, --tenant-id):\naz role assignment create --assignee <client-id> --role AcrPush --scope {}\nOnly if policy allows the admin account: az acr update -n {name} --admin-enabled true, then use `az acr credential show -n {name}` for its password.",
+        facts.id
+    )
+}
+
+/// CRED_ADMIN_DISABLED at a login step of the workflow whose username is the admin user
+/// of a registry whose admin account ARM says is disabled.
+pub(super) fn admin_disabled_at_login(
+    login: &crate::workflow::LoginStep,
+    host: &str,
+    user: &str,
+    facts: &crate::azure::arm::RegistryFacts,
+) -> Finding {
+    let written = login.username.as_deref().unwrap_or(user);
+    let spelled = if written == user {
+        format!("`{user}`")
+    } else {
+        format!("`{written}`, which is `{user}`,")
+    };
+    let line = login.location.line.unwrap_or(login.step.line);
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::CRED_ADMIN_DISABLED,
+        Severity::Error,
         format!(
-            "Sign in with an Entra identity instead of the admin account: give it AcrPull (AcrPush to push) on the registry and log in with `az acr login -n {name}` after azure/login (OIDC), or the token exchange this check performs (--client-id, --tenant-id):\naz role assignment create --assignee <client-id> --role AcrPush --scope {}\nOnly if policy allows the admin account: az acr update -n {name} --admin-enabled true, then use `az acr credential show -n {name}` for its password.",
+            "step `{}` logs in to {host} as the admin user `{user}`, which is disabled",
+            login.step.label
+        ),
+        format!(
+            "`{}` in step `{}` (line {line}) logs in to {host} with the username {spelled} the registry's name: that is the admin account. ARM (GET {}) says adminUserEnabled: false, so the registry refuses it whatever the password, and the login fails with \"unauthorized\".",
+            login.what,
+            login.step.label,
             facts.id
         ),
+        admin_fix(facts),
     )
+    .at(login.location.file.clone(), login.location.line, login.location.column)
 }

@@ -800,9 +800,15 @@ pub fn settle_missing_config(
 pub fn admin_user(
     report: &mut CheckReport,
     host_credentials: &[HostCredential],
+    logins: &[crate::workflow::LoginStep],
     registries: &BTreeMap<String, crate::azure::arm::RegistryFacts>,
 ) {
+    let at_steps = admin_user_at_logins(report, logins, registries);
     for hc in host_credentials {
+        // A login step of the job already named, where it is written.
+        if at_steps.iter().any(|h| h.eq_ignore_ascii_case(&hc.host)) {
+            continue;
+        }
         let Some(c) = &hc.credential else {
             continue;
         };
@@ -826,6 +832,34 @@ pub fn admin_user(
             None => {}
         }
     }
+}
+
+/// P22 at the workflow's own login steps: a username, written or resolved from `env`,
+/// that is the admin user of a registry whose admin account ARM says is disabled (a
+/// username that cannot be resolved, such as a secret, is not judged). Returns the
+/// hosts reported.
+fn admin_user_at_logins(
+    report: &mut CheckReport,
+    logins: &[crate::workflow::LoginStep],
+    registries: &BTreeMap<String, crate::azure::arm::RegistryFacts>,
+) -> Vec<String> {
+    let mut hosts = Vec::new();
+    for login in logins {
+        let (Some(host), Some(user)) = (&login.registry, &login.username_value) else {
+            continue;
+        };
+        let Some((host, facts)) = registries
+            .iter()
+            .find(|(h, _)| crate::reference::same_registry(h, host))
+        else {
+            continue;
+        };
+        if is_admin_user(user, facts) && facts.admin_user_enabled == Some(false) {
+            report.push(admin_disabled_at_login(login, host, user, facts));
+            hosts.push(host.clone());
+        }
+    }
+    hosts
 }
 
 /// Whether `username` is the admin user of the registry ARM describes: ACR names its

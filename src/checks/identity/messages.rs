@@ -237,6 +237,18 @@ pub(super) fn entra_finding(
             cli_session_unverifiable(d)
         }
         EntraError::OidcUnavailable { missing } => oidc_unavailable(ctx, missing),
+        EntraError::Rejected { .. } if method == Method::ManagedIdentity && several_identities(e) => finding(
+            Code::ID_TOKEN_FAILED,
+            Severity::Error,
+            "this machine has several user-assigned identities, and no client id says which to use",
+            format!("The managed identity endpoint answered {}. With more than one user-assigned identity on the machine, a token request must name one (its client id, object id or resource id); names do not work.", e.describe()),
+            "Give the client id of the identity to use: --client-id (input `client-id`). In the workflow, `az login --identity --client-id <client-id>` (azure/login: `auth-type: IDENTITY` with `client-id`). The machine's identities: az vm identity show -g <resource-group> -n <vm> --query userAssignedIdentities (az vmss identity show for a scale set).".to_string(),
+        ),
+        // Another refusal of the machine's managed-identity endpoint: not Entra's
+        // AADSTS codes, so the managed-identity advice below applies.
+        EntraError::Rejected { .. } if method == Method::ManagedIdentity => {
+            entra_finding(ctx, cloud, method, &EntraError::Other(e.describe()), presented)
+        }
         EntraError::Rejected { codes, .. } => {
             let has = |c: u32| codes.contains(&c);
             let evidence = format!("Entra answered {} for {} {client} in tenant {tenant} ({}).", e.describe(), method.describe(), cloud.name);
@@ -401,4 +413,37 @@ pub(super) fn oidc_unavailable(ctx: &Ctx, missing: &[&str]) -> Finding {
         ),
         "Add to the job (keeping the other permissions it needs):\npermissions:\n  id-token: write\n  contents: read",
     )
+}
+
+/// IMDS's refusal of a managed-identity token request without an identity on a machine
+/// with several user-assigned identities (azure-cli#10998, Azure/login#87): "Multiple
+/// user assigned identities exist, please specify the clientId / resourceId of the
+/// identity in the token request".
+pub(super) fn several_identities(e: &EntraError) -> bool {
+    matches!(e, EntraError::Rejected { description, .. } if description.contains("Multiple user assigned identities exist"))
+}
+
+/// P14: acr-preflight's own managed-identity request met [`several_identities`]: each
+/// `azure/login` step with `auth-type: IDENTITY` and no `client-id` will meet it too.
+pub(super) fn identity_steps_need_client_id(ctx: &Ctx) -> Vec<Finding> {
+    ctx.azure_logins
+        .iter()
+        .filter(|l| l.managed_identity && l.client_id.is_none())
+        .map(|l| {
+            finding(
+                Code::WORKFLOW_AZURE_LOGIN_IDENTITY,
+                Severity::Notice,
+                format!("step `{}` signs in with a managed identity and no `client-id`, on a machine with several", l.step.label),
+                format!(
+                    "Step `{}` runs azure/login with `auth-type: IDENTITY` and no `client-id`, that is `az login --identity` without an identity. This run's own managed-identity request on the same machine was refused with \"Multiple user assigned identities exist\": the machine has more than one user-assigned identity, so the step's login fails the same way.",
+                    l.step.label
+                ),
+                format!(
+                    "Give step `{}` the client id of the identity to use (`client-id: <client-id>` beside `auth-type: IDENTITY`), the same one this run needs as --client-id.",
+                    l.step.label
+                ),
+            )
+            .at(l.location.file.clone(), l.location.line, l.location.column)
+        })
+        .collect()
 }

@@ -195,6 +195,11 @@ async fn sign_in(ctx: &Ctx, http: &reqwest::Client) -> Option<SignIn> {
     let arm_token = match bounded_token(ctx, &cloud, method, &session, &cloud.arm_scope()).await {
         Ok(t) => t,
         Err(e) => {
+            if method == Method::ManagedIdentity && several_identities(&e) {
+                for notice in identity_steps_need_client_id(ctx) {
+                    out.report.push(notice);
+                }
+            }
             let failure = entra_finding(ctx, &cloud, method, &e, session.presented());
             return Some(SignIn::failed(method, cloud, out, failure));
         }
@@ -446,6 +451,7 @@ pub async fn run_with(
         }
     }
 
+    subscriptions::azure_login_steps(ctx, &arm_session, &principal, out).await;
     out.arm = Some(arm_session);
 
     // The data plane: the ACR refresh token this identity gets, for the registry check.
@@ -671,18 +677,88 @@ async fn role_facts(
             format!("Pass the caller's identity to the build: az acr build -r {} --source-acr-auth-id [caller] … (the caller needs Container Registry Repository Reader on the context repository).", facts.name),
         ));
     }
-    if oci
-        && facts.network_default_action.as_deref() == Some("Deny")
-        && facts.bypass_for_tasks == Some(false)
+    if tasks_run_on(ctx, host, contexts)
+        && let Some(f) = tasks_network(ctx, host, facts, oci)
     {
-        out.report.push(finding(
+        out.report.push(f);
+    }
+}
+
+/// TASKS_NETWORK_BYPASS: ACR Tasks agents run on Azure's shared machines, outside the
+/// registry's network. A registry closed to the public (`publicNetworkAccess: Disabled`)
+/// is reached only from a dedicated agent pool in its virtual network
+/// (https://learn.microsoft.com/azure/container-registry/tasks-agent-pools); one that
+/// denies by default lets the agent's system-identity requests through only with
+/// `networkRuleBypassAllowedForTasks: true` since 2025-06
+/// (https://learn.microsoft.com/azure/container-registry/manage-network-bypass-policy-for-tasks).
+fn tasks_network(ctx: &Ctx, host: &str, facts: &RegistryFacts, oci: bool) -> Option<Finding> {
+    let is =
+        |v: &Option<String>, want: &str| v.as_deref().is_some_and(|x| x.eq_ignore_ascii_case(want));
+    let build = &ctx.config.build;
+    // Every Tasks run on a dedicated agent pool (`--agent-pool`), which runs inside
+    // the network: nothing to say.
+    if !oci && !build.acr_tasks.is_empty() && build.acr_tasks_pooled.len() == build.acr_tasks.len()
+    {
+        return None;
+    }
+    let uses = ctx.config.acr_tasks_uses().join(", ");
+    let fails = if oci {
+        "the oci:// context download and the push fail"
+    } else {
+        "the run fails when its agent pulls the base images from or pushes the image to the registry"
+    };
+    let name = &facts.name;
+    let pool = format!(
+        "az acr agentpool create -r {name} -n pool1 --tier S2 --subnet-id <subnet-id in the registry's virtual network>\nthen queue the build on it: az acr build -r {name} --agent-pool pool1 … (dedicated agent pools need the Premium tier)"
+    );
+    if is(&facts.public_network_access, "Disabled") {
+        return Some(finding(
+            Code::TASKS_NETWORK_BYPASS,
+            Severity::Warning,
+            format!(
+                "the ACR Tasks agent cannot reach {host}, whose public network access is disabled"
+            ),
+            format!(
+                "The build runs ACR Tasks ({uses}). ARM says {host} has publicNetworkAccess Disabled: only private endpoints reach it. The default Tasks agents run on Azure's shared machines outside its virtual network, so {fails} (403, \"client with IP … is not allowed access\")."
+            ),
+            format!(
+                "Run the build on a dedicated agent pool in the registry's virtual network:\n{pool}\nOr build on the runner instead (docker buildx on a runner that reaches the private endpoint)."
+            ),
+        ));
+    }
+    if is(&facts.network_default_action, "Deny") && facts.bypass_for_tasks == Some(false) {
+        return Some(finding(
             Code::TASKS_NETWORK_BYPASS,
             Severity::Warning,
             format!("the ACR Tasks agent will be refused by {host}'s network rules"),
-            format!("{host} denies by default (networkRuleSet.defaultAction Deny) and networkRuleBypassAllowedForTasks is false, so the Tasks agent's requests with its system identity are refused (403) and the oci:// context download fails."),
-            format!("az acr update -n {} --allow-trusted-services true and set networkRuleBypassAllowedForTasks: az resource update --ids {} --set properties.networkRuleBypassAllowedForTasks=true (or run the build on a dedicated agent pool in the network).", facts.name, facts.id),
+            format!(
+                "The build runs ACR Tasks ({uses}). {host} denies by default (networkRuleSet.defaultAction Deny) and networkRuleBypassAllowedForTasks is false, so the Tasks agent's requests with its system identity are refused (403) and {fails}. The runner's own address in the IP rules does not help: the agent runs elsewhere."
+            ),
+            format!(
+                "az acr update -n {name} --allow-trusted-services true and set networkRuleBypassAllowedForTasks: az resource update --ids {} --set properties.networkRuleBypassAllowedForTasks=true\nOr run the build on a dedicated agent pool in the network:\n{pool}",
+                facts.id
+            ),
         ));
     }
+    None
+}
+
+/// Whether the build queues ACR Tasks runs on `host`: the build's registry, a push
+/// target or an `oci://` context there.
+fn tasks_run_on(ctx: &Ctx, host: &str, contexts: &[ContextInfo]) -> bool {
+    if ctx.config.acr_tasks_uses().is_empty() {
+        return false;
+    }
+    ctx.config
+        .registry
+        .as_ref()
+        .is_some_and(|r| r.host.eq_ignore_ascii_case(host))
+        || contexts.iter().any(|c| {
+            c.registry
+                .as_deref()
+                .is_some_and(|r| r.eq_ignore_ascii_case(host))
+                && (c.role == Role::Push || crate::reference::is_oci_context(&c.reference))
+        })
 }
 
 /// ACR Tasks runs are queued through ARM: when the build is ACR Tasks and this host is
@@ -697,24 +773,10 @@ fn tasks_rights(
     contexts: &[ContextInfo],
     out: &mut Outcome,
 ) {
+    if !tasks_run_on(ctx, host, contexts) {
+        return;
+    }
     let uses = ctx.config.acr_tasks_uses();
-    if uses.is_empty() {
-        return;
-    }
-    let runs_here = ctx
-        .config
-        .registry
-        .as_ref()
-        .is_some_and(|r| r.host.eq_ignore_ascii_case(host))
-        || contexts.iter().any(|c| {
-            c.registry
-                .as_deref()
-                .is_some_and(|r| r.eq_ignore_ascii_case(host))
-                && (c.role == Role::Push || crate::reference::is_oci_context(&c.reference))
-        });
-    if !runs_here {
-        return;
-    }
     let missing: Vec<&str> = arm::TASKS_ACTIONS
         .iter()
         .copied()

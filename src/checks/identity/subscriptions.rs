@@ -1,6 +1,7 @@
 //! What the identity's subscriptions say: the configured subscription's offer for an
-//! ACR Tasks build (P21), and, for a registry the configured subscription does not hold,
-//! the other subscriptions the identity can see (P15).
+//! ACR Tasks build (P21), for a registry the configured subscription does not hold,
+//! the other subscriptions the identity can see (P15), and, for the job's azure/login
+//! steps that sign in as this identity, whether it has any subscription at all (P11).
 
 use super::*;
 
@@ -86,13 +87,7 @@ pub(super) async fn others(
     out: &mut Outcome,
 ) -> Vec<Holding> {
     let (http, cloud, token) = (&session.http, &session.cloud, session.token.as_str());
-    let listed = bounded_arm(
-        ctx,
-        cloud,
-        arm::list_subscriptions(http, cloud, token, &mut out.requests),
-    )
-    .await;
-    let subscriptions = match listed {
+    let subscriptions = match list(ctx, session, out).await {
         Ok(list) => list,
         Err(e) => {
             out.report.verified(format!(
@@ -123,6 +118,25 @@ pub(super) async fn others(
     holdings
 }
 
+/// `GET /subscriptions`: the subscriptions the identity can see, under the run's deadline.
+async fn list(
+    ctx: &Ctx,
+    session: &ArmSession,
+    out: &mut Outcome,
+) -> Result<Vec<arm::Subscription>, arm::ArmError> {
+    bounded_arm(
+        ctx,
+        &session.cloud,
+        arm::list_subscriptions(
+            &session.http,
+            &session.cloud,
+            &session.token,
+            &mut out.requests,
+        ),
+    )
+    .await
+}
+
 /// The other subscription holding the registry with login server `host` (or, given by
 /// name, named `by_name`), with the registry.
 pub(super) fn holder<'a>(
@@ -139,4 +153,85 @@ pub(super) fn holder<'a>(
             })
             .map(|r| (&h.subscription, r))
     })
+}
+
+/// P11: `az login` (which azure/login runs) fails with `No subscriptions found for
+/// <client-id>.` when the identity holds no role in any subscription of its tenant,
+/// unless `--allow-no-subscriptions` (azure/login's `allow-no-subscriptions: true`) is
+/// given. One `GET /subscriptions` when a step of the job signs in as this identity
+/// without that input; ID_NO_SUBSCRIPTION at each such step when ARM lists none.
+pub(super) async fn azure_login_steps(
+    ctx: &Ctx,
+    session: &ArmSession,
+    principal: &Principal,
+    out: &mut Outcome,
+) {
+    let client = principal.client_id.as_deref();
+    let steps: Vec<&crate::workflow::AzureLogin> = ctx
+        .azure_logins
+        .iter()
+        .filter(|l| !l.allow_no_subscriptions)
+        .filter(|l| {
+            l.same_client_id_input
+                || l.client_id_value
+                    .as_deref()
+                    .zip(client)
+                    .is_some_and(|(a, b)| a.trim().eq_ignore_ascii_case(b))
+        })
+        .collect();
+    if steps.is_empty() {
+        return;
+    }
+    let subscriptions = match list(ctx, session, out).await {
+        Ok(list) => list,
+        Err(e) => {
+            out.report.verified(format!(
+                "the subscriptions the identity can see could not be listed for the azure/login steps ({})",
+                e.describe()
+            ));
+            return;
+        }
+    };
+    if let Some(first) = subscriptions.first() {
+        out.report.verified(format!(
+            "ARM lists {} subscription{} for {} (first {}), so azure/login finds one",
+            subscriptions.len(),
+            if subscriptions.len() == 1 { "" } else { "s" },
+            principal.describe(),
+            first.describe()
+        ));
+        return;
+    }
+    let id = client.unwrap_or("<client-id>");
+    let registry = ctx
+        .config
+        .registry
+        .as_ref()
+        .and_then(|r| r.acr_name.clone())
+        .unwrap_or_else(|| "<registry>".into());
+    for step in steps {
+        let f = finding(
+            Code::ID_NO_SUBSCRIPTION,
+            Severity::Error,
+            format!(
+                "step `{}` will fail: ARM lists no subscription for {id}",
+                step.step.label
+            ),
+            format!(
+                "Step `{}` signs in with azure/login as the identity this run signed in as ({}), without `allow-no-subscriptions: true`. GET /subscriptions lists no subscription for it: it holds no role in any subscription of its tenant, or only roles that do not make a subscription visible. `az login`, which azure/login runs, then fails with \"No subscriptions found for {id}.\" and the job stops there, before the build.",
+                step.step.label,
+                principal.describe()
+            ),
+            format!(
+                "Add `allow-no-subscriptions: true` to the `with:` of step `{}` (the registry roles still work without a subscription), or give the identity a role in the registry's subscription, for example Reader on its resource group: az role assignment create --assignee {id} --role Reader --scope $(az acr show -n {registry} --query id -o tsv | sed 's#/providers/.*##')",
+                step.step.label
+            ),
+        )
+        .at(
+            step.location.file.clone(),
+            step.location.line,
+            step.location.column,
+        );
+        out.report.push(f);
+    }
 }

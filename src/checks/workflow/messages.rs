@@ -519,11 +519,12 @@ pub(super) fn local_image_invisible(
     at_location(f, &build.location)
 }
 
-/// The build logs in with a static credential, not the OIDC identity acr-preflight proves.
+/// The build logs in with a static credential, not the OIDC identity the job signs in as.
 pub(super) fn login_differs(
     config: &Config,
     registry: &crate::config::Registry,
     login: &discover::LoginStep,
+    source: &OidcSource,
 ) -> Finding {
     let host = &registry.host;
     let name = registry.acr_name.as_deref().unwrap_or(host);
@@ -538,20 +539,35 @@ pub(super) fn login_differs(
     } else {
         ""
     };
+    let (title_who, who) = match source {
+        OidcSource::Preflight => (
+            "the OIDC identity acr-preflight checks".to_string(),
+            format!(
+                "acr-preflight signs in to Azure with OIDC (client id {client}) and proves what that identity may pull and push on {host}. The build does not use that identity:"
+            ),
+        ),
+        OidcSource::Step { label, line } => (
+            format!("the OIDC identity step `{label}` signs in as"),
+            format!(
+                "Step `{label}` (line {line}) signs the job in to Azure with OIDC (azure/login with a `client-id` and no secret), so the job has an Entra identity that `az acr login` could turn into a registry token. The build does not use it:"
+            ),
+        ),
+    };
     let fix = format!(
-        "After azure/login, log in to the registry as the OIDC identity instead of step `{}`: run `az acr login -n {name}` (it writes the identity's ACR token into the docker config), or hand a token to docker/login-action:\n- id: acr\n  run: |\n    token=$(az acr login -n {name} --expose-token --query accessToken -o tsv)\n    echo \"::add-mask::$token\"\n    echo \"token=$token\" >> \"$GITHUB_OUTPUT\"\n- uses: docker/login-action@v3\n  with:\n    registry: {host}\n    username: {TOKEN_USERNAME}\n    password: ${{{{ steps.acr.outputs.token }}}}",
-        login.step.label
+        "After azure/login, log in to the registry as the OIDC identity instead of step `{}`: run `az acr login -n {name}` (it writes the identity's ACR token into the docker config), or hand a token to docker/login-action:\n{}",
+        login.step.label,
+        token_login_yaml(name, host)
     );
     at_location(
         finding(
             Code::WORKFLOW_LOGIN_DIFFERS,
             Severity::Warning,
             format!(
-                "step `{}` logs in to {host} with a static credential, not the OIDC identity acr-preflight checks",
+                "step `{}` logs in to {host} with a static credential, not {title_who}",
                 login.step.label
             ),
             format!(
-                "acr-preflight signs in to Azure with OIDC (client id {client}) and proves what that identity may pull and push on {host}. The build does not use that identity: `{}` in step `{}` (line {}) logs in to {host}{user}, a static credential (the registry's admin user, a service principal secret or a repository token), and that is what the docker config will hold for the build. A pass here says nothing about it: it can be expired, rotated or lack the push right the OIDC identity has.{retired}",
+                "{who} `{}` in step `{}` (line {}) logs in to {host}{user}, a static credential (the registry's admin user, a service principal secret or a repository token), and that is what the docker config will hold for the build. A pass here says nothing about it: it can be expired, rotated or lack the push right the OIDC identity has.{retired}",
                 login.what,
                 login.step.label,
                 login.location.line.unwrap_or(login.step.line)
@@ -676,4 +692,38 @@ pub(super) fn az_after_build_finding(
         ),
     )
     .at(&loc.file, loc.line, loc.column)
+}
+
+/// The steps that get an ACR token for the signed-in Azure identity and log in with it.
+fn token_login_yaml(name: &str, host: &str) -> String {
+    format!(
+        "- id: acr\n  run: |\n    token=$(az acr login -n {name} --expose-token --query accessToken -o tsv)\n    echo \"::add-mask::$token\"\n    echo \"token=$token\" >> \"$GITHUB_OUTPUT\"\n- uses: docker/login-action@v3\n  with:\n    registry: {host}\n    username: {TOKEN_USERNAME}\n    password: ${{{{ steps.acr.outputs.token }}}}"
+    )
+}
+
+/// `uses: azure/docker-login`: retired, with the replacement.
+pub(super) fn docker_login_retired(login: &discover::LoginStep) -> Finding {
+    let host = login.registry.as_deref().unwrap_or("<registry>");
+    let name = crate::cloud::acr_registry(host).unwrap_or("<registry-name>");
+    let user = login.username.as_deref().unwrap_or("<username>");
+    at_location(
+        finding(
+            Code::WORKFLOW_LOGIN_DIFFERS,
+            Severity::Warning,
+            format!(
+                "step `{}` uses azure/docker-login, which is no longer maintained",
+                login.step.label
+            ),
+            format!(
+                "Step `{}` (line {}) logs in to {host} with azure/docker-login. That action takes nothing but a username and password, runs on a Node version GitHub has retired, is no longer maintained and has been removed from the GitHub Marketplace.",
+                login.step.label,
+                login.location.line.unwrap_or(login.step.line)
+            ),
+            format!(
+                "Replace it with docker/login-action, which takes the same credential (input `registry` instead of `login-server`):\n- uses: docker/login-action@v3\n  with:\n    registry: {host}\n    username: {user}\n    password: <the same password expression>\nBetter, sign in to Azure with OIDC (azure/login with `client-id`, `tenant-id`, `subscription-id`) and log in as that identity: `az acr login -n {name}`, or:\n{}",
+                token_login_yaml(name, host)
+            ),
+        ),
+        &login.location,
+    )
 }

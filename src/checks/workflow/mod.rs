@@ -14,6 +14,7 @@
 //! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
 //! of builds on a builder with its own image store from the workspace.
 
+mod azure_login;
 mod context;
 mod messages;
 mod names;
@@ -171,7 +172,11 @@ pub fn check(
     local_images(&mut report, files, &found);
     tasks_bases::tasks_base_registries(&mut report, files, &found);
     context::ignored_inputs(&mut report, files, &found);
-    static_logins(&mut report, config, &found);
+    let (azure_logins, literal_secrets) =
+        azure_login::azure_logins(&mut report, config, &located, process_env);
+    discovery.azure_logins = azure_logins;
+    discovery.literal_secrets = literal_secrets;
+    static_logins(&mut report, config, job, &found);
     names::invalid_names(&mut report, config, &discovery);
     verified_references(&mut report, &discovery);
     (report, discovery)
@@ -289,10 +294,17 @@ fn oidc_uses(config: &Config, job: &Job, step: Option<&Step>) -> Vec<OidcUse> {
     for s in &job.steps {
         if discover::azure_login_is_oidc(s) {
             out.push(OidcUse {
-                why: format!(
-                    "step `{}` logs in with azure/login and a `client-id` without `creds`, which is OIDC",
-                    s.label()
-                ),
+                why: if s.input("creds").is_some_and(|v| !v.value.trim().is_empty()) {
+                    format!(
+                        "step `{}` logs in with azure/login and a `client-id` and `tenant-id`, which make it ignore `creds` and use OIDC",
+                        s.label()
+                    )
+                } else {
+                    format!(
+                        "step `{}` logs in with azure/login and a `client-id` without `creds`, which is OIDC",
+                        s.label()
+                    )
+                },
                 line: Some(
                     s.input_key("client-id")
                         .map(|k| k.start.line)
@@ -302,6 +314,14 @@ fn oidc_uses(config: &Config, job: &Job, step: Option<&Step>) -> Vec<OidcUse> {
         }
     }
     out
+}
+
+/// Who signs the job in to Azure with OIDC, for WORKFLOW_LOGIN_DIFFERS.
+enum OidcSource {
+    /// acr-preflight itself (its auth mode is OIDC).
+    Preflight,
+    /// An `azure/login` step of the job (its label and line).
+    Step { label: String, line: u32 },
 }
 
 /// Where a job's effective permissions come from.
@@ -1163,26 +1183,39 @@ fn named_context_replaces(
 /// The username of an ACR access token (`az acr login --expose-token`).
 const TOKEN_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
 
-/// WORKFLOW_LOGIN_DIFFERS: acr-preflight proves an OIDC identity, while the build logs
-/// in to the same registry with a static username and password.
-fn static_logins(report: &mut CheckReport, config: &Config, found: &discover::Found) {
-    if config.effective_auth_mode() != AuthMode::Oidc {
-        return;
-    }
-    let Some(registry) = &config.registry else {
-        return;
+/// WORKFLOW_LOGIN_DIFFERS: the job signs in to Azure with OIDC (acr-preflight itself,
+/// or an `azure/login` step), while the build logs in to the same registry with a static
+/// username and password; and every `azure/docker-login`, which is retired.
+fn static_logins(report: &mut CheckReport, config: &Config, job: &Job, found: &discover::Found) {
+    let oidc = if config.effective_auth_mode() == AuthMode::Oidc {
+        Some(OidcSource::Preflight)
+    } else {
+        job.steps
+            .iter()
+            .find(|s| discover::azure_login_is_oidc(s))
+            .map(|s| OidcSource::Step {
+                label: s.label(),
+                line: s.uses.as_ref().map(|u| u.start.line).unwrap_or(s.pos.line),
+            })
     };
+    let registry = config.registry.as_ref();
     for login in &found.logins {
         let to_registry = login
             .registry
             .as_deref()
-            .is_some_and(|r| crate::reference::same_registry(r, &registry.host));
+            .zip(registry)
+            .is_some_and(|(r, reg)| crate::reference::same_registry(r, &reg.host));
         let static_user = login
             .username
             .as_deref()
             .is_some_and(|u| u != TOKEN_USERNAME);
-        if to_registry && (static_user || login.what == "azure/docker-login") {
-            report.push(login_differs(config, registry, login));
+        let retired = login.what == "azure/docker-login";
+        match (&oidc, registry) {
+            (Some(source), Some(registry)) if to_registry && (static_user || retired) => {
+                report.push(login_differs(config, registry, login, source))
+            }
+            _ if retired => report.push(docker_login_retired(login)),
+            _ => {}
         }
     }
 }

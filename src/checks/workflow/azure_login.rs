@@ -1,0 +1,467 @@
+//! The job's `azure/login` steps (issue 13: P11, P12, P14), read the way the action
+//! reads its inputs (https://github.com/Azure/login/blob/master/src/common/LoginConfig.ts):
+//! a `creds` JSON that does not parse or lacks a key, `creds` beside `client-id`,
+//! `tenant-id` or `subscription-id` (then `creds` is ignored), no subscription and no
+//! `allow-no-subscriptions: true`, and `auth-type: IDENTITY` on a GitHub-hosted runner,
+//! which has no managed identity. The facts the identity check needs later (which
+//! identity a step signs in as, whether it allows no subscription) go to [`AzureLogin`].
+
+use super::{at, finding};
+use crate::config::Config;
+use crate::findings::{CheckReport, Code, Location, Severity};
+use crate::workflow::expr::Scope;
+use crate::workflow::locate::Located;
+use crate::workflow::model::{Job, Step};
+use crate::workflow::yaml::{Kind, Text};
+use crate::workflow::{AzureLogin, StepRef};
+use std::collections::HashMap;
+
+/// A `creds` value longer than this is not parsed (a real one is a few hundred bytes).
+const MAX_CREDS: usize = 16 * 1024;
+
+/// The keys azure/login requires in `creds` (`readParametersFromCreds`).
+const CREDS_KEYS: [&str; 3] = ["clientId", "clientSecret", "tenantId"];
+
+/// One input of the step: as written, and its value when every expression resolves.
+struct Input<'a> {
+    text: &'a Text,
+    value: Option<String>,
+}
+
+impl Input<'_> {
+    fn written(&self) -> &str {
+        self.text.value.trim()
+    }
+}
+
+/// Checks every `azure/login` step of the job; returns what the identity check needs
+/// about them and the secret values written literally in them (to be masked).
+pub(super) fn azure_logins(
+    report: &mut CheckReport,
+    config: &Config,
+    located: &Located,
+    process_env: &HashMap<String, String>,
+) -> (Vec<AzureLogin>, Vec<String>) {
+    let job = located.job();
+    let path = &located.workflow.path;
+    let preflight = located.step();
+    let own_client_id = preflight
+        .and_then(|s| s.input("client-id"))
+        .map(|t| t.value.trim().to_string())
+        .filter(|v| v.contains("${{"));
+    let mut logins = Vec::new();
+    let mut secrets = Vec::new();
+    for step in job
+        .steps
+        .iter()
+        .filter(|s| s.action().as_deref() == Some("azure/login"))
+    {
+        let scope = Scope {
+            workflow: &located.workflow,
+            job,
+            step: Some(step),
+            preflight,
+            process_env,
+            run: &config.env,
+        };
+        let input = |name: &str| {
+            step.input(name)
+                .filter(|t| !t.value.trim().is_empty())
+                .map(|text| {
+                    let e = scope.expand(text.value.trim());
+                    Input {
+                        text,
+                        value: e.is_resolved().then_some(e.text),
+                    }
+                })
+        };
+        let uses = step.uses.as_ref().map(|u| u.start).unwrap_or(step.pos);
+        let client_id = input("client-id");
+        let auth_type = match input("auth-type") {
+            None => Some("SERVICE_PRINCIPAL".to_string()),
+            Some(i) => i.value.map(|v| v.trim().to_ascii_uppercase()),
+        };
+        // An expression that cannot be resolved is not judged.
+        let allow_no_subscriptions = input("allow-no-subscriptions").is_some_and(|a| {
+            a.value
+                .as_deref()
+                .is_none_or(|v| v.trim().eq_ignore_ascii_case("true"))
+        });
+        logins.push(AzureLogin {
+            step: StepRef {
+                index: step.index,
+                label: step.label(),
+                line: step.pos.line,
+            },
+            location: Location {
+                file: path.clone(),
+                line: Some(uses.line),
+                column: Some(uses.column),
+            },
+            client_id: client_id.as_ref().map(|i| i.written().to_string()),
+            client_id_value: client_id.as_ref().and_then(|i| i.value.clone()),
+            same_client_id_input: client_id
+                .as_ref()
+                .is_some_and(|i| own_client_id.as_deref() == Some(i.written())),
+            allow_no_subscriptions,
+            managed_identity: auth_type.as_deref() == Some("IDENTITY"),
+        });
+
+        if auth_type.as_deref() == Some("IDENTITY")
+            && let Some(why) = github_hosted(config, job)
+            && let Some(auth) = input("auth-type")
+        {
+            report.push(at(
+                identity_on_hosted(config, job, step, &why),
+                path,
+                auth.text.start,
+            ));
+        }
+        let creds = input("creds");
+        let mut creds_subscription = false;
+        // azure/login stops before its subscription check (a `creds` that does not
+        // parse, or a service principal without client and tenant).
+        let mut stops_earlier = false;
+        if let Some(creds) = &creds {
+            let parsed = literal_creds(creds.text);
+            if let Some(Ok(json)) = &parsed
+                && let Some(secret) = json.get("clientSecret").and_then(|v| v.as_str())
+                && !secret.is_empty()
+            {
+                secrets.push(secret.to_string());
+            }
+            let individual: Vec<&str> = ["client-id", "tenant-id", "subscription-id"]
+                .into_iter()
+                .filter(|n| input(n).is_some())
+                .collect();
+            match (&parsed, auth_type.as_deref()) {
+                (Some(Err(e)), _) => {
+                    stops_earlier = true;
+                    report.push(at(creds_not_json(step, e), path, creds.text.start))
+                }
+                (_, Some("SERVICE_PRINCIPAL")) if !individual.is_empty() => {
+                    let both = input("client-id").is_some() && input("tenant-id").is_some();
+                    stops_earlier = !both;
+                    report.push(at(
+                        creds_ignored(step, &individual, both),
+                        path,
+                        creds.text.start,
+                    ));
+                }
+                (Some(Ok(json)), Some("SERVICE_PRINCIPAL")) => {
+                    let missing: Vec<&str> = CREDS_KEYS
+                        .into_iter()
+                        .filter(|k| {
+                            json.get(*k)
+                                .and_then(|v| v.as_str())
+                                .is_none_or(|v| v.trim().is_empty())
+                        })
+                        .collect();
+                    if !missing.is_empty() {
+                        stops_earlier = true;
+                        report.push(at(
+                            creds_keys_missing(step, json, &missing),
+                            path,
+                            creds.text.start,
+                        ));
+                    }
+                    creds_subscription = json
+                        .get("subscriptionId")
+                        .and_then(|v| v.as_str())
+                        .is_some_and(|v| !v.trim().is_empty());
+                }
+                // `creds` as an expression: its keys cannot be known here.
+                (None, Some("SERVICE_PRINCIPAL")) => creds_subscription = true,
+                _ => {}
+            }
+        }
+        let no_subscription = input("subscription-id").is_none()
+            && !creds_subscription
+            && auth_type.is_some()
+            && !allow_no_subscriptions
+            && !stops_earlier;
+        if no_subscription {
+            report.push(at(no_subscription_input(step), path, uses));
+        }
+    }
+    (logins, secrets)
+}
+
+/// The `creds` JSON when it is written literally (no expression); `None` otherwise.
+fn literal_creds(text: &Text) -> Option<Result<serde_json::Value, String>> {
+    let raw = text.value.trim();
+    if raw.contains("${{") {
+        return None;
+    }
+    if raw.len() > MAX_CREDS {
+        return Some(Err(format!("it is {} bytes long", raw.len())));
+    }
+    // serde_json's messages for a syntax error never quote the input; say only where.
+    Some(
+        serde_json::from_str::<serde_json::Value>(raw)
+            .map_err(|e| {
+                format!(
+                    "{:?} error at line {} column {}",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                )
+            })
+            .and_then(|v| {
+                if v.is_object() {
+                    Ok(v)
+                } else {
+                    Err("it is JSON but not an object".to_string())
+                }
+            }),
+    )
+}
+
+/// Why the job's runner is GitHub-hosted, when it is: `RUNNER_ENVIRONMENT` at run time
+/// (it decides: a self-hosted runner may carry any label), else a `runs-on:` that
+/// names only a GitHub-hosted image label.
+pub(super) fn github_hosted(config: &Config, job: &Job) -> Option<String> {
+    match config.env.runner_environment.as_deref() {
+        Some("github-hosted") => {
+            return Some("a GitHub-hosted runner (RUNNER_ENVIRONMENT=github-hosted)".into());
+        }
+        Some(_) => return None,
+        None => {}
+    }
+    let (key, node) = job.node.entry("runs-on")?;
+    let labels: Vec<&str> = match &node.kind {
+        Kind::Scalar(t) => vec![t.value.trim()],
+        Kind::Seq(items) => items
+            .iter()
+            .filter_map(|i| i.as_str())
+            .map(str::trim)
+            .collect(),
+        _ => return None,
+    };
+    match labels.as_slice() {
+        [label] if hosted_label(label) => Some(format!(
+            "`runs-on: {label}` (line {}), a GitHub-hosted runner image",
+            key.start.line
+        )),
+        _ => None,
+    }
+}
+
+/// A GitHub-hosted runner image label (https://docs.github.com/en/actions/reference/runners/github-hosted-runners):
+/// `ubuntu-latest`, `ubuntu-24.04`, `ubuntu-24.04-arm`, `ubuntu-slim`, `windows-2025`,
+/// `windows-11-arm`, `macos-15`, `macos-14-large`, `macos-latest-xlarge`, ….
+fn hosted_label(label: &str) -> bool {
+    let Some((os, rest)) = label.split_once('-') else {
+        return false;
+    };
+    if !matches!(os, "ubuntu" | "windows" | "macos") {
+        return false;
+    }
+    if matches!(rest, "slim" | "11-arm") {
+        return true;
+    }
+    let (version, suffix) = match rest.split_once('-') {
+        Some((v, s)) => (v, Some(s)),
+        None => (rest, None),
+    };
+    let version_ok = version == "latest"
+        || (!version.is_empty()
+            && version
+                .split('.')
+                .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit())));
+    version_ok && suffix.is_none_or(|s| matches!(s, "arm" | "large" | "xlarge" | "intel"))
+}
+
+fn identity_on_hosted(
+    config: &Config,
+    job: &Job,
+    step: &Step,
+    why: &str,
+) -> crate::findings::Finding {
+    let written = |name: &str| {
+        step.input(name)
+            .map(|t| t.value.trim().to_string())
+            .filter(|v| !v.is_empty())
+    };
+    let client = written("client-id")
+        .or_else(|| config.azure.client_id.clone())
+        .unwrap_or_else(|| "<client id of the user-assigned identity>".into());
+    let tenant = written("tenant-id")
+        .or_else(|| config.azure.tenant_id.clone())
+        .unwrap_or_else(|| "<tenant-id>".into());
+    let subscription = written("subscription-id")
+        .or_else(|| config.azure.subscription_id.clone())
+        .unwrap_or_else(|| "<subscription-id>".into());
+    let repository = config.env.repository.as_deref().unwrap_or("<owner>/<repo>");
+    let subject = match job.environment.as_ref().and_then(|e| e.name.as_ref()) {
+        Some(env) => format!("repo:{repository}:environment:{}", env.value.trim()),
+        None => format!(
+            "repo:{repository}:ref:{}",
+            config.env.git_ref.as_deref().unwrap_or("refs/heads/main")
+        ),
+    };
+    finding(
+        Code::WORKFLOW_AZURE_LOGIN_IDENTITY,
+        Severity::Error,
+        format!(
+            "step `{}` signs in with a managed identity, which a GitHub-hosted runner does not have",
+            step.label()
+        ),
+        format!(
+            "Step `{}` runs azure/login with `auth-type: IDENTITY` (line {}), that is `az login --identity`, which asks the machine's Azure Instance Metadata Service (169.254.169.254) for a token. Job `{}` runs on {why}: GitHub-hosted runners, larger runners included, are not Azure resources an identity can be assigned to, so there is no managed identity and the login fails (\"Failed to connect to MSI. Please make sure MSI is configured correctly.\"). A user-assigned identity is usable from a GitHub-hosted runner only through a federated credential (OIDC).",
+            step.label(),
+            step.input_key("auth-type")
+                .map(|k| k.start.line)
+                .unwrap_or(step.pos.line),
+            job.id.value
+        ),
+        format!(
+            "Sign in as the same user-assigned identity with OIDC: give it a federated credential for this workflow, then drop `auth-type: IDENTITY` and give azure/login its ids:\naz identity federated-credential create --name github-actions --identity-name <identity-name> --resource-group <resource-group> --issuer https://token.actions.githubusercontent.com --subject {subject} --audiences api://AzureADTokenExchange\npermissions:\n  id-token: write\n  contents: read\nsteps:\n  - uses: azure/login@v2\n    with:\n      client-id: {client}\n      tenant-id: {tenant}\n      subscription-id: {subscription}\nOr run the job on a self-hosted runner on an Azure VM or scale set that has the identity assigned."
+        ),
+    )
+}
+
+fn creds_not_json(step: &Step, why: &str) -> crate::findings::Finding {
+    finding(
+        Code::WORKFLOW_AZURE_LOGIN_INPUTS,
+        Severity::Error,
+        format!("the `creds` of step `{}` is not a JSON object", step.label()),
+        format!(
+            "Step `{}` gives azure/login a `creds` written in the workflow, not as a secret, and it does not parse as JSON ({why}). azure/login parses `creds` first whatever else is given (`JSON.parse`), so the step fails before it signs in. The value is not shown here.",
+            step.label()
+        ),
+        "Keep the service principal's JSON in a repository secret and pass it as `creds: ${{ secrets.AZURE_CREDENTIALS }}`, with the keys clientId, clientSecret, tenantId and subscriptionId; a client secret written in the workflow file is readable by everyone who can read the repository, so reset it: az ad app credential reset --id <client-id> --append. Better: drop the secret and sign in with OIDC (`client-id`, `tenant-id`, `subscription-id`, job `permissions: id-token: write`).".into(),
+    )
+}
+
+fn creds_keys_missing(
+    step: &Step,
+    json: &serde_json::Value,
+    missing: &[&str],
+) -> crate::findings::Finding {
+    let present: Vec<String> = json
+        .as_object()
+        .map(|o| o.keys().map(|k| format!("`{k}`")).collect())
+        .unwrap_or_default();
+    let list = |keys: &[&str]| {
+        keys.iter()
+            .map(|k| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    finding(
+        Code::WORKFLOW_AZURE_LOGIN_INPUTS,
+        Severity::Error,
+        format!(
+            "the `creds` of step `{}` lacks {}",
+            step.label(),
+            list(missing)
+        ),
+        format!(
+            "Step `{}` gives azure/login a `creds` JSON written in the workflow whose keys are {}; {} {} missing or empty. azure/login then fails with \"Not all parameters are provided in 'creds'. Double-check if all keys are defined in 'creds': 'clientId', 'clientSecret', 'tenantId'.\" (The output of the retired `az ad sp create-for-rbac --sdk-auth` had these keys; its newer output names them appId, password and tenant.) Values are not shown here.",
+            step.label(),
+            if present.is_empty() { "none".to_string() } else { present.join(", ") },
+            list(missing),
+            if missing.len() == 1 { "is" } else { "are" }
+        ),
+        "Write the JSON with the keys azure/login reads, keep it in a repository secret and pass `creds: ${{ secrets.AZURE_CREDENTIALS }}`:\n{\"clientId\": \"<appId>\", \"clientSecret\": \"<password>\", \"tenantId\": \"<tenant>\", \"subscriptionId\": \"<subscription-id>\"}\nA client secret written in the workflow file is readable by everyone who can read the repository: reset it (az ad app credential reset --id <client-id> --append). Better: sign in with OIDC (`client-id`, `tenant-id`, `subscription-id`, job `permissions: id-token: write`).".into(),
+    )
+}
+
+fn creds_ignored(step: &Step, individual: &[&str], both: bool) -> crate::findings::Finding {
+    let names = individual
+        .iter()
+        .map(|n| format!("`{n}`"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let (severity, outcome) = if both {
+        (
+            Severity::Warning,
+            "It then signs in with `client-id` and `tenant-id` and no secret, which is OIDC: it needs `permissions: id-token: write` and a federated credential on the app for this workflow, and the client secret in `creds` is never used.",
+        )
+    } else {
+        (
+            Severity::Error,
+            "Without both `client-id` and `tenant-id` it then fails with \"Using auth-type: SERVICE_PRINCIPAL. Not all values are present. Ensure 'client-id' and 'tenant-id' are supplied.\"",
+        )
+    };
+    finding(
+        Code::WORKFLOW_AZURE_LOGIN_INPUTS,
+        severity,
+        format!(
+            "step `{}` gives azure/login both `creds` and {names}, so `creds` is ignored",
+            step.label()
+        ),
+        format!(
+            "Step `{}` gives azure/login `creds` and {names}. When any of `client-id`, `tenant-id` or `subscription-id` is set, azure/login warns \"At least one of the parameters 'client-id', 'subscription-id' or 'tenant-id' is set. 'creds' will be ignored.\" and reads nothing from `creds`. {outcome}",
+            step.label()
+        ),
+        "Use one style. For OIDC (recommended) remove `creds` and keep `client-id`, `tenant-id` and `subscription-id`, with `permissions: id-token: write` on the job. For a client secret, remove `client-id`, `tenant-id` and `subscription-id` and keep `creds: ${{ secrets.AZURE_CREDENTIALS }}` with clientId, clientSecret, tenantId and subscriptionId in the JSON.".into(),
+    )
+}
+
+fn no_subscription_input(step: &Step) -> crate::findings::Finding {
+    finding(
+        Code::WORKFLOW_AZURE_LOGIN_INPUTS,
+        Severity::Error,
+        format!(
+            "step `{}` gives azure/login no subscription and no `allow-no-subscriptions: true`",
+            step.label()
+        ),
+        format!(
+            "Step `{}` runs azure/login without `subscription-id` (nor a subscriptionId in `creds`) and without `allow-no-subscriptions: true`. azure/login refuses that before signing in: \"Ensure 'subscription-id' is supplied or 'allow-no-subscriptions' is 'true'.\"",
+            step.label()
+        ),
+        "Give the subscription that holds the registry, `subscription-id: ${{ secrets.AZURE_SUBSCRIPTION_ID }}`, or, when the identity holds roles only on the registry (no subscription is listed for it), `allow-no-subscriptions: true`.".into(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hosted_labels_are_told_from_others() {
+        for hosted in [
+            "ubuntu-latest",
+            "ubuntu-24.04",
+            "ubuntu-24.04-arm",
+            "ubuntu-slim",
+            "windows-2025",
+            "windows-11-arm",
+            "macos-14-large",
+            "macos-latest-xlarge",
+        ] {
+            assert!(hosted_label(hosted), "{hosted}");
+        }
+        for other in [
+            "self-hosted",
+            "ubuntu",
+            "ubuntu-",
+            "my-runner",
+            "ubuntu-latest-gpu",
+            "${{ matrix.os }}",
+            "windows-x",
+        ] {
+            assert!(!hosted_label(other), "{other}");
+        }
+    }
+
+    #[test]
+    fn literal_creds_errors_never_quote_the_value() {
+        let text = Text::at(
+            "{\"clientSecret\": \"s3cr3t-value\" \"x\"}",
+            crate::workflow::Pos::new(1, 1),
+        );
+        let Some(Err(e)) = literal_creds(&text) else {
+            panic!("not an error");
+        };
+        assert!(!e.contains("s3cr3t"), "{e}");
+        assert!(e.contains("line 1 column"), "{e}");
+        let expr = Text::at(
+            "${{ secrets.AZURE_CREDENTIALS }}",
+            crate::workflow::Pos::new(1, 1),
+        );
+        assert!(literal_creds(&expr).is_none());
+    }
+}

@@ -1,0 +1,524 @@
+//! The job's `azure/login` steps and ACR Tasks network rules (issue 13: P11, P12, P14,
+//! P22, P35, P44), on tests/fixtures/workflows/azure-login.yml: the real binary reads the
+//! workflow from a workspace, as the runner starts it, and signs in to the Entra and ARM
+//! fakes (identity.rs's world) for the facts only Azure knows (subscriptions, the admin
+//! user, network rules).
+
+use crate::identity::{CLIENT_ID, OBJECT_ID, Run, World, arm_reader, run_config, world_with};
+use crate::support::azure::Role;
+use acr_preflight::findings::Code;
+use serde_json::Value;
+
+const FILE: &str = "azure-login.yml";
+
+fn fixture() -> String {
+    let path = format!(
+        "{}/tests/fixtures/workflows/{FILE}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Runs the binary as step `preflight` of job `job`, with `env` added and these args.
+fn run_job(w: &World, job: &str, env: &[(&str, &str)], args: &[&str]) -> Run {
+    let workspace = tempfile::tempdir().unwrap();
+    let workflows = workspace.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(workflows.join(FILE), fixture()).unwrap();
+    let ws = workspace.path().to_str().unwrap().to_string();
+    let workflow_ref = format!("octo/app/.github/workflows/{FILE}@refs/heads/main");
+    let mut all = vec![
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_WORKSPACE", ws.as_str()),
+        ("GITHUB_WORKFLOW_REF", workflow_ref.as_str()),
+        ("GITHUB_JOB", job),
+        ("GITHUB_ACTION", "preflight"),
+        ("GITHUB_REPOSITORY", "octo/app"),
+        ("GITHUB_REF", "refs/heads/main"),
+    ];
+    all.extend_from_slice(env);
+    run_config(w, true, &all, args, Some("{}"))
+}
+
+fn oidc(w: &World, job: &str, env: &[(&str, &str)]) -> Run {
+    run_job(w, job, env, &["--client-id", CLIENT_ID])
+}
+
+fn of(r: &Run, code: Code) -> Vec<Value> {
+    r.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["code"] == code.as_str())
+        .cloned()
+        .collect()
+}
+
+/// Severity, line, column and the fixture's text there.
+fn placed(f: &Value) -> (String, u64, u64, String) {
+    let (line, column) = (f["line"].as_u64().unwrap(), f["column"].as_u64().unwrap());
+    let at: String = fixture()
+        .lines()
+        .nth(line as usize - 1)
+        .unwrap()
+        .chars()
+        .skip(column as usize - 1)
+        .collect();
+    (
+        f["severity"].as_str().unwrap().to_string(),
+        line,
+        column,
+        at,
+    )
+}
+
+/// The first two lines of the finding in `text` format, as docs/checks.md shows them.
+fn text_head(f: &Value) -> String {
+    format!(
+        "{}[{}]: {}\n  --> {}:{}:{}\n",
+        f["severity"].as_str().unwrap(),
+        f["code"].as_str().unwrap(),
+        f["title"].as_str().unwrap(),
+        f["file"].as_str().unwrap(),
+        f["line"],
+        f["column"]
+    )
+}
+
+fn text(f: &Value, key: &str) -> String {
+    f[key].as_str().unwrap().to_string()
+}
+
+/// A registry the identity may pull from and read in ARM.
+fn readable_world(
+    adjust: impl FnOnce(crate::support::azure::Registry) -> crate::support::azure::Registry,
+) -> World {
+    let w = world_with(false, adjust);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w.az.arm.assign(OBJECT_ID, arm_reader(), &w.reg.id());
+    w
+}
+
+#[test]
+fn a_managed_identity_login_on_a_github_hosted_runner_is_an_error_with_the_oidc_fix() {
+    let w = readable_world(|r| r);
+    let r = oidc(&w, "hosted-identity", &[]);
+    let found = of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let f = &found[0];
+    assert_eq!(
+        placed(f),
+        ("error".into(), 15, 22, "IDENTITY".into()),
+        "{f:#}"
+    );
+    assert_eq!(
+        text_head(f),
+        crate::workflow_context::doc_example(Code::WORKFLOW_AZURE_LOGIN_IDENTITY)
+    );
+    let message = text(f, "message");
+    assert!(
+        message.contains("`runs-on: ubuntu-latest` (line 10)"),
+        "{message}"
+    );
+    assert!(message.contains("az login --identity"), "{message}");
+    let fix = text(f, "fix");
+    for part in [
+        "--subject repo:octo/app:ref:refs/heads/main",
+        "  id-token: write",
+        "      client-id: ${{ vars.UAMI_CLIENT_ID }}",
+        "      subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}",
+        "az identity federated-credential create",
+    ] {
+        assert!(fix.contains(part), "{part}: {fix}");
+    }
+    // The runner's own word decides: a self-hosted runner may carry any label.
+    let r = oidc(
+        &w,
+        "hosted-identity",
+        &[("RUNNER_ENVIRONMENT", "self-hosted")],
+    );
+    assert!(
+        of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY).is_empty(),
+        "{:#}",
+        r.json
+    );
+    let r = oidc(&w, "self-hosted-identity", &[]);
+    assert!(
+        of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY).is_empty(),
+        "{:#}",
+        r.json
+    );
+    let r = oidc(
+        &w,
+        "self-hosted-identity",
+        &[("RUNNER_ENVIRONMENT", "github-hosted")],
+    );
+    let found = of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert!(text(&found[0], "message").contains("RUNNER_ENVIRONMENT=github-hosted"));
+}
+
+#[test]
+fn azure_login_inputs_the_action_rejects_or_ignores_are_named_without_secret_values() {
+    let w = readable_world(|r| r);
+    let r = oidc(&w, "creds-literal", &[]);
+    let found = of(&r, Code::WORKFLOW_AZURE_LOGIN_INPUTS);
+    let rows: Vec<(String, u64, u64, String)> = found.iter().map(placed).collect();
+    assert_eq!(rows.len(), 2, "{:#}", r.json);
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1, rows[0].2),
+        ("error", 53, 19),
+        "{rows:?}"
+    );
+    assert_eq!(
+        (rows[1].0.as_str(), rows[1].1, rows[1].2),
+        ("error", 58, 13),
+        "{rows:?}"
+    );
+    assert_eq!(
+        text(&found[0], "title"),
+        "the `creds` of step `Broken JSON` is not a JSON object"
+    );
+    assert!(
+        text(&found[0], "message").contains("line 1 column"),
+        "{:#}",
+        found[0]
+    );
+    assert_eq!(
+        text(&found[1], "title"),
+        "the `creds` of step `Renamed keys` lacks `clientId`, `clientSecret`, `tenantId`"
+    );
+    assert!(
+        text(&found[1], "message")
+            .contains("whose keys are `appId`, `password`, `subscriptionId`, `tenant`"),
+        "{:#}",
+        found[1]
+    );
+    assert_eq!(
+        text_head(&found[1]),
+        crate::workflow_context::doc_example(Code::WORKFLOW_AZURE_LOGIN_INPUTS)
+    );
+    // The secrets written in the file reach no output (the runner is told to mask them).
+    let shown = crate::support::runner::without_mask_lines(&r.raw);
+    for secret in ["planted-literal-secret-1", "planted-literal-secret-2"] {
+        assert!(!shown.contains(secret), "{secret} shown");
+    }
+
+    // `creds` beside client-id and tenant-id: ignored, so OIDC, and no subscription.
+    let r = oidc(&w, "creds-and-ids", &[]);
+    let found = of(&r, Code::WORKFLOW_AZURE_LOGIN_INPUTS);
+    let titles: Vec<(String, String)> = found
+        .iter()
+        .map(|f| (text(f, "severity"), text(f, "title")))
+        .collect();
+    assert_eq!(
+        titles,
+        vec![
+            (
+                "error".to_string(),
+                "step `Azure login` gives azure/login no subscription and no `allow-no-subscriptions: true`".to_string()
+            ),
+            (
+                "warning".to_string(),
+                "step `Azure login` gives azure/login both `creds` and `client-id`, `tenant-id`, so `creds` is ignored".to_string()
+            ),
+        ],
+        "{:#}",
+        r.json
+    );
+    assert!(text(&found[1], "message").contains("id-token: write"));
+
+    // Only the step with neither a subscription nor allow-no-subscriptions.
+    let r = oidc(&w, "no-subscription", &[]);
+    let found = of(&r, Code::WORKFLOW_AZURE_LOGIN_INPUTS);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(placed(&found[0]).1, 75);
+    assert!(
+        text(&found[0], "message").contains(
+            "Ensure 'subscription-id' is supplied or 'allow-no-subscriptions' is 'true'."
+        )
+    );
+    // Well-formed steps: nothing.
+    for job in ["hosted-identity", "oidc-static-login"] {
+        let r = oidc(&w, job, &[]);
+        assert!(
+            of(&r, Code::WORKFLOW_AZURE_LOGIN_INPUTS).is_empty(),
+            "{job}: {:#}",
+            r.json
+        );
+    }
+}
+
+#[test]
+fn an_identity_arm_lists_no_subscription_for_is_an_error_at_each_azure_login_step_without_the_opt_out()
+ {
+    // No role anywhere: GET /subscriptions lists nothing for it.
+    let w = world_with(false, |r| r);
+    let r = oidc(&w, "no-subscription", &[]);
+    let found = of(&r, Code::ID_NO_SUBSCRIPTION);
+    let rows: Vec<(String, u64)> = found
+        .iter()
+        .map(|f| (text(f, "severity"), placed(f).1))
+        .collect();
+    assert_eq!(
+        rows,
+        vec![("error".to_string(), 69), ("error".to_string(), 75)],
+        "{:#}",
+        r.json
+    );
+    assert_eq!(
+        text_head(&found[0]),
+        crate::workflow_context::doc_example(Code::ID_NO_SUBSCRIPTION)
+    );
+    assert!(
+        text(&found[0], "message")
+            .contains(&format!("\"No subscriptions found for {CLIENT_ID}.\"")),
+        "{:#}",
+        found[0]
+    );
+    assert!(text(&found[0], "fix").contains("`allow-no-subscriptions: true`"));
+    assert!(text(&found[0], "fix").contains(&format!(
+        "az role assignment create --assignee {CLIENT_ID} --role Reader"
+    )));
+    // With a role on the registry, the subscription is listed.
+    let w = readable_world(|r| r);
+    let r = oidc(&w, "no-subscription", &[]);
+    assert!(of(&r, Code::ID_NO_SUBSCRIPTION).is_empty(), "{:#}", r.json);
+    assert!(
+        r.verified("identity").contains("ARM lists 1 subscription"),
+        "{:#}",
+        r.json
+    );
+}
+
+#[test]
+fn an_azure_login_with_oidc_makes_a_static_acr_login_differ_whatever_acr_preflight_signs_in_with() {
+    let w = readable_world(|r| r);
+    let r = run_job(
+        &w,
+        "oidc-static-login",
+        &[],
+        &["--auth-mode", "docker-config"],
+    );
+    let found = of(&r, Code::WORKFLOW_LOGIN_DIFFERS);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        placed(&found[0]),
+        ("warning".into(), 101, 21, "myreg.azurecr.io".into())
+    );
+    assert_eq!(
+        text(&found[0], "title"),
+        "step `ACR login` logs in to myreg.azurecr.io with a static credential, not the OIDC identity step `Azure login` signs in as"
+    );
+    assert!(
+        text(&found[0], "message")
+            .contains("Step `Azure login` (line 93) signs the job in to Azure with OIDC")
+    );
+    assert!(text(&found[0], "fix").contains("az acr login -n myreg"));
+
+    // azure/docker-login, with no OIDC anywhere: retired, with the replacement.
+    let r = run_job(&w, "retired-login", &[], &["--auth-mode", "docker-config"]);
+    let found = of(&r, Code::WORKFLOW_LOGIN_DIFFERS);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        text(&found[0], "title"),
+        "step `Old ACR login` uses azure/docker-login, which is no longer maintained"
+    );
+    let fix = text(&found[0], "fix");
+    for part in [
+        "- uses: docker/login-action@v3",
+        "    registry: myreg.azurecr.io",
+        "    username: ${{ secrets.ACR_USERNAME }}",
+        "az acr login -n myreg",
+    ] {
+        assert!(fix.contains(part), "{part}: {fix}");
+    }
+    // A static login with no OIDC in the job: nothing to compare it with.
+    let r = run_job(&w, "admin-login", &[], &["--auth-mode", "docker-config"]);
+    assert!(
+        of(&r, Code::WORKFLOW_LOGIN_DIFFERS).is_empty(),
+        "{:#}",
+        r.json
+    );
+}
+
+#[test]
+fn a_login_step_as_the_disabled_admin_user_is_named_at_the_step() {
+    let w = readable_world(|r| r);
+    let r = oidc(&w, "admin-login", &[]);
+    let found = of(&r, Code::CRED_ADMIN_DISABLED);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let f = &found[0];
+    assert_eq!(
+        placed(f),
+        ("error".into(), 125, 21, "myreg.azurecr.io".into())
+    );
+    assert_eq!(
+        text(f, "title"),
+        "step `Admin login` logs in to myreg.azurecr.io as the admin user `myreg`, which is disabled"
+    );
+    let message = text(f, "message");
+    assert!(
+        message.contains("the username `${{ env.ACR_USER }}`, which is `myreg`,"),
+        "{message}"
+    );
+    assert!(message.contains(&w.reg.id()), "{message}");
+    assert!(text(f, "fix").contains("az acr update -n myreg --admin-enabled true"));
+    // `docker login -u` with the name written in another case.
+    let r = oidc(&w, "admin-cli-login", &[]);
+    let found = of(&r, Code::CRED_ADMIN_DISABLED);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        text(&found[0], "title"),
+        "step `CLI login` logs in to myreg.azurecr.io as the admin user `MyReg`, which is disabled"
+    );
+    assert!(text(&found[0], "message").starts_with("`docker login` in step `CLI login`"));
+    // Enabled in ARM: not reported.
+    let w = readable_world(|r| r.admin_user(true));
+    let r = oidc(&w, "admin-login", &[]);
+    assert!(of(&r, Code::CRED_ADMIN_DISABLED).is_empty(), "{:#}", r.json);
+    // A username from a secret is not judged: job oidc-static-login.
+    let w = readable_world(|r| r);
+    let r = oidc(&w, "oidc-static-login", &[]);
+    assert!(of(&r, Code::CRED_ADMIN_DISABLED).is_empty(), "{:#}", r.json);
+}
+
+#[test]
+fn acr_tasks_from_a_local_context_on_a_registry_closed_to_the_agent_are_warned() {
+    let w = readable_world(|r| r.firewall(&["127.0.0.1"]).tasks_bypass(false));
+    let r = oidc(&w, "tasks-local", &[]);
+    let found = of(&r, Code::TASKS_NETWORK_BYPASS);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(text(&found[0], "severity"), "warning");
+    assert_eq!(
+        format!(
+            "warning[TASKS_NETWORK_BYPASS]: {}\n",
+            text(&found[0], "title")
+        ),
+        crate::workflow_context::doc_example(Code::TASKS_NETWORK_BYPASS)
+    );
+    let message = text(&found[0], "message");
+    assert!(message.contains("`az acr build`"), "{message}");
+    assert!(
+        message.contains("networkRuleBypassAllowedForTasks is false"),
+        "{message}"
+    );
+    assert!(text(&found[0], "fix").contains("networkRuleBypassAllowedForTasks=true"));
+
+    let w = readable_world(|r| r.public_network_access(false));
+    let r = oidc(&w, "tasks-local", &[]);
+    let found = of(&r, Code::TASKS_NETWORK_BYPASS);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        text(&found[0], "title"),
+        "the ACR Tasks agent cannot reach myreg.azurecr.io, whose public network access is disabled"
+    );
+    assert!(
+        text(&found[0], "fix")
+            .contains("az acr agentpool create -r myreg -n pool1 --tier S2 --subnet-id")
+    );
+
+    // On a dedicated agent pool, inside the network: nothing.
+    let r = oidc(&w, "tasks-pooled", &[]);
+    assert!(
+        of(&r, Code::TASKS_NETWORK_BYPASS).is_empty(),
+        "{:#}",
+        r.json
+    );
+
+    // The bypass allowed, or a build on the runner: nothing.
+    let w = readable_world(|r| r.firewall(&["127.0.0.1"]).tasks_bypass(true));
+    let r = oidc(&w, "tasks-local", &[]);
+    assert!(
+        of(&r, Code::TASKS_NETWORK_BYPASS).is_empty(),
+        "{:#}",
+        r.json
+    );
+    let w = readable_world(|r| r.firewall(&["127.0.0.1"]).tasks_bypass(false));
+    let r = oidc(&w, "admin-login", &[]);
+    assert!(
+        of(&r, Code::TASKS_NETWORK_BYPASS).is_empty(),
+        "{:#}",
+        r.json
+    );
+}
+
+/// Runs job `several-identities` with `auth-mode: managed-identity` on a self-hosted
+/// runner whose managed-identity endpoint answers 400 with `description` (`None`: it
+/// does not answer at all).
+fn managed_identity_run(w: &World, description: Option<&'static str>) -> Run {
+    let (_server, endpoint) = match description {
+        Some(d) => {
+            let server = crate::support::servers::scripted(move |_, _| {
+                crate::support::http::Reply::Respond(crate::support::http::Response::json(
+                    400,
+                    &serde_json::json!({"error": "invalid_request", "error_description": d}),
+                ))
+            });
+            let endpoint = format!("{}/msi/token", server.url());
+            (Some(server), endpoint)
+        }
+        None => {
+            let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let endpoint = format!("http://{}/msi/token", closed.local_addr().unwrap());
+            drop(closed);
+            (None, endpoint)
+        }
+    };
+    let env = [
+        ("RUNNER_ENVIRONMENT", "self-hosted"),
+        ("IDENTITY_ENDPOINT", endpoint.as_str()),
+        ("IDENTITY_HEADER", "x"),
+    ];
+    run_job(
+        w,
+        "several-identities",
+        &env,
+        &["--auth-mode", "managed-identity"],
+    )
+}
+
+/// P14 on a self-hosted runner: the machine's managed-identity endpoint refuses a request
+/// that names no identity because the machine has several. IMDS (169.254.169.254)
+/// cannot be redirected here, so its documented refusal (400 `invalid_request`, as
+/// quoted in Azure/azure-cli#10998 and Azure/login#87) is served through the endpoint
+/// override the SDK reads (IDENTITY_ENDPOINT/IDENTITY_HEADER).
+#[test]
+fn several_user_assigned_identities_make_identity_steps_without_a_client_id_a_notice() {
+    let w = readable_world(|r| r);
+    let r = managed_identity_run(
+        &w,
+        Some(
+            "Multiple user assigned identities exist, please specify the clientId / resourceId of the identity in the token request",
+        ),
+    );
+    let failed = r.only("ID_TOKEN_FAILED");
+    assert_eq!(
+        text(&failed, "title"),
+        "this machine has several user-assigned identities, and no client id says which to use",
+        "{failed:#}"
+    );
+    assert!(text(&failed, "fix").contains("--client-id"), "{failed:#}");
+    let found = of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        placed(&found[0]),
+        ("notice".into(), 150, 15, "azure/login@v2".into())
+    );
+    assert!(text(&found[0], "message").contains("Multiple user assigned identities exist"));
+    // An endpoint that refuses for another reason, or does not answer, says nothing
+    // about the steps, and the managed-identity advice stays.
+    for description in [Some("Identity not found"), None] {
+        let r = managed_identity_run(&w, description);
+        assert!(
+            of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY).is_empty(),
+            "{:#}",
+            r.json
+        );
+        let failed = r.only("ID_TOKEN_FAILED");
+        assert!(
+            text(&failed, "fix").starts_with("Managed identity works only on Azure hosts"),
+            "{failed:#}"
+        );
+    }
+}
