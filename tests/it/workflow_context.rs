@@ -266,7 +266,7 @@ fn no_ignore_file_or_a_git_context_says_nothing() {
 }
 
 /// The ```text example of `code`'s section in docs/checks.md.
-fn doc_example(code: Code) -> String {
+pub(crate) fn doc_example(code: Code) -> String {
     let path = format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"));
     let docs = std::fs::read_to_string(&path).expect("docs/checks.md");
     let section = docs
