@@ -36,6 +36,9 @@ pub struct Ctx {
     pub docker_hub_login: Option<String>,
     /// The remote URL contexts of the builds after acr-preflight's step (P42).
     pub remote_contexts: Vec<crate::workflow::RemoteContext>,
+    /// The proxy variables set (not empty) in acr-preflight's environment, as spelled
+    /// (`HTTPS_PROXY`), each once; their values are registered as secrets.
+    pub proxy_vars: Vec<String>,
 }
 
 impl Ctx {
@@ -51,6 +54,7 @@ impl Ctx {
             base_images: crate::workflow::BaseImages::default(),
             docker_hub_login: None,
             remote_contexts: Vec::new(),
+            proxy_vars: Vec::new(),
         }
     }
 

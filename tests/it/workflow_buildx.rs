@@ -544,3 +544,96 @@ fn a_step_output_of_no_step_and_a_builder_created_after_the_build_are_reported()
         "Move step `Late builder` (line 330) above step `Script build` (line 326)."
     );
 }
+
+/// The proxy URL of the fixture, with its password: no output may hold either.
+const PROXY_SECRETS: [&str; 2] = ["s3cret-Pr0xy", "proxy.corp.example"];
+
+fn assert_no_proxy_value(report: &CheckReport) {
+    for f in &report.findings {
+        for text in [&f.title, &f.message, &f.fix] {
+            for secret in PROXY_SECRETS {
+                assert!(!text.contains(secret), "{secret} in {}: {text}", f.code);
+            }
+        }
+    }
+    for v in &report.verified {
+        for secret in PROXY_SECRETS {
+            assert!(!v.contains(secret), "{secret} in {v}");
+        }
+    }
+}
+
+#[test]
+fn a_container_builder_without_the_jobs_proxy_is_a_warning_with_the_driver_opts_by_name() {
+    let report = run("proxy-env");
+    assert_no_proxy_value(&report);
+    let found = of(&report, Code::WORKFLOW_BUILDER_NO_PROXY);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        rendered(f),
+        crate::workflow_context::doc_example(Code::WORKFLOW_BUILDER_NO_PROXY)
+    );
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Warning,
+            345,
+            15,
+            "docker/setup-buildx-action@v3".to_string()
+        )
+    );
+    assert!(
+        f.message
+            .contains("the proxy variables `HTTPS_PROXY`, `NO_PROXY` from the workflow's `env:`")
+            && f.message
+                .contains("its driver options pass no `HTTPS_PROXY` to BuildKit"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        f.fix,
+        "Pass the proxy to BuildKit in step `Set up Buildx` (line 344), by the variables' names (their values stay out of the workflow file).\nThen add to its `with:`:\ndriver-opts: |\n  env.https_proxy=${{ env.HTTPS_PROXY }}\n  \"env.no_proxy='${{ env.NO_PROXY }}'\""
+    );
+}
+
+#[test]
+fn builders_given_the_proxy_or_jobs_without_one_are_not_reported() {
+    for job in ["proxy-passed", "late-login", "script"] {
+        let report = run(job);
+        assert_no_proxy_value(&report);
+        assert!(
+            of(&report, Code::WORKFLOW_BUILDER_NO_PROXY).is_empty(),
+            "{job}: {:?}",
+            report.findings
+        );
+    }
+}
+
+#[test]
+fn a_proxy_only_in_the_runners_environment_is_copied_to_github_env_in_the_fix() {
+    let mut files = BTreeMap::new();
+    files.insert(format!(".github/workflows/{FILE}"), text());
+    let env = HashMap::from([(
+        "https_proxy".to_string(),
+        "http://ci:s3cret-Pr0xy@proxy.corp.example:3128".to_string(),
+    )]);
+    let report = check(&config("proxy-runner"), &files, &env).0;
+    assert_no_proxy_value(&report);
+    let found = of(&report, Code::WORKFLOW_BUILDER_NO_PROXY);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert!(
+        found[0]
+            .message
+            .contains("from the runner's own environment"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(
+        found[0].fix,
+        "Pass the proxy to BuildKit where step `Script` (line 381) creates the builder: add --driver-opt \"env.https_proxy=$https_proxy\" to its `docker buildx create`."
+    );
+    // The same job without a proxy in the environment.
+    let report = check(&config("proxy-runner"), &files, &HashMap::new()).0;
+    assert!(of(&report, Code::WORKFLOW_BUILDER_NO_PROXY).is_empty());
+}

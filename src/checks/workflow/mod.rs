@@ -18,6 +18,7 @@ mod context;
 mod messages;
 mod named_builders;
 mod names;
+mod proxy;
 mod shared_config;
 mod tasks_bases;
 mod withheld;
@@ -166,6 +167,8 @@ pub fn check(
     }
     builders(&mut report, config, &found);
     named_builders::named_builders(&mut report, config, job, &found);
+    let proxies = proxy::proxy_vars(workflow, job, process_env);
+    proxy::builders_without_proxy(&mut report, &found, &proxies);
     local_images(&mut report, files, &found);
     tasks_bases::tasks_base_registries(&mut report, files, &found);
     context::ignored_inputs(&mut report, files, &found);
