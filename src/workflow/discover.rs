@@ -2150,6 +2150,36 @@ mod tests {
     }
 
     #[test]
+    fn builders_are_named_by_flag_script_variable_and_step_output() {
+        let found = scan(
+            "jobs:\n  b:\n    steps:\n      - id: bx\n        uses: docker/setup-buildx-action@v3\n        with:\n          name: ci\n          driver-opts: |\n            image=moby/buildkit:v0.16.0\n            env.HTTPS_PROXY=${{ env.HTTPS_PROXY }}\n            \"env.no_proxy='a,b'\"\n      - run: |\n          export BUILDX_BUILDER=ci\n          docker buildx build .\n          docker buildx build --builder=\"$NAME\" .\n          docker buildx use default\n          docker buildx create --name x --driver-opt env.http_proxy=$P,env.no_proxy=q\n      - uses: docker/build-push-action@v6\n        with:\n          builder: ${{ steps.bx.outputs.name }}\n",
+        );
+        let b = &found.builders[0];
+        assert_eq!(b.name, Some(BuilderName::Literal("ci".into())));
+        assert_eq!(b.step_id.as_deref(), Some("bx"));
+        assert_eq!(b.proxy_env, vec!["https_proxy", "no_proxy"]);
+        assert_eq!(found.builders[1].proxy_env, vec!["http_proxy", "no_proxy"]);
+        let names: Vec<Option<BuilderName>> = found
+            .builds
+            .iter()
+            .map(|b| b.builder.as_ref().map(|n| n.name.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                Some(BuilderName::Literal("ci".into())),
+                Some(BuilderName::Unknown),
+                Some(BuilderName::StepOutput("bx".into())),
+            ]
+        );
+        assert_eq!(found.switches.len(), 1);
+        assert_eq!(
+            found.switches[0].named.name,
+            BuilderName::Literal("default".into())
+        );
+    }
+
+    #[test]
     fn list_entries_split_around_multibyte_characters() {
         // Found by fuzzing (fuzz/corpus/workflow_yaml/regression-multibyte-entries): a
         // `tags:`-like value with a character of several bytes made entries() slice a
