@@ -42,6 +42,9 @@ pub struct Ctx {
     /// The job's `azure/login` steps: the identity check tells them what it finds out
     /// about the identity they sign in as.
     pub azure_logins: Vec<crate::workflow::AzureLogin>,
+    /// The proxy variables set (not empty) in acr-preflight's environment, as spelled
+    /// (`HTTPS_PROXY`), each once; their values are registered as secrets.
+    pub proxy_vars: Vec<String>,
 }
 
 impl Ctx {
@@ -59,6 +62,7 @@ impl Ctx {
             remote_contexts: Vec::new(),
             logins: Vec::new(),
             azure_logins: Vec::new(),
+            proxy_vars: Vec::new(),
         }
     }
 

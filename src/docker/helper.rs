@@ -53,7 +53,12 @@ pub fn validate_name(name: &str) -> Result<(), HelperError> {
 /// through them. The file must be a regular file (after symlinks) with an execute bit.
 pub fn find_on_path(name: &str, path: Option<&OsStr>) -> Result<PathBuf, HelperError> {
     validate_name(name)?;
-    let program = program_name(name);
+    find_program(&program_name(name), path)
+}
+
+/// Looks for `program` in the absolute directories of `path`, as [`find_on_path`] does.
+pub fn find_program(program: &str, path: Option<&OsStr>) -> Result<PathBuf, HelperError> {
+    let program = program.to_string();
     let mut searched = Vec::new();
     if let Some(path) = path {
         for dir in std::env::split_paths(path) {
@@ -265,15 +270,32 @@ async fn spawn_retrying_busy(
     }
 }
 
-async fn run(
+/// What a program run to its end printed, and how it ended.
+pub(crate) struct Finished {
+    pub(crate) out: Captured,
+    pub(crate) err: Captured,
+    pub(crate) status: std::process::ExitStatus,
+}
+
+/// Why a program did not run to its end.
+#[derive(Debug)]
+pub(crate) enum RunError {
+    Spawn(std::io::Error),
+    Timeout(Duration),
+}
+
+/// Runs `program args…` in its own process group with `input` on stdin, keeping at most
+/// [`MAX_OUTPUT`] bytes of each output; the whole group is killed at `timeout` or when
+/// the future is dropped (the run's deadline).
+pub(crate) async fn run_capped(
     program: &Path,
-    server: &str,
+    args: &[&str],
+    input: &[u8],
     timeout: Duration,
-    secrets: &Secrets,
-) -> Result<HelperAnswer, HelperError> {
+) -> Result<Finished, RunError> {
     let started = Instant::now();
     let mut cmd = tokio::process::Command::new(program);
-    cmd.arg("get")
+    cmd.args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -282,10 +304,7 @@ async fn run(
         .process_group(0);
     let mut child = spawn_retrying_busy(&mut cmd)
         .await
-        .map_err(|source| HelperError::Spawn {
-            program: program.to_path_buf(),
-            source,
-        })?;
+        .map_err(RunError::Spawn)?;
     // Kills the whole group if this future is dropped (the run's deadline) or times out.
     let mut group = GroupKill(child.id());
     let stdin = child.stdin.take();
@@ -294,8 +313,8 @@ async fn run(
     let exchange = async {
         let write = async {
             if let Some(mut stdin) = stdin {
-                // A helper may exit without reading; a broken pipe is not our error.
-                let _ = stdin.write_all(server.as_bytes()).await;
+                // A program may exit without reading; a broken pipe is not our error.
+                let _ = stdin.write_all(input).await;
                 let _ = stdin.shutdown().await;
             }
         };
@@ -317,20 +336,29 @@ async fn run(
         Err(_) => {
             drop(group);
             let _ = child.kill().await;
-            return Err(HelperError::Timeout {
-                waited: started.elapsed(),
-            });
+            return Err(RunError::Timeout(started.elapsed()));
         }
     };
-    let status = match status {
-        Ok(s) => s,
-        Err(source) => {
-            return Err(HelperError::Spawn {
-                program: program.to_path_buf(),
-                source,
-            });
-        }
+    let status = status.map_err(RunError::Spawn)?;
+    Ok(Finished { out, err, status })
+}
+
+async fn run(
+    program: &Path,
+    server: &str,
+    timeout: Duration,
+    secrets: &Secrets,
+) -> Result<HelperAnswer, HelperError> {
+    let spawn = |source| HelperError::Spawn {
+        program: program.to_path_buf(),
+        source,
     };
+    let Finished { out, err, status } =
+        match run_capped(program, &["get"], server.as_bytes(), timeout).await {
+            Ok(done) => done,
+            Err(RunError::Spawn(source)) => return Err(spawn(source)),
+            Err(RunError::Timeout(waited)) => return Err(HelperError::Timeout { waited }),
+        };
     if status.success() {
         return parse_answer(&out, secrets);
     }
@@ -419,9 +447,9 @@ pub fn quote_output(text: &str, secrets: &Secrets) -> String {
     }
 }
 
-struct Captured {
-    bytes: Vec<u8>,
-    total: usize,
+pub(crate) struct Captured {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) total: usize,
 }
 
 /// Reads to the end, keeping at most [`MAX_OUTPUT`] bytes (the rest is drained so the

@@ -120,6 +120,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         }
     };
     let mut ctx = Ctx::new(config, secrets.clone());
+    ctx.proxy_vars = proxy_vars(env, &secrets);
     if let Some((_, discovery)) = &workflow {
         ctx.later_logins = discovery.later_logins();
         ctx.earlier_logins = discovery.earlier_logins();
@@ -199,6 +200,24 @@ fn check(config: Config, env: &cli::Env) -> i32 {
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     render(&report, &ctx.config);
     exit_status(report.verdict(), ctx.config.fail_on)
+}
+
+/// The proxy variables set in acr-preflight's environment, each once (upper case
+/// first); their values are registered as secrets, since a proxy URL can hold a password.
+fn proxy_vars(env: &cli::Env, secrets: &Secrets) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in crate::workflow::discover::PROXY_VARIABLES {
+        for name in [v.to_ascii_uppercase(), v.to_string()] {
+            let Some(value) = env.get(&name).filter(|v| !v.trim().is_empty()) else {
+                continue;
+            };
+            secrets.register(value);
+            if !out.iter().any(|n| n.eq_ignore_ascii_case(&name)) {
+                out.push(name);
+            }
+        }
+    }
+    out
 }
 
 fn exit_status(verdict: Verdict, fail_on: FailOn) -> i32 {

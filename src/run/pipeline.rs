@@ -24,10 +24,11 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     );
     contexts.extend(bases);
     let mut presented = credentials_and_identity(ctx, http, &contexts, early_sign_in).await;
-    let ((registry, registry_requests), (hub, hub_requests), git) = tokio::join!(
+    let ((registry, registry_requests), (hub, hub_requests), git, daemon) = tokio::join!(
         registry_stage(ctx, http, &mut contexts, &presented),
         checks::registry::dockerhub::anonymous_pulls(ctx, http),
-        checks::registry::git_context::check(ctx, http)
+        checks::registry::git_context::check(ctx, http),
+        checks::registry::daemon_proxy::check(ctx)
     );
 
     // What the registry served settles what the earlier stages could not know.
@@ -54,6 +55,8 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     registry.verified.extend(hub.verified);
     registry.findings.extend(git.findings);
     registry.verified.extend(git.verified);
+    registry.findings.extend(daemon.findings);
+    registry.verified.extend(daemon.verified);
     for f in &mut registry.findings {
         checks::reference::point_at_from(f, &ctx.base_images, &contexts);
     }

@@ -281,6 +281,38 @@ pub struct BuildCommand {
     pub platforms_at: Option<Location>,
     /// The dedicated ACR Tasks agent pool it runs on (`--agent-pool`), as written.
     pub agent_pool: Option<String>,
+    /// The builder the build names (`builder:`, `--builder`, `BUILDX_BUILDER`); `None`
+    /// when it names none and runs on the builder in use.
+    pub builder: Option<BuilderRef>,
+}
+
+/// A builder name as a build or `docker buildx use` gives it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BuilderName {
+    /// A name known here (`ci`, `default`).
+    Literal(String),
+    /// `${{ steps.<id>.outputs.name }}`: the name a step of the job outputs.
+    StepOutput(String),
+    /// A value that depends on what acr-preflight cannot know.
+    Unknown,
+}
+
+/// Where and how a builder is named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuilderRef {
+    pub name: BuilderName,
+    /// As written (`${{ steps.buildx.outputs.name }}`, `ci`).
+    pub written: String,
+    /// How it is named: ``docker/build-push-action `builder` ``, `--builder`, …
+    pub how: String,
+    pub location: Location,
+}
+
+/// `docker buildx use <name>` in a `run:` step: later builds use that builder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuilderSwitch {
+    pub named: BuilderRef,
+    pub step: StepRef,
 }
 
 /// What decides a build's base images (P38): the Dockerfile's path relative to the
@@ -388,6 +420,8 @@ pub struct Found {
     pub builders: Vec<BuilderStep>,
     /// Azure CLI sign-ins and calls.
     pub az: Vec<AzCommand>,
+    /// `docker buildx use <name>` commands.
+    pub switches: Vec<BuilderSwitch>,
 }
 
 /// A step that creates a buildx builder, with the driver it runs BuildKit in.
@@ -408,6 +442,15 @@ pub struct BuilderStep {
     /// Where the builder (or its driver) is written.
     pub location: Location,
     pub step: StepRef,
+    /// The builder's name when the step gives one (`name:`, `--name`): a literal, or
+    /// [`BuilderName::Unknown`] when it does not resolve. `None`: buildx generates one
+    /// (setup-buildx-action outputs it as `steps.<id>.outputs.name`).
+    pub name: Option<BuilderName>,
+    /// The `id:` of the step, which `steps.<id>.outputs.name` refers to.
+    pub step_id: Option<String>,
+    /// The proxy variables its driver options pass to BuildKit (`env.https_proxy=…`),
+    /// lower-case names (`https_proxy`), each once.
+    pub proxy_env: Vec<String>,
 }
 
 impl BuilderStep {
@@ -415,6 +458,11 @@ impl BuilderStep {
     /// has its own image store and gets registry credentials from the client per build.
     pub fn own_store(&self) -> bool {
         self.driver.as_deref().is_some_and(|d| d != "docker")
+    }
+
+    /// Whether the step names its builder `name`.
+    pub fn named(&self, name: &str) -> bool {
+        matches!(&self.name, Some(BuilderName::Literal(n)) if n == name)
     }
 
     /// A builder that runs on other machines (`kubernetes`, `remote`).
@@ -599,7 +647,88 @@ impl<'i> StepScan<'i, '_> {
             platforms: Vec::new(),
             platforms_at: None,
             agent_pool: None,
+            builder: None,
         });
+    }
+
+    /// Sets the builder the build just recorded names.
+    fn set_build_builder(&mut self, builder: Option<BuilderRef>) {
+        if let Some(build) = self.found.builds.last_mut() {
+            build.builder = builder;
+        }
+    }
+
+    /// `BUILDX_BUILDER` as the step's environment sets it (`env:` blocks, acr-preflight's
+    /// own environment, or `locals` of a script), with where it is set; `None` when unset.
+    fn buildx_builder_env(
+        &self,
+        fallback: &Location,
+        locals: Option<&HashMap<String, Result<String, String>>>,
+    ) -> Option<BuilderRef> {
+        const VAR: &str = "BUILDX_BUILDER";
+        let scope = self.scope();
+        let at = |t: &Text| Location {
+            file: self.input.workflow.path.clone(),
+            line: Some(t.start.line),
+            column: Some(t.start.column),
+        };
+        let key_of = |env: &crate::workflow::model::Env| {
+            env.entries
+                .iter()
+                .rev()
+                .find(|(k, _)| k.value == VAR)
+                .map(|(k, _)| at(k))
+        };
+        let (value, location) = if let Some(local) = locals.and_then(|l| l.get(VAR)) {
+            (local.clone(), fallback.clone())
+        } else {
+            let location = key_of(&self.step.env)
+                .or_else(|| key_of(&self.input.job.env))
+                .or_else(|| key_of(&self.input.workflow.env))
+                .or_else(|| {
+                    self.input
+                        .process_env
+                        .contains_key(VAR)
+                        .then(|| fallback.clone())
+                })?;
+            (scope.env_var(VAR), location)
+        };
+        let name = match &value {
+            Ok(v) if v.trim().is_empty() => return None,
+            Ok(v) => BuilderName::Literal(v.trim().to_string()),
+            Err(_) => BuilderName::Unknown,
+        };
+        Some(BuilderRef {
+            written: value.unwrap_or_else(|_| format!("${VAR}")),
+            name,
+            how: format!("`{VAR}`"),
+            location,
+        })
+    }
+
+    /// A builder named by `value` (`how` says where), when it names one.
+    fn builder_ref(&self, text: &Text, value: &Value, how: &str) -> Option<BuilderRef> {
+        let written = value.written.text.trim().to_string();
+        if written.is_empty() {
+            return None;
+        }
+        let name = if let Some(id) = step_output_name(&written) {
+            BuilderName::StepOutput(id)
+        } else if value.expanded.is_resolved() {
+            let v = value.expanded.text.trim();
+            if v.is_empty() {
+                return None;
+            }
+            BuilderName::Literal(v.to_string())
+        } else {
+            BuilderName::Unknown
+        };
+        Some(BuilderRef {
+            name,
+            written,
+            how: how.to_string(),
+            location: self.location(text, value.start(), value.end()),
+        })
     }
 
     /// Sets the tags and the load request of the build just recorded.
@@ -1024,6 +1153,20 @@ impl<'i> StepScan<'i, '_> {
         );
         let inputs = self.build_push_inputs();
         self.set_build_inputs(inputs);
+        // The action passes `builder` as `--builder` when it is not empty; else buildx
+        // reads BUILDX_BUILDER from the step's environment.
+        let named = match step.input("builder") {
+            Some(t) => {
+                let value = self.value_in_text(0, &t.value);
+                self.builder_ref(t, &value, "docker/build-push-action `builder`")
+            }
+            None => None,
+        };
+        let named = named.or_else(|| {
+            let at = self.location(uses, 0, uses.value.trim_end().len());
+            self.buildx_builder_env(&at, None)
+        });
+        self.set_build_builder(named);
         let resolved_true = |name: &str| {
             step.input(name).is_some_and(|t| {
                 let e = self.scope().expand(&t.value);
@@ -1203,6 +1346,17 @@ impl<'i> StepScan<'i, '_> {
             let e = self.scope().expand(&t.value);
             !(e.is_resolved() && e.text.trim().eq_ignore_ascii_case("false"))
         });
+        let name = step
+            .input("name")
+            .filter(|t| !t.value.trim().is_empty())
+            .map(|t| {
+                let e = self.scope().expand(&t.value);
+                literal_name(e.is_resolved(), &e.text)
+            });
+        let proxy_env = step
+            .input("driver-opts")
+            .map(|t| proxy_opts(Self::entries(t, true).iter().map(|(_, e)| e.as_str())))
+            .unwrap_or_default();
         self.found.builders.push(BuilderStep {
             what: "docker/setup-buildx-action".into(),
             driver,
@@ -1210,7 +1364,18 @@ impl<'i> StepScan<'i, '_> {
             in_use,
             location,
             step: self.step_ref.clone(),
+            name,
+            step_id: self.step_id(),
+            proxy_env,
         });
+    }
+
+    fn step_id(&self) -> Option<String> {
+        self.step
+            .id
+            .as_ref()
+            .map(|t| t.value.trim().to_string())
+            .filter(|id| !id.is_empty())
     }
 
     /// `docker buildx create [--driver X]`.
@@ -1239,6 +1404,15 @@ impl<'i> StepScan<'i, '_> {
         let image_registry = values_of(&opts, &["--driver-opt"])
             .flat_map(|v| v.expanded.text.split(','))
             .find_map(image_host);
+        let name = values_of(&opts, &["--name"])
+            .next_back()
+            .map(|v| literal_name(v.expanded.is_resolved(), &v.expanded.text));
+        let proxy_env = proxy_opts(
+            values_of(&opts, &["--driver-opt"])
+                .flat_map(|v| v.written.text.split(','))
+                .collect::<Vec<_>>()
+                .into_iter(),
+        );
         self.found.builders.push(BuilderStep {
             what: "docker buildx create".into(),
             driver,
@@ -1246,6 +1420,9 @@ impl<'i> StepScan<'i, '_> {
             in_use: opts.iter().any(|(n, _)| n == "--use"),
             location,
             step: self.step_ref.clone(),
+            name,
+            step_id: self.step_id(),
+            proxy_env,
         });
     }
 
@@ -1528,6 +1705,19 @@ impl<'i> StepScan<'i, '_> {
             );
             return;
         }
+        if (lit(k).as_str(), lit(k + 1).as_str()) == ("buildx", "use") {
+            let args = self.expand_all(text, &words[(k + 2).min(words.len())..], locals);
+            let opts = options(&args, &["--builder"]);
+            if let Some((_, Some(v))) = opts.iter().find(|(n, _)| n.is_empty())
+                && let Some(named) = self.builder_ref(text, v, "`docker buildx use`")
+            {
+                self.found.switches.push(BuilderSwitch {
+                    named,
+                    step: self.step_ref.clone(),
+                });
+            }
+            return;
+        }
         if (lit(k).as_str(), lit(k + 1).as_str()) == ("buildx", "create") {
             let args = self.expand_all(text, &words[(k + 2).min(words.len())..], locals);
             let location = self.location(text, start, first_line_end);
@@ -1546,8 +1736,20 @@ impl<'i> StepScan<'i, '_> {
         let args = self.expand_all(text, &words[args_from.min(words.len())..], locals);
         if sub == "docker push" {
             self.docker_push(text, &args);
-        } else {
-            self.docker_build(sub, text, &args);
+            return;
+        }
+        self.docker_build(sub, text, &args);
+        if sub == "docker buildx build" {
+            let opts = options(&args, &["--builder"]);
+            let flag = values_of(&opts, &["--builder"]).next_back();
+            let named = match flag {
+                Some(v) => self.builder_ref(text, v, "`--builder`"),
+                None => {
+                    let at = self.location(text, start, first_line_end);
+                    self.buildx_builder_env(&at, Some(locals))
+                }
+            };
+            self.set_build_builder(named);
         }
     }
 
@@ -1885,6 +2087,55 @@ fn image_host(opt: &str) -> Option<String> {
     })
 }
 
+/// The proxy variables that driver options set in BuildKit's environment
+/// (`env.http_proxy=…`, `"env.no_proxy='a,b'"`), lower-case, each once.
+fn proxy_opts<'a>(entries: impl Iterator<Item = &'a str>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for entry in entries {
+        let entry = entry.trim().trim_start_matches(['"', '\'']);
+        let Some((key, _)) = entry.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        let Some(name) = key.strip_prefix("env.") else {
+            continue;
+        };
+        if PROXY_VARIABLES.contains(&name) && !out.iter().any(|n| n == name) {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
+/// The proxy variables Go's `net/http` (docker, BuildKit) reads, lower-case; each is
+/// also read in upper case.
+pub const PROXY_VARIABLES: &[&str] = &["http_proxy", "https_proxy", "no_proxy"];
+
+/// A builder name given as `value`: a literal when it resolves to one.
+fn literal_name(resolved: bool, value: &str) -> BuilderName {
+    match value.trim() {
+        v if resolved && !v.is_empty() => BuilderName::Literal(v.to_string()),
+        _ => BuilderName::Unknown,
+    }
+}
+
+/// `${{ steps.<id>.outputs.name }}`, the whole value: the step id.
+fn step_output_name(written: &str) -> Option<String> {
+    let inner = written
+        .trim()
+        .strip_prefix("${{")?
+        .strip_suffix("}}")?
+        .trim();
+    let id = inner
+        .strip_prefix("steps.")?
+        .strip_suffix(".outputs.name")?;
+    (!id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-'))
+    .then(|| id.to_string())
+}
+
 /// [`image_host`] of a resolved driver-opts entry.
 fn image_opt(value: &Value) -> Option<String> {
     value
@@ -2173,6 +2424,36 @@ mod tests {
                 ("$IMAGE", 0, 10, Some("IMAGE".into())),
                 ("${{ github.sha }}", 11, 14, Some("GITHUB_SHA".into())),
             ]
+        );
+    }
+
+    #[test]
+    fn builders_are_named_by_flag_script_variable_and_step_output() {
+        let found = scan(
+            "jobs:\n  b:\n    steps:\n      - id: bx\n        uses: docker/setup-buildx-action@v3\n        with:\n          name: ci\n          driver-opts: |\n            image=moby/buildkit:v0.16.0\n            env.HTTPS_PROXY=${{ env.HTTPS_PROXY }}\n            \"env.no_proxy='a,b'\"\n      - run: |\n          export BUILDX_BUILDER=ci\n          docker buildx build .\n          docker buildx build --builder=\"$NAME\" .\n          docker buildx use default\n          docker buildx create --name x --driver-opt env.http_proxy=$P,env.no_proxy=q\n      - uses: docker/build-push-action@v6\n        with:\n          builder: ${{ steps.bx.outputs.name }}\n",
+        );
+        let b = &found.builders[0];
+        assert_eq!(b.name, Some(BuilderName::Literal("ci".into())));
+        assert_eq!(b.step_id.as_deref(), Some("bx"));
+        assert_eq!(b.proxy_env, vec!["https_proxy", "no_proxy"]);
+        assert_eq!(found.builders[1].proxy_env, vec!["http_proxy", "no_proxy"]);
+        let names: Vec<Option<BuilderName>> = found
+            .builds
+            .iter()
+            .map(|b| b.builder.as_ref().map(|n| n.name.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                Some(BuilderName::Literal("ci".into())),
+                Some(BuilderName::Unknown),
+                Some(BuilderName::StepOutput("bx".into())),
+            ]
+        );
+        assert_eq!(found.switches.len(), 1);
+        assert_eq!(
+            found.switches[0].named.name,
+            BuilderName::Literal("default".into())
         );
     }
 

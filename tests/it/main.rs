@@ -10,6 +10,7 @@ mod blob_redirect;
 mod cli;
 mod credentials;
 mod credentials_pass;
+mod daemon_proxy;
 mod fault_injection;
 mod fuzz_corpus;
 mod generated_docs;

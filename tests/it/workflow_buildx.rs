@@ -373,3 +373,243 @@ fn githubs_starter_workflow_with_buildx_before_the_login_gets_a_notice_only() {
         found[0].fix
     );
 }
+
+/// The text renderer's first two lines of a finding, which docs/checks.md shows as the
+/// code's example.
+fn rendered(f: &Finding) -> String {
+    let style = acr_preflight::output::text::Style { color: false };
+    let text = acr_preflight::output::text::render_finding(f, style);
+    text.lines().take(2).map(|l| format!("{l}\n")).collect()
+}
+
+#[test]
+fn a_builder_named_by_no_step_of_the_job_is_an_error_at_its_name() {
+    let report = run("named-missing");
+    let found = of(&report, Code::WORKFLOW_BUILDER_UNKNOWN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (Severity::Error, 254, 20, "ci-builder".to_string())
+    );
+    assert_eq!(
+        rendered(f),
+        "error[WORKFLOW_BUILDER_UNKNOWN]: step `Build` builds on builder `ci-builder`, which no step of job `named-missing` creates before it\n  --> .github/workflows/buildx-builders.yml:254:20\n"
+    );
+    assert_eq!(
+        rendered(f),
+        crate::workflow_context::doc_example(Code::WORKFLOW_BUILDER_UNKNOWN)
+    );
+    for part in [
+        "`docker/build-push-action` in step `Build` (line 252) names its builder with docker/build-push-action `builder` `ci-builder` (line 254).",
+        "No step of job `named-missing` creates a builder named `ci-builder`",
+        "buildx stops with `ERROR: no builder \"ci-builder\" found`",
+    ] {
+        assert!(f.message.contains(part), "{part}: {}", f.message);
+    }
+    assert_eq!(
+        f.fix,
+        "Give step `Set up Buildx` (line 247) `name: ci-builder`, so the builder it creates has that name, or name the builder it creates in step `Build`: `builder: ${{ steps.buildx.outputs.name }}` with `id: buildx` on step `Set up Buildx`."
+    );
+}
+
+#[test]
+fn on_a_self_hosted_runner_an_unknown_builder_name_is_a_warning() {
+    let report = run("named-self-hosted");
+    let found = of(&report, Code::WORKFLOW_BUILDER_UNKNOWN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Warning,
+            264,
+            44,
+            "ci-builder --push -t myreg.azurecr.io/team/app:1 .".to_string()
+        )
+    );
+    assert!(f.message.contains("self-hosted runner"), "{}", f.message);
+    // RUNNER_ENVIRONMENT, when the runner sets it, decides over `runs-on`.
+    let mut hosted = config("named-self-hosted");
+    hosted.env.runner_environment = Some("github-hosted".into());
+    let report = run_with(&hosted, &[]);
+    let found = of(&report, Code::WORKFLOW_BUILDER_UNKNOWN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert_eq!(found[0].severity, Severity::Error);
+}
+
+const BASE: (&str, &str) = ("base/Dockerfile", "FROM alpine:3.20\n");
+const APP: (&str, &str) = ("app/Dockerfile", "FROM local/base:ci\nCOPY . /app\n");
+
+#[test]
+fn builder_default_runs_on_the_daemon_so_the_builder_in_use_is_not_judged() {
+    let report = run_with(&config("named-default"), &[BASE, APP]);
+    for code in [
+        Code::WORKFLOW_BUILDER_UNKNOWN,
+        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+        Code::WORKFLOW_BUILDER_REMOTE,
+        Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE,
+    ] {
+        assert!(
+            of(&report, code).is_empty(),
+            "{code}: {:?}",
+            report.findings
+        );
+    }
+}
+
+#[test]
+fn a_builder_named_by_its_step_output_is_the_one_judged_even_with_use_false() {
+    let report = run_with(&config("named-output"), &[BASE, APP]);
+    assert!(of(&report, Code::WORKFLOW_BUILDER_UNKNOWN).is_empty());
+    let before = of(&report, Code::WORKFLOW_BUILDER_BEFORE_LOGIN);
+    assert_eq!(before.len(), 1, "{:?}", report.findings);
+    assert!(before[0].title.contains("step `Set up Buildx`"));
+    let remote = of(&report, Code::WORKFLOW_BUILDER_REMOTE);
+    assert_eq!(remote.len(), 1, "{:?}", report.findings);
+    let invisible = of(&report, Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE);
+    assert_eq!(invisible.len(), 1, "{:?}", report.findings);
+    assert!(
+        invisible[0]
+            .title
+            .contains("which the `kubernetes` builder cannot see"),
+        "{}",
+        invisible[0].title
+    );
+}
+
+#[test]
+fn a_step_output_of_no_step_and_a_builder_created_after_the_build_are_reported() {
+    let report = run("named-late");
+    let found = of(&report, Code::WORKFLOW_BUILDER_UNKNOWN);
+    assert_eq!(found.len(), 2, "{:?}", report.findings);
+    let output = found[0];
+    assert_eq!(
+        placed(output),
+        (
+            Severity::Warning,
+            323,
+            20,
+            "${{ steps.buildx.outputs.name }}".to_string()
+        )
+    );
+    assert!(
+        output.message.contains("No step of job `named-late` has `id: buildx`")
+            && output.message.contains("so the build runs on the builder of step `Set up Buildx` (line 317, driver `docker-container`)"),
+        "{}",
+        output.message
+    );
+    assert_eq!(
+        output.fix,
+        "Name the builder of step `Set up Buildx` (line 315): `builder: ${{ steps.setup.outputs.name }}`."
+    );
+    let late = found[1];
+    assert_eq!(
+        placed(late),
+        (Severity::Error, 328, 11, "BUILDX_BUILDER: late".to_string())
+    );
+    assert!(
+        late.message.contains(
+            "The builder `late` is created by step `Late builder` (line 332), after the build"
+        ),
+        "{}",
+        late.message
+    );
+    assert_eq!(
+        late.fix,
+        "Move step `Late builder` (line 330) above step `Script build` (line 326)."
+    );
+}
+
+/// The proxy URL of the fixture, with its password: no output may hold either.
+const PROXY_SECRETS: [&str; 2] = ["s3cret-Pr0xy", "proxy.corp.example"];
+
+fn assert_no_proxy_value(report: &CheckReport) {
+    for f in &report.findings {
+        for text in [&f.title, &f.message, &f.fix] {
+            for secret in PROXY_SECRETS {
+                assert!(!text.contains(secret), "{secret} in {}: {text}", f.code);
+            }
+        }
+    }
+    for v in &report.verified {
+        for secret in PROXY_SECRETS {
+            assert!(!v.contains(secret), "{secret} in {v}");
+        }
+    }
+}
+
+#[test]
+fn a_container_builder_without_the_jobs_proxy_is_a_warning_with_the_driver_opts_by_name() {
+    let report = run("proxy-env");
+    assert_no_proxy_value(&report);
+    let found = of(&report, Code::WORKFLOW_BUILDER_NO_PROXY);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        rendered(f),
+        crate::workflow_context::doc_example(Code::WORKFLOW_BUILDER_NO_PROXY)
+    );
+    assert_eq!(
+        placed(f),
+        (
+            Severity::Warning,
+            345,
+            15,
+            "docker/setup-buildx-action@v3".to_string()
+        )
+    );
+    assert!(
+        f.message
+            .contains("the proxy variables `HTTPS_PROXY`, `NO_PROXY` from the workflow's `env:`")
+            && f.message
+                .contains("its driver options pass no `HTTPS_PROXY` to BuildKit"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        f.fix,
+        "Pass the proxy to BuildKit in step `Set up Buildx` (line 344), by the variables' names (their values stay out of the workflow file).\nThen add to its `with:`:\ndriver-opts: |\n  env.https_proxy=${{ env.HTTPS_PROXY }}\n  \"env.no_proxy='${{ env.NO_PROXY }}'\""
+    );
+}
+
+#[test]
+fn builders_given_the_proxy_or_jobs_without_one_are_not_reported() {
+    for job in ["proxy-passed", "late-login", "script"] {
+        let report = run(job);
+        assert_no_proxy_value(&report);
+        assert!(
+            of(&report, Code::WORKFLOW_BUILDER_NO_PROXY).is_empty(),
+            "{job}: {:?}",
+            report.findings
+        );
+    }
+}
+
+#[test]
+fn a_proxy_only_in_the_runners_environment_is_copied_to_github_env_in_the_fix() {
+    let mut files = BTreeMap::new();
+    files.insert(format!(".github/workflows/{}", FIXTURE.0), FIXTURE.text());
+    let env = HashMap::from([(
+        "https_proxy".to_string(),
+        "http://ci:s3cret-Pr0xy@proxy.corp.example:3128".to_string(),
+    )]);
+    let report = check(&config("proxy-runner"), &files, &env).0;
+    assert_no_proxy_value(&report);
+    let found = of(&report, Code::WORKFLOW_BUILDER_NO_PROXY);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert!(
+        found[0]
+            .message
+            .contains("from the runner's own environment"),
+        "{}",
+        found[0].message
+    );
+    assert_eq!(
+        found[0].fix,
+        "Pass the proxy to BuildKit where step `Script` (line 381) creates the builder: add --driver-opt \"env.https_proxy=$https_proxy\" to its `docker buildx create`."
+    );
+    // The same job without a proxy in the environment.
+    let report = check(&config("proxy-runner"), &files, &HashMap::new()).0;
+    assert!(of(&report, Code::WORKFLOW_BUILDER_NO_PROXY).is_empty());
+}

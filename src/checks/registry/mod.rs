@@ -7,6 +7,7 @@
 //! for a pushed repository whose token does not state the push right, an upload session
 //! opened and cancelled (`push.rs`).
 
+pub mod daemon_proxy;
 pub mod dockerhub;
 pub mod git_context;
 mod messages;

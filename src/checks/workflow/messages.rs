@@ -382,7 +382,7 @@ pub(super) fn load_multiplatform(load: &discover::LoadedBuild) -> Finding {
     .at(load.location.file.clone(), load.location.line, load.location.column)
 }
 
-fn at_location(f: Finding, l: &Location) -> Finding {
+pub(super) fn at_location(f: Finding, l: &Location) -> Finding {
     f.at(l.file.clone(), l.line, l.column)
 }
 

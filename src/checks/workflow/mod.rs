@@ -17,7 +17,9 @@
 mod azure_login;
 mod context;
 mod messages;
+mod named_builders;
 mod names;
+mod proxy;
 mod shared_config;
 mod tasks_bases;
 mod withheld;
@@ -27,7 +29,7 @@ pub use names::explain_invalid_references;
 use super::Ctx;
 use crate::config::{AuthMode, Config};
 use crate::findings::{CheckId, CheckReport, Code, Finding, Location, Severity};
-use crate::workflow::discover::{self, DiscoveredRef, Role};
+use crate::workflow::discover::{self, BuilderName, DiscoveredRef, Role};
 use crate::workflow::expr::Scope;
 use crate::workflow::locate::{self, LocateError, Located, WorkflowFiles, Workspace};
 use crate::workflow::model::{Grant, Job, Permissions, PermissionsKind, Step, Workflow};
@@ -169,6 +171,9 @@ pub fn check(
         report.push(load_multiplatform(load));
     }
     builders(&mut report, config, &found);
+    named_builders::named_builders(&mut report, config, job, &found);
+    let proxies = proxy::proxy_vars(workflow, job, process_env);
+    proxy::builders_without_proxy(&mut report, &found, &proxies);
     local_images(&mut report, files, &found);
     tasks_bases::tasks_base_registries(&mut report, files, &found);
     context::ignored_inputs(&mut report, files, &found);
@@ -1054,7 +1059,7 @@ fn buildx_build(b: &discover::BuildCommand) -> bool {
 }
 
 /// WORKFLOW_BUILDER_BEFORE_LOGIN: a builder with its own BuildKit created before a login
-/// that a later build needs; WORKFLOW_BUILDER_REMOTE: a builder on other machines.
+/// that a later build on it needs; WORKFLOW_BUILDER_REMOTE: a builder on other machines.
 fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) {
     for builder in found.builders.iter().filter(|b| b.own_store()) {
         let created = order(&builder.step, &builder.location);
@@ -1063,6 +1068,7 @@ fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) 
                 .builds
                 .iter()
                 .filter(|b| buildx_build(b))
+                .filter(|b| chosen(found, b).is(builder))
                 .find(|b| order(&b.step, &b.location) > from)
         };
         let later: Vec<_> = found
@@ -1087,14 +1093,108 @@ fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) 
     }
 }
 
-/// The builder later buildx builds use at `at`: the last one made current before it
-/// (`None`: the daemon's own `docker` builder).
-fn builder_at(found: &discover::Found, at: (usize, u32)) -> Option<&discover::BuilderStep> {
+/// The builder a buildx build runs on.
+#[derive(Debug, Clone, Copy)]
+enum Chosen<'a> {
+    /// The daemon's own `default` builder (`docker` driver).
+    Daemon,
+    Builder(&'a discover::BuilderStep),
+    /// A builder acr-preflight cannot tell (a name it cannot resolve or find).
+    NotKnown,
+}
+
+impl Chosen<'_> {
+    fn is(&self, builder: &discover::BuilderStep) -> bool {
+        matches!(self, Chosen::Builder(b) if std::ptr::eq(*b, builder))
+    }
+
+    /// BuildKit runs with its own image store (any driver but `docker`).
+    fn own_store(&self) -> Option<&discover::BuilderStep> {
+        match self {
+            Chosen::Builder(b) if b.own_store() => Some(b),
+            _ => None,
+        }
+    }
+
+    /// BuildKit runs in the daemon and reads its image store.
+    fn in_daemon(&self) -> bool {
+        match self {
+            Chosen::Daemon => true,
+            Chosen::Builder(b) => b.driver.as_deref() == Some("docker"),
+            Chosen::NotKnown => false,
+        }
+    }
+}
+
+/// The builder `build` runs on: the one it names (`builder:`, `--builder`,
+/// `BUILDX_BUILDER`), else the one in use at its place.
+fn chosen<'a>(found: &'a discover::Found, build: &discover::BuildCommand) -> Chosen<'a> {
+    let at = order(&build.step, &build.location);
+    match build.builder.as_ref().map(|b| &b.name) {
+        None => in_use_at(found, at),
+        // An output that is empty at the build (no such step before it): the action
+        // passes no `--builder`, and buildx uses the builder in use.
+        Some(BuilderName::StepOutput(id)) => match builder_by_step(found, id, at) {
+            Some(b) => Chosen::Builder(b),
+            None => in_use_at(found, at),
+        },
+        Some(name) => by_name(found, name, at),
+    }
+}
+
+/// The builder step whose `id` is `id`, before `at`.
+fn builder_by_step<'a>(
+    found: &'a discover::Found,
+    id: &str,
+    at: (usize, u32),
+) -> Option<&'a discover::BuilderStep> {
     found
         .builders
         .iter()
-        .rfind(|b| b.in_use && order(&b.step, &b.location) < at)
+        .rfind(|b| b.step_id.as_deref() == Some(id) && b.step.index < at.0)
 }
+
+/// The builder a name selects at `at`: `default` is the daemon's; a literal name the last
+/// builder created with it before `at`.
+fn by_name<'a>(found: &'a discover::Found, name: &BuilderName, at: (usize, u32)) -> Chosen<'a> {
+    match name {
+        BuilderName::Literal(n) if n == DEFAULT_BUILDER => Chosen::Daemon,
+        BuilderName::Literal(n) => found
+            .builders
+            .iter()
+            .rfind(|b| b.named(n) && order(&b.step, &b.location) < at)
+            .map_or(Chosen::NotKnown, Chosen::Builder),
+        BuilderName::StepOutput(id) => {
+            builder_by_step(found, id, at).map_or(Chosen::NotKnown, Chosen::Builder)
+        }
+        BuilderName::Unknown => Chosen::NotKnown,
+    }
+}
+
+/// The builder in use at `at`: the last builder step before it that becomes current, or
+/// the last `docker buildx use` (the daemon's own `docker` builder when neither).
+fn in_use_at(found: &discover::Found, at: (usize, u32)) -> Chosen<'_> {
+    let made = found
+        .builders
+        .iter()
+        .filter(|b| b.in_use)
+        .map(|b| (order(&b.step, &b.location), b))
+        .rfind(|(when, _)| *when < at);
+    let switched = found
+        .switches
+        .iter()
+        .map(|s| (order(&s.step, &s.named.location), s))
+        .rfind(|(when, _)| *when < at);
+    match (made, switched) {
+        (Some((made_at, b)), Some((switched_at, _))) if made_at > switched_at => Chosen::Builder(b),
+        (_, Some((when, s))) => by_name(found, &s.named.name, when),
+        (Some((_, b)), None) => Chosen::Builder(b),
+        (None, None) => Chosen::Daemon,
+    }
+}
+
+/// The name of the daemon's own builder (the `docker` driver on the default context).
+const DEFAULT_BUILDER: &str = "default";
 
 /// An image name without a registry host, as `name:tag` (`:latest` added), lower-case;
 /// `None` for a name with a host or a digest.
@@ -1122,7 +1222,8 @@ fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &dis
     let mut reported: Vec<(usize, String)> = Vec::new();
     for build in found.builds.iter().filter(|b| buildx_build(b)) {
         let at = order(&build.step, &build.location);
-        let Some(builder) = builder_at(found, at).filter(|b| b.own_store()) else {
+        let used = chosen(found, build);
+        let Some(builder) = used.own_store() else {
             continue;
         };
         let Some(path) = build.inputs.dockerfile.as_deref() else {
@@ -1147,7 +1248,7 @@ fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &dis
                 let when = order(&b.step, &b.location);
                 let loads = b.load
                     || b.what == "docker build"
-                    || builder_at(found, when).is_none_or(|u| !u.own_store());
+                    || (buildx_build(b) && chosen(found, b).in_daemon());
                 when < at
                     && loads
                     && b.tags

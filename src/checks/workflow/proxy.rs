@@ -1,0 +1,186 @@
+//! A job behind an egress proxy whose buildx builder runs BuildKit in a container
+//! without the proxy (P47): the `docker-container` driver starts BuildKit with only the
+//! environment its driver options give it (docker/buildx `driver/docker-container`
+//! creates the container with `Env` from `env.*` driver options and nothing else), so
+//! its own pulls and pushes go direct and time out behind a firewall. The docker client's
+//! `proxies` (`~/.docker/config.json`) reach only `RUN` steps, as build arguments
+//! (https://docs.docker.com/engine/cli/proxy/); they never reach BuildKit's registry
+//! traffic. Names only: a proxy URL may carry a password, so no value is ever written.
+
+use super::{at_location, buildx_build, chosen, finding};
+use crate::findings::{CheckReport, Code, Finding, Severity};
+use crate::workflow::discover::{self, BuilderStep, PROXY_VARIABLES};
+use crate::workflow::model::{Job, Workflow};
+use std::collections::HashMap;
+
+/// A proxy variable the job's steps see, and where it is set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct ProxyVar {
+    /// As spelled (`HTTPS_PROXY`, `https_proxy`).
+    pub name: String,
+    /// In an `env:` block of the workflow or job, so `${{ env.NAME }}` reads it; else
+    /// only in the runner's own environment.
+    pub in_env_block: bool,
+}
+
+/// The proxy variables set (not empty) for the job's steps: workflow and job `env:`,
+/// then acr-preflight's own environment (the runner's `.env`, the service's
+/// environment), each variable once (upper case first).
+pub(super) fn proxy_vars(
+    workflow: &Workflow,
+    job: &Job,
+    process_env: &HashMap<String, String>,
+) -> Vec<ProxyVar> {
+    let mut out: Vec<ProxyVar> = Vec::new();
+    let spellings = PROXY_VARIABLES
+        .iter()
+        .flat_map(|v| [v.to_ascii_uppercase(), v.to_string()]);
+    for name in spellings {
+        let block = [&job.env, &workflow.env]
+            .iter()
+            .find_map(|env| env.get(&name))
+            .map(|t| !t.value.trim().is_empty());
+        let process = process_env.get(&name).is_some_and(|v| !v.trim().is_empty());
+        let spelled = out.iter().any(|v| v.name.eq_ignore_ascii_case(&name));
+        if !spelled && (block == Some(true) || (block.is_none() && process)) {
+            out.push(ProxyVar {
+                name,
+                in_env_block: block == Some(true),
+            });
+        }
+    }
+    out
+}
+
+/// WORKFLOW_BUILDER_NO_PROXY: every `docker-container` builder a build of the job runs
+/// on whose driver options pass none of the proxy variables the job sets.
+pub(super) fn builders_without_proxy(
+    report: &mut CheckReport,
+    found: &discover::Found,
+    vars: &[ProxyVar],
+) {
+    let wanted: Vec<&ProxyVar> = vars
+        .iter()
+        .filter(|v| !v.name.eq_ignore_ascii_case("no_proxy"))
+        .collect();
+    if wanted.is_empty() {
+        return;
+    }
+    for builder in found
+        .builders
+        .iter()
+        .filter(|b| b.driver.as_deref() == Some("docker-container"))
+    {
+        let missing: Vec<&ProxyVar> = wanted
+            .iter()
+            .copied()
+            .filter(|v| !builder.proxy_env.contains(&v.name.to_ascii_lowercase()))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let build = found
+            .builds
+            .iter()
+            .filter(|b| buildx_build(b))
+            .find(|b| chosen(found, b).is(builder));
+        if let Some(build) = build {
+            report.push(no_proxy(builder, build, vars, &missing));
+        }
+    }
+}
+
+fn no_proxy(
+    builder: &BuilderStep,
+    build: &discover::BuildCommand,
+    vars: &[ProxyVar],
+    missing: &[&ProxyVar],
+) -> Finding {
+    let names = |vs: &[&ProxyVar]| {
+        vs.iter()
+            .map(|v| format!("`{}`", v.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let all: Vec<&ProxyVar> = vars.iter().collect();
+    let runner_only: Vec<&ProxyVar> = all.iter().copied().filter(|v| !v.in_env_block).collect();
+    let where_set = if runner_only.len() == all.len() {
+        "the runner's own environment (not an `env:` block of the workflow)"
+    } else if runner_only.is_empty() {
+        "the workflow's `env:`"
+    } else {
+        "the workflow's `env:` and the runner's own environment"
+    };
+    let line = builder.location.line.unwrap_or(builder.step.line);
+    let message = format!(
+        "The job's steps get the proxy variables {} from {where_set}, so the runner reaches registries through a proxy. Step `{}` (line {line}) creates a builder with the `docker-container` driver, and `{}` in step `{}` (line {}) builds on it, but its driver options pass no {} to BuildKit. BuildKit runs in that container with only the environment its driver options give it (the docker client's `proxies` setting reaches `RUN` instructions only, as build arguments), so its own pulls of base images and its pushes go direct and, behind a firewall, fail with `dial tcp …:443: i/o timeout` or `failed to do request: … context deadline exceeded` while `docker pull` on the runner works.",
+        names(&all),
+        builder.step.label,
+        build.what,
+        build.step.label,
+        build.location.line.unwrap_or(build.step.line),
+        names(missing),
+    );
+    let fix = if builder.what == "docker/setup-buildx-action" {
+        let opts: Vec<String> = vars.iter().map(|v| driver_opt_yaml(&v.name)).collect();
+        let copy = if runner_only.is_empty() {
+            String::new()
+        } else {
+            let lines: Vec<String> = runner_only
+                .iter()
+                .map(|v| format!("echo \"{0}=${0}\" >> \"$GITHUB_ENV\"", v.name))
+                .collect();
+            format!(
+                " `${{{{ env.NAME }}}}` reads only `env:` blocks and `$GITHUB_ENV`, not the runner's own environment, so first copy them in a step before it:\n- run: |\n    {}\n",
+                lines.join("\n    ")
+            )
+        };
+        format!(
+            "Pass the proxy to BuildKit in step `{}` (line {}), by the variables' names (their values stay out of the workflow file).{copy}\nThen add to its `with:`:\ndriver-opts: |\n  {}",
+            builder.step.label,
+            builder.step.line,
+            opts.join("\n  ")
+        )
+    } else {
+        let opts: Vec<String> = vars.iter().map(|v| driver_opt_flag(&v.name)).collect();
+        format!(
+            "Pass the proxy to BuildKit where step `{}` (line {line}) creates the builder: add {} to its `docker buildx create`.",
+            builder.step.label,
+            opts.join(" ")
+        )
+    };
+    at_location(
+        finding(
+            Code::WORKFLOW_BUILDER_NO_PROXY,
+            Severity::Warning,
+            format!(
+                "the buildx builder of step `{}` does not get the proxy the job uses",
+                builder.step.label
+            ),
+            message,
+            fix,
+        ),
+        &builder.location,
+    )
+}
+
+/// A setup-buildx-action `driver-opts` line passing variable `name` (`no_proxy` holds
+/// commas, so it is quoted as one CSV field).
+fn driver_opt_yaml(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower == "no_proxy" {
+        format!("\"env.{lower}='${{{{ env.{name} }}}}'\"")
+    } else {
+        format!("env.{lower}=${{{{ env.{name} }}}}")
+    }
+}
+
+/// A `docker buildx create` option passing variable `name` from the shell.
+fn driver_opt_flag(name: &str) -> String {
+    let lower = name.to_ascii_lowercase();
+    if lower == "no_proxy" {
+        format!("--driver-opt \"\\\"env.{lower}=${name}\\\"\"")
+    } else {
+        format!("--driver-opt \"env.{lower}=${name}\"")
+    }
+}
