@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use wire::{Challenge, ErrorEntry};
 
+pub use acr::{Attributes, Locks};
 pub use client::{Client, UploadCancel};
 
 /// Where a connection failed.
@@ -78,6 +79,8 @@ pub enum Endpoint {
     Exchange,
     /// The push proof: `POST /v2/<repo>/blobs/uploads/` and the `DELETE` that cancels it.
     Upload,
+    /// ACR's metadata API: `GET /acr/v1/<repo>` and `/acr/v1/<repo>/_tags/<tag>`.
+    AcrMetadata,
     Other,
 }
 
@@ -91,6 +94,7 @@ impl Endpoint {
             Endpoint::Catalog => "the catalog request",
             Endpoint::Exchange => "ACR's token exchange (/oauth2/exchange)",
             Endpoint::Upload => "the blob upload that proves the push right",
+            Endpoint::AcrMetadata => "ACR's metadata API (/acr/v1/)",
             Endpoint::Other => "the request",
         }
     }

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod acr_locks;
 mod actions_contract;
 mod azure_fakes_selftest;
 mod base_images;

@@ -656,6 +656,7 @@ pub(super) fn stall_finding(
         registry::Endpoint::Catalog => "catalog",
         registry::Endpoint::Exchange => "/oauth2/exchange",
         registry::Endpoint::Upload => "blob upload",
+        registry::Endpoint::AcrMetadata => "/acr/v1/ metadata",
         registry::Endpoint::Other => "request",
     };
     let target = &stall.target;
@@ -916,4 +917,64 @@ pub(super) fn no_pushes(host: &str, seen: &str) -> Finding {
             "Push to the registry itself, not to a mirror or cache of it; check that `{host}` is the registry's login server."
         ),
     )
+}
+
+/// What ACR answers a push into a write-locked repository or over a write-locked tag.
+const DISALLOWED: &str = "ACR refuses the push with REGISTRY_DISALLOWED_OPERATION (\"The operation is disallowed on this registry, repository or image.\"), whatever role the identity holds";
+
+/// The `--name` of an `az acr` command for `host`.
+fn az_name(host: &str) -> String {
+    acr_name(host).unwrap_or(host).to_string()
+}
+
+/// REGISTRY_WRITE_LOCKED: the whole repository is write-locked.
+pub(super) fn repository_locked(host: &str, repo: &str, refs: &[&Target]) -> Finding {
+    let name = az_name(host);
+    finding(
+        Code::REGISTRY_WRITE_LOCKED,
+        Severity::Error,
+        format!("repository `{repo}` on {host} is write-locked: no push into it can succeed"),
+        format!(
+            "GET /acr/v1/{repo} → 200 with changeableAttributes.writeEnabled: false (a lock set by `az acr repository update --repository {repo} --write-enabled false`). {DISALLOWED}. Pushed here: {}.",
+            refs_of_targets(refs)
+        ),
+        format!(
+            "If the lock is not wanted, lift it (with an identity that may write the repository's metadata, the token action `metadata_write`):\naz acr repository update --name {name} --repository {repo} --write-enabled true\nIf the lock is deliberate, push to another repository."
+        ),
+    )
+}
+
+/// REGISTRY_WRITE_LOCKED: the pushed tag exists and is write-locked.
+pub(super) fn tag_locked(
+    host: &str,
+    repo: &str,
+    tag: &str,
+    digest: Option<&str>,
+    target: &Target,
+) -> Finding {
+    let name = az_name(host);
+    let held = digest
+        .map(|d| format!(" (it points at {d})"))
+        .unwrap_or_default();
+    finding(
+        Code::REGISTRY_WRITE_LOCKED,
+        Severity::Error,
+        format!(
+            "tag `{repo}:{tag}` on {host} is write-locked: the push of `{}` cannot overwrite it",
+            target.info.reference
+        ),
+        format!(
+            "GET /acr/v1/{repo}/_tags/{tag} → 200 with tag.changeableAttributes.writeEnabled: false{held} (a lock set by `az acr repository update --image {repo}:{tag} --write-enabled false`). {DISALLOWED}."
+        ),
+        format!(
+            "A locked tag is usually a released image kept immutable on purpose: push a new tag instead (for example the commit SHA). If the lock is not wanted, lift it (with an identity that may write the repository's metadata, the token action `metadata_write`):\naz acr repository update --name {name} --image {repo}:{tag} --write-enabled true"
+        ),
+    )
+}
+
+fn refs_of_targets(refs: &[&Target]) -> String {
+    refs.iter()
+        .map(|t| format!("`{}`", t.info.reference))
+        .collect::<Vec<_>>()
+        .join(", ")
 }

@@ -9,6 +9,7 @@
 
 pub mod dockerhub;
 pub mod git_context;
+mod locks;
 mod messages;
 mod platforms;
 mod push;
@@ -273,8 +274,9 @@ async fn check_host(
         report.inconclusive = true;
         return (report, Vec::new());
     };
-    // Push rights no token stated are proven alongside the manifest lookups.
-    let (resolved, proofs) = tokio::join!(
+    // Push rights no token stated are proven, and ACR write locks read, alongside the
+    // manifest lookups.
+    let (resolved, proofs, locks) = tokio::join!(
         look_up_all(
             client,
             host,
@@ -285,9 +287,12 @@ async fn check_host(
             &mut report,
         ),
         push::prove_all(ctx, client, host, &targets, &access, &identity, hints),
+        locks::check_all(client, host, &targets, &access),
     );
-    report.findings.extend(proofs.findings);
-    report.verified.extend(proofs.verified);
+    for part in [proofs, locks] {
+        report.findings.extend(part.findings);
+        report.verified.extend(part.verified);
+    }
     (report, resolved)
 }
 
@@ -471,9 +476,19 @@ async fn bearer_token(
     for t in targets {
         *needs.entry(&t.repository).or_default() |= t.push;
     }
+    // On ACR a push token also asks `metadata_read`, so the same token reads the write
+    // locks (`locks.rs`); ACR grants what the identity holds and drops the rest.
+    let acr = crate::cloud::acr_host(host).is_some();
     let scopes: Vec<String> = needs
         .iter()
-        .map(|(repo, push)| registry::repository_scope(repo, *push))
+        .map(|(repo, push)| {
+            let scope = registry::repository_scope(repo, *push);
+            if acr && *push {
+                format!("{scope},{}", locks::METADATA_READ)
+            } else {
+                scope
+            }
+        })
         .collect();
     let result = client
         .token(host, realm, service, &scopes, identity.credential.as_ref())
