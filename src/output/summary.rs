@@ -480,6 +480,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::WORKFLOW_BUILDER_BEFORE_LOGIN
         | C::WORKFLOW_BUILDER_REMOTE
         | C::WORKFLOW_LOGIN_DIFFERS
+        | C::WORKFLOW_ARM_AUDIENCE_TOKEN
         | C::ID_OIDC_UNAVAILABLE
         | C::ID_FEDERATION_MISMATCH
         | C::ID_APP_NOT_FOUND
@@ -495,6 +496,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         C::ROLE_PULL_MISSING
         | C::ROLE_PUSH_MISSING
         | C::ROLE_PUSH_UNVERIFIED
+        | C::REGISTRY_WRITE_LOCKED
         | C::CRED_TOKEN_SCOPE_MISSING
         | C::WORKFLOW_PACKAGES_PERMISSION
         | C::ROLE_ABAC_MODE

@@ -34,6 +34,7 @@ mod sinks_property;
 mod summary_structure;
 mod tls_roots;
 mod workflow;
+mod workflow_arm_audience;
 mod workflow_buildx;
 mod workflow_context;
 mod workflow_e2e;

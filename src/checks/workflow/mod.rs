@@ -14,6 +14,7 @@
 //! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
 //! of builds on a builder with its own image store from the workspace.
 
+mod arm_audience;
 mod context;
 mod messages;
 mod names;
@@ -32,6 +33,7 @@ use crate::workflow::locate::{self, LocateError, Located, WorkflowFiles, Workspa
 use crate::workflow::model::{Grant, Job, Permissions, PermissionsKind, Step, Workflow};
 use crate::workflow::yaml::Pos;
 use crate::workflow::{Discovery, StepRef};
+pub use arm_audience::arm_audience_tokens;
 use messages::*;
 pub use shared_config::preexisting_credentials;
 use std::collections::HashMap;
@@ -124,6 +126,7 @@ pub fn check(
     discovery.builds = found.builds.clone();
     discovery.logins = found.logins.clone();
     discovery.builders = found.builders.clone();
+    discovery.arm_tokens = found.arm_tokens.clone();
     if let Some(step) = step
         && !discovery.applies
     {
