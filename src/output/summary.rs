@@ -501,6 +501,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::WORKFLOW_PACKAGES_PERMISSION
         | C::ROLE_ABAC_MODE
         | C::CONTEXT_ACCESS_DENIED
+        | C::CONTEXT_READ_LOCKED
         | C::ARM_READ_DENIED
         | C::TASKS_ABAC_SOURCE_AUTH
         | C::TASKS_NETWORK_BYPASS

@@ -16,10 +16,10 @@ fn pushing(locks: impl FnOnce(&World)) -> (World, crate::identity::Run) {
     (w, r)
 }
 
-/// Declares `team/app:v1` (the world's digest) with these attributes.
-fn tag_v1(w: &World, attributes: serde_json::Value) {
+/// Declares `<repo>:v1` (the world's digest) with these attributes.
+fn tag(w: &World, repo: &str, attributes: serde_json::Value) {
     w.az.acr_metadata
-        .tag(&w.host, "team/app", "v1", &w.digest, attributes);
+        .tag(&w.host, repo, "v1", &w.digest, attributes);
 }
 
 /// The run failed with exactly one REGISTRY_WRITE_LOCKED: that finding.
@@ -31,7 +31,7 @@ fn locked(r: &crate::identity::Run) -> serde_json::Value {
 #[test]
 fn a_write_locked_tag_is_an_error_with_the_unlock_command_and_a_new_tag_advice() {
     let (w, r) = pushing(|w| {
-        tag_v1(w, changeable(false, true));
+        tag(w, "team/app", changeable(false, true));
     });
     let f = locked(&r);
     assert_eq!(f["severity"], "error");
@@ -72,7 +72,7 @@ fn a_write_locked_repository_is_an_error_naming_the_repository_lock() {
         w.az.acr_metadata
             .repository(&w.host, "team/app", changeable(false, true));
         // The repository lock decides; its tags are not read.
-        tag_v1(w, changeable(false, true));
+        tag(w, "team/app", changeable(false, true));
     });
     let f = locked(&r);
     assert_eq!(
@@ -124,5 +124,76 @@ fn writable_and_new_targets_pass_and_say_what_was_read() {
             .contains("`team/app` does not exist yet (GET /acr/v1/team/app → 404)"),
         "{}",
         r.verified("registry")
+    );
+}
+
+/// The world's `team/ctx:v1` as an `oci://` context.
+const CONTEXT: &str = "oci://myreg.azurecr.io/team/ctx:v1";
+
+fn pulling(locks: impl FnOnce(&World)) -> (World, crate::identity::Run) {
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    locks(&w);
+    let r = run(
+        &w,
+        true,
+        &[],
+        &["--client-id", CLIENT_ID, "--context", CONTEXT],
+    );
+    (w, r)
+}
+
+/// The registry check's finding codes.
+fn registry_codes(r: &crate::identity::Run) -> Vec<String> {
+    r.json["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "registry")
+        .map(|f| f["code"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn a_read_locked_context_is_named_as_the_lock_not_as_missing_or_denied() {
+    let (_w, r) = pulling(|w| tag(w, "team/ctx", changeable(true, false)));
+    assert_eq!(r.status, 1, "{}", r.raw);
+    assert_eq!(registry_codes(&r), ["CONTEXT_READ_LOCKED"], "{:#}", r.json);
+    let f = r.only("CONTEXT_READ_LOCKED");
+    assert_eq!(
+        f["title"],
+        "tag `team/ctx:v1` on myreg.azurecr.io is read-locked: no pull can read it"
+    );
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("GET /v2/team/ctx/manifests/v1 → HTTP 405 REGISTRY_DISALLOWED_OPERATION")
+            && message.contains("GET /acr/v1/team/ctx/_tags/v1 → 200 with tag.changeableAttributes.readEnabled: false"),
+        "{message}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().contains(
+            "az acr repository update --name myreg --image team/ctx:v1 --read-enabled true"
+        ),
+        "{}",
+        f["fix"]
+    );
+
+    // The repository's own lock.
+    let (_w, r) = pulling(|w| {
+        w.az.acr_metadata
+            .repository(&w.host, "team/ctx", changeable(true, false));
+    });
+    assert_eq!(
+        r.only("CONTEXT_READ_LOCKED")["title"],
+        "repository `team/ctx` on myreg.azurecr.io is read-locked: no pull can read it"
+    );
+
+    // Write-locked only: the context still reads, nothing is reported.
+    let (w, r) = pulling(|w| tag(w, "team/ctx", changeable(false, true)));
+    assert!(registry_codes(&r).is_empty(), "{:#}", r.json);
+    let verified = r.verified("registry");
+    assert!(
+        verified.contains(&format!("{CONTEXT}: {}", w.digest)),
+        "{verified}"
     );
 }

@@ -125,3 +125,48 @@ fn not_read(host: &str, repo: &str, reply: &Reply) -> String {
         reply.describe()
     )
 }
+
+/// A manifest read on ACR that did not answer 200, explained by a read lock
+/// (`az acr repository update --read-enabled false`) on the repository or the tag:
+/// CONTEXT_READ_LOCKED instead of a generic not-found or denied. Only on this failure
+/// path, with a token of its own for `repository:<repo>:metadata_read`: one token and
+/// one or two metadata reads. A context pinned by digest is not looked at (a manifest's
+/// own lock is not read).
+pub(super) async fn read_locked(
+    client: &Client,
+    host: &str,
+    target: &Target,
+    source: Option<&TokenSource>,
+    seen: &str,
+) -> Option<Finding> {
+    crate::cloud::acr_host(host)?;
+    let source = source?;
+    let repo = target.repository.as_str();
+    let token = client
+        .token(
+            host,
+            &source.realm,
+            source.service.as_deref(),
+            &[format!("repository:{repo}:{METADATA_READ}")],
+            source.credential.as_ref(),
+        )
+        .await
+        .ok()?;
+    let auth = Auth::Bearer(token.token);
+    if let Ok(Attributes::Found { locks, .. }) = client.acr_repository(host, repo, &auth).await
+        && locks.read_disabled
+    {
+        return Some(context_read_locked(host, repo, None, seen));
+    }
+    let tag = target
+        .info
+        .tag
+        .as_deref()
+        .filter(|_| target.info.digest.is_none())?;
+    match client.acr_tag(host, repo, tag, &auth).await {
+        Ok(Attributes::Found { locks, .. }) if locks.read_disabled => {
+            Some(context_read_locked(host, repo, Some(tag), seen))
+        }
+        _ => None,
+    }
+}

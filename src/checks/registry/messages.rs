@@ -922,6 +922,9 @@ pub(super) fn no_pushes(host: &str, seen: &str) -> Finding {
 /// What ACR answers a push into a write-locked repository or over a write-locked tag.
 const DISALLOWED: &str = "ACR refuses the push with REGISTRY_DISALLOWED_OPERATION (\"The operation is disallowed on this registry, repository or image.\"), whatever role the identity holds";
 
+/// How a fix for an ACR lock starts.
+const LIFT: &str = "If the lock is not wanted, lift it (with an identity that may write the repository's metadata, the token action `metadata_write`):";
+
 /// The `--name` of an `az acr` command for `host`.
 fn az_name(host: &str) -> String {
     acr_name(host).unwrap_or(host).to_string()
@@ -939,7 +942,7 @@ pub(super) fn repository_locked(host: &str, repo: &str, refs: &[&Target]) -> Fin
             refs_of_targets(refs)
         ),
         format!(
-            "If the lock is not wanted, lift it (with an identity that may write the repository's metadata, the token action `metadata_write`):\naz acr repository update --name {name} --repository {repo} --write-enabled true\nIf the lock is deliberate, push to another repository."
+            "{LIFT}\naz acr repository update --name {name} --repository {repo} --write-enabled true\nIf the lock is deliberate, push to another repository."
         ),
     )
 }
@@ -967,7 +970,7 @@ pub(super) fn tag_locked(
             "GET /acr/v1/{repo}/_tags/{tag} → 200 with tag.changeableAttributes.writeEnabled: false{held} (a lock set by `az acr repository update --image {repo}:{tag} --write-enabled false`). {DISALLOWED}."
         ),
         format!(
-            "A locked tag is usually a released image kept immutable on purpose: push a new tag instead (for example the commit SHA). If the lock is not wanted, lift it (with an identity that may write the repository's metadata, the token action `metadata_write`):\naz acr repository update --name {name} --image {repo}:{tag} --write-enabled true"
+            "A locked tag is usually a released image kept immutable on purpose: push a new tag instead (for example the commit SHA). {LIFT}\naz acr repository update --name {name} --image {repo}:{tag} --write-enabled true"
         ),
     )
 }
@@ -977,4 +980,41 @@ fn refs_of_targets(refs: &[&Target]) -> String {
         .map(|t| format!("`{}`", t.info.reference))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// CONTEXT_READ_LOCKED: the repository, or the tag, has `readEnabled: false`.
+pub(super) fn context_read_locked(
+    host: &str,
+    repo: &str,
+    tag: Option<&str>,
+    seen: &str,
+) -> Finding {
+    let name = az_name(host);
+    let (what, read, option, instead) = match tag {
+        Some(tag) => (
+            format!("tag `{repo}:{tag}`"),
+            format!(
+                "GET /acr/v1/{repo}/_tags/{tag} → 200 with tag.changeableAttributes.readEnabled: false"
+            ),
+            format!("--image {repo}:{tag}"),
+            "point the build at another tag",
+        ),
+        None => (
+            format!("repository `{repo}`"),
+            format!("GET /acr/v1/{repo} → 200 with changeableAttributes.readEnabled: false"),
+            format!("--repository {repo}"),
+            "point the build at another repository",
+        ),
+    };
+    finding(
+        Code::CONTEXT_READ_LOCKED,
+        Severity::Error,
+        format!("{what} on {host} is read-locked: no pull can read it"),
+        format!(
+            "{seen}. {read} (a lock set by `az acr repository update {option} --read-enabled false`): ACR refuses every pull of it, whatever role the identity holds."
+        ),
+        format!(
+            "{LIFT}\naz acr repository update --name {name} {option} --read-enabled true\nIf the lock is deliberate (a retired image), {instead}."
+        ),
+    )
 }

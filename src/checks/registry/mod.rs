@@ -669,6 +669,14 @@ async fn lookup(
         target.repository,
         reply.describe()
     );
+    // On ACR, a failure a read lock explains is reported as that lock.
+    if reply.status != 200
+        && !reply.throttled()
+        && let Some(f) = locks::read_locked(client, host, target, source, &seen).await
+    {
+        out.findings.push(f.about(info.reference.clone()));
+        return out;
+    }
     match reply.status {
         200 => {
             let manifest = Manifest {

@@ -252,6 +252,8 @@ impl AzureFakes {
                         Reply::Proxy(token_server)
                     } else if req.path.starts_with("/acr/v1/") {
                         Reply::Respond(m.handle(&host, req))
+                    } else if let Some(refused) = m.refuses_read(&host, &req.path) {
+                        Reply::Respond(refused)
                     } else {
                         Reply::Proxy(registry)
                     }

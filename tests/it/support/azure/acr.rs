@@ -321,6 +321,31 @@ impl AcrMetadata {
             .insert(tag.to_string(), (digest.to_string(), attributes));
     }
 
+    /// For a manifest read (`/v2/<repo>/manifests/<reference>`) of a read-locked
+    /// repository or tag: ACR's refusal, `REGISTRY_DISALLOWED_OPERATION` with the text of
+    /// the ACR FAQ (https://aka.ms/acr/faq/#why-does-my-pull-or-push-request-fail-with-disallowed-operation).
+    /// The status is a choice: 405, as ACR answered a disallowed operation in
+    /// Azure/azure-sdk-for-net issue 22827; the pull's own status is not documented.
+    pub fn refuses_read(&self, host: &str, path: &str) -> Option<Response> {
+        let rest = path.strip_prefix("/v2/")?;
+        let (repo, reference) = rest.split_once("/manifests/")?;
+        let repos = self.repos.lock().unwrap();
+        let declared = repos.get(&(host.to_ascii_lowercase(), repo.to_string()))?;
+        let unreadable = |a: &serde_json::Value| a["readEnabled"] == false;
+        let locked = unreadable(&declared.attributes)
+            || declared
+                .tags
+                .get(reference)
+                .is_some_and(|(_, a)| unreadable(a));
+        locked.then(|| {
+            Response::registry_error(
+                405,
+                "REGISTRY_DISALLOWED_OPERATION",
+                "The operation is disallowed on this registry, repository or image. View troubleshooting steps at https://aka.ms/acr/faq/#why-does-my-pull-or-push-request-fail-with-disallowed-operation",
+            )
+        })
+    }
+
     /// Answers a request under `/acr/v1/` for `host`.
     pub fn handle(&self, host: &str, req: &Request) -> Response {
         let Some(rest) = req.path.strip_prefix("/acr/v1/") else {
