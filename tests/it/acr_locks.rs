@@ -90,16 +90,19 @@ fn a_write_locked_repository_is_an_error_naming_the_repository_lock() {
 
 #[test]
 fn writable_and_new_targets_pass_and_say_what_was_read() {
-    let (_w, r) = pushing(|w| {
-        // Read-locked but writable: a push is not refused.
-        w.az.acr_metadata.tag(
-            &w.host,
-            "team/app",
-            "v1",
-            &w.digest,
-            changeable(true, false),
-        );
-    });
+    // Read-locked but writable: a push is not refused.
+    let (w, r) = pushing(|w| tag(w, "team/app", changeable(true, false)));
+    // The cost: one repository read and one tag read, with the push token.
+    let metadata: Vec<String> =
+        w.az.raw_requests()
+            .into_iter()
+            .filter(|q| q.path.starts_with("/acr/v1/"))
+            .map(|q| format!("{} {}", q.method, q.path))
+            .collect();
+    assert_eq!(
+        metadata,
+        ["GET /acr/v1/team/app", "GET /acr/v1/team/app/_tags/v1"]
+    );
     assert!(
         !r.codes().contains(&"REGISTRY_WRITE_LOCKED".to_string()),
         "{}",
