@@ -7,10 +7,11 @@
 //! with the ACR audience, `https://containerregistry.azure.net` (Learn,
 //! https://learn.microsoft.com/azure/container-registry/container-registry-disable-authentication-as-arm).
 //!
-//! A script counts when it both gets such a token and gives one to a registry: ACR's
+//! A script counts when it gets such a token and gives that token to a registry: ACR's
 //! `/oauth2/exchange` (the scripted flow of `AAD-OAuth.md`) or a registry login
 //! (`docker login`, `podman`/`buildah`/`nerdctl`/`oras`/`skopeo`/`notation login`,
-//! `helm registry login`, `crane auth login`). Commands inside `$(…)` count.
+//! `helm registry login`, `crane auth login`), through `$(…)`, a variable assigned from
+//! it, or a pipe into `--password-stdin`. Commands inside `$(…)` count.
 
 use super::shell::{self, Command, Dialect, Part, Word};
 use std::ops::Range;
@@ -38,20 +39,58 @@ pub struct ArmTokenUse {
 /// One command with its words' offsets in the whole script.
 struct Flat {
     words: Vec<(Option<String>, Range<usize>)>,
+    /// Variables its words read (`$T`, `${T}`).
+    vars: Vec<String>,
+    /// Variables its words assign (`T=…`).
+    assigns: Vec<String>,
+    /// The commands inside its `$(…)` (indices).
+    inner: Vec<usize>,
+    /// Written at the top level of the script (not inside `$(…)`).
+    top: bool,
 }
 
-fn flatten(script: &str, base: usize, dialect: Dialect, depth: usize, out: &mut Vec<Flat>) {
+/// Pushes the script's commands (inner ones first) and returns the indices of those at
+/// this level.
+fn flatten(
+    script: &str,
+    base: usize,
+    dialect: Dialect,
+    depth: usize,
+    out: &mut Vec<Flat>,
+) -> Vec<usize> {
+    let mut level = Vec::new();
     for Command { words } in shell::parse(script, dialect) {
+        let mut inner = Vec::new();
+        let mut vars = Vec::new();
+        let mut assigns = Vec::new();
         for w in &words {
-            nested(script, base, dialect, depth, w, out);
+            inner.extend(nested(script, base, dialect, depth, w, out));
+            for part in &w.parts {
+                if let Part::Var { name, .. } = part {
+                    vars.push(name.clone());
+                }
+            }
+            let prefix = w.literal_prefix();
+            if let Some((name, _)) = prefix.split_once('=')
+                && !name.is_empty()
+                && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                assigns.push(name.to_string());
+            }
         }
+        level.push(out.len());
         out.push(Flat {
             words: words
                 .iter()
                 .map(|w| (w.literal(), base + w.raw.start..base + w.raw.end))
                 .collect(),
+            vars,
+            assigns,
+            inner,
+            top: depth == 0,
         });
     }
+    level
 }
 
 /// The commands inside a word's `$(…)`.
@@ -62,9 +101,10 @@ fn nested(
     depth: usize,
     w: &Word,
     out: &mut Vec<Flat>,
-) {
+) -> Vec<usize> {
+    let mut found = Vec::new();
     if depth >= MAX_DEPTH {
-        return;
+        return found;
     }
     for part in &w.parts {
         let Part::Opaque { raw, .. } = part else {
@@ -80,24 +120,70 @@ fn nested(
         } else {
             continue;
         };
-        flatten(inner, base + raw.start + skip, dialect, depth + 1, out);
+        found.extend(flatten(
+            inner,
+            base + raw.start + skip,
+            dialect,
+            depth + 1,
+            out,
+        ));
     }
+    found
 }
 
-/// The first ARM-audience token the script hands to a registry.
+/// Whether command `i` is, or runs inside its `$(…)`, an ARM-audience token request.
+fn carries(script: &str, commands: &[Flat], i: usize, depth: usize) -> bool {
+    let Some(c) = commands.get(i) else {
+        return false;
+    };
+    arm_token(script, c).is_some()
+        || (depth < MAX_DEPTH
+            && c.inner
+                .iter()
+                .any(|&j| carries(script, commands, j, depth + 1)))
+}
+
+/// The first ARM-audience token the script hands to a registry: a login or exchange
+/// command that runs the token request inside its `$(…)`, reads a variable assigned
+/// from it, or takes `--password-stdin` right after a command that does.
 pub fn arm_token_use(script: &str, dialect: Dialect) -> Option<ArmTokenUse> {
     let mut commands = Vec::new();
     flatten(script, 0, dialect, 0, &mut commands);
     let token = commands.iter().find_map(|c| arm_token(script, c))?;
-    let (handed_to, registry) = commands
+    let carrying: Vec<bool> = (0..commands.len())
+        .map(|i| carries(script, &commands, i, 0))
+        .collect();
+    let token_vars: Vec<&String> = commands
         .iter()
-        .find_map(login)
-        .or_else(|| exchange(script))?;
-    Some(ArmTokenUse {
-        handed_to,
-        registry,
-        ..token
-    })
+        .zip(&carrying)
+        .filter(|(_, carries)| **carries)
+        .flat_map(|(c, _)| c.assigns.iter())
+        .collect();
+    let uses = |i: usize| {
+        let c = &commands[i];
+        carrying[i] || c.vars.iter().any(|v| token_vars.contains(&v))
+    };
+    let mut previous_top: Option<usize> = None;
+    for (i, c) in commands.iter().enumerate() {
+        let handed = login(c).or_else(|| exchange(script, c));
+        if let Some((handed_to, registry)) = handed {
+            let stdin = c
+                .words
+                .iter()
+                .any(|(l, _)| l.as_deref() == Some("--password-stdin"));
+            if uses(i) || (stdin && previous_top.is_some_and(uses)) {
+                return Some(ArmTokenUse {
+                    handed_to,
+                    registry,
+                    ..token
+                });
+            }
+        }
+        if c.top {
+            previous_top = Some(i);
+        }
+    }
+    None
 }
 
 fn lit(c: &Flat, k: usize) -> &str {
@@ -182,17 +268,17 @@ fn login(c: &Flat) -> Option<(String, Option<String>)> {
     Some((what, registry))
 }
 
-/// `…/oauth2/exchange` written anywhere in the script, with its host when literal.
-fn exchange(script: &str) -> Option<(String, Option<String>)> {
-    let at = script.find("/oauth2/exchange")?;
-    let before = script.get(..at)?;
-    let start = before
-        .rfind(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '='))
-        .map(|i| i + 1)
-        .unwrap_or(0);
-    let written = before.get(start..).unwrap_or_default();
+/// A command with a word naming `…/oauth2/exchange`, with its host when literal.
+fn exchange(script: &str, c: &Flat) -> Option<(String, Option<String>)> {
+    let written = c
+        .words
+        .iter()
+        .filter_map(|(_, raw)| script.get(raw.clone()))
+        .find(|w| w.contains("/oauth2/exchange"))?;
+    let written = written.trim_matches(['"', '\'']);
     let host = written
         .strip_prefix("https://")
+        .and_then(|rest| rest.split("/oauth2/exchange").next())
         .filter(|h| !h.is_empty() && !h.contains(['$', '{', '}']))
         .map(host_of);
     Some(("ACR's /oauth2/exchange".to_string(), host))
@@ -238,6 +324,10 @@ mod tests {
                 .is_none()
         );
         assert!(found("az account get-access-token -o tsv > t.txt").is_none());
+        // A token for something else, and a login with its own password.
+        assert!(found("T=$(az account get-access-token --query accessToken -o tsv)\ncurl -H \"Authorization: Bearer $T\" https://management.azure.com/x\ndocker login r.azurecr.io -u u -p \"$PASS\"").is_none());
+        let u = found("az account get-access-token --query accessToken -o tsv | docker login r.azurecr.io -u 00000000-0000-0000-0000-000000000000 --password-stdin").unwrap();
+        assert_eq!(u.registry.as_deref(), Some("r.azurecr.io"));
         let u = found("T=$(az account get-access-token --resource-type arm)\nhelm registry login r.azurecr.io -p $T").unwrap();
         assert_eq!(u.handed_to, "helm registry login");
     }
