@@ -484,6 +484,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::WORKFLOW_BUILDER_REMOTE
         | C::WORKFLOW_BUILDER_UNKNOWN
         | C::WORKFLOW_LOGIN_DIFFERS
+        | C::WORKFLOW_ARM_AUDIENCE_TOKEN
         | C::ID_OIDC_UNAVAILABLE
         | C::ID_FEDERATION_MISMATCH
         | C::ID_APP_NOT_FOUND
@@ -504,10 +505,12 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         C::ROLE_PULL_MISSING
         | C::ROLE_PUSH_MISSING
         | C::ROLE_PUSH_UNVERIFIED
+        | C::REGISTRY_WRITE_LOCKED
         | C::CRED_TOKEN_SCOPE_MISSING
         | C::WORKFLOW_PACKAGES_PERMISSION
         | C::ROLE_ABAC_MODE
         | C::CONTEXT_ACCESS_DENIED
+        | C::CONTEXT_READ_LOCKED
         | C::ARM_READ_DENIED
         | C::TASKS_ABAC_SOURCE_AUTH
         | C::TASKS_NETWORK_BYPASS

@@ -872,7 +872,7 @@ impl Client {
     }
 
     /// An idempotent `GET` with the request's credential.
-    async fn get_authorised(
+    pub(super) async fn get_authorised(
         &self,
         endpoint: Endpoint,
         url: &Url,
@@ -886,7 +886,7 @@ impl Client {
         .await
     }
 
-    fn api_url(&self, host: &str, path: &str) -> Result<Url, NetError> {
+    pub(super) fn api_url(&self, host: &str, path: &str) -> Result<Url, NetError> {
         let base = self.base(host)?;
         base.join(path)
             .map_err(|e| NetError::new(NetKind::Other, format!("{base}{path}"), e.to_string()))

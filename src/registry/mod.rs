@@ -24,6 +24,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 use wire::{Challenge, ErrorEntry};
 
+pub use acr::{Attributes, Locks};
 pub use client::{BlobFetch, Client, StorageHop, UploadCancel};
 
 /// Where a connection failed.
@@ -82,6 +83,8 @@ pub enum Endpoint {
     Blob,
     /// The storage host a blob GET was redirected to.
     Storage,
+    /// ACR's metadata API: `GET /acr/v1/<repo>` and `/acr/v1/<repo>/_tags/<tag>`.
+    AcrMetadata,
     Other,
 }
 
@@ -99,6 +102,7 @@ impl Endpoint {
             Endpoint::Storage => {
                 "the blob download from the storage host the registry redirected to"
             }
+            Endpoint::AcrMetadata => "ACR's metadata API (/acr/v1/)",
             Endpoint::Other => "the request",
         }
     }

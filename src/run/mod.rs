@@ -12,7 +12,7 @@ use pipeline::*;
 use std::ffi::OsString;
 use std::io::{IsTerminal, Write};
 
-pub use pipeline::run_checks;
+pub use pipeline::{Checked, run_checks};
 
 /// Runs the process with these arguments and this environment; returns the exit status.
 pub fn main_with(args: Vec<OsString>, env: &cli::Env) -> i32 {
@@ -146,7 +146,8 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         }
         text
     });
-    let mut report = runtime.block_on(run_checks(&ctx, &http)).redacted(&secrets);
+    let checked = runtime.block_on(run_checks(&ctx, &http));
+    let mut report = checked.report.redacted(&secrets);
     let bases_checked = report
         .contexts
         .iter()
@@ -179,6 +180,11 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             &mut workflow_report,
             discovery.environment_subject.as_deref(),
             presented,
+        );
+        checks::workflow::arm_audience_tokens(
+            &mut workflow_report,
+            &discovery,
+            &checked.registries,
         );
         report
             .checks

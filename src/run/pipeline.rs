@@ -5,8 +5,15 @@
 
 use super::*;
 
+/// What the checks found, and the ARM facts per registry host the identity check read
+/// (for the workflow's settlements, such as WORKFLOW_ARM_AUDIENCE_TOKEN).
+pub struct Checked {
+    pub report: Report,
+    pub registries: std::collections::BTreeMap<String, crate::azure::arm::RegistryFacts>,
+}
+
 /// Runs every check; a check still running at the deadline is reported, not awaited.
-pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Report {
+pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Checked {
     let deadline = tokio::time::Instant::from_std(ctx.deadline);
     // A registry given by name takes its login server from ARM, for every check below.
     let (resolved, early_sign_in) =
@@ -68,11 +75,14 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
         checks.push((CheckId::Identity, identity.report));
     }
     checks.push((CheckId::Registry, registry));
-    Report {
-        checks,
-        contexts,
-        http_requests: registry_requests + hub_requests + identity.requests,
-        identity: identity.identity,
+    Checked {
+        report: Report {
+            checks,
+            contexts,
+            http_requests: registry_requests + hub_requests + identity.requests,
+            identity: identity.identity,
+        },
+        registries: identity.registries,
     }
 }
 

@@ -422,6 +422,18 @@ pub struct Found {
     pub az: Vec<AzCommand>,
     /// `docker buildx use <name>` commands.
     pub switches: Vec<BuilderSwitch>,
+    /// `run:` scripts that hand an ARM-audience Entra token to a registry.
+    pub arm_tokens: Vec<ArmTokenStep>,
+}
+
+/// A step whose script gets an Entra token with the Azure CLI's default (ARM) audience
+/// and hands it to a registry ([`super::audience`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmTokenStep {
+    pub found: super::audience::ArmTokenUse,
+    /// Where `az account get-access-token` is written.
+    pub location: Location,
+    pub step: StepRef,
 }
 
 /// A step that creates a buildx builder, with the driver it runs BuildKit in.
@@ -1549,6 +1561,14 @@ impl<'i> StepScan<'i, '_> {
 
     fn script(&mut self, text: &Text, dialect: Dialect) {
         let script = text.value.as_str();
+        if let Some(found) = super::audience::arm_token_use(script, dialect) {
+            let location = self.location(text, found.at.start, found.at.end);
+            self.found.arm_tokens.push(ArmTokenStep {
+                found,
+                location,
+                step: self.step_ref.clone(),
+            });
+        }
         let commands = shell::parse(script, dialect);
         let mut locals: HashMap<String, Result<String, String>> = HashMap::new();
         for command in &commands {

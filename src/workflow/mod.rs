@@ -8,9 +8,11 @@
 //! - [`expr`]: `${{ … }}` and environment variables, resolved only where the run knows.
 //! - [`shell`]: `run:` scripts split into commands and words, with offsets.
 //! - [`discover`]: contexts and push targets of the build steps.
+//! - [`audience`]: ARM-audience Entra tokens a script hands to a registry.
 //!
 //! The check that reports on all this is `checks::workflow`; this module only reads.
 
+pub mod audience;
 pub mod discover;
 pub mod expr;
 pub mod locate;
@@ -50,6 +52,8 @@ pub struct Discovery {
     pub builders: Vec<BuilderStep>,
     /// Every Azure CLI sign-in and `az` call of the job.
     pub az: Vec<AzCommand>,
+    /// Every step whose script hands an ARM-audience Entra token to a registry.
+    pub arm_tokens: Vec<discover::ArmTokenStep>,
     /// The entries of acr-preflight's own `context` and `push` inputs: the value as
     /// the run received it (a `--context`/`--push` value) and where it is written.
     pub inputs: Vec<(String, Location)>,

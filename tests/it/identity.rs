@@ -210,6 +210,47 @@ pub(crate) fn run_in(
     }
 }
 
+/// A workspace whose `.github/workflows/build.yml` has job `build`: OIDC permissions,
+/// acr-preflight's step, then `steps` (YAML list items, indented six spaces).
+pub(crate) fn job_workspace(steps: &str) -> tempfile::TempDir {
+    let workspace = tempfile::tempdir().unwrap();
+    let workflows = workspace.path().join(".github/workflows");
+    std::fs::create_dir_all(&workflows).unwrap();
+    std::fs::write(
+        workflows.join("build.yml"),
+        format!(
+            "on: push
+permissions:
+  id-token: write
+  contents: read
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - uses: acr-preflight/acr-preflight@v0
+{steps}"
+        ),
+    )
+    .unwrap();
+    workspace
+}
+
+/// The runner's variables for job `build` of `.github/workflows/build.yml` in `ws`,
+/// acr-preflight's step being `uses: acr-preflight/acr-preflight@v0`.
+pub(crate) fn job_env(ws: &str) -> [(&'static str, &str); 6] {
+    [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_WORKSPACE", ws),
+        (
+            "GITHUB_WORKFLOW_REF",
+            "octo/app/.github/workflows/build.yml@refs/heads/main",
+        ),
+        ("GITHUB_JOB", "build"),
+        ("GITHUB_ACTION", "__acr-preflight_acr-preflight"),
+        ("GITHUB_REPOSITORY", "octo/app"),
+    ]
+}
+
 /// A custom role that may read the registry in ARM and nothing else (no pull).
 pub(crate) fn arm_reader() -> Role {
     Role::Custom(RoleDefinition {
@@ -1083,42 +1124,10 @@ fn a_missing_docker_config_is_an_error_only_when_the_build_needs_it() {
 
     // A docker buildx build that pushes, found in the workflow: still an error, and
     // the message says the build reads the docker config, not this run's token.
-    let workspace = tempfile::tempdir().unwrap();
-    let workflows = workspace.path().join(".github/workflows");
-    std::fs::create_dir_all(&workflows).unwrap();
-    std::fs::write(
-        workflows.join("build.yml"),
-        "on: push
-permissions:
-  id-token: write
-  contents: read
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - uses: acr-preflight/acr-preflight@v0
-      - run: docker buildx build --push -t myreg.azurecr.io/team/app:1 .
-",
-    )
-    .unwrap();
+    let workspace =
+        job_workspace("      - run: docker buildx build --push -t myreg.azurecr.io/team/app:1 .\n");
     let ws = workspace.path().to_str().unwrap().to_string();
-    let r = run_docker(
-        &w,
-        true,
-        &[
-            ("GITHUB_ACTIONS", "true"),
-            ("GITHUB_WORKSPACE", &ws),
-            (
-                "GITHUB_WORKFLOW_REF",
-                "octo/app/.github/workflows/build.yml@refs/heads/main",
-            ),
-            ("GITHUB_JOB", "build"),
-            ("GITHUB_ACTION", "__acr-preflight_acr-preflight"),
-            ("GITHUB_REPOSITORY", "octo/app"),
-        ],
-        &["--client-id", CLIENT_ID],
-        false,
-    );
+    let r = run_docker(&w, true, &job_env(&ws), &["--client-id", CLIENT_ID], false);
     assert_eq!(severity_of(&r), "error", "{:#}", r.json);
     let message = r.only("DOCKER_CONFIG_MISSING")["message"]
         .as_str()

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod acr_locks;
 mod actions_contract;
 mod azure_fakes_selftest;
 mod base_images;
@@ -36,6 +37,7 @@ mod sinks_property;
 mod summary_structure;
 mod tls_roots;
 mod workflow;
+mod workflow_arm_audience;
 mod workflow_az;
 mod workflow_azure_login;
 mod workflow_buildx;

@@ -658,6 +658,7 @@ pub(super) fn stall_finding(
         registry::Endpoint::Upload => "blob upload",
         registry::Endpoint::Blob => "blob",
         registry::Endpoint::Storage => "blob storage",
+        registry::Endpoint::AcrMetadata => "/acr/v1/ metadata",
         registry::Endpoint::Other => "request",
     };
     let target = &stall.target;
@@ -1001,4 +1002,104 @@ pub(super) fn data_endpoint_unreachable(hop: &Hop<'_>, e: &NetError) -> Finding 
         format!("{fix}{extra}"),
     )
     .about(reference.to_string())
+}
+
+/// What ACR answers a push into a write-locked repository or over a write-locked tag.
+const DISALLOWED: &str = "ACR refuses the push with REGISTRY_DISALLOWED_OPERATION (\"The operation is disallowed on this registry, repository or image.\"), whatever role the identity holds";
+
+/// How a fix for an ACR lock starts.
+const LIFT: &str = "If the lock is not wanted, lift it (with an identity that may write the repository's metadata, the token action `metadata_write`):";
+
+/// The `--name` of an `az acr` command for `host`.
+fn az_name(host: &str) -> String {
+    acr_name(host).unwrap_or(host).to_string()
+}
+
+/// REGISTRY_WRITE_LOCKED: the whole repository is write-locked.
+pub(super) fn repository_locked(host: &str, repo: &str, refs: &[&Target]) -> Finding {
+    let name = az_name(host);
+    finding(
+        Code::REGISTRY_WRITE_LOCKED,
+        Severity::Error,
+        format!("repository `{repo}` on {host} is write-locked: no push into it can succeed"),
+        format!(
+            "GET /acr/v1/{repo} → 200 with changeableAttributes.writeEnabled: false (a lock set by `az acr repository update --repository {repo} --write-enabled false`). {DISALLOWED}. Pushed here: {}.",
+            refs_of_targets(refs)
+        ),
+        format!(
+            "{LIFT}\naz acr repository update --name {name} --repository {repo} --write-enabled true\nIf the lock is deliberate, push to another repository."
+        ),
+    )
+}
+
+/// REGISTRY_WRITE_LOCKED: the pushed tag exists and is write-locked.
+pub(super) fn tag_locked(
+    host: &str,
+    repo: &str,
+    tag: &str,
+    digest: Option<&str>,
+    target: &Target,
+) -> Finding {
+    let name = az_name(host);
+    let held = digest
+        .map(|d| format!(" (it points at {d})"))
+        .unwrap_or_default();
+    finding(
+        Code::REGISTRY_WRITE_LOCKED,
+        Severity::Error,
+        format!(
+            "tag `{repo}:{tag}` on {host} is write-locked: the push of `{}` cannot overwrite it",
+            target.info.reference
+        ),
+        format!(
+            "GET /acr/v1/{repo}/_tags/{tag} → 200 with tag.changeableAttributes.writeEnabled: false{held} (a lock set by `az acr repository update --image {repo}:{tag} --write-enabled false`). {DISALLOWED}."
+        ),
+        format!(
+            "A locked tag is usually a released image kept immutable on purpose: push a new tag instead (for example the commit SHA). {LIFT}\naz acr repository update --name {name} --image {repo}:{tag} --write-enabled true"
+        ),
+    )
+}
+
+fn refs_of_targets(refs: &[&Target]) -> String {
+    refs.iter()
+        .map(|t| format!("`{}`", t.info.reference))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// CONTEXT_READ_LOCKED: the repository, or the tag, has `readEnabled: false`.
+pub(super) fn context_read_locked(
+    host: &str,
+    repo: &str,
+    tag: Option<&str>,
+    seen: &str,
+) -> Finding {
+    let name = az_name(host);
+    let (what, read, option, instead) = match tag {
+        Some(tag) => (
+            format!("tag `{repo}:{tag}`"),
+            format!(
+                "GET /acr/v1/{repo}/_tags/{tag} → 200 with tag.changeableAttributes.readEnabled: false"
+            ),
+            format!("--image {repo}:{tag}"),
+            "point the build at another tag",
+        ),
+        None => (
+            format!("repository `{repo}`"),
+            format!("GET /acr/v1/{repo} → 200 with changeableAttributes.readEnabled: false"),
+            format!("--repository {repo}"),
+            "point the build at another repository",
+        ),
+    };
+    finding(
+        Code::CONTEXT_READ_LOCKED,
+        Severity::Error,
+        format!("{what} on {host} is read-locked: no pull can read it"),
+        format!(
+            "{seen}. {read} (a lock set by `az acr repository update {option} --read-enabled false`): ACR refuses every pull of it, whatever role the identity holds."
+        ),
+        format!(
+            "{LIFT}\naz acr repository update --name {name} {option} --read-enabled true\nIf the lock is deliberate (a retired image), {instead}."
+        ),
+    )
 }

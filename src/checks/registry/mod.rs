@@ -10,6 +10,7 @@
 pub mod daemon_proxy;
 pub mod dockerhub;
 pub mod git_context;
+mod locks;
 mod messages;
 mod platforms;
 mod push;
@@ -278,8 +279,9 @@ async fn check_host(
         report.inconclusive = true;
         return (report, Vec::new());
     };
-    // Push rights no token stated are proven alongside the manifest lookups.
-    let (resolved, proofs) = tokio::join!(
+    // Push rights no token stated are proven, and ACR write locks read, alongside the
+    // manifest lookups.
+    let (resolved, proofs, locks) = tokio::join!(
         look_up_all(
             client,
             host,
@@ -290,9 +292,12 @@ async fn check_host(
             &mut report,
         ),
         push::prove_all(ctx, client, host, &targets, &access, &identity, hints),
+        locks::check_all(client, host, &targets, &access),
     );
-    report.findings.extend(proofs.findings);
-    report.verified.extend(proofs.verified);
+    for part in [proofs, locks] {
+        report.findings.extend(part.findings);
+        report.verified.extend(part.verified);
+    }
     (report, resolved)
 }
 
@@ -476,9 +481,19 @@ async fn bearer_token(
     for t in targets {
         *needs.entry(&t.repository).or_default() |= t.push;
     }
+    // On ACR a push token also asks `metadata_read`, so the same token reads the write
+    // locks (`locks.rs`); ACR grants what the identity holds and drops the rest.
+    let acr = crate::cloud::acr_host(host).is_some();
     let scopes: Vec<String> = needs
         .iter()
-        .map(|(repo, push)| registry::repository_scope(repo, *push))
+        .map(|(repo, push)| {
+            let scope = registry::repository_scope(repo, *push);
+            if acr && *push {
+                format!("{scope},{}", locks::METADATA_READ)
+            } else {
+                scope
+            }
+        })
         .collect();
     let result = client
         .token(host, realm, service, &scopes, identity.credential.as_ref())
@@ -659,6 +674,14 @@ async fn lookup(
         target.repository,
         reply.describe()
     );
+    // On ACR, a failure a read lock explains is reported as that lock.
+    if reply.status != 200
+        && !reply.throttled()
+        && let Some(f) = locks::read_locked(client, host, target, source, &seen).await
+    {
+        out.findings.push(f.about(info.reference.clone()));
+        return out;
+    }
     match reply.status {
         200 => {
             let manifest = Manifest {

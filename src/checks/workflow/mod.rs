@@ -14,6 +14,7 @@
 //! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
 //! of builds on a builder with its own image store from the workspace.
 
+mod arm_audience;
 mod azure_login;
 mod context;
 mod messages;
@@ -35,6 +36,7 @@ use crate::workflow::locate::{self, LocateError, Located, WorkflowFiles, Workspa
 use crate::workflow::model::{Grant, Job, Permissions, PermissionsKind, Step, Workflow};
 use crate::workflow::yaml::Pos;
 use crate::workflow::{Discovery, StepRef};
+pub use arm_audience::arm_audience_tokens;
 use messages::*;
 pub use shared_config::preexisting_credentials;
 use std::collections::HashMap;
@@ -128,6 +130,7 @@ pub fn check(
     discovery.logins = found.logins.clone();
     discovery.builders = found.builders.clone();
     discovery.az = found.az.clone();
+    discovery.arm_tokens = found.arm_tokens.clone();
     if let Some(step) = step
         && !discovery.applies
     {

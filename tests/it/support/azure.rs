@@ -56,7 +56,7 @@ pub mod github;
 
 // Re-exported for tests; a test binary that uses only part of them must not warn.
 #[allow(unused_imports)]
-pub use acr::{AcrBridge, DataPlaneAccess, fronted_registry_kind};
+pub use acr::{AcrBridge, AcrMetadata, DataPlaneAccess, changeable, fronted_registry_kind};
 #[allow(unused_imports)]
 pub use arm::{
     Arm, ArmRequest, Registry, Role, RoleAssignment, RoleAssignmentMode, RoleDefinition, Sku,
@@ -200,6 +200,8 @@ pub struct AzureFakes {
     pub entra: Entra,
     pub arm: Arm,
     pub github: GitHubOidc,
+    /// ACR's `/acr/v1/` metadata API of every routed registry.
+    pub acr_metadata: AcrMetadata,
     routes: Arc<Mutex<HashMap<String, Route>>>,
     server: MockServer,
     ca: TestCa,
@@ -225,7 +227,13 @@ impl AzureFakes {
         let entra = Entra::new();
         let arm = Arm::new(&entra);
         let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::new(Mutex::new(HashMap::new()));
-        let (e, a, r) = (entra.clone(), arm.clone(), routes.clone());
+        let acr_metadata = AcrMetadata::default();
+        let (e, a, r, m) = (
+            entra.clone(),
+            arm.clone(),
+            routes.clone(),
+            acr_metadata.clone(),
+        );
         let server = MockServer::start_tls(&cert, &key, move |req, _| {
             let host = req.host();
             if let Some(cloud) = Cloud::by_authority_host(&host) {
@@ -242,6 +250,10 @@ impl AzureFakes {
                 }) => {
                     if req.path.starts_with("/oauth2/") {
                         Reply::Proxy(token_server)
+                    } else if req.path.starts_with("/acr/v1/") {
+                        Reply::Respond(m.handle(&host, req))
+                    } else if let Some(refused) = m.refuses_read(&host, &req.path) {
+                        Reply::Respond(refused)
                     } else {
                         Reply::Proxy(registry)
                     }
@@ -259,6 +271,7 @@ impl AzureFakes {
             entra,
             arm,
             github,
+            acr_metadata,
             routes,
             server,
             ca,
@@ -327,7 +340,7 @@ impl AzureFakes {
 
     /// Serves `host` (a login server such as `myreg.azurecr.io`, covered by the
     /// certificate's `*.azurecr.io`) as ACR does: `/oauth2/*` relayed to the token
-    /// server, everything else to the registry (plain HTTP; start it with
+    /// server, `/acr/v1/*` to [`AcrMetadata`], everything else to the registry (plain HTTP; start it with
     /// [`fronted_registry_kind`] so its challenge names `https://HOST/oauth2/token`).
     /// Relayed requests carry `X-Forwarded-Proto: https`.
     pub fn serve_registry(&self, host: &str, registry: SocketAddr, token_server: SocketAddr) {

@@ -38,6 +38,7 @@
 //! bridge owns the TokenServer grants of every principal that has (or had) an assignment
 //! covering the registry; add manual grants for other users only.
 
+use super::super::http::{Request, Response};
 use super::super::registry::Kind;
 use super::super::token::TokenServer;
 use super::arm::{
@@ -250,4 +251,189 @@ impl AcrBridge {
     pub fn registry_id(&self) -> &str {
         &self.inner.registry_id
     }
+}
+
+/// ACR's metadata API for the routed registries ([`AzureFakes::serve_registry`]):
+/// `GET /acr/v1/{name}` and `GET /acr/v1/{name}/_tags/{reference}`, with the
+/// documented answers (azure-rest-api-specs
+/// `specification/containerregistry/data-plane/Microsoft.ContainerRegistry`, operations
+/// `ContainerRegistry_GetProperties` / `ContainerRegistry_GetTagProperties`; Learn
+/// https://learn.microsoft.com/rest/api/containerregistry/repository/get-properties and
+/// https://learn.microsoft.com/rest/api/containerregistry/tag/get-properties).
+///
+/// The fake knows only the repositories and tags a test declares ([`Self::repository`],
+/// [`Self::tag`]); every other one answers 404 as a repository or tag that does not
+/// exist. A request needs a Bearer token whose `access` claim grants `metadata_read` on
+/// the repository (the scope azure-cli asks for these calls, `acr/_docker_utils.py`);
+/// the token server signed it, so its claims are read, not its signature checked
+/// again. Without one: 401 with a Bearer challenge naming that scope.
+#[derive(Clone, Default)]
+pub struct AcrMetadata {
+    /// (login server, repository) → (changeableAttributes, tags → (digest, attributes)).
+    repos: Arc<Mutex<std::collections::HashMap<(String, String), DeclaredRepository>>>,
+}
+
+#[derive(Clone, Default)]
+struct DeclaredRepository {
+    attributes: serde_json::Value,
+    tags: std::collections::BTreeMap<String, (String, serde_json::Value)>,
+}
+
+/// `changeableAttributes` with write and read as given (delete and list enabled).
+pub fn changeable(write: bool, read: bool) -> serde_json::Value {
+    serde_json::json!({
+        "deleteEnabled": true,
+        "writeEnabled": write,
+        "readEnabled": read,
+        "listEnabled": true,
+    })
+}
+
+impl AcrMetadata {
+    /// Declares `repo` on `host` with these attributes (see [`changeable`]).
+    pub fn repository(&self, host: &str, repo: &str, attributes: serde_json::Value) {
+        let mut repos = self.repos.lock().unwrap();
+        let entry = repos
+            .entry((host.to_ascii_lowercase(), repo.to_string()))
+            .or_default();
+        entry.attributes = attributes;
+    }
+
+    /// Declares `repo:tag` (pointing at `digest`) with these attributes; declares the
+    /// repository (all enabled) when it is not yet.
+    pub fn tag(
+        &self,
+        host: &str,
+        repo: &str,
+        tag: &str,
+        digest: &str,
+        attributes: serde_json::Value,
+    ) {
+        let mut repos = self.repos.lock().unwrap();
+        let entry = repos
+            .entry((host.to_ascii_lowercase(), repo.to_string()))
+            .or_insert_with(|| DeclaredRepository {
+                attributes: changeable(true, true),
+                ..Default::default()
+            });
+        entry
+            .tags
+            .insert(tag.to_string(), (digest.to_string(), attributes));
+    }
+
+    /// For a manifest read (`/v2/<repo>/manifests/<reference>`) of a read-locked
+    /// repository or tag: ACR's refusal, `REGISTRY_DISALLOWED_OPERATION` with the text of
+    /// the ACR FAQ (https://aka.ms/acr/faq/#why-does-my-pull-or-push-request-fail-with-disallowed-operation).
+    /// The status is a choice: 405, as ACR answered a disallowed operation in
+    /// Azure/azure-sdk-for-net issue 22827; the pull's own status is not documented.
+    pub fn refuses_read(&self, host: &str, path: &str) -> Option<Response> {
+        let rest = path.strip_prefix("/v2/")?;
+        let (repo, reference) = rest.split_once("/manifests/")?;
+        let repos = self.repos.lock().unwrap();
+        let declared = repos.get(&(host.to_ascii_lowercase(), repo.to_string()))?;
+        let unreadable = |a: &serde_json::Value| a["readEnabled"] == false;
+        let locked = unreadable(&declared.attributes)
+            || declared
+                .tags
+                .get(reference)
+                .is_some_and(|(_, a)| unreadable(a));
+        locked.then(|| {
+            Response::registry_error(
+                405,
+                "REGISTRY_DISALLOWED_OPERATION",
+                "The operation is disallowed on this registry, repository or image. View troubleshooting steps at https://aka.ms/acr/faq/#why-does-my-pull-or-push-request-fail-with-disallowed-operation",
+            )
+        })
+    }
+
+    /// Answers a request under `/acr/v1/` for `host`.
+    pub fn handle(&self, host: &str, req: &Request) -> Response {
+        let Some(rest) = req.path.strip_prefix("/acr/v1/") else {
+            return Response::registry_error(404, "NOT_FOUND", "no such route");
+        };
+        let (repo, tag) = match rest.split_once("/_tags/") {
+            Some((repo, tag)) => (repo, Some(tag)),
+            None => (rest, None),
+        };
+        if req.method != "GET" {
+            return Response::registry_error(405, "UNSUPPORTED", "the fake serves GET only");
+        }
+        if !grants_metadata_read(req, repo) {
+            return Response::registry_error(
+                401,
+                "UNAUTHORIZED",
+                "authentication required, visit https://aka.ms/acr/authorization for more information.",
+            )
+            .header(
+                "WWW-Authenticate",
+                &format!(
+                    r#"Bearer realm="https://{host}/oauth2/token",service="{host}",scope="repository:{repo}:metadata_read""#
+                ),
+            );
+        }
+        let repos = self.repos.lock().unwrap();
+        let Some(declared) = repos.get(&(host.to_ascii_lowercase(), repo.to_string())) else {
+            return Response::registry_error(
+                404,
+                "NAME_UNKNOWN",
+                "repository name not known to registry",
+            );
+        };
+        let Some(tag) = tag else {
+            return Response::json(
+                200,
+                &serde_json::json!({
+                    "registry": host,
+                    "imageName": repo,
+                    "createdTime": "2026-01-05T10:00:00.0000000Z",
+                    "lastUpdateTime": "2026-01-05T10:00:00.0000000Z",
+                    "manifestCount": declared.tags.len(),
+                    "tagCount": declared.tags.len(),
+                    "changeableAttributes": declared.attributes,
+                }),
+            );
+        };
+        match declared.tags.get(tag) {
+            Some((digest, attributes)) => Response::json(
+                200,
+                &serde_json::json!({
+                    "registry": host,
+                    "imageName": repo,
+                    "tag": {
+                        "name": tag,
+                        "digest": digest,
+                        "createdTime": "2026-01-05T10:00:00.0000000Z",
+                        "lastUpdateTime": "2026-01-05T10:00:00.0000000Z",
+                        "signed": false,
+                        "changeableAttributes": attributes,
+                    },
+                }),
+            ),
+            None => {
+                Response::registry_error(404, "TAG_UNKNOWN", "the specified tag does not exist")
+            }
+        }
+    }
+}
+
+/// Whether the request's Bearer token grants `metadata_read` on `repo`.
+fn grants_metadata_read(req: &Request, repo: &str) -> bool {
+    let Some(token) = req
+        .header("authorization")
+        .and_then(|h| h.strip_prefix("Bearer "))
+    else {
+        return false;
+    };
+    let Some(claims) = super::try_decode_claims(token.trim()) else {
+        return false;
+    };
+    claims["access"].as_array().into_iter().flatten().any(|a| {
+        a["type"] == "repository"
+            && a["name"] == repo
+            && a["actions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|x| x == "metadata_read" || x == "*")
+    })
 }
