@@ -6,6 +6,7 @@ mod support;
 mod actions_contract;
 mod azure_fakes_selftest;
 mod base_images;
+mod caches_and_refs;
 mod cli;
 mod credentials;
 mod credentials_pass;

@@ -7,6 +7,7 @@
 //! for a pushed repository whose token does not state the push right, an upload session
 //! opened and cancelled (`push.rs`).
 
+mod caches;
 pub mod dockerhub;
 pub mod git_context;
 mod messages;
@@ -111,7 +112,7 @@ pub async fn run(
                 index,
                 info: info.clone(),
                 repository: repository.clone(),
-                push: info.role == Role::Push,
+                push: info.role.pushes(),
                 platforms_requested: ctx
                     .platform_requests
                     .iter()
@@ -169,6 +170,7 @@ pub async fn run(
             outcome.resolved.extend(resolved);
         }
     }
+    caches::name_caches(&ctx.config.caches, contexts, &mut outcome.report);
     throttle_findings(&client, &mut outcome.report);
     outcome.requests = client.request_count();
     outcome.report.verified.sort();
@@ -591,6 +593,17 @@ impl Rights<'_> {
         }
     }
 
+    /// The references a missing right is about: for push, those the build pushes to
+    /// (a cache it only imports from the same repository is not one).
+    fn named(&self, push: bool) -> Vec<&Target> {
+        let pushing: Vec<&Target> = self.targets.iter().copied().filter(|t| t.push).collect();
+        if push && !pushing.is_empty() {
+            pushing
+        } else {
+            self.targets.clone()
+        }
+    }
+
     fn missing(&self, push: bool) -> Finding {
         let shown = if self.granted.is_empty() {
             "no actions".to_string()
@@ -605,7 +618,7 @@ impl Rights<'_> {
             &shown,
             &self.identity.described,
             self.identity,
-            &self.targets,
+            &self.named(push),
         )
     }
 }
