@@ -344,6 +344,11 @@ fn a_subject_mismatch_says_what_the_presented_claims_show() {
     }
 }
 
+/// `--client-id` (OIDC), `extra`, and the context.
+fn oidc_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    [&["--client-id", CLIENT_ID][..], extra, &CONTEXT[..]].concat()
+}
+
 /// P09/P08: the issuer and audience notes, and the reverse immutable case, through the
 /// binary against the Entra fake (its AADSTS codes per issuer, subject and audience).
 #[test]
@@ -391,8 +396,7 @@ fn issuer_audience_and_immutable_form_notes_name_what_the_claims_show() {
         w.az.entra
             .update_app(CLIENT_ID, |app| app.federated = vec![fic]);
         w.az.github.set_claims(claims);
-        let args = [&["--client-id", CLIENT_ID][..], &extra, &CONTEXT[..]].concat();
-        let r = run(&w, true, &[], &args);
+        let r = run(&w, true, &[], &oidc_args(&extra));
         assert_eq!(r.status, 1, "{note}");
         let message = r.only("ID_FEDERATION_MISMATCH")["message"]
             .as_str()
@@ -404,16 +408,10 @@ fn issuer_audience_and_immutable_form_notes_name_what_the_claims_show() {
     // A credential that matches: no finding, so no note.
     let w = world(false);
     w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
-    let r = run(
-        &w,
-        true,
-        &[],
-        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
-    );
+    let codes = run(&w, true, &[], &oidc_args(&[])).codes();
     assert!(
-        !r.codes().contains(&"ID_FEDERATION_MISMATCH".to_string()),
-        "{:#}",
-        r.json
+        !codes.iter().any(|c| c == "ID_FEDERATION_MISMATCH"),
+        "{codes:?}"
     );
 }
 
