@@ -24,10 +24,21 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     );
     contexts.extend(bases);
     let mut presented = credentials_and_identity(ctx, http, &contexts, early_sign_in).await;
-    let ((registry, registry_requests), (hub, hub_requests), git) = tokio::join!(
+    // Base images on registries the run does not check get one bounded lookup each.
+    let others =
+        checks::registry::other_bases::other_bases(ctx, &hosts_of(ctx, &contexts), &contexts);
+    let ((registry, registry_requests), (hub, hub_requests), git, (other, other_requests)) = tokio::join!(
         registry_stage(ctx, http, &mut contexts, &presented),
         checks::registry::dockerhub::anonymous_pulls(ctx, http),
-        checks::registry::git_context::check(ctx, http)
+        checks::registry::git_context::check(ctx, http),
+        async {
+            tokio::time::timeout_at(
+                deadline,
+                checks::registry::other_bases::check(ctx, http, others),
+            )
+            .await
+            .unwrap_or_default()
+        }
     );
 
     // What the registry served settles what the earlier stages could not know.
@@ -54,6 +65,8 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     registry.verified.extend(hub.verified);
     registry.findings.extend(git.findings);
     registry.verified.extend(git.verified);
+    registry.findings.extend(other.findings);
+    registry.verified.extend(other.verified);
     for f in &mut registry.findings {
         checks::reference::point_at_from(f, &ctx.base_images, &contexts);
     }
@@ -68,7 +81,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Re
     Report {
         checks,
         contexts,
-        http_requests: registry_requests + hub_requests + identity.requests,
+        http_requests: registry_requests + hub_requests + other_requests + identity.requests,
         identity: identity.identity,
     }
 }

@@ -110,9 +110,9 @@ fn a_context_without_a_host_resolves_to_docker_hub_and_a_digest_push_target_is_r
     assert!(all(&r.json, "REF_PUSH_DIGEST").is_empty(), "{:#}", r.json);
 }
 
-/// A job whose build pushes `{host}/team/app:v1` with these cache entries (YAML values
-/// of `cache-from` and `cache-to`).
-fn cache_workflow(host: &str, cache_from: &str, cache_to: &str) -> String {
+/// A job whose build (step `Build and push`, context `.`) pushes `{host}/team/app:v1`,
+/// with `more` (YAML lines) among its inputs.
+fn job(host: &str, more: &str) -> String {
     format!(
         "on: push
 jobs:
@@ -130,9 +130,15 @@ jobs:
           context: .
           push: true
           tags: {host}/team/app:v1
-          cache-from: {cache_from}
-          cache-to: {cache_to}
-"
+{more}"
+    )
+}
+
+/// [`job`] with these cache entries (YAML values of `cache-from` and `cache-to`).
+fn cache_workflow(host: &str, cache_from: &str, cache_to: &str) -> String {
+    job(
+        host,
+        &format!("          cache-from: {cache_from}\n          cache-to: {cache_to}\n"),
     )
 }
 
@@ -309,6 +315,109 @@ fn a_registry_cache_needs_pull_and_push_with_the_builds_credential_and_a_missing
     let verified = report.to_string();
     assert!(
         verified.contains("grants push on `team/cache`"),
+        "{report:#}"
+    );
+}
+
+/// Runs the job on `dockerfile` with this docker config; the JSON report.
+fn run_build(checked: &str, dockerfile: &str, docker_config: &str) -> Value {
+    let (ws, docker) = workspace_with(&job(checked, ""), docker_config);
+    std::fs::write(ws.path().join("Dockerfile"), dockerfile).unwrap();
+    let inputs = [("registry", checked), ("auth-mode", "anonymous")];
+    run_in(ws.path(), &docker, "build", &inputs, &[]).report
+}
+
+#[test]
+fn base_images_on_registries_the_run_does_not_check_are_looked_up_once_each() {
+    let checked = TestRegistry::start_blocking(Kind::Plain);
+    let other = TestRegistry::start_blocking(Kind::Plain);
+    support::block_on(async {
+        Publisher::new(&other.url())
+            .single_image("team/base", "v1")
+            .await
+    });
+    let (c, o) = (checked.host(), other.host());
+    let report = run_build(
+        &c,
+        &format!("FROM {o}/team/base:v1 AS one\nFROM {o}/team/base:v9\n"),
+        "{}",
+    );
+    let f = one(&report, "CONTEXT_NOT_FOUND");
+    expect(
+        f,
+        "error",
+        &format!("tag `v9` does not exist in {o}/team/base"),
+        &format!(
+            "Base image of Dockerfile:2 (`FROM {o}/team/base:v9`, step `Build and push`). HEAD /v2/team/base/manifests/v9 → HTTP 404"
+        ),
+    );
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64()),
+        (Some("Dockerfile"), Some(2))
+    );
+    let text = report.to_string();
+    assert!(
+        text.contains(&format!(
+            "base image `{o}/team/base:v1` (Dockerfile:1) is on {o}, which this run does not check: HEAD /v2/team/base/manifests/v1 → HTTP 200"
+        )),
+        "{report:#}"
+    );
+    // Only the base images' registry answered the lookups: nothing else was asked there.
+    let log = other.log();
+    let heads = log
+        .lines()
+        .filter(|l| {
+            l.contains("http.request.method=HEAD")
+                && l.contains("http.request.uri=/v2/team/base/manifests/")
+        })
+        .count();
+    assert_eq!(heads, 2, "{log}");
+}
+
+#[test]
+fn a_base_image_refused_without_a_credential_names_the_login_and_a_credential_passes() {
+    let checked = TestRegistry::start_blocking(Kind::Plain);
+    let rig = TokenRig::new();
+    rig.ts.grant("ci", "team/cache", &["pull"]);
+    let (c, o) = (checked.host(), rig.reg.host());
+    let dockerfile = format!("FROM {o}/team/cache:old\n");
+    let report = run_build(&c, &dockerfile, "{}");
+    // (The checked registry's own CRED_NOT_FOUND, a notice under `anonymous`, aside.)
+    let about_base: Vec<&Value> = all(&report, "CRED_NOT_FOUND")
+        .into_iter()
+        .filter(|f| text(&f["title"]).starts_with("base image"))
+        .collect();
+    assert_eq!(about_base.len(), 1, "{report:#}");
+    let f = about_base[0];
+    expect(
+        f,
+        "warning",
+        &format!("base image `{o}/team/cache:old` needs a login to {o}"),
+        "Base image of Dockerfile:1",
+    );
+    assert!(
+        text(&f["fix"]).contains(&format!(
+            "- uses: docker/login-action@v3\n  with:\n    registry: {o}\n"
+        )),
+        "{f:#}"
+    );
+    assert_eq!(report["result"], "warn", "{report:#}");
+
+    // With the credential the docker config holds for it: one token, one HEAD, no finding.
+    rig.ts.clear_requests();
+    let report = run_build(&c, &dockerfile, &rig.docker_config());
+    let about: Vec<&Value> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| text(&f["message"]).contains("team/cache"))
+        .collect();
+    assert!(about.is_empty(), "{report:#}");
+    assert_eq!(rig.ts.requests().len(), 1, "{report:#}");
+    assert!(
+        report
+            .to_string()
+            .contains("→ HTTP 200, with the docker config's"),
         "{report:#}"
     );
 }

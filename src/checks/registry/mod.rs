@@ -11,6 +11,7 @@ mod caches;
 pub mod dockerhub;
 pub mod git_context;
 mod messages;
+pub mod other_bases;
 mod platforms;
 mod push;
 
