@@ -52,3 +52,75 @@ pub(super) fn name_caches(caches: &[CacheRef], contexts: &[ContextInfo], report:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::{CheckId, Finding};
+
+    fn cache(reference: &str, export: bool) -> CacheRef {
+        CacheRef {
+            reference: reference.into(),
+            export,
+            step: "Build".into(),
+        }
+    }
+
+    fn info(reference: &str, role: Role) -> ContextInfo {
+        ContextInfo {
+            reference: reference.into(),
+            role,
+            ..ContextInfo::default()
+        }
+    }
+
+    fn judged(code: Code, about: &str, caches: &[CacheRef], contexts: &[ContextInfo]) -> Finding {
+        let mut report = CheckReport::default();
+        report.push(
+            Finding::new(
+                CheckId::Registry,
+                code,
+                Severity::Error,
+                "t",
+                "seen.",
+                "fix",
+            )
+            .about(about),
+        );
+        name_caches(caches, contexts, &mut report);
+        report.findings.remove(0)
+    }
+
+    #[test]
+    fn one_reference_imported_and_exported_is_a_notice_when_missing_and_an_error_when_refused() {
+        let r = "r.io/app:cache";
+        let caches = [cache(r, false), cache(r, true)];
+        let contexts = [info(r, Role::CacheFrom), info(r, Role::CacheTo)];
+        let f = judged(Code::CONTEXT_NOT_FOUND, r, &caches, &contexts);
+        assert_eq!(f.severity, Severity::Notice);
+        assert!(
+            f.message.starts_with(
+                "`r.io/app:cache` is the registry cache of step `Build` (`cache-from`)."
+            ),
+            "{}",
+            f.message
+        );
+        // The export needs the same repository: a refused pull stays an error.
+        let f = judged(Code::ROLE_PULL_MISSING, r, &caches, &contexts);
+        assert_eq!(f.severity, Severity::Error);
+        let f = judged(Code::ROLE_PUSH_MISSING, r, &caches, &contexts);
+        assert!(f.message.contains("(`cache-to`)"), "{}", f.message);
+        // Imported only: a refusal is a warning.
+        let f = judged(Code::ROLE_PULL_MISSING, r, &caches[..1], &contexts[..1]);
+        assert_eq!(f.severity, Severity::Warning);
+        assert!(
+            f.message.ends_with("it never reuses the cache."),
+            "{}",
+            f.message
+        );
+        // Also a context of the build: left as it is.
+        let contexts = [info(r, Role::CacheFrom), info(r, Role::Pull)];
+        let f = judged(Code::CONTEXT_NOT_FOUND, r, &caches, &contexts);
+        assert_eq!((f.severity, f.message.as_str()), (Severity::Error, "seen."));
+    }
+}
