@@ -309,6 +309,7 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         registry,
         contexts,
         pushes,
+        caches: Vec::new(),
         auth_mode: cli.auth_mode,
         azure: AzureOptions {
             client_id: cli.client_id,

@@ -216,6 +216,16 @@ pub struct BuildTools {
     pub az: Vec<String>,
 }
 
+/// A registry cache reference of a build (`cache-from`/`cache-to` `type=registry,ref=…`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheRef {
+    pub reference: String,
+    /// `cache-to`: the build pushes the cache (else `cache-from`: it pulls it).
+    pub export: bool,
+    /// The label of the build step that names it.
+    pub step: String,
+}
+
 #[derive(Debug, Clone)]
 pub struct Config {
     pub registry: Option<Registry>,
@@ -223,6 +233,9 @@ pub struct Config {
     pub contexts: Vec<String>,
     /// `--push`, as written.
     pub pushes: Vec<String>,
+    /// The registry caches the workflow's builds import and export (discovered with the
+    /// contexts and push targets; there is no flag for them).
+    pub caches: Vec<CacheRef>,
     pub auth_mode: AuthMode,
     pub azure: AzureOptions,
     pub docker_config: DockerConfigLocation,
@@ -264,6 +277,7 @@ impl Config {
             registry: None,
             contexts: Vec::new(),
             pushes: Vec::new(),
+            caches: Vec::new(),
             auth_mode: AuthMode::Auto,
             azure: AzureOptions {
                 audience: AzureEnvironment::AzureCloud.facts().oidc_audience.into(),

@@ -46,6 +46,9 @@ pub struct Presented {
     pub sub: String,
     pub aud: String,
     pub job_workflow_ref: Option<String>,
+    /// The `repository_owner_id` and `repository_id` claims, when both are numeric: the
+    /// ids GitHub's immutable subject form appends to the names.
+    pub ids: Option<(String, String)>,
 }
 
 impl Presented {
@@ -70,6 +73,11 @@ impl Presented {
             sub: text("sub"),
             aud: text("aud"),
             job_workflow_ref: Some(text("job_workflow_ref")).filter(|s| !s.is_empty()),
+            ids: Some((text("repository_owner_id"), text("repository_id"))).filter(|(o, r)| {
+                let id =
+                    |s: &str| (1..=20).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit());
+                id(o) && id(r)
+            }),
         }
     }
 }

@@ -247,6 +247,10 @@ pub enum Role {
     /// A `FROM` image of a build's Dockerfile: the build pulls it with the credential it
     /// presents to that registry.
     Base,
+    /// A registry cache the build imports (`cache-from`): pulled, ignored when missing.
+    CacheFrom,
+    /// A registry cache the build exports (`cache-to`): pushed.
+    CacheTo,
 }
 
 impl Role {
@@ -256,6 +260,8 @@ impl Role {
             Role::Pull => "pull",
             Role::Push => "push",
             Role::Base => "base",
+            Role::CacheFrom => "cache-from",
+            Role::CacheTo => "cache-to",
         }
     }
 
@@ -265,12 +271,20 @@ impl Role {
             Role::Pull => "context",
             Role::Push => "push target",
             Role::Base => "base image",
+            Role::CacheFrom => "cache-from reference",
+            Role::CacheTo => "cache-to reference",
         }
     }
 
-    /// True when the build pulls the reference (a context or a base image).
+    /// True when the build pulls the reference (a context, a base image, a cache it
+    /// imports).
     pub fn pulls(self) -> bool {
-        !matches!(self, Role::Push)
+        !self.pushes()
+    }
+
+    /// True when the build pushes to the reference (a push target, a cache it exports).
+    pub fn pushes(self) -> bool {
+        matches!(self, Role::Push | Role::CacheTo)
     }
 }
 

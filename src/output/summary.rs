@@ -694,7 +694,7 @@ fn result_cell(c: &ContextInfo, shown: &[&Finding], report: &Report, linked: usi
         .any(|(id, r)| *id == CheckId::Registry && !r.inconclusive);
     match (c.role, &c.digest) {
         (_, Some(_)) => "✅ found".into(),
-        (Role::Push, None) if registry_looked => "✅ may push".into(),
+        (Role::Push | Role::CacheTo, None) if registry_looked => "✅ may push".into(),
         _ => "⏭️ not checked".into(),
     }
 }

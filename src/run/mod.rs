@@ -90,6 +90,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         if discovery.applies {
             config.contexts = discovery.context_refs();
             config.pushes = discovery.push_refs();
+            config.caches = discovery.cache_refs();
         }
         config.build = build_tools(&discovery);
         (report, discovery)

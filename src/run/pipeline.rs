@@ -31,11 +31,22 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Ch
     );
     contexts.extend(bases);
     let mut presented = credentials_and_identity(ctx, http, &contexts, early_sign_in).await;
-    let ((registry, registry_requests), (hub, hub_requests), git, daemon) = tokio::join!(
+    // Base images on registries the run does not check get one bounded lookup each.
+    let others =
+        checks::registry::other_bases::other_bases(ctx, &hosts_of(ctx, &contexts), &contexts);
+    let ((registry, registry_requests), (hub, hub_requests), git, daemon, (other, other_requests)) = tokio::join!(
         registry_stage(ctx, http, &mut contexts, &presented),
         checks::registry::dockerhub::anonymous_pulls(ctx, http),
         checks::registry::git_context::check(ctx, http),
-        checks::registry::daemon_proxy::check(ctx)
+        checks::registry::daemon_proxy::check(ctx),
+        async {
+            tokio::time::timeout_at(
+                deadline,
+                checks::registry::other_bases::check(ctx, http, others),
+            )
+            .await
+            .unwrap_or_default()
+        }
     );
 
     // What the registry served settles what the earlier stages could not know.
@@ -64,6 +75,8 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Ch
     registry.verified.extend(git.verified);
     registry.findings.extend(daemon.findings);
     registry.verified.extend(daemon.verified);
+    registry.findings.extend(other.findings);
+    registry.verified.extend(other.verified);
     for f in &mut registry.findings {
         checks::reference::point_at_from(f, &ctx.base_images, &contexts);
     }
@@ -79,7 +92,7 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Ch
         report: Report {
             checks,
             contexts,
-            http_requests: registry_requests + hub_requests + identity.requests,
+            http_requests: registry_requests + hub_requests + other_requests + identity.requests,
             identity: identity.identity,
         },
         registries: identity.registries,

@@ -29,8 +29,10 @@ pub enum Role {
     Push,
     /// A tag the step gives its image without pushing it: docker still parses it.
     Tag,
-    /// A registry cache the build imports from or exports to (`type=registry,ref=…`).
-    Cache,
+    /// A registry cache the build imports from (`cache-from`, `type=registry,ref=…`).
+    CacheFrom,
+    /// A registry cache the build exports to (`cache-to`, `type=registry,ref=…`).
+    CacheTo,
 }
 
 impl Role {
@@ -39,8 +41,13 @@ impl Role {
             Role::Context => "context",
             Role::Push => "push target",
             Role::Tag => "tag",
-            Role::Cache => "cache reference",
+            Role::CacheFrom | Role::CacheTo => "cache reference",
         }
+    }
+
+    /// A registry cache reference (`cache-from` or `cache-to`).
+    pub fn is_cache(self) -> bool {
+        matches!(self, Role::CacheFrom | Role::CacheTo)
     }
 }
 
@@ -916,9 +923,10 @@ impl<'i> StepScan<'i, '_> {
     }
 
     /// The registry references of a cache entry (`type=registry,ref=<ref>`; for
-    /// `cache-from` also the bare `<ref>` form, which means the same), as [`Role::Cache`].
+    /// `cache-from` also the bare `<ref>` form, which means the same), as [`Role::CacheFrom`] or [`Role::CacheTo`].
     /// Other cache types (`gha`, `local`, `inline`, …) name no registry.
     fn cache_entry(&mut self, origin: Origin, text: &Text, value: &Value, from: bool) {
+        let role = if from { Role::CacheFrom } else { Role::CacheTo };
         let written = value.written.text.clone();
         let mut fields: Vec<(usize, usize)> = Vec::new();
         let mut start = 0;
@@ -932,7 +940,7 @@ impl<'i> StepScan<'i, '_> {
             if from {
                 for (a, b) in fields {
                     let v = value.between(a, b);
-                    self.add(Role::Cache, origin, text, &v, None, Vec::new());
+                    self.add(role, origin, text, &v, None, Vec::new());
                 }
             }
             return;
@@ -956,7 +964,7 @@ impl<'i> StepScan<'i, '_> {
             }
         }
         if let (true, Some(v)) = (registry, reference) {
-            self.add(Role::Cache, origin, text, &v, None, Vec::new());
+            self.add(role, origin, text, &v, None, Vec::new());
         }
     }
 
@@ -2417,11 +2425,11 @@ mod tests {
         assert_eq!(
             got,
             vec![
-                want(Role::Cache, "r.io/c:1"),
-                want(Role::Cache, "r.io/d:1"),
-                want(Role::Cache, "r.io/e:1"),
+                want(Role::CacheFrom, "r.io/c:1"),
+                want(Role::CacheFrom, "r.io/d:1"),
+                want(Role::CacheTo, "r.io/e:1"),
                 want(Role::Tag, "a/b:1"),
-                want(Role::Cache, "r.io/g"),
+                want(Role::CacheFrom, "r.io/g"),
             ]
         );
     }

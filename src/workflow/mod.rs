@@ -250,6 +250,22 @@ impl Discovery {
         self.usable(Role::Push)
     }
 
+    /// The registry caches the build steps after acr-preflight's import (`cache-from`)
+    /// and export (`cache-to`), resolved, each once per direction.
+    pub fn cache_refs(&self) -> Vec<crate::config::CacheRef> {
+        [Role::CacheFrom, Role::CacheTo]
+            .into_iter()
+            .flat_map(|role| self.usable(role))
+            .filter_map(|r| {
+                Some(crate::config::CacheRef {
+                    reference: r.reference.clone()?,
+                    export: r.role == Role::CacheTo,
+                    step: r.step.label.clone(),
+                })
+            })
+            .collect()
+    }
+
     /// [`Discovery::contexts`] as `--context` values.
     pub fn context_refs(&self) -> Vec<String> {
         self.contexts()

@@ -385,6 +385,77 @@ fn a_subject_mismatch_says_what_the_presented_claims_show() {
     }
 }
 
+/// `--client-id` (OIDC), `extra`, and the context.
+fn oidc_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    [&["--client-id", CLIENT_ID][..], extra, &CONTEXT[..]].concat()
+}
+
+/// P09/P08: the issuer and audience notes, and the reverse immutable case, through the
+/// binary against the Entra fake (its AADSTS codes per issuer, subject and audience).
+#[test]
+fn issuer_audience_and_immutable_form_notes_name_what_the_claims_show() {
+    const GITHUB: &str = "https://token.actions.githubusercontent.com";
+    let main = format!("repo:{REPO}:ref:refs/heads/main");
+    // (registered credential, claims presented, extra args, note the message must hold)
+    let cases: Vec<(FederatedCredential, GitHubClaims, Vec<&str>, String)> = vec![
+        // Registered with a trailing slash: GitHub never presents one (AADSTS700211).
+        (
+            FederatedCredential::new(&format!("{GITHUB}/"), &main, "api://AzureADTokenExchange"),
+            GitHubClaims::branch(REPO, "main"),
+            vec![],
+            format!("one registered with a trailing slash (`{GITHUB}/`) never matches"),
+        ),
+        (
+            FederatedCredential::github(&main),
+            GitHubClaims::branch(REPO, "main").with_issuer(&format!("{GITHUB}/acme")),
+            vec![],
+            format!("The enterprise `acme` uses its own issuer URL (`{GITHUB}/acme`)"),
+        ),
+        (
+            FederatedCredential::github(&main),
+            GitHubClaims::branch(REPO, "main").with_issuer("https://ghes.example/_services/token"),
+            vec![],
+            "Entra itself must fetch `https://ghes.example/_services/token/.well-known/openid-configuration`".to_string(),
+        ),
+        (
+            FederatedCredential::github(&main),
+            GitHubClaims::branch(REPO, "main"),
+            vec!["--audience", "api://custom"],
+            "The token's audience is `api://custom`, not this cloud's default `api://AzureADTokenExchange`: the credential's `audiences` must list `api://custom`".to_string(),
+        ),
+        // Registered in the immutable form while the repository still presents names.
+        (
+            FederatedCredential::github("repo:octo@900001/app@800001:ref:refs/heads/main"),
+            GitHubClaims::branch(REPO, "main"),
+            vec![],
+            "which this token's `repository_owner_id` and `repository_id` make `repo:octo@900001/app@800001:ref:refs/heads/main`, does not match it".to_string(),
+        ),
+    ];
+    for (fic, claims, extra, note) in cases {
+        let w = world(false);
+        w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+        w.az.entra
+            .update_app(CLIENT_ID, |app| app.federated = vec![fic]);
+        w.az.github.set_claims(claims);
+        let r = run(&w, true, &[], &oidc_args(&extra));
+        assert_eq!(r.status, 1, "{note}");
+        let message = r.only("ID_FEDERATION_MISMATCH")["message"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(message.contains(&note), "{note}\n{message}");
+        assert_no_secret_leaks(&w, &r);
+    }
+    // A credential that matches: no finding, so no note.
+    let w = world(false);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let codes = run(&w, true, &[], &oidc_args(&[])).codes();
+    assert!(
+        !codes.iter().any(|c| c == "ID_FEDERATION_MISMATCH"),
+        "{codes:?}"
+    );
+}
+
 #[test]
 fn a_managed_identity_on_a_github_hosted_runner_is_told_it_has_none() {
     // App Service's managed-identity endpoint variables point the SDK at a closed port

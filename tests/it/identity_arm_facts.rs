@@ -377,3 +377,44 @@ fn a_token_refused_by_the_registry_gets_the_scope_map_fix() {
     );
     assert!(!r.raw.contains(ADMIN_PASSWORD));
 }
+
+/// P49: a registry that throttles every request, on the tier ARM names; the run's
+/// REGISTRY_THROTTLED finding.
+fn throttled(sku: Sku) -> Value {
+    let w = readable_world(|r| r.sku(sku));
+    w.az.route(&w.host, |_| {
+        crate::support::http::Reply::Respond(
+            crate::support::http::Response::registry_error(
+                429,
+                "TOOMANYREQUESTS",
+                "Too many requests. Please visit https://aka.ms/acr/skus#sku-feature-matrix to view limits of all service tiers.",
+            )
+            .header("Retry-After", "1"),
+        )
+    });
+    let args = [&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat();
+    let r = run_config(&w, true, &[], &args, Some("{}"));
+    assert_eq!(r.status, 1, "{:#}", r.json);
+    assert_no_secret_leaks(&w, &r);
+    r.only("REGISTRY_THROTTLED")
+}
+
+#[test]
+fn a_throttled_registry_is_named_with_its_tier_and_the_upgrade_when_there_is_one() {
+    let f = throttled(Sku::Basic);
+    assert_eq!(f["severity"], "error");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("ARM says the registry is on the `Basic` tier"),
+        "{message}"
+    );
+    assert_eq!(
+        f["fix"],
+        "Spread concurrent jobs (each job of a matrix pulls and pushes at the same time), or move myreg from Basic to Premium, the tier with the highest request limits (no downtime): az acr update -n myreg --sku Premium"
+    );
+    // Premium has no larger tier: no upgrade command.
+    let f = throttled(Sku::Premium);
+    let fix = f["fix"].as_str().unwrap();
+    assert!(fix.starts_with("myreg is already on Premium"), "{fix}");
+    assert!(!fix.contains("az acr update"), "{fix}");
+}

@@ -259,7 +259,7 @@ pub(super) fn entra_finding(
                     Code::ID_FEDERATION_MISMATCH,
                     Severity::Error,
                     "no federated credential of the app matches this job's OIDC token",
-                    with_token_notes(&p, cloud, has(7002138), format!(
+                    with_token_notes(&p, cloud, (has(7002138), has(70021) || has(700211)), format!(
                         "{evidence} The job presented iss={} sub={} aud={}{}. A federated credential matches only when issuer, subject and audience are equal to these, exactly and case-sensitively. The subject depends on the trigger: a job with `environment:` presents `repo:OWNER/REPO:environment:NAME`; otherwise a pull request presents `repo:OWNER/REPO:pull_request`; otherwise `repo:OWNER/REPO:ref:refs/heads/BRANCH` (or `refs/tags/TAG`). Repositories using immutable subjects present `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`. New federated credentials can take a few minutes to apply.",
                         p.iss, p.sub, p.aud,
                         p.job_workflow_ref.as_deref().map(|j| format!(" job_workflow_ref={j}")).unwrap_or_default()
@@ -332,11 +332,21 @@ pub(super) fn federation_fix(client: &str, subject: &str, issuer: &str, audience
 
 /// The federation message followed by what the presented claims themselves show.
 /// `case_only`: Entra answered AADSTS7002138, a credential that matches when letter
-/// case is ignored.
-fn with_token_notes(p: &Presented, cloud: &Cloud, case_only: bool, message: String) -> String {
+/// case is ignored; `issuer_refused`: it answered 70021 or 700211, which leave the
+/// registered issuer in doubt.
+fn with_token_notes(
+    p: &Presented,
+    cloud: &Cloud,
+    (case_only, issuer_refused): (bool, bool),
+    message: String,
+) -> String {
     let case = case_only.then(|| super::subject::case_note(&p.sub));
     case.into_iter()
-        .chain(super::subject::token_notes(p, cloud.fic_audience))
+        .chain(super::subject::token_notes(
+            p,
+            cloud.fic_audience,
+            issuer_refused,
+        ))
         .fold(message, |m, note| m + " " + &note)
 }
 

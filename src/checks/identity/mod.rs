@@ -588,7 +588,7 @@ fn token_needs(host: &str, contexts: &[ContextInfo]) -> BTreeMap<String, bool> {
         if let (Some(h), Some(repo)) = (&c.registry, &c.repository)
             && h.eq_ignore_ascii_case(host)
         {
-            *needs.entry(repo.clone()).or_default() |= c.role == Role::Push;
+            *needs.entry(repo.clone()).or_default() |= c.role.pushes();
         }
     }
     needs

@@ -68,8 +68,9 @@ pub(super) fn case_note(sub: &str) -> String {
 }
 
 /// Notes on the presented token, each a sentence or two, most specific first.
-/// `audience` is the audience this cloud's federated credentials use by default.
-pub(super) fn token_notes(p: &Presented, audience: &str) -> Vec<String> {
+/// `audience` is the audience this cloud's federated credentials use by default;
+/// `issuer_refused`: Entra's code leaves the issuer in doubt (AADSTS70021, 700211).
+pub(super) fn token_notes(p: &Presented, audience: &str, issuer_refused: bool) -> Vec<String> {
     let mut notes = Vec::new();
     match split(&p.sub) {
         None if !p.sub.is_empty() => notes.push(
@@ -87,6 +88,10 @@ pub(super) fn token_notes(p: &Presented, audience: &str) -> Vec<String> {
                 notes.push(format!(
                     "The subject uses GitHub's immutable form (`{repo}`: owner and repository with their numeric ids). A credential registered with the names only (`repo:OWNER/REPO:…`) does not match it: register the subject as presented."
                 ));
+            } else if let Some(with_ids) = immutable_form(&p.sub, repo, p.ids.as_ref()) {
+                notes.push(format!(
+                    "The subject uses the name form: immutable subjects are not enabled for this repository. A credential registered in GitHub's immutable form, which this token's `repository_owner_id` and `repository_id` make `{with_ids}`, does not match it (Entra's migration guide registers that form before the repository switches): enable immutable subjects for the repository, or register the subject as presented."
+                ));
             }
             if matches!(tail, Tail::Branch | Tail::Tag) {
                 notes.push(
@@ -97,7 +102,11 @@ pub(super) fn token_notes(p: &Presented, audience: &str) -> Vec<String> {
         }
     }
     let iss = p.iss.as_str();
-    if iss.ends_with('/') {
+    if iss == GITHUB_ISSUER && issuer_refused {
+        notes.push(format!(
+            "The credential's issuer must be exactly `{GITHUB_ISSUER}`: one registered with a trailing slash (`{GITHUB_ISSUER}/`) never matches, since Entra compares the issuer as written."
+        ));
+    } else if iss.ends_with('/') {
         notes.push(format!(
             "The issuer `{iss}` ends with `/`: the credential's issuer must be written exactly so, with the slash."
         ));
@@ -122,6 +131,18 @@ pub(super) fn token_notes(p: &Presented, audience: &str) -> Vec<String> {
     notes
 }
 
+/// The immutable form of a name-form subject: `repo:OWNER@OWNER_ID/REPO@REPO_ID:…`
+/// from the token's id claims (https://learn.microsoft.com/entra/workload-id/workload-identities-github-immutable-subjects).
+fn immutable_form(sub: &str, repo: &str, ids: Option<&(String, String)>) -> Option<String> {
+    let (owner_id, repo_id) = ids?;
+    let (owner, name) = repo.split_once('/')?;
+    if owner.is_empty() || name.is_empty() || name.contains('/') {
+        return None;
+    }
+    let tail = sub.strip_prefix("repo:")?.strip_prefix(repo)?;
+    Some(format!("repo:{owner}@{owner_id}/{name}@{repo_id}{tail}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,8 +155,9 @@ mod tests {
             sub: sub.into(),
             aud: aud.into(),
             job_workflow_ref: None,
+            ids: None,
         };
-        token_notes(&p, AUD)
+        token_notes(&p, AUD, false)
     }
 
     #[test]
@@ -210,6 +232,24 @@ mod tests {
             "{n:?}"
         );
         assert!(!is_immutable("octo/app@v2"));
+        // The name form with the id claims: the immutable form is spelled out.
+        let p = Presented {
+            iss: GITHUB_ISSUER.into(),
+            sub: "repo:octo/app:environment:prod".into(),
+            aud: AUD.into(),
+            ids: Some(("12".into(), "34".into())),
+            ..Presented::default()
+        };
+        let n = token_notes(&p, AUD, false);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].contains("`repo:octo@12/app@34:environment:prod`"),
+            "{n:?}"
+        );
+        assert_eq!(
+            immutable_form("repo:a/b/c:x", "a/b/c", Some(&("1".into(), "2".into()))),
+            None
+        );
         assert!(!is_immutable("octo@x/app@5"));
     }
 
@@ -236,6 +276,21 @@ mod tests {
             AUD,
         );
         assert!(n[0].contains("ends with `/`"), "{n:?}");
+        // The default issuer: the registered side may carry the slash, on 70021/700211 only.
+        let p = Presented {
+            iss: GITHUB_ISSUER.into(),
+            sub: "repo:octo/app:pull_request".into(),
+            aud: AUD.into(),
+            ..Presented::default()
+        };
+        let n = token_notes(&p, AUD, true);
+        assert_eq!(n.len(), 1, "{n:?}");
+        assert!(
+            n[0].contains("exactly `https://token.actions.githubusercontent.com`")
+                && n[0].contains("trailing slash"),
+            "{n:?}"
+        );
+        assert!(token_notes(&p, AUD, false).is_empty());
         let n = notes(GITHUB_ISSUER, "repo:octo/app:pull_request", "api://custom");
         assert!(
             n[0].contains("`api://custom`, not this cloud's default `api://AzureADTokenExchange`"),

@@ -41,10 +41,13 @@ pub fn base_contexts(
             continue;
         }
         if !hosts.iter().any(|h| same_registry(h, &host)) {
-            report.verified(format!(
-                "base image `{}` ({at}) not checked: {host} is not a registry this run checks",
-                base.image
-            ));
+            // Other registries than Docker Hub get their own lookup (registry/other_bases.rs).
+            if parsed.is_docker_hub() {
+                report.verified(format!(
+                    "base image `{}` ({at}) not checked: {host} is not a registry this run checks",
+                    base.image
+                ));
+            }
             continue;
         }
         report.verified(format!(
@@ -96,7 +99,7 @@ pub fn point_at_from(finding: &mut Finding, bases: &BaseImages, contexts: &[Cont
 }
 
 /// "Base image of services/api/Dockerfile:3 (`FROM alpine:${TAG}`, after ARG substitution)."
-fn from_line(base: &BaseRef) -> String {
+pub fn from_line(base: &BaseRef) -> String {
     let substituted = if base.written == base.image {
         String::new()
     } else {

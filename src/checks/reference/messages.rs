@@ -34,8 +34,13 @@ pub fn show(s: &str) -> String {
 pub(super) fn fact(role: Role, cref: &ContextRef) -> String {
     let r = &cref.reference;
     let mut out = String::new();
-    if role == Role::Push {
-        out.push_str("push ");
+    match role {
+        Role::Push => out.push_str("push "),
+        Role::CacheFrom | Role::CacheTo => {
+            out.push_str(role.as_str());
+            out.push(' ');
+        }
+        Role::Pull | Role::Base => {}
     }
     out.push_str(&cref.written);
     out.push_str(" → registry ");
@@ -71,6 +76,11 @@ pub(super) fn invalid(
         error.explanation()
     );
     message.push_str(&docker_says(error));
+    if matches!(role, Role::CacheFrom | Role::CacheTo) {
+        message.push_str(
+            " BuildKit parses a registry cache reference before the build starts, so it fails.",
+        );
+    }
     let fix = invalid_fix(written, error, registry);
     finding(Code::REF_INVALID, Severity::Error, title, message, fix)
 }
@@ -132,14 +142,20 @@ pub(super) fn capitalize(s: &str) -> String {
     }
 }
 
-pub(super) fn push_with_scheme(cref: &ContextRef) -> Finding {
+pub(super) fn push_with_scheme(role: Role, cref: &ContextRef) -> Finding {
     let shown = show(&cref.written);
+    let plain = if role == Role::Push {
+        "a push target is a plain image reference (`docker build -t`, `az acr build --image`)"
+    } else {
+        "a registry cache `ref=` is a plain image reference"
+    };
     finding(
         Code::REF_INVALID,
         Severity::Error,
         format!("{shown} is not a valid image reference"),
         format!(
-            "Push target {shown} has the prefix `{}`; a push target is a plain image reference (`docker build -t`, `az acr build --image`), prefixes only apply to build contexts.",
+            "{} {shown} has the prefix `{}`; {plain}, prefixes only apply to build contexts.",
+            capitalize(role.noun()),
             cref.written_prefix
         ),
         format!("Write `{}`.", cref.reference_text),
@@ -209,10 +225,9 @@ pub(super) fn no_registry(role: Role, cref: &ContextRef, registry: Option<&Regis
         if oci {
             format!("{shown} names no registry host")
         } else {
-            let noun = if role == Role::Push {
-                "push target "
-            } else {
-                ""
+            let noun = match role {
+                Role::Pull | Role::Base => String::new(),
+                _ => format!("{} ", role.noun()),
             };
             format!("{noun}{shown} names no registry, so it resolves to Docker Hub")
         },
@@ -273,6 +288,20 @@ pub(super) fn wrong_registry(
             "Use `{fix_reference}`, or correct --registry (input `registry`) if the reference is right."
         ),
     )
+}
+
+/// What a registry host finding means for a cache reference: an import BuildKit cannot
+/// make is skipped (the build goes on without the cache, so at most a warning); an
+/// export it cannot make fails the build.
+pub(super) fn cache_consequence(role: Role, finding: &mut Finding) {
+    if role == Role::CacheFrom {
+        if finding.severity == Severity::Error {
+            finding.severity = Severity::Warning;
+        }
+        finding.message.push_str(" BuildKit skips a cache it cannot import and builds without it, so the build does not fail, but it never reuses the cache.");
+    } else {
+        finding.message.push_str(" BuildKit exports the cache (`cache-to`) with the credential the build holds for that host; a failed export fails the build unless the entry says `ignore-error=true`.");
+    }
 }
 
 /// The reference as written, with the tag the build pulls made explicit.

@@ -6,7 +6,7 @@
 mod base;
 mod messages;
 
-pub use base::{base_contexts, point_at_from};
+pub use base::{base_contexts, from_line, point_at_from};
 
 use super::Ctx;
 use crate::config::{Config, Registry};
@@ -32,7 +32,8 @@ pub fn check(config: &Config) -> (CheckReport, Vec<ContextInfo>) {
         .contexts
         .iter()
         .map(|c| (Role::Pull, c))
-        .chain(config.pushes.iter().map(|p| (Role::Push, p)));
+        .chain(config.pushes.iter().map(|p| (Role::Push, p)))
+        .chain(config.caches.iter().map(|c| (cache_role(c), &c.reference)));
     for (role, input) in all {
         let (findings, info, fact) = check_one(role, input, registry);
         for finding in findings {
@@ -44,6 +45,15 @@ pub fn check(config: &Config) -> (CheckReport, Vec<ContextInfo>) {
         infos.push(info);
     }
     (report, infos)
+}
+
+/// The role of a registry cache reference: exported (`cache-to`) or imported.
+pub fn cache_role(cache: &crate::config::CacheRef) -> Role {
+    if cache.export {
+        Role::CacheTo
+    } else {
+        Role::CacheFrom
+    }
 }
 
 fn finding(code: Code, severity: Severity, title: String, message: String, fix: String) -> Finding {
@@ -71,8 +81,8 @@ fn check_one(
     info.tag = r.tag.clone();
     info.digest = r.digest.clone();
 
-    if role == Role::Push && cref.scheme != ContextScheme::Plain {
-        return (vec![push_with_scheme(&cref)], info, None);
+    if !matches!(role, Role::Pull | Role::Base) && cref.scheme != ContextScheme::Plain {
+        return (vec![push_with_scheme(role, &cref)], info, None);
     }
 
     let mut findings = Vec::new();
@@ -96,6 +106,11 @@ fn check_one(
         }
         // Base images are checked against the registry only (`base_contexts`).
         Role::Base => {}
+        Role::CacheFrom | Role::CacheTo => {
+            for f in &mut findings {
+                cache_consequence(role, f);
+            }
+        }
     }
     (findings, info, Some(fact(role, &cref)))
 }

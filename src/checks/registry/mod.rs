@@ -7,11 +7,13 @@
 //! for a pushed repository whose token does not state the push right, an upload session
 //! opened and cancelled (`push.rs`).
 
+mod caches;
 pub mod daemon_proxy;
 pub mod dockerhub;
 pub mod git_context;
 mod locks;
 mod messages;
+pub mod other_bases;
 mod platforms;
 mod push;
 mod submodules;
@@ -117,7 +119,7 @@ pub async fn run(
                 index,
                 info: info.clone(),
                 repository: repository.clone(),
-                push: info.role == Role::Push,
+                push: info.role.pushes(),
                 platforms_requested: ctx
                     .platform_requests
                     .iter()
@@ -175,7 +177,8 @@ pub async fn run(
             outcome.resolved.extend(resolved);
         }
     }
-    throttle_findings(&client, &mut outcome.report);
+    caches::name_caches(&ctx.config.caches, contexts, &mut outcome.report);
+    throttle_findings(&client, hints, &mut outcome.report);
     outcome.requests = client.request_count();
     outcome.report.verified.sort();
     outcome
@@ -611,6 +614,17 @@ impl Rights<'_> {
         }
     }
 
+    /// The references a missing right is about: for push, those the build pushes to
+    /// (a cache it only imports from the same repository is not one).
+    fn named(&self, push: bool) -> Vec<&Target> {
+        let pushing: Vec<&Target> = self.targets.iter().copied().filter(|t| t.push).collect();
+        if push && !pushing.is_empty() {
+            pushing
+        } else {
+            self.targets.clone()
+        }
+    }
+
     fn missing(&self, push: bool) -> Finding {
         let shown = if self.granted.is_empty() {
             "no actions".to_string()
@@ -625,7 +639,7 @@ impl Rights<'_> {
             &shown,
             &self.identity.described,
             self.identity,
-            &self.targets,
+            &self.named(push),
         )
     }
 }
@@ -1144,7 +1158,7 @@ fn artifact_finding(info: &ContextInfo, media_type: Option<&str>, body: &[u8]) -
     None
 }
 
-fn throttle_findings(client: &Client, report: &mut CheckReport) {
+fn throttle_findings(client: &Client, hints: &RoleHints, report: &mut CheckReport) {
     let throttles = client.throttles();
     if throttles.is_empty() {
         return;
@@ -1170,22 +1184,45 @@ fn throttle_findings(client: &Client, report: &mut CheckReport) {
             "it still refused after bounded retries within the deadline",
         )
     };
-    let fix = match acr_name(&host) {
-        Some(name) => format!("ACR's request limits depend on the SKU: spread concurrent jobs, or move to a larger tier: az acr update -n {name} --sku Premium"),
-        None if crate::reference::is_docker_hub(&host) => "Log in to Docker Hub (authenticated pulls have higher limits), or pull through a mirror.".into(),
-        None => format!("Reduce concurrent pulls from {host}, or ask its administrator about its rate limits."),
+    let sku = hints.facts(&host).and_then(|f| f.sku.as_deref());
+    let fix = match (acr_name(&host), sku) {
+        (Some(name), Some(sku)) => sku_fix(name, sku),
+        (Some(name), None) => format!("ACR's request limits depend on the SKU: spread concurrent jobs, or move to a larger tier: az acr update -n {name} --sku Premium"),
+        (None, _) if crate::reference::is_docker_hub(&host) => "Log in to Docker Hub (authenticated pulls have higher limits), or pull through a mirror.".into(),
+        (None, _) => format!("Reduce concurrent pulls from {host}, or ask its administrator about its rate limits."),
     };
+    let tier = sku
+        .filter(|_| acr_name(&host).is_some())
+        .map(|sku| format!(" ARM says the registry is on the {} tier, whose request limits apply to every job that uses it at the same time.", crate::checks::reference::show_value(sku)))
+        .unwrap_or_default();
     report.push(finding(
         Code::REGISTRY_THROTTLED,
         severity,
         format!("{host} throttled this run (429)"),
         format!(
-            "{} request(s) were answered with 429 TOOMANYREQUESTS, last {};{retry} {outcome}.",
+            "{} request(s) were answered with 429 TOOMANYREQUESTS, last {};{retry} {outcome}.{tier}",
             throttles.len(),
             worst.url
         ),
         fix,
     ));
+}
+
+/// REGISTRY_THROTTLED's fix for an ACR whose tier ARM named. Learn's service tier page
+/// (https://learn.microsoft.com/azure/container-registry/container-registry-skus) gives
+/// the tiers' read/write limits, higher for each tier, Premium the highest, and
+/// `az acr update --sku` to change tier without downtime; it states no fixed per-minute
+/// numbers any more, so none are quoted here.
+fn sku_fix(name: &str, sku: &str) -> String {
+    if sku.eq_ignore_ascii_case("Premium") {
+        format!(
+            "{name} is already on Premium, the tier with the highest request limits: spread concurrent jobs (each job of a matrix pulls and pushes at the same time), retry with backoff, and watch the registry's ThrottledRequests metric; ask Azure support if Premium's limits are not enough."
+        )
+    } else {
+        format!(
+            "Spread concurrent jobs (each job of a matrix pulls and pushes at the same time), or move {name} from {sku} to Premium, the tier with the highest request limits (no downtime): az acr update -n {name} --sku Premium"
+        )
+    }
 }
 
 #[cfg(test)]

@@ -26,10 +26,13 @@ pub(super) fn invalid_names(report: &mut CheckReport, config: &Config, discovery
     }
 }
 
-/// The contexts and push targets that stand in for --context/--push: the reference
-/// check reports those ([`Discovery::contexts`], [`Discovery::pushes`]).
+/// The contexts, push targets and registry caches that stand in for --context/--push:
+/// the reference check reports those ([`Discovery::contexts`], [`Discovery::pushes`],
+/// [`Discovery::cache_refs`]).
 fn handed_to_reference_check(discovery: &Discovery, r: &DiscoveredRef) -> bool {
-    discovery.applies && r.after_preflight && matches!(r.role, Role::Context | Role::Push)
+    discovery.applies
+        && r.after_preflight
+        && (matches!(r.role, Role::Context | Role::Push) || r.role.is_cache())
 }
 
 /// A context may carry `docker-image://`/`oci://`; every other name is a plain reference.
@@ -55,7 +58,7 @@ fn invalid(config: &Config, r: &DiscoveredRef, reference: &str, error: &Referenc
         Role::Tag => message.push_str(
             " The step does not push it, but the build parses every tag it is given before it starts, so it fails.",
         ),
-        Role::Cache => message.push_str(
+        Role::CacheFrom | Role::CacheTo => message.push_str(
             " BuildKit parses a registry cache reference before the build starts, so it fails.",
         ),
         Role::Context | Role::Push => {}
