@@ -36,6 +36,9 @@ pub struct Ctx {
     pub docker_hub_login: Option<String>,
     /// The remote URL contexts of the builds after acr-preflight's step (P42).
     pub remote_contexts: Vec<crate::workflow::RemoteContext>,
+    /// The logins, builds and time limit of the steps after acr-preflight's (the
+    /// credentials check's runner-side checks).
+    pub job: crate::workflow::JobFacts,
 }
 
 impl Ctx {
@@ -51,6 +54,7 @@ impl Ctx {
             base_images: crate::workflow::BaseImages::default(),
             docker_hub_login: None,
             remote_contexts: Vec::new(),
+            job: crate::workflow::JobFacts::default(),
         }
     }
 

@@ -4,4 +4,5 @@
 
 pub mod config;
 pub mod credential;
+pub mod daemon;
 pub mod helper;

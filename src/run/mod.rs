@@ -122,6 +122,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         ctx.base_images = discovery.base_images(&workspace);
         ctx.docker_hub_login = discovery.docker_hub_login();
         ctx.remote_contexts = discovery.remote_contexts();
+        ctx.job = discovery.job_facts();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.
     let http = crate::http::build_client(&ctx.config).map_err(|e| {

@@ -9,6 +9,7 @@ mod base_images;
 mod cli;
 mod credentials;
 mod credentials_pass;
+mod docker_side;
 mod fault_injection;
 mod fuzz_corpus;
 mod generated_docs;

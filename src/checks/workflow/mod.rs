@@ -124,6 +124,7 @@ pub fn check(
     discovery.builds = found.builds.clone();
     discovery.logins = found.logins.clone();
     discovery.builders = found.builders.clone();
+    discovery.timeout = crate::workflow::JobTimeout::of(job, &workflow.path);
     if let Some(step) = step
         && !discovery.applies
     {
