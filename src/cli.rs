@@ -496,6 +496,13 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
         actions_id_token_request_token: var(env, "ACTIONS_ID_TOKEN_REQUEST_TOKEN"),
         azure_federated_token_file: path_of("AZURE_FEDERATED_TOKEN_FILE"),
         runner_environment: trimmed_var(env, "RUNNER_ENVIRONMENT"),
+        docker_host: trimmed_var(env, "DOCKER_HOST"),
+        dbus_session: var(env, "DBUS_SESSION_BUS_ADDRESS").is_some(),
+        azure_env_set: crate::docker::helper::ACR_ENV_VARIABLES
+            .iter()
+            .copied()
+            .filter(|k| trimmed_var(env, k).is_some())
+            .collect(),
     }
 }
 

@@ -164,6 +164,14 @@ pub struct RunEnvironment {
     pub azure_federated_token_file: Option<PathBuf>,
     /// `RUNNER_ENVIRONMENT`: `github-hosted` or `self-hosted`.
     pub runner_environment: Option<String>,
+    /// `DOCKER_HOST`: the daemon the docker CLI talks to (`unix:///var/run/docker.sock`
+    /// when unset).
+    pub docker_host: Option<String>,
+    /// `DBUS_SESSION_BUS_ADDRESS` is set: the `secretservice` helper needs a D-Bus session.
+    pub dbus_session: bool,
+    /// Which of `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_TENANT_ID` are set and
+    /// not empty (names only; the `acr-env` helper reads them).
+    pub azure_env_set: Vec<&'static str>,
 }
 
 impl RunEnvironment {

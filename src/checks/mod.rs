@@ -45,6 +45,9 @@ pub struct Ctx {
     /// The proxy variables set (not empty) in acr-preflight's environment, as spelled
     /// (`HTTPS_PROXY`), each once; their values are registered as secrets.
     pub proxy_vars: Vec<String>,
+    /// The logins, builds and time limit of the steps after acr-preflight's (the
+    /// credentials check's runner-side checks).
+    pub job: crate::workflow::JobFacts,
 }
 
 impl Ctx {
@@ -63,6 +66,7 @@ impl Ctx {
             logins: Vec::new(),
             azure_logins: Vec::new(),
             proxy_vars: Vec::new(),
+            job: crate::workflow::JobFacts::default(),
         }
     }
 

@@ -81,6 +81,36 @@ pub fn find_program(program: &str, path: Option<&OsStr>) -> Result<PathBuf, Help
     })
 }
 
+/// The first executable `program` in the absolute directories of `path` (a `PATH`
+/// value), as Go's `exec.LookPath` finds it.
+pub fn on_path(program: &str, path: Option<&OsStr>) -> Option<PathBuf> {
+    std::env::split_paths(path?)
+        .filter(|dir| dir.is_absolute())
+        .map(|dir| dir.join(program))
+        .find(|candidate| is_executable_file(candidate))
+}
+
+/// The credential store docker picks on Linux for a config that names none (no
+/// `credsStore`, no `credHelpers`, no `auths`, or no file): `pass` when the `pass`
+/// program is on PATH, else `secretservice`, and only when its
+/// `docker-credential-<store>` is on PATH too. Source: docker/cli
+/// `cli/config/credentials/default_store_linux.go` and `DetectDefaultStore` in
+/// `default_store.go` (<https://github.com/docker/cli/tree/master/cli/config/credentials>).
+pub fn default_store(path: Option<&OsStr>) -> Option<&'static str> {
+    let store = if on_path("pass", path).is_some() {
+        "pass"
+    } else {
+        "secretservice"
+    };
+    on_path(&program_name(store), path).map(|_| store)
+}
+
+/// The variables `docker-credential-acr-env` signs in with (client credentials); without
+/// them it falls back to a managed identity. Source:
+/// <https://github.com/chrismellard/docker-credential-acr-env#how-it-works>.
+pub const ACR_ENV_VARIABLES: [&str; 3] =
+    ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"];
+
 fn is_executable_file(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)

@@ -6,3 +6,4 @@ pub mod config;
 pub mod credential;
 pub mod daemon;
 pub mod helper;
+pub mod socket;

@@ -262,6 +262,18 @@ impl DiscoveredRef {
     }
 }
 
+impl LoginStep {
+    /// The login runs `docker login`, which needs the docker CLI and daemon and writes
+    /// the docker config: `docker login`, docker/login-action (which runs `docker login`)
+    /// and `az acr login` (which runs `docker login` unless `--expose-token`).
+    pub fn runs_docker_login(&self) -> bool {
+        matches!(
+            self.what.as_str(),
+            "docker login" | "docker/login-action" | "az acr login"
+        )
+    }
+}
+
 /// A build or push command found in the job.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildCommand {

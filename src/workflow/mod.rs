@@ -65,6 +65,85 @@ pub struct Discovery {
     /// Secret values written literally in the workflow (a `creds` JSON's
     /// `clientSecret`): registered with the run's secrets so no output shows them.
     pub literal_secrets: Vec<String>,
+    /// The job's `timeout-minutes`.
+    pub timeout: JobTimeout,
+}
+
+/// The job's `timeout-minutes`: the longest its later steps (the build) can run.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum JobTimeout {
+    /// Not written: GitHub's default of 360 minutes.
+    #[default]
+    Default,
+    /// A number of minutes, where it is written.
+    Set { minutes: u64, location: Location },
+    /// An expression or a value that is not a whole number of minutes.
+    Unknown,
+}
+
+impl JobTimeout {
+    /// GitHub's limit when `timeout-minutes` is not set
+    /// (<https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax#jobsjob_idtimeout-minutes>).
+    pub const DEFAULT_MINUTES: u64 = 360;
+
+    /// Reads `timeout-minutes` of a job's mapping.
+    pub fn of(job: &Job, file: &str) -> JobTimeout {
+        let Some(node) = job.node.get("timeout-minutes") else {
+            return JobTimeout::Default;
+        };
+        let Some(text) = node.as_text() else {
+            return JobTimeout::Unknown;
+        };
+        match text.value.trim().parse::<u64>() {
+            Ok(minutes) if minutes > 0 => JobTimeout::Set {
+                minutes,
+                location: Location {
+                    file: file.to_string(),
+                    line: Some(text.start.line),
+                    column: Some(text.start.column),
+                },
+            },
+            _ => JobTimeout::Unknown,
+        }
+    }
+
+    /// The limit in minutes, when known.
+    pub fn minutes(&self) -> Option<u64> {
+        match self {
+            JobTimeout::Default => Some(Self::DEFAULT_MINUTES),
+            JobTimeout::Set { minutes, .. } => Some(*minutes),
+            JobTimeout::Unknown => None,
+        }
+    }
+}
+
+/// What the credentials check needs to know about the steps after acr-preflight's:
+/// empty unless acr-preflight's own step is known (else nothing is "after").
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobFacts {
+    /// Every registry login after acr-preflight's step, in workflow order.
+    pub logins_after: Vec<LoginStep>,
+    /// Every build or push command after acr-preflight's step.
+    pub builds_after: Vec<BuildCommand>,
+    pub timeout: JobTimeout,
+}
+
+impl JobFacts {
+    /// The first later login that runs `docker login` (docker/login-action, `docker
+    /// login`, `az acr login` without `--expose-token`), so writes the docker config.
+    pub fn docker_login_after(&self) -> Option<&LoginStep> {
+        self.logins_after.iter().find(|l| l.runs_docker_login())
+    }
+
+    /// Whether a login after acr-preflight's step may replace the credential for
+    /// `host` (its registry is `host` or not known).
+    pub fn relogin_for(&self, host: &str) -> bool {
+        self.logins_after.iter().any(|l| {
+            l.registry
+                .as_deref()
+                .is_none_or(|r| r.eq_ignore_ascii_case(host))
+        })
+    }
 }
 
 /// An `azure/login` step of the job, as the identity check needs it.
@@ -309,6 +388,28 @@ impl Discovery {
             });
         }
         out
+    }
+
+    /// The facts of the steps after acr-preflight's for the credentials check.
+    pub fn job_facts(&self) -> JobFacts {
+        if self.step.is_none() {
+            return JobFacts::default();
+        }
+        JobFacts {
+            logins_after: self
+                .logins
+                .iter()
+                .filter(|l| l.after_preflight)
+                .cloned()
+                .collect(),
+            builds_after: self
+                .builds
+                .iter()
+                .filter(|b| b.after_preflight)
+                .cloned()
+                .collect(),
+            timeout: self.timeout.clone(),
+        }
     }
 
     /// The registries of the logins before acr-preflight's step (`None` where a login's

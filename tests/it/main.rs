@@ -13,6 +13,7 @@ mod cli;
 mod credentials;
 mod credentials_pass;
 mod daemon_proxy;
+mod docker_side;
 mod fault_injection;
 mod fuzz_corpus;
 mod generated_docs;

@@ -50,7 +50,27 @@ pub(crate) fn run_in(
     inputs: &[(&str, &str)],
     env: &[(&str, &str)],
 ) -> Run {
-    let mut cmd = Command::new(BIN);
+    run_through(&[], workspace, docker, job, inputs, env)
+}
+
+/// [`run_in`] with the binary started through `wrapper` (a program and its arguments,
+/// e.g. `setpriv` to run as another user); empty for a direct start.
+pub(crate) fn run_through(
+    wrapper: &[&str],
+    workspace: &Path,
+    docker: &Path,
+    job: &str,
+    inputs: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Run {
+    let mut cmd = match wrapper.split_first() {
+        Some((program, args)) => {
+            let mut c = Command::new(program);
+            c.args(args).arg(BIN);
+            c
+        }
+        None => Command::new(BIN),
+    };
     cmd.env_clear()
         .env("PATH", "/usr/bin:/bin")
         .env("HOME", workspace)

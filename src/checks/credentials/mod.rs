@@ -7,6 +7,7 @@
 //! of credential, the user name and the expiry, never the value, a prefix or a length.
 
 mod messages;
+mod runner;
 
 use super::Ctx;
 use crate::config::{AuthMode, DockerConfigOrigin};
@@ -103,6 +104,15 @@ struct Outcome {
 /// Checks the docker credentials for `hosts` (normalised `host[:port]`, deduplicated;
 /// Docker Hub as `docker.io`).
 pub async fn run(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredential>) {
+    let (mut report, creds) = check_config(ctx, hosts).await;
+    runner::az_login_needs_docker(ctx, &mut report).await;
+    if let Some(f) = runner::config_not_writable(ctx, &ctx.config.docker_config.dir) {
+        report.push(f);
+    }
+    (report, creds)
+}
+
+async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredential>) {
     let mut report = CheckReport::default();
     let dir = &ctx.config.docker_config.dir;
     if let Some(container) = &ctx.config.env.container
@@ -117,6 +127,9 @@ pub async fn run(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredentia
         Ok(Load::Loaded(config)) => config,
         Ok(Load::Missing { path, dir_exists }) => {
             report.push(missing_config(ctx, hosts, &path, dir_exists));
+            if let Some(f) = runner::implied_secretservice(ctx, None, &path) {
+                report.push(f);
+            }
             report.inconclusive = true;
             let creds = without_config(hosts, &path, Code::DOCKER_CONFIG_MISSING);
             return (report, creds);
@@ -136,6 +149,9 @@ pub async fn run(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCredentia
         config.register_secrets_for(host, &ctx.secrets);
     }
     report.verified(summary_fact(&config));
+    if let Some(f) = runner::implied_secretservice(ctx, Some(&config), &config.path) {
+        report.push(f);
+    }
     let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
     let creds = hosts
         .iter()
@@ -289,11 +305,27 @@ fn find_helpers(
                 })
             })
             .clone();
+        let found = match (
+            found,
+            runner::acr_env_missing(ctx, config, name, *via, usage),
+        ) {
+            (Ok(program), Some((finding, blocks))) => {
+                report.push(finding);
+                if blocks {
+                    programs.insert(name.clone(), Err(Code::HELPER_ENV_MISSING));
+                    continue;
+                }
+                Ok(program)
+            }
+            (found, _) => found,
+        };
         match found {
             Ok(_) => {}
             Err(Code::DOCKER_CONFIG_INVALID) => {
                 report.push(invalid_helper_name(ctx, config, name, *via, usage));
             }
+            // Reported with the variables it misses, above.
+            Err(Code::HELPER_ENV_MISSING) => {}
             Err(Code::HELPER_UNVERIFIABLE) => {
                 report.push(helper_unverifiable(ctx, config, name, *via, usage));
                 report.inconclusive = true;
@@ -635,6 +667,10 @@ fn check_expiry(
             ),
             None,
         )
+    } else if let Some((severity, title, message)) =
+        expires_within_job(ctx, credential, hosts, what, exp, now)
+    {
+        (severity, title, message, None)
     } else {
         return None;
     };
@@ -650,6 +686,54 @@ fn check_expiry(
         .at(display_path(ctx, &location.0), location.1, None),
     );
     problem
+}
+
+/// CRED_EXPIRED before the job's time limit (P32): an ACR refresh token that a build
+/// after acr-preflight's step will use (no later login can replace it) and that
+/// expires before the job's `timeout-minutes` (GitHub's 360 when not set) have passed.
+/// A warning when the job sets the limit, a notice for the default.
+fn expires_within_job(
+    ctx: &Ctx,
+    credential: &Credential,
+    hosts: &[String],
+    what: &str,
+    exp: SystemTime,
+    now: SystemTime,
+) -> Option<(Severity, String, String)> {
+    if !credential.is_acr_refresh_token() || hosts.iter().any(|h| ctx.job.relogin_for(h)) {
+        return None;
+    }
+    let build = ctx.job.builds_after.first()?;
+    let minutes = ctx.job.timeout.minutes()?;
+    let limit = now.checked_add(Duration::from_secs(minutes.saturating_mul(60)))?;
+    if exp >= limit {
+        return None;
+    }
+    let (severity, limit_text) = match &ctx.job.timeout {
+        crate::workflow::JobTimeout::Set { location, .. } => (
+            Severity::Warning,
+            format!("`timeout-minutes: {minutes}` ({})", location.file_line()),
+        ),
+        _ => (
+            Severity::Notice,
+            format!("GitHub's default of {minutes} minutes (the job sets no `timeout-minutes`)"),
+        ),
+    };
+    let host = hosts.join(", ");
+    let message = format!(
+        "The credential ({what}) expires at {} ({}). The job may run until {} ({limit_text}, counted from now), and `{}` ({}) uses this token after this step with no login in between: a pull or push after {} fails with `unauthorized: authentication required`.",
+        crate::jwt::format_utc(exp),
+        crate::jwt::describe_distance(exp, now),
+        crate::jwt::format_utc(limit),
+        build.what,
+        build.location.file_line(),
+        crate::jwt::format_utc(exp),
+    );
+    Some((
+        severity,
+        format!("the credential for {host} expires before the job's time limit"),
+        message,
+    ))
 }
 
 // ---------------------------------------------------------------------------------

@@ -1,0 +1,387 @@
+//! The runner's docker side for the logins and builds the job runs after acr-preflight's
+//! step: what they need from the runner that the docker config alone does not show.
+//!
+//! - `az acr login` runs `docker login`, so it needs the docker CLI and a daemon
+//!   (DOCKER_UNAVAILABLE, P34).
+//! - With no store named, `docker login` picks `secretservice` on a runner with
+//!   `docker-credential-secretservice` but no `pass`, and that needs a D-Bus session
+//!   (HELPER_DEFAULT_STORE_HEADLESS, P27).
+//! - `docker login` writes the config directory; a root-owned one refuses it
+//!   (DOCKER_CONFIG_NOT_WRITABLE, P29).
+//! - `docker-credential-acr-env` signs in with `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`
+//!   and `AZURE_TENANT_ID` (HELPER_ENV_MISSING, P28).
+//!
+//! Only on the runner itself: a container action sees neither the runner's PATH nor
+//! its daemon socket nor its home directory.
+
+use super::messages::{config_keys, display_path, file_line, scope};
+use super::{Ctx, HelperUse};
+use crate::docker::config::DockerConfig;
+use crate::docker::credential::HelperVia;
+use crate::docker::helper as cred_helper;
+use crate::docker::socket::{self, Endpoint};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
+use crate::workflow::LoginStep;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+/// The longest the daemon connect may take.
+const PROBE_LIMIT: Duration = Duration::from_secs(2);
+
+fn on_the_runner(ctx: &Ctx) -> bool {
+    ctx.config.env.container.is_none()
+}
+
+/// How messages name a login step: `` `az acr login` (step `Log in`, build.yml:14) ``.
+fn describe_login(login: &LoginStep) -> String {
+    format!(
+        "`{}` (step `{}`, {})",
+        login.what,
+        login.step.label,
+        login.location.file_line()
+    )
+}
+
+fn at_login(f: Finding, login: &LoginStep) -> Finding {
+    f.at(
+        login.location.file.clone(),
+        login.location.line,
+        login.location.column,
+    )
+}
+
+/// DOCKER_UNAVAILABLE: an `az acr login` after acr-preflight's step while `docker` is
+/// not on PATH or nothing accepts connections at the daemon's address. The probe is
+/// one bounded connect, made only when such a login exists.
+pub(super) async fn az_login_needs_docker(ctx: &Ctx, report: &mut CheckReport) {
+    if !on_the_runner(ctx) {
+        return;
+    }
+    let Some(login) = ctx
+        .job
+        .logins_after
+        .iter()
+        .find(|l| l.what == "az acr login")
+    else {
+        return;
+    };
+    let path = ctx.config.env.path.as_deref();
+    let host = login.registry.clone();
+    let name = host
+        .as_deref()
+        .and_then(crate::cloud::acr_registry)
+        .unwrap_or("<registry>")
+        .to_string();
+    let tips = format!(
+        "You may want to use 'az acr login -n {name} --expose-token' to get an access token, which does not require Docker to be installed."
+    );
+    let Some(docker) = cred_helper::on_path("docker", path) else {
+        // The Azure CLI may run podman where docker is missing: not reported then.
+        if cred_helper::on_path("podman", path).is_some() {
+            return;
+        }
+        let message = format!(
+            "{} runs after this step. Without `--expose-token` it runs `docker login`, and no `docker` program is on PATH ({}): az prints `{tips}` and fails with `An error occurred: DOCKER_COMMAND_ERROR`.",
+            describe_login(login),
+            searched(path)
+        );
+        report.push(at_login(
+            finding(
+                Severity::Error,
+                format!(
+                    "`az acr login` at {} needs the docker CLI, which is not on PATH",
+                    login.location.file_line()
+                ),
+                message,
+                token_fix(&name, host.as_deref(), "install docker on the runner"),
+            ),
+            login,
+        ));
+        return;
+    };
+    let endpoint = socket::endpoint(ctx.config.env.docker_host.as_deref());
+    let limit = PROBE_LIMIT.min(ctx.remaining());
+    let started = Instant::now();
+    let probed = socket::probe(&endpoint, limit).await;
+    let took = started.elapsed();
+    let address = match &ctx.config.env.docker_host {
+        Some(_) => format!("{} (DOCKER_HOST)", endpoint.describe()),
+        None => format!(
+            "{} (DOCKER_HOST is not set: docker's default)",
+            endpoint.describe()
+        ),
+    };
+    match probed {
+        Ok(true) => report.verified(format!(
+            "the docker daemon accepts connections at {address} (connect in {} µs), as `az acr login` at {} needs",
+            took.as_micros(),
+            login.location.file_line()
+        )),
+        Ok(false) => {}
+        Err(why) => {
+            let shown = match &endpoint {
+                Endpoint::Unix(p) => format!("unix://{}", p.display()),
+                other => other.describe(),
+            };
+            let message = format!(
+                "{} runs after this step. Without `--expose-token` it runs `docker login` with {}, which needs the docker daemon, and nothing accepts connections at {address}: {why}. az prints `{tips}` and fails with `An error occurred: DOCKER_COMMAND_ERROR` (`Cannot connect to the Docker daemon at {shown}. Is the docker daemon running?`).",
+                describe_login(login),
+                docker.display()
+            );
+            report.push(at_login(
+                finding(
+                    Severity::Error,
+                    format!(
+                        "`az acr login` at {} needs a docker daemon, and none answers at {}",
+                        login.location.file_line(),
+                        endpoint.describe()
+                    ),
+                    message,
+                    token_fix(
+                        &name,
+                        host.as_deref(),
+                        "start the daemon before the login: `sudo systemctl start docker`",
+                    ),
+                ),
+                login,
+            ));
+        }
+    }
+}
+
+fn finding(severity: Severity, title: String, message: String, fix: String) -> Finding {
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::DOCKER_UNAVAILABLE,
+        severity,
+        title,
+        message,
+        fix,
+    )
+}
+
+fn token_fix(name: &str, host: Option<&str>, or: &str) -> String {
+    let host = host.map_or_else(|| format!("{name}.azurecr.io"), str::to_string);
+    format!(
+        "Get the token without docker, then hand it to the tool that builds (or {or}):\n\
+         TOKEN=$(az acr login -n {name} --expose-token --query accessToken -o tsv)\n\
+         echo \"$TOKEN\" | docker login {host} -u {} --password-stdin\n\
+         (buildah, skopeo and oras take the same token and user name)",
+        crate::cloud::ACR_TOKEN_USER
+    )
+}
+
+fn searched(path: Option<&std::ffi::OsStr>) -> String {
+    match path {
+        None => "PATH is not set".to_string(),
+        Some(p) => {
+            let dirs: Vec<String> = std::env::split_paths(p)
+                .filter(|d| d.is_absolute())
+                .take(8)
+                .map(|d| d.display().to_string())
+                .collect();
+            if dirs.is_empty() {
+                "PATH has no absolute directory".to_string()
+            } else {
+                format!("looked in {}", dirs.join(", "))
+            }
+        }
+    }
+}
+
+/// HELPER_DEFAULT_STORE_HEADLESS: the config names no store (`config` is `None` when
+/// the file does not exist), a later step runs `docker login`, docker's Linux default
+/// resolves to `secretservice`, and there is no D-Bus session.
+pub(super) fn implied_secretservice(
+    ctx: &Ctx,
+    config: Option<&DockerConfig>,
+    path: &Path,
+) -> Option<Finding> {
+    if !on_the_runner(ctx) || ctx.config.env.dbus_session {
+        return None;
+    }
+    // docker/cli `ContainsAuth`: a store, a helper entry or an auths entry.
+    if config.is_some_and(|c| {
+        c.creds_store_name().is_some() || !c.cred_helpers.is_empty() || !c.auths.is_empty()
+    }) {
+        return None;
+    }
+    let login = ctx.job.docker_login_after()?;
+    let env_path = ctx.config.env.path.as_deref();
+    if cred_helper::default_store(env_path)? != "secretservice" {
+        return None;
+    }
+    let helper = cred_helper::on_path("docker-credential-secretservice", env_path)?;
+    let names = match config {
+        Some(_) => format!(
+            "{} names no credential store (no `credsStore`, no `credHelpers`, no `auths` entry)",
+            display_path(ctx, path)
+        ),
+        None => format!("{} does not exist", display_path(ctx, path)),
+    };
+    let message = format!(
+        "{names}, so docker picks its Linux default store: `pass` is not on PATH and {} is, so the store is `secretservice`. That helper keeps credentials through the D-Bus Secret Service, and this job has no D-Bus session (DBUS_SESSION_BUS_ADDRESS is not set), so {} fails with `Error saving credentials: error storing credentials - err: exit status 1, out: Cannot autolaunch D-Bus without X11 $DISPLAY` (or hangs waiting for a keyring), and later pulls through that store fail the same way.",
+        helper.display(),
+        describe_login(login)
+    );
+    let fix = format!(
+        "Before the login, either remove the package that installs the helper, so docker keeps the credential in config.json:\n\
+         sudo apt-get remove -y golang-docker-credential-helpers\n\
+         or give docker a store that works without a desktop session, `pass` with a key of its own:\n\
+         sudo apt-get install -y pass\n\
+         gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key docker-ci default default never\n\
+         pass init docker-ci\n\
+         and set `\"credsStore\": \"pass\"` in {}",
+        display_path(ctx, path)
+    );
+    Some(at_login(
+        Finding::new(
+            CheckId::CredentialHelpers,
+            Code::HELPER_DEFAULT_STORE_HEADLESS,
+            Severity::Warning,
+            format!(
+                "the login at {} would store its credential with `secretservice`, which needs a D-Bus session",
+                login.location.file_line()
+            ),
+            message,
+            fix,
+        ),
+        login,
+    ))
+}
+
+/// DOCKER_CONFIG_NOT_WRITABLE: a later `docker login` writes the config through a
+/// temporary file in its directory (docker/cli `configfile.Save`), so the directory
+/// (or, when it does not exist yet, its nearest parent) must be writable by this user.
+pub(super) fn config_not_writable(ctx: &Ctx, dir: &Path) -> Option<Finding> {
+    if !on_the_runner(ctx) {
+        return None;
+    }
+    let login = ctx
+        .job
+        .logins_after
+        .iter()
+        .find(|l| l.runs_docker_login() && !l.as_root)?;
+    let existing = dir.ancestors().find(|d| d.exists())?;
+    if writable(existing) {
+        return None;
+    }
+    let owner = owner_of(existing);
+    let what = if existing == dir {
+        format!("the docker config directory {}", dir.display())
+    } else {
+        format!(
+            "{} does not exist, and its parent {}",
+            dir.display(),
+            existing.display()
+        )
+    };
+    let message = format!(
+        "{} runs after this step as this user, and {what}{owner} is not writable by it (a `sudo` or container step usually leaves it owned by root). `docker login` saves config.json through a new file in that directory, so it fails with `Error saving credentials: open {}/config.json…: permission denied` and the build has no credential.",
+        describe_login(login),
+        dir.display()
+    );
+    let fix = format!(
+        "Give the directory back to the runner user before the login:\nsudo chown -R \"$(id -u):$(id -g)\" {}",
+        super::sh_quote(&existing.display().to_string())
+    );
+    Some(at_login(
+        Finding::new(
+            CheckId::CredentialHelpers,
+            Code::DOCKER_CONFIG_NOT_WRITABLE,
+            Severity::Error,
+            format!(
+                "the login at {} cannot write {}",
+                login.location.file_line(),
+                existing.display()
+            ),
+            message,
+            fix,
+        ),
+        login,
+    ))
+}
+
+/// access(2) with W_OK|X_OK for the real user, as the later step runs.
+fn writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return true;
+    };
+    // SAFETY: access(2) reads the NUL-terminated path and touches nothing else.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
+}
+
+fn owner_of(dir: &Path) -> String {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(dir) {
+        Ok(m) => format!(" (owner uid {}, mode {:o})", m.uid(), m.mode() & 0o7777),
+        Err(_) => String::new(),
+    }
+}
+
+/// HELPER_ENV_MISSING for `acr-env`: which of its variables are missing (names only).
+/// On a GitHub-hosted runner, which has no managed identity to fall back to, any
+/// missing one is an error and the helper is not run; elsewhere a partial set is a
+/// warning (the helper then tries a managed identity instead).
+pub(super) fn acr_env_missing(
+    ctx: &Ctx,
+    config: &DockerConfig,
+    name: &str,
+    via: HelperVia,
+    usage: &HelperUse,
+) -> Option<(Finding, bool)> {
+    if name != "acr-env" || !on_the_runner(ctx) {
+        return None;
+    }
+    let set = &ctx.config.env.azure_env_set;
+    let missing: Vec<&str> = cred_helper::ACR_ENV_VARIABLES
+        .iter()
+        .copied()
+        .filter(|v| !set.contains(v))
+        .collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let hosted = ctx.config.env.github_hosted();
+    if !hosted && missing.len() == cred_helper::ACR_ENV_VARIABLES.len() {
+        return None;
+    }
+    let key = config_keys(via, usage);
+    let program = cred_helper::program_name(name);
+    let consequence = if hosted {
+        "A GitHub-hosted runner has no managed identity to fall back to, so the helper cannot sign in and every pull or push through it fails (`error getting credentials`); it was not run."
+    } else {
+        "Without all three the helper ignores the ones set and tries a managed identity instead, which signs in as another identity or fails."
+    };
+    let message = format!(
+        "{} sets {key} to \"{name}\", so docker runs `{program}` for {}. It signs in with AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and AZURE_TENANT_ID, and {} {} not set in this step's environment. {consequence}",
+        file_line(&config.path, usage.line),
+        scope(via, usage),
+        missing.join(", "),
+        if missing.len() == 1 { "is" } else { "are" }
+    );
+    let lines: Vec<String> = missing
+        .iter()
+        .map(|v| format!("  {v}: ${{{{ secrets.{v} }}}}"))
+        .collect();
+    let fix = format!(
+        "Set them in the job's `env:` (from secrets), so this step and the build both see them:\nenv:\n{}",
+        lines.join("\n")
+    );
+    let severity = if hosted {
+        Severity::Error
+    } else {
+        Severity::Warning
+    };
+    let f = Finding::new(
+        CheckId::CredentialHelpers,
+        Code::HELPER_ENV_MISSING,
+        severity,
+        format!("`{program}` ({key}) is missing {}", missing.join(", ")),
+        message,
+        fix,
+    )
+    .at(display_path(ctx, &config.path), usage.line, None);
+    Some((f, hosted))
+}
