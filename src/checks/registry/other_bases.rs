@@ -538,3 +538,47 @@ fn throttled(
     );
     Some(f.with_commands(if acr.is_some() { commands } else { Vec::new() }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn reply(status: u16, remaining: Option<&'static str>) -> Reply {
+        let mut headers = HeaderMap::new();
+        if let Some(r) = remaining {
+            headers.insert("ratelimit-remaining", HeaderValue::from_static(r));
+        }
+        Reply {
+            status,
+            headers,
+            body: Vec::new(),
+            url: reqwest::Url::parse("https://registry-1.docker.io/v2/library/a/manifests/1")
+                .unwrap(),
+            peer: None,
+        }
+    }
+
+    #[test]
+    fn the_first_head_that_reports_the_allowance_wins() {
+        let left = |a: &HubAllowance| {
+            a.as_ref()
+                .ok()
+                .and_then(|a| a.as_ref())
+                .and_then(|a| a.remaining)
+                .map(|q| q.count)
+        };
+        // A 404 without the headers says nothing yet; a later 200 reporting it wins.
+        let first = hub_allowance(None, &reply(404, None), "HEAD → 404");
+        assert_eq!(first, Err("HEAD → 404".to_string()));
+        let second = hub_allowance(Some(first), &reply(200, Some("7;w=3600")), "HEAD → 200");
+        assert_eq!(left(&second), Some(7));
+        // Once read, later answers do not change it.
+        let third = hub_allowance(Some(second), &reply(200, Some("6;w=3600")), "HEAD → 200");
+        assert_eq!(left(&third), Some(7));
+        // A 200 or a 429 without the headers: answered, but not reported.
+        assert_eq!(hub_allowance(None, &reply(429, None), "x"), Ok(None));
+        let kept = hub_allowance(Some(Ok(None)), &reply(404, None), "x");
+        assert_eq!(kept, Ok(None));
+    }
+}
