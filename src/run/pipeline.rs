@@ -34,18 +34,21 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Ch
     // Base images on registries the run does not check get one bounded lookup each.
     let others =
         checks::registry::other_bases::other_bases(ctx, &hosts_of(ctx, &contexts), &contexts);
-    let ((registry, registry_requests), (hub, hub_requests), git, daemon, (other, other_requests)) = tokio::join!(
+    let ((registry, registry_requests), git, daemon, (other, other_requests, hub, hub_requests)) = tokio::join!(
         registry_stage(ctx, http, &mut contexts, &presented),
-        checks::registry::dockerhub::anonymous_pulls(ctx, http),
         checks::registry::git_context::check(ctx, http),
         checks::registry::daemon_proxy::check(ctx),
         async {
-            tokio::time::timeout_at(
+            let (other, other_requests, allowance) = tokio::time::timeout_at(
                 deadline,
                 checks::registry::other_bases::check(ctx, http, others),
             )
             .await
-            .unwrap_or_default()
+            .unwrap_or_default();
+            // Docker Hub's allowance rides on the anonymous lookup of its `FROM` images.
+            let (hub, hub_requests) =
+                checks::registry::dockerhub::anonymous_pulls(ctx, http, allowance).await;
+            (other, other_requests, hub, hub_requests)
         }
     );
 

@@ -136,12 +136,14 @@ fn base_images_on_the_checked_registry_are_pulled_and_a_missing_tag_points_at_it
     let host = registry.host();
     // Line 3: ARG-substituted (REG's default, BASE_TAG from the build-args), present.
     // Line 4: a stage name. Line 5: a missing tag. Line 6: scratch. Line 7: Docker Hub,
-    // which this run does not check.
+    // looked up on its own (here unreachable: a closed local port).
     let dockerfile = format!(
         "ARG REG={host}\nARG BASE_TAG=v0\nFROM $REG/team/base:${{BASE_TAG}} AS build\nFROM build\nFROM {host}/team/base:v9\nFROM scratch\nFROM alpine:3.20\n"
     );
     let ws = Workspace::new(&workflow(&host, "BASE_TAG=v1"), &dockerfile);
-    let (code, stdout, summary) = ws.run(&host);
+    let closed = support::registry::refused_addr();
+    let (code, stdout, summary) =
+        ws.run_with(&host, &[("INPUT_RESOLVE", format!("{HUB}={closed}"))]);
     assert_eq!(code, Some(1), "{stdout}");
 
     let missing = base_findings(&stdout, "CONTEXT_NOT_FOUND");
@@ -175,15 +177,15 @@ fn base_images_on_the_checked_registry_are_pulled_and_a_missing_tag_points_at_it
         )),
         "{stdout}"
     );
-    // Stage names and scratch are no images; Docker Hub is not a registry this run checks.
+    // Stage names and scratch are no images; Docker Hub's image is looked up on its own.
     let listed: Vec<&str> = stdout
         .lines()
         .filter(|l| l.trim_start().starts_with("base image `"))
         .collect();
-    assert_eq!(listed.len(), 3, "{stdout}");
+    assert_eq!(listed.len(), 2, "{stdout}");
     assert!(
         stdout.contains(
-            "base image `alpine:3.20` (Dockerfile:7) not checked: docker.io is not a registry this run checks"
+            "base images on docker.io (`alpine:3.20` (Dockerfile:7)) not looked up: the registry's /v2/ ping"
         ),
         "{stdout}"
     );
@@ -336,6 +338,13 @@ fn anonymous_docker_hub_base_images_are_a_warning_with_the_allowance_left() {
         .map(|r| r.method.as_str())
         .collect();
     assert_eq!(manifests, ["HEAD"]);
+    // The lookup of `alpine:3.20` and the allowance share their round trips: ping, token,
+    // HEAD, and no second HEAD of the allowance's own.
+    assert_eq!(requests.len(), 3, "{requests:?}");
+    assert!(
+        stdout.contains("base image `alpine:3.20` (Dockerfile:1) is on docker.io, which this run does not check: HEAD /v2/library/alpine/manifests/3.20 → HTTP 200, with no credential (anonymous)"),
+        "{stdout}"
+    );
 }
 
 #[test]
@@ -363,9 +372,22 @@ fn docker_hub_login_or_credential_means_no_warning_and_an_unreachable_hub_only_a
         r#"{"auths":{"https://index.docker.io/v1/":{"auth":"Y2k6c2VjcmV0"}}}"#,
     )
     .unwrap();
+    let before = hub.server.requests().len();
     let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
     assert!(!stdout.contains("REGISTRY_DOCKERHUB_ANONYMOUS"), "{stdout}");
-    assert_eq!(hub.server.hits(), 0, "nothing asked of Docker Hub");
+    // The base image is looked up with that credential: ping, token, one HEAD.
+    let asked = hub.server.requests();
+    let asked = &asked[before..];
+    assert_eq!(asked.len(), 3, "{stdout}");
+    let token = asked.iter().find(|r| r.path == "/token").expect("a token");
+    assert_eq!(
+        token.header("authorization"),
+        Some(format!("Basic {}", "Y2k6c2VjcmV0").as_str())
+    );
+    assert!(
+        stdout.contains("base image `alpine:3.20` (Dockerfile:1) is on docker.io, which this run does not check: HEAD /v2/library/alpine/manifests/3.20 → HTTP 200, with the docker config's"),
+        "{stdout}"
+    );
 
     // Docker Hub cannot be reached: a notice, and no network finding.
     let ws = Workspace::new(&workflow(&host, "X=1"), HUB_DOCKERFILE);

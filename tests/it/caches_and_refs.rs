@@ -14,7 +14,7 @@ use support::token::TokenServer;
 
 const HEX: &str = "e6693c20186f837fc393390135d8a598a96a833917917789d63766cab6c59582";
 
-fn all<'a>(report: &'a Value, code: &str) -> Vec<&'a Value> {
+pub(crate) fn all<'a>(report: &'a Value, code: &str) -> Vec<&'a Value> {
     report["findings"]
         .as_array()
         .into_iter()
@@ -29,7 +29,7 @@ fn one<'a>(report: &'a Value, code: &str) -> &'a Value {
     found[0]
 }
 
-fn text(v: &Value) -> &str {
+pub(crate) fn text(v: &Value) -> &str {
     v.as_str().unwrap_or_default()
 }
 
@@ -321,9 +321,20 @@ fn a_registry_cache_needs_pull_and_push_with_the_builds_credential_and_a_missing
 
 /// Runs the job on `dockerfile` with this docker config; the JSON report.
 fn run_build(checked: &str, dockerfile: &str, docker_config: &str) -> Value {
+    run_build_with(checked, dockerfile, docker_config, &[])
+}
+
+/// [`run_build`] with more inputs (e.g. `resolve`, `ca-file`).
+pub(crate) fn run_build_with(
+    checked: &str,
+    dockerfile: &str,
+    docker_config: &str,
+    more: &[(&str, &str)],
+) -> Value {
     let (ws, docker) = workspace_with(&job(checked, ""), docker_config);
     std::fs::write(ws.path().join("Dockerfile"), dockerfile).unwrap();
-    let inputs = [("registry", checked), ("auth-mode", "anonymous")];
+    let mut inputs = vec![("registry", checked), ("auth-mode", "anonymous")];
+    inputs.extend_from_slice(more);
     run_in(ws.path(), &docker, "build", &inputs, &[]).report
 }
 

@@ -14,10 +14,28 @@ use crate::workflow::BaseRef;
 /// The longest the allowance is waited for: it only refines the finding.
 const HUB_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// The share of the deadline Docker Hub is given: a quarter of what is left, at most
+/// [`HUB_BUDGET`]. A Docker Hub that does not answer must not hold the run to its deadline.
+pub(super) fn budget(ctx: &Ctx) -> std::time::Duration {
+    (ctx.remaining() / 4).min(HUB_BUDGET)
+}
+
+/// Why nothing was read from a Docker Hub that did not answer within [`budget`].
+pub(super) fn no_answer(budget: std::time::Duration) -> String {
+    format!(
+        "Docker Hub did not answer within {} ms (a quarter of what was left of --timeout, at most {} s)",
+        budget.as_millis(),
+        HUB_BUDGET.as_secs()
+    )
+}
+
 /// REGISTRY_DOCKERHUB_ANONYMOUS when it applies, and the HTTP requests it took.
+/// `looked_up` is the allowance the anonymous lookup of the `FROM` images read
+/// (`other_bases.rs`); without it, one `HEAD` of the first image reads it.
 pub async fn anonymous_pulls(
     ctx: &Ctx,
     http: &Result<reqwest::Client, String>,
+    looked_up: Option<super::other_bases::HubAllowance>,
 ) -> (CheckReport, u32) {
     let mut report = CheckReport::default();
     let bases = &ctx.base_images;
@@ -51,26 +69,21 @@ pub async fn anonymous_pulls(
         .clone()
         .or_else(|| reference.tag.clone())
         .unwrap_or_else(|| "latest".into());
-    let (allowance, requests) = match http {
-        Ok(http) => {
+    let (allowance, requests) = match (looked_up, http) {
+        // The base images' own lookup read it: no separate probe.
+        (Some(read), _) => (read, 0),
+        (None, Ok(http)) => {
             let client = ctx.registry_client(http.clone());
-            // A Docker Hub that does not answer must not hold the whole run to its deadline.
-            let budget = (ctx.remaining() / 4).min(HUB_BUDGET);
+            let budget = budget(ctx);
             let read = tokio::time::timeout(
                 budget,
                 ratelimit::docker_hub_allowance(&client, &reference.path, &tag),
             )
             .await
-            .unwrap_or_else(|_| {
-                Err(format!(
-                    "Docker Hub did not answer within {} ms (a quarter of what was left of --timeout, at most {} s)",
-                    budget.as_millis(),
-                    HUB_BUDGET.as_secs()
-                ))
-            });
+            .unwrap_or_else(|_| Err(no_answer(budget)));
             (read, client.request_count())
         }
-        Err(e) => (Err(e.clone()), 0),
+        (None, Err(e)) => (Err(e.clone()), 0),
     };
     let finding = anonymous_finding(ctx, &images, &config, &allowance).at(
         &first.location.file,
@@ -136,15 +149,7 @@ fn anonymous_finding(
         }
         Err(why) => format!(" The remaining allowance could not be read: {why}."),
     };
-    let (acr, login_server) = match &ctx.config.registry {
-        Some(r) if r.acr_name.is_some() || crate::cloud::is_acr(&r.host) => (
-            r.acr_name.clone().or_else(|| {
-                crate::cloud::acr_registry(&r.host.to_ascii_lowercase()).map(str::to_string)
-            }),
-            r.host.clone(),
-        ),
-        _ => (None, "<registry>.azurecr.io".to_string()),
-    };
+    let (acr, login_server) = mirror(ctx);
     let name = acr.clone().unwrap_or_else(|| "<registry>".into());
     let imports: Vec<String> = images
         .iter()
@@ -178,6 +183,20 @@ fn anonymous_finding(
         fix,
     )
     .with_commands(if acr.is_some() { imports } else { Vec::new() })
+}
+
+/// The ACR to mirror images into (its name, when known) and its login server: the
+/// run's registry when it is an ACR, else placeholders.
+pub(super) fn mirror(ctx: &Ctx) -> (Option<String>, String) {
+    match &ctx.config.registry {
+        Some(r) if r.acr_name.is_some() || crate::cloud::is_acr(&r.host) => (
+            r.acr_name.clone().or_else(|| {
+                crate::cloud::acr_registry(&r.host.to_ascii_lowercase()).map(str::to_string)
+            }),
+            r.host.clone(),
+        ),
+        _ => (None, "<registry>.azurecr.io".to_string()),
+    }
 }
 
 /// An error when fewer pulls are left than the builds make; a notice when Docker Hub did
@@ -235,16 +254,25 @@ fn suffix(r: &Reference) -> String {
     }
 }
 
-/// `alpine:3.20` for `docker.io/library/alpine:3.20`: the image's name in the mirror.
-fn import_target(r: &Reference) -> String {
-    let path = r.path.strip_prefix("library/").unwrap_or(&r.path);
-    format!("{path}{}", suffix(r))
+/// `alpine` for `docker.io/library/alpine`: the repository's name in the mirror.
+pub(super) fn mirror_repository(r: &Reference) -> &str {
+    if r.is_docker_hub() {
+        r.path.strip_prefix("library/").unwrap_or(&r.path)
+    } else {
+        &r.path
+    }
 }
 
-/// `az acr import` of one Docker Hub image; one pinned by digest keeps its repository
-/// name and is pulled by the same digest from the registry.
-fn import_command(acr: &str, r: &Reference) -> String {
-    let source = format!("{DEFAULT_DOMAIN}/{}{}", r.path, suffix(r));
+/// `alpine:3.20` for `docker.io/library/alpine:3.20`: the image's name in the mirror.
+pub(super) fn import_target(r: &Reference) -> String {
+    format!("{}{}", mirror_repository(r), suffix(r))
+}
+
+/// `az acr import` of one image (Docker Hub's, or another registry's); one pinned by
+/// digest keeps its repository name and is pulled by the same digest from the registry.
+pub(super) fn import_command(acr: &str, r: &Reference) -> String {
+    let host = r.domain.as_deref().unwrap_or(DEFAULT_DOMAIN);
+    let source = format!("{host}/{}{}", r.path, suffix(r));
     if r.digest.is_some() {
         format!("az acr import --name {acr} --source {source}")
     } else {

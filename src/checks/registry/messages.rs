@@ -405,6 +405,21 @@ pub(super) fn role_finding(
         .iter()
         .map(|t| format!("`{}`", t.info.reference))
         .collect();
+    let hub_user = identity
+        .credential
+        .as_ref()
+        .map(|c| c.username())
+        .filter(|u| push && crate::reference::is_docker_hub(host) && !u.is_empty());
+    if let Some(user) = hub_user {
+        let asked = format!(
+            "The token server answered the request for `{}` with a token for {who} that grants {granted} on `{repo}` (needed: pull,push). References: {}.",
+            registry::repository_scope(repo, true),
+            refs.join(", ")
+        );
+        let finding = hub_namespace_finding(repo, user, &asked, targets)
+            .about_first(targets.first().map(|t| t.info.reference.clone()));
+        return unverifiable_as_warning(identity, finding);
+    }
     let finding = finding(
         code,
         Severity::Error,
@@ -423,6 +438,48 @@ pub(super) fn role_finding(
     )
     .about_first(targets.first().map(|t| t.info.reference.clone()));
     unverifiable_as_warning(identity, finding)
+}
+
+/// ROLE_PUSH_MISSING on Docker Hub (P37): a repository is `<namespace>/<name>`, and
+/// Docker Hub grants push in a namespace only to the user of that name or to members of
+/// the organization of that name with write access, and only with a password or an
+/// access token of Read & Write scope. The token's `access` claim said push is not
+/// granted (https://distribution.github.io/distribution/spec/auth/jwt/).
+fn hub_namespace_finding(repo: &str, user: &str, asked: &str, targets: &[&Target]) -> Finding {
+    let (namespace, name) = repo.split_once('/').unwrap_or(("library", repo));
+    let login = user.to_ascii_lowercase();
+    let token_scope = "log in with a password or an access token of Read & Write scope (Docker Hub → Account settings → Personal access tokens; a Read-only or Public Repo Read-only token cannot push), stored as the secret the login step uses, e.g. `password: ${{ secrets.DOCKERHUB_TOKEN }}`";
+    let (message, fix) = if namespace.eq_ignore_ascii_case(user) {
+        (
+            format!(
+                "{asked} `{namespace}` is the namespace of the logged-in user `{user}` itself, so the credential lacks the write scope: it is an access token that may only read."
+            ),
+            format!(
+                "Create an access token with Read & Write scope for `{user}` and {token_scope}."
+            ),
+        )
+    } else {
+        let tag = targets
+            .first()
+            .and_then(|t| t.info.digest.clone().or_else(|| t.info.tag.clone()))
+            .unwrap_or_else(|| "latest".into());
+        let sep = if tag.starts_with("sha256:") { '@' } else { ':' };
+        (
+            format!(
+                "{asked} The repository is in the Docker Hub namespace `{namespace}`, and the docker config's credential is the user `{user}`: Docker Hub lets a user push only to their own namespace (`{login}/…`) or to an organization's where a team they belong to has Read & Write access to the repository."
+            ),
+            format!(
+                "Push to your own namespace: `docker.io/{login}/{name}{sep}{tag}`. Or have an owner of the organization `{namespace}` add `{user}` to a team with Read & Write access to `{repo}` (Docker Hub → Organizations → {namespace} → Teams). If `{user}` already has that access, {token_scope}."
+            ),
+        )
+    };
+    finding(
+        Code::ROLE_PUSH_MISSING,
+        Severity::Error,
+        format!("`{user}` may not push to the Docker Hub namespace `{namespace}` (`{repo}`)"),
+        message,
+        fix,
+    )
 }
 
 /// Says where the credential went for a token: REGISTRY_REALM_ELSEWHERE when the
@@ -448,7 +505,9 @@ pub(super) fn realm_evidence(
     let realm_host = realm_url.host_str().unwrap_or_default().to_string();
     let plain = realm_url.scheme() == "http";
     let origin = realm_url.origin().ascii_serialization();
-    if realm_host != base.host_str().unwrap_or_default() {
+    // Docker Hub's own token service is on another host by design.
+    let hub_realm = crate::reference::is_docker_hub(host) && realm_host == "auth.docker.io";
+    if realm_host != base.host_str().unwrap_or_default() && !hub_realm {
         report.push(finding(
             Code::REGISTRY_REALM_ELSEWHERE,
             Severity::Notice,

@@ -1,19 +1,32 @@
-//! Base images on registries the run does not check (P38): a `FROM` image on another
-//! private registry, GHCR, MCR, quay… is pulled by the build with whatever the docker
-//! config holds for that host, or anonymously. Per host: one `/v2/` ping, one token for
-//! all its images (when the ping asks for one), then one manifest `HEAD` per image, all
-//! under the run's deadline. A missing image is CONTEXT_NOT_FOUND at its `FROM` line; a
-//! refusal without a credential is a warning naming the login the build needs. Docker
-//! Hub's images are REGISTRY_DOCKERHUB_ANONYMOUS's concern (`dockerhub.rs`).
+//! Base images on registries the run does not check (P38): a `FROM` image on Docker
+//! Hub, another private registry, GHCR, MCR, quay… is pulled by the build with whatever
+//! the docker config holds for that host, or anonymously. Per host: one `/v2/` ping, one
+//! token for all its images (when the ping asks for one), then one manifest `HEAD` per
+//! image, all under the run's deadline. A missing image is CONTEXT_NOT_FOUND at its
+//! `FROM` line; a refusal without a credential is a warning naming the login the build
+//! needs; a registry that throttles the lookup (429, P49) is REGISTRY_THROTTLED.
+//!
+//! Docker Hub: a manifest `HEAD` is not counted as a pull ("a HEAD request doesn't
+//! count", https://docs.docker.com/docker-hub/usage/pulls/), and the same `HEAD` carries
+//! the `ratelimit-remaining` header, so an anonymous lookup also reads the allowance that
+//! REGISTRY_DOCKERHUB_ANONYMOUS (`dockerhub.rs`) reports: no separate probe is made. A
+//! Docker Hub that does not answer is given the same bounded share of the deadline as
+//! that probe.
 
 use super::Ctx;
 use crate::docker::config::{self as docker_config, Load};
 use crate::docker::credential::{Credential, CredentialKind, Resolution};
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
+use crate::reference::is_docker_hub;
 use crate::reference::{parse_normalized, same_registry};
-use crate::registry::{self, Auth, Client, NetError, TokenError, wire::Challenge};
+use crate::registry::ratelimit::{self, Allowance};
+use crate::registry::{self, Auth, Client, NetError, Reply, TokenError, wire::Challenge};
 use crate::workflow::BaseRef;
 use std::collections::BTreeMap;
+
+/// What an anonymous Docker Hub lookup read of the pull allowance: `Ok(None)` when
+/// Docker Hub answered without the headers, `Err` when it could not be read.
+pub type HubAllowance = Result<Option<Allowance>, String>;
 
 /// One base image to look up: the `FROM`, its repository and the tag or digest.
 #[derive(Debug, Clone)]
@@ -23,8 +36,8 @@ pub struct OtherBase {
     reference: String,
 }
 
-/// The base images on registries other than `checked` (and other than Docker Hub),
-/// each once, by host; images that are also a reference of the build are left to it.
+/// The base images on registries other than `checked`, each once, by host; images that
+/// are also a reference of the build are left to it.
 pub fn other_bases(
     ctx: &Ctx,
     checked: &[String],
@@ -36,8 +49,7 @@ pub fn other_bases(
             continue;
         };
         let host = r.domain.clone().unwrap_or_default();
-        if r.is_docker_hub()
-            || checked.iter().any(|h| same_registry(h, &host))
+        if checked.iter().any(|h| same_registry(h, &host))
             || contexts.iter().any(|c| c.reference == base.image)
         {
             continue;
@@ -60,33 +72,63 @@ pub fn other_bases(
     by_host
 }
 
-/// Looks the images up, every host at once; the report and the HTTP requests taken.
+/// Looks the images up, every host at once: the report, the HTTP requests taken, and
+/// Docker Hub's allowance when its images were looked up anonymously.
 pub async fn check(
     ctx: &Ctx,
     http: &Result<reqwest::Client, String>,
     by_host: BTreeMap<String, Vec<OtherBase>>,
-) -> (CheckReport, u32) {
+) -> (CheckReport, u32, Option<HubAllowance>) {
     let mut report = CheckReport::default();
+    let mut hub = None;
     let Ok(http) = http else {
-        return (report, 0);
+        return (report, 0, hub);
     };
     if by_host.is_empty() {
-        return (report, 0);
+        return (report, 0, hub);
     }
     let client = std::sync::Arc::new(ctx.registry_client(http.clone()));
     let mut tasks = tokio::task::JoinSet::new();
     for (host, images) in by_host {
         let (ctx, client) = (ctx.clone(), client.clone());
-        tasks.spawn(async move { check_host(&ctx, &client, &host, &images).await });
+        tasks.spawn(async move {
+            if !is_docker_hub(&host) {
+                return check_host(&ctx, &client, &host, &images).await;
+            }
+            // A Docker Hub that does not answer must not hold the whole run to its deadline.
+            let budget = super::dockerhub::budget(&ctx);
+            match tokio::time::timeout(budget, check_host(&ctx, &client, &host, &images)).await {
+                Ok(done) => done,
+                Err(_) => {
+                    let why = super::dockerhub::no_answer(budget);
+                    let mut report = CheckReport::default();
+                    report.verified(format!(
+                        "base images on {host} ({}) not looked up: {why}",
+                        names(&images)
+                    ));
+                    (report, Some(Err(why)))
+                }
+            }
+        });
     }
     while let Some(joined) = tasks.join_next().await {
-        if let Ok(r) = joined {
+        if let Ok((r, allowance)) = joined {
             report.findings.extend(r.findings);
             report.verified.extend(r.verified);
+            hub = hub.or(allowance);
         }
     }
     report.verified.sort();
-    (report, client.request_count())
+    (report, client.request_count(), hub)
+}
+
+/// "`alpine:3.20` (Dockerfile:1), …" for notes.
+fn names(images: &[OtherBase]) -> String {
+    images
+        .iter()
+        .map(|o| format!("`{}` ({})", o.base.image, o.base.location.file_line()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// The credential docker presents to `host`: the file store's entry (`Ok(None)`:
@@ -105,46 +147,64 @@ fn credential_for(ctx: &Ctx, host: &str) -> Result<Option<Credential>, String> {
     }
 }
 
-async fn check_host(ctx: &Ctx, client: &Client, host: &str, images: &[OtherBase]) -> CheckReport {
+async fn check_host(
+    ctx: &Ctx,
+    client: &Client,
+    host: &str,
+    images: &[OtherBase],
+) -> (CheckReport, Option<HubAllowance>) {
     let mut report = CheckReport::default();
-    let names = images
-        .iter()
-        .map(|o| format!("`{}` ({})", o.base.image, o.base.location.file_line()))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = names(images);
+    let hub = is_docker_hub(host);
     let later = ctx
         .later_logins
         .iter()
-        .find(|l| same_registry(&l.registry, host));
+        .find(|l| same_registry(&l.registry, host))
+        .map(|l| format!("later ({} in step `{}`)", l.what, l.step_label))
+        .or_else(|| {
+            hub.then(|| ctx.docker_hub_login.as_ref().map(|l| format!("({l})")))
+                .flatten()
+        });
     let credential = match credential_for(ctx, host) {
         Ok(c) => c,
         Err(why) => {
             report.verified(format!(
                 "base images on {host} ({names}) not looked up: {why}"
             ));
-            return report;
+            return (report, None);
         }
     };
     if let (None, Some(login)) = (&credential, later) {
         report.verified(format!(
-            "base images on {host} ({names}) not looked up: the job logs in to {host} later ({} in step `{}`)",
-            login.what, login.step_label
+            "base images on {host} ({names}) not looked up: the job logs in to {host} {login}"
         ));
-        return report;
+        return (report, None);
     }
+    // Docker Hub's anonymous allowance rides on these lookups' answers.
+    let anonymous_hub = hub && credential.is_none();
     let who = match &credential {
         Some(c) => format!("the docker config's {}", c.describe()),
         None => "no credential (anonymous)".to_string(),
     };
     let auth = match authorise(client, host, images, credential.as_ref()).await {
         Ok(auth) => auth,
-        Err(why) => {
+        Err(NotLookedUp::Throttled(reply, seen)) => {
+            let hit: Vec<(&OtherBase, String)> = images.iter().map(|o| (o, seen.clone())).collect();
+            report
+                .findings
+                .extend(throttled(ctx, client, host, &hit, &reply));
+            return (report, anonymous_hub.then_some(Err(seen)));
+        }
+        Err(NotLookedUp::Why(why)) => {
             report.verified(format!(
                 "base images on {host} ({names}) not looked up: {why}"
             ));
-            return report;
+            return (report, anonymous_hub.then_some(Err(why)));
         }
     };
+    let mut allowance: Option<HubAllowance> = None;
+    let mut hit: Vec<(&OtherBase, String)> = Vec::new();
+    let mut last_throttle: Option<Reply> = None;
     for image in images {
         let reply = match client
             .manifest(host, &image.repository, &image.reference, &auth, false)
@@ -157,6 +217,9 @@ async fn check_host(ctx: &Ctx, client: &Client, host: &str, images: &[OtherBase]
                     image.base.image,
                     net(&e)
                 ));
+                if anonymous_hub && allowance.is_none() {
+                    allowance = Some(Err(net(&e)));
+                }
                 continue;
             }
         };
@@ -166,7 +229,14 @@ async fn check_host(ctx: &Ctx, client: &Client, host: &str, images: &[OtherBase]
             image.reference,
             reply.describe()
         );
+        if anonymous_hub {
+            allowance = Some(hub_allowance(allowance, &reply, &seen));
+        }
         match reply.status {
+            _ if reply.throttled() => {
+                hit.push((image, seen));
+                last_throttle = Some(reply);
+            }
             200 => report.verified(format!(
                 "base image `{}` ({}) is on {host}, which this run does not check: {seen}, with {who}",
                 image.base.image,
@@ -181,7 +251,24 @@ async fn check_host(ctx: &Ctx, client: &Client, host: &str, images: &[OtherBase]
             )),
         }
     }
-    report
+    if let Some(reply) = last_throttle {
+        report
+            .findings
+            .extend(throttled(ctx, client, host, &hit, &reply));
+    }
+    (report, allowance)
+}
+
+/// Docker Hub's allowance after one more `HEAD` answer: the first answer that reports
+/// it wins; an answer without the headers reads as "not reported" when it is a 200 or a
+/// 429 (as `ratelimit::docker_hub_allowance` reads it), else as what was seen.
+fn hub_allowance(before: Option<HubAllowance>, reply: &Reply, seen: &str) -> HubAllowance {
+    match (before, ratelimit::allowance(&reply.headers)) {
+        (Some(Ok(Some(a))), _) | (_, Some(a)) => Ok(Some(a)),
+        (_, None) if matches!(reply.status, 200 | 429) => Ok(None),
+        (Some(before), None) => before,
+        (None, None) => Err(seen.to_string()),
+    }
 }
 
 /// A request without an answer, for a verified note.
@@ -194,6 +281,19 @@ fn net(e: &NetError) -> String {
     )
 }
 
+/// Why a host's images were not looked up.
+enum NotLookedUp {
+    /// The ping or the token request was throttled (429): the answer and what was seen.
+    Throttled(Box<Reply>, String),
+    Why(String),
+}
+
+impl From<String> for NotLookedUp {
+    fn from(why: String) -> NotLookedUp {
+        NotLookedUp::Why(why)
+    }
+}
+
 /// The auth for the manifest requests: after the ping, a Bearer token for every
 /// repository of the host at once, Basic credentials, or none.
 async fn authorise(
@@ -201,8 +301,12 @@ async fn authorise(
     host: &str,
     images: &[OtherBase],
     credential: Option<&Credential>,
-) -> Result<Auth, String> {
+) -> Result<Auth, NotLookedUp> {
     let ping = client.ping(host).await.map_err(|e| net(&e))?;
+    if ping.throttled() {
+        let seen = format!("GET /v2/ → {}", ping.describe());
+        return Err(NotLookedUp::Throttled(Box::new(ping), seen));
+    }
     let basic = |c: &Credential| match c.kind() {
         CredentialKind::UsernamePassword => Auth::Basic {
             user: c.username().to_string(),
@@ -225,19 +329,24 @@ async fn authorise(
                     .await
                 {
                     Ok(t) => Ok(Auth::Bearer(t.token)),
+                    Err(TokenError::Refused(r) | TokenError::Unexpected(r)) if r.throttled() => {
+                        let seen = format!("token request to {realm} → {}", r.describe());
+                        Err(NotLookedUp::Throttled(Box::new(r), seen))
+                    }
                     // An anonymous token refused: the manifest answer says the rest.
                     Err(_) if credential.is_none() => Ok(Auth::None),
-                    Err(TokenError::Net(e)) => Err(net(&e)),
+                    Err(TokenError::Net(e)) => Err(net(&e).into()),
                     Err(TokenError::Refused(r) | TokenError::Unexpected(r)) => Err(format!(
                         "the token endpoint answered {} for the docker config's credential",
                         r.describe()
-                    )),
-                    Err(TokenError::BadRealm(why)) => Err(why),
+                    )
+                    .into()),
+                    Err(TokenError::BadRealm(why)) => Err(why.into()),
                 }
             }
-            Err(_) => Err("its /v2/ challenge could not be read".into()),
+            Err(_) => Err(String::from("its /v2/ challenge could not be read").into()),
         },
-        status => Err(format!("/v2/ answered HTTP {status}")),
+        status => Err(format!("/v2/ answered HTTP {status}").into()),
     }
 }
 
@@ -284,6 +393,10 @@ fn login_step(host: &str) -> String {
     if let Some(name) = crate::cloud::acr_registry(host) {
         return format!("`az acr login -n {name}` (after azure/login) before the build step");
     }
+    if is_docker_hub(host) {
+        // docker/login-action logs in to Docker Hub when `registry` is not given.
+        return "a Docker Hub login before the build step:\n- uses: docker/login-action@v3\n  with:\n    username: ${{ vars.DOCKERHUB_USERNAME }}\n    password: ${{ secrets.DOCKERHUB_TOKEN }}".into();
+    }
     let (user, password) = if host.eq_ignore_ascii_case("ghcr.io") {
         ("${{ github.actor }}", "${{ secrets.GITHUB_TOKEN }}")
     } else {
@@ -323,4 +436,149 @@ fn refused(host: &str, image: &OtherBase, seen: &str, who: &str) -> Finding {
             login_step(host)
         ),
     )
+}
+
+/// Upstreams an ACR artifact cache rule can pull through, by their login servers
+/// (https://learn.microsoft.com/azure/container-registry/artifact-cache-overview).
+const CACHE_UPSTREAMS: [&str; 5] = [
+    "docker.io",
+    "mcr.microsoft.com",
+    "ghcr.io",
+    "quay.io",
+    "registry.k8s.io",
+];
+
+/// REGISTRY_THROTTLED for a registry the run does not check (P49): `hit` are the
+/// images whose lookup was throttled and what was seen, `reply` the last 429.
+fn throttled(
+    ctx: &Ctx,
+    client: &Client,
+    host: &str,
+    hit: &[(&OtherBase, String)],
+    reply: &Reply,
+) -> Option<Finding> {
+    let (first, seen) = hit.first()?;
+    // The client retried within the deadline; how often it was answered 429.
+    let answers = client
+        .throttles()
+        .iter()
+        .filter(|t| !t.recovered && reply.url.as_str() == t.url)
+        .map(|t| t.answers)
+        .max()
+        .unwrap_or(1);
+    let retry = reply.retry_after();
+    let retry_note = retry
+        .map(|d| format!(", Retry-After: {} s", d.as_secs()))
+        .unwrap_or_default();
+    let others = if hit.len() > 1 {
+        format!(
+            " The lookups of {} were throttled too.",
+            hit.iter()
+                .skip(1)
+                .map(|(o, _)| format!("`{}` ({})", o.base.image, o.base.location.file_line()))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    } else {
+        String::new()
+    };
+    let message = format!(
+        "{seen}; {answers} attempt(s) within the run's deadline, all answered 429{retry_note}.{others} {host} is not a registry this run checks: its request limit counts every pull from this runner's address, so the build's own pull of the image meets the same limit and fails with `toomanyrequests` while it lasts."
+    );
+    let (acr, login_server) = super::dockerhub::mirror(ctx);
+    let name = acr.clone().unwrap_or_else(|| "<registry>".into());
+    let mut commands = Vec::new();
+    let mut fix = format!(
+        "Retry the job later{}, with backoff between attempts. To stop depending on {host}'s limits, mirror the image into your registry",
+        retry
+            .map(|d| format!(" (the registry asked for {} s)", d.as_secs()))
+            .unwrap_or_default()
+    );
+    match parse_normalized(&first.base.image) {
+        Ok(r) => {
+            let import = super::dockerhub::import_command(&name, &r);
+            let target = super::dockerhub::import_target(&r);
+            fix.push_str(&format!(
+                " and change the `FROM` line to `FROM {login_server}/{target}`:\n{import}"
+            ));
+            commands.push(import);
+            if CACHE_UPSTREAMS.iter().any(|u| same_registry(u, host)) {
+                let repository = super::dockerhub::mirror_repository(&r);
+                let rule = repository.replace(['/', '.', '_'], "-");
+                let cache = format!(
+                    "az acr cache create -r {name} -n {rule} -s {host}/{} -t {repository}",
+                    r.path
+                );
+                fix.push_str(&format!(
+                    "\nor let the registry pull it through on demand with an artifact cache rule (the same `FROM`):\n{cache}"
+                ));
+                commands.push(cache);
+            }
+        }
+        Err(_) => fix.push_str(" and change the `FROM` line to it."),
+    }
+    let title = if hit.len() > 1 {
+        format!(
+            "{host} throttled the lookup of {} base images (429)",
+            hit.len()
+        )
+    } else {
+        format!(
+            "{host} throttled the lookup of base image `{}` (429)",
+            first.base.image
+        )
+    };
+    let f = finding(
+        Code::REGISTRY_THROTTLED,
+        Severity::Warning,
+        first,
+        title,
+        message,
+        fix,
+    );
+    Some(f.with_commands(if acr.is_some() { commands } else { Vec::new() }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::{HeaderMap, HeaderValue};
+
+    fn reply(status: u16, remaining: Option<&'static str>) -> Reply {
+        let mut headers = HeaderMap::new();
+        if let Some(r) = remaining {
+            headers.insert("ratelimit-remaining", HeaderValue::from_static(r));
+        }
+        Reply {
+            status,
+            headers,
+            body: Vec::new(),
+            url: reqwest::Url::parse("https://registry-1.docker.io/v2/library/a/manifests/1")
+                .unwrap(),
+            peer: None,
+        }
+    }
+
+    #[test]
+    fn the_first_head_that_reports_the_allowance_wins() {
+        let left = |a: &HubAllowance| {
+            a.as_ref()
+                .ok()
+                .and_then(|a| a.as_ref())
+                .and_then(|a| a.remaining)
+                .map(|q| q.count)
+        };
+        // A 404 without the headers says nothing yet; a later 200 reporting it wins.
+        let first = hub_allowance(None, &reply(404, None), "HEAD → 404");
+        assert_eq!(first, Err("HEAD → 404".to_string()));
+        let second = hub_allowance(Some(first), &reply(200, Some("7;w=3600")), "HEAD → 200");
+        assert_eq!(left(&second), Some(7));
+        // Once read, later answers do not change it.
+        let third = hub_allowance(Some(second), &reply(200, Some("6;w=3600")), "HEAD → 200");
+        assert_eq!(left(&third), Some(7));
+        // A 200 or a 429 without the headers: answered, but not reported.
+        assert_eq!(hub_allowance(None, &reply(429, None), "x"), Ok(None));
+        let kept = hub_allowance(Some(Ok(None)), &reply(404, None), "x");
+        assert_eq!(kept, Ok(None));
+    }
 }
