@@ -188,6 +188,12 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             &discovery,
             &checked.registries,
         );
+        checks::workflow::az_subscriptions(
+            &mut workflow_report,
+            &ctx.config,
+            &discovery,
+            &checked.registries,
+        );
         report
             .checks
             .insert(0, (CheckId::Workflow, workflow_report));
