@@ -10,7 +10,7 @@
 
 use crate::identity::{
     CLIENT_ID, CONTEXT, FakeAz, OBJECT_ID, Run, SUB, TENANT, World, job_env, job_workspace,
-    run_config, world,
+    run_config, run_in, world,
 };
 use crate::identity_cli_session::az_session_run;
 use crate::support::azure::Role;
@@ -333,5 +333,50 @@ fn a_federated_az_session_on_azure_cli_2_59_0_is_reported_without_a_workflow() {
             assert!(!r.raw.contains("ID_CLI_VERSION"), "{}", r.raw);
         }
         assert!(!r.raw.contains(&token));
+    }
+}
+
+#[test]
+fn without_subscription_id_the_az_sessions_active_subscription_is_read_and_named() {
+    let w = registry();
+    w.az.arm.add_subscription(OTHER, TENANT);
+    w.az.arm
+        .assign(OBJECT_ID, Role::Reader, &format!("/subscriptions/{OTHER}"));
+    let az = FakeAz::new(&w, 4_000_000_000);
+    let args = [&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat();
+    for (active, expected) in [(OTHER, true), (SUB, false)] {
+        let config = profile(active);
+        let dir = config.path().to_str().unwrap();
+        let env = [("PATH", az.path.as_str()), ("AZURE_CONFIG_DIR", dir)];
+        let r = run_in(&w, "", false, &env, &args, Some("{}"));
+        if !expected {
+            assert!(!r.raw.contains("REGISTRY_NOT_FOUND"), "{}", r.raw);
+            assert!(
+                r.verified("identity")
+                    .contains(&format!("myreg.azurecr.io: {}", w.reg.id())),
+                "{}",
+                r.verified("identity")
+            );
+            continue;
+        }
+        let f = r.only("REGISTRY_NOT_FOUND");
+        assert_eq!(
+            f["title"],
+            format!("registry `myreg` is in subscription {SUB}, not in {OTHER}")
+        );
+        let message = f["message"].as_str().unwrap();
+        assert!(
+            message.starts_with(&format!(
+                "The Azure CLI session's active subscription {OTHER} (azureProfile.json in {dir}; acr-preflight was given no subscription-id"
+            )),
+            "{message}"
+        );
+        let fix = f["fix"].as_str().unwrap();
+        assert!(
+            fix.starts_with(&format!(
+                "Select the registry's subscription in the Azure CLI session before acr-preflight and the az steps: az account set -s {SUB}"
+            )),
+            "{fix}"
+        );
     }
 }
