@@ -10,7 +10,7 @@
 
 use crate::identity::{
     CLIENT_ID, CONTEXT, FakeAz, OBJECT_ID, Run, SUB, TENANT, World, job_env, job_workspace,
-    run_config, run_in, world,
+    run_config, run_in, world, world_with,
 };
 use crate::identity_cli_session::az_session_run;
 use crate::support::azure::Role;
@@ -139,20 +139,16 @@ fn the_registrys_subscription_a_secret_or_an_explicit_subscription_is_no_finding
     assert!(!r.raw.contains("WORKFLOW_AZ_SUBSCRIPTION"), "{}", r.raw);
 }
 
+const ACCOUNT_SET_THEN_LOGIN: &str = "      - name: Log in
+        run: |
+          az account set -s 99999999-8888-7777-6666-555555555555
+          az acr login -n myreg
+";
+
 #[test]
 fn az_account_set_to_another_subscription_before_az_acr_login_is_a_warning() {
     let w = registry();
-    let r = job_run(
-        &w,
-        &format!(
-            "      - name: Log in
-        run: |
-          az account set -s {OTHER}
-          az acr login -n myreg
-"
-        ),
-        &[],
-    );
+    let r = job_run(&w, ACCOUNT_SET_THEN_LOGIN, &[]);
     let f = r.only("WORKFLOW_AZ_SUBSCRIPTION");
     assert_eq!(f["severity"], "warning");
     assert_eq!(f["line"], 13);
@@ -379,4 +375,22 @@ fn without_subscription_id_the_az_sessions_active_subscription_is_read_and_named
             "{fix}"
         );
     }
+}
+
+#[test]
+fn az_acr_login_falling_back_to_a_login_server_without_the_registrys_hash_is_an_error() {
+    let w = world_with(false, |r| r.domain_name_label("TenantReuse", "h4sh3d"));
+    w.az.arm.assign(OBJECT_ID, Role::AcrPush, &w.reg.id());
+    w.az.arm
+        .assign(OBJECT_ID, Role::Reader, &format!("/subscriptions/{SUB}"));
+    let r = job_run(&w, ACCOUNT_SET_THEN_LOGIN, &[]);
+    let f = r.only("WORKFLOW_AZ_SUBSCRIPTION");
+    assert_eq!(f["severity"], "error");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "falls back to the login server myreg.azurecr.io, but ARM says its login server is myreg-h4sh3d.azurecr.io: the step fails"
+        ),
+        "{message}"
+    );
 }
