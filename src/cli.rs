@@ -51,7 +51,7 @@ pub struct Cli {
     #[arg(long, value_name = "TENANT")]
     pub tenant_id: Option<String>,
 
-    /// Subscription that holds the registry (used to read registry facts from ARM).
+    /// Subscription that holds the registry (used to read registry facts from ARM); with `auth-mode: azure-cli`, the Azure CLI session's active subscription when not given.
     #[arg(long, value_name = "GUID")]
     pub subscription_id: Option<String>,
 
@@ -315,6 +315,7 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
             client_id: cli.client_id,
             tenant_id: cli.tenant_id,
             subscription_id: cli.subscription_id,
+            subscription_from_cli: None,
             client_secret,
             // An audience given is honoured on every cloud, even the public default;
             // otherwise sovereign clouds' federated credentials use their own.

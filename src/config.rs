@@ -96,6 +96,9 @@ pub struct AzureOptions {
     pub client_id: Option<String>,
     pub tenant_id: Option<String>,
     pub subscription_id: Option<String>,
+    /// The Azure CLI config folder whose active subscription stands in for
+    /// `subscription_id` (`auth-mode: azure-cli` without `subscription-id`).
+    pub subscription_from_cli: Option<PathBuf>,
     /// Registered with `Secrets` as soon as it is read.
     pub client_secret: Option<String>,
     /// The audience of the GitHub OIDC token: `--audience` (input `audience`) when given,

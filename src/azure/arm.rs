@@ -42,6 +42,15 @@ pub struct RegistryFacts {
 }
 
 impl RegistryFacts {
+    /// The subscription in its resource id (`/subscriptions/{id}/resourceGroups/…`).
+    pub fn subscription(&self) -> Option<&str> {
+        let mut parts = self.id.split('/').filter(|p| !p.is_empty());
+        match (parts.next(), parts.next()) {
+            (Some(s), Some(id)) if s.eq_ignore_ascii_case("subscriptions") => Some(id),
+            _ => None,
+        }
+    }
+
     pub fn abac(&self) -> bool {
         self.role_assignment_mode.as_deref() == Some("AbacRepositoryPermissions")
     }

@@ -61,6 +61,38 @@ fn text<'a>(v: &'a serde_json::Value, key: &str) -> Option<&'a str> {
         .filter(|s| !s.is_empty())
 }
 
+/// The profile's active subscription (`isDefault: true`): the one `az` commands use
+/// without `--subscription`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveSubscription {
+    pub id: String,
+    pub name: Option<String>,
+}
+
+impl ActiveSubscription {
+    /// `name (id)`, or the id alone, as az names a subscription in its messages.
+    pub fn describe(&self) -> String {
+        match &self.name {
+            Some(n) => format!("{n} ({})", self.id),
+            None => self.id.clone(),
+        }
+    }
+}
+
+/// The active subscription of the profile in `dir`, whoever is signed in.
+pub fn active_subscription(dir: &Path) -> Option<ActiveSubscription> {
+    let profile = read_json(&dir.join("azureProfile.json"))?;
+    let active = profile
+        .get("subscriptions")?
+        .as_array()?
+        .iter()
+        .find(|s| s.get("isDefault").and_then(|d| d.as_bool()) == Some(true))?;
+    Some(ActiveSubscription {
+        id: text(active, "id")?.to_string(),
+        name: text(active, "name").map(str::to_string),
+    })
+}
+
 /// The service principal session of the profile in `dir`, if its default account is
 /// one; every secret it holds is registered with `secrets` as it is read.
 pub fn read(dir: &Path, secrets: &Secrets) -> Option<CliSession> {
@@ -145,7 +177,12 @@ mod tests {
         )
         .unwrap();
         assert_eq!(read(dir.path(), &Secrets::default()), None);
+        assert_eq!(
+            active_subscription(dir.path()).map(|a| a.describe()),
+            Some("s".to_string())
+        );
         std::fs::write(dir.path().join("azureProfile.json"), "[1,").unwrap();
+        assert_eq!(active_subscription(dir.path()), None);
         assert_eq!(read(dir.path(), &Secrets::default()), None);
         assert_eq!(
             config_dir(None, Some(Path::new("/home/r"))),

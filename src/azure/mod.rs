@@ -5,6 +5,7 @@
 //! credentials flow, and the `Microsoft.ContainerRegistry` ARM REST API.
 
 pub mod arm;
+pub mod cli_install;
 pub mod cli_profile;
 pub mod entra;
 

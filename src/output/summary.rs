@@ -496,6 +496,8 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::ID_CLI_UNVERIFIABLE
         | C::ID_CLI_OIDC_RENEWAL
         | C::WORKFLOW_AZ_AFTER_BUILD
+        | C::WORKFLOW_AZ_SUBSCRIPTION
+        | C::ID_CLI_VERSION
         | C::WORKFLOW_OIDC_PERMISSION
         | C::WORKFLOW_ENVIRONMENT_SUBJECT
         | C::WORKFLOW_INPUT_EMPTY

@@ -95,6 +95,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         config.build = build_tools(&discovery);
         (report, discovery)
     });
+    cli_subscription(&mut config);
     let secrets = match (config.format, config.env.github_actions) {
         (Format::Github, _) => Secrets::for_github_actions(crate::secrets::MaskStream::Stdout),
         (_, true) => Secrets::for_github_actions(crate::secrets::MaskStream::Stderr),
@@ -185,6 +186,12 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         );
         checks::workflow::arm_audience_tokens(
             &mut workflow_report,
+            &discovery,
+            &checked.registries,
+        );
+        checks::workflow::az_subscriptions(
+            &mut workflow_report,
+            &ctx.config,
             &discovery,
             &checked.registries,
         );
@@ -348,6 +355,28 @@ impl Report {
             c.reference = secrets.redact(&c.reference);
         }
         self
+    }
+}
+
+/// `auth-mode: azure-cli` without `subscription-id`: the Azure CLI session's active
+/// subscription (its profile's `isDefault` entry) is the one its `az acr` commands look
+/// registries up in, so the ARM reads use it too (P15).
+fn cli_subscription(config: &mut Config) {
+    if config.auth_mode != crate::config::AuthMode::AzureCli
+        || config.azure.subscription_id.is_some()
+        || config.env.container.is_some()
+    {
+        return;
+    }
+    let Some(dir) = crate::azure::cli_profile::config_dir(
+        config.env.azure_config_dir.as_deref(),
+        config.env.home.as_deref(),
+    ) else {
+        return;
+    };
+    if let Some(active) = crate::azure::cli_profile::active_subscription(&dir) {
+        config.azure.subscription_id = Some(active.id);
+        config.azure.subscription_from_cli = Some(dir);
     }
 }
 

@@ -400,6 +400,14 @@ pub struct AzCommand {
     pub location: Location,
     pub step: StepRef,
     pub after_preflight: bool,
+    /// The registry name an `az acr …` call names (`-n`/`--name`, `-r`/`--registry`),
+    /// lower-case, when it resolves.
+    pub registry: Option<String>,
+    /// The subscription written for it: azure/login's `subscription-id`, the one
+    /// `az account set -s` selects, an `az` call's own `--subscription`. `Ok` with the
+    /// value when it resolves, `Err` with the text as written when it does not (a
+    /// secret); `None` when none is written.
+    pub subscription: Option<Result<String, String>>,
 }
 
 impl AzCommand {
@@ -1505,6 +1513,18 @@ impl<'i> StepScan<'i, '_> {
             return;
         };
         let location = self.location(uses, 0, uses.value.trim_end().len());
+        let subscription = self
+            .step
+            .input("subscription-id")
+            .filter(|t| !t.value.trim().is_empty())
+            .map(|t| {
+                let e = self.scope().expand(t.value.trim());
+                if e.is_resolved() {
+                    Ok(e.text.trim().to_string())
+                } else {
+                    Err(t.value.trim().to_string())
+                }
+            });
         self.found.az.push(AzCommand {
             what: "azure/login".to_string(),
             login: Some(azure_login_is_oidc(self.step)),
@@ -1513,11 +1533,19 @@ impl<'i> StepScan<'i, '_> {
             location,
             step: self.step_ref.clone(),
             after_preflight: self.after,
+            registry: None,
+            subscription,
         });
     }
 
     /// An `az` command of a script: `words` follow the program name.
-    fn az_command(&mut self, text: &Text, words: &[Word], span: (usize, usize)) {
+    fn az_command(
+        &mut self,
+        text: &Text,
+        words: &[Word],
+        span: (usize, usize),
+        locals: &HashMap<String, Result<String, String>>,
+    ) {
         let lits: Vec<String> = words
             .iter()
             .take(3)
@@ -1542,6 +1570,49 @@ impl<'i> StepScan<'i, '_> {
             .collect::<Vec<_>>()
             .join(" ");
         let location = self.location(text, span.0, span.1);
+        let args = self.expand_all(text, words, locals);
+        let opts = options(
+            &args,
+            &[
+                "-n",
+                "--name",
+                "-r",
+                "--registry",
+                "-s",
+                "--subscription",
+                "-g",
+                "--resource-group",
+                "--source",
+                "-t",
+                "--image",
+                "--repository",
+            ],
+        );
+        let value = |names: &[&str]| {
+            opts.iter()
+                .find(|(n, _)| names.contains(&n.as_str()))
+                .and_then(|(_, v)| v.as_ref())
+                .map(|v| {
+                    if v.expanded.is_resolved() {
+                        Ok(v.expanded.text.trim().to_string())
+                    } else {
+                        Err(v.written.text.trim().to_string())
+                    }
+                })
+        };
+        let registry = (word(0) == "acr")
+            .then(|| value(&["-n", "--name", "-r", "--registry"]))
+            .flatten()
+            .and_then(Result::ok)
+            .map(|n| n.to_ascii_lowercase())
+            .filter(|n| !n.is_empty());
+        // `az account set` selects with `-s`/`--subscription` (or `-n`/`--name`);
+        // any other command takes `--subscription` for itself.
+        let subscription = if (word(0), word(1)) == ("account", "set") {
+            value(&["-s", "--subscription", "-n", "--name"])
+        } else {
+            value(&["--subscription"])
+        };
         self.found.az.push(AzCommand {
             what,
             login,
@@ -1550,6 +1621,8 @@ impl<'i> StepScan<'i, '_> {
             location,
             step: self.step_ref.clone(),
             after_preflight: self.after,
+            registry,
+            subscription,
         });
     }
 
@@ -1671,7 +1744,7 @@ impl<'i> StepScan<'i, '_> {
             .unwrap_or(end);
         let span = (start, first_line_end);
         if program == "az" {
-            self.az_command(text, &words[i + 1..], span);
+            self.az_command(text, &words[i + 1..], span, locals);
         }
         match program.as_str() {
             "docker" => self.docker_command(text, &words[i + 1..], span, locals),

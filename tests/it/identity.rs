@@ -154,7 +154,7 @@ pub(crate) fn run_config(
     run_in(w, SUB, oidc, extra_env, args, docker_config)
 }
 
-/// [`run_config`] with `--subscription-id subscription`.
+/// [`run_config`] with `--subscription-id subscription` (none when it is empty).
 pub(crate) fn run_in(
     w: &World,
     subscription: &str,
@@ -177,25 +177,21 @@ pub(crate) fn run_in(
     for (k, v) in extra_env {
         cmd.env(k, v);
     }
-    cmd.args([
-        "--registry",
-        "myreg",
-        "--tenant-id",
-        TENANT,
-        "--subscription-id",
-        subscription,
-    ])
-    .args(["--ca-file", w.az.ca_pem_path().to_str().unwrap()])
-    .args(w.az.resolve_args(&[HOST, w.host.as_str()]))
-    .args([
-        "--docker-config",
-        docker.path().to_str().unwrap(),
-        "--format",
-        "json",
-        "--timeout",
-        "30",
-    ])
-    .args(args);
+    cmd.args(["--registry", "myreg", "--tenant-id", TENANT]);
+    if !subscription.is_empty() {
+        cmd.args(["--subscription-id", subscription]);
+    }
+    cmd.args(["--ca-file", w.az.ca_pem_path().to_str().unwrap()])
+        .args(w.az.resolve_args(&[HOST, w.host.as_str()]))
+        .args([
+            "--docker-config",
+            docker.path().to_str().unwrap(),
+            "--format",
+            "json",
+            "--timeout",
+            "30",
+        ])
+        .args(args);
     let out = cmd.output().unwrap();
     let raw = format!(
         "{}{}",

@@ -4,7 +4,7 @@
 //! and a fake `az` answering `az account get-access-token`. ID_CLI_OIDC_RENEWAL when the
 //! federated token runs out before the tokens az gave, naming the job's later az calls.
 
-use crate::identity::{CLIENT_ID, CONTEXT, FakeAz, OBJECT_ID, SUB, TENANT, run, world};
+use crate::identity::{CLIENT_ID, CONTEXT, FakeAz, OBJECT_ID, Run, SUB, TENANT, World, run, world};
 use crate::support::azure::Role;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -41,6 +41,20 @@ fn profile(credential: (&str, &str)) -> tempfile::TempDir {
     )
     .unwrap();
     dir
+}
+
+/// Runs the binary with `auth-mode: azure-cli`, `path` as PATH and `config` as the
+/// Azure CLI's config folder, without a workflow.
+pub(crate) fn az_session_run(w: &World, path: &str, config: &std::path::Path) -> Run {
+    run(
+        w,
+        false,
+        &[
+            ("PATH", path),
+            ("AZURE_CONFIG_DIR", config.to_str().unwrap()),
+        ],
+        &[&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat(),
+    )
 }
 
 /// A GitHub ID token's shape (what azure/login passes as `--federated-token`).
@@ -132,15 +146,7 @@ fn no_renewal_warning_when_the_federated_token_outlives_the_tokens_or_the_sessio
         ("client_secret", "planted-cli-secret-1234"),
     ] {
         let config = profile(credential);
-        let r = run(
-            &w,
-            false,
-            &[
-                ("PATH", az.path.as_str()),
-                ("AZURE_CONFIG_DIR", config.path().to_str().unwrap()),
-            ],
-            &[&["--auth-mode", "azure-cli"][..], &CONTEXT[..]].concat(),
-        );
+        let r = az_session_run(&w, &az.path, config.path());
         assert_eq!(r.status, 0, "{:#}", r.json);
         assert!(!r.raw.contains("ID_CLI_OIDC_RENEWAL"), "{}", r.raw);
         assert!(!r.raw.contains(credential.1), "{}", r.raw);

@@ -42,6 +42,7 @@ mod tls_roots;
 mod workflow;
 mod workflow_arm_audience;
 mod workflow_az;
+mod workflow_az_session;
 mod workflow_azure_login;
 mod workflow_buildx;
 mod workflow_context;

@@ -73,7 +73,7 @@ fn placed(f: &Value) -> (String, u64, u64, String) {
 }
 
 /// The first two lines of the finding in `text` format, as docs/checks.md shows them.
-fn text_head(f: &Value) -> String {
+pub(crate) fn text_head(f: &Value) -> String {
     format!(
         "{}[{}]: {}\n  --> {}:{}:{}\n",
         f["severity"].as_str().unwrap(),

@@ -22,13 +22,18 @@ pub(super) fn renewal(ctx: &super::Ctx, tokens_expire: Option<SystemTime>, out: 
     else {
         return;
     };
+    active_subscription(&dir, out);
     let Some(session) = cli_profile::read(&dir, &ctx.secrets) else {
         return;
     };
-    let Some(SpCredential::Assertion {
-        expires: Some(assertion_expires),
-    }) = session.credential
-    else {
+    let Some(SpCredential::Assertion { expires }) = session.credential else {
+        return;
+    };
+    // Without the job's workflow, the workflow check cannot tell its az calls this.
+    if ctx.earlier_logins.is_none() {
+        cli_version(ctx, &session, out);
+    }
+    let Some(assertion_expires) = expires else {
         return;
     };
     let Some(token_expires) = tokens_expire else {
@@ -82,4 +87,54 @@ pub(super) fn renewal(ctx: &super::Ctx, tokens_expire: Option<SystemTime>, out: 
             "Run `az acr login -n {registry}` (or `az acr login -n {registry} --expose-token` for a token to pass to `docker login`) before the long build, while az still has a token; or repeat the azure/login step, with the same inputs, right before the step that calls az."
         ),
     ));
+}
+
+/// P15: `az acr` commands without `--subscription` look the registry up in the
+/// session's active subscription; says which it is, and where ARM shows each registry.
+fn active_subscription(dir: &std::path::Path, out: &mut Outcome) {
+    let Some(active) = cli_profile::active_subscription(dir) else {
+        return;
+    };
+    let elsewhere: Vec<String> = out
+        .registries
+        .iter()
+        .filter_map(|(host, facts)| {
+            let sub = facts.subscription()?;
+            (!sub.eq_ignore_ascii_case(&active.id)).then(|| {
+                format!(
+                    "{host} is in subscription {sub}: `az acr` commands in this session need `--subscription {sub}` (or `az account set -s {sub}` first)"
+                )
+            })
+        })
+        .collect();
+    out.report.verified(format!(
+        "the Azure CLI session in {} has active subscription {}; `az acr` commands without --subscription look registries up there{}",
+        dir.display(),
+        active.describe(),
+        if elsewhere.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", elsewhere.join("; "))
+        }
+    ));
+}
+
+/// P13: a federated session on an Azure CLI release that cannot renew it.
+fn cli_version(ctx: &super::Ctx, session: &cli_profile::CliSession, out: &mut Outcome) {
+    let Some(installed) = crate::azure::cli_install::installed(ctx.config.env.path.as_deref())
+    else {
+        return;
+    };
+    if installed.breaks_oidc_renewal() {
+        let at = format!(
+            "The session in {} is service principal {} signed in with a federated token",
+            session.dir.display(),
+            session.client_id
+        );
+        out.report.push(crate::checks::workflow::version_finding(
+            crate::findings::CheckId::Identity,
+            &installed,
+            &at,
+        ));
+    }
 }

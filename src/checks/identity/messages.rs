@@ -146,9 +146,10 @@ pub(super) fn not_found(
     sub: &str,
     list: &[RegistryFacts],
     others: &[super::subscriptions::Holding],
+    from_cli: Option<&std::path::Path>,
 ) -> Finding {
     if let Some((holder, facts)) = super::subscriptions::holder(others, host, by_name) {
-        return in_other_subscription(host, by_name, sub, holder, facts);
+        return in_other_subscription(host, by_name, sub, holder, facts, from_cli);
     }
     let names: Vec<String> = list
         .iter()
@@ -197,8 +198,26 @@ fn in_other_subscription(
     sub: &str,
     holder: &crate::azure::arm::Subscription,
     facts: &RegistryFacts,
+    from_cli: Option<&std::path::Path>,
 ) -> Finding {
     let id = &holder.id;
+    let (whose, fix) = match from_cli {
+        Some(dir) => (
+            format!(
+                "The Azure CLI session's active subscription {sub} (azureProfile.json in {}; acr-preflight was given no subscription-id, so it reads the one az uses)",
+                dir.display()
+            ),
+            format!(
+                "Select the registry's subscription in the Azure CLI session before acr-preflight and the az steps: az account set -s {id} (or `subscription-id: {id}` on the azure/login step), or pass --subscription {id} to each az acr command and give acr-preflight `subscription-id: {id}`."
+            ),
+        ),
+        None => (
+            format!("The configured subscription {sub}"),
+            format!(
+                "Use the registry's subscription: input `subscription-id: {id}` (--subscription-id {id}); in the workflow's az steps, az account set -s {id} (or pass --subscription {id} to az acr commands)."
+            ),
+        ),
+    };
     finding(
         Code::REGISTRY_NOT_FOUND,
         Severity::Error,
@@ -207,15 +226,13 @@ fn in_other_subscription(
             None => format!("{host} is in subscription {id}, not in {sub}"),
         },
         format!(
-            "The configured subscription {sub} holds no registry with login server {host}, but subscription {} does: {} (login server {}). Every ARM read of this run (registry facts, role permissions) and `az acr` commands in the active subscription look in {sub} and fail with `The resource with name '{}' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription`.",
+            "{whose} holds no registry with login server {host}, but subscription {} does: {} (login server {}). Every ARM read of this run (registry facts, role permissions) and `az acr` commands in the active subscription look in {sub} and fail with `The resource with name '{}' and type 'Microsoft.ContainerRegistry/registries' could not be found in subscription`.",
             holder.describe(),
             facts.id,
             facts.login_server,
             facts.name
         ),
-        format!(
-            "Use the registry's subscription: input `subscription-id: {id}` (--subscription-id {id}); in the workflow's az steps, az account set -s {id} (or pass --subscription {id} to az acr commands)."
-        ),
+        fix,
     )
 }
 

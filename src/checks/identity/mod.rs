@@ -432,8 +432,14 @@ pub async fn run_with(
                                     Some(subscriptions::others(ctx, &arm_session, sub, out).await);
                             }
                             let others = elsewhere.as_deref().unwrap_or_default();
-                            out.report
-                                .push(not_found(host, by_name, sub, &list, others));
+                            out.report.push(not_found(
+                                host,
+                                by_name,
+                                sub,
+                                &list,
+                                others,
+                                config.azure.subscription_from_cli.as_deref(),
+                            ));
                         }
                     }
                 }

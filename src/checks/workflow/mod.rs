@@ -15,6 +15,7 @@
 //! of builds on a builder with its own image store from the workspace.
 
 mod arm_audience;
+mod az_session;
 mod azure_login;
 mod context;
 mod messages;
@@ -37,6 +38,7 @@ use crate::workflow::model::{Grant, Job, Permissions, PermissionsKind, Step, Wor
 use crate::workflow::yaml::Pos;
 use crate::workflow::{Discovery, StepRef};
 pub use arm_audience::arm_audience_tokens;
+pub use az_session::{az_subscriptions, version_finding};
 use messages::*;
 pub use shared_config::preexisting_credentials;
 use std::collections::HashMap;
@@ -149,6 +151,7 @@ pub fn check(
     az_sudo_mismatch(&mut report, &found);
     preflight_under_sudo(&mut report, config, &found);
     az_after_build(&mut report, &found);
+    az_session::cli_version(&mut report, config, &found);
     step_docker_config(&mut report, config, &located, &found.builds);
     if step.is_some() {
         build_before_preflight(&mut report, &located, &found.builds);
