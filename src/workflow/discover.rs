@@ -1904,7 +1904,7 @@ impl<'i> StepScan<'i, '_> {
                 "--cgroup-parent",
             ],
         );
-        self.set_build_inputs(cli_build_inputs(&opts, false));
+        self.set_build_inputs(cli_build_inputs(&opts));
         let tags = values_of(&opts, &["-t", "--tag"])
             .filter(|v| v.expanded.is_resolved())
             .map(|v| v.expanded.text.trim().to_string())
@@ -2026,7 +2026,16 @@ impl<'i> StepScan<'i, '_> {
             ],
         );
         if build {
-            self.set_build_inputs(cli_build_inputs(&opts, true));
+            // For a local folder, `--file` is relative to the working directory, not to
+            // the folder (azure-cli `acr/build.py`: "If docker_file_path is not
+            // specified, the default is Dockerfile in source_location. Otherwise, it's
+            // based on current working directory."); a remote context's Dockerfile is
+            // not a workspace file.
+            let mut inputs = cli_build_inputs(&opts);
+            if inputs.local_context.is_none() {
+                inputs.dockerfile = None;
+            }
+            self.set_build_inputs(inputs);
         }
         let no_push = opts.iter().any(|(n, _)| n == "--no-push");
         if let Some(build) = self.found.builds.last_mut()
@@ -2276,10 +2285,10 @@ fn distinct_platforms<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> 
     out
 }
 
-/// The Dockerfile and build-args of a command-line build. `file_in_context`: `az acr
-/// build` reads `--file` relative to its source folder, `docker build` relative to the
-/// working directory (taken as the workspace).
-fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> BuildInputs {
+/// The Dockerfile and build-args of a command-line build: `--file` is relative to the
+/// working directory (taken as the workspace), for `docker build` and for `az acr
+/// build` of a local folder alike; without it, `Dockerfile` in the context folder.
+fn cli_build_inputs(opts: &[(String, Option<Value>)]) -> BuildInputs {
     let known = |v: &Value| {
         let t = v.expanded.text.trim();
         (v.expanded.is_resolved() && !t.is_empty()).then(|| t.to_string())
@@ -2304,9 +2313,8 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
     let local = context.as_deref().and_then(local_dir);
     let dockerfile = match (context, file) {
         (Some(ctx), None) => dockerfile_in(&ctx, "Dockerfile"),
-        (Some(ctx), Some(f)) if file_in_context => known(f).and_then(|f| dockerfile_in(&ctx, &f)),
-        (_, Some(f)) if !file_in_context => known(f).filter(|f| f != "-"),
-        _ => None,
+        (_, Some(f)) => known(f).filter(|f| f != "-"),
+        (None, None) => None,
     };
     let build_args = values_of(opts, &["--build-arg"])
         .filter_map(build_arg)
