@@ -1040,3 +1040,52 @@ fn the_same_secret_passed_to_acr_preflight_is_used_and_judged() {
     );
     assert!(!all_of(&found).contains(STALE_TOKEN));
 }
+
+#[test]
+fn the_binary_judges_the_token_acr_preflight_is_given_and_masks_it() {
+    let (github, _repo) = private_github();
+    let steps = format!(
+        "        env:\n          GIT_PAT: ${{{{ secrets.GIT_PAT }}}}\n{ACR_BUILD_ACTION}          branch: main\n          git_access_token: ${{{{ secrets.GIT_PAT }}}}\n"
+    );
+    let resolve = format!("github.com={}", github.server.addr());
+    let ca = github.ca.ca_pem_path().display().to_string();
+    let out = run_binary(
+        &steps,
+        &[
+            ("INPUT_RESOLVE", resolve),
+            ("INPUT_CA-FILE", ca),
+            ("GIT_PAT", STALE_TOKEN.to_string()),
+            (
+                "GITHUB_SHA",
+                "0123456789abcdef0123456789abcdef01234567".into(),
+            ),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let found = crate::workflow_e2e::annotations(&stdout);
+    let (level, _) = found
+        .iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("CONTEXT_GIT_TOKEN_REFUSED"))
+        })
+        .unwrap_or_else(|| panic!("no CONTEXT_GIT_TOKEN_REFUSED annotation:\n{stdout}"));
+    assert_eq!(level, "error");
+    let request = &github.server.requests()[0];
+    assert!(request.header("Authorization").is_some(), "{request:?}");
+    // The token reaches the runner only as a mask request.
+    let masked = stdout
+        .lines()
+        .chain(stderr.lines())
+        .any(|l| l == format!("::add-mask::{STALE_TOKEN}"));
+    assert!(masked, "{stdout}\n{stderr}");
+    let shown: String = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!shown.contains(STALE_TOKEN), "{shown}");
+}
