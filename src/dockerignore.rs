@@ -89,6 +89,161 @@ impl Rule {
     }
 }
 
+/// The rules of an ignore file as the Azure CLI reads them when `az acr build` packs a
+/// local folder (azure-cli `acr/_archive_utils.py`, `IgnoreRule` and
+/// `_load_dockerignore_file`:
+/// https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/acr/_archive_utils.py),
+/// which differ from Docker's: a line loses trailing whitespace only; a line starting
+/// with `#` is a comment; only an exception (`!`) loses a leading `/` and trailing
+/// `/`s, so `node_modules/` or `/build` match nothing; the pattern is split at `/`, a
+/// `**` part with the `/` after it matches anything (`.*`, slashes included, so
+/// `a/**/z` also matches `a/xz`), `*` and `?` do not cross `/`, `[…]` is a class; the whole path must match.
+/// `overriding`: the file is a `<Dockerfile>.dockerignore`, to which the CLI adds the
+/// rule `.dockerignore` first (lowest priority). Returned highest priority first (the
+/// last line first), as the CLI checks them. Lines with other regular-expression
+/// characters (`\ + ( ) | { } ^ $`), which the CLI hands to Python's `re` as they are,
+/// are returned apart by line number: their meaning is not mirrored here.
+pub fn parse_azure_cli(text: &str, overriding: bool) -> (Vec<Rule>, Vec<usize>) {
+    let mut rules = Vec::new();
+    let mut opaque = Vec::new();
+    if overriding {
+        rules.push(azure_cli_rule(".dockerignore", 0));
+    }
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    for (index, raw) in text.lines().enumerate() {
+        let line = raw.trim_end();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if line.contains(['\\', '+', '(', ')', '|', '{', '}', '^', '$']) {
+            opaque.push(index + 1);
+            continue;
+        }
+        rules.push(azure_cli_rule(line, index + 1));
+    }
+    rules.reverse();
+    (rules, opaque)
+}
+
+fn azure_cli_rule(line: &str, number: usize) -> Rule {
+    let (exception, mut body) = match line.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, line),
+    };
+    if exception {
+        body = body.strip_prefix('/').unwrap_or(body);
+        body = body.trim_end_matches('/');
+    }
+    let mut tokens = Vec::new();
+    let parts: Vec<&str> = body.split('/').collect();
+    for (i, part) in parts.iter().enumerate() {
+        if *part == "**" {
+            tokens.push(Token::Rest);
+        } else {
+            // `**` inside a part is two stars for the CLI: `[^/]*[^/]*`.
+            tokens.extend(
+                compile(&part.replace('\\', ""))
+                    .into_iter()
+                    .map(|t| match t {
+                        Token::Rest | Token::Folders => Token::Star,
+                        other => other,
+                    }),
+            );
+            if i + 1 < parts.len() {
+                tokens.push(Token::Char('/'));
+            }
+        }
+    }
+    Rule {
+        pattern: body.to_string(),
+        exception,
+        written: line.to_string(),
+        line: number,
+        tokens,
+    }
+}
+
+/// Where the Azure CLI's walk stands for one entry: whether it is left out, and the
+/// index (into the rules, highest priority first) of the rule that decided it, or of
+/// the one its folder inherited; the rules from that index on are not checked again
+/// below it. The context root starts as [`AzureCliState::root`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AzureCliState {
+    pub ignored: bool,
+    pub limit: usize,
+    /// Left out as a version-control name at the top of the context.
+    pub vcs: bool,
+}
+
+/// The names the Azure CLI always leaves out at the top of the context.
+pub const AZURE_CLI_VCS: &[&str] = &[
+    ".git",
+    ".gitignore",
+    ".bzr",
+    "bzrignore",
+    ".hg",
+    ".hgignore",
+    ".svn",
+];
+
+impl AzureCliState {
+    pub fn root(rules: &[Rule]) -> AzureCliState {
+        AzureCliState {
+            ignored: false,
+            limit: rules.len(),
+            vcs: false,
+        }
+    }
+
+    /// The state of `path` (relative to the context root) below a folder in `self`.
+    pub fn child(self, rules: &[Rule], path: &str) -> AzureCliState {
+        if AZURE_CLI_VCS.contains(&path) {
+            return AzureCliState {
+                ignored: true,
+                vcs: true,
+                ..self
+            };
+        }
+        let chars: Vec<char> = path.chars().collect();
+        for (index, rule) in rules.iter().enumerate().take(self.limit) {
+            if prefix_matches(&rule.tokens, &chars)[chars.len()] {
+                return AzureCliState {
+                    ignored: !rule.exception,
+                    limit: index,
+                    vcs: false,
+                };
+            }
+        }
+        self
+    }
+
+    /// Whether anything below a folder in this state can still be packed: it is not
+    /// left out, or a rule of higher priority than the one that left it out is an
+    /// exception.
+    pub fn may_include_below(self, rules: &[Rule]) -> bool {
+        !self.ignored || rules.iter().take(self.limit).any(|r| r.exception)
+    }
+}
+
+/// How the Azure CLI decides `path` (relative to the context root): the state after
+/// walking down to it, and the rule that decided it (None: inherited from no rule, or
+/// a version-control name).
+pub fn azure_cli_decide<'r>(rules: &'r [Rule], path: &str) -> (AzureCliState, Option<&'r Rule>) {
+    let path = clean(path);
+    let mut state = AzureCliState::root(rules);
+    let mut at = 0;
+    loop {
+        let end = path[at..].find('/').map_or(path.len(), |i| at + i);
+        state = state.child(rules, &path[..end]);
+        if end >= path.len() {
+            break;
+        }
+        at = end + 1;
+    }
+    let by = (!state.vcs).then(|| rules.get(state.limit)).flatten();
+    (state, by)
+}
+
 /// Like Go's `filepath.Clean` on a relative path, with a leading `/` dropped: no empty,
 /// `.` or trailing parts, `..` folded where it can be; `.` when nothing is left.
 pub fn clean(path: &str) -> String {
@@ -297,6 +452,49 @@ mod tests {
         assert_eq!(excluded("a[b", "a[b"), Some(1));
         assert_eq!(excluded("[", "x"), None);
         assert_eq!(excluded("\\", "x"), None);
+    }
+
+    #[test]
+    fn the_azure_cli_reads_rules_its_own_way() {
+        let decide = |text: &str, path: &str| {
+            let (rules, _) = parse_azure_cli(text, false);
+            let (state, by) = azure_cli_decide(&rules, path);
+            (state.ignored, by.map(|r| r.line))
+        };
+        // A folder pattern with a trailing or leading slash matches nothing.
+        assert_eq!(
+            decide("node_modules/\n", "node_modules/a/b.js"),
+            (false, None)
+        );
+        assert_eq!(decide("/build\n", "build/x"), (false, None));
+        assert_eq!(
+            decide("node_modules\n", "node_modules/a/b.js"),
+            (true, Some(1))
+        );
+        // `**/` is `.*`: a top-level file matches, and so does `a/xz` for `a/**/z`.
+        assert_eq!(decide("**/*.md\n", "README.md"), (true, Some(1)));
+        assert_eq!(decide("a/**/z\n", "a/xz"), (true, Some(1)));
+        assert_eq!(decide("**/*.md\n", "docs/a.md"), (true, Some(1)));
+        // The last rule wins; an exception includes again below an excluded folder.
+        assert_eq!(
+            decide("app\n!/app/main.py/\n", "app/main.py"),
+            (false, Some(2))
+        );
+        assert_eq!(
+            decide("app\n!/app/main.py\n", "app/other.py"),
+            (true, Some(1))
+        );
+        // VCS names at the top only.
+        assert_eq!(decide("", ".git/config"), (true, None));
+        assert_eq!(decide("", "sub/.git"), (false, None));
+        // Leading whitespace is part of the pattern.
+        assert_eq!(decide(" x\n", "x"), (false, None));
+        let (rules, opaque) = parse_azure_cli("a+b\n\\*.md\nok\n", true);
+        assert_eq!(opaque, [1, 2]);
+        assert_eq!(rules.len(), 2);
+        assert!(azure_cli_decide(&rules, ".dockerignore").0.ignored);
+        let (state, _) = azure_cli_decide(&parse_azure_cli("app\n", false).0, "app");
+        assert!(!state.may_include_below(&parse_azure_cli("app\n", false).0));
     }
 
     #[test]

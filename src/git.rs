@@ -340,17 +340,112 @@ pub fn listing_url(repo: &str) -> String {
 /// Lists the refs of `repo` (no credentials), as `git ls-remote` does, before
 /// `deadline`. Bodies are read up to [`crate::http::MAX_BODY`].
 pub async fn list_refs(http: &reqwest::Client, repo: &str, deadline: Instant) -> Listing {
-    crate::http::before(deadline, list(http, repo))
+    list_refs_as(http, repo, None, deadline).await
+}
+
+/// HTTP Basic credentials for a git host: a token is the password (GitHub takes any
+/// user name with a personal access token, `x-access-token` with an app token:
+/// https://docs.github.com/en/get-started/git-basics/about-remote-repositories#cloning-with-https-urls).
+/// The value is a secret: its `Debug` shows only the user name.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Basic {
+    pub user: String,
+    pub password: String,
+}
+
+impl std::fmt::Debug for Basic {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Basic({}:..)", self.user)
+    }
+}
+
+impl Basic {
+    /// The credentials of a URL's user part (`https://<token>@host/…`,
+    /// `https://x-access-token:<token>@host/…`), percent-decoded; a lone user name is
+    /// the token, sent as the password as git's credential prompt would.
+    pub fn from_url(url: &str) -> Option<Basic> {
+        let u = Url::parse(url.trim()).ok()?;
+        let decode = |s: &str| {
+            percent_decode(s)
+                .chars()
+                .filter(|c| !c.is_control())
+                .take(4096)
+                .collect::<String>()
+        };
+        let user = decode(u.username());
+        let password = u.password().map(decode).filter(|p| !p.is_empty());
+        match (user.is_empty(), password) {
+            (true, None) => None,
+            (_, Some(password)) => Some(Basic { user, password }),
+            (false, None) => Some(Basic {
+                user: "x-access-token".into(),
+                password: user,
+            }),
+        }
+    }
+
+    /// A token given apart from the URL (`git_access_token`): the password.
+    pub fn token(token: &str) -> Basic {
+        Basic {
+            user: "x-access-token".into(),
+            password: token.trim().to_string(),
+        }
+    }
+}
+
+/// `%XX` sequences decoded (invalid ones kept as written); invalid UTF-8 replaced.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Lists the refs of `repo` as [`list_refs`] does, sending `auth` (to the repository's
+/// own host only: a redirect to another host is followed without it, as git does).
+pub async fn list_refs_as(
+    http: &reqwest::Client,
+    repo: &str,
+    auth: Option<&Basic>,
+    deadline: Instant,
+) -> Listing {
+    crate::http::before(deadline, list(http, repo, auth))
         .await
         .unwrap_or_else(|| Listing::Failed {
             why: "no answer before the run's deadline".into(),
         })
 }
 
-async fn list(http: &reqwest::Client, repo: &str) -> Listing {
+async fn list(http: &reqwest::Client, repo: &str, auth: Option<&Basic>) -> Listing {
     let mut url = listing_url(repo);
+    let host = |u: &str| {
+        Url::parse(u)
+            .ok()
+            .and_then(|u| u.host_str().map(str::to_string))
+    };
+    let home = host(&url);
     for _ in 0..=MAX_REDIRECTS {
-        let response = match http.get(&url).send().await {
+        let mut request = http.get(&url);
+        if let Some(auth) = auth.filter(|_| host(&url) == home) {
+            request = request.basic_auth(&auth.user, Some(&auth.password));
+        }
+        let response = match request.send().await {
             Ok(r) => r,
             Err(e) => {
                 return Listing::Failed {
@@ -534,6 +629,21 @@ mod tests {
         ] {
             assert!(parse_advertisement(body).is_err(), "{body:?}");
         }
+    }
+
+    #[test]
+    fn url_credentials_are_basic_credentials_with_the_token_as_password() {
+        let b = Basic::from_url("https://ghp_abc%2Fd@github.com/o/r.git#main").unwrap();
+        assert_eq!(
+            (b.user.as_str(), b.password.as_str()),
+            ("x-access-token", "ghp_abc/d")
+        );
+        let b = Basic::from_url("https://me:tok@h.example/r.git").unwrap();
+        assert_eq!((b.user.as_str(), b.password.as_str()), ("me", "tok"));
+        assert_eq!(Basic::from_url("https://h.example/r.git"), None);
+        assert_eq!(Basic::from_url("not a url"), None);
+        assert_eq!(percent_decode("%zz%4"), "%zz%4");
+        assert!(!format!("{b:?}").contains("tok"));
     }
 
     #[test]

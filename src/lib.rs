@@ -1,5 +1,6 @@
 //! acr-preflight: verify a container build's registry set-up before the build runs.
 
+pub mod acr_pack;
 pub mod action_container;
 pub mod azure;
 pub mod checks;

@@ -110,6 +110,15 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         for secret in &discovery.literal_secrets {
             secrets.register(secret);
         }
+        // Tokens the builds read their git contexts with (P42).
+        for context in discovery.remote_contexts() {
+            if let Some(crate::workflow::ContextToken::Known(token)) = &context.token {
+                secrets.register(token);
+            }
+            if let Some(auth) = crate::git::Basic::from_url(&context.url) {
+                secrets.register(&auth.password);
+            }
+        }
     }
     let runtime = match tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -351,8 +351,9 @@ pub struct BuildInputs {
     /// the workspace itself): the folder whose `.dockerignore` decides what is sent.
     pub local_context: Option<String>,
     /// The build reads its remote context with a token given apart from the URL
-    /// (Azure/acr-build's `git_access_token`, which it puts in the URL it builds).
-    pub context_token: bool,
+    /// (Azure/acr-build's `git_access_token`, which it puts in the URL it builds), or
+    /// one in the URL's user part that acr-preflight cannot read.
+    pub context_token: Option<super::ContextToken>,
     /// docker/build-push-action without `context`: it builds the Git context of the
     /// job's own commit (passing its `github-token` as `GIT_AUTH_TOKEN`).
     pub default_git_context: bool,
@@ -843,7 +844,7 @@ impl<'i> StepScan<'i, '_> {
             local_context: context.clone().flatten().as_deref().and_then(local_dir),
             default_git_context: self.step.input("context").is_none(),
             context: context.flatten(),
-            context_token: false,
+            context_token: None,
         }
     }
 
@@ -1095,10 +1096,21 @@ impl<'i> StepScan<'i, '_> {
             }
             (None, _) => None,
         };
+        // The action puts the token in the URL it builds (`https://<token>@github.com/…`).
+        let token = step
+            .input("git_access_token")
+            .filter(|t| !t.value.trim().is_empty())
+            .map(|t| match self.scope().secret(&t.value) {
+                Ok(value) => super::ContextToken::Known(value),
+                Err(u) => super::ContextToken::Unseen {
+                    written: u.written,
+                    reason: u.reason,
+                },
+            });
         self.set_build_inputs(BuildInputs {
             dockerfile,
             context,
-            context_token: given("git_access_token"),
+            context_token: token,
             ..BuildInputs::default()
         });
         self.acr_build_action_target();
@@ -1965,7 +1977,7 @@ impl<'i> StepScan<'i, '_> {
                 "--cgroup-parent",
             ],
         );
-        self.set_build_inputs(cli_build_inputs(&opts, false));
+        self.set_build_inputs(cli_build_inputs(&opts));
         let tags = values_of(&opts, &["-t", "--tag"])
             .filter(|v| v.expanded.is_resolved())
             .map(|v| v.expanded.text.trim().to_string())
@@ -2087,7 +2099,16 @@ impl<'i> StepScan<'i, '_> {
             ],
         );
         if build {
-            self.set_build_inputs(cli_build_inputs(&opts, true));
+            // For a local folder, `--file` is relative to the working directory, not to
+            // the folder (azure-cli `acr/build.py`: "If docker_file_path is not
+            // specified, the default is Dockerfile in source_location. Otherwise, it's
+            // based on current working directory."); a remote context's Dockerfile is
+            // not a workspace file.
+            let mut inputs = cli_build_inputs(&opts);
+            if inputs.local_context.is_none() {
+                inputs.dockerfile = None;
+            }
+            self.set_build_inputs(inputs);
         }
         let no_push = opts.iter().any(|(n, _)| n == "--no-push");
         if let Some(build) = self.found.builds.last_mut()
@@ -2337,10 +2358,10 @@ fn distinct_platforms<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> 
     out
 }
 
-/// The Dockerfile and build-args of a command-line build. `file_in_context`: `az acr
-/// build` reads `--file` relative to its source folder, `docker build` relative to the
-/// working directory (taken as the workspace).
-fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> BuildInputs {
+/// The Dockerfile and build-args of a command-line build: `--file` is relative to the
+/// working directory (taken as the workspace), for `docker build` and for `az acr
+/// build` of a local folder alike; without it, `Dockerfile` in the context folder.
+fn cli_build_inputs(opts: &[(String, Option<Value>)]) -> BuildInputs {
     let known = |v: &Value| {
         let t = v.expanded.text.trim();
         (v.expanded.is_resolved() && !t.is_empty()).then(|| t.to_string())
@@ -2349,7 +2370,14 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
         .iter()
         .find(|(n, _)| n.is_empty())
         .and_then(|(_, v)| v.as_ref());
-    let given = context.and_then(known);
+    let mut given = context.and_then(known);
+    let mut context_token = None;
+    if given.is_none()
+        && let Some((url, token)) = context.and_then(userinfo_token)
+    {
+        given = Some(url);
+        context_token = Some(token);
+    }
     let context = match context {
         Some(_) => given.clone(),
         None => Some(".".to_string()),
@@ -2358,9 +2386,8 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
     let local = context.as_deref().and_then(local_dir);
     let dockerfile = match (context, file) {
         (Some(ctx), None) => dockerfile_in(&ctx, "Dockerfile"),
-        (Some(ctx), Some(f)) if file_in_context => known(f).and_then(|f| dockerfile_in(&ctx, &f)),
-        (_, Some(f)) if !file_in_context => known(f).filter(|f| f != "-"),
-        _ => None,
+        (_, Some(f)) => known(f).filter(|f| f != "-"),
+        (None, None) => None,
     };
     let build_args = values_of(opts, &["--build-arg"])
         .filter_map(build_arg)
@@ -2370,8 +2397,39 @@ fn cli_build_inputs(opts: &[(String, Option<Value>)], file_in_context: bool) -> 
         build_args,
         context: given,
         local_context: local,
+        context_token,
         ..BuildInputs::default()
     }
+}
+
+/// A remote context URL whose only unknown part is its user part
+/// (`https://${{ secrets.GIT_PAT }}@github.com/o/r.git#main`, `https://x:$PAT@…`): the
+/// URL without the user part, and the token it carries, which acr-preflight cannot read.
+fn userinfo_token(value: &Value) -> Option<(String, super::ContextToken)> {
+    let text = value.expanded.text.trim();
+    let (scheme, rest) = text.split_once("://")?;
+    if !(scheme.eq_ignore_ascii_case("https") || scheme.eq_ignore_ascii_case("http")) {
+        return None;
+    }
+    let authority = rest.find('/').map_or(rest, |end| &rest[..end]);
+    let at = authority.rfind('@')?;
+    let (user, after) = (&rest[..at], &rest[at + 1..]);
+    let first = value.expanded.unresolved.first()?;
+    let inside = value
+        .expanded
+        .unresolved
+        .iter()
+        .all(|u| user.contains(u.written.as_str()));
+    if !inside || after.contains('$') || after.is_empty() {
+        return None;
+    }
+    Some((
+        format!("{scheme}://{after}"),
+        super::ContextToken::Unseen {
+            written: first.written.clone(),
+            reason: first.reason.clone(),
+        },
+    ))
 }
 
 fn values_of<'a>(

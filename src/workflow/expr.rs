@@ -414,6 +414,41 @@ impl<'a> Scope<'a> {
         })
     }
 
+    /// A secret value (a token the build reads its context with), where acr-preflight
+    /// can know it: `raw` expanded, or, when `raw` is exactly `${{ secrets.NAME }}` (or
+    /// `${{ env.X }}` with the step's `X: ${{ secrets.NAME }}`), the value of the
+    /// variable acr-preflight's own step sets from that same secret
+    /// (`env: { GIT_PAT: ${{ secrets.NAME }} }`), which the runner evaluated into
+    /// acr-preflight's environment. Otherwise the first unresolved part and why.
+    pub fn secret(&self, raw: &str) -> Result<String, Unresolved> {
+        let expanded = self.expand(raw);
+        let Some(first) = expanded.unresolved.first().cloned() else {
+            return Ok(expanded.text.trim().to_string());
+        };
+        let via_env = whole_expression(raw)
+            .and_then(env_name)
+            .and_then(|name| self.step.and_then(|s| s.env.get(&name)))
+            .and_then(|v| whole_expression(&v.value).and_then(secret_name));
+        let name = whole_expression(raw).and_then(secret_name).or(via_env);
+        let from_preflight = name.and_then(|name| {
+            let preflight = self.preflight?;
+            preflight
+                .env
+                .entries
+                .iter()
+                .rev()
+                .filter(|(_, v)| {
+                    whole_expression(&v.value)
+                        .and_then(secret_name)
+                        .is_some_and(|n| n.eq_ignore_ascii_case(&name))
+                })
+                .find_map(|(k, _)| self.process_env.get(&k.value))
+                .filter(|v| !v.trim().is_empty())
+                .cloned()
+        });
+        from_preflight.ok_or(first)
+    }
+
     /// A shell variable as a `run:` script of the step sees it (before any assignment
     /// in the script itself, which the caller handles).
     pub fn shell_var(&self, name: &str) -> Result<String, String> {
@@ -491,6 +526,21 @@ fn split_operator<'e>(expr: &'e str, op: &str) -> Option<(&'e str, &'e str)> {
             && (s.starts_with('\'') || !s.contains(['&', '|', '!', '(', ')', '<', '>', '=']))
     };
     (plain(a) && plain(b)).then_some((a, b))
+}
+
+/// The inside of a value that is exactly one `${{ … }}`.
+fn whole_expression(raw: &str) -> Option<&str> {
+    let inner = raw.trim().strip_prefix("${{")?.strip_suffix("}}")?;
+    (!inner.contains("${{") && !inner.contains("}}")).then_some(inner)
+}
+
+/// `NAME` of an expression that is exactly `secrets.NAME`.
+fn secret_name(expr: &str) -> Option<String> {
+    let path = context_path(expr.trim())?;
+    match path.as_slice() {
+        [head, name] if head.eq_ignore_ascii_case("secrets") => Some(name.clone()),
+        _ => None,
+    }
 }
 
 /// `NAME` of an expression that is exactly `env.NAME` (or `env['NAME']`).

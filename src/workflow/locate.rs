@@ -23,6 +23,10 @@ pub trait WorkflowFiles {
     fn read(&self, path: &str) -> std::io::Result<String>;
     /// How messages name the place (`the workspace /github/workspace`).
     fn describe(&self) -> String;
+    /// The folder on disk, when the files are one (walked to see what a build uploads).
+    fn root(&self) -> Option<&Path> {
+        None
+    }
 }
 
 /// The checked-out repository on disk.
@@ -54,6 +58,10 @@ impl WorkflowFiles for Workspace {
 
     fn describe(&self) -> String {
         format!("the workspace {}", self.dir.display())
+    }
+
+    fn root(&self) -> Option<&Path> {
+        Some(&self.dir)
     }
 }
 

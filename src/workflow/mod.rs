@@ -221,12 +221,34 @@ pub struct RemoteContext {
     pub what: String,
     /// Where the build is written.
     pub location: Location,
-    /// The build passes a token for the context apart from the URL as written
-    /// (Azure/acr-build's `git_access_token`).
-    pub token: bool,
+    /// The token the build reads the context with, given apart from the URL as
+    /// written (Azure/acr-build's `git_access_token`, a `${{ secrets.X }}` in the URL's
+    /// user part), or the job's `github-token` for `default_git`.
+    pub token: Option<ContextToken>,
     /// docker/build-push-action without `context`: the Git context of the job's own
     /// commit, which the action reads with its `github-token`.
     pub default_git: bool,
+}
+
+/// A token a build reads its remote context with.
+#[derive(Clone, PartialEq, Eq)]
+pub enum ContextToken {
+    /// Its value, known here: a literal, or resolved from acr-preflight's own
+    /// environment. A secret: registered with [`crate::secrets::Secrets`] before use.
+    Known(String),
+    /// It comes from something acr-preflight cannot read: as written
+    /// (`${{ secrets.GIT_PAT }}`) and why.
+    Unseen { written: String, reason: String },
+}
+
+impl std::fmt::Debug for ContextToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Deliberately opaque about the value.
+        match self {
+            ContextToken::Known(_) => f.write_str("Known(..)"),
+            ContextToken::Unseen { written, .. } => write!(f, "Unseen({written})"),
+        }
+    }
 }
 
 impl RemoteContext {
@@ -513,7 +535,10 @@ impl Discovery {
                         url: String::new(),
                         what: build.what.clone(),
                         location: build.location.clone(),
-                        token: true,
+                        token: Some(ContextToken::Unseen {
+                            written: "github-token".into(),
+                            reason: "the action reads it from the runner".into(),
+                        }),
                         default_git: true,
                     });
                 }
@@ -533,7 +558,7 @@ impl Discovery {
                 url: url.to_string(),
                 what: build.what.clone(),
                 location: build.location.clone(),
-                token: build.inputs.context_token,
+                token: build.inputs.context_token.clone(),
                 default_git: false,
             });
         }

@@ -846,3 +846,246 @@ fn submodules_of_an_acr_tasks_git_context_of_the_own_repository_are_a_warning() 
         found.findings
     );
 }
+
+// P42 with the build's own token: a private fake github.com that serves the refs only
+// to HTTP Basic credentials whose password is the good token, as GitHub takes a
+// personal access token (any user name, the token as password:
+// https://docs.github.com/en/get-started/git-basics/about-remote-repositories#cloning-with-https-urls)
+// and answers 401 to anything else.
+
+const GOOD_TOKEN: &str = "ghp_GoodToken0123456789abcdefABCDEF";
+const STALE_TOKEN: &str = "ghp_StaleToken9876543210zyxwvuZYXWV";
+
+fn private_github() -> (FakeHosts, tempfile::TempDir) {
+    use base64::Engine;
+    let repo = bare_repository();
+    let serve = advertise(repo.path().join("repo.git"), "/octo/shop.git/info/refs");
+    let hosts = FakeHosts::start(&["github.com"], move |req, n| {
+        let authorized = req
+            .header("Authorization")
+            .and_then(|h| h.strip_prefix("Basic "))
+            .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|pair| pair.split_once(':').map(|(_, p)| p == GOOD_TOKEN))
+            .unwrap_or(false);
+        if authorized {
+            serve(req, n)
+        } else {
+            Reply::Respond(Response::new(401).header("WWW-Authenticate", "Basic realm=\"GitHub\""))
+        }
+    });
+    (hosts, repo)
+}
+
+/// The workflow check and the git context check, on a workflow written whole, with
+/// acr-preflight's environment `env`.
+fn run_git_yaml(config: Config, yaml: &str, env: &[(&str, &str)]) -> CheckReport {
+    let mut files = BTreeMap::new();
+    files.insert(".github/workflows/ci.yml".to_string(), yaml.to_string());
+    let env: HashMap<String, String> = env
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let (_, discovery) = check(&config, &files, &env);
+    let http = acr_preflight::http::build_client(&config).map_err(|e| e.to_string());
+    let mut ctx = Ctx::new(config, Secrets::default());
+    ctx.remote_contexts = discovery.remote_contexts();
+    block_on(acr_preflight::checks::registry::git_context::check(
+        &ctx, &http,
+    ))
+}
+
+fn all_of(report: &CheckReport) -> String {
+    format!("{:?} {:?}", report.findings, report.verified)
+}
+
+#[test]
+fn a_token_in_the_context_url_lists_the_refs_with_it() {
+    let (github, _repo) = private_github();
+    let url = format!("https://{GOOD_TOKEN}@github.com/octo/shop.git#develop");
+    let (_, found) = run_git_with(github.config(), &acr_build(&url));
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| v.contains("is advertised by GET https://github.com/octo/shop.git/info/refs?service=git-upload-pack with the token in the context URL")),
+        "{:?}",
+        found.verified
+    );
+    assert!(
+        github.server.requests()[0]
+            .header("Authorization")
+            .is_some(),
+        "the listing is made with the token"
+    );
+    // With the token the refs are read, so a missing branch is found.
+    let url = format!("https://x-access-token:{GOOD_TOKEN}@github.com/octo/shop.git#relese-1");
+    let (_, found) = run_git_with(github.config(), &acr_build(&url));
+    let f = of(&found, Code::CONTEXT_GIT_REF_MISSING);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].fix.starts_with("Did you mean `release-1`?"),
+        "{}",
+        f[0].fix
+    );
+    assert!(!all_of(&found).contains(GOOD_TOKEN));
+}
+
+#[test]
+fn a_refused_token_is_an_error_naming_expiry_and_sso() {
+    let (github, _repo) = private_github();
+    let url = format!("https://{STALE_TOKEN}@github.com/octo/shop.git#main");
+    let (_, found) = run_git_with(github.config(), &acr_build(&url));
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_REFUSED);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    let f = f[0];
+    assert_eq!(f.severity, Severity::Error);
+    // As docs/checks.md shows it.
+    assert_eq!(
+        f.title,
+        "the token az acr build reads git context https://github.com/octo/shop.git with is refused"
+    );
+    assert!(
+        f.message.starts_with("GET https://github.com/octo/shop.git/info/refs?service=git-upload-pack with the token in the context URL answered 401."),
+        "{}",
+        f.message
+    );
+    assert!(f.message.contains("SAML single sign-on"), "{}", f.message);
+    assert!(f.fix.contains("Configure SSO → Authorize"), "{}", f.fix);
+    assert!(
+        f.fix
+            .contains("`az acr build … https://<token>@github.com/octo/shop.git#main`"),
+        "{}",
+        f.fix
+    );
+    assert_eq!(
+        f.location.as_ref().map(|l| l.line),
+        Some(Some(8)),
+        "{:?}",
+        f.location
+    );
+    assert!(!all_of(&found).contains(STALE_TOKEN), "{}", all_of(&found));
+    assert!(of(&found, Code::CONTEXT_GIT_UNREADABLE).is_empty());
+}
+
+/// Azure/acr-build reading `octo/shop` at `main` with `git_access_token`, after an
+/// acr-preflight step with `preflight_env`.
+fn acr_build_action_with_token(token: &str, preflight_env: &str) -> String {
+    format!(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - id: preflight\n        uses: octo/acr-preflight@v1\n{preflight_env}{ACR_BUILD_ACTION}          branch: main\n          git_access_token: {token}\n"
+    )
+}
+
+#[test]
+fn a_token_from_a_secret_acr_preflight_cannot_see_is_a_notice_not_a_private_repository() {
+    let (github, _repo) = private_github();
+    let yaml = acr_build_action_with_token("${{ secrets.GIT_PAT }}", "");
+    let found = run_git_yaml(github.config(), &yaml, &[]);
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_UNSEEN);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    let f = f[0];
+    assert_eq!(f.severity, Severity::Notice);
+    assert_eq!(
+        f.title,
+        "git context https://github.com/octo/shop.git: the token azure/acr-build reads it with is not verified"
+    );
+    assert!(
+        f.message.contains("reads it with `${{ secrets.GIT_PAT }}`, which acr-preflight cannot read (secrets are not readable by a step unless passed in its `env:`)"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.fix.contains("GIT_ACCESS_TOKEN: ${{ secrets.GIT_PAT }}"),
+        "{}",
+        f.fix
+    );
+    assert!(of(&found, Code::CONTEXT_GIT_UNREADABLE).is_empty());
+
+    // The same secret in the URL of an `az acr build`, in a `run:` script.
+    let steps = acr_build("https://${{ secrets.GIT_PAT }}@github.com/octo/shop.git#main");
+    let (_, found) = run_git_with(github.config(), &steps);
+    assert_eq!(
+        of(&found, Code::CONTEXT_GIT_TOKEN_UNSEEN).len(),
+        1,
+        "{:?}",
+        found.findings
+    );
+}
+
+#[test]
+fn the_same_secret_passed_to_acr_preflight_is_used_and_judged() {
+    let (github, _repo) = private_github();
+    let preflight_env = "        env:\n          GIT_PAT: ${{ secrets.GIT_PAT }}\n";
+    let yaml = acr_build_action_with_token("${{ secrets.GIT_PAT }}", preflight_env);
+    let found = run_git_yaml(github.config(), &yaml, &[("GIT_PAT", GOOD_TOKEN)]);
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| v.contains("with the token the `git_access_token` input")),
+        "{:?}",
+        found.verified
+    );
+    // A stale value: the build would fail the same way.
+    let found = run_git_yaml(github.config(), &yaml, &[("GIT_PAT", STALE_TOKEN)]);
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_REFUSED);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].fix
+            .ends_with("Store it in the secret the step passes as `git_access_token`."),
+        "{}",
+        f[0].fix
+    );
+    assert!(!all_of(&found).contains(STALE_TOKEN));
+}
+
+#[test]
+fn the_binary_judges_the_token_acr_preflight_is_given_and_masks_it() {
+    let (github, _repo) = private_github();
+    let steps = format!(
+        "        env:\n          GIT_PAT: ${{{{ secrets.GIT_PAT }}}}\n{ACR_BUILD_ACTION}          branch: main\n          git_access_token: ${{{{ secrets.GIT_PAT }}}}\n"
+    );
+    let resolve = format!("github.com={}", github.server.addr());
+    let ca = github.ca.ca_pem_path().display().to_string();
+    let out = run_binary(
+        &steps,
+        &[
+            ("INPUT_RESOLVE", resolve),
+            ("INPUT_CA-FILE", ca),
+            ("GIT_PAT", STALE_TOKEN.to_string()),
+            (
+                "GITHUB_SHA",
+                "0123456789abcdef0123456789abcdef01234567".into(),
+            ),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let found = crate::workflow_e2e::annotations(&stdout);
+    let (level, _) = found
+        .iter()
+        .find(|(_, p)| {
+            p.get("title")
+                .is_some_and(|t| t.starts_with("CONTEXT_GIT_TOKEN_REFUSED"))
+        })
+        .unwrap_or_else(|| panic!("no CONTEXT_GIT_TOKEN_REFUSED annotation:\n{stdout}"));
+    assert_eq!(level, "error");
+    let request = &github.server.requests()[0];
+    assert!(request.header("Authorization").is_some(), "{request:?}");
+    // The token reaches the runner only as a mask request.
+    let masked = stdout
+        .lines()
+        .chain(stderr.lines())
+        .any(|l| l == format!("::add-mask::{STALE_TOKEN}"));
+    assert!(masked, "{stdout}\n{stderr}");
+    let shown: String = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(!shown.contains(STALE_TOKEN), "{shown}");
+}

@@ -1177,8 +1177,9 @@ fn builds_carry_their_dockerfile_and_known_build_args() {
                 vec![arg("REG", "myreg.azurecr.io")]
             ),
             ("docker build", Some("tools/Dockerfile"), vec![]),
-            // `az acr build` reads --file relative to its source folder.
-            ("az acr build", Some("src/docker/Dockerfile"), vec![]),
+            // `az acr build` of a local folder reads --file relative to the working
+            // directory (azure-cli `acr/build.py`).
+            ("az acr build", Some("docker/Dockerfile"), vec![]),
             // A Dockerfile on stdin is not a file acr-preflight can read.
             ("docker build", None, vec![]),
         ]
@@ -1242,7 +1243,7 @@ fn base_images_come_from_the_dockerfiles_with_their_from_line() {
         vec![
             "build/app.Dockerfile",
             "tools/Dockerfile",
-            "src/docker/Dockerfile"
+            "docker/Dockerfile"
         ]
     );
 }

@@ -40,7 +40,7 @@ fn workflow() -> String {
             "tasks",
             true,
             "Build in ACR",
-            "        run: az acr build --registry myreg --image team/app:1 --file Dockerfile app\n",
+            "        run: az acr build --registry myreg --image team/app:1 --file app/Dockerfile app\n",
         ),
         job(
             "cli",
@@ -49,6 +49,12 @@ fn workflow() -> String {
             "        run: docker buildx build --push -t myreg.azurecr.io/team/app:1 ./app\n",
         ),
         job("git", false, "Build", &format!("{action}{tags}")),
+        job(
+            "prod",
+            true,
+            "Build in ACR",
+            "        run: az acr build --registry myreg --image team/app:1 --file app/prod.Dockerfile app\n",
+        ),
     ]
     .concat()
 }
@@ -78,7 +84,11 @@ fn workspace(files: &[(&str, &str)]) -> tempfile::TempDir {
 }
 
 fn run(job: &str, files: &[(&str, &str)]) -> CheckReport {
-    let dir = workspace(files);
+    run_in(job, &workspace(files))
+}
+
+/// The workflow check of `job` on the workspace `dir`.
+fn run_in(job: &str, dir: &tempfile::TempDir) -> CheckReport {
     let mut c = Config::for_tests(PathBuf::from("/home/runner/.docker"));
     c.env.github_actions = true;
     c.env.workflow_ref = Some(format!(
@@ -188,30 +198,19 @@ fn the_dockerfile_s_own_ignore_file_wins_for_buildkit() {
 }
 
 #[test]
-fn az_acr_build_warns_when_the_dockerfile_is_ignored_and_errs_on_sources() {
+fn az_acr_build_uploads_an_ignored_dockerfile_apart_and_errs_on_sources() {
     let report = run(
         "tasks",
         &[("app/.dockerignore", "Dockerfile\nrequirements.txt\n")],
     );
-    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE);
-    let (severity, file, line, _) = place(f);
-    assert_eq!(
-        (severity, file.as_str(), line),
-        (Severity::Warning, ".github/workflows/context.yml", Some(30))
-    );
-    assert_eq!(
-        f.title,
-        "app/.dockerignore excludes the Dockerfile `Dockerfile` that `az acr build` builds"
-    );
+    // The Azure CLI adds the Dockerfile to the upload after the walk (acr/build.py).
+    assert!(of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty());
     assert!(
-        f.message
-            .contains("line 1 (`Dockerfile`) excludes the Dockerfile"),
-        "{}",
-        f.message
-    );
-    assert!(
-        f.fix
-            .starts_with("Add the line `!Dockerfile` to app/.dockerignore after line 1")
+        report.verified.iter().any(|v| v.contains(
+            "app/.dockerignore excludes the Dockerfile `Dockerfile`, but `az acr build` adds the Dockerfile to the upload apart"
+        )),
+        "{:?}",
+        report.verified
     );
     let sources = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
     assert!(sources.message.contains("with `az acr build`"));
@@ -231,20 +230,163 @@ fn a_docker_buildx_build_of_a_folder_is_judged_without_the_dockerfile() {
 }
 
 #[test]
-fn az_acr_build_with_a_dockerfile_ignore_file_is_not_judged() {
-    // Whether the Azure CLI reads `Dockerfile.dockerignore` is not confirmed.
+fn az_acr_build_reads_the_ignore_file_named_after_the_dockerfile_in_the_folder() {
+    // `--file app/prod.Dockerfile`: the Azure CLI reads `app/prod.Dockerfile.dockerignore`
+    // (in the context folder) instead of `app/.dockerignore`.
+    let files = [
+        ("app/prod.Dockerfile", DOCKERFILE),
+        ("app/.dockerignore", "requirements.txt\n"),
+        ("app/prod.Dockerfile.dockerignore", "# prod\nsrc\n"),
+    ];
+    let report = run("prod", &files);
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert_eq!(
+        f.title,
+        "`COPY src/` in app/prod.Dockerfile reads a path that app/prod.Dockerfile.dockerignore keeps out of the build context"
+    );
+    assert!(
+        f.message
+            .contains("app/prod.Dockerfile.dockerignore line 2 (`src`) excludes `src`"),
+        "{}",
+        f.message
+    );
+    // `Dockerfile` is never overridden: `app/Dockerfile.dockerignore` is not read.
     let report = run(
         "tasks",
         &[
-            ("app/.dockerignore", "Dockerfile\nrequirements.txt\n"),
-            ("app/Dockerfile.dockerignore", "Dockerfile\n"),
+            ("app/.dockerignore", "requirements.txt\n"),
+            ("app/Dockerfile.dockerignore", "src\n"),
         ],
     );
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert!(f.title.contains("`COPY requirements.txt`"), "{}", f.title);
+}
+
+#[test]
+fn a_trailing_slash_excludes_for_docker_and_not_for_the_azure_cli() {
+    let files = [("app/.dockerignore", "src/\n")];
+    only(&run("cli", &files), Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    let report = run("tasks", &files);
     assert!(
-        of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty()
-            && of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty(),
+        of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty(),
         "{:?}",
         report.findings
+    );
+}
+
+#[test]
+fn az_acr_build_never_uploads_the_top_level_git_folder() {
+    let dockerfile = "FROM myreg.azurecr.io/base:1\nCOPY .git/HEAD /version\nCOPY src/.git /x\n";
+    let files = [
+        ("app/Dockerfile", dockerfile),
+        ("app/.git/HEAD", "ref: main\n"),
+    ];
+    let report = run("tasks", &files);
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert_eq!(
+        f.title,
+        "`COPY .git/HEAD` in app/Dockerfile reads a path that the Azure CLI keeps out of the build context"
+    );
+    assert!(f.fix.contains("--build-arg GIT_COMMIT"), "{}", f.fix);
+    // docker sends it.
+    assert!(of(&run("cli", &files), Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty());
+}
+
+fn write(dir: &std::path::Path, path: &str, bytes: usize) {
+    let full = dir.join(path);
+    std::fs::create_dir_all(full.parent().expect("parent")).expect("mkdir");
+    std::fs::write(full, vec![b'x'; bytes]).expect("write");
+}
+
+#[test]
+fn an_upload_with_installed_dependencies_is_a_notice_naming_the_line_to_add() {
+    let dir = workspace(&[("app/.dockerignore", "# deps\nnode_modules/\n")]);
+    for i in 0..3 {
+        write(
+            dir.path(),
+            &format!("app/web/node_modules/p{i}/index.js"),
+            2000,
+        );
+    }
+    write(dir.path(), "app/requirements.txt", 10);
+    write(dir.path(), "app/src/main.py", 100);
+    let report = run_in("tasks", &dir);
+    let f = only(&report, Code::TASKS_CONTEXT_UPLOAD_LARGE);
+    assert_eq!(
+        place(f),
+        (
+            Severity::Notice,
+            format!(".github/workflows/{FILE}"),
+            Some(30),
+            Some(14)
+        )
+    );
+    assert_eq!(f.title, "`az acr build` uploads 6.3 kB from `app`");
+    assert_eq!(two_lines(f), doc_example(Code::TASKS_CONTEXT_UPLOAD_LARGE));
+    assert!(
+        f.message.contains(
+            ": 7 files, 6.3 kB before compression. It includes `web/node_modules` (3 files, 6.0 kB)"
+        ),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.message.contains("app/.dockerignore line 2 (`node_modules/`) names them with a leading or trailing `/`, which the Azure CLI keeps in the pattern, so the line matches nothing."),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        f.fix,
+        "Add `web/node_modules` to app/.dockerignore, one a line, without a leading or trailing `/` (the Azure CLI does not match `node_modules/`, only `node_modules`)."
+    );
+    // As the Azure CLI reads it, `web/node_modules` leaves the folder out.
+    std::fs::write(dir.path().join("app/.dockerignore"), "web/node_modules\n").unwrap();
+    let report = run_in("tasks", &dir);
+    assert!(of(&report, Code::TASKS_CONTEXT_UPLOAD_LARGE).is_empty());
+    assert!(
+        report
+            .verified
+            .iter()
+            .any(|v| v.starts_with("`az acr build` of `app` uploads 4 files, ")),
+        "{:?}",
+        report.verified
+    );
+}
+
+#[test]
+fn a_copy_through_a_link_leaving_the_folder_is_a_warning() {
+    let dockerfile =
+        "FROM myreg.azurecr.io/base:1\nCOPY shared/config.json /etc/app/\nCOPY lib /lib\n";
+    let dir = workspace(&[("app/Dockerfile", dockerfile), ("shared/config.json", "{}")]);
+    write(dir.path(), "app/real/lib.py", 5);
+    std::os::unix::fs::symlink("../shared", dir.path().join("app/shared")).unwrap();
+    std::os::unix::fs::symlink("real", dir.path().join("app/lib")).unwrap();
+    let report = run_in("tasks", &dir);
+    let f = only(&report, Code::TASKS_CONTEXT_LINK_OUTSIDE);
+    assert_eq!(
+        place(f),
+        (
+            Severity::Warning,
+            "app/Dockerfile".to_string(),
+            Some(2),
+            Some(6)
+        )
+    );
+    assert_eq!(
+        f.title,
+        "`COPY shared/config.json` in app/Dockerfile reads through the link `app/shared`, whose target `az acr build` does not upload"
+    );
+    assert!(
+        f.message.contains("symbolic link to `../shared`"),
+        "{}",
+        f.message
+    );
+    assert_eq!(two_lines(f), doc_example(Code::TASKS_CONTEXT_LINK_OUTSIDE));
+    // A link inside the folder is uploaded with its target.
+    assert!(
+        f.message.contains("line 2 of app/Dockerfile"),
+        "{}",
+        f.message
     );
 }
 
@@ -265,6 +407,13 @@ fn no_ignore_file_or_a_git_context_says_nothing() {
     }
 }
 
+/// The first two lines of `f` in `text` format, as docs/checks.md shows them.
+fn two_lines(f: &Finding) -> String {
+    let style = acr_preflight::output::text::Style { color: false };
+    let text = acr_preflight::output::text::render_finding(f, style);
+    text.lines().take(2).map(|l| format!("{l}\n")).collect()
+}
+
 /// The ```text example of `code`'s section in docs/checks.md.
 pub(crate) fn doc_example(code: Code) -> String {
     let path = format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"));
@@ -279,25 +428,9 @@ pub(crate) fn doc_example(code: Code) -> String {
 
 #[test]
 fn the_documented_examples_are_the_exact_output() {
-    let style = acr_preflight::output::text::Style { color: false };
-    for (job, ignore, code) in [
-        (
-            "action",
-            "# local files\n*.txt\n",
-            Code::WORKFLOW_CONTEXT_IGNORED_SOURCE,
-        ),
-        (
-            "tasks",
-            "Dockerfile\n",
-            Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE,
-        ),
-    ] {
-        let report = run(job, &[("app/.dockerignore", ignore)]);
-        let found = only(&report, code);
-        let text = acr_preflight::output::text::render_finding(found, style);
-        let head: String = text.lines().take(2).map(|l| format!("{l}\n")).collect();
-        assert_eq!(head, doc_example(code), "{code:?}");
-    }
+    let code = Code::WORKFLOW_CONTEXT_IGNORED_SOURCE;
+    let report = run("action", &[("app/.dockerignore", "# local files\n*.txt\n")]);
+    assert_eq!(two_lines(only(&report, code)), doc_example(code));
 }
 
 #[test]

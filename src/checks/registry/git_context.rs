@@ -5,7 +5,7 @@
 use crate::checks::Ctx;
 use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 use crate::git::{Form, GitUrl, Listing, Refs};
-use crate::workflow::RemoteContext;
+use crate::workflow::{ContextToken, RemoteContext};
 use std::time::Duration;
 
 /// The longest a ref listing may take: a git host that does not answer must not hold
@@ -29,18 +29,19 @@ pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckRe
         match crate::git::classify(&context.url, context.tasks()) {
             Form::NotGit => super::url_context::check(ctx, http, context, &mut report).await,
             Form::Wrong { suggested } => report.push(url_form(context, &suggested)),
-            Form::Git(git) if git.credentials => {
-                report.verified(format!(
-                    "git context {} of {}: it carries its own credentials, which acr-preflight does not use, so its refs are not listed",
-                    git.repo, context.what
-                ));
-                super::submodules::check(ctx, http, context, Some(&git), &mut report).await;
-            }
             Form::Git(git) => {
+                let token = token_of(context);
+                if let Some(Token::Known(auth, _)) = &token {
+                    ctx.secrets.register(&auth.password);
+                }
                 if let Ok(http) = http {
                     let deadline = budget(ctx);
-                    let listing = crate::git::list_refs(http, &git.repo, deadline).await;
-                    outcome(&mut report, context, &git, listing);
+                    let auth = match &token {
+                        Some(Token::Known(auth, _)) => Some(auth),
+                        _ => None,
+                    };
+                    let listing = crate::git::list_refs_as(http, &git.repo, auth, deadline).await;
+                    outcome(&mut report, context, &git, token.as_ref(), listing);
                 }
                 super::submodules::check(ctx, http, context, Some(&git), &mut report).await;
             }
@@ -55,15 +56,56 @@ pub(super) fn budget(ctx: &Ctx) -> std::time::Instant {
     std::time::Instant::now() + (ctx.remaining() / 4).min(BUDGET)
 }
 
-/// The verified fact, or the finding, for a listing of `git`'s refs.
-fn outcome(report: &mut CheckReport, context: &RemoteContext, git: &GitUrl, listing: Listing) {
+/// The token a build reads a git context with, as far as acr-preflight knows it.
+enum Token {
+    /// Its value, and where the build takes it from (for messages).
+    Known(crate::git::Basic, &'static str),
+    /// Not readable here: as written, and why.
+    Unseen { written: String, reason: String },
+}
+
+/// The token in the context URL's user part, else the one the build passes apart.
+fn token_of(context: &RemoteContext) -> Option<Token> {
+    if let Some(auth) = crate::git::Basic::from_url(&context.url) {
+        return Some(Token::Known(auth, "in the context URL"));
+    }
+    let from = if context.what == ACR_BUILD_ACTION {
+        "the `git_access_token` input"
+    } else {
+        "in the context URL"
+    };
+    match context.token.as_ref()? {
+        ContextToken::Known(t) if !t.trim().is_empty() => {
+            Some(Token::Known(crate::git::Basic::token(t), from))
+        }
+        ContextToken::Known(_) => None,
+        ContextToken::Unseen { written, reason } => Some(Token::Unseen {
+            written: written.clone(),
+            reason: reason.clone(),
+        }),
+    }
+}
+
+/// The verified fact, or the finding, for a listing of `git`'s refs (made with the
+/// build's own token when it is [`Token::Known`], without credentials otherwise).
+fn outcome(
+    report: &mut CheckReport,
+    context: &RemoteContext,
+    git: &GitUrl,
+    token: Option<&Token>,
+    listing: Listing,
+) {
     let wanted = git.reference.as_deref().unwrap_or("HEAD");
     let listed = crate::git::listing_url(&git.repo);
+    let with = match token {
+        Some(Token::Known(_, from)) => format!(" with the token {from}"),
+        _ => String::new(),
+    };
     let outcome = match listing {
         Listing::Refs(refs) => match refs.has(wanted) {
             Some(false) => Err(Box::new(ref_missing(context, git, wanted, &refs))),
             Some(true) => Ok(format!(
-                "git context {}: `{wanted}` is advertised by GET {listed}",
+                "git context {}: `{wanted}` is advertised by GET {listed}{with}",
                 git.repo
             )),
             None => Ok(format!(
@@ -71,11 +113,13 @@ fn outcome(report: &mut CheckReport, context: &RemoteContext, git: &GitUrl, list
                 git.repo
             )),
         },
-        Listing::Refused { status } if context.token => Ok(format!(
-            "git context {}: GET {listed} without credentials answered {status} (private, or no such repository); {} reads it with the token it is given, which acr-preflight does not use",
-            git.repo, context.what
-        )),
-        Listing::Refused { status } => Err(Box::new(refused(context, git, status))),
+        Listing::Refused { status } => Err(Box::new(match token {
+            Some(Token::Known(_, from)) => token_refused(context, git, from, status),
+            Some(Token::Unseen { written, reason }) => {
+                token_unseen(context, git, written, reason, status)
+            }
+            None => refused(context, git, status),
+        })),
         Listing::NotGit { why } => Err(Box::new(unreadable(
             context,
             git,
@@ -222,7 +266,7 @@ fn ref_missing(context: &RemoteContext, git: &GitUrl, wanted: &str, refs: &Refs)
         ),
         context,
     )
-    .about(context.url.clone())
+    .about(shown_url(&context.url))
 }
 
 /// CONTEXT_GIT_UNREADABLE for 401, 403, 404: private or wrong.
@@ -258,6 +302,85 @@ fn refused(context: &RemoteContext, git: &GitUrl, status: u16) -> Finding {
     )
 }
 
+/// CONTEXT_GIT_TOKEN_REFUSED: the repository refuses the token the build reads it with.
+fn token_refused(context: &RemoteContext, git: &GitUrl, from: &str, status: u16) -> Finding {
+    let listed = crate::git::listing_url(&git.repo);
+    let github = git.repo.contains("github.com/");
+    let causes = if github {
+        "the token has expired or was revoked, it may not read this repository, or it is a personal access token of an organization that enforces SAML single sign-on and was never authorized for it"
+    } else {
+        "the token has expired or was revoked, or it may not read this repository"
+    };
+    let fresh = if github {
+        format!(
+            "Create a fresh token that may read {} (fine-grained: repository access to it with Contents: read; classic: the `repo` scope). If the organization enforces SAML single sign-on, authorize the token for it: GitHub → Settings → Developer settings → Personal access tokens → Configure SSO → Authorize.",
+            git.repo
+        )
+    } else {
+        format!("Create a fresh token that may read {}.", git.repo)
+    };
+    let place = if context.what == ACR_BUILD_ACTION {
+        "Store it in the secret the step passes as `git_access_token`.".to_string()
+    } else {
+        let bare = git
+            .repo
+            .split_once("://")
+            .map_or(git.repo.as_str(), |(_, r)| r);
+        let fragment = context
+            .url
+            .split_once('#')
+            .map(|(_, f)| format!("#{f}"))
+            .unwrap_or_default();
+        format!(
+            "Store it in the secret the context URL is built from: `az acr build … https://<token>@{bare}{fragment}` (`az acr build` takes the token only in the URL); a scheduled ACR task keeps its own copy: `az acr task update --name <task> --registry <registry> --git-access-token <token>`."
+        )
+    };
+    placed(
+        finding(
+            Code::CONTEXT_GIT_TOKEN_REFUSED,
+            Severity::Error,
+            format!("the token {} reads git context {} with is refused", context.what, git.repo),
+            format!(
+                "GET {listed} with the token {from} answered {status}. {} fetches the context with that same token, so the run fails with `failed to download context. Please check if the URL is incorrect. If it has credentials, please check if they are expired`. A git host answers alike when {causes}.",
+                context.what
+            ),
+            format!("{fresh} {place}"),
+        ),
+        context,
+    )
+    .about(shown_url(&context.url))
+}
+
+/// CONTEXT_GIT_TOKEN_UNSEEN: the repository refuses anonymous reads, and the token the
+/// build reads it with is one acr-preflight cannot read.
+fn token_unseen(
+    context: &RemoteContext,
+    git: &GitUrl,
+    written: &str,
+    reason: &str,
+    status: u16,
+) -> Finding {
+    let wanted = git.reference.as_deref().unwrap_or("HEAD");
+    placed(
+        finding(
+            Code::CONTEXT_GIT_TOKEN_UNSEEN,
+            Severity::Notice,
+            format!("git context {}: the token {} reads it with is not verified", git.repo, context.what),
+            format!(
+                "GET {} without credentials answered {status} (the repository is private, or the URL names none). {} reads it with `{written}`, which acr-preflight cannot read ({reason}), so whether that token may read {} and whether `{wanted}` exists is not verified.",
+                crate::git::listing_url(&git.repo),
+                context.what,
+                git.repo,
+            ),
+            format!(
+                "To have the token checked before the build, pass the same secret to acr-preflight's step (`env:` with `GIT_ACCESS_TOKEN: {written}`): acr-preflight then lists the refs with it and masks it in all output."
+            ),
+        ),
+        context,
+    )
+    .about(shown_url(&context.url))
+}
+
 fn unreadable(
     context: &RemoteContext,
     git: &GitUrl,
@@ -278,7 +401,7 @@ fn unreadable(
         ),
         context,
     )
-    .about(context.url.clone())
+    .about(shown_url(&context.url))
 }
 
 /// A URL as shown: without credentials or query.

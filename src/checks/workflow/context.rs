@@ -11,6 +11,7 @@
 use super::*;
 use crate::dockerfile::CopySource;
 use crate::dockerignore::{self, Rule};
+use std::time::{Duration, Instant};
 
 /// How many pattern × path character steps the matching may take in one run: real
 /// ignore files and Dockerfiles take a few thousand; a hostile pair of files stops
@@ -24,14 +25,18 @@ enum Sender {
     BuildKit,
 }
 
-/// WORKFLOW_CONTEXT_IGNORED_SOURCE and WORKFLOW_CONTEXT_IGNORED_DOCKERFILE.
+/// WORKFLOW_CONTEXT_IGNORED_SOURCE for every local build; for `az acr build`, what the
+/// Azure CLI uploads (TASKS_CONTEXT_UPLOAD_LARGE, TASKS_CONTEXT_LINK_OUTSIDE), the walk
+/// bounded by `walk_time` and [`MAX_WALKED`] entries.
 pub(super) fn ignored_inputs(
     report: &mut CheckReport,
     files: &dyn WorkflowFiles,
     found: &discover::Found,
+    walk_time: Duration,
 ) {
     let mut seen: Vec<(String, String)> = Vec::new();
     let mut budget = MATCH_BUDGET;
+    let deadline = Instant::now() + walk_time.min(MAX_WALK_TIME);
     for build in &found.builds {
         let sender = match build.what.as_str() {
             "az acr build" => Sender::AcrTasks,
@@ -48,10 +53,22 @@ pub(super) fn ignored_inputs(
         if seen.contains(&key) {
             continue;
         }
-        let Some((ignore_path, rules)) = ignore_file(files, sender, context, dockerfile) else {
+        seen.push(key);
+        if sender == Sender::AcrTasks {
+            tasks_upload(
+                report,
+                files,
+                build,
+                context,
+                dockerfile,
+                deadline,
+                &mut budget,
+            );
+            continue;
+        }
+        let Some((ignore_path, rules)) = ignore_file(files, context, dockerfile) else {
             continue;
         };
-        seen.push(key);
         let rules_size: usize = rules.iter().map(|r| r.pattern.len() + 1).sum();
         let mut affordable = |path: &str| {
             let cost = rules_size.saturating_mul(path.len() + 1);
@@ -59,19 +76,14 @@ pub(super) fn ignored_inputs(
             budget = budget.saturating_sub(cost);
             ok
         };
-        if sender == Sender::AcrTasks
-            && let Some(rel) = within(context, dockerfile)
-            && affordable(&rel)
-            && let Some(rule) = dockerignore::excluded_by(&rules, &rel)
-        {
-            report.push(ignored_dockerfile(build, &ignore_path, rule, &rel));
-        }
         let Ok(text) = files.read(dockerfile) else {
             continue;
         };
         for source in crate::dockerfile::copy_sources(&text) {
-            let rel = dockerignore::clean(&source.path);
-            if rel == "." || rel.starts_with("../") || rel == ".." || !affordable(&rel) {
+            let Some(rel) = source_in_context(&source) else {
+                continue;
+            };
+            if !affordable(&rel) {
                 continue;
             }
             let Some(rule) = dockerignore::excluded_by(&rules, &rel) else {
@@ -84,38 +96,164 @@ pub(super) fn ignored_inputs(
                 build,
                 dockerfile,
                 &source,
-                &rel,
                 &ignore_path,
-                rule,
+                Excluder::Rule(&ignore_path, rule),
+                &rel,
             ));
         }
     }
 }
 
-/// The ignore file that applies and its rules; None when there is none (or it cannot
-/// be read). BuildKit prefers `<Dockerfile>.dockerignore` next to the Dockerfile over
-/// the context's `.dockerignore`. Whether the Azure CLI does the same is not confirmed
-/// here, so an `az acr build` with such a file is not judged.
+/// Entries the upload walk looks at, at most, over all builds.
+const MAX_WALKED: u64 = 200_000;
+/// The longest the upload walk may take, over all builds.
+const MAX_WALK_TIME: Duration = Duration::from_secs(5);
+/// An upload above this many bytes (before compression) is reported.
+const LARGE_UPLOAD: u64 = 100 * 1024 * 1024;
+
+/// A `COPY`/`ADD` source as a path in the context; None for the whole context or a
+/// path outside it.
+fn source_in_context(source: &CopySource) -> Option<String> {
+    let rel = dockerignore::clean(&source.path);
+    (rel != "." && rel != ".." && !rel.starts_with("../")).then_some(rel)
+}
+
+/// `az acr build <folder>`: the Azure CLI packs the folder itself, with its own reading
+/// of the ignore file it picks ([`tasks_ignore_file`]), always without the top-level
+/// version-control names, and adds the Dockerfile to the upload apart (azure-cli
+/// `acr/build.py` passes it to `_pack_source_code`, which adds it under a new name
+/// after the walk:
+/// https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/acr/build.py),
+/// so an ignored Dockerfile is still built.
+fn tasks_upload(
+    report: &mut CheckReport,
+    files: &dyn WorkflowFiles,
+    build: &discover::BuildCommand,
+    context: &str,
+    dockerfile: &str,
+    deadline: Instant,
+    budget: &mut usize,
+) {
+    let ignore = tasks_ignore_file(files, context, dockerfile);
+    let (ignore_path, rules, opaque) = match &ignore {
+        Some((path, rules, opaque)) => (Some(path.as_str()), rules.as_slice(), opaque.as_slice()),
+        None => (None, &[][..], &[][..]),
+    };
+    if let (Some(path), Some(line)) = (ignore_path, opaque.first()) {
+        report.verified(format!(
+            "{path} line {line} uses regular-expression characters, which the Azure CLI hands to Python's `re` as they are; what `az acr build` uploads from `{context}` is not judged"
+        ));
+        return;
+    }
+    let rules_size: usize = rules.iter().map(|r| r.pattern.len() + 1).sum();
+    let mut affordable = |path: &str| {
+        let cost = rules_size.saturating_mul(path.len() + 1);
+        let ok = cost <= *budget;
+        *budget = budget.saturating_sub(cost);
+        ok
+    };
+    if let (Some(path), Some(rel)) = (ignore_path, within(context, dockerfile))
+        && affordable(&rel)
+        && dockerignore::azure_cli_decide(rules, &rel).0.ignored
+    {
+        report.verified(format!(
+            "{path} excludes the Dockerfile `{rel}`, but `az acr build` adds the Dockerfile to the upload apart, so it is built"
+        ));
+    }
+    let packed = files.root().map(|root| {
+        crate::acr_pack::dry_run(
+            &root.join(context),
+            rules,
+            crate::acr_pack::Limits {
+                max_entries: MAX_WALKED,
+                deadline,
+            },
+        )
+    });
+    let text = files.read(dockerfile).unwrap_or_default();
+    for source in crate::dockerfile::copy_sources(&text) {
+        let Some(rel) = source_in_context(&source) else {
+            continue;
+        };
+        if let Some(link) = packed.as_ref().and_then(|p| {
+            p.outside_links
+                .iter()
+                .find(|l| rel == l.path || rel.starts_with(&format!("{}/", l.path)))
+        }) {
+            report.push(link_outside(build, dockerfile, &source, context, link));
+            continue;
+        }
+        if !affordable(&rel) {
+            continue;
+        }
+        let (state, by) = dockerignore::azure_cli_decide(rules, &rel);
+        if !state.ignored || state.may_include_below(rules) {
+            continue;
+        }
+        let excluder = match (by, ignore_path) {
+            (Some(rule), Some(path)) => Excluder::Rule(path, rule),
+            _ => Excluder::Vcs,
+        };
+        let shown = ignore_path.map_or_else(|| "the Azure CLI".to_string(), str::to_string);
+        report.push(ignored_source(
+            build, dockerfile, &source, &shown, excluder, &rel,
+        ));
+    }
+    if let Some(packed) = packed {
+        upload_size(report, build, context, ignore_path, rules, &packed);
+    }
+}
+
+/// The ignore file the Azure CLI reads for `az acr build <context> -f <dockerfile>`
+/// (azure-cli `acr/_archive_utils.py`, `_load_dockerignore_file`): when the
+/// Dockerfile's file name is not `Dockerfile` and `<context>/<name>.dockerignore`
+/// exists (in the context folder, not beside the Dockerfile), that file, with
+/// `.dockerignore` added as a rule; else `<context>/.dockerignore`. Its path, rules
+/// (highest priority first) and the lines not mirrored here.
+fn tasks_ignore_file(
+    files: &dyn WorkflowFiles,
+    context: &str,
+    dockerfile: &str,
+) -> Option<(String, Vec<Rule>, Vec<usize>)> {
+    let in_context = |name: &str| in_context(context, name);
+    let name = dockerfile.rsplit('/').next().unwrap_or(dockerfile);
+    if name != "Dockerfile" {
+        let own = in_context(&format!("{name}.dockerignore"));
+        if let Ok(text) = files.read(&own) {
+            let (rules, opaque) = dockerignore::parse_azure_cli(&text, true);
+            return Some((own, rules, opaque));
+        }
+    }
+    let path = in_context(".dockerignore");
+    let text = files.read(&path).ok()?;
+    let (rules, opaque) = dockerignore::parse_azure_cli(&text, false);
+    Some((path, rules, opaque))
+}
+
+/// The ignore file BuildKit reads and its rules; None when there is none (or it
+/// cannot be read): `<Dockerfile>.dockerignore` next to the Dockerfile before the
+/// context's `.dockerignore`.
 fn ignore_file(
     files: &dyn WorkflowFiles,
-    sender: Sender,
     context: &str,
     dockerfile: &str,
 ) -> Option<(String, Vec<Rule>)> {
     let own = format!("{dockerfile}.dockerignore");
     if let Ok(text) = files.read(&own) {
-        return match sender {
-            Sender::BuildKit => Some((own, dockerignore::parse(&text))),
-            Sender::AcrTasks => None,
-        };
+        return Some((own, dockerignore::parse(&text)));
     }
-    let path = if context == "." {
-        ".dockerignore".to_string()
-    } else {
-        format!("{context}/.dockerignore")
-    };
+    let path = in_context(context, ".dockerignore");
     let text = files.read(&path).ok()?;
     Some((path, dockerignore::parse(&text)))
+}
+
+/// The workspace path of `name` in the context folder.
+fn in_context(context: &str, name: &str) -> String {
+    if context == "." {
+        name.to_string()
+    } else {
+        format!("{context}/{name}")
+    }
 }
 
 /// `path` (workspace-relative) relative to the context folder, when it is inside it.
@@ -144,35 +282,89 @@ fn build_line(build: &discover::BuildCommand) -> u32 {
     build.location.line.unwrap_or(build.step.line)
 }
 
+/// What keeps a source out of the build context.
+enum Excluder<'r> {
+    /// A rule of the ignore file at this path.
+    Rule(&'r str, &'r Rule),
+    /// The Azure CLI's own list of version-control names.
+    Vcs,
+}
+
 fn ignored_source(
     build: &discover::BuildCommand,
     dockerfile: &str,
     source: &CopySource,
+    shown: &str,
+    excluder: Excluder,
     rel: &str,
-    ignore_path: &str,
-    rule: &Rule,
 ) -> Finding {
     let instruction = source.instruction.to_ascii_uppercase();
+    let (why, fix) = match excluder {
+        Excluder::Rule(path, rule) => (
+            format!("{path} line {} (`{}`) excludes `{rel}`", rule.line, rule.written),
+            format!(
+                "Add the line `!{rel}` to {path} after line {}, or narrow the pattern `{}` so it no longer matches `{rel}`.",
+                rule.line, rule.written
+            ),
+        ),
+        Excluder::Vcs => (
+            format!(
+                "the Azure CLI always leaves the top-level `.git`, `.gitignore`, `.hg`, `.hgignore`, `.bzr`, `bzrignore` and `.svn` out of what it uploads, whatever the ignore file says, and that excludes `{rel}`"
+            ),
+            "Do not read version-control files in the build: pass what it needs as a build argument (`az acr build … --build-arg GIT_COMMIT=$(git rev-parse HEAD)` with `ARG GIT_COMMIT` in the Dockerfile), or build on the runner with docker, which sends them.".to_string(),
+        ),
+    };
     let f = finding(
         Code::WORKFLOW_CONTEXT_IGNORED_SOURCE,
         Severity::Error,
         format!(
-            "`{instruction} {}` in {dockerfile} reads a path that {ignore_path} keeps out of the build context",
+            "`{instruction} {}` in {dockerfile} reads a path that {shown} keeps out of the build context",
             source.path
         ),
         format!(
-            "Step `{}` builds {dockerfile} with `{}` (line {}) from the context folder `{}`. {ignore_path} line {} (`{}`) excludes `{rel}`, which `{instruction}` on line {} of {dockerfile} reads: the build is not sent it and fails with `\"/{rel}\": not found`.",
+            "Step `{}` builds {dockerfile} with `{}` (line {}) from the context folder `{}`. {why}, which `{instruction}` on line {} of {dockerfile} reads: the build is not sent it and fails with `\"/{rel}\": not found`.",
             build.step.label,
             build.what,
             build_line(build),
             build.inputs.local_context.as_deref().unwrap_or("."),
-            rule.line,
-            rule.written,
+            source.line,
+        ),
+        fix,
+    );
+    f.at(
+        dockerfile.to_string(),
+        u32::try_from(source.line).ok(),
+        u32::try_from(source.column).ok(),
+    )
+}
+
+/// TASKS_CONTEXT_LINK_OUTSIDE: a source that is, or is below, a link whose target the
+/// upload does not hold.
+fn link_outside(
+    build: &discover::BuildCommand,
+    dockerfile: &str,
+    source: &CopySource,
+    context: &str,
+    link: &crate::acr_pack::OutsideLink,
+) -> Finding {
+    let instruction = source.instruction.to_ascii_uppercase();
+    let in_workspace = in_context(context, &link.path);
+    let f = finding(
+        Code::TASKS_CONTEXT_LINK_OUTSIDE,
+        Severity::Warning,
+        format!(
+            "`{instruction} {}` in {dockerfile} reads through the link `{in_workspace}`, whose target `az acr build` does not upload",
+            source.path
+        ),
+        format!(
+            "Step `{}` runs `az acr build` (line {}) on the folder `{context}`. `{in_workspace}` is a symbolic link to `{}`, which is not inside that folder (absolute, leading out of it, or missing). The Azure CLI packs links as links and never follows them, so the upload holds the link without its target, and `{instruction}` on line {} of {dockerfile} finds nothing behind it on the ACR Tasks agent.",
+            build.step.label,
+            build_line(build),
+            link.target,
             source.line,
         ),
         format!(
-            "Add the line `!{rel}` to {ignore_path} after line {}, or narrow the pattern `{}` so it no longer matches `{rel}`.",
-            rule.line, rule.written
+            "Replace the link with the files it points to (`cp -rL {in_workspace} {in_workspace}.tmp && rm {in_workspace} && mv {in_workspace}.tmp {in_workspace}` in a step before `az acr build`), or build from a folder that holds the target, with `--file` naming the Dockerfile."
         ),
     );
     f.at(
@@ -182,32 +374,126 @@ fn ignored_source(
     )
 }
 
-fn ignored_dockerfile(
+/// `bytes` as `12.3 MB` (decimal, as `du -h --si` and the Azure CLI's own count
+/// differ only in the unit).
+fn size(bytes: u64) -> String {
+    const UNITS: &[&str] = &["bytes", "kB", "MB", "GB", "TB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1000.0 && unit + 1 < UNITS.len() {
+        value /= 1000.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} bytes")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// TASKS_CONTEXT_UPLOAD_LARGE: the upload is above [`LARGE_UPLOAD`] or holds a
+/// dependency folder; otherwise its size is a verified fact.
+fn upload_size(
+    report: &mut CheckReport,
     build: &discover::BuildCommand,
-    ignore_path: &str,
-    rule: &Rule,
-    rel: &str,
-) -> Finding {
-    let context = build.inputs.local_context.as_deref().unwrap_or(".");
-    let f = finding(
-        Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE,
-        Severity::Warning,
-        format!("{ignore_path} excludes the Dockerfile `{rel}` that `az acr build` builds"),
+    context: &str,
+    ignore_path: Option<&str>,
+    rules: &[Rule],
+    packed: &crate::acr_pack::Packed,
+) {
+    let partial = packed
+        .stopped
+        .as_deref()
+        .map(|s| format!(" (the walk stopped {s}: at least this much)"))
+        .unwrap_or_default();
+    let counted = format!(
+        "{} files, {} before compression{partial}",
+        packed.files,
+        size(packed.bytes)
+    );
+    let heavy: Vec<&crate::acr_pack::Heavy> = packed.heavy.iter().filter(|h| h.files > 0).collect();
+    if packed.bytes <= LARGE_UPLOAD && heavy.is_empty() {
+        report.verified(format!(
+            "`az acr build` of `{context}` uploads {counted}; the walk took {} ms",
+            packed.elapsed.as_millis()
+        ));
+        return;
+    }
+    let ignore = ignore_path.map_or_else(|| in_context(context, ".dockerignore"), str::to_string);
+    let mut seen = format!(
+        "Step `{}` runs `az acr build` (line {}) on the folder `{context}`, which the Azure CLI packs on the runner and uploads before the build starts: {counted}.",
+        build.step.label,
+        build_line(build),
+    );
+    if !heavy.is_empty() {
+        let list: Vec<String> = heavy
+            .iter()
+            .map(|h| format!("`{}` ({} files, {})", h.path, h.files, size(h.bytes)))
+            .collect();
+        seen.push_str(&format!(
+            " It includes {}, installed dependencies that the image build installs again.",
+            list.join(", ")
+        ));
+    }
+    // Lines Docker honours and the Azure CLI does not: `node_modules/`, `/build`.
+    let docker_rules: Vec<Rule> = rules
+        .iter()
+        .filter(|r| !r.exception && (r.written.ends_with('/') || r.written.starts_with('/')))
+        .flat_map(|r| {
+            dockerignore::parse(&r.written)
+                .into_iter()
+                .map(|d| (r.line, d))
+        })
+        .map(|(line, mut d)| {
+            d.line = line;
+            d
+        })
+        .collect();
+    let mut lines: Vec<String> = Vec::new();
+    let mut dead: Vec<String> = Vec::new();
+    for h in &heavy {
+        lines.push(format!("`{}`", h.path));
+        let name = h.path.rsplit('/').next().unwrap_or(&h.path);
+        if let Some(rule) = dockerignore::excluded_by(&docker_rules, &h.path)
+            .or_else(|| dockerignore::excluded_by(&docker_rules, name))
+        {
+            let note = format!("line {} (`{}`)", rule.line, rule.written);
+            if !dead.contains(&note) {
+                dead.push(note);
+            }
+        }
+    }
+    if !dead.is_empty() {
+        seen.push_str(&format!(
+            " {ignore} {} names them with a leading or trailing `/`, which the Azure CLI keeps in the pattern, so the line matches nothing.",
+            dead.join(", ")
+        ));
+    }
+    let fix = if lines.is_empty() {
         format!(
-            "Step `{}` runs `az acr build` (line {}) on the folder `{context}`. The Azure CLI packs that folder with the rules of {ignore_path} before uploading it to ACR Tasks, and line {} (`{}`) excludes the Dockerfile `{rel}`: the build may then stop because the Dockerfile is not in the uploaded source. acr-preflight cannot tell from here whether your Azure CLI version adds the Dockerfile back, so this is a warning.",
-            build.step.label,
-            build_line(build),
-            rule.line,
-            rule.written,
-        ),
+            "Add the folders the image does not need to {ignore}, one a line, without a leading or trailing `/` (the Azure CLI does not match `build/`, only `build`); or build on the runner with docker."
+        )
+    } else {
         format!(
-            "Add the line `!{rel}` to {ignore_path} after line {}, or narrow the pattern `{}` so it no longer matches `{rel}`.",
-            rule.line, rule.written
+            "Add {} to {ignore}, one a line, without a leading or trailing `/` (the Azure CLI does not match `node_modules/`, only `node_modules`).",
+            lines.join(", ")
+        )
+    };
+    report.push(
+        finding(
+            Code::TASKS_CONTEXT_UPLOAD_LARGE,
+            Severity::Notice,
+            format!(
+                "`az acr build` uploads {} from `{context}`",
+                size(packed.bytes)
+            ),
+            seen,
+            fix,
+        )
+        .at(
+            build.location.file.clone(),
+            build.location.line,
+            build.location.column,
         ),
     );
-    f.at(
-        build.location.file.clone(),
-        build.location.line,
-        build.location.column,
-    )
 }

@@ -183,7 +183,7 @@ pub fn check(
     proxy::builders_without_proxy(&mut report, &found, &proxies);
     local_images(&mut report, files, &found);
     tasks_bases::tasks_base_registries(&mut report, files, &found);
-    context::ignored_inputs(&mut report, files, &found);
+    context::ignored_inputs(&mut report, files, &found, config.timeout / 4);
     let (azure_logins, literal_secrets) =
         azure_login::azure_logins(&mut report, config, &located, process_env);
     discovery.azure_logins = azure_logins;
