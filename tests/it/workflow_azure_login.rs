@@ -333,6 +333,27 @@ fn an_azure_login_with_oidc_makes_a_static_acr_login_differ_whatever_acr_preflig
     ] {
         assert!(fix.contains(part), "{part}: {fix}");
     }
+    // A script's `az login --service-principal --federated-token` is an OIDC sign-in
+    // too (the one definition WORKFLOW_AZ_AFTER_BUILD uses).
+    let r = run_job(
+        &w,
+        "script-oidc-static-login",
+        &[],
+        &["--auth-mode", "docker-config"],
+    );
+    let found = of(&r, Code::WORKFLOW_LOGIN_DIFFERS);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        text(&found[0], "title"),
+        "step `ACR login` logs in to myreg.azurecr.io with a static credential, not the OIDC identity step `CLI OIDC login` signs in as"
+    );
+    assert!(
+        text(&found[0], "message").contains(
+            "Step `CLI OIDC login` (line 178) signs the job in to Azure with OIDC (`az login --federated-token`)"
+        ),
+        "{:#}",
+        found[0]
+    );
     // A static login with no OIDC in the job: nothing to compare it with.
     let r = run_job(&w, "admin-login", &[], &["--auth-mode", "docker-config"]);
     assert!(
