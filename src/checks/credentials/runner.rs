@@ -303,6 +303,7 @@ pub(super) fn config_not_writable(ctx: &Ctx, dir: &Path) -> Option<Finding> {
 }
 
 /// access(2) with W_OK|X_OK for the real user, as the later step runs.
+#[cfg(unix)]
 fn writable(dir: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
@@ -312,6 +313,19 @@ fn writable(dir: &Path) -> bool {
     unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
 }
 
+/// Elsewhere (Windows): the directory's read-only attribute, all std can tell without
+/// trying to write.
+#[cfg(not(unix))]
+fn writable(dir: &Path) -> bool {
+    std::fs::metadata(dir).map_or(true, |m| !m.permissions().readonly())
+}
+
+#[cfg(not(unix))]
+fn owner_of(_: &Path) -> String {
+    String::new()
+}
+
+#[cfg(unix)]
 fn owner_of(dir: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(dir) {
