@@ -281,9 +281,11 @@ pub(super) fn config_not_writable(ctx: &Ctx, dir: &Path) -> Option<Finding> {
         describe_login(login),
         dir.display()
     );
+    // Owned by root (a `sudo` step) or by this user without its write bit (a
+    // `chmod 555`): the two commands cover both.
+    let quoted = super::sh_quote(&existing.display().to_string());
     let fix = format!(
-        "Give the directory back to the runner user before the login:\nsudo chown -R \"$(id -u):$(id -g)\" {}",
-        super::sh_quote(&existing.display().to_string())
+        "Give the directory back to the runner user, writable, before the login:\nsudo chown -R \"$(id -u):$(id -g)\" {quoted}\nchmod u+rwx {quoted}"
     );
     Some(at_login(
         Finding::new(
