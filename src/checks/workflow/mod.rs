@@ -184,6 +184,7 @@ pub fn check(
     let (azure_logins, literal_secrets) =
         azure_login::azure_logins(&mut report, config, &located, process_env);
     discovery.azure_logins = azure_logins;
+    discovery.acr_build_logins = azure_login::acr_build_logins(config, &located, process_env);
     discovery.literal_secrets = literal_secrets;
     static_logins(&mut report, config, &found);
     names::invalid_names(&mut report, config, &discovery);
