@@ -9,6 +9,8 @@ scripts/install-deps.sh
 cargo fmt --all -- --check
 scripts/lint.sh # actionlint (workflows), hadolint (Dockerfile), shellcheck (scripts)
 cargo clippy --all-targets --locked -- -D warnings
+# The Windows release target must compile too (Unix-only APIs behind #[cfg(unix)]).
+scripts/windows-check.sh
 cargo test --all-targets --locked
 # The README's demo must keep working too; it reuses the debug build above.
 scripts/demo.sh >/dev/null

@@ -17,8 +17,82 @@
 
 use std::fs::{File, Metadata, OpenOptions};
 use std::io::{self, Read};
-use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
 use std::path::Path;
+
+/// The open(2) flags and file kinds of Unix. Elsewhere (the Windows release build) the
+/// same functions check what std can: the name's metadata before opening (a symbolic
+/// link is refused by its `symlink_metadata`) and the handle's after.
+#[cfg(unix)]
+mod platform {
+    use std::fs::{FileType, OpenOptions};
+    use std::io;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+
+    /// The Unix kinds of non-regular file, in words.
+    pub fn special(t: &FileType) -> Option<&'static str> {
+        if t.is_fifo() {
+            Some("a FIFO (named pipe)")
+        } else if t.is_char_device() {
+            Some("a character device")
+        } else if t.is_block_device() {
+            Some("a block device")
+        } else if t.is_socket() {
+            Some("a socket")
+        } else {
+            None
+        }
+    }
+
+    /// Reading: no blocking on a FIFO, no controlling terminal.
+    pub fn for_reading(o: &mut OpenOptions) {
+        o.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+    }
+
+    /// Appending to a runner file: no final symlink, no blocking on a FIFO.
+    pub fn for_appending(o: &mut OpenOptions) {
+        o.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC);
+    }
+
+    /// Creating a new file: mode 0644, no final symlink.
+    pub fn for_creating(o: &mut OpenOptions) {
+        o.mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_CLOEXEC);
+    }
+
+    /// ELOOP is what O_NOFOLLOW answers for a final symlink.
+    pub fn is_final_symlink(e: &io::Error) -> bool {
+        e.raw_os_error() == Some(libc::ELOOP)
+    }
+
+    /// ENXIO is what a non-blocking open for writing answers for a FIFO with no reader.
+    pub fn is_fifo_without_reader(e: &io::Error) -> bool {
+        e.raw_os_error() == Some(libc::ENXIO)
+    }
+}
+
+#[cfg(not(unix))]
+mod platform {
+    use std::fs::{FileType, OpenOptions};
+    use std::io;
+
+    pub fn special(_: &FileType) -> Option<&'static str> {
+        None
+    }
+
+    pub fn for_reading(_: &mut OpenOptions) {}
+
+    pub fn for_appending(_: &mut OpenOptions) {}
+
+    pub fn for_creating(_: &mut OpenOptions) {}
+
+    pub fn is_final_symlink(_: &io::Error) -> bool {
+        false
+    }
+
+    pub fn is_fifo_without_reader(_: &io::Error) -> bool {
+        false
+    }
+}
 
 /// The CA file (`--ca-file`, input `ca-file`): the whole Mozilla root bundle is about
 /// 220 KiB.
@@ -94,14 +168,8 @@ fn kind(meta: &Metadata) -> Option<&'static str> {
         None
     } else if t.is_dir() {
         Some("a directory")
-    } else if t.is_fifo() {
-        Some("a FIFO (named pipe)")
-    } else if t.is_char_device() {
-        Some("a character device")
-    } else if t.is_block_device() {
-        Some("a block device")
-    } else if t.is_socket() {
-        Some("a socket")
+    } else if let Some(special) = platform::special(&t) {
+        Some(special)
     } else if t.is_symlink() {
         Some("a symbolic link")
     } else {
@@ -118,11 +186,10 @@ pub fn read_capped(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
     if let Some(what) = kind(&before) {
         return Err(ReadError::NotRegular { what });
     }
-    let file = OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
-        .open(path)
-        .map_err(ReadError::Io)?;
+    let mut options = OpenOptions::new();
+    options.read(true);
+    platform::for_reading(&mut options);
+    let file = options.open(path).map_err(ReadError::Io)?;
     let meta = file.metadata().map_err(ReadError::Io)?;
     if let Some(what) = kind(&meta) {
         return Err(ReadError::NotRegular { what });
@@ -157,8 +224,7 @@ fn refuse(what: &str) -> io::Error {
 }
 
 fn nofollow_error(e: io::Error) -> io::Error {
-    // ELOOP is what O_NOFOLLOW answers for a final symlink.
-    if e.raw_os_error() == Some(libc::ELOOP) {
+    if platform::is_final_symlink(&e) {
         refuse("a symbolic link")
     } else {
         e
@@ -174,18 +240,16 @@ pub fn open_runner_file(path: &Path) -> io::Result<File> {
     {
         return Err(refuse(what));
     }
-    let file = OpenOptions::new()
-        .append(true)
-        .create(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open(path)
-        .map_err(|e| {
-            if e.raw_os_error() == Some(libc::ENXIO) {
-                refuse("a FIFO (named pipe)")
-            } else {
-                nofollow_error(e)
-            }
-        })?;
+    let mut options = OpenOptions::new();
+    options.append(true).create(true);
+    platform::for_appending(&mut options);
+    let file = options.open(path).map_err(|e| {
+        if platform::is_fifo_without_reader(&e) {
+            refuse("a FIFO (named pipe)")
+        } else {
+            nofollow_error(e)
+        }
+    })?;
     let meta = file.metadata()?;
     if let Some(what) = kind(&meta) {
         return Err(refuse(what));
@@ -212,17 +276,14 @@ pub fn create_new_file(dir: &Path, name: &str, bytes: &[u8]) -> io::Result<()> {
         ));
     }
     let path = dir.join(name);
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o644)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_NOCTTY | libc::O_CLOEXEC)
-        .open(&path)
-        .map_err(nofollow_error)?;
+    let mut options = OpenOptions::new();
+    options.write(true).create_new(true);
+    platform::for_creating(&mut options);
+    let mut file = options.open(&path).map_err(nofollow_error)?;
     file.write_all(bytes)
 }
 
-#[cfg(test)]
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
 

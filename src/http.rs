@@ -336,12 +336,20 @@ fn add_pem_file(store: &mut RootCertStore, path: &Path) {
 }
 
 /// True the first time a file (by device and inode) is seen.
+#[cfg(unix)]
 fn first_visit(seen: &mut std::collections::HashSet<(u64, u64)>, path: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(path) {
         Ok(m) => seen.insert((m.dev(), m.ino())),
         Err(_) => true,
     }
+}
+
+/// Elsewhere (Windows) std has no stable file id: a file is read for each name that
+/// leads to it.
+#[cfg(not(unix))]
+fn first_visit(_: &mut std::collections::HashSet<(u64, u64)>, _: &Path) -> bool {
+    true
 }
 
 impl ServerCertVerifier for LazyRoots {

@@ -42,6 +42,9 @@ pub struct Ctx {
     /// The job's `azure/login` steps: the identity check tells them what it finds out
     /// about the identity they sign in as.
     pub azure_logins: Vec<crate::workflow::AzureLogin>,
+    /// The job's `Azure/acr-build` steps: they queue ACR Tasks runs as their own
+    /// `service_principal`, which TASKS_ROLE_MISSING compares with this run's identity.
+    pub acr_build_logins: Vec<crate::workflow::AzureLogin>,
     /// The proxy variables set (not empty) in acr-preflight's environment, as spelled
     /// (`HTTPS_PROXY`), each once; their values are registered as secrets.
     pub proxy_vars: Vec<String>,
@@ -65,6 +68,7 @@ impl Ctx {
             remote_contexts: Vec::new(),
             logins: Vec::new(),
             azure_logins: Vec::new(),
+            acr_build_logins: Vec::new(),
             proxy_vars: Vec::new(),
             job: crate::workflow::JobFacts::default(),
         }

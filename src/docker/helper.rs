@@ -111,6 +111,13 @@ pub fn default_store(path: Option<&OsStr>) -> Option<&'static str> {
 pub const ACR_ENV_VARIABLES: [&str; 3] =
     ["AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET", "AZURE_TENANT_ID"];
 
+#[cfg(not(unix))]
+fn is_executable_file(p: &Path) -> bool {
+    // Windows has no execute bit: a file found on PATH (with its extension) is a program.
+    std::fs::metadata(p).is_ok_and(|m| m.is_file())
+}
+
+#[cfg(unix)]
 fn is_executable_file(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
     std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
@@ -329,9 +336,10 @@ pub(crate) async fn run_capped(
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        // Its own process group, so that a timeout also stops what it started.
-        .process_group(0);
+        .kill_on_drop(true);
+    // Its own process group, so that a timeout also stops what it started.
+    #[cfg(unix)]
+    cmd.process_group(0);
     let mut child = spawn_retrying_busy(&mut cmd)
         .await
         .map_err(RunError::Spawn)?;
@@ -409,10 +417,13 @@ async fn run(
         (o, e) if o == e => o.to_string(),
         (o, e) => format!("{o} / {e}"),
     };
-    use std::os::unix::process::ExitStatusExt;
+    #[cfg(unix)]
+    let signal = std::os::unix::process::ExitStatusExt::signal(&status);
+    #[cfg(not(unix))]
+    let signal = None;
     Err(HelperError::Exit {
         code: status.code(),
-        signal: status.signal(),
+        signal,
         text: quote_output(&joined, secrets),
     })
 }
@@ -526,6 +537,7 @@ impl Drop for GroupKill {
 /// SIGKILL to the helper's process group (its pid, from `process_group(0)`). Only
 /// called while the group can still exist with that id: the leader is not yet reaped,
 /// or members remain, and Linux never hands out an id still used as a group id.
+#[cfg(unix)]
 fn kill_process_group(pgid: u32) {
     unsafe extern "C" {
         // POSIX kill(2); pid_t is i32 on every Unix Rust supports.
@@ -542,6 +554,10 @@ fn kill_process_group(pgid: u32) {
         }
     }
 }
+
+/// Elsewhere (Windows) there is no process group: `kill_on_drop` stops the helper.
+#[cfg(not(unix))]
+fn kill_process_group(_: u32) {}
 
 #[cfg(test)]
 mod tests {

@@ -9,7 +9,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Where the docker CLI connects when `DOCKER_HOST` is not set (Linux).
+#[cfg(not(windows))]
 pub const DEFAULT_HOST: &str = "unix:///var/run/docker.sock";
+
+/// Where the docker CLI connects when `DOCKER_HOST` is not set (Windows: the engine's
+/// named pipe, <https://docs.docker.com/reference/cli/dockerd/#daemon-socket-option>).
+#[cfg(windows)]
+pub const DEFAULT_HOST: &str = "npipe:////./pipe/docker_engine";
 
 /// The daemon's address, as the CLI reads `DOCKER_HOST`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,7 +24,10 @@ pub enum Endpoint {
     Unix(PathBuf),
     /// `tcp://host:port` (port 2375 when not written; 2376 with TLS is not guessed).
     Tcp(String),
-    /// `ssh://`, `npipe://`, `fd://` or anything else: not probed.
+    /// `npipe:////./pipe/name`: a Windows named pipe (`\\.\pipe\name`), probed on
+    /// Windows only; the address as written is kept for messages.
+    Pipe { written: String, path: PathBuf },
+    /// `ssh://`, `fd://` or anything else: not probed.
     Other(String),
 }
 
@@ -28,6 +37,7 @@ impl Endpoint {
         match self {
             Endpoint::Unix(p) => format!("unix://{}", p.display()),
             Endpoint::Tcp(a) => format!("tcp://{a}"),
+            Endpoint::Pipe { written, .. } => written.clone(),
             Endpoint::Other(s) => s.clone(),
         }
     }
@@ -40,6 +50,17 @@ pub fn endpoint(docker_host: Option<&str>) -> Endpoint {
     if let Some(path) = value.strip_prefix("unix://") {
         if path.starts_with('/') {
             return Endpoint::Unix(PathBuf::from(path));
+        }
+        return Endpoint::Other(value.to_string());
+    }
+    if let Some(rest) = value.strip_prefix("npipe://") {
+        // `npipe:////./pipe/docker_engine` names `\\.\pipe\docker_engine`.
+        let path = rest.replace('/', "\\");
+        if path.starts_with("\\\\.\\pipe\\") && path.len() > 9 {
+            return Endpoint::Pipe {
+                written: value.to_string(),
+                path: PathBuf::from(path),
+            };
         }
         return Endpoint::Other(value.to_string());
     }
@@ -93,22 +114,7 @@ impl std::fmt::Display for Unreachable {
 /// for an endpoint kind that is not probed.
 pub async fn probe(endpoint: &Endpoint, limit: Duration) -> Result<bool, Unreachable> {
     match endpoint {
-        Endpoint::Unix(path) => {
-            use std::os::unix::fs::FileTypeExt;
-            match std::fs::metadata(path) {
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    return Err(Unreachable::Absent);
-                }
-                Ok(m) if !m.file_type().is_socket() => return Err(Unreachable::NotASocket),
-                _ => {}
-            }
-            let connect = tokio::net::UnixStream::connect(path);
-            match tokio::time::timeout(limit, connect).await {
-                Ok(Ok(_)) => Ok(true),
-                Ok(Err(e)) => Err(Unreachable::Refused(e.to_string())),
-                Err(_) => Err(Unreachable::TimedOut),
-            }
-        }
+        Endpoint::Unix(path) => probe_unix(path, limit).await,
         Endpoint::Tcp(addr) => {
             let connect = tokio::net::TcpStream::connect(addr.as_str());
             match tokio::time::timeout(limit, connect).await {
@@ -117,7 +123,51 @@ pub async fn probe(endpoint: &Endpoint, limit: Duration) -> Result<bool, Unreach
                 Err(_) => Err(Unreachable::TimedOut),
             }
         }
+        Endpoint::Pipe { path, .. } => probe_pipe(path),
         Endpoint::Other(_) => Ok(false),
+    }
+}
+
+#[cfg(unix)]
+async fn probe_unix(path: &std::path::Path, limit: Duration) -> Result<bool, Unreachable> {
+    use std::os::unix::fs::FileTypeExt;
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(Unreachable::Absent);
+        }
+        Ok(m) if !m.file_type().is_socket() => return Err(Unreachable::NotASocket),
+        _ => {}
+    }
+    let connect = tokio::net::UnixStream::connect(path);
+    match tokio::time::timeout(limit, connect).await {
+        Ok(Ok(_)) => Ok(true),
+        Ok(Err(e)) => Err(Unreachable::Refused(e.to_string())),
+        Err(_) => Err(Unreachable::TimedOut),
+    }
+}
+
+/// A unix socket path is not probed where there are no unix sockets for tokio.
+#[cfg(not(unix))]
+async fn probe_unix(_: &std::path::Path, _: Duration) -> Result<bool, Unreachable> {
+    Ok(false)
+}
+
+/// Opens the daemon's named pipe as a file (std can open `\\.\pipe\name` on Windows)
+/// and closes it: `Ok(true)` when it opens, [`Unreachable::Absent`] when no such pipe
+/// exists, and `Ok(false)` (nothing said) for any other answer, such as a pipe busy
+/// with another client, rather than a wrong error. Not probed off Windows.
+fn probe_pipe(path: &std::path::Path) -> Result<bool, Unreachable> {
+    if !cfg!(windows) {
+        return Ok(false);
+    }
+    match std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+    {
+        Ok(_) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(Unreachable::Absent),
+        Err(_) => Ok(false),
     }
 }
 
@@ -151,5 +201,24 @@ mod tests {
             endpoint(Some("unix://relative")),
             Endpoint::Other(_)
         ));
+        assert_eq!(
+            endpoint(Some("npipe:////./pipe/docker_engine")),
+            Endpoint::Pipe {
+                written: "npipe:////./pipe/docker_engine".into(),
+                path: PathBuf::from(r"\\.\pipe\docker_engine"),
+            }
+        );
+        assert!(matches!(endpoint(Some("npipe://")), Endpoint::Other(_)));
+    }
+
+    #[tokio::test]
+    async fn a_named_pipe_is_probed_only_on_windows() {
+        let pipe = endpoint(Some("npipe:////./pipe/acr_preflight_absent"));
+        let probed = probe(&pipe, Duration::from_millis(200)).await;
+        if cfg!(windows) {
+            assert_eq!(probed, Err(Unreachable::Absent));
+        } else {
+            assert_eq!(probed, Ok(false));
+        }
     }
 }

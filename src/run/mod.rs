@@ -144,6 +144,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         ctx.remote_contexts = discovery.remote_contexts();
         ctx.logins = discovery.logins.clone();
         ctx.azure_logins = discovery.azure_logins.clone();
+        ctx.acr_build_logins = discovery.acr_build_logins.clone();
         ctx.job = discovery.job_facts();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.

@@ -412,6 +412,14 @@ pub struct AzCommand {
 }
 
 impl AzCommand {
+    /// The one definition of "this step signs the job in to Azure with OIDC": an
+    /// `azure/login` step with OIDC ([`azure_login_is_oidc`]) or a script's
+    /// `az login --federated-token …` (`az login --service-principal --federated-token`
+    /// is what azure/login runs with OIDC, https://github.com/Azure/login#readme).
+    pub fn signs_in_with_oidc(&self) -> bool {
+        self.login == Some(true)
+    }
+
     /// Whether it runs after `other` in the job (by step, then by line).
     pub fn after(&self, step: &StepRef, location: &Location) -> bool {
         (self.step.index, self.location.line) > (step.index, location.line)
@@ -431,6 +439,13 @@ pub fn azure_login_is_oidc(step: &Step) -> bool {
         && (!has("creds") || has("tenant-id"))
         && !has("client-secret")
         && !identity
+}
+
+impl Found {
+    /// The job's first sign-in to Azure with OIDC ([`AzCommand::signs_in_with_oidc`]).
+    pub fn first_oidc_sign_in(&self) -> Option<&AzCommand> {
+        self.az.iter().find(|a| a.signs_in_with_oidc())
+    }
 }
 
 /// Everything discovery found in one job.

@@ -62,6 +62,9 @@ pub struct Discovery {
     pub environment_subject: Option<String>,
     /// The job's `azure/login` steps, for the identity check's facts about them.
     pub azure_logins: Vec<AzureLogin>,
+    /// The job's `Azure/acr-build` steps, with their `service_principal` as the client
+    /// id they sign in with (the rest of [`AzureLogin`] unused).
+    pub acr_build_logins: Vec<AzureLogin>,
     /// Secret values written literally in the workflow (a `creds` JSON's
     /// `clientSecret`): registered with the run's secrets so no output shows them.
     pub literal_secrets: Vec<String>,

@@ -350,6 +350,28 @@ async fn expired_refresh_token_is_an_error_and_never_shown() {
     assert!(f.message.contains("Z ("), "expiry in UTC: {}", f.message);
     assert!(f.message.contains("ACR refresh token"), "{}", f.message);
     assert!(f.fix.contains("az acr login -n myreg"), "{}", f.fix);
+    // The article is not doubled ("The an ACR …"), and the note on ACR tokens is a
+    // line of its own before the commands, never appended to the last command.
+    assert!(
+        f.message
+            .starts_with("The credential (an ACR refresh token"),
+        "{}",
+        f.message
+    );
+    assert!(
+        f.fix
+            .starts_with("An ACR refresh token lasts about 3 hours, so log in again right before the step that pulls or pushes.\n"),
+        "{}",
+        f.fix
+    );
+    assert!(
+        f.fix
+            .lines()
+            .last()
+            .is_some_and(|l| l.ends_with("--password-stdin")),
+        "{}",
+        f.fix
+    );
     assert_eq!(creds[0].problem, Some(Code::CRED_EXPIRED));
     let cred = creds[0].credential.as_ref().unwrap();
     assert_eq!(cred.kind(), CredentialKind::IdentityToken);

@@ -298,71 +298,85 @@ fn is_root() -> bool {
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
 }
 
+/// The uid this test runs as (`id -u`).
+fn my_uid() -> String {
+    let out = std::process::Command::new("id").arg("-u").output().unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
 #[test]
 fn a_docker_config_the_runner_user_cannot_write_fails_the_later_login() {
-    if !is_root() {
-        eprintln!("skipped: needs root to run the binary as another user");
-        return;
-    }
     let (ws, docker) = workspace_with(LOGIN_ACTION_JOB, "{}");
-    // The runner user (uid 65534 here) reads the workspace; the docker directory stays
-    // root's, as a `sudo docker login` or a container step leaves it.
+    let set_mode = |p: &std::path::Path, mode: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(mode)).unwrap();
+    };
     for p in [
         ws.path(),
         &ws.path().join(".github"),
         &ws.path().join(".github/workflows"),
     ] {
-        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o755)).unwrap();
+        set_mode(p, 0o755);
     }
-    std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
-    std::fs::set_permissions(
-        docker.join("config.json"),
-        std::fs::Permissions::from_mode(0o644),
-    )
-    .unwrap();
-    let as_runner = [
-        "setpriv",
-        "--reuid=65534",
-        "--regid=65534",
-        "--clear-groups",
-    ];
-    let r = run_through(
-        &as_runner,
-        ws.path(),
-        &docker,
-        "build",
-        &[("auth-mode", "docker-config")],
-        &[],
-    );
+    set_mode(&docker.join("config.json"), 0o644);
+    // Root may write anywhere, so as root the binary runs as the runner user (uid
+    // 65534 here, through setpriv) and the docker directory stays root's, as a
+    // `sudo docker login` or a container step leaves it. As any other user, the
+    // directory is the user's own without its write bit (`chmod 555`).
+    let root = is_root();
+    let (as_runner, owner, mode): (&[&str], String, u32) = if root {
+        (
+            &[
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+            ],
+            "0".to_string(),
+            0o755,
+        )
+    } else {
+        (&[], my_uid(), 0o555)
+    };
+    set_mode(&docker, mode);
+    let run = || {
+        run_through(
+            as_runner,
+            ws.path(),
+            &docker,
+            "build",
+            &[("auth-mode", "docker-config")],
+            &[],
+        )
+    };
+    let r = run();
     let f = find(&r.report, "DOCKER_CONFIG_NOT_WRITABLE")
         .unwrap_or_else(|| panic!("no DOCKER_CONFIG_NOT_WRITABLE:\n{}", r.stdout));
     assert_eq!(f["severity"], "error");
     let message = f["message"].as_str().unwrap();
-    assert!(message.contains("(owner uid 0, mode 755)"), "{message}");
-    assert!(message.contains("permission denied"), "{message}");
     assert!(
-        f["fix"].as_str().unwrap().contains(&format!(
-            "sudo chown -R \"$(id -u):$(id -g)\" {}",
-            docker.display()
+        message.contains(&format!("(owner uid {owner}, mode {mode:o})")),
+        "{message}"
+    );
+    assert!(message.contains("permission denied"), "{message}");
+    let quoted = docker.display();
+    assert!(
+        f["fix"].as_str().unwrap().ends_with(&format!(
+            "sudo chown -R \"$(id -u):$(id -g)\" {quoted}\nchmod u+rwx {quoted}"
         )),
         "{f}"
     );
-    // Owned by the runner user: writable, nothing reported.
-    let chown = std::process::Command::new("chown")
-        .args(["-R", "65534:65534"])
-        .arg(&docker)
-        .status()
-        .unwrap();
-    assert!(chown.success());
-    let r = run_through(
-        &as_runner,
-        ws.path(),
-        &docker,
-        "build",
-        &[("auth-mode", "docker-config")],
-        &[],
-    );
-    assert_absent(&r, "DOCKER_CONFIG_NOT_WRITABLE");
+    // Given back (owned by the runner user, writable): nothing reported.
+    if root {
+        let chown = std::process::Command::new("chown")
+            .args(["-R", "65534:65534"])
+            .arg(&docker)
+            .status()
+            .unwrap();
+        assert!(chown.success());
+    } else {
+        set_mode(&docker, 0o755);
+    }
+    assert_absent(&run(), "DOCKER_CONFIG_NOT_WRITABLE");
 }
 
 fn acr_token_config(host: &str, expires_in: std::time::Duration) -> String {

@@ -333,6 +333,27 @@ fn an_azure_login_with_oidc_makes_a_static_acr_login_differ_whatever_acr_preflig
     ] {
         assert!(fix.contains(part), "{part}: {fix}");
     }
+    // A script's `az login --service-principal --federated-token` is an OIDC sign-in
+    // too (the one definition WORKFLOW_AZ_AFTER_BUILD uses).
+    let r = run_job(
+        &w,
+        "script-oidc-static-login",
+        &[],
+        &["--auth-mode", "docker-config"],
+    );
+    let found = of(&r, Code::WORKFLOW_LOGIN_DIFFERS);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(
+        text(&found[0], "title"),
+        "step `ACR login` logs in to myreg.azurecr.io with a static credential, not the OIDC identity step `CLI OIDC login` signs in as"
+    );
+    assert!(
+        text(&found[0], "message").contains(
+            "Step `CLI OIDC login` (line 178) signs the job in to Azure with OIDC (`az login --federated-token`)"
+        ),
+        "{:#}",
+        found[0]
+    );
     // A static login with no OIDC in the job: nothing to compare it with.
     let r = run_job(&w, "admin-login", &[], &["--auth-mode", "docker-config"]);
     assert!(
@@ -521,4 +542,84 @@ fn several_user_assigned_identities_make_identity_steps_without_a_client_id_a_no
             "{failed:#}"
         );
     }
+}
+
+#[test]
+fn acr_tasks_builds_found_in_the_workflow_need_the_tasks_actions_and_name_the_identity_acr_build_uses()
+ {
+    // P20: an `az acr build` run step found in the job (not an `oci://` context) is an
+    // ACR Tasks build; an identity with AcrPull and Reader may not queue it.
+    let w = readable_world(|r| r);
+    let r = oidc(&w, "tasks-local", &[]);
+    let found = of(&r, Code::TASKS_ROLE_MISSING);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(text(&found[0], "severity"), "error");
+    let message = text(&found[0], "message");
+    assert!(
+        message.contains(&format!(
+            "The build runs ACR Tasks (`az acr build` (.github/workflows/{FILE}:139))"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("Microsoft.ContainerRegistry/registries/scheduleRun/action"),
+        "{message}"
+    );
+    assert!(!message.contains("service_principal"), "{message}");
+
+    // `uses: Azure/acr-build@v1` signing in as another service principal: the finding
+    // says which identity was proven and which one the step uses, and the fix assigns
+    // the role to that one too.
+    let r = oidc(&w, "tasks-action", &[]);
+    let found = of(&r, Code::TASKS_ROLE_MISSING);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let message = text(&found[0], "message");
+    assert!(
+        message.contains(&format!(
+            "The build runs ACR Tasks (`azure/acr-build` (.github/workflows/{FILE}:194))"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "These are the rights of the identity this run signed in as (app {CLIENT_ID} "
+        )) && message.contains("), not of the one Azure/acr-build uses: step `ACR build`"),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "step `ACR build` (.github/workflows/{FILE}:194) signs in as 99999999-8888-7777-6666-555555555555 (its `service_principal` input), so the runs it queues need these actions for that identity."
+        )),
+        "{message}"
+    );
+    let fix = text(&found[0], "fix");
+    assert!(
+        fix.contains(&format!(
+            "az role assignment create --assignee 99999999-8888-7777-6666-555555555555 --role Contributor --scope {}",
+            w.reg.id()
+        )),
+        "{fix}"
+    );
+
+    // The same identity (the step's `service_principal` is written as acr-preflight's
+    // `client-id`): the finding stays, without the note.
+    let r = oidc(&w, "tasks-action-same", &[]);
+    let found = of(&r, Code::TASKS_ROLE_MISSING);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert!(!text(&found[0], "message").contains("service_principal"));
+
+    // With the Tasks role: nothing, and the fact names the step's other identity.
+    w.az.arm
+        .assign(OBJECT_ID, Role::TasksContributor, &w.reg.id());
+    let r = oidc(&w, "tasks-local", &[]);
+    assert!(of(&r, Code::TASKS_ROLE_MISSING).is_empty(), "{:#}", r.json);
+    let r = oidc(&w, "tasks-action", &[]);
+    assert!(of(&r, Code::TASKS_ROLE_MISSING).is_empty(), "{:#}", r.json);
+    assert!(
+        r.verified("identity").contains(
+            "allow ACR Tasks runs (scheduleRun/action, listBuildSourceUploadUrl/action, runs/listLogSasUrl/action) (not the identity of step `ACR build`"
+        ),
+        "{}",
+        r.verified("identity")
+    );
 }

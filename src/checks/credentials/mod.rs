@@ -642,19 +642,21 @@ fn check_expiry(
     let when = crate::jwt::format_utc(exp);
     let distance = crate::jwt::describe_distance(exp, now);
     let host = hosts.join(", ");
+    // The note is prose on a line of its own, before the commands: appended to the
+    // last command it would read as that command's arguments.
     let acr_note = if credential.is_acr_refresh_token() {
-        " ACR refresh tokens from `az acr login` last about 3 hours, so log in again right before the step that pulls or pushes."
+        "An ACR refresh token lasts about 3 hours, so log in again right before the step that pulls or pushes.\n"
     } else {
         ""
     };
-    let fix = format!("{}{acr_note}", login_fix(ctx, &hosts[0]));
+    let fix = format!("{acr_note}{}", login_fix(ctx, &hosts[0]));
     let expired = exp <= now;
     let (severity, title, message, problem) = if expired {
         (
             Severity::Error,
             format!("the credential for {host} expired {distance}"),
             format!(
-                "The {what} is a token that expired at {when} ({distance}); the registry rejects it (`unauthorized: authentication required`) and docker does not renew it."
+                "The credential ({what}) is a token that expired at {when} ({distance}); the registry rejects it (`unauthorized: authentication required`) and docker does not renew it."
             ),
             Some(Code::CRED_EXPIRED),
         )
@@ -663,7 +665,7 @@ fn check_expiry(
             Severity::Warning,
             format!("the credential for {host} expires {distance}"),
             format!(
-                "The {what} is a token that expires at {when} ({distance}); a build that pulls or pushes after that fails with `unauthorized: authentication required`."
+                "The credential ({what}) is a token that expires at {when} ({distance}); a build that pulls or pushes after that fails with `unauthorized: authentication required`."
             ),
             None,
         )

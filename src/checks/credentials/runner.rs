@@ -281,9 +281,11 @@ pub(super) fn config_not_writable(ctx: &Ctx, dir: &Path) -> Option<Finding> {
         describe_login(login),
         dir.display()
     );
+    // Owned by root (a `sudo` step) or by this user without its write bit (a
+    // `chmod 555`): the two commands cover both.
+    let quoted = super::sh_quote(&existing.display().to_string());
     let fix = format!(
-        "Give the directory back to the runner user before the login:\nsudo chown -R \"$(id -u):$(id -g)\" {}",
-        super::sh_quote(&existing.display().to_string())
+        "Give the directory back to the runner user, writable, before the login:\nsudo chown -R \"$(id -u):$(id -g)\" {quoted}\nchmod u+rwx {quoted}"
     );
     Some(at_login(
         Finding::new(
@@ -303,6 +305,7 @@ pub(super) fn config_not_writable(ctx: &Ctx, dir: &Path) -> Option<Finding> {
 }
 
 /// access(2) with W_OK|X_OK for the real user, as the later step runs.
+#[cfg(unix)]
 fn writable(dir: &Path) -> bool {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
@@ -312,6 +315,19 @@ fn writable(dir: &Path) -> bool {
     unsafe { libc::access(c.as_ptr(), libc::W_OK | libc::X_OK) == 0 }
 }
 
+/// Elsewhere (Windows): the directory's read-only attribute, all std can tell without
+/// trying to write.
+#[cfg(not(unix))]
+fn writable(dir: &Path) -> bool {
+    std::fs::metadata(dir).map_or(true, |m| !m.permissions().readonly())
+}
+
+#[cfg(not(unix))]
+fn owner_of(_: &Path) -> String {
+    String::new()
+}
+
+#[cfg(unix)]
 fn owner_of(dir: &Path) -> String {
     use std::os::unix::fs::MetadataExt;
     match std::fs::metadata(dir) {

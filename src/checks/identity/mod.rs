@@ -792,9 +792,28 @@ fn tasks_rights(
         a.trim_start_matches("Microsoft.ContainerRegistry/registries/")
             .to_string()
     };
+    let identities = other_tasks_identities(ctx, principal);
+    let others: Vec<&str> = identities.iter().map(|(s, _)| s.as_str()).collect();
+    let others_note = if others.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " These are the rights of the identity this run signed in as ({}), not of the one Azure/acr-build uses: {}, so the runs it queues need these actions for that identity.",
+            principal.describe(),
+            others.join("; ")
+        )
+    };
     if missing.is_empty() {
+        let others_fact = if others.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " (not the identity of {}, which was not checked)",
+                others.join("; ")
+            )
+        };
         out.report.verified(format!(
-            "{host}: ARM permissions of {} allow ACR Tasks runs ({})",
+            "{host}: ARM permissions of {} allow ACR Tasks runs ({}){others_fact}",
             principal_short(principal),
             arm::TASKS_ACTIONS
                 .iter()
@@ -815,7 +834,7 @@ fn tasks_rights(
             .join(","),
         facts.id
     );
-    let fix = if facts.abac() {
+    let mut fix = if facts.abac() {
         format!(
             "Assign the Tasks role on the registry (ABAC mode: Contributor's registry rights do not reach repositories, and Container Registry Tasks Contributor carries exactly the Tasks actions):\naz role assignment create --assignee {assignee} --role \"Container Registry Tasks Contributor\" --scope {id}\nOr a custom role with those actions:\n{custom}",
             id = facts.id
@@ -826,12 +845,23 @@ fn tasks_rights(
             id = facts.id
         )
     };
+    for (_, other) in &identities {
+        fix.push_str(&format!(
+            "\nThe Azure/acr-build step signs in as {other}: give that identity the same role:\naz role assignment create --assignee {other} --role {role} --scope {id}",
+            role = if facts.abac() {
+                "\"Container Registry Tasks Contributor\""
+            } else {
+                "Contributor"
+            },
+            id = facts.id
+        ));
+    }
     out.report.push(finding(
         Code::TASKS_ROLE_MISSING,
         Severity::Error,
         format!("{} may not queue ACR Tasks runs on {host}", principal_short(principal)),
         format!(
-            "The build runs ACR Tasks ({}). `az acr build` and `az acr run` go through ARM: they ask for a source upload URL (listBuildSourceUploadUrl/action), queue the run (scheduleRun/action) and stream its log (runs/listLogSasUrl/action). The effective permissions of {} on {} (Microsoft.Authorization/permissions) lack {}. AcrPull and AcrPush grant none of these, so the build fails with `Could not get SAS URL to upload` or `AuthorizationFailed` before anything is built.",
+            "The build runs ACR Tasks ({}). `az acr build` and `az acr run` go through ARM: they ask for a source upload URL (listBuildSourceUploadUrl/action), queue the run (scheduleRun/action) and stream its log (runs/listLogSasUrl/action). The effective permissions of {} on {} (Microsoft.Authorization/permissions) lack {}. AcrPull and AcrPush grant none of these, so the build fails with `Could not get SAS URL to upload` or `AuthorizationFailed` before anything is built.{others_note}",
             uses.join(", "),
             principal.describe(),
             facts.id,
@@ -839,6 +869,37 @@ fn tasks_rights(
         ),
         fix,
     ));
+}
+
+/// The job's `Azure/acr-build` steps that sign in as another identity than the one this
+/// run proved: their `service_principal`, written literally or as an expression that
+/// resolves, differs from the principal's client id (compared as ID_NO_SUBSCRIPTION
+/// compares azure/login's `client-id`). One that cannot be resolved is not judged.
+fn other_tasks_identities(ctx: &Ctx, principal: &Principal) -> Vec<(String, String)> {
+    let Some(client) = principal.client_id.as_deref() else {
+        return Vec::new();
+    };
+    ctx.acr_build_logins
+        .iter()
+        .filter(|l| !l.same_client_id_input)
+        .filter_map(|l| {
+            let value = l.client_id_value.as_deref()?.trim();
+            (!value.is_empty() && !value.eq_ignore_ascii_case(client)).then(|| {
+                let written = l.client_id.as_deref().unwrap_or(value);
+                let input = if written == value {
+                    "its `service_principal` input".to_string()
+                } else {
+                    format!("`service_principal: {written}`")
+                };
+                let step = format!(
+                    "step `{}` ({}) signs in as {value} ({input})",
+                    l.step.label,
+                    l.location.file_line(),
+                );
+                (step, value.to_string())
+            })
+        })
+        .collect()
 }
 
 /// Whether ARM shows the registry closed to the public internet or denying by default.

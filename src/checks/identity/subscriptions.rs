@@ -87,15 +87,8 @@ pub(super) async fn others(
     out: &mut Outcome,
 ) -> Vec<Holding> {
     let (http, cloud, token) = (&session.http, &session.cloud, session.token.as_str());
-    let subscriptions = match list(ctx, session, out).await {
-        Ok(list) => list,
-        Err(e) => {
-            out.report.verified(format!(
-                "the subscriptions the identity can see could not be listed ({})",
-                e.describe()
-            ));
-            return Vec::new();
-        }
+    let Some(subscriptions) = list_or_note(ctx, session, out, "").await else {
+        return Vec::new();
     };
     let mut holdings = Vec::new();
     for subscription in subscriptions
@@ -116,6 +109,26 @@ pub(super) async fn others(
         });
     }
     holdings
+}
+
+/// [`list`], or `None` after noting among the facts that the subscriptions could not be
+/// listed (`purpose`, e.g. " for the azure/login steps", says what for).
+async fn list_or_note(
+    ctx: &Ctx,
+    session: &ArmSession,
+    out: &mut Outcome,
+    purpose: &str,
+) -> Option<Vec<arm::Subscription>> {
+    match list(ctx, session, out).await {
+        Ok(list) => Some(list),
+        Err(e) => {
+            out.report.verified(format!(
+                "the subscriptions the identity can see could not be listed{purpose} ({})",
+                e.describe()
+            ));
+            None
+        }
+    }
 }
 
 /// `GET /subscriptions`: the subscriptions the identity can see, under the run's deadline.
@@ -182,15 +195,9 @@ pub(super) async fn azure_login_steps(
     if steps.is_empty() {
         return;
     }
-    let subscriptions = match list(ctx, session, out).await {
-        Ok(list) => list,
-        Err(e) => {
-            out.report.verified(format!(
-                "the subscriptions the identity can see could not be listed for the azure/login steps ({})",
-                e.describe()
-            ));
-            return;
-        }
+    let Some(subscriptions) = list_or_note(ctx, session, out, " for the azure/login steps").await
+    else {
+        return;
     };
     if let Some(first) = subscriptions.first() {
         out.report.verified(format!(

@@ -34,6 +34,96 @@ impl Input<'_> {
     }
 }
 
+/// The step and the identity it signs in as: `client` is its client id input, compared
+/// with acr-preflight's own `client-id` input as written (`own`, an expression).
+fn signs_in_as(
+    path: &str,
+    step: &Step,
+    client: Option<&Input<'_>>,
+    own: Option<&str>,
+) -> AzureLogin {
+    let uses = step.uses.as_ref().map(|u| u.start).unwrap_or(step.pos);
+    AzureLogin {
+        step: StepRef {
+            index: step.index,
+            label: step.label(),
+            line: step.pos.line,
+        },
+        location: Location {
+            file: path.to_string(),
+            line: Some(uses.line),
+            column: Some(uses.column),
+        },
+        client_id: client.map(|i| i.written().to_string()),
+        client_id_value: client.and_then(|i| i.value.clone()),
+        same_client_id_input: client.is_some_and(|i| own == Some(i.written())),
+        allow_no_subscriptions: false,
+        managed_identity: false,
+    }
+}
+
+/// acr-preflight's own `client-id` input as written, when it is an expression.
+fn own_client_id(located: &Located) -> Option<String> {
+    located
+        .step()
+        .and_then(|s| s.input("client-id"))
+        .map(|t| t.value.trim().to_string())
+        .filter(|v| v.contains("${{"))
+}
+
+/// One input of `step`, with its value when every expression in it resolves.
+fn step_input<'a>(
+    config: &Config,
+    located: &Located,
+    process_env: &HashMap<String, String>,
+    step: &'a Step,
+    name: &str,
+) -> Option<Input<'a>> {
+    let scope = Scope {
+        workflow: &located.workflow,
+        job: located.job(),
+        step: Some(step),
+        preflight: located.step(),
+        process_env,
+        run: &config.env,
+    };
+    step.input(name)
+        .filter(|t| !t.value.trim().is_empty())
+        .map(|text| {
+            let e = scope.expand(text.value.trim());
+            Input {
+                text,
+                value: e.is_resolved().then_some(e.text),
+            }
+        })
+}
+
+/// The job's `Azure/acr-build` steps and the identity each signs in as: its own
+/// `service_principal` input (https://github.com/Azure/acr-build, `action.yml`), not
+/// acr-preflight's identity.
+pub(super) fn acr_build_logins(
+    config: &Config,
+    located: &Located,
+    process_env: &HashMap<String, String>,
+) -> Vec<AzureLogin> {
+    let own = own_client_id(located);
+    located
+        .job()
+        .steps
+        .iter()
+        .filter(|s| s.action().as_deref() == Some("azure/acr-build"))
+        .map(|step| {
+            let client = step_input(config, located, process_env, step, "service_principal");
+            signs_in_as(
+                &located.workflow.path,
+                step,
+                client.as_ref(),
+                own.as_deref(),
+            )
+        })
+        .collect()
+}
+
 /// Checks every `azure/login` step of the job; returns what the identity check needs
 /// about them and the secret values written literally in them (to be masked).
 pub(super) fn azure_logins(
@@ -44,11 +134,7 @@ pub(super) fn azure_logins(
 ) -> (Vec<AzureLogin>, Vec<String>) {
     let job = located.job();
     let path = &located.workflow.path;
-    let preflight = located.step();
-    let own_client_id = preflight
-        .and_then(|s| s.input("client-id"))
-        .map(|t| t.value.trim().to_string())
-        .filter(|v| v.contains("${{"));
+    let own_client_id = own_client_id(located);
     let mut logins = Vec::new();
     let mut secrets = Vec::new();
     for step in job
@@ -56,25 +142,7 @@ pub(super) fn azure_logins(
         .iter()
         .filter(|s| s.action().as_deref() == Some("azure/login"))
     {
-        let scope = Scope {
-            workflow: &located.workflow,
-            job,
-            step: Some(step),
-            preflight,
-            process_env,
-            run: &config.env,
-        };
-        let input = |name: &str| {
-            step.input(name)
-                .filter(|t| !t.value.trim().is_empty())
-                .map(|text| {
-                    let e = scope.expand(text.value.trim());
-                    Input {
-                        text,
-                        value: e.is_resolved().then_some(e.text),
-                    }
-                })
-        };
+        let input = |name: &str| step_input(config, located, process_env, step, name);
         let uses = step.uses.as_ref().map(|u| u.start).unwrap_or(step.pos);
         let client_id = input("client-id");
         let auth_type = match input("auth-type") {
@@ -88,23 +156,9 @@ pub(super) fn azure_logins(
                 .is_none_or(|v| v.trim().eq_ignore_ascii_case("true"))
         });
         logins.push(AzureLogin {
-            step: StepRef {
-                index: step.index,
-                label: step.label(),
-                line: step.pos.line,
-            },
-            location: Location {
-                file: path.clone(),
-                line: Some(uses.line),
-                column: Some(uses.column),
-            },
-            client_id: client_id.as_ref().map(|i| i.written().to_string()),
-            client_id_value: client_id.as_ref().and_then(|i| i.value.clone()),
-            same_client_id_input: client_id
-                .as_ref()
-                .is_some_and(|i| own_client_id.as_deref() == Some(i.written())),
             allow_no_subscriptions,
             managed_identity: auth_type.as_deref() == Some("IDENTITY"),
+            ..signs_in_as(path, step, client_id.as_ref(), own_client_id.as_deref())
         });
 
         if auth_type.as_deref() == Some("IDENTITY")

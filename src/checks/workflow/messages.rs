@@ -546,15 +546,22 @@ pub(super) fn login_differs(
                 "acr-preflight signs in to Azure with OIDC (client id {client}) and proves what that identity may pull and push on {host}. The build does not use that identity:"
             ),
         ),
-        OidcSource::Step { label, line } => (
-            format!("the OIDC identity step `{label}` signs in as"),
-            format!(
-                "Step `{label}` (line {line}) signs the job in to Azure with OIDC (azure/login with a `client-id` and no secret), so the job has an Entra identity that `az acr login` could turn into a registry token. The build does not use it:"
-            ),
-        ),
+        OidcSource::Step { label, line, what } => {
+            let how = if what == "azure/login" {
+                "azure/login with a `client-id` and no secret"
+            } else {
+                "`az login --federated-token`"
+            };
+            (
+                format!("the OIDC identity step `{label}` signs in as"),
+                format!(
+                    "Step `{label}` (line {line}) signs the job in to Azure with OIDC ({how}), so the job has an Entra identity that `az acr login` could turn into a registry token. The build does not use it:"
+                ),
+            )
+        }
     };
     let fix = format!(
-        "After azure/login, log in to the registry as the OIDC identity instead of step `{}`: run `az acr login -n {name}` (it writes the identity's ACR token into the docker config), or hand a token to docker/login-action:\n{}",
+        "After the OIDC sign-in, log in to the registry as the OIDC identity instead of step `{}`: run `az acr login -n {name}` (it writes the identity's ACR token into the docker config), or hand a token to docker/login-action:\n{}",
         login.step.label,
         token_login_yaml(name, host)
     );

@@ -187,8 +187,9 @@ pub fn check(
     let (azure_logins, literal_secrets) =
         azure_login::azure_logins(&mut report, config, &located, process_env);
     discovery.azure_logins = azure_logins;
+    discovery.acr_build_logins = azure_login::acr_build_logins(config, &located, process_env);
     discovery.literal_secrets = literal_secrets;
-    static_logins(&mut report, config, job, &found);
+    static_logins(&mut report, config, &found);
     names::invalid_names(&mut report, config, &discovery);
     verified_references(&mut report, &discovery);
     (report, discovery)
@@ -332,8 +333,13 @@ fn oidc_uses(config: &Config, job: &Job, step: Option<&Step>) -> Vec<OidcUse> {
 enum OidcSource {
     /// acr-preflight itself (its auth mode is OIDC).
     Preflight,
-    /// An `azure/login` step of the job (its label and line).
-    Step { label: String, line: u32 },
+    /// A step of the job that signs in with OIDC (`azure/login`, or a script's
+    /// `az login --federated-token`): its label, line, and what it runs.
+    Step {
+        label: String,
+        line: u32,
+        what: String,
+    },
 }
 
 /// Where a job's effective permissions come from.
@@ -481,7 +487,7 @@ fn az_after_build(report: &mut CheckReport, found: &discover::Found) {
         }) else {
             continue;
         };
-        if signin.login != Some(true) {
+        if !signin.signs_in_with_oidc() {
             continue;
         }
         let build = found.builds.iter().find(|b| {
@@ -1292,19 +1298,17 @@ fn named_context_replaces(
 const TOKEN_USERNAME: &str = "00000000-0000-0000-0000-000000000000";
 
 /// WORKFLOW_LOGIN_DIFFERS: the job signs in to Azure with OIDC (acr-preflight itself,
-/// or an `azure/login` step), while the build logs in to the same registry with a static
+/// an `azure/login` step or a script's `az login --federated-token`), while the build logs in to the same registry with a static
 /// username and password; and every `azure/docker-login`, which is retired.
-fn static_logins(report: &mut CheckReport, config: &Config, job: &Job, found: &discover::Found) {
+fn static_logins(report: &mut CheckReport, config: &Config, found: &discover::Found) {
     let oidc = if config.effective_auth_mode() == AuthMode::Oidc {
         Some(OidcSource::Preflight)
     } else {
-        job.steps
-            .iter()
-            .find(|s| discover::azure_login_is_oidc(s))
-            .map(|s| OidcSource::Step {
-                label: s.label(),
-                line: s.uses.as_ref().map(|u| u.start.line).unwrap_or(s.pos.line),
-            })
+        found.first_oidc_sign_in().map(|s| OidcSource::Step {
+            label: s.step.label.clone(),
+            line: s.location.line.unwrap_or(s.step.line),
+            what: s.what.clone(),
+        })
     };
     let registry = config.registry.as_ref();
     for login in &found.logins {
