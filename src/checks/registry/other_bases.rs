@@ -136,7 +136,14 @@ async fn check_host(ctx: &Ctx, client: &Client, host: &str, images: &[OtherBase]
         Some(c) => format!("the docker config's {}", c.describe()),
         None => "no credential (anonymous)".to_string(),
     };
-    let auth = match authorise(client, host, images, credential.as_ref()).await {
+    let ping = match client.ping(host).await {
+        Ok(p) => p,
+        Err(e) => {
+            report.push(unreached(host, &e, images, &names));
+            return report;
+        }
+    };
+    let auth = match authorise(client, host, &ping, images, credential.as_ref()).await {
         Ok(auth) => auth,
         Err(why) => {
             report.verified(format!(
@@ -152,11 +159,8 @@ async fn check_host(ctx: &Ctx, client: &Client, host: &str, images: &[OtherBase]
         {
             Ok(r) => r,
             Err(e) => {
-                report.verified(format!(
-                    "base image `{}` not looked up: {}",
-                    image.base.image,
-                    net(&e)
-                ));
+                let named = format!("`{}`", image.base.image);
+                report.push(unreached(host, &e, std::slice::from_ref(image), &named));
                 continue;
             }
         };
@@ -184,6 +188,20 @@ async fn check_host(ctx: &Ctx, client: &Client, host: &str, images: &[OtherBase]
     report
 }
 
+/// A host that does not answer: the NET_* finding of the build's own registry, at the
+/// first `FROM` on it (the build's pull fails the same way).
+fn unreached(host: &str, e: &NetError, images: &[OtherBase], names: &str) -> Finding {
+    let f = super::messages::net_only_finding(host, e, names);
+    match images.first() {
+        Some(i) => {
+            let l = &i.base.location;
+            f.about(i.base.image.clone())
+                .at(l.file.clone(), l.line, l.column)
+        }
+        None => f,
+    }
+}
+
 /// A request without an answer, for a verified note.
 fn net(e: &NetError) -> String {
     format!(
@@ -199,10 +217,10 @@ fn net(e: &NetError) -> String {
 async fn authorise(
     client: &Client,
     host: &str,
+    ping: &registry::Reply,
     images: &[OtherBase],
     credential: Option<&Credential>,
 ) -> Result<Auth, String> {
-    let ping = client.ping(host).await.map_err(|e| net(&e))?;
     let basic = |c: &Credential| match c.kind() {
         CredentialKind::UsernamePassword => Auth::Basic {
             user: c.username().to_string(),
@@ -212,7 +230,7 @@ async fn authorise(
     };
     match ping.status {
         200 => Ok(credential.map_or(Auth::None, basic)),
-        401 => match registry::challenge_of(&ping) {
+        401 => match registry::challenge_of(ping) {
             Ok(Challenge::Basic { .. }) => Ok(credential.map_or(Auth::None, basic)),
             Ok(Challenge::Bearer { realm, service, .. }) => {
                 let mut scopes: Vec<String> = images
