@@ -42,6 +42,8 @@ fn manifest() -> String {
 enum Scheme {
     Https,
     Http,
+    /// https, and `v1` is an OCI index of an attestation and the linux/amd64 image.
+    HttpsIndex,
 }
 
 /// An ACR-like registry that takes `ci`/`pw` (Basic) and redirects its config blob to
@@ -49,6 +51,19 @@ enum Scheme {
 fn registry(cert: &std::path::Path, key: &std::path::Path, scheme: Scheme) -> MockServer {
     let config_digest = support::sha256::digest(CONFIG.as_bytes());
     let body = manifest();
+    let image_digest = support::sha256::digest(body.as_bytes());
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": format!("sha256:{}", "0".repeat(64)), "size": 1,
+             "platform": {"os": "unknown", "architecture": "unknown"}},
+            {"mediaType": OCI_MANIFEST, "digest": image_digest, "size": body.len(),
+             "platform": {"os": "linux", "architecture": "amd64"}}
+        ]
+    })
+    .to_string();
+    let image_path = format!("/v2/team/base/manifests/{image_digest}");
     let basic = {
         use base64::Engine;
         format!(
@@ -66,7 +81,16 @@ fn registry(cert: &std::path::Path, key: &std::path::Path, scheme: Scheme) -> Mo
         let blob = format!("/v2/team/base/blobs/{config_digest}");
         Reply::Respond(match req.path.as_str() {
             "/v2/" => Response::json(200, &json!({})),
-            "/v2/team/base/manifests/v1" => Response::new(200)
+            "/v2/team/base/manifests/v1" if matches!(scheme, Scheme::HttpsIndex) => {
+                Response::new(200)
+                    .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                    .header(
+                        "Docker-Content-Digest",
+                        &support::sha256::digest(index.as_bytes()),
+                    )
+                    .body(index.clone())
+            }
+            p if p == "/v2/team/base/manifests/v1" || p == image_path => Response::new(200)
                 .header("Content-Type", OCI_MANIFEST)
                 .header(
                     "Docker-Content-Digest",
@@ -75,7 +99,7 @@ fn registry(cert: &std::path::Path, key: &std::path::Path, scheme: Scheme) -> Mo
                 .body(body.clone()),
             p if p == blob => {
                 let scheme = match scheme {
-                    Scheme::Https => "https",
+                    Scheme::Https | Scheme::HttpsIndex => "https",
                     Scheme::Http => "http",
                 };
                 // The shape of ACR's answer: a 307 to a SAS URL on the data endpoint.
@@ -421,4 +445,28 @@ fn every_pull_from_acr_probes_one_blob_download() {
     assert!(message.contains("could not connect"), "{message}");
     assert!(!r.stdout.contains(SIG), "{}", r.stdout);
     assert_eq!(r.status, 1, "{}", r.stdout);
+}
+
+/// Behind an index the probe reads the linux/amd64 image's manifest (not the
+/// attestation listed first), then its config: one request more.
+#[test]
+fn an_index_is_probed_through_its_linux_amd64_image() {
+    let rig = rig();
+    let reg = registry(&rig.cert, &rig.key, Scheme::HttpsIndex);
+    let data = storage(&rig.cert, &rig.key);
+    let r = run("", &rig.ca, &reg, data.addr());
+    assert!(find(&r, "NET_DATA_ENDPOINT").is_none(), "{}", r.stdout);
+    let got = data.requests();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].header("range"), Some("bytes=0-0"), "{got:#?}");
+    let asked: Vec<String> = reg.requests().iter().map(|q| q.path.clone()).collect();
+    assert!(
+        !asked.iter().any(|p| p.ends_with(&"0".repeat(64))),
+        "the attestation was read: {asked:?}"
+    );
+    assert!(verified(&r).contains("blob downloads work"), "{}", r.stdout);
+    let plain = run_as(PLAIN, "", &rig.ca, &reg, data.addr(), &[]);
+    let requests = |r: &Run| r.report["stats"]["http_requests"].as_u64().unwrap();
+    // The index GET replaced HEAD + GET; the image manifest, the blob and its hop added.
+    assert_eq!(requests(&r), requests(&plain) + 2, "{}", r.stdout);
 }

@@ -923,8 +923,8 @@ async fn image_platform(
 /// The blob probe of one ACR registry (P47): the smallest blob the run knows of, the
 /// config of the image (of an index: of its `linux/amd64` image, one manifest GET
 /// more), asked with `Range: bytes=0-0` and its redirect followed without credentials,
-/// as docker downloads layers. Two requests (the blob GET and its storage hop), three
-/// behind an index.
+/// as docker downloads layers. Two requests (the blob GET and its storage hop); behind
+/// an index three, less the body GET the index's HEAD lookup would have needed.
 async fn probe_blob(
     client: &Client,
     host: &str,
