@@ -59,6 +59,10 @@ pub struct Cli {
     #[arg(long, value_name = "SECRET")]
     pub client_secret: Option<String>,
 
+    /// The JSON azure/login takes as `creds` (the secret `AZURE_CREDENTIALS` by convention: `clientId`, `clientSecret`, `tenantId`, `subscriptionId`), for `client-secret` auth with the same secret; also read from `AZURE_CREDENTIALS`. Flags given beside it win. Masked in every output.
+    #[arg(long, value_name = "JSON")]
+    pub azure_credentials: Option<String>,
+
     /// Audience requested for the GitHub OIDC token; default `api://AzureADTokenExchange`, or the sovereign cloud's own (such as `api://AzureADTokenExchangeUSGov`). A value given is used as is on every cloud.
     #[arg(long, value_name = "AUD")]
     pub audience: Option<String>,
@@ -274,10 +278,12 @@ fn clap_error(e: clap::Error, from_inputs: &[String]) -> UsageError {
 fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, UsageError> {
     let (registry, contexts, pushes) = references(&cli, env, github_actions)?;
     let mut cli = cli;
+    let creds_secret = azure_credentials(&mut cli, env)?;
     azure_identity(&mut cli, env)?;
     let client_secret = cli
         .client_secret
         .clone()
+        .or(creds_secret)
         .or_else(|| var(env, "AZURE_CLIENT_SECRET"));
     // Like client-secret: the flag or input first, then the conventional variable.
     let github_token = cli
@@ -435,6 +441,75 @@ fn azure_identity(cli: &mut Cli, env: &Env) -> Result<(), UsageError> {
         }
     }
     Ok(())
+}
+
+/// `--azure-credentials` (else `AZURE_CREDENTIALS`): fills the client, tenant and
+/// subscription the flags leave out and returns the client secret. A JSON that does
+/// not parse, lacks a key azure/login requires, or holds a secret's ID where its value
+/// belongs is refused naming the key, never quoting a value.
+fn azure_credentials(cli: &mut Cli, env: &Env) -> Result<Option<String>, UsageError> {
+    let (raw, from) = match (&cli.azure_credentials, var(env, "AZURE_CREDENTIALS")) {
+        (Some(r), _) => (r.clone(), "--azure-credentials (input `azure-credentials`)"),
+        (None, Some(r)) => (r, "AZURE_CREDENTIALS"),
+        (None, None) => return Ok(None),
+    };
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let bad = |why: String| usage(format!("invalid {from}: {why}; the value is not shown"));
+    let json = crate::config::parse_creds(raw).map_err(|why| {
+        bad(format!(
+            "{why}: expected the JSON object azure/login takes as `creds`"
+        ))
+    })?;
+    let Some(object) = json.as_object() else {
+        return Err(bad("it is JSON but not an object".into()));
+    };
+    let field = |k: &str| {
+        object
+            .get(k)
+            .and_then(|v| v.as_str())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_string)
+    };
+    let missing: Vec<String> = crate::config::CREDS_KEYS
+        .iter()
+        .filter(|k| field(k).is_none())
+        .map(|k| format!("`{k}`"))
+        .collect();
+    if !missing.is_empty() {
+        let present: Vec<String> = object
+            .keys()
+            .map(|k| format!("`{}`", shown_value(k)))
+            .collect();
+        return Err(bad(format!(
+            "it lacks {} (its keys: {}). azure/login fails the same way: \"Not all parameters are provided in 'creds'. Double-check if all keys are defined in 'creds': 'clientId', 'clientSecret', 'tenantId'.\" The output of `az ad sp create-for-rbac` names them appId, password and tenant: rename them",
+            missing.join(", "),
+            if present.is_empty() {
+                "none".into()
+            } else {
+                present.join(", ")
+            }
+        )));
+    }
+    let secret = field("clientSecret");
+    if secret.as_deref().is_some_and(is_guid) {
+        return Err(bad(format!(
+            "its `clientSecret` is a GUID: that is the secret's ID (the portal's \"Secret ID\" column), not its Value, and Entra refuses it (AADSTS7000215: Invalid client secret provided). Create a secret and store its value, shown once: az ad app credential reset --id {} --append --years 1",
+            field("clientId").unwrap_or_else(|| "<client-id>".into())
+        )));
+    }
+    let fill = |given: &mut Option<String>, key: &str| {
+        if given.is_none() {
+            *given = field(key);
+        }
+    };
+    fill(&mut cli.client_id, "clientId");
+    fill(&mut cli.tenant_id, "tenantId");
+    fill(&mut cli.subscription_id, "subscriptionId");
+    Ok(secret)
 }
 
 /// docker's own choice of configuration directory: `--docker-config`, else
@@ -685,6 +760,83 @@ mod tests {
         );
         assert_eq!(c.fail_on, FailOn::Error);
         assert_eq!(c.format, Format::Text);
+    }
+
+    #[test]
+    fn azure_credentials_fill_the_identity_and_broken_ones_name_the_key_never_the_value() {
+        let good = r#"{"clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "s3cret~value-planted", "tenantId": "contoso.onmicrosoft.com", "subscriptionId": "00000000-1111-2222-3333-444444444444"}"#;
+        let c = config(&["--registry", "r.io"], &[("AZURE_CREDENTIALS", good)]);
+        assert_eq!(
+            c.azure.client_secret.as_deref(),
+            Some("s3cret~value-planted")
+        );
+        assert_eq!(
+            c.azure.client_id.as_deref(),
+            Some("11111111-2222-3333-4444-555555555555")
+        );
+        assert_eq!(
+            c.azure.tenant_id.as_deref(),
+            Some("contoso.onmicrosoft.com")
+        );
+        assert_eq!(
+            c.azure.subscription_id.as_deref(),
+            Some("00000000-1111-2222-3333-444444444444")
+        );
+        assert_eq!(c.effective_auth_mode(), AuthMode::ClientSecret);
+        // A flag given beside it wins.
+        let c = config(
+            &[
+                "--registry",
+                "r.io",
+                "--tenant-id",
+                "fabrikam.onmicrosoft.com",
+                "--azure-credentials",
+                good,
+            ],
+            &[],
+        );
+        assert_eq!(
+            c.azure.tenant_id.as_deref(),
+            Some("fabrikam.onmicrosoft.com")
+        );
+        let refused = |json: &str| {
+            let e = parse(
+                args(&["--registry", "r.io", "--azure-credentials", json]),
+                &env(&[]),
+            )
+            .unwrap_err();
+            assert!(!e.0.contains("planted"), "{e}");
+            assert!(!e.0.contains('\n'), "{e}");
+            e.0
+        };
+        let e = refused(r#"{"clientId": "x", "clientSecret": "planted" "tenantId": "t"}"#);
+        assert!(e.contains("Syntax error at line 1 column"), "{e}");
+        let e = refused(
+            r#"{"appId": "11111111-2222-3333-4444-555555555555", "password": "planted-pw", "tenant": "t"}"#,
+        );
+        assert!(
+            e.contains("it lacks `clientId`, `clientSecret`, `tenantId` (its keys: `appId`, `password`, `tenant`)"),
+            "{e}"
+        );
+        assert!(
+            e.contains("Not all parameters are provided in 'creds'"),
+            "{e}"
+        );
+        let e = refused(
+            r#"{"clientId": "11111111-2222-3333-4444-555555555555", "clientSecret": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "tenantId": "t"}"#,
+        );
+        assert!(
+            e.contains("its `clientSecret` is a GUID: that is the secret's ID"),
+            "{e}"
+        );
+        assert!(!e.contains("aaaaaaaa-bbbb"), "{e}");
+        assert!(
+            e.contains(
+                "az ad app credential reset --id 11111111-2222-3333-4444-555555555555 --append"
+            ),
+            "{e}"
+        );
+        assert!(refused("[1]").contains("it is JSON but not an object"));
     }
 
     #[test]

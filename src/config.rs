@@ -377,6 +377,33 @@ pub fn parse_registry(input: &str, cloud: AzureEnvironment) -> Result<Registry, 
     })
 }
 
+/// The keys azure/login requires in its `creds` JSON (`readParametersFromCreds` in
+/// https://github.com/Azure/login/blob/master/src/common/LoginConfig.ts).
+pub const CREDS_KEYS: [&str; 3] = ["clientId", "clientSecret", "tenantId"];
+
+/// azure/login's `creds` JSON, parsed defensively: at most 16 KiB (a real one is a few
+/// hundred bytes), an object; the error says where a syntax error is, never a value
+/// (serde_json's messages never quote the input).
+pub fn parse_creds(raw: &str) -> Result<serde_json::Value, String> {
+    const MAX_CREDS: usize = 16 * 1024;
+    if raw.len() > MAX_CREDS {
+        return Err(format!("it is {} bytes long", raw.len()));
+    }
+    let value: serde_json::Value = serde_json::from_str(raw).map_err(|e| {
+        format!(
+            "{:?} error at line {} column {}",
+            e.classify(),
+            e.line(),
+            e.column()
+        )
+    })?;
+    if value.is_object() {
+        Ok(value)
+    } else {
+        Err("it is JSON but not an object".to_string())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

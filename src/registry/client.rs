@@ -687,23 +687,32 @@ impl Client {
     /// storage URL (Docker's registry API, "Retrieve blob":
     /// https://docs.docker.com/reference/api/registry/latest/operations/GetBlob/; ACR:
     /// https://learn.microsoft.com/azure/container-registry/container-registry-endpoint-reference).
+    /// `first_byte` asks for `Range: bytes=0-0` on both requests (a probe of the download
+    /// path, not a read): a registry or storage host that honours it answers `206` with
+    /// one byte, one that does not answers `200` with the blob.
     pub async fn blob(
         &self,
         host: &str,
         repository: &str,
         digest: &str,
         auth: &Auth,
+        first_byte: bool,
     ) -> Result<BlobFetch, NetError> {
         let url = self.api_url(host, &format!("v2/{repository}/blobs/{digest}"))?;
         let reply = self
             .send(
                 Endpoint::Blob,
-                || self.authorised(self.http.get(url.clone()), auth),
+                || {
+                    ranged(
+                        self.authorised(self.http.get(url.clone()), auth),
+                        first_byte,
+                    )
+                },
                 true,
             )
             .await?;
         let storage = if matches!(reply.status, 301 | 302 | 303 | 307 | 308) {
-            Some(self.storage_hop(&reply).await)
+            Some(self.storage_hop(&reply, first_byte).await)
         } else {
             None
         };
@@ -717,7 +726,7 @@ impl Client {
     /// downgraded to plain http; plain http is taken only from a plain-http registry on
     /// this machine to this machine. The body is capped and the request bounded by the
     /// run's deadline, as every request.
-    async fn storage_hop(&self, redirect: &Reply) -> StorageHop {
+    async fn storage_hop(&self, redirect: &Reply, first_byte: bool) -> StorageHop {
         let Some(raw) = redirect.header("location").map(str::trim) else {
             return StorageHop::refused(String::new(), "the redirect has no Location header");
         };
@@ -770,7 +779,11 @@ impl Client {
             })
             .unwrap_or_default();
         match self
-            .send(Endpoint::Storage, || self.http.get(bare.clone()), true)
+            .send(
+                Endpoint::Storage,
+                || ranged(self.http.get(bare.clone()), first_byte),
+                true,
+            )
             .await
         {
             Ok(reply) => StorageHop::Answered {
@@ -916,4 +929,14 @@ pub(super) fn form_encode(pairs: &[(&str, String)]) -> String {
         s.append_pair(k, v);
     }
     s.finish()
+}
+
+/// `Range: bytes=0-0` on a blob request when only the download path is probed
+/// (RFC 9110, section 14.1.2).
+fn ranged(r: reqwest::RequestBuilder, first_byte: bool) -> reqwest::RequestBuilder {
+    if first_byte {
+        r.header(reqwest::header::RANGE, "bytes=0-0")
+    } else {
+        r
+    }
 }

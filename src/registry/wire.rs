@@ -296,6 +296,35 @@ pub fn index_platforms(body: &[u8]) -> Vec<String> {
         .collect()
 }
 
+/// The digest of one image an index lists, to probe a blob of: `linux/amd64` when
+/// listed, else the first entry that is not an attestation (`unknown/unknown`).
+pub fn index_child_digest(body: &[u8]) -> Option<String> {
+    let value: Value = serde_json::from_slice(body).ok()?;
+    let entries = value.get("manifests")?.as_array()?;
+    fn platform(m: &Value) -> Option<(&str, &str)> {
+        let p = m.get("platform")?;
+        Some((p.get("os")?.as_str()?, p.get("architecture")?.as_str()?))
+    }
+    let images: Vec<&Value> = entries
+        .iter()
+        .take(64)
+        .filter(|m| platform(m).is_some_and(|p| p != ("unknown", "unknown")))
+        .collect();
+    images
+        .iter()
+        .find(|m| platform(m) == Some(("linux", "amd64")))
+        .or(images.first())
+        .and_then(|m| m.get("digest")?.as_str())
+        .map(str::to_string)
+}
+
+/// A `sha256:` digest of 64 hex digits: the only digest a URL is built from.
+pub fn well_formed_digest(digest: &str) -> bool {
+    digest
+        .strip_prefix("sha256:")
+        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
 /// The config descriptor's digest of an image manifest.
 pub fn manifest_config_digest(body: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(body).ok()?;

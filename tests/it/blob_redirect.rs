@@ -15,6 +15,8 @@ use support::tls::TestCa;
 
 const REG: &str = "myreg.azurecr.io";
 const DATA: &str = "myreg.westeurope.data.azurecr.io";
+/// The same registry under a name that is not ACR's: no blob probe is made there.
+const PLAIN: &str = "registry.example.test";
 /// The SAS signature of the redirect: a credential, never to be printed.
 const SIG: &str = "c2FzLXNpZ25hdHVyZS1mb3ItdGhlLWNvbmZpZy1ibG9i";
 const CONFIG: &str =
@@ -40,6 +42,8 @@ fn manifest() -> String {
 enum Scheme {
     Https,
     Http,
+    /// https, and `v1` is an OCI index of an attestation and the linux/amd64 image.
+    HttpsIndex,
 }
 
 /// An ACR-like registry that takes `ci`/`pw` (Basic) and redirects its config blob to
@@ -47,6 +51,19 @@ enum Scheme {
 fn registry(cert: &std::path::Path, key: &std::path::Path, scheme: Scheme) -> MockServer {
     let config_digest = support::sha256::digest(CONFIG.as_bytes());
     let body = manifest();
+    let image_digest = support::sha256::digest(body.as_bytes());
+    let index = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [
+            {"mediaType": OCI_MANIFEST, "digest": format!("sha256:{}", "0".repeat(64)), "size": 1,
+             "platform": {"os": "unknown", "architecture": "unknown"}},
+            {"mediaType": OCI_MANIFEST, "digest": image_digest, "size": body.len(),
+             "platform": {"os": "linux", "architecture": "amd64"}}
+        ]
+    })
+    .to_string();
+    let image_path = format!("/v2/team/base/manifests/{image_digest}");
     let basic = {
         use base64::Engine;
         format!(
@@ -64,7 +81,16 @@ fn registry(cert: &std::path::Path, key: &std::path::Path, scheme: Scheme) -> Mo
         let blob = format!("/v2/team/base/blobs/{config_digest}");
         Reply::Respond(match req.path.as_str() {
             "/v2/" => Response::json(200, &json!({})),
-            "/v2/team/base/manifests/v1" => Response::new(200)
+            "/v2/team/base/manifests/v1" if matches!(scheme, Scheme::HttpsIndex) => {
+                Response::new(200)
+                    .header("Content-Type", "application/vnd.oci.image.index.v1+json")
+                    .header(
+                        "Docker-Content-Digest",
+                        &support::sha256::digest(index.as_bytes()),
+                    )
+                    .body(index.clone())
+            }
+            p if p == "/v2/team/base/manifests/v1" || p == image_path => Response::new(200)
                 .header("Content-Type", OCI_MANIFEST)
                 .header(
                     "Docker-Content-Digest",
@@ -73,7 +99,7 @@ fn registry(cert: &std::path::Path, key: &std::path::Path, scheme: Scheme) -> Mo
                 .body(body.clone()),
             p if p == blob => {
                 let scheme = match scheme {
-                    Scheme::Https => "https",
+                    Scheme::Https | Scheme::HttpsIndex => "https",
                     Scheme::Http => "http",
                 };
                 // The shape of ACR's answer: a 307 to a SAS URL on the data endpoint.
@@ -116,14 +142,26 @@ fn run_with(
     data: std::net::SocketAddr,
     env: &[(&str, &str)],
 ) -> Run {
+    run_as(REG, platforms, ca, reg, data, env)
+}
+
+/// [`run_with`] with the registry under the name `host`.
+fn run_as(
+    host: &str,
+    platforms: &str,
+    ca: &TestCa,
+    reg: &MockServer,
+    data: std::net::SocketAddr,
+    env: &[(&str, &str)],
+) -> Run {
     use base64::Engine;
     let auth = base64::engine::general_purpose::STANDARD.encode("ci:pw");
-    let config = format!(r#"{{"auths":{{"{REG}":{{"auth":"{auth}"}}}}}}"#);
+    let config = format!(r#"{{"auths":{{"{host}":{{"auth":"{auth}"}}}}}}"#);
     let (workspace, docker) = workspace_with(
-        &crate::workflow_names::context_workflow(REG, platforms),
+        &crate::workflow_names::context_workflow(host, platforms),
         &config,
     );
-    let resolve = format!("{REG}={}\n{DATA}={data}", reg.addr());
+    let resolve = format!("{host}={}\n{DATA}={data}", reg.addr());
     let ca_file = ca.ca_pem_path().display().to_string();
     run_in(
         workspace.path(),
@@ -162,7 +200,7 @@ struct Rig {
 fn rig() -> Rig {
     let dir = tempfile::tempdir().unwrap();
     let ca = TestCa::named(dir.path(), "blob-ca", "acr-preflight blob redirect CA");
-    let (cert, key) = ca.issue_server_cert(&[REG, DATA]);
+    let (cert, key) = ca.issue_server_cert(&[REG, DATA, PLAIN]);
     Rig {
         _dir: dir,
         ca,
@@ -203,14 +241,13 @@ fn a_config_blob_behind_acrs_redirect_is_read_from_storage_without_credentials()
         "{}",
         r.stdout
     );
-    // Measured against the same run without platforms (no config read): the manifest
-    // body, the blob GET and its storage hop are the only requests added (printed with
-    // --nocapture).
+    // Without platforms the same blob is still downloaded once (the registry's blob
+    // probe, first byte only): reading the platform costs no request more.
     let started = std::time::Instant::now();
     let without = run("", &rig.ca, &reg, data.addr());
     let baseline = started.elapsed();
     let requests = |r: &Run| r.report["stats"]["http_requests"].as_u64().unwrap();
-    assert_eq!(requests(&r), requests(&without) + 3, "{}", r.stdout);
+    assert_eq!(requests(&r), requests(&without), "{}", r.stdout);
     eprintln!(
         "redirected config read: {} ms and {} requests, without platforms {} ms and {} requests",
         elapsed.as_millis(),
@@ -352,4 +389,84 @@ fn a_silent_data_endpoint_is_reported_within_the_deadline() {
         elapsed < std::time::Duration::from_secs(4 + 3),
         "{elapsed:?}"
     );
+}
+
+/// An ordinary pull (no platforms asked): one blob of the ACR registry is still
+/// downloaded, its first byte only, through the redirect and without credentials; an
+/// unreachable data endpoint is NET_DATA_ENDPOINT, a reachable one a verified fact.
+#[test]
+fn every_pull_from_acr_probes_one_blob_download() {
+    let rig = rig();
+    let reg = registry(&rig.cert, &rig.key, Scheme::Https);
+    let data = storage(&rig.cert, &rig.key);
+    let started = std::time::Instant::now();
+    let r = run("", &rig.ca, &reg, data.addr());
+    let elapsed = started.elapsed();
+    assert!(find(&r, "NET_DATA_ENDPOINT").is_none(), "{}", r.stdout);
+    assert_eq!(r.status, 0, "{}", r.stdout);
+    let got = data.requests();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].header("range"), Some("bytes=0-0"), "{got:#?}");
+    assert!(got[0].header("authorization").is_none(), "{got:#?}");
+    let facts = verified(&r);
+    assert!(
+        facts.contains("blob downloads work: GET /v2/team/base/blobs/sha256:")
+            && facts.contains(&format!(", Range: bytes=0-0 → HTTP 307 (the config of `docker-image://{REG}/team/base:v1`), a redirect to https://{DATA}/")),
+        "{facts}"
+    );
+    // The registry's manifest GET replaced the HEAD; the blob GET and its hop are the
+    // cost, measured against the same registry under a name that is not ACR's.
+    let started_plain = std::time::Instant::now();
+    let plain = run_as(PLAIN, "", &rig.ca, &reg, data.addr(), &[]);
+    let plain_elapsed = started_plain.elapsed();
+    assert_eq!(data.requests().len(), 1, "a non-ACR registry was probed");
+    let requests = |r: &Run| r.report["stats"]["http_requests"].as_u64().unwrap();
+    assert_eq!(requests(&r), requests(&plain) + 2, "{}", r.stdout);
+    eprintln!(
+        "blob probe: {} ms and {} requests; without it {} ms and {} requests",
+        elapsed.as_millis(),
+        requests(&r),
+        plain_elapsed.as_millis(),
+        requests(&plain)
+    );
+
+    // The data endpoint refused: the same pull fails on its layers.
+    let closed = support::http::bind_loopback();
+    let addr = closed.local_addr().unwrap();
+    drop(closed);
+    let r = run("", &rig.ca, &reg, addr);
+    let f = find(&r, "NET_DATA_ENDPOINT")
+        .unwrap_or_else(|| panic!("no NET_DATA_ENDPOINT:\n{}", r.stdout));
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("Range: bytes=0-0 → HTTP 307: a redirect to"),
+        "{message}"
+    );
+    assert!(message.contains("could not connect"), "{message}");
+    assert!(!r.stdout.contains(SIG), "{}", r.stdout);
+    assert_eq!(r.status, 1, "{}", r.stdout);
+}
+
+/// Behind an index the probe reads the linux/amd64 image's manifest (not the
+/// attestation listed first), then its config: one request more.
+#[test]
+fn an_index_is_probed_through_its_linux_amd64_image() {
+    let rig = rig();
+    let reg = registry(&rig.cert, &rig.key, Scheme::HttpsIndex);
+    let data = storage(&rig.cert, &rig.key);
+    let r = run("", &rig.ca, &reg, data.addr());
+    assert!(find(&r, "NET_DATA_ENDPOINT").is_none(), "{}", r.stdout);
+    let got = data.requests();
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].header("range"), Some("bytes=0-0"), "{got:#?}");
+    let asked: Vec<String> = reg.requests().iter().map(|q| q.path.clone()).collect();
+    assert!(
+        !asked.iter().any(|p| p.ends_with(&"0".repeat(64))),
+        "the attestation was read: {asked:?}"
+    );
+    assert!(verified(&r).contains("blob downloads work"), "{}", r.stdout);
+    let plain = run_as(PLAIN, "", &rig.ca, &reg, data.addr(), &[]);
+    let requests = |r: &Run| r.report["stats"]["http_requests"].as_u64().unwrap();
+    // The index GET replaced HEAD + GET; the image manifest, the blob and its hop added.
+    assert_eq!(requests(&r), requests(&plain) + 2, "{}", r.stdout);
 }

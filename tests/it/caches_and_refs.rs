@@ -383,6 +383,27 @@ fn base_images_on_registries_the_run_does_not_check_are_looked_up_once_each() {
         })
         .count();
     assert_eq!(heads, 2, "{log}");
+    assert!(all(&report, "NET_CONNECT").is_empty(), "{report:#}");
+}
+
+/// A `FROM` image's registry that refuses connections: the NET_* finding the build's
+/// own registry would get, at the `FROM` line, not a verified line.
+#[test]
+fn a_base_image_registry_that_does_not_answer_is_a_net_finding_at_its_from_line() {
+    let checked = TestRegistry::start_blocking(Kind::Plain);
+    let o = refused_addr().to_string();
+    let report = run_build(&checked.host(), &format!("FROM {o}/team/base:v1\n"), "{}");
+    let f = one(&report, "NET_CONNECT");
+    expect(f, "error", &format!("cannot connect to {o}"), "");
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64()),
+        (Some("Dockerfile"), Some(1)),
+        "{f:#}"
+    );
+    assert!(
+        text(&f["message"]).contains(&format!("`{o}/team/base:v1`")),
+        "{f:#}"
+    );
 }
 
 #[test]

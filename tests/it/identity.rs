@@ -20,7 +20,7 @@ pub(crate) const OBJECT_ID: &str = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
 pub(crate) const SUB: &str = "00000000-1111-2222-3333-444444444444";
 const REPO: &str = "octo/app";
 const HOST: &str = "myreg.azurecr.io";
-const SECRET: &str = "planted-client-secret-value-xyz";
+pub(crate) const SECRET: &str = "planted-client-secret-value-xyz";
 
 pub(crate) struct World {
     pub(crate) az: AzureFakes,

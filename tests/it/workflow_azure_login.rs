@@ -623,3 +623,68 @@ fn acr_tasks_builds_found_in_the_workflow_need_the_tasks_actions_and_name_the_id
         r.verified("identity")
     );
 }
+
+/// azure/login's `creds: ${{ secrets.AZURE_CREDENTIALS }}` (P12): without the secret,
+/// one notice naming how to pass it; with it (`AZURE_CREDENTIALS`, as the input
+/// `azure-credentials` sets), acr-preflight signs in to the Entra fake with that client
+/// secret, so a wrong one is ID_SECRET_INVALID before the build, and never printed.
+#[test]
+fn the_creds_secret_of_azure_login_is_checked_when_acr_preflight_is_given_it() {
+    use crate::identity::{SECRET, SUB, TENANT};
+    let w = readable_world(|r| r);
+    let creds = |secret: &str| {
+        format!(
+            r#"{{"clientId": "{CLIENT_ID}", "clientSecret": "{secret}", "tenantId": "{TENANT}", "subscriptionId": "{SUB}"}}"#
+        )
+    };
+    let r = run_job(&w, "creds-literal", &[], &[]);
+    let notes = of(&r, Code::WORKFLOW_AZURE_CREDS_UNCHECKED);
+    assert_eq!(notes.len(), 1, "{:#}", r.json);
+    let (severity, line, column, at) = placed(&notes[0]);
+    assert_eq!(
+        (severity.as_str(), line, column),
+        ("notice", 62, 18),
+        "{at}"
+    );
+    assert_eq!(
+        text(&notes[0], "title"),
+        "the `creds` secret of step `Good` cannot be checked"
+    );
+    assert!(
+        text(&notes[0], "fix").contains("azure-credentials: ${{ secrets.AZURE_CREDENTIALS }}"),
+        "{:#}",
+        notes[0]
+    );
+    assert_eq!(
+        text_head(&notes[0]),
+        crate::workflow_context::doc_example(Code::WORKFLOW_AZURE_CREDS_UNCHECKED)
+    );
+
+    // Given the same JSON: signed in with its client secret, and no notice.
+    let good = creds(SECRET);
+    let r = run_job(&w, "creds-literal", &[("AZURE_CREDENTIALS", &good)], &[]);
+    assert!(
+        of(&r, Code::WORKFLOW_AZURE_CREDS_UNCHECKED).is_empty(),
+        "{:#}",
+        r.json
+    );
+    assert_eq!(
+        r.json["identity"]["method"], "client secret",
+        "{:#}",
+        r.json
+    );
+    assert!(r.json["identity"]["error"].is_null(), "{:#}", r.json);
+    let shown = crate::support::runner::without_mask_lines(&r.raw);
+    assert!(!shown.contains(SECRET), "the secret was printed");
+
+    // A secret Entra does not know: AADSTS7000215, named before the build.
+    let wrong = creds("wrong-creds-secret-planted-42");
+    let r = run_job(&w, "creds-literal", &[("AZURE_CREDENTIALS", &wrong)], &[]);
+    let f = r.only("ID_SECRET_INVALID");
+    assert!(text(&f, "message").contains("AADSTS7000215"), "{f:#}");
+    assert!(
+        !crate::support::runner::without_mask_lines(&r.raw)
+            .contains("wrong-creds-secret-planted-42")
+    );
+    assert_ne!(r.status, 0);
+}

@@ -992,6 +992,8 @@ pub(super) struct Hop<'a> {
     pub seen: &'a str,
     /// The reference whose config was read.
     pub reference: &'a str,
+    /// ARM's `dataEndpointHostNames` for the registry (empty when not read).
+    pub data_endpoints: &'a [String],
 }
 
 /// NET_DATA_ENDPOINT: the registry answers, the host its blob redirect points at does
@@ -1006,6 +1008,7 @@ pub(super) fn data_endpoint_unreachable(hop: &Hop<'_>, e: &NetError) -> Finding 
         shown,
         seen,
         reference,
+        data_endpoints,
     } = *hop;
     // The client's text repeats the URL the message already shows.
     let detail = e
@@ -1032,6 +1035,11 @@ pub(super) fn data_endpoint_unreachable(hop: &Hop<'_>, e: &NetError) -> Finding 
         "Allow https (port 443) to {name} in the runner's firewall, proxy or network security group"
     );
     let fix = match acr_name(host) {
+        // ARM named the registry's data endpoints: each one, by name.
+        Some(acr) if !data_endpoints.is_empty() => format!(
+            "{allow}, and the same for every data endpoint ARM lists for {acr} (`dataEndpointHostNames`): {}. {host} serves layers from the one of the region a pull is served from; `az acr show-endpoints --name {acr}` lists them too.",
+            data_endpoints.join(", ")
+        ),
         Some(acr) if data_endpoint => format!(
             "{allow}: with dedicated data endpoints, {host} serves every layer from {acr}.<region>.data.azurecr.io, one host per region it is replicated to; `az acr show-endpoints --name {acr}` lists them all, and each needs the same rule."
         ),

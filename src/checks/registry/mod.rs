@@ -5,7 +5,8 @@
 //! Round trips per registry: one `/v2/` ping and one token for all its repositories,
 //! then one HEAD per context (a GET when the body is needed), all contexts at once;
 //! for a pushed repository whose token does not state the push right, an upload session
-//! opened and cancelled (`push.rs`).
+//! opened and cancelled (`push.rs`); on an ACR registry the build pulls from, one blob
+//! download through the storage redirect (`probe_blob`, P47).
 
 mod caches;
 pub mod daemon_proxy;
@@ -57,6 +58,9 @@ struct Target {
     /// A build reads it for the platforms it asks for: a single image's platform is
     /// read too (its config).
     platforms_requested: bool,
+    /// The one reference per ACR registry whose config blob is downloaded to prove the
+    /// path layers take (P47): its manifest is read with a GET instead of a HEAD.
+    probe_blob: bool,
 }
 
 /// Where more tokens come from (the catalog needs its own scope).
@@ -124,6 +128,7 @@ pub async fn run(
                     .platform_requests
                     .iter()
                     .any(|r| r.reference == info.reference.trim()),
+                probe_blob: false,
             });
     }
     // The build's registry is checked even with no reference on it: reachability and
@@ -419,19 +424,30 @@ async fn look_up_all(
 ) -> Vec<Resolved> {
     let pool = Arc::new(tokio::sync::Semaphore::new(MANIFEST_CONCURRENCY));
     let mut lookups = tokio::task::JoinSet::new();
-    for target in targets.iter().filter(|t| !t.push) {
-        let pull_proven = match access.grants.get(&target.repository) {
+    let pulled: Vec<&Target> = targets
+        .iter()
+        .filter(|t| !t.push)
+        .filter(|t| {
             // Without pull the manifest answer says nothing new: ROLE_PULL_MISSING stands.
-            Some(actions) if !wire::allows(actions, "pull") => continue,
-            Some(_) => true,
-            None => false,
-        };
-        let (client, auth, host, target) = (
-            client.clone(),
-            access.auth.clone(),
-            host.to_string(),
-            target.clone(),
-        );
+            access
+                .grants
+                .get(&t.repository)
+                .is_none_or(|actions| wire::allows(actions, "pull"))
+        })
+        .collect();
+    // One blob download per ACR registry the build pulls from: the reference whose
+    // config is read anyway for its platform, else the first.
+    let probe = (crate::cloud::acr_host(host).is_some() && !pulled.is_empty()).then(|| {
+        pulled
+            .iter()
+            .position(|t| t.platforms_requested)
+            .unwrap_or(0)
+    });
+    for (i, target) in pulled.into_iter().enumerate() {
+        let pull_proven = access.grants.contains_key(&target.repository);
+        let mut target = target.clone();
+        target.probe_blob = probe == Some(i);
+        let (client, auth, host) = (client.clone(), access.auth.clone(), host.to_string());
         let identity = identity.clone();
         let source = access.token_source.clone();
         let hints = hints.clone();
@@ -671,8 +687,10 @@ async fn lookup(
         .unwrap_or_else(|| "latest".into());
     // ACR Tasks reads the artifact's layers, so an oci:// context needs the body anyway.
     let oci_context = crate::reference::is_oci_context(&info.reference);
+    // The blob probe needs the body too; a GET costs what the HEAD did.
+    let get = oci_context || target.probe_blob;
     let reply = match client
-        .manifest(host, &target.repository, &reference, auth, oci_context)
+        .manifest(host, &target.repository, &reference, auth, get)
         .await
     {
         Ok(r) => r,
@@ -682,7 +700,7 @@ async fn lookup(
             return out;
         }
     };
-    let method = if oci_context { "GET" } else { "HEAD" };
+    let method = if get { "GET" } else { "HEAD" };
     let seen = format!(
         "{method} /v2/{}/manifests/{reference} → {}",
         target.repository,
@@ -703,6 +721,10 @@ async fn lookup(
                 reference: &reference,
                 oci_context,
                 seen: &seen,
+                data_endpoints: hints
+                    .facts(host)
+                    .map(|f| f.data_endpoint_host_names.as_slice())
+                    .unwrap_or_default(),
             };
             found(client, host, auth, &manifest, &reply, &mut out).await;
         }
@@ -754,6 +776,8 @@ struct Manifest<'a> {
     oci_context: bool,
     /// The request and its answer, for messages.
     seen: &'a str,
+    /// ARM's `dataEndpointHostNames` for the registry, when read.
+    data_endpoints: &'a [String],
 }
 
 /// The facts of a served manifest: digest, type, size and an index's platforms, checked
@@ -816,6 +840,12 @@ async fn found(
     } else {
         Vec::new()
     };
+    let config_read = is_image && manifest.target.platforms_requested;
+    if manifest.target.probe_blob && !config_read && (is_image || is_index) {
+        let probe = probe_blob(client, host, auth, manifest, &body, is_index).await;
+        out.findings.extend(probe.finding);
+        out.verified.extend(probe.fact);
+    }
     out.verified.push(served_fact(
         &info.reference,
         digest.as_deref(),
@@ -872,7 +902,6 @@ async fn image_platform(
     manifest: &Manifest<'_>,
     body: &mut Vec<u8>,
 ) -> ConfigRead {
-    let mut read = ConfigRead::default();
     let repository = &manifest.target.repository;
     if body.is_empty() {
         match client
@@ -880,41 +909,117 @@ async fn image_platform(
             .await
         {
             Ok(r) if r.status == 200 => *body = r.body,
-            _ => return read,
+            _ => return ConfigRead::default(),
         }
     }
     let Some(digest) = wire::manifest_config_digest(body) else {
-        return read;
+        return ConfigRead::default();
     };
+    let (config, mut read) = config_blob(client, host, auth, manifest, &digest, false).await;
+    read.platform = config.as_deref().and_then(wire::config_platform);
+    read
+}
+
+/// The blob probe of one ACR registry (P47): the smallest blob the run knows of, the
+/// config of the image (of an index: of its `linux/amd64` image, one manifest GET
+/// more), asked with `Range: bytes=0-0` and its redirect followed without credentials,
+/// as docker downloads layers. Two requests (the blob GET and its storage hop); behind
+/// an index three, less the body GET the index's HEAD lookup would have needed.
+async fn probe_blob(
+    client: &Client,
+    host: &str,
+    auth: &Auth,
+    manifest: &Manifest<'_>,
+    body: &[u8],
+    is_index: bool,
+) -> ConfigRead {
+    let child;
+    let image = if is_index {
+        let Some(digest) = wire::index_child_digest(body).filter(|d| wire::well_formed_digest(d))
+        else {
+            return ConfigRead::default();
+        };
+        match client
+            .manifest(host, &manifest.target.repository, &digest, auth, true)
+            .await
+        {
+            Ok(r) if r.status == 200 => child = r.body,
+            _ => return ConfigRead::default(),
+        }
+        &child
+    } else {
+        body
+    };
+    let Some(digest) = wire::manifest_config_digest(image) else {
+        return ConfigRead::default();
+    };
+    config_blob(client, host, auth, manifest, &digest, true)
+        .await
+        .1
+}
+
+/// One config blob GET (`probe`: only its first byte) and the hop behind its redirect:
+/// the body when it was read whole, and the finding or fact it came to.
+async fn config_blob(
+    client: &Client,
+    host: &str,
+    auth: &Auth,
+    manifest: &Manifest<'_>,
+    digest: &str,
+    probe: bool,
+) -> (Option<Vec<u8>>, ConfigRead) {
+    let mut read = ConfigRead::default();
+    let repository = &manifest.target.repository;
     // From the registry's answer: only a well-formed digest goes into the URL.
-    let well_formed = digest
-        .strip_prefix("sha256:")
-        .is_some_and(|hex| hex.len() == 64 && hex.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !well_formed {
-        return read;
+    if !wire::well_formed_digest(digest) {
+        return (None, read);
     }
-    let Ok(fetch) = client.blob(host, repository, &digest, auth).await else {
-        return read;
+    let Ok(fetch) = client.blob(host, repository, digest, auth, probe).await else {
+        return (None, read);
     };
     let reference = &manifest.target.info.reference;
+    let range = if probe { ", Range: bytes=0-0" } else { "" };
     let seen = format!(
-        "GET /v2/{repository}/blobs/{digest} → HTTP {}",
+        "GET /v2/{repository}/blobs/{digest}{range} → HTTP {}",
         fetch.reply.status
     );
+    let unproven = if probe {
+        "blob downloads from it are not proven".to_string()
+    } else {
+        format!("the platform of `{reference}` was not read")
+    };
+    let ok = |status: u16| status == 200 || (probe && status == 206);
+    let mut body = None;
     match fetch.storage {
-        None if fetch.reply.status == 200 => {
-            read.platform = wire::config_platform(&fetch.reply.body);
+        None if ok(fetch.reply.status) => {
+            if probe {
+                read.fact = Some(format!(
+                    "{host}: blob downloads work: {seen} (the config of `{reference}`), served by the registry itself"
+                ));
+            }
+            body = Some(fetch.reply.body);
         }
-        None => {}
-        Some(StorageHop::Answered { shown, reply, .. }) if reply.status == 200 => {
-            read.platform = wire::config_platform(&reply.body);
-            read.fact = Some(format!(
-                "{host}: the config of `{reference}` came through the registry's redirect to {shown} (followed once, without credentials)"
-            ));
+        None => {
+            if probe {
+                read.fact = Some(format!("{host}: {seen}: {unproven}"));
+            }
+        }
+        Some(StorageHop::Answered { shown, reply, .. }) if ok(reply.status) => {
+            read.fact = Some(if probe {
+                format!(
+                    "{host}: blob downloads work: {seen} (the config of `{reference}`), a redirect to {shown}, which answered HTTP {} (followed once, without credentials)",
+                    reply.status
+                )
+            } else {
+                format!(
+                    "{host}: the config of `{reference}` came through the registry's redirect to {shown} (followed once, without credentials)"
+                )
+            });
+            body = Some(reply.body);
         }
         Some(StorageHop::Answered { shown, reply, .. }) => {
             read.fact = Some(format!(
-                "{host}: {seen}, a redirect to {shown}, which answered HTTP {}: the platform of `{reference}` was not read",
+                "{host}: {seen}, a redirect to {shown}, which answered HTTP {}: {unproven}",
                 reply.status
             ));
         }
@@ -933,22 +1038,23 @@ async fn image_platform(
                 shown: &shown,
                 seen: &seen,
                 reference,
+                data_endpoints: manifest.data_endpoints,
             };
             read.finding = Some(data_endpoint_unreachable(&hop, &error));
         }
         Some(StorageHop::Failed { shown, error, .. }) => {
             read.fact = Some(format!(
-                "{host}: {seen}, a redirect to {shown}, which failed ({}): the platform of `{reference}` was not read",
+                "{host}: {seen}, a redirect to {shown}, which failed ({}): {unproven}",
                 wire::shorten(&error.detail, 200)
             ));
         }
         Some(StorageHop::Refused { shown, why }) => {
             read.fact = Some(format!(
-                "{host}: {seen}, a redirect to {shown}, not followed ({why}): the platform of `{reference}` was not read"
+                "{host}: {seen}, a redirect to {shown}, not followed ({why}): {unproven}"
             ));
         }
     }
-    read
+    (body, read)
 }
 
 /// The credential the build would present exists only where this container action
@@ -1292,6 +1398,7 @@ mod tests {
             shown,
             seen: "GET /v2/r/blobs/sha256:1 → HTTP 307",
             reference: "docker-image://r/x:v1",
+            data_endpoints: &[],
         };
         let blob = "acct.blob.core.windows.net";
         let f = data_endpoint_unreachable(
@@ -1304,6 +1411,27 @@ mod tests {
         );
         assert_eq!(f.code, Code::NET_DATA_ENDPOINT);
         assert!(f.message.contains("did not resolve"), "{}", f.message);
+        // ARM's dataEndpointHostNames are named in the fix, each one.
+        let names = [
+            "myreg.westeurope.data.azurecr.io".to_string(),
+            "myreg.eastus.data.azurecr.io".to_string(),
+        ];
+        let named = data_endpoint_unreachable(
+            &Hop {
+                data_endpoints: &names,
+                ..hop(
+                    "myreg.azurecr.io",
+                    "myreg.westeurope.data.azurecr.io",
+                    "https://myreg.westeurope.data.azurecr.io/p",
+                )
+            },
+            &error(NetKind::Connect),
+        );
+        assert!(
+            named.fix.contains("(`dataEndpointHostNames`): myreg.westeurope.data.azurecr.io, myreg.eastus.data.azurecr.io."),
+            "{}",
+            named.fix
+        );
         assert!(
             f.fix
                 .contains("az acr update --name myreg --data-endpoint-enabled true"),

@@ -186,7 +186,23 @@ async fn check_host(
         Some(c) => format!("the docker config's {}", c.describe()),
         None => "no credential (anonymous)".to_string(),
     };
-    let auth = match authorise(client, host, images, credential.as_ref()).await {
+    let ping = match client.ping(host).await {
+        Ok(p) => p,
+        // Docker Hub is often reached through the daemon's `registry-mirrors`, so its
+        // silence here does not prove the build's pull fails: a note, not a NET_* error.
+        Err(e) if hub => {
+            report.verified(format!(
+                "base images on {host} ({names}) not looked up: {}",
+                net(&e)
+            ));
+            return (report, anonymous_hub.then_some(Err(net(&e))));
+        }
+        Err(e) => {
+            report.push(unreached(host, &e, images, &names));
+            return (report, None);
+        }
+    };
+    let auth = match authorise(client, host, &ping, images, credential.as_ref()).await {
         Ok(auth) => auth,
         Err(NotLookedUp::Throttled(reply, seen)) => {
             let hit: Vec<(&OtherBase, String)> = images.iter().map(|o| (o, seen.clone())).collect();
@@ -211,7 +227,7 @@ async fn check_host(
             .await
         {
             Ok(r) => r,
-            Err(e) => {
+            Err(e) if hub => {
                 report.verified(format!(
                     "base image `{}` not looked up: {}",
                     image.base.image,
@@ -220,6 +236,11 @@ async fn check_host(
                 if anonymous_hub && allowance.is_none() {
                     allowance = Some(Err(net(&e)));
                 }
+                continue;
+            }
+            Err(e) => {
+                let named = format!("`{}`", image.base.image);
+                report.push(unreached(host, &e, std::slice::from_ref(image), &named));
                 continue;
             }
         };
@@ -271,6 +292,20 @@ fn hub_allowance(before: Option<HubAllowance>, reply: &Reply, seen: &str) -> Hub
     }
 }
 
+/// A host that does not answer: the NET_* finding of the build's own registry, at the
+/// first `FROM` on it (the build's pull fails the same way).
+fn unreached(host: &str, e: &NetError, images: &[OtherBase], names: &str) -> Finding {
+    let f = super::messages::net_only_finding(host, e, names);
+    match images.first() {
+        Some(i) => {
+            let l = &i.base.location;
+            f.about(i.base.image.clone())
+                .at(l.file.clone(), l.line, l.column)
+        }
+        None => f,
+    }
+}
+
 /// A request without an answer, for a verified note.
 fn net(e: &NetError) -> String {
     format!(
@@ -299,13 +334,13 @@ impl From<String> for NotLookedUp {
 async fn authorise(
     client: &Client,
     host: &str,
+    ping: &registry::Reply,
     images: &[OtherBase],
     credential: Option<&Credential>,
 ) -> Result<Auth, NotLookedUp> {
-    let ping = client.ping(host).await.map_err(|e| net(&e))?;
     if ping.throttled() {
         let seen = format!("GET /v2/ → {}", ping.describe());
-        return Err(NotLookedUp::Throttled(Box::new(ping), seen));
+        return Err(NotLookedUp::Throttled(Box::new(ping.clone()), seen));
     }
     let basic = |c: &Credential| match c.kind() {
         CredentialKind::UsernamePassword => Auth::Basic {
@@ -316,7 +351,7 @@ async fn authorise(
     };
     match ping.status {
         200 => Ok(credential.map_or(Auth::None, basic)),
-        401 => match registry::challenge_of(&ping) {
+        401 => match registry::challenge_of(ping) {
             Ok(Challenge::Basic { .. }) => Ok(credential.map_or(Auth::None, basic)),
             Ok(Challenge::Bearer { realm, service, .. }) => {
                 let mut scopes: Vec<String> = images

@@ -16,11 +16,7 @@ use crate::workflow::yaml::{Kind, Text};
 use crate::workflow::{AzureLogin, StepRef};
 use std::collections::HashMap;
 
-/// A `creds` value longer than this is not parsed (a real one is a few hundred bytes).
-const MAX_CREDS: usize = 16 * 1024;
-
-/// The keys azure/login requires in `creds` (`readParametersFromCreds`).
-const CREDS_KEYS: [&str; 3] = ["clientId", "clientSecret", "tenantId"];
+use crate::config::CREDS_KEYS;
 
 /// One input of the step: as written, and its value when every expression resolves.
 struct Input<'a> {
@@ -137,6 +133,7 @@ pub(super) fn azure_logins(
     let own_client_id = own_client_id(located);
     let mut logins = Vec::new();
     let mut secrets = Vec::new();
+    let mut unchecked_noted = false;
     for step in job
         .steps
         .iter()
@@ -224,8 +221,19 @@ pub(super) fn azure_logins(
                         .and_then(|v| v.as_str())
                         .is_some_and(|v| !v.trim().is_empty());
                 }
-                // `creds` as an expression: its keys cannot be known here.
-                (None, Some("SERVICE_PRINCIPAL")) => creds_subscription = true,
+                // `creds` as an expression: its keys cannot be known here, and its
+                // secret is checked only when acr-preflight was given it too.
+                (None, Some("SERVICE_PRINCIPAL")) => {
+                    creds_subscription = true;
+                    if config.azure.client_secret.is_none() && !unchecked_noted {
+                        unchecked_noted = true;
+                        report.push(at(
+                            creds_unchecked(step, creds.written()),
+                            path,
+                            creds.text.start,
+                        ));
+                    }
+                }
                 _ => {}
             }
         }
@@ -244,31 +252,7 @@ pub(super) fn azure_logins(
 /// The `creds` JSON when it is written literally (no expression); `None` otherwise.
 fn literal_creds(text: &Text) -> Option<Result<serde_json::Value, String>> {
     let raw = text.value.trim();
-    if raw.contains("${{") {
-        return None;
-    }
-    if raw.len() > MAX_CREDS {
-        return Some(Err(format!("it is {} bytes long", raw.len())));
-    }
-    // serde_json's messages for a syntax error never quote the input; say only where.
-    Some(
-        serde_json::from_str::<serde_json::Value>(raw)
-            .map_err(|e| {
-                format!(
-                    "{:?} error at line {} column {}",
-                    e.classify(),
-                    e.line(),
-                    e.column()
-                )
-            })
-            .and_then(|v| {
-                if v.is_object() {
-                    Ok(v)
-                } else {
-                    Err("it is JSON but not an object".to_string())
-                }
-            }),
-    )
+    (!raw.contains("${{")).then(|| crate::config::parse_creds(raw))
 }
 
 /// Why the job's runner is GitHub-hosted, when it is: `RUNNER_ENVIRONMENT` at run time
@@ -385,6 +369,38 @@ fn creds_not_json(step: &Step, why: &str) -> crate::findings::Finding {
             step.label()
         ),
         "Keep the service principal's JSON in a repository secret and pass it as `creds: ${{ secrets.AZURE_CREDENTIALS }}`, with the keys clientId, clientSecret, tenantId and subscriptionId; a client secret written in the workflow file is readable by everyone who can read the repository, so reset it: az ad app credential reset --id <client-id> --append. Better: drop the secret and sign in with OIDC (`client-id`, `tenant-id`, `subscription-id`, job `permissions: id-token: write`).".into(),
+    )
+}
+
+/// WORKFLOW_AZURE_CREDS_UNCHECKED: the step's `creds` is a secret this step cannot
+/// read; the same secret given to acr-preflight would be proven by a token request.
+fn creds_unchecked(step: &Step, written: &str) -> crate::findings::Finding {
+    // One expression, as written (`${{ secrets.X }}`); anything longer is not repeated.
+    let written = written.trim();
+    let written = if written.starts_with("${{")
+        && written.ends_with("}}")
+        && written.matches("${{").count() == 1
+        && written.len() <= 200
+        && !written.contains(char::is_control)
+    {
+        written.to_string()
+    } else {
+        "${{ secrets.AZURE_CREDENTIALS }}".to_string()
+    };
+    finding(
+        Code::WORKFLOW_AZURE_CREDS_UNCHECKED,
+        Severity::Notice,
+        format!(
+            "the `creds` secret of step `{}` cannot be checked",
+            step.label()
+        ),
+        format!(
+            "Step `{}` signs in with `creds: {written}`, a client secret this step is not given: a step reads only the secrets passed to it, so whether the JSON has the keys azure/login reads (clientId, clientSecret, tenantId) and whether Entra still accepts the secret (AADSTS7000215 for a wrong one, AADSTS7000222 for an expired one) is found out only when azure/login runs.",
+            step.label()
+        ),
+        format!(
+            "Give acr-preflight the same secret, in its step's `with:`:\n    azure-credentials: {written}\nIt then signs in with that client secret as azure/login will, and a broken JSON, a missing key, a secret ID in place of the value or a refused secret fails this step instead."
+        ),
     )
 }
 
