@@ -38,7 +38,7 @@ use crate::workflow::yaml::Pos;
 use crate::workflow::{Discovery, StepRef};
 pub use arm_audience::arm_audience_tokens;
 use messages::*;
-pub use shared_config::preexisting_credentials;
+pub use shared_config::{other_runners, preexisting_credentials};
 use std::collections::HashMap;
 
 /// Runs the check on the workflow in `GITHUB_WORKSPACE`. `process_env` is
