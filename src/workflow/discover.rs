@@ -1673,17 +1673,25 @@ impl<'i> StepScan<'i, '_> {
         self.as_root = false;
         let mut prefix: Vec<&Word> = words[..i].iter().collect();
         while let "sudo" | "time" | "exec" | "command" | "nohup" | "env" = lit(i).as_str() {
-            self.as_root |= lit(i) == "sudo";
+            let sudo = lit(i) == "sudo";
+            let wrapper_at = words.get(i).map_or(0, |w| w.raw.start);
+            self.as_root |= sudo;
             i += 1;
+            let mut keep_env = !sudo;
             while i < words.len() && (lit(i).starts_with('-') || is_assignment(&words[i])) {
                 if is_assignment(&words[i]) {
                     prefix.push(&words[i]);
+                } else if lit(i) == "-E" || lit(i).starts_with("--preserve-env") {
+                    keep_env = true;
                 }
                 i += 1;
             }
+            // `sudo` resets the environment (env_reset) unless told to keep it (`-E`):
+            // only the assignments after it reach the command.
+            if !keep_env {
+                prefix.retain(|w| w.raw.start > wrapper_at);
+            }
         }
-        // `sudo` resets the environment (env_reset) unless told to keep it: only the
-        // assignments after it reach the command, and those are in `prefix` too.
         self.inline_config = prefix
             .iter()
             .rfind(|w| w.literal_prefix().starts_with("DOCKER_CONFIG="))
