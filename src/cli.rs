@@ -574,6 +574,7 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
         runner_environment: trimmed_var(env, "RUNNER_ENVIRONMENT"),
         docker_host: trimmed_var(env, "DOCKER_HOST"),
         dbus_session: var(env, "DBUS_SESSION_BUS_ADDRESS").is_some(),
+        display: var(env, "DISPLAY").is_some(),
         azure_env_set: crate::docker::helper::ACR_ENV_VARIABLES
             .iter()
             .copied()

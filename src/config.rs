@@ -172,6 +172,8 @@ pub struct RunEnvironment {
     pub docker_host: Option<String>,
     /// `DBUS_SESSION_BUS_ADDRESS` is set: the `secretservice` helper needs a D-Bus session.
     pub dbus_session: bool,
+    /// `DISPLAY` is set: without a session bus, D-Bus can still autolaunch one on X11.
+    pub display: bool,
     /// Which of `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`, `AZURE_TENANT_ID` are set and
     /// not empty (names only; the `acr-env` helper reads them).
     pub azure_env_set: Vec<&'static str>,

@@ -21,6 +21,7 @@ pub mod output;
 pub mod reference;
 pub mod registry;
 pub mod run;
+pub mod runners;
 pub mod secrets;
 pub mod suggest;
 pub mod tarball;

@@ -142,6 +142,7 @@ async fn credentials_and_identity(
     if let Some(shared) = checks::workflow::preexisting_credentials(ctx, &host_credentials) {
         credentials.push(shared);
     }
+    checks::workflow::other_runners(ctx, &mut credentials);
     let mut identity = identity.unwrap_or_else(|| checks::identity::Outcome {
         report: timed_out(ctx, CheckId::Identity),
         ..Default::default()

@@ -303,6 +303,19 @@ pub struct BuildCommand {
     /// The builder the build names (`builder:`, `--builder`, `BUILDX_BUILDER`); `None`
     /// when it names none and runs on the builder in use.
     pub builder: Option<BuilderRef>,
+    /// The docker config the command line itself names (`DOCKER_CONFIG=/x docker
+    /// build`, `env DOCKER_CONFIG=/x docker push`, `docker --config /x build`).
+    pub inline_config: Option<InlineConfig>,
+}
+
+/// A docker config folder a `run:` command names for itself (P29).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InlineConfig {
+    /// As written: `DOCKER_CONFIG=$RUNNER_TEMP/cfg`, `--config /x`.
+    pub written: String,
+    /// The folder, when it resolves here.
+    pub value: Option<String>,
+    pub location: Location,
 }
 
 /// A builder name as a build or `docker buildx use` gives it.
@@ -566,6 +579,7 @@ pub fn discover(input: &Input<'_>) -> Found {
             },
             after: input.preflight.is_none_or(|p| step.index > p),
             as_root: false,
+            inline_config: None,
             found: &mut found,
         };
         if Some(step.index) == input.preflight {
@@ -601,6 +615,8 @@ struct StepScan<'i, 'f> {
     after: bool,
     /// Whether the shell command being scanned runs through `sudo`.
     as_root: bool,
+    /// The docker config the shell command being scanned names for itself.
+    inline_config: Option<InlineConfig>,
     found: &'f mut Found,
 }
 
@@ -703,6 +719,7 @@ impl<'i> StepScan<'i, '_> {
             platforms_at: None,
             agent_pool: None,
             builder: None,
+            inline_config: self.inline_config.clone(),
         });
     }
 
@@ -1754,13 +1771,49 @@ impl<'i> StepScan<'i, '_> {
         }
         // Wrappers that run the next word as the command.
         self.as_root = false;
+        let mut prefix: Vec<&Word> = words[..i].iter().collect();
         while let "sudo" | "time" | "exec" | "command" | "nohup" | "env" = lit(i).as_str() {
-            self.as_root |= lit(i) == "sudo";
+            let sudo = lit(i) == "sudo";
+            let wrapper_at = words.get(i).map_or(0, |w| w.raw.start);
+            self.as_root |= sudo;
             i += 1;
+            let mut keep_env = !sudo;
             while i < words.len() && (lit(i).starts_with('-') || is_assignment(&words[i])) {
+                if is_assignment(&words[i]) {
+                    prefix.push(&words[i]);
+                } else if lit(i) == "-E" || lit(i).starts_with("--preserve-env") {
+                    keep_env = true;
+                }
                 i += 1;
             }
+            // `sudo` resets the environment (env_reset) unless told to keep it (`-E`):
+            // only the assignments after it reach the command.
+            if !keep_env {
+                prefix.retain(|w| w.raw.start > wrapper_at);
+            }
         }
+        self.inline_config = prefix
+            .iter()
+            .rfind(|w| w.literal_prefix().starts_with("DOCKER_CONFIG="))
+            .map(|w| {
+                let e = w.expand(script, &scope, locals);
+                let written = script.get(w.raw.clone()).unwrap_or_default().to_string();
+                let value = e
+                    .unresolved
+                    .is_empty()
+                    .then(|| e.text.split_once('=').map(|(_, v)| v.to_string()))
+                    .flatten();
+                let (line, column) = text.locate(w.raw.clone());
+                InlineConfig {
+                    written,
+                    value,
+                    location: Location {
+                        file: self.input.workflow.path.clone(),
+                        line: Some(line),
+                        column,
+                    },
+                }
+            });
         let program = lit(i);
         let program = program.rsplit('/').next().unwrap_or("").to_string();
         let start = words.get(i).map(|w| w.raw.start).unwrap_or(0);
@@ -1806,7 +1859,35 @@ impl<'i> StepScan<'i, '_> {
         // Global options before the subcommand.
         while lit(k).starts_with('-') {
             let opt = lit(k);
+            let at = k;
             k += 1;
+            if opt == "--config" || opt.starts_with("--config=") {
+                // `docker --config /x build`: this command reads /x/config.json.
+                let from = if opt == "--config" { k } else { at };
+                if let Some(value) = words.get(from) {
+                    let args = self.expand_all(text, std::slice::from_ref(value), locals);
+                    if let (Some(v), Some(first)) = (args.first(), words.get(at)) {
+                        let e = &v.expanded;
+                        let raw = first.raw.start..value.raw.end;
+                        let script = text.value.as_str();
+                        let (line, column) = text.locate(raw.clone());
+                        self.inline_config = Some(InlineConfig {
+                            written: script.get(raw).unwrap_or_default().to_string(),
+                            value: e.unresolved.is_empty().then(|| {
+                                e.text
+                                    .strip_prefix("--config=")
+                                    .unwrap_or(&e.text)
+                                    .to_string()
+                            }),
+                            location: Location {
+                                file: self.input.workflow.path.clone(),
+                                line: Some(line),
+                                column,
+                            },
+                        });
+                    }
+                }
+            }
             if matches!(
                 opt.as_str(),
                 "--config" | "-c" | "--context" | "-H" | "--host" | "-l" | "--log-level"

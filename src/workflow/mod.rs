@@ -21,8 +21,8 @@ pub mod shell;
 pub mod yaml;
 
 pub use discover::{
-    AzCommand, BuildCommand, BuildInputs, BuilderStep, DiscoveredRef, LoginStep, Origin, Piece,
-    RefKind, Role, StepRef,
+    AzCommand, BuildCommand, BuildInputs, BuilderStep, DiscoveredRef, InlineConfig, LoginStep,
+    Origin, Piece, RefKind, Role, StepRef,
 };
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};

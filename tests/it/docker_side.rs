@@ -470,3 +470,195 @@ fn an_acr_token_expiring_before_the_jobs_time_limit_is_a_warning() {
     let r = run(&push_job(&host, "    timeout-minutes: 120\n", &login));
     assert_absent(&r, "CRED_EXPIRED");
 }
+
+/// The report's finding with `code`, or a panic that shows the report.
+fn expect<'a>(r: &'a Run, code: &str) -> &'a Value {
+    find(&r.report, code).unwrap_or_else(|| panic!("no {code}:\n{}", r.stdout))
+}
+
+/// The finding's `field` (message, fix, title) contains every one of `parts`.
+fn assert_has(f: &Value, field: &str, parts: &[&str]) {
+    let text = f[field].as_str().unwrap_or_default();
+    for part in parts {
+        assert!(text.contains(part), "{field} lacks {part:?}: {text}");
+    }
+}
+
+/// The distro's real helper (`golang-docker-credential-helpers`), when installed.
+const REAL_SECRETSERVICE: &str = "/usr/bin/docker-credential-secretservice";
+
+/// A PATH directory holding only a link to the real `secretservice` helper (no `pass`,
+/// so docker's Linux default store is `secretservice`).
+fn real_secretservice_bin() -> Option<tempfile::TempDir> {
+    if !Path::new(REAL_SECRETSERVICE).exists() {
+        eprintln!("skipped: {REAL_SECRETSERVICE} is not installed");
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(
+        REAL_SECRETSERVICE,
+        dir.path().join("docker-credential-secretservice"),
+    )
+    .unwrap();
+    Some(dir)
+}
+
+/// A private D-Bus session bus (`dbus-daemon --session`), stopped by its handle when
+/// dropped; `None` when dbus-daemon is not installed.
+struct SessionBus {
+    child: std::process::Child,
+    address: String,
+}
+
+impl SessionBus {
+    fn start() -> Option<SessionBus> {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new("dbus-daemon")
+            .args(["--session", "--nofork", "--print-address=1"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .ok()?;
+        // The daemon prints its address once it listens: no sleep needed.
+        let mut line = String::new();
+        let stdout = child.stdout.take()?;
+        std::io::BufReader::new(stdout).read_line(&mut line).ok()?;
+        Some(SessionBus {
+            child,
+            address: line.trim().to_string(),
+        })
+    }
+}
+
+impl Drop for SessionBus {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// [`run_env`] with PATH `path` and a private session bus of its own; `None` (and a
+/// note) when dbus-daemon is not installed.
+fn run_with_session_bus(ws: &Path, docker: &Path, path: &str) -> Option<Run> {
+    let Some(bus) = SessionBus::start() else {
+        eprintln!("dbus-daemon is not installed: the session-bus case is not run");
+        return None;
+    };
+    Some(run_env(
+        ws,
+        docker,
+        &[("PATH", path), ("DBUS_SESSION_BUS_ADDRESS", &bus.address)],
+    ))
+}
+
+const BUILD_ONLY_JOB: &str = "on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - id: pre
+        uses: acr-preflight/acr-preflight@v0
+      - name: Build
+        run: docker build -t myreg.azurecr.io/app:1 .
+";
+
+#[test]
+fn implied_secretservice_on_a_build_only_job_is_judged_by_the_session_bus() {
+    let Some(bin) = real_secretservice_bin() else {
+        return;
+    };
+    let (ws, docker) = workspace_with(BUILD_ONLY_JOB, "{}");
+    let path = path_of(bin.path());
+    let r = run_env(ws.path(), &docker, &[("PATH", &path)]);
+    let f = expect(&r, "HELPER_DEFAULT_STORE_HEADLESS");
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (
+            Some(position(BUILD_ONLY_JOB, "docker build").0),
+            Some(position(BUILD_ONLY_JOB, "docker build").1)
+        )
+    );
+    let title = f["title"].as_str().unwrap();
+    assert!(title.starts_with("`docker build` at "), "{title}");
+    assert_has(
+        f,
+        "message",
+        &[
+            "names no credential store",
+            "neither DBUS_SESSION_BUS_ADDRESS nor DISPLAY is set",
+            "public base images included",
+            "Cannot autolaunch D-Bus without X11 $DISPLAY",
+        ],
+    );
+
+    // An X11 display lets D-Bus autolaunch; a real session bus serves the helper.
+    let r = run_env(ws.path(), &docker, &[("PATH", &path), ("DISPLAY", ":0")]);
+    assert_absent(&r, "HELPER_DEFAULT_STORE_HEADLESS");
+    let Some(r) = run_with_session_bus(ws.path(), &docker, &path) else {
+        return;
+    };
+    assert_absent(&r, "HELPER_DEFAULT_STORE_HEADLESS");
+}
+
+#[test]
+fn a_named_secretservice_store_is_run_for_real_and_fails_without_a_session_bus() {
+    let Some(bin) = real_secretservice_bin() else {
+        return;
+    };
+    let job = BUILD_ONLY_JOB.replace(
+        "run: docker build -t myreg.azurecr.io/app:1 .",
+        "run: docker push myreg.azurecr.io/app:1",
+    );
+    let (ws, docker) = workspace_with(&job, r#"{"credsStore": "secretservice"}"#);
+    let path = path_of(bin.path());
+    // The real helper, without a bus: docker's own error, once (HELPER_FAILED), not
+    // also guessed from the environment.
+    let r = run_env(ws.path(), &docker, &[("PATH", &path)]);
+    let f = expect(&r, "HELPER_FAILED");
+    assert_has(
+        f,
+        "message",
+        &["Cannot autolaunch D-Bus without X11 $DISPLAY"],
+    );
+    assert_has(f, "fix", &["needs a desktop session"]);
+    assert_absent(&r, "HELPER_DEFAULT_STORE_HEADLESS");
+
+    // With a private session bus the same helper answers: no such credential.
+    let Some(r) = run_with_session_bus(ws.path(), &docker, &path) else {
+        return;
+    };
+    assert_absent(&r, "HELPER_FAILED");
+    assert!(
+        find(&r.report, "HELPER_NO_CREDENTIALS").is_some(),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_named_secretservice_store_before_a_login_is_judged_without_running_it() {
+    let (ws, docker) = workspace_with(LOGIN_ACTION_JOB, r#"{"credsStore": "secretservice"}"#);
+    // The helper is never run for a login: this one would record that it was.
+    let marker_dir = tempfile::tempdir().unwrap();
+    let marker = marker_dir.path().join("ran");
+    let bin = bin_dir(&[(
+        "docker-credential-secretservice",
+        &format!(": > {}\nexit 1", marker.display()),
+    )]);
+    let path = path_of(bin.path());
+    let r = run_env(ws.path(), &docker, &[("PATH", &path)]);
+    let f = expect(&r, "HELPER_DEFAULT_STORE_HEADLESS");
+    assert_has(f, "message", &["sets credsStore to \"secretservice\""]);
+    assert_has(f, "fix", &["drop `\"credsStore\": \"secretservice\"`"]);
+    let r = run_env(
+        ws.path(),
+        &docker,
+        &[
+            ("PATH", &path),
+            ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/run/user/1001/bus"),
+        ],
+    );
+    assert_absent(&r, "HELPER_DEFAULT_STORE_HEADLESS");
+    assert!(!marker.exists());
+}

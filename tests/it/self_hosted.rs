@@ -85,3 +85,80 @@ fn a_login_in_the_job_or_a_github_hosted_runner_is_not_reported() {
         );
     }
 }
+
+/// A process named `Runner.Listener` (a copy of `sleep` under that name), stopped by
+/// its handle when dropped.
+struct FakeRunner {
+    child: std::process::Child,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeRunner {
+    fn start() -> FakeRunner {
+        let dir = tempfile::tempdir().unwrap();
+        let program = dir.path().join("Runner.Listener");
+        std::fs::copy("/bin/sleep", &program).unwrap();
+        let child = std::process::Command::new(&program)
+            .arg("600")
+            .spawn()
+            .unwrap();
+        FakeRunner { child, _dir: dir }
+    }
+}
+
+impl Drop for FakeRunner {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn another_runner_of_this_user_is_named_with_the_per_job_config() {
+    // No other runner: nothing, and the scan is stated with its cost.
+    let r = run(&workflow(true), "self-hosted");
+    assert!(r.report.is_object(), "{}", r.stdout);
+    assert!(
+        find(&r.report, "RUNNER_SHARED_CONFIG").is_none(),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains("no other runner process of this user on this machine ("),
+        "{}",
+        r.stdout
+    );
+
+    let runner = FakeRunner::start();
+    let pid = runner.child.id();
+    let r = run(&workflow(true), "self-hosted");
+    let f = find(&r.report, "RUNNER_SHARED_CONFIG")
+        .unwrap_or_else(|| panic!("no RUNNER_SHARED_CONFIG:\n{}", r.stdout));
+    assert_eq!(f["severity"], "warning");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!("Runner.Listener (pid {pid}, ")),
+        "{message}"
+    );
+    assert!(
+        message.contains("RUNNER_ENVIRONMENT=self-hosted"),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("DOCKER_CONFIG: ${{ runner.temp }}/docker"),
+        "{fix}"
+    );
+    assert!(fix.contains("--ephemeral"), "{fix}");
+
+    // A GitHub-hosted runner is one job per machine: not scanned.
+    let r = run(&workflow(true), "github-hosted");
+    assert!(r.report.is_object(), "{}", r.stdout);
+    assert!(
+        find(&r.report, "RUNNER_SHARED_CONFIG").is_none(),
+        "{}",
+        r.stdout
+    );
+    drop(runner);
+}

@@ -1136,6 +1136,45 @@ fn a_step_level_docker_config_is_named_with_the_one_checked() {
     assert_eq!(findings(&report), vec![]);
 }
 
+#[test]
+fn an_inline_docker_config_is_named_with_the_one_checked() {
+    let text = fixture("sudo-build.yml");
+    let (report, d) = Case::new("sudo-build.yml", "inline-config")
+        .action("preflight")
+        .run();
+    let at = |line, column| {
+        (
+            Code::WORKFLOW_CONFIG_MISMATCH,
+            Severity::Warning,
+            ".github/workflows/sudo-build.yml".to_string(),
+            Some(line),
+            Some(column),
+        )
+    };
+    // The fourth names the config acr-preflight checked, the fifth none, the sixth's
+    // does not pass `sudo` (env_reset): none is reported; the seventh's passes `sudo -E`.
+    assert_eq!(
+        findings(&report),
+        vec![at(55, 11), at(56, 15), at(57, 18), at(61, 19)]
+    );
+    assert_at(&text, 61, 19, "DOCKER_CONFIG=/tmp/ci-docker docker push");
+    assert_at(&text, 55, 11, "DOCKER_CONFIG=/tmp/ci-docker docker build");
+    assert_at(&text, 56, 15, "DOCKER_CONFIG=/tmp/ci-docker docker push");
+    assert_at(&text, 57, 18, "--config /tmp/other");
+    assert_eq!(d.builds.len(), 7);
+    assert!(d.builds[4].inline_config.is_none());
+    assert!(d.builds[5].inline_config.is_none());
+    let m = &report.findings[0].message;
+    for seen in [
+        "runs `docker build` with `DOCKER_CONFIG=/tmp/ci-docker` (line 55)",
+        "reads `/tmp/ci-docker/config.json`",
+        "acr-preflight checked /nonexistent/config.json",
+    ] {
+        assert!(m.contains(seen), "{seen}: {m}");
+    }
+    assert!(report.findings[2].title.contains("`/tmp/other`"));
+}
+
 /// A build's kind, its Dockerfile and its known build-args.
 type BuildRow<'a> = (&'a str, Option<&'a str>, Vec<(String, String)>);
 

@@ -127,7 +127,7 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
         Ok(Load::Loaded(config)) => config,
         Ok(Load::Missing { path, dir_exists }) => {
             report.push(missing_config(ctx, hosts, &path, dir_exists));
-            if let Some(f) = runner::implied_secretservice(ctx, None, &path) {
+            if let Some(f) = runner::secretservice_headless(ctx, None, &path, false) {
                 report.push(f);
             }
             report.inconclusive = true;
@@ -149,10 +149,21 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
         config.register_secrets_for(host, &ctx.secrets);
     }
     report.verified(summary_fact(&config));
-    if let Some(f) = runner::implied_secretservice(ctx, Some(&config), &config.path) {
+    let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
+    // The named store was run for a registry of this run when one resolves through it.
+    let store_run = config.creds_store_name().is_some()
+        && outcomes.values().any(|o| {
+            matches!(
+                &o.source,
+                CredentialSource::Helper {
+                    via: HelperVia::CredsStore,
+                    ..
+                }
+            )
+        });
+    if let Some(f) = runner::secretservice_headless(ctx, Some(&config), &config.path, store_run) {
         report.push(f);
     }
-    let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
     let creds = hosts
         .iter()
         .map(|host| {

@@ -3,9 +3,10 @@
 //!
 //! - `az acr login` runs `docker login`, so it needs the docker CLI and a daemon
 //!   (DOCKER_UNAVAILABLE, P34).
-//! - With no store named, `docker login` picks `secretservice` on a runner with
-//!   `docker-credential-secretservice` but no `pass`, and that needs a D-Bus session
-//!   (HELPER_DEFAULT_STORE_HEADLESS, P27).
+//! - With no store named, docker picks `secretservice` on a runner with
+//!   `docker-credential-secretservice` but no `pass`, and that store (implied or named)
+//!   needs a D-Bus session for a login, a build or a push (HELPER_DEFAULT_STORE_HEADLESS,
+//!   P27).
 //! - `docker login` writes the config directory; a root-owned one refuses it
 //!   (DOCKER_CONFIG_NOT_WRITABLE, P29).
 //! - `docker-credential-acr-env` signs in with `AZURE_CLIENT_ID`, `AZURE_CLIENT_SECRET`
@@ -21,7 +22,7 @@ use crate::docker::credential::HelperVia;
 use crate::docker::helper as cred_helper;
 use crate::docker::socket::{self, Endpoint};
 use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
-use crate::workflow::LoginStep;
+use crate::workflow::{BuildCommand, LoginStep};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -189,65 +190,167 @@ fn searched(path: Option<&std::ffi::OsStr>) -> String {
     }
 }
 
-/// HELPER_DEFAULT_STORE_HEADLESS: the config names no store (`config` is `None` when
-/// the file does not exist), a later step runs `docker login`, docker's Linux default
-/// resolves to `secretservice`, and there is no D-Bus session.
-pub(super) fn implied_secretservice(
+/// What goes through docker's credential store after this step: a `docker login`
+/// (which stores), else a docker build, pull or push on the runner user's config
+/// (which reads the store for every registry it talks to, public `FROM` images too).
+enum StoreUse<'a> {
+    Login(&'a LoginStep),
+    Build(&'a BuildCommand),
+}
+
+impl StoreUse<'_> {
+    fn find(ctx: &Ctx) -> Option<StoreUse<'_>> {
+        if let Some(login) = ctx.job.docker_login_after() {
+            return Some(StoreUse::Login(login));
+        }
+        ctx.job
+            .builds_after
+            .iter()
+            .find(|b| {
+                matches!(
+                    b.what.as_str(),
+                    "docker/build-push-action"
+                        | "docker build"
+                        | "docker buildx build"
+                        | "docker push"
+                ) && !b.as_root
+                    && b.inline_config.is_none()
+            })
+            .map(StoreUse::Build)
+    }
+
+    fn location(&self) -> &crate::findings::Location {
+        match self {
+            StoreUse::Login(l) => &l.location,
+            StoreUse::Build(b) => &b.location,
+        }
+    }
+
+    /// `` the login at build.yml:10 would store its credential `` / `` `docker build` at
+    /// build.yml:12 would read its credentials ``.
+    fn subject(&self) -> String {
+        match self {
+            StoreUse::Login(l) => format!(
+                "the login at {} would store its credential",
+                l.location.file_line()
+            ),
+            StoreUse::Build(b) => format!(
+                "`{}` at {} would read its credentials",
+                b.what,
+                b.location.file_line()
+            ),
+        }
+    }
+
+    /// What fails, with docker's error.
+    fn consequence(&self) -> String {
+        match self {
+            StoreUse::Login(l) => format!(
+                "{} fails with `Error saving credentials: error storing credentials - err: exit status 1, out: Cannot autolaunch D-Bus without X11 $DISPLAY` (or hangs waiting for a keyring), and later pulls through that store fail the same way.",
+                describe_login(l)
+            ),
+            StoreUse::Build(b) => format!(
+                "`{}` (step `{}`, {}) asks the store for every registry it pulls from or pushes to, public base images included, and BuildKit fails while loading the `FROM` image's metadata with `error getting credentials - err: exit status 1, out: Cannot autolaunch D-Bus without X11 $DISPLAY`.",
+                b.what,
+                b.step.label,
+                b.location.file_line()
+            ),
+        }
+    }
+}
+
+/// Neither a session bus address nor an X11 display: `secretservice` (libsecret over
+/// GDBus) can reach no Secret Service and D-Bus cannot autolaunch a bus.
+fn headless(ctx: &Ctx) -> bool {
+    !ctx.config.env.dbus_session && !ctx.config.env.display
+}
+
+/// HELPER_DEFAULT_STORE_HEADLESS: `secretservice` is the store docker uses (named in
+/// `credsStore`, or docker's Linux default when the config names none; `config` is
+/// `None` when the file does not exist), a later step logs in or builds through it,
+/// and there is no D-Bus session. `store_run` tells that the named store is already
+/// run for a registry of this run (its failure is reported as HELPER_FAILED then).
+pub(super) fn secretservice_headless(
     ctx: &Ctx,
     config: Option<&DockerConfig>,
     path: &Path,
+    store_run: bool,
 ) -> Option<Finding> {
-    if !on_the_runner(ctx) || ctx.config.env.dbus_session {
+    if !on_the_runner(ctx) || !headless(ctx) {
         return None;
     }
-    // docker/cli `ContainsAuth`: a store, a helper entry or an auths entry.
-    if config.is_some_and(|c| {
-        c.creds_store_name().is_some() || !c.cred_helpers.is_empty() || !c.auths.is_empty()
-    }) {
-        return None;
-    }
-    let login = ctx.job.docker_login_after()?;
     let env_path = ctx.config.env.path.as_deref();
-    if cred_helper::default_store(env_path)? != "secretservice" {
-        return None;
-    }
-    let helper = cred_helper::on_path("docker-credential-secretservice", env_path)?;
-    let names = match config {
-        Some(_) => format!(
-            "{} names no credential store (no `credsStore`, no `credHelpers`, no `auths` entry)",
-            display_path(ctx, path)
-        ),
-        None => format!("{} does not exist", display_path(ctx, path)),
+    let named = config.and_then(|c| c.creds_store_name());
+    let names = match (config, named) {
+        (_, Some(store)) => {
+            if store.value != "secretservice" || store_run {
+                return None;
+            }
+            format!(
+                "{} sets credsStore to \"secretservice\"",
+                file_line(path, store.line)
+            )
+        }
+        // docker/cli `ContainsAuth`: a helper entry or an auths entry, no default store.
+        (Some(c), None) if !c.cred_helpers.is_empty() || !c.auths.is_empty() => return None,
+        (c, None) => {
+            if cred_helper::default_store(env_path)? != "secretservice" {
+                return None;
+            }
+            let helper = cred_helper::on_path("docker-credential-secretservice", env_path)?;
+            let what = match c {
+                Some(_) => format!(
+                    "{} names no credential store (no `credsStore`, no `credHelpers`, no `auths` entry)",
+                    display_path(ctx, path)
+                ),
+                None => format!("{} does not exist", display_path(ctx, path)),
+            };
+            format!(
+                "{what}, so docker picks its Linux default store: `pass` is not on PATH and {} is, so the store is `secretservice`",
+                helper.display()
+            )
+        }
     };
+    let used = StoreUse::find(ctx)?;
     let message = format!(
-        "{names}, so docker picks its Linux default store: `pass` is not on PATH and {} is, so the store is `secretservice`. That helper keeps credentials through the D-Bus Secret Service, and this job has no D-Bus session (DBUS_SESSION_BUS_ADDRESS is not set), so {} fails with `Error saving credentials: error storing credentials - err: exit status 1, out: Cannot autolaunch D-Bus without X11 $DISPLAY` (or hangs waiting for a keyring), and later pulls through that store fail the same way.",
-        helper.display(),
-        describe_login(login)
+        "{names}. That helper keeps credentials through the D-Bus Secret Service, and this job has no D-Bus session (neither DBUS_SESSION_BUS_ADDRESS nor DISPLAY is set), so {}",
+        used.consequence()
     );
+    let store_line = if named.is_some() {
+        format!(
+            "and drop `\"credsStore\": \"secretservice\"` from {} (or name `pass` there)",
+            display_path(ctx, path)
+        )
+    } else {
+        format!(
+            "and set `\"credsStore\": \"pass\"` in {}",
+            display_path(ctx, path)
+        )
+    };
     let fix = format!(
-        "Before the login, either remove the package that installs the helper, so docker keeps the credential in config.json:\n\
+        "Before that step, either remove the package that installs the helper, so docker keeps the credential in config.json:\n\
          sudo apt-get remove -y golang-docker-credential-helpers\n\
          or give docker a store that works without a desktop session, `pass` with a key of its own:\n\
          sudo apt-get install -y pass\n\
          gpg --batch --pinentry-mode loopback --passphrase '' --quick-gen-key docker-ci default default never\n\
          pass init docker-ci\n\
-         and set `\"credsStore\": \"pass\"` in {}",
-        display_path(ctx, path)
+         {store_line}"
     );
-    Some(at_login(
+    let at = used.location();
+    Some(
         Finding::new(
             CheckId::CredentialHelpers,
             Code::HELPER_DEFAULT_STORE_HEADLESS,
             Severity::Warning,
             format!(
-                "the login at {} would store its credential with `secretservice`, which needs a D-Bus session",
-                login.location.file_line()
+                "{} with `secretservice`, which needs a D-Bus session",
+                used.subject()
             ),
             message,
             fix,
-        ),
-        login,
-    ))
+        )
+        .at(at.file.clone(), at.line, at.column),
+    )
 }
 
 /// DOCKER_CONFIG_NOT_WRITABLE: a later `docker login` writes the config through a

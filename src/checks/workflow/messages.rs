@@ -230,6 +230,41 @@ pub(super) fn config_mismatch_step_env(
     )
 }
 
+/// A `run:` command that names its own docker config (`DOCKER_CONFIG=/x docker build`,
+/// `docker --config /x push`).
+pub(super) fn config_mismatch_inline(
+    build: &discover::BuildCommand,
+    inline: &discover::InlineConfig,
+    checked: &str,
+) -> Finding {
+    let (title_value, reads) = match &inline.value {
+        Some(v) => (format!("`{v}`"), format!("reads `{v}/config.json`")),
+        None => (
+            format!("`{}`", inline.written),
+            "reads a config folder acr-preflight cannot resolve here".to_string(),
+        ),
+    };
+    at_location(
+        finding(
+            Code::WORKFLOW_CONFIG_MISMATCH,
+            Severity::Warning,
+            format!(
+                "`{}` in step `{}` reads the docker config {title_value}, not the one acr-preflight checked",
+                build.what, build.step.label
+            ),
+            format!(
+                "Step `{}` runs `{}` with `{}` (line {}), so that command {reads}. acr-preflight checked {checked}/config.json, so the credentials it reported on are not the ones this build sends; a login made without the same setting wrote its credential elsewhere, and the build fails with \"unauthorized: authentication required\" (\"no basic auth credentials\" on a push).",
+                build.step.label,
+                build.what,
+                inline.written,
+                inline.location.line.unwrap_or(build.step.line),
+            ),
+            "Set `DOCKER_CONFIG` once in the job's `env:`, so the login, acr-preflight and the build share one docker config, and drop it from the command:\nenv:\n  DOCKER_CONFIG: ${{ runner.temp }}/docker".into(),
+        ),
+        &inline.location,
+    )
+}
+
 pub(super) fn read_all_note(p: &Permissions) -> &'static str {
     if matches!(p.kind, PermissionsKind::ReadAll) {
         " `read-all` grants read on every scope; the OIDC token needs `id-token: write`."

@@ -40,7 +40,7 @@ use crate::workflow::{Discovery, StepRef};
 pub use arm_audience::arm_audience_tokens;
 pub use az_session::{az_subscriptions, version_finding};
 use messages::*;
-pub use shared_config::preexisting_credentials;
+pub use shared_config::{other_runners, preexisting_credentials};
 use std::collections::HashMap;
 
 /// Runs the check on the workflow in `GITHUB_WORKSPACE`. `process_env` is
@@ -519,16 +519,26 @@ fn step_docker_config(
         .or_else(|| l.workflow.env.get("DOCKER_CONFIG"))
         .map(|t| t.value.trim());
     let checked = config.docker_config.dir.display().to_string();
+    let same = |value: &str| {
+        let value = value.trim().trim_end_matches('/');
+        Some(value) == inherited.map(|i| i.trim_end_matches('/'))
+            || value == checked.trim_end_matches('/')
+    };
     let mut seen = Vec::new();
-    for build in builds {
+    for build in builds.iter().filter(|b| !b.what.starts_with("az ")) {
+        if let Some(inline) = &build.inline_config {
+            if inline.value.as_deref().is_none_or(|v| !same(v)) {
+                report.push(config_mismatch_inline(build, inline, &checked));
+            }
+            continue;
+        }
         let Some(step) = job.steps.get(build.step.index) else {
             continue;
         };
         let Some(own) = step.env.get("DOCKER_CONFIG") else {
             continue;
         };
-        let own_value = own.value.trim();
-        if seen.contains(&step.index) || Some(own_value) == inherited || own_value == checked {
+        if seen.contains(&step.index) || same(&own.value) {
             continue;
         }
         seen.push(step.index);

@@ -4,7 +4,7 @@
 
 use super::Ctx;
 use crate::checks::credentials::{CredentialSource, HostCredential};
-use crate::findings::{CheckId, Code, Finding, Severity};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 
 /// CRED_PREEXISTING: on a self-hosted runner, credentials found in the docker config for
 /// registries that no step of this job logged in to before acr-preflight's.
@@ -62,4 +62,64 @@ pub fn preexisting_credentials(ctx: &Ctx, creds: &[HostCredential]) -> Option<Fi
             "Give each job its own docker config and log in inside the job: set `DOCKER_CONFIG: ${{{{ runner.temp }}}}/docker` in the job's `env:`, then log in before acr-preflight ({example}). Or register the runner as ephemeral (`./config.sh --ephemeral`), so that no state survives a job."
         ),
     ))
+}
+
+/// RUNNER_SHARED_CONFIG: on a self-hosted runner (not from a container action), other
+/// runner processes (`Runner.Listener`, `Runner.Worker`) of this OS user that are not
+/// this job's own: their jobs share this user's docker config and Azure CLI profile.
+pub fn other_runners(ctx: &Ctx, report: &mut CheckReport) {
+    if ctx.config.env.runner_environment.as_deref() != Some("self-hosted")
+        || ctx.config.env.container.is_some()
+    {
+        return;
+    }
+    let started = std::time::Instant::now();
+    let Some(scan) = crate::runners::scan() else {
+        return;
+    };
+    let took = started.elapsed().as_micros();
+    let Some(first) = scan.others.first() else {
+        report.verified(format!(
+            "no other runner process of this user on this machine ({} processes read in {took} µs)",
+            scan.processes
+        ));
+        return;
+    };
+    let listed: Vec<String> = scan
+        .others
+        .iter()
+        .take(5)
+        .map(|o| match &o.program {
+            Some(p) => format!("{} (pid {}, {})", o.name, o.pid, p.display()),
+            None => format!("{} (pid {})", o.name, o.pid),
+        })
+        .collect();
+    let more = scan.others.len().saturating_sub(listed.len());
+    let more = if more > 0 {
+        format!(" and {more} more")
+    } else {
+        String::new()
+    };
+    let config = ctx.config.docker_config.dir.display();
+    report.push(Finding::new(
+        CheckId::CredentialHelpers,
+        Code::RUNNER_SHARED_CONFIG,
+        Severity::Warning,
+        format!(
+            "{} other runner process{} of this OS user share{} its docker config",
+            scan.others.len(),
+            if scan.others.len() == 1 { "" } else { "es" },
+            if scan.others.len() == 1 { "s" } else { "" }
+        ),
+        format!(
+            "This runner is self-hosted (RUNNER_ENVIRONMENT=self-hosted), and this machine runs {}{more} as the same OS user, besides this job's own runner ({} processes read in {took} µs). Jobs of every runner of one user read and write one docker config ({config}/config.json, unless a job sets DOCKER_CONFIG) and one Azure CLI profile (~/.azure): a `docker logout` or a login with another identity in a job that {} runs changes the credential this build sends between acr-preflight's check and the push, which then fails now and then with \"unauthorized: authentication required\" or \"no basic auth credentials\".",
+            listed.join(", "),
+            scan.processes,
+            first.name
+        ),
+        "Give each job its own docker config and Azure CLI profile in the job's `env:`, and log in inside the job:\n\
+         env:\n  DOCKER_CONFIG: ${{ runner.temp }}/docker\n  AZURE_CONFIG_DIR: ${{ runner.temp }}/azure\n\
+         Or run each runner as its own OS user, or register runners as ephemeral (`./config.sh --ephemeral`) so that no state survives a job."
+            .to_string(),
+    ));
 }
