@@ -9,6 +9,10 @@ need=()
 command -v docker-registry >/dev/null || need+=(docker-registry)
 command -v docker-credential-pass >/dev/null || need+=(golang-docker-credential-helpers)
 command -v pass >/dev/null || need+=(pass)
+# tests/it/docker_side.rs: the real secretservice helper against a private session bus,
+# which D-Bus-activates gnome-keyring's Secret Service.
+command -v dbus-daemon >/dev/null || need+=(dbus-daemon)
+command -v gnome-keyring-daemon >/dev/null || need+=(gnome-keyring)
 command -v gpg >/dev/null || need+=(gnupg)
 command -v curl >/dev/null || need+=(curl)
 command -v openssl >/dev/null || need+=(openssl)
