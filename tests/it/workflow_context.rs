@@ -356,10 +356,10 @@ fn an_upload_with_installed_dependencies_is_a_notice_naming_the_line_to_add() {
 #[test]
 fn a_copy_through_a_link_leaving_the_folder_is_a_warning() {
     let dockerfile =
-        "FROM myreg.azurecr.io/base:1\nCOPY shared/config.json /etc/app/\nCOPY lib /lib\n";
-    let dir = workspace(&[("app/Dockerfile", dockerfile), ("shared/config.json", "{}")]);
+        "FROM myreg.azurecr.io/base:1\nCOPY common/config.json /etc/app/\nCOPY lib /lib\n";
+    let dir = workspace(&[("app/Dockerfile", dockerfile), ("common/config.json", "{}")]);
     write(dir.path(), "app/real/lib.py", 5);
-    std::os::unix::fs::symlink("../shared", dir.path().join("app/shared")).unwrap();
+    std::os::unix::fs::symlink("../common", dir.path().join("app/common")).unwrap();
     std::os::unix::fs::symlink("real", dir.path().join("app/lib")).unwrap();
     let report = run_in("tasks", &dir);
     let f = only(&report, Code::TASKS_CONTEXT_LINK_OUTSIDE);
@@ -374,10 +374,10 @@ fn a_copy_through_a_link_leaving_the_folder_is_a_warning() {
     );
     assert_eq!(
         f.title,
-        "`COPY shared/config.json` in app/Dockerfile reads through the link `app/shared`, whose target `az acr build` does not upload"
+        "`COPY common/config.json` in app/Dockerfile reads through the link `app/common`, whose target `az acr build` does not upload"
     );
     assert!(
-        f.message.contains("symbolic link to `../shared`"),
+        f.message.contains("symbolic link to `../common`"),
         "{}",
         f.message
     );
