@@ -1,6 +1,7 @@
 //! One module per check. Each exposes one async function from the shared context to
 //! a `CheckReport`; none of them prints.
 
+mod cli_version;
 pub mod credentials;
 pub mod identity;
 pub mod reference;

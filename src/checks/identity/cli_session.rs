@@ -131,7 +131,7 @@ fn cli_version(ctx: &super::Ctx, session: &cli_profile::CliSession, out: &mut Ou
             session.dir.display(),
             session.client_id
         );
-        out.report.push(crate::checks::workflow::version_finding(
+        out.report.push(crate::checks::cli_version::version_finding(
             crate::findings::CheckId::Identity,
             &installed,
             &at,

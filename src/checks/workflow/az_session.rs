@@ -15,8 +15,9 @@
 
 use super::*;
 use crate::azure::arm::RegistryFacts;
-use crate::azure::cli_install::{self, Installed};
+use crate::azure::cli_install;
 use crate::azure::cli_profile;
+use crate::checks::cli_version::version_finding;
 use discover::AzCommand;
 use std::collections::BTreeMap;
 
@@ -234,23 +235,4 @@ pub(super) fn cli_version(report: &mut CheckReport, config: &Config, found: &dis
         call.location.line,
         call.location.column,
     ));
-}
-
-/// ID_CLI_VERSION: `at` says which call of which session it hits.
-pub fn version_finding(check: CheckId, installed: &Installed, at: &str) -> Finding {
-    Finding::new(
-        check,
-        Code::ID_CLI_VERSION,
-        Severity::Warning,
-        format!(
-            "Azure CLI {} cannot keep an OIDC sign-in for more than 5 minutes",
-            installed.version
-        ),
-        format!(
-            "The Azure CLI on PATH ({}) is version {} (its azure_cli dist-info). This release ignores its token cache for service principals and asks Entra again on every command with the federated token it was given, so every az command fails with \"AADSTS700024: Client assertion is not within its valid time range\" once GitHub's ID token is 5 minutes old (azure-cli#28737, fixed in 2.60.0). {at}.",
-            installed.az.display(),
-            installed.version
-        ),
-        "Upgrade the Azure CLI on the runner: az upgrade --yes (or `sudo apt-get install --only-upgrade azure-cli`; on a self-hosted runner pin a fixed release, such as `azure-cli=2.60.0-1~$(lsb_release -cs)`, or any later one). With azure/cli, set `azcliversion:` to 2.60.0 or later.",
-    )
 }

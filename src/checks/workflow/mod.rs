@@ -38,7 +38,7 @@ use crate::workflow::model::{Grant, Job, Permissions, PermissionsKind, Step, Wor
 use crate::workflow::yaml::Pos;
 use crate::workflow::{Discovery, StepRef};
 pub use arm_audience::arm_audience_tokens;
-pub use az_session::{az_subscriptions, version_finding};
+pub use az_session::az_subscriptions;
 use messages::*;
 pub use shared_config::{other_runners, preexisting_credentials};
 use std::collections::HashMap;
