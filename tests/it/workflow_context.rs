@@ -1,7 +1,7 @@
 //! Local build contexts and their `.dockerignore` (issue 13: P43). Each test writes a
 //! workspace to a temporary folder (the workflow, a Dockerfile and a `.dockerignore`)
 //! and runs the workflow check on it, reading the files from disk, bounded, as a run
-//! does. Offline.
+//! does, and once through the real binary as the runner starts it. Offline.
 
 use acr_preflight::checks::workflow::check;
 use acr_preflight::config::Config;
@@ -451,4 +451,92 @@ fn a_huge_ignore_file_stops_being_judged_instead_of_stalling() {
         &[("app/.dockerignore", "**/x*y*z?[a-c]\nrequirements.txt\n")],
     );
     only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+}
+
+/// The P43 findings from the real binary, started as the runner starts a step: the
+/// workspace read from `GITHUB_WORKSPACE`, the job from `GITHUB_JOB`, and annotations on
+/// stdout at the workflow line and the Dockerfile line.
+#[test]
+fn the_binary_reports_the_upload_and_the_outside_link_where_the_runner_shows_them() {
+    let registry = crate::support::registry::TestRegistry::start_blocking(
+        crate::support::registry::Kind::Plain,
+    );
+    let host = registry.host();
+    let dockerfile = "FROM myreg.azurecr.io/base:1\nCOPY common/config.json /etc/app/\n";
+    let dir = workspace(&[
+        ("app/Dockerfile", dockerfile),
+        ("common/config.json", "{}"),
+        ("app/.dockerignore", "node_modules/\n"),
+    ]);
+    for i in 0..3 {
+        write(dir.path(), &format!("app/node_modules/p{i}/index.js"), 2000);
+    }
+    std::os::unix::fs::symlink("../common", dir.path().join("app/common")).unwrap();
+    let files = tempfile::tempdir().unwrap();
+    let summary = files.path().join("summary.md");
+    let output = files.path().join("output");
+    std::fs::write(&summary, "").unwrap();
+    std::fs::write(&output, "").unwrap();
+    std::fs::write(files.path().join("config.json"), "{}").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_acr-preflight"))
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("GITHUB_ACTIONS", "true")
+        .env("GITHUB_WORKSPACE", dir.path())
+        .env(
+            "GITHUB_WORKFLOW_REF",
+            format!("octo/shop/.github/workflows/{FILE}@refs/heads/main"),
+        )
+        .env("GITHUB_JOB", "tasks")
+        .env("GITHUB_ACTION", "preflight")
+        .env("GITHUB_REPOSITORY", "octo/shop")
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .env("GITHUB_OUTPUT", &output)
+        .env("INPUT_REGISTRY", &host)
+        .env("INPUT_AUTH-MODE", "anonymous")
+        .env("INPUT_DOCKER-CONFIG", files.path())
+        .env("INPUT_TIMEOUT", "20")
+        // The workflow's registry, reached on loopback: no name is looked up off the machine.
+        .env(
+            "INPUT_RESOLVE",
+            format!("myreg.azurecr.io={}", registry.addr()),
+        )
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let found = crate::workflow_e2e::annotations(&stdout);
+    let at = |code: &str| {
+        found
+            .iter()
+            .find(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))
+            .map(|(level, p)| {
+                (
+                    level.clone(),
+                    p.get("file").cloned().unwrap_or_default(),
+                    p.get("line").cloned().unwrap_or_default(),
+                )
+            })
+            .unwrap_or_else(|| panic!("no {code} annotation:\n{stdout}"))
+    };
+    assert_eq!(
+        at("TASKS_CONTEXT_UPLOAD_LARGE"),
+        (
+            "notice".to_string(),
+            format!(".github/workflows/{FILE}"),
+            "30".to_string()
+        )
+    );
+    assert_eq!(
+        at("TASKS_CONTEXT_LINK_OUTSIDE"),
+        (
+            "warning".to_string(),
+            "app/Dockerfile".to_string(),
+            "2".to_string()
+        )
+    );
+    assert!(!stdout.contains("NET_DNS"), "{stdout}");
+    // The job summary names both.
+    let summary = std::fs::read_to_string(&summary).unwrap();
+    assert!(summary.contains("TASKS_CONTEXT_LINK_OUTSIDE"), "{summary}");
+    assert!(summary.contains("TASKS_CONTEXT_UPLOAD_LARGE"), "{summary}");
 }
