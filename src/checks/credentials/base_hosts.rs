@@ -1,0 +1,155 @@
+//! The credential helper docker runs for a registry this run does not check, such as
+//! the host of a `FROM` image (P38): the same program lookup, the same `get` under the
+//! same timeout as [`super::check_hosts`], and the same HELPER_* words. A helper that
+//! the credentials check already ran for the same docker key is not run again: its
+//! [`HostCredential`] is the answer.
+
+use super::messages::{could_be_on_the_runner, format_duration, helper_failed, helper_not_found};
+use super::{CredentialSource, HelperAt, HelperUse, HostCredential, helper_timeout};
+use crate::checks::Ctx;
+use crate::docker::config::DockerConfig;
+use crate::docker::credential::{Credential, HelperVia, Resolution};
+use crate::docker::helper::{self as cred_helper, HelperAnswer, HelperError};
+use crate::findings::{Code, Finding};
+
+/// What docker's helper gives for one host.
+#[derive(Debug)]
+pub enum HelperOutcome {
+    /// A credential: the build presents it.
+    Found(Credential),
+    /// The helper has nothing for the host: docker goes anonymous, as for a host
+    /// without a login. The words are for messages ("answered `credentials not
+    /// found…`").
+    NoCredentials(String),
+    /// The helper is missing or failed: docker's pull fails before any request. The
+    /// finding (HELPER_NOT_FOUND, HELPER_FAILED), located at the docker config.
+    Failed(Box<Finding>),
+    /// Not run, or failed in a way already reported: why, for a verified line.
+    NotRun(String),
+}
+
+/// The helper chosen for a host and its outcome.
+#[derive(Debug)]
+pub struct BaseHostHelper {
+    pub name: String,
+    pub via: HelperVia,
+    pub outcome: HelperOutcome,
+}
+
+impl BaseHostHelper {
+    /// `` helper `pass` (credHelpers) ``.
+    pub fn describe(&self) -> String {
+        CredentialSource::Helper {
+            name: self.name.clone(),
+            via: self.via,
+        }
+        .describe()
+    }
+}
+
+/// The helper docker runs for `host` under `config`, and what it answered; `None` when
+/// docker uses the file store for it. `known` are the credentials check's results: a
+/// helper it already ran for the same key is not run again.
+pub async fn helper_for_host(
+    ctx: &Ctx,
+    config: &DockerConfig,
+    host: &str,
+    known: &[HostCredential],
+) -> Option<BaseHostHelper> {
+    let Resolution::Helper {
+        name,
+        key,
+        via,
+        line,
+    } = config.resolve(host)
+    else {
+        return None;
+    };
+    let outcome = match known.iter().find(|c| {
+        c.key == key && matches!(&c.source, CredentialSource::Helper { name: n, .. } if *n == name)
+    }) {
+        Some(done) => reused(done),
+        None => {
+            let hosts = [host.to_string()];
+            let at = HelperAt {
+                config,
+                name: &name,
+                via,
+                line,
+                key: &key,
+                hosts: &hosts,
+            };
+            run_once(ctx, &at).await
+        }
+    };
+    Some(BaseHostHelper { name, via, outcome })
+}
+
+/// The credentials check's answer for the same key.
+fn reused(done: &HostCredential) -> HelperOutcome {
+    match (&done.credential, done.problem) {
+        (Some(c), _) => HelperOutcome::Found(c.clone()),
+        (None, Some(Code::HELPER_NO_CREDENTIALS)) => HelperOutcome::NoCredentials(format!(
+            "it has no credentials for `{}` (HELPER_NO_CREDENTIALS, credentials check)",
+            done.key
+        )),
+        (None, Some(code)) => HelperOutcome::NotRun(format!(
+            "the credentials check reports {code} for `{}`",
+            done.key
+        )),
+        (None, None) => HelperOutcome::NotRun(format!(
+            "the credentials check got no answer from it for `{}`",
+            done.key
+        )),
+    }
+}
+
+/// Finds and runs the helper once for the key, as the credentials check does.
+async fn run_once(ctx: &Ctx, at: &HelperAt<'_>) -> HelperOutcome {
+    let program = match cred_helper::find_on_path(at.name, ctx.config.env.path.as_deref()) {
+        Ok(p) => p,
+        Err(e @ HelperError::InvalidName { .. }) => return HelperOutcome::NotRun(e.to_string()),
+        Err(e) if ctx.config.env.container.is_some() && could_be_on_the_runner(at.name) => {
+            return HelperOutcome::NotRun(format!(
+                "{e} in this container action; it may be on the runner (HELPER_UNVERIFIABLE)"
+            ));
+        }
+        // The credentials check reports the credsStore helper for every run.
+        Err(e) if at.via == HelperVia::CredsStore => {
+            return HelperOutcome::NotRun(format!("{e} (HELPER_NOT_FOUND)"));
+        }
+        Err(_) => {
+            let usage = HelperUse {
+                line: at.line,
+                keys: vec![(at.key.to_string(), at.hosts.to_vec())],
+            };
+            let f = helper_not_found(ctx, at.config, at.name, at.via, &usage);
+            return HelperOutcome::Failed(Box::new(f));
+        }
+    };
+    let timeout = helper_timeout(ctx);
+    if timeout.is_zero() {
+        return HelperOutcome::NotRun("no time was left before --timeout to run it".into());
+    }
+    let call = cred_helper::run_get(&program, at.key, timeout, &ctx.secrets).await;
+    let waited = format_duration(call.elapsed);
+    match call.result {
+        Ok(HelperAnswer::Credentials(answer)) => HelperOutcome::Found(answer.into_credential()),
+        Ok(HelperAnswer::NoCredentials(style)) => HelperOutcome::NoCredentials(format!(
+            "it has no credentials for `{}` ({})",
+            at.key,
+            match style {
+                cred_helper::NoCredentialsStyle::NotFoundMessage =>
+                    "`credentials not found in native keychain`",
+                cred_helper::NoCredentialsStyle::EmptyAnswer => "an empty Username and Secret",
+            }
+        )),
+        Err(error) => HelperOutcome::Failed(Box::new(helper_failed(
+            ctx,
+            at,
+            &call.program,
+            &error,
+            &waited,
+        ))),
+    }
+}
