@@ -23,6 +23,7 @@ mod harness_selftest;
 mod host_install;
 mod hostile_files_and_streams;
 mod hostile_secrets;
+mod helper_bases;
 mod hub_bases;
 mod identity;
 mod identity_arm_facts;
