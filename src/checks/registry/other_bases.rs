@@ -1,10 +1,13 @@
 //! Base images on registries the run does not check (P38): a `FROM` image on Docker
 //! Hub, another private registry, GHCR, MCR, quay… is pulled by the build with whatever
-//! the docker config holds for that host, or anonymously. Per host: one `/v2/` ping, one
-//! token for all its images (when the ping asks for one), then one manifest `HEAD` per
-//! image, all under the run's deadline. A missing image is CONTEXT_NOT_FOUND at its
-//! `FROM` line; a refusal without a credential is a warning naming the login the build
-//! needs; a registry that throttles the lookup (429, P49) is REGISTRY_THROTTLED.
+//! the docker config gives for that host (the helper it names, run once, or the file
+//! store's entry), or anonymously. Per host: one `/v2/` ping, one token for all its
+//! images (when the ping asks for one), then one manifest `HEAD` per image, all under
+//! the run's deadline. A missing image is CONTEXT_NOT_FOUND at its `FROM` line, with the
+//! nearest tags from one `tags/list` read (only then); a refusal without a credential is
+//! a warning naming the login the build needs; a credential the token endpoint refuses
+//! is CRED_REJECTED; a helper that is missing or fails is its HELPER_* finding at the
+//! `FROM` line; a registry that throttles the lookup (429, P49) is REGISTRY_THROTTLED.
 //!
 //! Docker Hub: a manifest `HEAD` is not counted as a pull ("a HEAD request doesn't
 //! count", https://docs.docker.com/docker-hub/usage/pulls/), and the same `HEAD` carries
