@@ -153,3 +153,83 @@ async fn run_once(ctx: &Ctx, at: &HelperAt<'_>) -> HelperOutcome {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::docker::config::{self as docker_config, Load};
+    use crate::secrets::Secrets;
+
+    fn known(credential: Option<Credential>, problem: Option<Code>) -> HostCredential {
+        HostCredential {
+            host: "r.example:5000".into(),
+            key: "r.example:5000".into(),
+            source: CredentialSource::Helper {
+                name: "gone".into(),
+                via: HelperVia::CredHelpers,
+            },
+            credential,
+            problem,
+        }
+    }
+
+    /// A helper the credentials check already asked for the same key is not run
+    /// again: its program is not even on PATH here, and its answer is still used.
+    #[tokio::test]
+    async fn the_credentials_checks_answer_for_the_same_key_is_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("config.json"),
+            r#"{"credHelpers": {"r.example:5000": "gone"}}"#,
+        )
+        .unwrap();
+        let mut config = Config::for_tests(dir.path().to_path_buf());
+        config.env.path = Some(dir.path().as_os_str().to_owned());
+        let ctx = Ctx::new(config, Secrets::default());
+        let Ok(Load::Loaded(docker)) = docker_config::load(dir.path(), &ctx.secrets) else {
+            panic!("config not loaded");
+        };
+        let found = Credential::from_username_secret("ci".into(), "pw".into());
+        let done = [known(Some(found.clone()), None)];
+        let h = helper_for_host(&ctx, &docker, "r.example:5000", &done)
+            .await
+            .unwrap();
+        assert!(matches!(&h.outcome, HelperOutcome::Found(c) if *c == found));
+        assert_eq!(h.describe(), "helper `gone` (credHelpers)");
+
+        let none = [known(None, Some(Code::HELPER_NO_CREDENTIALS))];
+        let h = helper_for_host(&ctx, &docker, "r.example:5000", &none)
+            .await
+            .unwrap();
+        assert!(matches!(h.outcome, HelperOutcome::NoCredentials(_)));
+
+        let failed = [known(None, Some(Code::HELPER_FAILED))];
+        let h = helper_for_host(&ctx, &docker, "r.example:5000", &failed)
+            .await
+            .unwrap();
+        assert!(
+            matches!(&h.outcome, HelperOutcome::NotRun(why) if why.contains("HELPER_FAILED")),
+            "{h:?}"
+        );
+
+        // Without the credentials check's answer the helper is looked for, and is
+        // missing: HELPER_NOT_FOUND naming the host's credHelpers entry.
+        let h = helper_for_host(&ctx, &docker, "r.example:5000", &[])
+            .await
+            .unwrap();
+        match h.outcome {
+            HelperOutcome::Failed(f) => {
+                assert_eq!(f.code, Code::HELPER_NOT_FOUND);
+                assert!(f.title.contains(r#"credHelpers["r.example:5000"]"#), "{f:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // A host the file store serves has no helper.
+        assert!(
+            helper_for_host(&ctx, &docker, "other.example", &[])
+                .await
+                .is_none()
+        );
+    }
+}
