@@ -124,7 +124,10 @@ impl PassStore {
             .and_then(|rest| rest.split(':').nth(8))
             .expect("a key fingerprint")
             .to_string();
-        run_ok(pass.command("pass").args(["init", &fingerprint]), "pass init");
+        run_ok(
+            pass.command("pass").args(["init", &fingerprint]),
+            "pass init",
+        );
         let wrapper = bin.join("docker-credential-passwrap");
         std::fs::write(
             &wrapper,

@@ -235,7 +235,9 @@ fn a_from_host_helper_that_fails_or_is_missing_is_reported_at_the_from_line() {
     assert_eq!(f.len(), 1, "{report:#}");
     assert_eq!(
         text(&f[0]["title"]),
-        format!("credential helper `docker-credential-absent` (credHelpers[\"{o}\"]) is not installed")
+        format!(
+            "credential helper `docker-credential-absent` (credHelpers[\"{o}\"]) is not installed"
+        )
     );
     assert_eq!(f[0]["line"].as_u64(), Some(1), "{report:#}");
     assert_eq!(f[0]["file"].as_str(), Some("Dockerfile"), "{report:#}");

@@ -221,7 +221,10 @@ mod tests {
         match h.outcome {
             HelperOutcome::Failed(f) => {
                 assert_eq!(f.code, Code::HELPER_NOT_FOUND);
-                assert!(f.title.contains(r#"credHelpers["r.example:5000"]"#), "{f:?}");
+                assert!(
+                    f.title.contains(r#"credHelpers["r.example:5000"]"#),
+                    "{f:?}"
+                );
             }
             other => panic!("{other:?}"),
         }

@@ -403,7 +403,10 @@ enum NotLookedUp {
     /// The ping or the token request was throttled (429): the answer and what was seen.
     Throttled(Box<Reply>, String),
     /// The token endpoint refused the credential (4xx): docker's pull is refused too.
-    Rejected { realm: String, reply: Box<Reply> },
+    Rejected {
+        realm: String,
+        reply: Box<Reply>,
+    },
     Why(String),
 }
 
@@ -515,7 +518,8 @@ async fn not_found(
         refused: false,
         pull_proven: false,
     };
-    let mut f = super::messages::tag_not_found(&tag, &tags, &tag_note).about(image.base.image.clone());
+    let mut f =
+        super::messages::tag_not_found(&tag, &tags, &tag_note).about(image.base.image.clone());
     super::super::reference::attribute_to_from(&mut f, &image.base);
     f
 }
