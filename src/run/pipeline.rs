@@ -41,7 +41,12 @@ pub async fn run_checks(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> Ch
         async {
             let (other, other_requests, allowance) = tokio::time::timeout_at(
                 deadline,
-                checks::registry::other_bases::check(ctx, http, others),
+                checks::registry::other_bases::check(
+                    ctx,
+                    http,
+                    others,
+                    &presented.host_credentials,
+                ),
             )
             .await
             .unwrap_or_default();

@@ -112,7 +112,7 @@ fn a_context_without_a_host_resolves_to_docker_hub_and_a_digest_push_target_is_r
 
 /// A job whose build (step `Build and push`, context `.`) pushes `{host}/team/app:v1`,
 /// with `more` (YAML lines) among its inputs.
-fn job(host: &str, more: &str) -> String {
+pub(crate) fn job(host: &str, more: &str) -> String {
     format!(
         "on: push
 jobs:

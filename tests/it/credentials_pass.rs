@@ -64,101 +64,150 @@ fn shell_quote(p: &Path) -> String {
     format!("'{}'", p.display().to_string().replace('\'', r"'\''"))
 }
 
-#[tokio::test]
-async fn real_pass_helper_finds_a_stored_credential_and_reports_a_missing_one() {
-    assert!(
-        Path::new(REAL_HELPER).is_file(),
-        "{REAL_HELPER} is not installed; this test runs the real helper and is never skipped: {INSTALL}"
-    );
-    require_tool("pass");
-    require_tool("gpg");
-    require_tool("gpgconf");
+/// A throwaway gpg key and password store in a temp dir, initialised for `pass`, and a
+/// `bin` directory holding `docker-credential-passwrap`, which runs the real helper on
+/// that store and appends each call's verb to `calls`.
+pub(crate) struct PassStore {
+    // Dropped first (fields drop in order), before the directory is removed.
+    _agent: AgentGuard,
+    tmp: tempfile::TempDir,
+    gnupghome: PathBuf,
+    store: PathBuf,
+}
 
-    let tmp = tempfile::tempdir().unwrap();
-    let gnupghome = tmp.path().join("gnupg");
-    let store = tmp.path().join("store");
-    let bin = tmp.path().join("bin");
-    let docker = tmp.path().join("docker");
-    std::fs::create_dir_all(&gnupghome).unwrap();
-    std::fs::set_permissions(&gnupghome, std::fs::Permissions::from_mode(0o700)).unwrap();
-    std::fs::create_dir_all(&bin).unwrap();
-    std::fs::create_dir_all(&docker).unwrap();
-    // Declared after `tmp`, so it runs before the directory is removed.
-    let _agent = AgentGuard {
-        gnupghome: gnupghome.clone(),
-    };
-    let with_env = |program: &str| {
-        let mut cmd = Command::new(program);
-        cmd.env("GNUPGHOME", &gnupghome)
-            .env("PASSWORD_STORE_DIR", &store)
-            .stdin(Stdio::null());
-        cmd
-    };
-
-    run_ok(
-        with_env("gpg").args([
-            "--batch",
-            "--pinentry-mode",
-            "loopback",
-            "--passphrase",
-            "",
-            "--quick-gen-key",
-            "rig test <rig@example.invalid>",
-            "default",
-            "default",
-            "never",
-        ]),
-        "gpg --quick-gen-key",
-    );
-    let listing = run_ok(
-        with_env("gpg").args(["--list-keys", "--with-colons"]),
-        "gpg --list-keys",
-    );
-    let fingerprint = listing
-        .lines()
-        .find_map(|l| l.strip_prefix("fpr:"))
-        .and_then(|rest| rest.split(':').nth(8))
-        .expect("a key fingerprint")
-        .to_string();
-    run_ok(with_env("pass").args(["init", &fingerprint]), "pass init");
-
-    let secret = "PlantedPassSecret0123456789abcdef";
-    let mut storing = with_env(REAL_HELPER)
-        .arg("store")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start docker-credential-pass store");
-    storing
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(
+impl PassStore {
+    pub(crate) fn new() -> PassStore {
+        assert!(
+            Path::new(REAL_HELPER).is_file(),
+            "{REAL_HELPER} is not installed; this test runs the real helper and is never skipped: {INSTALL}"
+        );
+        require_tool("pass");
+        require_tool("gpg");
+        require_tool("gpgconf");
+        let tmp = tempfile::tempdir().unwrap();
+        let gnupghome = tmp.path().join("gnupg");
+        let store = tmp.path().join("store");
+        let bin = tmp.path().join("bin");
+        std::fs::create_dir_all(&gnupghome).unwrap();
+        std::fs::set_permissions(&gnupghome, std::fs::Permissions::from_mode(0o700)).unwrap();
+        std::fs::create_dir_all(&bin).unwrap();
+        let pass = PassStore {
+            _agent: AgentGuard {
+                gnupghome: gnupghome.clone(),
+            },
+            tmp,
+            gnupghome,
+            store,
+        };
+        run_ok(
+            pass.command("gpg").args([
+                "--batch",
+                "--pinentry-mode",
+                "loopback",
+                "--passphrase",
+                "",
+                "--quick-gen-key",
+                "rig test <rig@example.invalid>",
+                "default",
+                "default",
+                "never",
+            ]),
+            "gpg --quick-gen-key",
+        );
+        let listing = run_ok(
+            pass.command("gpg").args(["--list-keys", "--with-colons"]),
+            "gpg --list-keys",
+        );
+        let fingerprint = listing
+            .lines()
+            .find_map(|l| l.strip_prefix("fpr:"))
+            .and_then(|rest| rest.split(':').nth(8))
+            .expect("a key fingerprint")
+            .to_string();
+        run_ok(
+            pass.command("pass").args(["init", &fingerprint]),
+            "pass init",
+        );
+        let wrapper = bin.join("docker-credential-passwrap");
+        std::fs::write(
+            &wrapper,
             format!(
-                r#"{{"ServerURL":"127.0.0.1:5001","Username":"testuser","Secret":"{secret}"}}"#
-            )
-            .as_bytes(),
+                "#!/bin/bash\necho \"$1\" >> {}\nexport GNUPGHOME={} PASSWORD_STORE_DIR={}\nexec {REAL_HELPER} \"$@\"\n",
+                shell_quote(&pass.calls_path()),
+                shell_quote(&pass.gnupghome),
+                shell_quote(&pass.store)
+            ),
         )
         .unwrap();
-    let stored = storing.wait_with_output().unwrap();
-    assert!(
-        stored.status.success(),
-        "docker-credential-pass store: {}",
-        String::from_utf8_lossy(&stored.stdout)
-    );
+        std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+        pass
+    }
 
-    let wrapper = bin.join("docker-credential-passwrap");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/bash\nexport GNUPGHOME={} PASSWORD_STORE_DIR={}\nexec {REAL_HELPER} \"$@\"\n",
-            shell_quote(&gnupghome),
-            shell_quote(&store)
-        ),
-    )
-    .unwrap();
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+    /// `program` with this store's GNUPGHOME and PASSWORD_STORE_DIR.
+    fn command(&self, program: &str) -> Command {
+        let mut cmd = Command::new(program);
+        cmd.env("GNUPGHOME", &self.gnupghome)
+            .env("PASSWORD_STORE_DIR", &self.store)
+            .stdin(Stdio::null());
+        cmd
+    }
+
+    /// The directory holding `docker-credential-passwrap` (for PATH).
+    pub(crate) fn bin(&self) -> PathBuf {
+        self.tmp.path().join("bin")
+    }
+
+    fn calls_path(&self) -> PathBuf {
+        self.tmp.path().join("calls")
+    }
+
+    /// How many times the wrapper was run with `verb` (`get`, `store`, …).
+    pub(crate) fn calls(&self, verb: &str) -> usize {
+        std::fs::read_to_string(self.calls_path())
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| *l == verb)
+            .count()
+    }
+
+    /// `docker-credential-pass store` for `server`, as `docker login` stores it.
+    pub(crate) fn store(&self, server: &str, user: &str, secret: &str) {
+        let mut storing = self
+            .command(REAL_HELPER)
+            .arg("store")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start docker-credential-pass store");
+        storing
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(
+                serde_json::json!({"ServerURL": server, "Username": user, "Secret": secret})
+                    .to_string()
+                    .as_bytes(),
+            )
+            .unwrap();
+        let stored = storing.wait_with_output().unwrap();
+        assert!(
+            stored.status.success(),
+            "docker-credential-pass store: {}",
+            String::from_utf8_lossy(&stored.stdout)
+        );
+    }
+}
+
+#[tokio::test]
+async fn real_pass_helper_finds_a_stored_credential_and_reports_a_missing_one() {
+    let pass = PassStore::new();
+    let tmp = tempfile::tempdir().unwrap();
+    let docker = tmp.path().join("docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    let bin = pass.bin();
+    let secret = "PlantedPassSecret0123456789abcdef";
+    pass.store("127.0.0.1:5001", "testuser", secret);
     std::fs::write(
         docker.join("config.json"),
         r#"{"credHelpers": {"127.0.0.1:5001": "passwrap", "missing.example:443": "passwrap"}}"#,

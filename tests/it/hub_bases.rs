@@ -63,6 +63,17 @@ impl HubRig {
         self.ca.ca_pem_path().display().to_string()
     }
 
+    /// The `tags/list` requests the registry answered after the first `since` bytes of
+    /// its log.
+    fn tag_lists(&self, since: usize) -> usize {
+        let log = self.reg.log();
+        log.get(since..)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains("msg=\"response completed") && l.contains("/tags/list"))
+            .count()
+    }
+
     /// The methods of the manifest requests the registry answered (one "response
     /// completed" line each) after the first `since` bytes of its log (what the
     /// publisher wrote before is skipped).
@@ -124,6 +135,19 @@ fn docker_hub_base_images_are_looked_up_with_one_head_each_and_a_missing_tag_is_
     let tokens = hub.ts.requests();
     assert_eq!(tokens.len(), 1, "{report:#}");
     assert_eq!(hub.manifest_requests(since), ["HEAD", "HEAD"]);
+    // The 404 alone reads the tag list, once, with the same anonymous token: the
+    // nearest tag is suggested as for a registry the run checks.
+    assert_eq!(hub.tag_lists(since), 1, "{report:#}");
+    assert!(
+        text(&f["message"]).ends_with("→ HTTP 404. Tags (1): 3.20"),
+        "{f:#}"
+    );
+    assert!(
+        text(&f["fix"]).starts_with(
+            "The image comes from `FROM alpine:3.99` at Dockerfile:2: `3.99` is newer than every tag of its shape in docker.io/library/alpine: was it pushed yet? Push it before this step, or use the newest one, `3.20`: `alpine:3.20`."
+        ),
+        "{f:#}"
+    );
     // The anonymous pulls are still named, with the allowance read from those HEADs
     // (the real registry sends no ratelimit headers).
     let anonymous = all(&report, "REGISTRY_DOCKERHUB_ANONYMOUS");
@@ -133,8 +157,10 @@ fn docker_hub_base_images_are_looked_up_with_one_head_each_and_a_missing_tag_is_
         "{report:#}"
     );
 
-    // Both tags present: no finding about the base images, the same round trips.
+    // Both tags present: no finding about the base images, no tag list.
+    let since = hub.reg.log().len();
     let report = run_build(&c, "FROM alpine:3.20\n", "{}", &inputs);
+    assert_eq!(hub.tag_lists(since), 0, "{report:#}");
     assert!(all(&report, "CONTEXT_NOT_FOUND").is_empty(), "{report:#}");
     assert!(
         all(&report, "CRED_NOT_FOUND")

@@ -20,6 +20,7 @@ mod generated_docs;
 mod git_contexts;
 mod github_feedback;
 mod harness_selftest;
+mod helper_bases;
 mod host_install;
 mod hostile_files_and_streams;
 mod hostile_secrets;

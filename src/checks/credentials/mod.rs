@@ -6,6 +6,7 @@
 //! No secret ever reaches a finding or a verified fact: they name the source, the kind
 //! of credential, the user name and the expiry, never the value, a prefix or a length.
 
+mod base_hosts;
 mod messages;
 mod runner;
 
@@ -25,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
 pub use crate::docker::credential::{Credential, CredentialKind, HelperVia};
+pub use base_hosts::{BaseHostHelper, HelperOutcome, helper_for_host};
 pub(crate) use messages::{login_fix, sh_quote};
 
 /// The longest a single helper call may take.
@@ -347,13 +349,19 @@ fn find_helpers(
     programs
 }
 
+/// How long one helper call may take now: [`HELPER_TIMEOUT`], ending
+/// [`DEADLINE_MARGIN`] before the run's deadline.
+fn helper_timeout(ctx: &Ctx) -> Duration {
+    HELPER_TIMEOUT.min(ctx.remaining().saturating_sub(DEADLINE_MARGIN))
+}
+
 /// Runs each (helper, key) once, all at the same time, within the helper timeout.
 async fn run_helpers(
     ctx: &Ctx,
     helper_uses: &BTreeMap<(String, HelperVia), HelperUse>,
     programs: &BTreeMap<String, Result<PathBuf, Code>>,
 ) -> BTreeMap<(String, String), Call> {
-    let timeout = HELPER_TIMEOUT.min(ctx.remaining().saturating_sub(DEADLINE_MARGIN));
+    let timeout = helper_timeout(ctx);
     let mut calls: BTreeMap<(String, String), Call> = BTreeMap::new();
     let mut set = tokio::task::JoinSet::new();
     let mut started = std::collections::BTreeSet::new();

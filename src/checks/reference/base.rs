@@ -83,6 +83,12 @@ pub fn point_at_from(finding: &mut Finding, bases: &BaseImages, contexts: &[Cont
     if !taken {
         return;
     }
+    attribute_to_from(finding, base);
+}
+
+/// Places a finding about a base image at its `FROM` line: the message opens with
+/// [`from_line`] and the fix with the `FROM` it corrects.
+pub fn attribute_to_from(finding: &mut Finding, base: &BaseRef) {
     finding.location = Some(base.location.clone());
     finding.message = format!("{} {}", from_line(base), finding.message);
     finding.fix = format!(

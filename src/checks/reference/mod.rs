@@ -6,7 +6,7 @@
 mod base;
 mod messages;
 
-pub use base::{base_contexts, from_line, point_at_from};
+pub use base::{attribute_to_from, base_contexts, from_line, point_at_from};
 
 use super::Ctx;
 use crate::config::{Config, Registry};

@@ -27,7 +27,11 @@ pub(super) fn identity_short(identity: &Identity) -> String {
 /// A tag or digest the registry does not serve, as the request saw it.
 pub(super) struct MissingTag<'a> {
     pub(super) host: &'a str,
-    pub(super) target: &'a Target,
+    pub(super) repository: &'a str,
+    /// The reference as written (`host/repo:tag`), for the corrected one in the fix.
+    pub(super) written: &'a str,
+    /// The reference names a digest.
+    pub(super) by_digest: bool,
     pub(super) reference: &'a str,
     /// What the manifest request saw, one sentence.
     pub(super) seen: &'a str,
@@ -58,15 +62,14 @@ pub(super) fn refused_although_listed(
 
 /// CONTEXT_NOT_FOUND for a tag or digest, with the tags that exist and the nearest.
 pub(super) fn tag_not_found(missing: &MissingTag, tags: &[String], tag_note: &str) -> Finding {
-    let (host, target, reference, seen) = (
+    let (host, repo, reference, seen) = (
         missing.host,
-        missing.target,
+        missing.repository,
         missing.reference,
         missing.seen,
     );
-    let repo = &target.repository;
-    let reference_written = &target.info.reference;
-    let by_digest = target.info.digest.is_some();
+    let reference_written = missing.written;
+    let by_digest = missing.by_digest;
     let mut sorted = tags.to_vec();
     sorted.sort();
     let suggestion = crate::suggest::nearest_tag(reference, &sorted, 3);

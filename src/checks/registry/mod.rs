@@ -1106,7 +1106,9 @@ async fn not_found(
         }
         let missing = MissingTag {
             host,
-            target,
+            repository: repo,
+            written: &target.info.reference,
+            by_digest,
             reference,
             seen,
             refused,
@@ -1120,7 +1122,7 @@ async fn not_found(
 }
 
 /// The repository's tags (`None` when unreadable) and a note on a partial or failed list.
-async fn list_tags(
+pub(super) async fn list_tags(
     client: &Client,
     host: &str,
     repo: &str,

@@ -1,10 +1,13 @@
 //! Base images on registries the run does not check (P38): a `FROM` image on Docker
 //! Hub, another private registry, GHCR, MCR, quay… is pulled by the build with whatever
-//! the docker config holds for that host, or anonymously. Per host: one `/v2/` ping, one
-//! token for all its images (when the ping asks for one), then one manifest `HEAD` per
-//! image, all under the run's deadline. A missing image is CONTEXT_NOT_FOUND at its
-//! `FROM` line; a refusal without a credential is a warning naming the login the build
-//! needs; a registry that throttles the lookup (429, P49) is REGISTRY_THROTTLED.
+//! the docker config gives for that host (the helper it names, run once, or the file
+//! store's entry), or anonymously. Per host: one `/v2/` ping, one token for all its
+//! images (when the ping asks for one), then one manifest `HEAD` per image, all under
+//! the run's deadline. A missing image is CONTEXT_NOT_FOUND at its `FROM` line, with the
+//! nearest tags from one `tags/list` read (only then); a refusal without a credential is
+//! a warning naming the login the build needs; a credential the token endpoint refuses
+//! is CRED_REJECTED; a helper that is missing or fails is its HELPER_* finding at the
+//! `FROM` line; a registry that throttles the lookup (429, P49) is REGISTRY_THROTTLED.
 //!
 //! Docker Hub: a manifest `HEAD` is not counted as a pull ("a HEAD request doesn't
 //! count", https://docs.docker.com/docker-hub/usage/pulls/), and the same `HEAD` carries
@@ -14,6 +17,7 @@
 //! that probe.
 
 use super::Ctx;
+use crate::checks::credentials::{HelperOutcome, HostCredential, helper_for_host};
 use crate::docker::config::{self as docker_config, Load};
 use crate::docker::credential::{Credential, CredentialKind, Resolution};
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
@@ -78,6 +82,7 @@ pub async fn check(
     ctx: &Ctx,
     http: &Result<reqwest::Client, String>,
     by_host: BTreeMap<String, Vec<OtherBase>>,
+    known: &[HostCredential],
 ) -> (CheckReport, u32, Option<HubAllowance>) {
     let mut report = CheckReport::default();
     let mut hub = None;
@@ -88,16 +93,18 @@ pub async fn check(
         return (report, 0, hub);
     }
     let client = std::sync::Arc::new(ctx.registry_client(http.clone()));
+    let known = std::sync::Arc::new(known.to_vec());
     let mut tasks = tokio::task::JoinSet::new();
     for (host, images) in by_host {
-        let (ctx, client) = (ctx.clone(), client.clone());
+        let (ctx, client, known) = (ctx.clone(), client.clone(), known.clone());
         tasks.spawn(async move {
             if !is_docker_hub(&host) {
-                return check_host(&ctx, &client, &host, &images).await;
+                return check_host(&ctx, &client, &host, &images, &known).await;
             }
             // A Docker Hub that does not answer must not hold the whole run to its deadline.
             let budget = super::dockerhub::budget(&ctx);
-            match tokio::time::timeout(budget, check_host(&ctx, &client, &host, &images)).await {
+            let lookup = check_host(&ctx, &client, &host, &images, &known);
+            match tokio::time::timeout(budget, lookup).await {
                 Ok(done) => done,
                 Err(_) => {
                     let why = super::dockerhub::no_answer(budget);
@@ -131,20 +138,82 @@ fn names(images: &[OtherBase]) -> String {
         .join(", ")
 }
 
-/// The credential docker presents to `host`: the file store's entry (`Ok(None)`:
-/// anonymous), or `Err` naming the helper it would run (not run here).
-fn credential_for(ctx: &Ctx, host: &str) -> Result<Option<Credential>, String> {
+/// What the build presents to a host, and how messages name it.
+struct Presented {
+    credential: Option<Credential>,
+    /// "the docker config's username/password for ci", "username/password for ci from
+    /// helper `pass` (credHelpers)", "no credential (anonymous)".
+    who: String,
+    /// Why there is none, for CRED_NOT_FOUND: "the docker config holds none for h".
+    none: String,
+}
+
+/// Why a host's images are not looked up before any request.
+enum Stop {
+    /// A verified line.
+    Note(String),
+    /// The helper docker runs for the host is missing or fails: the build's pull fails.
+    Helper(Box<Finding>),
+}
+
+/// The credential docker presents to `host`: the file store's entry, the answer of the
+/// helper the docker config names for it (run once, or the credentials check's answer
+/// for the same key), or none (anonymous).
+async fn presented(ctx: &Ctx, host: &str, known: &[HostCredential]) -> Result<Presented, Stop> {
     let dir = &ctx.config.docker_config.dir;
-    match docker_config::load(dir, &ctx.secrets) {
-        Ok(Load::Loaded(config)) => match config.resolve(host) {
-            Resolution::File { entry, .. } => Ok(entry.credential()),
-            Resolution::None { .. } => Ok(None),
-            Resolution::Helper { name, .. } => Err(format!(
-                "the docker config names the credential helper `docker-credential-{name}` for it, which this lookup does not run"
-            )),
-        },
-        _ => Ok(None),
+    let anonymous = |none: String| Presented {
+        credential: None,
+        who: "no credential (anonymous)".to_string(),
+        none,
+    };
+    let file_none = format!("the docker config holds none for {host}");
+    let config = match docker_config::load(dir, &ctx.secrets) {
+        Ok(Load::Loaded(config)) => config,
+        _ => return Ok(anonymous(file_none)),
+    };
+    if let Some(helper) = helper_for_host(ctx, &config, host, known).await {
+        let origin = helper.describe();
+        return match helper.outcome {
+            HelperOutcome::Found(c) => Ok(Presented {
+                who: format!("{} from {origin}", c.describe()),
+                credential: Some(c),
+                none: String::new(),
+            }),
+            HelperOutcome::NoCredentials(why) => Ok(anonymous(format!(
+                "the docker config's {origin} is asked for {host} and {why}"
+            ))),
+            HelperOutcome::Failed(f) => Err(Stop::Helper(f)),
+            HelperOutcome::NotRun(why) => Err(Stop::Note(format!(
+                "the docker config names {origin} for it, which was not run: {why}"
+            ))),
+        };
     }
+    Ok(match config.resolve(host) {
+        Resolution::File { entry, .. } => match entry.credential() {
+            Some(c) => Presented {
+                who: format!("the docker config's {}", c.describe()),
+                credential: Some(c),
+                none: String::new(),
+            },
+            None => anonymous(file_none),
+        },
+        _ => anonymous(file_none),
+    })
+}
+
+/// A helper finding about `host`, at the first `FROM` on it, naming its images.
+fn helper_at_from(mut f: Finding, images: &[OtherBase], names: &str) -> Finding {
+    let Some(first) = images.first() else {
+        return f;
+    };
+    f.message = format!(
+        "{} The build pulls {names} with the credential docker asks this helper for. {}",
+        super::super::reference::from_line(&first.base),
+        f.message
+    );
+    let l = &first.base.location;
+    f.about(first.base.image.clone())
+        .at(l.file.clone(), l.line, l.column)
 }
 
 async fn check_host(
@@ -152,6 +221,7 @@ async fn check_host(
     client: &Client,
     host: &str,
     images: &[OtherBase],
+    known: &[HostCredential],
 ) -> (CheckReport, Option<HubAllowance>) {
     let mut report = CheckReport::default();
     let names = names(images);
@@ -165,12 +235,20 @@ async fn check_host(
             hub.then(|| ctx.docker_hub_login.as_ref().map(|l| format!("({l})")))
                 .flatten()
         });
-    let credential = match credential_for(ctx, host) {
-        Ok(c) => c,
-        Err(why) => {
+    let Presented {
+        credential,
+        who,
+        none,
+    } = match presented(ctx, host, known).await {
+        Ok(p) => p,
+        Err(Stop::Note(why)) => {
             report.verified(format!(
                 "base images on {host} ({names}) not looked up: {why}"
             ));
+            return (report, None);
+        }
+        Err(Stop::Helper(f)) => {
+            report.push(helper_at_from(*f, images, &names));
             return (report, None);
         }
     };
@@ -182,10 +260,6 @@ async fn check_host(
     }
     // Docker Hub's anonymous allowance rides on these lookups' answers.
     let anonymous_hub = hub && credential.is_none();
-    let who = match &credential {
-        Some(c) => format!("the docker config's {}", c.describe()),
-        None => "no credential (anonymous)".to_string(),
-    };
     let ping = match client.ping(host).await {
         Ok(p) => p,
         // Docker Hub is often reached through the daemon's `registry-mirrors`, so its
@@ -210,6 +284,12 @@ async fn check_host(
                 .findings
                 .extend(throttled(ctx, client, host, &hit, &reply));
             return (report, anonymous_hub.then_some(Err(seen)));
+        }
+        Err(NotLookedUp::Rejected { realm, reply }) => {
+            if let Some(f) = rejected(host, images, &names, &realm, &reply, &who) {
+                report.push(f);
+            }
+            return (report, None);
         }
         Err(NotLookedUp::Why(why)) => {
             report.verified(format!(
@@ -263,8 +343,10 @@ async fn check_host(
                 image.base.image,
                 image.base.location.file_line()
             )),
-            404 => report.push(missing(host, image, &seen)),
-            401 | 403 if credential.is_none() => report.push(login_needed(host, image, &seen)),
+            404 => report.push(not_found(client, host, image, &auth, &seen).await),
+            401 | 403 if credential.is_none() => {
+                report.push(login_needed(host, image, &seen, &none))
+            }
             401 | 403 => report.push(refused(host, image, &seen, &who)),
             _ => report.verified(format!(
                 "base image `{}` on {host}: {seen}, not judged",
@@ -320,6 +402,11 @@ fn net(e: &NetError) -> String {
 enum NotLookedUp {
     /// The ping or the token request was throttled (429): the answer and what was seen.
     Throttled(Box<Reply>, String),
+    /// The token endpoint refused the credential (4xx): docker's pull is refused too.
+    Rejected {
+        realm: String,
+        reply: Box<Reply>,
+    },
     Why(String),
 }
 
@@ -371,7 +458,11 @@ async fn authorise(
                     // An anonymous token refused: the manifest answer says the rest.
                     Err(_) if credential.is_none() => Ok(Auth::None),
                     Err(TokenError::Net(e)) => Err(net(&e).into()),
-                    Err(TokenError::Refused(r) | TokenError::Unexpected(r)) => Err(format!(
+                    Err(TokenError::Refused(r)) => Err(NotLookedUp::Rejected {
+                        realm: realm.clone(),
+                        reply: Box::new(r),
+                    }),
+                    Err(TokenError::Unexpected(r)) => Err(format!(
                         "the token endpoint answered {} for the docker config's credential",
                         r.describe()
                     )
@@ -401,6 +492,36 @@ fn finding(
     Finding::new(CheckId::Registry, code, severity, title, message, fix)
         .about(image.base.image.clone())
         .at(l.file.clone(), l.line, l.column)
+}
+
+/// CONTEXT_NOT_FOUND for a 404: with the repository's tags and the nearest ones, as
+/// for a registry the run checks (one `tags/list` read, with the same auth, paginated
+/// and bounded the same way), else without them.
+async fn not_found(
+    client: &Client,
+    host: &str,
+    image: &OtherBase,
+    auth: &Auth,
+    seen: &str,
+) -> Finding {
+    let (tags, tag_note) = super::list_tags(client, host, &image.repository, auth).await;
+    let Some(tags) = tags else {
+        return missing(host, image, seen);
+    };
+    let tag = super::messages::MissingTag {
+        host,
+        repository: &image.repository,
+        written: &image.base.image,
+        by_digest: image.reference.starts_with("sha256:"),
+        reference: &image.reference,
+        seen,
+        refused: false,
+        pull_proven: false,
+    };
+    let mut f =
+        super::messages::tag_not_found(&tag, &tags, &tag_note).about(image.base.image.clone());
+    super::super::reference::attribute_to_from(&mut f, &image.base);
+    f
 }
 
 fn missing(host: &str, image: &OtherBase, seen: &str) -> Finding {
@@ -442,14 +563,14 @@ fn login_step(host: &str) -> String {
     )
 }
 
-fn login_needed(host: &str, image: &OtherBase, seen: &str) -> Finding {
+fn login_needed(host: &str, image: &OtherBase, seen: &str, none: &str) -> Finding {
     finding(
         Code::CRED_NOT_FOUND,
         Severity::Warning,
         image,
         format!("base image `{}` needs a login to {host}", image.base.image),
         format!(
-            "{seen} without a credential: the docker config holds none for {host} and no step of the job logs in to it, so the build pulls anonymously and is refused (or the image does not exist: a registry that refuses anonymous reads does not say which)."
+            "{seen} without a credential: {none} and no step of the job logs in to it, so the build pulls anonymously and is refused (or the image does not exist: a registry that refuses anonymous reads does not say which)."
         ),
         format!("Log in to {host} with {}", login_step(host)),
     )
@@ -471,6 +592,34 @@ fn refused(host: &str, image: &OtherBase, seen: &str, who: &str) -> Finding {
             login_step(host)
         ),
     )
+}
+
+/// CRED_REJECTED: the token endpoint of a `FROM` image's registry refused the
+/// credential docker presents there, at the first `FROM` on it.
+fn rejected(
+    host: &str,
+    images: &[OtherBase],
+    names: &str,
+    realm: &str,
+    reply: &Reply,
+    who: &str,
+) -> Option<Finding> {
+    let first = images.first()?;
+    Some(finding(
+        Code::CRED_REJECTED,
+        Severity::Error,
+        first,
+        format!("{host} refused the credential docker would use"),
+        format!(
+            "The token endpoint {} refused {who}: {}. The build presents the same credential to pull {names} and is refused (`unauthorized`).",
+            registry::wire::shorten(realm, 200),
+            reply.describe()
+        ),
+        format!(
+            "Replace the credential docker holds for {host} (a wrong or rotated password, an expired token), with {}",
+            login_step(host)
+        ),
+    ))
 }
 
 /// Upstreams an ACR artifact cache rule can pull through, by their login servers
