@@ -913,4 +913,58 @@ mod tests {
             Form::Git(_)
         ));
     }
+
+    #[test]
+    fn the_contents_api_of_a_repository_host() {
+        let gh = Some("https://github.com");
+        assert_eq!(
+            github_api_root("GitHub.com", None, None).as_deref(),
+            Some("https://api.github.com")
+        );
+        assert_eq!(
+            github_api_root("github.com", gh, Some("http://127.0.0.1:9/")).as_deref(),
+            Some("http://127.0.0.1:9")
+        );
+        let ghes = Some("https://ghe.example");
+        let api = Some("https://ghe.example/api/v3");
+        assert_eq!(
+            github_api_root("ghe.example", ghes, api).as_deref(),
+            Some("https://ghe.example/api/v3")
+        );
+        // On a GHES run, github.com is still served by api.github.com.
+        assert_eq!(
+            github_api_root("github.com", ghes, api).as_deref(),
+            Some("https://api.github.com")
+        );
+        assert_eq!(github_api_root("gitlab.com", None, None), None);
+        let (url, repo) = contents_url(
+            "https://ghe.example/api/v3",
+            "https://ghe.example/octo/lib.git",
+            ".gitmodules",
+            Some("release/1 &x"),
+        )
+        .expect("a repository URL");
+        assert_eq!(repo, "octo/lib");
+        assert_eq!(
+            url.as_str(),
+            "https://ghe.example/api/v3/repos/octo/lib/contents/.gitmodules?ref=release%2F1+%26x"
+        );
+        assert_eq!(
+            contents_url(
+                "https://api.github.com",
+                "https://github.com/a/b/c.git",
+                ".gitmodules",
+                None
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn the_json_form_of_a_file_is_decoded() {
+        let body = br#"{"type":"file","encoding":"base64","content":"W3N1Ym1v\nZHVsZV0=\n"}"#;
+        assert_eq!(base64_content(body), Some(b"[submodule]".to_vec()));
+        assert_eq!(base64_content(br#"[{"type":"dir"}]"#), None);
+        assert_eq!(base64_content(b"not json"), None);
+    }
 }

@@ -2857,4 +2857,17 @@ mod tests {
             vec!["\u{fffd}${{ env.A }}\u{fffd}", "b", "\u{fffd}}}"]
         );
     }
+
+    #[test]
+    fn only_a_bare_variable_or_one_expression_is_traced() {
+        assert_eq!(variable_name("$PAT"), Some("PAT"));
+        assert_eq!(variable_name(" ${GIT_TOKEN} "), Some("GIT_TOKEN"));
+        assert_eq!(variable_name("${{ secrets.X }}"), None);
+        assert_eq!(variable_name("$(cat f)"), None);
+        assert_eq!(variable_name("${PAT:-x}"), None);
+        assert_eq!(variable_name("$1"), None);
+        assert!(whole_expression(" ${{ secrets.GIT_PAT }} "));
+        assert!(!whole_expression("ghp_${{ secrets.GIT_PAT }}"));
+        assert!(!whole_expression("${{ secrets.A }}${{ secrets.B }}"));
+    }
 }
