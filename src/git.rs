@@ -433,81 +433,87 @@ pub async fn list_refs_as(
 }
 
 async fn list(http: &reqwest::Client, repo: &str, auth: Option<&Basic>) -> Listing {
-    let mut url = listing_url(repo);
-    let host = |u: &str| {
-        Url::parse(u)
-            .ok()
-            .and_then(|u| u.host_str().map(str::to_string))
+    let Ok(url) = Url::parse(&listing_url(repo)) else {
+        return Listing::Failed {
+            why: "the repository URL is not a URL".into(),
+        };
     };
-    let home = host(&url);
+    let response = match get_following(http, url, |request, home| match auth {
+        Some(auth) if home => request.basic_auth(&auth.user, Some(&auth.password)),
+        _ => request,
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(why) => return Listing::Failed { why },
+    };
+    let status = response.status().as_u16();
+    if matches!(status, 401 | 403 | 404) {
+        return Listing::Refused { status };
+    }
+    if status != 200 {
+        return Listing::Failed {
+            why: format!("answered {status}"),
+        };
+    }
+    let content_type = response
+        .headers()
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let body = match crate::http::read_capped(response, crate::http::MAX_BODY).await {
+        Ok(b) => b,
+        Err(e) => return Listing::Failed { why: e.to_string() },
+    };
+    if !content_type.starts_with(ADVERTISEMENT) {
+        let shown = if content_type.is_empty() {
+            "no content type".to_string()
+        } else {
+            format!("`{}`", clip(&content_type))
+        };
+        return Listing::NotGit {
+            why: format!("answered 200 with {shown}, not `{ADVERTISEMENT}`"),
+        };
+    }
+    match parse_advertisement(&body) {
+        Ok(refs) => Listing::Refs(refs),
+        Err(e) => Listing::NotGit {
+            why: format!("answered a body that is not a ref advertisement: {e}"),
+        },
+    }
+}
+
+/// `GET url`, following up to [`MAX_REDIRECTS`] redirects (a renamed repository answers
+/// 301 to its new URL); `prepare` adds what a request carries, told whether it goes to
+/// the first URL's host (credentials go there only, as git sends them). The first
+/// answer that is not a redirect, or why there is none.
+async fn get_following(
+    http: &reqwest::Client,
+    mut url: Url,
+    prepare: impl Fn(reqwest::RequestBuilder, bool) -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, String> {
+    let home = url.host_str().map(str::to_string);
     for _ in 0..=MAX_REDIRECTS {
-        let mut request = http.get(&url);
-        if let Some(auth) = auth.filter(|_| host(&url) == home) {
-            request = request.basic_auth(&auth.user, Some(&auth.password));
+        let same_host = url.host_str().map(str::to_string) == home;
+        let response = prepare(http.get(url.clone()), same_host)
+            .send()
+            .await
+            .map_err(|e| crate::http::error_chain(&e))?;
+        if !response.status().is_redirection() {
+            return Ok(response);
         }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return Listing::Failed {
-                    why: crate::http::error_chain(&e),
-                };
-            }
-        };
-        let status = response.status().as_u16();
-        if response.status().is_redirection() {
-            let next = Url::parse(&url)
-                .ok()
-                .and_then(|u| crate::http::redirect_location(&u, response.headers()));
-            match next {
-                Some(next) => {
-                    url = next.to_string();
-                    continue;
-                }
-                _ => {
-                    return Listing::Failed {
-                        why: format!("answered {status} without a usable Location"),
-                    };
-                }
+        match crate::http::redirect_location(&url, response.headers()) {
+            Some(next) => url = next,
+            None => {
+                return Err(format!(
+                    "answered {} without a usable Location",
+                    response.status().as_u16()
+                ));
             }
         }
-        if matches!(status, 401 | 403 | 404) {
-            return Listing::Refused { status };
-        }
-        if status != 200 {
-            return Listing::Failed {
-                why: format!("answered {status}"),
-            };
-        }
-        let content_type = response
-            .headers()
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .to_string();
-        let body = match crate::http::read_capped(response, crate::http::MAX_BODY).await {
-            Ok(b) => b,
-            Err(e) => return Listing::Failed { why: e.to_string() },
-        };
-        if !content_type.starts_with(ADVERTISEMENT) {
-            let shown = if content_type.is_empty() {
-                "no content type".to_string()
-            } else {
-                format!("`{}`", clip(&content_type))
-            };
-            return Listing::NotGit {
-                why: format!("answered 200 with {shown}, not `{ADVERTISEMENT}`"),
-            };
-        }
-        return match parse_advertisement(&body) {
-            Ok(refs) => Listing::Refs(refs),
-            Err(e) => Listing::NotGit {
-                why: format!("answered a body that is not a ref advertisement: {e}"),
-            },
-        };
     }
-    Listing::Failed {
-        why: format!("more than {MAX_REDIRECTS} redirects"),
-    }
+    Err(format!("more than {MAX_REDIRECTS} redirects"))
 }
 
 /// A submodule declared in `.gitmodules` (gitmodules(5)).
@@ -674,93 +680,74 @@ async fn github_file_now(
     token: Option<&str>,
     cap: usize,
 ) -> RepoFile {
-    let mut url = url.clone();
-    let home = url.host_str().map(str::to_string);
-    for _ in 0..=MAX_REDIRECTS {
-        let mut request = http
-            .get(url.clone())
+    let response = match get_following(http, url.clone(), |request, home| {
+        let request = request
             .header(reqwest::header::ACCEPT, RAW)
             .header("X-GitHub-Api-Version", "2022-11-28");
-        if let Some(token) = token.filter(|_| url.host_str().map(str::to_string) == home) {
-            request = request.bearer_auth(token);
+        match token {
+            Some(token) if home => request.bearer_auth(token),
+            _ => request,
         }
-        let response = match request.send().await {
-            Ok(r) => r,
-            Err(e) => {
-                return RepoFile::Failed {
-                    why: crate::http::error_chain(&e),
-                };
-            }
-        };
-        let status = response.status().as_u16();
-        if response.status().is_redirection() {
-            match crate::http::redirect_location(&url, response.headers()) {
-                Some(next) => {
-                    url = next;
-                    continue;
-                }
-                None => {
-                    return RepoFile::Failed {
-                        why: format!("answered {status} without a usable Location"),
-                    };
-                }
-            }
+    })
+    .await
+    {
+        Ok(r) => r,
+        Err(why) => return RepoFile::Failed { why },
+    };
+    let status = response.status().as_u16();
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    match status {
+        404 => return RepoFile::Absent,
+        401 | 403 | 429 => {
+            let why = if header("x-ratelimit-remaining") == "0" {
+                "the API's rate limit is spent (x-ratelimit-remaining: 0)".to_string()
+            } else if status == 429 {
+                "too many requests: a secondary rate limit".to_string()
+            } else if status == 401 {
+                "the token was not accepted".to_string()
+            } else {
+                "access refused".to_string()
+            };
+            return RepoFile::Refused { status, why };
         }
-        let header = |name: &str| {
-            response
-                .headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .trim()
-                .to_string()
-        };
-        match status {
-            404 => return RepoFile::Absent,
-            401 | 403 | 429 => {
-                let why = if status == 429 || header("x-ratelimit-remaining") == "0" {
-                    "the API's rate limit is spent (x-ratelimit-remaining: 0)".to_string()
-                } else if status == 401 {
-                    "the token was not accepted".to_string()
-                } else {
-                    "access refused".to_string()
-                };
-                return RepoFile::Refused { status, why };
-            }
-            200 => {}
-            _ => {
-                return RepoFile::Failed {
-                    why: format!("answered {status}"),
-                };
-            }
+        200 => {}
+        _ => {
+            return RepoFile::Failed {
+                why: format!("answered {status}"),
+            };
         }
-        let json = header("content-type").starts_with("application/json");
-        // The JSON form carries the bytes in base64, a third larger, with line breaks.
-        let read_cap = if json { cap * 2 } else { cap };
-        let body = match crate::http::read_capped(response, read_cap).await {
-            Ok(b) => b,
-            Err(e) => return RepoFile::Failed { why: e.to_string() },
-        };
-        let bytes = if json {
-            base64_content(&body)
-        } else {
-            Some(body)
-        };
-        return match bytes {
-            Some(b) if b.len() <= cap => RepoFile::Found(b),
-            Some(_) => RepoFile::Failed {
-                why: format!(
-                    "answered a file larger than {}",
-                    crate::http::describe_cap(cap)
-                ),
-            },
-            None => RepoFile::Failed {
-                why: "answered JSON without a file's base64 `content`".into(),
-            },
-        };
     }
-    RepoFile::Failed {
-        why: format!("more than {MAX_REDIRECTS} redirects"),
+    let json = header("content-type").starts_with("application/json");
+    // The JSON form carries the bytes in base64, a third larger, with line breaks.
+    let read_cap = if json { cap * 2 } else { cap };
+    let body = match crate::http::read_capped(response, read_cap).await {
+        Ok(b) => b,
+        Err(e) => return RepoFile::Failed { why: e.to_string() },
+    };
+    let bytes = if json {
+        base64_content(&body)
+    } else {
+        Some(body)
+    };
+    match bytes {
+        Some(b) if b.len() <= cap => RepoFile::Found(b),
+        Some(_) => RepoFile::Failed {
+            why: format!(
+                "answered a file larger than {}",
+                crate::http::describe_cap(cap)
+            ),
+        },
+        None => RepoFile::Failed {
+            why: "answered JSON without a file's base64 `content`".into(),
+        },
     }
 }
 

@@ -386,6 +386,28 @@ fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process::Output {
     command.output().unwrap()
 }
 
+/// The level and properties of the annotation for `code` in a run that failed, and the
+/// run's output without the runner's mask requests (where no secret may show).
+fn failed_with(
+    out: &std::process::Output,
+    code: &str,
+) -> (String, BTreeMap<String, String>, String) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let (level, props) = crate::workflow_e2e::annotations(&stdout)
+        .into_iter()
+        .find(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))
+        .unwrap_or_else(|| panic!("no {code} annotation:\n{stdout}"));
+    let shown = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (level, props, shown)
+}
+
 #[test]
 fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
     let repo = bare_repository();
@@ -1061,32 +1083,16 @@ fn the_binary_judges_the_token_acr_preflight_is_given_and_masks_it() {
             ),
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    let found = crate::workflow_e2e::annotations(&stdout);
-    let (level, _) = found
-        .iter()
-        .find(|(_, p)| {
-            p.get("title")
-                .is_some_and(|t| t.starts_with("CONTEXT_GIT_TOKEN_REFUSED"))
-        })
-        .unwrap_or_else(|| panic!("no CONTEXT_GIT_TOKEN_REFUSED annotation:\n{stdout}"));
+    let (level, _, shown) = failed_with(&out, "CONTEXT_GIT_TOKEN_REFUSED");
     assert_eq!(level, "error");
     let request = &github.server.requests()[0];
     assert!(request.header("Authorization").is_some(), "{request:?}");
     // The token reaches the runner only as a mask request.
-    let masked = stdout
+    let masked = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .chain(stderr.lines())
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
         .any(|l| l == format!("::add-mask::{STALE_TOKEN}"));
-    assert!(masked, "{stdout}\n{stderr}");
-    let shown: String = stdout
-        .lines()
-        .chain(stderr.lines())
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    assert!(masked, "{shown}");
     assert!(!shown.contains(STALE_TOKEN), "{shown}");
 }
 
@@ -1435,27 +1441,8 @@ fn the_binary_judges_a_token_held_in_a_script_variable_and_masks_it() {
             ("GIT_PAT", STALE_TOKEN.to_string()),
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    let found = crate::workflow_e2e::annotations(&stdout);
-    let (_, props) = found
-        .iter()
-        .find(|(_, p)| {
-            p.get("title")
-                .is_some_and(|t| t.starts_with("CONTEXT_GIT_TOKEN_REFUSED"))
-        })
-        .unwrap_or_else(|| panic!("no CONTEXT_GIT_TOKEN_REFUSED annotation:\n{stdout}"));
-    assert_eq!(
-        props.get("line").map(String::as_str),
-        Some("12"),
-        "{stdout}"
-    );
-    let shown: String = stdout
-        .lines()
-        .chain(stderr.lines())
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let (level, props, shown) = failed_with(&out, "CONTEXT_GIT_TOKEN_REFUSED");
+    assert_eq!(level, "error");
+    assert_eq!(props.get("line").map(String::as_str), Some("12"), "{shown}");
     assert!(!shown.contains(STALE_TOKEN), "{shown}");
 }
