@@ -480,6 +480,17 @@ pub struct Found {
     pub switches: Vec<BuilderSwitch>,
     /// `run:` scripts that hand an ARM-audience Entra token to a registry.
     pub arm_tokens: Vec<ArmTokenStep>,
+    /// Variables scripts write to `$GITHUB_ENV` (`echo "NAME=value" >> "$GITHUB_ENV"`),
+    /// which the job's later steps see.
+    pub github_env: Vec<EnvWrite>,
+}
+
+/// One `NAME=value` a step's script writes to `$GITHUB_ENV`, the value as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvWrite {
+    pub name: String,
+    pub value: String,
+    pub step: StepRef,
 }
 
 /// A step whose script gets an Entra token with the Azure CLI's default (ARM) audience
@@ -1744,13 +1755,31 @@ impl<'i> StepScan<'i, '_> {
                 break;
             };
             let env = |e: &super::model::Env| e.get(&name).map(|v| v.value.clone());
+            // As the shell sees it: the script's own assignment, the step's `env:`, an
+            // earlier step's `$GITHUB_ENV` write, the job's and the workflow's `env:`.
+            let written = || {
+                self.found
+                    .github_env
+                    .iter()
+                    .rev()
+                    .find(|w| w.name == name && w.step.index < self.step_ref.index)
+                    .map(|w| {
+                        let at =
+                            format!("written to $GITHUB_ENV by the step at line {}", w.step.line);
+                        (w.value.clone(), at)
+                    })
+            };
             let found = match self.script_sources.get(&name) {
-                Some(v) => Some((v.clone(), "set by the script")),
+                Some(v) => Some((v.clone(), "set by the script".to_string())),
                 None => env(&self.step.env)
-                    .map(|v| (v, "of the step's `env:`"))
-                    .or_else(|| env(&self.input.job.env).map(|v| (v, "of the job's `env:`")))
+                    .map(|v| (v, "of the step's `env:`".to_string()))
+                    .or_else(written)
                     .or_else(|| {
-                        env(&self.input.workflow.env).map(|v| (v, "of the workflow's `env:`"))
+                        env(&self.input.job.env).map(|v| (v, "of the job's `env:`".to_string()))
+                    })
+                    .or_else(|| {
+                        env(&self.input.workflow.env)
+                            .map(|v| (v, "of the workflow's `env:`".to_string()))
                     }),
             };
             let Some((value, at)) = found else {
@@ -1853,6 +1882,24 @@ impl<'i> StepScan<'i, '_> {
             return;
         }
         let lit = |k: usize| words.get(k).and_then(Word::literal).unwrap_or_default();
+        // `echo "NAME=value" >> "$GITHUB_ENV"`: the redirection's target is the last word.
+        let to_github_env = words.last().is_some_and(|w| {
+            matches!(w.parts.as_slice(), [shell::Part::Var { name, .. }] if name == "GITHUB_ENV")
+        });
+        if to_github_env && matches!(lit(i).as_str(), "echo" | "printf") {
+            for w in &words[i + 1..words.len() - 1] {
+                if let Some((name, value)) =
+                    source(w).filter(|(n, _)| variable_name(&format!("${n}")) == Some(n))
+                {
+                    self.found.github_env.push(EnvWrite {
+                        name,
+                        value,
+                        step: self.step_ref.clone(),
+                    });
+                }
+            }
+            return;
+        }
         if matches!(
             lit(i).as_str(),
             "export" | "declare" | "local" | "readonly" | "typeset"

@@ -1352,6 +1352,13 @@ fn a_token_variable_set_from_a_secret_acr_preflight_receives_lists_the_refs() {
         "{:?}",
         found.findings
     );
+    // An earlier step writes it to $GITHUB_ENV.
+    let found = run_git_yaml(
+        github.config(),
+        &with_preflight_env(PASS_GIT_PAT, GITHUB_ENV_STEPS),
+        &[("GIT_PAT", GOOD_TOKEN)],
+    );
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
     // The secret written in the URL itself resolves the same way.
     let steps = acr_build("https://${{ secrets.GIT_PAT }}@github.com/octo/shop.git#main");
     let found = run_git_yaml(
@@ -1366,8 +1373,11 @@ fn a_token_variable_set_from_a_secret_acr_preflight_receives_lists_the_refs() {
         .iter()
         .filter(|r| r.header("Authorization").is_some())
         .count();
-    assert_eq!(authorized, 4, "every listing above was made with the token");
+    assert_eq!(authorized, 5, "every listing above was made with the token");
 }
+
+/// A step writes the token to $GITHUB_ENV; the next one builds with it.
+const GITHUB_ENV_STEPS: &str = "      - run: echo \"GIT_TOKEN=${{ secrets.GIT_PAT }}\" >> \"$GITHUB_ENV\"\n      - run: az acr build --registry myreg --image app:v1 https://x:$GIT_TOKEN@github.com/octo/shop.git#main\n";
 
 #[test]
 fn a_token_variable_from_a_secret_acr_preflight_lacks_is_unseen_naming_both() {
@@ -1396,6 +1406,21 @@ fn a_token_variable_from_a_secret_acr_preflight_lacks_is_unseen_naming_both() {
     assert!(
         f[0].message
             .contains("`${{ secrets.GIT_PAT }}` through `$GIT_TOKEN` (of the step's `env:`)"),
+        "{}",
+        f[0].message
+    );
+    // From an earlier step's $GITHUB_ENV.
+    let found = run_git_yaml(
+        github.config(),
+        &with_preflight_env("", GITHUB_ENV_STEPS),
+        &[],
+    );
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_UNSEEN);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].message.contains(
+            "`${{ secrets.GIT_PAT }}` through `$GIT_TOKEN` (written to $GITHUB_ENV by the step at line 8)"
+        ),
         "{}",
         f[0].message
     );
