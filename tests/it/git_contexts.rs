@@ -386,6 +386,14 @@ fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process::Output {
     command.output().unwrap()
 }
 
+/// The level and properties of the annotation for `code` the binary printed.
+fn annotation(stdout: &str, code: &str) -> (String, BTreeMap<String, String>) {
+    crate::workflow_e2e::annotations(stdout)
+        .into_iter()
+        .find(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))
+        .unwrap_or_else(|| panic!("no {code} annotation:\n{stdout}"))
+}
+
 /// The level and properties of the annotation for `code` in a run that failed, and the
 /// run's output without the runner's mask requests (where no secret may show).
 fn failed_with(
@@ -395,10 +403,7 @@ fn failed_with(
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    let (level, props) = crate::workflow_e2e::annotations(&stdout)
-        .into_iter()
-        .find(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))
-        .unwrap_or_else(|| panic!("no {code} annotation:\n{stdout}"));
+    let (level, props) = annotation(&stdout, code);
     let shown = stdout
         .lines()
         .chain(stderr.lines())
@@ -1209,6 +1214,34 @@ fn submodules_of_another_github_repository_are_read_at_the_contexts_ref() {
         "{:?}",
         found.verified
     );
+}
+
+#[test]
+fn the_binary_warns_of_another_repositorys_ssh_submodule() {
+    let api = contents_api(raw_file(&submodule(
+        "vendor/dep",
+        "git@github.com:octo/dep.git",
+    )));
+    let (hosts, _repo, _) = other_repository(&api);
+    let out = run_binary(
+        &docker_build("https://github.com/octo/lib.git#main"),
+        &[
+            (
+                "INPUT_RESOLVE",
+                format!("github.com={}", hosts.server.addr()),
+            ),
+            (
+                "INPUT_CA-FILE",
+                hosts.ca.ca_pem_path().display().to_string(),
+            ),
+            ("GITHUB_API_URL", api.url()),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (level, props) = annotation(&stdout, "CONTEXT_GIT_SUBMODULES");
+    assert_eq!(level, "warning");
+    assert_eq!(props.get("line").map(String::as_str), Some("8"), "{stdout}");
+    assert_eq!(api.hits(), 1);
 }
 
 #[test]
