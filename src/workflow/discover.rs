@@ -480,6 +480,17 @@ pub struct Found {
     pub switches: Vec<BuilderSwitch>,
     /// `run:` scripts that hand an ARM-audience Entra token to a registry.
     pub arm_tokens: Vec<ArmTokenStep>,
+    /// Variables scripts write to `$GITHUB_ENV` (`echo "NAME=value" >> "$GITHUB_ENV"`),
+    /// which the job's later steps see.
+    pub github_env: Vec<EnvWrite>,
+}
+
+/// One `NAME=value` a step's script writes to `$GITHUB_ENV`, the value as written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EnvWrite {
+    pub name: String,
+    pub value: String,
+    pub step: StepRef,
 }
 
 /// A step whose script gets an Entra token with the Azure CLI's default (ARM) audience
@@ -580,6 +591,7 @@ pub fn discover(input: &Input<'_>) -> Found {
             after: input.preflight.is_none_or(|p| step.index > p),
             as_root: false,
             inline_config: None,
+            script_sources: HashMap::new(),
             found: &mut found,
         };
         if Some(step.index) == input.preflight {
@@ -617,6 +629,9 @@ struct StepScan<'i, 'f> {
     as_root: bool,
     /// The docker config the shell command being scanned names for itself.
     inline_config: Option<InlineConfig>,
+    /// The variables the step's script has set so far, each with its value as written
+    /// (`PAT` → `${{ secrets.GIT_PAT }}`): a token read from one is traced back to it.
+    script_sources: HashMap<String, String>,
     found: &'f mut Found,
 }
 
@@ -1137,6 +1152,7 @@ impl<'i> StepScan<'i, '_> {
                 Err(u) => super::ContextToken::Unseen {
                     written: u.written,
                     reason: u.reason,
+                    through: None,
                 },
             });
         self.set_build_inputs(BuildInputs {
@@ -1696,6 +1712,105 @@ impl<'i> StepScan<'i, '_> {
         });
     }
 
+    /// `inputs` with a context token acr-preflight could not read traced further: see
+    /// [`StepScan::trace_token`].
+    fn traced(&self, mut inputs: BuildInputs) -> BuildInputs {
+        if let Some(super::ContextToken::Unseen {
+            written, reason, ..
+        }) = &inputs.context_token
+        {
+            inputs.context_token = Some(self.trace_token(written, reason));
+        }
+        inputs
+    }
+
+    /// A token the build reads its context with, written as `written` (`$PAT`,
+    /// `${{ secrets.GIT_PAT }}`), which did not resolve for `reason`. A shell variable
+    /// is traced to the value it holds: the script's own assignments before the build
+    /// (`PAT=${{ secrets.GIT_PAT }}`, `export PAT="…"`), then the step's, job's and
+    /// workflow's `env:`, as the shell sees them. A value that is one `${{ … }}` is then
+    /// read as [`Scope::secret`] reads it: known when acr-preflight's own step receives
+    /// the same secret. Anything else (a command substitution, a file, a variable set
+    /// nowhere in the file) is not traced.
+    fn trace_token(&self, written: &str, reason: &str) -> super::ContextToken {
+        /// Variables followed from one to the next, at most.
+        const HOPS: usize = 8;
+        let scope = self.scope();
+        let mut current = written.trim().to_string();
+        let mut through: Option<String> = None;
+        let mut set_by = String::new();
+        let mut first = current.clone();
+        for _ in 0..=HOPS {
+            if whole_expression(&current) {
+                return match scope.secret(&current) {
+                    Ok(value) => super::ContextToken::Known(value),
+                    Err(u) => super::ContextToken::Unseen {
+                        written: u.written,
+                        reason: u.reason,
+                        through,
+                    },
+                };
+            }
+            let Some(name) = variable_name(&current).map(str::to_string) else {
+                break;
+            };
+            let env = |e: &super::model::Env| e.get(&name).map(|v| v.value.clone());
+            // As the shell sees it: the script's own assignment, the step's `env:`, an
+            // earlier step's `$GITHUB_ENV` write, the job's and the workflow's `env:`.
+            let written = || {
+                self.found
+                    .github_env
+                    .iter()
+                    .rev()
+                    .find(|w| w.name == name && w.step.index < self.step_ref.index)
+                    .map(|w| {
+                        let at =
+                            format!("written to $GITHUB_ENV by the step at line {}", w.step.line);
+                        (w.value.clone(), at)
+                    })
+            };
+            let found = match self.script_sources.get(&name) {
+                Some(v) => Some((v.clone(), "set by the script".to_string())),
+                None => env(&self.step.env)
+                    .map(|v| (v, "of the step's `env:`".to_string()))
+                    .or_else(written)
+                    .or_else(|| {
+                        env(&self.input.job.env).map(|v| (v, "of the job's `env:`".to_string()))
+                    })
+                    .or_else(|| {
+                        env(&self.input.workflow.env)
+                            .map(|v| (v, "of the workflow's `env:`".to_string()))
+                    }),
+            };
+            let Some((value, at)) = found else {
+                break;
+            };
+            if through.is_none() {
+                first = current.clone();
+                through = Some(format!("`{current}` ({at})"));
+            }
+            set_by = format!("`{current}` is {at}");
+            current = value.trim().to_string();
+        }
+        let shown: String = current
+            .chars()
+            .filter(|c| !c.is_control())
+            .take(80)
+            .collect();
+        let reason = if set_by.is_empty() {
+            format!("not traced: {reason}")
+        } else {
+            format!(
+                "not traced: {set_by} from `{shown}`, which is neither one `${{{{ … }}}}` expression nor another variable (a command substitution or a file is read only when the script runs)"
+            )
+        };
+        super::ContextToken::Unseen {
+            written: first,
+            reason,
+            through: None,
+        }
+    }
+
     fn script(&mut self, text: &Text, dialect: Dialect) {
         let script = text.value.as_str();
         if let Some(found) = super::audience::arm_token_use(script, dialect) {
@@ -1707,6 +1822,7 @@ impl<'i> StepScan<'i, '_> {
             });
         }
         let commands = shell::parse(script, dialect);
+        self.script_sources.clear();
         let mut locals: HashMap<String, Result<String, String>> = HashMap::new();
         for command in &commands {
             self.command(text, command, &mut locals);
@@ -1748,16 +1864,42 @@ impl<'i> StepScan<'i, '_> {
                 locals.insert(name, value);
             }
         };
+        // The value as written, for tracing a token back to the expression it holds.
+        let source = |w: &Word| {
+            let written = w.as_written(script).text;
+            written
+                .split_once('=')
+                .map(|(name, value)| (name.to_string(), value.to_string()))
+        };
         while i < words.len() && is_assignment(&words[i]) {
             i += 1;
         }
         if i == words.len() {
             for w in words {
                 assign(w, locals);
+                self.script_sources.extend(source(w));
             }
             return;
         }
         let lit = |k: usize| words.get(k).and_then(Word::literal).unwrap_or_default();
+        // `echo "NAME=value" >> "$GITHUB_ENV"`: the redirection's target is the last word.
+        let to_github_env = words.last().is_some_and(|w| {
+            matches!(w.parts.as_slice(), [shell::Part::Var { name, .. }] if name == "GITHUB_ENV")
+        });
+        if to_github_env && matches!(lit(i).as_str(), "echo" | "printf") {
+            for w in &words[i + 1..words.len() - 1] {
+                if let Some((name, value)) =
+                    source(w).filter(|(n, _)| variable_name(&format!("${n}")) == Some(n))
+                {
+                    self.found.github_env.push(EnvWrite {
+                        name,
+                        value,
+                        step: self.step_ref.clone(),
+                    });
+                }
+            }
+            return;
+        }
         if matches!(
             lit(i).as_str(),
             "export" | "declare" | "local" | "readonly" | "typeset"
@@ -1765,6 +1907,7 @@ impl<'i> StepScan<'i, '_> {
             for w in &words[i + 1..] {
                 if is_assignment(w) {
                     assign(w, locals);
+                    self.script_sources.extend(source(w));
                 }
             }
             return;
@@ -2073,7 +2216,8 @@ impl<'i> StepScan<'i, '_> {
                 "--cgroup-parent",
             ],
         );
-        self.set_build_inputs(cli_build_inputs(&opts));
+        let inputs = self.traced(cli_build_inputs(&opts));
+        self.set_build_inputs(inputs);
         let tags = values_of(&opts, &["-t", "--tag"])
             .filter(|v| v.expanded.is_resolved())
             .map(|v| v.expanded.text.trim().to_string())
@@ -2200,7 +2344,7 @@ impl<'i> StepScan<'i, '_> {
             // specified, the default is Dockerfile in source_location. Otherwise, it's
             // based on current working directory."); a remote context's Dockerfile is
             // not a workspace file.
-            let mut inputs = cli_build_inputs(&opts);
+            let mut inputs = self.traced(cli_build_inputs(&opts));
             if inputs.local_context.is_none() {
                 inputs.dockerfile = None;
             }
@@ -2510,7 +2654,8 @@ fn userinfo_token(value: &Value) -> Option<(String, super::ContextToken)> {
     let authority = rest.find('/').map_or(rest, |end| &rest[..end]);
     let at = authority.rfind('@')?;
     let (user, after) = (&rest[..at], &rest[at + 1..]);
-    let first = value.expanded.unresolved.first()?;
+    // With a user name and a password (`x:$PAT`), the password is the token.
+    let first = value.expanded.unresolved.last()?;
     let inside = value
         .expanded
         .unresolved
@@ -2524,8 +2669,30 @@ fn userinfo_token(value: &Value) -> Option<(String, super::ContextToken)> {
         super::ContextToken::Unseen {
             written: first.written.clone(),
             reason: first.reason.clone(),
+            through: None,
         },
     ))
+}
+
+/// Whether `value` is exactly one `${{ … }}` expression.
+fn whole_expression(value: &str) -> bool {
+    let v = value.trim();
+    v.starts_with("${{") && v.ends_with("}}") && v.matches("${{").count() == 1
+}
+
+/// `NAME` of a value that is exactly `$NAME` or `${NAME}`.
+fn variable_name(value: &str) -> Option<&str> {
+    let v = value.trim();
+    if v.starts_with("${{") {
+        return None;
+    }
+    let name = v
+        .strip_prefix("${")
+        .and_then(|r| r.strip_suffix('}'))
+        .or_else(|| v.strip_prefix('$'))?;
+    let ok = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    ok.then_some(name)
 }
 
 fn values_of<'a>(
@@ -2736,5 +2903,18 @@ mod tests {
             values,
             vec!["\u{fffd}${{ env.A }}\u{fffd}", "b", "\u{fffd}}}"]
         );
+    }
+
+    #[test]
+    fn only_a_bare_variable_or_one_expression_is_traced() {
+        assert_eq!(variable_name("$PAT"), Some("PAT"));
+        assert_eq!(variable_name(" ${GIT_TOKEN} "), Some("GIT_TOKEN"));
+        assert_eq!(variable_name("${{ secrets.X }}"), None);
+        assert_eq!(variable_name("$(cat f)"), None);
+        assert_eq!(variable_name("${PAT:-x}"), None);
+        assert_eq!(variable_name("$1"), None);
+        assert!(whole_expression(" ${{ secrets.GIT_PAT }} "));
+        assert!(!whole_expression("ghp_${{ secrets.GIT_PAT }}"));
+        assert!(!whole_expression("${{ secrets.A }}${{ secrets.B }}"));
     }
 }

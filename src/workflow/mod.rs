@@ -240,8 +240,15 @@ pub enum ContextToken {
     /// environment. A secret: registered with [`crate::secrets::Secrets`] before use.
     Known(String),
     /// It comes from something acr-preflight cannot read: as written
-    /// (`${{ secrets.GIT_PAT }}`) and why.
-    Unseen { written: String, reason: String },
+    /// (`${{ secrets.GIT_PAT }}`) and why. `through` names the shell variable the
+    /// build reads it from and where that variable is set (``$PAT`, set by the
+    /// script``), when the expression was traced through one; a variable that could
+    /// not be traced is `written` itself (`$PAT`), with `through` empty.
+    Unseen {
+        written: String,
+        reason: String,
+        through: Option<String>,
+    },
 }
 
 impl std::fmt::Debug for ContextToken {
@@ -541,6 +548,7 @@ impl Discovery {
                         token: Some(ContextToken::Unseen {
                             written: "github-token".into(),
                             reason: "the action reads it from the runner".into(),
+                            through: None,
                         }),
                         default_git: true,
                     });

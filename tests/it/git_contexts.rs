@@ -386,6 +386,33 @@ fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process::Output {
     command.output().unwrap()
 }
 
+/// The level and properties of the annotation for `code` the binary printed.
+fn annotation(stdout: &str, code: &str) -> (String, BTreeMap<String, String>) {
+    crate::workflow_e2e::annotations(stdout)
+        .into_iter()
+        .find(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))
+        .unwrap_or_else(|| panic!("no {code} annotation:\n{stdout}"))
+}
+
+/// The level and properties of the annotation for `code` in a run that failed, and the
+/// run's output without the runner's mask requests (where no secret may show).
+fn failed_with(
+    out: &std::process::Output,
+    code: &str,
+) -> (String, BTreeMap<String, String>, String) {
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
+    let (level, props) = annotation(&stdout, code);
+    let shown = stdout
+        .lines()
+        .chain(stderr.lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (level, props, shown)
+}
+
 #[test]
 fn the_binary_reports_a_missing_ref_on_the_workflow_line() {
     let repo = bare_repository();
@@ -1061,31 +1088,419 @@ fn the_binary_judges_the_token_acr_preflight_is_given_and_masks_it() {
             ),
         ],
     );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stdout}\n{stderr}");
-    let found = crate::workflow_e2e::annotations(&stdout);
-    let (level, _) = found
-        .iter()
-        .find(|(_, p)| {
-            p.get("title")
-                .is_some_and(|t| t.starts_with("CONTEXT_GIT_TOKEN_REFUSED"))
-        })
-        .unwrap_or_else(|| panic!("no CONTEXT_GIT_TOKEN_REFUSED annotation:\n{stdout}"));
+    let (level, _, shown) = failed_with(&out, "CONTEXT_GIT_TOKEN_REFUSED");
     assert_eq!(level, "error");
     let request = &github.server.requests()[0];
     assert!(request.header("Authorization").is_some(), "{request:?}");
     // The token reaches the runner only as a mask request.
-    let masked = stdout
+    let masked = String::from_utf8_lossy(&out.stdout)
         .lines()
-        .chain(stderr.lines())
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
         .any(|l| l == format!("::add-mask::{STALE_TOKEN}"));
-    assert!(masked, "{stdout}\n{stderr}");
-    let shown: String = stdout
-        .lines()
-        .chain(stderr.lines())
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    assert!(masked, "{shown}");
+    assert!(!shown.contains(STALE_TOKEN), "{shown}");
+}
+
+// P42 for another repository's git context: its `.gitmodules` at the context's ref,
+// read through GitHub's REST API (`GET /repos/{owner}/{repo}/contents/{path}?ref=`,
+// `Accept: application/vnd.github.raw+json` for the file's bytes:
+// https://docs.github.com/en/rest/repos/contents#get-repository-content). The refs
+// come from a real bare repository on a fake github.com; the API is a loopback fake.
+
+const CONTENTS_PATH: &str = "/repos/octo/lib/contents/.gitmodules";
+
+/// A fake GitHub REST API answering `answer` to `GET /repos/octo/lib/contents/.gitmodules`
+/// asked for the raw media type, and GitHub's 404 body to anything else.
+fn contents_api(answer: Response) -> MockServer {
+    MockServer::start(move |req, _| {
+        let raw = req.header("Accept") == Some("application/vnd.github.raw+json");
+        if req.path == CONTENTS_PATH && raw {
+            return Reply::Respond(answer.clone());
+        }
+        Reply::Respond(Response::json(
+            404,
+            &serde_json::json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest/repos/contents#get-repository-content", "status": "404"}),
+        ))
+    })
+}
+
+fn raw_file(text: &str) -> Response {
+    Response::new(200)
+        .header(
+            "Content-Type",
+            "application/vnd.github.raw+json; charset=utf-8",
+        )
+        .body(text.as_bytes().to_vec())
+}
+
+/// github.com (and `git.example.com`) serving the refs of a bare repository as
+/// `octo/lib`, with the REST API fake as GITHUB_API_URL.
+fn other_repository(api: &MockServer) -> (FakeHosts, tempfile::TempDir, Config) {
+    let repo = bare_repository();
+    let hosts = FakeHosts::start(
+        &["github.com", "git.example.com"],
+        advertise(repo.path().join("repo.git"), "/octo/lib.git/info/refs"),
+    );
+    let mut config = hosts.config();
+    config.env.api_url = Some(api.url());
+    // The job's own token is never sent for another repository.
+    config.github.token = Some("ghs_JobTokenNeverSentToOtherRepos0123".into());
+    (hosts, repo, config)
+}
+
+#[test]
+fn submodules_of_another_github_repository_are_read_at_the_contexts_ref() {
+    let modules = submodule("vendor/dep", "git@github.com:octo/dep.git");
+    let api = contents_api(raw_file(&modules));
+    let (_hosts, _repo, config) = other_repository(&api);
+    // The same repository and ref built twice: one API request.
+    let url = "https://github.com/octo/lib.git#main:app";
+    let steps = docker_build(url) + &acr_build(url);
+    let (_, found) = run_git_with(config, &steps);
+    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
+    assert_eq!(f.len(), 2, "{:?}", found.findings);
+    assert_eq!(f[0].severity, Severity::Warning);
+    // As docs/checks.md shows it.
+    assert_eq!(
+        f[0].title,
+        "BuildKit fetches submodules of octo/lib: `vendor/dep`"
+    );
+    assert_eq!(
+        f[1].title,
+        "ACR Tasks fetches submodules of octo/lib: `vendor/dep`"
+    );
+    let listed = format!(
+        "`.gitmodules` of octo/lib at `main` (GET {}{CONTENTS_PATH}?ref=main without credentials) declares 1 submodule(s) for the git context https://github.com/octo/lib.git of docker buildx build: `vendor/dep` (git@github.com:octo/dep.git, an SSH URL)",
+        api.url()
+    );
+    assert!(f[0].message.starts_with(&listed), "{}", f[0].message);
+    assert!(
+        f[0].fix.contains(
+            "`git config -f .gitmodules submodule.vendor/dep.url https://github.com/octo/dep.git`"
+        ),
+        "{}",
+        f[0].fix
+    );
+    let requests = api.requests();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    assert_eq!(requests[0].query_first("ref").as_deref(), Some("main"));
+    assert_eq!(
+        requests[0].header("X-GitHub-Api-Version"),
+        Some("2022-11-28")
+    );
+    assert!(
+        requests[0].header("Authorization").is_none(),
+        "{requests:?}"
+    );
+
+    // Public https submodules only: BuildKit fetches them, a verified fact.
+    let repo = bare_repository();
+    let public = MockServer::start(advertise(
+        repo.path().join("repo.git"),
+        "/pub.git/info/refs",
+    ));
+    let api = contents_api(raw_file(&submodule(
+        "third/pub",
+        &format!("{}/pub.git", public.url()),
+    )));
+    let (_hosts, _repo, config) = other_repository(&api);
+    let (_, found) = run_git_with(config, &docker_build(url));
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| v.contains("its submodules (`third/pub`) have no SSH URL")),
+        "{:?}",
+        found.verified
+    );
+}
+
+#[test]
+fn the_binary_warns_of_another_repositorys_ssh_submodule() {
+    let api = contents_api(raw_file(&submodule(
+        "vendor/dep",
+        "git@github.com:octo/dep.git",
+    )));
+    let (hosts, _repo, _) = other_repository(&api);
+    let out = run_binary(
+        &docker_build("https://github.com/octo/lib.git#main"),
+        &[
+            (
+                "INPUT_RESOLVE",
+                format!("github.com={}", hosts.server.addr()),
+            ),
+            (
+                "INPUT_CA-FILE",
+                hosts.ca.ca_pem_path().display().to_string(),
+            ),
+            ("GITHUB_API_URL", api.url()),
+        ],
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (level, props) = annotation(&stdout, "CONTEXT_GIT_SUBMODULES");
+    assert_eq!(level, "warning");
+    assert_eq!(props.get("line").map(String::as_str), Some("8"), "{stdout}");
+    assert_eq!(api.hits(), 1);
+}
+
+#[test]
+fn another_repository_without_gitmodules_or_refused_by_the_api_stays_quiet() {
+    let url = "https://github.com/octo/lib.git#main";
+    // 404: no `.gitmodules` at that ref.
+    let api = contents_api(Response::new(404));
+    let (_hosts, _repo, config) = other_repository(&api);
+    let (_, found) = run_git_with(config, &acr_build(url));
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| v.contains("no submodules") && v.contains("answered 404")),
+        "{:?}",
+        found.verified
+    );
+    assert_eq!(api.hits(), 1);
+
+    // 403 with the rate limit spent: a note, no finding.
+    let api = contents_api(
+        Response::json(
+            403,
+            &serde_json::json!({"message": "API rate limit exceeded for 127.0.0.1.", "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api", "status": "403"}),
+        )
+        .header("x-ratelimit-remaining", "0")
+        .header("x-ratelimit-limit", "60"),
+    );
+    let (_hosts, _repo, config) = other_repository(&api);
+    let (_, found) = run_git_with(config.clone(), &acr_build(url));
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| v.contains("its submodules were not checked")
+                && v.contains("answered 403 (the API's rate limit is spent")),
+        "{:?}",
+        found.verified
+    );
+
+    // A ref the repository lacks: the ref finding, no API request.
+    let before = api.hits();
+    let (_, found) = run_git_with(
+        config.clone(),
+        &acr_build("https://github.com/octo/lib.git#nope"),
+    );
+    assert_eq!(of(&found, Code::CONTEXT_GIT_REF_MISSING).len(), 1);
+    assert_eq!(api.hits(), before);
+
+    // Another host: not looked up, and said so.
+    let (_, found) = run_git_with(
+        config,
+        &acr_build("https://git.example.com/octo/lib.git#main"),
+    );
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert!(
+        found.verified.iter().any(|v| v.contains(
+            "its submodules were not looked up: `.gitmodules` is read through GitHub's REST API, and git.example.com is not a GitHub server"
+        )),
+        "{:?}",
+        found.verified
+    );
+    assert_eq!(api.hits(), before);
+}
+
+#[test]
+fn the_builds_own_token_reads_another_repositorys_gitmodules() {
+    let api = contents_api(raw_file(&submodule(
+        "vendor/dep",
+        "https://github.com/octo/dep.git",
+    )));
+    let (_hosts, _repo, config) = other_repository(&api);
+    let url = format!("https://{GOOD_TOKEN}@github.com/octo/lib.git#main");
+    let (_, found) = run_git_with(config, &acr_build(&url));
+    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].message.contains("with the build's token)"),
+        "{}",
+        f[0].message
+    );
+    let requests = api.requests();
+    assert_eq!(
+        requests[0].header("Authorization"),
+        Some(format!("Bearer {GOOD_TOKEN}").as_str())
+    );
+    assert!(!all_of(&found).contains(GOOD_TOKEN));
+}
+
+// A token held in a shell variable of the build's `run:` script, traced to the
+// expression it holds.
+
+/// A workflow whose acr-preflight step has `preflight_env`, then `steps`.
+fn with_preflight_env(preflight_env: &str, steps: &str) -> String {
+    format!(
+        "on: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n      - id: preflight\n        uses: octo/acr-preflight@v1\n{preflight_env}{steps}"
+    )
+}
+
+const PASS_GIT_PAT: &str = "        env:\n          GIT_PAT: ${{ secrets.GIT_PAT }}\n";
+
+/// `az acr build` of `octo/shop` at `main` with the token in `$PAT`, which the script
+/// sets from `source`.
+fn script_token(source: &str) -> String {
+    format!(
+        "      - run: |\n          PAT={source}\n          az acr build --registry myreg --image app:v1 https://x:$PAT@github.com/octo/shop.git#main\n"
+    )
+}
+
+#[test]
+fn a_token_variable_set_from_a_secret_acr_preflight_receives_lists_the_refs() {
+    let (github, _repo) = private_github();
+    let yaml = with_preflight_env(PASS_GIT_PAT, &script_token("${{ secrets.GIT_PAT }}"));
+    let found = run_git_yaml(github.config(), &yaml, &[("GIT_PAT", GOOD_TOKEN)]);
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| v.contains("`main` is advertised") && v.contains("with the token")),
+        "{:?}",
+        found.verified
+    );
+    let found = run_git_yaml(github.config(), &yaml, &[("GIT_PAT", STALE_TOKEN)]);
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_REFUSED);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(!all_of(&found).contains(STALE_TOKEN));
+
+    // The step's `env:` holds it, exported under another name, quoted.
+    let steps = "      - env:\n          GIT_TOKEN: ${{ secrets.GIT_PAT }}\n        run: |\n          export TOKEN=\"$GIT_TOKEN\"\n          az acr build --registry myreg --image app:v1 \"https://x-access-token:${TOKEN}@github.com/octo/shop.git#main\"\n";
+    let found = run_git_yaml(
+        github.config(),
+        &with_preflight_env(PASS_GIT_PAT, steps),
+        &[("GIT_PAT", STALE_TOKEN)],
+    );
+    assert_eq!(
+        of(&found, Code::CONTEXT_GIT_TOKEN_REFUSED).len(),
+        1,
+        "{:?}",
+        found.findings
+    );
+    // An earlier step writes it to $GITHUB_ENV.
+    let found = run_git_yaml(
+        github.config(),
+        &with_preflight_env(PASS_GIT_PAT, GITHUB_ENV_STEPS),
+        &[("GIT_PAT", GOOD_TOKEN)],
+    );
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    // The secret written in the URL itself resolves the same way.
+    let steps = acr_build("https://${{ secrets.GIT_PAT }}@github.com/octo/shop.git#main");
+    let found = run_git_yaml(
+        github.config(),
+        &with_preflight_env(PASS_GIT_PAT, &steps),
+        &[("GIT_PAT", GOOD_TOKEN)],
+    );
+    assert!(found.findings.is_empty(), "{:?}", found.findings);
+    let authorized = github
+        .server
+        .requests()
+        .iter()
+        .filter(|r| r.header("Authorization").is_some())
+        .count();
+    assert_eq!(authorized, 5, "every listing above was made with the token");
+}
+
+/// A step writes the token to $GITHUB_ENV; the next one builds with it.
+const GITHUB_ENV_STEPS: &str = "      - run: echo \"GIT_TOKEN=${{ secrets.GIT_PAT }}\" >> \"$GITHUB_ENV\"\n      - run: az acr build --registry myreg --image app:v1 https://x:$GIT_TOKEN@github.com/octo/shop.git#main\n";
+
+#[test]
+fn a_token_variable_from_a_secret_acr_preflight_lacks_is_unseen_naming_both() {
+    let (github, _repo) = private_github();
+    let yaml = with_preflight_env("", &script_token("\"${{ secrets.GIT_PAT }}\""));
+    let found = run_git_yaml(github.config(), &yaml, &[]);
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_UNSEEN);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].message.contains("az acr build reads it with `${{ secrets.GIT_PAT }}` through `$PAT` (set by the script), which acr-preflight cannot read (secrets are not readable by a step unless passed in its `env:`)"),
+        "{}",
+        f[0].message
+    );
+    assert!(
+        f[0].fix
+            .contains("(`env:` with `GIT_ACCESS_TOKEN: ${{ secrets.GIT_PAT }}`)"),
+        "{}",
+        f[0].fix
+    );
+    assert!(of(&found, Code::CONTEXT_GIT_UNREADABLE).is_empty());
+    // From the step's `env:`.
+    let steps = "      - env:\n          GIT_TOKEN: ${{ secrets.GIT_PAT }}\n        run: az acr build --registry myreg --image app:v1 https://x:$GIT_TOKEN@github.com/octo/shop.git#main\n";
+    let found = run_git_yaml(github.config(), &with_preflight_env("", steps), &[]);
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_UNSEEN);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].message
+            .contains("`${{ secrets.GIT_PAT }}` through `$GIT_TOKEN` (of the step's `env:`)"),
+        "{}",
+        f[0].message
+    );
+    // From an earlier step's $GITHUB_ENV.
+    let found = run_git_yaml(
+        github.config(),
+        &with_preflight_env("", GITHUB_ENV_STEPS),
+        &[],
+    );
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_UNSEEN);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].message.contains(
+            "`${{ secrets.GIT_PAT }}` through `$GIT_TOKEN` (written to $GITHUB_ENV by the step at line 8)"
+        ),
+        "{}",
+        f[0].message
+    );
+}
+
+#[test]
+fn a_token_variable_from_a_command_substitution_is_not_traced() {
+    let (github, _repo) = private_github();
+    let yaml = with_preflight_env(PASS_GIT_PAT, &script_token("$(cat /run/secrets/pat)"));
+    let found = run_git_yaml(github.config(), &yaml, &[("GIT_PAT", GOOD_TOKEN)]);
+    let f = of(&found, Code::CONTEXT_GIT_TOKEN_UNSEEN);
+    assert_eq!(f.len(), 1, "{:?}", found.findings);
+    assert!(
+        f[0].message.contains("reads it with `$PAT`, which acr-preflight cannot read (not traced: `$PAT` is set by the script from `$(cat /run/secrets/pat)`"),
+        "{}",
+        f[0].message
+    );
+    assert!(!f[0].fix.contains("GIT_ACCESS_TOKEN: $PAT"), "{}", f[0].fix);
+    assert!(
+        f[0].fix.contains("set `$PAT` from a secret"),
+        "{}",
+        f[0].fix
+    );
+    assert!(
+        github.server.requests()[0]
+            .header("Authorization")
+            .is_none(),
+        "an untraced token is never guessed"
+    );
+}
+
+#[test]
+fn the_binary_judges_a_token_held_in_a_script_variable_and_masks_it() {
+    let (github, _repo) = private_github();
+    let steps = format!("{PASS_GIT_PAT}{}", script_token("${{ secrets.GIT_PAT }}"));
+    let resolve = format!("github.com={}", github.server.addr());
+    let ca = github.ca.ca_pem_path().display().to_string();
+    let out = run_binary(
+        &steps,
+        &[
+            ("INPUT_RESOLVE", resolve),
+            ("INPUT_CA-FILE", ca),
+            ("GIT_PAT", STALE_TOKEN.to_string()),
+        ],
+    );
+    let (level, props, shown) = failed_with(&out, "CONTEXT_GIT_TOKEN_REFUSED");
+    assert_eq!(level, "error");
+    assert_eq!(props.get("line").map(String::as_str), Some("12"), "{shown}");
     assert!(!shown.contains(STALE_TOKEN), "{shown}");
 }

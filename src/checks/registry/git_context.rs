@@ -21,9 +21,10 @@ const SHOWN: usize = 5;
 /// Checks every remote context of the builds after acr-preflight's step.
 pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckReport {
     let mut report = CheckReport::default();
+    let mut gitmodules = super::submodules::Lookups::default();
     for context in &ctx.remote_contexts {
         if context.default_git {
-            super::submodules::check(ctx, http, context, None, &mut report).await;
+            super::submodules::check(ctx, http, context, None, &mut gitmodules, &mut report).await;
             continue;
         }
         match crate::git::classify(&context.url, context.tasks()) {
@@ -34,16 +35,33 @@ pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckRe
                 if let Some(Token::Known(auth, _)) = &token {
                     ctx.secrets.register(&auth.password);
                 }
+                let auth = match &token {
+                    Some(Token::Known(auth, _)) => Some(auth),
+                    _ => None,
+                };
+                let mut readable = false;
                 if let Ok(http) = http {
                     let deadline = budget(ctx);
-                    let auth = match &token {
-                        Some(Token::Known(auth, _)) => Some(auth),
-                        _ => None,
-                    };
                     let listing = crate::git::list_refs_as(http, &git.repo, auth, deadline).await;
+                    let wanted = git.reference.as_deref().unwrap_or("HEAD");
+                    readable =
+                        matches!(&listing, Listing::Refs(refs) if refs.has(wanted) != Some(false));
                     outcome(&mut report, context, &git, token.as_ref(), listing);
                 }
-                super::submodules::check(ctx, http, context, Some(&git), &mut report).await;
+                let listed = super::submodules::Listed {
+                    git: &git,
+                    auth,
+                    readable,
+                };
+                super::submodules::check(
+                    ctx,
+                    http,
+                    context,
+                    Some(listed),
+                    &mut gitmodules,
+                    &mut report,
+                )
+                .await;
             }
         }
     }
@@ -60,8 +78,12 @@ pub(super) fn budget(ctx: &Ctx) -> std::time::Instant {
 enum Token {
     /// Its value, and where the build takes it from (for messages).
     Known(crate::git::Basic, &'static str),
-    /// Not readable here: as written, and why.
-    Unseen { written: String, reason: String },
+    /// Not readable here: as written, why, and the shell variable it travels in.
+    Unseen {
+        written: String,
+        reason: String,
+        through: Option<String>,
+    },
 }
 
 /// The token in the context URL's user part, else the one the build passes apart.
@@ -79,9 +101,14 @@ fn token_of(context: &RemoteContext) -> Option<Token> {
             Some(Token::Known(crate::git::Basic::token(t), from))
         }
         ContextToken::Known(_) => None,
-        ContextToken::Unseen { written, reason } => Some(Token::Unseen {
+        ContextToken::Unseen {
+            written,
+            reason,
+            through,
+        } => Some(Token::Unseen {
             written: written.clone(),
             reason: reason.clone(),
+            through: through.clone(),
         }),
     }
 }
@@ -115,9 +142,11 @@ fn outcome(
         },
         Listing::Refused { status } => Err(Box::new(match token {
             Some(Token::Known(_, from)) => token_refused(context, git, from, status),
-            Some(Token::Unseen { written, reason }) => {
-                token_unseen(context, git, written, reason, status)
-            }
+            Some(Token::Unseen {
+                written,
+                reason,
+                through,
+            }) => token_unseen(context, git, written, reason, through.as_deref(), status),
             None => refused(context, git, status),
         })),
         Listing::NotGit { why } => Err(Box::new(unreadable(
@@ -358,23 +387,32 @@ fn token_unseen(
     git: &GitUrl,
     written: &str,
     reason: &str,
+    through: Option<&str>,
     status: u16,
 ) -> Finding {
     let wanted = git.reference.as_deref().unwrap_or("HEAD");
+    let via = through.map(|t| format!(" through {t}")).unwrap_or_default();
+    let fix = if written.starts_with("${{") {
+        format!(
+            "To have the token checked before the build, pass the same secret to acr-preflight's step (`env:` with `GIT_ACCESS_TOKEN: {written}`): acr-preflight then lists the refs with it and masks it in all output."
+        )
+    } else {
+        format!(
+            "To have the token checked before the build, set `{written}` from a secret (`${{{{ secrets.NAME }}}}` in the script or in the step's `env:`) and pass the same secret to acr-preflight's step (`env:` with `GIT_ACCESS_TOKEN: ${{{{ secrets.NAME }}}}`): acr-preflight then lists the refs with it and masks it in all output."
+        )
+    };
     placed(
         finding(
             Code::CONTEXT_GIT_TOKEN_UNSEEN,
             Severity::Notice,
             format!("git context {}: the token {} reads it with is not verified", git.repo, context.what),
             format!(
-                "GET {} without credentials answered {status} (the repository is private, or the URL names none). {} reads it with `{written}`, which acr-preflight cannot read ({reason}), so whether that token may read {} and whether `{wanted}` exists is not verified.",
+                "GET {} without credentials answered {status} (the repository is private, or the URL names none). {} reads it with `{written}`{via}, which acr-preflight cannot read ({reason}), so whether that token may read {} and whether `{wanted}` exists is not verified.",
                 crate::git::listing_url(&git.repo),
                 context.what,
                 git.repo,
             ),
-            format!(
-                "To have the token checked before the build, pass the same secret to acr-preflight's step (`env:` with `GIT_ACCESS_TOKEN: {written}`): acr-preflight then lists the refs with it and masks it in all output."
-            ),
+            fix,
         ),
         context,
     )

@@ -1,6 +1,9 @@
-//! Submodules of a git context that is the job's own repository (P42,
-//! CONTEXT_GIT_SUBMODULES): the workspace checkout stands for it, and its
-//! `.gitmodules` says what the builder must fetch besides the repository.
+//! Submodules of a git context (P42, CONTEXT_GIT_SUBMODULES): its `.gitmodules` says
+//! what the builder must fetch besides the repository. For the job's own repository
+//! the workspace checkout stands for it; another repository on GitHub is read at the
+//! context's ref through the REST API (`GET /repos/{owner}/{repo}/contents/.gitmodules`,
+//! https://docs.github.com/en/rest/repos/contents#get-repository-content), with the
+//! token the build reads the context with, else anonymously.
 //!
 //! BuildKit checks out a git context's submodules itself
 //! (`git submodule update --init --recursive --depth=1`), with the `GIT_AUTH_TOKEN`
@@ -14,11 +17,26 @@
 use super::git_context::{budget, finding, placed};
 use crate::checks::Ctx;
 use crate::findings::{CheckReport, Code, Severity};
-use crate::git::{GitUrl, Listing, Submodule};
+use crate::git::{Basic, GitUrl, Listing, RepoFile, Submodule};
 use crate::workflow::RemoteContext;
+use std::collections::HashMap;
 
 /// The largest `.gitmodules` read.
 const GITMODULES_CAP: u64 = 64 * 1024;
+
+/// A git context of the builds as its ref listing left it.
+pub(super) struct Listed<'a> {
+    pub git: &'a GitUrl,
+    /// The token the build reads the context with, when acr-preflight can read it.
+    pub auth: Option<&'a Basic>,
+    /// The listing (with `auth`) showed the repository and the ref: only then does a
+    /// 404 for `.gitmodules` mean the file is absent.
+    pub readable: bool,
+}
+
+/// `.gitmodules` of other repositories, read once per repository and ref.
+#[derive(Default)]
+pub(super) struct Lookups(HashMap<(String, Option<String>), RepoFile>);
 
 /// Submodule URLs listed anonymously, at most.
 const LISTED: usize = 5;
@@ -39,30 +57,57 @@ enum Access {
     Unknown,
 }
 
-/// Checks the submodules of `context` when it is the job's own repository.
+/// Where a `.gitmodules` was read, for messages.
+struct Source {
+    /// `octo/shop`.
+    repository: String,
+    /// ``The workspace's `.gitmodules` ``.
+    file: String,
+}
+
+/// Checks the submodules of `context`: the default Git context (`listed` is `None`)
+/// and the job's own repository from the workspace, another repository on a GitHub
+/// server through the REST API.
 pub(super) async fn check(
     ctx: &Ctx,
     http: &Result<reqwest::Client, String>,
     context: &RemoteContext,
-    git: Option<&GitUrl>,
+    listed: Option<Listed<'_>>,
+    lookups: &mut Lookups,
     report: &mut CheckReport,
 ) {
     let env = &ctx.config.env;
-    if let Some(git) = git
-        && !own_repository(
+    let git = listed.as_ref().map(|l| l.git);
+    let own = git.is_none_or(|git| {
+        own_repository(
             &git.repo,
             env.repository.as_deref(),
             env.server_url.as_deref(),
         )
-    {
-        return;
-    }
-    let Some(workspace) = env.github_workspace.as_ref() else {
-        return;
-    };
-    let Ok(bytes) = crate::fsread::read_capped(&workspace.join(".gitmodules"), GITMODULES_CAP)
-    else {
-        return;
+    });
+    let (bytes, source) = match listed {
+        Some(listed) if !own => match other(ctx, http, &listed, lookups, report).await {
+            Some(found) => found,
+            None => return,
+        },
+        _ => {
+            let Some(workspace) = env.github_workspace.as_ref() else {
+                return;
+            };
+            let Ok(bytes) =
+                crate::fsread::read_capped(&workspace.join(".gitmodules"), GITMODULES_CAP)
+            else {
+                return;
+            };
+            let source = Source {
+                repository: env
+                    .repository
+                    .clone()
+                    .unwrap_or_else(|| "the repository".into()),
+                file: "The workspace's `.gitmodules`".into(),
+            };
+            (bytes, source)
+        }
     };
     let submodules = crate::git::parse_gitmodules(&String::from_utf8_lossy(&bytes));
     if submodules.is_empty() {
@@ -168,11 +213,12 @@ pub(super) async fn check(
                 } else {
                     "BuildKit"
                 },
-                env.repository.as_deref().unwrap_or("the repository"),
+                source.repository,
                 paths(&submodules)
             ),
             format!(
-                "The workspace's `.gitmodules` declares {} submodule(s) for {what}: {}{more}. {why}",
+                "{} declares {} submodule(s) for {what}: {}{more}. {why}",
+                source.file,
                 submodules.len(),
                 listing.join(", ")
             ),
@@ -183,6 +229,91 @@ pub(super) async fn check(
         context,
     );
     report.push(f);
+}
+
+/// The `.gitmodules` of `listed`, another repository's git context, at its ref: read
+/// through the contents API of its GitHub server, once per repository and ref. `None`
+/// (with a note when the file could not be read) when there is nothing to judge.
+async fn other(
+    ctx: &Ctx,
+    http: &Result<reqwest::Client, String>,
+    listed: &Listed<'_>,
+    lookups: &mut Lookups,
+    report: &mut CheckReport,
+) -> Option<(Vec<u8>, Source)> {
+    let git = listed.git;
+    // The listing already reported a repository or ref it could not see.
+    if !listed.readable {
+        return None;
+    }
+    let env = &ctx.config.env;
+    let host = url::Url::parse(&git.repo)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))?;
+    let Some(root) =
+        crate::git::github_api_root(&host, env.server_url.as_deref(), env.api_url.as_deref())
+    else {
+        report.verified(format!(
+            "git context {}: its submodules were not looked up: `.gitmodules` is read through GitHub's REST API, and {host} is not a GitHub server this run knows (github.com, GITHUB_SERVER_URL)",
+            git.repo
+        ));
+        return None;
+    };
+    let reference = git.reference.as_deref();
+    let (url, repository) = crate::git::contents_url(&root, &git.repo, ".gitmodules", reference)?;
+    let at = reference.map_or("its default branch".to_string(), |r| format!("`{r}`"));
+    let key = (git.repo.to_ascii_lowercase(), git.reference.clone());
+    let first = !lookups.0.contains_key(&key);
+    if first {
+        let Ok(http) = http else {
+            return None;
+        };
+        let token = listed.auth.map(|a| a.password.as_str());
+        let cap = usize::try_from(GITMODULES_CAP).unwrap_or(usize::MAX);
+        let file = crate::git::github_file(http, &url, token, cap, budget(ctx)).await;
+        lookups.0.insert(key.clone(), file);
+    }
+    let with = if listed.auth.is_some() {
+        " with the build's token"
+    } else {
+        " without credentials"
+    };
+    match lookups.0.get(&key)? {
+        RepoFile::Found(bytes) => Some((
+            bytes.clone(),
+            Source {
+                repository: repository.clone(),
+                file: format!("`.gitmodules` of {repository} at {at} (GET {url}{with})"),
+            },
+        )),
+        RepoFile::Absent => {
+            if first {
+                report.verified(format!(
+                    "git context {}: no submodules, GET {url}{with} answered 404 (no `.gitmodules` at {at})",
+                    git.repo
+                ));
+            }
+            None
+        }
+        RepoFile::Refused { status, why } => {
+            if first {
+                report.verified(format!(
+                    "git context {}: its submodules were not checked: GET {url}{with} answered {status} ({why})",
+                    git.repo
+                ));
+            }
+            None
+        }
+        RepoFile::Failed { why } => {
+            if first {
+                report.verified(format!(
+                    "git context {}: its submodules were not checked: GET {url}{with}: {why}",
+                    git.repo
+                ));
+            }
+            None
+        }
+    }
 }
 
 /// The command that turns the first SSH submodule URL into https
