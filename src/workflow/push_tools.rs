@@ -414,7 +414,10 @@ fn hosts(values: Vec<(Option<String>, String)>) -> Option<Vec<(String, String)>>
 }
 
 fn kaniko_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
-    if args.iter().any(|a| a.written == "--no-push" || a.written == "--no-push=true") {
+    if args
+        .iter()
+        .any(|a| a.written == "--no-push" || a.written == "--no-push=true")
+    {
         return Some(Vec::new());
     }
     hosts(flag_values(args, "--destination", Some("-d")))
@@ -589,7 +592,9 @@ mod tests {
         let alpine = parse("-v $HOME/.docker:/root/.docker mplatform/manifest-tool:alpine-v2.1.6 push from-args --target=myreg.azurecr.io/a:1").unwrap();
         assert_eq!(alpine.helpers, MANIFEST_TOOL_ALPINE_HELPERS);
         assert_eq!(
-            parse("-v $HOME/.docker:/root/.docker mplatform/manifest-tool --username u --password p push from-args --target myreg.azurecr.io/a:1"),
+            parse(
+                "-v $HOME/.docker:/root/.docker mplatform/manifest-tool --username u --password p push from-args --target myreg.azurecr.io/a:1"
+            ),
             None
         );
     }
