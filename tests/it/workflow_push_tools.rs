@@ -5,7 +5,7 @@
 //! tool's image lacks is CRED_TOOL_NO_HELPER at the tool's line; a plain `auths` entry,
 //! a helper the image carries, or the tool's own credential stays quiet.
 
-use crate::workflow_precision::{find, findings, run_in, workspace_with};
+use crate::workflow_precision::{find, findings, run_unreachable_context};
 use serde_json::Value;
 
 /// A job that logs in, runs acr-preflight (`id: pre`), then `tool` in step `Push`.
@@ -45,22 +45,7 @@ const PLAIN_AUTHS: &str = r#"{"auths":{"myreg.azurecr.io":{"auth":"dXNlcjpwYXNzd
 /// Runs acr-preflight on the job with this docker config (the registry unreachable:
 /// `--resolve` to a closed port), in `format`.
 fn run(tool: &str, config: &str, format: &str) -> crate::workflow_precision::Run {
-    let (workspace, docker) = workspace_with(&workflow(tool), config);
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
-    run_in(
-        workspace.path(),
-        &docker,
-        "build",
-        &[
-            ("context", "oci://myreg.azurecr.io/ctx:v1"),
-            ("resolve", &resolve),
-            ("format", format),
-        ],
-        &[],
-    )
+    run_unreachable_context(&workflow(tool), config, &[("format", format)], &[])
 }
 
 fn tool_finding(tool: &str, config: &str) -> Option<Value> {
