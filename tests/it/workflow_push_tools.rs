@@ -48,6 +48,19 @@ fn run(tool: &str, config: &str, format: &str) -> crate::workflow_precision::Run
     run_unreachable_context(&workflow(tool), config, &[("format", format)], &[])
 }
 
+/// The credential-helpers check's verified facts that name a push tool.
+fn tool_facts(report: &Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["check"] == "credential-helpers")
+        .flat_map(|c| c["verified"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .filter(|v| v.contains(" in step `Push` (line 12) pushes to "))
+        .collect()
+}
+
 fn tool_finding(tool: &str, config: &str) -> Option<Value> {
     let r = run(tool, config, "json");
     assert!(r.report.is_object(), "{}", r.stdout);
@@ -121,6 +134,15 @@ fn a_plain_auths_entry_is_read_by_every_tool() {
     for tool in [KANIKO, KANIKO_SLIM, MANIFEST_TOOL, DOTNET] {
         assert_eq!(tool_finding(tool, PLAIN_AUTHS), None, "{tool}");
     }
+    let r = run(MANIFEST_TOOL, PLAIN_AUTHS, "json");
+    assert_eq!(
+        tool_facts(&r.report),
+        vec![
+            "manifest-tool in step `Push` (line 12) pushes to myreg.azurecr.io with the plain auths[\"myreg.azurecr.io\"] entry of the mounted docker config"
+        ],
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -128,6 +150,15 @@ fn a_helper_the_tool_image_carries_is_quiet_and_one_it_lacks_is_not() {
     // kaniko's executor and manifest-tool's alpine image carry docker-credential-acr-env.
     assert_eq!(tool_finding(KANIKO, HELPER_ACR_ENV), None);
     assert_eq!(tool_finding(MANIFEST_TOOL_ALPINE, HELPER_ACR_ENV), None);
+    let r = run(KANIKO, HELPER_ACR_ENV, "json");
+    assert_eq!(
+        tool_facts(&r.report),
+        vec![
+            "kaniko in step `Push` (line 12) pushes to myreg.azurecr.io with `docker-credential-acr-env`, which its image `gcr.io/kaniko-project/executor:v1.23.2` carries"
+        ],
+        "{}",
+        r.stdout
+    );
     // The slim executor and manifest-tool's default image carry none.
     let slim = tool_finding(KANIKO_SLIM, HELPER_ACR_ENV).expect("slim");
     assert!(

@@ -150,9 +150,7 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
         config.register_secrets_for(host, &ctx.secrets);
     }
     report.verified(summary_fact(&config));
-    for f in push_tools::unreadable_credentials(ctx, &config) {
-        report.push(f);
-    }
+    push_tools::unreadable_credentials(ctx, &config, &mut report);
     let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
     // The named store was run for a registry of this run when one resolves through it.
     let store_run = config.creds_store_name().is_some()

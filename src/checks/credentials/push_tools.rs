@@ -7,30 +7,52 @@
 use super::Ctx;
 use crate::docker::config::DockerConfig;
 use crate::docker::credential::{HelperVia, Resolution};
-use crate::findings::{CheckId, Code, Finding, Severity};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 use crate::workflow::PushToolStep;
 use crate::workflow::push_tools::Tool;
 
-/// One finding per tool and registry whose credential sits in a helper its image lacks.
-pub fn unreadable_credentials(ctx: &Ctx, config: &DockerConfig) -> Vec<Finding> {
-    let mut out = Vec::new();
+/// One finding per tool and registry whose credential sits in a helper its image
+/// lacks; what was seen for the others becomes a verified fact.
+pub fn unreadable_credentials(ctx: &Ctx, config: &DockerConfig, report: &mut CheckReport) {
     for step in &ctx.job.push_tools_after {
         for (host, written) in &step.found.pushes {
-            let Resolution::Helper {
-                name, via, line, ..
-            } = config.resolve(host)
-            else {
-                // A plain `auths` entry is read by every tool; no credential at all is
-                // CRED_NOT_FOUND's, for the registries this run checks.
-                continue;
+            let quiet = |why: String| {
+                format!(
+                    "{} in step `{}` (line {}) pushes to {host} with {why}",
+                    step.found.tool.name(),
+                    step.step.label,
+                    step.step.line
+                )
             };
-            if step.found.helpers.contains(&name.as_str()) {
-                continue;
+            match config.resolve(host) {
+                Resolution::Helper {
+                    name,
+                    key,
+                    via,
+                    line,
+                } if !step.found.helpers.contains(&name.as_str()) => {
+                    let kept = match via {
+                        HelperVia::CredsStore => "credsStore".to_string(),
+                        HelperVia::CredHelpers => {
+                            crate::docker::config::key_path(&["credHelpers", &key])
+                        }
+                    };
+                    report.push(finding(config, step, host, written, &name, &kept, line));
+                }
+                Resolution::Helper { name, .. } => report.verified(quiet(format!(
+                    "`docker-credential-{name}`, which its image `{}` carries",
+                    step.found.image
+                ))),
+                Resolution::File { key, .. } => report.verified(quiet(format!(
+                    "the plain {} entry of the mounted docker config",
+                    crate::docker::config::key_path(&["auths", &key])
+                ))),
+                // No credential at all is CRED_NOT_FOUND's, for the registries this run
+                // checks.
+                Resolution::None { .. } => {}
             }
-            out.push(finding(config, step, host, written, &name, via, line));
         }
     }
-    out
 }
 
 fn finding(
@@ -39,14 +61,10 @@ fn finding(
     host: &str,
     written: &str,
     helper: &str,
-    via: HelperVia,
+    where_kept: &str,
     line: Option<u32>,
 ) -> Finding {
     let tool = &step.found;
-    let where_kept = match via {
-        HelperVia::CredsStore => "credsStore".to_string(),
-        HelperVia::CredHelpers => format!("credHelpers[\"{host}\"]"),
-    };
     let at_line = line.map(|l| format!(", line {l}")).unwrap_or_default();
     let carried = if tool.helpers.is_empty() {
         "none".to_string()
