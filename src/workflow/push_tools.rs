@@ -63,6 +63,8 @@ pub struct ContainerTool {
     pub helpers: &'static [&'static str],
     /// The mount that gives it the docker config, as written (`-v a:b`).
     pub mount: String,
+    /// The mount's source on the runner, when it resolved.
+    pub mount_source: Option<String>,
     /// Where the tool reads the config inside the container.
     pub config_in_container: String,
     /// The registry hosts it pushes to, each with the argument that names it.
@@ -171,11 +173,20 @@ const RUN_VALUED: &[&str] = &[
     "--workdir",
 ];
 
+/// A bind mount of `docker run`.
+struct Mount {
+    written: String,
+    /// The source: its value when resolved, else as written.
+    source: String,
+    resolved: bool,
+    target: String,
+}
+
 /// What `docker run`'s options say before the image.
 #[derive(Default)]
 struct RunOptions {
-    /// (as written, source, target) of each bind mount.
-    mounts: Vec<(String, String, String)>,
+    /// Each bind mount.
+    mounts: Vec<Mount>,
     /// `-e NAME[=value]`: the name, and the value when given and resolved.
     env: Vec<(String, Option<String>)>,
     env_file: bool,
@@ -200,22 +211,29 @@ fn run_options(args: &[Arg]) -> Option<(RunOptions, usize)> {
         if word == "--" {
             return (i + 1 < args.len()).then_some((out, i + 1));
         }
-        let (name, value, whole) = match word.split_once('=') {
+        let (name, value, whole, resolved) = match word.split_once('=') {
             Some((n, _)) if word.starts_with("--") => {
                 // `--volume=a:b`: the value is the part after `=`.
                 let v = text(&args[i]);
-                (n, v.split_once('=').map(|(_, v)| v), word.to_string())
+                let resolved = args[i].value.is_some();
+                (
+                    n,
+                    v.split_once('=').map(|(_, v)| v),
+                    word.to_string(),
+                    resolved,
+                )
             }
             _ if RUN_VALUED.contains(&word) => {
                 let v = args.get(i + 1).map(text);
+                let resolved = args.get(i + 1).is_some_and(|a| a.value.is_some());
                 let whole = match args.get(i + 1) {
                     Some(a) => format!("{word} {}", a.written),
                     None => word.to_string(),
                 };
                 i += 1;
-                (word, v, whole)
+                (word, v, whole, resolved)
             }
-            _ => (word, None, word.to_string()),
+            _ => (word, None, word.to_string(), false),
         };
         i += 1;
         match name {
@@ -223,7 +241,12 @@ fn run_options(args: &[Arg]) -> Option<(RunOptions, usize)> {
                 let Some(v) = value else { continue };
                 let mut parts = v.splitn(3, ':');
                 if let (Some(src), Some(dst)) = (parts.next(), parts.next()) {
-                    out.mounts.push((whole, src.to_string(), dst.to_string()));
+                    out.mounts.push(Mount {
+                        written: whole,
+                        source: src.to_string(),
+                        resolved,
+                        target: dst.to_string(),
+                    });
                 }
             }
             "--mount" => {
@@ -240,7 +263,12 @@ fn run_options(args: &[Arg]) -> Option<(RunOptions, usize)> {
                     field(&["source", "src"]),
                     field(&["target", "destination", "dst"]),
                 ) {
-                    out.mounts.push((whole, src, dst));
+                    out.mounts.push(Mount {
+                        written: whole,
+                        source: src,
+                        resolved,
+                        target: dst,
+                    });
                 }
             }
             "-e" | "--env" => {
@@ -333,11 +361,11 @@ pub fn docker_run(args: &[Arg]) -> Option<ContainerTool> {
             },
         },
     };
-    let (mount, _, _) = opts
+    let mount = opts
         .mounts
         .iter()
         .rev()
-        .find(|(_, src, dst)| is_docker_config_source(src) && reaches(dst, &dir))?;
+        .find(|m| is_docker_config_source(&m.source) && reaches(&m.target, &dir))?;
     let pushes = match tool {
         Tool::Kaniko => kaniko_pushes(rest)?,
         Tool::ManifestTool => manifest_tool_pushes(rest)?,
@@ -360,7 +388,8 @@ pub fn docker_run(args: &[Arg]) -> Option<ContainerTool> {
         tool,
         image: image.written.to_string(),
         helpers,
-        mount: mount.clone(),
+        mount: mount.written.clone(),
+        mount_source: mount.resolved.then(|| mount.source.clone()),
         config_in_container: format!("{}/config.json", dir.trim_end_matches('/')),
         pushes,
     })

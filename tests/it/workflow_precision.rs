@@ -53,6 +53,17 @@ pub(crate) fn run_unreachable_context(
     env: &[(&str, &str)],
 ) -> Run {
     let (workspace, docker) = workspace_with(workflow, docker_config);
+    run_unreachable_in(workspace.path(), &docker, inputs, env)
+}
+
+/// [`run_unreachable_context`] in a workspace made already, with its docker config
+/// folder.
+pub(crate) fn run_unreachable_in(
+    workspace: &Path,
+    docker: &Path,
+    inputs: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Run {
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
@@ -62,7 +73,7 @@ pub(crate) fn run_unreachable_context(
         ("resolve", resolve.as_str()),
     ];
     all.extend_from_slice(inputs);
-    run_in(workspace.path(), &docker, "build", &all, env)
+    run_in(workspace, docker, "build", &all, env)
 }
 
 pub(crate) fn run_in(

@@ -5,7 +5,7 @@
 //! tool's image lacks is CRED_TOOL_NO_HELPER at the tool's line; a plain `auths` entry,
 //! a helper the image carries, or the tool's own credential stays quiet.
 
-use crate::workflow_precision::{find, findings, run_unreachable_context};
+use crate::workflow_precision::{find, findings, run_unreachable_in, workspace_with};
 use serde_json::Value;
 
 /// A job that logs in, runs acr-preflight (`id: pre`), then `tool` in step `Push`.
@@ -45,11 +45,16 @@ const PLAIN_AUTHS: &str = r#"{"auths":{"myreg.azurecr.io":{"auth":"dXNlcjpwYXNzd
 /// Runs acr-preflight on the job with this docker config (the registry unreachable:
 /// `--resolve` to a closed port), in `format`.
 fn run(tool: &str, config: &str, format: &str) -> crate::workflow_precision::Run {
-    run_unreachable_context(&workflow(tool), config, &[("format", format)], &[])
+    // The runner's config is $HOME/.docker (HOME is the workspace), what the tools mount.
+    let (workspace, _) = workspace_with(&workflow(tool), "{}");
+    let docker = workspace.path().join(".docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(docker.join("config.json"), config).unwrap();
+    run_unreachable_in(workspace.path(), &docker, &[("format", format)], &[])
 }
 
-/// The credential-helpers check's verified facts that name a push tool.
-fn tool_facts(report: &Value) -> Vec<String> {
+/// The credential-helpers check's verified facts about the tool of step `Push`.
+fn tool_facts_any(report: &Value) -> Vec<String> {
     report["checks"]
         .as_array()
         .into_iter()
@@ -57,7 +62,15 @@ fn tool_facts(report: &Value) -> Vec<String> {
         .filter(|c| c["check"] == "credential-helpers")
         .flat_map(|c| c["verified"].as_array().cloned().unwrap_or_default())
         .filter_map(|v| v.as_str().map(str::to_string))
-        .filter(|v| v.contains(" in step `Push` (line 12) pushes to "))
+        .filter(|v| v.contains(" in step `Push` (line 12) "))
+        .collect()
+}
+
+/// Those facts that say what the tool pushes with.
+fn tool_facts(report: &Value) -> Vec<String> {
+    tool_facts_any(report)
+        .into_iter()
+        .filter(|v| v.contains(" pushes to "))
         .collect()
 }
 
@@ -112,16 +125,15 @@ fn the_documented_example_is_the_exact_output() {
     let lines: Vec<String> = r.stdout[at..]
         .lines()
         .take_while(|l| !l.is_empty())
-        .map(
-            |l| match (l.find("checked ("), l.find("/docker/config.json)")) {
-                (Some(a), Some(b)) if a < b => format!(
-                    "{}/home/runner/.docker/config.json{}",
-                    &l[..a + "checked (".len()],
-                    &l[b + "/docker/config.json".len()..]
-                ),
-                _ => l.to_string(),
+        .map(|l| match l.split_once("checked (") {
+            Some((head, rest)) => match rest.split_once(')') {
+                Some((_, tail)) => {
+                    format!("{head}checked (/home/runner/.docker/config.json){tail}")
+                }
+                None => l.to_string(),
             },
-        )
+            None => l.to_string(),
+        })
         .collect();
     let doc =
         crate::workflow_context::doc_example(acr_preflight::findings::Code::CRED_TOOL_NO_HELPER);
@@ -211,4 +223,22 @@ fn the_tools_on_the_runner_itself_run_its_helpers_and_stay_quiet() {
     ] {
         assert_eq!(tool_finding(tool, STORE_PASS), None, "{tool}");
     }
+}
+
+#[test]
+fn a_mount_of_another_folder_than_the_one_checked_is_not_judged() {
+    let tool = "docker run --rm -v /opt/ci/.docker:/kaniko/.docker gcr.io/kaniko-project/executor:v1.23.2 --destination=myreg.azurecr.io/app:1";
+    let r = run(tool, STORE_PASS, "json");
+    assert!(
+        find(&r.report, "CRED_TOOL_NO_HELPER").is_none(),
+        "{}",
+        r.stdout
+    );
+    let facts = tool_facts_any(&r.report);
+    assert!(
+        facts.iter().any(|f| f.starts_with(
+            "kaniko in step `Push` (line 12) reads the docker config mounted from /opt/ci/.docker, not the one acr-preflight checked ("
+        )),
+        "{facts:?}"
+    );
 }

@@ -15,6 +15,21 @@ use crate::workflow::push_tools::Tool;
 /// lacks; what was seen for the others becomes a verified fact.
 pub fn unreadable_credentials(ctx: &Ctx, config: &DockerConfig, report: &mut CheckReport) {
     for step in &ctx.job.push_tools_after {
+        // A mount of another folder than the one checked (a job that moves
+        // DOCKER_CONFIG, and a tool that still mounts ~/.docker) is not judged here.
+        if let Some(source) = &step.found.mount_source
+            && source.starts_with('/')
+            && !is_config(source, config)
+        {
+            report.verified(format!(
+                "{} in step `{}` (line {}) reads the docker config mounted from {source}, not the one acr-preflight checked ({}): its credential is not judged",
+                step.found.tool.name(),
+                step.step.label,
+                step.step.line,
+                config.path.display()
+            ));
+            continue;
+        }
         for (host, written) in &step.found.pushes {
             let quiet = |why: String| {
                 format!(
@@ -53,6 +68,12 @@ pub fn unreadable_credentials(ctx: &Ctx, config: &DockerConfig, report: &mut Che
             }
         }
     }
+}
+
+/// Whether a mount's source is the checked config's folder or file.
+fn is_config(source: &str, config: &DockerConfig) -> bool {
+    let source = std::path::Path::new(source.trim_end_matches('/'));
+    source == config.path || Some(source) == config.path.parent()
 }
 
 fn finding(
