@@ -74,6 +74,12 @@ fn tool_facts(report: &Value) -> Vec<String> {
         .collect()
 }
 
+/// The one verified fact of what `tool` pushes with, under `config`.
+fn assert_fact(tool: &str, config: &str, expected: &str) {
+    let r = run(tool, config, "json");
+    assert_eq!(tool_facts(&r.report), vec![expected], "{}", r.stdout);
+}
+
 fn tool_finding(tool: &str, config: &str) -> Option<Value> {
     let r = run(tool, config, "json");
     assert!(r.report.is_object(), "{}", r.stdout);
@@ -146,14 +152,10 @@ fn a_plain_auths_entry_is_read_by_every_tool() {
     for tool in [KANIKO, KANIKO_SLIM, MANIFEST_TOOL, DOTNET] {
         assert_eq!(tool_finding(tool, PLAIN_AUTHS), None, "{tool}");
     }
-    let r = run(MANIFEST_TOOL, PLAIN_AUTHS, "json");
-    assert_eq!(
-        tool_facts(&r.report),
-        vec![
-            "manifest-tool in step `Push` (line 12) pushes to myreg.azurecr.io with the plain auths[\"myreg.azurecr.io\"] entry of the mounted docker config"
-        ],
-        "{}",
-        r.stdout
+    assert_fact(
+        MANIFEST_TOOL,
+        PLAIN_AUTHS,
+        "manifest-tool in step `Push` (line 12) pushes to myreg.azurecr.io with the plain auths[\"myreg.azurecr.io\"] entry of the mounted docker config",
     );
 }
 
@@ -162,14 +164,10 @@ fn a_helper_the_tool_image_carries_is_quiet_and_one_it_lacks_is_not() {
     // kaniko's executor and manifest-tool's alpine image carry docker-credential-acr-env.
     assert_eq!(tool_finding(KANIKO, HELPER_ACR_ENV), None);
     assert_eq!(tool_finding(MANIFEST_TOOL_ALPINE, HELPER_ACR_ENV), None);
-    let r = run(KANIKO, HELPER_ACR_ENV, "json");
-    assert_eq!(
-        tool_facts(&r.report),
-        vec![
-            "kaniko in step `Push` (line 12) pushes to myreg.azurecr.io with `docker-credential-acr-env`, which its image `gcr.io/kaniko-project/executor:v1.23.2` carries"
-        ],
-        "{}",
-        r.stdout
+    assert_fact(
+        KANIKO,
+        HELPER_ACR_ENV,
+        "kaniko in step `Push` (line 12) pushes to myreg.azurecr.io with `docker-credential-acr-env`, which its image `gcr.io/kaniko-project/executor:v1.23.2` carries",
     );
     // The slim executor and manifest-tool's default image carry none.
     let slim = tool_finding(KANIKO_SLIM, HELPER_ACR_ENV).expect("slim");
