@@ -483,6 +483,8 @@ pub struct Found {
     /// Variables scripts write to `$GITHUB_ENV` (`echo "NAME=value" >> "$GITHUB_ENV"`),
     /// which the job's later steps see.
     pub github_env: Vec<EnvWrite>,
+    /// Push tools run from their own image with the runner's docker config mounted.
+    pub push_tools: Vec<PushToolStep>,
 }
 
 /// One `NAME=value` a step's script writes to `$GITHUB_ENV`, the value as written.
@@ -501,6 +503,17 @@ pub struct ArmTokenStep {
     /// Where `az account get-access-token` is written.
     pub location: Location,
     pub step: StepRef,
+}
+
+/// A push tool started with `docker run` from its own image, reading a mounted docker
+/// config ([`super::push_tools`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushToolStep {
+    pub found: super::push_tools::ContainerTool,
+    /// Where the `docker run` command is written.
+    pub location: Location,
+    pub step: StepRef,
+    pub after_preflight: bool,
 }
 
 /// A step that creates a buildx builder, with the driver it runs BuildKit in.
@@ -2088,6 +2101,12 @@ impl<'i> StepScan<'i, '_> {
             self.buildx_create(&args, location);
             return;
         }
+        if lit(k) == "run" || (lit(k).as_str(), lit(k + 1).as_str()) == ("container", "run") {
+            let from = if lit(k) == "run" { k + 1 } else { k + 2 };
+            let args = self.expand_all(text, &words[from.min(words.len())..], locals);
+            self.container_push_tool(text, &args, start, first_line_end);
+            return;
+        }
         let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
             ("buildx", "build" | "b") => ("docker buildx build", k + 2),
             ("build", _) => ("docker build", k + 1),
@@ -2114,6 +2133,31 @@ impl<'i> StepScan<'i, '_> {
                 }
             };
             self.set_build_builder(named);
+        }
+    }
+
+    /// `docker run` of a push tool's image with a docker config mounted in (P29).
+    fn container_push_tool(&mut self, text: &Text, args: &[Value], start: usize, end: usize) {
+        let resolved: Vec<Option<&str>> = args
+            .iter()
+            .map(|a| a.expanded.is_resolved().then_some(a.expanded.text.as_str()))
+            .collect();
+        let words: Vec<super::push_tools::Arg> = args
+            .iter()
+            .zip(&resolved)
+            .map(|(a, value)| super::push_tools::Arg {
+                value: *value,
+                written: a.written.text.as_str(),
+            })
+            .collect();
+        if let Some(found) = super::push_tools::docker_run(&words) {
+            let location = self.location(text, start, end);
+            self.found.push_tools.push(PushToolStep {
+                found,
+                location,
+                step: self.step_ref.clone(),
+                after_preflight: self.after,
+            });
         }
     }
 

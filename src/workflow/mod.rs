@@ -17,12 +17,13 @@ pub mod discover;
 pub mod expr;
 pub mod locate;
 pub mod model;
+pub mod push_tools;
 pub mod shell;
 pub mod yaml;
 
 pub use discover::{
     AzCommand, BuildCommand, BuildInputs, BuilderStep, DiscoveredRef, InlineConfig, LoginStep,
-    Origin, Piece, RefKind, Role, StepRef,
+    Origin, Piece, PushToolStep, RefKind, Role, StepRef,
 };
 pub use locate::{LocateError, Located, StepMatch, WorkflowFiles, Workspace, locate};
 pub use model::{Environment, Grant, Job, Permissions, PermissionsKind, Step, Workflow};
@@ -54,6 +55,8 @@ pub struct Discovery {
     pub az: Vec<AzCommand>,
     /// Every step whose script hands an ARM-audience Entra token to a registry.
     pub arm_tokens: Vec<discover::ArmTokenStep>,
+    /// Every push tool run from its own image with a docker config mounted in.
+    pub push_tools: Vec<PushToolStep>,
     /// The entries of acr-preflight's own `context` and `push` inputs: the value as
     /// the run received it (a `--context`/`--push` value) and where it is written.
     pub inputs: Vec<(String, Location)>,
@@ -128,6 +131,8 @@ pub struct JobFacts {
     pub logins_after: Vec<LoginStep>,
     /// Every build or push command after acr-preflight's step.
     pub builds_after: Vec<BuildCommand>,
+    /// Every push tool after acr-preflight's step that reads a mounted docker config.
+    pub push_tools_after: Vec<PushToolStep>,
     pub timeout: JobTimeout,
 }
 
@@ -438,6 +443,12 @@ impl Discovery {
                 .builds
                 .iter()
                 .filter(|b| b.after_preflight)
+                .cloned()
+                .collect(),
+            push_tools_after: self
+                .push_tools
+                .iter()
+                .filter(|t| t.after_preflight)
                 .cloned()
                 .collect(),
             timeout: self.timeout.clone(),

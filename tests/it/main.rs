@@ -51,4 +51,5 @@ mod workflow_e2e;
 mod workflow_edges;
 mod workflow_names;
 mod workflow_precision;
+mod workflow_push_tools;
 mod workflow_withheld;

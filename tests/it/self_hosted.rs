@@ -2,7 +2,7 @@
 //! P33): a credential that was there before the job logged in is named, with the
 //! per-job config that removes the dependence.
 
-use crate::workflow_precision::{find, run_in, workspace_with};
+use crate::workflow_precision::{find, run_unreachable_context};
 
 fn workflow(login_first: bool) -> String {
     let login = if login_first {
@@ -30,22 +30,10 @@ jobs:
 /// myreg.azurecr.io (registry unreachable: `--resolve` to a closed port).
 fn run(workflow: &str, runner: &str) -> crate::workflow_precision::Run {
     // user:password in base64, as `docker login` writes it.
-    let (workspace, docker) = workspace_with(
+    run_unreachable_context(
         workflow,
         r#"{"auths":{"myreg.azurecr.io":{"auth":"dXNlcjpwYXNzd29yZA=="}}}"#,
-    );
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
-    run_in(
-        workspace.path(),
-        &docker,
-        "build",
-        &[
-            ("context", "oci://myreg.azurecr.io/ctx:v1"),
-            ("resolve", &resolve),
-        ],
+        &[],
         &[("RUNNER_ENVIRONMENT", runner)],
     )
 }

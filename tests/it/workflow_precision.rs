@@ -43,6 +43,39 @@ pub(crate) fn workspace_with(
     (workspace, docker)
 }
 
+/// Runs the binary on `workflow` (job `build`) with `docker_config`, checking the
+/// context `oci://myreg.azurecr.io/ctx:v1` on a registry that does not answer
+/// (`--resolve` to a closed port), with these extra inputs and environment.
+pub(crate) fn run_unreachable_context(
+    workflow: &str,
+    docker_config: &str,
+    inputs: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Run {
+    let (workspace, docker) = workspace_with(workflow, docker_config);
+    run_unreachable_in(workspace.path(), &docker, inputs, env)
+}
+
+/// [`run_unreachable_context`] in a workspace made already, with its docker config
+/// folder.
+pub(crate) fn run_unreachable_in(
+    workspace: &Path,
+    docker: &Path,
+    inputs: &[(&str, &str)],
+    env: &[(&str, &str)],
+) -> Run {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
+    let mut all = vec![
+        ("context", "oci://myreg.azurecr.io/ctx:v1"),
+        ("resolve", resolve.as_str()),
+    ];
+    all.extend_from_slice(inputs);
+    run_in(workspace, docker, "build", &all, env)
+}
+
 pub(crate) fn run_in(
     workspace: &Path,
     docker: &Path,

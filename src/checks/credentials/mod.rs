@@ -8,6 +8,7 @@
 
 mod base_hosts;
 mod messages;
+mod push_tools;
 mod runner;
 
 use super::Ctx;
@@ -151,6 +152,7 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
         config.register_secrets_for(host, &ctx.secrets);
     }
     report.verified(summary_fact(&config));
+    push_tools::unreadable_credentials(ctx, &config, &mut report);
     let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
     // The named store was run for a registry of this run when one resolves through it.
     let store_run = config.creds_store_name().is_some()

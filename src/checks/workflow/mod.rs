@@ -133,6 +133,7 @@ pub fn check(
     discovery.builders = found.builders.clone();
     discovery.az = found.az.clone();
     discovery.arm_tokens = found.arm_tokens.clone();
+    discovery.push_tools = found.push_tools.clone();
     discovery.timeout = crate::workflow::JobTimeout::of(job, &workflow.path);
     if let Some(step) = step
         && !discovery.applies

@@ -1,0 +1,188 @@
+//! CRED_TOOL_NO_HELPER (P29): a push tool run from its own image after acr-preflight's
+//! step reads the runner's docker config through a mount, but the config keeps the
+//! credential of the registry it pushes to in a helper that image does not carry.
+//! The workflow check found the tools ([`crate::workflow::push_tools`]); this reads the
+//! same config docker does and names the helper the tool would have to run.
+
+use super::Ctx;
+use crate::docker::config::DockerConfig;
+use crate::docker::credential::{HelperVia, Resolution};
+use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
+use crate::workflow::PushToolStep;
+use crate::workflow::push_tools::Tool;
+
+/// One finding per tool and registry whose credential sits in a helper its image
+/// lacks; what was seen for the others becomes a verified fact.
+pub fn unreadable_credentials(ctx: &Ctx, config: &DockerConfig, report: &mut CheckReport) {
+    for step in &ctx.job.push_tools_after {
+        // A mount of another folder than the one checked (a job that moves
+        // DOCKER_CONFIG, and a tool that still mounts ~/.docker) is not judged here.
+        if let Some(source) = &step.found.mount_source
+            && source.starts_with('/')
+            && !is_config(source, config)
+        {
+            report.verified(format!(
+                "{} in step `{}` (line {}) reads the docker config mounted from {source}, not the one acr-preflight checked ({}): its credential is not judged",
+                step.found.tool.name(),
+                step.step.label,
+                step.step.line,
+                config.path.display()
+            ));
+            continue;
+        }
+        for (host, written) in &step.found.pushes {
+            let quiet = |why: String| {
+                format!(
+                    "{} in step `{}` (line {}) pushes to {host} with {why}",
+                    step.found.tool.name(),
+                    step.step.label,
+                    step.step.line
+                )
+            };
+            match config.resolve(host) {
+                Resolution::Helper {
+                    name,
+                    key,
+                    via,
+                    line,
+                } if !step.found.helpers.contains(&name.as_str()) => {
+                    let kept = match via {
+                        HelperVia::CredsStore => "credsStore".to_string(),
+                        HelperVia::CredHelpers => {
+                            crate::docker::config::key_path(&["credHelpers", &key])
+                        }
+                    };
+                    report.push(finding(config, step, host, written, &name, &kept, line));
+                }
+                Resolution::Helper { name, .. } => report.verified(quiet(format!(
+                    "`docker-credential-{name}`, which its image `{}` carries",
+                    step.found.image
+                ))),
+                Resolution::File { key, .. } => report.verified(quiet(format!(
+                    "the plain {} entry of the mounted docker config",
+                    crate::docker::config::key_path(&["auths", &key])
+                ))),
+                // No credential at all is CRED_NOT_FOUND's, for the registries this run
+                // checks.
+                Resolution::None { .. } => {}
+            }
+        }
+    }
+}
+
+/// Whether a mount's source is the checked config's folder or file.
+fn is_config(source: &str, config: &DockerConfig) -> bool {
+    let source = std::path::Path::new(source.trim_end_matches('/'));
+    source == config.path || Some(source) == config.path.parent()
+}
+
+fn finding(
+    config: &DockerConfig,
+    step: &PushToolStep,
+    host: &str,
+    written: &str,
+    helper: &str,
+    where_kept: &str,
+    line: Option<u32>,
+) -> Finding {
+    let tool = &step.found;
+    let at_line = line.map(|l| format!(", line {l}")).unwrap_or_default();
+    let carried = if tool.helpers.is_empty() {
+        "none".to_string()
+    } else {
+        tool.helpers
+            .iter()
+            .map(|h| format!("`docker-credential-{h}`"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let title = format!(
+        "{} in step `{}` cannot run `docker-credential-{helper}` ({where_kept}), which holds the credential for {host}",
+        tool.tool.name(),
+        step.step.label
+    );
+    let message = format!(
+        "Step `{}` (line {}) runs {} from its image `{}` with a docker config mounted in (`{}`), so it reads {}, and pushes to {host} (`{written}`). The docker config acr-preflight checked ({}) sends that registry to helper `{helper}` ({where_kept}{at_line}), not to an `auths` entry. Inside the container the tool can run only the helpers its image carries ({carried}), so it finds no `docker-credential-{helper}` and gets no credential: the push fails (`unauthorized`, or `docker-credential-{helper}` not found in $PATH) although `docker push` on the runner works.",
+        step.step.label,
+        step.step.line,
+        tool.tool.name(),
+        tool.image,
+        tool.mount,
+        tool.config_in_container,
+        config.path.display(),
+    );
+    let (token, user) = match crate::cloud::acr_registry(host) {
+        Some(name) => (
+            format!("TOKEN=$(az acr login -n {name} --expose-token --query accessToken -o tsv)"),
+            crate::cloud::ACR_TOKEN_USER.to_string(),
+        ),
+        None => (
+            "TOKEN=<password or token for the registry>".to_string(),
+            "<user>".to_string(),
+        ),
+    };
+    let write_auths = [
+        "mkdir -p \"$RUNNER_TEMP/push-auth\"".to_string(),
+        token.clone(),
+        format!(
+            "printf '{{\"auths\":{{\"{host}\":{{\"auth\":\"%s\"}}}}}}' \"$(printf '%s:%s' '{user}' \"$TOKEN\" | base64 -w0)\" > \"$RUNNER_TEMP/push-auth/config.json\""
+        ),
+    ];
+    let mount = format!(
+        "-v \"$RUNNER_TEMP/push-auth/config.json:{}:ro\"",
+        tool.config_in_container
+    );
+    let variant = match (tool.tool, helper) {
+        (Tool::Kaniko, "gcr" | "ecr-login" | "acr-env") => Some(
+            "Or run the full executor image (not `-slim`), which carries `docker-credential-{h}`.",
+        ),
+        (Tool::ManifestTool, "gcloud" | "ecr-login" | "acr-env") => {
+            Some("Or run `mplatform/manifest-tool:alpine`, which carries `docker-credential-{h}`.")
+        }
+        _ => None,
+    }
+    .map(|s| format!(" {}", s.replace("{h}", helper)))
+    .unwrap_or_default();
+    let (lead, commands) = match tool.tool {
+        Tool::Kaniko => (
+            format!(
+                "Mount a docker config that holds the credential itself, in `auths`, written for this job, instead of the runner's:\n{}\nthen in `docker run`: {mount}.{variant}",
+                write_auths.join("\n")
+            ),
+            write_auths.to_vec(),
+        ),
+        Tool::ManifestTool => (
+            format!(
+                "Give manifest-tool the credential on its command line, before `push`:\n{token}\n… mplatform/manifest-tool --username {user} --password \"$TOKEN\" push from-args …\nor mount a docker config that holds it in `auths` ({}; then {mount}).{variant}",
+                write_auths.join("; ")
+            ),
+            vec![token.clone()],
+        ),
+        Tool::DotnetSdk => {
+            let export = format!(
+                "export SDK_CONTAINER_REGISTRY_UNAME={user} SDK_CONTAINER_REGISTRY_PWORD=\"$TOKEN\""
+            );
+            (
+                format!(
+                    "Give the SDK the credential in the variables it reads instead of the docker config:\n{token}\n{export}\nthen in `docker run`: -e SDK_CONTAINER_REGISTRY_UNAME -e SDK_CONTAINER_REGISTRY_PWORD. Or mount a docker config that holds it in `auths` ({}; then {mount}).",
+                    write_auths.join("; ")
+                ),
+                vec![token.clone(), export],
+            )
+        }
+    };
+    Finding::new(
+        CheckId::CredentialHelpers,
+        Code::CRED_TOOL_NO_HELPER,
+        Severity::Warning,
+        title,
+        message,
+        lead,
+    )
+    .with_commands(commands)
+    .at(
+        step.location.file.clone(),
+        step.location.line,
+        step.location.column,
+    )
+}

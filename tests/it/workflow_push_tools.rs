@@ -1,0 +1,242 @@
+//! P29: push tools run from their own image (kaniko, manifest-tool, the .NET SDK's
+//! container publishing) read the runner's docker config through a mount, but run only
+//! the credential helpers their image carries. Through the real binary, with the real
+//! `docker-credential-pass` on the runner side: a credential kept in a helper the
+//! tool's image lacks is CRED_TOOL_NO_HELPER at the tool's line; a plain `auths` entry,
+//! a helper the image carries, or the tool's own credential stays quiet.
+
+use crate::workflow_precision::{find, findings, run_unreachable_in, workspace_with};
+use serde_json::Value;
+
+/// A job that logs in, runs acr-preflight (`id: pre`), then `tool` in step `Push`.
+fn workflow(tool: &str) -> String {
+    format!(
+        "name: build
+on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: az acr login -n myreg
+      - id: pre
+        uses: acr-preflight/acr-preflight@v0
+        with:
+          context: oci://myreg.azurecr.io/ctx:v1
+      - name: Push
+        run: |
+          echo pushing
+          {tool}
+"
+    )
+}
+
+const KANIKO: &str = "docker run --rm -v $HOME/.docker/config.json:/kaniko/.docker/config.json:ro -v ${{ github.workspace }}:/workspace gcr.io/kaniko-project/executor:v1.23.2 --context dir:///workspace --destination=myreg.azurecr.io/app:1";
+const KANIKO_SLIM: &str = "docker run --rm -v $HOME/.docker:/kaniko/.docker gcr.io/kaniko-project/executor:v1.23.2-slim --destination myreg.azurecr.io/app:1";
+const MANIFEST_TOOL: &str = "docker run --rm -v $HOME/.docker:/root/.docker mplatform/manifest-tool:v2.1.6 push from-args --platforms linux/amd64,linux/arm64 --template myreg.azurecr.io/app:1-ARCH --target myreg.azurecr.io/app:1";
+const MANIFEST_TOOL_ALPINE: &str = "docker run --rm -v $HOME/.docker:/root/.docker mplatform/manifest-tool:alpine-v2.1.6 push from-args --platforms linux/amd64 --template myreg.azurecr.io/app:1-ARCH --target myreg.azurecr.io/app:1";
+const DOTNET: &str = "docker run --rm -v $HOME/.docker:/root/.docker -v $PWD:/src -w /src mcr.microsoft.com/dotnet/sdk:8.0 dotnet publish -c Release /t:PublishContainer -p:ContainerRegistry=myreg.azurecr.io";
+const DOTNET_OWN: &str = "docker run --rm -e SDK_CONTAINER_REGISTRY_UNAME -e SDK_CONTAINER_REGISTRY_PWORD -v $HOME/.docker:/root/.docker mcr.microsoft.com/dotnet/sdk:8.0 dotnet publish /t:PublishContainer -p:ContainerRegistry=myreg.azurecr.io";
+
+const STORE_PASS: &str = r#"{"auths":{"myreg.azurecr.io":{}},"credsStore":"pass"}"#;
+const HELPER_ACR_ENV: &str = r#"{"credHelpers":{"myreg.azurecr.io":"acr-env"}}"#;
+/// `user:password` in base64, as `docker login` writes it without a helper.
+const PLAIN_AUTHS: &str = r#"{"auths":{"myreg.azurecr.io":{"auth":"dXNlcjpwYXNzd29yZA=="}}}"#;
+
+/// Runs acr-preflight on the job with this docker config (the registry unreachable:
+/// `--resolve` to a closed port), in `format`.
+fn run(tool: &str, config: &str, format: &str) -> crate::workflow_precision::Run {
+    // The runner's config is $HOME/.docker (HOME is the workspace), what the tools mount.
+    let (workspace, _) = workspace_with(&workflow(tool), "{}");
+    let docker = workspace.path().join(".docker");
+    std::fs::create_dir_all(&docker).unwrap();
+    std::fs::write(docker.join("config.json"), config).unwrap();
+    run_unreachable_in(workspace.path(), &docker, &[("format", format)], &[])
+}
+
+/// The credential-helpers check's verified facts about the tool of step `Push`.
+fn tool_facts_any(report: &Value) -> Vec<String> {
+    report["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|c| c["check"] == "credential-helpers")
+        .flat_map(|c| c["verified"].as_array().cloned().unwrap_or_default())
+        .filter_map(|v| v.as_str().map(str::to_string))
+        .filter(|v| v.contains(" in step `Push` (line 12) "))
+        .collect()
+}
+
+/// Those facts that say what the tool pushes with.
+fn tool_facts(report: &Value) -> Vec<String> {
+    tool_facts_any(report)
+        .into_iter()
+        .filter(|v| v.contains(" pushes to "))
+        .collect()
+}
+
+/// The one verified fact of what `tool` pushes with, under `config`.
+fn assert_fact(tool: &str, config: &str, expected: &str) {
+    let r = run(tool, config, "json");
+    assert_eq!(tool_facts(&r.report), vec![expected], "{}", r.stdout);
+}
+
+fn tool_finding(tool: &str, config: &str) -> Option<Value> {
+    let r = run(tool, config, "json");
+    assert!(r.report.is_object(), "{}", r.stdout);
+    let found: Vec<&Value> = findings(&r.report)
+        .into_iter()
+        .filter(|f| f["code"] == "CRED_TOOL_NO_HELPER")
+        .collect();
+    assert!(found.len() <= 1, "{}", r.stdout);
+    find(&r.report, "CRED_TOOL_NO_HELPER").cloned()
+}
+
+#[test]
+fn kaniko_with_the_credential_in_credsstore_pass_is_warned_at_its_line() {
+    let f = tool_finding(KANIKO, STORE_PASS).expect("CRED_TOOL_NO_HELPER");
+    assert_eq!(f["severity"], "warning", "{f}");
+    assert_eq!(
+        (&f["line"], &f["column"]),
+        (&Value::from(15), &Value::from(11)),
+        "{f}"
+    );
+    let message = f["message"].as_str().unwrap();
+    for part in [
+        "runs kaniko from its image `gcr.io/kaniko-project/executor:v1.23.2`",
+        "(`-v $HOME/.docker/config.json:/kaniko/.docker/config.json:ro`)",
+        "so it reads /kaniko/.docker/config.json, and pushes to myreg.azurecr.io (`--destination=myreg.azurecr.io/app:1`)",
+        "sends that registry to helper `pass` (credsStore, line 1)",
+        "(`docker-credential-gcr`, `docker-credential-ecr-login`, `docker-credential-acr-env`)",
+    ] {
+        assert!(message.contains(part), "{part}: {message}");
+    }
+    let fix = f["fix"].as_str().unwrap();
+    for part in [
+        "TOKEN=$(az acr login -n myreg --expose-token --query accessToken -o tsv)",
+        r#"printf '{"auths":{"myreg.azurecr.io":{"auth":"%s"}}}' "$(printf '%s:%s' '00000000-0000-0000-0000-000000000000' "$TOKEN" | base64 -w0)" > "$RUNNER_TEMP/push-auth/config.json""#,
+        r#"-v "$RUNNER_TEMP/push-auth/config.json:/kaniko/.docker/config.json:ro""#,
+    ] {
+        assert!(fix.contains(part), "{part}: {fix}");
+    }
+}
+
+#[test]
+fn the_documented_example_is_the_exact_output() {
+    let r = run(KANIKO, STORE_PASS, "text");
+    let at = r
+        .stdout
+        .find("warning[CRED_TOOL_NO_HELPER]")
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    // The docs show the runner's config path where the test has its temporary one.
+    let lines: Vec<String> = r.stdout[at..]
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| match l.split_once("checked (") {
+            Some((head, rest)) => match rest.split_once(')') {
+                Some((_, tail)) => {
+                    format!("{head}checked (/home/runner/.docker/config.json){tail}")
+                }
+                None => l.to_string(),
+            },
+            None => l.to_string(),
+        })
+        .collect();
+    let doc =
+        crate::workflow_context::doc_example(acr_preflight::findings::Code::CRED_TOOL_NO_HELPER);
+    let doc: Vec<&str> = doc.lines().collect();
+    assert_eq!(lines, doc);
+}
+
+#[test]
+fn a_plain_auths_entry_is_read_by_every_tool() {
+    for tool in [KANIKO, KANIKO_SLIM, MANIFEST_TOOL, DOTNET] {
+        assert_eq!(tool_finding(tool, PLAIN_AUTHS), None, "{tool}");
+    }
+    assert_fact(
+        MANIFEST_TOOL,
+        PLAIN_AUTHS,
+        "manifest-tool in step `Push` (line 12) pushes to myreg.azurecr.io with the plain auths[\"myreg.azurecr.io\"] entry of the mounted docker config",
+    );
+}
+
+#[test]
+fn a_helper_the_tool_image_carries_is_quiet_and_one_it_lacks_is_not() {
+    // kaniko's executor and manifest-tool's alpine image carry docker-credential-acr-env.
+    assert_eq!(tool_finding(KANIKO, HELPER_ACR_ENV), None);
+    assert_eq!(tool_finding(MANIFEST_TOOL_ALPINE, HELPER_ACR_ENV), None);
+    assert_fact(
+        KANIKO,
+        HELPER_ACR_ENV,
+        "kaniko in step `Push` (line 12) pushes to myreg.azurecr.io with `docker-credential-acr-env`, which its image `gcr.io/kaniko-project/executor:v1.23.2` carries",
+    );
+    // The slim executor and manifest-tool's default image carry none.
+    let slim = tool_finding(KANIKO_SLIM, HELPER_ACR_ENV).expect("slim");
+    assert!(
+        slim["message"]
+            .as_str()
+            .unwrap()
+            .contains("(credHelpers[\"myreg.azurecr.io\"], line 1)"),
+        "{slim}"
+    );
+    assert!(
+        slim["fix"].as_str().unwrap().contains(
+            "the full executor image (not `-slim`), which carries `docker-credential-acr-env`"
+        ),
+        "{slim}"
+    );
+    let mt = tool_finding(MANIFEST_TOOL, HELPER_ACR_ENV).expect("manifest-tool");
+    let fix = mt["fix"].as_str().unwrap();
+    assert!(
+        fix.contains(
+            "--username 00000000-0000-0000-0000-000000000000 --password \"$TOKEN\" push from-args"
+        ) && fix.contains("`mplatform/manifest-tool:alpine`"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn dotnet_publish_in_the_sdk_image_and_its_own_variables() {
+    let f = tool_finding(DOTNET, STORE_PASS).expect("dotnet");
+    assert!(
+        f["title"].as_str().unwrap().starts_with(
+            ".NET SDK container publishing in step `Push` cannot run `docker-credential-pass`"
+        ),
+        "{f}"
+    );
+    assert!(
+        f["fix"].as_str().unwrap().contains(
+            "export SDK_CONTAINER_REGISTRY_UNAME=00000000-0000-0000-0000-000000000000 SDK_CONTAINER_REGISTRY_PWORD=\"$TOKEN\""
+        ),
+        "{f}"
+    );
+    assert_eq!(tool_finding(DOTNET_OWN, STORE_PASS), None);
+}
+
+#[test]
+fn the_tools_on_the_runner_itself_run_its_helpers_and_stay_quiet() {
+    for tool in [
+        "manifest-tool push from-args --platforms linux/amd64 --template myreg.azurecr.io/app:1-ARCH --target myreg.azurecr.io/app:1",
+        "dotnet publish /t:PublishContainer -p:ContainerRegistry=myreg.azurecr.io",
+        "docker push myreg.azurecr.io/app:1",
+    ] {
+        assert_eq!(tool_finding(tool, STORE_PASS), None, "{tool}");
+    }
+}
+
+#[test]
+fn a_mount_of_another_folder_than_the_one_checked_is_not_judged() {
+    let tool = "docker run --rm -v /opt/ci/.docker:/kaniko/.docker gcr.io/kaniko-project/executor:v1.23.2 --destination=myreg.azurecr.io/app:1";
+    let r = run(tool, STORE_PASS, "json");
+    assert!(
+        find(&r.report, "CRED_TOOL_NO_HELPER").is_none(),
+        "{}",
+        r.stdout
+    );
+    let facts = tool_facts_any(&r.report);
+    assert!(
+        facts.iter().any(|f| f.starts_with(
+            "kaniko in step `Push` (line 12) reads the docker config mounted from /opt/ci/.docker, not the one acr-preflight checked ("
+        )),
+        "{facts:?}"
+    );
+}
