@@ -372,7 +372,17 @@ pub async fn run_with(
     };
     // The client secret's end date from Microsoft Graph, read while ARM and the
     // registries are asked (only in client-secret mode).
-    let expiry = secret_expiry::read(ctx, http, &cloud, method, &session);
+    // It may go on for secret_expiry::GRACE once the rest is done, never longer.
+    let finished = tokio::sync::Notify::new();
+    let expiry = async {
+        tokio::select! {
+            e = secret_expiry::read(ctx, http, &cloud, method, &session) => e,
+            _ = async {
+                finished.notified().await;
+                tokio::time::sleep(secret_expiry::GRACE).await;
+            } => secret_expiry::late(&cloud),
+        }
+    };
     let rest = async {
         let mut hosts: Vec<String> = Vec::new();
         for h in config
@@ -484,6 +494,7 @@ pub async fn run_with(
         if method == Method::AzureCli {
             cli_session::renewal(ctx, session.earliest_expiry(), out);
         }
+        finished.notify_one();
     };
     let ((), expiry) = tokio::join!(rest, expiry);
     outcome.report.findings.extend(expiry.findings);

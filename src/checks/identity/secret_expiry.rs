@@ -85,6 +85,34 @@ pub async fn read(
     out
 }
 
+/// "in 10 days" (whole days rounded, so a secret made for ten days reads as ten), or
+/// the finer distance under a day, or how long ago it ended.
+fn distance(end: SystemTime, now: SystemTime) -> String {
+    match end.duration_since(now).map(|d| d.as_secs()) {
+        Ok(secs) if secs >= 86_400 => {
+            let days = (secs + 43_200) / 86_400;
+            format!("in {days} day{}", if days == 1 { "" } else { "s" })
+        }
+        _ => crate::jwt::describe_distance(end, now),
+    }
+}
+
+/// How long the Graph read may go on once the rest of the identity check is done: it
+/// adds a warning at most, so it never holds the run up to its deadline.
+pub const GRACE: Duration = Duration::from_secs(2);
+
+/// The verified line when Graph did not answer within [`GRACE`].
+pub fn late(cloud: &Cloud) -> Expiry {
+    Expiry {
+        verified: vec![format!(
+            "client secret expiry not read: {} did not answer within {}s of the other identity checks",
+            host_of(&cloud.graph),
+            GRACE.as_secs()
+        )],
+        ..Expiry::default()
+    }
+}
+
 /// The credential's name for messages: `displayName` and `keyId`, never the hint.
 fn label(p: &PasswordCredential) -> String {
     match &p.display_name {
@@ -125,7 +153,7 @@ fn judge(
     let Some(end) = in_use.end else { return };
     let when = crate::jwt::format_utc(end);
     let date = when.get(..10).unwrap_or(&when);
-    let distance = crate::jwt::describe_distance(end, now);
+    let distance = distance(end, now);
     let shared = if candidates.len() > 1 {
         format!(
             " {} of the app's secrets start with the same three characters (Graph's `hint`), so each may be the one in use; the earliest end is taken.",
