@@ -588,7 +588,9 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
     }
 }
 
-fn is_guid(s: &str) -> bool {
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits: client, tenant and subscription ids,
+/// and the id (`keyId`) of a client secret.
+pub fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups

@@ -19,7 +19,7 @@ fn world_with_secrets(secrets: &[(&str, &str, i64)], readable: bool) -> World {
     let w = world(false);
     w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
     w.az.entra.update_app(CLIENT_ID, |a| {
-        let mut app = a.clone();
+        let mut app = a.clone().named("ci-deployer");
         app.secrets.clear();
         for (name, value, left) in secrets {
             app = app.named_secret(name, value, *left);
@@ -94,6 +94,75 @@ fn a_secret_ending_in_ten_days_warns_with_its_date_and_the_reset() {
     );
     assert!(!r.raw.contains(IN_USE));
     assert_no_secret_leaks(&w, &r);
+
+    // docs/checks.md shows this output, with its own date and keyId.
+    let doc =
+        crate::workflow_context::doc_example(acr_preflight::findings::Code::ID_SECRET_EXPIRING);
+    let shown = text_of(&f)
+        .replace(&key_id(&w, IN_USE), "c3a1e0f2-7b4d-4e8a-9f61-2d5b8e7a9c10")
+        .replace(&date, "2026-12-15T09:30:00Z")
+        .replace(&date[..10], "2026-12-15")
+        .replace(
+            &app_object_id(CLIENT_ID),
+            "f1111111-2222-3333-4444-555555555555",
+        );
+    assert_eq!(shown, doc);
+}
+
+/// The finding in `text` format (src/output/text.rs's layout, no location).
+fn text_of(f: &serde_json::Value) -> String {
+    let mut out = format!(
+        "{}[{}]: {}\n",
+        f["severity"].as_str().unwrap(),
+        f["code"].as_str().unwrap(),
+        f["title"].as_str().unwrap()
+    );
+    for (label, key) in [("seen", "message"), ("help", "fix")] {
+        for (i, line) in f[key].as_str().unwrap().lines().enumerate() {
+            if i == 0 {
+                out.push_str(&format!("   = {label}: {line}\n"));
+            } else {
+                out.push_str(&format!("           {line}\n"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_secret_id_given_as_the_secret_is_named_and_graph_is_not_asked() {
+    // The portal's "Secret ID" (Graph's keyId) pasted as the secret: Entra refuses it,
+    // so no token exists to ask Graph with; the message names the GUID shape.
+    let w = world_with_secrets(&[("ci-2026", IN_USE, 300 * DAY)], true);
+    let secret_id = key_id(&w, IN_USE);
+    let r = run(
+        &w,
+        false,
+        &[("AZURE_CLIENT_SECRET", secret_id.as_str())],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    let f = r.only("ID_SECRET_INVALID");
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("AADSTS7000215"), "{message}");
+    assert!(
+        message.contains("shaped like a GUID, the form of a secret's ID"),
+        "{message}"
+    );
+    assert!(!r.raw.contains(&secret_id), "the value given stays masked");
+    assert!(w.az.graph.requests().is_empty());
+    // A wrong secret that is no GUID gets no such sentence.
+    let r = run(
+        &w,
+        false,
+        &[("AZURE_CLIENT_SECRET", "Kq7~a-wrong-value-planted")],
+        &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+    );
+    assert!(
+        !r.only("ID_SECRET_INVALID")["message"]
+            .as_str()
+            .unwrap()
+            .contains("GUID")
+    );
 }
 
 #[test]
@@ -109,7 +178,7 @@ fn a_secret_valid_for_a_year_is_quiet_with_a_verified_line() {
     let verified = r.verified("identity");
     assert!(
         verified.contains(&format!(
-            "client secret `ci-2027` (keyId {}) of app `acr-preflight-test-app`",
+            "client secret `ci-2027` (keyId {}) of app `ci-deployer`",
             key_id(&w, IN_USE)
         )) && verified.contains("(in 365 days)"),
         "{verified}"
