@@ -264,6 +264,7 @@ async fn https_listener_serves_the_real_host_names_with_the_fakes_ca_only() {
         [
             format!("login.microsoftonline.com={}", az.addr()),
             format!("management.azure.com={}", az.addr()),
+            format!("graph.microsoft.com={}", az.addr()),
             format!("{HOST}={}", az.addr()),
         ]
     );
