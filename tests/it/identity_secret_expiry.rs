@@ -42,6 +42,14 @@ fn key_id(w: &World, value: &str) -> String {
         .clone()
 }
 
+fn assert_no_expiry_warning(r: &crate::identity::Run) {
+    let codes = r.codes();
+    assert!(
+        !codes.iter().any(|c| c == "ID_SECRET_EXPIRING"),
+        "{codes:?}"
+    );
+}
+
 fn run_secret(w: &World, extra: &[&str]) -> crate::identity::Run {
     run(
         w,
@@ -170,11 +178,7 @@ fn a_secret_valid_for_a_year_is_quiet_with_a_verified_line() {
     let w = world_with_secrets(&[("ci-2027", IN_USE, 365 * DAY)], true);
     let r = run_secret(&w, &[]);
     assert_eq!(r.status, 0, "{:#}", r.json);
-    assert!(
-        !r.codes().contains(&"ID_SECRET_EXPIRING".to_string()),
-        "{:?}",
-        r.codes()
-    );
+    assert_no_expiry_warning(&r);
     let verified = r.verified("identity");
     assert!(
         verified.contains(&format!(
@@ -191,11 +195,7 @@ fn graph_refusing_the_read_is_a_note_naming_the_permission_never_a_warning() {
     let w = world_with_secrets(&[("ci-2026", IN_USE, 3 * DAY)], false);
     let r = run_secret(&w, &[]);
     assert_eq!(r.status, 0, "{:#}", r.json);
-    assert!(
-        !r.codes().contains(&"ID_SECRET_EXPIRING".to_string()),
-        "{:?}",
-        r.codes()
-    );
+    assert_no_expiry_warning(&r);
     let verified = r.verified("identity");
     assert!(
         verified.contains("client secret expiry not read: GET /v1.0/applications(appId=")
@@ -219,11 +219,7 @@ fn only_the_secret_in_use_decides_not_another_of_the_app() {
         true,
     );
     let r = run_secret(&w, &[]);
-    assert!(
-        !r.codes().contains(&"ID_SECRET_EXPIRING".to_string()),
-        "{:?}",
-        r.codes()
-    );
+    assert_no_expiry_warning(&r);
     assert!(r.verified("identity").contains("client secret `current`"));
 
     // The one in use ends in 5 days, the other in a year: the warning names only it.
@@ -250,7 +246,7 @@ fn zero_days_and_other_sign_ins_make_no_graph_request() {
     let w = world_with_secrets(&[("ci-2026", IN_USE, 3 * DAY)], true);
     let r = run_secret(&w, &["--secret-expiry-days", "0"]);
     assert_eq!(r.status, 0, "{:#}", r.json);
-    assert!(!r.codes().contains(&"ID_SECRET_EXPIRING".to_string()));
+    assert_no_expiry_warning(&r);
     assert!(w.az.graph.requests().is_empty());
     let graph_tokens = |w: &World| {
         w.az.entra
@@ -295,7 +291,7 @@ fn a_malformed_or_silent_graph_is_a_note_and_never_holds_the_run() {
         "{}",
         r.verified("identity")
     );
-    assert!(!r.codes().contains(&"ID_SECRET_EXPIRING".to_string()));
+    assert_no_expiry_warning(&r);
 
     // Graph accepts and never answers: the run ends within a few seconds of the rest,
     // long before --timeout 30, with a note.
