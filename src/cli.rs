@@ -122,6 +122,10 @@ pub struct Cli {
     /// Prove a push right that the registry's token does not state (opaque tokens such as GHCR's, Basic auth, open registries) by opening a blob upload session for each pushed repository and cancelling it at once; no data is written. `false` leaves such rights unproven (ROLE_PUSH_UNVERIFIED).
     #[arg(long, value_name = "BOOL", value_parser = bool_input(), num_args = 0..=1, default_value = "true", default_missing_value = "true")]
     pub prove_push: bool,
+
+    /// With a client secret: warn (ID_SECRET_EXPIRING) when the secret in use expires within this many days, read from Microsoft Graph (`passwordCredentials`, needs `Application.Read.All`); `0` makes no Graph request.
+    #[arg(long, default_value = "30", value_name = "DAYS", value_parser = clap::value_parser!(u32).range(0..=3650))]
+    pub secret_expiry_days: u32,
 }
 
 /// A boolean input as the Actions toolkit's `getBooleanInput` reads it (YAML 1.2 core
@@ -352,6 +356,7 @@ fn build_config(cli: Cli, env: &Env, github_actions: bool) -> Result<Config, Usa
         // Workflow discovery fills it in (run::check).
         build: Default::default(),
         prove_push: cli.prove_push,
+        secret_expiry_days: cli.secret_expiry_days,
     })
 }
 
@@ -583,7 +588,9 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
     }
 }
 
-fn is_guid(s: &str) -> bool {
+/// `xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, hex digits: client, tenant and subscription ids,
+/// and the id (`keyId`) of a client secret.
+pub fn is_guid(s: &str) -> bool {
     let groups: Vec<&str> = s.split('-').collect();
     groups.len() == 5
         && groups

@@ -2,7 +2,8 @@
 //! and which one". Nothing else in the crate names an Azure host, suffix or audience.
 //!
 //! Sources: azure-cli's cloud definitions (`azure-cli-core/azure/cli/core/cloud.py`:
-//! endpoints and ACR login-server suffixes), the Azure SDK for Rust's authority hosts,
+//! endpoints and ACR login-server suffixes), Microsoft Graph's national cloud deployments
+//! (https://learn.microsoft.com/graph/deployments: Graph service root per cloud), the Azure SDK for Rust's authority hosts,
 //! GitHub's "Configuring OpenID Connect in Azure" (federated-credential audiences per
 //! cloud), and Microsoft Learn's "Azure Container Registry authentication" and
 //! "endpoint reference" (token scope, the `00000000-…` token user, regional and data
@@ -28,6 +29,8 @@ pub struct CloudFacts {
     pub authority_host: &'static str,
     /// Azure Resource Manager.
     pub arm_endpoint: &'static str,
+    /// Microsoft Graph's service root (its token scope is `<root>/.default`).
+    pub graph_endpoint: &'static str,
     /// What ACR login servers end with (`<name>` + suffix).
     pub acr_suffix: &'static str,
     /// The audience GitHub's OIDC token carries for this cloud's federated credentials
@@ -57,6 +60,7 @@ impl AzureEnvironment {
             name: "AzureCloud",
             authority_host: "https://login.microsoftonline.com",
             arm_endpoint: "https://management.azure.com",
+            graph_endpoint: "https://graph.microsoft.com",
             acr_suffix: ".azurecr.io",
             oidc_audience: "api://AzureADTokenExchange",
             acr_scope: ACR_SCOPE,
@@ -65,6 +69,7 @@ impl AzureEnvironment {
             name: "AzureChinaCloud",
             authority_host: "https://login.chinacloudapi.cn",
             arm_endpoint: "https://management.chinacloudapi.cn",
+            graph_endpoint: "https://microsoftgraph.chinacloudapi.cn",
             acr_suffix: ".azurecr.cn",
             oidc_audience: "api://AzureADTokenExchangeChina",
             acr_scope: ACR_SCOPE,
@@ -73,6 +78,7 @@ impl AzureEnvironment {
             name: "AzureUSGovernment",
             authority_host: "https://login.microsoftonline.us",
             arm_endpoint: "https://management.usgovcloudapi.net",
+            graph_endpoint: "https://graph.microsoft.us",
             acr_suffix: ".azurecr.us",
             oidc_audience: "api://AzureADTokenExchangeUSGov",
             acr_scope: ACR_SCOPE,
@@ -186,7 +192,7 @@ mod tests {
         let mut seen = std::collections::HashSet::new();
         for cloud in AzureEnvironment::ALL {
             let f = cloud.facts();
-            for url in [f.authority_host, f.arm_endpoint] {
+            for url in [f.authority_host, f.arm_endpoint, f.graph_endpoint] {
                 assert!(url.starts_with("https://"), "{}: {url}", f.name);
                 assert!(!url.ends_with('/'), "{}: {url}", f.name);
             }
@@ -198,6 +204,7 @@ mod tests {
                 f.name,
                 f.authority_host,
                 f.arm_endpoint,
+                f.graph_endpoint,
                 f.acr_suffix,
                 f.oidc_audience,
             ] {

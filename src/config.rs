@@ -265,6 +265,9 @@ pub struct Config {
     /// `--prove-push`: prove a push right no token states by opening a blob upload
     /// session and cancelling it.
     pub prove_push: bool,
+    /// `--secret-expiry-days`: with a client secret, warn when the secret in use ends
+    /// within this many days (read from Microsoft Graph); 0 reads nothing.
+    pub secret_expiry_days: u32,
 }
 
 impl Config {
@@ -309,6 +312,7 @@ impl Config {
             github: GithubOptions::default(),
             build: BuildTools::default(),
             prove_push: true,
+            secret_expiry_days: 30,
         }
     }
 

@@ -8,6 +8,7 @@ pub mod arm;
 pub mod cli_install;
 pub mod cli_profile;
 pub mod entra;
+pub mod graph;
 
 use crate::config::{AzureEnvironment, Config};
 
@@ -19,6 +20,8 @@ pub struct Cloud {
     pub authority_host: String,
     /// `https://management.azure.com`
     pub arm: String,
+    /// `https://graph.microsoft.com`
+    pub graph: String,
     /// The audience GitHub's OIDC token must carry for this cloud's federated credentials.
     pub fic_audience: &'static str,
     /// The Entra scope of the token ACR exchanges.
@@ -47,6 +50,7 @@ impl Cloud {
                 .as_deref()
                 .map(trim)
                 .unwrap_or_else(|| facts.arm_endpoint.to_string()),
+            graph: facts.graph_endpoint.to_string(),
             fic_audience: facts.oidc_audience,
             acr_scope: facts.acr_scope,
             name: facts.name,
@@ -56,6 +60,11 @@ impl Cloud {
     /// `https://management.azure.com/.default`
     pub fn arm_scope(&self) -> String {
         format!("{}/.default", self.arm)
+    }
+
+    /// `https://graph.microsoft.com/.default`
+    pub fn graph_scope(&self) -> String {
+        format!("{}/.default", self.graph)
     }
 }
 

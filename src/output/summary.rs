@@ -491,6 +491,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::ID_TENANT_NOT_FOUND
         | C::ID_SECRET_INVALID
         | C::ID_SECRET_EXPIRED
+        | C::ID_SECRET_EXPIRING
         | C::ID_ASSERTION_EXPIRED
         | C::ID_TOKEN_FAILED
         | C::ID_CLI_UNVERIFIABLE

@@ -264,6 +264,7 @@ async fn https_listener_serves_the_real_host_names_with_the_fakes_ca_only() {
         [
             format!("login.microsoftonline.com={}", az.addr()),
             format!("management.azure.com={}", az.addr()),
+            format!("graph.microsoft.com={}", az.addr()),
             format!("{HOST}={}", az.addr()),
         ]
     );
@@ -1534,4 +1535,136 @@ async fn arm_serves_role_assignments_and_subscriptions_in_the_documented_shape()
     assert_eq!(b["count"]["value"], 1);
     let (s, b) = get(format!("/subscriptions/{SUB}?api-version=2016-06-01")).await;
     assert_eq!(s, 400, "{b:#}");
+}
+
+/// Graph's application read, in the documented shapes: a Graph-audience token from the
+/// client credentials flow (scope `https://graph.microsoft.com/.default`), then
+/// `GET /v1.0/applications(appId='…')?$select=…` answering the application with its
+/// `passwordCredentials` (keyId, displayName, hint, startDateTime, endDateTime) when the
+/// token carries `Application.Read.All`, and Graph's error body otherwise.
+#[tokio::test]
+async fn graph_serves_an_applications_password_credentials_in_the_documented_shape() {
+    const GRAPH_SCOPE: &str = "https://graph.microsoft.com/.default";
+    const READER: &str = "66666666-7777-4888-8999-aaaaaaaaaaaa";
+    let az = fakes();
+    az.entra.add_app(
+        App::new(TENANT, READER, "ffffffff-0000-4111-8222-333333333333")
+            .named("reader-app")
+            .named_secret("ci-2027", SECRET, 10 * 86_400)
+            .secret("zz-other-secret-value", 400 * 86_400)
+            .graph_role("Application.Read.All"),
+    );
+    let client = az.client(&[]);
+    let get = |token: String, path: String| {
+        let client = client.clone();
+        async move {
+            let r = client
+                .get(format!("https://graph.microsoft.com{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        }
+    };
+    let select = "?$select=id,displayName,passwordCredentials";
+
+    // A Graph token: aud is Graph's resource, roles carry the granted permission.
+    let (status, body) =
+        entra_token(&client, TENANT, &secret_form(READER, SECRET, GRAPH_SCOPE)).await;
+    assert_eq!(status, 200, "{body}");
+    let token = body["access_token"].as_str().unwrap().to_string();
+    let claims = decode_claims(&token);
+    assert_eq!(claims["aud"], "https://graph.microsoft.com");
+    assert_eq!(claims["roles"], serde_json::json!(["Application.Read.All"]));
+
+    let (status, app) = get(
+        token.clone(),
+        format!("/v1.0/applications(appId='{READER}'){select}"),
+    )
+    .await;
+    assert_eq!(status, 200, "{app}");
+    // $select: only what was asked for (and the context).
+    let mut keys: Vec<&str> = app
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["@odata.context", "displayName", "id", "passwordCredentials"]
+    );
+    assert_eq!(app["displayName"], "reader-app");
+    assert_eq!(app["id"], support::azure::app_object_id(READER));
+    let creds = app["passwordCredentials"].as_array().unwrap();
+    assert_eq!(creds.len(), 2);
+    let first = &creds[0];
+    assert_eq!(first["displayName"], "ci-2027");
+    assert_eq!(first["hint"], &SECRET[..3]);
+    assert!(first["secretText"].is_null());
+    assert_eq!(first["keyId"].as_str().unwrap().len(), 36);
+    for field in ["startDateTime", "endDateTime"] {
+        let t = first[field].as_str().unwrap();
+        assert!(
+            t.len() == 20 && t.ends_with('Z') && t.as_bytes()[10] == b'T',
+            "{field}: {t}"
+        );
+    }
+    let end = first["endDateTime"].as_str().unwrap();
+    let end = acr_preflight::jwt::parse_utc(end).unwrap();
+    let end = end.duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+    assert!((end - (now() + 10 * 86_400)).abs() < 60, "{end}");
+    assert!(creds[1]["displayName"].is_null());
+    // The object id form answers the same application; no $select gives the whole resource.
+    let (status, whole) = get(
+        token.clone(),
+        format!("/v1.0/applications/{}", app["id"].as_str().unwrap()),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(whole["appId"], READER);
+
+    // Without the permission: 403 Authorization_RequestDenied in Graph's error body.
+    let (_, body) = entra_token(&client, TENANT, &secret_form(CLIENT, SECRET, GRAPH_SCOPE)).await;
+    let plain = body["access_token"].as_str().unwrap().to_string();
+    assert!(decode_claims(&plain).get("roles").is_none());
+    let (status, denied) = get(
+        plain,
+        format!("/v1.0/applications(appId='{CLIENT}'){select}"),
+    )
+    .await;
+    assert_eq!(status, 403);
+    assert_eq!(denied["error"]["code"], "Authorization_RequestDenied");
+    assert_eq!(
+        denied["error"]["message"],
+        "Insufficient privileges to complete the operation."
+    );
+    assert!(denied["error"]["innerError"]["request-id"].is_string());
+
+    // An unknown app: 404; an ARM token: 401; both logged with the decoded path.
+    let (status, missing) = get(
+        token,
+        format!("/v1.0/applications(appId='{BARE_CLIENT}x'){select}"),
+    )
+    .await;
+    assert_eq!(status, 404);
+    assert_eq!(missing["error"]["code"], "Request_ResourceNotFound");
+    let (_, body) = entra_token(&client, TENANT, &secret_form(READER, SECRET, ARM_SCOPE)).await;
+    let arm_token = body["access_token"].as_str().unwrap().to_string();
+    let (status, wrong) = get(arm_token, format!("/v1.0/applications(appId='{READER}')")).await;
+    assert_eq!(status, 401);
+    assert_eq!(wrong["error"]["code"], "InvalidAuthenticationToken");
+    let log = az.graph.requests();
+    assert_eq!(log.len(), 5);
+    assert_eq!(log[0].path, format!("/v1.0/applications(appId='{READER}')"));
+    assert_eq!(
+        log[0].select.as_deref(),
+        Some("id,displayName,passwordCredentials")
+    );
+    assert_eq!(
+        log.iter().map(|r| r.status).collect::<Vec<_>>(),
+        [200, 200, 403, 404, 401]
+    );
 }

@@ -29,6 +29,7 @@ mod identity;
 mod identity_arm_facts;
 mod identity_arm_history;
 mod identity_cli_session;
+mod identity_secret_expiry;
 mod push_proof;
 mod reference_vectors;
 mod registry;

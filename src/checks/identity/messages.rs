@@ -293,6 +293,14 @@ pub(super) fn entra_finding(
             } else if has(90002) || has(90038) {
                 finding(Code::ID_TENANT_NOT_FOUND, Severity::Error, format!("tenant {tenant} was not found in {}", cloud.name), evidence, "Use the Directory (tenant) ID from `az account show --query tenantId`; a tenant in a national cloud needs --azure-environment AzureChinaCloud or AzureUSGovernment.".to_string())
             } else if has(7000215) {
+                // A GUID is the form of a secret's ID (Graph's `keyId`, the portal's
+                // "Secret ID" column), never of the value Entra generated.
+                let id_shaped = config.azure.client_secret.as_deref().is_some_and(|s| crate::cli::is_guid(s.trim()));
+                let evidence = if id_shaped {
+                    format!("{evidence} The secret given is shaped like a GUID, the form of a secret's ID (the portal's \"Secret ID\", Graph's keyId), not of its value.")
+                } else {
+                    evidence
+                };
                 finding(Code::ID_SECRET_INVALID, Severity::Error, format!("the client secret of {client} is wrong"), evidence, format!("Use the secret's Value, not its Secret ID; create a new one if it is lost: az ad app credential reset --id {client} --append"))
             } else if has(7000222) {
                 finding(Code::ID_SECRET_EXPIRED, Severity::Error, format!("the client secret of {client} has expired"), evidence, format!("Create a new secret and update the repository secret: az ad app credential reset --id {client} --append --years 1 (or move to OIDC federated credentials, which have no secret to expire)."))

@@ -5,6 +5,7 @@
 mod cli_session;
 mod messages;
 mod propagation;
+mod secret_expiry;
 mod subject;
 mod subscriptions;
 
@@ -369,115 +370,136 @@ pub async fn run_with(
     else {
         return outcome;
     };
-
-    let mut hosts: Vec<String> = Vec::new();
-    for h in config
-        .registry
-        .iter()
-        .map(|r| r.host.clone())
-        .chain(contexts.iter().filter_map(|c| c.registry.clone()))
-    {
-        let h = h.to_ascii_lowercase();
-        if crate::cloud::is_acr(&h) && !hosts.contains(&h) {
-            hosts.push(h);
+    // The client secret's end date from Microsoft Graph, read while ARM and the
+    // registries are asked (only in client-secret mode).
+    // It may go on for secret_expiry::GRACE once the rest is done, never longer.
+    let finished = tokio::sync::Notify::new();
+    let expiry = async {
+        tokio::select! {
+            e = secret_expiry::read(ctx, http, &cloud, method, &session) => e,
+            _ = async {
+                finished.notified().await;
+                tokio::time::sleep(secret_expiry::GRACE).await;
+            } => secret_expiry::late(&cloud),
         }
-    }
-
-    let arm_session = ArmSession {
-        http: http.clone(),
-        cloud: cloud.clone(),
-        token: arm_token.clone(),
     };
-    // Registry facts and ARM permissions, when the identity may read them.
-    if let Some(sub) = &config.azure.subscription_id
-        && !hosts.is_empty()
-    {
-        let listed = match listed {
-            Some(listed) => listed,
-            None => {
-                bounded_arm(
-                    ctx,
-                    &cloud,
-                    arm::list_registries(http, &cloud, &arm_token, sub, &mut out.requests),
-                )
-                .await
+    let rest = async {
+        let mut hosts: Vec<String> = Vec::new();
+        for h in config
+            .registry
+            .iter()
+            .map(|r| r.host.clone())
+            .chain(contexts.iter().filter_map(|c| c.registry.clone()))
+        {
+            let h = h.to_ascii_lowercase();
+            if crate::cloud::is_acr(&h) && !hosts.contains(&h) {
+                hosts.push(h);
             }
+        }
+
+        let arm_session = ArmSession {
+            http: http.clone(),
+            cloud: cloud.clone(),
+            token: arm_token.clone(),
         };
-        match listed {
-            Ok(list) => {
-                let mut elsewhere: Option<Vec<subscriptions::Holding>> = None;
-                for host in &hosts {
-                    match list
-                        .iter()
-                        .find(|r| r.login_server.eq_ignore_ascii_case(host))
-                    {
-                        Some(facts) => {
-                            out.report.verified(format!(
-                                "{host}: {} ({})",
-                                facts.id,
-                                facts.describe()
-                            ));
-                            out.registries.insert(host.clone(), facts.clone());
-                        }
-                        None => {
-                            // A registry given by name that ARM does not know by that name.
-                            let by_name = config
-                                .registry
-                                .as_ref()
-                                .filter(|r| r.given_by_name() && r.host == *host)
-                                .and_then(|r| r.acr_name.as_deref());
-                            // Another subscription the identity sees may hold it (P15).
-                            if elsewhere.is_none() {
-                                elsewhere =
-                                    Some(subscriptions::others(ctx, &arm_session, sub, out).await);
+        // Registry facts and ARM permissions, when the identity may read them.
+        if let Some(sub) = &config.azure.subscription_id
+            && !hosts.is_empty()
+        {
+            let listed = match listed {
+                Some(listed) => listed,
+                None => {
+                    bounded_arm(
+                        ctx,
+                        &cloud,
+                        arm::list_registries(http, &cloud, &arm_token, sub, &mut out.requests),
+                    )
+                    .await
+                }
+            };
+            match listed {
+                Ok(list) => {
+                    let mut elsewhere: Option<Vec<subscriptions::Holding>> = None;
+                    for host in &hosts {
+                        match list
+                            .iter()
+                            .find(|r| r.login_server.eq_ignore_ascii_case(host))
+                        {
+                            Some(facts) => {
+                                out.report.verified(format!(
+                                    "{host}: {} ({})",
+                                    facts.id,
+                                    facts.describe()
+                                ));
+                                out.registries.insert(host.clone(), facts.clone());
                             }
-                            let others = elsewhere.as_deref().unwrap_or_default();
-                            out.report.push(not_found(
-                                host,
-                                by_name,
-                                sub,
-                                &list,
-                                others,
-                                config.azure.subscription_from_cli.as_deref(),
-                            ));
+                            None => {
+                                // A registry given by name that ARM does not know by that name.
+                                let by_name = config
+                                    .registry
+                                    .as_ref()
+                                    .filter(|r| r.given_by_name() && r.host == *host)
+                                    .and_then(|r| r.acr_name.as_deref());
+                                // Another subscription the identity sees may hold it (P15).
+                                if elsewhere.is_none() {
+                                    elsewhere = Some(
+                                        subscriptions::others(ctx, &arm_session, sub, out).await,
+                                    );
+                                }
+                                let others = elsewhere.as_deref().unwrap_or_default();
+                                out.report.push(not_found(
+                                    host,
+                                    by_name,
+                                    sub,
+                                    &list,
+                                    others,
+                                    config.azure.subscription_from_cli.as_deref(),
+                                ));
+                            }
                         }
                     }
                 }
+                Err(e) => out.report.push(list_denied(config, &principal, sub, &e)),
             }
-            Err(e) => out.report.push(list_denied(config, &principal, sub, &e)),
+            for (host, facts) in out.registries.clone() {
+                role_facts(
+                    ctx, http, &cloud, &arm_token, &host, &facts, &principal, contexts, out,
+                )
+                .await;
+            }
+            if !config.acr_tasks_uses().is_empty() {
+                subscriptions::tasks_offer(ctx, &arm_session, sub, out).await;
+            }
         }
-        for (host, facts) in out.registries.clone() {
-            role_facts(
-                ctx, http, &cloud, &arm_token, &host, &facts, &principal, contexts, out,
-            )
-            .await;
-        }
-        if !config.acr_tasks_uses().is_empty() {
-            subscriptions::tasks_offer(ctx, &arm_session, sub, out).await;
-        }
-    }
 
-    subscriptions::azure_login_steps(ctx, &arm_session, &principal, out).await;
-    out.arm = Some(arm_session);
+        subscriptions::azure_login_steps(ctx, &arm_session, &principal, out).await;
+        out.arm = Some(arm_session);
 
-    // The data plane: the ACR refresh token this identity gets, for the registry check.
-    if !hosts.is_empty() {
-        match bounded_token(ctx, &cloud, method, &session, cloud.acr_scope).await {
-            Ok(acr_token) => {
-                let registry = ctx.registry_client(http.clone());
-                for host in &hosts {
-                    exchange(&registry, host, &acr_token, &principal, out).await;
+        // The data plane: the ACR refresh token this identity gets, for the registry check.
+        if !hosts.is_empty() {
+            match bounded_token(ctx, &cloud, method, &session, cloud.acr_scope).await {
+                Ok(acr_token) => {
+                    let registry = ctx.registry_client(http.clone());
+                    for host in &hosts {
+                        exchange(&registry, host, &acr_token, &principal, out).await;
+                    }
+                    out.requests += registry.request_count();
                 }
-                out.requests += registry.request_count();
+                Err(e) => {
+                    out.report
+                        .push(entra_finding(ctx, &cloud, method, &e, session.presented()))
+                }
             }
-            Err(e) => out
-                .report
-                .push(entra_finding(ctx, &cloud, method, &e, session.presented())),
         }
-    }
-    if method == Method::AzureCli {
-        cli_session::renewal(ctx, session.earliest_expiry(), out);
-    }
+        if method == Method::AzureCli {
+            cli_session::renewal(ctx, session.earliest_expiry(), out);
+        }
+        finished.notify_one();
+    };
+    let ((), expiry) = tokio::join!(rest, expiry);
+    outcome.report.findings.extend(expiry.findings);
+    outcome.report.verified.extend(expiry.verified);
+    outcome.requests += expiry.requests;
     outcome
 }
 

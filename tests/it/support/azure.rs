@@ -4,6 +4,7 @@
 //! | fake | host names (HTTPS, one listener) | endpoints |
 //! |---|---|---|
 //! | [`Entra`] | `login.microsoftonline.com`, `login.microsoftonline.us`, `login.chinacloudapi.cn` | `POST /{tenant}/oauth2/v2.0/token` (client credentials, secret or assertion), `GET /{tenant}/v2.0/.well-known/openid-configuration` |
+//! | [`Graph`] | `graph.microsoft.com`, `graph.microsoft.us`, `microsoftgraph.chinacloudapi.cn` | `GET /v1.0/applications(appId='…')` and `/v1.0/applications/{id}` (the app's `passwordCredentials`), with `$select` |
 //! | [`Arm`] | `management.azure.com`, `management.usgovcloudapi.net`, `management.chinacloudapi.cn` | registries list (subscription and resource group), registry get, a registry's tokens and scope maps, `Microsoft.Authorization/permissions` at a registry or resource group |
 //! | ACR front ([`AzureFakes::serve_registry`]) | any `*.azurecr.io` (`.us`, `.cn`) the test routes | `/oauth2/*` relayed to a [`TokenServer`](super::token::TokenServer), the rest to the real registry |
 //! | [`GitHubOidc`] | plain HTTP on its own port (production reads the URL from `ACTIONS_ID_TOKEN_REQUEST_URL`) | `GET /token?api-version=2.0&audience=…` |
@@ -53,6 +54,7 @@ pub mod acr;
 pub mod arm;
 pub mod entra;
 pub mod github;
+pub mod graph;
 
 // Re-exported for tests; a test binary that uses only part of them must not warn.
 #[allow(unused_imports)]
@@ -68,6 +70,8 @@ pub use entra::{
 };
 #[allow(unused_imports)]
 pub use github::{GitHubClaims, GitHubOidc, OidcRequest};
+#[allow(unused_imports)]
+pub use graph::{Graph, GraphRequest, app_object_id};
 
 use super::http::{MockServer, Reply, Request, Response};
 use super::tls::TestCa;
@@ -124,6 +128,27 @@ impl Cloud {
             Cloud::UsGov => "management.usgovcloudapi.net",
             Cloud::China => "management.chinacloudapi.cn",
         }
+    }
+
+    /// Microsoft Graph's host (https://learn.microsoft.com/graph/deployments).
+    pub fn graph_host(self) -> &'static str {
+        match self {
+            Cloud::Public => "graph.microsoft.com",
+            Cloud::UsGov => "graph.microsoft.us",
+            Cloud::China => "microsoftgraph.chinacloudapi.cn",
+        }
+    }
+
+    /// A Graph token's `aud` (`https://graph.microsoft.com`, the scope minus `/.default`).
+    pub fn graph_audience(self) -> String {
+        format!("https://{}", self.graph_host())
+    }
+
+    /// The cloud whose Graph host is `host`.
+    pub fn by_graph_host(host: &str) -> Option<Cloud> {
+        Cloud::ALL
+            .into_iter()
+            .find(|c| c.graph_host().eq_ignore_ascii_case(host))
     }
 
     /// The ARM token audience as it appears in `aud` (`https://management.azure.com/`).
@@ -199,6 +224,7 @@ enum Route {
 pub struct AzureFakes {
     pub entra: Entra,
     pub arm: Arm,
+    pub graph: Graph,
     pub github: GitHubOidc,
     /// ACR's `/acr/v1/` metadata API of every routed registry.
     pub acr_metadata: AcrMetadata,
@@ -219,6 +245,7 @@ impl AzureFakes {
         for cloud in Cloud::ALL {
             names.push(cloud.authority_host().to_string());
             names.push(cloud.arm_host().to_string());
+            names.push(cloud.graph_host().to_string());
             names.push(format!("*.{}", cloud.acr_suffix()));
         }
         let name_refs: Vec<&str> = names.iter().map(String::as_str).collect();
@@ -226,11 +253,13 @@ impl AzureFakes {
 
         let entra = Entra::new();
         let arm = Arm::new(&entra);
+        let graph = Graph::new(&entra);
         let routes: Arc<Mutex<HashMap<String, Route>>> = Arc::new(Mutex::new(HashMap::new()));
         let acr_metadata = AcrMetadata::default();
-        let (e, a, r, m) = (
+        let (e, a, g, r, m) = (
             entra.clone(),
             arm.clone(),
+            graph.clone(),
             routes.clone(),
             acr_metadata.clone(),
         );
@@ -241,6 +270,9 @@ impl AzureFakes {
             }
             if let Some(cloud) = Cloud::by_arm_host(&host) {
                 return Reply::Respond(a.handle(req, cloud));
+            }
+            if let Some(cloud) = Cloud::by_graph_host(&host) {
+                return g.handle(req, cloud);
             }
             let route = r.lock().unwrap().get(&host).cloned();
             match route {
@@ -270,6 +302,7 @@ impl AzureFakes {
         AzureFakes {
             entra,
             arm,
+            graph,
             github,
             acr_metadata,
             routes,
@@ -299,10 +332,14 @@ impl AzureFakes {
         &self.ca
     }
 
-    /// `HOST=127.0.0.1:PORT` for the public cloud's Entra and ARM hosts plus `extra`
+    /// `HOST=127.0.0.1:PORT` for the public cloud's Entra, ARM and Graph hosts plus `extra`
     /// (registry login servers): the values of the binary's `--resolve`.
     pub fn resolve_specs(&self, extra: &[&str]) -> Vec<String> {
-        let mut hosts = vec![Cloud::Public.authority_host(), Cloud::Public.arm_host()];
+        let mut hosts = vec![
+            Cloud::Public.authority_host(),
+            Cloud::Public.arm_host(),
+            Cloud::Public.graph_host(),
+        ];
         hosts.extend_from_slice(extra);
         hosts
             .into_iter()
@@ -330,7 +367,8 @@ impl AzureFakes {
         for cloud in Cloud::ALL {
             builder = builder
                 .resolve(cloud.authority_host(), self.addr())
-                .resolve(cloud.arm_host(), self.addr());
+                .resolve(cloud.arm_host(), self.addr())
+                .resolve(cloud.graph_host(), self.addr());
         }
         for host in extra {
             builder = builder.resolve(host, self.addr());

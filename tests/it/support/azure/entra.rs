@@ -50,18 +50,26 @@ pub const ENTRA_KID: &str = "acr-preflight-harness-entra-key";
 fn default_resources() -> Vec<String> {
     let mut out = vec![super::ACR_AUDIENCE.to_string()];
     for cloud in Cloud::ALL {
+        out.push(cloud.graph_audience());
         out.push(cloud.arm_audience());
         out.push(cloud.arm_legacy_audience().to_string());
     }
     out
 }
 
-/// An app registration's client secret.
+/// An app registration's client secret: what Entra compares, and what Microsoft Graph
+/// lists of it as a passwordCredential (https://learn.microsoft.com/graph/api/resources/passwordcredential).
 #[derive(Clone, Debug)]
 pub struct Secret {
     pub value: String,
-    /// Unix time after which Entra answers 7000222.
+    /// Unix time after which Entra answers 7000222 (Graph's `endDateTime`).
     pub expires_at: i64,
+    /// Graph's `keyId`: the portal's "Secret ID".
+    pub key_id: String,
+    /// Graph's `displayName` (the portal's "Description"), optional.
+    pub display_name: Option<String>,
+    /// Graph's `startDateTime`.
+    pub start_at: i64,
 }
 
 /// A federated identity credential (Microsoft Entra, federated identity credential considerations): issuer, subject and audience are
@@ -119,6 +127,9 @@ pub struct App {
     pub kind: PrincipalKind,
     pub secrets: Vec<Secret>,
     pub federated: Vec<FederatedCredential>,
+    /// Microsoft Graph application permissions granted with admin consent
+    /// (`Application.Read.All`): the `roles` claim of its Graph tokens.
+    pub graph_roles: Vec<String>,
 }
 
 impl App {
@@ -131,6 +142,7 @@ impl App {
             kind: PrincipalKind::Application,
             secrets: Vec::new(),
             federated: Vec::new(),
+            graph_roles: Vec::new(),
         }
     }
 
@@ -157,10 +169,30 @@ impl App {
 
     /// Adds a secret expiring `expires_in_secs` from now (negative: already expired).
     pub fn secret(mut self, value: &str, expires_in_secs: i64) -> App {
+        let now = now_unix();
         self.secrets.push(Secret {
             value: value.to_string(),
-            expires_at: now_unix() + expires_in_secs,
+            expires_at: now + expires_in_secs,
+            key_id: new_guid(),
+            display_name: None,
+            start_at: now - 86_400,
         });
+        self
+    }
+
+    /// Adds a secret with a `displayName`, as `az ad app credential reset --display-name`.
+    pub fn named_secret(mut self, name: &str, value: &str, expires_in_secs: i64) -> App {
+        self = self.secret(value, expires_in_secs);
+        if let Some(s) = self.secrets.last_mut() {
+            s.display_name = Some(name.to_string());
+        }
+        self
+    }
+
+    /// Grants a Microsoft Graph application permission (`Application.Read.All`), which
+    /// its Graph tokens then carry in `roles`.
+    pub fn graph_role(mut self, role: &str) -> App {
+        self.graph_roles.push(role.to_string());
         self
     }
 
@@ -353,6 +385,11 @@ impl Entra {
             .cloned()
     }
 
+    /// Every app (and managed identity) registered.
+    pub fn apps(&self) -> Vec<App> {
+        self.state().apps.clone()
+    }
+
     /// Makes `resource` (the scope without `/.default`) known; the token's `aud` is it.
     pub fn add_resource(&self, resource: &str) {
         self.state().resources.push(resource.to_string());
@@ -486,6 +523,10 @@ impl Entra {
             "uti": new_guid(),
             "ver": "1.0",
         });
+        if !app.graph_roles.is_empty() && Cloud::ALL.iter().any(|c| c.graph_audience() == audience)
+        {
+            claims["roles"] = json!(app.graph_roles);
+        }
         if let PrincipalKind::ManagedIdentity { resource_id } = &app.kind {
             claims["xms_mirid"] = Value::String(resource_id.clone());
         }
