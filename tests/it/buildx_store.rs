@@ -206,6 +206,39 @@ fn a_name_the_store_does_not_hold_is_an_error_listing_what_it_holds() {
     );
 }
 
+/// The example of `code`'s section in docs/checks.md that shows a builder of the store.
+fn store_example(code: &str) -> String {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
+        .expect("docs/checks.md");
+    let section = docs
+        .split(&format!("\n## {code}\n"))
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("section");
+    section
+        .split("```text\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("buildx's store on this runner"))
+        .unwrap_or_else(|| panic!("{code}: no example with a builder of the store"))
+        .to_string()
+}
+
+#[test]
+fn the_documented_store_examples_are_the_exact_output() {
+    let local = "        run: |\n          docker build -t local/base:ci base\n          docker buildx build -f app/Dockerfile -t myreg.azurecr.io/team/app:1 --push app\n";
+    for (code, build, in_use) in [
+        ("WORKFLOW_BUILDER_UNKNOWN", action("ci-builder"), "plain"),
+        ("WORKFLOW_BUILDER_REMOTE", action(""), "k8s"),
+        ("WORKFLOW_BUILDER_NO_PROXY", action(""), "plain"),
+        ("WORKFLOW_LOCAL_IMAGE_INVISIBLE", local.to_string(), "ci"),
+    ] {
+        let out = run_text(&workflow("", &build), &usual(in_use));
+        let example = store_example(code);
+        assert!(out.contains(&example), "{code}:\n{example}\nnot in:\n{out}");
+    }
+}
+
 #[test]
 fn the_kubernetes_builder_in_use_is_remote_and_says_it_came_from_the_store() {
     let r = run(&workflow("", &action("")), &usual("k8s"), false, &[]);
@@ -317,4 +350,34 @@ fn a_malformed_store_is_not_judged_and_never_fails_the_run() {
         "{}",
         workflow_verified(&r)
     );
+}
+
+/// The text output of a run whose docker config is `<workspace>/docker`, with that
+/// folder written `/home/runner/.docker` (as on a runner), for the documented examples.
+fn run_text(workflow: &str, files: &[(&str, String)]) -> String {
+    let (workspace, docker) = workspace_with(workflow, "{}");
+    for (rel, body) in [
+        ("base/Dockerfile", "FROM alpine:3.20\n"),
+        ("app/Dockerfile", "FROM local/base:ci\nCOPY . /app\n"),
+    ] {
+        let p = workspace.path().join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, body).unwrap();
+    }
+    store(&docker.join("buildx"), files);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
+    let r = run_in(
+        workspace.path(),
+        &docker,
+        "build",
+        &[("resolve", &resolve), ("format", "text")],
+        &[("RUNNER_ENVIRONMENT", "self-hosted")],
+    );
+    r.stdout.replace(
+        &docker.to_string_lossy().into_owned(),
+        "/home/runner/.docker",
+    )
 }
