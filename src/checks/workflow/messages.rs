@@ -477,9 +477,6 @@ pub(super) fn builder_before_login(
     )
 }
 
-/// The fix for a build on a builder on other machines.
-pub(super) const REMOTE_FIX: &str = "Log in on the runner before the build (docker/login-action, or `az acr login -n <registry>` after azure/login), so the client's docker config holds the credential, and keep any credential helper it names installed on the runner.";
-
 /// A builder on other machines: the credential must be in the client's docker config.
 pub(super) fn builder_remote(
     builder: &discover::BuilderStep,
@@ -487,6 +484,27 @@ pub(super) fn builder_remote(
     checked: &std::path::Path,
 ) -> Finding {
     let driver = driver_of(builder);
+    let seen = format!(
+        "Step `{}` runs `{}` (line {}) with the `{driver}` driver, so BuildKit runs away from the runner (in a pod, or at a remote endpoint), and `{}` in step `{}` (line {}) builds there.",
+        builder.step.label,
+        builder.what,
+        builder.location.line.unwrap_or(builder.step.line),
+        build.what,
+        build.step.label,
+        build.location.line.unwrap_or(build.step.line),
+    );
+    remote(build, driver, seen, checked, &builder.location)
+}
+
+/// WORKFLOW_BUILDER_REMOTE: `seen` says where the builder comes from and that `build`
+/// runs on it; the rest is the same for every builder on other machines.
+pub(super) fn remote(
+    build: &discover::BuildCommand,
+    driver: &str,
+    seen: String,
+    checked: &std::path::Path,
+    at: &Location,
+) -> Finding {
     at_location(
         finding(
             Code::WORKFLOW_BUILDER_REMOTE,
@@ -496,18 +514,12 @@ pub(super) fn builder_remote(
                 build.step.label
             ),
             format!(
-                "Step `{}` runs `{}` (line {}) with the `{driver}` driver, so BuildKit runs away from the runner (in a pod, or at a remote endpoint), and `{}` in step `{}` (line {}) builds there. BuildKit asks the client for registry credentials during each build, and the client answers from its own docker config: a credential that exists only where BuildKit runs (a pod's managed identity or pull secret, a login inside the builder) is not used, and pulls and pushes fail with \"failed to fetch anonymous token: 401 Unauthorized\". acr-preflight checked the client's docker config ({}/config.json), which is the one that counts.",
-                builder.step.label,
-                builder.what,
-                builder.location.line.unwrap_or(builder.step.line),
-                build.what,
-                build.step.label,
-                build.location.line.unwrap_or(build.step.line),
+                "{seen} BuildKit asks the client for registry credentials during each build, and the client answers from its own docker config: a credential that exists only where BuildKit runs (a pod's managed identity or pull secret, a login inside the builder) is not used, and pulls and pushes fail with \"failed to fetch anonymous token: 401 Unauthorized\". acr-preflight checked the client's docker config ({}/config.json), which is the one that counts.",
                 checked.display()
             ),
-            REMOTE_FIX.to_string(),
+            "Log in on the runner before the build (docker/login-action, or `az acr login -n <registry>` after azure/login), so the client's docker config holds the credential, and keep any credential helper it names installed on the runner.".to_string(),
         ),
-        &builder.location,
+        at,
     )
 }
 

@@ -5,7 +5,9 @@
 //! which store was read (or why none could be) and reports the store's builders on other
 //! machines.
 
-use super::{Chosen, at_location, buildx_build, chosen, finding, messages::REMOTE_FIX};
+use super::{
+    Chosen, at_location, buildx_build, chosen, finding, messages::remote as remote_finding,
+};
 use crate::config::{Config, DockerConfigOrigin};
 use crate::docker::buildx::{self, InUse, Store, StoredBuilder};
 use crate::findings::{CheckReport, Code, Finding, Location, Severity};
@@ -126,24 +128,18 @@ pub(super) fn remote(
             continue;
         }
         seen.push(&builder.name);
-        report.push(at_location(
-            finding(
-                Code::WORKFLOW_BUILDER_REMOTE,
-                Severity::Notice,
-                format!(
-                    "step `{}` builds on a `{driver}` builder: registry credentials come from the runner's docker config",
-                    build.step.label
-                ),
-                format!(
-                    "`{}` in step `{}` (line {}) builds on {}, with the `{driver}` driver, so BuildKit runs away from the runner (in a pod, or at a remote endpoint). BuildKit asks the client for registry credentials during each build, and the client answers from its own docker config: a credential that exists only where BuildKit runs (a pod's managed identity or pull secret, a login inside the builder) is not used, and pulls and pushes fail with \"failed to fetch anonymous token: 401 Unauthorized\". acr-preflight checked the client's docker config ({}/config.json), which is the one that counts.",
-                    build.what,
-                    build.step.label,
-                    line(build),
-                    origin(builder),
-                    config.docker_config.dir.display()
-                ),
-                REMOTE_FIX.to_string(),
-            ),
+        let seen = format!(
+            "`{}` in step `{}` (line {}) builds on {}, with the `{driver}` driver, so BuildKit runs away from the runner (in a pod, or at a remote endpoint).",
+            build.what,
+            build.step.label,
+            line(build),
+            origin(builder),
+        );
+        report.push(remote_finding(
+            build,
+            driver,
+            seen,
+            &config.docker_config.dir,
             place(build),
         ));
     }
