@@ -578,6 +578,8 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
         azure_federated_token_file: path_of("AZURE_FEDERATED_TOKEN_FILE"),
         runner_environment: trimmed_var(env, "RUNNER_ENVIRONMENT"),
         docker_host: trimmed_var(env, "DOCKER_HOST"),
+        docker_context: trimmed_var(env, "DOCKER_CONTEXT"),
+        buildx_config: path_of("BUILDX_CONFIG"),
         dbus_session: var(env, "DBUS_SESSION_BUS_ADDRESS").is_some(),
         display: var(env, "DISPLAY").is_some(),
         azure_env_set: crate::docker::helper::ACR_ENV_VARIABLES

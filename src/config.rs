@@ -170,6 +170,11 @@ pub struct RunEnvironment {
     /// `DOCKER_HOST`: the daemon the docker CLI talks to (`unix:///var/run/docker.sock`
     /// when unset).
     pub docker_host: Option<String>,
+    /// `DOCKER_CONTEXT`: the docker context the CLI uses (buildx keys its `current`
+    /// builder by it).
+    pub docker_context: Option<String>,
+    /// `BUILDX_CONFIG`: buildx's state folder, else `buildx` in the docker config folder.
+    pub buildx_config: Option<PathBuf>,
     /// `DBUS_SESSION_BUS_ADDRESS` is set: the `secretservice` helper needs a D-Bus session.
     pub dbus_session: bool,
     /// `DISPLAY` is set: without a session bus, D-Bus can still autolaunch one on X11.

@@ -414,7 +414,8 @@ fn a_builder_named_by_no_step_of_the_job_is_an_error_at_its_name() {
 }
 
 #[test]
-fn on_a_self_hosted_runner_an_unknown_builder_name_is_a_warning() {
+fn on_a_self_hosted_runner_an_unknown_builder_name_is_an_error_when_the_store_lacks_it() {
+    // The fixture's buildx store does not exist: buildx has no builder on this runner.
     let report = run("named-self-hosted");
     let found = of(&report, Code::WORKFLOW_BUILDER_UNKNOWN);
     assert_eq!(found.len(), 1, "{:?}", report.findings);
@@ -422,13 +423,49 @@ fn on_a_self_hosted_runner_an_unknown_builder_name_is_a_warning() {
     assert_eq!(
         placed(f),
         (
-            Severity::Warning,
+            Severity::Error,
             264,
             44,
             "ci-builder --push -t myreg.azurecr.io/team/app:1 .".to_string()
         )
     );
-    assert!(f.message.contains("self-hosted runner"), "{}", f.message);
+    assert!(
+        f.message.contains("self-hosted runner")
+            && f.message.contains(
+                "tests/fixtures/buildx/absent) has no builder `ci-builder` (it has none)"
+            ),
+        "{}",
+        f.message
+    );
+    // A container action does not see the runner user's home: the store is not
+    // inspected, the builder may exist there, and that is a warning that says why.
+    let mut contained = config("named-self-hosted");
+    contained.env.buildx_config = None;
+    contained.docker_config.origin = acr_preflight::config::DockerConfigOrigin::Home;
+    contained.env.container = acr_preflight::action_container::ActionContainer::detect(
+        true,
+        Some(acr_preflight::action_container::WORKSPACE),
+        Some("/github/runner_temp"),
+    );
+    let report = run_with(&contained, &[]);
+    let found = of(&report, Code::WORKFLOW_BUILDER_UNKNOWN);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    assert_eq!(found[0].severity, Severity::Warning);
+    assert!(
+        found[0]
+            .message
+            .contains("buildx's store on this runner was not inspected (acr-preflight runs as a container action"),
+        "{}",
+        found[0].message
+    );
+    assert!(
+        report
+            .verified
+            .iter()
+            .any(|v| v.starts_with("buildx builders the job did not create were not inspected")),
+        "{:?}",
+        report.verified
+    );
     // RUNNER_ENVIRONMENT, when the runner sets it, decides over `runs-on`.
     let mut hosted = config("named-self-hosted");
     hosted.env.runner_environment = Some("github-hosted".into());

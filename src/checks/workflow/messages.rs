@@ -484,27 +484,42 @@ pub(super) fn builder_remote(
     checked: &std::path::Path,
 ) -> Finding {
     let driver = driver_of(builder);
+    let seen = format!(
+        "Step `{}` runs `{}` (line {}) with the `{driver}` driver, so BuildKit runs away from the runner (in a pod, or at a remote endpoint), and `{}` in step `{}` (line {}) builds there.",
+        builder.step.label,
+        builder.what,
+        builder.location.line.unwrap_or(builder.step.line),
+        build.what,
+        build.step.label,
+        build.location.line.unwrap_or(build.step.line),
+    );
+    remote(build, driver, seen, checked, &builder.location)
+}
+
+/// WORKFLOW_BUILDER_REMOTE: `seen` says where the builder comes from and that `build`
+/// runs on it; the rest is the same for every builder on other machines.
+pub(super) fn remote(
+    build: &discover::BuildCommand,
+    driver: &str,
+    seen: String,
+    checked: &std::path::Path,
+    at: &Location,
+) -> Finding {
     at_location(
         finding(
-        Code::WORKFLOW_BUILDER_REMOTE,
-        Severity::Notice,
-        format!(
-            "step `{}` builds on a `{driver}` builder: registry credentials come from the runner's docker config",
-            build.step.label
+            Code::WORKFLOW_BUILDER_REMOTE,
+            Severity::Notice,
+            format!(
+                "step `{}` builds on a `{driver}` builder: registry credentials come from the runner's docker config",
+                build.step.label
+            ),
+            format!(
+                "{seen} BuildKit asks the client for registry credentials during each build, and the client answers from its own docker config: a credential that exists only where BuildKit runs (a pod's managed identity or pull secret, a login inside the builder) is not used, and pulls and pushes fail with \"failed to fetch anonymous token: 401 Unauthorized\". acr-preflight checked the client's docker config ({}/config.json), which is the one that counts.",
+                checked.display()
+            ),
+            "Log in on the runner before the build (docker/login-action, or `az acr login -n <registry>` after azure/login), so the client's docker config holds the credential, and keep any credential helper it names installed on the runner.".to_string(),
         ),
-        format!(
-            "Step `{}` runs `{}` (line {}) with the `{driver}` driver, so BuildKit runs away from the runner (in a pod, or at a remote endpoint), and `{}` in step `{}` (line {}) builds there. BuildKit asks the client for registry credentials during each build, and the client answers from its own docker config: a credential that exists only where BuildKit runs (a pod's managed identity or pull secret, a login inside the builder) is not used, and pulls and pushes fail with \"failed to fetch anonymous token: 401 Unauthorized\". acr-preflight checked the client's docker config ({}/config.json), which is the one that counts.",
-            builder.step.label,
-            builder.what,
-            builder.location.line.unwrap_or(builder.step.line),
-            build.what,
-            build.step.label,
-            build.location.line.unwrap_or(build.step.line),
-            checked.display()
-        ),
-        "Log in on the runner before the build (docker/login-action, or `az acr login -n <registry>` after azure/login), so the client's docker config holds the credential, and keep any credential helper it names installed on the runner.".to_string(),
-    ),
-        &builder.location,
+        at,
     )
 }
 
@@ -512,7 +527,7 @@ pub(super) fn builder_remote(
 /// has its own image store.
 pub(super) fn local_image_invisible(
     build: &discover::BuildCommand,
-    builder: &discover::BuilderStep,
+    builder: &Chosen<'_>,
     loaded: &discover::BuildCommand,
     base: &crate::dockerfile::BaseImage,
     dockerfile: &str,
@@ -525,16 +540,16 @@ pub(super) fn local_image_invisible(
         format!("docker.io/library/{image}")
     };
     let line = |b: &discover::BuildCommand| b.location.line.unwrap_or(b.step.line);
+    let driver = builder.driver().unwrap_or("?");
     let f = finding(
         Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE,
         Severity::Error,
         format!(
             "`FROM {image}` in {dockerfile} names the image step `{}` loaded, which the `{}` builder cannot see",
-            loaded.step.label,
-            driver_of(builder)
+            loaded.step.label, driver
         ),
         format!(
-            "Step `{}` builds `{image}` into the docker daemon's image store (`{}`, line {}). Step `{}` then builds {dockerfile}, whose `FROM {image}` (line {}) names that image, with `{}` (line {}) on the builder of step `{}` (line {}), driver `{}`. That builder runs BuildKit with its own image store and never looks in the daemon's: a name without a registry host means `{hub}`, so the build fails with \"pull access denied, repository does not exist or may require authorization\". It looks like a login problem and is not one.",
+            "Step `{}` builds `{image}` into the docker daemon's image store (`{}`, line {}). Step `{}` then builds {dockerfile}, whose `FROM {image}` (line {}) names that image, with `{}` (line {}) on {}, driver `{}`. That builder runs BuildKit with its own image store and never looks in the daemon's: a name without a registry host means `{hub}`, so the build fails with \"pull access denied, repository does not exist or may require authorization\". It looks like a login problem and is not one.",
             loaded.step.label,
             loaded.what,
             line(loaded),
@@ -542,9 +557,8 @@ pub(super) fn local_image_invisible(
             base.line,
             build.what,
             line(build),
-            builder.step.label,
-            builder.location.line.unwrap_or(builder.step.line),
-            driver_of(builder)
+            builder.origin(),
+            driver
         ),
         format!(
             "Run step `{}` on a builder with the docker driver, which reads the daemon's images: the runner's `default` builder (`builder: default` on docker/build-push-action, `--builder default` on docker buildx build) or one set up with `driver: docker`; only there can `build-contexts: {bare}=docker-image://{image}` point at the loaded image. Or push `{image}` to your registry in step `{}` and write `FROM <registry>/{image}` with the full name.",

@@ -23,6 +23,7 @@ mod named_builders;
 mod names;
 mod proxy;
 mod shared_config;
+mod stored_builders;
 mod tasks_bases;
 mod withheld;
 
@@ -30,6 +31,7 @@ pub use names::explain_invalid_references;
 
 use super::Ctx;
 use crate::config::{AuthMode, Config};
+use crate::docker::buildx::{BuildxStore, InUse, Store, StoredBuilder};
 use crate::findings::{CheckId, CheckReport, Code, Finding, Location, Severity};
 use crate::workflow::discover::{self, BuilderName, DiscoveredRef, Role};
 use crate::workflow::expr::Scope;
@@ -178,11 +180,13 @@ pub fn check(
     for load in &found.loads {
         report.push(load_multiplatform(load));
     }
-    builders(&mut report, config, &found);
-    named_builders::named_builders(&mut report, config, job, &found);
+    let store = stored_builders::store(config);
+    stored_builders::verified(&mut report, &found, &store);
+    builders(&mut report, config, &found, &store);
+    named_builders::named_builders(&mut report, config, job, &found, &store);
     let proxies = proxy::proxy_vars(workflow, job, process_env);
-    proxy::builders_without_proxy(&mut report, &found, &proxies);
-    local_images(&mut report, files, &found);
+    proxy::builders_without_proxy(&mut report, &found, &store, &proxies);
+    local_images(&mut report, files, &found, &store);
     tasks_bases::tasks_base_registries(&mut report, files, &found);
     context::ignored_inputs(&mut report, files, &found, config.timeout / 4);
     let (azure_logins, literal_secrets) =
@@ -1084,7 +1088,7 @@ fn buildx_build(b: &discover::BuildCommand) -> bool {
 
 /// WORKFLOW_BUILDER_BEFORE_LOGIN: a builder with its own BuildKit created before a login
 /// that a later build on it needs; WORKFLOW_BUILDER_REMOTE: a builder on other machines.
-fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) {
+fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found, store: &Store) {
     for builder in found.builders.iter().filter(|b| b.own_store()) {
         let created = order(&builder.step, &builder.location);
         let build_after = |from: (usize, u32)| {
@@ -1092,7 +1096,7 @@ fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) 
                 .builds
                 .iter()
                 .filter(|b| buildx_build(b))
-                .filter(|b| chosen(found, b).is(builder))
+                .filter(|b| chosen(found, store, b).is(builder))
                 .find(|b| order(&b.step, &b.location) > from)
         };
         let later: Vec<_> = found
@@ -1115,6 +1119,7 @@ fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found) 
             report.push(builder_remote(builder, build, &config.docker_config.dir));
         }
     }
+    stored_builders::remote(report, config, found, store);
 }
 
 /// The builder a buildx build runs on.
@@ -1123,6 +1128,8 @@ enum Chosen<'a> {
     /// The daemon's own `default` builder (`docker` driver).
     Daemon,
     Builder(&'a discover::BuilderStep),
+    /// A builder no step of the job creates, read from buildx's store on this runner.
+    Stored(&'a StoredBuilder, &'a BuildxStore),
     /// A builder acr-preflight cannot tell (a name it cannot resolve or find).
     NotKnown,
 }
@@ -1132,37 +1139,59 @@ impl Chosen<'_> {
         matches!(self, Chosen::Builder(b) if std::ptr::eq(*b, builder))
     }
 
-    /// BuildKit runs with its own image store (any driver but `docker`).
-    fn own_store(&self) -> Option<&discover::BuilderStep> {
+    /// The driver, lower case, when it is known.
+    fn driver(&self) -> Option<&str> {
         match self {
-            Chosen::Builder(b) if b.own_store() => Some(b),
-            _ => None,
+            Chosen::Daemon => Some("docker"),
+            Chosen::Builder(b) => b.driver.as_deref(),
+            Chosen::Stored(b, _) => b.driver(),
+            Chosen::NotKnown => None,
         }
+    }
+
+    /// BuildKit runs with its own image store (any driver but `docker`).
+    fn own_store(&self) -> bool {
+        self.driver().is_some_and(|d| d != "docker")
     }
 
     /// BuildKit runs in the daemon and reads its image store.
     fn in_daemon(&self) -> bool {
+        self.driver() == Some("docker")
+    }
+
+    /// Where the builder comes from, for messages: ``the builder of step `X` (line N)``,
+    /// ``the builder `ci` that buildx's store on this runner holds (/path)``.
+    fn origin(&self) -> String {
         match self {
-            Chosen::Daemon => true,
-            Chosen::Builder(b) => b.driver.as_deref() == Some("docker"),
-            Chosen::NotKnown => false,
+            Chosen::Daemon => "the daemon's own `default` builder".to_string(),
+            Chosen::Builder(b) => format!(
+                "the builder of step `{}` (line {})",
+                b.step.label,
+                b.location.line.unwrap_or(b.step.line)
+            ),
+            Chosen::Stored(b, _) => stored_builders::origin(b),
+            Chosen::NotKnown => "a builder acr-preflight cannot tell".to_string(),
         }
     }
 }
 
 /// The builder `build` runs on: the one it names (`builder:`, `--builder`,
 /// `BUILDX_BUILDER`), else the one in use at its place.
-fn chosen<'a>(found: &'a discover::Found, build: &discover::BuildCommand) -> Chosen<'a> {
+fn chosen<'a>(
+    found: &'a discover::Found,
+    store: &'a Store,
+    build: &discover::BuildCommand,
+) -> Chosen<'a> {
     let at = order(&build.step, &build.location);
     match build.builder.as_ref().map(|b| &b.name) {
-        None => in_use_at(found, at),
+        None => in_use_at(found, store, at),
         // An output that is empty at the build (no such step before it): the action
         // passes no `--builder`, and buildx uses the builder in use.
         Some(BuilderName::StepOutput(id)) => match builder_by_step(found, id, at) {
             Some(b) => Chosen::Builder(b),
-            None => in_use_at(found, at),
+            None => in_use_at(found, store, at),
         },
-        Some(name) => by_name(found, name, at),
+        Some(name) => by_name(found, store, name, at),
     }
 }
 
@@ -1179,15 +1208,20 @@ fn builder_by_step<'a>(
 }
 
 /// The builder a name selects at `at`: `default` is the daemon's; a literal name the last
-/// builder created with it before `at`.
-fn by_name<'a>(found: &'a discover::Found, name: &BuilderName, at: (usize, u32)) -> Chosen<'a> {
+/// builder created with it before `at`, else the store's builder of that name.
+fn by_name<'a>(
+    found: &'a discover::Found,
+    store: &'a Store,
+    name: &BuilderName,
+    at: (usize, u32),
+) -> Chosen<'a> {
     match name {
         BuilderName::Literal(n) if n == DEFAULT_BUILDER => Chosen::Daemon,
         BuilderName::Literal(n) => found
             .builders
             .iter()
             .rfind(|b| b.named(n) && order(&b.step, &b.location) < at)
-            .map_or(Chosen::NotKnown, Chosen::Builder),
+            .map_or_else(|| stored(store, n), Chosen::Builder),
         BuilderName::StepOutput(id) => {
             builder_by_step(found, id, at).map_or(Chosen::NotKnown, Chosen::Builder)
         }
@@ -1195,9 +1229,18 @@ fn by_name<'a>(found: &'a discover::Found, name: &BuilderName, at: (usize, u32))
     }
 }
 
+/// The store's builder `name`, when the store was read and has it.
+fn stored<'a>(store: &'a Store, name: &str) -> Chosen<'a> {
+    store
+        .read()
+        .and_then(|s| s.get(name).map(|b| Chosen::Stored(b, s)))
+        .unwrap_or(Chosen::NotKnown)
+}
+
 /// The builder in use at `at`: the last builder step before it that becomes current, or
-/// the last `docker buildx use` (the daemon's own `docker` builder when neither).
-fn in_use_at(found: &discover::Found, at: (usize, u32)) -> Chosen<'_> {
+/// the last `docker buildx use` (when neither, the one buildx's store has in use, the
+/// daemon's own `docker` builder when it has none).
+fn in_use_at<'a>(found: &'a discover::Found, store: &'a Store, at: (usize, u32)) -> Chosen<'a> {
     let made = found
         .builders
         .iter()
@@ -1211,9 +1254,13 @@ fn in_use_at(found: &discover::Found, at: (usize, u32)) -> Chosen<'_> {
         .rfind(|(when, _)| *when < at);
     match (made, switched) {
         (Some((made_at, b)), Some((switched_at, _))) if made_at > switched_at => Chosen::Builder(b),
-        (_, Some((when, s))) => by_name(found, &s.named.name, when),
+        (_, Some((when, s))) => by_name(found, store, &s.named.name, when),
         (Some((_, b)), None) => Chosen::Builder(b),
-        (None, None) => Chosen::Daemon,
+        (None, None) => match store.read().map(|s| (&s.in_use, s)) {
+            Some((InUse::Builder(name), _)) => stored(store, name),
+            Some((InUse::NotKnown(_), _)) => Chosen::NotKnown,
+            Some((InUse::Default, _)) | None => Chosen::Daemon,
+        },
     }
 }
 
@@ -1242,14 +1289,19 @@ fn local_name(image: &str) -> Option<String> {
 
 /// WORKFLOW_LOCAL_IMAGE_INVISIBLE: a build on a builder with its own image store whose
 /// Dockerfile starts `FROM` an image an earlier step of the job loaded into the daemon.
-fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &discover::Found) {
+fn local_images(
+    report: &mut CheckReport,
+    files: &dyn WorkflowFiles,
+    found: &discover::Found,
+    store: &Store,
+) {
     let mut reported: Vec<(usize, String)> = Vec::new();
     for build in found.builds.iter().filter(|b| buildx_build(b)) {
         let at = order(&build.step, &build.location);
-        let used = chosen(found, build);
-        let Some(builder) = used.own_store() else {
+        let used = chosen(found, store, build);
+        if !used.own_store() {
             continue;
-        };
+        }
         let Some(path) = build.inputs.dockerfile.as_deref() else {
             continue;
         };
@@ -1272,7 +1324,7 @@ fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &dis
                 let when = order(&b.step, &b.location);
                 let loads = b.load
                     || b.what == "docker build"
-                    || (buildx_build(b) && chosen(found, b).in_daemon());
+                    || (buildx_build(b) && chosen(found, store, b).in_daemon());
                 when < at
                     && loads
                     && b.tags
@@ -1281,7 +1333,7 @@ fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &dis
             });
             if let Some(loaded) = loaded {
                 reported.push((build.step.index, name.clone()));
-                report.push(local_image_invisible(build, builder, loaded, &base, path));
+                report.push(local_image_invisible(build, &used, loaded, &base, path));
             }
         }
     }

@@ -4,6 +4,7 @@
 
 use super::{Chosen, DEFAULT_BUILDER, at_location, buildx_build, chosen, finding, order};
 use crate::config::Config;
+use crate::docker::buildx::{self, Store};
 use crate::findings::{CheckReport, Code, Finding, Location, Severity};
 use crate::workflow::discover::{self, BuildCommand, BuilderName, BuilderRef, BuilderStep};
 use crate::workflow::model::{Job, Step};
@@ -15,6 +16,7 @@ pub(super) fn named_builders(
     config: &Config,
     job: &Job,
     found: &discover::Found,
+    store: &Store,
 ) {
     let self_hosted = self_hosted(config, job);
     for build in found.builds.iter().filter(|b| buildx_build(b)) {
@@ -23,18 +25,21 @@ pub(super) fn named_builders(
         };
         let at = order(&build.step, &build.location);
         let problem = match &named.name {
-            BuilderName::Literal(name) => literal(found, name, at),
+            BuilderName::Literal(name) => literal(config, found, store, name, at),
             BuilderName::StepOutput(id) => step_output(job, found, id, build),
             BuilderName::Unknown => None,
         };
         if let Some(problem) = problem {
             report.push(unknown_builder(
-                job,
-                found,
+                &Scene {
+                    job,
+                    found,
+                    store,
+                    self_hosted,
+                },
                 build,
                 named,
                 &problem,
-                self_hosted,
             ));
         }
     }
@@ -55,8 +60,21 @@ enum Problem<'a> {
     NotABuilder { id: String, step: &'a Step },
 }
 
-fn literal<'a>(found: &'a discover::Found, name: &str, at: (usize, u32)) -> Option<Problem<'a>> {
+fn literal<'a>(
+    config: &Config,
+    found: &'a discover::Found,
+    store: &Store,
+    name: &str,
+    at: (usize, u32),
+) -> Option<Problem<'a>> {
     if name == DEFAULT_BUILDER {
+        return None;
+    }
+    // A builder buildx's store on this runner holds, or a docker context of that name
+    // (buildx takes one as a builder), exists whoever made it.
+    if store.read().is_some_and(|s| s.get(name).is_some())
+        || buildx::context_exists(&config.docker_config.dir, name)
+    {
         return None;
     }
     let before = |b: &&BuilderStep| order(&b.step, &b.location) < at;
@@ -144,8 +162,21 @@ fn describe(used: Chosen<'_>) -> String {
             b.location.line.unwrap_or(b.step.line),
             b.driver.as_deref().unwrap_or("?")
         ),
+        Chosen::Stored(..) => format!(
+            "{} (driver `{}`)",
+            used.origin(),
+            used.driver().unwrap_or("?")
+        ),
         Chosen::NotKnown => "a builder acr-preflight cannot tell".to_string(),
     }
+}
+
+/// What [`unknown_builder`] reads besides the build.
+struct Scene<'a> {
+    job: &'a Job,
+    found: &'a discover::Found,
+    store: &'a Store,
+    self_hosted: bool,
 }
 
 fn line(l: &Location, fallback: u32) -> u32 {
@@ -165,13 +196,17 @@ fn setup_step_before<'a>(
 }
 
 fn unknown_builder(
-    job: &Job,
-    found: &discover::Found,
+    scene: &Scene<'_>,
     build: &BuildCommand,
     named: &BuilderRef,
     problem: &Problem<'_>,
-    self_hosted: bool,
 ) -> Finding {
+    let Scene {
+        job,
+        found,
+        store,
+        self_hosted,
+    } = *scene;
     let build_line = line(&build.location, build.step.line);
     let named_line = line(&named.location, build.step.line);
     let head = format!(
@@ -192,20 +227,32 @@ fn unknown_builder(
                     "No step of job `{job_id}` creates a builder named `{name}` (docker/setup-buildx-action `name: {name}`, `docker buildx create --name {name}`)."
                 ),
             };
-            let (severity, consequence) = if self_hosted {
-                (
+            let (severity, consequence) = match (self_hosted, store) {
+                (true, Store::Read(s)) => (
+                    Severity::Error,
+                    format!(
+                        "The job runs on a self-hosted runner, where a builder created by an earlier job or by hand stays until it is removed, but buildx's store on this runner ({}) has no builder `{name}` (it has {}{}) and the docker config has no context of that name, so buildx stops with `ERROR: no builder \"{name}\" found`.",
+                        s.dir.display(),
+                        s.names(),
+                        if s.truncated {
+                            ", and more not read"
+                        } else {
+                            ""
+                        }
+                    ),
+                ),
+                (true, Store::NotInspected(why)) => (
                     Severity::Warning,
                     format!(
-                        "The job runs on a self-hosted runner, where a builder created by an earlier job or by hand stays until it is removed, so `{name}` may exist there; on a runner without it buildx stops with `ERROR: no builder \"{name}\" found`, and where it exists the build depends on what another job left behind."
+                        "The job runs on a self-hosted runner, where a builder created by an earlier job or by hand stays until it is removed, so `{name}` may exist there; buildx's store on this runner was not inspected ({why}). On a runner without it buildx stops with `ERROR: no builder \"{name}\" found`, and where it exists the build depends on what another job left behind."
                     ),
-                )
-            } else {
-                (
+                ),
+                (false, _) => (
                     Severity::Error,
                     format!(
                         "A fresh runner has no builder but the daemon's `default`, so buildx stops with `ERROR: no builder \"{name}\" found`."
                     ),
-                )
+                ),
             };
             let fix = match (later, setup) {
                 (Some(b), _) => format!(
@@ -242,7 +289,7 @@ fn unknown_builder(
         Problem::NoStep { id }
         | Problem::StepAfter { id, .. }
         | Problem::NotABuilder { id, .. } => {
-            let used = describe(chosen(found, build));
+            let used = describe(chosen(found, store, build));
             let (seen, fix) = match problem {
                 Problem::StepAfter { step, .. } => (
                     format!(

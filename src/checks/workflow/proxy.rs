@@ -7,7 +7,8 @@
 //! (https://docs.docker.com/engine/cli/proxy/); they never reach BuildKit's registry
 //! traffic. Names only: a proxy URL may carry a password, so no value is ever written.
 
-use super::{at_location, buildx_build, chosen, finding};
+use super::{Chosen, at_location, buildx_build, chosen, finding, stored_builders};
+use crate::docker::buildx::{InUse, Store, StoredBuilder};
 use crate::findings::{CheckReport, Code, Finding, Severity};
 use crate::workflow::discover::{self, BuilderStep, PROXY_VARIABLES};
 use crate::workflow::model::{Job, Workflow};
@@ -57,6 +58,7 @@ pub(super) fn proxy_vars(
 pub(super) fn builders_without_proxy(
     report: &mut CheckReport,
     found: &discover::Found,
+    store: &Store,
     vars: &[ProxyVar],
 ) {
     let wanted: Vec<&ProxyVar> = vars
@@ -83,11 +85,61 @@ pub(super) fn builders_without_proxy(
             .builds
             .iter()
             .filter(|b| buildx_build(b))
-            .find(|b| chosen(found, b).is(builder));
+            .find(|b| chosen(found, store, b).is(builder));
         if let Some(build) = build {
             report.push(no_proxy(builder, build, vars, &missing));
         }
     }
+    // Builders no step creates, from buildx's store: the first build on each.
+    let mut seen: Vec<&str> = Vec::new();
+    for build in found.builds.iter().filter(|b| buildx_build(b)) {
+        let Chosen::Stored(builder, read) = chosen(found, store, build) else {
+            continue;
+        };
+        let Ok(facts) = &builder.read else {
+            continue;
+        };
+        if facts.driver != "docker-container" || seen.contains(&builder.name.as_str()) {
+            continue;
+        }
+        seen.push(&builder.name);
+        let missing: Vec<&ProxyVar> = wanted
+            .iter()
+            .copied()
+            .filter(|v| !facts.driver_env.contains(&v.name.to_ascii_lowercase()))
+            .collect();
+        if !missing.is_empty() {
+            let in_use = read.in_use == InUse::Builder(builder.name.clone());
+            let fix = stored_fix(builder, vars, in_use);
+            report.push(stored_builders::no_proxy(
+                builder,
+                build,
+                &names(vars),
+                &names(&missing),
+                fix,
+            ));
+        }
+    }
+}
+
+/// `` `HTTPS_PROXY`, `NO_PROXY` ``.
+fn names<V: std::borrow::Borrow<ProxyVar>>(vs: &[V]) -> String {
+    vs.iter()
+        .map(|v| format!("`{}`", v.borrow().name))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Re-create a stored builder with the proxy: `docker buildx rm` then `create` with the
+/// same name and driver.
+fn stored_fix(builder: &StoredBuilder, vars: &[ProxyVar], in_use: bool) -> String {
+    let opts: Vec<String> = vars.iter().map(|v| driver_opt_flag(&v.name)).collect();
+    format!(
+        "On the runner, as the user the job runs as, re-create the builder with the proxy passed to BuildKit (same name, so the workflow does not change; add any other `--driver-opt` it had, which `docker buildx inspect {0}` shows):\ndocker buildx rm {0}\ndocker buildx create --name {0} --driver docker-container{1} {2}",
+        builder.name,
+        if in_use { " --use" } else { "" },
+        opts.join(" ")
+    )
 }
 
 fn no_proxy(

@@ -33,6 +33,12 @@ impl Fixture {
         c.env.job = Some(job.into());
         c.env.action = Some("preflight".into());
         c.env.repository = Some("octo/shop".into());
+        // buildx's store: a folder that does not exist, so no builder was left on the
+        // runner whatever this machine's own ~/.docker holds.
+        c.env.buildx_config = Some(PathBuf::from(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/buildx/absent"
+        )));
         c
     }
 
