@@ -3,7 +3,9 @@
 //!
 //! Recognised: `docker/build-push-action` (`build-contexts`, `tags` when it pushes,
 //! `build-args`), `docker buildx build` / `docker build` (`--build-context`,
-//! `--tag`/`-t` with `--push`, `--build-arg`), `docker push`, `az acr build` (an
+//! `--tag`/`-t` with `--push`, `--build-arg`), `docker push`, the image commands
+//! `docker tag`, `docker manifest create`/`push` and `docker buildx imagetools create`,
+//! docker/bake-action's inline `set: <target>.tags=…` ([`images`]), `az acr build` (an
 //! `oci://` context; `--image`/`-t` in `--registry`/`-r`), `az acr run` (an `oci://`
 //! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. Names the build only
 //! parses are kept too, for the reference grammar: tags it does not push and registry
@@ -21,6 +23,8 @@ use super::yaml::Text;
 use crate::config::RunEnvironment;
 use crate::findings::Location;
 use std::collections::HashMap;
+
+mod images;
 
 /// Whether the build pulls the reference or pushes to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +84,16 @@ pub enum Origin {
     AcrRunContext,
     /// Azure/acr-build `registry`, `repository`, `image`, `tag`.
     AcrBuildAction,
+    /// `docker tag <source> <target>`: the target.
+    DockerTag,
+    /// `docker manifest create <list> <image>…`: the list.
+    ManifestCreate,
+    /// `docker manifest push <list>`.
+    ManifestPush,
+    /// `docker buildx imagetools create --tag …`.
+    ImagetoolsCreate,
+    /// docker/bake-action `set: <target>.tags=…` (or `.cache-from`/`.cache-to`).
+    BakeSet,
 }
 
 impl Origin {
@@ -98,12 +112,29 @@ impl Origin {
             Origin::AcrBuildImage => "`az acr build --image`",
             Origin::AcrRunContext => "`az acr run` context",
             Origin::AcrBuildAction => "Azure/acr-build `registry`/`repository`/`tag`",
+            Origin::DockerTag => "`docker tag`",
+            Origin::ManifestCreate => "`docker manifest create`",
+            Origin::ManifestPush => "`docker manifest push`",
+            Origin::ImagetoolsCreate => "`docker buildx imagetools create --tag`",
+            Origin::BakeSet => "docker/bake-action `set`",
         }
     }
 
     /// A `BUILDKIT_CONTEXT` build argument (which BuildKit does not read as a context).
     pub fn is_buildkit_context_arg(self) -> bool {
         matches!(self, Origin::BuildPushBuildArg | Origin::BuildArg)
+    }
+
+    /// A command that names an image in the daemon or a registry without building it
+    /// (`docker tag`, `docker manifest …`, `docker buildx imagetools create`).
+    pub fn is_image_command(self) -> bool {
+        matches!(
+            self,
+            Origin::DockerTag
+                | Origin::ManifestCreate
+                | Origin::ManifestPush
+                | Origin::ImagetoolsCreate
+        )
     }
 }
 
@@ -588,6 +619,7 @@ pub fn discover(input: &Input<'_>) -> Found {
         match step.action().as_deref() {
             Some("docker/build-push-action") => ctx.build_push_action(),
             Some("docker/setup-buildx-action") => ctx.setup_buildx(),
+            Some("docker/bake-action") => ctx.bake_action(),
             Some("azure/acr-build") => ctx.acr_build_action(),
             Some(action @ ("docker/login-action" | "azure/docker-login")) => {
                 ctx.login_action(action)
@@ -1945,6 +1977,9 @@ impl<'i> StepScan<'i, '_> {
             self.buildx_create(&args, location);
             return;
         }
+        if self.image_command(text, &words[k.min(words.len())..], locals) {
+            return;
+        }
         let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
             ("buildx", "build" | "b") => ("docker buildx build", k + 2),
             ("build", _) => ("docker build", k + 1),
@@ -2630,7 +2665,7 @@ mod tests {
     use crate::workflow::yaml::Pos;
 
     /// Discovery over the first job, with `IMAGE=Reg.io/App` and the commit `abc`.
-    fn scan(yaml: &str) -> Found {
+    pub(super) fn scan(yaml: &str) -> Found {
         let workflow = Workflow::parse("w.yml", yaml).unwrap();
         let env = HashMap::from([("IMAGE".to_string(), "Reg.io/App".to_string())]);
         let run = RunEnvironment {
@@ -2647,7 +2682,7 @@ mod tests {
         })
     }
 
-    fn names(yaml: &str) -> Vec<(Role, String, Option<String>)> {
+    pub(super) fn names(yaml: &str) -> Vec<(Role, String, Option<String>)> {
         scan(yaml)
             .references
             .into_iter()

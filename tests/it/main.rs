@@ -48,6 +48,7 @@ mod workflow_buildx;
 mod workflow_context;
 mod workflow_e2e;
 mod workflow_edges;
+mod workflow_image_commands;
 mod workflow_names;
 mod workflow_precision;
 mod workflow_withheld;
