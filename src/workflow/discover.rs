@@ -25,6 +25,7 @@ use crate::findings::Location;
 use std::collections::HashMap;
 
 mod images;
+pub mod job_token;
 
 /// Whether the build pulls the reference or pushes to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -425,6 +426,9 @@ pub struct LoginStep {
     /// The username's value, when every expression and variable in it resolves
     /// (`${{ env.ACR_USER }}` from an `env:` block); `None` otherwise.
     pub username_value: Option<String>,
+    /// The password is the job's own `GITHUB_TOKEN` ([`job_token`]), whose rights the
+    /// job's `permissions:` decide.
+    pub job_token: bool,
 }
 
 /// An Azure CLI sign-in or call found in the job: `azure/login` (which runs
@@ -611,6 +615,7 @@ pub fn discover(input: &Input<'_>) -> Found {
             after: input.preflight.is_none_or(|p| step.index > p),
             as_root: false,
             inline_config: None,
+            stdin_job_token: false,
             found: &mut found,
         };
         if Some(step.index) == input.preflight {
@@ -649,6 +654,9 @@ struct StepScan<'i, 'f> {
     as_root: bool,
     /// The docker config the shell command being scanned names for itself.
     inline_config: Option<InlineConfig>,
+    /// The shell command being scanned reads the job's token from a pipe
+    /// (`echo "${{ secrets.GITHUB_TOKEN }}" | docker login …`).
+    stdin_job_token: bool,
     found: &'f mut Found,
 }
 
@@ -1580,6 +1588,9 @@ impl<'i> StepScan<'i, '_> {
                 .filter(|e| e.is_resolved())
                 .map(|e| e.text.trim().to_string())
                 .filter(|u| !u.is_empty()),
+            job_token: step
+                .input("password")
+                .is_some_and(|p| self.is_job_token(&p.value)),
         });
     }
 
@@ -1710,6 +1721,7 @@ impl<'i> StepScan<'i, '_> {
         end: usize,
         registry: Option<String>,
         username: Option<(String, Option<String>)>,
+        job_token: bool,
     ) {
         let location = self.location(text, start, end);
         let (username, username_value) = match username {
@@ -1725,6 +1737,7 @@ impl<'i> StepScan<'i, '_> {
             as_root: self.as_root,
             username,
             username_value,
+            job_token,
         });
     }
 
@@ -1740,8 +1753,12 @@ impl<'i> StepScan<'i, '_> {
         }
         let commands = shell::parse(script, dialect);
         let mut locals: HashMap<String, Result<String, String>> = HashMap::new();
+        let mut previous: Option<&Command> = None;
         for command in &commands {
+            self.stdin_job_token =
+                previous.is_some_and(|p| self.pipes_job_token(script, p, command));
             self.command(text, command, &mut locals);
+            previous = Some(command);
         }
     }
 
@@ -1948,6 +1965,8 @@ impl<'i> StepScan<'i, '_> {
                         .filter(|u| !u.is_empty());
                     (v.written.text.trim().to_string(), value)
                 });
+            let login_words = &words[(k + 1).min(words.len())..];
+            let job_token = self.login_job_token(text.value.as_str(), login_words);
             self.login(
                 "docker login",
                 text,
@@ -1955,6 +1974,7 @@ impl<'i> StepScan<'i, '_> {
                 first_line_end,
                 registry,
                 username,
+                job_token,
             );
             return;
         }
@@ -2052,7 +2072,15 @@ impl<'i> StepScan<'i, '_> {
                 Some(self.input.cloud.login_server_for(&n))
             }
         });
-        self.login("az acr login", text, start, first_line_end, registry, None);
+        self.login(
+            "az acr login",
+            text,
+            start,
+            first_line_end,
+            registry,
+            None,
+            false,
+        );
     }
 
     fn expand_all(

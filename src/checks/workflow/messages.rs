@@ -102,11 +102,21 @@ pub(super) fn missing_packages_write(
     workflow: &Workflow,
     job: &Job,
     perms: &Permissions,
-    login: &Step,
+    login: &discover::LoginStep,
     push: &DiscoveredRef,
 ) -> Finding {
     let id = &job.id.value;
     let target = push.reference.as_deref().unwrap_or(&push.written);
+    let writes = if push.role == discover::Role::CacheTo {
+        format!("exports its registry cache to `{target}`")
+    } else {
+        format!("pushes `{target}`")
+    };
+    let how = if login.what == "docker/login-action" {
+        String::new()
+    } else {
+        format!(" (`{}`)", login.what)
+    };
     let level = if job.permissions.is_some() {
         "its own `permissions:`"
     } else {
@@ -121,9 +131,9 @@ pub(super) fn missing_packages_write(
                 "job `{id}` pushes to ghcr.io with GITHUB_TOKEN but its permissions lack `packages: write`"
             ),
             format!(
-                "Step `{}` (line {}) logs in to ghcr.io with the job's GITHUB_TOKEN, and the job pushes `{target}` (line {}). Job `{id}` takes {level} at line {} ({}), which has no `packages: write`: every scope a `permissions:` block does not list is `none`. The push fails with \"denied: installation not allowed to Write organization package\" or \"denied: permission_denied: write_package\".",
-                login.label(),
-                login.pos.line,
+                "Step `{}` (line {}) logs in to ghcr.io with the job's GITHUB_TOKEN{how}, and the job {writes} (line {}). Job `{id}` takes {level} at line {} ({}), which has no `packages: write`: every scope a `permissions:` block does not list is `none`. The push fails with \"denied: installation not allowed to Write organization package\" or \"denied: permission_denied: write_package\".",
+                login.step.label,
+                login.step.line,
                 push.location.line.unwrap_or(push.step.line),
                 perms.key.line,
                 perms.describe()

@@ -146,7 +146,7 @@ pub fn check(
         discovery.environment_subject =
             environment_subject(&mut report, config, &located, process_env, &oidc);
     }
-    ghcr_packages_permission(&mut report, &located, &found.references);
+    ghcr_packages_permission(&mut report, &located, &found);
     sudo_mismatch(&mut report, &located.workflow.path, &found);
     az_sudo_mismatch(&mut report, &found);
     preflight_under_sudo(&mut report, config, &found);
@@ -364,29 +364,25 @@ fn grant_of(e: &Effective<'_>) -> Grant {
     }
 }
 
-/// A docker/login-action step to `ghcr.io` whose password is the job's own token.
-/// A personal access token carries its own scopes, so only this login depends on
-/// the job's permissions.
-fn ghcr_job_token_login(job: &Job) -> Option<&Step> {
-    job.steps.iter().find(|s| {
-        let to_ghcr = s
-            .input("registry")
-            .is_some_and(|r| r.value.trim().eq_ignore_ascii_case("ghcr.io"));
-        let job_token = s.input("password").is_some_and(|p| {
-            let v = p.value.to_ascii_lowercase();
-            v.contains("secrets.github_token") || v.contains("github.token")
-        });
-        s.action().as_deref() == Some("docker/login-action") && to_ghcr && job_token
-    })
+/// A login to `ghcr.io` whose password is the job's own token (docker/login-action,
+/// or `docker login` in a script, [`discover::job_token`]). A personal access token
+/// carries its own scopes, so only this login depends on the job's permissions.
+fn ghcr_job_token_login(found: &discover::Found) -> Option<&discover::LoginStep> {
+    found
+        .logins
+        .iter()
+        .find(|l| l.job_token && l.registry.as_deref() == Some("ghcr.io"))
 }
 
-fn ghcr_packages_permission(report: &mut CheckReport, l: &Located, refs: &[DiscoveredRef]) {
+/// WORKFLOW_PACKAGES_PERMISSION: a write to ghcr.io (a push target, or a registry
+/// cache the build exports) with the job's token, without `packages: write`.
+fn ghcr_packages_permission(report: &mut CheckReport, l: &Located, found: &discover::Found) {
     let job = l.job();
-    let Some(login) = ghcr_job_token_login(job) else {
+    let Some(login) = ghcr_job_token_login(found) else {
         return;
     };
-    let Some(push) = refs.iter().find(|r| {
-        r.role == Role::Push
+    let Some(push) = found.references.iter().find(|r| {
+        matches!(r.role, Role::Push | Role::CacheTo)
             && r.reference
                 .as_deref()
                 .is_some_and(|s| s.to_ascii_lowercase().starts_with("ghcr.io/"))
