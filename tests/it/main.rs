@@ -46,6 +46,7 @@ mod workflow_az_session;
 mod workflow_azure_login;
 mod workflow_buildx;
 mod workflow_context;
+mod workflow_daemon_images;
 mod workflow_e2e;
 mod workflow_edges;
 mod workflow_image_commands;

@@ -523,10 +523,10 @@ pub(super) fn builder_remote(
 pub(super) fn local_image_invisible(
     build: &discover::BuildCommand,
     builder: &discover::BuilderStep,
-    loaded: &discover::BuildCommand,
-    base: &crate::dockerfile::BaseImage,
-    dockerfile: &str,
+    loaded: &PutInDaemon<'_>,
+    used: &UsedImage<'_>,
 ) -> Finding {
+    let (base, dockerfile, instruction) = (used.base, used.dockerfile, used.instruction);
     let image = &base.image;
     let bare = image.split(['@', ':']).next().unwrap_or(image);
     let hub = if bare.contains('/') {
@@ -535,19 +535,23 @@ pub(super) fn local_image_invisible(
         format!("docker.io/library/{image}")
     };
     let line = |b: &discover::BuildCommand| b.location.line.unwrap_or(b.step.line);
+    let put = match loaded.verb {
+        "tags" => format!("tags an image of the docker daemon's image store as `{image}`"),
+        verb => format!("{verb} `{image}` into the docker daemon's image store"),
+    };
     let f = finding(
         Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE,
         Severity::Error,
         format!(
-            "`FROM {image}` in {dockerfile} names the image step `{}` loaded, which the `{}` builder cannot see",
+            "`{instruction}{image}` in {dockerfile} names the image step `{}` loaded, which the `{}` builder cannot see",
             loaded.step.label,
             driver_of(builder)
         ),
         format!(
-            "Step `{}` builds `{image}` into the docker daemon's image store (`{}`, line {}). Step `{}` then builds {dockerfile}, whose `FROM {image}` (line {}) names that image, with `{}` (line {}) on the builder of step `{}` (line {}), driver `{}`. That builder runs BuildKit with its own image store and never looks in the daemon's: a name without a registry host means `{hub}`, so the build fails with \"pull access denied, repository does not exist or may require authorization\". It looks like a login problem and is not one.",
+            "Step `{}` {put} (`{}`, line {}). Step `{}` then builds {dockerfile}, whose `{instruction}{image}` (line {}) names that image, with `{}` (line {}) on the builder of step `{}` (line {}), driver `{}`. That builder runs BuildKit with its own image store and never looks in the daemon's: a name without a registry host means `{hub}`, so the build fails with \"pull access denied, repository does not exist or may require authorization\". It looks like a login problem and is not one.",
             loaded.step.label,
             loaded.what,
-            line(loaded),
+            loaded.line,
             build.step.label,
             base.line,
             build.what,
@@ -557,7 +561,7 @@ pub(super) fn local_image_invisible(
             driver_of(builder)
         ),
         format!(
-            "Run step `{}` on a builder with the docker driver, which reads the daemon's images: the runner's `default` builder (`builder: default` on docker/build-push-action, `--builder default` on docker buildx build) or one set up with `driver: docker`; only there can `build-contexts: {bare}=docker-image://{image}` point at the loaded image. Or push `{image}` to your registry in step `{}` and write `FROM <registry>/{image}` with the full name.",
+            "Run step `{}` on a builder with the docker driver, which reads the daemon's images: the runner's `default` builder (`builder: default` on docker/build-push-action, `--builder default` on docker buildx build) or one set up with `driver: docker`; only there can `build-contexts: {bare}=docker-image://{image}` point at the loaded image. Or push `{image}` to your registry in step `{}` and write `{instruction}<registry>/{image}` with the full name.",
             build.step.label, loaded.step.label
         ),
     );

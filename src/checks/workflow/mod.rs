@@ -1236,7 +1236,8 @@ fn local_name(image: &str) -> Option<String> {
 }
 
 /// WORKFLOW_LOCAL_IMAGE_INVISIBLE: a build on a builder with its own image store whose
-/// Dockerfile starts `FROM` an image an earlier step of the job loaded into the daemon.
+/// Dockerfile starts `FROM` (or copies `COPY --from=`) an image an earlier step of the
+/// job put into the daemon: a build that loads it, or a `docker tag`.
 fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &discover::Found) {
     let mut reported: Vec<(usize, String)> = Vec::new();
     for build in found.builds.iter().filter(|b| buildx_build(b)) {
@@ -1251,7 +1252,13 @@ fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &dis
         let Ok(text) = files.read(path) else {
             continue;
         };
-        for base in crate::dockerfile::base_images(&text, &build.inputs.build_args) {
+        let from = crate::dockerfile::base_images(&text, &build.inputs.build_args);
+        let copies = crate::dockerfile::copy_from_images(&text);
+        let bases = from
+            .into_iter()
+            .map(|b| ("FROM ", b))
+            .chain(copies.into_iter().map(|b| ("COPY --from=", b)));
+        for (instruction, base) in bases {
             if base.unresolved {
                 continue;
             }
@@ -1263,23 +1270,78 @@ fn local_images(report: &mut CheckReport, files: &dyn WorkflowFiles, found: &dis
             {
                 continue;
             }
-            let loaded = found.builds.iter().find(|b| {
-                let when = order(&b.step, &b.location);
-                let loads = b.load
-                    || b.what == "docker build"
-                    || (buildx_build(b) && chosen(found, b).in_daemon());
-                when < at
-                    && loads
-                    && b.tags
-                        .iter()
-                        .any(|t| local_name(t).as_deref() == Some(&name))
-            });
-            if let Some(loaded) = loaded {
+            if let Some(put) = put_in_daemon(found, at, &name) {
                 reported.push((build.step.index, name.clone()));
-                report.push(local_image_invisible(build, builder, loaded, &base, path));
+                let used = UsedImage {
+                    base: &base,
+                    instruction,
+                    dockerfile: path,
+                };
+                report.push(local_image_invisible(build, builder, &put, &used));
             }
         }
     }
+}
+
+/// How an earlier step put an image into the docker daemon's image store.
+pub(super) struct PutInDaemon<'a> {
+    pub step: &'a StepRef,
+    /// `docker/build-push-action`, `docker build`, `docker tag`, …
+    pub what: &'a str,
+    pub line: u32,
+    /// `builds` or `tags`.
+    pub verb: &'static str,
+}
+
+/// The image of a Dockerfile that a build reads from the daemon's store.
+pub(super) struct UsedImage<'a> {
+    pub base: &'a crate::dockerfile::BaseImage,
+    /// `FROM ` or `COPY --from=`, put before the image.
+    pub instruction: &'static str,
+    pub dockerfile: &'a str,
+}
+
+/// The step before `at` that put the local image `name` (as [`local_name`] gives it)
+/// into the daemon: a build that loads its result there (`load: true`, `--load`, an
+/// output `type=docker`, `docker build`, a buildx build on the `docker` builder) and
+/// tags it so, else a `docker tag` whose target is the name (`docker pull X` then
+/// `docker tag X name`). `docker load` is not followed: the names a tarball holds are
+/// not in the workflow.
+fn put_in_daemon<'a>(
+    found: &'a discover::Found,
+    at: (usize, u32),
+    name: &str,
+) -> Option<PutInDaemon<'a>> {
+    let built = found.builds.iter().find(|b| {
+        let when = order(&b.step, &b.location);
+        let loads =
+            b.load || b.what == "docker build" || (buildx_build(b) && chosen(found, b).in_daemon());
+        when < at
+            && loads
+            && b.tags
+                .iter()
+                .any(|t| local_name(t).as_deref() == Some(name))
+    });
+    if let Some(b) = built {
+        return Some(PutInDaemon {
+            step: &b.step,
+            what: &b.what,
+            line: b.location.line.unwrap_or(b.step.line),
+            verb: "builds",
+        });
+    }
+    found
+        .references
+        .iter()
+        .filter(|r| r.origin == discover::Origin::DockerTag)
+        .filter(|r| order(&r.step, &r.location) < at)
+        .find(|r| r.reference.as_deref().and_then(local_name).as_deref() == Some(name))
+        .map(|r| PutInDaemon {
+            step: &r.step,
+            what: "docker tag",
+            line: r.location.line.unwrap_or(r.step.line),
+            verb: "tags",
+        })
 }
 
 /// A named context of the build whose name is the `FROM` image and whose source names a
