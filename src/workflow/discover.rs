@@ -1721,7 +1721,6 @@ impl<'i> StepScan<'i, '_> {
         end: usize,
         registry: Option<String>,
         username: Option<(String, Option<String>)>,
-        job_token: bool,
     ) {
         let location = self.location(text, start, end);
         let (username, username_value) = match username {
@@ -1737,7 +1736,7 @@ impl<'i> StepScan<'i, '_> {
             as_root: self.as_root,
             username,
             username_value,
-            job_token,
+            job_token: false,
         });
     }
 
@@ -1974,8 +1973,10 @@ impl<'i> StepScan<'i, '_> {
                 first_line_end,
                 registry,
                 username,
-                job_token,
             );
+            if let Some(login) = self.found.logins.last_mut() {
+                login.job_token = job_token;
+            }
             return;
         }
         if (lit(k).as_str(), lit(k + 1).as_str()) == ("buildx", "use") {
@@ -2072,15 +2073,7 @@ impl<'i> StepScan<'i, '_> {
                 Some(self.input.cloud.login_server_for(&n))
             }
         });
-        self.login(
-            "az acr login",
-            text,
-            start,
-            first_line_end,
-            registry,
-            None,
-            false,
-        );
+        self.login("az acr login", text, start, first_line_end, registry, None);
     }
 
     fn expand_all(
