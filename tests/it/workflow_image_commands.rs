@@ -2,7 +2,8 @@
 //! a job runs without building (`docker manifest create`/`push`, `docker tag`,
 //! `docker buildx imagetools create --tag`, docker/bake-action `set: *.tags=…`) are
 //! checked like the tags of a build: a manifest list without a registry host goes to
-//! Docker Hub while the job's registry is an ACR.
+//! Docker Hub while the job's registry is an ACR, and an empty `env:` variable in one is
+//! WORKFLOW_EMPTY_VARIABLE.
 
 use crate::caches_and_refs::{all, text};
 use crate::support::registry::refused_addr;
@@ -153,4 +154,37 @@ fn an_invalid_docker_tag_target_is_reported_where_it_is_written() {
         (f["line"].as_u64(), f["column"].as_u64()),
         (Some(line), Some(column))
     );
+}
+
+#[test]
+fn an_empty_registry_variable_in_a_manifest_push_is_named_at_its_env_line() {
+    let wf = format!(
+        "on: push
+jobs:
+  release:
+    runs-on: ubuntu-latest
+    env:
+      REGISTRY: \"\"
+    steps:
+      - id: pre
+        uses: acr-preflight/acr-preflight@v0
+        with:
+          registry: {ACR}
+      - run: |
+          docker manifest create {ACR}/app:1 {ACR}/app:amd64
+          docker manifest push ${{{{ env.REGISTRY }}}}/app:1
+"
+    );
+    let report = check(&wf);
+    let found = all(&report, "WORKFLOW_EMPTY_VARIABLE");
+    assert_eq!(found.len(), 1, "{report:#}");
+    let f = found[0];
+    assert_eq!(
+        text(&f["title"]),
+        "`REGISTRY` is empty, so the push target `${{ env.REGISTRY }}/app:1` at line 14 is not a valid reference"
+    );
+    let (line, _) = position(&wf, "REGISTRY: \"\"");
+    assert_eq!(f["line"].as_u64(), Some(line), "{f:#}");
+    // The broken name is not also judged as a reference of its own.
+    assert!(all(&report, "REF_INVALID").is_empty(), "{report:#}");
 }
