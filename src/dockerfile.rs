@@ -60,6 +60,76 @@ pub fn base_images(text: &str, build_args: &[(String, String)]) -> Vec<BaseImage
     images
 }
 
+/// The images `COPY --from=<image>` copies from (P40): an image reference, not the
+/// name or index of a stage of the same file. A value holding a variable is left out
+/// (BuildKit expands it with the stage's own `ARG`s, which are not followed here).
+/// Each comes back as a [`BaseImage`] at the value's place.
+pub fn copy_from_images(text: &str) -> Vec<BaseImage> {
+    let escape = escape_directive(text).unwrap_or('\\');
+    let lines: Vec<Vec<Vec<Placed>>> = logical_lines(text, escape)
+        .iter()
+        .map(|l| split_words(l))
+        .collect();
+    let is = |words: &[Vec<Placed>], name: &str| {
+        words
+            .first()
+            .is_some_and(|w| word_text(w).eq_ignore_ascii_case(name))
+    };
+    // Every stage name of the file, wherever it is declared.
+    let stages: Vec<String> = lines
+        .iter()
+        .filter(|w| is(w, "from"))
+        .filter_map(|words| {
+            let rest: Vec<String> = words[1..]
+                .iter()
+                .map(|w| word_text(w))
+                .skip_while(|w| w.starts_with("--"))
+                .collect();
+            match rest.as_slice() {
+                [_, kw, name, ..] if kw.eq_ignore_ascii_case("as") => {
+                    Some(name.to_ascii_lowercase())
+                }
+                _ => None,
+            }
+        })
+        .collect();
+    let mut out = Vec::new();
+    for words in lines.iter().filter(|w| is(w, "copy")) {
+        for word in words[1..]
+            .iter()
+            .take_while(|w| word_text(w).starts_with("--"))
+        {
+            let flag: String = word_text(word);
+            let Some(value) = flag
+                .get(..7)
+                .filter(|f| f.eq_ignore_ascii_case("--from="))
+                .and_then(|_| flag.get(7..))
+                .map(|v| v.trim_matches('"').to_string())
+            else {
+                continue;
+            };
+            let lowered = value.to_ascii_lowercase();
+            if value.is_empty()
+                || value.contains('$')
+                || stages.contains(&lowered)
+                || value.chars().all(|c| c.is_ascii_digit())
+            {
+                continue;
+            }
+            let Some(at) = word.get(7) else { continue };
+            out.push(BaseImage {
+                image: value.clone(),
+                written: value,
+                line: at.line,
+                column: at.column,
+                unresolved: false,
+                platform: None,
+            });
+        }
+    }
+    out
+}
+
 /// A literal local source of a `COPY` or `ADD`: a path in the build context the
 /// instruction reads, with the place it is written (P43).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -397,6 +467,21 @@ fn expand_braced(inner: &str, lookup: &dyn Fn(&str) -> Option<String>) -> (Strin
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn copy_from_names_images_not_stages() {
+        let text = "FROM golang:1.22 AS build\nCOPY --from=build /out /a\nCOPY --from=0 /x /b\ncopy --chown=1:1 --FROM=local/tools:ci /bin/t /t\nCOPY --from=$TOOLS /c /c\nCOPY --from=later /d /d\nFROM alpine AS later\nCOPY --from=nginx:1.27 /etc/nginx /n\n";
+        let got: Vec<(String, usize, usize)> = super::copy_from_images(text)
+            .into_iter()
+            .map(|b| (b.image, b.line, b.column))
+            .collect();
+        assert_eq!(
+            got,
+            vec![
+                ("local/tools:ci".to_string(), 4, 25),
+                ("nginx:1.27".to_string(), 8, 13),
+            ]
+        );
+    }
 
     #[test]
     fn the_platform_flag_of_a_from_is_kept_as_written() {

@@ -3,7 +3,9 @@
 //!
 //! Recognised: `docker/build-push-action` (`build-contexts`, `tags` when it pushes,
 //! `build-args`), `docker buildx build` / `docker build` (`--build-context`,
-//! `--tag`/`-t` with `--push`, `--build-arg`), `docker push`, `az acr build` (an
+//! `--tag`/`-t` with `--push`, `--build-arg`), `docker push`, the image commands
+//! `docker tag`, `docker manifest create`/`push` and `docker buildx imagetools create`,
+//! docker/bake-action's inline `set: <target>.tags=…` ([`images`]), `az acr build` (an
 //! `oci://` context; `--image`/`-t` in `--registry`/`-r`), `az acr run` (an `oci://`
 //! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. Names the build only
 //! parses are kept too, for the reference grammar: tags it does not push and registry
@@ -21,6 +23,9 @@ use super::yaml::Text;
 use crate::config::RunEnvironment;
 use crate::findings::Location;
 use std::collections::HashMap;
+
+mod images;
+pub mod job_token;
 
 /// Whether the build pulls the reference or pushes to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -80,6 +85,16 @@ pub enum Origin {
     AcrRunContext,
     /// Azure/acr-build `registry`, `repository`, `image`, `tag`.
     AcrBuildAction,
+    /// `docker tag <source> <target>`: the target.
+    DockerTag,
+    /// `docker manifest create <list> <image>…`: the list.
+    ManifestCreate,
+    /// `docker manifest push <list>`.
+    ManifestPush,
+    /// `docker buildx imagetools create --tag …`.
+    ImagetoolsCreate,
+    /// docker/bake-action `set: <target>.tags=…` (or `.cache-from`/`.cache-to`).
+    BakeSet,
 }
 
 impl Origin {
@@ -98,12 +113,29 @@ impl Origin {
             Origin::AcrBuildImage => "`az acr build --image`",
             Origin::AcrRunContext => "`az acr run` context",
             Origin::AcrBuildAction => "Azure/acr-build `registry`/`repository`/`tag`",
+            Origin::DockerTag => "`docker tag`",
+            Origin::ManifestCreate => "`docker manifest create`",
+            Origin::ManifestPush => "`docker manifest push`",
+            Origin::ImagetoolsCreate => "`docker buildx imagetools create --tag`",
+            Origin::BakeSet => "docker/bake-action `set`",
         }
     }
 
     /// A `BUILDKIT_CONTEXT` build argument (which BuildKit does not read as a context).
     pub fn is_buildkit_context_arg(self) -> bool {
         matches!(self, Origin::BuildPushBuildArg | Origin::BuildArg)
+    }
+
+    /// A command that names an image in the daemon or a registry without building it
+    /// (`docker tag`, `docker manifest …`, `docker buildx imagetools create`).
+    pub fn is_image_command(self) -> bool {
+        matches!(
+            self,
+            Origin::DockerTag
+                | Origin::ManifestCreate
+                | Origin::ManifestPush
+                | Origin::ImagetoolsCreate
+        )
     }
 }
 
@@ -394,6 +426,9 @@ pub struct LoginStep {
     /// The username's value, when every expression and variable in it resolves
     /// (`${{ env.ACR_USER }}` from an `env:` block); `None` otherwise.
     pub username_value: Option<String>,
+    /// The password is the job's own `GITHUB_TOKEN` ([`job_token`]), whose rights the
+    /// job's `permissions:` decide.
+    pub job_token: bool,
 }
 
 /// An Azure CLI sign-in or call found in the job: `azure/login` (which runs
@@ -605,6 +640,7 @@ pub fn discover(input: &Input<'_>) -> Found {
             as_root: false,
             inline_config: None,
             script_sources: HashMap::new(),
+            stdin_job_token: false,
             found: &mut found,
         };
         if Some(step.index) == input.preflight {
@@ -613,6 +649,7 @@ pub fn discover(input: &Input<'_>) -> Found {
         match step.action().as_deref() {
             Some("docker/build-push-action") => ctx.build_push_action(),
             Some("docker/setup-buildx-action") => ctx.setup_buildx(),
+            Some("docker/bake-action") => ctx.bake_action(),
             Some("azure/acr-build") => ctx.acr_build_action(),
             Some(action @ ("docker/login-action" | "azure/docker-login")) => {
                 ctx.login_action(action)
@@ -645,6 +682,9 @@ struct StepScan<'i, 'f> {
     /// The variables the step's script has set so far, each with its value as written
     /// (`PAT` → `${{ secrets.GIT_PAT }}`): a token read from one is traced back to it.
     script_sources: HashMap<String, String>,
+    /// The shell command being scanned reads the job's token from a pipe
+    /// (`echo "${{ secrets.GITHUB_TOKEN }}" | docker login …`).
+    stdin_job_token: bool,
     found: &'f mut Found,
 }
 
@@ -1577,6 +1617,9 @@ impl<'i> StepScan<'i, '_> {
                 .filter(|e| e.is_resolved())
                 .map(|e| e.text.trim().to_string())
                 .filter(|u| !u.is_empty()),
+            job_token: step
+                .input("password")
+                .is_some_and(|p| self.is_job_token(&p.value)),
         });
     }
 
@@ -1722,6 +1765,7 @@ impl<'i> StepScan<'i, '_> {
             as_root: self.as_root,
             username,
             username_value,
+            job_token: false,
         });
     }
 
@@ -1837,8 +1881,12 @@ impl<'i> StepScan<'i, '_> {
         let commands = shell::parse(script, dialect);
         self.script_sources.clear();
         let mut locals: HashMap<String, Result<String, String>> = HashMap::new();
+        let mut previous: Option<&Command> = None;
         for command in &commands {
+            self.stdin_job_token =
+                previous.is_some_and(|p| self.pipes_job_token(script, p, command));
             self.command(text, command, &mut locals);
+            previous = Some(command);
         }
     }
 
@@ -2072,6 +2120,8 @@ impl<'i> StepScan<'i, '_> {
                         .filter(|u| !u.is_empty());
                     (v.written.text.trim().to_string(), value)
                 });
+            let login_words = &words[(k + 1).min(words.len())..];
+            let job_token = self.login_job_token(text.value.as_str(), login_words);
             self.login(
                 "docker login",
                 text,
@@ -2080,6 +2130,9 @@ impl<'i> StepScan<'i, '_> {
                 registry,
                 username,
             );
+            if let Some(login) = self.found.logins.last_mut() {
+                login.job_token = job_token;
+            }
             return;
         }
         if (lit(k).as_str(), lit(k + 1).as_str()) == ("buildx", "use") {
@@ -2105,6 +2158,9 @@ impl<'i> StepScan<'i, '_> {
             let from = if lit(k) == "run" { k + 1 } else { k + 2 };
             let args = self.expand_all(text, &words[from.min(words.len())..], locals);
             self.container_push_tool(text, &args, start, first_line_end);
+            return;
+        }
+        if self.image_command(text, &words[k.min(words.len())..], locals) {
             return;
         }
         let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
@@ -2841,7 +2897,7 @@ mod tests {
     use crate::workflow::yaml::Pos;
 
     /// Discovery over the first job, with `IMAGE=Reg.io/App` and the commit `abc`.
-    fn scan(yaml: &str) -> Found {
+    pub(super) fn scan(yaml: &str) -> Found {
         let workflow = Workflow::parse("w.yml", yaml).unwrap();
         let env = HashMap::from([("IMAGE".to_string(), "Reg.io/App".to_string())]);
         let run = RunEnvironment {
@@ -2858,7 +2914,7 @@ mod tests {
         })
     }
 
-    fn names(yaml: &str) -> Vec<(Role, String, Option<String>)> {
+    pub(super) fn names(yaml: &str) -> Vec<(Role, String, Option<String>)> {
         scan(yaml)
             .references
             .into_iter()

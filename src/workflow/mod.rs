@@ -603,16 +603,22 @@ impl Discovery {
 
     /// Where a reference is written in the workflow: an entry of acr-preflight's own
     /// `context`/`push` input holding it, else a discovered reference (as resolved, e.g.
-    /// a `--context` value built from [`Discovery::context_refs`]).
+    /// a `--context` value built from [`Discovery::context_refs`]). Where the build uses
+    /// it before where it only names it (`docker manifest push myapp:1` rather than the
+    /// `docker manifest create myapp:1` before it).
     pub fn location_of(&self, reference: &str) -> Option<&Location> {
         let wanted = reference.trim();
         if let Some((_, loc)) = self.inputs.iter().find(|(v, _)| v == wanted) {
             return Some(loc);
         }
-        self.references
-            .iter()
-            .filter(|r| r.after_preflight)
-            .find(|r| r.reference.as_deref() == Some(wanted))
+        let later = || {
+            self.references
+                .iter()
+                .filter(|r| r.after_preflight && r.reference.as_deref() == Some(wanted))
+        };
+        later()
+            .find(|r| r.role != Role::Tag)
+            .or_else(|| later().next())
             .or_else(|| {
                 self.references
                     .iter()

@@ -1055,6 +1055,53 @@ fn the_workflow_block_grants_packages_and_a_pat_needs_no_job_permission() {
     );
 }
 
+/// The one WORKFLOW_PACKAGES_PERMISSION of `job` in ghcr-push.yml: its line and message.
+fn packages_finding(job: &str) -> Option<(Option<u32>, String)> {
+    let (report, _) = Case::new("ghcr-push.yml", job).action("preflight").run();
+    let found: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == Code::WORKFLOW_PACKAGES_PERMISSION)
+        .collect();
+    assert!(found.len() <= 1, "{job}: {found:?}");
+    found
+        .first()
+        .map(|f| (f.location.as_ref().and_then(|l| l.line), f.message.clone()))
+}
+
+#[test]
+fn a_script_login_with_the_job_token_and_a_ghcr_cache_export_need_packages_write() {
+    let text = fixture("ghcr-push.yml");
+    let line = |needle: &str| {
+        text.lines()
+            .enumerate()
+            .filter(|(_, l)| l.contains(needle))
+            .map(|(i, _)| i as u32 + 1)
+            .collect::<Vec<u32>>()
+    };
+    // `echo "$GITHUB_TOKEN" | docker login … --password-stdin`, the variable set to the
+    // job token by the step's `env:`; the finding is on the job's `permissions:`.
+    let (at, message) = packages_finding("script").expect("script: a finding");
+    let script_job = line("  script:")[0];
+    assert_eq!(at, Some(script_job + 2));
+    for seen in [
+        "Step `Log in with the job token` (line",
+        "with the job's GITHUB_TOKEN (`docker login`)",
+        "pushes `ghcr.io/octo/shop:1.0`",
+    ] {
+        assert!(message.contains(seen), "{seen}: {message}");
+    }
+    // A build that only exports its registry cache to ghcr.io writes there too.
+    let (_, message) = packages_finding("cache").expect("cache: a finding");
+    assert!(
+        message.contains("exports its registry cache to `ghcr.io/octo/shop:cache`"),
+        "{message}"
+    );
+    // Quiet: the same script login with `packages: write`, and a cache only read.
+    assert_eq!(packages_finding("script-granted"), None);
+    assert_eq!(packages_finding("cache-read"), None);
+}
+
 #[test]
 fn a_sudo_build_does_not_read_the_runner_users_login() {
     let text = fixture("sudo-build.yml");

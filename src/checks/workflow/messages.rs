@@ -102,11 +102,21 @@ pub(super) fn missing_packages_write(
     workflow: &Workflow,
     job: &Job,
     perms: &Permissions,
-    login: &Step,
+    login: &discover::LoginStep,
     push: &DiscoveredRef,
 ) -> Finding {
     let id = &job.id.value;
     let target = push.reference.as_deref().unwrap_or(&push.written);
+    let writes = if push.role == discover::Role::CacheTo {
+        format!("exports its registry cache to `{target}`")
+    } else {
+        format!("pushes `{target}`")
+    };
+    let how = if login.what == "docker/login-action" {
+        String::new()
+    } else {
+        format!(" (`{}`)", login.what)
+    };
     let level = if job.permissions.is_some() {
         "its own `permissions:`"
     } else {
@@ -121,9 +131,9 @@ pub(super) fn missing_packages_write(
                 "job `{id}` pushes to ghcr.io with GITHUB_TOKEN but its permissions lack `packages: write`"
             ),
             format!(
-                "Step `{}` (line {}) logs in to ghcr.io with the job's GITHUB_TOKEN, and the job pushes `{target}` (line {}). Job `{id}` takes {level} at line {} ({}), which has no `packages: write`: every scope a `permissions:` block does not list is `none`. The push fails with \"denied: installation not allowed to Write organization package\" or \"denied: permission_denied: write_package\".",
-                login.label(),
-                login.pos.line,
+                "Step `{}` (line {}) logs in to ghcr.io with the job's GITHUB_TOKEN{how}, and the job {writes} (line {}). Job `{id}` takes {level} at line {} ({}), which has no `packages: write`: every scope a `permissions:` block does not list is `none`. The push fails with \"denied: installation not allowed to Write organization package\" or \"denied: permission_denied: write_package\".",
+                login.step.label,
+                login.step.line,
                 push.location.line.unwrap_or(push.step.line),
                 perms.key.line,
                 perms.describe()
@@ -528,10 +538,10 @@ pub(super) fn remote(
 pub(super) fn local_image_invisible(
     build: &discover::BuildCommand,
     builder: &Chosen<'_>,
-    loaded: &discover::BuildCommand,
-    base: &crate::dockerfile::BaseImage,
-    dockerfile: &str,
+    loaded: &PutInDaemon<'_>,
+    used: &UsedImage<'_>,
 ) -> Finding {
+    let (base, dockerfile, instruction) = (used.base, used.dockerfile, used.instruction);
     let image = &base.image;
     let bare = image.split(['@', ':']).next().unwrap_or(image);
     let hub = if bare.contains('/') {
@@ -541,18 +551,22 @@ pub(super) fn local_image_invisible(
     };
     let line = |b: &discover::BuildCommand| b.location.line.unwrap_or(b.step.line);
     let driver = builder.driver().unwrap_or("?");
+    let put = match loaded.verb {
+        "tags" => format!("tags an image of the docker daemon's image store as `{image}`"),
+        verb => format!("{verb} `{image}` into the docker daemon's image store"),
+    };
     let f = finding(
         Code::WORKFLOW_LOCAL_IMAGE_INVISIBLE,
         Severity::Error,
         format!(
-            "`FROM {image}` in {dockerfile} names the image step `{}` loaded, which the `{}` builder cannot see",
+            "`{instruction}{image}` in {dockerfile} names the image step `{}` loaded, which the `{}` builder cannot see",
             loaded.step.label, driver
         ),
         format!(
-            "Step `{}` builds `{image}` into the docker daemon's image store (`{}`, line {}). Step `{}` then builds {dockerfile}, whose `FROM {image}` (line {}) names that image, with `{}` (line {}) on {}, driver `{}`. That builder runs BuildKit with its own image store and never looks in the daemon's: a name without a registry host means `{hub}`, so the build fails with \"pull access denied, repository does not exist or may require authorization\". It looks like a login problem and is not one.",
+            "Step `{}` {put} (`{}`, line {}). Step `{}` then builds {dockerfile}, whose `{instruction}{image}` (line {}) names that image, with `{}` (line {}) on {}, driver `{}`. That builder runs BuildKit with its own image store and never looks in the daemon's: a name without a registry host means `{hub}`, so the build fails with \"pull access denied, repository does not exist or may require authorization\". It looks like a login problem and is not one.",
             loaded.step.label,
             loaded.what,
-            line(loaded),
+            loaded.line,
             build.step.label,
             base.line,
             build.what,
@@ -561,7 +575,7 @@ pub(super) fn local_image_invisible(
             driver
         ),
         format!(
-            "Run step `{}` on a builder with the docker driver, which reads the daemon's images: the runner's `default` builder (`builder: default` on docker/build-push-action, `--builder default` on docker buildx build) or one set up with `driver: docker`; only there can `build-contexts: {bare}=docker-image://{image}` point at the loaded image. Or push `{image}` to your registry in step `{}` and write `FROM <registry>/{image}` with the full name.",
+            "Run step `{}` on a builder with the docker driver, which reads the daemon's images: the runner's `default` builder (`builder: default` on docker/build-push-action, `--builder default` on docker buildx build) or one set up with `driver: docker`; only there can `build-contexts: {bare}=docker-image://{image}` point at the loaded image. Or push `{image}` to your registry in step `{}` and write `{instruction}<registry>/{image}` with the full name.",
             build.step.label, loaded.step.label
         ),
     );

@@ -149,7 +149,7 @@ pub fn check(
         discovery.environment_subject =
             environment_subject(&mut report, config, &located, process_env, &oidc);
     }
-    ghcr_packages_permission(&mut report, &located, &found.references);
+    ghcr_packages_permission(&mut report, &located, &found);
     sudo_mismatch(&mut report, &located.workflow.path, &found);
     az_sudo_mismatch(&mut report, &found);
     preflight_under_sudo(&mut report, config, &found);
@@ -369,29 +369,25 @@ fn grant_of(e: &Effective<'_>) -> Grant {
     }
 }
 
-/// A docker/login-action step to `ghcr.io` whose password is the job's own token.
-/// A personal access token carries its own scopes, so only this login depends on
-/// the job's permissions.
-fn ghcr_job_token_login(job: &Job) -> Option<&Step> {
-    job.steps.iter().find(|s| {
-        let to_ghcr = s
-            .input("registry")
-            .is_some_and(|r| r.value.trim().eq_ignore_ascii_case("ghcr.io"));
-        let job_token = s.input("password").is_some_and(|p| {
-            let v = p.value.to_ascii_lowercase();
-            v.contains("secrets.github_token") || v.contains("github.token")
-        });
-        s.action().as_deref() == Some("docker/login-action") && to_ghcr && job_token
-    })
+/// A login to `ghcr.io` whose password is the job's own token (docker/login-action,
+/// or `docker login` in a script, [`discover::job_token`]). A personal access token
+/// carries its own scopes, so only this login depends on the job's permissions.
+fn ghcr_job_token_login(found: &discover::Found) -> Option<&discover::LoginStep> {
+    found
+        .logins
+        .iter()
+        .find(|l| l.job_token && l.registry.as_deref() == Some("ghcr.io"))
 }
 
-fn ghcr_packages_permission(report: &mut CheckReport, l: &Located, refs: &[DiscoveredRef]) {
+/// WORKFLOW_PACKAGES_PERMISSION: a write to ghcr.io (a push target, or a registry
+/// cache the build exports) with the job's token, without `packages: write`.
+fn ghcr_packages_permission(report: &mut CheckReport, l: &Located, found: &discover::Found) {
     let job = l.job();
-    let Some(login) = ghcr_job_token_login(job) else {
+    let Some(login) = ghcr_job_token_login(found) else {
         return;
     };
-    let Some(push) = refs.iter().find(|r| {
-        r.role == Role::Push
+    let Some(push) = found.references.iter().find(|r| {
+        matches!(r.role, Role::Push | Role::CacheTo)
             && r.reference
                 .as_deref()
                 .is_some_and(|s| s.to_ascii_lowercase().starts_with("ghcr.io/"))
@@ -1288,7 +1284,8 @@ fn local_name(image: &str) -> Option<String> {
 }
 
 /// WORKFLOW_LOCAL_IMAGE_INVISIBLE: a build on a builder with its own image store whose
-/// Dockerfile starts `FROM` an image an earlier step of the job loaded into the daemon.
+/// Dockerfile starts `FROM` (or copies `COPY --from=`) an image an earlier step of the
+/// job put into the daemon: a build that loads it, or a `docker tag`.
 fn local_images(
     report: &mut CheckReport,
     files: &dyn WorkflowFiles,
@@ -1308,7 +1305,13 @@ fn local_images(
         let Ok(text) = files.read(path) else {
             continue;
         };
-        for base in crate::dockerfile::base_images(&text, &build.inputs.build_args) {
+        let from = crate::dockerfile::base_images(&text, &build.inputs.build_args);
+        let copies = crate::dockerfile::copy_from_images(&text);
+        let bases = from
+            .into_iter()
+            .map(|b| ("FROM ", b))
+            .chain(copies.into_iter().map(|b| ("COPY --from=", b)));
+        for (instruction, base) in bases {
             if base.unresolved {
                 continue;
             }
@@ -1320,23 +1323,79 @@ fn local_images(
             {
                 continue;
             }
-            let loaded = found.builds.iter().find(|b| {
-                let when = order(&b.step, &b.location);
-                let loads = b.load
-                    || b.what == "docker build"
-                    || (buildx_build(b) && chosen(found, store, b).in_daemon());
-                when < at
-                    && loads
-                    && b.tags
-                        .iter()
-                        .any(|t| local_name(t).as_deref() == Some(&name))
-            });
-            if let Some(loaded) = loaded {
+            if let Some(put) = put_in_daemon(found, store, at, &name) {
                 reported.push((build.step.index, name.clone()));
-                report.push(local_image_invisible(build, &used, loaded, &base, path));
+                let image = UsedImage {
+                    base: &base,
+                    instruction,
+                    dockerfile: path,
+                };
+                report.push(local_image_invisible(build, &used, &put, &image));
             }
         }
     }
+}
+
+/// How an earlier step put an image into the docker daemon's image store.
+pub(super) struct PutInDaemon<'a> {
+    pub step: &'a StepRef,
+    /// `docker/build-push-action`, `docker build`, `docker tag`, …
+    pub what: &'a str,
+    pub line: u32,
+    /// `builds` or `tags`.
+    pub verb: &'static str,
+}
+
+/// The image of a Dockerfile that a build reads from the daemon's store.
+pub(super) struct UsedImage<'a> {
+    pub base: &'a crate::dockerfile::BaseImage,
+    /// `FROM ` or `COPY --from=`, put before the image.
+    pub instruction: &'static str,
+    pub dockerfile: &'a str,
+}
+
+/// The step before `at` that put the local image `name` (as [`local_name`] gives it)
+/// into the daemon: a build that loads its result there (`load: true`, `--load`, an
+/// output `type=docker`, `docker build`, a buildx build on the `docker` builder) and
+/// tags it so, else a `docker tag` whose target is the name (`docker pull X` then
+/// `docker tag X name`). `docker load` is not followed: the names a tarball holds are
+/// not in the workflow.
+fn put_in_daemon<'a>(
+    found: &'a discover::Found,
+    store: &Store,
+    at: (usize, u32),
+    name: &str,
+) -> Option<PutInDaemon<'a>> {
+    let built = found.builds.iter().find(|b| {
+        let when = order(&b.step, &b.location);
+        let loads =
+            b.load || b.what == "docker build" || (buildx_build(b) && chosen(found, store, b).in_daemon());
+        when < at
+            && loads
+            && b.tags
+                .iter()
+                .any(|t| local_name(t).as_deref() == Some(name))
+    });
+    if let Some(b) = built {
+        return Some(PutInDaemon {
+            step: &b.step,
+            what: &b.what,
+            line: b.location.line.unwrap_or(b.step.line),
+            verb: "builds",
+        });
+    }
+    found
+        .references
+        .iter()
+        .filter(|r| r.origin == discover::Origin::DockerTag)
+        .filter(|r| order(&r.step, &r.location) < at)
+        .find(|r| r.reference.as_deref().and_then(local_name).as_deref() == Some(name))
+        .map(|r| PutInDaemon {
+            step: &r.step,
+            what: "docker tag",
+            line: r.location.line.unwrap_or(r.step.line),
+            verb: "tags",
+        })
 }
 
 /// A named context of the build whose name is the `FROM` image and whose source names a

@@ -55,6 +55,9 @@ fn invalid(config: &Config, r: &DiscoveredRef, reference: &str, error: &Referenc
     );
     message.push_str(&crate::checks::reference::docker_says(error));
     match r.role {
+        Role::Tag if r.origin.is_image_command() => message.push_str(
+            " The step does not push it, but docker parses the name before the command runs, so the command fails.",
+        ),
         Role::Tag => message.push_str(
             " The step does not push it, but the build parses every tag it is given before it starts, so it fails.",
         ),
