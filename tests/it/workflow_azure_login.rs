@@ -818,7 +818,11 @@ fn script_sign_ins_with_a_managed_identity_on_hosted_runners_or_an_empty_usernam
         "{:#}",
         r.json
     );
-    assert!(of(&r, Code::WORKFLOW_EMPTY_VARIABLE).is_empty(), "{:#}", r.json);
+    assert!(
+        of(&r, Code::WORKFLOW_EMPTY_VARIABLE).is_empty(),
+        "{:#}",
+        r.json
+    );
 
     let r = oidc(&w, "cli-empty-username", &[]);
     let found = of(&r, Code::WORKFLOW_EMPTY_VARIABLE);

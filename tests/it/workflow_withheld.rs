@@ -250,11 +250,20 @@ fn an_azure_login_reading_secrets_is_named_on_a_fork_and_under_dependabot_from_t
         .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
     let message = f["message"].as_str().unwrap();
     assert!(message.contains("triggered by Dependabot"), "{message}");
-    assert!(message.contains("signs in to Azure with `client-id"), "{message}");
+    assert!(
+        message.contains("signs in to Azure with `client-id"),
+        "{message}"
+    );
     assert!(!message.contains("AZURE_CREDENTIALS"), "{message}");
     let fix = f["fix"].as_str().unwrap();
-    assert!(fix.contains("Settings → Secrets and variables → Dependabot"), "{fix}");
-    assert!(fix.contains("if: github.actor != 'dependabot[bot]'"), "{fix}");
+    assert!(
+        fix.contains("Settings → Secrets and variables → Dependabot"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("if: github.actor != 'dependabot[bot]'"),
+        "{fix}"
+    );
 }
 
 #[test]
@@ -264,7 +273,10 @@ fn an_azure_login_on_an_ordinary_push_or_by_a_human_is_not_named() {
         AZURE_WORKFLOW,
         "build",
         &[],
-        &[("GITHUB_ACTOR", "alice"), ("GITHUB_TRIGGERING_ACTOR", "alice")],
+        &[
+            ("GITHUB_ACTOR", "alice"),
+            ("GITHUB_TRIGGERING_ACTOR", "alice"),
+        ],
     );
     assert!(
         find(&r.report, "WORKFLOW_SECRETS_WITHHELD").is_none(),

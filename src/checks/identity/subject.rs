@@ -48,8 +48,7 @@ fn split(sub: &str) -> Option<(&str, Tail<'_>)> {
 
 /// Entra's flexible federated identity credentials: one credential whose
 /// `claimsMatchingExpression` (`claims['sub'] matches '…*'`) replaces a subject.
-const FLEXIBLE_DOC: &str =
-    "https://learn.microsoft.com/entra/workload-id/workload-identities-flexible-federated-identity-credentials";
+const FLEXIBLE_DOC: &str = "https://learn.microsoft.com/entra/workload-id/workload-identities-flexible-federated-identity-credentials";
 
 /// `OWNER@123/REPO@456`: GitHub's immutable subject form, which names the owner and the
 /// repository by their numeric ids too.
@@ -210,8 +209,11 @@ mod tests {
                 "refs/heads/*"
             };
             assert!(
-                n[0].contains("flexible federated identity credential (preview, https://learn.microsoft.com/")
-                    && n[0].contains(&format!("`claims['sub'] matches 'repo:octo/app:ref:{refs}'`")),
+                n[0].contains(
+                    "flexible federated identity credential (preview, https://learn.microsoft.com/"
+                ) && n[0].contains(&format!(
+                    "`claims['sub'] matches 'repo:octo/app:ref:{refs}'`"
+                )),
                 "{n:?}"
             );
         }

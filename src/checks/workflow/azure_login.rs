@@ -9,11 +9,11 @@
 use super::{at, finding};
 use crate::config::Config;
 use crate::findings::{CheckReport, Code, Location, Severity};
+use crate::workflow::discover::Found;
 use crate::workflow::expr::Scope;
 use crate::workflow::locate::Located;
 use crate::workflow::model::{Job, Step};
 use crate::workflow::yaml::{Kind, Text};
-use crate::workflow::discover::Found;
 use crate::workflow::{AzureLogin, StepRef};
 use std::collections::HashMap;
 
@@ -135,16 +135,16 @@ pub(super) fn cli_tasks_logins(
 ) -> Vec<AzureLogin> {
     let own = own_client_id(located);
     let steps = &located.job().steps;
-    let builds = found.az.iter().filter(|a| {
-        a.after_preflight && matches!(a.what.as_str(), "az acr build" | "az acr run")
-    });
+    let builds = found
+        .az
+        .iter()
+        .filter(|a| a.after_preflight && matches!(a.what.as_str(), "az acr build" | "az acr run"));
     builds
         .filter_map(|build| {
             let session = found
                 .az
                 .iter()
-                .filter(|s| s.login.is_some() && build.after(&s.step, &s.location))
-                .next_back()?;
+                .rfind(|s| s.login.is_some() && build.after(&s.step, &s.location))?;
             let (written, value, how) = if session.what == "azure/login" {
                 let step = steps.get(session.step.index)?;
                 let input = step_input(config, located, process_env, step, "client-id")?;

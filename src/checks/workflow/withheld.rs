@@ -127,7 +127,11 @@ fn azure_logins<'a>(
     found: &'a discover::Found,
 ) -> Vec<(&'a discover::StepRef, crate::findings::Location, String)> {
     let mut out = Vec::new();
-    for az in found.az.iter().filter(|a| a.after_preflight && a.what == "azure/login") {
+    for az in found
+        .az
+        .iter()
+        .filter(|a| a.after_preflight && a.what == "azure/login")
+    {
         let Some(step) = steps.get(az.step.index) else {
             continue;
         };
