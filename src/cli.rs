@@ -569,6 +569,8 @@ fn run_environment(env: &Env, github_actions: bool) -> RunEnvironment {
         ref_name: var(env, "GITHUB_REF_NAME"),
         sha: var(env, "GITHUB_SHA"),
         repository: var(env, "GITHUB_REPOSITORY"),
+        actor: trimmed_var(env, "GITHUB_ACTOR"),
+        triggering_actor: trimmed_var(env, "GITHUB_TRIGGERING_ACTOR"),
         api_url: trimmed_var(env, "GITHUB_API_URL"),
         server_url: trimmed_var(env, "GITHUB_SERVER_URL"),
         action_repository: trimmed_var(env, "GITHUB_ACTION_REPOSITORY"),

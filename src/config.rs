@@ -149,6 +149,10 @@ pub struct RunEnvironment {
     pub sha: Option<String>,
     /// `GITHUB_REPOSITORY`: `owner/repo`.
     pub repository: Option<String>,
+    /// `GITHUB_ACTOR`: who started the workflow run (`dependabot[bot]` for Dependabot).
+    pub actor: Option<String>,
+    /// `GITHUB_TRIGGERING_ACTOR`: who started this attempt (differs on a re-run).
+    pub triggering_actor: Option<String>,
     /// `GITHUB_API_URL`: `https://api.github.com`, or `https://HOST/api/v3` on GitHub
     /// Enterprise Server.
     pub api_url: Option<String>,

@@ -119,6 +119,9 @@ impl EventInfo {
     }
 }
 
+/// The login of the Dependabot app (`github.actor` of the runs it triggers).
+const DEPENDABOT: &str = "dependabot[bot]";
+
 /// Why GitHub gives this run no secrets (they read as empty strings) and no OIDC token.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Withheld {
@@ -161,8 +164,19 @@ impl EventInfo {
                 head: fork.head.clone(),
             });
         }
-        let actor = self.sender.as_deref().unwrap_or_default();
-        if actor == "dependabot[bot]"
+        // The payload's `sender.login` first; the environment's actors when the payload
+        // could not be read or names no sender.
+        let actor = match self.sender.as_deref() {
+            Some(sender) => sender,
+            None => env
+                .actor
+                .as_deref()
+                .or(env.triggering_actor.as_deref())
+                .unwrap_or_default(),
+        };
+        let dependabot = |a: &str| a == DEPENDABOT;
+        if dependabot(actor)
+            || self.sender.is_none() && env.triggering_actor.as_deref().is_some_and(dependabot)
             || env.repository.is_some() && event.is_empty() && actor.starts_with("dependabot")
         {
             return Some(Withheld::Dependabot);
@@ -249,6 +263,25 @@ mod tests {
         assert_eq!(pull_number_from_ref("refs/pull/x/merge"), None);
         assert_eq!(pull_number_from_ref("refs/pull/5/other"), None);
         assert_eq!(pull_number_from_ref("refs/pull/5/head"), Some(5));
+    }
+
+    #[test]
+    fn dependabot_from_the_actor_only_when_the_payload_names_no_sender() {
+        let by = |actor: Option<&str>, triggering: Option<&str>| RunEnvironment {
+            event_name: Some("push".into()),
+            actor: actor.map(str::to_string),
+            triggering_actor: triggering.map(str::to_string),
+            ..RunEnvironment::default()
+        };
+        let no_payload = EventInfo::from_payload(&Value::Null, &by(None, None));
+        let env = by(Some("dependabot[bot]"), None);
+        assert_eq!(no_payload.withheld(&env), Some(Withheld::Dependabot));
+        let env = by(Some("someone"), Some("dependabot[bot]"));
+        assert_eq!(no_payload.withheld(&env), Some(Withheld::Dependabot));
+        assert_eq!(no_payload.withheld(&by(Some("someone"), None)), None);
+        // The payload is the first source: a human sender wins over the environment.
+        let human = EventInfo::from_payload(&json!({"sender": {"login": "alice"}}), &env);
+        assert_eq!(human.withheld(&by(Some("dependabot[bot]"), None)), None);
     }
 
     #[test]

@@ -457,9 +457,35 @@ pub struct AzCommand {
     /// value when it resolves, `Err` with the text as written when it does not (a
     /// secret); `None` when none is written.
     pub subscription: Option<Result<String, String>>,
+    /// `az login --identity`: the machine's managed identity (IMDS).
+    pub identity: bool,
+    /// `az login --service-principal`.
+    pub service_principal: bool,
+    /// `az login`'s `-u`/`--username`: a service principal's client id, or with
+    /// `--identity` the managed identity's client, object or resource id.
+    pub username: Option<AzArg>,
+}
+
+/// A value given to an `az` option in a script.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AzArg {
+    /// As written (`"$BUILD_CLIENT_ID"`, `${{ vars.ID }}`).
+    pub written: String,
+    /// Resolved, when every expression and variable in it is known (may be empty).
+    pub value: Option<String>,
+    /// The `env` variables in it that were substituted with an empty value.
+    pub empty: Vec<EmptyVar>,
 }
 
 impl AzCommand {
+    /// The client id a sign-in in a script names: `az login --service-principal -u ID`
+    /// or `az login --identity -u ID`; `None` for other commands.
+    pub fn sign_in_client(&self) -> Option<&AzArg> {
+        (self.login.is_some() && (self.service_principal || self.identity))
+            .then_some(self.username.as_ref())
+            .flatten()
+    }
+
     /// The one definition of "this step signs the job in to Azure with OIDC": an
     /// `azure/login` step with OIDC ([`azure_login_is_oidc`]) or a script's
     /// `az login --federated-token …` (`az login --service-principal --federated-token`
@@ -1651,6 +1677,9 @@ impl<'i> StepScan<'i, '_> {
             after_preflight: self.after,
             registry: None,
             subscription,
+            identity: false,
+            service_principal: false,
+            username: None,
         });
     }
 
@@ -1677,6 +1706,10 @@ impl<'i> StepScan<'i, '_> {
         });
         let needs_token = word(0) == "acr"
             && matches!(word(1), "login" | "build" | "run" | "import" | "repository");
+        let flag = |name: &str| {
+            word(0) == "login" && words.iter().any(|w| w.literal().is_some_and(|l| l == name))
+        };
+        let (identity, service_principal) = (flag("--identity"), flag("--service-principal"));
         let what = std::iter::once("az")
             .chain(
                 lits.iter()
@@ -1702,6 +1735,8 @@ impl<'i> StepScan<'i, '_> {
                 "-t",
                 "--image",
                 "--repository",
+                "-u",
+                "--username",
             ],
         );
         let value = |names: &[&str]| {
@@ -1729,6 +1764,21 @@ impl<'i> StepScan<'i, '_> {
         } else {
             value(&["--subscription"])
         };
+        let username = (word(0) == "login")
+            .then(|| {
+                opts.iter()
+                    .find(|(n, _)| n == "-u" || n == "--username")
+                    .and_then(|(_, v)| v.as_ref())
+            })
+            .flatten()
+            .map(|v| AzArg {
+                written: v.written.text.trim().to_string(),
+                value: v
+                    .expanded
+                    .is_resolved()
+                    .then(|| v.expanded.text.trim().to_string()),
+                empty: v.expanded.empty.clone(),
+            });
         self.found.az.push(AzCommand {
             what,
             login,
@@ -1739,6 +1789,9 @@ impl<'i> StepScan<'i, '_> {
             after_preflight: self.after,
             registry,
             subscription,
+            identity,
+            service_principal,
+            username,
         });
     }
 

@@ -65,8 +65,10 @@ pub struct Discovery {
     pub environment_subject: Option<String>,
     /// The job's `azure/login` steps, for the identity check's facts about them.
     pub azure_logins: Vec<AzureLogin>,
-    /// The job's `Azure/acr-build` steps, with their `service_principal` as the client
-    /// id they sign in with (the rest of [`AzureLogin`] unused).
+    /// The job's ACR Tasks builds that sign in as an identity of their own: the
+    /// `Azure/acr-build` steps, with their `service_principal` as the client id, and the
+    /// `az acr build`/`az acr run` calls of scripts, with the client id of the Azure CLI
+    /// session they run in (the rest of [`AzureLogin`] unused).
     pub acr_build_logins: Vec<AzureLogin>,
     /// Secret values written literally in the workflow (a `creds` JSON's
     /// `clientSecret`): registered with the run's secrets so no output shows them.
@@ -171,6 +173,9 @@ pub struct AzureLogin {
     pub allow_no_subscriptions: bool,
     /// `auth-type: IDENTITY`: a managed identity of the runner's machine.
     pub managed_identity: bool,
+    /// For a build that signs in through another step: how (`the Azure CLI session
+    /// that step … opened with …`); `None` for a step that signs in itself.
+    pub session: Option<String>,
 }
 
 /// A base image (`FROM`) of a build that runs after acr-preflight's step (P38).

@@ -349,7 +349,10 @@ fn a_subject_mismatch_says_what_the_presented_claims_show() {
             GitHubClaims::pull_request(REPO, 7).immutable("4711", "815"),
             "uses GitHub's immutable form",
         ),
-        (GitHubClaims::tag(REPO, "v1.2.0"), "at most 20"),
+        (
+            GitHubClaims::tag(REPO, "v1.2.0"),
+            "at most 20). For many branches or tags, give the job an `environment:` and register `repo:OWNER/REPO:environment:NAME` once; or, on an app registration, create one flexible federated identity credential (preview, https://learn.microsoft.com/entra/workload-id/workload-identities-flexible-federated-identity-credentials) whose claims-matching expression covers them all: `claims['sub'] matches 'repo:octo/app:ref:refs/tags/*'`.",
+        ),
         // Registered for `main`: Entra's AADSTS7002138.
         (
             GitHubClaims::branch(REPO, "Main"),

@@ -583,7 +583,7 @@ fn acr_tasks_builds_found_in_the_workflow_need_the_tasks_actions_and_name_the_id
     assert!(
         message.contains(&format!(
             "These are the rights of the identity this run signed in as (app {CLIENT_ID} "
-        )) && message.contains("), not of the one Azure/acr-build uses: step `ACR build`"),
+        )) && message.contains("), not of the one the build signs in as: step `ACR build`"),
         "{message}"
     );
     assert!(
@@ -687,4 +687,158 @@ fn the_creds_secret_of_azure_login_is_checked_when_acr_preflight_is_given_it() {
             .contains("wrong-creds-secret-planted-42")
     );
     assert_ne!(r.status, 0);
+}
+
+/// P20: `az acr build`/`az acr run` in a script runs as the Azure CLI session the last
+/// sign-in before it opened, not as acr-preflight's identity: when that session's client
+/// id is known and differs, the finding names both, and the fix assigns the role to the
+/// build's identity too. A session signed in as the same client adds nothing.
+#[test]
+fn acr_tasks_builds_in_scripts_name_the_identity_of_the_cli_session_they_run_in() {
+    let w = readable_world(|r| r);
+    let other = "99999999-8888-7777-6666-555555555555";
+    let r = oidc(&w, "tasks-cli-other", &[]);
+    let found = of(&r, Code::TASKS_ROLE_MISSING);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let message = text(&found[0], "message");
+    let fixture = fixture();
+    let line_of = |needle: &str| {
+        fixture
+            .lines()
+            .position(|l| l.contains(needle))
+            .map(|i| i + 1)
+            .unwrap()
+    };
+    let job_at = line_of("  tasks-cli-other:");
+    let build_line = fixture
+        .lines()
+        .enumerate()
+        .skip(job_at)
+        .find(|(_, l)| l.contains("run: az acr build"))
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    let login_line = fixture
+        .lines()
+        .enumerate()
+        .skip(job_at)
+        .find(|(_, l)| l.contains("uses: azure/login@v2"))
+        .map(|(i, _)| i + 1)
+        .unwrap();
+    assert!(
+        message.contains(&format!(
+            "These are the rights of the identity this run signed in as (app {CLIENT_ID} "
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains(&format!(
+            "step `Build` (.github/workflows/{FILE}:{build_line}) signs in as {other} (`az acr build` runs in the Azure CLI session that step `Build identity` (line {login_line}) opened with `client-id: ${{{{ env.BUILD_CLIENT_ID }}}}`), so the runs it queues need these actions for that identity."
+        )),
+        "{message}"
+    );
+    let fix = text(&found[0], "fix");
+    assert!(
+        fix.contains(&format!(
+            "Step `Build` signs in as {other}: give that identity the same role:\naz role assignment create --assignee {other} --role Contributor --scope {}",
+            w.reg.id()
+        )),
+        "{fix}"
+    );
+
+    // A script's own `az login --service-principal -u ID` opens the session.
+    let r = oidc(&w, "tasks-cli-script", &[]);
+    let found = of(&r, Code::TASKS_ROLE_MISSING);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let message = text(&found[0], "message");
+    assert!(
+        message.contains(&format!(
+            "signs in as {other} (`az acr run` runs in the Azure CLI session that step `Build` (line "
+        )) && message.contains(&format!("opened with `az login … -u {other}`)")),
+        "{message}"
+    );
+
+    // The session signs in as acr-preflight's client: the finding stays, without the note.
+    let r = oidc(&w, "tasks-cli-same", &[]);
+    let found = of(&r, Code::TASKS_ROLE_MISSING);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert!(
+        !text(&found[0], "message").contains("Azure CLI session"),
+        "{:#}",
+        found[0]
+    );
+
+    // With the Tasks role for the proven identity: no finding, and the fact says the
+    // session's identity was not checked.
+    w.az.arm
+        .assign(OBJECT_ID, Role::TasksContributor, &w.reg.id());
+    let r = oidc(&w, "tasks-cli-other", &[]);
+    assert!(of(&r, Code::TASKS_ROLE_MISSING).is_empty(), "{:#}", r.json);
+    assert!(
+        r.verified("identity")
+            .contains("(not the identity of step `Build`"),
+        "{}",
+        r.verified("identity")
+    );
+}
+
+/// P14 in scripts: `az login --identity` on a GitHub-hosted runner is named like
+/// azure/login's `auth-type: IDENTITY`; on a self-hosted runner it is not. An
+/// `az login -u "$VAR"` whose variable is empty is named at the `env:` entry.
+#[test]
+fn script_sign_ins_with_a_managed_identity_on_hosted_runners_or_an_empty_username_are_named() {
+    let w = readable_world(|r| r);
+    let fixture = fixture();
+    let r = oidc(&w, "hosted-cli-identity", &[]);
+    let found = of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let (severity, line, _, at) = placed(&found[0]);
+    assert_eq!(severity, "error");
+    assert!(at.starts_with("az login --identity"), "{at}");
+    assert_eq!(
+        text(&found[0], "title"),
+        "step `Sign in` signs in with a managed identity, which a GitHub-hosted runner does not have"
+    );
+    let message = text(&found[0], "message");
+    assert!(
+        message.contains(&format!("runs `az login --identity` (line {line})"))
+            && message.contains("`runs-on: ubuntu-latest`"),
+        "{message}"
+    );
+    let fix = text(&found[0], "fix");
+    assert!(
+        fix.contains("replace `az login --identity` with azure/login")
+            && fix.contains("az identity federated-credential create"),
+        "{fix}"
+    );
+
+    // Self-hosted: quiet, and a username that resolves is not named.
+    let r = oidc(&w, "self-hosted-cli-identity", &[]);
+    assert!(
+        of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY).is_empty(),
+        "{:#}",
+        r.json
+    );
+    assert!(
+        of(&r, Code::WORKFLOW_EMPTY_VARIABLE).is_empty(),
+        "{:#}",
+        r.json
+    );
+
+    let r = oidc(&w, "cli-empty-username", &[]);
+    let found = of(&r, Code::WORKFLOW_EMPTY_VARIABLE);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let (severity, line, _, at) = placed(&found[0]);
+    assert_eq!(severity, "error");
+    assert!(at.starts_with("BUILD_CLIENT_ID: ''"), "{at}");
+    let job_at = fixture
+        .lines()
+        .position(|l| l.contains("  cli-empty-username:"))
+        .unwrap();
+    assert!(line as usize > job_at, "{line}");
+    let message = text(&found[0], "message");
+    assert!(
+        message.contains("runs `az login` with `-u $BUILD_CLIENT_ID`")
+            && message.contains("argument --username/-u: expected one argument"),
+        "{message}"
+    );
 }

@@ -182,3 +182,122 @@ fn an_undefined_secret_on_an_ordinary_push_is_an_error_and_nothing_is_withheld()
         given.stdout
     );
 }
+
+/// An azure/login after acr-preflight whose identity comes from secrets.
+const AZURE_WORKFLOW: &str = "name: build
+on: [push, pull_request]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - id: pre
+        uses: acr-preflight/acr-preflight@v0
+        with:
+          registry: myreg.azurecr.io
+          auth-mode: docker-config
+      - uses: azure/login@v2
+        with:
+          client-id: ${{ secrets.AZURE_CLIENT_ID }}
+          tenant-id: ${{ secrets.AZURE_TENANT_ID }}
+          subscription-id: ${{ vars.AZURE_SUBSCRIPTION_ID }}
+      - name: guarded azure login
+        if: github.actor != 'dependabot[bot]' && github.event.pull_request.head.repo.fork != true
+        uses: azure/login@v2
+        with:
+          creds: ${{ secrets.AZURE_CREDENTIALS }}
+      - run: az acr build -r myreg -t app:1 .
+";
+
+#[test]
+fn an_azure_login_reading_secrets_is_named_on_a_fork_and_under_dependabot_from_the_actor() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = event(dir.path(), FORK_PR);
+    let r = run(
+        AZURE_WORKFLOW,
+        "build",
+        &[],
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", &path),
+        ],
+    );
+    let f = find(&r.report, "WORKFLOW_SECRETS_WITHHELD")
+        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
+    let (line, _) = position(AZURE_WORKFLOW, "client-id: ${{ secrets.AZURE_CLIENT_ID");
+    assert_eq!(f["line"].as_u64(), Some(line), "{f}");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "step 2 `azure/login@v2` (line {line}) signs in to Azure with `client-id: ${{{{ secrets.AZURE_CLIENT_ID }}}}`, which reads as empty"
+        )),
+        "{message}"
+    );
+    // The guarded azure/login is not named.
+    assert!(!message.contains("AZURE_CREDENTIALS"), "{message}");
+
+    // Dependabot with no readable payload: GITHUB_ACTOR decides, and the fork guard of
+    // the second azure/login still guards it (its `if:` names the actor).
+    let r = run(
+        AZURE_WORKFLOW,
+        "build",
+        &[],
+        &[
+            ("GITHUB_EVENT_PATH", "/nonexistent/event.json"),
+            ("GITHUB_ACTOR", "dependabot[bot]"),
+        ],
+    );
+    let f = find(&r.report, "WORKFLOW_SECRETS_WITHHELD")
+        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
+    let message = f["message"].as_str().unwrap();
+    assert!(message.contains("triggered by Dependabot"), "{message}");
+    assert!(
+        message.contains("signs in to Azure with `client-id"),
+        "{message}"
+    );
+    assert!(!message.contains("AZURE_CREDENTIALS"), "{message}");
+    let fix = f["fix"].as_str().unwrap();
+    assert!(
+        fix.contains("Settings → Secrets and variables → Dependabot"),
+        "{fix}"
+    );
+    assert!(
+        fix.contains("if: github.actor != 'dependabot[bot]'"),
+        "{fix}"
+    );
+}
+
+#[test]
+fn an_azure_login_on_an_ordinary_push_or_by_a_human_is_not_named() {
+    // A push by a person, no payload: nothing is withheld.
+    let r = run(
+        AZURE_WORKFLOW,
+        "build",
+        &[],
+        &[
+            ("GITHUB_ACTOR", "alice"),
+            ("GITHUB_TRIGGERING_ACTOR", "alice"),
+        ],
+    );
+    assert!(
+        find(&r.report, "WORKFLOW_SECRETS_WITHHELD").is_none(),
+        "{}",
+        r.stdout
+    );
+    // The payload names a human sender: GITHUB_ACTOR is not consulted.
+    let dir = tempfile::tempdir().unwrap();
+    let path = event(dir.path(), r#"{"sender":{"login":"alice"}}"#);
+    let r = run(
+        AZURE_WORKFLOW,
+        "build",
+        &[],
+        &[
+            ("GITHUB_EVENT_PATH", &path),
+            ("GITHUB_ACTOR", "dependabot[bot]"),
+        ],
+    );
+    assert!(
+        find(&r.report, "WORKFLOW_SECRETS_WITHHELD").is_none(),
+        "{}",
+        r.stdout
+    );
+}

@@ -815,12 +815,12 @@ fn tasks_rights(
             .to_string()
     };
     let identities = other_tasks_identities(ctx, principal);
-    let others: Vec<&str> = identities.iter().map(|(s, _)| s.as_str()).collect();
+    let others: Vec<&str> = identities.iter().map(|(s, _, _)| s.as_str()).collect();
     let others_note = if others.is_empty() {
         String::new()
     } else {
         format!(
-            " These are the rights of the identity this run signed in as ({}), not of the one Azure/acr-build uses: {}, so the runs it queues need these actions for that identity.",
+            " These are the rights of the identity this run signed in as ({}), not of the one the build signs in as: {}, so the runs it queues need these actions for that identity.",
             principal.describe(),
             others.join("; ")
         )
@@ -867,9 +867,9 @@ fn tasks_rights(
             id = facts.id
         )
     };
-    for (_, other) in &identities {
+    for (_, other, label) in &identities {
         fix.push_str(&format!(
-            "\nThe Azure/acr-build step signs in as {other}: give that identity the same role:\naz role assignment create --assignee {other} --role {role} --scope {id}",
+            "\nStep `{label}` signs in as {other}: give that identity the same role:\naz role assignment create --assignee {other} --role {role} --scope {id}",
             role = if facts.abac() {
                 "\"Container Registry Tasks Contributor\""
             } else {
@@ -893,11 +893,13 @@ fn tasks_rights(
     ));
 }
 
-/// The job's `Azure/acr-build` steps that sign in as another identity than the one this
-/// run proved: their `service_principal`, written literally or as an expression that
-/// resolves, differs from the principal's client id (compared as ID_NO_SUBSCRIPTION
-/// compares azure/login's `client-id`). One that cannot be resolved is not judged.
-fn other_tasks_identities(ctx: &Ctx, principal: &Principal) -> Vec<(String, String)> {
+/// The job's ACR Tasks builds that sign in as another identity than the one this run
+/// proved: an `Azure/acr-build` step's `service_principal`, or the client id of the
+/// Azure CLI session an `az acr build`/`az acr run` runs in, written literally or as an
+/// expression that resolves, differs from the principal's client id (compared as
+/// ID_NO_SUBSCRIPTION compares azure/login's `client-id`). One that cannot be resolved
+/// is not judged. Each: (what the message says, the client id, the step's label).
+fn other_tasks_identities(ctx: &Ctx, principal: &Principal) -> Vec<(String, String, String)> {
     let Some(client) = principal.client_id.as_deref() else {
         return Vec::new();
     };
@@ -908,17 +910,17 @@ fn other_tasks_identities(ctx: &Ctx, principal: &Principal) -> Vec<(String, Stri
             let value = l.client_id_value.as_deref()?.trim();
             (!value.is_empty() && !value.eq_ignore_ascii_case(client)).then(|| {
                 let written = l.client_id.as_deref().unwrap_or(value);
-                let input = if written == value {
-                    "its `service_principal` input".to_string()
-                } else {
-                    format!("`service_principal: {written}`")
+                let input = match &l.session {
+                    Some(session) => session.clone(),
+                    None if written == value => "its `service_principal` input".to_string(),
+                    None => format!("`service_principal: {written}`"),
                 };
                 let step = format!(
                     "step `{}` ({}) signs in as {value} ({input})",
                     l.step.label,
                     l.location.file_line(),
                 );
-                (step, value.to_string())
+                (step, value.to_string(), l.step.label.clone())
             })
         })
         .collect()

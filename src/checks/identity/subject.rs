@@ -46,6 +46,10 @@ fn split(sub: &str) -> Option<(&str, Tail<'_>)> {
     Some((repo, tail))
 }
 
+/// Entra's flexible federated identity credentials: one credential whose
+/// `claimsMatchingExpression` (`claims['sub'] matches '…*'`) replaces a subject.
+const FLEXIBLE_DOC: &str = "https://learn.microsoft.com/entra/workload-id/workload-identities-flexible-federated-identity-credentials";
+
 /// `OWNER@123/REPO@456`: GitHub's immutable subject form, which names the owner and the
 /// repository by their numeric ids too.
 fn is_immutable(repo: &str) -> bool {
@@ -94,10 +98,14 @@ pub(super) fn token_notes(p: &Presented, audience: &str, issuer_refused: bool) -
                 ));
             }
             if matches!(tail, Tail::Branch | Tail::Tag) {
-                notes.push(
-                    "Each branch or tag needs its own federated credential (subjects are matched exactly, without wildcards, and an identity holds at most 20). For many branches or tags, give the job an `environment:` and register `repo:OWNER/REPO:environment:NAME` once."
-                        .to_string(),
-                );
+                let refs = if tail == Tail::Branch {
+                    "refs/heads/*"
+                } else {
+                    "refs/tags/*"
+                };
+                notes.push(format!(
+                    "Each branch or tag needs its own federated credential (subjects are matched exactly, without wildcards, and an identity holds at most 20). For many branches or tags, give the job an `environment:` and register `repo:OWNER/REPO:environment:NAME` once; or, on an app registration, create one flexible federated identity credential (preview, {FLEXIBLE_DOC}) whose claims-matching expression covers them all: `claims['sub'] matches 'repo:{repo}:ref:{refs}'`."
+                ));
             }
         }
     }
@@ -193,6 +201,19 @@ mod tests {
             assert_eq!(n.len(), 1, "{sub}: {n:?}");
             assert!(
                 n[0].contains("at most 20") && n[0].contains("environment:NAME"),
+                "{n:?}"
+            );
+            let refs = if sub.contains("refs/tags/") {
+                "refs/tags/*"
+            } else {
+                "refs/heads/*"
+            };
+            assert!(
+                n[0].contains(
+                    "flexible federated identity credential (preview, https://learn.microsoft.com/"
+                ) && n[0].contains(&format!(
+                    "`claims['sub'] matches 'repo:octo/app:ref:{refs}'`"
+                )),
                 "{n:?}"
             );
         }

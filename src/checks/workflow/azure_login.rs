@@ -9,6 +9,7 @@
 use super::{at, finding};
 use crate::config::Config;
 use crate::findings::{CheckReport, Code, Location, Severity};
+use crate::workflow::discover::Found;
 use crate::workflow::expr::Scope;
 use crate::workflow::locate::Located;
 use crate::workflow::model::{Job, Step};
@@ -55,6 +56,7 @@ fn signs_in_as(
         same_client_id_input: client.is_some_and(|i| own == Some(i.written())),
         allow_no_subscriptions: false,
         managed_identity: false,
+        session: None,
     }
 }
 
@@ -120,6 +122,58 @@ pub(super) fn acr_build_logins(
         .collect()
 }
 
+/// The job's `az acr build`/`az acr run` calls after acr-preflight's step and the
+/// identity each runs as: not acr-preflight's, but the Azure CLI session the last
+/// sign-in before it opened (an `azure/login` step's `client-id`, or a script's
+/// `az login --service-principal -u ID`). A session whose client id is not written
+/// (`creds`, a managed identity without one) is left out.
+pub(super) fn cli_tasks_logins(
+    config: &Config,
+    located: &Located,
+    process_env: &HashMap<String, String>,
+    found: &Found,
+) -> Vec<AzureLogin> {
+    let own = own_client_id(located);
+    let steps = &located.job().steps;
+    let builds = found
+        .az
+        .iter()
+        .filter(|a| a.after_preflight && matches!(a.what.as_str(), "az acr build" | "az acr run"));
+    builds
+        .filter_map(|build| {
+            let session = found
+                .az
+                .iter()
+                .rfind(|s| s.login.is_some() && build.after(&s.step, &s.location))?;
+            let (written, value, how) = if session.what == "azure/login" {
+                let step = steps.get(session.step.index)?;
+                let input = step_input(config, located, process_env, step, "client-id")?;
+                let written = input.written().to_string();
+                let how = format!("`client-id: {written}`");
+                (written, input.value, how)
+            } else {
+                let arg = session.sign_in_client()?;
+                let how = format!("`az login … -u {}`", arg.written);
+                (arg.written.clone(), arg.value.clone(), how)
+            };
+            let line = session.location.line.unwrap_or(session.step.line);
+            Some(AzureLogin {
+                step: build.step.clone(),
+                location: build.location.clone(),
+                same_client_id_input: own.as_deref() == Some(written.as_str()),
+                client_id: Some(written),
+                client_id_value: value,
+                allow_no_subscriptions: false,
+                managed_identity: false,
+                session: Some(format!(
+                    "`{}` runs in the Azure CLI session that step `{}` (line {line}) opened with {how}",
+                    build.what, session.step.label
+                )),
+            })
+        })
+        .collect()
+}
+
 /// Checks every `azure/login` step of the job; returns what the identity check needs
 /// about them and the secret values written literally in them (to be masked).
 pub(super) fn azure_logins(
@@ -162,8 +216,26 @@ pub(super) fn azure_logins(
             && let Some(why) = github_hosted(config, job)
             && let Some(auth) = input("auth-type")
         {
+            let written = |name: &str| {
+                step.input(name)
+                    .map(|t| t.value.trim().to_string())
+                    .filter(|v| !v.is_empty())
+            };
+            let sign_in = IdentitySignIn {
+                label: step.label(),
+                how: format!(
+                    "runs azure/login with `auth-type: IDENTITY` (line {}), that is `az login --identity`",
+                    step.input_key("auth-type")
+                        .map(|k| k.start.line)
+                        .unwrap_or(step.pos.line)
+                ),
+                replace: "drop `auth-type: IDENTITY`",
+                client: written("client-id"),
+                tenant: written("tenant-id"),
+                subscription: written("subscription-id"),
+            };
             report.push(at(
-                identity_on_hosted(config, job, step, &why),
+                identity_on_hosted(config, job, sign_in, &why),
                 path,
                 auth.text.start,
             ));
@@ -310,24 +382,34 @@ fn hosted_label(label: &str) -> bool {
     version_ok && suffix.is_none_or(|s| matches!(s, "arm" | "large" | "xlarge" | "intel"))
 }
 
+/// A sign-in with the machine's managed identity, as [`identity_on_hosted`] names it.
+struct IdentitySignIn {
+    label: String,
+    /// What the step runs, for the message (`runs \`az login --identity\` (line 14)`).
+    how: String,
+    /// What to replace in the fix (`drop \`auth-type: IDENTITY\``).
+    replace: &'static str,
+    client: Option<String>,
+    tenant: Option<String>,
+    subscription: Option<String>,
+}
+
 fn identity_on_hosted(
     config: &Config,
     job: &Job,
-    step: &Step,
+    sign_in: IdentitySignIn,
     why: &str,
 ) -> crate::findings::Finding {
-    let written = |name: &str| {
-        step.input(name)
-            .map(|t| t.value.trim().to_string())
-            .filter(|v| !v.is_empty())
-    };
-    let client = written("client-id")
+    let client = sign_in
+        .client
         .or_else(|| config.azure.client_id.clone())
         .unwrap_or_else(|| "<client id of the user-assigned identity>".into());
-    let tenant = written("tenant-id")
+    let tenant = sign_in
+        .tenant
         .or_else(|| config.azure.tenant_id.clone())
         .unwrap_or_else(|| "<tenant-id>".into());
-    let subscription = written("subscription-id")
+    let subscription = sign_in
+        .subscription
         .or_else(|| config.azure.subscription_id.clone())
         .unwrap_or_else(|| "<subscription-id>".into());
     let repository = config.env.repository.as_deref().unwrap_or("<owner>/<repo>");
@@ -343,20 +425,102 @@ fn identity_on_hosted(
         Severity::Error,
         format!(
             "step `{}` signs in with a managed identity, which a GitHub-hosted runner does not have",
-            step.label()
+            sign_in.label
         ),
         format!(
-            "Step `{}` runs azure/login with `auth-type: IDENTITY` (line {}), that is `az login --identity`, which asks the machine's Azure Instance Metadata Service (169.254.169.254) for a token. Job `{}` runs on {why}: GitHub-hosted runners, larger runners included, are not Azure resources an identity can be assigned to, so there is no managed identity and the login fails (\"Failed to connect to MSI. Please make sure MSI is configured correctly.\"). A user-assigned identity is usable from a GitHub-hosted runner only through a federated credential (OIDC).",
-            step.label(),
-            step.input_key("auth-type")
-                .map(|k| k.start.line)
-                .unwrap_or(step.pos.line),
-            job.id.value
+            "Step `{}` {}, which asks the machine's Azure Instance Metadata Service (169.254.169.254) for a token. Job `{}` runs on {why}: GitHub-hosted runners, larger runners included, are not Azure resources an identity can be assigned to, so there is no managed identity and the login fails (\"Failed to connect to MSI. Please make sure MSI is configured correctly.\"). A user-assigned identity is usable from a GitHub-hosted runner only through a federated credential (OIDC).",
+            sign_in.label, sign_in.how, job.id.value
         ),
         format!(
-            "Sign in as the same user-assigned identity with OIDC: give it a federated credential for this workflow, then drop `auth-type: IDENTITY` and give azure/login its ids:\naz identity federated-credential create --name github-actions --identity-name <identity-name> --resource-group <resource-group> --issuer https://token.actions.githubusercontent.com --subject {subject} --audiences api://AzureADTokenExchange\npermissions:\n  id-token: write\n  contents: read\nsteps:\n  - uses: azure/login@v2\n    with:\n      client-id: {client}\n      tenant-id: {tenant}\n      subscription-id: {subscription}\nOr run the job on a self-hosted runner on an Azure VM or scale set that has the identity assigned."
+            "Sign in as the same user-assigned identity with OIDC: give it a federated credential for this workflow, then {} and give azure/login its ids:\naz identity federated-credential create --name github-actions --identity-name <identity-name> --resource-group <resource-group> --issuer https://token.actions.githubusercontent.com --subject {subject} --audiences api://AzureADTokenExchange\npermissions:\n  id-token: write\n  contents: read\nsteps:\n  - uses: azure/login@v2\n    with:\n      client-id: {client}\n      tenant-id: {tenant}\n      subscription-id: {subscription}\nOr run the job on a self-hosted runner on an Azure VM or scale set that has the identity assigned.",
+            sign_in.replace
         ),
     )
+}
+
+/// The sign-ins of scripts (`az login` in a `run:` step) that cannot work: `--identity`
+/// on a GitHub-hosted runner (P14), and a `-u`/`--username` whose value is an empty
+/// `env` variable (az stops with `argument --username/-u: expected one argument`).
+pub(super) fn script_sign_ins(
+    report: &mut CheckReport,
+    config: &Config,
+    located: &Located,
+    found: &Found,
+) {
+    let job = located.job();
+    let path = &located.workflow.path;
+    let hosted = github_hosted(config, job);
+    for az in found.az.iter().filter(|a| a.what == "az login") {
+        let line = az.location.line.unwrap_or(az.step.line);
+        if az.identity
+            && let Some(why) = &hosted
+        {
+            let sign_in = IdentitySignIn {
+                label: az.step.label.clone(),
+                how: format!("runs `az login --identity` (line {line})"),
+                replace: "replace `az login --identity` with azure/login",
+                client: az
+                    .username
+                    .as_ref()
+                    .and_then(|u| u.value.clone())
+                    .filter(|v| !v.is_empty()),
+                tenant: None,
+                subscription: None,
+            };
+            report.push(identity_on_hosted(config, job, sign_in, why).at(
+                path,
+                az.location.line,
+                az.location.column,
+            ));
+        }
+        if let Some(user) = &az.username
+            && user.value.as_deref().is_some_and(|v| v.trim().is_empty())
+            && let Some(empty) = user.empty.first()
+        {
+            report.push(empty_username(path, az, user, empty, line));
+        }
+    }
+}
+
+/// WORKFLOW_EMPTY_VARIABLE for `az login -u "$NAME"` whose variable is empty.
+fn empty_username(
+    path: &str,
+    az: &crate::workflow::discover::AzCommand,
+    user: &crate::workflow::discover::AzArg,
+    empty: &crate::workflow::expr::EmptyVar,
+    line: u32,
+) -> crate::findings::Finding {
+    let name = &empty.name;
+    let (at_line, at_column, set) = match empty.defined {
+        Some(pos) => (
+            Some(pos.line),
+            Some(pos.column),
+            format!("its `env:` entry at line {}", pos.line),
+        ),
+        None => (
+            az.location.line,
+            az.location.column,
+            "no `env:` block of the workflow sets it".to_string(),
+        ),
+    };
+    let role = if az.identity {
+        "the managed identity's client id"
+    } else {
+        "the service principal's client id"
+    };
+    finding(
+        Code::WORKFLOW_EMPTY_VARIABLE,
+        Severity::Error,
+        format!("`{name}` is empty, so `az login` at line {line} gets no username"),
+        format!(
+            "Step `{}` runs `az login` with `-u {}` (line {line}), meant to be {role}, and `{name}` is empty ({set}). Unquoted, the empty word disappears and az stops with `argument --username/-u: expected one argument`; quoted, az is given an empty client id and the sign-in fails.",
+            az.step.label, user.written
+        ),
+        format!(
+            "Give `{name}` its value (the client id, e.g. `{name}: ${{{{ vars.{name} }}}}` with the repository variable defined under Settings → Secrets and variables → Actions → Variables)."
+        ),
+    )
+    .at(path, at_line, at_column)
 }
 
 fn creds_not_json(step: &Step, why: &str) -> crate::findings::Finding {

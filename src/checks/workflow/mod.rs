@@ -193,7 +193,16 @@ pub fn check(
         azure_login::azure_logins(&mut report, config, &located, process_env);
     discovery.azure_logins = azure_logins;
     discovery.acr_build_logins = azure_login::acr_build_logins(config, &located, process_env);
+    discovery
+        .acr_build_logins
+        .extend(azure_login::cli_tasks_logins(
+            config,
+            &located,
+            process_env,
+            &found,
+        ));
     discovery.literal_secrets = literal_secrets;
+    azure_login::script_sign_ins(&mut report, config, &located, &found);
     static_logins(&mut report, config, &found);
     names::invalid_names(&mut report, config, &discovery);
     verified_references(&mut report, &discovery);

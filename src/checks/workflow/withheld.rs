@@ -56,7 +56,11 @@ pub(super) fn secrets_withheld(
         .iter()
         .filter(|r| r.role == Role::Push && r.after_preflight)
         .map(|r| (&r.step, &r.location, format!("pushes `{}`", r.written)));
-    for (step, location, action) in logins.chain(pushes) {
+    let azure = azure_logins(steps, found);
+    let azure = azure
+        .iter()
+        .map(|(step, location, action)| (*step, location, action.clone()));
+    for (step, location, action) in logins.chain(pushes).chain(azure) {
         if unguarded(step.index) {
             let line = location.line.unwrap_or(step.line);
             exposed.push(Exposed {
@@ -108,6 +112,55 @@ pub(super) fn secrets_withheld(
         &l.workflow.path,
         first.pos,
     ));
+}
+
+/// The azure/login inputs that carry the identity.
+const AZURE_LOGIN_IDENTITY: &[&str] = &["creds", "client-id", "tenant-id", "client-secret"];
+
+/// The azure/login steps after the preflight that cannot sign in when secrets are
+/// withheld: an identity input read from `secrets.*` (it reads as an empty string:
+/// `Not all values are present`, `Not all parameters are provided in 'creds'`), or an
+/// OIDC sign-in (no OIDC token is minted for these runs). Located at the first such
+/// input, else at the step.
+fn azure_logins<'a>(
+    steps: &[Step],
+    found: &'a discover::Found,
+) -> Vec<(&'a discover::StepRef, crate::findings::Location, String)> {
+    let mut out = Vec::new();
+    for az in found
+        .az
+        .iter()
+        .filter(|a| a.after_preflight && a.what == "azure/login")
+    {
+        let Some(step) = steps.get(az.step.index) else {
+            continue;
+        };
+        let from_secret = AZURE_LOGIN_IDENTITY.iter().find_map(|name| {
+            step.input(name)
+                .filter(|v| v.value.contains("secrets."))
+                .map(|v| (*name, v))
+        });
+        let (location, action) = match from_secret {
+            Some((name, value)) => (
+                crate::findings::Location {
+                    line: Some(value.start.line),
+                    column: Some(value.start.column),
+                    ..az.location.clone()
+                },
+                format!(
+                    "signs in to Azure with `{name}: {}`, which reads as empty",
+                    value.value.trim()
+                ),
+            ),
+            None if az.signs_in_with_oidc() => (
+                az.location.clone(),
+                "signs in to Azure with OIDC, and no OIDC token is minted".to_string(),
+            ),
+            None => continue,
+        };
+        out.push((&az.step, location, action));
+    }
+    out
 }
 
 /// The identity inputs whose emptiness changes what acr-preflight checks.
