@@ -479,6 +479,57 @@ fn the_buildx_builder_image_from_docker_hub_is_named_at_its_step() {
     assert_eq!(heads, ["/v2/moby/buildkit/manifests/buildx-stable-1"]);
 }
 
+/// The Docker Hub login step, for [`with_step_before_build`].
+const HUB_LOGIN: &str = "      - name: Log in to Docker Hub\n        uses: docker/login-action@v3\n        with:\n          username: ci\n          password: ${{ secrets.HUB }}\n";
+const BUILDX: &str = "      - name: Set up Buildx\n        uses: docker/setup-buildx-action@v3\n";
+
+#[test]
+fn a_docker_hub_login_after_setup_buildx_leaves_the_builder_image_pull_anonymous() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    // setup-buildx boots its builder (moby/buildkit) before the login; the build's
+    // `FROM alpine` runs after it.
+    let late = with_step_before_build(&host, &format!("{BUILDX}{HUB_LOGIN}"));
+    let line = |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let ws = Workspace::new(&late, HUB_DOCKERFILE);
+    let (code, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert_eq!(code, Some(0), "{stdout}");
+    let (level, at) = hub_finding(&stdout);
+    assert_eq!(level, "warning", "{stdout}");
+    assert_eq!(
+        at.get("line"),
+        Some(&line(&late, "setup-buildx-action").to_string()),
+        "{stdout}"
+    );
+    assert_eq!(
+        at.get("title").map(String::as_str),
+        Some("REGISTRY_DOCKERHUB_ANONYMOUS: 1 image(s) are pulled from Docker Hub anonymously")
+    );
+    let login_line = line(&late, "name: Log in to Docker Hub");
+    let buildx_line = line(&late, "name: Set up Buildx");
+    for expected in [
+        "The job pulls the buildx builder image `moby/buildkit:buildx-stable-1` (.github/workflows/build.yml:",
+        &format!("and the job's Docker Hub login, `docker/login-action` (.github/workflows/build.yml:{}) in step `Log in to Docker Hub`, runs only after step `Set up Buildx`, whose builder pulls its BuildKit image when it boots, so the pulls are anonymous", login_line + 1),
+        &format!("Move step `Log in to Docker Hub` (line {login_line}) above step `Set up Buildx` (line {buildx_line}), so that the pull uses the login."),
+        // The FROM image is pulled after the login.
+        "Docker Hub images (`alpine:3.20` (Dockerfile:1)) are pulled with the Docker Hub login of `docker/login-action`",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    assert!(!stdout.contains("`alpine:3.20` (Dockerfile:1) from Docker Hub"), "{stdout}");
+
+    // The login before setup-buildx covers both pulls: nothing is reported.
+    let ordered = with_step_before_build(&host, &format!("{HUB_LOGIN}{BUILDX}"));
+    let ws = Workspace::new(&ordered, HUB_DOCKERFILE);
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert!(!stdout.contains("REGISTRY_DOCKERHUB_ANONYMOUS"), "{stdout}");
+    assert!(
+        stdout.contains("the buildx builder image `moby/buildkit:buildx-stable-1`"),
+        "{stdout}"
+    );
+}
+
 #[test]
 fn later_docker_container_builders_with_the_default_image_name_it() {
     let workflow = "name: build
