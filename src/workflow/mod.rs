@@ -243,7 +243,10 @@ impl LoginStep {
     /// Whether it runs before what `step` runs at `line` of the workflow (by step, then
     /// by line; `None`: anywhere in that step, which it must then precede).
     pub fn before(&self, step: &StepRef, line: Option<u32>) -> bool {
-        let own = (self.step.index, self.location.line.unwrap_or(self.step.line));
+        let own = (
+            self.step.index,
+            self.location.line.unwrap_or(self.step.line),
+        );
         own < (step.index, line.unwrap_or(u32::MAX))
     }
 

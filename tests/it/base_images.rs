@@ -491,7 +491,8 @@ fn a_docker_hub_login_after_setup_buildx_leaves_the_builder_image_pull_anonymous
     // setup-buildx boots its builder (moby/buildkit) before the login; the build's
     // `FROM alpine` runs after it.
     let late = with_step_before_build(&host, &format!("{BUILDX}{HUB_LOGIN}"));
-    let line = |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let line =
+        |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
     let ws = Workspace::new(&late, HUB_DOCKERFILE);
     let (code, stdout, _) = ws.run_with(&host, &hub.inputs());
     assert_eq!(code, Some(0), "{stdout}");
@@ -510,14 +511,22 @@ fn a_docker_hub_login_after_setup_buildx_leaves_the_builder_image_pull_anonymous
     let buildx_line = line(&late, "name: Set up Buildx");
     for expected in [
         "The job pulls the buildx builder image `moby/buildkit:buildx-stable-1` (.github/workflows/build.yml:",
-        &format!("and the job's Docker Hub login, `docker/login-action` (.github/workflows/build.yml:{}) in step `Log in to Docker Hub`, runs only after step `Set up Buildx`, whose builder pulls its BuildKit image when it boots, so the pulls are anonymous", login_line + 1),
-        &format!("Move step `Log in to Docker Hub` (line {login_line}) above step `Set up Buildx` (line {buildx_line}), so that the pull uses the login."),
+        &format!(
+            "and the job's Docker Hub login, `docker/login-action` (.github/workflows/build.yml:{}) in step `Log in to Docker Hub`, runs only after step `Set up Buildx`, whose builder pulls its BuildKit image when it boots, so the pulls are anonymous",
+            login_line + 1
+        ),
+        &format!(
+            "Move step `Log in to Docker Hub` (line {login_line}) above step `Set up Buildx` (line {buildx_line}), so that the pull uses the login."
+        ),
         // The FROM image is pulled after the login.
         "Docker Hub images (`alpine:3.20` (Dockerfile:1)) are pulled with the Docker Hub login of `docker/login-action`",
     ] {
         assert!(stdout.contains(expected), "{expected}: {stdout}");
     }
-    assert!(!stdout.contains("`alpine:3.20` (Dockerfile:1) from Docker Hub"), "{stdout}");
+    assert!(
+        !stdout.contains("`alpine:3.20` (Dockerfile:1) from Docker Hub"),
+        "{stdout}"
+    );
 
     // The login before setup-buildx covers both pulls: nothing is reported.
     let ordered = with_step_before_build(&host, &format!("{HUB_LOGIN}{BUILDX}"));
@@ -528,6 +537,64 @@ fn a_docker_hub_login_after_setup_buildx_leaves_the_builder_image_pull_anonymous
         stdout.contains("the buildx builder image `moby/buildkit:buildx-stable-1`"),
         "{stdout}"
     );
+}
+
+/// The workflow check's findings of `code` for a job `build` whose steps are `steps`.
+fn workflow_findings(
+    steps: &str,
+    code: acr_preflight::findings::Code,
+) -> Vec<acr_preflight::findings::Finding> {
+    let workflow = format!(
+        "name: build\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+    );
+    let mut config = acr_preflight::config::Config::for_tests("/nonexistent".into());
+    config.env.github_actions = true;
+    config.env.workflow_ref = Some("o/r/.github/workflows/b.yml@refs/heads/main".into());
+    config.env.job = Some("build".into());
+    config.env.action = Some("__acr-preflight_acr-preflight".into());
+    let mut files = BTreeMap::new();
+    files.insert(".github/workflows/b.yml".to_string(), workflow);
+    let (report, _) =
+        acr_preflight::checks::workflow::check(&config, &files, &std::collections::HashMap::new());
+    report
+        .findings
+        .into_iter()
+        .filter(|f| f.code == code)
+        .collect()
+}
+
+#[test]
+fn a_docker_hub_login_after_the_default_builder_is_a_notice_about_the_anonymous_boot_pull() {
+    use acr_preflight::findings::{Code, Severity};
+    let build = "      - uses: acr-preflight/acr-preflight@v0\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n          tags: myreg.azurecr.io/team/app:1\n";
+    let late = workflow_findings(
+        &format!("{BUILDX}{HUB_LOGIN}{build}"),
+        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+    );
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0].severity, Severity::Notice);
+    assert!(
+        late[0].message.contains("buildx's default BuildKit image `moby/buildkit:buildx-stable-1` on Docker Hub") &&
+        late[0].message.contains("that pull is anonymous (the image is public, so it works) and counts against the anonymous pull limit"),
+        "{}",
+        late[0].message
+    );
+    // A builder booted from an image on Docker Hub that is not the default one needs the
+    // login: an error.
+    let own =
+        BUILDX.to_string() + "        with:\n          driver-opts: image=corp/buildkit:v0.13\n";
+    let own = workflow_findings(
+        &format!("{own}{HUB_LOGIN}{build}"),
+        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+    );
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert_eq!(own[0].severity, Severity::Error);
+    // Login first: quiet.
+    let ordered = workflow_findings(
+        &format!("{HUB_LOGIN}{BUILDX}{build}"),
+        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+    );
+    assert!(ordered.is_empty(), "{ordered:?}");
 }
 
 #[test]
