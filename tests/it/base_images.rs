@@ -539,6 +539,24 @@ fn a_docker_hub_login_after_setup_buildx_leaves_the_builder_image_pull_anonymous
     );
 }
 
+/// The workflow check run as the step `__acr-preflight_acr-preflight` of job `build` in
+/// `.github/workflows/b.yml` holding `workflow`.
+fn check_b_yml(
+    workflow: &str,
+) -> (
+    acr_preflight::findings::CheckReport,
+    acr_preflight::workflow::Discovery,
+) {
+    let mut config = acr_preflight::config::Config::for_tests("/nonexistent".into());
+    config.env.github_actions = true;
+    config.env.workflow_ref = Some("o/r/.github/workflows/b.yml@refs/heads/main".into());
+    config.env.job = Some("build".into());
+    config.env.action = Some("__acr-preflight_acr-preflight".into());
+    let mut files = BTreeMap::new();
+    files.insert(".github/workflows/b.yml".to_string(), workflow.to_string());
+    acr_preflight::checks::workflow::check(&config, &files, &std::collections::HashMap::new())
+}
+
 /// The workflow check's findings of `code` for a job `build` whose steps are `steps`.
 fn workflow_findings(
     steps: &str,
@@ -547,16 +565,8 @@ fn workflow_findings(
     let workflow = format!(
         "name: build\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
     );
-    let mut config = acr_preflight::config::Config::for_tests("/nonexistent".into());
-    config.env.github_actions = true;
-    config.env.workflow_ref = Some("o/r/.github/workflows/b.yml@refs/heads/main".into());
-    config.env.job = Some("build".into());
-    config.env.action = Some("__acr-preflight_acr-preflight".into());
-    let mut files = BTreeMap::new();
-    files.insert(".github/workflows/b.yml".to_string(), workflow);
-    let (report, _) =
-        acr_preflight::checks::workflow::check(&config, &files, &std::collections::HashMap::new());
-    report
+    check_b_yml(&workflow)
+        .0
         .findings
         .into_iter()
         .filter(|f| f.code == code)
@@ -618,15 +628,9 @@ jobs:
             image=myreg.azurecr.io/mirror/buildkit:v0.13
       - uses: docker/setup-buildx-action@v3
 ";
-    let mut config = acr_preflight::config::Config::for_tests("/nonexistent".into());
-    config.env.github_actions = true;
-    config.env.workflow_ref = Some("o/r/.github/workflows/b.yml@refs/heads/main".into());
-    config.env.job = Some("build".into());
-    config.env.action = Some("__acr-preflight_acr-preflight".into());
+    let (_, discovery) = check_b_yml(workflow);
     let mut files = BTreeMap::new();
     files.insert(".github/workflows/b.yml".to_string(), workflow.to_string());
-    let (_, discovery) =
-        acr_preflight::checks::workflow::check(&config, &files, &std::collections::HashMap::new());
     let builders: Vec<(String, Option<u32>)> = discovery
         .base_images(&files)
         .builders
