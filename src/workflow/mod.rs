@@ -222,6 +222,50 @@ pub fn base_platforms(flag: Option<&str>, build: &[String]) -> Vec<String> {
 /// (docker/buildx, `driver/bkimage`).
 pub const BUILDKIT_DEFAULT_IMAGE: &str = "moby/buildkit:buildx-stable-1";
 
+impl BuilderStep {
+    /// Whether the builder boots from buildx's default BuildKit image
+    /// ([`BUILDKIT_DEFAULT_IMAGE`], on Docker Hub): a `docker-container` builder given
+    /// no `image=` driver option.
+    pub fn boots_default_image(&self) -> bool {
+        self.driver.as_deref() == Some("docker-container") && self.image_registry.is_none()
+    }
+
+    /// The registry the builder pulls its BuildKit image from when it boots: the one
+    /// its `image=` option names, else Docker Hub for the default image.
+    pub fn boot_registry(&self) -> Option<&str> {
+        match &self.image_registry {
+            Some(r) => Some(r),
+            None if self.boots_default_image() => Some(crate::reference::DEFAULT_DOMAIN),
+            None => None,
+        }
+    }
+}
+
+impl LoginStep {
+    /// Whether it may log in to Docker Hub: its registry is Docker Hub, or is not known
+    /// here.
+    pub fn may_be_docker_hub(&self) -> bool {
+        self.registry
+            .as_deref()
+            .is_none_or(crate::reference::is_docker_hub)
+    }
+
+    /// Whether it runs before what `step` runs at `line` of the workflow (by step, then
+    /// by line; `None`: anywhere in that step, which it must then precede).
+    pub fn before(&self, step: &StepRef, line: Option<u32>) -> bool {
+        let own = (
+            self.step.index,
+            self.location.line.unwrap_or(self.step.line),
+        );
+        own < (step.index, line.unwrap_or(u32::MAX))
+    }
+
+    /// `` `docker/login-action` (build.yml:12) ``, as messages name it.
+    pub fn describe(&self) -> String {
+        format!("`{}` ({})", self.what, self.location.file_line())
+    }
+}
+
 /// A remote URL context of a build after acr-preflight's step (P42): the run agent or
 /// BuildKit downloads it itself, so a wrong URL, a missing ref or a private repository
 /// fails the build with `failed to download context`.
@@ -536,9 +580,11 @@ impl Discovery {
         // A builder given its own image (`driver-opts: image=…`) names only its registry
         // here; one without boots from buildx's default image, on Docker Hub.
         let after = |b: &&BuilderStep| self.step.as_ref().is_none_or(|p| b.step.index > p.index);
-        let booted = self.builders.iter().filter(after).find(|b| {
-            b.driver.as_deref() == Some("docker-container") && b.image_registry.is_none()
-        });
+        let booted = self
+            .builders
+            .iter()
+            .filter(after)
+            .find(|b| b.boots_default_image());
         if let Some(b) = booted {
             out.builders.push(BaseRef {
                 image: BUILDKIT_DEFAULT_IMAGE.to_string(),
@@ -598,12 +644,8 @@ impl Discovery {
     pub fn docker_hub_login(&self) -> Option<String> {
         self.logins
             .iter()
-            .find(|l| {
-                l.registry
-                    .as_deref()
-                    .is_none_or(crate::reference::is_docker_hub)
-            })
-            .map(|l| format!("`{}` ({})", l.what, l.location.file_line()))
+            .find(|l| l.may_be_docker_hub())
+            .map(LoginStep::describe)
     }
 
     /// Where a reference is written in the workflow: an entry of acr-preflight's own

@@ -479,6 +479,134 @@ fn the_buildx_builder_image_from_docker_hub_is_named_at_its_step() {
     assert_eq!(heads, ["/v2/moby/buildkit/manifests/buildx-stable-1"]);
 }
 
+/// The Docker Hub login step, for [`with_step_before_build`].
+const HUB_LOGIN: &str = "      - name: Log in to Docker Hub\n        uses: docker/login-action@v3\n        with:\n          username: ci\n          password: ${{ secrets.HUB }}\n";
+const BUILDX: &str = "      - name: Set up Buildx\n        uses: docker/setup-buildx-action@v3\n";
+
+#[test]
+fn a_docker_hub_login_after_setup_buildx_leaves_the_builder_image_pull_anonymous() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    // setup-buildx boots its builder (moby/buildkit) before the login; the build's
+    // `FROM alpine` runs after it.
+    let late = with_step_before_build(&host, &format!("{BUILDX}{HUB_LOGIN}"));
+    let line =
+        |text: &str, needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let ws = Workspace::new(&late, HUB_DOCKERFILE);
+    let (code, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert_eq!(code, Some(0), "{stdout}");
+    let (level, at) = hub_finding(&stdout);
+    assert_eq!(level, "warning", "{stdout}");
+    assert_eq!(
+        at.get("line"),
+        Some(&line(&late, "setup-buildx-action").to_string()),
+        "{stdout}"
+    );
+    assert_eq!(
+        at.get("title").map(String::as_str),
+        Some("REGISTRY_DOCKERHUB_ANONYMOUS: 1 image(s) are pulled from Docker Hub anonymously")
+    );
+    let login_line = line(&late, "name: Log in to Docker Hub");
+    let buildx_line = line(&late, "name: Set up Buildx");
+    for expected in [
+        "The job pulls the buildx builder image `moby/buildkit:buildx-stable-1` (.github/workflows/build.yml:",
+        &format!(
+            "and the job's Docker Hub login, `docker/login-action` (.github/workflows/build.yml:{}) in step `Log in to Docker Hub`, runs only after step `Set up Buildx`, whose builder pulls its BuildKit image when it boots, so the pulls are anonymous",
+            login_line + 1
+        ),
+        &format!(
+            "Move step `Log in to Docker Hub` (line {login_line}) above step `Set up Buildx` (line {buildx_line}), so that the pull uses the login."
+        ),
+        // The FROM image is pulled after the login.
+        "Docker Hub images (`alpine:3.20` (Dockerfile:1)) are pulled with the Docker Hub login of `docker/login-action`",
+    ] {
+        assert!(stdout.contains(expected), "{expected}: {stdout}");
+    }
+    assert!(
+        !stdout.contains("`alpine:3.20` (Dockerfile:1) from Docker Hub"),
+        "{stdout}"
+    );
+
+    // The login before setup-buildx covers both pulls: nothing is reported.
+    let ordered = with_step_before_build(&host, &format!("{HUB_LOGIN}{BUILDX}"));
+    let ws = Workspace::new(&ordered, HUB_DOCKERFILE);
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert!(!stdout.contains("REGISTRY_DOCKERHUB_ANONYMOUS"), "{stdout}");
+    assert!(
+        stdout.contains("the buildx builder image `moby/buildkit:buildx-stable-1`"),
+        "{stdout}"
+    );
+}
+
+/// The workflow check run as the step `__acr-preflight_acr-preflight` of job `build` in
+/// `.github/workflows/b.yml` holding `workflow`.
+fn check_b_yml(
+    workflow: &str,
+) -> (
+    acr_preflight::findings::CheckReport,
+    acr_preflight::workflow::Discovery,
+) {
+    let mut config = acr_preflight::config::Config::for_tests("/nonexistent".into());
+    config.env.github_actions = true;
+    config.env.workflow_ref = Some("o/r/.github/workflows/b.yml@refs/heads/main".into());
+    config.env.job = Some("build".into());
+    config.env.action = Some("__acr-preflight_acr-preflight".into());
+    let mut files = BTreeMap::new();
+    files.insert(".github/workflows/b.yml".to_string(), workflow.to_string());
+    acr_preflight::checks::workflow::check(&config, &files, &std::collections::HashMap::new())
+}
+
+/// The workflow check's findings of `code` for a job `build` whose steps are `steps`.
+fn workflow_findings(
+    steps: &str,
+    code: acr_preflight::findings::Code,
+) -> Vec<acr_preflight::findings::Finding> {
+    let workflow = format!(
+        "name: build\non: push\njobs:\n  build:\n    runs-on: ubuntu-latest\n    steps:\n{steps}"
+    );
+    check_b_yml(&workflow)
+        .0
+        .findings
+        .into_iter()
+        .filter(|f| f.code == code)
+        .collect()
+}
+
+#[test]
+fn a_docker_hub_login_after_the_default_builder_is_a_notice_about_the_anonymous_boot_pull() {
+    use acr_preflight::findings::{Code, Severity};
+    let build = "      - uses: acr-preflight/acr-preflight@v0\n      - uses: docker/build-push-action@v6\n        with:\n          push: true\n          tags: myreg.azurecr.io/team/app:1\n";
+    let late = workflow_findings(
+        &format!("{BUILDX}{HUB_LOGIN}{build}"),
+        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+    );
+    assert_eq!(late.len(), 1, "{late:?}");
+    assert_eq!(late[0].severity, Severity::Notice);
+    assert!(
+        late[0].message.contains("buildx's default BuildKit image `moby/buildkit:buildx-stable-1` on Docker Hub") &&
+        late[0].message.contains("that pull is anonymous (the image is public, so it works) and counts against the anonymous pull limit"),
+        "{}",
+        late[0].message
+    );
+    // A builder booted from an image on Docker Hub that is not the default one needs the
+    // login: an error.
+    let own =
+        BUILDX.to_string() + "        with:\n          driver-opts: image=corp/buildkit:v0.13\n";
+    let own = workflow_findings(
+        &format!("{own}{HUB_LOGIN}{build}"),
+        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+    );
+    assert_eq!(own.len(), 1, "{own:?}");
+    assert_eq!(own[0].severity, Severity::Error);
+    // Login first: quiet.
+    let ordered = workflow_findings(
+        &format!("{HUB_LOGIN}{BUILDX}{build}"),
+        Code::WORKFLOW_BUILDER_BEFORE_LOGIN,
+    );
+    assert!(ordered.is_empty(), "{ordered:?}");
+}
+
 #[test]
 fn later_docker_container_builders_with_the_default_image_name_it() {
     let workflow = "name: build
@@ -500,15 +628,9 @@ jobs:
             image=myreg.azurecr.io/mirror/buildkit:v0.13
       - uses: docker/setup-buildx-action@v3
 ";
-    let mut config = acr_preflight::config::Config::for_tests("/nonexistent".into());
-    config.env.github_actions = true;
-    config.env.workflow_ref = Some("o/r/.github/workflows/b.yml@refs/heads/main".into());
-    config.env.job = Some("build".into());
-    config.env.action = Some("__acr-preflight_acr-preflight".into());
+    let (_, discovery) = check_b_yml(workflow);
     let mut files = BTreeMap::new();
     files.insert(".github/workflows/b.yml".to_string(), workflow.to_string());
-    let (_, discovery) =
-        acr_preflight::checks::workflow::check(&config, &files, &std::collections::HashMap::new());
     let builders: Vec<(String, Option<u32>)> = discovery
         .base_images(&files)
         .builders

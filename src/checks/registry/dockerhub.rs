@@ -9,7 +9,7 @@ use crate::docker::credential::Resolution;
 use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 use crate::reference::{DEFAULT_DOMAIN, Reference, parse_normalized};
 use crate::registry::ratelimit::{self, Allowance};
-use crate::workflow::BaseRef;
+use crate::workflow::{BaseRef, LoginStep};
 
 /// The longest the allowance is waited for: it only refines the finding.
 const HUB_BUDGET: std::time::Duration = std::time::Duration::from_secs(5);
@@ -50,13 +50,23 @@ pub async fn anonymous_pulls(
     if images.is_empty() {
         return (report, 0);
     }
-    let shown = list(&images);
-    if let Some(login) = &ctx.docker_hub_login {
+    // Each pull is judged by the logins that run before it: a `FROM` image's by those
+    // before (or in) its build's step, the builder image's by those before the step that
+    // boots the builder.
+    let (logged_in, images): (Vec<Pulled>, Vec<Pulled>) = images
+        .into_iter()
+        .partition(|pulled| login_before(ctx, pulled).is_some());
+    if let Some(login) = logged_in.first().and_then(|p| login_before(ctx, p)) {
         report.verified(format!(
-            "Docker Hub images ({shown}) are pulled with the Docker Hub login of {login}"
+            "Docker Hub images ({}) are pulled with the Docker Hub login of {}",
+            list(&logged_in),
+            login.describe()
         ));
+    }
+    if images.is_empty() {
         return (report, 0);
     }
+    let shown = list(&images);
     let Some(config) = anonymous_config(ctx) else {
         report.verified(format!(
             "Docker Hub images ({shown}): the docker config names a credential for {DEFAULT_DOMAIN}"
@@ -118,6 +128,42 @@ fn anonymous_config(ctx: &Ctx) -> Option<String> {
 /// A Docker Hub image the job pulls: a `FROM` image, or a builder image (true).
 type Pulled<'a> = (&'a BaseRef, Reference, bool);
 
+/// The job's first login that may be to Docker Hub and runs before the pull: before the
+/// build's step for a `FROM` image (or in it: a script that logs in, then builds),
+/// before the builder's step (or line) for the BuildKit image the builder boots from.
+fn login_before<'a>(ctx: &'a Ctx, (base, _, builder): &Pulled) -> Option<&'a LoginStep> {
+    let line = if *builder { base.location.line } else { None };
+    ctx.logins
+        .iter()
+        .find(|l| l.may_be_docker_hub() && l.before(&base.step, line))
+}
+
+/// Why a login the job makes to Docker Hub does not cover these pulls (it runs after
+/// them), and the fix; `None` when the job makes none.
+fn late_login(ctx: &Ctx, images: &[Pulled]) -> Option<(String, String)> {
+    let login = ctx.logins.iter().find(|l| l.may_be_docker_hub())?;
+    let (first, _, builder) = &images[0];
+    let puller = if *builder {
+        format!(
+            "step `{}`, whose builder pulls its BuildKit image when it boots",
+            first.step.label
+        )
+    } else {
+        format!("step `{}`, which builds", first.step.label)
+    };
+    Some((
+        format!(
+            "the job's Docker Hub login, {} in step `{}`, runs only after {puller}",
+            login.describe(),
+            login.step.label
+        ),
+        format!(
+            "Move step `{}` (line {}) above step `{}` (line {}), so that the pull uses the login. ",
+            login.step.label, login.step.line, first.step.label, first.step.line
+        ),
+    ))
+}
+
 fn list(images: &[Pulled]) -> String {
     images
         .iter()
@@ -166,8 +212,13 @@ fn anonymous_finding(
             )
         })
         .unwrap_or_default();
+    let late = late_login(ctx, images);
+    let (why, moved) = match &late {
+        Some((why, fix)) => (why.as_str(), fix.as_str()),
+        None => ("no step of the job logs in to Docker Hub", ""),
+    };
     let fix = format!(
-        "Log in to Docker Hub before the build (before docker/setup-buildx-action, when the workflow uses it), with a Docker Hub account: `uses: docker/login-action@v3` with `username: ${{{{ vars.DOCKERHUB_USERNAME }}}}` and `password: ${{{{ secrets.DOCKERHUB_TOKEN }}}}`. Or mirror the images into the registry and change the `FROM` lines to it (e.g. `FROM {login_server}/{}`).{builder}\n{}",
+        "{moved}Log in to Docker Hub before the build (before docker/setup-buildx-action, when the workflow uses it), with a Docker Hub account: `uses: docker/login-action@v3` with `username: ${{{{ vars.DOCKERHUB_USERNAME }}}}` and `password: ${{{{ secrets.DOCKERHUB_TOKEN }}}}`. Or mirror the images into the registry and change the `FROM` lines to it (e.g. `FROM {login_server}/{}`).{builder}\n{}",
         import_target(sample),
         imports.join("\n")
     );
@@ -177,7 +228,7 @@ fn anonymous_finding(
         severity,
         format!("{count} image(s) are pulled from Docker Hub anonymously"),
         format!(
-            "The job pulls {} from Docker Hub; {config} and no step of the job logs in to Docker Hub, so the pulls are anonymous and count against the limit Docker Hub sets per source address (shared by every job behind the runner's egress IP); over it, the pull fails with `toomanyrequests`.{reported}",
+            "The job pulls {} from Docker Hub; {config} and {why}, so the pulls are anonymous and count against the limit Docker Hub sets per source address (shared by every job behind the runner's egress IP); over it, the pull fails with `toomanyrequests`.{reported}",
             list(images)
         ),
         fix,

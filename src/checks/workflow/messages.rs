@@ -443,8 +443,18 @@ pub(super) fn builder_before_login(
 ) -> Finding {
     let line = |l: &Location, s: &StepRef| l.line.unwrap_or(s.line);
     let registry = login.registry.as_deref().unwrap_or("its registry");
-    let boots_from_it = login.registry.is_some() && login.registry == builder.image_registry;
-    let (severity, consequence) = if boots_from_it {
+    let boots_from_it =
+        login.registry.is_some() && login.registry.as_deref() == builder.boot_registry();
+    let (severity, consequence) = if boots_from_it && builder.boots_default_image() {
+        // A public image: the boot pull works without the login, anonymously.
+        (
+            Severity::Notice,
+            format!(
+                "The builder boots from buildx's default BuildKit image `{}` on Docker Hub, which it pulls when it is created, before the login exists: that pull is anonymous (the image is public, so it works) and counts against the anonymous pull limit of the runner's address; once that is used up, the set-up fails with `toomanyrequests: You have reached your unauthenticated pull rate limit`.",
+                crate::workflow::BUILDKIT_DEFAULT_IMAGE
+            ),
+        )
+    } else if boots_from_it {
         (
             Severity::Error,
             format!(

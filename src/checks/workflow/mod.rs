@@ -1110,10 +1110,11 @@ fn builders(report: &mut CheckReport, config: &Config, found: &discover::Found, 
             .filter(|l| order(&l.step, &l.location) > created)
             .filter_map(|l| build_after(order(&l.step, &l.location)).map(|b| (l, b)))
             .collect();
-        // A login to the registry the builder's own image comes from first.
+        // A login to the registry the builder's own image comes from first (Docker Hub
+        // for buildx's default image).
         let later_login = later
             .iter()
-            .find(|(l, _)| l.registry.is_some() && l.registry == builder.image_registry)
+            .find(|(l, _)| l.registry.is_some() && l.registry.as_deref() == builder.boot_registry())
             .or(later.first());
         if let Some((login, build)) = later_login {
             report.push(builder_before_login(builder, login, build));
