@@ -1378,8 +1378,9 @@ fn put_in_daemon<'a>(
 ) -> Option<PutInDaemon<'a>> {
     let built = found.builds.iter().find(|b| {
         let when = order(&b.step, &b.location);
-        let loads =
-            b.load || b.what == "docker build" || (buildx_build(b) && chosen(found, store, b).in_daemon());
+        let loads = b.load
+            || b.what == "docker build"
+            || (buildx_build(b) && chosen(found, store, b).in_daemon());
         when < at
             && loads
             && b.tags
