@@ -301,3 +301,71 @@ fn an_azure_login_on_an_ordinary_push_or_by_a_human_is_not_named() {
         r.stdout
     );
 }
+
+const AZ_SCRIPT_WORKFLOW: &str = "name: build
+on: [push, pull_request]
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - id: pre
+        uses: acr-preflight/acr-preflight@v0
+        with:
+          registry: myreg.azurecr.io
+          auth-mode: docker-config
+      - name: Sign in
+        run: az login --service-principal -u ${{ secrets.SP_ID }} -p \"$SP_SECRET\" --tenant contoso.onmicrosoft.com
+      - name: Sign in with OIDC
+        run: az login --service-principal -u 11111111-2222-3333-4444-555555555555 --tenant contoso.onmicrosoft.com --federated-token \"$ID_TOKEN\"
+      - name: Guarded
+        if: github.event.pull_request.head.repo.fork != true
+        run: az login --service-principal -u ${{ secrets.OTHER_ID }} -p \"$X\" --tenant t
+      - run: az acr build -r myreg -t app:1 .
+";
+
+#[test]
+fn a_script_az_login_reading_a_secret_or_a_federated_token_is_named_on_a_fork() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = event(dir.path(), FORK_PR);
+    let r = run(
+        AZ_SCRIPT_WORKFLOW,
+        "build",
+        &[],
+        &[
+            ("GITHUB_EVENT_NAME", "pull_request"),
+            ("GITHUB_EVENT_PATH", &path),
+        ],
+    );
+    let f = find(&r.report, "WORKFLOW_SECRETS_WITHHELD")
+        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
+    let (line, _) = position(
+        AZ_SCRIPT_WORKFLOW,
+        "run: az login --service-principal -u ${{ secrets.SP_ID",
+    );
+    assert_eq!(f["line"].as_u64(), Some(line), "{f}");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(&format!(
+            "step 2 `Sign in` (line {line}) signs in to Azure with `az login -u ${{{{ secrets.SP_ID }}}}`, which reads as empty"
+        )),
+        "{message}"
+    );
+    assert!(
+        message.contains("`Sign in with OIDC` (line 15) signs in to Azure with `az login --federated-token`, and no OIDC token is minted"),
+        "{message}"
+    );
+    // The guarded sign-in is not named.
+    assert!(!message.contains("OTHER_ID"), "{message}");
+    // On a push by a person nothing is withheld.
+    let r = run(
+        AZ_SCRIPT_WORKFLOW,
+        "build",
+        &[],
+        &[("GITHUB_ACTOR", "alice")],
+    );
+    assert!(
+        find(&r.report, "WORKFLOW_SECRETS_WITHHELD").is_none(),
+        "{}",
+        r.stdout
+    );
+}

@@ -127,11 +127,16 @@ fn azure_logins<'a>(
     found: &'a discover::Found,
 ) -> Vec<(&'a discover::StepRef, crate::findings::Location, String)> {
     let mut out = Vec::new();
-    for az in found
-        .az
-        .iter()
-        .filter(|a| a.after_preflight && a.what == "azure/login")
-    {
+    for az in found.az.iter().filter(|a| a.after_preflight) {
+        if az.what == "az login" {
+            if let Some(action) = script_sign_in(az) {
+                out.push((&az.step, az.location.clone(), action));
+            }
+            continue;
+        }
+        if az.what != "azure/login" {
+            continue;
+        }
         let Some(step) = steps.get(az.step.index) else {
             continue;
         };
@@ -161,6 +166,25 @@ fn azure_logins<'a>(
         out.push((&az.step, location, action));
     }
     out
+}
+
+/// An `az login` in a script that cannot sign in when secrets are withheld: a federated
+/// token (no OIDC token is minted for these runs), or a `-u`/`--username` read from
+/// `secrets.*`, which reads as empty.
+fn script_sign_in(az: &discover::AzCommand) -> Option<String> {
+    if az.signs_in_with_oidc() {
+        return Some(
+            "signs in to Azure with `az login --federated-token`, and no OIDC token is minted"
+                .to_string(),
+        );
+    }
+    let username = az.username.as_ref()?;
+    username.written.contains("secrets.").then(|| {
+        format!(
+            "signs in to Azure with `az login -u {}`, which reads as empty",
+            username.written.trim()
+        )
+    })
 }
 
 /// The identity inputs whose emptiness changes what acr-preflight checks.
