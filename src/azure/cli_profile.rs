@@ -10,6 +10,11 @@
 //!   path) or `client_assertion` (the federated token `az login --federated-token`
 //!   was given) (https://github.com/Azure/azure-cli/blob/dev/src/azure-cli-core/azure/cli/core/auth/identity.py,
 //!   `ServicePrincipalAuth` and `persistence.py`).
+//! - `msal_token_cache.json` (`.bin` when encrypted, on Windows): MSAL's token cache,
+//!   `{"AccessToken": {<key>: {"client_id", "expires_on", "secret", …}}}` with
+//!   `expires_on` in epoch seconds as a string
+//!   (https://github.com/AzureAD/microsoft-authentication-library-for-python/blob/dev/msal/token_cache.py);
+//!   only the expiries are kept, and every token in it is registered as a secret.
 
 use crate::secrets::Secrets;
 use std::path::{Path, PathBuf};
@@ -137,6 +142,35 @@ pub fn read(dir: &Path, secrets: &Secrets) -> Option<CliSession> {
     })
 }
 
+/// The latest expiry of the access tokens the Azure CLI has cached for `client_id`:
+/// until then a session that cannot sign in again still serves az calls. `None` when
+/// the cache is absent (encrypted, or nothing cached), unreadable, or holds none.
+pub fn cached_token_expiry(dir: &Path, client_id: &str, secrets: &Secrets) -> Option<SystemTime> {
+    let cache = read_json(&dir.join("msal_token_cache.json"))?;
+    let tokens = cache.get("AccessToken")?.as_object()?;
+    let mut latest: Option<SystemTime> = None;
+    for token in tokens.values() {
+        if let Some(secret) = text(token, "secret") {
+            secrets.register(secret);
+        }
+        if text(token, "client_id") != Some(client_id) {
+            continue;
+        }
+        let expires = match token.get("expires_on") {
+            Some(serde_json::Value::String(s)) => s.trim().parse::<u64>().ok(),
+            Some(serde_json::Value::Number(n)) => n.as_u64(),
+            _ => None,
+        };
+        let Some(at) = expires
+            .and_then(|e| SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(e)))
+        else {
+            continue;
+        };
+        latest = Some(latest.map_or(at, |l| l.max(at)));
+    }
+    latest
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,6 +200,34 @@ mod tests {
             })
         );
         assert!(!secrets.redact(&assertion).contains(&assertion));
+    }
+
+    #[test]
+    fn the_latest_cached_token_of_the_client_counts_and_its_secret_is_registered() {
+        let dir = tempfile::tempdir().unwrap();
+        let secrets = Secrets::default();
+        assert_eq!(cached_token_expiry(dir.path(), "c", &secrets), None);
+        std::fs::write(
+            dir.path().join("msal_token_cache.json"),
+            r#"{"AccessToken":{
+                "a":{"client_id":"c","expires_on":"1800000000","secret":"tok-a-secret"},
+                "b":{"client_id":"c","expires_on":"1800003600","secret":"tok-b-secret"},
+                "x":{"client_id":"other","expires_on":"1900000000","secret":"tok-x"},
+                "y":{"client_id":"c","expires_on":"soon"},
+                "z":[1]}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            cached_token_expiry(dir.path(), "c", &secrets),
+            crate::jwt::parse_utc("2027-01-15T09:00:00Z")
+        );
+        assert!(!secrets.redact("tok-b-secret").contains("tok-b-secret"));
+        std::fs::write(
+            dir.path().join("msal_token_cache.json"),
+            "{\"AccessToken\":",
+        )
+        .unwrap();
+        assert_eq!(cached_token_expiry(dir.path(), "c", &secrets), None);
     }
 
     #[test]

@@ -263,11 +263,20 @@ pub(super) fn build_tools(discovery: &crate::workflow::Discovery) -> crate::conf
             tools.docker.push(at);
         }
     }
-    for a in discovery
+    // A sign-in after acr-preflight's step starts a new session: the az calls after it
+    // do not depend on the one this run finds.
+    let renewed = discovery
         .az
         .iter()
-        .filter(|a| a.after_preflight && a.needs_token && !a.as_root)
-    {
+        .filter(|a| a.after_preflight && a.login.is_some())
+        .map(|a| (a.step.index, a.location.line))
+        .min();
+    for a in discovery.az.iter().filter(|a| {
+        a.after_preflight
+            && a.needs_token
+            && !a.as_root
+            && renewed.is_none_or(|r| (a.step.index, a.location.line) < r)
+    }) {
         tools.az.push(located(&a.what, &a.location));
     }
     tools

@@ -220,3 +220,77 @@ fn an_az_session_that_can_no_longer_renew_is_an_expired_assertion_with_the_re_lo
         "{f:#}"
     );
 }
+
+/// az's token cache as MSAL writes it (`AccessToken` entries, `expires_on` in epoch
+/// seconds as a string), with one token of the app ending at `expires_on`.
+fn token_cache(dir: &std::path::Path, expires_on: u64) {
+    let cache = serde_json::json!({
+        "AccessToken": {
+            "k1": {
+                "credential_type": "AccessToken", "secret": "cached-arm-token-value",
+                "home_account_id": "", "environment": "login.microsoftonline.com",
+                "client_id": CLIENT_ID, "target": "https://management.core.windows.net//.default",
+                "realm": TENANT, "token_type": "Bearer",
+                "cached_at": (expires_on - 3600).to_string(),
+                "expires_on": expires_on.to_string(),
+            }
+        },
+        "RefreshToken": {}, "IdToken": {}, "Account": {}, "AppMetadata": {}
+    });
+    std::fs::write(dir.join("msal_token_cache.json"), cache.to_string()).unwrap();
+}
+
+/// OIDC mode: azure/login ran before acr-preflight, and the job calls az after it. The
+/// session's tokens are read from az's token cache; close to their end is a warning.
+#[test]
+fn in_oidc_mode_the_session_an_earlier_step_left_is_judged_by_az_s_token_cache() {
+    let w = world(true);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    let token = id_token(now() - 3000);
+    let config = profile(("client_assertion", &token));
+    let ws = workspace();
+    let job = |name: &str| {
+        run(
+            &w,
+            true,
+            &[
+                ("AZURE_CONFIG_DIR", config.path().to_str().unwrap()),
+                ("GITHUB_WORKSPACE", ws.path().to_str().unwrap()),
+                (
+                    "GITHUB_WORKFLOW_REF",
+                    "octo/app/.github/workflows/az-session.yml@refs/heads/main",
+                ),
+                ("GITHUB_JOB", name),
+                ("GITHUB_ACTION", "preflight"),
+            ],
+            &[&["--client-id", CLIENT_ID][..], &CONTEXT[..]].concat(),
+        )
+    };
+    // Ten minutes left, and `az acr login` comes after a build.
+    token_cache(config.path(), now() + 600);
+    let r = job("az-after-build");
+    let f = r.only("ID_CLI_OIDC_RENEWAL");
+    assert_eq!(f["severity"], "warning", "{f}");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("the latest one it has cached (msal_token_cache.json) expires at"),
+        "{message}"
+    );
+    assert!(message.contains("az acr login"), "{message}");
+    assert!(!r.raw.contains("cached-arm-token-value"), "{}", r.raw);
+    // Fifty minutes left: the deadline is a verified fact, not a warning.
+    token_cache(config.path(), now() + 3000);
+    let r = job("az-after-build");
+    assert!(!r.raw.contains("ID_CLI_OIDC_RENEWAL"), "{}", r.raw);
+    assert!(
+        r.raw
+            .contains("the latest token az has cached is valid until"),
+        "{}",
+        r.raw
+    );
+    // No az call after acr-preflight's step: the session is not read.
+    token_cache(config.path(), now() + 600);
+    let r = job("az-before-build");
+    assert!(!r.raw.contains("ID_CLI_OIDC_RENEWAL"), "{}", r.raw);
+    assert!(!r.raw.contains("az has cached"), "{}", r.raw);
+}

@@ -39,8 +39,85 @@ pub(super) fn renewal(ctx: &super::Ctx, tokens_expire: Option<SystemTime>, out: 
     let Some(token_expires) = tokens_expire else {
         return;
     };
+    judge(
+        ctx,
+        &session,
+        assertion_expires,
+        token_expires,
+        Tokens::GivenToPreflight,
+        out,
+    );
+}
+
+/// Where the expiry of the tokens az still serves was read.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Tokens {
+    /// The token az gave acr-preflight (`auth-mode: azure-cli`).
+    GivenToPreflight,
+    /// The latest access token in az's token cache (other auth modes).
+    Cached,
+}
+
+/// Closer than this to the cached tokens' end, the job's later az calls are not
+/// expected to make it: a build between them takes minutes.
+const CACHED_MARGIN: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+/// P13 in the other auth modes: the job calls az after this step, and an earlier step
+/// (azure/login with OIDC) left a session signed in with a federated token. Its cached
+/// tokens are read from az's token cache; the finding is given only when they end
+/// within [`CACHED_MARGIN`], else the deadline is a verified line.
+pub(super) fn before_later_calls(ctx: &super::Ctx, out: &mut Outcome) {
+    let env = &ctx.config.env;
+    if env.container.is_some() || ctx.config.build.az.is_empty() {
+        return;
+    }
+    let Some(dir) = cli_profile::config_dir(env.azure_config_dir.as_deref(), env.home.as_deref())
+    else {
+        return;
+    };
+    let Some(session) = cli_profile::read(&dir, &ctx.secrets) else {
+        return;
+    };
+    let Some(SpCredential::Assertion {
+        expires: Some(assertion_expires),
+    }) = session.credential
+    else {
+        return;
+    };
+    let Some(token_expires) =
+        cli_profile::cached_token_expiry(&dir, &session.client_id, &ctx.secrets)
+    else {
+        return;
+    };
+    judge(
+        ctx,
+        &session,
+        assertion_expires,
+        token_expires,
+        Tokens::Cached,
+        out,
+    );
+}
+
+fn judge(
+    ctx: &super::Ctx,
+    session: &cli_profile::CliSession,
+    assertion_expires: SystemTime,
+    token_expires: SystemTime,
+    tokens: Tokens,
+    out: &mut Outcome,
+) {
     let now = SystemTime::now();
-    if assertion_expires >= token_expires {
+    let which = match tokens {
+        Tokens::GivenToPreflight => "the token az gave",
+        Tokens::Cached => "the latest token az has cached",
+    };
+    let later = &ctx.config.build.az;
+    let comfortable = match tokens {
+        Tokens::GivenToPreflight => false,
+        Tokens::Cached => token_expires > now + CACHED_MARGIN,
+    };
+    if tokens == Tokens::GivenToPreflight && assertion_expires >= token_expires {
         out.report.verified(format!(
             "the Azure CLI session ({}) signed in with a federated token valid until {}, after the token az gave ({})",
             session.client_id,
@@ -49,12 +126,29 @@ pub(super) fn renewal(ctx: &super::Ctx, tokens_expire: Option<SystemTime>, out: 
         ));
         return;
     }
+    if assertion_expires >= token_expires || comfortable {
+        let calls = if later.is_empty() || assertion_expires >= token_expires {
+            String::new()
+        } else {
+            format!(
+                "; the az calls after this step must run before then: {}",
+                later.join(", ")
+            )
+        };
+        out.report.verified(format!(
+            "the Azure CLI session ({}) signed in with a federated token valid until {}; {which} is valid until {} ({}){calls}",
+            session.client_id,
+            format_utc(assertion_expires),
+            format_utc(token_expires),
+            describe_distance(token_expires, now)
+        ));
+        return;
+    }
     let assertion_state = if assertion_expires <= now {
         "expired"
     } else {
         "expires"
     };
-    let later = &ctx.config.build.az;
     let later_text = if later.is_empty() {
         String::new()
     } else {
@@ -75,11 +169,15 @@ pub(super) fn renewal(ctx: &super::Ctx, tokens_expire: Option<SystemTime>, out: 
             describe_distance(token_expires, now)
         ),
         format!(
-            "The Azure CLI session in {} is service principal {} signed in with a federated token (`az login --federated-token`, as azure/login does with OIDC). That token {assertion_state} at {} ({}), and az cannot fetch a new one: it serves only the tokens it has cached, and the one it gave acr-preflight expires at {} ({}). After that, every az call that needs a token (`az acr login`, `az acr build`, …) fails with \"AADSTS700024: Client assertion is not within its valid time range\".{later_text}",
+            "The Azure CLI session in {} is service principal {} signed in with a federated token (`az login --federated-token`, as azure/login does with OIDC). That token {assertion_state} at {} ({}), and az cannot fetch a new one: it serves only the tokens it has cached, and {} expires at {} ({}). After that, every az call that needs a token (`az acr login`, `az acr build`, …) fails with \"AADSTS700024: Client assertion is not within its valid time range\".{later_text}",
             session.dir.display(),
             session.client_id,
             format_utc(assertion_expires),
             describe_distance(assertion_expires, now),
+            match tokens {
+                Tokens::GivenToPreflight => "the one it gave acr-preflight",
+                Tokens::Cached => "the latest one it has cached (msal_token_cache.json)",
+            },
             format_utc(token_expires),
             describe_distance(token_expires, now),
         ),

@@ -493,6 +493,8 @@ pub async fn run_with(
         }
         if method == Method::AzureCli {
             cli_session::renewal(ctx, session.earliest_expiry(), out);
+        } else {
+            cli_session::before_later_calls(ctx, out);
         }
         finished.notify_one();
     };
