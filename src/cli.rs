@@ -39,7 +39,7 @@ pub struct Cli {
     #[arg(long = "push", value_name = "REF")]
     pub pushes: Vec<String>,
 
-    /// How to authenticate: `auto` picks an Azure identity when one is configured, else the docker config.
+    /// How to authenticate: `auto` picks an Azure identity when one is configured (on a self-hosted runner, also the managed identity the job signs in with), else the docker config.
     #[arg(long, value_enum, default_value = "auto", value_name = "MODE")]
     pub auth_mode: AuthMode,
 

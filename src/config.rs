@@ -236,6 +236,10 @@ pub struct BuildTools {
     /// `az` calls that need a token (`az acr login`, …), without sudo, each as
     /// `what (file:line)`: they need the Azure CLI session to still serve tokens.
     pub az: Vec<String>,
+    /// The job signs in to Azure with the machine's managed identity (azure/login
+    /// `auth-type: IDENTITY`, `az login --identity`): `Some` with the client id it
+    /// names, when written and resolved (a user-assigned identity).
+    pub managed_identity: Option<Option<String>>,
 }
 
 /// A registry cache reference of a build (`cache-from`/`cache-to` `type=registry,ref=…`).

@@ -330,6 +330,10 @@ pub fn method_for(config: &Config) -> Option<Method> {
                 Some(Method::FederatedTokenFile)
             } else if config.azure.client_id.is_some() {
                 Some(Method::GithubOidc)
+            } else if config.build.managed_identity.is_some() && !env.github_hosted() {
+                // The job signs in with the machine's managed identity: check that one,
+                // as the build will use it (P14).
+                Some(Method::ManagedIdentity)
             } else {
                 None
             }
@@ -442,7 +446,12 @@ pub fn session(
         }
         Method::ManagedIdentity => {
             ManagedIdentityCredential::new(Some(ManagedIdentityCredentialOptions {
-                user_assigned_id: config.azure.client_id.clone().map(UserAssignedId::ClientId),
+                user_assigned_id: config
+                    .azure
+                    .client_id
+                    .clone()
+                    .or_else(|| config.build.managed_identity.clone().flatten())
+                    .map(UserAssignedId::ClientId),
                 client_options: client_options(cloud, http),
             }))
             .map_err(setup)?

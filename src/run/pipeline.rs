@@ -263,6 +263,16 @@ pub(super) fn build_tools(discovery: &crate::workflow::Discovery) -> crate::conf
             tools.docker.push(at);
         }
     }
+    tools.managed_identity = discovery
+        .az
+        .iter()
+        .find(|a| a.login.is_some() && a.identity)
+        .map(|a| {
+            a.username
+                .as_ref()
+                .and_then(|u| u.value.clone())
+                .filter(|v| !v.is_empty())
+        });
     // A sign-in after acr-preflight's step starts a new session: the az calls after it
     // do not depend on the one this run finds.
     let renewed = discovery

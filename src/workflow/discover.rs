@@ -1667,6 +1667,24 @@ impl<'i> StepScan<'i, '_> {
                     Err(t.value.trim().to_string())
                 }
             });
+        // `auth-type: IDENTITY` is `az login --identity`, with `client-id` as its
+        // `--username` (https://github.com/Azure/login#login-with-system-assigned-managed-identity).
+        let identity = self
+            .step
+            .input("auth-type")
+            .is_some_and(|t| t.value.trim().eq_ignore_ascii_case("IDENTITY"));
+        let username = self
+            .step
+            .input("client-id")
+            .filter(|t| identity && !t.value.trim().is_empty())
+            .map(|t| {
+                let e = self.scope().expand(t.value.trim());
+                AzArg {
+                    written: t.value.trim().to_string(),
+                    value: e.is_resolved().then(|| e.text.trim().to_string()),
+                    empty: Vec::new(),
+                }
+            });
         self.found.az.push(AzCommand {
             what: "azure/login".to_string(),
             login: Some(azure_login_is_oidc(self.step)),
@@ -1677,9 +1695,9 @@ impl<'i> StepScan<'i, '_> {
             after_preflight: self.after,
             registry: None,
             subscription,
-            identity: false,
+            identity,
             service_principal: false,
-            username: None,
+            username,
         });
     }
 
