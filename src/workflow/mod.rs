@@ -189,6 +189,9 @@ pub struct BaseRef {
     pub location: Location,
     /// The build step that reads the Dockerfile.
     pub step: StepRef,
+    /// The BuildKit image a builder step boots from (`location` is that step), not a
+    /// `FROM` of a Dockerfile.
+    pub boot: bool,
 }
 
 /// The base images of the builds, and the Dockerfiles that could not be read
@@ -574,6 +577,7 @@ impl Discovery {
                         column: u32::try_from(base.column).ok(),
                     },
                     step: build.step.clone(),
+                    boot: false,
                 });
             }
         }
@@ -591,6 +595,7 @@ impl Discovery {
                 written: BUILDKIT_DEFAULT_IMAGE.to_string(),
                 location: b.location.clone(),
                 step: b.step.clone(),
+                boot: true,
             });
         }
         out

@@ -242,7 +242,14 @@ impl DockerHub {
                     )
                     .body(support::servers::UNAUTHORIZED_BODY)
             };
-            let reply = if host.starts_with(HUB_AUTH) && req.path == "/token" {
+            // `ci:stale`, a password Docker Hub no longer takes.
+            let stale = req.header("authorization") == Some("Basic Y2k6c3RhbGU=");
+            let reply = if host.starts_with(HUB_AUTH) && req.path == "/token" && stale {
+                Response::json(
+                    401,
+                    &serde_json::json!({"details": "incorrect username or password"}),
+                )
+            } else if host.starts_with(HUB_AUTH) && req.path == "/token" {
                 Response::json(
                     200,
                     &serde_json::json!({"token": "hub-anon-token", "access_token": "hub-anon-token", "expires_in": 300, "issued_at": "2026-12-05T07:00:00Z"}),
@@ -748,4 +755,63 @@ fn a_single_image_base_is_compared_through_its_config_and_a_fixed_platform_wins(
         "{summary}"
     );
     assert_eq!(status, Some(0), "{stdout}");
+}
+
+/// P48: a Docker Hub credential in the docker config that Docker Hub refuses fails the
+/// builder's boot pull of its BuildKit image (`unauthorized: incorrect username or
+/// password`), even with no Docker Hub `FROM`: it is CRED_REJECTED at the builder step.
+#[test]
+fn a_stale_docker_hub_credential_is_rejected_at_the_builder_that_boots_with_it() {
+    let (registry, _) = registry_with_base();
+    let host = registry.host();
+    let hub = DockerHub::start();
+    let steps = with_step_before_build(&host, BUILDX);
+    let ws = Workspace::new(&steps, &format!("FROM {host}/team/base:v1\n"));
+    let config = |password: &str| {
+        let auth = base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("ci:{password}"),
+        );
+        std::fs::write(
+            ws.docker.path().join("config.json"),
+            format!(r#"{{"auths":{{"https://index.docker.io/v1/":{{"auth":"{auth}"}}}}}}"#),
+        )
+        .unwrap();
+    };
+    config("stale");
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    let rejected = stdout
+        .lines()
+        .find(|l| l.contains("title=CRED_REJECTED"))
+        .unwrap_or_else(|| panic!("no CRED_REJECTED: {stdout}"));
+    let buildx_line = steps
+        .lines()
+        .position(|l| l.contains("setup-buildx-action"))
+        .unwrap()
+        + 1;
+    assert!(
+        rejected.contains(&format!("line={buildx_line},")),
+        "{rejected}"
+    );
+    assert!(
+        rejected.contains("BuildKit image `moby/buildkit:buildx-stable-1` that the builder of step `Set up Buildx`"),
+        "{rejected}"
+    );
+    assert!(
+        rejected.contains("The login must run before step `Set up Buildx`"),
+        "{rejected}"
+    );
+    // The credential appears only in the runner's mask commands.
+    assert!(
+        stdout
+            .lines()
+            .filter(|l| !l.starts_with("::add-mask::"))
+            .all(|l| !l.contains("Y2k6c3RhbGU") && !l.contains("ci:stale")),
+        "{stdout}"
+    );
+    // A credential Docker Hub takes: the boot pull is verified, nothing is reported.
+    config("fresh");
+    let (_, stdout, _) = ws.run_with(&host, &hub.inputs());
+    assert!(!stdout.contains("CRED_REJECTED"), "{stdout}");
+    assert!(!stdout.contains("REGISTRY_DOCKERHUB_ANONYMOUS"), "{stdout}");
 }

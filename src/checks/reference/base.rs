@@ -101,6 +101,14 @@ pub fn attribute_to_from(finding: &mut Finding, base: &BaseRef) {
 
 /// "Base image of services/api/Dockerfile:3 (`FROM alpine:${TAG}`, after ARG substitution)."
 pub fn from_line(base: &BaseRef) -> String {
+    if base.boot {
+        return format!(
+            "BuildKit image `{}` that the builder of step `{}` ({}) pulls when it boots.",
+            base.image,
+            base.step.label,
+            base.location.file_line()
+        );
+    }
     let substituted = if base.written == base.image {
         String::new()
     } else {
@@ -134,6 +142,7 @@ mod tests {
                 label: "Build".into(),
                 line: 20,
             },
+            boot: false,
         }
     }
 

@@ -106,7 +106,7 @@ pub async fn anonymous_pulls(
 
 /// The docker config, described, when docker would pull from Docker Hub anonymously
 /// with it (`None` when it names a credential or a helper for Docker Hub, or is invalid).
-fn anonymous_config(ctx: &Ctx) -> Option<String> {
+pub(super) fn anonymous_config(ctx: &Ctx) -> Option<String> {
     let dir = &ctx.config.docker_config.dir;
     match docker_config::load(dir, &ctx.secrets) {
         Ok(Load::Missing { path, .. }) => Some(format!("{} does not exist", path.display())),

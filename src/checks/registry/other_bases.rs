@@ -48,7 +48,15 @@ pub fn other_bases(
     contexts: &[ContextInfo],
 ) -> BTreeMap<String, Vec<OtherBase>> {
     let mut by_host: BTreeMap<String, Vec<OtherBase>> = BTreeMap::new();
-    for base in &ctx.base_images.images {
+    // A builder's BuildKit image (on Docker Hub) is pulled with the docker config's
+    // Docker Hub credential when it holds one, and a stale one refuses the boot (P48):
+    // it is looked up then. Anonymous, REGISTRY_DOCKERHUB_ANONYMOUS speaks for it.
+    let boots = ctx
+        .base_images
+        .builders
+        .iter()
+        .filter(|_| super::dockerhub::anonymous_config(ctx).is_none());
+    for base in ctx.base_images.images.iter().chain(boots) {
         let Ok(r) = parse_normalized(&base.image) else {
             continue;
         };
@@ -616,8 +624,16 @@ fn rejected(
             reply.describe()
         ),
         format!(
-            "Replace the credential docker holds for {host} (a wrong or rotated password, an expired token), with {}",
-            login_step(host)
+            "Replace the credential docker holds for {host} (a wrong or rotated password, an expired token), with {}{}",
+            login_step(host),
+            if first.base.boot {
+                format!(
+                    "\nThe login must run before step `{}`, whose builder pulls its image when it boots.",
+                    first.base.step.label
+                )
+            } else {
+                String::new()
+            }
         ),
     ))
 }
