@@ -240,6 +240,9 @@ pub struct DockerConfig {
     pub cred_helpers: Vec<CredHelperEntry>,
     /// `auths`, in file order.
     pub auths: Vec<AuthEntry>,
+    /// `currentContext`: the docker context the CLI uses when neither `DOCKER_HOST` nor
+    /// `DOCKER_CONTEXT` is set (docker/cli `cli/command/cli.go`, `resolveContextName`).
+    pub current_context: Option<String>,
 }
 
 /// Reads `<dir>/config.json`. A missing file is not an error (docker then has no
@@ -309,11 +312,18 @@ pub fn parse(path: &Path, text: &str, secrets: &Secrets) -> Result<DockerConfig,
     // serde_json's map is sorted by key; keep the file's order instead.
     auths.sort_by_key(|a| a.line.unwrap_or(u32::MAX));
     cred_helpers.sort_by_key(|h| h.line.unwrap_or(u32::MAX));
+    let current_context = top
+        .get("currentContext")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string);
     Ok(DockerConfig {
         path: path.to_path_buf(),
         creds_store,
         cred_helpers,
         auths,
+        current_context,
     })
 }
 

@@ -103,7 +103,18 @@ fn run(
     buildx_config: bool,
     extra: &[(&str, &str)],
 ) -> Run {
-    let (workspace, docker) = workspace_with(workflow, "{}");
+    run_with_config(workflow, files, buildx_config, extra, "{}")
+}
+
+/// [`run`] with this docker `config.json`.
+fn run_with_config(
+    workflow: &str,
+    files: &[(&str, String)],
+    buildx_config: bool,
+    extra: &[(&str, &str)],
+    config_json: &str,
+) -> Run {
+    let (workspace, docker) = workspace_with(workflow, config_json);
     for (rel, body) in extra {
         let p = workspace.path().join(rel);
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -380,4 +391,32 @@ fn run_text(workflow: &str, files: &[(&str, String)]) -> String {
         &docker.to_string_lossy().into_owned(),
         "/home/runner/.docker",
     )
+}
+
+/// The builder in use is the one `current` names for the docker context the CLI uses:
+/// with no `DOCKER_HOST` or `DOCKER_CONTEXT`, the docker config's `currentContext`.
+#[test]
+fn the_builder_in_use_follows_the_docker_configs_current_context() {
+    let mut files = usual("ci");
+    files.retain(|(p, _)| *p != "current");
+    files.push((
+        "current",
+        r#"{"Key":"remote-ctx","Name":"k8s","Global":false}"#.to_string(),
+    ));
+    let flow = workflow("", &action(""));
+    let r = run_with_config(
+        &flow,
+        &files,
+        false,
+        &[],
+        r#"{"currentContext":"remote-ctx"}"#,
+    );
+    assert_eq!(codes(&r), vec!["WORKFLOW_BUILDER_REMOTE"], "{}", r.stdout);
+    // Another context: `current` is not for it, and the context's own builder is used.
+    let r = run_with_config(&flow, &files, false, &[], r#"{"currentContext":"other"}"#);
+    assert!(
+        !codes(&r).contains(&"WORKFLOW_BUILDER_REMOTE".to_string()),
+        "{}",
+        r.stdout
+    );
 }

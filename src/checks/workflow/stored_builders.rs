@@ -30,7 +30,19 @@ pub(super) fn store(config: &Config) -> Store {
             return Store::NotInspected(container.explain_unmounted("buildx's store", &dir, &why));
         }
     }
-    let endpoint = buildx::endpoint_key(env.docker_context.as_deref(), env.docker_host.as_deref());
+    // The docker CLI's context: DOCKER_HOST (the default context), else DOCKER_CONTEXT,
+    // else the docker config's `currentContext`.
+    let context = env.docker_context.clone().or_else(|| {
+        if env.docker_host.is_some() {
+            return None;
+        }
+        let secrets = crate::secrets::Secrets::default();
+        match crate::docker::config::load(&config.docker_config.dir, &secrets) {
+            Ok(crate::docker::config::Load::Loaded(c)) => c.current_context,
+            _ => None,
+        }
+    });
+    let endpoint = buildx::endpoint_key(context.as_deref(), env.docker_host.as_deref());
     buildx::read(&dir, &endpoint)
 }
 
