@@ -879,11 +879,7 @@ fn arm_read_denied_warns_at_a_later_az_acr_build_run_as_the_same_identity() {
     let f = &found[0];
     let line = line_in_job("tasks-cli-same", "run: az acr build");
     let (severity, at_line, _, at) = placed(f);
-    assert_eq!(
-        (severity.as_str(), at_line),
-        ("warning", line),
-        "{f:#}"
-    );
+    assert_eq!((severity.as_str(), at_line), ("warning", line), "{f:#}");
     assert!(at.starts_with("az acr build -r myreg"), "{at}");
     let title = text(f, "title");
     assert_eq!(
@@ -902,19 +898,16 @@ fn arm_read_denied_warns_at_a_later_az_acr_build_run_as_the_same_identity() {
     );
     let fix = text(f, "fix");
     assert!(
-        fix.starts_with("Grant Microsoft.ContainerRegistry/registries/read before step `Build` runs:")
-            && fix.contains(&format!(
-                "az role assignment create --assignee {CLIENT_ID} --role Reader --scope /subscriptions/"
-            ))
-            && fix.contains("az role definition update --role-definition")
+        fix.starts_with(
+            "Grant Microsoft.ContainerRegistry/registries/read before step `Build` runs:"
+        ) && fix.contains(&format!(
+            "az role assignment create --assignee {CLIENT_ID} --role Reader --scope /subscriptions/"
+        )) && fix.contains("az role definition update --role-definition")
             && fix.contains("\"Microsoft.ContainerRegistry/registries/read\""),
         "{fix}"
     );
-    let docs = std::fs::read_to_string(format!(
-        "{}/docs/checks.md",
-        env!("CARGO_MANIFEST_DIR")
-    ))
-    .unwrap();
+    let docs =
+        std::fs::read_to_string(format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
     let head = text_head(f).replace(&w.reg.subscription, "33333333-3333-3333-3333-333333333333");
     let first = head.lines().next().unwrap();
     assert!(

@@ -138,7 +138,9 @@ pub(super) fn list_denied(
         Severity::Notice,
         format!("{who} cannot read registries in subscription {sub}"),
         message,
-        format!("Nothing to fix for pulls. To have those facts checked, grant {READ_ACTION}: {grant}"),
+        format!(
+            "Nothing to fix for pulls. To have those facts checked, grant {READ_ACTION}: {grant}"
+        ),
     )
 }
 

@@ -26,7 +26,6 @@ fn selects(a: &AzCommand) -> bool {
     a.login.is_some() || a.what == "az account set"
 }
 
-
 /// The subscription a call runs in, and how acr-preflight knows it; `None` when it
 /// cannot be known (a secret, a sign-in that picks az's default).
 fn session_subscription(
