@@ -954,6 +954,17 @@ fn arm_read_denied_stays_a_notice_without_a_later_arm_lookup_as_this_identity() 
         );
     }
 
+    // No sign-in before the build in the job: its identity is not known, so a notice.
+    let r = oidc(&w, "tasks-local", &[]);
+    let found = of(&r, Code::ARM_READ_DENIED);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(found[0]["severity"], "notice", "{:#}", found[0]);
+    assert!(
+        text(&found[0], "message").contains("looks the registry up through ARM in an Azure CLI session whose identity the workflow does not name: if it is this identity, that step fails with AuthorizationFailed."),
+        "{:#}",
+        found[0]
+    );
+
     let other = "99999999-8888-7777-6666-555555555555";
     let r = oidc(&w, "tasks-cli-other", &[]);
     let found = of(&r, Code::ARM_READ_DENIED);
