@@ -46,6 +46,9 @@ pub struct Ctx {
     /// The job's `Azure/acr-build` steps: they queue ACR Tasks runs as their own
     /// `service_principal`, which TASKS_ROLE_MISSING compares with this run's identity.
     pub acr_build_logins: Vec<crate::workflow::AzureLogin>,
+    /// The `az acr` commands after acr-preflight's step that resolve the registry
+    /// through ARM: ARM_READ_DENIED says which of them fails for want of ARM read.
+    pub arm_az_calls: Vec<crate::workflow::ArmAzCall>,
     /// The proxy variables set (not empty) in acr-preflight's environment, as spelled
     /// (`HTTPS_PROXY`), each once; their values are registered as secrets.
     pub proxy_vars: Vec<String>,
@@ -70,6 +73,7 @@ impl Ctx {
             logins: Vec::new(),
             azure_logins: Vec::new(),
             acr_build_logins: Vec::new(),
+            arm_az_calls: Vec::new(),
             proxy_vars: Vec::new(),
             job: crate::workflow::JobFacts::default(),
         }

@@ -494,6 +494,17 @@ impl AzCommand {
         self.login == Some(true)
     }
 
+    /// Whether it is an `az acr` command that resolves the registry through ARM and
+    /// fails outright when that lookup fails: `az acr build`, `az acr run`,
+    /// `az acr import` and `az acr task …`. `az acr login` and `az acr repository` fall
+    /// back to the login server `<name>.azurecr.io` instead (`_get_credentials` in
+    /// https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/acr/_docker_utils.py).
+    pub fn resolves_through_arm(&self) -> bool {
+        ["az acr build", "az acr run", "az acr import", "az acr task"]
+            .iter()
+            .any(|c| self.what == *c || self.what.starts_with(&format!("{c} ")))
+    }
+
     /// Whether it runs after `other` in the job (by step, then by line).
     pub fn after(&self, step: &StepRef, location: &Location) -> bool {
         (self.step.index, self.location.line) > (step.index, location.line)

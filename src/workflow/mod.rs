@@ -70,6 +70,9 @@ pub struct Discovery {
     /// `az acr build`/`az acr run` calls of scripts, with the client id of the Azure CLI
     /// session they run in (the rest of [`AzureLogin`] unused).
     pub acr_build_logins: Vec<AzureLogin>,
+    /// The `az acr` commands after acr-preflight's step that resolve the registry
+    /// through ARM, with the identity of the Azure CLI session each runs in.
+    pub arm_az_calls: Vec<ArmAzCall>,
     /// Secret values written literally in the workflow (a `creds` JSON's
     /// `clientSecret`): registered with the run's secrets so no output shows them.
     pub literal_secrets: Vec<String>,
@@ -176,6 +179,22 @@ pub struct AzureLogin {
     /// For a build that signs in through another step: how (`the Azure CLI session
     /// that step … opened with …`); `None` for a step that signs in itself.
     pub session: Option<String>,
+}
+
+/// An `az acr` command after acr-preflight's step that resolves the registry through
+/// ARM ([`discover::AzCommand::resolves_through_arm`]), so needs
+/// `Microsoft.ContainerRegistry/registries/read` for the identity it runs as.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArmAzCall {
+    /// `az acr build`, `az acr task run`, …
+    pub what: String,
+    pub step: StepRef,
+    pub location: Location,
+    /// The identity of the Azure CLI session it runs in (the call's step and location,
+    /// the sign-in's client id, and in `session` how it opened); `None` when the
+    /// workflow does not tell: no sign-in before it in the job, or one without a
+    /// written client id (`creds`).
+    pub identity: Option<AzureLogin>,
 }
 
 /// A base image (`FROM`) of a build that runs after acr-preflight's step (P38).

@@ -948,3 +948,140 @@ fn auto_mode_asks_for_the_managed_identity_a_self_hosted_job_signs_in_with() {
     assert_eq!(of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY).len(), 1);
     assert_eq!(msi.seen.lock().unwrap().len(), before);
 }
+
+/// A registry the identity may pull from but not read in ARM (AcrPull only).
+fn unreadable_world() -> World {
+    let w = world_with(false, |r| r);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPull, &w.reg.id());
+    w
+}
+
+/// The fixture's line of the first `needle` after the line of job `job`.
+fn line_in_job(job: &str, needle: &str) -> u64 {
+    let fixture = fixture();
+    let start = fixture
+        .lines()
+        .position(|l| l == format!("  {job}:"))
+        .unwrap();
+    fixture
+        .lines()
+        .enumerate()
+        .skip(start)
+        .find(|(_, l)| l.contains(needle))
+        .map(|(i, _)| i as u64 + 1)
+        .unwrap()
+}
+
+/// P17: without `registries/read`, an `az acr build` after acr-preflight's step in the
+/// Azure CLI session of the same identity fails with AuthorizationFailed: a warning at
+/// that command, naming it, its step and line, with the role fixes; docs/checks.md
+/// shows the same head.
+#[test]
+fn arm_read_denied_warns_at_a_later_az_acr_build_run_as_the_same_identity() {
+    let w = unreadable_world();
+    let r = oidc(&w, "tasks-cli-same", &[]);
+    let found = of(&r, Code::ARM_READ_DENIED);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let f = &found[0];
+    let line = line_in_job("tasks-cli-same", "run: az acr build");
+    let (severity, at_line, _, at) = placed(f);
+    assert_eq!((severity.as_str(), at_line), ("warning", line), "{f:#}");
+    assert!(at.starts_with("az acr build -r myreg"), "{at}");
+    let title = text(f, "title");
+    assert_eq!(
+        title,
+        format!(
+            "`az acr build` in step `Build` will fail: identity {CLIENT_ID} cannot read registries in subscription {}",
+            w.reg.subscription
+        )
+    );
+    let message = text(f, "message");
+    assert!(
+        message.contains(&format!(
+            "`az acr build` (.github/workflows/{FILE}:{line}) runs after this step as the same identity (`az acr build` runs in the Azure CLI session that step `Build identity` (line "
+        )) && message.contains("the step fails with AuthorizationFailed on Microsoft.ContainerRegistry/registries/read."),
+        "{message}"
+    );
+    let fix = text(f, "fix");
+    assert!(
+        fix.starts_with(
+            "Grant Microsoft.ContainerRegistry/registries/read before step `Build` runs:"
+        ) && fix.contains(&format!(
+            "az role assignment create --assignee {CLIENT_ID} --role Reader --scope /subscriptions/"
+        )) && fix.contains("az role definition update --role-definition")
+            && fix.contains("\"Microsoft.ContainerRegistry/registries/read\""),
+        "{fix}"
+    );
+    let docs =
+        std::fs::read_to_string(format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let head = text_head(f).replace(&w.reg.subscription, "33333333-3333-3333-3333-333333333333");
+    let first = head.lines().next().unwrap();
+    assert!(
+        docs.contains(&format!("{first}\n  --> .github/workflows/build.yml:")),
+        "docs/checks.md lacks:\n{first}"
+    );
+
+    // `az acr task …` in a script signed in with the same client id: the same warning,
+    // at the task command, not at the `az acr login` before it.
+    let r = oidc(&w, "arm-read-task", &[]);
+    let found = of(&r, Code::ARM_READ_DENIED);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    let (severity, at_line, _, at) = placed(&found[0]);
+    assert_eq!(
+        (severity.as_str(), at_line),
+        ("warning", line_in_job("arm-read-task", "az acr task run")),
+        "{:#}",
+        found[0]
+    );
+    assert!(at.starts_with("az acr task run"), "{at}");
+}
+
+/// P17, the quiet cases: with no `az acr` command after the step, or only `az acr login`
+/// (which falls back to `<name>.azurecr.io` when ARM refuses), ARM_READ_DENIED stays the
+/// notice; an `az acr build` in the session of another client id is named as such.
+#[test]
+fn arm_read_denied_stays_a_notice_without_a_later_arm_lookup_as_this_identity() {
+    let w = unreadable_world();
+    for job in ["arm-read-none", "arm-read-login-only"] {
+        let r = oidc(&w, job, &[]);
+        let found = of(&r, Code::ARM_READ_DENIED);
+        assert_eq!(found.len(), 1, "{job}: {:#}", r.json);
+        assert_eq!(found[0]["severity"], "notice", "{job}: {:#}", found[0]);
+        assert!(found[0]["line"].is_null(), "{job}: {:#}", found[0]);
+        assert!(
+            text(&found[0], "fix").starts_with("Nothing to fix for pulls."),
+            "{job}: {:#}",
+            found[0]
+        );
+        assert!(
+            !text(&found[0], "message").contains("az acr"),
+            "{job}: {:#}",
+            found[0]
+        );
+    }
+
+    // No sign-in before the build in the job: its identity is not known, so a notice.
+    let r = oidc(&w, "tasks-local", &[]);
+    let found = of(&r, Code::ARM_READ_DENIED);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(found[0]["severity"], "notice", "{:#}", found[0]);
+    assert!(
+        text(&found[0], "message").contains("looks the registry up through ARM in an Azure CLI session whose identity the workflow does not name: if it is this identity, that step fails with AuthorizationFailed."),
+        "{:#}",
+        found[0]
+    );
+
+    let other = "99999999-8888-7777-6666-555555555555";
+    let r = oidc(&w, "tasks-cli-other", &[]);
+    let found = of(&r, Code::ARM_READ_DENIED);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert_eq!(found[0]["severity"], "notice", "{:#}", found[0]);
+    let line = line_in_job("tasks-cli-other", "run: az acr build");
+    let message = text(&found[0], "message");
+    assert!(
+        message.contains(&format!(
+            "`az acr build` (.github/workflows/{FILE}:{line}) looks the registry up through ARM as another identity, {other} (`az acr build` runs in the Azure CLI session that step `Build identity` (line "
+        )) && message.ends_with("its read right was not checked."),
+        "{message}"
+    );
+}

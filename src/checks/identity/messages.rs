@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::checks::credentials::sh_quote;
+use crate::workflow::ArmAzCall;
 
 /// REGISTRY_LOGIN_SERVER: which login server is used for a registry given by name, and why.
 pub(super) fn login_server_finding(
@@ -50,29 +51,95 @@ pub(super) fn tasks_unverified(config: &crate::config::Config) -> &'static str {
     }
 }
 
+/// Whether the job's `call` runs as `principal`: `Some(true)` when its session signs in
+/// with acr-preflight's own `client-id` input or the same client id, `Some(false)` when
+/// with another one, `None` when the workflow does not tell.
+fn runs_as(call: &ArmAzCall, principal: &Principal) -> Option<bool> {
+    let login = call.identity.as_ref()?;
+    if login.same_client_id_input {
+        return Some(true);
+    }
+    let value = login.client_id_value.as_deref()?.trim();
+    let client = principal.client_id.as_deref()?;
+    (!value.is_empty()).then(|| value.eq_ignore_ascii_case(client))
+}
+
 /// ARM_READ_DENIED for the registries list: what the run cannot tell without
-/// `registries/read`, and the exact ways to grant it.
+/// `registries/read`, and the exact ways to grant it. A warning at the first `az acr`
+/// command after this step that looks the registry up through ARM as this identity
+/// (refused on a 401/403, it fails the same way); a notice otherwise.
 pub(super) fn list_denied(
-    config: &crate::config::Config,
+    ctx: &Ctx,
     principal: &Principal,
     sub: &str,
     e: &arm::ArmError,
 ) -> Finding {
     let assignee = principal.client_id.as_deref().unwrap_or("<client-id>");
+    let who = principal_short(principal);
+    let refused = matches!(e, arm::ArmError::Denied { .. });
+    let failing = ctx
+        .arm_az_calls
+        .iter()
+        .find(|c| refused && runs_as(c, principal) == Some(true));
+    let mut message = format!(
+        "GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. The identity lacks {READ_ACTION} (AcrPull and the ABAC repository roles carry no ARM read), so this run has no ARM facts: it cannot tell whether the registry is in ABAC mode (where AcrPull grants nothing), cannot name the registry's resource id in role fixes, and does not interpret its admin user, anonymous pull, public network access or network rules{}. The data plane below still decides whether pulls work.",
+        e.describe(),
+        tasks_unverified(&ctx.config)
+    );
+    let grant = format!(
+        "assign a built-in role that carries it on the registry (Reader, or the narrower \"Container Registry Configuration Reader and Data Access Configuration Reader\"):\naz role assignment create --assignee {assignee} --role Reader --scope /subscriptions/{sub}/resourceGroups/<resource-group>/providers/Microsoft.ContainerRegistry/registries/<registry>\nor add the action to the identity's custom role (`update` replaces the definition: keep its current actions, from `az role definition list --name \"<role>\"`):\naz role definition update --role-definition '{{\"Name\":\"<role>\",\"Actions\":[\"<current actions>\",\"{READ_ACTION}\"],\"AssignableScopes\":[\"/subscriptions/{sub}\"]}}'"
+    );
+    if let Some(call) = failing {
+        let how = call
+            .identity
+            .as_ref()
+            .and_then(|l| l.session.as_deref())
+            .unwrap_or_default();
+        message.push_str(&format!(
+            " `{}` ({}) runs after this step as the same identity ({how}) and looks the registry up through ARM, which refuses it the same way: the step fails with AuthorizationFailed on {READ_ACTION}.",
+            call.what,
+            call.location.file_line()
+        ));
+        return finding(
+            Code::ARM_READ_DENIED,
+            Severity::Warning,
+            format!(
+                "`{}` in step `{}` will fail: {who} cannot read registries in subscription {sub}",
+                call.what, call.step.label
+            ),
+            message,
+            format!(
+                "Grant {READ_ACTION} before step `{}` runs: {grant}",
+                call.step.label
+            ),
+        )
+        .at(
+            &call.location.file,
+            call.location.line,
+            call.location.column,
+        );
+    }
+    for call in &ctx.arm_az_calls {
+        let at = format!("`{}` ({})", call.what, call.location.file_line());
+        match (runs_as(call, principal), &call.identity) {
+            (Some(false), Some(login)) => message.push_str(&format!(
+                " {at} looks the registry up through ARM as another identity, {} ({}): its read right was not checked.",
+                login.client_id_value.as_deref().unwrap_or_default().trim(),
+                login.session.as_deref().unwrap_or_default()
+            )),
+            (None, _) => message.push_str(&format!(
+                " {at} looks the registry up through ARM in an Azure CLI session whose identity the workflow does not name: if it is this identity, that step fails with AuthorizationFailed."
+            )),
+            _ => {}
+        }
+    }
     finding(
         Code::ARM_READ_DENIED,
         Severity::Notice,
+        format!("{who} cannot read registries in subscription {sub}"),
+        message,
         format!(
-            "{} cannot read registries in subscription {sub}",
-            principal_short(principal)
-        ),
-        format!(
-            "GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. The identity lacks {READ_ACTION} (AcrPull and the ABAC repository roles carry no ARM read), so this run has no ARM facts: it cannot tell whether the registry is in ABAC mode (where AcrPull grants nothing), cannot name the registry's resource id in role fixes, and does not interpret its admin user, anonymous pull, public network access or network rules{}. The data plane below still decides whether pulls work.",
-            e.describe(),
-            tasks_unverified(config)
-        ),
-        format!(
-            "Nothing to fix for pulls. To have those facts checked, grant {READ_ACTION}: assign a built-in role that carries it on the registry (Reader, or the narrower \"Container Registry Configuration Reader and Data Access Configuration Reader\"):\naz role assignment create --assignee {assignee} --role Reader --scope /subscriptions/{sub}/resourceGroups/<resource-group>/providers/Microsoft.ContainerRegistry/registries/<registry>\nor add the action to the identity's custom role (`update` replaces the definition: keep its current actions, from `az role definition list --name \"<role>\"`):\naz role definition update --role-definition '{{\"Name\":\"<role>\",\"Actions\":[\"<current actions>\",\"{READ_ACTION}\"],\"AssignableScopes\":[\"/subscriptions/{sub}\"]}}'"
+            "Nothing to fix for pulls. To have those facts checked, grant {READ_ACTION}: {grant}"
         ),
     )
 }

@@ -459,7 +459,7 @@ pub async fn run_with(
                         }
                     }
                 }
-                Err(e) => out.report.push(list_denied(config, &principal, sub, &e)),
+                Err(e) => out.report.push(list_denied(ctx, &principal, sub, &e)),
             }
             for (host, facts) in out.registries.clone() {
                 role_facts(

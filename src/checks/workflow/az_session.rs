@@ -26,14 +26,6 @@ fn selects(a: &AzCommand) -> bool {
     a.login.is_some() || a.what == "az account set"
 }
 
-/// The `az acr` commands that resolve the registry through ARM and fail outright when
-/// it is not in the active subscription.
-fn arm_only(what: &str) -> bool {
-    ["az acr build", "az acr run", "az acr import"]
-        .iter()
-        .any(|c| what == *c || what.starts_with(&format!("{c} ")))
-}
-
 /// The subscription a call runs in, and how acr-preflight knows it; `None` when it
 /// cannot be known (a secret, a sign-in that picks az's default).
 fn session_subscription(
@@ -144,7 +136,7 @@ fn wrong_subscription(
     let fallback = facts
         .login_server
         .eq_ignore_ascii_case(&format!("{name}.azurecr.io"));
-    let (severity, effect) = if arm_only(&call.what) {
+    let (severity, effect) = if call.resolves_through_arm() {
         (
             Severity::Error,
             format!(

@@ -9,12 +9,12 @@
 use super::{at, finding};
 use crate::config::Config;
 use crate::findings::{CheckReport, Code, Location, Severity};
-use crate::workflow::discover::Found;
+use crate::workflow::discover::{AzCommand, Found};
 use crate::workflow::expr::Scope;
 use crate::workflow::locate::Located;
 use crate::workflow::model::{Job, Step};
 use crate::workflow::yaml::{Kind, Text};
-use crate::workflow::{AzureLogin, StepRef};
+use crate::workflow::{ArmAzCall, AzureLogin, StepRef};
 use std::collections::HashMap;
 
 use crate::config::CREDS_KEYS;
@@ -124,54 +124,83 @@ pub(super) fn acr_build_logins(
 
 /// The job's `az acr build`/`az acr run` calls after acr-preflight's step and the
 /// identity each runs as: not acr-preflight's, but the Azure CLI session the last
-/// sign-in before it opened (an `azure/login` step's `client-id`, or a script's
-/// `az login --service-principal -u ID`). A session whose client id is not written
-/// (`creds`, a managed identity without one) is left out.
+/// sign-in before it opened ([`session_identity`]). A session whose client id is not
+/// written (`creds`, a managed identity without one) is left out.
 pub(super) fn cli_tasks_logins(
     config: &Config,
     located: &Located,
     process_env: &HashMap<String, String>,
     found: &Found,
 ) -> Vec<AzureLogin> {
-    let own = own_client_id(located);
-    let steps = &located.job().steps;
-    let builds = found
+    found
         .az
         .iter()
-        .filter(|a| a.after_preflight && matches!(a.what.as_str(), "az acr build" | "az acr run"));
-    builds
-        .filter_map(|build| {
-            let session = found
-                .az
-                .iter()
-                .rfind(|s| s.login.is_some() && build.after(&s.step, &s.location))?;
-            let (written, value, how) = if session.what == "azure/login" {
-                let step = steps.get(session.step.index)?;
-                let input = step_input(config, located, process_env, step, "client-id")?;
-                let written = input.written().to_string();
-                let how = format!("`client-id: {written}`");
-                (written, input.value, how)
-            } else {
-                let arg = session.sign_in_client()?;
-                let how = format!("`az login … -u {}`", arg.written);
-                (arg.written.clone(), arg.value.clone(), how)
-            };
-            let line = session.location.line.unwrap_or(session.step.line);
-            Some(AzureLogin {
-                step: build.step.clone(),
-                location: build.location.clone(),
-                same_client_id_input: own.as_deref() == Some(written.as_str()),
-                client_id: Some(written),
-                client_id_value: value,
-                allow_no_subscriptions: false,
-                managed_identity: false,
-                session: Some(format!(
-                    "`{}` runs in the Azure CLI session that step `{}` (line {line}) opened with {how}",
-                    build.what, session.step.label
-                )),
-            })
+        .filter(|a| a.after_preflight && matches!(a.what.as_str(), "az acr build" | "az acr run"))
+        .filter_map(|call| session_identity(config, located, process_env, found, call))
+        .collect()
+}
+
+/// The `az acr` calls after acr-preflight's step that resolve the registry through
+/// ARM, each with the identity of its session when the workflow tells it.
+pub(super) fn arm_az_calls(
+    config: &Config,
+    located: &Located,
+    process_env: &HashMap<String, String>,
+    found: &Found,
+) -> Vec<ArmAzCall> {
+    found
+        .az
+        .iter()
+        .filter(|a| a.after_preflight && a.resolves_through_arm())
+        .map(|call| ArmAzCall {
+            what: call.what.clone(),
+            step: call.step.clone(),
+            location: call.location.clone(),
+            identity: session_identity(config, located, process_env, found, call),
         })
         .collect()
+}
+
+/// The identity `call` runs as: the Azure CLI session the last sign-in before it (on
+/// its side of `sudo`) opened, an `azure/login` step's `client-id` or a script's
+/// `az login --service-principal -u ID`, located at the call. `None` when there is no
+/// such sign-in or its client id is not written.
+fn session_identity(
+    config: &Config,
+    located: &Located,
+    process_env: &HashMap<String, String>,
+    found: &Found,
+    call: &AzCommand,
+) -> Option<AzureLogin> {
+    let own = own_client_id(located);
+    let session = found.az.iter().rfind(|s| {
+        s.login.is_some() && s.as_root == call.as_root && call.after(&s.step, &s.location)
+    })?;
+    let (written, value, how) = if session.what == "azure/login" {
+        let step = located.job().steps.get(session.step.index)?;
+        let input = step_input(config, located, process_env, step, "client-id")?;
+        let written = input.written().to_string();
+        let how = format!("`client-id: {written}`");
+        (written, input.value, how)
+    } else {
+        let arg = session.sign_in_client()?;
+        let how = format!("`az login … -u {}`", arg.written);
+        (arg.written.clone(), arg.value.clone(), how)
+    };
+    let line = session.location.line.unwrap_or(session.step.line);
+    Some(AzureLogin {
+        step: call.step.clone(),
+        location: call.location.clone(),
+        same_client_id_input: own.as_deref() == Some(written.as_str()),
+        client_id: Some(written),
+        client_id_value: value,
+        allow_no_subscriptions: false,
+        managed_identity: false,
+        session: Some(format!(
+            "`{}` runs in the Azure CLI session that step `{}` (line {line}) opened with {how}",
+            call.what, session.step.label
+        )),
+    })
 }
 
 /// Checks every `azure/login` step of the job; returns what the identity check needs
