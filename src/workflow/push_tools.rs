@@ -444,7 +444,11 @@ fn spec_on_runner(path: &str, opts: &RunOptions) -> Option<String> {
         path.to_string()
     } else {
         let dir = opts.workdir.as_deref().filter(|d| d.starts_with('/'))?;
-        format!("{}/{}", dir.trim_end_matches('/'), path.trim_start_matches("./"))
+        format!(
+            "{}/{}",
+            dir.trim_end_matches('/'),
+            path.trim_start_matches("./")
+        )
     };
     let mount = opts
         .mounts
@@ -544,7 +548,9 @@ fn manifest_tool_pushes(args: &[Arg]) -> Option<Pushes> {
         "from-spec" => {
             // The spec file: the first argument after `from-spec` that is not an option
             // (`--ignore-missing` is its only one, a switch).
-            let file = args[push + 2..].iter().find(|a| !a.written.starts_with('-'))?;
+            let file = args[push + 2..]
+                .iter()
+                .find(|a| !a.written.starts_with('-'))?;
             Some(Pushes::Spec(
                 file.value.map(str::to_string),
                 file.written.to_string(),
@@ -753,9 +759,19 @@ mod tests {
         // Relative to `-w`; an absolute source that resolved; the longest target wins.
         let t = parse("-w /src -v /opt/specs:/src/specs -v $GITHUB_WORKSPACE/app:/src -v ~/.docker:/root/.docker mplatform/manifest-tool push from-spec --ignore-missing specs/m.yml").unwrap();
         assert!(t.pushes.is_empty());
-        assert_eq!(t.spec.unwrap().on_runner.as_deref(), Some("/opt/specs/m.yml"));
         assert_eq!(
-            spec(&format!("-w /src {} m.yml", ws.replacen("-v ${{github.workspace}}:/src", "-v $GITHUB_WORKSPACE/app:/src", 1))),
+            t.spec.unwrap().on_runner.as_deref(),
+            Some("/opt/specs/m.yml")
+        );
+        assert_eq!(
+            spec(&format!(
+                "-w /src {} m.yml",
+                ws.replacen(
+                    "-v ${{github.workspace}}:/src",
+                    "-v $GITHUB_WORKSPACE/app:/src",
+                    1
+                )
+            )),
             Some(SpecFile {
                 written: "m.yml".to_string(),
                 on_runner: Some("app/m.yml".to_string()),

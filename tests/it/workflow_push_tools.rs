@@ -45,8 +45,23 @@ const PLAIN_AUTHS: &str = r#"{"auths":{"myreg.azurecr.io":{"auth":"dXNlcjpwYXNzd
 /// Runs acr-preflight on the job with this docker config (the registry unreachable:
 /// `--resolve` to a closed port), in `format`.
 fn run(tool: &str, config: &str, format: &str) -> crate::workflow_precision::Run {
+    run_with(tool, config, format, &[])
+}
+
+/// [`run`] with more files in the workspace (path relative to it, content).
+fn run_with(
+    tool: &str,
+    config: &str,
+    format: &str,
+    files: &[(&str, &str)],
+) -> crate::workflow_precision::Run {
     // The runner's config is $HOME/.docker (HOME is the workspace), what the tools mount.
     let (workspace, _) = workspace_with(&workflow(tool), "{}");
+    for (path, content) in files {
+        let path = workspace.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
     let docker = workspace.path().join(".docker");
     std::fs::create_dir_all(&docker).unwrap();
     std::fs::write(docker.join("config.json"), config).unwrap();
@@ -238,5 +253,92 @@ fn a_mount_of_another_folder_than_the_one_checked_is_not_judged() {
             "kaniko in step `Push` (line 12) reads the docker config mounted from /opt/ci/.docker, not the one acr-preflight checked ("
         )),
         "{facts:?}"
+    );
+}
+
+const MANIFEST_SPEC: &str = "docker run --rm -v $HOME/.docker:/root/.docker -v ${{ github.workspace }}:/src mplatform/manifest-tool:v2.1.6 push from-spec /src/ci/manifest.yml";
+const SPEC_FILE: &str = "image: myreg.azurecr.io/app:1\nmanifests:\n  - image: myreg.azurecr.io/app:1-amd64\n    platform:\n      architecture: amd64\n      os: linux\n";
+
+#[test]
+fn manifest_tool_from_spec_pushes_to_the_spec_image() {
+    let r = run_with(
+        MANIFEST_SPEC,
+        STORE_PASS,
+        "json",
+        &[("ci/manifest.yml", SPEC_FILE)],
+    );
+    let f = find(&r.report, "CRED_TOOL_NO_HELPER").unwrap_or_else(|| panic!("{}", r.stdout));
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "and pushes to myreg.azurecr.io (`image: myreg.azurecr.io/app:1 in /src/ci/manifest.yml`)"
+        ),
+        "{message}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--password \"$TOKEN\" push from-spec"),
+        "{f}"
+    );
+    // The same spec with a plain auths entry: quiet, and said so.
+    let r = run_with(
+        MANIFEST_SPEC,
+        PLAIN_AUTHS,
+        "json",
+        &[("ci/manifest.yml", SPEC_FILE)],
+    );
+    assert!(
+        find(&r.report, "CRED_TOOL_NO_HELPER").is_none(),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        tool_facts(&r.report),
+        vec![
+            "manifest-tool in step `Push` (line 12) pushes to myreg.azurecr.io with the plain auths[\"myreg.azurecr.io\"] entry of the mounted docker config"
+        ]
+    );
+}
+
+#[test]
+fn a_spec_that_cannot_be_read_or_names_no_image_is_not_judged() {
+    for (files, why) in [
+        (vec![], "could not be read at "),
+        (
+            vec![("ci/manifest.yml", "manifests: []\n")],
+            "has no top-level `image:`",
+        ),
+    ] {
+        let r = run_with(MANIFEST_SPEC, STORE_PASS, "json", &files);
+        assert!(
+            find(&r.report, "CRED_TOOL_NO_HELPER").is_none(),
+            "{}",
+            r.stdout
+        );
+        let facts = tool_facts_any(&r.report);
+        assert!(
+            facts.iter().any(|f| f.starts_with(
+                "manifest-tool in step `Push` (line 12) pushes to the `image:` of its spec `/src/ci/manifest.yml`, which "
+            ) && f.contains(why)
+                && f.ends_with(": its credential is not judged")),
+            "{why}: {facts:?}"
+        );
+    }
+    // A spec path no mount maps to the runner.
+    let tool = MANIFEST_SPEC.replace("/src/ci/manifest.yml", "manifest.yml");
+    let r = run_with(&tool, STORE_PASS, "json", &[("manifest.yml", SPEC_FILE)]);
+    assert!(
+        find(&r.report, "CRED_TOOL_NO_HELPER").is_none(),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        tool_facts_any(&r.report)
+            .iter()
+            .any(|f| f.contains("which no bind mount maps to the workspace or to an absolute path")),
+        "{}",
+        r.stdout
     );
 }

@@ -115,7 +115,12 @@ fn spec_target(ctx: &Ctx, spec: &SpecFile) -> Result<(String, String), String> {
     let host = crate::reference::parse_normalized(image)
         .ok()
         .and_then(|r| r.domain.map(|d| crate::reference::login_registry(&d)))
-        .ok_or_else(|| format!("at {} names `image: {image}`, not an image reference", path.display()))?;
+        .ok_or_else(|| {
+            format!(
+                "at {} names `image: {image}`, not an image reference",
+                path.display()
+            )
+        })?;
     Ok((host, format!("image: {image} in {}", spec.written)))
 }
 
@@ -202,7 +207,12 @@ fn finding(
         ),
         Tool::ManifestTool => (
             format!(
-                "Give manifest-tool the credential on its command line, before `push`:\n{token}\n… mplatform/manifest-tool --username {user} --password \"$TOKEN\" push from-args …\nor mount a docker config that holds it in `auths` ({}; then {mount}).{variant}",
+                "Give manifest-tool the credential on its command line, before `push`:\n{token}\n… mplatform/manifest-tool --username {user} --password \"$TOKEN\" push {} …\nor mount a docker config that holds it in `auths` ({}; then {mount}).{variant}",
+                if tool.spec.is_some() {
+                    "from-spec"
+                } else {
+                    "from-args"
+                },
                 write_auths.join("; ")
             ),
             vec![token.clone()],
