@@ -342,3 +342,33 @@ fn a_spec_that_cannot_be_read_or_names_no_image_is_not_judged() {
         r.stdout
     );
 }
+
+#[test]
+fn docker_run_inside_sh_c_is_read_one_level_deep() {
+    let wrapped = format!("sh -c '{KANIKO}'");
+    let f = tool_finding(&wrapped, STORE_PASS).expect("sh -c");
+    // At the inner `docker`, after `sh -c '`.
+    assert_eq!(
+        (&f["line"], &f["column"]),
+        (&Value::from(15), &Value::from(18)),
+        "{f}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("pushes to myreg.azurecr.io (`--destination=myreg.azurecr.io/app:1`)"),
+        "{f}"
+    );
+    let double = format!("bash -eo pipefail -c \"{MANIFEST_TOOL}\"");
+    assert!(tool_finding(&double, STORE_PASS).is_some(), "{double}");
+    // Quiet: a plain auths entry; and a string whose inner reading is not certain.
+    assert_eq!(tool_finding(&wrapped, PLAIN_AUTHS), None);
+    // The same command after a `$(…)`: the string is not read at all.
+    let substituted = format!("bash -eo pipefail -c \"echo $(date); {MANIFEST_TOOL}\"");
+    assert_eq!(
+        tool_finding(&substituted, STORE_PASS),
+        None,
+        "{substituted}"
+    );
+}
