@@ -678,6 +678,7 @@ pub fn discover(input: &Input<'_>) -> Found {
             inline_config: None,
             script_sources: HashMap::new(),
             stdin_job_token: false,
+            posix: true,
             found: &mut found,
         };
         if Some(step.index) == input.preflight {
@@ -722,6 +723,8 @@ struct StepScan<'i, 'f> {
     /// The shell command being scanned reads the job's token from a pipe
     /// (`echo "${{ secrets.GITHUB_TOKEN }}" | docker login …`).
     stdin_job_token: bool,
+    /// The script being read is a POSIX shell's (not PowerShell's).
+    posix: bool,
     found: &'f mut Found,
 }
 
@@ -1961,6 +1964,7 @@ impl<'i> StepScan<'i, '_> {
             });
         }
         let commands = shell::parse(script, dialect);
+        self.posix = dialect == Dialect::Posix;
         self.script_sources.clear();
         let mut locals: HashMap<String, Result<String, String>> = HashMap::new();
         let mut previous: Option<&Command> = None;
@@ -2111,6 +2115,9 @@ impl<'i> StepScan<'i, '_> {
         let span = (start, first_line_end);
         if program == "az" {
             self.az_command(text, &words[i + 1..], span, locals);
+        }
+        if matches!(program.as_str(), "sh" | "bash" | "dash") {
+            self.shell_c(text, &words[i + 1..]);
         }
         match program.as_str() {
             "docker" => self.docker_command(text, &words[i + 1..], span, locals),
@@ -2271,6 +2278,57 @@ impl<'i> StepScan<'i, '_> {
                 }
             };
             self.set_build_builder(named);
+        }
+    }
+
+    /// `sh -c '…'`: the `docker run` commands of the inner script, read one level deep
+    /// ([`shell::inner_commands`]), for the push tools they start (P29). The inner shell
+    /// is another process: the outer script's unexported variables are not its.
+    fn shell_c(&mut self, text: &Text, words: &[Word]) {
+        if !self.posix {
+            return;
+        }
+        let lit = |k: usize| words.get(k).and_then(Word::literal).unwrap_or_default();
+        let mut k = 0;
+        let mut c = false;
+        // Options before the command string: `--norc`, `-e`, `-o pipefail`, `-ec`.
+        while lit(k).starts_with(['-', '+']) {
+            let opt = lit(k);
+            k += 1;
+            if opt.starts_with("--") {
+                continue;
+            }
+            c |= opt.starts_with('-') && opt.contains('c');
+            if opt.ends_with('o') || opt.ends_with('O') {
+                k += 1;
+            }
+        }
+        let Some(inner) = words
+            .get(k)
+            .filter(|_| c)
+            .and_then(|w| shell::inner_commands(text.value.as_str(), w))
+        else {
+            return;
+        };
+        let locals = HashMap::new();
+        for command in &inner {
+            let words = &command.words;
+            let lit = |k: usize| words.get(k).and_then(Word::literal).unwrap_or_default();
+            if lit(0).rsplit('/').next() != Some("docker") {
+                continue;
+            }
+            let from = match (lit(1).as_str(), lit(2).as_str()) {
+                ("run", _) => 2,
+                ("container", "run") => 3,
+                _ => continue,
+            };
+            let start = words.first().map_or(0, |w| w.raw.start);
+            let end = words.last().map_or(start, |w| w.raw.end);
+            let first_line_end = text.value.as_str()[start..end]
+                .find('\n')
+                .map_or(end, |n| start + n);
+            let args = self.expand_all(text, &words[from.min(words.len())..], &locals);
+            self.container_push_tool(text, &args, start, first_line_end);
         }
     }
 

@@ -69,6 +69,26 @@ pub struct ContainerTool {
     pub config_in_container: String,
     /// The registry hosts it pushes to, each with the argument that names it.
     pub pushes: Vec<(String, String)>,
+    /// `manifest-tool push from-spec <file>`: the registry is the spec's `image:`, read
+    /// by the check (then `pushes` is empty).
+    pub spec: Option<SpecFile>,
+}
+
+/// The spec file of `manifest-tool push from-spec`, as the container sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecFile {
+    /// The argument as written.
+    pub written: String,
+    /// Its path on the runner: relative to the workspace, or absolute; `None` when no
+    /// mount maps it to a known place (then the tool is not judged).
+    pub on_runner: Option<String>,
+}
+
+/// What a tool's arguments say it pushes to.
+enum Pushes {
+    Targets(Vec<(String, String)>),
+    /// The spec file's argument: its value when resolved, and as written.
+    Spec(Option<String>, String),
 }
 
 const KANIKO_HELPERS: &[&str] = &["gcr", "ecr-login", "acr-env"];
@@ -192,6 +212,8 @@ struct RunOptions {
     env_file: bool,
     entrypoint: bool,
     user: bool,
+    /// `-w`/`--workdir`, when given and resolved.
+    workdir: Option<String>,
 }
 
 /// The text of an argument: its value when resolved, else as written.
@@ -281,6 +303,7 @@ fn run_options(args: &[Arg]) -> Option<(RunOptions, usize)> {
             "--env-file" => out.env_file = true,
             "--entrypoint" => out.entrypoint = true,
             "-u" | "--user" => out.user = true,
+            "-w" | "--workdir" => out.workdir = value.filter(|_| resolved).map(str::to_string),
             _ => {}
         }
     }
@@ -366,9 +389,17 @@ pub fn docker_run(args: &[Arg]) -> Option<ContainerTool> {
         .iter()
         .rev()
         .find(|m| is_docker_config_source(&m.source) && reaches(&m.target, &dir))?;
+    let mut spec = None;
     let pushes = match tool {
         Tool::Kaniko => kaniko_pushes(rest)?,
-        Tool::ManifestTool => manifest_tool_pushes(rest)?,
+        Tool::ManifestTool => match manifest_tool_pushes(rest)? {
+            Pushes::Targets(pushes) => pushes,
+            Pushes::Spec(value, written) => {
+                let on_runner = value.and_then(|v| spec_on_runner(&v, &opts));
+                spec = Some(SpecFile { written, on_runner });
+                Vec::new()
+            }
+        },
         Tool::DotnetSdk => {
             let own = opts.env_file
                 || opts.env.iter().any(|(n, _)| {
@@ -381,7 +412,7 @@ pub fn docker_run(args: &[Arg]) -> Option<ContainerTool> {
             dotnet_pushes(rest)?
         }
     };
-    if pushes.is_empty() {
+    if pushes.is_empty() && spec.is_none() {
         return None;
     }
     Some(ContainerTool {
@@ -392,7 +423,55 @@ pub fn docker_run(args: &[Arg]) -> Option<ContainerTool> {
         mount_source: mount.resolved.then(|| mount.source.clone()),
         config_in_container: format!("{}/config.json", dir.trim_end_matches('/')),
         pushes,
+        spec,
     })
+}
+
+/// The written forms of the workspace as a mount's source.
+const WORKSPACE_FORMS: &[&str] = &[
+    "${{ github.workspace }}",
+    "${{github.workspace}}",
+    "$GITHUB_WORKSPACE",
+    "${GITHUB_WORKSPACE}",
+];
+
+/// A path in the container mapped back through the bind mount that holds it: relative
+/// to the workspace when the mount's source is the workspace as written, absolute when
+/// it resolved to one; `None` otherwise (a relative path without `-w`, no mount).
+fn spec_on_runner(path: &str, opts: &RunOptions) -> Option<String> {
+    let path = path.trim();
+    let in_container = if path.starts_with('/') {
+        path.to_string()
+    } else {
+        let dir = opts.workdir.as_deref().filter(|d| d.starts_with('/'))?;
+        format!(
+            "{}/{}",
+            dir.trim_end_matches('/'),
+            path.trim_start_matches("./")
+        )
+    };
+    let mount = opts
+        .mounts
+        .iter()
+        .filter_map(|m| {
+            let target = m.target.trim_end_matches('/');
+            let rest = in_container.strip_prefix(target)?;
+            (rest.starts_with('/') && !rest.contains("/../")).then_some((m, target.len(), rest))
+        })
+        .max_by_key(|(_, len, _)| *len);
+    let (m, _, rest) = mount?;
+    let source = m.source.trim_matches(|c| c == '"' || c == '\'');
+    if let Some(sub) = WORKSPACE_FORMS.iter().find_map(|f| source.strip_prefix(f)) {
+        let sub = sub.trim_matches('/');
+        let rest = rest.trim_start_matches('/');
+        return Some(if sub.is_empty() {
+            rest.to_string()
+        } else {
+            format!("{sub}/{rest}")
+        });
+    }
+    (m.resolved && source.starts_with('/'))
+        .then(|| format!("{}{rest}", source.trim_end_matches('/')))
 }
 
 /// Values of a flag spelled `--name v`, `--name=v`, or with its short form `-d v`,
@@ -452,7 +531,7 @@ fn kaniko_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
     hosts(flag_values(args, "--destination", Some("-d")))
 }
 
-fn manifest_tool_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
+fn manifest_tool_pushes(args: &[Arg]) -> Option<Pushes> {
     let push = args.iter().position(|a| a.written == "push")?;
     // Global options before `push`: credentials given on the command line are used
     // instead of the config; another config file is not what was mounted.
@@ -464,10 +543,21 @@ fn manifest_tool_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
     }) {
         return None;
     }
-    if args.get(push + 1)?.written != "from-args" {
-        return None;
+    match args.get(push + 1)?.written {
+        "from-args" => hosts(flag_values(&args[push + 2..], "--target", None)).map(Pushes::Targets),
+        "from-spec" => {
+            // The spec file: the first argument after `from-spec` that is not an option
+            // (`--ignore-missing` is its only one, a switch).
+            let file = args[push + 2..]
+                .iter()
+                .find(|a| !a.written.starts_with('-'))?;
+            Some(Pushes::Spec(
+                file.value.map(str::to_string),
+                file.written.to_string(),
+            ))
+        }
+        _ => None,
     }
-    hosts(flag_values(&args[push + 2..], "--target", None))
 }
 
 /// The rest of `word` after one of `prefixes` (MSBuild switches are case-insensitive).
@@ -652,6 +742,48 @@ mod tests {
             "-u 1001 -v ~/.docker:/root/.docker mcr.microsoft.com/dotnet/sdk:8.0 dotnet publish /t:PublishContainer -p:ContainerRegistry=myreg.azurecr.io",
         ] {
             assert_eq!(parse(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn manifest_tool_from_spec_maps_the_file_through_its_mount() {
+        let spec = |line: &str| parse(line).and_then(|t| t.spec);
+        let ws = "-v $HOME/.docker:/root/.docker -v ${{github.workspace}}:/src mplatform/manifest-tool:v2.1.6 push from-spec";
+        assert_eq!(
+            spec(&format!("{ws} /src/ci/spec.yml")),
+            Some(SpecFile {
+                written: "/src/ci/spec.yml".to_string(),
+                on_runner: Some("ci/spec.yml".to_string()),
+            })
+        );
+        // Relative to `-w`; an absolute source that resolved; the longest target wins.
+        let t = parse("-w /src -v /opt/specs:/src/specs -v $GITHUB_WORKSPACE/app:/src -v ~/.docker:/root/.docker mplatform/manifest-tool push from-spec --ignore-missing specs/m.yml").unwrap();
+        assert!(t.pushes.is_empty());
+        assert_eq!(
+            t.spec.unwrap().on_runner.as_deref(),
+            Some("/opt/specs/m.yml")
+        );
+        assert_eq!(
+            spec(&format!(
+                "-w /src {} m.yml",
+                ws.replacen(
+                    "-v ${{github.workspace}}:/src",
+                    "-v $GITHUB_WORKSPACE/app:/src",
+                    1
+                )
+            )),
+            Some(SpecFile {
+                written: "m.yml".to_string(),
+                on_runner: Some("app/m.yml".to_string()),
+            })
+        );
+        // Not mapped: relative without `-w`, outside every mount, a source not known.
+        for line in [
+            format!("{ws} spec.yml"),
+            format!("{ws} /etc/spec.yml"),
+            "-v ~/.docker:/root/.docker -v $PWD:/src mplatform/manifest-tool push from-spec /src/spec.yml".to_string(),
+        ] {
+            assert_eq!(spec(&line).map(|s| s.on_runner), Some(None), "{line}");
         }
     }
 }

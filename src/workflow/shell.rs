@@ -189,6 +189,41 @@ pub fn parse(script: &str, dialect: Dialect) -> Vec<Command> {
     .run()
 }
 
+/// The commands of the script a `sh -c '…'` (or `bash -c "…"`) word hands to a new
+/// shell, read one level deep, their offsets pointing into `script`. Only when what the
+/// inner shell reads is certain: a single-quoted word (read as written), or a
+/// double-quoted one without `\`, backticks or `$(` (its `$VAR`s then read the same
+/// environment in either shell). `None` otherwise.
+pub fn inner_commands(script: &str, word: &Word) -> Option<Vec<Command>> {
+    let raw = script.get(word.raw.clone())?;
+    let inner = match raw.as_bytes() {
+        [b'\'', .., b'\''] if raw.len() >= 2 => &raw[1..raw.len() - 1],
+        [b'"', .., b'"'] if raw.len() >= 2 => &raw[1..raw.len() - 1],
+        _ => return None,
+    };
+    let unsafe_inner = if raw.starts_with('\'') {
+        inner.contains('\'')
+    } else {
+        inner.contains(['\\', '`', '"']) || inner.contains("$(")
+    };
+    if unsafe_inner {
+        return None;
+    }
+    // The same script with everything outside the string blanked, so that every
+    // offset the parser records is the outer script's.
+    let from = word.raw.start + 1;
+    let to = from + inner.len();
+    let masked: String = script
+        .char_indices()
+        .flat_map(|(i, c)| {
+            let keep = (from..to).contains(&i);
+            let n = if keep { 1 } else { c.len_utf8() };
+            std::iter::repeat_n(if keep { c } else { ' ' }, n)
+        })
+        .collect();
+    Some(parse(&masked, Dialect::Posix))
+}
+
 struct Lexer<'s> {
     s: &'s str,
     i: usize,
@@ -596,5 +631,28 @@ mod tests {
         let cmds = parse("docker build `\n  -t x:1 .", Dialect::PowerShell);
         assert_eq!(cmds.len(), 1);
         assert_eq!(cmds[0].words.len(), 5);
+    }
+
+    #[test]
+    fn a_quoted_sh_c_string_is_read_with_the_outer_offsets() {
+        let script = "set -e\nsh -c 'docker run -v $HOME/.docker:/x img --d a' \"$0\"\n";
+        let outer = parse(script, Dialect::Posix);
+        let word = &outer[1].words[2];
+        let inner = inner_commands(script, word).unwrap();
+        assert_eq!(inner.len(), 1);
+        let words = &inner[0].words;
+        assert_eq!(words[0].literal().as_deref(), Some("docker"));
+        assert_eq!(&script[words[3].raw.clone()], "$HOME/.docker:/x");
+        assert!(matches!(&words[3].parts[0], Part::Var { name, .. } if name == "HOME"));
+        // Double quotes: only without escapes, backticks or command substitutions.
+        for (s, ok) in [
+            ("bash -c \"docker run $IMG\"", true),
+            ("bash -c \"docker run $(img)\"", false),
+            ("bash -c \"docker run \\$IMG\"", false),
+            ("bash -c docker", false),
+        ] {
+            let words = &parse(s, Dialect::Posix)[0].words;
+            assert_eq!(inner_commands(s, &words[2]).is_some(), ok, "{s}");
+        }
     }
 }

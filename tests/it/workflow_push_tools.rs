@@ -45,8 +45,23 @@ const PLAIN_AUTHS: &str = r#"{"auths":{"myreg.azurecr.io":{"auth":"dXNlcjpwYXNzd
 /// Runs acr-preflight on the job with this docker config (the registry unreachable:
 /// `--resolve` to a closed port), in `format`.
 fn run(tool: &str, config: &str, format: &str) -> crate::workflow_precision::Run {
+    run_with(tool, config, format, &[])
+}
+
+/// [`run`] with more files in the workspace (path relative to it, content).
+fn run_with(
+    tool: &str,
+    config: &str,
+    format: &str,
+    files: &[(&str, &str)],
+) -> crate::workflow_precision::Run {
     // The runner's config is $HOME/.docker (HOME is the workspace), what the tools mount.
     let (workspace, _) = workspace_with(&workflow(tool), "{}");
+    for (path, content) in files {
+        let path = workspace.path().join(path);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, content).unwrap();
+    }
     let docker = workspace.path().join(".docker");
     std::fs::create_dir_all(&docker).unwrap();
     std::fs::write(docker.join("config.json"), config).unwrap();
@@ -64,6 +79,16 @@ fn tool_facts_any(report: &Value) -> Vec<String> {
         .filter_map(|v| v.as_str().map(str::to_string))
         .filter(|v| v.contains(" in step `Push` (line 12) "))
         .collect()
+}
+
+/// Asserts the run found no CRED_TOOL_NO_HELPER; returns its facts about step `Push`.
+fn quiet_facts(r: &crate::workflow_precision::Run) -> Vec<String> {
+    assert!(
+        find(&r.report, "CRED_TOOL_NO_HELPER").is_none(),
+        "{}",
+        r.stdout
+    );
+    tool_facts_any(&r.report)
 }
 
 /// Those facts that say what the tool pushes with.
@@ -227,16 +252,116 @@ fn the_tools_on_the_runner_itself_run_its_helpers_and_stay_quiet() {
 fn a_mount_of_another_folder_than_the_one_checked_is_not_judged() {
     let tool = "docker run --rm -v /opt/ci/.docker:/kaniko/.docker gcr.io/kaniko-project/executor:v1.23.2 --destination=myreg.azurecr.io/app:1";
     let r = run(tool, STORE_PASS, "json");
-    assert!(
-        find(&r.report, "CRED_TOOL_NO_HELPER").is_none(),
-        "{}",
-        r.stdout
-    );
-    let facts = tool_facts_any(&r.report);
+    let facts = quiet_facts(&r);
     assert!(
         facts.iter().any(|f| f.starts_with(
             "kaniko in step `Push` (line 12) reads the docker config mounted from /opt/ci/.docker, not the one acr-preflight checked ("
         )),
         "{facts:?}"
+    );
+}
+
+const MANIFEST_SPEC: &str = "docker run --rm -v $HOME/.docker:/root/.docker -v ${{ github.workspace }}:/src mplatform/manifest-tool:v2.1.6 push from-spec /src/ci/manifest.yml";
+const SPEC_FILE: &str = "image: myreg.azurecr.io/app:1\nmanifests:\n  - image: myreg.azurecr.io/app:1-amd64\n    platform:\n      architecture: amd64\n      os: linux\n";
+
+#[test]
+fn manifest_tool_from_spec_pushes_to_the_spec_image() {
+    let r = run_with(
+        MANIFEST_SPEC,
+        STORE_PASS,
+        "json",
+        &[("ci/manifest.yml", SPEC_FILE)],
+    );
+    let f = find(&r.report, "CRED_TOOL_NO_HELPER").unwrap_or_else(|| panic!("{}", r.stdout));
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains(
+            "and pushes to myreg.azurecr.io (`image: myreg.azurecr.io/app:1 in /src/ci/manifest.yml`)"
+        ),
+        "{message}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("--password \"$TOKEN\" push from-spec"),
+        "{f}"
+    );
+    // The same spec with a plain auths entry: quiet, and said so.
+    let r = run_with(
+        MANIFEST_SPEC,
+        PLAIN_AUTHS,
+        "json",
+        &[("ci/manifest.yml", SPEC_FILE)],
+    );
+    assert_eq!(
+        quiet_facts(&r)
+            .into_iter()
+            .filter(|f| f.contains(" pushes to "))
+            .collect::<Vec<_>>(),
+        vec![
+            "manifest-tool in step `Push` (line 12) pushes to myreg.azurecr.io with the plain auths[\"myreg.azurecr.io\"] entry of the mounted docker config"
+        ]
+    );
+}
+
+#[test]
+fn a_spec_that_cannot_be_read_or_names_no_image_is_not_judged() {
+    for (files, why) in [
+        (vec![], "could not be read at "),
+        (
+            vec![("ci/manifest.yml", "manifests: []\n")],
+            "has no top-level `image:`",
+        ),
+    ] {
+        let r = run_with(MANIFEST_SPEC, STORE_PASS, "json", &files);
+        let facts = quiet_facts(&r);
+        assert!(
+            facts.iter().any(|f| f.starts_with(
+                "manifest-tool in step `Push` (line 12) pushes to the `image:` of its spec `/src/ci/manifest.yml`, which "
+            ) && f.contains(why)
+                && f.ends_with(": its credential is not judged")),
+            "{why}: {facts:?}"
+        );
+    }
+    // A spec path no mount maps to the runner.
+    let tool = MANIFEST_SPEC.replace("/src/ci/manifest.yml", "manifest.yml");
+    let r = run_with(&tool, STORE_PASS, "json", &[("manifest.yml", SPEC_FILE)]);
+    assert!(
+        quiet_facts(&r)
+            .iter()
+            .any(|f| f.contains("which no bind mount maps to the workspace or to an absolute path")),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn docker_run_inside_sh_c_is_read_one_level_deep() {
+    let wrapped = format!("sh -c '{KANIKO}'");
+    let f = tool_finding(&wrapped, STORE_PASS).expect("sh -c");
+    // At the inner `docker`, after `sh -c '`.
+    assert_eq!(
+        (&f["line"], &f["column"]),
+        (&Value::from(15), &Value::from(18)),
+        "{f}"
+    );
+    assert!(
+        f["message"]
+            .as_str()
+            .unwrap()
+            .contains("pushes to myreg.azurecr.io (`--destination=myreg.azurecr.io/app:1`)"),
+        "{f}"
+    );
+    let double = format!("bash -eo pipefail -c \"{MANIFEST_TOOL}\"");
+    assert!(tool_finding(&double, STORE_PASS).is_some(), "{double}");
+    // Quiet: a plain auths entry; and a string whose inner reading is not certain.
+    assert_eq!(tool_finding(&wrapped, PLAIN_AUTHS), None);
+    // The same command after a `$(…)`: the string is not read at all.
+    let substituted = format!("bash -eo pipefail -c \"echo $(date); {MANIFEST_TOOL}\"");
+    assert_eq!(
+        tool_finding(&substituted, STORE_PASS),
+        None,
+        "{substituted}"
     );
 }

@@ -9,7 +9,7 @@ use crate::docker::config::DockerConfig;
 use crate::docker::credential::{HelperVia, Resolution};
 use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 use crate::workflow::PushToolStep;
-use crate::workflow::push_tools::Tool;
+use crate::workflow::push_tools::{SpecFile, Tool};
 
 /// One finding per tool and registry whose credential sits in a helper its image
 /// lacks; what was seen for the others becomes a verified fact.
@@ -30,7 +30,23 @@ pub fn unreadable_credentials(ctx: &Ctx, config: &DockerConfig, report: &mut Che
             ));
             continue;
         }
-        for (host, written) in &step.found.pushes {
+        let pushes = match &step.found.spec {
+            None => step.found.pushes.clone(),
+            Some(spec) => match spec_target(ctx, spec) {
+                Ok(target) => vec![target],
+                Err(why) => {
+                    report.verified(format!(
+                        "{} in step `{}` (line {}) pushes to the `image:` of its spec `{}`, which {why}: its credential is not judged",
+                        step.found.tool.name(),
+                        step.step.label,
+                        step.step.line,
+                        spec.written
+                    ));
+                    continue;
+                }
+            },
+        };
+        for (host, written) in &pushes {
             let quiet = |why: String| {
                 format!(
                     "{} in step `{}` (line {}) pushes to {host} with {why}",
@@ -68,6 +84,44 @@ pub fn unreadable_credentials(ctx: &Ctx, config: &DockerConfig, report: &mut Che
             }
         }
     }
+}
+
+/// The largest spec file read.
+const SPEC_CAP: u64 = 64 * 1024;
+
+/// The registry a `manifest-tool push from-spec` file names in its top-level `image:`,
+/// with how the finding quotes it; why not, when it cannot be told.
+fn spec_target(ctx: &Ctx, spec: &SpecFile) -> Result<(String, String), String> {
+    let on_runner = spec
+        .on_runner
+        .as_deref()
+        .ok_or("no bind mount maps to the workspace or to an absolute path")?;
+    let path = match &ctx.config.env.github_workspace {
+        Some(workspace) => workspace.join(on_runner),
+        None if on_runner.starts_with('/') => std::path::PathBuf::from(on_runner),
+        None => return Err("is in the workspace, and GITHUB_WORKSPACE is not set".into()),
+    };
+    let bytes = crate::fsread::read_capped(&path, SPEC_CAP)
+        .map_err(|e| format!("could not be read at {}: {e}", path.display()))?;
+    let text = String::from_utf8_lossy(&bytes);
+    let yaml = crate::workflow::yaml::parse(&text)
+        .map_err(|_| format!("at {} is not YAML acr-preflight reads", path.display()))?;
+    let image = yaml
+        .get("image")
+        .and_then(|n| n.as_str())
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .ok_or_else(|| format!("at {} has no top-level `image:`", path.display()))?;
+    let host = crate::reference::parse_normalized(image)
+        .ok()
+        .and_then(|r| r.domain.map(|d| crate::reference::login_registry(&d)))
+        .ok_or_else(|| {
+            format!(
+                "at {} names `image: {image}`, not an image reference",
+                path.display()
+            )
+        })?;
+    Ok((host, format!("image: {image} in {}", spec.written)))
 }
 
 /// Whether a mount's source is the checked config's folder or file.
@@ -153,7 +207,12 @@ fn finding(
         ),
         Tool::ManifestTool => (
             format!(
-                "Give manifest-tool the credential on its command line, before `push`:\n{token}\n… mplatform/manifest-tool --username {user} --password \"$TOKEN\" push from-args …\nor mount a docker config that holds it in `auths` ({}; then {mount}).{variant}",
+                "Give manifest-tool the credential on its command line, before `push`:\n{token}\n… mplatform/manifest-tool --username {user} --password \"$TOKEN\" push {} …\nor mount a docker config that holds it in `auths` ({}; then {mount}).{variant}",
+                if tool.spec.is_some() {
+                    "from-spec"
+                } else {
+                    "from-args"
+                },
                 write_auths.join("; ")
             ),
             vec![token.clone()],
