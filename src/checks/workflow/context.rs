@@ -198,21 +198,23 @@ fn tasks_upload(
         *budget = budget.saturating_sub(cost);
         ok
     };
-    if let (Some(path), Some(rel)) = (ignore_path, pack.dockerfile.and_then(|d| within(context, d)))
-        && affordable(&rel)
+    if let (Some(path), Some(rel)) = (
+        ignore_path,
+        pack.dockerfile.and_then(|d| within(context, d)),
+    ) && affordable(&rel)
         && dockerignore::azure_cli_decide(rules, &rel).0.ignored
     {
         report.verified(format!(
             "{path} excludes the Dockerfile `{rel}`, but `{what}` adds the Dockerfile to the upload apart, so it is built"
         ));
     }
-    if let (Some(path), Some(task_file)) = (ignore_path, pack.task_file)
-        && let Some(rel) = within(context, task_file)
+    if let Some(path) = ignore_path
+        && let Some(rel) = pack.task_file.and_then(|t| within(context, t))
         && affordable(&rel)
         && let (state, Some(rule)) = dockerignore::azure_cli_decide(rules, &rel)
         && state.ignored
     {
-        report.push(ignored_task_file(build, context, path, rule, task_file, &rel));
+        report.push(ignored_task_file(build, context, path, rule, &rel));
     }
     let packed = files.root().map(|root| {
         crate::acr_pack::dry_run(
@@ -403,7 +405,6 @@ fn ignored_task_file(
     context: &str,
     ignore_path: &str,
     rule: &Rule,
-    task_file: &str,
     rel: &str,
 ) -> Finding {
     let f = finding(
@@ -414,7 +415,7 @@ fn ignored_task_file(
             build.what
         ),
         format!(
-            "Step `{}` runs `{}` (line {}) on the folder `{context}`. The Azure CLI packs that folder with the rules of {ignore_path} and adds no file apart; ACR Tasks then reads the task file `{rel}` (`-f`, `acb.yaml` without it) from inside the upload. {ignore_path} line {} (`{}`) excludes `{rel}`, so the run finds no task file ({task_file}) and fails before its first step.",
+            "Step `{}` runs `{}` (line {}) on the folder `{context}`. The Azure CLI packs that folder with the rules of {ignore_path} and adds no file apart; ACR Tasks then reads the task file `{rel}` (`-f`, `acb.yaml` without it) from inside the upload. {ignore_path} line {} (`{}`) excludes `{rel}`, so the upload holds no `{rel}` and the run fails before its first step.",
             build.step.label,
             build.what,
             build_line(build),
