@@ -433,6 +433,10 @@ pub struct LoginStep {
     /// The password is the job's own `GITHUB_TOKEN` ([`job_token`]), whose rights the
     /// job's `permissions:` decide.
     pub job_token: bool,
+    /// The step's environment sets `AWS_ECR_IGNORE_CREDS_STORAGE` to `true`, or sets it
+    /// in a way not known here (a secret, its own script, `$GITHUB_ENV`); the
+    /// `ecr-login` credential helper then accepts the login without storing it.
+    pub ecr_ignore_storage: bool,
 }
 
 /// An Azure CLI sign-in or call found in the job: `azure/login` (which runs
@@ -1651,6 +1655,7 @@ impl<'i> StepScan<'i, '_> {
             job_token: step
                 .input("password")
                 .is_some_and(|p| self.is_job_token(&p.value)),
+            ecr_ignore_storage: self.ecr_ignore_storage(),
         });
     }
 
@@ -1824,7 +1829,29 @@ impl<'i> StepScan<'i, '_> {
             username,
             username_value,
             job_token: false,
+            ecr_ignore_storage: self.ecr_ignore_storage(),
         });
+    }
+
+    /// See [`LoginStep::ecr_ignore_storage`]: `true` in an `env:` block or acr-preflight's
+    /// environment, or set where its value is not read here (an unresolved value, the
+    /// step's own script, an earlier step's `$GITHUB_ENV`).
+    fn ecr_ignore_storage(&self) -> bool {
+        const VAR: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
+        let written_elsewhere = self
+            .step
+            .run
+            .as_ref()
+            .is_some_and(|r| r.value.contains(VAR))
+            || self.found.github_env.iter().any(|w| w.name == VAR);
+        let in_env = self.step.env.contains(VAR)
+            || self.input.job.env.contains(VAR)
+            || self.input.workflow.env.contains(VAR)
+            || self.input.process_env.contains_key(VAR);
+        match self.scope().env_var(VAR) {
+            Ok(v) => v.trim().eq_ignore_ascii_case("true") || written_elsewhere,
+            Err(_) => in_env || written_elsewhere,
+        }
     }
 
     /// `inputs` with a context token acr-preflight could not read traced further: see
