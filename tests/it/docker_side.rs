@@ -663,23 +663,13 @@ fn a_named_secretservice_store_before_a_login_is_judged_without_running_it() {
 
 const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
 
-/// A job that logs in to ECR with docker/login-action after acr-preflight; `env` is
-/// the login step's `env:` block (empty for none).
+/// [`LOGIN_ACTION_JOB`] logging in to ECR; `env` is the login step's `env:` block
+/// (empty for none).
 fn ecr_login_job(env: &str) -> String {
-    format!(
-        "on: push
-jobs:
-  build:
-    runs-on: ubuntu-latest
-    steps:
-      - id: pre
-        uses: acr-preflight/acr-preflight@v0
-      - name: Log in to ECR
-        uses: docker/login-action@v3
-{env}        with:
-          registry: {ECR}
-"
-    )
+    let login = "      - uses: docker/login-action@v3\n";
+    LOGIN_ACTION_JOB
+        .replace(login, &format!("{login}{env}"))
+        .replace("myreg.azurecr.io", ECR)
 }
 
 #[test]
@@ -694,19 +684,19 @@ fn a_login_through_ecr_login_without_ignore_storage_is_an_error_at_the_login() {
     assert_eq!(f["severity"], "error");
     assert_eq!(
         (f["line"].as_u64(), f["column"].as_u64()),
-        (Some(11), Some(21)),
+        (Some(10), Some(21)),
         "{f}"
     );
     assert_eq!(
         f["title"],
-        "the login at .github/workflows/build.yml:11 would store its credential with `ecr-login`, which stores none"
+        "the login at .github/workflows/build.yml:10 would store its credential with `ecr-login`, which stores none"
     );
     assert_has(
         f,
         "message",
         &[
             &format!("sets credHelpers[\"{ECR}\"] to \"ecr-login\""),
-            "`docker/login-action` (step `Log in to ECR`",
+            "`docker/login-action` (step `",
             "error storing credentials - err: exit status 1, out: `not implemented`",
         ],
     );
