@@ -1,7 +1,8 @@
 //! Local build contexts and their `.dockerignore` (P43): a build that sends a folder
-//! (`az acr build <folder>`, `docker build <dir>`, `docker buildx build <dir>`,
+//! (`az acr build <folder>`, `az acr run <folder>`, `az acr task run --context
+//! <folder>`, `docker build <dir>`, `docker buildx build <dir>`,
 //! docker/build-push-action with a `context:` path) is sent only what the folder's
-//! ignore rules keep. A `COPY`/`ADD` source those rules exclude is missing in the build
+//! ignore rules keep; `az acr run` also needs its task file in the upload. A `COPY`/`ADD` source those rules exclude is missing in the build
 //! (BuildKit: `"/<path>": not found`); a Dockerfile they exclude may not reach ACR
 //! Tasks, which packs the folder with the same rules. BuildKit always sends the
 //! Dockerfile itself, so for docker builds only the sources are checked. Files are read
