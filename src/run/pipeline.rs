@@ -251,6 +251,11 @@ pub(super) fn build_tools(discovery: &crate::workflow::Discovery) -> crate::conf
     let mut tools = crate::config::BuildTools::default();
     for b in discovery.builds.iter().filter(|b| b.after_preflight) {
         let at = located(&b.what, &b.location);
+        // A stored task's run: neither the docker config nor the quick-run rights
+        // (`az acr build`/`az acr run`) decide it; it is discovered for its context only.
+        if b.what == "az acr task run" {
+            continue;
+        }
         if matches!(
             b.what.as_str(),
             "az acr build" | "az acr run" | "azure/acr-build"

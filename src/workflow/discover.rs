@@ -399,6 +399,10 @@ pub struct BuildInputs {
     /// (Azure/acr-build's `git_access_token`, which it puts in the URL it builds), or
     /// one in the URL's user part that acr-preflight cannot read.
     pub context_token: Option<super::ContextToken>,
+    /// `az acr run -f <file> <folder>`: the task file (workspace-relative) that ACR Tasks
+    /// reads from inside the uploaded folder (`acb.yaml` without `-f`); None with
+    /// `--cmd`, for a remote context, or when the file is not known here.
+    pub task_file: Option<String>,
     /// docker/build-push-action without `context`: it builds the Git context of the
     /// job's own commit (passing its `github-token` as `GIT_AUTH_TOKEN`).
     pub default_git_context: bool,
@@ -429,6 +433,10 @@ pub struct LoginStep {
     /// The password is the job's own `GITHUB_TOKEN` ([`job_token`]), whose rights the
     /// job's `permissions:` decide.
     pub job_token: bool,
+    /// The step's environment sets `AWS_ECR_IGNORE_CREDS_STORAGE` to `true`, or sets it
+    /// in a way not known here (a secret, its own script, `$GITHUB_ENV`); the
+    /// `ecr-login` credential helper then accepts the login without storing it.
+    pub ecr_ignore_storage: bool,
 }
 
 /// An Azure CLI sign-in or call found in the job: `azure/login` (which runs
@@ -985,6 +993,7 @@ impl<'i> StepScan<'i, '_> {
             default_git_context: self.step.input("context").is_none(),
             context: context.flatten(),
             context_token: None,
+            task_file: None,
         }
     }
 
@@ -1660,6 +1669,7 @@ impl<'i> StepScan<'i, '_> {
             job_token: step
                 .input("password")
                 .is_some_and(|p| self.is_job_token(&p.value)),
+            ecr_ignore_storage: self.ecr_ignore_storage(),
         });
     }
 
@@ -1851,7 +1861,29 @@ impl<'i> StepScan<'i, '_> {
             username,
             username_value,
             job_token: false,
+            ecr_ignore_storage: self.ecr_ignore_storage(),
         });
+    }
+
+    /// See [`LoginStep::ecr_ignore_storage`]: `true` in an `env:` block or acr-preflight's
+    /// environment, or set where its value is not read here (an unresolved value, the
+    /// step's own script, an earlier step's `$GITHUB_ENV`).
+    fn ecr_ignore_storage(&self) -> bool {
+        const VAR: &str = "AWS_ECR_IGNORE_CREDS_STORAGE";
+        let written_elsewhere = self
+            .step
+            .run
+            .as_ref()
+            .is_some_and(|r| r.value.contains(VAR))
+            || self.found.github_env.iter().any(|w| w.name == VAR);
+        let in_env = self.step.env.contains(VAR)
+            || self.input.job.env.contains(VAR)
+            || self.input.workflow.env.contains(VAR)
+            || self.input.process_env.contains_key(VAR);
+        match self.scope().env_var(VAR) {
+            Ok(v) => v.trim().eq_ignore_ascii_case("true") || written_elsewhere,
+            Err(_) => in_env || written_elsewhere,
+        }
     }
 
     /// `inputs` with a context token acr-preflight could not read traced further: see
@@ -2123,6 +2155,11 @@ impl<'i> StepScan<'i, '_> {
             "docker" => self.docker_command(text, &words[i + 1..], span, locals),
             "az" if lit(i + 1) == "acr" && lit(i + 2) == "login" => {
                 self.az_acr_login(text, &words[i + 3..], span, locals)
+            }
+            "az" if lit(i + 1) == "acr" && lit(i + 2) == "task" && lit(i + 3) == "run" => {
+                self.build("az acr task run", text, start, first_line_end);
+                let args = self.expand_all(text, &words[i + 4..], locals);
+                self.set_build_inputs(task_run_inputs(&args));
             }
             "az" if lit(i + 1) == "acr" && matches!(lit(i + 2).as_str(), "build" | "run") => {
                 let sub = if lit(i + 2) == "build" {
@@ -2589,6 +2626,8 @@ impl<'i> StepScan<'i, '_> {
                 inputs.dockerfile = None;
             }
             self.set_build_inputs(inputs);
+        } else {
+            self.set_build_inputs(run_inputs(&opts));
         }
         let no_push = opts.iter().any(|(n, _)| n == "--no-push");
         if let Some(build) = self.found.builds.last_mut()
@@ -2841,11 +2880,106 @@ fn distinct_platforms<'a>(values: impl Iterator<Item = &'a str>) -> Vec<String> 
 /// The Dockerfile and build-args of a command-line build: `--file` is relative to the
 /// working directory (taken as the workspace), for `docker build` and for `az acr
 /// build` of a local folder alike; without it, `Dockerfile` in the context folder.
-fn cli_build_inputs(opts: &[(String, Option<Value>)]) -> BuildInputs {
-    let known = |v: &Value| {
-        let t = v.expanded.text.trim();
-        (v.expanded.is_resolved() && !t.is_empty()).then(|| t.to_string())
+/// A value that resolves to a non-empty text, trimmed.
+fn known(v: &Value) -> Option<String> {
+    let t = v.expanded.text.trim();
+    (v.expanded.is_resolved() && !t.is_empty()).then(|| t.to_string())
+}
+
+/// `az acr run [-f <file> | --cmd <command>] <source>` (azure-cli `acr/run.py`): a local
+/// folder is packed and uploaded without a Dockerfile, and ACR Tasks reads the task
+/// file (`-f`, `acb.yaml` by default) from inside the upload; `--cmd` reads none, and
+/// `/dev/null` sends no folder.
+fn run_inputs(opts: &[(String, Option<Value>)]) -> BuildInputs {
+    let mut inputs = cli_build_inputs(opts);
+    inputs.dockerfile = None;
+    inputs.build_args.clear();
+    if inputs
+        .context
+        .as_deref()
+        .is_some_and(|c| c.eq_ignore_ascii_case("/dev/null"))
+    {
+        inputs.local_context = None;
+    }
+    let Some(context) = inputs.local_context.clone() else {
+        return inputs;
     };
+    if values_of(opts, &["--cmd"]).next().is_some() {
+        return inputs;
+    }
+    let file = match values_of(opts, &["-f", "--file"]).next_back() {
+        None => Some("acb.yaml".to_string()),
+        Some(v) => known(v),
+    };
+    inputs.task_file = file
+        .map(|f| f.trim_start_matches("./").to_string())
+        .filter(|f| f != "-" && !f.starts_with('/') && !f.starts_with("../"))
+        .and_then(|f| dockerfile_in(&context, &f));
+    inputs
+}
+
+/// `az acr task run -n <task> --context <folder> [--file <file>]` (azure-cli
+/// `acr/task.py`, `acr_task_run`, and `acr/_utils.py`, `prepare_source_location`): a
+/// local folder is packed as `az acr build` packs it, `--file` relative to the working
+/// directory. Without `--file` the task's own file is built, which is not known here
+/// (`dockerfile` None); a remote context, or a `--file` that does not resolve, leaves
+/// the command without inputs.
+fn task_run_inputs(args: &[Value]) -> BuildInputs {
+    let opts = options(
+        args,
+        &[
+            "-n",
+            "--name",
+            "-r",
+            "--registry",
+            "-c",
+            "--context",
+            "-f",
+            "--file",
+            "--set",
+            "--set-secret",
+            "--arg",
+            "--secret-arg",
+            "--target",
+            "--agent-pool",
+            "--update-trigger-token",
+            "--log-template",
+            "-g",
+            "--resource-group",
+            "--subscription",
+            "--output",
+            "-o",
+            "--query",
+        ],
+    );
+    let Some(given) = values_of(&opts, &["-c", "--context"])
+        .next_back()
+        .and_then(known)
+    else {
+        return BuildInputs::default();
+    };
+    let local = local_dir(&given).filter(|c| !c.eq_ignore_ascii_case("/dev/null"));
+    let dockerfile = match values_of(&opts, &["-f", "--file"]).next_back() {
+        None => None,
+        Some(v) => match known(v) {
+            Some(f) => Some(f),
+            None => return BuildInputs::default(),
+        },
+    };
+    // Only a local folder is judged: a remote context is left to the stored task.
+    if local.is_none() {
+        return BuildInputs::default();
+    }
+    BuildInputs {
+        dockerfile,
+        build_args: values_of(&opts, &["--arg"]).filter_map(build_arg).collect(),
+        context: Some(given),
+        local_context: local,
+        ..BuildInputs::default()
+    }
+}
+
+fn cli_build_inputs(opts: &[(String, Option<Value>)]) -> BuildInputs {
     let context = opts
         .iter()
         .find(|(n, _)| n.is_empty())

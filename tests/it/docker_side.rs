@@ -660,3 +660,60 @@ fn a_named_secretservice_store_before_a_login_is_judged_without_running_it() {
     assert_absent(&r, "HELPER_DEFAULT_STORE_HEADLESS");
     assert!(!marker.exists());
 }
+
+const ECR: &str = "123456789012.dkr.ecr.us-east-1.amazonaws.com";
+
+/// [`LOGIN_ACTION_JOB`] logging in to ECR; `env` is the login step's `env:` block
+/// (empty for none).
+fn ecr_login_job(env: &str) -> String {
+    let login = "      - uses: docker/login-action@v3\n";
+    LOGIN_ACTION_JOB
+        .replace(login, &format!("{login}{env}"))
+        .replace("myreg.azurecr.io", ECR)
+}
+
+#[test]
+fn a_login_through_ecr_login_without_ignore_storage_is_an_error_at_the_login() {
+    let config = format!(r#"{{"credHelpers": {{"{ECR}": "ecr-login"}}}}"#);
+    let registry = support::registry::TestRegistry::start_blocking(support::registry::Kind::Plain);
+    let host = registry.host();
+    let (ws, docker) = workspace_with(&ecr_login_job(""), &config);
+    let r = run_env(ws.path(), &docker, &[("INPUT_REGISTRY", &host)]);
+    let f = find(&r.report, "HELPER_STORE_UNSUPPORTED")
+        .unwrap_or_else(|| panic!("no HELPER_STORE_UNSUPPORTED:\n{}", r.stdout));
+    assert_eq!(f["severity"], "error");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(10), Some(21)),
+        "{f}"
+    );
+    assert_eq!(
+        f["title"],
+        "the login at .github/workflows/build.yml:10 would store its credential with `ecr-login`, which stores none"
+    );
+    assert_has(
+        f,
+        "message",
+        &[
+            &format!("sets credHelpers[\"{ECR}\"] to \"ecr-login\""),
+            "`docker/login-action` (step `",
+            "error storing credentials - err: exit status 1, out: `not implemented`",
+        ],
+    );
+    assert_has(f, "fix", &["AWS_ECR_IGNORE_CREDS_STORAGE: \"true\""]);
+    // The variable in the login step's environment: quiet.
+    let env = "        env:\n          AWS_ECR_IGNORE_CREDS_STORAGE: \"true\"\n";
+    let (ws, docker) = workspace_with(&ecr_login_job(env), &config);
+    assert_absent(
+        &run_env(ws.path(), &docker, &[("INPUT_REGISTRY", &host)]),
+        "HELPER_STORE_UNSUPPORTED",
+    );
+    // A login to a registry whose helper is another one: quiet.
+    let other =
+        format!(r#"{{"credHelpers": {{"{ECR}": "ecr-login", "myreg.azurecr.io": "acr-env"}}}}"#);
+    let (ws, docker) = workspace_with(LOGIN_ACTION_JOB, &other);
+    assert_absent(
+        &run_env(ws.path(), &docker, &[("INPUT_REGISTRY", &host)]),
+        "HELPER_STORE_UNSUPPORTED",
+    );
+}

@@ -13,7 +13,9 @@ use std::path::PathBuf;
 const FILE: &str = "context.yml";
 
 /// The workflow: jobs that check out the repository, run acr-preflight, then `build`
-/// (the step's lines after `- name:`); the `git` job does not check out.
+/// (the step's lines after `- name:`); the `git` job does not check out. `run`,
+/// `runcmd` and `taskrun` send the folder `app` with `az acr run -f`, `az acr run --cmd`
+/// and `az acr task run --context`.
 fn workflow() -> String {
     let job = |id: &str, checkout: bool, name: &str, build: &str| {
         format!(
@@ -54,6 +56,24 @@ fn workflow() -> String {
             true,
             "Build in ACR",
             "        run: az acr build --registry myreg --image team/app:1 --file app/prod.Dockerfile app\n",
+        ),
+        job(
+            "run",
+            true,
+            "Run in ACR",
+            "        run: az acr run --registry myreg -f acb.yaml app\n",
+        ),
+        job(
+            "runcmd",
+            true,
+            "Run in ACR",
+            "        run: az acr run --registry myreg --cmd 'myreg.azurecr.io/tool:1 check' app\n",
+        ),
+        job(
+            "taskrun",
+            true,
+            "Run the task",
+            "        run: az acr task run --registry myreg --name build-app --context app --file app/Dockerfile\n",
         ),
     ]
     .concat()
@@ -539,4 +559,160 @@ fn the_binary_reports_the_upload_and_the_outside_link_where_the_runner_shows_the
     let summary = std::fs::read_to_string(&summary).unwrap();
     assert!(summary.contains("TASKS_CONTEXT_LINK_OUTSIDE"), "{summary}");
     assert!(summary.contains("TASKS_CONTEXT_UPLOAD_LARGE"), "{summary}");
+}
+
+const TASK_FILE: &str = "version: v1.1.0\nsteps:\n  - build: -t $Registry/team/app:1 .\n";
+
+#[test]
+fn az_acr_run_errs_when_the_ignore_file_excludes_its_task_file() {
+    let report = run(
+        "run",
+        &[
+            ("app/acb.yaml", TASK_FILE),
+            ("app/.dockerignore", "*.yaml\n"),
+        ],
+    );
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE);
+    assert_eq!(
+        place(f),
+        (
+            Severity::Error,
+            "app/.dockerignore".to_string(),
+            Some(1),
+            None
+        )
+    );
+    assert_eq!(
+        f.title,
+        "app/.dockerignore excludes the task file `acb.yaml` that `az acr run` reads from the upload"
+    );
+    assert!(
+        f.message
+            .contains("app/.dockerignore line 1 (`*.yaml`) excludes `acb.yaml`"),
+        "{}",
+        f.message
+    );
+    assert_eq!(
+        f.fix,
+        "Add the line `!acb.yaml` to app/.dockerignore after line 1, or narrow the pattern `*.yaml` so it no longer matches `acb.yaml`."
+    );
+    assert_eq!(
+        two_lines(f),
+        doc_example(Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE)
+    );
+}
+
+#[test]
+fn az_acr_run_stays_quiet_when_its_task_file_is_uploaded_or_it_runs_a_command() {
+    for (job, ignore) in [
+        // The exception, last, wins in the Azure CLI's reading.
+        ("run", "*.yaml\n!acb.yaml\n"),
+        ("run", "node_modules\n"),
+        // `--cmd` sends the task inline: no file is read from the upload.
+        ("runcmd", "*.yaml\n"),
+    ] {
+        let report = run(
+            job,
+            &[("app/acb.yaml", TASK_FILE), ("app/.dockerignore", ignore)],
+        );
+        assert!(
+            of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty()
+                && of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty(),
+            "{job} {ignore:?}: {:?}",
+            report.findings
+        );
+        // The upload is still counted, under the command's own name.
+        assert!(
+            report
+                .verified
+                .iter()
+                .any(|v| v.starts_with("`az acr run` of `app` uploads ")),
+            "{job}: {:?}",
+            report.verified
+        );
+    }
+}
+
+#[test]
+fn az_acr_run_counts_its_upload_like_az_acr_build() {
+    let dir = workspace(&[("app/acb.yaml", TASK_FILE)]);
+    for i in 0..3 {
+        write(dir.path(), &format!("app/node_modules/p{i}/index.js"), 2000);
+    }
+    let report = run_in("run", &dir);
+    let f = only(&report, Code::TASKS_CONTEXT_UPLOAD_LARGE);
+    assert!(
+        f.title.starts_with("`az acr run` uploads ") && f.title.ends_with(" from `app`"),
+        "{}",
+        f.title
+    );
+    assert!(
+        f.message.contains("Step `Run in ACR` runs `az acr run`")
+            && f.message.contains("`node_modules` (3 files, 6.0 kB)"),
+        "{}",
+        f.message
+    );
+}
+
+#[test]
+fn az_acr_task_run_of_a_folder_is_judged_like_az_acr_build() {
+    let report = run(
+        "taskrun",
+        &[("app/.dockerignore", "Dockerfile\nrequirements.txt\n")],
+    );
+    // `--file` is added to the upload apart (acr/_utils.py, prepare_source_location).
+    assert!(of(&report, Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE).is_empty());
+    assert!(
+        report.verified.iter().any(|v| v.contains(
+            "app/.dockerignore excludes the Dockerfile `Dockerfile`, but `az acr task run` adds the Dockerfile to the upload apart"
+        )),
+        "{:?}",
+        report.verified
+    );
+    let f = only(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE);
+    assert!(f.title.contains("`COPY requirements.txt`"), "{}", f.title);
+    assert!(
+        f.message.contains("with `az acr task run`"),
+        "{}",
+        f.message
+    );
+    // Without an ignore file, nothing but the count.
+    let report = run("taskrun", &[]);
+    assert!(
+        of(&report, Code::WORKFLOW_CONTEXT_IGNORED_SOURCE).is_empty()
+            && of(&report, Code::TASKS_CONTEXT_UPLOAD_LARGE).is_empty(),
+        "{:?}",
+        report.findings
+    );
+    assert!(
+        report
+            .verified
+            .iter()
+            .any(|v| v.starts_with("`az acr task run` of `app` uploads ")),
+        "{:?}",
+        report.verified
+    );
+}
+
+#[test]
+fn az_acr_task_run_warns_of_a_link_leaving_the_folder() {
+    let dockerfile = "FROM myreg.azurecr.io/base:1\nCOPY common/config.json /etc/app/\n";
+    let dir = workspace(&[("app/Dockerfile", dockerfile), ("common/config.json", "{}")]);
+    std::os::unix::fs::symlink("../common", dir.path().join("app/common")).unwrap();
+    let report = run_in("taskrun", &dir);
+    let f = only(&report, Code::TASKS_CONTEXT_LINK_OUTSIDE);
+    assert_eq!(
+        f.title,
+        "`COPY common/config.json` in app/Dockerfile reads through the link `app/common`, whose target `az acr task run` does not upload"
+    );
+    assert!(
+        f.message
+            .contains("Step `Run the task` runs `az acr task run`"),
+        "{}",
+        f.message
+    );
+    // The same folder without the link: quiet.
+    std::fs::remove_file(dir.path().join("app/common")).unwrap();
+    let report = run_in("taskrun", &dir);
+    assert!(of(&report, Code::TASKS_CONTEXT_LINK_OUTSIDE).is_empty());
 }

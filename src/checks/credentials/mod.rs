@@ -168,6 +168,9 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
     if let Some(f) = runner::secretservice_headless(ctx, Some(&config), &config.path, store_run) {
         report.push(f);
     }
+    if let Some(f) = runner::ecr_login_store(ctx, &config) {
+        report.push(f);
+    }
     let creds = hosts
         .iter()
         .map(|host| {

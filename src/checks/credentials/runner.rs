@@ -265,6 +265,80 @@ fn headless(ctx: &Ctx) -> bool {
     !ctx.config.env.dbus_session && !ctx.config.env.display
 }
 
+/// HELPER_STORE_UNSUPPORTED: a later `docker login` (docker/login-action, `az acr
+/// login`) stores its credential through `ecr-login` (its `credHelpers` entry, else
+/// `credsStore`), which answers a store with `not implemented` unless the login's
+/// environment sets `AWS_ECR_IGNORE_CREDS_STORAGE=true`
+/// (https://github.com/awslabs/amazon-ecr-credential-helper#readme). The first such
+/// login only; a login whose registry is not known is judged by `credsStore` alone, and
+/// only when the config has no `credHelpers`.
+pub(super) fn ecr_login_store(ctx: &Ctx, config: &DockerConfig) -> Option<Finding> {
+    const HELPER: &str = "ecr-login";
+    if !on_the_runner(ctx) {
+        return None;
+    }
+    let chosen = |registry: Option<&str>| -> Option<(String, Option<u32>)> {
+        if let Some(host) = registry {
+            let key = crate::docker::credential::auth_key(host);
+            if let Some(e) = config
+                .cred_helpers
+                .iter()
+                .find(|e| e.key.eq_ignore_ascii_case(&key))
+            {
+                return (e.helper == HELPER).then(|| {
+                    (
+                        format!("credHelpers[\"{}\"] to \"{HELPER}\"", e.key),
+                        e.line,
+                    )
+                });
+            }
+        } else if !config.cred_helpers.is_empty() {
+            return None;
+        }
+        let store = config.creds_store_name()?;
+        (store.value == HELPER).then(|| (format!("credsStore to \"{HELPER}\""), store.line))
+    };
+    let (login, (sets, line)) = ctx
+        .job
+        .logins_after
+        .iter()
+        .filter(|l| l.runs_docker_login() && !l.as_root && !l.ecr_ignore_storage)
+        .find_map(|l| Some((l, chosen(l.registry.as_deref())?)))?;
+    let host = login.registry.as_deref().unwrap_or("its registry");
+    let ecr = login
+        .registry
+        .as_deref()
+        .is_some_and(|h| h.contains(".dkr.ecr.") || h == "public.ecr.aws");
+    let fix = if ecr {
+        format!(
+            "Set the variable for that step (or the job), so the helper accepts the login without storing it and keeps signing in with the AWS credentials itself:\nenv:\n  AWS_ECR_IGNORE_CREDS_STORAGE: \"true\"\nor drop the login: `docker-credential-ecr-login` needs none for {host}."
+        )
+    } else {
+        format!(
+            "Name `ecr-login` only for the ECR registries, in `credHelpers` (`\"credHelpers\": {{\"<account>.dkr.ecr.<region>.amazonaws.com\": \"ecr-login\"}}`), not as `credsStore`, so the login to {host} is stored in config.json; `AWS_ECR_IGNORE_CREDS_STORAGE=true` would only make docker drop the credential for {host}."
+        )
+    };
+    let message = format!(
+        "{} sets {sets}, so {} hands its credential for {host} to `docker-credential-ecr-login store`. That helper reads credentials from AWS and stores none: unless `AWS_ECR_IGNORE_CREDS_STORAGE=true` is in the login's environment (it is set in no `env:` block of the step, job or workflow, nor in acr-preflight's environment), it answers `not implemented`, and the login fails with `error storing credentials - err: exit status 1, out: `not implemented``.",
+        file_line(&config.path, line),
+        describe_login(login),
+    );
+    Some(at_login(
+        Finding::new(
+            CheckId::CredentialHelpers,
+            Code::HELPER_STORE_UNSUPPORTED,
+            Severity::Error,
+            format!(
+                "the login at {} would store its credential with `ecr-login`, which stores none",
+                login.location.file_line()
+            ),
+            message,
+            fix,
+        ),
+        login,
+    ))
+}
+
 /// HELPER_DEFAULT_STORE_HEADLESS: `secretservice` is the store docker uses (named in
 /// `credsStore`, or docker's Linux default when the config names none; `config` is
 /// `None` when the file does not exist), a later step logs in or builds through it,

@@ -1,7 +1,8 @@
 //! Local build contexts and their `.dockerignore` (P43): a build that sends a folder
-//! (`az acr build <folder>`, `docker build <dir>`, `docker buildx build <dir>`,
+//! (`az acr build <folder>`, `az acr run <folder>`, `az acr task run --context
+//! <folder>`, `docker build <dir>`, `docker buildx build <dir>`,
 //! docker/build-push-action with a `context:` path) is sent only what the folder's
-//! ignore rules keep. A `COPY`/`ADD` source those rules exclude is missing in the build
+//! ignore rules keep; `az acr run` also needs its task file in the upload. A `COPY`/`ADD` source those rules exclude is missing in the build
 //! (BuildKit: `"/<path>": not found`); a Dockerfile they exclude may not reach ACR
 //! Tasks, which packs the folder with the same rules. BuildKit always sends the
 //! Dockerfile itself, so for docker builds only the sources are checked. Files are read
@@ -39,33 +40,35 @@ pub(super) fn ignored_inputs(
     let deadline = Instant::now() + walk_time.min(MAX_WALK_TIME);
     for build in &found.builds {
         let sender = match build.what.as_str() {
-            "az acr build" => Sender::AcrTasks,
+            "az acr build" | "az acr run" | "az acr task run" => Sender::AcrTasks,
             "docker build" | "docker buildx build" | "docker/build-push-action" => Sender::BuildKit,
             _ => continue,
         };
-        let (Some(context), Some(dockerfile)) = (
-            build.inputs.local_context.as_deref(),
-            build.inputs.dockerfile.as_deref(),
-        ) else {
+        let Some(context) = build.inputs.local_context.as_deref() else {
             continue;
         };
-        let key = (context.to_string(), dockerfile.to_string());
+        let dockerfile = build.inputs.dockerfile.as_deref();
+        let key = (
+            context.to_string(),
+            dockerfile
+                .or(build.inputs.task_file.as_deref())
+                .unwrap_or_default()
+                .to_string(),
+        );
         if seen.contains(&key) {
             continue;
         }
         seen.push(key);
         if sender == Sender::AcrTasks {
-            tasks_upload(
-                report,
-                files,
-                build,
-                context,
-                dockerfile,
-                deadline,
-                &mut budget,
-            );
+            let Some(pack) = Pack::of(build) else {
+                continue;
+            };
+            tasks_upload(report, files, build, context, &pack, deadline, &mut budget);
             continue;
         }
+        let Some(dockerfile) = dockerfile else {
+            continue;
+        };
         let Some((ignore_path, rules)) = ignore_file(files, context, dockerfile) else {
             continue;
         };
@@ -118,7 +121,50 @@ fn source_in_context(source: &CopySource) -> Option<String> {
     (rel != "." && rel != ".." && !rel.starts_with("../")).then_some(rel)
 }
 
-/// `az acr build <folder>`: the Azure CLI packs the folder itself, with its own reading
+/// How the Azure CLI packs a local folder for one ACR Tasks command.
+struct Pack<'b> {
+    /// The file name that picks the ignore file (`<folder>/<name>.dockerignore` when it
+    /// is not `Dockerfile`): the Dockerfile's; empty for `az acr run`, which packs
+    /// without one, so `<folder>/.dockerignore` is read as such an override.
+    name: &'b str,
+    /// The Dockerfile the command adds to the upload apart and whose `COPY`/`ADD`
+    /// sources are checked; None when it is not known here.
+    dockerfile: Option<&'b str>,
+    /// `az acr run`: the task file ACR Tasks reads from inside the upload.
+    task_file: Option<&'b str>,
+}
+
+impl<'b> Pack<'b> {
+    /// `az acr build` (azure-cli `acr/build.py`) and `az acr task run --context`
+    /// (`acr/task.py`, `acr_task_run`, through `acr/_utils.py`,
+    /// `prepare_source_location`) pass the Dockerfile to `_pack_source_code`, the
+    /// latter `<folder>/Dockerfile` without `--file`; `az acr run` (`acr/run.py`,
+    /// `prepare_source_location`) passes none. None when the Dockerfile of an
+    /// `az acr build` is not known.
+    fn of(build: &'b discover::BuildCommand) -> Option<Self> {
+        let dockerfile = build.inputs.dockerfile.as_deref();
+        let name_of = |path: &'b str| path.rsplit('/').next().unwrap_or(path);
+        Some(match build.what.as_str() {
+            "az acr run" => Pack {
+                name: "",
+                dockerfile: None,
+                task_file: build.inputs.task_file.as_deref(),
+            },
+            "az acr task run" => Pack {
+                name: dockerfile.map_or("Dockerfile", name_of),
+                dockerfile,
+                task_file: None,
+            },
+            _ => Pack {
+                name: name_of(dockerfile?),
+                dockerfile,
+                task_file: None,
+            },
+        })
+    }
+}
+
+/// An ACR Tasks command of a local folder: the Azure CLI packs the folder itself, with its own reading
 /// of the ignore file it picks ([`tasks_ignore_file`]), always without the top-level
 /// version-control names, and adds the Dockerfile to the upload apart (azure-cli
 /// `acr/build.py` passes it to `_pack_source_code`, which adds it under a new name
@@ -130,18 +176,19 @@ fn tasks_upload(
     files: &dyn WorkflowFiles,
     build: &discover::BuildCommand,
     context: &str,
-    dockerfile: &str,
+    pack: &Pack,
     deadline: Instant,
     budget: &mut usize,
 ) {
-    let ignore = tasks_ignore_file(files, context, dockerfile);
+    let what = build.what.as_str();
+    let ignore = tasks_ignore_file(files, context, pack.name);
     let (ignore_path, rules, opaque) = match &ignore {
         Some((path, rules, opaque)) => (Some(path.as_str()), rules.as_slice(), opaque.as_slice()),
         None => (None, &[][..], &[][..]),
     };
     if let (Some(path), Some(line)) = (ignore_path, opaque.first()) {
         report.verified(format!(
-            "{path} line {line} uses regular-expression characters, which the Azure CLI hands to Python's `re` as they are; what `az acr build` uploads from `{context}` is not judged"
+            "{path} line {line} uses regular-expression characters, which the Azure CLI hands to Python's `re` as they are; what `{what}` uploads from `{context}` is not judged"
         ));
         return;
     }
@@ -152,13 +199,23 @@ fn tasks_upload(
         *budget = budget.saturating_sub(cost);
         ok
     };
-    if let (Some(path), Some(rel)) = (ignore_path, within(context, dockerfile))
-        && affordable(&rel)
+    if let (Some(path), Some(rel)) = (
+        ignore_path,
+        pack.dockerfile.and_then(|d| within(context, d)),
+    ) && affordable(&rel)
         && dockerignore::azure_cli_decide(rules, &rel).0.ignored
     {
         report.verified(format!(
-            "{path} excludes the Dockerfile `{rel}`, but `az acr build` adds the Dockerfile to the upload apart, so it is built"
+            "{path} excludes the Dockerfile `{rel}`, but `{what}` adds the Dockerfile to the upload apart, so it is built"
         ));
+    }
+    if let Some(path) = ignore_path
+        && let Some(rel) = pack.task_file.and_then(|t| within(context, t))
+        && affordable(&rel)
+        && let (state, Some(rule)) = dockerignore::azure_cli_decide(rules, &rel)
+        && state.ignored
+    {
+        report.push(ignored_task_file(build, context, path, rule, &rel));
     }
     let packed = files.root().map(|root| {
         crate::acr_pack::dry_run(
@@ -170,7 +227,11 @@ fn tasks_upload(
             },
         )
     });
-    let text = files.read(dockerfile).unwrap_or_default();
+    let text = pack
+        .dockerfile
+        .and_then(|d| files.read(d).ok())
+        .unwrap_or_default();
+    let dockerfile = pack.dockerfile.unwrap_or_default();
     for source in crate::dockerfile::copy_sources(&text) {
         let Some(rel) = source_in_context(&source) else {
             continue;
@@ -204,19 +265,19 @@ fn tasks_upload(
     }
 }
 
-/// The ignore file the Azure CLI reads for `az acr build <context> -f <dockerfile>`
-/// (azure-cli `acr/_archive_utils.py`, `_load_dockerignore_file`): when the
-/// Dockerfile's file name is not `Dockerfile` and `<context>/<name>.dockerignore`
-/// exists (in the context folder, not beside the Dockerfile), that file, with
-/// `.dockerignore` added as a rule; else `<context>/.dockerignore`. Its path, rules
-/// (highest priority first) and the lines not mirrored here.
+/// The ignore file the Azure CLI reads for a folder packed with the Dockerfile named
+/// `name` (azure-cli `acr/_archive_utils.py`, `_load_dockerignore_file`): when `name`
+/// is not `Dockerfile` and `<context>/<name>.dockerignore` exists (in the context
+/// folder, not beside the Dockerfile), that file, with `.dockerignore` added as a rule;
+/// else `<context>/.dockerignore`. `az acr run` packs with an empty name, so its
+/// `<context>/.dockerignore` is read as such an override. Its path, rules (highest
+/// priority first) and the lines not mirrored here.
 fn tasks_ignore_file(
     files: &dyn WorkflowFiles,
     context: &str,
-    dockerfile: &str,
+    name: &str,
 ) -> Option<(String, Vec<Rule>, Vec<usize>)> {
     let in_context = |name: &str| in_context(context, name);
-    let name = dockerfile.rsplit('/').next().unwrap_or(dockerfile);
     if name != "Dockerfile" {
         let own = in_context(&format!("{name}.dockerignore"));
         if let Ok(text) = files.read(&own) {
@@ -338,6 +399,38 @@ fn ignored_source(
     )
 }
 
+/// WORKFLOW_CONTEXT_IGNORED_DOCKERFILE for `az acr run`: the ignore rules keep the task
+/// file out of the upload, and ACR Tasks reads it from there; at the excluding line.
+fn ignored_task_file(
+    build: &discover::BuildCommand,
+    context: &str,
+    ignore_path: &str,
+    rule: &Rule,
+    rel: &str,
+) -> Finding {
+    let f = finding(
+        Code::WORKFLOW_CONTEXT_IGNORED_DOCKERFILE,
+        Severity::Error,
+        format!(
+            "{ignore_path} excludes the task file `{rel}` that `{}` reads from the upload",
+            build.what
+        ),
+        format!(
+            "Step `{}` runs `{}` (line {}) on the folder `{context}`. The Azure CLI packs that folder with the rules of {ignore_path} and adds no file apart; ACR Tasks then reads the task file `{rel}` (`-f`, `acb.yaml` without it) from inside the upload. {ignore_path} line {} (`{}`) excludes `{rel}`, so the upload holds no `{rel}` and the run fails before its first step.",
+            build.step.label,
+            build.what,
+            build_line(build),
+            rule.line,
+            rule.written,
+        ),
+        format!(
+            "Add the line `!{rel}` to {ignore_path} after line {}, or narrow the pattern `{}` so it no longer matches `{rel}`.",
+            rule.line, rule.written
+        ),
+    );
+    f.at(ignore_path.to_string(), u32::try_from(rule.line).ok(), None)
+}
+
 /// TASKS_CONTEXT_LINK_OUTSIDE: a source that is, or is below, a link whose target the
 /// upload does not hold.
 fn link_outside(
@@ -353,18 +446,20 @@ fn link_outside(
         Code::TASKS_CONTEXT_LINK_OUTSIDE,
         Severity::Warning,
         format!(
-            "`{instruction} {}` in {dockerfile} reads through the link `{in_workspace}`, whose target `az acr build` does not upload",
-            source.path
+            "`{instruction} {}` in {dockerfile} reads through the link `{in_workspace}`, whose target `{}` does not upload",
+            source.path, build.what
         ),
         format!(
-            "Step `{}` runs `az acr build` (line {}) on the folder `{context}`. `{in_workspace}` is a symbolic link to `{}`, which is not inside that folder (absolute, leading out of it, or missing). The Azure CLI packs links as links and never follows them, so the upload holds the link without its target, and `{instruction}` on line {} of {dockerfile} finds nothing behind it on the ACR Tasks agent.",
+            "Step `{}` runs `{}` (line {}) on the folder `{context}`. `{in_workspace}` is a symbolic link to `{}`, which is not inside that folder (absolute, leading out of it, or missing). The Azure CLI packs links as links and never follows them, so the upload holds the link without its target, and `{instruction}` on line {} of {dockerfile} finds nothing behind it on the ACR Tasks agent.",
             build.step.label,
+            build.what,
             build_line(build),
             link.target,
             source.line,
         ),
         format!(
-            "Replace the link with the files it points to (`cp -rL {in_workspace} {in_workspace}.tmp && rm {in_workspace} && mv {in_workspace}.tmp {in_workspace}` in a step before `az acr build`), or build from a folder that holds the target, with `--file` naming the Dockerfile."
+            "Replace the link with the files it points to (`cp -rL {in_workspace} {in_workspace}.tmp && rm {in_workspace} && mv {in_workspace}.tmp {in_workspace}` in a step before `{}`), or build from a folder that holds the target, with `--file` naming the Dockerfile.",
+            build.what
         ),
     );
     f.at(
@@ -414,15 +509,17 @@ fn upload_size(
     let heavy: Vec<&crate::acr_pack::Heavy> = packed.heavy.iter().filter(|h| h.files > 0).collect();
     if packed.bytes <= LARGE_UPLOAD && heavy.is_empty() {
         report.verified(format!(
-            "`az acr build` of `{context}` uploads {counted}; the walk took {} ms",
+            "`{}` of `{context}` uploads {counted}; the walk took {} ms",
+            build.what,
             packed.elapsed.as_millis()
         ));
         return;
     }
     let ignore = ignore_path.map_or_else(|| in_context(context, ".dockerignore"), str::to_string);
     let mut seen = format!(
-        "Step `{}` runs `az acr build` (line {}) on the folder `{context}`, which the Azure CLI packs on the runner and uploads before the build starts: {counted}.",
+        "Step `{}` runs `{}` (line {}) on the folder `{context}`, which the Azure CLI packs on the runner and uploads before the build starts: {counted}.",
         build.step.label,
+        build.what,
         build_line(build),
     );
     if !heavy.is_empty() {
@@ -484,7 +581,8 @@ fn upload_size(
             Code::TASKS_CONTEXT_UPLOAD_LARGE,
             Severity::Notice,
             format!(
-                "`az acr build` uploads {} from `{context}`",
+                "`{}` uploads {} from `{context}`",
+                build.what,
                 size(packed.bytes)
             ),
             seen,
