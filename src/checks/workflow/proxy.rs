@@ -236,3 +236,70 @@ fn driver_opt_flag(name: &str) -> String {
         format!("--driver-opt \"env.{lower}=${name}\"")
     }
 }
+
+/// WORKFLOW_BUILDER_PROXY_LOOPBACK: every `docker-container` builder a build of the job
+/// runs on whose driver options give BuildKit a proxy on loopback. BuildKit runs in its
+/// own container, in the docker bridge network unless `network=host` is given (docker
+/// docs, "Docker container driver", option `network`), where 127.0.0.1 is that container:
+/// nothing listens there, so every pull and push through the proxy is refused.
+pub(super) fn builders_with_loopback_proxy(
+    report: &mut CheckReport,
+    found: &discover::Found,
+    store: &Store,
+) {
+    for builder in found
+        .builders
+        .iter()
+        .filter(|b| b.driver.as_deref() == Some("docker-container") && !b.proxy_loopback.is_empty())
+    {
+        let build = found
+            .builds
+            .iter()
+            .filter(|b| buildx_build(b))
+            .find(|b| chosen(found, store, b).is(builder));
+        if let Some(build) = build {
+            report.push(loopback_proxy(builder, build));
+        }
+    }
+}
+
+fn loopback_proxy(builder: &BuilderStep, build: &discover::BuildCommand) -> Finding {
+    let line = builder.location.line.unwrap_or(builder.step.line);
+    let passed = builder
+        .proxy_loopback
+        .iter()
+        .map(|(name, at)| format!("`env.{name}` (a proxy at `{at}`)"))
+        .collect::<Vec<_>>()
+        .join(" and ");
+    let (name, at) = &builder.proxy_loopback[0];
+    let port = at.rsplit_once(':').map_or("3128", |(_, p)| p);
+    let network = if builder.what == "docker/setup-buildx-action" {
+        "add `network=host` to its `driver-opts`"
+    } else {
+        "add `--driver-opt network=host` to its `docker buildx create`"
+    };
+    let message = format!(
+        "Step `{}` (line {line}) creates a builder with the `docker-container` driver whose driver options pass {passed} to BuildKit, and `{}` in step `{}` (line {}) builds on it. BuildKit runs in its own container on the docker bridge network, where the loopback address is that container itself, not the runner: nothing listens there, so its pulls of base images and its pushes fail with `proxyconnect tcp: dial tcp {at}: connect: connection refused`, while the same proxy works for `docker pull` and `curl` on the runner.",
+        builder.step.label,
+        build.what,
+        build.step.label,
+        build.location.line.unwrap_or(build.step.line),
+    );
+    let fix = format!(
+        "Give BuildKit the proxy at an address its container reaches: the runner's address on the docker bridge (`172.17.0.1` by default; `docker network inspect bridge --format '{{{{(index .IPAM.Config 0).Gateway}}}}'` prints it), with the proxy listening on that address too, e.g. `env.{name}=http://172.17.0.1:{port}`. Or run the builder in the runner's network, where loopback is the runner's: in step `{}` (line {}), {network}.",
+        builder.step.label, builder.step.line,
+    );
+    at_location(
+        finding(
+            Code::WORKFLOW_BUILDER_PROXY_LOOPBACK,
+            Severity::Error,
+            format!(
+                "the buildx builder of step `{}` is given a proxy on loopback, which its container cannot reach",
+                builder.step.label
+            ),
+            message,
+            fix,
+        ),
+        &builder.location,
+    )
+}
