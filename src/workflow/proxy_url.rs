@@ -91,7 +91,10 @@ mod tests {
 
     #[test]
     fn host_network_makes_loopback_the_runners() {
-        let opts = ["env.https_proxy=http://127.0.0.1:3128", "env.no_proxy=localhost"];
+        let opts = [
+            "env.https_proxy=http://127.0.0.1:3128",
+            "env.no_proxy=localhost",
+        ];
         assert_eq!(
             loopback_opts(opts.into_iter()),
             [("https_proxy".to_string(), "127.0.0.1:3128".to_string())]
