@@ -8,7 +8,7 @@
 //! traffic. Names only: a proxy URL may carry a password, so no value is ever written.
 
 use super::{Chosen, at_location, buildx_build, chosen, finding, stored_builders};
-use crate::docker::buildx::{InUse, Store, StoredBuilder};
+use crate::docker::buildx::{InUse, NodeGroupFacts, Store, StoredBuilder};
 use crate::findings::{CheckReport, Code, Finding, Severity};
 use crate::workflow::discover::{self, BuilderStep, PROXY_VARIABLES};
 use crate::workflow::model::{Job, Workflow};
@@ -90,26 +90,13 @@ pub(super) fn builders_without_proxy(
             report.push(no_proxy(builder, build, vars, &missing));
         }
     }
-    // Builders no step creates, from buildx's store: the first build on each.
-    let mut seen: Vec<&str> = Vec::new();
-    for build in found.builds.iter().filter(|b| buildx_build(b)) {
-        let Chosen::Stored(builder, read) = chosen(found, store, build) else {
-            continue;
-        };
-        let Ok(facts) = &builder.read else {
-            continue;
-        };
-        if facts.driver != "docker-container" || seen.contains(&builder.name.as_str()) {
-            continue;
-        }
-        seen.push(&builder.name);
+    for (builder, facts, build, in_use) in stored_container_builders(found, store) {
         let missing: Vec<&ProxyVar> = wanted
             .iter()
             .copied()
             .filter(|v| !facts.driver_env.contains(&v.name.to_ascii_lowercase()))
             .collect();
         if !missing.is_empty() {
-            let in_use = read.in_use == InUse::Builder(builder.name.clone());
             let fix = stored_fix(builder, vars, in_use);
             report.push(stored_builders::no_proxy(
                 builder,
@@ -120,6 +107,39 @@ pub(super) fn builders_without_proxy(
             ));
         }
     }
+}
+
+/// The `docker-container` builders of buildx's store that builds of the job run on (no
+/// step creates them), each with the first build on it and whether it is the one in use.
+fn stored_container_builders<'a>(
+    found: &'a discover::Found,
+    store: &'a Store,
+) -> Vec<(
+    &'a StoredBuilder,
+    &'a NodeGroupFacts,
+    &'a discover::BuildCommand,
+    bool,
+)> {
+    let mut out: Vec<(
+        &StoredBuilder,
+        &NodeGroupFacts,
+        &discover::BuildCommand,
+        bool,
+    )> = Vec::new();
+    for build in found.builds.iter().filter(|b| buildx_build(b)) {
+        let Chosen::Stored(builder, read) = chosen(found, store, build) else {
+            continue;
+        };
+        let Ok(facts) = &builder.read else {
+            continue;
+        };
+        if facts.driver != "docker-container" || out.iter().any(|(b, ..)| b.name == builder.name) {
+            continue;
+        }
+        let in_use = read.in_use == InUse::Builder(builder.name.clone());
+        out.push((builder, facts, build, in_use));
+    }
+    out
 }
 
 /// `` `HTTPS_PROXY`, `NO_PROXY` ``.
@@ -262,24 +282,11 @@ pub(super) fn builders_with_loopback_proxy(
             report.push(loopback_proxy(builder, build));
         }
     }
-    // Builders no step creates, from buildx's store: the first build on each.
-    let mut seen: Vec<&str> = Vec::new();
-    for build in found.builds.iter().filter(|b| buildx_build(b)) {
-        let Chosen::Stored(builder, read) = chosen(found, store, build) else {
-            continue;
-        };
-        let Ok(facts) = &builder.read else {
-            continue;
-        };
-        if facts.driver != "docker-container"
-            || facts.proxy_loopback.is_empty()
-            || seen.contains(&builder.name.as_str())
-        {
+    for (builder, facts, build, in_use) in stored_container_builders(found, store) {
+        if facts.proxy_loopback.is_empty() {
             continue;
         }
-        seen.push(&builder.name);
         let (name, at) = &facts.proxy_loopback[0];
-        let in_use = read.in_use == InUse::Builder(builder.name.clone());
         let fix = format!(
             "{} On the runner, as the user the job runs as, re-create the builder under the same name (so the workflow does not change; add any other `--driver-opt` it had, which `docker buildx inspect {1}` shows) with that address, or with `--driver-opt network=host` added and the proxy kept as it is:\ndocker buildx rm {1}\ndocker buildx create --name {1} --driver docker-container{2} --driver-opt \"env.{name}=http://172.17.0.1:{3}\"",
             bridge_fix(name, at),
