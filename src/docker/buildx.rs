@@ -78,6 +78,10 @@ pub struct NodeGroupFacts {
     pub endpoints: Vec<String>,
     /// The `env.<name>` driver options every node passes, names lower-cased, each once.
     pub driver_env: Vec<String>,
+    /// The proxy driver options of any node that point BuildKit's container at a proxy
+    /// on loopback: (variable, `host:port`), each variable once; none from a node with
+    /// `network=host` (see [`crate::workflow::proxy_url::loopback_opts`]).
+    pub proxy_loopback: Vec<(String, String)>,
 }
 
 impl StoredBuilder {
@@ -242,10 +246,27 @@ fn node_group(path: &Path) -> Result<NodeGroupFacts, String> {
     }
     driver_env.sort();
     driver_env.dedup();
+    let mut proxy_loopback: Vec<(String, String)> = Vec::new();
+    for n in &nodes {
+        let entries: Vec<String> = n
+            .driver_opts
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        for (name, at) in
+            crate::workflow::proxy_url::loopback_opts(entries.iter().map(String::as_str))
+        {
+            if !proxy_loopback.iter().any(|(n, _)| *n == name) {
+                proxy_loopback.push((name, at));
+            }
+        }
+    }
     Ok(NodeGroupFacts {
         driver: file.driver.trim().to_ascii_lowercase(),
         endpoints: nodes.into_iter().map(|n| n.endpoint).collect(),
         driver_env,
+        proxy_loopback,
     })
 }
 

@@ -467,6 +467,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::REGISTRY_THROTTLED
         | C::REGISTRY_DOCKERHUB_ANONYMOUS
         | C::WORKFLOW_BUILDER_NO_PROXY
+        | C::WORKFLOW_BUILDER_PROXY_LOOPBACK
         | C::DOCKER_DAEMON_NO_PROXY => 0,
         C::DOCKER_CONFIG_INVALID
         | C::DOCKER_CONFIG_MISSING

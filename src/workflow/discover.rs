@@ -623,6 +623,10 @@ pub struct BuilderStep {
     /// The proxy variables its driver options pass to BuildKit (`env.https_proxy=…`),
     /// lower-case names (`https_proxy`), each once.
     pub proxy_env: Vec<String>,
+    /// The proxy driver options whose value resolves to a proxy on loopback, which the
+    /// BuildKit container cannot reach: (variable, `host:port`). Empty with
+    /// `network=host`, where loopback is the runner's.
+    pub proxy_loopback: Vec<(String, String)>,
 }
 
 impl BuilderStep {
@@ -1559,6 +1563,18 @@ impl<'i> StepScan<'i, '_> {
             .input("driver-opts")
             .map(|t| proxy_opts(Self::entries(t, true).iter().map(|(_, e)| e.as_str())))
             .unwrap_or_default();
+        let resolved: Vec<String> = step
+            .input("driver-opts")
+            .map(|t| {
+                Self::entries(t, true)
+                    .into_iter()
+                    .map(|(offset, e)| self.value_in_text(offset, &e).expanded)
+                    .filter(|e| e.is_resolved())
+                    .map(|e| e.text)
+                    .collect()
+            })
+            .unwrap_or_default();
+        let proxy_loopback = super::proxy_url::loopback_opts(resolved.iter().map(String::as_str));
         self.found.builders.push(BuilderStep {
             what: "docker/setup-buildx-action".into(),
             driver,
@@ -1569,6 +1585,7 @@ impl<'i> StepScan<'i, '_> {
             name,
             step_id: self.step_id(),
             proxy_env,
+            proxy_loopback,
         });
     }
 
@@ -1615,6 +1632,11 @@ impl<'i> StepScan<'i, '_> {
                 .collect::<Vec<_>>()
                 .into_iter(),
         );
+        let resolved: Vec<&str> = values_of(&opts, &["--driver-opt"])
+            .filter(|v| v.expanded.is_resolved())
+            .flat_map(|v| v.expanded.text.split(','))
+            .collect();
+        let proxy_loopback = super::proxy_url::loopback_opts(resolved.into_iter());
         self.found.builders.push(BuilderStep {
             what: "docker buildx create".into(),
             driver,
@@ -1625,6 +1647,7 @@ impl<'i> StepScan<'i, '_> {
             name,
             step_id: self.step_id(),
             proxy_env,
+            proxy_loopback,
         });
     }
 

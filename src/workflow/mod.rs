@@ -17,6 +17,7 @@ pub mod discover;
 pub mod expr;
 pub mod locate;
 pub mod model;
+pub mod proxy_url;
 pub mod push_tools;
 pub mod shell;
 pub mod yaml;

@@ -420,3 +420,61 @@ fn the_builder_in_use_follows_the_docker_configs_current_context() {
         r.stdout
     );
 }
+
+/// `usual` plus `lo` (docker-container, a loopback proxy with a user and password) and
+/// `hn` (the same proxy, in the runner's network).
+fn with_loopback(in_use: &str) -> Vec<(&'static str, String)> {
+    let mut files = usual(in_use);
+    for (path, name, opts) in [
+        (
+            "instances/lo",
+            "lo",
+            r#"{"env.https_proxy":"http://ci:s3cret-Pr0xy@127.0.0.1:3128","env.no_proxy":"localhost"}"#,
+        ),
+        (
+            "instances/hn",
+            "hn",
+            r#"{"env.https_proxy":"http://ci:s3cret-Pr0xy@127.0.0.1:3128","network":"host"}"#,
+        ),
+    ] {
+        files.push((path, node_group(name, "docker-container", SOCK, opts)));
+    }
+    files
+}
+
+#[test]
+fn a_container_builder_of_the_store_with_a_loopback_proxy_is_an_error_without_the_password() {
+    let r = run(&workflow("", &action("")), &with_loopback("lo"), false, &[]);
+    assert_eq!(
+        codes(&r),
+        vec!["WORKFLOW_BUILDER_PROXY_LOOPBACK"],
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !r.stdout.contains("s3cret") && !r.stdout.contains("ci:s"),
+        "{}",
+        r.stdout
+    );
+    let f = find(&r.report, "WORKFLOW_BUILDER_PROXY_LOOPBACK").unwrap();
+    assert_eq!(f["severity"], "error");
+    assert!(
+        field(f, "message").contains(
+            "with the `docker-container` driver, and its driver options pass `env.https_proxy` (a proxy at `127.0.0.1:3128`) to BuildKit"
+        ),
+        "{f}"
+    );
+    assert!(
+        field(f, "fix").ends_with(
+            "docker buildx rm lo\ndocker buildx create --name lo --driver docker-container --use --driver-opt \"env.https_proxy=http://172.17.0.1:3128\""
+        ),
+        "{f}"
+    );
+    let text = run_text(&workflow("", &action("")), &with_loopback("lo"));
+    assert!(!text.contains("s3cret"), "{text}");
+    let example = store_example("WORKFLOW_BUILDER_PROXY_LOOPBACK");
+    assert!(text.contains(&example), "{example}\nnot in:\n{text}");
+    // The same proxy in the runner's network is reachable.
+    let r = run(&workflow("", &action("")), &with_loopback("hn"), false, &[]);
+    assert!(codes(&r).is_empty(), "{:?}\n{}", codes(&r), r.stdout);
+}

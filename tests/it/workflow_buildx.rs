@@ -650,3 +650,91 @@ fn a_proxy_only_in_the_runners_environment_is_copied_to_github_env_in_the_fix() 
     let report = check(&config("proxy-runner"), &files, &HashMap::new()).0;
     assert!(of(&report, Code::WORKFLOW_BUILDER_NO_PROXY).is_empty());
 }
+
+/// Every text the report holds, in every renderer, must not hold the proxy's user or
+/// password (the fixture's loopback proxy is `http://ci:s3cret-Pr0xy@127.0.0.1:3128`).
+fn assert_no_proxy_userinfo(report: &CheckReport) {
+    assert_no_proxy_value(report);
+    let style = acr_preflight::output::text::Style { color: false };
+    for f in &report.findings {
+        let text = acr_preflight::output::text::render_finding(f, style);
+        assert!(!text.contains("ci:") && !text.contains("s3cret"), "{text}");
+    }
+}
+
+#[test]
+fn a_loopback_proxy_given_to_a_container_builder_is_an_error_without_the_password() {
+    let report = run("proxy-loopback");
+    assert_no_proxy_userinfo(&report);
+    let found = of(&report, Code::WORKFLOW_BUILDER_PROXY_LOOPBACK);
+    assert_eq!(found.len(), 2, "{:?}", report.findings);
+    let action = found[0];
+    assert_eq!(
+        rendered(action),
+        crate::workflow_context::doc_example(Code::WORKFLOW_BUILDER_PROXY_LOOPBACK)
+    );
+    assert_eq!(
+        placed(action),
+        (
+            Severity::Error,
+            392,
+            15,
+            "docker/setup-buildx-action@v3".to_string()
+        )
+    );
+    assert!(
+        action.message.contains(
+            "whose driver options pass `env.https_proxy` (a proxy at `127.0.0.1:3128`) to BuildKit, and `docker/build-push-action` in step `Build` (line 397) builds on it"
+        ) && action
+            .message
+            .contains("`proxyconnect tcp: dial tcp 127.0.0.1:3128: connect: connection refused`"),
+        "{}",
+        action.message
+    );
+    assert!(
+        action
+            .fix
+            .contains("e.g. `env.https_proxy=http://172.17.0.1:3128`")
+            && action.fix.ends_with(
+                "in step `Set up Buildx` (line 391), add `network=host` to its `driver-opts`."
+            ),
+        "{}",
+        action.fix
+    );
+    let script = found[1];
+    assert!(
+        script
+            .message
+            .contains("pass `env.http_proxy` (a proxy at `[::1]:8080`) to BuildKit"),
+        "{}",
+        script.message
+    );
+    assert!(
+        script
+            .fix
+            .contains("`env.http_proxy=http://172.17.0.1:8080`")
+            && script
+                .fix
+                .ends_with("add `--driver-opt network=host` to its `docker buildx create`."),
+        "{}",
+        script.fix
+    );
+}
+
+#[test]
+fn a_bridge_address_or_the_host_network_is_not_a_loopback_proxy() {
+    for job in [
+        "proxy-bridge",
+        "proxy-loopback-host",
+        "proxy-passed",
+        "proxy-env",
+    ] {
+        let report = run(job);
+        assert_no_proxy_userinfo(&report);
+        assert!(
+            of(&report, Code::WORKFLOW_BUILDER_PROXY_LOOPBACK).is_empty(),
+            "{job}: {:?}",
+            report.findings
+        );
+    }
+}

@@ -186,6 +186,7 @@ pub fn check(
     named_builders::named_builders(&mut report, config, job, &found, &store);
     let proxies = proxy::proxy_vars(workflow, job, process_env);
     proxy::builders_without_proxy(&mut report, &found, &store, &proxies);
+    proxy::builders_with_loopback_proxy(&mut report, &found, &store);
     local_images(&mut report, files, &found, &store);
     tasks_bases::tasks_base_registries(&mut report, files, &found);
     context::ignored_inputs(&mut report, files, &found, config.timeout / 4);

@@ -8,7 +8,7 @@
 //! traffic. Names only: a proxy URL may carry a password, so no value is ever written.
 
 use super::{Chosen, at_location, buildx_build, chosen, finding, stored_builders};
-use crate::docker::buildx::{InUse, Store, StoredBuilder};
+use crate::docker::buildx::{InUse, NodeGroupFacts, Store, StoredBuilder};
 use crate::findings::{CheckReport, Code, Finding, Severity};
 use crate::workflow::discover::{self, BuilderStep, PROXY_VARIABLES};
 use crate::workflow::model::{Job, Workflow};
@@ -90,26 +90,13 @@ pub(super) fn builders_without_proxy(
             report.push(no_proxy(builder, build, vars, &missing));
         }
     }
-    // Builders no step creates, from buildx's store: the first build on each.
-    let mut seen: Vec<&str> = Vec::new();
-    for build in found.builds.iter().filter(|b| buildx_build(b)) {
-        let Chosen::Stored(builder, read) = chosen(found, store, build) else {
-            continue;
-        };
-        let Ok(facts) = &builder.read else {
-            continue;
-        };
-        if facts.driver != "docker-container" || seen.contains(&builder.name.as_str()) {
-            continue;
-        }
-        seen.push(&builder.name);
+    for (builder, facts, build, in_use) in stored_container_builders(found, store) {
         let missing: Vec<&ProxyVar> = wanted
             .iter()
             .copied()
             .filter(|v| !facts.driver_env.contains(&v.name.to_ascii_lowercase()))
             .collect();
         if !missing.is_empty() {
-            let in_use = read.in_use == InUse::Builder(builder.name.clone());
             let fix = stored_fix(builder, vars, in_use);
             report.push(stored_builders::no_proxy(
                 builder,
@@ -120,6 +107,39 @@ pub(super) fn builders_without_proxy(
             ));
         }
     }
+}
+
+/// The `docker-container` builders of buildx's store that builds of the job run on (no
+/// step creates them), each with the first build on it and whether it is the one in use.
+fn stored_container_builders<'a>(
+    found: &'a discover::Found,
+    store: &'a Store,
+) -> Vec<(
+    &'a StoredBuilder,
+    &'a NodeGroupFacts,
+    &'a discover::BuildCommand,
+    bool,
+)> {
+    let mut out: Vec<(
+        &StoredBuilder,
+        &NodeGroupFacts,
+        &discover::BuildCommand,
+        bool,
+    )> = Vec::new();
+    for build in found.builds.iter().filter(|b| buildx_build(b)) {
+        let Chosen::Stored(builder, read) = chosen(found, store, build) else {
+            continue;
+        };
+        let Ok(facts) = &builder.read else {
+            continue;
+        };
+        if facts.driver != "docker-container" || out.iter().any(|(b, ..)| b.name == builder.name) {
+            continue;
+        }
+        let in_use = read.in_use == InUse::Builder(builder.name.clone());
+        out.push((builder, facts, build, in_use));
+    }
+    out
 }
 
 /// `` `HTTPS_PROXY`, `NO_PROXY` ``.
@@ -235,4 +255,121 @@ fn driver_opt_flag(name: &str) -> String {
     } else {
         format!("--driver-opt \"env.{lower}=${name}\"")
     }
+}
+
+/// WORKFLOW_BUILDER_PROXY_LOOPBACK: every `docker-container` builder a build of the job
+/// runs on whose driver options give BuildKit a proxy on loopback. BuildKit runs in its
+/// own container, in the docker bridge network unless `network=host` is given
+/// (https://docs.docker.com/build/builders/drivers/docker-container/, option `network`),
+/// where 127.0.0.1 is that container: nothing listens there, so every pull and push
+/// through the proxy is refused. Only `host:port` is ever written, never the URL.
+pub(super) fn builders_with_loopback_proxy(
+    report: &mut CheckReport,
+    found: &discover::Found,
+    store: &Store,
+) {
+    for builder in found
+        .builders
+        .iter()
+        .filter(|b| b.driver.as_deref() == Some("docker-container") && !b.proxy_loopback.is_empty())
+    {
+        let build = found
+            .builds
+            .iter()
+            .filter(|b| buildx_build(b))
+            .find(|b| chosen(found, store, b).is(builder));
+        if let Some(build) = build {
+            report.push(loopback_proxy(builder, build));
+        }
+    }
+    for (builder, facts, build, in_use) in stored_container_builders(found, store) {
+        if facts.proxy_loopback.is_empty() {
+            continue;
+        }
+        let (name, at) = &facts.proxy_loopback[0];
+        let fix = format!(
+            "{} On the runner, as the user the job runs as, re-create the builder under the same name (so the workflow does not change; add any other `--driver-opt` it had, which `docker buildx inspect {1}` shows) with that address, or with `--driver-opt network=host` added and the proxy kept as it is:\ndocker buildx rm {1}\ndocker buildx create --name {1} --driver docker-container{2} --driver-opt \"env.{name}=http://172.17.0.1:{3}\"",
+            bridge_fix(name, at),
+            builder.name,
+            if in_use { " --use" } else { "" },
+            port(at),
+        );
+        report.push(stored_builders::loopback_proxy(
+            builder,
+            build,
+            &passed(&facts.proxy_loopback),
+            &unreachable(at),
+            fix,
+        ));
+    }
+}
+
+/// `` `env.https_proxy` (a proxy at `127.0.0.1:3128`) ``, joined with "and".
+fn passed(loopback: &[(String, String)]) -> String {
+    loopback
+        .iter()
+        .map(|(name, at)| format!("`env.{name}` (a proxy at `{at}`)"))
+        .collect::<Vec<_>>()
+        .join(" and ")
+}
+
+/// The port of `host:port`, else the usual proxy port.
+fn port(at: &str) -> &str {
+    match at.rsplit_once(':') {
+        Some((host, p)) if !host.ends_with('[') && !p.ends_with(']') => p,
+        _ => "3128",
+    }
+}
+
+/// Why BuildKit cannot reach a proxy at `at`.
+fn unreachable(at: &str) -> String {
+    format!(
+        "BuildKit runs in its own container on the docker bridge network, where the loopback address is that container itself, not the runner: nothing listens there, so its pulls of base images and its pushes fail with `proxyconnect tcp: dial tcp {at}: connect: connection refused`, while the same proxy works for `docker pull` and `curl` on the runner."
+    )
+}
+
+/// The bridge address to give instead (the first sentence of both fixes).
+fn bridge_fix(name: &str, at: &str) -> String {
+    format!(
+        "Give BuildKit the proxy at an address its container reaches: the runner's address on the docker bridge (`172.17.0.1` by default; `docker network inspect bridge --format '{{{{(index .IPAM.Config 0).Gateway}}}}'` prints it), with the proxy listening on that address too, e.g. `env.{name}=http://172.17.0.1:{}`.",
+        port(at)
+    )
+}
+
+fn loopback_proxy(builder: &BuilderStep, build: &discover::BuildCommand) -> Finding {
+    let line = builder.location.line.unwrap_or(builder.step.line);
+    let (name, at) = &builder.proxy_loopback[0];
+    let network = if builder.what == "docker/setup-buildx-action" {
+        "add `network=host` to its `driver-opts`"
+    } else {
+        "add `--driver-opt network=host` to its `docker buildx create`"
+    };
+    let message = format!(
+        "Step `{}` (line {line}) creates a builder with the `docker-container` driver whose driver options pass {} to BuildKit, and `{}` in step `{}` (line {}) builds on it. {}",
+        builder.step.label,
+        passed(&builder.proxy_loopback),
+        build.what,
+        build.step.label,
+        build.location.line.unwrap_or(build.step.line),
+        unreachable(at),
+    );
+    let fix = format!(
+        "{} Or run the builder in the runner's network, where loopback is the runner's: in step `{}` (line {}), {network}.",
+        bridge_fix(name, at),
+        builder.step.label,
+        builder.step.line,
+    );
+    at_location(
+        finding(
+            Code::WORKFLOW_BUILDER_PROXY_LOOPBACK,
+            Severity::Error,
+            format!(
+                "the buildx builder of step `{}` is given a proxy on loopback, which its container cannot reach",
+                builder.step.label
+            ),
+            message,
+            fix,
+        ),
+        &builder.location,
+    )
 }

@@ -185,3 +185,32 @@ pub(super) fn no_proxy(
         place(build),
     )
 }
+
+/// WORKFLOW_BUILDER_PROXY_LOOPBACK for a `docker-container` builder of the store.
+pub(super) fn loopback_proxy(
+    builder: &StoredBuilder,
+    build: &BuildCommand,
+    passed: &str,
+    why: &str,
+    fix: String,
+) -> Finding {
+    at_location(
+        finding(
+            Code::WORKFLOW_BUILDER_PROXY_LOOPBACK,
+            Severity::Error,
+            format!(
+                "the buildx builder `{}` on this runner is given a proxy on loopback, which its container cannot reach",
+                builder.name
+            ),
+            format!(
+                "`{}` in step `{}` (line {}) builds on {}, with the `docker-container` driver, and its driver options pass {passed} to BuildKit. {why}",
+                build.what,
+                build.step.label,
+                line(build),
+                origin(builder),
+            ),
+            fix,
+        ),
+        place(build),
+    )
+}
