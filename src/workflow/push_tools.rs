@@ -1309,4 +1309,102 @@ mod tests {
             assert_eq!(spec(&line).map(|s| s.on_runner), Some(None), "{line}");
         }
     }
+
+    #[test]
+    fn crane_reads_the_home_of_its_image_user() {
+        let t = parse("--rm -v $HOME/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane:v0.20.2 copy ghcr.io/o/a:1 myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(t.tool, Tool::Crane);
+        assert!(t.helpers.is_empty());
+        assert_eq!(t.config_in_container, "/home/nonroot/.docker/config.json");
+        assert_eq!(
+            t.pushes,
+            vec![(
+                "myreg.azurecr.io".to_string(),
+                "myreg.azurecr.io/a:1".to_string()
+            )]
+        );
+        let debug = parse("-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane:debug --platform linux/amd64 push -v --index img.tar myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(debug.pushes[0].0, "myreg.azurecr.io");
+        let tag = parse("-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane/debug:v0.20.2 tag myreg.azurecr.io/a:1 v2").unwrap();
+        assert_eq!(tag.pushes[0].1, "myreg.azurecr.io/a:1");
+        for line in [
+            // The default image runs as nonroot: /root/.docker is not read.
+            "-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane copy a myreg.azurecr.io/a:1",
+            // An option crane's copy does not have: which argument is which is not known.
+            "-v ~/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane copy --mystery x a myreg.azurecr.io/a:1",
+            // Not a push.
+            "-v ~/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane digest myreg.azurecr.io/a:1",
+        ] {
+            assert_eq!(parse(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn oras_push_names_its_target_first() {
+        let t = parse("--rm -v $HOME/.docker:/root/.docker -v /w:/workspace ghcr.io/oras-project/oras:v1.2.0 push --artifact-type application/vnd.x myreg.azurecr.io/art:1,latest a.txt:text/plain").unwrap();
+        assert_eq!(t.tool, Tool::Oras);
+        assert_eq!(
+            t.pushes,
+            vec![(
+                "myreg.azurecr.io".to_string(),
+                "myreg.azurecr.io/art:1,latest".to_string()
+            )]
+        );
+        for line in [
+            "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 push -u u -p p myreg.azurecr.io/art:1 a.txt",
+            "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 push --registry-config /cfg.json myreg.azurecr.io/art:1 a.txt",
+            "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 pull myreg.azurecr.io/art:1",
+        ] {
+            assert_eq!(parse(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn skopeo_reads_only_the_auth_file_it_is_given() {
+        // The image's REGISTRY_AUTH_FILE.
+        let t = parse("--rm -v $HOME/.docker/config.json:/tmp/auth.json:ro quay.io/skopeo/stable:v1.16 copy --all docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(t.tool, Tool::Skopeo);
+        assert_eq!(t.config_in_container, "/tmp/auth.json");
+        assert_eq!(
+            t.pushes,
+            vec![(
+                "myreg.azurecr.io".to_string(),
+                "docker://myreg.azurecr.io/a:1".to_string()
+            )]
+        );
+        // --authfile, and a folder holding config.json.
+        let t = parse("-v ~/.docker:/auth quay.io/skopeo/stable copy --authfile /auth/config.json oci:/w/a docker://myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(t.config_in_container, "/auth/config.json");
+        for line in [
+            // $HOME/.docker is not read while REGISTRY_AUTH_FILE names a file.
+            "-v ~/.docker:/root/.docker quay.io/skopeo/stable copy docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1",
+            // Another auth file.
+            "-v ~/.docker/config.json:/tmp/auth.json quay.io/skopeo/stable copy --authfile /auth.json docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1",
+            // Its own credential.
+            "-v ~/.docker/config.json:/tmp/auth.json quay.io/skopeo/stable copy --dest-creds u:p docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1",
+            // Not to a registry.
+            "-v ~/.docker/config.json:/tmp/auth.json quay.io/skopeo/stable copy docker://myreg.azurecr.io/a:1 oci:/w/a",
+        ] {
+            assert_eq!(parse(line), None, "{line}");
+        }
+    }
+
+    #[test]
+    fn regctl_images_and_their_own_credentials() {
+        let t = parse("-v $HOME/.docker:/home/appuser/.docker regclient/regctl:v0.8.0 image copy --referrers ghcr.io/o/a:1 myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(t.tool, Tool::Regctl);
+        assert!(t.helpers.is_empty());
+        assert_eq!(t.pushes[0].0, "myreg.azurecr.io");
+        let alpine = parse("-v $HOME/.docker:/home/appuser/.docker ghcr.io/regclient/regctl:v0.8.0-alpine regctl image cp ghcr.io/o/a:1 myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(alpine.helpers, REGCTL_ALPINE_HELPERS);
+        for line in [
+            "-e DOCKER_AUTH_CONFIG -v ~/.docker:/home/appuser/.docker regclient/regctl image copy a myreg.azurecr.io/a:1",
+            "-v ~/.regctl:/home/appuser/.regctl -v ~/.docker:/home/appuser/.docker regclient/regctl image copy a myreg.azurecr.io/a:1",
+            "-v ~/.docker:/home/appuser/.docker regclient/regctl --host reg=myreg.azurecr.io,user=u,pass=p image copy a myreg.azurecr.io/a:1",
+            // The alpine image needs its program named.
+            "-v ~/.docker:/home/appuser/.docker regclient/regctl:alpine image copy a myreg.azurecr.io/a:1",
+        ] {
+            assert_eq!(parse(line), None, "{line}");
+        }
+    }
 }
