@@ -453,7 +453,7 @@ fn skopeo_never_reads_credsstore_but_reads_the_auths_entry_beside_it() {
     let f = tool_finding(SKOPEO, STORE_PASS).expect("skopeo");
     let message = f["message"].as_str().unwrap();
     assert!(
-        message.contains("skopeo never reads `credsStore` (containers/image reads only `credHelpers` and `auths`), and the `auths` entry holds nothing"),
+        message.contains("skopeo never reads `credsStore` (containers/image reads only `credHelpers` and `auths`), and `auths` holds no credential for it"),
         "{message}"
     );
     assert!(
@@ -512,4 +512,40 @@ fn the_new_tools_on_the_runner_itself_stay_quiet() {
     ] {
         assert_eq!(tool_finding(tool, HELPER_ACR_ENV), None, "{tool}");
     }
+}
+
+#[test]
+fn the_documented_skopeo_example_is_the_exact_output() {
+    let r = run(SKOPEO, STORE_PASS, "text");
+    let at = r
+        .stdout
+        .find("warning[CRED_TOOL_NO_HELPER]")
+        .unwrap_or_else(|| panic!("{}", r.stdout));
+    let lines: Vec<String> = r.stdout[at..]
+        .lines()
+        .take_while(|l| !l.is_empty())
+        .map(|l| match l.split_once("checked (") {
+            Some((head, rest)) => match rest.split_once(')') {
+                Some((_, tail)) => {
+                    format!("{head}checked (/home/runner/.docker/config.json){tail}")
+                }
+                None => l.to_string(),
+            },
+            None => l.to_string(),
+        })
+        .collect();
+    // The section's second example.
+    let path = format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(path).unwrap();
+    let section = docs
+        .split("\n## CRED_TOOL_NO_HELPER\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    let block = section
+        .split("```text\n")
+        .nth(2)
+        .and_then(|b| b.split("```").next())
+        .expect("a second example");
+    assert_eq!(lines, block.lines().collect::<Vec<_>>());
 }

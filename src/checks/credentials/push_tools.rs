@@ -183,11 +183,20 @@ fn finding(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let title = format!(
-        "{} in step `{}` cannot run `docker-credential-{helper}` ({where_kept}), which holds the credential for {host}",
-        tool.tool.name(),
-        step.step.label
-    );
+    let ignored = via == HelperVia::CredsStore && !tool.tool.reads_creds_store();
+    let title = if ignored {
+        format!(
+            "{} in step `{}` does not read `credsStore` (`docker-credential-{helper}`), which holds the credential for {host}",
+            tool.tool.name(),
+            step.step.label
+        )
+    } else {
+        format!(
+            "{} in step `{}` cannot run `docker-credential-{helper}` ({where_kept}), which holds the credential for {host}",
+            tool.tool.name(),
+            step.step.label
+        )
+    };
     let message = format!(
         "Step `{}` (line {}) runs {} from its image `{}` with a docker config mounted in (`{}`), so it reads {}, and pushes to {host} (`{written}`). The docker config acr-preflight checked ({}) sends that registry to helper `{helper}` ({where_kept}{at_line}), not to an `auths` entry. {}",
         step.step.label,
@@ -197,9 +206,9 @@ fn finding(
         tool.mount,
         tool.config_in_container,
         config.path.display(),
-        if via == HelperVia::CredsStore && !tool.tool.reads_creds_store() {
+        if ignored {
             format!(
-                "{} never reads `credsStore` (containers/image reads only `credHelpers` and `auths`), and the `auths` entry holds nothing, so it gets no credential: the push fails (`unauthorized` or `authentication required`) although `docker push` on the runner works.",
+                "{} never reads `credsStore` (containers/image reads only `credHelpers` and `auths`), and `auths` holds no credential for it, so it gets no credential: the push fails (`unauthorized` or `authentication required`) although `docker push` on the runner works.",
                 tool.tool.name()
             )
         } else {
