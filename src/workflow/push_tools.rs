@@ -168,6 +168,25 @@ struct Image {
     own_env: &'static [&'static str],
 }
 
+/// A row with no program and no variables of the tool's own.
+const fn image(
+    tool: Tool,
+    name: &'static str,
+    tags: Tags,
+    helpers: &'static [&'static str],
+    reads: Reads,
+) -> Image {
+    Image {
+        tool,
+        name,
+        tags,
+        helpers,
+        reads,
+        program: None,
+        own_env: &[],
+    }
+}
+
 /// The push tools' images, the first matching row wins. Each row's facts are from
 /// the public file its comment names.
 const IMAGES: &[Image] = &[
@@ -176,179 +195,159 @@ const IMAGES: &[Image] = &[
     // carries none (GoogleContainerTools/kaniko `deploy/Dockerfile`). A digest alone
     // might be either: the larger set is assumed (never a finding for a helper it might
     // carry).
-    Image {
-        tool: Tool::Kaniko,
-        name: "gcr.io/kaniko-project/executor",
-        tags: Tags::Containing("slim"),
-        helpers: &[],
-        reads: Reads::ConfigDir("/kaniko/.docker"),
-        program: None,
-        own_env: &[],
-    },
-    Image {
-        tool: Tool::Kaniko,
-        name: "gcr.io/kaniko-project/executor",
-        tags: Tags::Any,
-        helpers: KANIKO_HELPERS,
-        reads: Reads::ConfigDir("/kaniko/.docker"),
-        program: None,
-        own_env: &[],
-    },
+    image(
+        Tool::Kaniko,
+        "gcr.io/kaniko-project/executor",
+        Tags::Containing("slim"),
+        &[],
+        Reads::ConfigDir("/kaniko/.docker"),
+    ),
+    image(
+        Tool::Kaniko,
+        "gcr.io/kaniko-project/executor",
+        Tags::Any,
+        KANIKO_HELPERS,
+        Reads::ConfigDir("/kaniko/.docker"),
+    ),
     // manifest-tool's default image holds the binary alone (`hack/Dockerfile.linux`,
     // estesp/manifest-tool#216), its alpine image adds docker-credential-gcloud,
     // -ecr-login and -acr-env (`hack/Dockerfile.alpine`, estesp/manifest-tool#230);
     // both run as root. A digest alone counts as the alpine one.
-    Image {
-        tool: Tool::ManifestTool,
-        name: "docker.io/mplatform/manifest-tool",
-        tags: Tags::StartingWith("alpine"),
-        helpers: MANIFEST_TOOL_ALPINE_HELPERS,
-        reads: Reads::Home("/root"),
-        program: None,
-        own_env: &[],
-    },
-    Image {
-        tool: Tool::ManifestTool,
-        name: "docker.io/mplatform/manifest-tool",
-        tags: Tags::DigestOnly,
-        helpers: MANIFEST_TOOL_ALPINE_HELPERS,
-        reads: Reads::Home("/root"),
-        program: None,
-        own_env: &[],
-    },
-    Image {
-        tool: Tool::ManifestTool,
-        name: "docker.io/mplatform/manifest-tool",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::Home("/root"),
-        program: None,
-        own_env: &[],
-    },
+    image(
+        Tool::ManifestTool,
+        "docker.io/mplatform/manifest-tool",
+        Tags::StartingWith("alpine"),
+        MANIFEST_TOOL_ALPINE_HELPERS,
+        Reads::Home("/root"),
+    ),
+    image(
+        Tool::ManifestTool,
+        "docker.io/mplatform/manifest-tool",
+        Tags::DigestOnly,
+        MANIFEST_TOOL_ALPINE_HELPERS,
+        Reads::Home("/root"),
+    ),
+    image(
+        Tool::ManifestTool,
+        "docker.io/mplatform/manifest-tool",
+        Tags::Any,
+        &[],
+        Reads::Home("/root"),
+    ),
     // The .NET SDK image runs as root and carries no credential helper
     // (dotnet/sdk-container-builds#484, #486).
-    Image {
-        tool: Tool::DotnetSdk,
-        name: "mcr.microsoft.com/dotnet/sdk",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::Home("/root"),
-        program: None,
-        own_env: &[],
-    },
+    image(
+        Tool::DotnetSdk,
+        "mcr.microsoft.com/dotnet/sdk",
+        Tags::Any,
+        &[],
+        Reads::Home("/root"),
+    ),
     // crane's images are built with ko (google/go-containerregistry `cloudbuild.yaml`):
     // the debug ones (tag `debug`, and the `crane/debug` repository) on
     // gcr.io/distroless/base:debug, which runs as root (`.ko/debug/.ko.yaml`); the others
     // on ko's default base cgr.dev/chainguard/static (https://ko.build/configuration),
     // whose one user is `nonroot` (uid 65532, home /home/nonroot). Neither carries a
     // docker-credential-* program.
-    Image {
-        tool: Tool::Crane,
-        name: "gcr.io/go-containerregistry/crane",
-        tags: Tags::Containing("debug"),
-        helpers: &[],
-        reads: Reads::Home("/root"),
-        program: None,
-        own_env: &[],
-    },
-    Image {
-        tool: Tool::Crane,
-        name: "gcr.io/go-containerregistry/crane/debug",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::Home("/root"),
-        program: None,
-        own_env: &[],
-    },
-    Image {
-        tool: Tool::Crane,
-        name: "gcr.io/go-containerregistry/crane",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::Home("/home/nonroot"),
-        program: None,
-        own_env: &[],
-    },
+    image(
+        Tool::Crane,
+        "gcr.io/go-containerregistry/crane",
+        Tags::Containing("debug"),
+        &[],
+        Reads::Home("/root"),
+    ),
+    image(
+        Tool::Crane,
+        "gcr.io/go-containerregistry/crane/debug",
+        Tags::Any,
+        &[],
+        Reads::Home("/root"),
+    ),
+    image(
+        Tool::Crane,
+        "gcr.io/go-containerregistry/crane",
+        Tags::Any,
+        &[],
+        Reads::Home("/home/nonroot"),
+    ),
     // oras's image is alpine with ca-certificates and /bin/oras as its entrypoint, run
     // as root (oras-project/oras `Dockerfile`).
-    Image {
-        tool: Tool::Oras,
-        name: "ghcr.io/oras-project/oras",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::Home("/root"),
-        program: None,
-        own_env: &[],
-    },
+    image(
+        Tool::Oras,
+        "ghcr.io/oras-project/oras",
+        Tags::Any,
+        &[],
+        Reads::Home("/root"),
+    ),
     // skopeo's images (stable, testing, upstream: one Containerfile) are Fedora with
     // skopeo and fuse-overlayfs installed, `ENV REGISTRY_AUTH_FILE=/tmp/auth.json` and
     // /usr/bin/skopeo as the entrypoint (containers/image_build `skopeo/Containerfile`).
-    Image {
-        tool: Tool::Skopeo,
-        name: "quay.io/skopeo/stable",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::AuthFile("/tmp/auth.json"),
-        program: None,
-        own_env: &[],
-    },
-    Image {
-        tool: Tool::Skopeo,
-        name: "quay.io/skopeo/testing",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::AuthFile("/tmp/auth.json"),
-        program: None,
-        own_env: &[],
-    },
-    Image {
-        tool: Tool::Skopeo,
-        name: "quay.io/skopeo/upstream",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::AuthFile("/tmp/auth.json"),
-        program: None,
-        own_env: &[],
-    },
+    image(
+        Tool::Skopeo,
+        "quay.io/skopeo/stable",
+        Tags::Any,
+        &[],
+        Reads::AuthFile("/tmp/auth.json"),
+    ),
+    image(
+        Tool::Skopeo,
+        "quay.io/skopeo/testing",
+        Tags::Any,
+        &[],
+        Reads::AuthFile("/tmp/auth.json"),
+    ),
+    image(
+        Tool::Skopeo,
+        "quay.io/skopeo/upstream",
+        Tags::Any,
+        &[],
+        Reads::AuthFile("/tmp/auth.json"),
+    ),
     // regctl's images run as `appuser` (home /home/appuser): the default one is
     // scratch with /regctl as its entrypoint, the alpine one carries
     // docker-credential-ecr-login and -gcr and has only a CMD (regclient/regclient
     // `build/Dockerfile.regctl`).
     Image {
-        tool: Tool::Regctl,
-        name: "docker.io/regclient/regctl",
-        tags: Tags::Containing("alpine"),
-        helpers: REGCTL_ALPINE_HELPERS,
-        reads: Reads::Home("/home/appuser"),
         program: Some("regctl"),
         own_env: REGCTL_OWN_ENV,
+        ..image(
+            Tool::Regctl,
+            "docker.io/regclient/regctl",
+            Tags::Containing("alpine"),
+            REGCTL_ALPINE_HELPERS,
+            Reads::Home("/home/appuser"),
+        )
     },
     Image {
-        tool: Tool::Regctl,
-        name: "ghcr.io/regclient/regctl",
-        tags: Tags::Containing("alpine"),
-        helpers: REGCTL_ALPINE_HELPERS,
-        reads: Reads::Home("/home/appuser"),
         program: Some("regctl"),
         own_env: REGCTL_OWN_ENV,
+        ..image(
+            Tool::Regctl,
+            "ghcr.io/regclient/regctl",
+            Tags::Containing("alpine"),
+            REGCTL_ALPINE_HELPERS,
+            Reads::Home("/home/appuser"),
+        )
     },
     Image {
-        tool: Tool::Regctl,
-        name: "docker.io/regclient/regctl",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::Home("/home/appuser"),
-        program: None,
         own_env: REGCTL_OWN_ENV,
+        ..image(
+            Tool::Regctl,
+            "docker.io/regclient/regctl",
+            Tags::Any,
+            &[],
+            Reads::Home("/home/appuser"),
+        )
     },
     Image {
-        tool: Tool::Regctl,
-        name: "ghcr.io/regclient/regctl",
-        tags: Tags::Any,
-        helpers: &[],
-        reads: Reads::Home("/home/appuser"),
-        program: None,
         own_env: REGCTL_OWN_ENV,
+        ..image(
+            Tool::Regctl,
+            "ghcr.io/regclient/regctl",
+            Tags::Any,
+            &[],
+            Reads::Home("/home/appuser"),
+        )
     },
 ];
 
@@ -1174,6 +1173,16 @@ mod tests {
         docker_run(&args)
     }
 
+    fn assert_not_claimed(lines: &[&str]) {
+        for line in lines {
+            assert_eq!(parse(line), None, "{line}");
+        }
+    }
+
+    fn one_push(host: &str, written: &str) -> Vec<(String, String)> {
+        vec![(host.to_string(), written.to_string())]
+    }
+
     #[test]
     fn kaniko_with_the_runner_config_mounted_is_recognised() {
         let t = parse(
@@ -1318,25 +1327,20 @@ mod tests {
         assert_eq!(t.config_in_container, "/home/nonroot/.docker/config.json");
         assert_eq!(
             t.pushes,
-            vec![(
-                "myreg.azurecr.io".to_string(),
-                "myreg.azurecr.io/a:1".to_string()
-            )]
+            one_push("myreg.azurecr.io", "myreg.azurecr.io/a:1")
         );
         let debug = parse("-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane:debug --platform linux/amd64 push -v --index img.tar myreg.azurecr.io/a:1").unwrap();
         assert_eq!(debug.pushes[0].0, "myreg.azurecr.io");
         let tag = parse("-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane/debug:v0.20.2 tag myreg.azurecr.io/a:1 v2").unwrap();
         assert_eq!(tag.pushes[0].1, "myreg.azurecr.io/a:1");
-        for line in [
+        assert_not_claimed(&[
             // The default image runs as nonroot: /root/.docker is not read.
             "-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane copy a myreg.azurecr.io/a:1",
             // An option crane's copy does not have: which argument is which is not known.
             "-v ~/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane copy --mystery x a myreg.azurecr.io/a:1",
             // Not a push.
             "-v ~/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane digest myreg.azurecr.io/a:1",
-        ] {
-            assert_eq!(parse(line), None, "{line}");
-        }
+        ]);
     }
 
     #[test]
@@ -1345,18 +1349,13 @@ mod tests {
         assert_eq!(t.tool, Tool::Oras);
         assert_eq!(
             t.pushes,
-            vec![(
-                "myreg.azurecr.io".to_string(),
-                "myreg.azurecr.io/art:1,latest".to_string()
-            )]
+            one_push("myreg.azurecr.io", "myreg.azurecr.io/art:1,latest")
         );
-        for line in [
+        assert_not_claimed(&[
             "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 push -u u -p p myreg.azurecr.io/art:1 a.txt",
             "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 push --registry-config /cfg.json myreg.azurecr.io/art:1 a.txt",
             "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 pull myreg.azurecr.io/art:1",
-        ] {
-            assert_eq!(parse(line), None, "{line}");
-        }
+        ]);
     }
 
     #[test]
@@ -1367,15 +1366,12 @@ mod tests {
         assert_eq!(t.config_in_container, "/tmp/auth.json");
         assert_eq!(
             t.pushes,
-            vec![(
-                "myreg.azurecr.io".to_string(),
-                "docker://myreg.azurecr.io/a:1".to_string()
-            )]
+            one_push("myreg.azurecr.io", "docker://myreg.azurecr.io/a:1")
         );
         // --authfile, and a folder holding config.json.
         let t = parse("-v ~/.docker:/auth quay.io/skopeo/stable copy --authfile /auth/config.json oci:/w/a docker://myreg.azurecr.io/a:1").unwrap();
         assert_eq!(t.config_in_container, "/auth/config.json");
-        for line in [
+        assert_not_claimed(&[
             // $HOME/.docker is not read while REGISTRY_AUTH_FILE names a file.
             "-v ~/.docker:/root/.docker quay.io/skopeo/stable copy docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1",
             // Another auth file.
@@ -1384,9 +1380,7 @@ mod tests {
             "-v ~/.docker/config.json:/tmp/auth.json quay.io/skopeo/stable copy --dest-creds u:p docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1",
             // Not to a registry.
             "-v ~/.docker/config.json:/tmp/auth.json quay.io/skopeo/stable copy docker://myreg.azurecr.io/a:1 oci:/w/a",
-        ] {
-            assert_eq!(parse(line), None, "{line}");
-        }
+        ]);
     }
 
     #[test]
@@ -1397,14 +1391,12 @@ mod tests {
         assert_eq!(t.pushes[0].0, "myreg.azurecr.io");
         let alpine = parse("-v $HOME/.docker:/home/appuser/.docker ghcr.io/regclient/regctl:v0.8.0-alpine regctl image cp ghcr.io/o/a:1 myreg.azurecr.io/a:1").unwrap();
         assert_eq!(alpine.helpers, REGCTL_ALPINE_HELPERS);
-        for line in [
+        assert_not_claimed(&[
             "-e DOCKER_AUTH_CONFIG -v ~/.docker:/home/appuser/.docker regclient/regctl image copy a myreg.azurecr.io/a:1",
             "-v ~/.regctl:/home/appuser/.regctl -v ~/.docker:/home/appuser/.docker regclient/regctl image copy a myreg.azurecr.io/a:1",
             "-v ~/.docker:/home/appuser/.docker regclient/regctl --host reg=myreg.azurecr.io,user=u,pass=p image copy a myreg.azurecr.io/a:1",
             // The alpine image needs its program named.
             "-v ~/.docker:/home/appuser/.docker regclient/regctl:alpine image copy a myreg.azurecr.io/a:1",
-        ] {
-            assert_eq!(parse(line), None, "{line}");
-        }
+        ]);
     }
 }

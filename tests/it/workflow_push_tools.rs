@@ -145,15 +145,15 @@ fn kaniko_with_the_credential_in_credsstore_pass_is_warned_at_its_line() {
     }
 }
 
-#[test]
-fn the_documented_example_is_the_exact_output() {
-    let r = run(KANIKO, STORE_PASS, "text");
+/// The text finding of `tool` under `config`, with the docs' runner config path where
+/// the test has its temporary one.
+fn text_finding(tool: &str, config: &str) -> Vec<String> {
+    let r = run(tool, config, "text");
     let at = r
         .stdout
         .find("warning[CRED_TOOL_NO_HELPER]")
         .unwrap_or_else(|| panic!("{}", r.stdout));
-    // The docs show the runner's config path where the test has its temporary one.
-    let lines: Vec<String> = r.stdout[at..]
+    r.stdout[at..]
         .lines()
         .take_while(|l| !l.is_empty())
         .map(|l| match l.split_once("checked (") {
@@ -165,11 +165,15 @@ fn the_documented_example_is_the_exact_output() {
             },
             None => l.to_string(),
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_documented_example_is_the_exact_output() {
     let doc =
         crate::workflow_context::doc_example(acr_preflight::findings::Code::CRED_TOOL_NO_HELPER);
     let doc: Vec<&str> = doc.lines().collect();
-    assert_eq!(lines, doc);
+    assert_eq!(text_finding(KANIKO, STORE_PASS), doc);
 }
 
 #[test]
@@ -516,24 +520,6 @@ fn the_new_tools_on_the_runner_itself_stay_quiet() {
 
 #[test]
 fn the_documented_skopeo_example_is_the_exact_output() {
-    let r = run(SKOPEO, STORE_PASS, "text");
-    let at = r
-        .stdout
-        .find("warning[CRED_TOOL_NO_HELPER]")
-        .unwrap_or_else(|| panic!("{}", r.stdout));
-    let lines: Vec<String> = r.stdout[at..]
-        .lines()
-        .take_while(|l| !l.is_empty())
-        .map(|l| match l.split_once("checked (") {
-            Some((head, rest)) => match rest.split_once(')') {
-                Some((_, tail)) => {
-                    format!("{head}checked (/home/runner/.docker/config.json){tail}")
-                }
-                None => l.to_string(),
-            },
-            None => l.to_string(),
-        })
-        .collect();
     // The section's second example.
     let path = format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"));
     let docs = std::fs::read_to_string(path).unwrap();
@@ -547,5 +533,8 @@ fn the_documented_skopeo_example_is_the_exact_output() {
         .nth(2)
         .and_then(|b| b.split("```").next())
         .expect("a second example");
-    assert_eq!(lines, block.lines().collect::<Vec<_>>());
+    assert_eq!(
+        text_finding(SKOPEO, STORE_PASS),
+        block.lines().collect::<Vec<_>>()
+    );
 }
