@@ -2,28 +2,47 @@
 //! config through a mount (P29): `docker run … gcr.io/kaniko-project/executor
 //! --destination …`, `docker run … mplatform/manifest-tool push from-args --target …`,
 //! `docker run … mcr.microsoft.com/dotnet/sdk dotnet publish -t:PublishContainer
-//! -p:ContainerRegistry=…`. Inside the container such a tool can run only the
+//! -p:ContainerRegistry=…`, `docker run … gcr.io/go-containerregistry/crane copy … <ref>`,
+//! `docker run … ghcr.io/oras-project/oras push <ref> …`, `docker run …
+//! quay.io/skopeo/stable copy … docker://<ref>`, `docker run … regclient/regctl image
+//! copy … <ref>`. Inside the container such a tool can run only the
 //! `docker-credential-*` programs its image carries, whatever the mounted config names.
 //!
-//! Facts, from the projects' own files:
-//! - kaniko's executor image puts `docker-credential-gcr`, `-ecr-login` and `-acr-env`
-//!   in `/kaniko` (on its PATH) and sets `DOCKER_CONFIG=/kaniko/.docker/`; the `slim`
-//!   image has none (GoogleContainerTools/kaniko `deploy/Dockerfile`).
+//! What each image is, where its tool reads the config and which helpers it carries is
+//! the table [`IMAGES`], each row with its public source. How each tool reads the
+//! config, from the projects' own files:
 //! - manifest-tool (v2) reads the docker config with docker/cli's `GetAuthConfig`, so
 //!   it runs the helpers the config names (estesp/manifest-tool#210,
-//!   `v2/pkg/util/resolver.go`); its default image holds the binary alone
-//!   (`hack/Dockerfile.linux`, estesp/manifest-tool#216), its `alpine` image adds
-//!   `docker-credential-gcloud`, `-ecr-login` and `-acr-env` (`hack/Dockerfile.alpine`,
-//!   estesp/manifest-tool#230). Credentials given with `--username`/`--password` are
+//!   `v2/pkg/util/resolver.go`). Credentials given with `--username`/`--password` are
 //!   used instead of the config.
 //! - The .NET SDK's container publishing runs the helpers of `credHelpers`/`credsStore`
 //!   found on PATH, and takes `SDK_CONTAINER_REGISTRY_UNAME`/`_PWORD` instead of the
 //!   config (dotnet/sdk-container-builds `docs/RegistryAuthentication.md`); inside the
 //!   SDK image a host's helper is not there (dotnet/sdk-container-builds#484, #486).
+//! - crane's default keychain loads `$DOCKER_CONFIG`, else `$HOME/.docker`, with
+//!   docker/cli's `config.Load` and `GetAuthConfig`, which runs the `credsStore` and
+//!   `credHelpers` helpers (google/go-containerregistry `pkg/authn/keychain.go`).
+//! - oras reads `$DOCKER_CONFIG/config.json`, else `$HOME/.docker/config.json`, unless
+//!   given `--registry-config`, and runs the `credsStore`/`credHelpers` helpers as
+//!   `docker-credential-<name>` from PATH (oras-project/oras
+//!   `internal/credential/store.go`, oras-go `credentials.NewStoreFromDocker`).
+//! - skopeo (containers/image) reads only the file `--authfile` or `REGISTRY_AUTH_FILE`
+//!   names when one is named, else `auth.json` files and then the docker config; in
+//!   each it runs `credHelpers` helpers and never reads `credsStore`
+//!   (containers/skopeo `cmd/skopeo/utils.go`, containers/image
+//!   `pkg/docker/config/config.go` `getAuthFilePaths`, `findCredentialsInFile`).
+//! - regctl reads `$DOCKER_CONFIG`, else `$HOME/.docker`, and runs both `credsStore`
+//!   and `credHelpers` helpers; `DOCKER_AUTH_CONFIG`, its own `~/.regctl/config.json`
+//!   (`REGCTL_CONFIG`) and `--host …,user=…,pass=…` add credentials of their own
+//!   (regclient/regclient `config/docker.go`, `cmd/regctl/root.go`).
 //!
 //! Recognised only when certain: the image is one of these, the tool's arguments follow
-//! it directly (no `--entrypoint`), and a mount puts a docker config where the tool
-//! reads it. Anything else is left alone.
+//! it directly (no `--entrypoint`), each option before the push target is one the tool
+//! is known to have, and a mount puts a docker config where the tool reads it. Anything
+//! else is left alone. podman and buildah (`quay.io/podman/stable`,
+//! `quay.io/buildah/stable`) are not recognised: they push an image from their own
+//! storage inside the container, built there first, which one `docker run` with the
+//! tool's arguments does not show.
 
 use crate::reference;
 
@@ -41,6 +60,10 @@ pub enum Tool {
     Kaniko,
     ManifestTool,
     DotnetSdk,
+    Crane,
+    Oras,
+    Skopeo,
+    Regctl,
 }
 
 impl Tool {
@@ -49,7 +72,17 @@ impl Tool {
             Tool::Kaniko => "kaniko",
             Tool::ManifestTool => "manifest-tool",
             Tool::DotnetSdk => ".NET SDK container publishing",
+            Tool::Crane => "crane",
+            Tool::Oras => "oras",
+            Tool::Skopeo => "skopeo",
+            Tool::Regctl => "regctl",
         }
+    }
+
+    /// Whether it runs the `credsStore` helper: skopeo's containers/image reads only
+    /// `credHelpers` and `auths` (`pkg/docker/config/config.go`).
+    pub fn reads_creds_store(self) -> bool {
+        self != Tool::Skopeo
     }
 }
 
@@ -93,6 +126,234 @@ enum Pushes {
 
 const KANIKO_HELPERS: &[&str] = &["gcr", "ecr-login", "acr-env"];
 const MANIFEST_TOOL_ALPINE_HELPERS: &[&str] = &["gcloud", "ecr-login", "acr-env"];
+const REGCTL_ALPINE_HELPERS: &[&str] = &["ecr-login", "gcr"];
+
+/// Which tags of an image a row describes.
+#[derive(Debug, Clone, Copy)]
+enum Tags {
+    Any,
+    /// The tag contains this text.
+    Containing(&'static str),
+    /// The tag (`latest` when none) starts with this text.
+    StartingWith(&'static str),
+    /// A digest with no tag: which variant it is cannot be told.
+    DigestOnly,
+}
+
+/// Where a tool reads the docker config when `docker run` sets neither
+/// `DOCKER_CONFIG` nor `HOME`.
+#[derive(Debug, Clone, Copy)]
+enum Reads {
+    /// The image sets `DOCKER_CONFIG` to this folder (then `--user` does not matter).
+    ConfigDir(&'static str),
+    /// `$HOME/.docker`, `HOME` being this folder for the image's user.
+    Home(&'static str),
+    /// The file the image names in `REGISTRY_AUTH_FILE`, and only that file.
+    AuthFile(&'static str),
+}
+
+/// One image of a push tool.
+struct Image {
+    tool: Tool,
+    /// Domain and path, normalised (`docker.io/regclient/regctl`).
+    name: &'static str,
+    tags: Tags,
+    /// The credential helpers (`docker-credential-<name>`) the image carries.
+    helpers: &'static [&'static str],
+    reads: Reads,
+    /// The program the arguments start with, when the image has a `CMD` and no
+    /// `ENTRYPOINT` (then it is the first argument after the image).
+    program: Option<&'static str>,
+    /// Variables that give the tool a credential of its own, or another config.
+    own_env: &'static [&'static str],
+}
+
+/// A row with no program and no variables of the tool's own.
+const fn image(
+    tool: Tool,
+    name: &'static str,
+    tags: Tags,
+    helpers: &'static [&'static str],
+    reads: Reads,
+) -> Image {
+    Image {
+        tool,
+        name,
+        tags,
+        helpers,
+        reads,
+        program: None,
+        own_env: &[],
+    }
+}
+
+/// The push tools' images, the first matching row wins. Each row's facts are from
+/// the public file its comment names.
+const IMAGES: &[Image] = &[
+    // kaniko's executor image carries docker-credential-gcr, -ecr-login and -acr-env in
+    // /kaniko (on its PATH) and sets DOCKER_CONFIG=/kaniko/.docker/; the slim image
+    // carries none (GoogleContainerTools/kaniko `deploy/Dockerfile`). A digest alone
+    // might be either: the larger set is assumed (never a finding for a helper it might
+    // carry).
+    image(
+        Tool::Kaniko,
+        "gcr.io/kaniko-project/executor",
+        Tags::Containing("slim"),
+        &[],
+        Reads::ConfigDir("/kaniko/.docker"),
+    ),
+    image(
+        Tool::Kaniko,
+        "gcr.io/kaniko-project/executor",
+        Tags::Any,
+        KANIKO_HELPERS,
+        Reads::ConfigDir("/kaniko/.docker"),
+    ),
+    // manifest-tool's default image holds the binary alone (`hack/Dockerfile.linux`,
+    // estesp/manifest-tool#216), its alpine image adds docker-credential-gcloud,
+    // -ecr-login and -acr-env (`hack/Dockerfile.alpine`, estesp/manifest-tool#230);
+    // both run as root. A digest alone counts as the alpine one.
+    image(
+        Tool::ManifestTool,
+        "docker.io/mplatform/manifest-tool",
+        Tags::StartingWith("alpine"),
+        MANIFEST_TOOL_ALPINE_HELPERS,
+        Reads::Home("/root"),
+    ),
+    image(
+        Tool::ManifestTool,
+        "docker.io/mplatform/manifest-tool",
+        Tags::DigestOnly,
+        MANIFEST_TOOL_ALPINE_HELPERS,
+        Reads::Home("/root"),
+    ),
+    image(
+        Tool::ManifestTool,
+        "docker.io/mplatform/manifest-tool",
+        Tags::Any,
+        &[],
+        Reads::Home("/root"),
+    ),
+    // The .NET SDK image runs as root and carries no credential helper
+    // (dotnet/sdk-container-builds#484, #486).
+    image(
+        Tool::DotnetSdk,
+        "mcr.microsoft.com/dotnet/sdk",
+        Tags::Any,
+        &[],
+        Reads::Home("/root"),
+    ),
+    // crane's images are built with ko (google/go-containerregistry `cloudbuild.yaml`):
+    // the debug ones (tag `debug`, and the `crane/debug` repository) on
+    // gcr.io/distroless/base:debug, which runs as root (`.ko/debug/.ko.yaml`); the others
+    // on ko's default base cgr.dev/chainguard/static (https://ko.build/configuration),
+    // whose one user is `nonroot` (uid 65532, home /home/nonroot). Neither carries a
+    // docker-credential-* program.
+    image(
+        Tool::Crane,
+        "gcr.io/go-containerregistry/crane",
+        Tags::Containing("debug"),
+        &[],
+        Reads::Home("/root"),
+    ),
+    image(
+        Tool::Crane,
+        "gcr.io/go-containerregistry/crane/debug",
+        Tags::Any,
+        &[],
+        Reads::Home("/root"),
+    ),
+    image(
+        Tool::Crane,
+        "gcr.io/go-containerregistry/crane",
+        Tags::Any,
+        &[],
+        Reads::Home("/home/nonroot"),
+    ),
+    // oras's image is alpine with ca-certificates and /bin/oras as its entrypoint, run
+    // as root (oras-project/oras `Dockerfile`).
+    image(
+        Tool::Oras,
+        "ghcr.io/oras-project/oras",
+        Tags::Any,
+        &[],
+        Reads::Home("/root"),
+    ),
+    // skopeo's images (stable, testing, upstream: one Containerfile) are Fedora with
+    // skopeo and fuse-overlayfs installed, `ENV REGISTRY_AUTH_FILE=/tmp/auth.json` and
+    // /usr/bin/skopeo as the entrypoint (containers/image_build `skopeo/Containerfile`).
+    image(
+        Tool::Skopeo,
+        "quay.io/skopeo/stable",
+        Tags::Any,
+        &[],
+        Reads::AuthFile("/tmp/auth.json"),
+    ),
+    image(
+        Tool::Skopeo,
+        "quay.io/skopeo/testing",
+        Tags::Any,
+        &[],
+        Reads::AuthFile("/tmp/auth.json"),
+    ),
+    image(
+        Tool::Skopeo,
+        "quay.io/skopeo/upstream",
+        Tags::Any,
+        &[],
+        Reads::AuthFile("/tmp/auth.json"),
+    ),
+    // regctl's images run as `appuser` (home /home/appuser): the default one is
+    // scratch with /regctl as its entrypoint, the alpine one carries
+    // docker-credential-ecr-login and -gcr and has only a CMD (regclient/regclient
+    // `build/Dockerfile.regctl`).
+    Image {
+        program: Some("regctl"),
+        own_env: REGCTL_OWN_ENV,
+        ..image(
+            Tool::Regctl,
+            "docker.io/regclient/regctl",
+            Tags::Containing("alpine"),
+            REGCTL_ALPINE_HELPERS,
+            Reads::Home("/home/appuser"),
+        )
+    },
+    Image {
+        program: Some("regctl"),
+        own_env: REGCTL_OWN_ENV,
+        ..image(
+            Tool::Regctl,
+            "ghcr.io/regclient/regctl",
+            Tags::Containing("alpine"),
+            REGCTL_ALPINE_HELPERS,
+            Reads::Home("/home/appuser"),
+        )
+    },
+    Image {
+        own_env: REGCTL_OWN_ENV,
+        ..image(
+            Tool::Regctl,
+            "docker.io/regclient/regctl",
+            Tags::Any,
+            &[],
+            Reads::Home("/home/appuser"),
+        )
+    },
+    Image {
+        own_env: REGCTL_OWN_ENV,
+        ..image(
+            Tool::Regctl,
+            "ghcr.io/regclient/regctl",
+            Tags::Any,
+            &[],
+            Reads::Home("/home/appuser"),
+        )
+    },
+];
+
+/// regctl's variables for a credential of its own: an inline docker config, and its
+/// own config file (regclient/regclient `config/docker.go`, `cmd/regctl/config.go`).
+const REGCTL_OWN_ENV: &[&str] = &["DOCKER_AUTH_CONFIG", "REGCTL_CONFIG"];
 
 /// `docker run`'s options that take a value (docker/cli `cli/command/container/opts.go`).
 const RUN_VALUED: &[&str] = &[
@@ -310,32 +571,20 @@ fn run_options(args: &[Arg]) -> Option<(RunOptions, usize)> {
     None
 }
 
-/// The tool an image reference runs, and the helpers that image carries.
-fn tool_of(image: &str) -> Option<(Tool, &'static [&'static str])> {
+/// The row of [`IMAGES`] an image reference runs.
+fn image_of(image: &str) -> Option<&'static Image> {
     let r = reference::parse_normalized(image).ok()?;
-    let domain = r.domain.as_deref()?.to_ascii_lowercase();
-    let tag = r.tag.as_deref().unwrap_or("latest");
-    match (domain.as_str(), r.path.as_str()) {
-        ("gcr.io", "kaniko-project/executor") => {
-            // A tag names the slim image; a digest alone might be either, so the
-            // larger set is assumed (never a finding for a helper it might carry).
-            let slim = r.tag.as_deref().is_some_and(|t| t.contains("slim"));
-            Some((Tool::Kaniko, if slim { &[] } else { KANIKO_HELPERS }))
-        }
-        ("docker.io", "mplatform/manifest-tool") => {
-            let alpine = tag.starts_with("alpine") || (r.tag.is_none() && r.digest.is_some());
-            Some((
-                Tool::ManifestTool,
-                if alpine {
-                    MANIFEST_TOOL_ALPINE_HELPERS
-                } else {
-                    &[]
-                },
-            ))
-        }
-        ("mcr.microsoft.com", "dotnet/sdk") => Some((Tool::DotnetSdk, &[])),
-        _ => None,
-    }
+    let name = format!("{}/{}", r.domain.as_deref()?.to_ascii_lowercase(), r.path);
+    let tag = r.tag.as_deref();
+    IMAGES.iter().find(|row| {
+        row.name == name
+            && match row.tags {
+                Tags::Any => true,
+                Tags::Containing(t) => tag.is_some_and(|tag| tag.contains(t)),
+                Tags::StartingWith(t) => tag.unwrap_or("latest").starts_with(t),
+                Tags::DigestOnly => tag.is_none() && r.digest.is_some(),
+            }
+    })
 }
 
 /// Whether a mount's source is a runner's docker config (`$HOME/.docker`,
@@ -345,11 +594,14 @@ fn is_docker_config_source(src: &str) -> bool {
     s.contains("DOCKER_CONFIG") || s.ends_with(".docker") || s.ends_with(".docker/config.json")
 }
 
-/// Whether a mount's target puts a config where a tool reading `dir` finds it.
-fn reaches(dst: &str, dir: &str) -> bool {
+/// Whether a mount's target puts a config where a tool reading the file `file` finds
+/// it: the file itself, or the folder of a `config.json`.
+fn reaches(dst: &str, file: &str) -> bool {
     let dst = dst.trim_end_matches('/');
-    let dir = dir.trim_end_matches('/');
-    dst == dir || dst.strip_suffix("/config.json") == Some(dir)
+    dst == file
+        || file
+            .strip_suffix("/config.json")
+            .is_some_and(|dir| dir.trim_end_matches('/') == dst)
 }
 
 /// Registry host of an image reference value (`myreg.azurecr.io/app:1`).
@@ -366,31 +618,59 @@ pub fn docker_run(args: &[Arg]) -> Option<ContainerTool> {
         return None;
     }
     let image = args.get(at)?;
-    let (tool, helpers) = tool_of(image.value?)?;
-    let rest = &args[at + 1..];
+    let row = image_of(image.value?)?;
+    let mut rest = &args[at + 1..];
+    if let Some(program) = row.program {
+        if rest.first()?.written != program {
+            return None;
+        }
+        rest = &rest[1..];
+    }
     let env = |name: &str| opts.env.iter().find(|(n, _)| n == name);
-    // Where the tool reads the config inside the container: DOCKER_CONFIG, else the
-    // image's own (kaniko) or $HOME/.docker as root.
-    let dir = match env("DOCKER_CONFIG") {
-        Some((_, Some(dir))) => dir.clone(),
-        Some((_, None)) => return None,
-        None => match tool {
-            Tool::Kaniko => "/kaniko/.docker".to_string(),
-            _ if opts.user => return None,
-            _ => match env("HOME") {
-                Some((_, Some(home))) => format!("{}/.docker", home.trim_end_matches('/')),
-                Some((_, None)) => return None,
-                None => "/root/.docker".to_string(),
+    if row.own_env.iter().any(|v| env(v).is_some()) {
+        return None;
+    }
+    // The file the tool reads inside the container.
+    let file = match row.reads {
+        Reads::AuthFile(default) => match skopeo_auth_file(rest)? {
+            Some(file) => file,
+            None => match env("REGISTRY_AUTH_FILE") {
+                Some((_, Some(file))) if file.starts_with('/') => file.clone(),
+                Some(_) => return None,
+                None => default.to_string(),
             },
         },
+        Reads::ConfigDir(dir) | Reads::Home(dir) => {
+            let dir = match (env("DOCKER_CONFIG"), row.reads) {
+                (Some((_, Some(dir))), _) => dir.clone(),
+                (Some((_, None)), _) => return None,
+                (None, Reads::ConfigDir(dir)) => dir.to_string(),
+                (None, _) if opts.user => return None,
+                (None, _) => match env("HOME") {
+                    Some((_, Some(home))) => format!("{}/.docker", home.trim_end_matches('/')),
+                    Some((_, None)) => return None,
+                    None => format!("{dir}/.docker"),
+                },
+            };
+            format!("{}/config.json", dir.trim_end_matches('/'))
+        }
     };
+    if row.tool == Tool::Regctl
+        && opts
+            .mounts
+            .iter()
+            .any(|m| m.target.trim_end_matches('/').ends_with("/.regctl"))
+    {
+        // Its own config mounted in: it may hold a credential of its own.
+        return None;
+    }
     let mount = opts
         .mounts
         .iter()
         .rev()
-        .find(|m| is_docker_config_source(&m.source) && reaches(&m.target, &dir))?;
+        .find(|m| is_docker_config_source(&m.source) && reaches(&m.target, &file))?;
     let mut spec = None;
-    let pushes = match tool {
+    let pushes = match row.tool {
         Tool::Kaniko => kaniko_pushes(rest)?,
         Tool::ManifestTool => match manifest_tool_pushes(rest)? {
             Pushes::Targets(pushes) => pushes,
@@ -411,17 +691,26 @@ pub fn docker_run(args: &[Arg]) -> Option<ContainerTool> {
             }
             dotnet_pushes(rest)?
         }
+        Tool::Crane => crane_pushes(rest)?,
+        Tool::Oras => oras_pushes(rest)?,
+        Tool::Skopeo => skopeo_pushes(rest)?,
+        Tool::Regctl => {
+            if opts.env_file {
+                return None;
+            }
+            regctl_pushes(rest)?
+        }
     };
     if pushes.is_empty() && spec.is_none() {
         return None;
     }
     Some(ContainerTool {
-        tool,
+        tool: row.tool,
         image: image.written.to_string(),
-        helpers,
+        helpers: row.helpers,
         mount: mount.written.clone(),
         mount_source: mount.resolved.then(|| mount.source.clone()),
-        config_in_container: format!("{}/config.json", dir.trim_end_matches('/')),
+        config_in_container: file,
         pushes,
         spec,
     })
@@ -635,6 +924,239 @@ fn dotnet_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
     Some(vec![(host, written)])
 }
 
+/// The options of one command line: those that take a value (the next argument,
+/// unless written `--name=value`) and switches.
+struct Options {
+    valued: &'static [&'static str],
+    switches: &'static [&'static str],
+    /// Options that give the tool a credential or a config of its own, or push nowhere:
+    /// the command is then not judged.
+    not_judged: &'static [&'static str],
+}
+
+/// The positional arguments of a command line; `None` when an option is not one of
+/// `options` (then which argument is which cannot be told) or is one not judged.
+fn positionals<'a, 'b>(args: &'b [Arg<'a>], options: &Options) -> Option<Vec<&'b Arg<'a>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < args.len() {
+        let a = &args[i];
+        i += 1;
+        let w = a.written;
+        if w == "--" {
+            out.extend(&args[i..]);
+            break;
+        }
+        if !w.starts_with('-') || w == "-" {
+            out.push(a);
+            continue;
+        }
+        let name = w.split_once('=').map_or(w, |(n, _)| n);
+        if options.not_judged.contains(&name) {
+            return None;
+        }
+        if options.valued.contains(&name) {
+            if !w.contains('=') {
+                i += 1;
+            }
+        } else if !options.switches.contains(&name) {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// The host of a positional argument naming an image, with the argument as written.
+fn host_at(args: &[&Arg], at: usize) -> Option<Vec<(String, String)>> {
+    let a = args.get(at)?;
+    Some(vec![(host_of_image(a.value?)?, a.written.to_string())])
+}
+
+/// crane's global options and those of `push`, `copy` and `tag`
+/// (google/go-containerregistry `cmd/crane/cmd/root.go`, `push.go`, `copy.go`).
+const CRANE_OPTIONS: Options = Options {
+    valued: &["--platform", "--image-refs", "-j", "--jobs"],
+    switches: &[
+        "-v",
+        "--verbose",
+        "--insecure",
+        "--allow-nondistributable-artifacts",
+        "--index",
+        "-a",
+        "--all-tags",
+        "-n",
+        "--no-clobber",
+    ],
+    not_judged: &[],
+};
+
+/// `crane push PATH IMAGE`, `crane copy|cp SRC DST`, `crane tag IMG TAG` (which
+/// pushes to IMG's repository).
+fn crane_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
+    let p = positionals(args, &CRANE_OPTIONS)?;
+    match (p.first()?.written, p.len()) {
+        ("push" | "copy" | "cp", 3) => host_at(&p, 2),
+        ("tag", 3) => host_at(&p, 1),
+        _ => None,
+    }
+}
+
+/// `oras push`'s options (oras-project/oras `cmd/oras/root/push.go` and the
+/// `cmd/oras/internal/option` files it applies). Not judged: a credential on the
+/// command line, another config (`--registry-config`), a local OCI layout.
+const ORAS_PUSH_OPTIONS: Options = Options {
+    valued: &[
+        "--config",
+        "--artifact-type",
+        "--concurrency",
+        "-a",
+        "--annotation",
+        "--annotation-file",
+        "--export-manifest",
+        "--artifact-platform",
+        "--platform",
+        "--format",
+        "--template",
+        "--resolve",
+        "-H",
+        "--header",
+        "--ca-file",
+        "--cert-file",
+        "--key-file",
+        "--distribution-spec",
+        "--image-spec",
+    ],
+    switches: &[
+        "--force",
+        "-v",
+        "--verbose",
+        "-d",
+        "--debug",
+        "--descriptor",
+        "--disable-path-validation",
+        "--pretty",
+        "--no-tty",
+        "--insecure",
+        "--plain-http",
+    ],
+    not_judged: &[
+        "-u",
+        "--username",
+        "-p",
+        "--password",
+        "--password-stdin",
+        "--identity-token",
+        "--identity-token-stdin",
+        "--registry-config",
+        "--oci-layout",
+        "--oci-layout-path",
+    ],
+};
+
+/// `oras push <ref>[,<tag>…] <file>…`.
+fn oras_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
+    let p = positionals(args, &ORAS_PUSH_OPTIONS)?;
+    if p.first()?.written != "push" {
+        return None;
+    }
+    let target = p.get(1)?;
+    // Extra tags after a comma are on the same repository.
+    let value = target.value?.split(',').next()?;
+    Some(vec![(host_of_image(value)?, target.written.to_string())])
+}
+
+/// skopeo's transports (containers/image `transports/alltransports`).
+const SKOPEO_TRANSPORTS: &[&str] = &[
+    "docker://",
+    "docker-archive:",
+    "docker-daemon:",
+    "oci:",
+    "oci-archive:",
+    "dir:",
+    "containers-storage:",
+    "ostree:",
+    "sif:",
+];
+
+/// skopeo options that give the destination a credential of its own, or none
+/// (containers/skopeo `cmd/skopeo/utils.go`).
+const SKOPEO_OWN_CREDENTIAL: &[&str] = &[
+    "--creds",
+    "--dest-creds",
+    "--dest-username",
+    "--dest-password",
+    "--dest-registry-token",
+    "--dest-no-creds",
+];
+
+/// `skopeo copy … SRC docker://DST`: the two arguments naming a transport, the second
+/// one a registry.
+fn skopeo_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
+    let copy = args.iter().position(|a| a.written == "copy")?;
+    let after = &args[copy + 1..];
+    if after.iter().any(|a| {
+        let name = a.written.split_once('=').map_or(a.written, |(n, _)| n);
+        SKOPEO_OWN_CREDENTIAL.contains(&name)
+    }) {
+        return None;
+    }
+    let images: Vec<&Arg> = after
+        .iter()
+        .filter(|a| SKOPEO_TRANSPORTS.iter().any(|t| text(a).starts_with(t)))
+        .collect();
+    let [_, dst] = images.as_slice() else {
+        return None;
+    };
+    let value = dst.value?.strip_prefix("docker://")?;
+    Some(vec![(host_of_image(value)?, dst.written.to_string())])
+}
+
+/// The auth file `skopeo copy` is given (`--dest-authfile`, else `--authfile`):
+/// `Some(None)` when none is, `None` when one is and its value is not known.
+fn skopeo_auth_file(args: &[Arg]) -> Option<Option<String>> {
+    for flag in ["--dest-authfile", "--authfile"] {
+        if let Some((value, _)) = flag_values(args, flag, None).pop() {
+            return Some(Some(value.filter(|v| v.starts_with('/'))?));
+        }
+    }
+    Some(None)
+}
+
+/// regctl's global options and those of `image copy` (regclient/regclient
+/// `cmd/regctl/root.go`, `cmd/regctl/image.go`); `--host …,user=…,pass=…` gives a
+/// credential of its own.
+const REGCTL_COPY_OPTIONS: Options = Options {
+    valued: &[
+        "-v",
+        "--verbosity",
+        "--logopt",
+        "--user-agent",
+        "--format",
+        "-p",
+        "--platform",
+        "--platforms",
+        "--referrers-src",
+        "--referrers-tgt",
+    ],
+    switches: &[
+        "--digest-tags",
+        "--fast",
+        "--force-recursive",
+        "--include-external",
+        "--referrers",
+    ],
+    not_judged: &["--host"],
+};
+
+/// `regctl image copy|cp SRC DST`.
+fn regctl_pushes(args: &[Arg]) -> Option<Vec<(String, String)>> {
+    let p = positionals(args, &REGCTL_COPY_OPTIONS)?;
+    match (p.first()?.written, p.get(1)?.written, p.len()) {
+        ("image", "copy" | "cp", 4) => host_at(&p, 3),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -649,6 +1171,16 @@ mod tests {
             })
             .collect();
         docker_run(&args)
+    }
+
+    fn assert_not_claimed(lines: &[&str]) {
+        for line in lines {
+            assert_eq!(parse(line), None, "{line}");
+        }
+    }
+
+    fn one_push(host: &str, written: &str) -> Vec<(String, String)> {
+        vec![(host.to_string(), written.to_string())]
     }
 
     #[test]
@@ -785,5 +1317,86 @@ mod tests {
         ] {
             assert_eq!(spec(&line).map(|s| s.on_runner), Some(None), "{line}");
         }
+    }
+
+    #[test]
+    fn crane_reads_the_home_of_its_image_user() {
+        let t = parse("--rm -v $HOME/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane:v0.20.2 copy ghcr.io/o/a:1 myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(t.tool, Tool::Crane);
+        assert!(t.helpers.is_empty());
+        assert_eq!(t.config_in_container, "/home/nonroot/.docker/config.json");
+        assert_eq!(
+            t.pushes,
+            one_push("myreg.azurecr.io", "myreg.azurecr.io/a:1")
+        );
+        let debug = parse("-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane:debug --platform linux/amd64 push -v --index img.tar myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(debug.pushes[0].0, "myreg.azurecr.io");
+        let tag = parse("-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane/debug:v0.20.2 tag myreg.azurecr.io/a:1 v2").unwrap();
+        assert_eq!(tag.pushes[0].1, "myreg.azurecr.io/a:1");
+        assert_not_claimed(&[
+            // The default image runs as nonroot: /root/.docker is not read.
+            "-v ~/.docker:/root/.docker gcr.io/go-containerregistry/crane copy a myreg.azurecr.io/a:1",
+            // An option crane's copy does not have: which argument is which is not known.
+            "-v ~/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane copy --mystery x a myreg.azurecr.io/a:1",
+            // Not a push.
+            "-v ~/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane digest myreg.azurecr.io/a:1",
+        ]);
+    }
+
+    #[test]
+    fn oras_push_names_its_target_first() {
+        let t = parse("--rm -v $HOME/.docker:/root/.docker -v /w:/workspace ghcr.io/oras-project/oras:v1.2.0 push --artifact-type application/vnd.x myreg.azurecr.io/art:1,latest a.txt:text/plain").unwrap();
+        assert_eq!(t.tool, Tool::Oras);
+        assert_eq!(
+            t.pushes,
+            one_push("myreg.azurecr.io", "myreg.azurecr.io/art:1,latest")
+        );
+        assert_not_claimed(&[
+            "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 push -u u -p p myreg.azurecr.io/art:1 a.txt",
+            "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 push --registry-config /cfg.json myreg.azurecr.io/art:1 a.txt",
+            "-v ~/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 pull myreg.azurecr.io/art:1",
+        ]);
+    }
+
+    #[test]
+    fn skopeo_reads_only_the_auth_file_it_is_given() {
+        // The image's REGISTRY_AUTH_FILE.
+        let t = parse("--rm -v $HOME/.docker/config.json:/tmp/auth.json:ro quay.io/skopeo/stable:v1.16 copy --all docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(t.tool, Tool::Skopeo);
+        assert_eq!(t.config_in_container, "/tmp/auth.json");
+        assert_eq!(
+            t.pushes,
+            one_push("myreg.azurecr.io", "docker://myreg.azurecr.io/a:1")
+        );
+        // --authfile, and a folder holding config.json.
+        let t = parse("-v ~/.docker:/auth quay.io/skopeo/stable copy --authfile /auth/config.json oci:/w/a docker://myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(t.config_in_container, "/auth/config.json");
+        assert_not_claimed(&[
+            // $HOME/.docker is not read while REGISTRY_AUTH_FILE names a file.
+            "-v ~/.docker:/root/.docker quay.io/skopeo/stable copy docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1",
+            // Another auth file.
+            "-v ~/.docker/config.json:/tmp/auth.json quay.io/skopeo/stable copy --authfile /auth.json docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1",
+            // Its own credential.
+            "-v ~/.docker/config.json:/tmp/auth.json quay.io/skopeo/stable copy --dest-creds u:p docker://ghcr.io/o/a:1 docker://myreg.azurecr.io/a:1",
+            // Not to a registry.
+            "-v ~/.docker/config.json:/tmp/auth.json quay.io/skopeo/stable copy docker://myreg.azurecr.io/a:1 oci:/w/a",
+        ]);
+    }
+
+    #[test]
+    fn regctl_images_and_their_own_credentials() {
+        let t = parse("-v $HOME/.docker:/home/appuser/.docker regclient/regctl:v0.8.0 image copy --referrers ghcr.io/o/a:1 myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(t.tool, Tool::Regctl);
+        assert!(t.helpers.is_empty());
+        assert_eq!(t.pushes[0].0, "myreg.azurecr.io");
+        let alpine = parse("-v $HOME/.docker:/home/appuser/.docker ghcr.io/regclient/regctl:v0.8.0-alpine regctl image cp ghcr.io/o/a:1 myreg.azurecr.io/a:1").unwrap();
+        assert_eq!(alpine.helpers, REGCTL_ALPINE_HELPERS);
+        assert_not_claimed(&[
+            "-e DOCKER_AUTH_CONFIG -v ~/.docker:/home/appuser/.docker regclient/regctl image copy a myreg.azurecr.io/a:1",
+            "-v ~/.regctl:/home/appuser/.regctl -v ~/.docker:/home/appuser/.docker regclient/regctl image copy a myreg.azurecr.io/a:1",
+            "-v ~/.docker:/home/appuser/.docker regclient/regctl --host reg=myreg.azurecr.io,user=u,pass=p image copy a myreg.azurecr.io/a:1",
+            // The alpine image needs its program named.
+            "-v ~/.docker:/home/appuser/.docker regclient/regctl:alpine image copy a myreg.azurecr.io/a:1",
+        ]);
     }
 }

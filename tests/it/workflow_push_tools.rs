@@ -145,15 +145,15 @@ fn kaniko_with_the_credential_in_credsstore_pass_is_warned_at_its_line() {
     }
 }
 
-#[test]
-fn the_documented_example_is_the_exact_output() {
-    let r = run(KANIKO, STORE_PASS, "text");
+/// The text finding of `tool` under `config`, with the docs' runner config path where
+/// the test has its temporary one.
+fn text_finding(tool: &str, config: &str) -> Vec<String> {
+    let r = run(tool, config, "text");
     let at = r
         .stdout
         .find("warning[CRED_TOOL_NO_HELPER]")
         .unwrap_or_else(|| panic!("{}", r.stdout));
-    // The docs show the runner's config path where the test has its temporary one.
-    let lines: Vec<String> = r.stdout[at..]
+    r.stdout[at..]
         .lines()
         .take_while(|l| !l.is_empty())
         .map(|l| match l.split_once("checked (") {
@@ -165,11 +165,15 @@ fn the_documented_example_is_the_exact_output() {
             },
             None => l.to_string(),
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn the_documented_example_is_the_exact_output() {
     let doc =
         crate::workflow_context::doc_example(acr_preflight::findings::Code::CRED_TOOL_NO_HELPER);
     let doc: Vec<&str> = doc.lines().collect();
-    assert_eq!(lines, doc);
+    assert_eq!(text_finding(KANIKO, STORE_PASS), doc);
 }
 
 #[test]
@@ -363,5 +367,174 @@ fn docker_run_inside_sh_c_is_read_one_level_deep() {
         tool_finding(&substituted, STORE_PASS),
         None,
         "{substituted}"
+    );
+}
+
+const CRANE: &str = "docker run --rm -v $HOME/.docker:/home/nonroot/.docker gcr.io/go-containerregistry/crane:v0.20.2 copy ghcr.io/o/app:1 myreg.azurecr.io/app:1";
+const ORAS: &str = "docker run --rm -v $HOME/.docker:/root/.docker -v ${{ github.workspace }}:/workspace ghcr.io/oras-project/oras:v1.2.0 push --artifact-type application/vnd.example myreg.azurecr.io/art:1 a.txt";
+const SKOPEO: &str = "docker run --rm -v $HOME/.docker/config.json:/tmp/auth.json:ro quay.io/skopeo/stable:v1.16.1 copy --all docker://ghcr.io/o/app:1 docker://myreg.azurecr.io/app:1";
+const REGCTL: &str = "docker run --rm -v $HOME/.docker:/home/appuser/.docker regclient/regctl:v0.8.0 image copy ghcr.io/o/app:1 myreg.azurecr.io/app:1";
+const REGCTL_ALPINE: &str = "docker run --rm -v $HOME/.docker:/home/appuser/.docker regclient/regctl:v0.8.0-alpine regctl image copy ghcr.io/o/app:1 myreg.azurecr.io/app:1";
+/// A credential kept by `docker-credential-ecr-login`, which regctl's alpine image carries.
+const HELPER_ECR_LOGIN: &str = r#"{"credHelpers":{"myreg.azurecr.io":"ecr-login"}}"#;
+/// `credsStore` set, and an `auths` entry that holds the credential itself.
+const STORE_AND_PLAIN_AUTHS: &str =
+    r#"{"auths":{"myreg.azurecr.io":{"auth":"dXNlcjpwYXNzd29yZA=="}},"credsStore":"pass"}"#;
+
+#[test]
+fn crane_oras_skopeo_and_regctl_in_their_images_cannot_run_the_runner_helper() {
+    for (tool, image, reads, argument) in [
+        (
+            CRANE,
+            "gcr.io/go-containerregistry/crane:v0.20.2",
+            "/home/nonroot/.docker/config.json",
+            "myreg.azurecr.io/app:1",
+        ),
+        (
+            ORAS,
+            "ghcr.io/oras-project/oras:v1.2.0",
+            "/root/.docker/config.json",
+            "myreg.azurecr.io/art:1",
+        ),
+        (
+            REGCTL,
+            "regclient/regctl:v0.8.0",
+            "/home/appuser/.docker/config.json",
+            "myreg.azurecr.io/app:1",
+        ),
+        (
+            SKOPEO,
+            "quay.io/skopeo/stable:v1.16.1",
+            "/tmp/auth.json",
+            "docker://myreg.azurecr.io/app:1",
+        ),
+    ] {
+        let f = tool_finding(tool, HELPER_ACR_ENV).unwrap_or_else(|| panic!("{tool}"));
+        let message = f["message"].as_str().unwrap();
+        for part in [
+            format!("from its image `{image}`"),
+            format!("so it reads {reads}, and pushes to myreg.azurecr.io (`{argument}`)"),
+            "sends that registry to helper `acr-env` (credHelpers[\"myreg.azurecr.io\"], line 1)"
+                .to_string(),
+            "only the helpers its image carries (none), so it finds no `docker-credential-acr-env`"
+                .to_string(),
+        ] {
+            assert!(message.contains(&part), "{part}: {message}");
+        }
+        assert_eq!(f["line"], Value::from(15), "{f}");
+        let fix = f["fix"].as_str().unwrap();
+        assert!(
+            fix.contains(&format!(
+                "-v \"$RUNNER_TEMP/push-auth/config.json:{reads}:ro\""
+            )),
+            "{fix}"
+        );
+    }
+}
+
+#[test]
+fn each_tool_fix_names_its_own_way_to_take_a_credential() {
+    let oras = tool_finding(ORAS, STORE_PASS).expect("oras");
+    assert!(
+        oras["fix"].as_str().unwrap().contains(
+            "echo \"$TOKEN\" | docker run -i … ghcr.io/oras-project/oras push --username 00000000-0000-0000-0000-000000000000 --password-stdin …"
+        ),
+        "{oras}"
+    );
+    let crane = tool_finding(CRANE, STORE_PASS).expect("crane");
+    assert!(
+        crane["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("crane in step `Push` cannot run `docker-credential-pass` (credsStore)"),
+        "{crane}"
+    );
+    assert!(tool_finding(REGCTL, STORE_PASS).is_some());
+}
+
+#[test]
+fn skopeo_never_reads_credsstore_but_reads_the_auths_entry_beside_it() {
+    let f = tool_finding(SKOPEO, STORE_PASS).expect("skopeo");
+    let message = f["message"].as_str().unwrap();
+    assert!(
+        message.contains("skopeo never reads `credsStore` (containers/image reads only `credHelpers` and `auths`), and `auths` holds no credential for it"),
+        "{message}"
+    );
+    assert!(
+        f["fix"]
+            .as_str()
+            .unwrap()
+            .contains("copy --dest-creds \"00000000-0000-0000-0000-000000000000:$TOKEN\""),
+        "{f}"
+    );
+    // credsStore set, and the credential itself in auths: skopeo uses that entry.
+    assert_fact(
+        SKOPEO,
+        STORE_AND_PLAIN_AUTHS,
+        "skopeo in step `Push` (line 12) pushes to myreg.azurecr.io with the plain auths[\"myreg.azurecr.io\"] entry of the mounted docker config (it does not read credsStore)",
+    );
+    // The same config read by a tool that does run credsStore's helper: a finding.
+    assert!(tool_finding(CRANE, STORE_AND_PLAIN_AUTHS).is_some());
+}
+
+#[test]
+fn the_new_tools_stay_quiet_with_plain_auths_a_helper_they_carry_or_their_own_credential() {
+    for tool in [CRANE, ORAS, SKOPEO, REGCTL, REGCTL_ALPINE] {
+        assert_eq!(tool_finding(tool, PLAIN_AUTHS), None, "{tool}");
+    }
+    assert_fact(
+        ORAS,
+        PLAIN_AUTHS,
+        "oras in step `Push` (line 12) pushes to myreg.azurecr.io with the plain auths[\"myreg.azurecr.io\"] entry of the mounted docker config",
+    );
+    // regctl's alpine image carries docker-credential-ecr-login; its scratch image not.
+    assert_eq!(tool_finding(REGCTL_ALPINE, HELPER_ECR_LOGIN), None);
+    let scratch = tool_finding(REGCTL, HELPER_ECR_LOGIN).expect("regctl scratch");
+    assert!(
+        scratch["fix"]
+            .as_str()
+            .unwrap()
+            .contains("`regclient/regctl:alpine` (its arguments then start with `regctl`), which carries `docker-credential-ecr-login`"),
+        "{scratch}"
+    );
+    // An explicit auth file skopeo can read, written for the job, not the runner's config.
+    let own_file = "docker run --rm -v $RUNNER_TEMP/push-auth/auth.json:/auth/auth.json:ro quay.io/skopeo/stable:v1.16.1 copy --authfile /auth/auth.json docker://ghcr.io/o/app:1 docker://myreg.azurecr.io/app:1";
+    let with_creds = "docker run --rm -v $HOME/.docker/config.json:/tmp/auth.json:ro quay.io/skopeo/stable:v1.16.1 copy --dest-creds \"$USER_PASS\" docker://ghcr.io/o/app:1 docker://myreg.azurecr.io/app:1";
+    let oras_own = "docker run --rm -i -v $HOME/.docker:/root/.docker ghcr.io/oras-project/oras:v1.2.0 push -u u --password-stdin myreg.azurecr.io/art:1 a.txt";
+    for tool in [own_file, with_creds, oras_own] {
+        assert_eq!(tool_finding(tool, STORE_PASS), None, "{tool}");
+    }
+}
+
+#[test]
+fn the_new_tools_on_the_runner_itself_stay_quiet() {
+    for tool in [
+        "crane copy ghcr.io/o/app:1 myreg.azurecr.io/app:1",
+        "oras push myreg.azurecr.io/art:1 a.txt",
+        "skopeo copy docker://ghcr.io/o/app:1 docker://myreg.azurecr.io/app:1",
+        "regctl image copy ghcr.io/o/app:1 myreg.azurecr.io/app:1",
+    ] {
+        assert_eq!(tool_finding(tool, HELPER_ACR_ENV), None, "{tool}");
+    }
+}
+
+#[test]
+fn the_documented_skopeo_example_is_the_exact_output() {
+    // The section's second example.
+    let path = format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"));
+    let docs = std::fs::read_to_string(path).unwrap();
+    let section = docs
+        .split("\n## CRED_TOOL_NO_HELPER\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap();
+    let block = section
+        .split("```text\n")
+        .nth(2)
+        .and_then(|b| b.split("```").next())
+        .expect("a second example");
+    assert_eq!(
+        text_finding(SKOPEO, STORE_PASS),
+        block.lines().collect::<Vec<_>>()
     );
 }

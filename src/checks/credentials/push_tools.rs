@@ -5,7 +5,7 @@
 //! same config docker does and names the helper the tool would have to run.
 
 use super::Ctx;
-use crate::docker::config::DockerConfig;
+use crate::docker::config::{DockerConfig, EntryKind};
 use crate::docker::credential::{HelperVia, Resolution};
 use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 use crate::workflow::PushToolStep;
@@ -55,20 +55,47 @@ pub fn unreadable_credentials(ctx: &Ctx, config: &DockerConfig, report: &mut Che
                     step.step.line
                 )
             };
-            match config.resolve(host) {
+            let resolution = config.resolve(host);
+            // A tool that does not read `credsStore` (skopeo) reads the `auths` entry
+            // docker's `credsStore` hides.
+            if let Resolution::Helper {
+                key,
+                via: HelperVia::CredsStore,
+                ..
+            } = &resolution
+                && !step.found.tool.reads_creds_store()
+                && let Some(entry) = config.auths.iter().find(|a| &a.key == key)
+                && entry.kind() != EntryKind::Empty
+            {
+                report.verified(quiet(format!(
+                    "the plain {} entry of the mounted docker config (it does not read credsStore)",
+                    crate::docker::config::key_path(&["auths", key])
+                )));
+                continue;
+            }
+            match resolution {
                 Resolution::Helper {
                     name,
                     key,
                     via,
                     line,
-                } if !step.found.helpers.contains(&name.as_str()) => {
+                } if !step.found.helpers.contains(&name.as_str())
+                    || (via == HelperVia::CredsStore && !step.found.tool.reads_creds_store()) =>
+                {
                     let kept = match via {
                         HelperVia::CredsStore => "credsStore".to_string(),
                         HelperVia::CredHelpers => {
                             crate::docker::config::key_path(&["credHelpers", &key])
                         }
                     };
-                    report.push(finding(config, step, host, written, &name, &kept, line));
+                    report.push(finding(
+                        config,
+                        step,
+                        Target { host, written },
+                        &name,
+                        (&kept, via),
+                        line,
+                    ));
                 }
                 Resolution::Helper { name, .. } => report.verified(quiet(format!(
                     "`docker-credential-{name}`, which its image `{}` carries",
@@ -130,15 +157,21 @@ fn is_config(source: &str, config: &DockerConfig) -> bool {
     source == config.path || Some(source) == config.path.parent()
 }
 
+/// The registry a tool pushes to, and the argument that names it.
+struct Target<'a> {
+    host: &'a str,
+    written: &'a str,
+}
+
 fn finding(
     config: &DockerConfig,
     step: &PushToolStep,
-    host: &str,
-    written: &str,
+    target: Target,
     helper: &str,
-    where_kept: &str,
+    (where_kept, via): (&str, HelperVia),
     line: Option<u32>,
 ) -> Finding {
+    let Target { host, written } = target;
     let tool = &step.found;
     let at_line = line.map(|l| format!(", line {l}")).unwrap_or_default();
     let carried = if tool.helpers.is_empty() {
@@ -150,13 +183,22 @@ fn finding(
             .collect::<Vec<_>>()
             .join(", ")
     };
-    let title = format!(
-        "{} in step `{}` cannot run `docker-credential-{helper}` ({where_kept}), which holds the credential for {host}",
-        tool.tool.name(),
-        step.step.label
-    );
+    let ignored = via == HelperVia::CredsStore && !tool.tool.reads_creds_store();
+    let title = if ignored {
+        format!(
+            "{} in step `{}` does not read `credsStore` (`docker-credential-{helper}`), which holds the credential for {host}",
+            tool.tool.name(),
+            step.step.label
+        )
+    } else {
+        format!(
+            "{} in step `{}` cannot run `docker-credential-{helper}` ({where_kept}), which holds the credential for {host}",
+            tool.tool.name(),
+            step.step.label
+        )
+    };
     let message = format!(
-        "Step `{}` (line {}) runs {} from its image `{}` with a docker config mounted in (`{}`), so it reads {}, and pushes to {host} (`{written}`). The docker config acr-preflight checked ({}) sends that registry to helper `{helper}` ({where_kept}{at_line}), not to an `auths` entry. Inside the container the tool can run only the helpers its image carries ({carried}), so it finds no `docker-credential-{helper}` and gets no credential: the push fails (`unauthorized`, or `docker-credential-{helper}` not found in $PATH) although `docker push` on the runner works.",
+        "Step `{}` (line {}) runs {} from its image `{}` with a docker config mounted in (`{}`), so it reads {}, and pushes to {host} (`{written}`). The docker config acr-preflight checked ({}) sends that registry to helper `{helper}` ({where_kept}{at_line}), not to an `auths` entry. {}",
         step.step.label,
         step.step.line,
         tool.tool.name(),
@@ -164,6 +206,16 @@ fn finding(
         tool.mount,
         tool.config_in_container,
         config.path.display(),
+        if ignored {
+            format!(
+                "{} never reads `credsStore` (containers/image reads only `credHelpers` and `auths`), and `auths` holds no credential for it, so it gets no credential: the push fails (`unauthorized` or `authentication required`) although `docker push` on the runner works.",
+                tool.tool.name()
+            )
+        } else {
+            format!(
+                "Inside the container the tool can run only the helpers its image carries ({carried}), so it finds no `docker-credential-{helper}` and gets no credential: the push fails (`unauthorized`, or `docker-credential-{helper}` not found in $PATH) although `docker push` on the runner works."
+            )
+        }
     );
     let (token, user) = match crate::cloud::acr_registry(host) {
         Some(name) => (
@@ -193,12 +245,15 @@ fn finding(
         (Tool::ManifestTool, "gcloud" | "ecr-login" | "acr-env") => {
             Some("Or run `mplatform/manifest-tool:alpine`, which carries `docker-credential-{h}`.")
         }
+        (Tool::Regctl, "ecr-login" | "gcr") => Some(
+            "Or run `regclient/regctl:alpine` (its arguments then start with `regctl`), which carries `docker-credential-{h}`.",
+        ),
         _ => None,
     }
     .map(|s| format!(" {}", s.replace("{h}", helper)))
     .unwrap_or_default();
     let (lead, commands) = match tool.tool {
-        Tool::Kaniko => (
+        Tool::Kaniko | Tool::Crane | Tool::Regctl => (
             format!(
                 "Mount a docker config that holds the credential itself, in `auths`, written for this job, instead of the runner's:\n{}\nthen in `docker run`: {mount}.{variant}",
                 write_auths.join("\n")
@@ -213,6 +268,20 @@ fn finding(
                 } else {
                     "from-args"
                 },
+                write_auths.join("; ")
+            ),
+            vec![token.clone()],
+        ),
+        Tool::Oras => (
+            format!(
+                "Give oras the credential on its command line, read from stdin:\n{token}\necho \"$TOKEN\" | docker run -i … ghcr.io/oras-project/oras push --username {user} --password-stdin …\nor mount a docker config that holds it in `auths` ({}; then {mount}).",
+                write_auths.join("; ")
+            ),
+            vec![token.clone()],
+        ),
+        Tool::Skopeo => (
+            format!(
+                "Give skopeo the credential for the destination on its command line:\n{token}\n… quay.io/skopeo/stable copy --dest-creds \"{user}:$TOKEN\" …\nor mount a file that holds it in `auths` ({}; then {mount}).",
                 write_auths.join("; ")
             ),
             vec![token.clone()],
