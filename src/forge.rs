@@ -35,17 +35,6 @@ pub enum Forge {
     AzureDevOps,
 }
 
-impl Forge {
-    /// `GitHub's`, for messages.
-    pub fn api_name(self) -> &'static str {
-        match self {
-            Forge::GitHub => "GitHub's REST API",
-            Forge::GitLab { .. } => "GitLab's REST API",
-            Forge::AzureDevOps => "the Azure DevOps REST API",
-        }
-    }
-}
-
 /// The GitHub server a run knows: `GITHUB_SERVER_URL` and `GITHUB_API_URL`.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Servers<'a> {
@@ -92,8 +81,7 @@ pub fn file_request(
         .unwrap_or_default();
     let shape = |forge: &str, form: &str| {
         NotLookedUp(format!(
-            "{} is read through {forge}, and the path of {repo} is not a repository path there ({form})",
-            path
+            "`{path}` is read through {forge}, and the path of {repo} is not a repository path there ({form})"
         ))
     };
     if let Some(root) = github_api_root(&host, servers.server_url, servers.api_url) {
@@ -154,7 +142,7 @@ pub fn file_request(
         });
     }
     Err(NotLookedUp(format!(
-        "{path} is read through the REST API of GitHub (github.com, GITHUB_SERVER_URL), GitLab (gitlab.com, or a host named `gitlab.…`) or Azure DevOps (dev.azure.com, `<org>.visualstudio.com`), and {host} is none of them"
+        "`{path}` is read through the REST API of GitHub (github.com, GITHUB_SERVER_URL), GitLab (gitlab.com, or a host named `gitlab.…`) or Azure DevOps (dev.azure.com, `<org>.visualstudio.com`), and {host} is none of them"
     )))
 }
 
