@@ -749,6 +749,17 @@ impl FakeHosts {
         }
     }
 
+    /// The binary's inputs that reach the first name: `resolve` and `ca-file`.
+    pub(crate) fn inputs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "INPUT_RESOLVE",
+                format!("{}={}", self.names[0], self.server.addr()),
+            ),
+            ("INPUT_CA-FILE", self.ca.ca_pem_path().display().to_string()),
+        ]
+    }
+
     pub(crate) fn config(&self) -> Config {
         let mut c = config();
         c.resolve = self
@@ -1223,19 +1234,11 @@ fn the_binary_warns_of_another_repositorys_ssh_submodule() {
         "git@github.com:octo/dep.git",
     )));
     let (hosts, _repo, _) = other_repository(&api);
+    let mut inputs = hosts.inputs();
+    inputs.push(("GITHUB_API_URL", api.url()));
     let out = run_binary(
         &docker_build("https://github.com/octo/lib.git#main"),
-        &[
-            (
-                "INPUT_RESOLVE",
-                format!("github.com={}", hosts.server.addr()),
-            ),
-            (
-                "INPUT_CA-FILE",
-                hosts.ca.ca_pem_path().display().to_string(),
-            ),
-            ("GITHUB_API_URL", api.url()),
-        ],
+        &inputs,
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (level, props) = annotation(&stdout, "CONTEXT_GIT_SUBMODULES");

@@ -19,7 +19,7 @@ use crate::git_contexts::{
     run_binary, run_git_with, submodule,
 };
 use crate::support::http::{Reply, Request, Response};
-use acr_preflight::findings::{Code, Severity};
+use acr_preflight::findings::{CheckReport, Code, Severity};
 
 const GITLAB_TOKEN: &str = "glpat-GitLabToken0123456789abcd";
 const AZDO_PAT: &str = "azdoPat0123456789abcdefghijklmnopqrstuvwxyzAB";
@@ -75,15 +75,42 @@ fn gitlab(answer: Response, token: Option<&'static str>) -> (FakeHosts, tempfile
     (hosts, repo)
 }
 
-fn gitlab_raw(text: &str) -> Response {
+/// A 200 answer carrying `text` as `content_type`.
+fn file(content_type: &str, text: &str) -> Response {
     Response::new(200)
-        .header("Content-Type", "text/plain; charset=utf-8")
+        .header("Content-Type", content_type)
         .body(text.as_bytes().to_vec())
+}
+
+/// No finding, and a verified fact that says each of `parts`.
+fn quiet_noting(found: &CheckReport, parts: &[&str]) {
+    assert!(found.findings.is_empty(), "{}", all_of(found));
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| parts.iter().all(|p| v.contains(p))),
+        "{parts:?} in {:?}",
+        found.verified
+    );
+}
+
+/// The requests the fake received for `path`.
+fn requests_to(hosts: &FakeHosts, path: &str) -> Vec<Request> {
+    hosts
+        .server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == path)
+        .collect()
 }
 
 #[test]
 fn a_gitlab_contexts_ssh_submodule_is_read_with_the_builds_token() {
-    let (hosts, _repo) = gitlab(gitlab_raw(&ssh_modules()), Some(GITLAB_TOKEN));
+    let (hosts, _repo) = gitlab(
+        file("text/plain; charset=utf-8", &ssh_modules()),
+        Some(GITLAB_TOKEN),
+    );
     let url = format!("https://oauth2:{GITLAB_TOKEN}@gitlab.com/grp/app.git#main");
     let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
     let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
@@ -106,12 +133,7 @@ fn a_gitlab_contexts_ssh_submodule_is_read_with_the_builds_token() {
         "{}",
         f[0].fix
     );
-    let api: Vec<Request> = hosts
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == GITLAB_API)
-        .collect();
+    let api = requests_to(&hosts, GITLAB_API);
     assert_eq!(api.len(), 1, "{api:?}");
     assert_eq!(api[0].query_first("ref").as_deref(), Some("main"));
     assert_eq!(
@@ -128,27 +150,17 @@ fn a_gitlab_context_without_gitmodules_or_refused_by_the_api_stays_quiet() {
     let missing = Response::json(404, &serde_json::json!({"message": "404 File Not Found"}));
     let (hosts, _repo) = gitlab(missing, None);
     let (_, found) = run_git_with(hosts.config(), &acr_build(url));
-    assert!(found.findings.is_empty(), "{}", all_of(&found));
-    assert!(
-        found
-            .verified
-            .iter()
-            .any(|v| v.contains("no submodules") && v.contains("answered 404")),
-        "{:?}",
-        found.verified
-    );
+    quiet_noting(&found, &["no submodules", "answered 404"]);
 
     // 401 from the API while the refs are public: a note, no finding.
     let refused = Response::json(401, &serde_json::json!({"message": "401 Unauthorized"}));
     let (hosts, _repo) = gitlab(refused, None);
     let (_, found) = run_git_with(hosts.config(), &acr_build(url));
-    assert!(found.findings.is_empty(), "{}", all_of(&found));
-    assert!(
-        found.verified.iter().any(|v| v.contains(&format!(
+    quiet_noting(
+        &found,
+        &[&format!(
             "its submodules were not checked: GET https://gitlab.com{GITLAB_API}?ref=main without credentials answered 401"
-        ))),
-        "{:?}",
-        found.verified
+        )],
     );
 
     // A 404 that names the project, not the file: not a verified absence.
@@ -160,15 +172,7 @@ fn a_gitlab_context_without_gitmodules_or_refused_by_the_api_stays_quiet() {
         None,
     );
     let (_, found) = run_git_with(hosts.config(), &acr_build(url));
-    assert!(found.findings.is_empty(), "{}", all_of(&found));
-    assert!(
-        found
-            .verified
-            .iter()
-            .any(|v| v.contains("answered 404 (`404 Project Not Found`")),
-        "{:?}",
-        found.verified
-    );
+    quiet_noting(&found, &["answered 404 (`404 Project Not Found`"]);
     assert!(!found.verified.iter().any(|v| v.contains("no submodules")));
 }
 
@@ -218,18 +222,12 @@ fn azure_devops(answer: Response) -> (FakeHosts, tempfile::TempDir) {
     (hosts, repo)
 }
 
-fn octet_stream(text: &str) -> Response {
-    Response::new(200)
-        .header("Content-Type", "application/octet-stream")
-        .body(text.as_bytes().to_vec())
-}
-
 #[test]
 fn an_azure_devops_contexts_submodules_are_read_with_the_builds_pat() {
-    let (hosts, _repo) = azure_devops(octet_stream(&submodule(
-        "vendor/dep",
-        "git@ssh.dev.azure.com:v3/org/proj/dep",
-    )));
+    let (hosts, _repo) = azure_devops(file(
+        "application/octet-stream",
+        &submodule("vendor/dep", "git@ssh.dev.azure.com:v3/org/proj/dep"),
+    ));
     let url = format!("https://{AZDO_PAT}@dev.azure.com/org/proj/_git/repo#main");
     let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
     let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
@@ -244,12 +242,7 @@ fn an_azure_devops_contexts_submodules_are_read_with_the_builds_pat() {
         "{}",
         f[0].message
     );
-    let api: Vec<Request> = hosts
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == AZDO_API)
-        .collect();
+    let api = requests_to(&hosts, AZDO_API);
     assert_eq!(api.len(), 1, "{api:?}");
     assert_eq!(basic_password(&api[0]).as_deref(), Some(AZDO_PAT));
     assert!(!all_of(&found).contains(AZDO_PAT));
@@ -260,28 +253,17 @@ fn an_azure_devops_contexts_submodules_are_read_with_the_builds_pat() {
         &serde_json::json!({"message": "TF401174: The item '/.gitmodules' could not be found in the repository 'repo' at the version specified by '<Branch: main >'.", "typeKey": "GitItemNotFoundException"}),
     ));
     let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
-    assert!(found.findings.is_empty(), "{}", all_of(&found));
-    assert!(
-        found
-            .verified
-            .iter()
-            .any(|v| v.contains("no submodules") && v.contains("answered 404")),
-        "{:?}",
-        found.verified
-    );
+    quiet_noting(&found, &["no submodules", "answered 404"]);
 
     // The PAT refused by the API (401) though it listed the refs: a note only.
     let (hosts, _repo) = azure_devops(Response::new(401));
     let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
-    assert!(found.findings.is_empty(), "{}", all_of(&found));
-    assert!(
-        found
-            .verified
-            .iter()
-            .any(|v| v.contains("its submodules were not checked")
-                && v.contains("answered 401 (the token was not accepted)")),
-        "{:?}",
-        found.verified
+    quiet_noting(
+        &found,
+        &[
+            "its submodules were not checked",
+            "answered 401 (the token was not accepted)",
+        ],
     );
 }
 
@@ -307,36 +289,20 @@ fn the_azure_devops_sign_in_page_is_a_note_not_a_file() {
         hosts.config(),
         &acr_build("https://dev.azure.com/org/proj/_git/repo#main"),
     );
-    assert!(found.findings.is_empty(), "{}", all_of(&found));
-    assert!(
-        found
-            .verified
-            .iter()
-            .any(|v| v.contains("without credentials answered 203 (a sign-in page")),
-        "{:?}",
-        found.verified
+    quiet_noting(
+        &found,
+        &["without credentials answered 203 (a sign-in page"],
     );
 }
 
 #[test]
 fn the_binary_reads_azure_devops_submodules_with_the_secret_it_is_given() {
-    let (hosts, _repo) = azure_devops(octet_stream(&ssh_modules()));
+    let (hosts, _repo) = azure_devops(file("application/octet-stream", &ssh_modules()));
     let steps = "        env:\n          GIT_PAT: ${{ secrets.AZDO_PAT }}\n".to_string()
         + &acr_build("https://${{ secrets.AZDO_PAT }}@dev.azure.com/org/proj/_git/repo#main");
-    let out = run_binary(
-        &steps,
-        &[
-            (
-                "INPUT_RESOLVE",
-                format!("dev.azure.com={}", hosts.server.addr()),
-            ),
-            (
-                "INPUT_CA-FILE",
-                hosts.ca.ca_pem_path().display().to_string(),
-            ),
-            ("GIT_PAT", AZDO_PAT.to_string()),
-        ],
-    );
+    let mut inputs = hosts.inputs();
+    inputs.push(("GIT_PAT", AZDO_PAT.to_string()));
+    let out = run_binary(&steps, &inputs);
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (level, props) = annotation(&stdout, "CONTEXT_GIT_SUBMODULES");
     assert_eq!(level, "warning");
@@ -345,12 +311,7 @@ fn the_binary_reads_azure_devops_submodules_with_the_secret_it_is_given() {
         Some("10"),
         "{stdout}"
     );
-    let api: Vec<Request> = hosts
-        .server
-        .requests()
-        .into_iter()
-        .filter(|r| r.path == AZDO_API)
-        .collect();
+    let api = requests_to(&hosts, AZDO_API);
     assert_eq!(api.len(), 1, "{api:?}");
     assert_eq!(basic_password(&api[0]).as_deref(), Some(AZDO_PAT));
     let shown: String = stdout

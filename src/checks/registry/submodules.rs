@@ -1,9 +1,9 @@
 //! Submodules of a git context (P42, CONTEXT_GIT_SUBMODULES): its `.gitmodules` says
 //! what the builder must fetch besides the repository. For the job's own repository
-//! the workspace checkout stands for it; another repository on GitHub is read at the
-//! context's ref through the REST API (`GET /repos/{owner}/{repo}/contents/.gitmodules`,
-//! https://docs.github.com/en/rest/repos/contents#get-repository-content), with the
-//! token the build reads the context with, else anonymously.
+//! the workspace checkout stands for it; another repository on GitHub, GitLab or Azure
+//! DevOps is read at the context's ref through its forge's REST API
+//! ([`crate::forge`]), with the token the build reads the context with, else
+//! anonymously.
 //!
 //! BuildKit checks out a git context's submodules itself
 //! (`git submodule update --init --recursive --depth=1`), with the `GIT_AUTH_TOKEN`
@@ -76,8 +76,8 @@ struct Source {
 }
 
 /// Checks the submodules of `context`: the default Git context (`listed` is `None`)
-/// and the job's own repository from the workspace, another repository on a GitHub
-/// server through the REST API.
+/// and the job's own repository from the workspace, another repository through its
+/// forge's REST API (read ahead by [`prefetch`]).
 pub(super) async fn check(
     ctx: &Ctx,
     http: &Result<reqwest::Client, String>,
