@@ -376,9 +376,19 @@ impl std::fmt::Debug for Basic {
 impl Basic {
     /// The credentials of a URL's user part (`https://<token>@host/…`,
     /// `https://x-access-token:<token>@host/…`), percent-decoded; a lone user name is
-    /// the token, sent as the password as git's credential prompt would.
+    /// the token, sent as the password as git's credential prompt would; except on
+    /// dev.azure.com, whose clone URLs carry the organization as user name
+    /// (`https://<org>@dev.azure.com/<org>/<project>/_git/<repo>`): that is no token.
     pub fn from_url(url: &str) -> Option<Basic> {
         let u = Url::parse(url.trim()).ok()?;
+        let organization = u
+            .host_str()
+            .filter(|h| h.eq_ignore_ascii_case("dev.azure.com"))
+            .and_then(|_| u.path_segments()?.next())
+            .is_some_and(|org| !org.is_empty() && org.eq_ignore_ascii_case(u.username()));
+        if organization && u.password().is_none() {
+            return None;
+        }
         let decode = |s: &str| {
             percent_decode(s)
                 .chars()
@@ -661,6 +671,13 @@ mod tests {
         let b = Basic::from_url("https://me:tok@h.example/r.git").unwrap();
         assert_eq!((b.user.as_str(), b.password.as_str()), ("me", "tok"));
         assert_eq!(Basic::from_url("https://h.example/r.git"), None);
+        // Azure DevOps' clone URL names the organization, not a token.
+        assert_eq!(
+            Basic::from_url("https://Org@dev.azure.com/org/p/_git/r#main"),
+            None
+        );
+        let azdo = Basic::from_url("https://pat0123@dev.azure.com/org/p/_git/r").unwrap();
+        assert_eq!(azdo.password, "pat0123");
         assert_eq!(Basic::from_url("not a url"), None);
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert!(!format!("{b:?}").contains("tok"));

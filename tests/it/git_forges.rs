@@ -322,3 +322,44 @@ fn the_binary_reads_azure_devops_submodules_with_the_secret_it_is_given() {
         .join("\n");
     assert!(!shown.contains(AZDO_PAT), "{shown}");
 }
+
+#[test]
+fn an_azure_devops_clone_url_with_the_organization_as_user_is_read_anonymously() {
+    // The clone URL Azure DevOps shows (`https://<org>@dev.azure.com/<org>/…`) of a
+    // public project: the user name is no token, so nothing is refused and nothing is
+    // registered as a secret; a request with credentials would be refused here.
+    let repo = bare_repository();
+    let refs = advertise(
+        repo.path().join("repo.git"),
+        "/org/proj/_git/repo/info/refs",
+    );
+    let hosts = FakeHosts::start(&["dev.azure.com"], move |req, n| {
+        if req.header("Authorization").is_some() {
+            return Reply::Respond(Response::new(401));
+        }
+        if req.path == AZDO_API {
+            return Reply::Respond(Response::json(
+                404,
+                &serde_json::json!({"typeKey": "GitItemNotFoundException"}),
+            ));
+        }
+        refs(req, n)
+    });
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &acr_build("https://org@dev.azure.com/org/proj/_git/repo#main"),
+    );
+    quiet_noting(
+        &found,
+        &["no submodules", "without credentials answered 404"],
+    );
+    assert!(
+        found
+            .verified
+            .iter()
+            .any(|v| v.contains("`main` is advertised")),
+        "{}",
+        all_of(&found)
+    );
+    assert_eq!(requests_to(&hosts, AZDO_API).len(), 1);
+}
