@@ -161,17 +161,25 @@ impl Refs {
     /// way git resolves a short name: as given, then under `refs/`, `refs/tags/`,
     /// `refs/heads/`. `None` for a commit id, which refs do not list.
     pub fn has(&self, wanted: &str) -> Option<bool> {
-        let hex = wanted.len() >= 7 && wanted.chars().all(|c| c.is_ascii_hexdigit());
-        if hex {
+        if is_commit_id(wanted) {
             return None;
         }
+        Some(self.resolve(wanted).is_some())
+    }
+
+    /// The full name `wanted` resolves to (`main` → `refs/heads/main`), the way
+    /// [`Refs::has`] finds it; `None` when no advertised ref matches.
+    pub fn resolve(&self, wanted: &str) -> Option<&str> {
         let candidates = [
             wanted.to_string(),
             format!("refs/{wanted}"),
             format!("refs/tags/{wanted}"),
             format!("refs/heads/{wanted}"),
         ];
-        Some(self.names.iter().any(|n| candidates.contains(n)))
+        candidates
+            .iter()
+            .find_map(|c| self.names.iter().find(|n| *n == c))
+            .map(String::as_str)
     }
 
     /// Branch and tag names, short (`main`, `v1`).
@@ -185,6 +193,12 @@ impl Refs {
         };
         (strip("refs/heads/"), strip("refs/tags/"))
     }
+}
+
+/// Whether `wanted` is written as a commit id (7 hexadecimal digits or more), which a
+/// ref listing does not show.
+pub fn is_commit_id(wanted: &str) -> bool {
+    wanted.len() >= 7 && wanted.chars().all(|c| c.is_ascii_hexdigit())
 }
 
 /// Why an advertisement could not be read.
@@ -362,9 +376,19 @@ impl std::fmt::Debug for Basic {
 impl Basic {
     /// The credentials of a URL's user part (`https://<token>@host/…`,
     /// `https://x-access-token:<token>@host/…`), percent-decoded; a lone user name is
-    /// the token, sent as the password as git's credential prompt would.
+    /// the token, sent as the password as git's credential prompt would; except on
+    /// dev.azure.com, whose clone URLs carry the organization as user name
+    /// (`https://<org>@dev.azure.com/<org>/<project>/_git/<repo>`): that is no token.
     pub fn from_url(url: &str) -> Option<Basic> {
         let u = Url::parse(url.trim()).ok()?;
+        let organization = u
+            .host_str()
+            .filter(|h| h.eq_ignore_ascii_case("dev.azure.com"))
+            .and_then(|_| u.path_segments()?.next())
+            .is_some_and(|org| !org.is_empty() && org.eq_ignore_ascii_case(u.username()));
+        if organization && u.password().is_none() {
+            return None;
+        }
         let decode = |s: &str| {
             percent_decode(s)
                 .chars()
@@ -488,7 +512,7 @@ async fn list(http: &reqwest::Client, repo: &str, auth: Option<&Basic>) -> Listi
 /// 301 to its new URL); `prepare` adds what a request carries, told whether it goes to
 /// the first URL's host (credentials go there only, as git sends them). The first
 /// answer that is not a redirect, or why there is none.
-async fn get_following(
+pub(crate) async fn get_following(
     http: &reqwest::Client,
     mut url: Url,
     prepare: impl Fn(reqwest::RequestBuilder, bool) -> reqwest::RequestBuilder,
@@ -586,190 +610,6 @@ pub fn parse_gitmodules(text: &str) -> Vec<Submodule> {
     out
 }
 
-/// A file of a GitHub repository, as the REST API answered for it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RepoFile {
-    Found(Vec<u8>),
-    /// 404: the file is not at that ref (for a reader that may see the repository).
-    Absent,
-    /// 401, 403 or 429: the reader may not see the repository, or the API's rate
-    /// limit is spent (`why` says which, when the answer tells).
-    Refused {
-        status: u16,
-        why: String,
-    },
-    /// No answer (connection, TLS, deadline), another status, or a body that is not
-    /// the file.
-    Failed {
-        why: String,
-    },
-}
-
-/// The REST API root of the GitHub server that hosts `host`'s repositories:
-/// `GITHUB_API_URL` for the server the run is on (`GITHUB_SERVER_URL`, github.com when
-/// unset), `https://api.github.com` for github.com; `None` for any other host.
-pub fn github_api_root(
-    host: &str,
-    server_url: Option<&str>,
-    api_url: Option<&str>,
-) -> Option<String> {
-    let host = host.to_ascii_lowercase();
-    let server = server_url
-        .and_then(|s| Url::parse(s.trim()).ok())
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))
-        .unwrap_or_else(|| "github.com".to_string());
-    let api = api_url.map(str::trim).filter(|a| !a.is_empty());
-    match api {
-        Some(api) if host == server => Some(api.trim_end_matches('/').to_string()),
-        _ if host == "github.com" => Some("https://api.github.com".to_string()),
-        _ => None,
-    }
-}
-
-/// `<root>/repos/<owner>/<repo>/contents/<path>[?ref=<reference>]` for the repository
-/// of a git context URL (`https://github.com/octo/lib.git`), and its `owner/repo`.
-/// Get repository content: https://docs.github.com/en/rest/repos/contents#get-repository-content
-pub fn contents_url(
-    root: &str,
-    repo: &str,
-    path: &str,
-    reference: Option<&str>,
-) -> Option<(Url, String)> {
-    let repo = Url::parse(repo).ok()?;
-    let segments: Vec<&str> = repo.path_segments()?.filter(|s| !s.is_empty()).collect();
-    let [owner, name] = segments.as_slice() else {
-        return None;
-    };
-    let name = name.strip_suffix(".git").unwrap_or(name);
-    let mut url = Url::parse(root).ok()?;
-    url.path_segments_mut()
-        .ok()?
-        .pop_if_empty()
-        .extend(["repos", owner, name, "contents"])
-        .extend(path.split('/'));
-    if let Some(r) = reference {
-        url.query_pairs_mut().append_pair("ref", r);
-    }
-    Some((url, format!("{owner}/{name}")))
-}
-
-/// The media type that asks the contents API for the file's bytes; the JSON form, with
-/// the bytes in base64 in `content`, is read too.
-const RAW: &str = "application/vnd.github.raw+json";
-
-/// Reads one file through GitHub's contents API (`url` from [`contents_url`]) with
-/// `token` as a bearer token (to the API's own host only), or anonymously, before
-/// `deadline`; a file larger than `cap` bytes is not read.
-pub async fn github_file(
-    http: &reqwest::Client,
-    url: &Url,
-    token: Option<&str>,
-    cap: usize,
-    deadline: Instant,
-) -> RepoFile {
-    crate::http::before(deadline, github_file_now(http, url, token, cap))
-        .await
-        .unwrap_or_else(|| RepoFile::Failed {
-            why: "no answer before the run's deadline".into(),
-        })
-}
-
-async fn github_file_now(
-    http: &reqwest::Client,
-    url: &Url,
-    token: Option<&str>,
-    cap: usize,
-) -> RepoFile {
-    let response = match get_following(http, url.clone(), |request, home| {
-        let request = request
-            .header(reqwest::header::ACCEPT, RAW)
-            .header("X-GitHub-Api-Version", "2022-11-28");
-        match token {
-            Some(token) if home => request.bearer_auth(token),
-            _ => request,
-        }
-    })
-    .await
-    {
-        Ok(r) => r,
-        Err(why) => return RepoFile::Failed { why },
-    };
-    let status = response.status().as_u16();
-    let header = |name: &str| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .trim()
-            .to_string()
-    };
-    match status {
-        404 => return RepoFile::Absent,
-        401 | 403 | 429 => {
-            let why = if header("x-ratelimit-remaining") == "0" {
-                "the API's rate limit is spent (x-ratelimit-remaining: 0)".to_string()
-            } else if status == 429 {
-                "too many requests: a secondary rate limit".to_string()
-            } else if status == 401 {
-                "the token was not accepted".to_string()
-            } else {
-                "access refused".to_string()
-            };
-            return RepoFile::Refused { status, why };
-        }
-        200 => {}
-        _ => {
-            return RepoFile::Failed {
-                why: format!("answered {status}"),
-            };
-        }
-    }
-    let json = header("content-type").starts_with("application/json");
-    // The JSON form carries the bytes in base64, a third larger, with line breaks.
-    let read_cap = if json { cap * 2 } else { cap };
-    let body = match crate::http::read_capped(response, read_cap).await {
-        Ok(b) => b,
-        Err(e) => return RepoFile::Failed { why: e.to_string() },
-    };
-    let bytes = if json {
-        base64_content(&body)
-    } else {
-        Some(body)
-    };
-    match bytes {
-        Some(b) if b.len() <= cap => RepoFile::Found(b),
-        Some(_) => RepoFile::Failed {
-            why: format!(
-                "answered a file larger than {}",
-                crate::http::describe_cap(cap)
-            ),
-        },
-        None => RepoFile::Failed {
-            why: "answered JSON without a file's base64 `content`".into(),
-        },
-    }
-}
-
-/// The bytes of a contents API object (`{"type": "file", "encoding": "base64",
-/// "content": "…"}`).
-fn base64_content(body: &[u8]) -> Option<Vec<u8>> {
-    use base64::Engine;
-    let value: serde_json::Value = serde_json::from_slice(body).ok()?;
-    if value.get("encoding").and_then(|e| e.as_str()) != Some("base64") {
-        return None;
-    }
-    let content: String = value
-        .get("content")?
-        .as_str()?
-        .chars()
-        .filter(|c| !c.is_ascii_whitespace())
-        .collect();
-    base64::engine::general_purpose::STANDARD
-        .decode(content)
-        .ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -831,6 +671,13 @@ mod tests {
         let b = Basic::from_url("https://me:tok@h.example/r.git").unwrap();
         assert_eq!((b.user.as_str(), b.password.as_str()), ("me", "tok"));
         assert_eq!(Basic::from_url("https://h.example/r.git"), None);
+        // Azure DevOps' clone URL names the organization, not a token.
+        assert_eq!(
+            Basic::from_url("https://Org@dev.azure.com/org/p/_git/r#main"),
+            None
+        );
+        let azdo = Basic::from_url("https://pat0123@dev.azure.com/org/p/_git/r").unwrap();
+        assert_eq!(azdo.password, "pat0123");
         assert_eq!(Basic::from_url("not a url"), None);
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert!(!format!("{b:?}").contains("tok"));
@@ -899,59 +746,5 @@ mod tests {
             classify("https://dev.azure.com/o/p/_git/r#main", true),
             Form::Git(_)
         ));
-    }
-
-    #[test]
-    fn the_contents_api_of_a_repository_host() {
-        let gh = Some("https://github.com");
-        assert_eq!(
-            github_api_root("GitHub.com", None, None).as_deref(),
-            Some("https://api.github.com")
-        );
-        assert_eq!(
-            github_api_root("github.com", gh, Some("http://127.0.0.1:9/")).as_deref(),
-            Some("http://127.0.0.1:9")
-        );
-        let ghes = Some("https://ghe.example");
-        let api = Some("https://ghe.example/api/v3");
-        assert_eq!(
-            github_api_root("ghe.example", ghes, api).as_deref(),
-            Some("https://ghe.example/api/v3")
-        );
-        // On a GHES run, github.com is still served by api.github.com.
-        assert_eq!(
-            github_api_root("github.com", ghes, api).as_deref(),
-            Some("https://api.github.com")
-        );
-        assert_eq!(github_api_root("gitlab.com", None, None), None);
-        let (url, repo) = contents_url(
-            "https://ghe.example/api/v3",
-            "https://ghe.example/octo/lib.git",
-            ".gitmodules",
-            Some("release/1 &x"),
-        )
-        .expect("a repository URL");
-        assert_eq!(repo, "octo/lib");
-        assert_eq!(
-            url.as_str(),
-            "https://ghe.example/api/v3/repos/octo/lib/contents/.gitmodules?ref=release%2F1+%26x"
-        );
-        assert_eq!(
-            contents_url(
-                "https://api.github.com",
-                "https://github.com/a/b/c.git",
-                ".gitmodules",
-                None
-            ),
-            None
-        );
-    }
-
-    #[test]
-    fn the_json_form_of_a_file_is_decoded() {
-        let body = br#"{"type":"file","encoding":"base64","content":"W3N1Ym1v\nZHVsZV0=\n"}"#;
-        assert_eq!(base64_content(body), Some(b"[submodule]".to_vec()));
-        assert_eq!(base64_content(br#"[{"type":"dir"}]"#), None);
-        assert_eq!(base64_content(b"not json"), None);
     }
 }

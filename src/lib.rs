@@ -13,6 +13,7 @@ pub mod dockerignore;
 pub mod event;
 pub mod feedback;
 pub mod findings;
+pub mod forge;
 pub mod fsread;
 pub mod git;
 pub mod http;

@@ -34,7 +34,7 @@ fn git(dir: &Path, args: &[&str]) -> Vec<u8> {
 
 /// A bare repository `repo.git` with branches `main`, `develop`, `release-1` and tag
 /// `v1.0`, in a temporary folder (removed on drop).
-fn bare_repository() -> tempfile::TempDir {
+pub(crate) fn bare_repository() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     let work = dir.path().join("work");
     std::fs::create_dir(&work).unwrap();
@@ -57,7 +57,7 @@ fn git_server(repo: PathBuf) -> MockServer {
 }
 
 /// A handler answering the ref advertisement of `repo` at `path`, 404 elsewhere.
-fn advertise(repo: PathBuf, path: &'static str) -> impl Fn(&Request, usize) -> Reply {
+pub(crate) fn advertise(repo: PathBuf, path: &'static str) -> impl Fn(&Request, usize) -> Reply {
     move |req, _| {
         let wanted =
             req.path == path && req.query_first("service").as_deref() == Some("git-upload-pack");
@@ -107,7 +107,7 @@ fn run_git(steps: &str) -> (CheckReport, CheckReport) {
     run_git_with(config(), steps)
 }
 
-fn run_git_with(config: Config, steps: &str) -> (CheckReport, CheckReport) {
+pub(crate) fn run_git_with(config: Config, steps: &str) -> (CheckReport, CheckReport) {
     let mut files = BTreeMap::new();
     files.insert(".github/workflows/ci.yml".to_string(), workflow(steps));
     let (report, discovery) = check(&config, &files, &HashMap::new());
@@ -120,11 +120,11 @@ fn run_git_with(config: Config, steps: &str) -> (CheckReport, CheckReport) {
     (report, git)
 }
 
-fn of(report: &CheckReport, code: Code) -> Vec<&Finding> {
+pub(crate) fn of(report: &CheckReport, code: Code) -> Vec<&Finding> {
     report.findings.iter().filter(|f| f.code == code).collect()
 }
 
-fn acr_build(context: &str) -> String {
+pub(crate) fn acr_build(context: &str) -> String {
     format!("      - run: az acr build --registry myreg --image app:v1 {context}\n")
 }
 
@@ -358,7 +358,7 @@ fn an_acr_build_from_public_or_own_images_is_quiet() {
 
 /// Runs the binary as the action does, on a workspace whose workflow has `steps` after
 /// acr-preflight's step, with `inputs` added to its environment.
-fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process::Output {
+pub(crate) fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process::Output {
     let workspace = tempfile::tempdir().unwrap();
     let workflows = workspace.path().join(".github/workflows");
     std::fs::create_dir_all(&workflows).unwrap();
@@ -387,7 +387,7 @@ fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process::Output {
 }
 
 /// The level and properties of the annotation for `code` the binary printed.
-fn annotation(stdout: &str, code: &str) -> (String, BTreeMap<String, String>) {
+pub(crate) fn annotation(stdout: &str, code: &str) -> (String, BTreeMap<String, String>) {
     crate::workflow_e2e::annotations(stdout)
         .into_iter()
         .find(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))
@@ -478,7 +478,7 @@ fn tarball_server() -> FakeHosts {
     )
 }
 
-fn docker_build(context: &str) -> String {
+pub(crate) fn docker_build(context: &str) -> String {
     format!("      - run: docker buildx build --push -t myreg.azurecr.io/app:v1 '{context}'\n")
 }
 
@@ -657,7 +657,7 @@ fn workspace_with(modules: &str) -> tempfile::TempDir {
     dir
 }
 
-fn submodule(path: &str, url: &str) -> String {
+pub(crate) fn submodule(path: &str, url: &str) -> String {
     format!("[submodule \"{path}\"]\n\tpath = {path}\n\turl = {url}\n")
 }
 
@@ -725,15 +725,15 @@ fn private_and_ssh_submodules_of_the_default_git_context_are_a_warning() {
 /// Named hosts over TLS on one loopback server: a certificate from a test CA for
 /// `names`, each name resolved to the server (`--resolve`), the CA trusted
 /// (`--ca-file`), as the binary's inputs do.
-struct FakeHosts {
-    server: MockServer,
-    ca: crate::support::tls::TestCa,
+pub(crate) struct FakeHosts {
+    pub(crate) server: MockServer,
+    pub(crate) ca: crate::support::tls::TestCa,
     names: &'static [&'static str],
     _dir: tempfile::TempDir,
 }
 
 impl FakeHosts {
-    fn start(
+    pub(crate) fn start(
         names: &'static [&'static str],
         handler: impl Fn(&Request, usize) -> Reply + Send + Sync + 'static,
     ) -> FakeHosts {
@@ -749,7 +749,18 @@ impl FakeHosts {
         }
     }
 
-    fn config(&self) -> Config {
+    /// The binary's inputs that reach the first name: `resolve` and `ca-file`.
+    pub(crate) fn inputs(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "INPUT_RESOLVE",
+                format!("{}={}", self.names[0], self.server.addr()),
+            ),
+            ("INPUT_CA-FILE", self.ca.ca_pem_path().display().to_string()),
+        ]
+    }
+
+    pub(crate) fn config(&self) -> Config {
         let mut c = config();
         c.resolve = self
             .names
@@ -922,7 +933,7 @@ fn run_git_yaml(config: Config, yaml: &str, env: &[(&str, &str)]) -> CheckReport
     ))
 }
 
-fn all_of(report: &CheckReport) -> String {
+pub(crate) fn all_of(report: &CheckReport) -> String {
     format!("{:?} {:?}", report.findings, report.verified)
 }
 
@@ -1223,19 +1234,11 @@ fn the_binary_warns_of_another_repositorys_ssh_submodule() {
         "git@github.com:octo/dep.git",
     )));
     let (hosts, _repo, _) = other_repository(&api);
+    let mut inputs = hosts.inputs();
+    inputs.push(("GITHUB_API_URL", api.url()));
     let out = run_binary(
         &docker_build("https://github.com/octo/lib.git#main"),
-        &[
-            (
-                "INPUT_RESOLVE",
-                format!("github.com={}", hosts.server.addr()),
-            ),
-            (
-                "INPUT_CA-FILE",
-                hosts.ca.ca_pem_path().display().to_string(),
-            ),
-            ("GITHUB_API_URL", api.url()),
-        ],
+        &inputs,
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
     let (level, props) = annotation(&stdout, "CONTEXT_GIT_SUBMODULES");
@@ -1301,7 +1304,7 @@ fn another_repository_without_gitmodules_or_refused_by_the_api_stays_quiet() {
     assert!(found.findings.is_empty(), "{:?}", found.findings);
     assert!(
         found.verified.iter().any(|v| v.contains(
-            "its submodules were not looked up: `.gitmodules` is read through GitHub's REST API, and git.example.com is not a GitHub server"
+            "its submodules were not looked up: `.gitmodules` is read through the REST API of GitHub (github.com, GITHUB_SERVER_URL), GitLab (gitlab.com, or a host named `gitlab.…`) or Azure DevOps (dev.azure.com, `<org>.visualstudio.com`), and git.example.com is none of them"
         )),
         "{:?}",
         found.verified

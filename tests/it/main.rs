@@ -19,6 +19,7 @@ mod fault_injection;
 mod fuzz_corpus;
 mod generated_docs;
 mod git_contexts;
+mod git_forges;
 mod github_feedback;
 mod harness_selftest;
 mod helper_bases;

@@ -18,13 +18,15 @@ const ACR_BUILD_ACTION: &str = "azure/acr-build";
 /// Refs named in a finding, at most.
 const SHOWN: usize = 5;
 
-/// Checks every remote context of the builds after acr-preflight's step.
+/// Checks every remote context of the builds after acr-preflight's step: URL forms,
+/// URL contexts and ref listings in order, then the submodules of each git context,
+/// their `.gitmodules` read from the forges concurrently.
 pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckReport {
     let mut report = CheckReport::default();
-    let mut gitmodules = super::submodules::Lookups::default();
+    let mut gits: Vec<(&RemoteContext, Option<Judged>)> = Vec::new();
     for context in &ctx.remote_contexts {
         if context.default_git {
-            super::submodules::check(ctx, http, context, None, &mut gitmodules, &mut report).await;
+            gits.push((context, None));
             continue;
         }
         match crate::git::classify(&context.url, context.tasks()) {
@@ -36,36 +38,61 @@ pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckRe
                     ctx.secrets.register(&auth.password);
                 }
                 let auth = match &token {
-                    Some(Token::Known(auth, _)) => Some(auth),
+                    Some(Token::Known(auth, _)) => Some(auth.clone()),
                     _ => None,
                 };
-                let mut readable = false;
+                let (mut readable, mut full) = (false, None);
                 if let Ok(http) = http {
                     let deadline = budget(ctx);
-                    let listing = crate::git::list_refs_as(http, &git.repo, auth, deadline).await;
+                    let listing =
+                        crate::git::list_refs_as(http, &git.repo, auth.as_ref(), deadline).await;
                     let wanted = git.reference.as_deref().unwrap_or("HEAD");
-                    readable =
-                        matches!(&listing, Listing::Refs(refs) if refs.has(wanted) != Some(false));
+                    if let Listing::Refs(refs) = &listing {
+                        readable = refs.has(wanted) != Some(false);
+                        full = refs.resolve(wanted).map(str::to_string);
+                    }
                     outcome(&mut report, context, &git, token.as_ref(), listing);
                 }
-                let listed = super::submodules::Listed {
-                    git: &git,
+                let judged = Judged {
+                    git,
                     auth,
                     readable,
+                    full,
                 };
-                super::submodules::check(
-                    ctx,
-                    http,
-                    context,
-                    Some(listed),
-                    &mut gitmodules,
-                    &mut report,
-                )
-                .await;
+                gits.push((context, Some(judged)));
             }
         }
     }
+    let mut gitmodules = super::submodules::Lookups::default();
+    let listed: Vec<_> = gits
+        .iter()
+        .filter_map(|(_, j)| j.as_ref().map(Judged::listed))
+        .collect();
+    super::submodules::prefetch(ctx, http, &listed, &mut gitmodules).await;
+    for (context, judged) in &gits {
+        let listed = judged.as_ref().map(Judged::listed);
+        super::submodules::check(ctx, http, context, listed, &mut gitmodules, &mut report).await;
+    }
     report
+}
+
+/// A git context after its ref listing.
+struct Judged {
+    git: GitUrl,
+    auth: Option<crate::git::Basic>,
+    readable: bool,
+    full: Option<String>,
+}
+
+impl Judged {
+    fn listed(&self) -> super::submodules::Listed<'_> {
+        super::submodules::Listed {
+            git: &self.git,
+            auth: self.auth.as_ref(),
+            readable: self.readable,
+            full: self.full.clone(),
+        }
+    }
 }
 
 /// When one remote request for a context must end: a quarter of the time left, at

@@ -1,9 +1,9 @@
 //! Submodules of a git context (P42, CONTEXT_GIT_SUBMODULES): its `.gitmodules` says
 //! what the builder must fetch besides the repository. For the job's own repository
-//! the workspace checkout stands for it; another repository on GitHub is read at the
-//! context's ref through the REST API (`GET /repos/{owner}/{repo}/contents/.gitmodules`,
-//! https://docs.github.com/en/rest/repos/contents#get-repository-content), with the
-//! token the build reads the context with, else anonymously.
+//! the workspace checkout stands for it; another repository on GitHub, GitLab or Azure
+//! DevOps is read at the context's ref through its forge's REST API
+//! ([`crate::forge`]), with the token the build reads the context with, else
+//! anonymously.
 //!
 //! BuildKit checks out a git context's submodules itself
 //! (`git submodule update --init --recursive --depth=1`), with the `GIT_AUTH_TOKEN`
@@ -17,9 +17,10 @@
 use super::git_context::{budget, finding, placed};
 use crate::checks::Ctx;
 use crate::findings::{CheckReport, Code, Severity};
-use crate::git::{Basic, GitUrl, Listing, RepoFile, Submodule};
+use crate::forge::{At, FileRequest, Forge, NotLookedUp, RepoFile, Servers};
+use crate::git::{Basic, GitUrl, Listing, Submodule};
 use crate::workflow::RemoteContext;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The largest `.gitmodules` read.
 const GITMODULES_CAP: u64 = 64 * 1024;
@@ -32,11 +33,20 @@ pub(super) struct Listed<'a> {
     /// The listing (with `auth`) showed the repository and the ref: only then does a
     /// 404 for `.gitmodules` mean the file is absent.
     pub readable: bool,
+    /// The full name the listing resolved the ref to (`refs/tags/v1`).
+    pub full: Option<String>,
 }
 
-/// `.gitmodules` of other repositories, read once per repository and ref.
+/// A repository URL (lower case) and the ref.
+type Key = (String, Option<String>);
+
+/// `.gitmodules` of other repositories, read once per repository and ref (`None`
+/// while the read is under way), and the lookups already noted.
 #[derive(Default)]
-pub(super) struct Lookups(HashMap<(String, Option<String>), RepoFile>);
+pub(super) struct Lookups {
+    files: HashMap<Key, Option<(FileRequest, RepoFile)>>,
+    reported: HashSet<Key>,
+}
 
 /// Submodule URLs listed anonymously, at most.
 const LISTED: usize = 5;
@@ -66,8 +76,8 @@ struct Source {
 }
 
 /// Checks the submodules of `context`: the default Git context (`listed` is `None`)
-/// and the job's own repository from the workspace, another repository on a GitHub
-/// server through the REST API.
+/// and the job's own repository from the workspace, another repository through its
+/// forge's REST API (read ahead by [`prefetch`]).
 pub(super) async fn check(
     ctx: &Ctx,
     http: &Result<reqwest::Client, String>,
@@ -231,9 +241,83 @@ pub(super) async fn check(
     report.push(f);
 }
 
+/// The request that reads `.gitmodules` of `listed`, another repository's git
+/// context, at its ref, and the key it is read once under.
+fn lookup(ctx: &Ctx, listed: &Listed<'_>) -> (Key, Result<FileRequest, NotLookedUp>) {
+    let env = &ctx.config.env;
+    let git = listed.git;
+    let key = (git.repo.to_ascii_lowercase(), git.reference.clone());
+    let at = At {
+        reference: git.reference.as_deref(),
+        full: listed.full.as_deref(),
+    };
+    let servers = Servers {
+        server_url: env.server_url.as_deref(),
+        api_url: env.api_url.as_deref(),
+    };
+    (
+        key,
+        crate::forge::file_request(&git.repo, ".gitmodules", at, servers),
+    )
+}
+
+/// Reads, concurrently and once per repository and ref, the `.gitmodules` of every
+/// context in `listed` that [`check`] looks up on a forge (readable, not the job's own
+/// repository), each request within [`budget`].
+pub(super) async fn prefetch(
+    ctx: &Ctx,
+    http: &Result<reqwest::Client, String>,
+    listed: &[Listed<'_>],
+    lookups: &mut Lookups,
+) {
+    let Ok(http) = http else {
+        return;
+    };
+    let env = &ctx.config.env;
+    let mut tasks = tokio::task::JoinSet::new();
+    for l in listed {
+        let own = own_repository(
+            &l.git.repo,
+            env.repository.as_deref(),
+            env.server_url.as_deref(),
+        );
+        if own || !l.readable {
+            continue;
+        }
+        let (key, Ok(request)) = lookup(ctx, l) else {
+            continue;
+        };
+        if lookups.files.contains_key(&key) {
+            continue;
+        }
+        lookups.files.insert(key.clone(), None);
+        let (http, token, deadline) = (http.clone(), l.auth.cloned(), budget(ctx));
+        tasks.spawn(async move {
+            let file = read(&http, &request, token.as_ref(), deadline).await;
+            (key, request, file)
+        });
+    }
+    while let Some(done) = tasks.join_next().await {
+        if let Ok((key, request, file)) = done {
+            lookups.files.insert(key, Some((request, file)));
+        }
+    }
+}
+
+async fn read(
+    http: &reqwest::Client,
+    request: &FileRequest,
+    token: Option<&Basic>,
+    deadline: std::time::Instant,
+) -> RepoFile {
+    let cap = usize::try_from(GITMODULES_CAP).unwrap_or(usize::MAX);
+    crate::forge::read_file(http, request, token, cap, deadline).await
+}
+
 /// The `.gitmodules` of `listed`, another repository's git context, at its ref: read
-/// through the contents API of its GitHub server, once per repository and ref. `None`
-/// (with a note when the file could not be read) when there is nothing to judge.
+/// through the REST API of its forge (GitHub, GitLab, Azure DevOps), once per
+/// repository and ref. `None` (with a note the first time, when the file could not
+/// be read) when there is nothing to judge.
 async fn other(
     ctx: &Ctx,
     http: &Result<reqwest::Client, String>,
@@ -246,39 +330,46 @@ async fn other(
     if !listed.readable {
         return None;
     }
-    let env = &ctx.config.env;
-    let host = url::Url::parse(&git.repo)
-        .ok()
-        .and_then(|u| u.host_str().map(str::to_ascii_lowercase))?;
-    let Some(root) =
-        crate::git::github_api_root(&host, env.server_url.as_deref(), env.api_url.as_deref())
-    else {
-        report.verified(format!(
-            "git context {}: its submodules were not looked up: `.gitmodules` is read through GitHub's REST API, and {host} is not a GitHub server this run knows (github.com, GITHUB_SERVER_URL)",
-            git.repo
-        ));
-        return None;
+    let (key, request) = lookup(ctx, listed);
+    let first = lookups.reported.insert(key.clone());
+    let request = match request {
+        Ok(r) => r,
+        Err(NotLookedUp(why)) => {
+            if first {
+                report.verified(format!(
+                    "git context {}: its submodules were not looked up: {why}",
+                    git.repo
+                ));
+            }
+            return None;
+        }
     };
-    let reference = git.reference.as_deref();
-    let (url, repository) = crate::git::contents_url(&root, &git.repo, ".gitmodules", reference)?;
-    let at = reference.map_or("its default branch".to_string(), |r| format!("`{r}`"));
-    let key = (git.repo.to_ascii_lowercase(), git.reference.clone());
-    let first = !lookups.0.contains_key(&key);
-    if first {
+    if !matches!(lookups.files.get(&key), Some(Some(_))) {
         let Ok(http) = http else {
             return None;
         };
-        let token = listed.auth.map(|a| a.password.as_str());
-        let cap = usize::try_from(GITMODULES_CAP).unwrap_or(usize::MAX);
-        let file = crate::git::github_file(http, &url, token, cap, budget(ctx)).await;
-        lookups.0.insert(key.clone(), file);
+        let file = read(http, &request, listed.auth, budget(ctx)).await;
+        lookups
+            .files
+            .insert(key.clone(), Some((request.clone(), file)));
     }
+    let at = git
+        .reference
+        .as_deref()
+        .map_or("its default branch".to_string(), |r| format!("`{r}`"));
     let with = if listed.auth.is_some() {
         " with the build's token"
     } else {
         " without credentials"
     };
-    match lookups.0.get(&key)? {
+    let (request, file) = lookups.files.get(&key)?.as_ref()?;
+    let url = &request.url;
+    let repository = &request.repository;
+    let guessed = match request.forge {
+        Forge::GitLab { certain: false } => " (GitLab by its host name only)",
+        _ => "",
+    };
+    match file {
         RepoFile::Found(bytes) => Some((
             bytes.clone(),
             Source {
@@ -298,7 +389,7 @@ async fn other(
         RepoFile::Refused { status, why } => {
             if first {
                 report.verified(format!(
-                    "git context {}: its submodules were not checked: GET {url}{with} answered {status} ({why})",
+                    "git context {}: its submodules were not checked: GET {url}{with} answered {status} ({why}){guessed}",
                     git.repo
                 ));
             }
@@ -307,7 +398,7 @@ async fn other(
         RepoFile::Failed { why } => {
             if first {
                 report.verified(format!(
-                    "git context {}: its submodules were not checked: GET {url}{with}: {why}",
+                    "git context {}: its submodules were not checked: GET {url}{with}: {why}{guessed}",
                     git.repo
                 ));
             }
