@@ -1240,3 +1240,75 @@ fn repository_actions_with_the_rights_or_as_another_identity_stay_quiet() {
         r.verified("registry")
     );
 }
+
+/// P17: the registry refuses the identity's Entra token, and step `Login` runs
+/// `az acr login -n myreg` as the same identity: CRED_REJECTED names that step and line
+/// and predicts azure-cli's admin fall-back from ARM's `adminUserEnabled`.
+#[test]
+fn a_refused_exchange_predicts_the_admin_fall_back_of_a_later_az_acr_login() {
+    let refuse = |w: &World| {
+        w._ts
+            .fail_all_with(crate::support::http::Response::registry_error(
+                401,
+                "UNAUTHORIZED",
+                "access token not accepted",
+            ))
+    };
+    let rejected = |r: &Run| {
+        of(r, Code::CRED_REJECTED)
+            .into_iter()
+            .find(|f| f["check"] == "identity")
+            .unwrap_or_else(|| panic!("{:#}", r.json))
+    };
+    let w = readable_world(|r| r);
+    refuse(&w);
+    let r = oidc(&w, "arm-read-login-only", &[]);
+    let f = rejected(&r);
+    let line = line_in_job("arm-read-login-only", "az acr login");
+    let (severity, at_line, _, at) = placed(&f);
+    assert_eq!((severity.as_str(), at_line), ("error", line), "{f:#}");
+    assert!(at.starts_with("az acr login -n myreg"), "{at}");
+    assert_eq!(
+        text(&f, "title"),
+        "myreg.azurecr.io refused the Entra token of the identity: `az acr login` in step `Login` will fail"
+    );
+    let message = text(&f, "message");
+    assert!(
+        message.contains(&format!("`az acr login` (.github/workflows/{FILE}:{line}) runs after this step as the same identity (`az acr login` runs in the Azure CLI session that step `Sign in` (line "))
+            && message.contains("adminUserEnabled is false, so it prints `Unable to get admin user credentials with message: Admin user is disabled.` and fails"),
+        "{message}"
+    );
+    assert!(
+        text(&f, "fix").starts_with("Before step `Login` runs: "),
+        "{f:#}"
+    );
+    let docs =
+        std::fs::read_to_string(format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let first = text_head(&f).lines().next().unwrap().to_string();
+    assert!(
+        docs.contains(&format!("{first}\n  --> .github/workflows/build.yml:")),
+        "docs/checks.md lacks:\n{first}"
+    );
+
+    // With the admin user enabled, azure-cli asks ARM for its credentials instead.
+    let w = readable_world(|r| r.admin_user(true));
+    refuse(&w);
+    let r = oidc(&w, "arm-read-login-only", &[]);
+    let message = text(&rejected(&r), "message");
+    assert!(
+        message.contains(&format!("{}/listCredentials", w.reg.id()))
+            && message.contains("Microsoft.ContainerRegistry/registries/listCredentials/action"),
+        "{message}"
+    );
+
+    // Without a later `az acr login`, the finding stays where it was, unplaced.
+    let w = readable_world(|r| r);
+    refuse(&w);
+    let r = oidc(&w, "arm-read-none", &[]);
+    let f = rejected(&r);
+    assert_eq!(
+        text(&f, "title"),
+        "myreg.azurecr.io refused the Entra token of the identity"
+    );
+    assert!(f["line"].is_null(), "{f:#}");
+}
