@@ -3321,7 +3321,12 @@ mod tests {
         let found = scan(
             "jobs:\n  b:\n    env:\n      REPO: team/app\n    steps:\n      - run: |\n          az acr repository update -n MyReg --image team/app:v1 --write-enabled false\n          az acr repository update -n myreg --repository \"$REPO\" --delete-enabled=false\n          az acr repository update -n myreg --image team/app:v1\n          az acr repository delete -n myreg --image team/app@sha256:abc --yes\n          az acr repository untag -n myreg --image team/app:old\n          az acr manifest delete -n team/app:v2 -r myreg --yes\n          az acr repository update -n myreg --image \"$UNKNOWN\" --write-enabled false\n",
         );
-        let got: Vec<(String, Option<String>, Option<(String, String, &str, &str)>)> = found
+        type Got<'a> = (
+            String,
+            Option<String>,
+            Option<(String, String, &'a str, &'a str)>,
+        );
+        let got: Vec<Got> = found
             .az
             .iter()
             .map(|a| {
