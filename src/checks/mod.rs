@@ -49,6 +49,9 @@ pub struct Ctx {
     /// The `az acr` commands after acr-preflight's step that resolve the registry
     /// through ARM: ARM_READ_DENIED says which of them fails for want of ARM read.
     pub arm_az_calls: Vec<crate::workflow::ArmAzCall>,
+    /// `az acr login` and the repository actions after acr-preflight's step: the
+    /// registry check proves their rights, CRED_REJECTED predicts the login's fall-back.
+    pub acr_az_calls: Vec<crate::workflow::AcrAzCall>,
     /// The proxy variables set (not empty) in acr-preflight's environment, as spelled
     /// (`HTTPS_PROXY`), each once; their values are registered as secrets.
     pub proxy_vars: Vec<String>,
@@ -74,6 +77,7 @@ impl Ctx {
             azure_logins: Vec::new(),
             acr_build_logins: Vec::new(),
             arm_az_calls: Vec::new(),
+            acr_az_calls: Vec::new(),
             proxy_vars: Vec::new(),
             job: crate::workflow::JobFacts::default(),
         }

@@ -510,6 +510,7 @@ pub fn blocker_rank(f: &Finding) -> u8 {
         | C::ROLE_PUSH_MISSING
         | C::ROLE_PUSH_UNVERIFIED
         | C::REGISTRY_WRITE_LOCKED
+        | C::ROLE_ACTION_MISSING
         | C::CRED_TOKEN_SCOPE_MISSING
         | C::WORKFLOW_PACKAGES_PERMISSION
         | C::ROLE_ABAC_MODE

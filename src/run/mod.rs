@@ -146,6 +146,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         ctx.azure_logins = discovery.azure_logins.clone();
         ctx.acr_build_logins = discovery.acr_build_logins.clone();
         ctx.arm_az_calls = discovery.arm_az_calls.clone();
+        ctx.acr_az_calls = discovery.acr_az_calls.clone();
         ctx.job = discovery.job_facts();
     }
     // One HTTP client for the whole run: one pool, one TLS stack, --resolve and --ca-file.

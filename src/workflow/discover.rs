@@ -472,6 +472,71 @@ pub struct AzCommand {
     /// `az login`'s `-u`/`--username`: a service principal's client id, or with
     /// `--identity` the managed identity's client, object or resource id.
     pub username: Option<AzArg>,
+    /// The repository action beyond pull and push an `az acr repository …` or
+    /// `az acr manifest delete` call asks ACR for, when its repository resolves.
+    pub repository_action: Option<RepositoryAction>,
+}
+
+/// A repository right an `az acr` command needs that AcrPush does not give: the scope
+/// azure-cli asks the token server for, per `acr/repository.py` and `acr/manifest.py`
+/// (`RepoAccessTokenPermission` in `acr/_docker_utils.py`) at
+/// https://github.com/Azure/azure-cli/tree/dev/src/azure-cli/azure/cli/command_modules/acr.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositoryAction {
+    /// The repository it acts on.
+    pub repository: String,
+    /// The image or repository as the command names it (`team/app:v1`).
+    pub target: String,
+    /// The actions of the scope azure-cli asks: `metadata_write,metadata_read`,
+    /// `delete,metadata_read` or `delete`.
+    pub scope_actions: &'static str,
+    /// The one action the command cannot do without: `metadata_write` or `delete`.
+    pub needs: &'static str,
+}
+
+impl RepositoryAction {
+    /// The action for `az acr <group> <verb>` with these option names and the
+    /// repository value (`--repository`) or image value (`--image`, a manifest spec).
+    fn of(
+        group: &str,
+        verb: &str,
+        flags: &[&str],
+        repository: Option<&str>,
+        image: Option<&str>,
+    ) -> Option<RepositoryAction> {
+        // `update` without a changed attribute only reads (`metadata_read`).
+        const ATTRIBUTES: [&str; 4] = [
+            "--write-enabled",
+            "--delete-enabled",
+            "--read-enabled",
+            "--list-enabled",
+        ];
+        let (scope_actions, needs) = match (group, verb) {
+            ("repository", "update") if flags.iter().any(|f| ATTRIBUTES.contains(f)) => {
+                ("metadata_write,metadata_read", "metadata_write")
+            }
+            ("repository", "delete") => ("delete,metadata_read", "delete"),
+            ("repository", "untag") | ("manifest", "delete") => ("delete", "delete"),
+            _ => return None,
+        };
+        let (target, repository) = match (repository, image) {
+            (Some(r), _) => (r.to_string(), r.to_string()),
+            (None, Some(i)) => {
+                let repo = match i.split_once('@') {
+                    Some((r, _)) => r,
+                    None => i.rsplit_once(':').map_or(i, |(r, _)| r),
+                };
+                (i.to_string(), repo.to_string())
+            }
+            (None, None) => return None,
+        };
+        (!repository.is_empty()).then_some(RepositoryAction {
+            repository,
+            target,
+            scope_actions,
+            needs,
+        })
+    }
 }
 
 /// A value given to an `az` option in a script.
@@ -1745,6 +1810,7 @@ impl<'i> StepScan<'i, '_> {
             identity,
             service_principal: false,
             username,
+            repository_action: None,
         });
     }
 
@@ -1816,8 +1882,38 @@ impl<'i> StepScan<'i, '_> {
                     }
                 })
         };
+        // `az acr manifest …` names the registry with `-r` and the manifest with `-n`.
+        let manifest = (word(0), word(1)) == ("acr", "manifest");
+        let registry_opts: &[&str] = if manifest {
+            &["-r", "--registry"]
+        } else {
+            &["-n", "--name", "-r", "--registry"]
+        };
+        let resolved = |names: &[&str]| value(names).and_then(Result::ok);
+        let repository_action = if word(0) == "acr" {
+            let flags: Vec<&str> = opts.iter().map(|(n, _)| n.as_str()).collect();
+            let image = if manifest {
+                resolved(&["-n", "--name"])
+            } else {
+                resolved(&["--image", "-t"])
+            };
+            RepositoryAction::of(
+                word(1),
+                word(2),
+                &flags,
+                if manifest {
+                    None
+                } else {
+                    resolved(&["--repository"])
+                }
+                .as_deref(),
+                image.as_deref(),
+            )
+        } else {
+            None
+        };
         let registry = (word(0) == "acr")
-            .then(|| value(&["-n", "--name", "-r", "--registry"]))
+            .then(|| value(registry_opts))
             .flatten()
             .and_then(Result::ok)
             .map(|n| n.to_ascii_lowercase())
@@ -1857,6 +1953,7 @@ impl<'i> StepScan<'i, '_> {
             identity,
             service_principal,
             username,
+            repository_action,
         });
     }
 
@@ -3217,6 +3314,90 @@ mod tests {
             .into_iter()
             .map(|r| (r.role, r.written, r.reference))
             .collect()
+    }
+
+    #[test]
+    fn az_acr_lock_and_delete_commands_name_the_repository_action_azure_cli_asks() {
+        let found = scan(
+            "jobs:\n  b:\n    env:\n      REPO: team/app\n    steps:\n      - run: |\n          az acr repository update -n MyReg --image team/app:v1 --write-enabled false\n          az acr repository update -n myreg --repository \"$REPO\" --delete-enabled=false\n          az acr repository update -n myreg --image team/app:v1\n          az acr repository delete -n myreg --image team/app@sha256:abc --yes\n          az acr repository untag -n myreg --image team/app:old\n          az acr manifest delete -n team/app:v2 -r myreg --yes\n          az acr repository update -n myreg --image \"$UNKNOWN\" --write-enabled false\n",
+        );
+        type Got<'a> = (
+            String,
+            Option<String>,
+            Option<(String, String, &'a str, &'a str)>,
+        );
+        let got: Vec<Got> = found
+            .az
+            .iter()
+            .map(|a| {
+                (
+                    a.what.clone(),
+                    a.registry.clone(),
+                    a.repository_action.as_ref().map(|r| {
+                        (
+                            r.repository.clone(),
+                            r.target.clone(),
+                            r.scope_actions,
+                            r.needs,
+                        )
+                    }),
+                )
+            })
+            .collect();
+        let action = |repo: &str, target: &str, scope, needs| {
+            Some((repo.to_string(), target.to_string(), scope, needs))
+        };
+        let reg = Some("myreg".to_string());
+        let update = "az acr repository update".to_string();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    update.clone(),
+                    reg.clone(),
+                    action(
+                        "team/app",
+                        "team/app:v1",
+                        "metadata_write,metadata_read",
+                        "metadata_write"
+                    )
+                ),
+                (
+                    update.clone(),
+                    reg.clone(),
+                    action(
+                        "team/app",
+                        "team/app",
+                        "metadata_write,metadata_read",
+                        "metadata_write"
+                    )
+                ),
+                // Only reads the attributes.
+                (update.clone(), reg.clone(), None),
+                (
+                    "az acr repository delete".into(),
+                    reg.clone(),
+                    action(
+                        "team/app",
+                        "team/app@sha256:abc",
+                        "delete,metadata_read",
+                        "delete"
+                    )
+                ),
+                (
+                    "az acr repository untag".into(),
+                    reg.clone(),
+                    action("team/app", "team/app:old", "delete", "delete")
+                ),
+                (
+                    "az acr manifest delete".into(),
+                    reg.clone(),
+                    action("team/app", "team/app:v2", "delete", "delete")
+                ),
+                // A repository that does not resolve is not judged.
+                (update, reg, None),
+            ]
+        );
     }
 
     #[test]

@@ -74,6 +74,9 @@ pub struct Discovery {
     /// The `az acr` commands after acr-preflight's step that resolve the registry
     /// through ARM, with the identity of the Azure CLI session each runs in.
     pub arm_az_calls: Vec<ArmAzCall>,
+    /// The `az acr login` calls and the repository actions (tag locks, deletes) after
+    /// acr-preflight's step that name their registry, with their session's identity.
+    pub acr_az_calls: Vec<AcrAzCall>,
     /// Secret values written literally in the workflow (a `creds` JSON's
     /// `clientSecret`): registered with the run's secrets so no output shows them.
     pub literal_secrets: Vec<String>,
@@ -196,6 +199,50 @@ pub struct ArmAzCall {
     /// workflow does not tell: no sign-in before it in the job, or one without a
     /// written client id (`creds`).
     pub identity: Option<AzureLogin>,
+}
+
+impl ArmAzCall {
+    /// Whether it runs as the identity with `client_id`: `Some(true)` when its session
+    /// signs in with acr-preflight's own `client-id` input or the same client id,
+    /// `Some(false)` when with another one, `None` when the workflow does not tell.
+    pub fn runs_as(&self, client_id: Option<&str>) -> Option<bool> {
+        let login = self.identity.as_ref()?;
+        if login.same_client_id_input {
+            return Some(true);
+        }
+        let value = login.client_id_value.as_deref()?.trim();
+        let client = client_id?;
+        (!value.is_empty()).then(|| value.eq_ignore_ascii_case(client))
+    }
+
+    /// The client id its session signs in with, as resolved (empty when not).
+    pub fn session_client_id(&self) -> &str {
+        self.identity
+            .as_ref()
+            .and_then(|l| l.client_id_value.as_deref())
+            .unwrap_or_default()
+            .trim()
+    }
+
+    /// How its session opened (`` `az acr login` runs in the Azure CLI session that
+    /// step … opened with … ``), empty when the workflow does not tell.
+    pub fn session(&self) -> &str {
+        self.identity
+            .as_ref()
+            .and_then(|l| l.session.as_deref())
+            .unwrap_or_default()
+    }
+}
+
+/// An `az acr login` or an `az acr` repository action (lock, delete, untag) after
+/// acr-preflight's step, on a registry it names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AcrAzCall {
+    pub call: ArmAzCall,
+    /// The registry name (`-n`/`-r`), lower-case.
+    pub registry: String,
+    /// The repository right it needs; `None` for `az acr login`.
+    pub action: Option<discover::RepositoryAction>,
 }
 
 /// A base image (`FROM`) of a build that runs after acr-preflight's step (P38).

@@ -1085,3 +1085,230 @@ fn arm_read_denied_stays_a_notice_without_a_later_arm_lookup_as_this_identity() 
         "{message}"
     );
 }
+
+/// The token scopes the runs asked the registry's token server for.
+fn asked_scopes(w: &World) -> Vec<String> {
+    w._ts
+        .requests()
+        .into_iter()
+        .flat_map(|q| q.scopes)
+        .collect()
+}
+
+/// P17: a tag lock (`az acr repository update … --write-enabled false`) and an untag run
+/// after acr-preflight's step as the same identity, which holds AcrPush: AcrPush carries
+/// neither `metadata_write` nor `delete`, and one token request per command proves it;
+/// ROLE_ACTION_MISSING at each command, with the fix of the registry's mode.
+#[test]
+fn a_tag_lock_and_an_untag_as_this_identity_without_the_rights_are_errors_at_the_commands() {
+    let w = readable_world(|r| r);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPush, &w.reg.id());
+    let r = oidc(&w, "lock-same", &[]);
+    let mut found = of(&r, Code::ROLE_ACTION_MISSING);
+    found.sort_by_key(|f| f["line"].as_u64());
+    assert_eq!(found.len(), 2, "{:#}", r.json);
+    let (lock, untag) = (&found[0], &found[1]);
+    let line = line_in_job("lock-same", "--write-enabled false");
+    let (severity, at_line, _, at) = placed(lock);
+    assert_eq!((severity.as_str(), at_line), ("error", line), "{lock:#}");
+    assert!(at.starts_with("az acr repository update -n myreg"), "{at}");
+    assert_eq!(
+        text(lock, "title"),
+        format!(
+            "`az acr repository update` in step `Lock release` will be refused: the Azure identity app {CLIENT_ID} lacks `metadata_write` on `team/app` at myreg.azurecr.io"
+        )
+    );
+    let message = text(lock, "message");
+    assert!(
+        message.contains("`az acr repository update` on `team/app:v1` (.github/workflows/azure-login.yml:")
+            && message.contains("runs after this step as the same identity (`az acr repository update` runs in the Azure CLI session that step `Release identity` (line ")
+            && message.contains("the token endpoint answered `repository:team/app:metadata_write,metadata_read` with a token that grants metadata_read"),
+        "{message}"
+    );
+    let fix = text(lock, "fix");
+    assert!(
+        fix.starts_with("AcrPush does not carry `metadata_write`")
+            && fix.contains("az role definition create --role-definition")
+            && fix.contains("\"Microsoft.ContainerRegistry/registries/repositories/metadata/write\"")
+            && fix.contains(&format!(
+                "az role assignment create --assignee {CLIENT_ID} --role \"ACR repository metadata writer\" --scope {}",
+                w.reg.id()
+            )),
+        "{fix}"
+    );
+    let (severity, at_line, _, _) = placed(untag);
+    assert_eq!(
+        (severity.as_str(), at_line),
+        ("error", line_in_job("lock-same", "repository untag")),
+        "{untag:#}"
+    );
+    assert!(
+        text(untag, "message").contains("the token endpoint answered `repository:team/app:delete` with a token that grants no actions"),
+        "{untag:#}"
+    );
+    assert!(
+        text(untag, "fix").contains(&format!(
+            "az role assignment create --assignee {CLIENT_ID} --role AcrDelete --scope {}",
+            w.reg.id()
+        )),
+        "{untag:#}"
+    );
+    // One token request per command's scope, with the scopes azure-cli asks.
+    let scopes = asked_scopes(&w);
+    for scope in [
+        "repository:team/app:metadata_write,metadata_read",
+        "repository:team/app:delete",
+    ] {
+        assert_eq!(
+            scopes.iter().filter(|s| *s == scope).count(),
+            1,
+            "{scope}: {scopes:?}"
+        );
+    }
+    // docs/checks.md shows the same head.
+    let docs =
+        std::fs::read_to_string(format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let head = text_head(lock);
+    let first = head.lines().next().unwrap();
+    assert!(
+        docs.contains(&format!("{first}\n  --> .github/workflows/build.yml:")),
+        "docs/checks.md lacks:\n{first}"
+    );
+
+    // ABAC mode: Container Registry Repository Writer carries metadata_write, not
+    // delete; the untag's fix is the Contributor role limited to the repository.
+    let w = readable_world(|r| r.abac());
+    w.az.arm
+        .assign(OBJECT_ID, Role::RepositoryWriter, &w.reg.id());
+    let r = oidc(&w, "lock-same", &[]);
+    let found = of(&r, Code::ROLE_ACTION_MISSING);
+    assert_eq!(found.len(), 1, "{:#}", r.json);
+    assert!(
+        text(&found[0], "title").starts_with("`az acr repository untag`"),
+        "{:#}",
+        found[0]
+    );
+    let fix = text(&found[0], "fix");
+    assert!(
+        fix.contains(&format!(
+            "az role assignment create --assignee {CLIENT_ID} --role \"Container Registry Repository Contributor\" --scope {} --condition",
+            w.reg.id()
+        )) && fix.contains("repositories/content/delete")
+            && fix.contains("StringEqualsIgnoreCase 'team/app'"),
+        "{fix}"
+    );
+    assert!(
+        r.verified("registry")
+            .contains("grants metadata_write on `team/app` (asked `repository:team/app:metadata_write,metadata_read`)"),
+        "{}",
+        r.verified("registry")
+    );
+}
+
+/// P17, the quiet cases: with the rights (Contributor) the commands are verified facts;
+/// a command in the session of another client id costs no token request and is named.
+#[test]
+fn repository_actions_with_the_rights_or_as_another_identity_stay_quiet() {
+    let w = readable_world(|r| r);
+    w.az.arm.assign(OBJECT_ID, Role::Contributor, &w.reg.id());
+    let r = oidc(&w, "lock-same", &[]);
+    assert!(of(&r, Code::ROLE_ACTION_MISSING).is_empty(), "{:#}", r.json);
+    let verified = r.verified("registry");
+    for right in [
+        "grants metadata_write on `team/app` (asked `repository:team/app:metadata_write,metadata_read`), for `az acr repository update`",
+        "grants delete on `team/app` (asked `repository:team/app:delete`), for `az acr repository untag`",
+    ] {
+        assert!(verified.contains(right), "{right}: {verified}");
+    }
+
+    let w = readable_world(|r| r);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPush, &w.reg.id());
+    let r = oidc(&w, "lock-other", &[]);
+    assert!(of(&r, Code::ROLE_ACTION_MISSING).is_empty(), "{:#}", r.json);
+    let scopes = asked_scopes(&w);
+    assert!(
+        !scopes.iter().any(|s| s.contains("metadata_write")),
+        "{scopes:?}"
+    );
+    assert!(
+        r.verified("registry").contains(
+            "`az acr repository update` (.github/workflows/azure-login.yml:"
+        ) && r.verified("registry").contains(
+            "needs metadata_write on `team/app`; not checked: it runs as another identity, 99999999-8888-7777-6666-555555555555"
+        ),
+        "{}",
+        r.verified("registry")
+    );
+}
+
+/// P17: the registry refuses the identity's Entra token, and step `Login` runs
+/// `az acr login -n myreg` as the same identity: CRED_REJECTED names that step and line
+/// and predicts azure-cli's admin fall-back from ARM's `adminUserEnabled`.
+#[test]
+fn a_refused_exchange_predicts_the_admin_fall_back_of_a_later_az_acr_login() {
+    let refuse = |w: &World| {
+        w._ts
+            .fail_all_with(crate::support::http::Response::registry_error(
+                401,
+                "UNAUTHORIZED",
+                "access token not accepted",
+            ))
+    };
+    let rejected = |r: &Run| {
+        of(r, Code::CRED_REJECTED)
+            .into_iter()
+            .find(|f| f["check"] == "identity")
+            .unwrap_or_else(|| panic!("{:#}", r.json))
+    };
+    let w = readable_world(|r| r);
+    refuse(&w);
+    let r = oidc(&w, "arm-read-login-only", &[]);
+    let f = rejected(&r);
+    let line = line_in_job("arm-read-login-only", "az acr login");
+    let (severity, at_line, _, at) = placed(&f);
+    assert_eq!((severity.as_str(), at_line), ("error", line), "{f:#}");
+    assert!(at.starts_with("az acr login -n myreg"), "{at}");
+    assert_eq!(
+        text(&f, "title"),
+        "myreg.azurecr.io refused the Entra token of the identity: `az acr login` in step `Login` will fail"
+    );
+    let message = text(&f, "message");
+    assert!(
+        message.contains(&format!("`az acr login` (.github/workflows/{FILE}:{line}) runs after this step as the same identity (`az acr login` runs in the Azure CLI session that step `Sign in` (line "))
+            && message.contains("adminUserEnabled is false, so it prints `Unable to get admin user credentials with message: Admin user is disabled.` and fails"),
+        "{message}"
+    );
+    assert!(
+        text(&f, "fix").starts_with("Before step `Login` runs: "),
+        "{f:#}"
+    );
+    let docs =
+        std::fs::read_to_string(format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let first = text_head(&f).lines().next().unwrap().to_string();
+    assert!(
+        docs.contains(&format!("{first}\n  --> .github/workflows/build.yml:")),
+        "docs/checks.md lacks:\n{first}"
+    );
+
+    // With the admin user enabled, azure-cli asks ARM for its credentials instead.
+    let w = readable_world(|r| r.admin_user(true));
+    refuse(&w);
+    let r = oidc(&w, "arm-read-login-only", &[]);
+    let message = text(&rejected(&r), "message");
+    assert!(
+        message.contains(&format!("{}/listCredentials", w.reg.id()))
+            && message.contains("Microsoft.ContainerRegistry/registries/listCredentials/action"),
+        "{message}"
+    );
+
+    // Without a later `az acr login`, the finding stays where it was, unplaced.
+    let w = readable_world(|r| r);
+    refuse(&w);
+    let r = oidc(&w, "arm-read-none", &[]);
+    let f = rejected(&r);
+    assert_eq!(
+        text(&f, "title"),
+        "myreg.azurecr.io refused the Entra token of the identity"
+    );
+    assert!(f["line"].is_null(), "{f:#}");
+}

@@ -4,7 +4,6 @@
 
 use super::*;
 use crate::checks::credentials::sh_quote;
-use crate::workflow::ArmAzCall;
 
 /// REGISTRY_LOGIN_SERVER: which login server is used for a registry given by name, and why.
 pub(super) fn login_server_finding(
@@ -51,19 +50,6 @@ pub(super) fn tasks_unverified(config: &crate::config::Config) -> &'static str {
     }
 }
 
-/// Whether the job's `call` runs as `principal`: `Some(true)` when its session signs in
-/// with acr-preflight's own `client-id` input or the same client id, `Some(false)` when
-/// with another one, `None` when the workflow does not tell.
-fn runs_as(call: &ArmAzCall, principal: &Principal) -> Option<bool> {
-    let login = call.identity.as_ref()?;
-    if login.same_client_id_input {
-        return Some(true);
-    }
-    let value = login.client_id_value.as_deref()?.trim();
-    let client = principal.client_id.as_deref()?;
-    (!value.is_empty()).then(|| value.eq_ignore_ascii_case(client))
-}
-
 /// ARM_READ_DENIED for the registries list: what the run cannot tell without
 /// `registries/read`, and the exact ways to grant it. A warning at the first `az acr`
 /// command after this step that looks the registry up through ARM as this identity
@@ -80,7 +66,7 @@ pub(super) fn list_denied(
     let failing = ctx
         .arm_az_calls
         .iter()
-        .find(|c| refused && runs_as(c, principal) == Some(true));
+        .find(|c| refused && c.runs_as(principal.client_id.as_deref()) == Some(true));
     let mut message = format!(
         "GET …/subscriptions/{sub}/providers/Microsoft.ContainerRegistry/registries → {}. The identity lacks {READ_ACTION} (AcrPull and the ABAC repository roles carry no ARM read), so this run has no ARM facts: it cannot tell whether the registry is in ABAC mode (where AcrPull grants nothing), cannot name the registry's resource id in role fixes, and does not interpret its admin user, anonymous pull, public network access or network rules{}. The data plane below still decides whether pulls work.",
         e.describe(),
@@ -121,7 +107,7 @@ pub(super) fn list_denied(
     }
     for call in &ctx.arm_az_calls {
         let at = format!("`{}` ({})", call.what, call.location.file_line());
-        match (runs_as(call, principal), &call.identity) {
+        match (call.runs_as(principal.client_id.as_deref()), &call.identity) {
             (Some(false), Some(login)) => message.push_str(&format!(
                 " {at} looks the registry up through ARM as another identity, {} ({}): its read right was not checked.",
                 login.client_id_value.as_deref().unwrap_or_default().trim(),

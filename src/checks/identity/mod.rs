@@ -481,7 +481,7 @@ pub async fn run_with(
                 Ok(acr_token) => {
                     let registry = ctx.registry_client(http.clone());
                     for host in &hosts {
-                        exchange(&registry, host, &acr_token, &principal, out).await;
+                        exchange(ctx, &registry, host, &acr_token, &principal, out).await;
                     }
                     out.requests += registry.request_count();
                 }
@@ -938,6 +938,7 @@ fn network_restricted(facts: &RegistryFacts) -> bool {
 /// ACR's token exchange for `host` (`crate::registry::acr`): the refresh token a build
 /// using this identity presents, or why the registry refused the Entra token.
 async fn exchange(
+    ctx: &Ctx,
     registry: &crate::registry::Client,
     host: &str,
     acr_token: &str,
@@ -988,17 +989,86 @@ async fn exchange(
             ))
         }
         Err(TokenError::Refused(reply) | TokenError::Unexpected(reply)) => {
-            out.report.push(finding(
-                Code::CRED_REJECTED,
-                Severity::Error,
-                format!("{host} refused the Entra token of the identity"),
-                format!(
-                    "POST {} (grant_type=access_token) → {}. The identity is {who}.",
-                    reply.url,
-                    reply.describe()
-                ),
-                "Check that the registry accepts Entra tokens (not disabled by policy) and that the identity's tenant is the registry's; `az acr login -n <name> --expose-token` reproduces the exchange.",
-            ));
+            let mut message = format!(
+                "POST {} (grant_type=access_token) → {}. The identity is {who}.",
+                reply.url,
+                reply.describe()
+            );
+            let fix = "Check that the registry accepts Entra tokens (not disabled by policy) and that the identity's tenant is the registry's; `az acr login -n <name> --expose-token` reproduces the exchange.";
+            let facts = out.registries.get(host);
+            let Some(login) = later_acr_login(ctx, host, facts, principal) else {
+                out.report.push(finding(
+                    Code::CRED_REJECTED,
+                    Severity::Error,
+                    format!("{host} refused the Entra token of the identity"),
+                    message,
+                    fix,
+                ));
+                return;
+            };
+            message.push_str(&admin_fall_back(login, facts));
+            let at = &login.call.location;
+            out.report.push(
+                finding(
+                    Code::CRED_REJECTED,
+                    Severity::Error,
+                    format!(
+                        "{host} refused the Entra token of the identity: `az acr login` in step `{}` will fail",
+                        login.call.step.label
+                    ),
+                    message,
+                    format!("Before step `{}` runs: {fix}", login.call.step.label),
+                )
+                .at(&at.file, at.line, at.column),
+            );
         }
     }
+}
+
+/// The first `az acr login` after acr-preflight's step on `host`'s registry that runs
+/// as `principal` (the rule of ARM_READ_DENIED's later commands).
+fn later_acr_login<'a>(
+    ctx: &'a Ctx,
+    host: &str,
+    facts: Option<&RegistryFacts>,
+    principal: &Principal,
+) -> Option<&'a crate::workflow::AcrAzCall> {
+    let name = crate::cloud::acr_registry(host);
+    ctx.acr_az_calls.iter().find(|c| {
+        c.action.is_none()
+            && (name.is_some_and(|n| c.registry.eq_ignore_ascii_case(n))
+                || facts.is_some_and(|f| c.registry.eq_ignore_ascii_case(&f.name)))
+            && c.call.runs_as(principal.client_id.as_deref()) == Some(true)
+    })
+}
+
+/// What `az acr login` does once its own exchange is refused: azure-cli falls back to
+/// the admin user through ARM (`_get_credentials` in
+/// https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/acr/_docker_utils.py):
+/// with the registry read and `adminUserEnabled` true it calls `listCredentials`; with
+/// it false, or without the registry, it warns `Unable to get admin user credentials
+/// with message: …` and, with no terminal to prompt on, fails.
+fn admin_fall_back(login: &crate::workflow::AcrAzCall, facts: Option<&RegistryFacts>) -> String {
+    const WARNS: &str = "Unable to get admin user credentials with message:";
+    const FAILS: &str = "Unable to authenticate using AAD or admin login credentials. Please specify both username and password in non-interactive mode.";
+    let how = match login.call.session() {
+        "" => String::new(),
+        s => format!(" ({s})"),
+    };
+    let then = match facts.and_then(|f| f.admin_user_enabled.map(|e| (f, e))) {
+        Some((_, false)) => format!(
+            "ARM says the registry's adminUserEnabled is false, so it prints `{WARNS} Admin user is disabled.` and fails: `{FAILS}`"
+        ),
+        Some((f, true)) => format!(
+            "ARM says the registry's adminUserEnabled is true, so it calls POST {}/listCredentials, which needs Microsoft.ContainerRegistry/registries/listCredentials/action: without it, `{WARNS} (AuthorizationFailed) …` and `{FAILS}`; with it, the job logs in as the admin user `{}`, not as this identity",
+            f.id, f.name
+        ),
+        None => format!(
+            "this run has no ARM facts for the registry, so the way it fails is not known: without the registry read azure-cli has no admin user to fall back to (`{WARNS}` with the lookup's error, then `{FAILS}`); with it, a disabled admin user gives `{WARNS} Admin user is disabled.`"
+        ),
+    };
+    format!(
+        " `az acr login` ({}) runs after this step as the same identity{how}; its exchange is refused the same way (`Unable to get AAD authorization tokens with message: …`), and azure-cli falls back to the registry's admin user: {then}.",
+        login.call.location.file_line()
+    )
 }

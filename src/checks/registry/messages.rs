@@ -352,13 +352,13 @@ pub(super) fn role_fix(
         .clone()
         .unwrap_or_else(|| "<client-id or object-id>".into());
     if let Some(facts) = hints.registries.get(host) {
-        let condition = format!(
-            " --condition \"((!(ActionMatches{{'{}'}})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase '{repo}'))\" --condition-version 2.0",
+        let condition = abac_condition(
             if push {
                 "Microsoft.ContainerRegistry/registries/repositories/content/write"
             } else {
                 "Microsoft.ContainerRegistry/registries/repositories/content/read"
-            }
+            },
+            repo,
         );
         return if facts.abac() {
             format!(
@@ -385,6 +385,71 @@ pub(super) fn role_fix(
             "Grant {} on `{repo}` to this user in the registry's access control (for distribution's token auth: the token server's ACL).",
             if push { "pull and push" } else { "pull" }
         ),
+    }
+}
+
+/// The `--condition` of an ABAC role assignment that limits `data_action` to `repo`.
+pub(super) fn abac_condition(data_action: &str, repo: &str) -> String {
+    format!(
+        " --condition \"((!(ActionMatches{{'{data_action}'}})) OR (@Request[Microsoft.ContainerRegistry/registries/repositories:name] StringEqualsIgnoreCase '{repo}'))\" --condition-version 2.0"
+    )
+}
+
+/// The fix for a repository action (`metadata_write`, `delete`) the identity lacks: in
+/// RBAC mode AcrDelete for `delete`, and for `metadata_write`, which AcrPush's actions
+/// (`pull/read`, `push/write`) do not name, a custom role with the repository metadata
+/// data actions; in ABAC mode the repository role that carries it, limited to `repo`.
+pub(super) fn action_fix(host: &str, repo: &str, needs: &str, hints: &RoleHints) -> String {
+    let assignee = hints
+        .client_id
+        .clone()
+        .unwrap_or_else(|| "<client-id or object-id>".into());
+    let facts = hints.facts(host);
+    let scope = match (facts, acr_name(host)) {
+        (Some(f), _) => f.id.clone(),
+        (None, Some(name)) => format!("$(az acr show -n {name} --query id -o tsv)"),
+        (None, None) => "<registry id>".into(),
+    };
+    let (abac_role, data_action) = if needs == "delete" {
+        (
+            "Container Registry Repository Contributor",
+            "Microsoft.ContainerRegistry/registries/repositories/content/delete",
+        )
+    } else {
+        (
+            "Container Registry Repository Writer",
+            "Microsoft.ContainerRegistry/registries/repositories/metadata/write",
+        )
+    };
+    let abac = format!(
+        "az role assignment create --assignee {assignee} --role \"{abac_role}\" --scope {scope}{}",
+        abac_condition(data_action, repo)
+    );
+    let rbac = if needs == "delete" {
+        format!("az role assignment create --assignee {assignee} --role AcrDelete --scope {scope}")
+    } else {
+        format!(
+            "az role definition create --role-definition '{{\"Name\":\"ACR repository metadata writer\",\"Actions\":[],\"DataActions\":[\"Microsoft.ContainerRegistry/registries/repositories/metadata/read\",\"Microsoft.ContainerRegistry/registries/repositories/metadata/write\"],\"AssignableScopes\":[\"{scope}\"]}}'\naz role assignment create --assignee {assignee} --role \"ACR repository metadata writer\" --scope {scope}"
+        )
+    };
+    let late = "New assignments can take a few minutes to apply.";
+    match facts {
+        Some(f) if f.abac() => format!(
+            "{host} uses ABAC repository permissions: assign the repository role that carries {needs}, limited to `{repo}`:\n{abac}\n{late}"
+        ),
+        Some(_) => format!("{}:\n{rbac}\n{late}", rbac_intro(needs)),
+        None => format!(
+            "{}:\n{rbac}\nIf the registry uses ABAC repository permissions (roleAssignmentMode), assign instead:\n{abac}\n{late}",
+            rbac_intro(needs)
+        ),
+    }
+}
+
+fn rbac_intro(needs: &str) -> &'static str {
+    if needs == "delete" {
+        "Assign AcrDelete (AcrPush does not carry `delete`)"
+    } else {
+        "AcrPush does not carry `metadata_write`; give the identity a role with the repository metadata data actions"
     }
 }
 

@@ -8,6 +8,7 @@
 //! opened and cancelled (`push.rs`); on an ACR registry the build pulls from, one blob
 //! download through the storage redirect (`probe_blob`, P47).
 
+mod actions;
 mod caches;
 pub mod daemon_proxy;
 pub mod dockerhub;
@@ -81,6 +82,9 @@ struct Identity {
     problem: Option<Code>,
     /// Who, in a few words: `ci-bot`, `app 1111…`, `anonymous`.
     short: String,
+    /// The credential is the Azure identity's ACR refresh token (`/oauth2/exchange`),
+    /// the one its Azure CLI session's `az acr` commands get too.
+    entra: bool,
 }
 
 /// What the identity check learnt that makes role fixes exact.
@@ -199,6 +203,7 @@ fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
             described: "anonymous".into(),
             problem: None,
             short: "anonymous".into(),
+            entra: false,
         };
     };
     let Some(c) = &hc.credential else {
@@ -210,6 +215,7 @@ fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
             ),
             problem: hc.problem,
             short: "anonymous".into(),
+            entra: false,
         };
     };
     // An exchanged token stands for the Azure identity, not for ACR's null-GUID user.
@@ -219,6 +225,7 @@ fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
             described: format!("{identity} (an ACR refresh token from /oauth2/exchange)"),
             problem: None,
             short: identity.split(" (").next().unwrap_or(identity).to_string(),
+            entra: true,
         };
     }
     let described = if c.username().is_empty() {
@@ -241,6 +248,7 @@ fn identity_for(host: &str, credentials: &[HostCredential]) -> Identity {
         described,
         problem: None,
         short,
+        entra: false,
     }
 }
 
@@ -289,7 +297,7 @@ async fn check_host(
     };
     // Push rights no token stated are proven, and ACR write locks read, alongside the
     // manifest lookups.
-    let (resolved, proofs, locks) = tokio::join!(
+    let (resolved, proofs, locks, actions) = tokio::join!(
         look_up_all(
             client,
             host,
@@ -301,8 +309,9 @@ async fn check_host(
         ),
         push::prove_all(ctx, client, host, &targets, &access, &identity, hints),
         locks::check_all(client, host, &targets, &access),
+        actions::check_all(ctx, client, host, &access, &identity, hints),
     );
-    for part in [proofs, locks] {
+    for part in [proofs, locks, actions] {
         report.findings.extend(part.findings);
         report.verified.extend(part.verified);
     }
@@ -1350,6 +1359,7 @@ mod tests {
             described: String::new(),
             problem: None,
             short: String::new(),
+            entra: false,
         };
         let hints = |enabled: Option<bool>| RoleHints {
             client_id: None,

@@ -14,7 +14,7 @@ use crate::workflow::expr::Scope;
 use crate::workflow::locate::Located;
 use crate::workflow::model::{Job, Step};
 use crate::workflow::yaml::{Kind, Text};
-use crate::workflow::{ArmAzCall, AzureLogin, StepRef};
+use crate::workflow::{AcrAzCall, ArmAzCall, AzureLogin, StepRef};
 use std::collections::HashMap;
 
 use crate::config::CREDS_KEYS;
@@ -152,11 +152,47 @@ pub(super) fn arm_az_calls(
         .az
         .iter()
         .filter(|a| a.after_preflight && a.resolves_through_arm())
-        .map(|call| ArmAzCall {
-            what: call.what.clone(),
-            step: call.step.clone(),
-            location: call.location.clone(),
-            identity: session_identity(config, located, process_env, found, call),
+        .map(|call| arm_az_call(config, located, process_env, found, call))
+        .collect()
+}
+
+/// `call` with the identity of its session.
+fn arm_az_call(
+    config: &Config,
+    located: &Located,
+    process_env: &HashMap<String, String>,
+    found: &Found,
+    call: &AzCommand,
+) -> ArmAzCall {
+    ArmAzCall {
+        what: call.what.clone(),
+        step: call.step.clone(),
+        location: call.location.clone(),
+        identity: session_identity(config, located, process_env, found, call),
+    }
+}
+
+/// The `az acr login` calls and the repository actions (`az acr repository update`
+/// with a changed attribute, `delete`, `untag`, `az acr manifest delete`) after
+/// acr-preflight's step whose registry name resolves, each with its session's identity.
+pub(super) fn acr_az_calls(
+    config: &Config,
+    located: &Located,
+    process_env: &HashMap<String, String>,
+    found: &Found,
+) -> Vec<AcrAzCall> {
+    found
+        .az
+        .iter()
+        .filter(|a| {
+            a.after_preflight && (a.what == "az acr login" || a.repository_action.is_some())
+        })
+        .filter_map(|call| {
+            Some(AcrAzCall {
+                registry: call.registry.clone()?,
+                action: call.repository_action.clone(),
+                call: arm_az_call(config, located, process_env, found, call),
+            })
         })
         .collect()
 }

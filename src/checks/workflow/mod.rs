@@ -203,6 +203,7 @@ pub fn check(
             &found,
         ));
     discovery.arm_az_calls = azure_login::arm_az_calls(config, &located, process_env, &found);
+    discovery.acr_az_calls = azure_login::acr_az_calls(config, &located, process_env, &found);
     discovery.literal_secrets = literal_secrets;
     azure_login::script_sign_ins(&mut report, config, &located, &found);
     static_logins(&mut report, config, &found);

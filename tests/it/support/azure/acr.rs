@@ -21,7 +21,7 @@
 //! | `push` | action `registries/push/write` or data action `content/write` | data action `content/write` |
 //! | `delete` | action `registries/artifacts/delete` or data action `content/delete` | data action `content/delete` |
 //! | `metadata_read` | pull, or data action `metadata/read` | data action `metadata/read` |
-//! | `metadata_write` | push, or data action `metadata/write` | data action `metadata/write` |
+//! | `metadata_write` | action `*` (Owner, Contributor), or data action `metadata/write` | data action `metadata/write` |
 //! | `registry:catalog:*` | action `registries/pull/read` or data action `catalog/read` | data action `catalog/read` |
 //!
 //! So in ABAC mode AcrPull, AcrPush, Owner, Contributor and Reader grant nothing on the
@@ -87,7 +87,10 @@ pub fn data_plane_access(arm: &Arm, principal_id: &str, registry_id: &str) -> Da
         let push = action(ACTION_PUSH) || data(DATA_CONTENT_WRITE);
         let delete = action(ACTION_DELETE) || data(DATA_CONTENT_DELETE);
         let metadata_read = (!abac && pull) || data(DATA_METADATA_READ);
-        let metadata_write = (!abac && push) || data(DATA_METADATA_WRITE);
+        // AcrPush's actions (`pull/read`, `push/write`) do not carry it (P17); Owner's
+        // and Contributor's `*` do, in RBAC mode.
+        let metadata_write =
+            (!abac && def.actions.iter().any(|a| a == "*")) || data(DATA_METADATA_WRITE);
         let mut actions = Vec::new();
         for (granted, name) in [
             (pull, "pull"),
