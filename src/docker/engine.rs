@@ -314,7 +314,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!((s, message(&b).as_str()), (404, "no"));
-        let (s, b) = split_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n3;x\r\n\":1}\r\n0\r\n\r\n").unwrap();
+        let (s, b) = split_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\n{\"a\r\n4;x\r\n\":1}\r\n0\r\n\r\n").unwrap();
         assert_eq!((s, b.as_slice()), (200, &b"{\"a\":1}"[..]));
         assert!(
             split_response(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").is_err()
