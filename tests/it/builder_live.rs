@@ -218,3 +218,59 @@ fn an_unreachable_daemon_is_a_verified_line_and_the_store_decides() {
         verified(&r)
     );
 }
+
+/// A job whose proxy is on the runner's loopback: the fix for a builder without it gives
+/// BuildKit the docker bridge address, never the loopback URL its container cannot reach.
+#[test]
+fn a_loopback_proxy_missing_from_a_builder_is_fixed_with_the_bridge_address() {
+    let workflow = WORKFLOW
+        .replace("http://proxy.corp:3128", "http://ci:s3cret@127.0.0.1:3128")
+        .replace(
+            "      - name: Build\n",
+            "      - name: Set up Buildx\n        uses: docker/setup-buildx-action@v3\n      - name: Build\n",
+        );
+    let r = crate::workflow_precision::run(
+        &workflow,
+        "build",
+        &[],
+        &[("RUNNER_ENVIRONMENT", "self-hosted")],
+    );
+    let f = find(&r.report, "WORKFLOW_BUILDER_NO_PROXY").expect("NO_PROXY");
+    let fix = f["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.starts_with("Give BuildKit the proxy at an address its container reaches: the runner's address on the docker bridge (`172.17.0.1` by default")
+            && fix.ends_with("driver-opts: |\n  env.https_proxy=http://172.17.0.1:3128"),
+        "{fix}"
+    );
+    assert!(
+        !fix.contains("env.HTTPS_PROXY") && !fix.contains("127.0.0.1"),
+        "{fix}"
+    );
+    assert!(!r.stdout.contains("s3cret"), "{}", r.stdout);
+
+    // The same for a builder of the store, re-created on the runner.
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("unix://{}", dir.path().join("docker.sock").display());
+    let (workspace, docker) = workspace_with(
+        &WORKFLOW.replace("http://proxy.corp:3128", "http://127.0.0.1:3128"),
+        "{}",
+    );
+    store(&docker, &host, "bare", "null");
+    let r = run_in(
+        workspace.path(),
+        &docker,
+        "build",
+        &[],
+        &[
+            ("RUNNER_ENVIRONMENT", "self-hosted"),
+            ("DOCKER_HOST", &host),
+        ],
+    );
+    let f = find(&r.report, "WORKFLOW_BUILDER_NO_PROXY").expect("NO_PROXY");
+    let fix = f["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.starts_with("Give BuildKit the proxy at an address")
+            && fix.ends_with("docker buildx create --name bare --driver docker-container --use --driver-opt \"env.https_proxy=http://172.17.0.1:3128\""),
+        "{fix}"
+    );
+}

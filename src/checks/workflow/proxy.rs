@@ -236,10 +236,15 @@ fn no_proxy(
             )
         };
         format!(
-            "{}Pass the proxy to BuildKit in step `{}` (line {}), by the variables' names (their values stay out of the workflow file).{copy}\nThen add to its `with:`:\ndriver-opts: |\n  {}",
+            "{}Pass the proxy to BuildKit in step `{}` (line {}){}.{copy}\nThen add to its `with:`:\ndriver-opts: |\n  {}",
             loopback_first(vars),
             builder.step.label,
             builder.step.line,
+            if vars.iter().any(|v| v.loopback.is_some()) {
+                ""
+            } else {
+                ", by the variables' names (their values stay out of the workflow file)"
+            },
             opts.join("\n  ")
         )
     } else {
