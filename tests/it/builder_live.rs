@@ -65,6 +65,48 @@ fn run(docker_host: &str, name: &str, driver_opts: &str) -> Run {
     )
 }
 
+/// [`run`] in text format, with the docker config folder written `/home/runner/.docker`.
+fn run_text(docker_host: &str, name: &str, driver_opts: &str) -> String {
+    let (workspace, docker) = workspace_with(WORKFLOW, "{}");
+    store(&docker, docker_host, name, driver_opts);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
+    let r = run_in(
+        workspace.path(),
+        &docker,
+        "build",
+        &[("resolve", &resolve), ("format", "text")],
+        &[
+            ("RUNNER_ENVIRONMENT", "self-hosted"),
+            ("DOCKER_HOST", docker_host),
+        ],
+    );
+    r.stdout.replace(
+        &docker.to_string_lossy().into_owned(),
+        "/home/runner/.docker",
+    )
+}
+
+/// The example of `code`'s section in docs/checks.md that shows a live container.
+fn live_example(code: &str) -> String {
+    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
+        .expect("docs/checks.md");
+    let section = docs
+        .split(&format!("\n## {code}\n"))
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .expect("section");
+    section
+        .split("```text\n")
+        .skip(1)
+        .filter_map(|b| b.split("```").next())
+        .find(|b| b.contains("buildx_buildkit_"))
+        .unwrap_or_else(|| panic!("{code}: no example with a live container"))
+        .to_string()
+}
+
 fn builder_codes(r: &Run) -> Vec<String> {
     findings(&r.report)
         .iter()
@@ -140,6 +182,14 @@ fn the_daemons_builder_container_decides_the_proxy_findings() {
             .ends_with("docker buildx create --name bare --driver docker-container --use --driver-opt \"env.https_proxy=$HTTPS_PROXY\""),
         "{f}"
     );
+
+    let text = run_text(
+        &host,
+        "bare",
+        r#"{"env.https_proxy":"http://proxy.corp:3128"}"#,
+    );
+    let example = live_example("WORKFLOW_BUILDER_NO_PROXY");
+    assert!(text.contains(&example), "{example}\nnot in:\n{text}");
 
     // A stopped container keeps the loopback proxy it was created with: an error, and
     // neither its password nor its user is written.
