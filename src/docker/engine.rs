@@ -146,7 +146,15 @@ fn header_end(raw: &[u8]) -> Option<usize> {
     raw.windows(4).position(|w| w == b"\r\n\r\n").map(|p| p + 4)
 }
 
-fn headers(raw: &[u8]) -> Option<(usize, Vec<(String, String)>, &str)> {
+/// A response's head: where the body starts, the header fields (names lower-cased) and
+/// the status line.
+struct Head<'a> {
+    end: usize,
+    fields: Vec<(String, String)>,
+    status_line: &'a str,
+}
+
+fn headers(raw: &[u8]) -> Option<Head<'_>> {
     let end = header_end(raw)?;
     let text = std::str::from_utf8(&raw[..end]).ok()?;
     let mut lines = text.split("\r\n");
@@ -155,12 +163,16 @@ fn headers(raw: &[u8]) -> Option<(usize, Vec<(String, String)>, &str)> {
         .filter_map(|l| l.split_once(':'))
         .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
         .collect();
-    Some((end, fields, status_line))
+    Some(Head {
+        end,
+        fields,
+        status_line,
+    })
 }
 
 /// The response's full length when it says it (`Content-Length`, no chunking).
 fn complete_length(raw: &[u8]) -> Option<usize> {
-    let (end, fields, _) = headers(raw)?;
+    let Head { end, fields, .. } = headers(raw)?;
     if fields.iter().any(|(k, _)| k == "transfer-encoding") {
         return None;
     }
@@ -169,8 +181,11 @@ fn complete_length(raw: &[u8]) -> Option<usize> {
 }
 
 fn split_response(raw: &[u8]) -> Result<(u16, Vec<u8>), EngineError> {
-    let (end, fields, status_line) =
-        headers(raw).ok_or_else(|| EngineError::Garbage("no HTTP header".into()))?;
+    let Head {
+        end,
+        fields,
+        status_line,
+    } = headers(raw).ok_or_else(|| EngineError::Garbage("no HTTP header".into()))?;
     let status = status_line
         .strip_prefix("HTTP/1.")
         .and_then(|r| r.get(2..5))
