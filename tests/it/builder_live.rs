@@ -5,9 +5,9 @@
 //! self-hosted job behind a proxy, with `DOCKER_HOST` at the service; the registry is a
 //! closed port on 127.0.0.1. No network.
 
+use crate::buildx_store::workflow_verified;
 use crate::support::podman::Podman;
 use crate::workflow_precision::{Run, find, findings, run_in, workspace_with};
-use serde_json::Value;
 
 /// A store (under `<docker config>/buildx`) with one `docker-container` builder `name`,
 /// node `<name>0` on `docker_host`, in use, and these `DriverOpts`.
@@ -47,64 +47,36 @@ jobs:
 
 /// Runs the binary with the builder `name` of the store in use and `DOCKER_HOST`.
 fn run(docker_host: &str, name: &str, driver_opts: &str) -> Run {
-    let (workspace, docker) = workspace_with(WORKFLOW, "{}");
-    store(&docker, docker_host, name, driver_opts);
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let port = closed.local_addr().unwrap().port();
-    drop(closed);
-    let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
-    run_in(
-        workspace.path(),
-        &docker,
-        "build",
-        &[("resolve", &resolve)],
-        &[
-            ("RUNNER_ENVIRONMENT", "self-hosted"),
-            ("DOCKER_HOST", docker_host),
-        ],
-    )
+    run_with(WORKFLOW, docker_host, name, driver_opts, "json")
 }
 
 /// [`run`] in text format, with the docker config folder written `/home/runner/.docker`.
 fn run_text(docker_host: &str, name: &str, driver_opts: &str) -> String {
-    let (workspace, docker) = workspace_with(WORKFLOW, "{}");
+    run_with(WORKFLOW, docker_host, name, driver_opts, "text").stdout
+}
+
+fn run_with(workflow: &str, docker_host: &str, name: &str, driver_opts: &str, format: &str) -> Run {
+    let (workspace, docker) = workspace_with(workflow, "{}");
     store(&docker, docker_host, name, driver_opts);
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
     let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
-    let r = run_in(
+    let mut r = run_in(
         workspace.path(),
         &docker,
         "build",
-        &[("resolve", &resolve), ("format", "text")],
+        &[("resolve", &resolve), ("format", format)],
         &[
             ("RUNNER_ENVIRONMENT", "self-hosted"),
             ("DOCKER_HOST", docker_host),
         ],
     );
-    r.stdout.replace(
+    r.stdout = r.stdout.replace(
         &docker.to_string_lossy().into_owned(),
         "/home/runner/.docker",
-    )
-}
-
-/// The example of `code`'s section in docs/checks.md that shows a live container.
-fn live_example(code: &str) -> String {
-    let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
-        .expect("docs/checks.md");
-    let section = docs
-        .split(&format!("\n## {code}\n"))
-        .nth(1)
-        .and_then(|s| s.split("\n## ").next())
-        .expect("section");
-    section
-        .split("```text\n")
-        .skip(1)
-        .filter_map(|b| b.split("```").next())
-        .find(|b| b.contains("buildx_buildkit_"))
-        .unwrap_or_else(|| panic!("{code}: no example with a live container"))
-        .to_string()
+    );
+    r
 }
 
 fn builder_codes(r: &Run) -> Vec<String> {
@@ -114,18 +86,6 @@ fn builder_codes(r: &Run) -> Vec<String> {
         .filter(|c| c.starts_with("WORKFLOW_BUILDER"))
         .map(str::to_string)
         .collect()
-}
-
-fn verified(r: &Run) -> String {
-    r.report["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|c| c["check"] == "workflow")
-        .flat_map(|c| c["verified"].as_array().into_iter().flatten())
-        .filter_map(Value::as_str)
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
 #[test]
@@ -148,7 +108,7 @@ fn the_daemons_builder_container_decides_the_proxy_findings() {
     // options (re-created since) pass none.
     let r = run(&host, "withproxy", "null");
     assert!(builder_codes(&r).is_empty(), "{}", r.stdout);
-    let v = verified(&r);
+    let v = workflow_verified(&r);
     assert!(
         v.contains(&format!(
             "buildx builder `withproxy`: the docker daemon at {host} has its BuildKit container `buildx_buildkit_withproxy0` (running)"
@@ -188,7 +148,8 @@ fn the_daemons_builder_container_decides_the_proxy_findings() {
         "bare",
         r#"{"env.https_proxy":"http://proxy.corp:3128"}"#,
     );
-    let example = live_example("WORKFLOW_BUILDER_NO_PROXY");
+    let example =
+        crate::buildx_store::docs_example("WORKFLOW_BUILDER_NO_PROXY", "buildx_buildkit_");
     assert!(text.contains(&example), "{example}\nnot in:\n{text}");
 
     // A stopped container keeps the loopback proxy it was created with: an error, and
@@ -221,7 +182,7 @@ fn the_daemons_builder_container_decides_the_proxy_findings() {
         r#"{"env.https_proxy":"http://proxy.corp:3128"}"#,
     );
     assert!(builder_codes(&r).is_empty(), "{}", r.stdout);
-    let v = verified(&r);
+    let v = workflow_verified(&r);
     assert!(
         v.contains(&format!(
             "buildx builder `gone`: the docker daemon at {host} has no container `buildx_buildkit_gone0` (inactive), so buildx creates it when the build boots the builder, pulling the BuildKit image `moby/buildkit:buildx-stable-1` then"
@@ -251,7 +212,7 @@ fn an_unreachable_daemon_is_a_verified_line_and_the_store_decides() {
             .contains("its driver options pass no `HTTPS_PROXY` to BuildKit"),
         "{f}"
     );
-    let v = verified(&r);
+    let v = workflow_verified(&r);
     assert!(
         v.contains(&format!(
             "buildx builder `bare` node `bare0`: the docker daemon at {host} was not read (cannot connect to {host}: "
@@ -263,9 +224,9 @@ fn an_unreachable_daemon_is_a_verified_line_and_the_store_decides() {
     let r = run(&host, "withproxy", r#"{"env.https_proxy":"x"}"#);
     assert!(builder_codes(&r).is_empty(), "{}", r.stdout);
     assert!(
-        verified(&r).contains("was not read (cannot connect"),
+        workflow_verified(&r).contains("was not read (cannot connect"),
         "{}",
-        verified(&r)
+        workflow_verified(&r)
     );
 }
 
@@ -301,20 +262,12 @@ fn a_loopback_proxy_missing_from_a_builder_is_fixed_with_the_bridge_address() {
     // The same for a builder of the store, re-created on the runner.
     let dir = tempfile::tempdir().unwrap();
     let host = format!("unix://{}", dir.path().join("docker.sock").display());
-    let (workspace, docker) = workspace_with(
+    let r = run_with(
         &WORKFLOW.replace("http://proxy.corp:3128", "http://127.0.0.1:3128"),
-        "{}",
-    );
-    store(&docker, &host, "bare", "null");
-    let r = run_in(
-        workspace.path(),
-        &docker,
-        "build",
-        &[],
-        &[
-            ("RUNNER_ENVIRONMENT", "self-hosted"),
-            ("DOCKER_HOST", &host),
-        ],
+        &host,
+        "bare",
+        "null",
+        "json",
     );
     let f = find(&r.report, "WORKFLOW_BUILDER_NO_PROXY").expect("NO_PROXY");
     let fix = f["fix"].as_str().unwrap_or_default();
