@@ -76,6 +76,11 @@ pub struct NodeGroupFacts {
     pub driver: String,
     /// Each node's `Endpoint`.
     pub endpoints: Vec<String>,
+    /// Each node's `Name` (its `docker-container` container is `buildx_buildkit_<name>`).
+    pub nodes: Vec<String>,
+    /// The `image` driver option of the first node that has one: the BuildKit image
+    /// the `docker-container` driver creates its container from.
+    pub image: Option<String>,
     /// The `env.<name>` driver options every node passes, names lower-cased, each once.
     pub driver_env: Vec<String>,
     /// The proxy driver options of any node that point BuildKit's container at a proxy
@@ -161,6 +166,8 @@ struct NodeGroupFile {
 
 #[derive(Deserialize)]
 struct NodeFile {
+    #[serde(rename = "Name", default)]
+    name: String,
     #[serde(rename = "Endpoint", default)]
     endpoint: String,
     #[serde(rename = "DriverOpts", default)]
@@ -262,8 +269,15 @@ fn node_group(path: &Path) -> Result<NodeGroupFacts, String> {
             }
         }
     }
+    let image = nodes
+        .iter()
+        .flat_map(|n| n.driver_opts.iter().flatten())
+        .find(|(k, v)| k.eq_ignore_ascii_case("image") && !v.trim().is_empty())
+        .map(|(_, v)| v.trim().to_string());
     Ok(NodeGroupFacts {
         driver: file.driver.trim().to_ascii_lowercase(),
+        nodes: nodes.iter().map(|n| n.name.clone()).collect(),
+        image,
         endpoints: nodes.into_iter().map(|n| n.endpoint).collect(),
         driver_env,
         proxy_loopback,
@@ -397,6 +411,8 @@ mod tests {
         let ci = s.get("CI").unwrap().read.as_ref().unwrap();
         assert_eq!(ci.driver, "docker-container");
         assert_eq!(ci.driver_env, vec!["https_proxy"]);
+        assert_eq!(ci.nodes, vec!["ci0"]);
+        assert_eq!(ci.image.as_deref(), Some("moby/buildkit:buildx-stable-1"));
         assert!(
             s.get("broken")
                 .unwrap()

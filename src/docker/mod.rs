@@ -6,5 +6,6 @@ pub mod buildx;
 pub mod config;
 pub mod credential;
 pub mod daemon;
+pub mod engine;
 pub mod helper;
 pub mod socket;

@@ -153,7 +153,7 @@ fn codes(r: &Run) -> Vec<String> {
         .collect()
 }
 
-fn workflow_verified(r: &Run) -> String {
+pub(crate) fn workflow_verified(r: &Run) -> String {
     r.report["checks"]
         .as_array()
         .into_iter()
@@ -219,6 +219,12 @@ fn a_name_the_store_does_not_hold_is_an_error_listing_what_it_holds() {
 
 /// The example of `code`'s section in docs/checks.md that shows a builder of the store.
 fn store_example(code: &str) -> String {
+    docs_example(code, "buildx's store on this runner")
+}
+
+/// The first example (```text block) of `code`'s section in docs/checks.md that
+/// contains `marker`.
+pub(crate) fn docs_example(code: &str, marker: &str) -> String {
     let docs = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md"))
         .expect("docs/checks.md");
     let section = docs
@@ -230,8 +236,8 @@ fn store_example(code: &str) -> String {
         .split("```text\n")
         .skip(1)
         .filter_map(|b| b.split("```").next())
-        .find(|b| b.contains("buildx's store on this runner"))
-        .unwrap_or_else(|| panic!("{code}: no example with a builder of the store"))
+        .find(|b| b.contains(marker))
+        .unwrap_or_else(|| panic!("{code}: no example containing {marker:?}"))
         .to_string()
 }
 

@@ -8,6 +8,7 @@ mod actions_contract;
 mod azure_fakes_selftest;
 mod base_images;
 mod blob_redirect;
+mod builder_live;
 mod buildx_store;
 mod caches_and_refs;
 mod cli;

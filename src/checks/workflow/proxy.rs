@@ -7,6 +7,7 @@
 //! (https://docs.docker.com/engine/cli/proxy/); they never reach BuildKit's registry
 //! traffic. Names only: a proxy URL may carry a password, so no value is ever written.
 
+use super::live_builders::Live;
 use super::{Chosen, at_location, buildx_build, chosen, finding, stored_builders};
 use crate::docker::buildx::{InUse, NodeGroupFacts, Store, StoredBuilder};
 use crate::findings::{CheckReport, Code, Finding, Severity};
@@ -22,6 +23,9 @@ pub(super) struct ProxyVar {
     /// In an `env:` block of the workflow or job, so `${{ env.NAME }}` reads it; else
     /// only in the runner's own environment.
     pub in_env_block: bool,
+    /// `host:port` when its value (as written in `env:`, else the process's) is a proxy
+    /// on loopback, which a builder's container cannot reach at that address.
+    pub loopback: Option<String>,
 }
 
 /// The proxy variables set (not empty) for the job's steps: workflow and job `env:`,
@@ -37,16 +41,22 @@ pub(super) fn proxy_vars(
         .iter()
         .flat_map(|v| [v.to_ascii_uppercase(), v.to_string()]);
     for name in spellings {
-        let block = [&job.env, &workflow.env]
+        let written = [&job.env, &workflow.env]
             .iter()
             .find_map(|env| env.get(&name))
-            .map(|t| !t.value.trim().is_empty());
-        let process = process_env.get(&name).is_some_and(|v| !v.trim().is_empty());
+            .map(|t| t.value.as_str());
+        let block = written.map(|v| !v.trim().is_empty());
+        let process = process_env.get(&name).filter(|v| !v.trim().is_empty());
         let spelled = out.iter().any(|v| v.name.eq_ignore_ascii_case(&name));
-        if !spelled && (block == Some(true) || (block.is_none() && process)) {
+        if !spelled && (block == Some(true) || (block.is_none() && process.is_some())) {
+            let value = written.or(process.map(String::as_str)).unwrap_or("");
+            let loopback = (!name.eq_ignore_ascii_case("no_proxy"))
+                .then(|| crate::workflow::proxy_url::loopback(value))
+                .flatten();
             out.push(ProxyVar {
                 name,
                 in_env_block: block == Some(true),
+                loopback,
             });
         }
     }
@@ -59,6 +69,7 @@ pub(super) fn builders_without_proxy(
     report: &mut CheckReport,
     found: &discover::Found,
     store: &Store,
+    live: &Live,
     vars: &[ProxyVar],
 ) {
     let wanted: Vec<&ProxyVar> = vars
@@ -91,18 +102,29 @@ pub(super) fn builders_without_proxy(
         }
     }
     for (builder, facts, build, in_use) in stored_container_builders(found, store) {
+        // The container's environment, when the daemon showed it, is what BuildKit has.
+        let live = live.proxy(&builder.name);
+        let passed = live.map_or(&facts.driver_env, |l| &l.proxy_env);
         let missing: Vec<&ProxyVar> = wanted
             .iter()
             .copied()
-            .filter(|v| !facts.driver_env.contains(&v.name.to_ascii_lowercase()))
+            .filter(|v| !passed.contains(&v.name.to_ascii_lowercase()))
             .collect();
         if !missing.is_empty() {
+            let lacks = match live {
+                Some(l) => format!(
+                    "the docker daemon shows its BuildKit container {} with no {} in its environment, and that environment is what BuildKit runs with (the store's driver options count again only when buildx creates the container anew)",
+                    l.containers,
+                    names(&missing)
+                ),
+                None => format!("its driver options pass no {} to BuildKit", names(&missing)),
+            };
             let fix = stored_fix(builder, vars, in_use);
             report.push(stored_builders::no_proxy(
                 builder,
                 build,
                 &names(vars),
-                &names(&missing),
+                &lacks,
                 fix,
             ));
         }
@@ -111,7 +133,7 @@ pub(super) fn builders_without_proxy(
 
 /// The `docker-container` builders of buildx's store that builds of the job run on (no
 /// step creates them), each with the first build on it and whether it is the one in use.
-fn stored_container_builders<'a>(
+pub(super) fn stored_container_builders<'a>(
     found: &'a discover::Found,
     store: &'a Store,
 ) -> Vec<(
@@ -153,12 +175,13 @@ fn names<V: std::borrow::Borrow<ProxyVar>>(vs: &[V]) -> String {
 /// Re-create a stored builder with the proxy: `docker buildx rm` then `create` with the
 /// same name and driver.
 fn stored_fix(builder: &StoredBuilder, vars: &[ProxyVar], in_use: bool) -> String {
-    let opts: Vec<String> = vars.iter().map(|v| driver_opt_flag(&v.name)).collect();
+    let opts: Vec<String> = vars.iter().map(driver_opt_flag).collect();
     format!(
-        "On the runner, as the user the job runs as, re-create the builder with the proxy passed to BuildKit (same name, so the workflow does not change; add any other `--driver-opt` it had, which `docker buildx inspect {0}` shows):\ndocker buildx rm {0}\ndocker buildx create --name {0} --driver docker-container{1} {2}",
-        builder.name,
-        if in_use { " --use" } else { "" },
-        opts.join(" ")
+        "{first}On the runner, as the user the job runs as, re-create the builder with the proxy passed to BuildKit (same name, so the workflow does not change; add any other `--driver-opt` it had, which `docker buildx inspect {name}` shows):\ndocker buildx rm {name}\ndocker buildx create --name {name} --driver docker-container{use_} {opts}",
+        first = loopback_first(vars),
+        name = builder.name,
+        use_ = if in_use { " --use" } else { "" },
+        opts = opts.join(" ")
     )
 }
 
@@ -194,7 +217,12 @@ fn no_proxy(
         names(missing),
     );
     let fix = if builder.what == "docker/setup-buildx-action" {
-        let opts: Vec<String> = vars.iter().map(|v| driver_opt_yaml(&v.name)).collect();
+        let opts: Vec<String> = vars.iter().map(driver_opt_yaml).collect();
+        // A loopback proxy is written at the bridge address, not read from `env`.
+        let runner_only: Vec<&ProxyVar> = runner_only
+            .into_iter()
+            .filter(|v| v.loopback.is_none())
+            .collect();
         let copy = if runner_only.is_empty() {
             String::new()
         } else {
@@ -208,15 +236,22 @@ fn no_proxy(
             )
         };
         format!(
-            "Pass the proxy to BuildKit in step `{}` (line {}), by the variables' names (their values stay out of the workflow file).{copy}\nThen add to its `with:`:\ndriver-opts: |\n  {}",
+            "{}Pass the proxy to BuildKit in step `{}` (line {}){}.{copy}\nThen add to its `with:`:\ndriver-opts: |\n  {}",
+            loopback_first(vars),
             builder.step.label,
             builder.step.line,
+            if vars.iter().any(|v| v.loopback.is_some()) {
+                ""
+            } else {
+                ", by the variables' names (their values stay out of the workflow file)"
+            },
             opts.join("\n  ")
         )
     } else {
-        let opts: Vec<String> = vars.iter().map(|v| driver_opt_flag(&v.name)).collect();
+        let opts: Vec<String> = vars.iter().map(driver_opt_flag).collect();
         format!(
-            "Pass the proxy to BuildKit where step `{}` (line {line}) creates the builder: add {} to its `docker buildx create`.",
+            "{}Pass the proxy to BuildKit where step `{}` (line {line}) creates the builder: add {} to its `docker buildx create`.",
+            loopback_first(vars),
             builder.step.label,
             opts.join(" ")
         )
@@ -236,25 +271,49 @@ fn no_proxy(
     )
 }
 
-/// A setup-buildx-action `driver-opts` line passing variable `name` (`no_proxy` holds
-/// commas, so it is quoted as one CSV field).
-fn driver_opt_yaml(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
+/// A setup-buildx-action `driver-opts` line passing variable `v` (`no_proxy` holds
+/// commas, so it is quoted as one CSV field); a proxy on loopback is given at the docker
+/// bridge address instead.
+fn driver_opt_yaml(v: &ProxyVar) -> String {
+    let lower = v.name.to_ascii_lowercase();
+    if let Some(at) = &v.loopback {
+        return format!("env.{lower}=http://{BRIDGE}:{}", port(at));
+    }
     if lower == "no_proxy" {
-        format!("\"env.{lower}='${{{{ env.{name} }}}}'\"")
+        format!("\"env.{lower}='${{{{ env.{} }}}}'\"", v.name)
     } else {
-        format!("env.{lower}=${{{{ env.{name} }}}}")
+        format!("env.{lower}=${{{{ env.{} }}}}", v.name)
     }
 }
 
-/// A `docker buildx create` option passing variable `name` from the shell.
-fn driver_opt_flag(name: &str) -> String {
-    let lower = name.to_ascii_lowercase();
-    if lower == "no_proxy" {
-        format!("--driver-opt \"\\\"env.{lower}=${name}\\\"\"")
-    } else {
-        format!("--driver-opt \"env.{lower}=${name}\"")
+/// A `docker buildx create` option passing variable `v` from the shell (a proxy on
+/// loopback at the docker bridge address).
+fn driver_opt_flag(v: &ProxyVar) -> String {
+    let lower = v.name.to_ascii_lowercase();
+    if let Some(at) = &v.loopback {
+        return format!("--driver-opt \"env.{lower}=http://{BRIDGE}:{}\"", port(at));
     }
+    if lower == "no_proxy" {
+        format!("--driver-opt \"\\\"env.{lower}=${}\\\"\"", v.name)
+    } else {
+        format!("--driver-opt \"env.{lower}=${}\"", v.name)
+    }
+}
+
+/// The docker bridge's default gateway: the runner's address as a container on the
+/// default bridge network sees it.
+const BRIDGE: &str = "172.17.0.1";
+
+/// The first sentence of a WORKFLOW_BUILDER_NO_PROXY fix when the job's proxy is on
+/// loopback (the address BuildKit's container reaches instead), else nothing.
+fn loopback_first(vars: &[ProxyVar]) -> String {
+    vars.iter()
+        .find_map(|v| {
+            v.loopback
+                .as_ref()
+                .map(|at| format!("{} ", bridge_fix(&v.name.to_ascii_lowercase(), at)))
+        })
+        .unwrap_or_default()
 }
 
 /// WORKFLOW_BUILDER_PROXY_LOOPBACK: every `docker-container` builder a build of the job
@@ -267,6 +326,7 @@ pub(super) fn builders_with_loopback_proxy(
     report: &mut CheckReport,
     found: &discover::Found,
     store: &Store,
+    live: &Live,
 ) {
     for builder in found
         .builders
@@ -283,12 +343,25 @@ pub(super) fn builders_with_loopback_proxy(
         }
     }
     for (builder, facts, build, in_use) in stored_container_builders(found, store) {
-        if facts.proxy_loopback.is_empty() {
+        let live = live.proxy(&builder.name);
+        let loopback = live.map_or(&facts.proxy_loopback, |l| &l.proxy_loopback);
+        let Some((name, at)) = loopback.first() else {
             continue;
-        }
-        let (name, at) = &facts.proxy_loopback[0];
+        };
+        let gives = match live {
+            Some(l) => format!(
+                "the docker daemon shows its BuildKit container {} with {} in its environment",
+                l.containers,
+                loopback
+                    .iter()
+                    .map(|(name, at)| format!("`{name}` (a proxy at `{at}`)"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+            None => format!("its driver options pass {} to BuildKit", passed(loopback)),
+        };
         let fix = format!(
-            "{} On the runner, as the user the job runs as, re-create the builder under the same name (so the workflow does not change; add any other `--driver-opt` it had, which `docker buildx inspect {1}` shows) with that address, or with `--driver-opt network=host` added and the proxy kept as it is:\ndocker buildx rm {1}\ndocker buildx create --name {1} --driver docker-container{2} --driver-opt \"env.{name}=http://172.17.0.1:{3}\"",
+            "{} On the runner, as the user the job runs as, re-create the builder under the same name (so the workflow does not change; add any other `--driver-opt` it had, which `docker buildx inspect {1}` shows) with that address, or with `--driver-opt network=host` added and the proxy kept as it is:\ndocker buildx rm {1}\ndocker buildx create --name {1} --driver docker-container{2} --driver-opt \"env.{name}=http://{BRIDGE}:{3}\"",
             bridge_fix(name, at),
             builder.name,
             if in_use { " --use" } else { "" },
@@ -297,7 +370,7 @@ pub(super) fn builders_with_loopback_proxy(
         report.push(stored_builders::loopback_proxy(
             builder,
             build,
-            &passed(&facts.proxy_loopback),
+            &gives,
             &unreachable(at),
             fix,
         ));
@@ -331,7 +404,7 @@ fn unreachable(at: &str) -> String {
 /// The bridge address to give instead (the first sentence of both fixes).
 fn bridge_fix(name: &str, at: &str) -> String {
     format!(
-        "Give BuildKit the proxy at an address its container reaches: the runner's address on the docker bridge (`172.17.0.1` by default; `docker network inspect bridge --format '{{{{(index .IPAM.Config 0).Gateway}}}}'` prints it), with the proxy listening on that address too, e.g. `env.{name}=http://172.17.0.1:{}`.",
+        "Give BuildKit the proxy at an address its container reaches: the runner's address on the docker bridge (`172.17.0.1` by default; `docker network inspect bridge --format '{{{{(index .IPAM.Config 0).Gateway}}}}'` prints it), with the proxy listening on that address too, e.g. `env.{name}=http://{BRIDGE}:{}`.",
         port(at)
     )
 }

@@ -162,7 +162,7 @@ pub(super) fn no_proxy(
     builder: &StoredBuilder,
     build: &BuildCommand,
     all: &str,
-    missing: &str,
+    lacks: &str,
     fix: String,
 ) -> Finding {
     at_location(
@@ -174,7 +174,7 @@ pub(super) fn no_proxy(
                 builder.name
             ),
             format!(
-                "The job's steps get the proxy variables {all}, so the runner reaches registries through a proxy. `{}` in step `{}` (line {}) builds on {}, with the `docker-container` driver, and its driver options pass no {missing} to BuildKit. BuildKit runs in that container with only the environment its driver options give it (the docker client's `proxies` setting reaches `RUN` instructions only, as build arguments), so its own pulls of base images and its pushes go direct and, behind a firewall, fail with `dial tcp …:443: i/o timeout` or `failed to do request: … context deadline exceeded` while `docker pull` on the runner works.",
+                "The job's steps get the proxy variables {all}, so the runner reaches registries through a proxy. `{}` in step `{}` (line {}) builds on {}, with the `docker-container` driver, and {lacks}. BuildKit runs in that container with only the environment its driver options give it (the docker client's `proxies` setting reaches `RUN` instructions only, as build arguments), so its own pulls of base images and its pushes go direct and, behind a firewall, fail with `dial tcp …:443: i/o timeout` or `failed to do request: … context deadline exceeded` while `docker pull` on the runner works.",
                 build.what,
                 build.step.label,
                 line(build),
@@ -190,7 +190,7 @@ pub(super) fn no_proxy(
 pub(super) fn loopback_proxy(
     builder: &StoredBuilder,
     build: &BuildCommand,
-    passed: &str,
+    gives: &str,
     why: &str,
     fix: String,
 ) -> Finding {
@@ -203,7 +203,7 @@ pub(super) fn loopback_proxy(
                 builder.name
             ),
             format!(
-                "`{}` in step `{}` (line {}) builds on {}, with the `docker-container` driver, and its driver options pass {passed} to BuildKit. {why}",
+                "`{}` in step `{}` (line {}) builds on {}, with the `docker-container` driver, and {gives}. {why}",
                 build.what,
                 build.step.label,
                 line(build),

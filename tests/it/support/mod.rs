@@ -25,6 +25,7 @@ pub mod azure;
 pub mod fixtures;
 pub mod hostile;
 pub mod http;
+pub mod podman;
 pub mod registry;
 pub mod runner;
 pub mod servers;
