@@ -1858,6 +1858,7 @@ impl<'i> StepScan<'i, '_> {
                 "--name",
                 "-r",
                 "--registry",
+                "--registry-name",
                 "-s",
                 "--subscription",
                 "-g",
@@ -1882,13 +1883,8 @@ impl<'i> StepScan<'i, '_> {
                     }
                 })
         };
-        // `az acr manifest …` names the registry with `-r` and the manifest with `-n`.
         let manifest = (word(0), word(1)) == ("acr", "manifest");
-        let registry_opts: &[&str] = if manifest {
-            &["-r", "--registry"]
-        } else {
-            &["-n", "--name", "-r", "--registry"]
-        };
+        let registry_opts = az_acr_registry_options(word(1), word(2));
         let resolved = |names: &[&str]| value(names).and_then(Result::ok);
         let repository_action = if word(0) == "acr" {
             let flags: Vec<&str> = opts.iter().map(|(n, _)| n.as_str()).collect();
@@ -3038,6 +3034,39 @@ fn run_inputs(opts: &[(String, Option<Value>)]) -> BuildInputs {
     inputs
 }
 
+/// The options that name the registry of `az acr <group> [<command>]`. In azure-cli's
+/// `acr/_params.py`, `registry_name` is `--name`/`-n` for the registry's own commands
+/// (`login`, `show`, `repository …`, `import`, where `-r` names the *source* registry),
+/// and `--registry`/`-r` in the groups whose `-n` names something else: a build or run,
+/// a task, a manifest, a token…
+/// <https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/acr/_params.py>
+fn az_acr_registry_options(group: &str, command: &str) -> &'static [&'static str] {
+    const NAMED_BY_REGISTRY: &[&str] = &[
+        "build",
+        "run",
+        "pack",
+        "task",
+        "taskrun",
+        "manifest",
+        "webhook",
+        "replication",
+        "scope-map",
+        "token",
+        "agentpool",
+        "connected-registry",
+        "cache",
+        "credential-set",
+        "private-endpoint-connection",
+    ];
+    let config_policy =
+        group == "config" && ["retention", "soft-delete", "content-trust"].contains(&command);
+    if NAMED_BY_REGISTRY.contains(&group) || config_policy {
+        &["-r", "--registry", "--registry-name"]
+    } else {
+        &["-n", "--name"]
+    }
+}
+
 /// `az acr task run -n <task> --context <folder> [--file <file>]` (azure-cli
 /// `acr/task.py`, `acr_task_run`, and `acr/_utils.py`, `prepare_source_location`): a
 /// local folder is packed as `az acr build` packs it, `--file` relative to the working
@@ -3396,6 +3425,33 @@ mod tests {
                 ),
                 // A repository that does not resolve is not judged.
                 (update, reg, None),
+            ]
+        );
+    }
+
+    #[test]
+    fn the_registry_of_an_az_acr_command_is_read_from_the_option_its_group_uses() {
+        let found = scan(
+            "jobs:\n  b:\n    steps:\n      - run: |\n          az acr task run -n nightly -r MyReg\n          az acr import -n target --source docker.io/library/alpine:3 -r source\n          az acr login -n loginreg\n          az acr build -r buildreg -t app:1 .\n          az acr token create -n ci -r tokenreg --scope-map _repositories_pull\n          az acr config retention update -r policyreg --days 7\n          az acr private-endpoint-connection list --registry-name pereg\n",
+        );
+        let got: Vec<(String, Option<String>)> = found
+            .az
+            .iter()
+            .map(|a| (a.what.clone(), a.registry.clone()))
+            .collect();
+        let want = |what: &str, registry: &str| (what.to_string(), Some(registry.to_string()));
+        assert_eq!(
+            got,
+            vec![
+                // `-n` names the task; `-r` the registry.
+                want("az acr task run", "myreg"),
+                // `-r` names the source registry; `-n` the one imported into.
+                want("az acr import", "target"),
+                want("az acr login", "loginreg"),
+                want("az acr build", "buildreg"),
+                want("az acr token create", "tokenreg"),
+                want("az acr config retention", "policyreg"),
+                want("az acr private-endpoint-connection list", "pereg"),
             ]
         );
     }
