@@ -239,7 +239,8 @@ fn tokens(text: &str) -> Result<Vec<Tok>, String> {
             out.push(Tok::Str(Str {
                 raw,
                 line: start_line,
-                column: start_col,
+                // The first character inside the quotes.
+                column: start_col + 1,
             }));
         } else if c == '<' && next == Some('<') {
             // A heredoc: skipped to its closing marker.
