@@ -52,6 +52,7 @@ mod workflow_context;
 mod workflow_daemon_images;
 mod workflow_e2e;
 mod workflow_edges;
+mod workflow_bake_files;
 mod workflow_image_commands;
 mod workflow_names;
 mod workflow_precision;
