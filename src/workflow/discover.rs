@@ -5,7 +5,7 @@
 //! `build-args`), `docker buildx build` / `docker build` (`--build-context`,
 //! `--tag`/`-t` with `--push`, `--build-arg`), `docker push`, the image commands
 //! `docker tag`, `docker manifest create`/`push` and `docker buildx imagetools create`,
-//! docker/bake-action's inline `set: <target>.tags=…` ([`images`]), `az acr build` (an
+//! docker/bake-action's inline `set: <target>.tags=…` ([`images`]) and the targets of the bake files it and `docker buildx bake` read ([`bake_files`]), `az acr build` (an
 //! `oci://` context; `--image`/`-t` in `--registry`/`-r`), `az acr run` (an `oci://`
 //! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. Names the build only
 //! parses are kept too, for the reference grammar: tags it does not push and registry

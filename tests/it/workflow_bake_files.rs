@@ -73,6 +73,26 @@ fn notes(report: &Value) -> Vec<String> {
     out
 }
 
+/// The first two lines the text renderer prints for `f`, which docs/checks.md must show
+/// as an example, verbatim.
+fn documented(f: &Value) {
+    let two = format!(
+        "{}[{}]: {}\n  --> {}:{}:{}\n",
+        text(&f["severity"]),
+        text(&f["code"]),
+        text(&f["title"]),
+        text(&f["file"]),
+        f["line"],
+        f["column"]
+    );
+    let docs =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/checks.md")).unwrap();
+    assert!(
+        docs.contains(&format!("```text\n{two}```")),
+        "not in docs/checks.md:\n{two}"
+    );
+}
+
 fn quiet(report: &Value) {
     for code in [
         "REF_NO_REGISTRY",
@@ -99,7 +119,12 @@ fn an_hcl_tag_without_a_host_is_pushed_to_docker_hub_at_the_bake_files_line() {
     assert_eq!(text(&f["fix"]), format!("Use `{ACR}/myimage:1.0`."));
     assert_eq!(text(&f["file"]), "docker-bake.hcl", "{f:#}");
     let (line, column) = position(hcl, "myimage:1.0");
-    assert_eq!((f["line"].as_u64(), f["column"].as_u64()), (Some(line), Some(column)), "{f:#}");
+    assert_eq!(
+        (f["line"].as_u64(), f["column"].as_u64()),
+        (Some(line), Some(column)),
+        "{f:#}"
+    );
+    documented(f);
 }
 
 #[test]
@@ -116,13 +141,22 @@ fn an_empty_registry_default_is_an_empty_variable_at_its_default() {
     assert_eq!(text(&f["file"]), "docker-bake.hcl", "{f:#}");
     assert_eq!(f["line"].as_u64(), Some(2), "{f:#}");
     assert!(
-        text(&f["message"]).contains("the `default` of bake variable `REGISTRY` in docker-bake.hcl"),
+        text(&f["message"])
+            .contains("the `default` of bake variable `REGISTRY` in docker-bake.hcl"),
         "{f:#}"
     );
-    assert!(text(&f["fix"]).starts_with("Give `REGISTRY` its value at docker-bake.hcl:2"), "{f:#}");
+    assert!(
+        text(&f["fix"]).starts_with("Give `REGISTRY` its value at docker-bake.hcl:2"),
+        "{f:#}"
+    );
+    documented(f);
     // The reference itself is not judged a second time.
     assert!(all(&r.report, "REF_INVALID").is_empty(), "{:#}", r.report);
-    assert!(all(&r.report, "REF_NO_REGISTRY").is_empty(), "{:#}", r.report);
+    assert!(
+        all(&r.report, "REF_NO_REGISTRY").is_empty(),
+        "{:#}",
+        r.report
+    );
 }
 
 #[test]
@@ -137,16 +171,20 @@ fn a_correct_hcl_with_variables_stays_quiet_and_its_target_is_checked() {
         .map(|c| (text(&c["role"]), text(&c["reference"])))
         .collect();
     // TAG comes from the job's `env:` (7), over the default.
-    assert!(refs.contains(&("push", "myreg.azurecr.io/app:7")), "{refs:?}");
-    assert!(refs.contains(&("cache-from", "myreg.azurecr.io/app:cache")), "{refs:?}");
+    assert!(
+        refs.contains(&("push", "myreg.azurecr.io/app:7")),
+        "{refs:?}"
+    );
+    assert!(
+        refs.contains(&("cache-from", "myreg.azurecr.io/app:cache")),
+        "{refs:?}"
+    );
 }
 
 #[test]
 fn a_json_bake_file_given_with_f_is_read_by_a_run_step() {
     let json = "{\n  \"target\": {\n    \"app\": {\n      \"tags\": [\"app:1\"]\n    }\n  }\n}\n";
-    let wf = workflow(
-        "      - run: docker buildx bake -f ci/bake.json app --push\n",
-    );
+    let wf = workflow("      - run: docker buildx bake -f ci/bake.json app --push\n");
     let r = check(&wf, &[("ci/bake.json", json)]);
     let found = all(&r.report, "REF_NO_REGISTRY");
     assert_eq!(found.len(), 1, "{:#}", r.report);
@@ -156,7 +194,8 @@ fn a_json_bake_file_given_with_f_is_read_by_a_run_step() {
 
 #[test]
 fn a_compose_file_found_by_its_default_name_gives_the_service_image() {
-    let compose = "services:\n  web:\n    image: web:1\n    build: .\n  db:\n    image: postgres:16\n";
+    let compose =
+        "services:\n  web:\n    image: web:1\n    build: .\n  db:\n    image: postgres:16\n";
     let wf = workflow("      - run: docker buildx bake --push\n");
     let r = check(&wf, &[("compose.yaml", compose)]);
     let found = all(&r.report, "REF_NO_REGISTRY");
@@ -199,8 +238,14 @@ fn a_missing_or_broken_bake_file_is_a_note_not_a_finding() {
     let r = check(&wf, &[("broken.hcl", "target \"a\" {\n  tags = [\"x\"\n")]);
     quiet(&r.report);
     let notes = notes(&r.report);
-    assert!(notes.iter().any(|n| n.starts_with("Bake file missing.hcl")), "{notes:?}");
-    assert!(notes.iter().any(|n| n.starts_with("Bake file broken.hcl")), "{notes:?}");
+    assert!(
+        notes.iter().any(|n| n.starts_with("Bake file missing.hcl")),
+        "{notes:?}"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with("Bake file broken.hcl")),
+        "{notes:?}"
+    );
 }
 
 #[test]
@@ -244,6 +289,7 @@ fn image_commands_under_sudo_or_their_own_docker_config_miss_the_login() {
     );
     let (line, _) = position(&wf, "sudo docker manifest push");
     assert_eq!(found[1]["line"].as_u64(), Some(line), "{:#}", found[1]);
+    documented(found[1]);
 }
 
 #[test]
@@ -256,5 +302,9 @@ fn image_commands_on_the_logins_side_stay_quiet() {
 "
     ));
     let r = check(&wf, &[]);
-    assert!(all(&r.report, "WORKFLOW_CONFIG_MISMATCH").is_empty(), "{:#}", r.report);
+    assert!(
+        all(&r.report, "WORKFLOW_CONFIG_MISMATCH").is_empty(),
+        "{:#}",
+        r.report
+    );
 }

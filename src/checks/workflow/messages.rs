@@ -374,9 +374,14 @@ pub(super) fn empty_variable_finding(
     let (message, fix) = match set_in {
         Some(level) => (
             format!(
-                "`{name}` is set to an empty value at line {line} ({level}), and {} is built from it: without a value the reference is `{}`, which is not valid.{later} Template workflows ship this entry empty for you to fill in.",
+                "`{name}` is set to an empty value at line {line} ({level}), and {} is built from it: without a value the reference is `{}`, which is not valid.{later}{}",
                 uses.join(", "),
-                resolved_with_empty(first)
+                resolved_with_empty(first),
+                if loc.file == l.workflow.path {
+                    " Template workflows ship this entry empty for you to fill in."
+                } else {
+                    ""
+                }
             ),
             if loc.file != l.workflow.path {
                 format!(

@@ -11,8 +11,9 @@
 //! returns the [`Discovery`]: the contexts and push targets the job's later steps use,
 //! each with its location, for the reference and registry checks.
 //!
-//! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
-//! of builds on a builder with its own image store from the workspace.
+//! No network: it reads the workflow file (two for a reusable workflow), the bake files
+//! of bake invocations and the Dockerfiles of builds on a builder with its own image
+//! store from the workspace.
 
 mod arm_audience;
 mod az_session;
