@@ -32,7 +32,7 @@ jobs:
 
 /// The run, offline (the ACR and Docker Hub resolve to a closed local port), in a
 /// workspace holding the workflow and `files` (path, content).
-fn check(workflow: &str, files: &[(&str, &str)]) -> Run {
+pub(crate) fn check(workflow: &str, files: &[(&str, &str)]) -> Run {
     let (workspace, docker) = workspace_with(workflow, "{}");
     for (path, content) in files {
         let full = workspace.path().join(path);

@@ -42,6 +42,17 @@ pub(super) fn override_of(text: &str) -> Option<(String, String, bool, String)> 
     ))
 }
 
+/// Whether an override `<target>.<key>=<value>` makes the target push: `push=true`, or
+/// an `output` of `type=registry` (or with `push=true`).
+pub(super) fn override_pushes(key: &str, value: &str) -> bool {
+    let lower = value.trim().to_ascii_lowercase();
+    match key {
+        "push" => lower == "true",
+        "output" => lower.contains("type=registry") || lower.contains("push=true"),
+        _ => false,
+    }
+}
+
 /// Whether a bake target pattern (`*`, `app`, `app-*`) matches `name`.
 fn matches(pattern: &str, name: &str) -> bool {
     fn glob(p: &[u8], n: &[u8]) -> bool {

@@ -4,7 +4,7 @@
 //! given inline (`set: <target>.tags=…`), and the bake invocations whose files
 //! [`bake_files`](super::bake_files) reads.
 
-use super::bake_files::{BakeCall, override_of};
+use super::bake_files::{BakeCall, override_of, override_pushes};
 use super::*;
 
 impl StepScan<'_, '_> {
@@ -160,13 +160,7 @@ impl StepScan<'_, '_> {
             for (offset, entry) in Self::entries(text, false) {
                 let whole = self.value_in_text(offset, &entry);
                 if let Some((pattern, key, replaces, value)) = override_of(&whole.expanded.text) {
-                    let lower = value.to_ascii_lowercase();
-                    let push = match key.as_str() {
-                        "push" => lower.trim() == "true",
-                        "output" => lower.contains("type=registry") || lower.contains("push=true"),
-                        _ => false,
-                    };
-                    if push {
+                    if override_pushes(&key, &value) {
                         call.push_patterns.push(pattern.clone());
                     }
                     call.sets.push((pattern, key, replaces));
@@ -179,13 +173,9 @@ impl StepScan<'_, '_> {
                     "cache-from" | "cache-to" => {
                         self.cache_entry(Origin::BakeSet, text, &value, key == "cache-from")
                     }
-                    "push" => {
+                    "push" | "output" => {
                         pushes |= value.expanded.is_resolved()
-                            && value.expanded.text.trim().eq_ignore_ascii_case("true")
-                    }
-                    "output" => {
-                        let lower = value.expanded.text.to_ascii_lowercase();
-                        pushes |= lower.contains("type=registry") || lower.contains("push=true");
+                            && override_pushes(&key, &value.expanded.text)
                     }
                     _ => {}
                 }
@@ -273,11 +263,7 @@ impl StepScan<'_, '_> {
                 "-f" | "--file" => call.files.push(resolved),
                 "--set" => {
                     if let Some((pattern, key, replaces, value)) = override_of(&resolved) {
-                        let lower = value.to_ascii_lowercase();
-                        if (key == "push" && lower.trim() == "true")
-                            || (key == "output"
-                                && (lower.contains("type=registry") || lower.contains("push=true")))
-                        {
+                        if override_pushes(&key, &value) {
                             call.push_patterns.push(pattern.clone());
                         }
                         call.sets.push((pattern, key.clone(), replaces));
