@@ -170,6 +170,7 @@ pub fn workflow_yaml(data: &[u8]) {
             inside(&source, step.pos.line, Some(step.pos.column));
         }
         let found = discover::discover(&Input {
+            files: None,
             workflow: &workflow,
             job,
             preflight: None,

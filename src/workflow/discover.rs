@@ -5,7 +5,7 @@
 //! `build-args`), `docker buildx build` / `docker build` (`--build-context`,
 //! `--tag`/`-t` with `--push`, `--build-arg`), `docker push`, the image commands
 //! `docker tag`, `docker manifest create`/`push` and `docker buildx imagetools create`,
-//! docker/bake-action's inline `set: <target>.tags=…` ([`images`]), `az acr build` (an
+//! docker/bake-action's inline `set: <target>.tags=…` ([`images`]) and the targets of the bake files it and `docker buildx bake` read ([`bake_files`]), `az acr build` (an
 //! `oci://` context; `--image`/`-t` in `--registry`/`-r`), `az acr run` (an `oci://`
 //! context), in `run:` scripts and in `azure/cli`'s `inlineScript`. Names the build only
 //! parses are kept too, for the reference grammar: tags it does not push and registry
@@ -24,6 +24,7 @@ use crate::config::RunEnvironment;
 use crate::findings::Location;
 use std::collections::HashMap;
 
+mod bake_files;
 mod images;
 pub mod job_token;
 
@@ -95,6 +96,9 @@ pub enum Origin {
     ImagetoolsCreate,
     /// docker/bake-action `set: <target>.tags=…` (or `.cache-from`/`.cache-to`).
     BakeSet,
+    /// A target of a bake file (`tags`, `cache-from`, `cache-to`, `contexts`), read for
+    /// docker/bake-action or `docker buildx bake`.
+    BakeFile,
 }
 
 impl Origin {
@@ -118,6 +122,7 @@ impl Origin {
             Origin::ManifestPush => "`docker manifest push`",
             Origin::ImagetoolsCreate => "`docker buildx imagetools create --tag`",
             Origin::BakeSet => "docker/bake-action `set`",
+            Origin::BakeFile => "a bake file's target",
         }
     }
 
@@ -630,6 +635,9 @@ pub struct Found {
     pub github_env: Vec<EnvWrite>,
     /// Push tools run from their own image with the runner's docker config mounted.
     pub push_tools: Vec<PushToolStep>,
+    /// What discovery could not read (a bake file missing or unparsable, a value it
+    /// does not evaluate), one sentence each.
+    pub notes: Vec<String>,
 }
 
 /// One `NAME=value` a step's script writes to `$GITHUB_ENV`, the value as written.
@@ -726,8 +734,10 @@ pub struct LoadedBuild {
 }
 
 /// What discovery reads.
-#[derive(Debug, Clone, Copy)]
+#[derive(Clone, Copy)]
 pub struct Input<'a> {
+    /// The workspace, where bake files are read (`None`: none are).
+    pub files: Option<&'a dyn super::WorkflowFiles>,
     pub workflow: &'a Workflow,
     pub job: &'a Job,
     /// Index of acr-preflight's own step, when known.
@@ -2402,7 +2412,22 @@ impl<'i> StepScan<'i, '_> {
             self.container_push_tool(text, &args, start, first_line_end);
             return;
         }
-        if self.image_command(text, &words[k.min(words.len())..], locals) {
+        let bake_from = match (lit(k).as_str(), lit(k + 1).as_str()) {
+            ("buildx", "bake") => Some(k + 2),
+            ("bake", _) => Some(k + 1),
+            _ => None,
+        };
+        if let Some(from) = bake_from {
+            self.build("docker buildx bake", text, start, first_line_end);
+            self.bake_command(text, &words[from.min(words.len())..], locals);
+            return;
+        }
+        if self.image_command(
+            text,
+            &words[k.min(words.len())..],
+            (start, first_line_end),
+            locals,
+        ) {
             return;
         }
         let (sub, args_from) = match (lit(k).as_str(), lit(k + 1).as_str()) {
@@ -3328,6 +3353,7 @@ mod tests {
             ..RunEnvironment::default()
         };
         discover(&Input {
+            files: None,
             workflow: &workflow,
             job: &workflow.jobs[0],
             preflight: None,

@@ -13,6 +13,7 @@
 //! The check that reports on all this is `checks::workflow`; this module only reads.
 
 pub mod audience;
+pub mod bake;
 pub mod discover;
 pub mod expr;
 pub mod locate;

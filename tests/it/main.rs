@@ -49,6 +49,7 @@ mod workflow_arm_audience;
 mod workflow_az;
 mod workflow_az_session;
 mod workflow_azure_login;
+mod workflow_bake_files;
 mod workflow_buildx;
 mod workflow_context;
 mod workflow_daemon_images;

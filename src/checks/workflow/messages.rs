@@ -334,16 +334,25 @@ pub(super) fn empty_variable_finding(
     let (name, loc) = (&group.name, &group.at);
     let first = group.refs[0];
     let line = loc.line.unwrap_or(first.step.line);
+    // A reference in a bake file is named by its file and line.
+    let place = |r: &DiscoveredRef| {
+        let line = r.location.line.unwrap_or(r.step.line);
+        if r.location.file == l.workflow.path {
+            format!("line {line}")
+        } else {
+            format!("{}:{line}", r.location.file)
+        }
+    };
     let uses: Vec<String> = group
         .refs
         .iter()
         .map(|r| {
             format!(
-                "the {} `{}` of step `{}` (line {})",
+                "the {} `{}` of step `{}` ({})",
                 r.role.as_str(),
                 r.written,
                 r.step.label,
-                r.location.line.unwrap_or(r.step.line)
+                place(r)
             )
         })
         .collect();
@@ -365,14 +374,26 @@ pub(super) fn empty_variable_finding(
     let (message, fix) = match set_in {
         Some(level) => (
             format!(
-                "`{name}` is set to an empty value at line {line} ({level}), and {} is built from it: without a value the reference is `{}`, which is not valid.{later} Template workflows ship this entry empty for you to fill in.",
+                "`{name}` is set to an empty value at line {line} ({level}), and {} is built from it: without a value the reference is `{}`, which is not valid.{later}{}",
                 uses.join(", "),
-                resolved_with_empty(first)
+                resolved_with_empty(first),
+                if loc.file == l.workflow.path {
+                    " Template workflows ship this entry empty for you to fill in."
+                } else {
+                    ""
+                }
             ),
-            format!(
-                "Give `{name}` its value at {}:{line} (for a registry, its name or login server, e.g. `{name}: myregistry`), or set it from a variable: `{name}: ${{{{ vars.{name} }}}}`.",
-                l.workflow.path
-            ),
+            if loc.file != l.workflow.path {
+                format!(
+                    "Give `{name}` its value at {}:{line} (`default = \"myregistry.azurecr.io\"`), or set `{name}` in the step's `env:` (bake reads a variable from the environment first): `{name}: ${{{{ vars.{name} }}}}`.",
+                    loc.file
+                )
+            } else {
+                format!(
+                    "Give `{name}` its value at {}:{line} (for a registry, its name or login server, e.g. `{name}: myregistry`), or set it from a variable: `{name}: ${{{{ vars.{name} }}}}`.",
+                    l.workflow.path
+                )
+            },
         ),
         None => (
             format!(
@@ -390,10 +411,10 @@ pub(super) fn empty_variable_finding(
         Code::WORKFLOW_EMPTY_VARIABLE,
         severity,
         format!(
-            "`{name}` is empty, so the {} `{}` at line {} is not a valid reference",
+            "`{name}` is empty, so the {} `{}` at {} is not a valid reference",
             first.role.as_str(),
             first.written,
-            first.location.line.unwrap_or(first.step.line)
+            place(first)
         ),
         message,
         fix,

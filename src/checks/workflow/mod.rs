@@ -11,8 +11,9 @@
 //! returns the [`Discovery`]: the contexts and push targets the job's later steps use,
 //! each with its location, for the reference and registry checks.
 //!
-//! No network: it reads the workflow file (two for a reusable workflow) and the Dockerfiles
-//! of builds on a builder with its own image store from the workspace.
+//! No network: it reads the workflow file (two for a reusable workflow), the bake files
+//! of bake invocations and the Dockerfiles of builds on a builder with its own image
+//! store from the workspace.
 
 mod arm_audience;
 mod az_session;
@@ -120,6 +121,7 @@ pub fn check(
     }
 
     let found = discover::discover(&discover::Input {
+        files: Some(files),
         workflow,
         job,
         preflight: step.map(|s| s.index),
@@ -137,6 +139,9 @@ pub fn check(
     discovery.az = found.az.clone();
     discovery.arm_tokens = found.arm_tokens.clone();
     discovery.push_tools = found.push_tools.clone();
+    for note in &found.notes {
+        report.verified(note.clone());
+    }
     discovery.timeout = crate::workflow::JobTimeout::of(job, &workflow.path);
     if let Some(step) = step
         && !discovery.applies
@@ -934,7 +939,7 @@ fn empty_variables(report: &mut CheckReport, l: &Located, found: &discover::Foun
         let Some(first) = group.refs.first() else {
             continue;
         };
-        let set_in = where_set(l.job(), &group, first);
+        let set_in = where_set(l, &group, first);
         let setter = env_writer_before_build(l, &group.refs);
         report.push(empty_variable_finding(l, &group, set_in.as_deref(), setter));
     }
@@ -972,13 +977,20 @@ fn empty_variable_groups(found: &discover::Found) -> Vec<EmptyVariable<'_>> {
 
 /// Which `env:` block sets the variable empty (step, job or workflow); `None` when none
 /// does (it is empty in acr-preflight's own environment).
-fn where_set(job: &Job, group: &EmptyVariable<'_>, first: &DiscoveredRef) -> Option<String> {
+fn where_set(l: &Located, group: &EmptyVariable<'_>, first: &DiscoveredRef) -> Option<String> {
+    let job = l.job();
     let defined_at = |env: &crate::workflow::model::Env| {
         env.entries
             .iter()
             .any(|(k, _)| k.value == group.name && Some(k.start.line) == group.at.line)
     };
-    if first.empty.iter().all(|(e, _)| e.defined.is_none()) {
+    if group.at.file != l.workflow.path {
+        // A bake variable's `default` (read from the bake file).
+        Some(format!(
+            "the `default` of bake variable `{}` in {}",
+            group.name, group.at.file
+        ))
+    } else if first.empty.iter().all(|(e, _)| e.defined.is_none()) {
         None
     } else if job
         .steps

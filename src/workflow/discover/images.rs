@@ -1,8 +1,10 @@
 //! Commands that name images without building them (P37): `docker tag` (its target),
 //! `docker manifest create` (the list) and `docker manifest push`, `docker buildx
 //! imagetools create --tag`, and the tags and registry caches docker/bake-action is
-//! given inline (`set: <target>.tags=…`). A bake file on disk is not read.
+//! given inline (`set: <target>.tags=…`), and the bake invocations whose files
+//! [`bake_files`](super::bake_files) reads.
 
+use super::bake_files::{BakeCall, override_of, override_pushes};
 use super::*;
 
 impl StepScan<'_, '_> {
@@ -12,6 +14,7 @@ impl StepScan<'_, '_> {
         &mut self,
         text: &Text,
         words: &[Word],
+        (start, end): (usize, usize),
         locals: &HashMap<String, Result<String, String>>,
     ) -> bool {
         let lit = |k: usize| words.get(k).and_then(Word::literal).unwrap_or_default();
@@ -23,6 +26,17 @@ impl StepScan<'_, '_> {
             ("buildx", "imagetools", "create") => (Origin::ImagetoolsCreate, 3),
             _ => return false,
         };
+        // The commands that talk to a registry read the docker config like a build:
+        // recorded as one, so `sudo` and `DOCKER_CONFIG` are judged for them too.
+        let what = match origin {
+            Origin::ManifestCreate => Some("docker manifest create"),
+            Origin::ManifestPush => Some("docker manifest push"),
+            Origin::ImagetoolsCreate => Some("docker buildx imagetools create"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            self.build(what, text, start, end);
+        }
         let args = self.expand_all(text, &words[from.min(words.len())..], locals);
         match origin {
             Origin::ImagetoolsCreate => self.imagetools_create(text, &args),
@@ -80,13 +94,11 @@ impl StepScan<'_, '_> {
     }
 
     /// docker/bake-action: the `set` entries `<target>.tags=…` (pushed with `push: true`
-    /// or a `.push=true` / registry `.output` entry), `.cache-from=…` and `.cache-to=…`.
-    /// The targets of a bake file are not read (no HCL reader here).
+    /// or a `.push=true` / registry `.output` entry), `.cache-from=…` and `.cache-to=…`,
+    /// then the targets of its bake files ([`bake_files`](super::bake_files)).
     pub(super) fn bake_action(&mut self) {
         let step = self.step;
-        let Some(text) = step.input("set") else {
-            return;
-        };
+        let mut call = BakeCall::default();
         let mut pushes = false;
         let mut undecided: Vec<Unresolved> = Vec::new();
         if let Some(push) = step.input("push") {
@@ -97,26 +109,76 @@ impl StepScan<'_, '_> {
                 undecided = e.unresolved;
             }
         }
-        let mut tags: Vec<Value> = Vec::new();
-        for (offset, entry) in Self::entries(text, false) {
-            let whole = self.value_in_text(offset, &entry);
-            let Some((key, value)) = bake_override(&whole) else {
+        call.push = pushes;
+        for name in ["files", "targets"] {
+            let Some(text) = step.input(name) else {
                 continue;
             };
-            match key.as_str() {
-                "tags" => tags.extend(comma_fields(&value)),
-                "cache-from" | "cache-to" => {
-                    self.cache_entry(Origin::BakeSet, text, &value, key == "cache-from")
+            for (offset, entry) in Self::entries(text, true) {
+                let v = self.value_in_text(offset, &entry);
+                let value = v.expanded.text.trim().to_string();
+                if !v.expanded.is_resolved() {
+                    self.found.notes.push(format!(
+                        "docker/bake-action `{name}` of step `{}` (line {}) is not known here ({entry}): its bake targets are not read.",
+                        self.step_ref.label, self.step_ref.line
+                    ));
+                    call.elsewhere = Some(format!("`{name}` is not known here"));
+                } else if name == "files" {
+                    call.files.push(value);
+                } else {
+                    call.targets.push(value);
                 }
-                "push" => {
-                    pushes |= value.expanded.is_resolved()
-                        && value.expanded.text.trim().eq_ignore_ascii_case("true")
+            }
+        }
+        let resolved = |name: &str| {
+            let text = step.input(name)?;
+            let e = self.scope().expand(&text.value);
+            Some(if e.is_resolved() {
+                Ok(e.text.trim().to_string())
+            } else {
+                Err(text.value.trim().to_string())
+            })
+        };
+        match resolved("source") {
+            Some(Ok(s)) if s == "." || s.starts_with("./") || s == "{{defaultContext}}" => {
+                call.workdir = Some(s.trim_start_matches("{{defaultContext}}").to_string())
+            }
+            Some(Ok(s)) => {
+                call.elsewhere = Some(format!("its `source` is `{s}`, not the workspace"))
+            }
+            Some(Err(s)) => call.elsewhere = Some(format!("its `source` ({s}) is not known here")),
+            // v6 builds the Git context of the same commit, which the workspace stands for.
+            None => {}
+        }
+        match resolved("workdir") {
+            Some(Ok(w)) => call.workdir = Some(w),
+            Some(Err(w)) => call.elsewhere = Some(format!("its `workdir` ({w}) is not known here")),
+            None => {}
+        }
+        let mut tags: Vec<Value> = Vec::new();
+        if let Some(text) = step.input("set") {
+            for (offset, entry) in Self::entries(text, false) {
+                let whole = self.value_in_text(offset, &entry);
+                if let Some((pattern, key, replaces, value)) = override_of(&whole.expanded.text) {
+                    if override_pushes(&key, &value) {
+                        call.push_patterns.push(pattern.clone());
+                    }
+                    call.sets.push((pattern, key, replaces));
                 }
-                "output" => {
-                    let lower = value.expanded.text.to_ascii_lowercase();
-                    pushes |= lower.contains("type=registry") || lower.contains("push=true");
+                let Some((key, value)) = bake_override(&whole) else {
+                    continue;
+                };
+                match key.as_str() {
+                    "tags" => tags.extend(comma_fields(&value)),
+                    "cache-from" | "cache-to" => {
+                        self.cache_entry(Origin::BakeSet, text, &value, key == "cache-from")
+                    }
+                    "push" | "output" => {
+                        pushes |= value.expanded.is_resolved()
+                            && override_pushes(&key, &value.expanded.text)
+                    }
+                    _ => {}
                 }
-                _ => {}
             }
         }
         if !pushes
@@ -131,9 +193,105 @@ impl StepScan<'_, '_> {
             }
         }
         let role = if pushes { Role::Push } else { Role::Tag };
-        for value in &tags {
-            self.add(role, Origin::BakeSet, text, value, None, Vec::new());
+        if let Some(text) = step.input("set") {
+            for value in &tags {
+                self.add(role, Origin::BakeSet, text, value, None, Vec::new());
+            }
         }
+        if undecided.is_empty() {
+            self.bake_files(call);
+        } else {
+            self.found.notes.push(format!(
+                "docker/bake-action `push` of step `{}` (line {}) is not known here: its bake targets are not read.",
+                self.step_ref.label, self.step_ref.line
+            ));
+        }
+    }
+
+    /// `docker buildx bake …` (or `docker bake …`) after `bake`: its files, targets,
+    /// `--push` and `--set` overrides; `--print`/`--list` build nothing.
+    pub(super) fn bake_command(
+        &mut self,
+        text: &Text,
+        words: &[Word],
+        locals: &HashMap<String, Result<String, String>>,
+    ) {
+        let args = self.expand_all(text, words, locals);
+        let opts = options(
+            &args,
+            &[
+                "-f",
+                "--file",
+                "--set",
+                "--builder",
+                "--progress",
+                "--metadata-file",
+                "--allow",
+                "--call",
+                "--provenance",
+                "--sbom",
+                "--var",
+            ],
+        );
+        if opts
+            .iter()
+            .any(|(n, _)| n == "--print" || n == "--list" || n.starts_with("--list="))
+        {
+            return;
+        }
+        let mut call = BakeCall {
+            locals: locals.clone(),
+            push: opts.iter().any(|(n, _)| n == "--push"),
+            ..BakeCall::default()
+        };
+        let known = |v: &Value| {
+            v.expanded
+                .is_resolved()
+                .then(|| v.expanded.text.trim().to_string())
+        };
+        for (name, value) in &opts {
+            let Some(v) = value else { continue };
+            let Some(resolved) = known(v) else {
+                call.elsewhere = Some(format!("`{}` is not known here", v.written.text.trim()));
+                continue;
+            };
+            match name.as_str() {
+                "" => call.targets.push(resolved),
+                "-f" | "--file" if resolved == "-" => {
+                    call.elsewhere = Some("it reads its definition from standard input".into())
+                }
+                "-f" | "--file" => call.files.push(resolved),
+                "--set" => {
+                    if let Some((pattern, key, replaces, value)) = override_of(&resolved) {
+                        if override_pushes(&key, &value) {
+                            call.push_patterns.push(pattern.clone());
+                        }
+                        call.sets.push((pattern, key.clone(), replaces));
+                        let role = if call.push { Role::Push } else { Role::Tag };
+                        match key.as_str() {
+                            "tags" => {
+                                let eq = outside_expressions(&v.written.text, '=').unwrap_or(0);
+                                for field in comma_fields(&v.slice(eq + 1)) {
+                                    self.add(role, Origin::BakeSet, text, &field, None, Vec::new());
+                                }
+                            }
+                            "cache-from" | "cache-to" => {
+                                let eq = outside_expressions(&v.written.text, '=').unwrap_or(0);
+                                self.cache_entry(
+                                    Origin::BakeSet,
+                                    text,
+                                    &v.slice(eq + 1),
+                                    key == "cache-from",
+                                );
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        self.bake_files(call);
     }
 }
 
