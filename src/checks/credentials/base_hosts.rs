@@ -158,7 +158,7 @@ async fn run_once(ctx: &Ctx, at: &HelperAt<'_>) -> HelperOutcome {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::docker::config::{self as docker_config, Load};
+    use crate::docker::config::Load;
     use crate::secrets::Secrets;
 
     fn known(credential: Option<Credential>, problem: Option<Code>) -> HostCredential {
@@ -187,25 +187,25 @@ mod tests {
         let mut config = Config::for_tests(dir.path().to_path_buf());
         config.env.path = Some(dir.path().as_os_str().to_owned());
         let ctx = Ctx::new(config, Secrets::default());
-        let Ok(Load::Loaded(docker)) = docker_config::load(dir.path(), &ctx.secrets) else {
+        let Ok(Load::Loaded(docker)) = ctx.docker_config.as_ref() else {
             panic!("config not loaded");
         };
         let found = Credential::from_username_secret("ci".into(), "pw".into());
         let done = [known(Some(found.clone()), None)];
-        let h = helper_for_host(&ctx, &docker, "r.example:5000", &done)
+        let h = helper_for_host(&ctx, docker, "r.example:5000", &done)
             .await
             .unwrap();
         assert!(matches!(&h.outcome, HelperOutcome::Found(c) if *c == found));
         assert_eq!(h.describe(), "helper `gone` (credHelpers)");
 
         let none = [known(None, Some(Code::HELPER_NO_CREDENTIALS))];
-        let h = helper_for_host(&ctx, &docker, "r.example:5000", &none)
+        let h = helper_for_host(&ctx, docker, "r.example:5000", &none)
             .await
             .unwrap();
         assert!(matches!(h.outcome, HelperOutcome::NoCredentials(_)));
 
         let failed = [known(None, Some(Code::HELPER_FAILED))];
-        let h = helper_for_host(&ctx, &docker, "r.example:5000", &failed)
+        let h = helper_for_host(&ctx, docker, "r.example:5000", &failed)
             .await
             .unwrap();
         assert!(
@@ -215,7 +215,7 @@ mod tests {
 
         // Without the credentials check's answer the helper is looked for, and is
         // missing: HELPER_NOT_FOUND naming the host's credHelpers entry.
-        let h = helper_for_host(&ctx, &docker, "r.example:5000", &[])
+        let h = helper_for_host(&ctx, docker, "r.example:5000", &[])
             .await
             .unwrap();
         match h.outcome {

@@ -126,10 +126,10 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
         let creds = without_config(hosts, dir, Code::CONTAINER_PATH_UNMOUNTED);
         return (report, creds);
     }
-    let config = match docker_config::load(dir, &ctx.secrets) {
+    let config = match ctx.docker_config.as_ref() {
         Ok(Load::Loaded(config)) => config,
         Ok(Load::Missing { path, dir_exists }) => {
-            report.push(missing_config(ctx, hosts, &path, dir_exists));
+            report.push(missing_config(ctx, hosts, path, *dir_exists));
             if let Some(f) = runner::secretservice_headless(ctx, None, &path, false) {
                 report.push(f);
             }
@@ -138,7 +138,7 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
             return (report, creds);
         }
         Err(error) => {
-            for finding in invalid_config(ctx, &error) {
+            for finding in invalid_config(ctx, error) {
                 report.push(finding);
             }
             report.inconclusive = true;

@@ -18,7 +18,7 @@
 
 use super::Ctx;
 use crate::checks::credentials::{HelperOutcome, HostCredential, helper_for_host};
-use crate::docker::config::{self as docker_config, Load};
+use crate::docker::config::Load;
 use crate::docker::credential::{Credential, CredentialKind, Resolution};
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
 use crate::reference::is_docker_hub;
@@ -51,11 +51,8 @@ pub fn other_bases(
     // A builder's BuildKit image (on Docker Hub) is pulled with the docker config's
     // Docker Hub credential when it holds one, and a stale one refuses the boot (P48):
     // it is looked up then. Anonymous, REGISTRY_DOCKERHUB_ANONYMOUS speaks for it.
-    let boots = ctx
-        .base_images
-        .builders
-        .iter()
-        .filter(|_| super::dockerhub::anonymous_config(ctx).is_none());
+    let hub_credential = super::dockerhub::anonymous_config(ctx).is_none();
+    let boots = ctx.base_images.builders.iter().filter(|_| hub_credential);
     for base in ctx.base_images.images.iter().chain(boots) {
         let Ok(r) = parse_normalized(&base.image) else {
             continue;
@@ -168,16 +165,20 @@ enum Stop {
 /// helper the docker config names for it (run once, or the credentials check's answer
 /// for the same key), or none (anonymous).
 async fn presented(ctx: &Ctx, host: &str, known: &[HostCredential]) -> Result<Presented, Stop> {
-    let dir = &ctx.config.docker_config.dir;
     let anonymous = |none: String| Presented {
         credential: None,
         who: "no credential (anonymous)".to_string(),
         none,
     };
     let file_none = format!("the docker config holds none for {host}");
-    let config = match docker_config::load(dir, &ctx.secrets) {
-        Ok(Load::Loaded(config)) => config,
-        _ => return Ok(anonymous(file_none)),
+    let Some(config) = ctx
+        .docker_config
+        .as_ref()
+        .as_ref()
+        .ok()
+        .and_then(Load::loaded)
+    else {
+        return Ok(anonymous(file_none));
     };
     if let Some(helper) = helper_for_host(ctx, &config, host, known).await {
         let origin = helper.describe();
