@@ -836,11 +836,17 @@ fn script_sign_ins_with_a_managed_identity_on_hosted_runners_or_an_empty_usernam
         .position(|l| l.contains("  cli-empty-username:"))
         .unwrap();
     assert!(line as usize > job_at, "{line}");
-    let message = text(&found[0], "message");
-    assert!(
-        message.contains("runs `az login` with `-u $BUILD_CLIENT_ID`")
-            && message.contains("argument --username/-u: expected one argument"),
-        "{message}"
+    // The argument is quoted as the script writes it (`"$BUILD_CLIENT_ID"`).
+    let sign_in = fixture
+        .lines()
+        .position(|l| l.contains(r#"--username "$BUILD_CLIENT_ID""#))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        text(&found[0], "message"),
+        format!(
+            "Step `Sign in` runs `az login` with `-u \"$BUILD_CLIENT_ID\"` (line {sign_in}), meant to be the service principal's client id, and `BUILD_CLIENT_ID` is empty (its `env:` entry at line {line}). Unquoted, the empty word disappears and az stops with `argument --username/-u: expected one argument`; quoted, az is given an empty client id and the sign-in fails."
+        )
     );
 }
 
