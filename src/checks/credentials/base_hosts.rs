@@ -21,8 +21,9 @@ pub enum HelperOutcome {
     /// without a login. The words are for messages ("answered `credentials not
     /// found…`").
     NoCredentials(String),
-    /// The helper is missing or failed: docker's pull fails before any request. The
-    /// finding (HELPER_NOT_FOUND, HELPER_FAILED), located at the docker config.
+    /// The helper is missing or failed, or gave a token that has expired: docker's pull
+    /// fails. The finding: HELPER_NOT_FOUND or HELPER_FAILED located at the docker
+    /// config, or CRED_EXPIRED not yet located.
     Failed(Box<Finding>),
     /// Not run, or failed in a way already reported: why, for a verified line.
     NotRun(String),
@@ -34,6 +35,10 @@ pub struct BaseHostHelper {
     pub name: String,
     pub via: HelperVia,
     pub outcome: HelperOutcome,
+    /// CRED_EXPIRED (a warning) for a token it gave that is still valid but ends soon,
+    /// not yet located: the caller places it at the `FROM` line. An expired one is the
+    /// outcome itself ([`HelperOutcome::Failed`]).
+    pub expiring: Option<Box<Finding>>,
 }
 
 impl BaseHostHelper {
@@ -65,9 +70,11 @@ pub async fn helper_for_host(
     else {
         return None;
     };
-    let outcome = match known.iter().find(|c| {
+    let done = known.iter().find(|c| {
         c.key == key && matches!(&c.source, CredentialSource::Helper { name: n, .. } if *n == name)
-    }) {
+    });
+    let reused_answer = done.is_some();
+    let outcome = match done {
         Some(done) => reused(done),
         None => {
             let hosts = [host.to_string()];
@@ -82,7 +89,29 @@ pub async fn helper_for_host(
             run_once(ctx, &at).await
         }
     };
-    Some(BaseHostHelper { name, via, outcome })
+    let mut helper = BaseHostHelper {
+        name,
+        via,
+        outcome,
+        expiring: None,
+    };
+    // A token the helper gave is judged as the credentials check judges its own hosts'
+    // (an answer reused from that check was judged there).
+    if let HelperOutcome::Found(c) = &helper.outcome
+        && !reused_answer
+        && let Some((finding, problem)) = super::expiry(
+            ctx,
+            c,
+            &[host.to_string()],
+            &format!("{} from {}", c.describe(), helper.describe()),
+        )
+    {
+        match problem {
+            Some(_) => helper.outcome = HelperOutcome::Failed(Box::new(finding)),
+            None => helper.expiring = Some(Box::new(finding)),
+        }
+    }
+    Some(helper)
 }
 
 /// The credentials check's answer for the same key.

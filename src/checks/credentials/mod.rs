@@ -652,7 +652,8 @@ fn file_outcome(
 }
 
 /// CRED_EXPIRED when the secret is a JWT that has expired (error) or expires within
-/// [`EXPIRY_WARNING`] (warning). Returns the code when the credential is unusable.
+/// [`EXPIRY_WARNING`] (warning), located at the docker config. Returns the code when
+/// the credential is unusable.
 fn check_expiry(
     ctx: &Ctx,
     report: &mut CheckReport,
@@ -661,6 +662,20 @@ fn check_expiry(
     what: &str,
     location: &(PathBuf, Option<u32>),
 ) -> Option<Code> {
+    let (finding, problem) = expiry(ctx, credential, hosts, what)?;
+    report.push(finding.at(display_path(ctx, &location.0), location.1, None));
+    problem
+}
+
+/// The CRED_EXPIRED judgement of a credential docker presents to `hosts` (`what` names
+/// it in the message), not yet located, and the code when the credential is unusable
+/// (expired); `None` when it is not a token that ends soon.
+fn expiry(
+    ctx: &Ctx,
+    credential: &Credential,
+    hosts: &[String],
+    what: &str,
+) -> Option<(Finding, Option<Code>)> {
     let exp = credential.expires()?;
     let now = SystemTime::now();
     let when = crate::jwt::format_utc(exp);
@@ -700,18 +715,15 @@ fn check_expiry(
     } else {
         return None;
     };
-    report.push(
-        Finding::new(
-            CheckId::CredentialHelpers,
-            Code::CRED_EXPIRED,
-            severity,
-            title,
-            message,
-            fix,
-        )
-        .at(display_path(ctx, &location.0), location.1, None),
+    let finding = Finding::new(
+        CheckId::CredentialHelpers,
+        Code::CRED_EXPIRED,
+        severity,
+        title,
+        message,
+        fix,
     );
-    problem
+    Some((finding, problem))
 }
 
 /// CRED_EXPIRED before the job's time limit (P32): an ACR refresh token that a build

@@ -151,6 +151,8 @@ struct Presented {
     who: String,
     /// Why there is none, for CRED_NOT_FOUND: "the docker config holds none for h".
     none: String,
+    /// CRED_EXPIRED (a warning) for a helper's token that ends soon, not yet located.
+    expiring: Option<Box<Finding>>,
 }
 
 /// Why a host's images are not looked up before any request.
@@ -169,6 +171,7 @@ async fn presented(ctx: &Ctx, host: &str, known: &[HostCredential]) -> Result<Pr
         credential: None,
         who: "no credential (anonymous)".to_string(),
         none,
+        expiring: None,
     };
     let file_none = format!("the docker config holds none for {host}");
     let Some(config) = ctx
@@ -187,6 +190,7 @@ async fn presented(ctx: &Ctx, host: &str, known: &[HostCredential]) -> Result<Pr
                 who: format!("{} from {origin}", c.describe()),
                 credential: Some(c),
                 none: String::new(),
+                expiring: helper.expiring,
             }),
             HelperOutcome::NoCredentials(why) => Ok(anonymous(format!(
                 "the docker config's {origin} is asked for {host} and {why}"
@@ -203,6 +207,7 @@ async fn presented(ctx: &Ctx, host: &str, known: &[HostCredential]) -> Result<Pr
                 who: format!("the docker config's {}", c.describe()),
                 credential: Some(c),
                 none: String::new(),
+                expiring: None,
             },
             None => anonymous(file_none),
         },
@@ -248,6 +253,7 @@ async fn check_host(
         credential,
         who,
         none,
+        expiring,
     } = match presented(ctx, host, known).await {
         Ok(p) => p,
         Err(Stop::Note(why)) => {
@@ -261,6 +267,9 @@ async fn check_host(
             return (report, None);
         }
     };
+    if let Some(f) = expiring {
+        report.push(helper_at_from(*f, images, &names));
+    }
     if let (None, Some(login)) = (&credential, later) {
         report.verified(format!(
             "base images on {host} ({names}) not looked up: the job logs in to {host} {login}"
