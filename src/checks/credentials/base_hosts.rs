@@ -259,7 +259,7 @@ mod tests {
         }
         // A host the file store serves has no helper.
         assert!(
-            helper_for_host(&ctx, &docker, "other.example", &[])
+            helper_for_host(&ctx, docker, "other.example", &[])
                 .await
                 .is_none()
         );

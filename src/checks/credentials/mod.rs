@@ -130,11 +130,11 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
         Ok(Load::Loaded(config)) => config,
         Ok(Load::Missing { path, dir_exists }) => {
             report.push(missing_config(ctx, hosts, path, *dir_exists));
-            if let Some(f) = runner::secretservice_headless(ctx, None, &path, false) {
+            if let Some(f) = runner::secretservice_headless(ctx, None, path, false) {
                 report.push(f);
             }
             report.inconclusive = true;
-            let creds = without_config(hosts, &path, Code::DOCKER_CONFIG_MISSING);
+            let creds = without_config(hosts, path, Code::DOCKER_CONFIG_MISSING);
             return (report, creds);
         }
         Err(error) => {
@@ -151,9 +151,9 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
     for host in hosts {
         config.register_secrets_for(host, &ctx.secrets);
     }
-    report.verified(summary_fact(&config));
-    push_tools::unreadable_credentials(ctx, &config, &mut report);
-    let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
+    report.verified(summary_fact(config));
+    push_tools::unreadable_credentials(ctx, config, &mut report);
+    let outcomes = check_hosts(ctx, config, hosts, &mut report).await;
     // The named store was run for a registry of this run when one resolves through it.
     let store_run = config.creds_store_name().is_some()
         && outcomes.values().any(|o| {
@@ -165,10 +165,10 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
                 }
             )
         });
-    if let Some(f) = runner::secretservice_headless(ctx, Some(&config), &config.path, store_run) {
+    if let Some(f) = runner::secretservice_headless(ctx, Some(config), &config.path, store_run) {
         report.push(f);
     }
-    if let Some(f) = runner::ecr_login_store(ctx, &config) {
+    if let Some(f) = runner::ecr_login_store(ctx, config) {
         report.push(f);
     }
     let creds = hosts

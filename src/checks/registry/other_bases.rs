@@ -183,7 +183,7 @@ async fn presented(ctx: &Ctx, host: &str, known: &[HostCredential]) -> Result<Pr
     else {
         return Ok(anonymous(file_none));
     };
-    if let Some(helper) = helper_for_host(ctx, &config, host, known).await {
+    if let Some(helper) = helper_for_host(ctx, config, host, known).await {
         let origin = helper.describe();
         return match helper.outcome {
             HelperOutcome::Found(c) => Ok(Presented {
