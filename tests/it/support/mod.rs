@@ -29,9 +29,6 @@ pub mod registry;
 pub mod runner;
 pub mod servers;
 pub mod sha256;
-// Starts the test binary (`CARGO_BIN_EXE_*`), which only test targets know: not in
-// the examples that share this harness.
-#[cfg(test)]
 pub mod step;
 pub mod tls;
 pub mod token;

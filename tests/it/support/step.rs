@@ -5,8 +5,12 @@
 use std::path::Path;
 use std::process::Command;
 
-/// The binary under test.
-pub const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
+/// The binary under test. Cargo names it to integration tests only: the examples that
+/// share this harness (and never start a step) fall back to the name on `PATH`.
+pub const BIN: &str = match option_env!("CARGO_BIN_EXE_acr-preflight") {
+    Some(path) => path,
+    None => "acr-preflight",
+};
 
 /// The command for the step `action` of job `job` in `.github/workflows/<file>` of
 /// repository `repository` (`owner/name`), checked out in `workspace`, on `main`.
