@@ -19,6 +19,9 @@ pub struct Ctx {
     pub config: std::sync::Arc<Config>,
     pub secrets: Secrets,
     pub deadline: Instant,
+    /// The docker config (`<docker config dir>/config.json`) as the run read it, once:
+    /// every check that needs it reads it here.
+    pub docker_config: std::sync::Arc<crate::docker::config::Read>,
     /// Registry logins the workflow runs after acr-preflight's step (from the workflow
     /// check's discovery): the credentials check names them instead of a missing
     /// credential.
@@ -61,12 +64,24 @@ pub struct Ctx {
 }
 
 impl Ctx {
+    /// A context that reads the docker config itself.
     pub fn new(config: Config, secrets: Secrets) -> Ctx {
+        let docker_config = crate::docker::config::load(&config.docker_config.dir, &secrets);
+        Ctx::with_docker_config(config, secrets, std::sync::Arc::new(docker_config))
+    }
+
+    /// A context with the docker config the run has already read.
+    pub fn with_docker_config(
+        config: Config,
+        secrets: Secrets,
+        docker_config: std::sync::Arc<crate::docker::config::Read>,
+    ) -> Ctx {
         let deadline = Instant::now() + config.timeout;
         Ctx {
             config: std::sync::Arc::new(config),
             secrets,
             deadline,
+            docker_config,
             later_logins: Vec::new(),
             earlier_logins: None,
             platform_requests: Vec::new(),

@@ -115,6 +115,20 @@ pub enum Load {
     Loaded(DockerConfig),
 }
 
+/// What reading `<dir>/config.json` gave. The run reads it once and every check shares
+/// this outcome (`checks::Ctx`).
+pub type Read = Result<Load, ConfigError>;
+
+impl Load {
+    /// The parsed configuration, when the file exists.
+    pub fn loaded(&self) -> Option<&DockerConfig> {
+        match self {
+            Load::Loaded(config) => Some(config),
+            Load::Missing { .. } => None,
+        }
+    }
+}
+
 /// A value with the 1-based line of its key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Located<T> {

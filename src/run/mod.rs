@@ -85,8 +85,19 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             .clone()
             .unwrap_or_else(|| std::path::PathBuf::from(".")),
     };
+    let secrets = match (config.format, config.env.github_actions) {
+        (Format::Github, _) => Secrets::for_github_actions(crate::secrets::MaskStream::Stdout),
+        (_, true) => Secrets::for_github_actions(crate::secrets::MaskStream::Stderr),
+        (_, false) => Secrets::default(),
+    };
+    // The docker config is read once, for every check (its secrets masked as it is read).
+    let docker_config = std::sync::Arc::new(crate::docker::config::load(
+        &config.docker_config.dir,
+        &secrets,
+    ));
     let workflow = config.env.workflow_ref.is_some().then(|| {
-        let (report, discovery) = checks::workflow::check(&config, &workspace, env);
+        let (report, discovery) =
+            checks::workflow::check_with(&config, &docker_config, &workspace, env);
         if discovery.applies {
             config.contexts = discovery.context_refs();
             config.pushes = discovery.push_refs();
@@ -96,11 +107,6 @@ fn check(config: Config, env: &cli::Env) -> i32 {
         (report, discovery)
     });
     cli_subscription(&mut config);
-    let secrets = match (config.format, config.env.github_actions) {
-        (Format::Github, _) => Secrets::for_github_actions(crate::secrets::MaskStream::Stdout),
-        (_, true) => Secrets::for_github_actions(crate::secrets::MaskStream::Stderr),
-        (_, false) => Secrets::default(),
-    };
     // Mask what we were given before anything else can print.
     if let Some(secret) = &config.azure.client_secret {
         secrets.register(secret);
@@ -130,7 +136,7 @@ fn check(config: Config, env: &cli::Env) -> i32 {
             return 2;
         }
     };
-    let mut ctx = Ctx::new(config, secrets.clone());
+    let mut ctx = Ctx::with_docker_config(config, secrets.clone(), docker_config);
     ctx.proxy_vars = proxy_vars(env, &secrets);
     if let Some((_, discovery)) = &workflow {
         ctx.later_logins = discovery.later_logins();

@@ -547,8 +547,11 @@ impl RepositoryAction {
 /// A value given to an `az` option in a script.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AzArg {
-    /// As written (`"$BUILD_CLIENT_ID"`, `${{ vars.ID }}`).
+    /// As written, without the shell's quotes (`$BUILD_CLIENT_ID`, `${{ vars.ID }}`):
+    /// what comparisons with other spellings use.
     pub written: String,
+    /// As the script writes it, quotes kept (`"$BUILD_CLIENT_ID"`): what messages show.
+    pub quoted: String,
     /// Resolved, when every expression and variable in it is known (may be empty).
     pub value: Option<String>,
     /// The `env` variables in it that were substituted with an empty value.
@@ -1803,6 +1806,7 @@ impl<'i> StepScan<'i, '_> {
                 let e = self.scope().expand(t.value.trim());
                 AzArg {
                     written: t.value.trim().to_string(),
+                    quoted: t.value.trim().to_string(),
                     value: e.is_resolved().then(|| e.text.trim().to_string()),
                     empty: Vec::new(),
                 }
@@ -1940,6 +1944,7 @@ impl<'i> StepScan<'i, '_> {
             .flatten()
             .map(|v| AzArg {
                 written: v.written.text.trim().to_string(),
+                quoted: quoted(&text.value, words, v),
                 value: v
                     .expanded
                     .is_resolved()
@@ -3298,6 +3303,20 @@ fn build_arg(value: &Value) -> Option<(String, String)> {
 /// Options and operands of a command line: `(name, value)` for options, `("", value)`
 /// for operands. `valued` lists the options that take a value (`--tag x`, `--tag=x`,
 /// and for one-letter options `-tx`).
+/// `value`, one of `words` or the part of one after its option (`--username=`), as the
+/// script writes it: quotes and escapes kept (`"$BUILD_CLIENT_ID"`).
+fn quoted(script: &str, words: &[Word], value: &Value) -> String {
+    let start = value.start();
+    match words.iter().find(|w| w.raw.contains(&start)) {
+        Some(word) => {
+            let whole = word.as_written(script).text.len();
+            let from = whole.saturating_sub(value.written.text.len());
+            word.source(script, from).trim().to_string()
+        }
+        None => value.written.text.trim().to_string(),
+    }
+}
+
 fn options(args: &[Value], valued: &[&str]) -> Vec<(String, Option<Value>)> {
     let mut out = Vec::new();
     let mut i = 0;
@@ -3361,6 +3380,36 @@ mod tests {
             run: &run,
             cloud: crate::cloud::AzureEnvironment::AzureCloud,
         })
+    }
+
+    #[test]
+    fn az_login_s_username_keeps_the_script_s_quotes_for_messages() {
+        let found = scan(
+            r#"on: push
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: az login --service-principal -u "$BUILD_CLIENT_ID" --tenant t --federated-token x
+      - run: az login --identity --username='${{ vars.MI }}'
+"#,
+        );
+        let users: Vec<(String, String)> = found
+            .az
+            .iter()
+            .filter_map(|a| a.username.as_ref())
+            .map(|u| (u.written.clone(), u.quoted.clone()))
+            .collect();
+        assert_eq!(
+            users,
+            vec![
+                (
+                    "$BUILD_CLIENT_ID".to_string(),
+                    r#""$BUILD_CLIENT_ID""#.to_string()
+                ),
+                ("${{ vars.MI }}".to_string(), "'${{ vars.MI }}'".to_string()),
+            ]
+        );
     }
 
     pub(super) fn names(yaml: &str) -> Vec<(Role, String, Option<String>)> {

@@ -96,6 +96,22 @@ impl Word {
         out
     }
 
+    /// The script's own text of the word, quotes and escapes kept (`"$ID"`), from byte
+    /// `from` of its unquoted form ([`Word::as_written`]) on: a `from` past an option
+    /// joined to its value (`--username=`) gives the value as the script quotes it.
+    pub fn source<'s>(&self, script: &'s str, from: usize) -> &'s str {
+        let whole = script.get(self.raw.clone()).unwrap_or_default();
+        let unquoted = self.as_written(script);
+        let Some(last) = unquoted.text.get(..from).and_then(|t| t.chars().last()) else {
+            return whole;
+        };
+        // Right after the last character cut off, in the script.
+        let start = unquoted.raw_offset(from - last.len_utf8()) + last.len_utf8();
+        script
+            .get(start.max(self.raw.start)..self.raw.end)
+            .unwrap_or(whole)
+    }
+
     /// The word with variables and expressions replaced where they can be known.
     /// `locals` are variables the script itself set earlier.
     pub fn expand(
@@ -609,6 +625,21 @@ mod tests {
                 ],
             ]
         );
+    }
+
+    #[test]
+    fn a_word_s_source_keeps_its_quotes_from_any_cut_on() {
+        let script = r#"az login -u "$ID" --username="${{ vars.ID }}" -u'x y' --tenant=t"#;
+        let cmds = parse(script, Dialect::Posix);
+        let w = &cmds[0].words;
+        assert_eq!(w[3].source(script, 0), r#""$ID""#);
+        assert_eq!(w[4].source(script, 0), r#"--username="${{ vars.ID }}""#);
+        assert_eq!(
+            w[4].source(script, "--username=".len()),
+            r#""${{ vars.ID }}""#
+        );
+        assert_eq!(w[5].source(script, 2), "'x y'");
+        assert_eq!(w[6].source(script, "--tenant=".len()), "t");
     }
 
     #[test]

@@ -3,12 +3,10 @@
 //! run is about against the real registry, and points a missing one at its `FROM` line.
 
 use crate::support;
+use crate::support::step::step_command;
 use crate::workflow_e2e::annotations;
 
 use std::collections::BTreeMap;
-use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
 
 /// A workspace with `.github/workflows/build.yml` and `Dockerfile`.
 struct Workspace {
@@ -38,26 +36,21 @@ impl Workspace {
     }
 
     fn run_with(&self, host: &str, inputs: &[(&str, String)]) -> (Option<i32>, String, String) {
-        let out = Command::new(BIN)
-            .env_clear()
-            .envs(inputs.iter().map(|(k, v)| (*k, v.as_str())))
-            .env("PATH", "/usr/bin:/bin")
-            .env("GITHUB_ACTIONS", "true")
-            .env("GITHUB_WORKSPACE", self.dir.path())
-            .env(
-                "GITHUB_WORKFLOW_REF",
-                "org/app/.github/workflows/build.yml@refs/heads/main",
-            )
-            .env("GITHUB_JOB", "build")
-            .env("GITHUB_ACTION", "__acr-preflight_acr-preflight")
-            .env("GITHUB_REPOSITORY", "org/app")
-            .env("GITHUB_STEP_SUMMARY", self.dir.path().join("summary.md"))
-            .env("GITHUB_OUTPUT", self.dir.path().join("output"))
-            .env("INPUT_REGISTRY", host)
-            .env("INPUT_AUTH-MODE", "anonymous")
-            .env("INPUT_DOCKER-CONFIG", self.docker.path())
-            .output()
-            .unwrap();
+        let out = step_command(
+            self.dir.path(),
+            "org/app",
+            "build.yml",
+            "build",
+            "__acr-preflight_acr-preflight",
+        )
+        .envs(inputs.iter().map(|(k, v)| (*k, v.as_str())))
+        .env("GITHUB_STEP_SUMMARY", self.dir.path().join("summary.md"))
+        .env("GITHUB_OUTPUT", self.dir.path().join("output"))
+        .env("INPUT_REGISTRY", host)
+        .env("INPUT_AUTH-MODE", "anonymous")
+        .env("INPUT_DOCKER-CONFIG", self.docker.path())
+        .output()
+        .unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
         let summary = std::fs::read_to_string(self.dir.path().join("summary.md")).unwrap();
         (out.status.code(), stdout, summary)

@@ -365,19 +365,14 @@ pub(crate) fn run_binary(steps: &str, inputs: &[(&str, String)]) -> std::process
     std::fs::write(workflows.join("ci.yml"), workflow(steps)).unwrap();
     let docker = tempfile::tempdir().unwrap();
     std::fs::write(docker.path().join("config.json"), "{}").unwrap();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_acr-preflight"));
+    let mut command = crate::support::step::step_command(
+        workspace.path(),
+        "octo/shop",
+        "ci.yml",
+        "build",
+        "preflight",
+    );
     command
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_WORKSPACE", workspace.path())
-        .env(
-            "GITHUB_WORKFLOW_REF",
-            "octo/shop/.github/workflows/ci.yml@refs/heads/main",
-        )
-        .env("GITHUB_JOB", "build")
-        .env("GITHUB_ACTION", "preflight")
-        .env("GITHUB_REPOSITORY", "octo/shop")
         .env("INPUT_AUTH-MODE", "anonymous")
         .env("INPUT_DOCKER-CONFIG", docker.path());
     for (name, value) in inputs {

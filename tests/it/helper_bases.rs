@@ -242,3 +242,69 @@ fn a_from_host_helper_that_fails_or_is_missing_is_reported_at_the_from_line() {
     assert_eq!(f[0]["line"].as_u64(), Some(1), "{report:#}");
     assert_eq!(f[0]["file"].as_str(), Some("Dockerfile"), "{report:#}");
 }
+
+/// An ACR-shaped refresh token whose `exp` is `exp_offset` seconds from now.
+fn refresh_token(exp_offset: i64) -> String {
+    acr_preflight::jwt::unsigned_for_tests(&serde_json::json!({
+        "exp": support::now_unix() + exp_offset,
+        "iss": "Azure Container Registry",
+    }))
+}
+
+/// CRED_EXPIRED for a `FROM` host: the real `docker-credential-pass` gives an identity
+/// token (`<token>`, as `az acr login` stores it) whose `exp` has passed; the error is at
+/// the `FROM` line and no request is made, since the registry would refuse it. A token
+/// valid for hours stays quiet.
+#[test]
+fn a_from_host_helper_s_expired_token_is_cred_expired_at_the_from_line() {
+    let rig = Rig::new();
+    let pass = PassStore::new();
+    let o = rig.other.host();
+    let config = rig.config("passwrap");
+    let expired = refresh_token(-3 * 3600 - 60);
+    pass.store(&o, "<token>", &expired);
+    let report = rig.run(&format!("FROM {o}/team/base:1.1\n"), &config, &pass.bin());
+    assert!(!report.to_string().contains(&expired), "{report:#}");
+    let found = all(&report, "CRED_EXPIRED");
+    assert_eq!(found.len(), 1, "{report:#}");
+    let f = found[0];
+    assert_eq!(f["severity"], "error");
+    assert_eq!(
+        text(&f["title"]),
+        format!("the credential for {o} expired 3 hours ago")
+    );
+    assert!(
+        text(&f["message"]).starts_with(&format!(
+            "Base image of Dockerfile:1 (`FROM {o}/team/base:1.1`, step `Build and push`). The build pulls `{o}/team/base:1.1` (Dockerfile:1) with the credential docker asks this helper for. The credential (an ACR refresh token from helper `passwrap` (credHelpers)) is a token that expired at "
+        )) && text(&f["message"]).ends_with(" (3 hours ago); the registry rejects it (`unauthorized: authentication required`) and docker does not renew it."),
+        "{f:#}"
+    );
+    assert!(
+        text(&f["fix"]).starts_with("An ACR refresh token lasts about 3 hours"),
+        "{f:#}"
+    );
+    assert_eq!(
+        (f["file"].as_str(), f["line"].as_u64()),
+        (Some("Dockerfile"), Some(1))
+    );
+    assert!(rig.ts.requests().is_empty(), "{report:#}");
+
+    // Valid for five hours, less than the job's default limit of six: a notice at the
+    // `FROM` line, and the image is still looked up.
+    pass.store(&o, "<token>", &refresh_token(5 * 3600));
+    let report = rig.run(&format!("FROM {o}/team/base:1.1\n"), &config, &pass.bin());
+    let found = all(&report, "CRED_EXPIRED");
+    assert_eq!(found.len(), 1, "{report:#}");
+    assert_eq!(found[0]["severity"], "notice");
+    assert_eq!(
+        text(&found[0]["title"]),
+        format!("the credential for {o} expires before the job's time limit")
+    );
+    assert_eq!(found[0]["line"].as_u64(), Some(1), "{report:#}");
+    assert!(!rig.ts.requests().is_empty(), "{report:#}");
+
+    // Valid for eight hours: quiet.
+    pass.store(&o, "<token>", &refresh_token(8 * 3600));
+    let report = rig.run(&format!("FROM {o}/team/base:1.1\n"), &config, &pass.bin());
+    assert!(all(&report, "CRED_EXPIRED").is_empty(), "{report:#}");
+}

@@ -6,6 +6,7 @@
 
 use crate::identity::{CLIENT_ID, OBJECT_ID, Run, World, arm_reader, run_config, world_with};
 use crate::support::azure::Role;
+use crate::support::http::{MockServer, Response};
 use acr_preflight::findings::Code;
 use serde_json::Value;
 
@@ -835,78 +836,31 @@ fn script_sign_ins_with_a_managed_identity_on_hosted_runners_or_an_empty_usernam
         .position(|l| l.contains("  cli-empty-username:"))
         .unwrap();
     assert!(line as usize > job_at, "{line}");
-    let message = text(&found[0], "message");
-    assert!(
-        message.contains("runs `az login` with `-u $BUILD_CLIENT_ID`")
-            && message.contains("argument --username/-u: expected one argument"),
-        "{message}"
+    // The argument is quoted as the script writes it (`"$BUILD_CLIENT_ID"`).
+    let sign_in = fixture
+        .lines()
+        .position(|l| l.contains(r#"--username "$BUILD_CLIENT_ID""#))
+        .unwrap()
+        + 1;
+    assert_eq!(
+        text(&found[0], "message"),
+        format!(
+            "Step `Sign in` runs `az login` with `-u \"$BUILD_CLIENT_ID\"` (line {sign_in}), meant to be the service principal's client id, and `BUILD_CLIENT_ID` is empty (its `env:` entry at line {line}). Unquoted, the empty word disappears and az stops with `argument --username/-u: expected one argument`; quoted, az is given an empty client id and the sign-in fails."
+        )
     );
 }
 
 /// A managed-identity endpoint (App Service's `IDENTITY_ENDPOINT` form, which the SDK
 /// uses instead of IMDS when set) that answers every request with Azure's refusal for
-/// an identity the machine does not have, and records the requests' first lines.
-struct MsiEndpoint {
-    url: String,
-    addr: std::net::SocketAddr,
-    seen: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
-    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl MsiEndpoint {
-    fn start() -> MsiEndpoint {
-        use std::io::{Read, Write};
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        let url = format!("http://{addr}/msi/token");
-        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let (s, st) = (seen.clone(), stop.clone());
-        let thread = std::thread::spawn(move || {
-            // Blocking accepts; dropping the endpoint connects once to end the loop.
-            while let Ok((mut conn, _)) = listener.accept() {
-                if st.load(std::sync::atomic::Ordering::SeqCst) {
-                    break;
-                }
-                conn.set_read_timeout(Some(std::time::Duration::from_secs(5)))
-                    .unwrap();
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") && conn.read(&mut byte).unwrap_or(0) == 1 {
-                    head.push(byte[0]);
-                }
-                let text = String::from_utf8_lossy(&head);
-                s.lock()
-                    .unwrap()
-                    .push(text.lines().next().unwrap_or_default().to_string());
-                let body =
-                    r#"{"error":"invalid_request","error_description":"Identity not found"}"#;
-                let _ = write!(
-                    conn,
-                    "HTTP/1.1 400 Bad Request\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                    body.len()
-                );
-            }
-        });
-        MsiEndpoint {
-            url,
-            addr,
-            seen,
-            stop,
-            thread: Some(thread),
-        }
-    }
-}
-
-impl Drop for MsiEndpoint {
-    fn drop(&mut self) {
-        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
-        let _ = std::net::TcpStream::connect(self.addr);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
+/// an identity the machine does not have; the server records the requests.
+fn msi_endpoint() -> MockServer {
+    MockServer::start(|_, _| {
+        Response::json(
+            400,
+            &serde_json::json!({"error": "invalid_request", "error_description": "Identity not found"}),
+        )
+        .into()
+    })
 }
 
 /// P14: with no client id of its own (`auth-mode: auto`), acr-preflight on a self-hosted
@@ -916,10 +870,11 @@ impl Drop for MsiEndpoint {
 #[test]
 fn auto_mode_asks_for_the_managed_identity_a_self_hosted_job_signs_in_with() {
     let w = readable_world(|r| r);
-    let msi = MsiEndpoint::start();
+    let msi = msi_endpoint();
+    let msi_url = format!("{}/msi/token", msi.url());
     let env = [
         ("RUNNER_ENVIRONMENT", "self-hosted"),
-        ("IDENTITY_ENDPOINT", msi.url.as_str()),
+        ("IDENTITY_ENDPOINT", msi_url.as_str()),
         ("IDENTITY_HEADER", "x"),
     ];
     let r = run_job(&w, "self-hosted-cli-identity", &env, &[]);
@@ -930,23 +885,23 @@ fn auto_mode_asks_for_the_managed_identity_a_self_hosted_job_signs_in_with() {
         "{:#}",
         failed[0]
     );
-    let seen = msi.seen.lock().unwrap().clone();
+    let seen: Vec<String> = msi.requests().into_iter().map(|r| r.target).collect();
     assert!(
         seen.iter()
-            .any(|l| l.contains("client_id=99999999-8888-7777-6666-555555555555")),
+            .any(|t| t.contains("client_id=99999999-8888-7777-6666-555555555555")),
         "{seen:?}"
     );
     // GitHub-hosted: no managed identity is asked for; the workflow finding says why.
-    let before = msi.seen.lock().unwrap().len();
+    let before = msi.hits();
     let hosted = [
         ("RUNNER_ENVIRONMENT", "github-hosted"),
-        ("IDENTITY_ENDPOINT", msi.url.as_str()),
+        ("IDENTITY_ENDPOINT", msi_url.as_str()),
         ("IDENTITY_HEADER", "x"),
     ];
     let r = run_job(&w, "hosted-cli-identity", &hosted, &[]);
     assert!(of(&r, Code::ID_TOKEN_FAILED).is_empty(), "{:#}", r.json);
     assert_eq!(of(&r, Code::WORKFLOW_AZURE_LOGIN_IDENTITY).len(), 1);
-    assert_eq!(msi.seen.lock().unwrap().len(), before);
+    assert_eq!(msi.hits(), before);
 }
 
 /// A registry the identity may pull from but not read in ARM (AcrPull only).

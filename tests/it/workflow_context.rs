@@ -498,31 +498,21 @@ fn the_binary_reports_the_upload_and_the_outside_link_where_the_runner_shows_the
     std::fs::write(&summary, "").unwrap();
     std::fs::write(&output, "").unwrap();
     std::fs::write(files.path().join("config.json"), "{}").unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_acr-preflight"))
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_WORKSPACE", dir.path())
-        .env(
-            "GITHUB_WORKFLOW_REF",
-            format!("octo/shop/.github/workflows/{FILE}@refs/heads/main"),
-        )
-        .env("GITHUB_JOB", "tasks")
-        .env("GITHUB_ACTION", "preflight")
-        .env("GITHUB_REPOSITORY", "octo/shop")
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("GITHUB_OUTPUT", &output)
-        .env("INPUT_REGISTRY", &host)
-        .env("INPUT_AUTH-MODE", "anonymous")
-        .env("INPUT_DOCKER-CONFIG", files.path())
-        .env("INPUT_TIMEOUT", "20")
-        // The workflow's registry, reached on loopback: no name is looked up off the machine.
-        .env(
-            "INPUT_RESOLVE",
-            format!("myreg.azurecr.io={}", registry.addr()),
-        )
-        .output()
-        .unwrap();
+    let out =
+        crate::support::step::step_command(dir.path(), "octo/shop", FILE, "tasks", "preflight")
+            .env("GITHUB_STEP_SUMMARY", &summary)
+            .env("GITHUB_OUTPUT", &output)
+            .env("INPUT_REGISTRY", &host)
+            .env("INPUT_AUTH-MODE", "anonymous")
+            .env("INPUT_DOCKER-CONFIG", files.path())
+            .env("INPUT_TIMEOUT", "20")
+            // The workflow's registry, reached on loopback: no name is looked up off the machine.
+            .env(
+                "INPUT_RESOLVE",
+                format!("myreg.azurecr.io={}", registry.addr()),
+            )
+            .output()
+            .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let found = crate::workflow_e2e::annotations(&stdout);
     let at = |code: &str| {

@@ -3,11 +3,9 @@
 //! checks them against the real registry, and points the annotation at the workflow line.
 
 use crate::support;
+use crate::support::step::step_command;
 
 use std::collections::BTreeMap;
-use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
 
 pub(crate) fn annotations(stdout: &str) -> Vec<(String, BTreeMap<String, String>)> {
     stdout
@@ -74,25 +72,20 @@ jobs:
     std::fs::write(&output, "").unwrap();
     let docker = tempfile::tempdir().unwrap();
     std::fs::write(docker.path().join("config.json"), "{}").unwrap();
-    let out = Command::new(BIN)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_WORKSPACE", workspace.path())
-        .env(
-            "GITHUB_WORKFLOW_REF",
-            "org/app/.github/workflows/build.yml@refs/heads/main",
-        )
-        .env("GITHUB_JOB", "build")
-        .env("GITHUB_ACTION", "__acr-preflight_acr-preflight")
-        .env("GITHUB_REPOSITORY", "org/app")
-        .env("GITHUB_STEP_SUMMARY", &summary)
-        .env("GITHUB_OUTPUT", &output)
-        .env("INPUT_REGISTRY", &host)
-        .env("INPUT_AUTH-MODE", "anonymous")
-        .env("INPUT_DOCKER-CONFIG", docker.path())
-        .output()
-        .unwrap();
+    let out = step_command(
+        workspace.path(),
+        "org/app",
+        "build.yml",
+        "build",
+        "__acr-preflight_acr-preflight",
+    )
+    .env("GITHUB_STEP_SUMMARY", &summary)
+    .env("GITHUB_OUTPUT", &output)
+    .env("INPUT_REGISTRY", &host)
+    .env("INPUT_AUTH-MODE", "anonymous")
+    .env("INPUT_DOCKER-CONFIG", docker.path())
+    .output()
+    .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert_eq!(
         out.status.code(),

@@ -21,8 +21,9 @@ pub enum HelperOutcome {
     /// without a login. The words are for messages ("answered `credentials not
     /// found…`").
     NoCredentials(String),
-    /// The helper is missing or failed: docker's pull fails before any request. The
-    /// finding (HELPER_NOT_FOUND, HELPER_FAILED), located at the docker config.
+    /// The helper is missing or failed, or gave a token that has expired: docker's pull
+    /// fails. The finding: HELPER_NOT_FOUND or HELPER_FAILED located at the docker
+    /// config, or CRED_EXPIRED not yet located.
     Failed(Box<Finding>),
     /// Not run, or failed in a way already reported: why, for a verified line.
     NotRun(String),
@@ -34,6 +35,10 @@ pub struct BaseHostHelper {
     pub name: String,
     pub via: HelperVia,
     pub outcome: HelperOutcome,
+    /// CRED_EXPIRED (a warning) for a token it gave that is still valid but ends soon,
+    /// not yet located: the caller places it at the `FROM` line. An expired one is the
+    /// outcome itself ([`HelperOutcome::Failed`]).
+    pub expiring: Option<Box<Finding>>,
 }
 
 impl BaseHostHelper {
@@ -65,9 +70,11 @@ pub async fn helper_for_host(
     else {
         return None;
     };
-    let outcome = match known.iter().find(|c| {
+    let done = known.iter().find(|c| {
         c.key == key && matches!(&c.source, CredentialSource::Helper { name: n, .. } if *n == name)
-    }) {
+    });
+    let reused_answer = done.is_some();
+    let outcome = match done {
         Some(done) => reused(done),
         None => {
             let hosts = [host.to_string()];
@@ -82,7 +89,29 @@ pub async fn helper_for_host(
             run_once(ctx, &at).await
         }
     };
-    Some(BaseHostHelper { name, via, outcome })
+    let mut helper = BaseHostHelper {
+        name,
+        via,
+        outcome,
+        expiring: None,
+    };
+    // A token the helper gave is judged as the credentials check judges its own hosts'
+    // (an answer reused from that check was judged there).
+    if let HelperOutcome::Found(c) = &helper.outcome
+        && !reused_answer
+        && let Some((finding, problem)) = super::expiry(
+            ctx,
+            c,
+            &[host.to_string()],
+            &format!("{} from {}", c.describe(), helper.describe()),
+        )
+    {
+        match problem {
+            Some(_) => helper.outcome = HelperOutcome::Failed(Box::new(finding)),
+            None => helper.expiring = Some(Box::new(finding)),
+        }
+    }
+    Some(helper)
 }
 
 /// The credentials check's answer for the same key.
@@ -158,7 +187,7 @@ async fn run_once(ctx: &Ctx, at: &HelperAt<'_>) -> HelperOutcome {
 mod tests {
     use super::*;
     use crate::config::Config;
-    use crate::docker::config::{self as docker_config, Load};
+    use crate::docker::config::Load;
     use crate::secrets::Secrets;
 
     fn known(credential: Option<Credential>, problem: Option<Code>) -> HostCredential {
@@ -187,25 +216,25 @@ mod tests {
         let mut config = Config::for_tests(dir.path().to_path_buf());
         config.env.path = Some(dir.path().as_os_str().to_owned());
         let ctx = Ctx::new(config, Secrets::default());
-        let Ok(Load::Loaded(docker)) = docker_config::load(dir.path(), &ctx.secrets) else {
+        let Ok(Load::Loaded(docker)) = ctx.docker_config.as_ref() else {
             panic!("config not loaded");
         };
         let found = Credential::from_username_secret("ci".into(), "pw".into());
         let done = [known(Some(found.clone()), None)];
-        let h = helper_for_host(&ctx, &docker, "r.example:5000", &done)
+        let h = helper_for_host(&ctx, docker, "r.example:5000", &done)
             .await
             .unwrap();
         assert!(matches!(&h.outcome, HelperOutcome::Found(c) if *c == found));
         assert_eq!(h.describe(), "helper `gone` (credHelpers)");
 
         let none = [known(None, Some(Code::HELPER_NO_CREDENTIALS))];
-        let h = helper_for_host(&ctx, &docker, "r.example:5000", &none)
+        let h = helper_for_host(&ctx, docker, "r.example:5000", &none)
             .await
             .unwrap();
         assert!(matches!(h.outcome, HelperOutcome::NoCredentials(_)));
 
         let failed = [known(None, Some(Code::HELPER_FAILED))];
-        let h = helper_for_host(&ctx, &docker, "r.example:5000", &failed)
+        let h = helper_for_host(&ctx, docker, "r.example:5000", &failed)
             .await
             .unwrap();
         assert!(
@@ -215,7 +244,7 @@ mod tests {
 
         // Without the credentials check's answer the helper is looked for, and is
         // missing: HELPER_NOT_FOUND naming the host's credHelpers entry.
-        let h = helper_for_host(&ctx, &docker, "r.example:5000", &[])
+        let h = helper_for_host(&ctx, docker, "r.example:5000", &[])
             .await
             .unwrap();
         match h.outcome {
@@ -230,7 +259,7 @@ mod tests {
         }
         // A host the file store serves has no helper.
         assert!(
-            helper_for_host(&ctx, &docker, "other.example", &[])
+            helper_for_host(&ctx, docker, "other.example", &[])
                 .await
                 .is_none()
         );

@@ -126,19 +126,19 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
         let creds = without_config(hosts, dir, Code::CONTAINER_PATH_UNMOUNTED);
         return (report, creds);
     }
-    let config = match docker_config::load(dir, &ctx.secrets) {
+    let config = match ctx.docker_config.as_ref() {
         Ok(Load::Loaded(config)) => config,
         Ok(Load::Missing { path, dir_exists }) => {
-            report.push(missing_config(ctx, hosts, &path, dir_exists));
-            if let Some(f) = runner::secretservice_headless(ctx, None, &path, false) {
+            report.push(missing_config(ctx, hosts, path, *dir_exists));
+            if let Some(f) = runner::secretservice_headless(ctx, None, path, false) {
                 report.push(f);
             }
             report.inconclusive = true;
-            let creds = without_config(hosts, &path, Code::DOCKER_CONFIG_MISSING);
+            let creds = without_config(hosts, path, Code::DOCKER_CONFIG_MISSING);
             return (report, creds);
         }
         Err(error) => {
-            for finding in invalid_config(ctx, &error) {
+            for finding in invalid_config(ctx, error) {
                 report.push(finding);
             }
             report.inconclusive = true;
@@ -151,9 +151,9 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
     for host in hosts {
         config.register_secrets_for(host, &ctx.secrets);
     }
-    report.verified(summary_fact(&config));
-    push_tools::unreadable_credentials(ctx, &config, &mut report);
-    let outcomes = check_hosts(ctx, &config, hosts, &mut report).await;
+    report.verified(summary_fact(config));
+    push_tools::unreadable_credentials(ctx, config, &mut report);
+    let outcomes = check_hosts(ctx, config, hosts, &mut report).await;
     // The named store was run for a registry of this run when one resolves through it.
     let store_run = config.creds_store_name().is_some()
         && outcomes.values().any(|o| {
@@ -165,10 +165,10 @@ async fn check_config(ctx: &Ctx, hosts: &[String]) -> (CheckReport, Vec<HostCred
                 }
             )
         });
-    if let Some(f) = runner::secretservice_headless(ctx, Some(&config), &config.path, store_run) {
+    if let Some(f) = runner::secretservice_headless(ctx, Some(config), &config.path, store_run) {
         report.push(f);
     }
-    if let Some(f) = runner::ecr_login_store(ctx, &config) {
+    if let Some(f) = runner::ecr_login_store(ctx, config) {
         report.push(f);
     }
     let creds = hosts
@@ -652,7 +652,8 @@ fn file_outcome(
 }
 
 /// CRED_EXPIRED when the secret is a JWT that has expired (error) or expires within
-/// [`EXPIRY_WARNING`] (warning). Returns the code when the credential is unusable.
+/// [`EXPIRY_WARNING`] (warning), located at the docker config. Returns the code when
+/// the credential is unusable.
 fn check_expiry(
     ctx: &Ctx,
     report: &mut CheckReport,
@@ -661,6 +662,20 @@ fn check_expiry(
     what: &str,
     location: &(PathBuf, Option<u32>),
 ) -> Option<Code> {
+    let (finding, problem) = expiry(ctx, credential, hosts, what)?;
+    report.push(finding.at(display_path(ctx, &location.0), location.1, None));
+    problem
+}
+
+/// The CRED_EXPIRED judgement of a credential docker presents to `hosts` (`what` names
+/// it in the message), not yet located, and the code when the credential is unusable
+/// (expired); `None` when it is not a token that ends soon.
+fn expiry(
+    ctx: &Ctx,
+    credential: &Credential,
+    hosts: &[String],
+    what: &str,
+) -> Option<(Finding, Option<Code>)> {
     let exp = credential.expires()?;
     let now = SystemTime::now();
     let when = crate::jwt::format_utc(exp);
@@ -700,18 +715,15 @@ fn check_expiry(
     } else {
         return None;
     };
-    report.push(
-        Finding::new(
-            CheckId::CredentialHelpers,
-            Code::CRED_EXPIRED,
-            severity,
-            title,
-            message,
-            fix,
-        )
-        .at(display_path(ctx, &location.0), location.1, None),
+    let finding = Finding::new(
+        CheckId::CredentialHelpers,
+        Code::CRED_EXPIRED,
+        severity,
+        title,
+        message,
+        fix,
     );
-    problem
+    Some((finding, problem))
 }
 
 /// CRED_EXPIRED before the job's time limit (P32): an ACR refresh token that a build

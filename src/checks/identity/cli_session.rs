@@ -9,24 +9,17 @@ use super::{Outcome, finding};
 use crate::azure::cli_profile::{self, SpCredential};
 use crate::findings::{Code, Severity};
 use crate::jwt::{describe_distance, format_utc};
+use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
 /// Reads the runner's az profile (`auth-mode: azure-cli`, outside a container action)
 /// and reports when its federated token runs out before the tokens az holds.
 pub(super) fn renewal(ctx: &super::Ctx, tokens_expire: Option<SystemTime>, out: &mut Outcome) {
-    let env = &ctx.config.env;
-    if env.container.is_some() {
-        return;
-    }
-    let Some(dir) = cli_profile::config_dir(env.azure_config_dir.as_deref(), env.home.as_deref())
-    else {
+    let Some(dir) = profile_dir(ctx) else {
         return;
     };
     active_subscription(&dir, out);
-    let Some(session) = cli_profile::read(&dir, &ctx.secrets) else {
-        return;
-    };
-    let Some(SpCredential::Assertion { expires }) = session.credential else {
+    let Some((session, expires)) = federated_session(ctx, &dir) else {
         return;
     };
     // Without the job's workflow, the workflow check cannot tell its az calls this.
@@ -49,6 +42,29 @@ pub(super) fn renewal(ctx: &super::Ctx, tokens_expire: Option<SystemTime>, out: 
     );
 }
 
+/// az's profile folder on the runner; `None` in a container action, whose home is not
+/// the runner user's.
+fn profile_dir(ctx: &super::Ctx) -> Option<PathBuf> {
+    let env = &ctx.config.env;
+    if env.container.is_some() {
+        return None;
+    }
+    cli_profile::config_dir(env.azure_config_dir.as_deref(), env.home.as_deref())
+}
+
+/// The Azure CLI session in `dir` when it signed in with a federated token, and that
+/// token's `exp` when it has one.
+fn federated_session(
+    ctx: &super::Ctx,
+    dir: &Path,
+) -> Option<(cli_profile::CliSession, Option<SystemTime>)> {
+    let session = cli_profile::read(dir, &ctx.secrets)?;
+    match session.credential {
+        Some(SpCredential::Assertion { expires }) => Some((session, expires)),
+        _ => None,
+    }
+}
+
 /// Where the expiry of the tokens az still serves was read.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Tokens {
@@ -67,21 +83,13 @@ const CACHED_MARGIN: std::time::Duration = std::time::Duration::from_secs(15 * 6
 /// tokens are read from az's token cache; the finding is given only when they end
 /// within [`CACHED_MARGIN`], else the deadline is a verified line.
 pub(super) fn before_later_calls(ctx: &super::Ctx, out: &mut Outcome) {
-    let env = &ctx.config.env;
-    if env.container.is_some() || ctx.config.build.az.is_empty() {
+    if ctx.config.build.az.is_empty() {
         return;
     }
-    let Some(dir) = cli_profile::config_dir(env.azure_config_dir.as_deref(), env.home.as_deref())
-    else {
+    let Some(dir) = profile_dir(ctx) else {
         return;
     };
-    let Some(session) = cli_profile::read(&dir, &ctx.secrets) else {
-        return;
-    };
-    let Some(SpCredential::Assertion {
-        expires: Some(assertion_expires),
-    }) = session.credential
-    else {
+    let Some((session, Some(assertion_expires))) = federated_session(ctx, &dir) else {
         return;
     };
     let Some(token_expires) =
@@ -189,7 +197,7 @@ fn judge(
 
 /// P15: `az acr` commands without `--subscription` look the registry up in the
 /// session's active subscription; says which it is, and where ARM shows each registry.
-fn active_subscription(dir: &std::path::Path, out: &mut Outcome) {
+fn active_subscription(dir: &Path, out: &mut Outcome) {
     let Some(active) = cli_profile::active_subscription(dir) else {
         return;
     };

@@ -4,7 +4,7 @@
 //! (not counted as a pull) reads what is left of it.
 
 use super::Ctx;
-use crate::docker::config::{self as docker_config, Load};
+use crate::docker::config::Load;
 use crate::docker::credential::Resolution;
 use crate::findings::{CheckId, CheckReport, Code, Finding, Severity};
 use crate::reference::{DEFAULT_DOMAIN, Reference, parse_normalized};
@@ -107,8 +107,7 @@ pub async fn anonymous_pulls(
 /// The docker config, described, when docker would pull from Docker Hub anonymously
 /// with it (`None` when it names a credential or a helper for Docker Hub, or is invalid).
 pub(super) fn anonymous_config(ctx: &Ctx) -> Option<String> {
-    let dir = &ctx.config.docker_config.dir;
-    match docker_config::load(dir, &ctx.secrets) {
+    match ctx.docker_config.as_ref() {
         Ok(Load::Missing { path, .. }) => Some(format!("{} does not exist", path.display())),
         Ok(Load::Loaded(config)) => match config.resolve(DEFAULT_DOMAIN) {
             Resolution::None { key, .. } => Some(format!(

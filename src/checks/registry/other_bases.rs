@@ -18,7 +18,7 @@
 
 use super::Ctx;
 use crate::checks::credentials::{HelperOutcome, HostCredential, helper_for_host};
-use crate::docker::config::{self as docker_config, Load};
+use crate::docker::config::Load;
 use crate::docker::credential::{Credential, CredentialKind, Resolution};
 use crate::findings::{CheckId, CheckReport, Code, ContextInfo, Finding, Severity};
 use crate::reference::is_docker_hub;
@@ -51,11 +51,8 @@ pub fn other_bases(
     // A builder's BuildKit image (on Docker Hub) is pulled with the docker config's
     // Docker Hub credential when it holds one, and a stale one refuses the boot (P48):
     // it is looked up then. Anonymous, REGISTRY_DOCKERHUB_ANONYMOUS speaks for it.
-    let boots = ctx
-        .base_images
-        .builders
-        .iter()
-        .filter(|_| super::dockerhub::anonymous_config(ctx).is_none());
+    let hub_credential = super::dockerhub::anonymous_config(ctx).is_none();
+    let boots = ctx.base_images.builders.iter().filter(|_| hub_credential);
     for base in ctx.base_images.images.iter().chain(boots) {
         let Ok(r) = parse_normalized(&base.image) else {
             continue;
@@ -154,6 +151,8 @@ struct Presented {
     who: String,
     /// Why there is none, for CRED_NOT_FOUND: "the docker config holds none for h".
     none: String,
+    /// CRED_EXPIRED (a warning) for a helper's token that ends soon, not yet located.
+    expiring: Option<Box<Finding>>,
 }
 
 /// Why a host's images are not looked up before any request.
@@ -168,24 +167,30 @@ enum Stop {
 /// helper the docker config names for it (run once, or the credentials check's answer
 /// for the same key), or none (anonymous).
 async fn presented(ctx: &Ctx, host: &str, known: &[HostCredential]) -> Result<Presented, Stop> {
-    let dir = &ctx.config.docker_config.dir;
     let anonymous = |none: String| Presented {
         credential: None,
         who: "no credential (anonymous)".to_string(),
         none,
+        expiring: None,
     };
     let file_none = format!("the docker config holds none for {host}");
-    let config = match docker_config::load(dir, &ctx.secrets) {
-        Ok(Load::Loaded(config)) => config,
-        _ => return Ok(anonymous(file_none)),
+    let Some(config) = ctx
+        .docker_config
+        .as_ref()
+        .as_ref()
+        .ok()
+        .and_then(Load::loaded)
+    else {
+        return Ok(anonymous(file_none));
     };
-    if let Some(helper) = helper_for_host(ctx, &config, host, known).await {
+    if let Some(helper) = helper_for_host(ctx, config, host, known).await {
         let origin = helper.describe();
         return match helper.outcome {
             HelperOutcome::Found(c) => Ok(Presented {
                 who: format!("{} from {origin}", c.describe()),
                 credential: Some(c),
                 none: String::new(),
+                expiring: helper.expiring,
             }),
             HelperOutcome::NoCredentials(why) => Ok(anonymous(format!(
                 "the docker config's {origin} is asked for {host} and {why}"
@@ -202,6 +207,7 @@ async fn presented(ctx: &Ctx, host: &str, known: &[HostCredential]) -> Result<Pr
                 who: format!("the docker config's {}", c.describe()),
                 credential: Some(c),
                 none: String::new(),
+                expiring: None,
             },
             None => anonymous(file_none),
         },
@@ -247,6 +253,7 @@ async fn check_host(
         credential,
         who,
         none,
+        expiring,
     } = match presented(ctx, host, known).await {
         Ok(p) => p,
         Err(Stop::Note(why)) => {
@@ -260,6 +267,9 @@ async fn check_host(
             return (report, None);
         }
     };
+    if let Some(f) = expiring {
+        report.push(helper_at_from(*f, images, &names));
+    }
     if let (None, Some(login)) = (&credential, later) {
         report.verified(format!(
             "base images on {host} ({names}) not looked up: the job logs in to {host} {login}"

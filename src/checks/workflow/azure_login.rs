@@ -220,7 +220,7 @@ fn session_identity(
         (written, input.value, how)
     } else {
         let arg = session.sign_in_client()?;
-        let how = format!("`az login … -u {}`", arg.written);
+        let how = format!("`az login … -u {}`", arg.quoted);
         (arg.written.clone(), arg.value.clone(), how)
     };
     let line = session.location.line.unwrap_or(session.step.line);
@@ -579,7 +579,7 @@ fn empty_username(
         format!("`{name}` is empty, so `az login` at line {line} gets no username"),
         format!(
             "Step `{}` runs `az login` with `-u {}` (line {line}), meant to be {role}, and `{name}` is empty ({set}). Unquoted, the empty word disappears and az stops with `argument --username/-u: expected one argument`; quoted, az is given an empty client id and the sign-in fails.",
-            az.step.label, user.written
+            az.step.label, user.quoted
         ),
         format!(
             "Give `{name}` its value (the client id, e.g. `{name}: ${{{{ vars.{name} }}}}` with the repository variable defined under Settings → Secrets and variables → Actions → Variables)."

@@ -57,12 +57,31 @@ pub fn run(ctx: &Ctx, process_env: &HashMap<String, String>) -> (CheckReport, Di
         .github_workspace
         .clone()
         .unwrap_or_else(|| std::path::PathBuf::from("."));
-    check(&ctx.config, &Workspace { dir }, process_env)
+    check_with(
+        &ctx.config,
+        &ctx.docker_config,
+        &Workspace { dir },
+        process_env,
+    )
 }
 
-/// The check itself, reading workflow files through `files`.
+/// The check itself, reading workflow files through `files` and the docker config in
+/// `config`'s folder.
 pub fn check(
     config: &Config,
+    files: &dyn WorkflowFiles,
+    process_env: &HashMap<String, String>,
+) -> (CheckReport, Discovery) {
+    let secrets = crate::secrets::Secrets::default();
+    let docker_config = crate::docker::config::load(&config.docker_config.dir, &secrets);
+    check_with(config, &docker_config, files, process_env)
+}
+
+/// The check itself, reading workflow files through `files`; `docker_config` is the
+/// run's reading of the docker config.
+pub fn check_with(
+    config: &Config,
+    docker_config: &crate::docker::config::Read,
     files: &dyn WorkflowFiles,
     process_env: &HashMap<String, String>,
 ) -> (CheckReport, Discovery) {
@@ -186,7 +205,7 @@ pub fn check(
     for load in &found.loads {
         report.push(load_multiplatform(load));
     }
-    let store = stored_builders::store(config);
+    let store = stored_builders::store(config, docker_config);
     stored_builders::verified(&mut report, &found, &store);
     builders(&mut report, config, &found, &store);
     named_builders::named_builders(&mut report, config, job, &found, &store);

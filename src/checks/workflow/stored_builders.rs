@@ -15,7 +15,8 @@ use crate::workflow::discover::{self, BuildCommand};
 
 /// The store the build's buildx reads: `$BUILDX_CONFIG`, else `buildx` in the docker
 /// config folder. Not read in a container action when it is not mounted there.
-pub(super) fn store(config: &Config) -> Store {
+/// `docker_config` is the run's reading of the docker config (its `currentContext`).
+pub(super) fn store(config: &Config, docker_config: &crate::docker::config::Read) -> Store {
     let env = &config.env;
     let dir = buildx::store_dir(env.buildx_config.as_deref(), &config.docker_config.dir);
     if let Some(container) = &env.container {
@@ -36,11 +37,11 @@ pub(super) fn store(config: &Config) -> Store {
         if env.docker_host.is_some() {
             return None;
         }
-        let secrets = crate::secrets::Secrets::default();
-        match crate::docker::config::load(&config.docker_config.dir, &secrets) {
-            Ok(crate::docker::config::Load::Loaded(c)) => c.current_context,
-            _ => None,
-        }
+        docker_config
+            .as_ref()
+            .ok()
+            .and_then(|read| read.loaded())
+            .and_then(|c| c.current_context.clone())
     });
     let endpoint = buildx::endpoint_key(context.as_deref(), env.docker_host.as_deref());
     buildx::read(&dir, &endpoint)

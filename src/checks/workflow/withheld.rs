@@ -182,7 +182,7 @@ fn script_sign_in(az: &discover::AzCommand) -> Option<String> {
     username.written.contains("secrets.").then(|| {
         format!(
             "signs in to Azure with `az login -u {}`, which reads as empty",
-            username.written.trim()
+            username.quoted
         )
     })
 }

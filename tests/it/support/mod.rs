@@ -30,6 +30,7 @@ pub mod registry;
 pub mod runner;
 pub mod servers;
 pub mod sha256;
+pub mod step;
 pub mod tls;
 pub mod token;
 pub mod workflow_fixture;
