@@ -749,12 +749,16 @@ impl FakeHosts {
         }
     }
 
-    /// The binary's inputs that reach the first name: `resolve` and `ca-file`.
+    /// The binary's inputs that reach every name: `resolve` and `ca-file`.
     pub(crate) fn inputs(&self) -> Vec<(&'static str, String)> {
         vec![
             (
                 "INPUT_RESOLVE",
-                format!("{}={}", self.names[0], self.server.addr()),
+                self.names
+                    .iter()
+                    .map(|n| format!("{n}={}", self.server.addr()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             ),
             ("INPUT_CA-FILE", self.ca.ca_pem_path().display().to_string()),
         ]
