@@ -95,6 +95,23 @@ fn quiet_noting(found: &CheckReport, parts: &[&str]) {
     );
 }
 
+/// The one CONTEXT_GIT_SUBMODULES finding of `found`.
+fn the_submodules_finding(found: &CheckReport) -> &acr_preflight::findings::Finding {
+    let f = of(found, Code::CONTEXT_GIT_SUBMODULES);
+    assert_eq!(f.len(), 1, "{}", all_of(found));
+    f[0]
+}
+
+/// What the binary printed, without the `::add-mask::` lines that register secrets.
+fn shown(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The requests the fake received for `path`.
 fn requests_to(hosts: &FakeHosts, path: &str) -> Vec<Request> {
     hosts
@@ -113,25 +130,24 @@ fn a_gitlab_contexts_ssh_submodule_is_read_with_the_builds_token() {
     );
     let url = format!("https://oauth2:{GITLAB_TOKEN}@gitlab.com/grp/app.git#main");
     let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
-    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
-    assert_eq!(f.len(), 1, "{}", all_of(&found));
-    assert_eq!(f[0].severity, Severity::Warning);
+    let f = the_submodules_finding(&found);
+    assert_eq!(f.severity, Severity::Warning);
     // As docs/checks.md shows it.
     assert_eq!(
-        f[0].title,
+        f.title,
         "BuildKit fetches submodules of grp/app: `vendor/dep`"
     );
     let seen = format!(
         "`.gitmodules` of grp/app at `main` (GET https://gitlab.com{GITLAB_API}?ref=main with the build's token) declares 1 submodule(s)"
     );
-    assert!(f[0].message.starts_with(&seen), "{}", f[0].message);
-    assert!(f[0].message.contains("an SSH URL"), "{}", f[0].message);
+    assert!(f.message.starts_with(&seen), "{}", f.message);
+    assert!(f.message.contains("an SSH URL"), "{}", f.message);
     assert!(
-        f[0].fix.contains(
+        f.fix.contains(
             "`git config -f .gitmodules submodule.vendor/dep.url https://gitlab.com/grp/dep.git`"
         ),
         "{}",
-        f[0].fix
+        f.fix
     );
     let api = requests_to(&hosts, GITLAB_API);
     assert_eq!(api.len(), 1, "{api:?}");
@@ -230,17 +246,16 @@ fn an_azure_devops_contexts_submodules_are_read_with_the_builds_pat() {
     ));
     let url = format!("https://{AZDO_PAT}@dev.azure.com/org/proj/_git/repo#main");
     let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
-    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
-    assert_eq!(f.len(), 1, "{}", all_of(&found));
+    let f = the_submodules_finding(&found);
     assert_eq!(
-        f[0].title,
+        f.title,
         "ACR Tasks fetches submodules of org/proj/_git/repo: `vendor/dep`"
     );
     assert!(
-        f[0].message
+        f.message
             .contains("(git@ssh.dev.azure.com:v3/org/proj/dep, an SSH URL)"),
         "{}",
-        f[0].message
+        f.message
     );
     let api = requests_to(&hosts, AZDO_API);
     assert_eq!(api.len(), 1, "{api:?}");
@@ -314,12 +329,7 @@ fn the_binary_reads_azure_devops_submodules_with_the_secret_it_is_given() {
     let api = requests_to(&hosts, AZDO_API);
     assert_eq!(api.len(), 1, "{api:?}");
     assert_eq!(basic_password(&api[0]).as_deref(), Some(AZDO_PAT));
-    let shown: String = stdout
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let shown = shown(&out);
     assert!(!shown.contains(AZDO_PAT), "{shown}");
 }
 
@@ -429,24 +439,23 @@ fn a_bitbucket_contexts_ssh_submodule_is_read_with_the_builds_access_token() {
     );
     let url = format!("https://x-token-auth:{BITBUCKET_TOKEN}@bitbucket.org/ws/app.git#main");
     let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
-    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
-    assert_eq!(f.len(), 1, "{}", all_of(&found));
-    assert_eq!(f[0].severity, Severity::Warning);
+    let f = the_submodules_finding(&found);
+    assert_eq!(f.severity, Severity::Warning);
     // As docs/checks.md shows it.
     assert_eq!(
-        f[0].title,
+        f.title,
         "BuildKit fetches submodules of ws/app: `vendor/dep`"
     );
     let seen = format!(
         "`.gitmodules` of ws/app at `main` (GET https://api.bitbucket.org{BITBUCKET_API} with the build's token) declares 1 submodule(s) for the git context https://bitbucket.org/ws/app.git of docker buildx build: `vendor/dep` (git@bitbucket.org:ws/dep.git, an SSH URL)"
     );
-    assert!(f[0].message.starts_with(&seen), "{}", f[0].message);
+    assert!(f.message.starts_with(&seen), "{}", f.message);
     assert!(
-        f[0].fix.contains(
+        f.fix.contains(
             "`git config -f .gitmodules submodule.vendor/dep.url https://bitbucket.org/ws/dep.git`"
         ),
         "{}",
-        f[0].fix
+        f.fix
     );
     let api = requests_to(&hosts, BITBUCKET_API);
     assert_eq!(api.len(), 1, "{api:?}");
@@ -470,16 +479,15 @@ fn a_bitbucket_app_password_is_sent_as_basic_at_the_default_branch_the_listing_n
     // No `#ref`: the default branch, `main` by the listing's `symref=HEAD:refs/heads/main`.
     let url = format!("https://alice:{APP_PASSWORD}@bitbucket.org/ws/app.git");
     let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
-    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
-    assert_eq!(f.len(), 1, "{}", all_of(&found));
+    let f = the_submodules_finding(&found);
     assert_eq!(
-        f[0].title,
+        f.title,
         "ACR Tasks fetches submodules of ws/app: `vendor/dep`"
     );
     assert!(
-        f[0].message.starts_with("`.gitmodules` of ws/app at its default branch (GET https://api.bitbucket.org/2.0/repositories/ws/app/src/main/.gitmodules with the build's token)"),
+        f.message.starts_with("`.gitmodules` of ws/app at its default branch (GET https://api.bitbucket.org/2.0/repositories/ws/app/src/main/.gitmodules with the build's token)"),
         "{}",
-        f[0].message
+        f.message
     );
     let api = requests_to(&hosts, BITBUCKET_API);
     assert_eq!(api.len(), 1, "{api:?}");
@@ -555,12 +563,7 @@ fn the_binary_never_prints_the_bitbucket_token_it_sends() {
         api[0].header("Authorization"),
         Some(format!("Bearer {BITBUCKET_TOKEN}").as_str())
     );
-    let shown: String = stdout
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let shown = shown(&out);
     assert!(!shown.contains(BITBUCKET_TOKEN), "{shown}");
 }
 
@@ -610,12 +613,11 @@ fn a_host_named_github_is_read_as_github_enterprise_server_by_its_name_only() {
         hosts.config(),
         &acr_build("https://github.corp.example/octo/lib.git#main"),
     );
-    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
-    assert_eq!(f.len(), 1, "{}", all_of(&found));
+    let f = the_submodules_finding(&found);
     assert!(
-        f[0].message.starts_with("`.gitmodules` of octo/lib at `main` (GET https://github.corp.example/api/v3/repos/octo/lib/contents/.gitmodules?ref=main without credentials)"),
+        f.message.starts_with("`.gitmodules` of octo/lib at `main` (GET https://github.corp.example/api/v3/repos/octo/lib/contents/.gitmodules?ref=main without credentials)"),
         "{}",
-        f[0].message
+        f.message
     );
     // A 404 that is not GitHub's: a note that says the forge was a guess.
     let (hosts, _repo) = corp_hosts(
