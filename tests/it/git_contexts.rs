@@ -1308,7 +1308,7 @@ fn another_repository_without_gitmodules_or_refused_by_the_api_stays_quiet() {
     assert!(found.findings.is_empty(), "{:?}", found.findings);
     assert!(
         found.verified.iter().any(|v| v.contains(
-            "its submodules were not looked up: `.gitmodules` is read through the REST API of GitHub (github.com, GITHUB_SERVER_URL), GitLab (gitlab.com, or a host named `gitlab.…`) or Azure DevOps (dev.azure.com, `<org>.visualstudio.com`), and git.example.com is none of them"
+            "its submodules were not looked up: the forge of git.example.com is unknown, so its REST API is not guessed: `.gitmodules` is read through the REST API of GitHub (github.com, the run's GITHUB_SERVER_URL, or a host named `github.…`), GitLab (gitlab.com, or a host named `gitlab.…`), Azure DevOps (dev.azure.com, `<org>.visualstudio.com`) or Bitbucket Cloud (bitbucket.org), and git.example.com is none of them"
         )),
         "{:?}",
         found.verified
