@@ -1,10 +1,13 @@
 //! One file of a git context's repository at a ref, read through the REST API of the
 //! forge that hosts it: the one place that turns a repository URL into that request
-//! and reads the answer, for GitHub, GitLab and Azure DevOps.
+//! and reads the answer, for GitHub, GitLab, Azure DevOps and Bitbucket Cloud.
 //!
 //! - GitHub: `GET <api>/repos/<owner>/<repo>/contents/<path>?ref=<ref>` with
 //!   `Accept: application/vnd.github.raw+json`, a token as `Authorization: Bearer`
-//!   (https://docs.github.com/en/rest/repos/contents#get-repository-content).
+//!   (https://docs.github.com/en/rest/repos/contents#get-repository-content). A
+//!   missing file answers 404 `{"message":"Not Found",…}`. `<api>` is
+//!   `https://<host>/api/v3` on GitHub Enterprise Server
+//!   (https://docs.github.com/en/enterprise-server@latest/rest/quickstart).
 //! - GitLab: `GET https://<host>/api/v4/projects/<url-encoded project path>/repository/files/<path>/raw?ref=<ref>`,
 //!   a token as `Authorization: Bearer`, which GitLab takes for personal, project,
 //!   group and OAuth tokens
@@ -18,6 +21,18 @@
 //!   https://learn.microsoft.com/azure/devops/organizations/accounts/use-personal-access-tokens-to-authenticate).
 //!   A request it does not authenticate may be answered with its sign-in page
 //!   (HTML, status 203 or 200) instead of 401.
+//! - Bitbucket Cloud: `GET https://api.bitbucket.org/2.0/repositories/<workspace>/<repo_slug>/src/<commit or branch>/<path>`,
+//!   which answers a file's raw bytes
+//!   (https://developer.atlassian.com/cloud/bitbucket/rest/api-group-source/#api-repositories-workspace-repo-slug-src-commit-path-get);
+//!   a repository, project or workspace access token as `Authorization: Bearer`
+//!   (https://support.atlassian.com/bitbucket-cloud/docs/using-access-tokens/), a user
+//!   name and app password as HTTP Basic
+//!   (https://developer.atlassian.com/cloud/bitbucket/rest/intro/#authentication).
+//!   Errors are `{"type":"error","error":{"message":…}}`: a missing file 404
+//!   `No such file or directory: <path>`
+//!   (https://github.com/MunifTanjim/node-bitbucket/issues/58), a repository the
+//!   reader may not see 404 `The requested repository either does not exist or you do
+//!   not have access. …` (https://github.com/composer/composer/pull/10657).
 
 use crate::git::Basic;
 use std::time::Instant;
@@ -26,14 +41,23 @@ use url::Url;
 /// The forge whose REST API serves a repository's files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Forge {
-    GitHub,
+    /// `certain`: github.com or the run's own server (`GITHUB_SERVER_URL`); otherwise a
+    /// host whose name says GitHub (`github.example.com`): GitHub Enterprise Server by
+    /// its name only.
+    GitHub {
+        certain: bool,
+    },
     /// `certain`: gitlab.com; otherwise a host whose name says GitLab
     /// (`gitlab.example.com`), which only its answers can confirm.
     GitLab {
         certain: bool,
     },
     AzureDevOps,
+    BitbucketCloud,
 }
+
+/// The REST API of Bitbucket Cloud, which serves the repositories of bitbucket.org.
+const BITBUCKET_API: &str = "https://api.bitbucket.org/2.0/repositories";
 
 /// The GitHub server a run knows: `GITHUB_SERVER_URL` and `GITHUB_API_URL`.
 #[derive(Debug, Clone, Copy, Default)]
@@ -84,7 +108,12 @@ pub fn file_request(
             "`{path}` is read through {forge}, and the path of {repo} is not a repository path there ({form})"
         ))
     };
-    if let Some(root) = github_api_root(&host, servers.server_url, servers.api_url) {
+    let github = github_api_root(&host, servers.server_url, servers.api_url)
+        .map(|root| (root, true))
+        .or_else(|| {
+            github_host(&host).then(|| (format!("https://{}/api/v3", authority(&parsed)), false))
+        });
+    if let Some((root, certain)) = github {
         let [owner, name] = segments.as_slice() else {
             return Err(shape("GitHub's REST API", "`/<owner>/<repo>.git`"));
         };
@@ -100,9 +129,34 @@ pub fn file_request(
             url.query_pairs_mut().append_pair("ref", r);
         }
         return Ok(FileRequest {
-            forge: Forge::GitHub,
+            forge: Forge::GitHub { certain },
             url,
             repository: format!("{owner}/{name}"),
+        });
+    }
+    if host == "bitbucket.org" {
+        let [workspace, slug] = segments.as_slice() else {
+            return Err(shape(
+                "the Bitbucket Cloud REST API",
+                "`/<workspace>/<repo>.git`",
+            ));
+        };
+        let slug = slug.strip_suffix(".git").unwrap_or(slug);
+        let version = bitbucket_version(at).ok_or_else(|| {
+            NotLookedUp(format!(
+                "`{path}` is read through the Bitbucket Cloud REST API at a branch, tag or commit, and the ref listing of {repo} did not name its default branch"
+            ))
+        })?;
+        let mut url = Url::parse(BITBUCKET_API)
+            .map_err(|_| NotLookedUp("the Bitbucket API root is not a URL".into()))?;
+        url.path_segments_mut()
+            .map_err(|_| NotLookedUp("the Bitbucket API root is not a URL".into()))?
+            .extend([workspace, slug, "src", version])
+            .extend(path.split('/'));
+        return Ok(FileRequest {
+            forge: Forge::BitbucketCloud,
+            url,
+            repository: format!("{workspace}/{slug}"),
         });
     }
     if host == "dev.azure.com" || host.ends_with(".visualstudio.com") {
@@ -142,8 +196,40 @@ pub fn file_request(
         });
     }
     Err(NotLookedUp(format!(
-        "`{path}` is read through the REST API of GitHub (github.com, GITHUB_SERVER_URL), GitLab (gitlab.com, or a host named `gitlab.…`) or Azure DevOps (dev.azure.com, `<org>.visualstudio.com`), and {host} is none of them"
+        "the forge of {host} is unknown, so its REST API is not guessed: `{path}` is read through the REST API of GitHub (github.com, the run's GITHUB_SERVER_URL, or a host named `github.…`), GitLab (gitlab.com, or a host named `gitlab.…`), Azure DevOps (dev.azure.com, `<org>.visualstudio.com`) or Bitbucket Cloud (bitbucket.org), and {host} is none of them"
     )))
+}
+
+/// A host whose first label is or starts with `github` (`github.example.com`,
+/// `github-ent.corp.example`) other than github.com: GitHub Enterprise Server by its
+/// name only.
+fn github_host(host: &str) -> bool {
+    let first = host.split('.').next().unwrap_or_default();
+    first.starts_with("github") && host.contains('.') && host != "github.com"
+}
+
+/// `host[:port]` of a URL.
+fn authority(url: &Url) -> String {
+    let host = url.host_str().unwrap_or_default();
+    match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_string(),
+    }
+}
+
+/// The `{commit}` of Bitbucket's source API: the branch or tag the ref listing
+/// resolved the ref to (short name), a commit id as written, or the default branch the
+/// listing named (`symref=HEAD:refs/heads/main`); `None` when the default branch is
+/// not known.
+fn bitbucket_version<'a>(at: At<'a>) -> Option<&'a str> {
+    let short = |full: &'a str| {
+        full.strip_prefix("refs/heads/")
+            .or_else(|| full.strip_prefix("refs/tags/"))
+    };
+    match at.reference {
+        Some(reference) => Some(at.full.and_then(short).unwrap_or(reference)),
+        None => at.full.and_then(short),
+    }
 }
 
 /// `Some(true)` for gitlab.com, `Some(false)` for a host whose first label is or
@@ -318,7 +404,7 @@ async fn read_now(
     let forge = request.forge;
     let response = match crate::git::get_following(http, request.url.clone(), |r, home| {
         let r = match forge {
-            Forge::GitHub => r
+            Forge::GitHub { .. } => r
                 .header(reqwest::header::ACCEPT, GITHUB_RAW)
                 .header("X-GitHub-Api-Version", "2022-11-28"),
             _ => r,
@@ -326,7 +412,12 @@ async fn read_now(
         match token {
             Some(t) if home => match forge {
                 Forge::AzureDevOps => r.basic_auth("", Some(&t.password)),
-                Forge::GitHub | Forge::GitLab { .. } => r.bearer_auth(&t.password),
+                Forge::BitbucketCloud if !bitbucket_bearer(t) => {
+                    r.basic_auth(&t.user, Some(&t.password))
+                }
+                Forge::GitHub { .. } | Forge::GitLab { .. } | Forge::BitbucketCloud => {
+                    r.bearer_auth(&t.password)
+                }
             },
             _ => r,
         }
@@ -348,7 +439,9 @@ async fn read_now(
     };
     let content_type = header("content-type");
     let html = content_type.starts_with("text/html");
-    let json = content_type.starts_with("application/json");
+    // Bitbucket answers a file's raw bytes whatever its name, and JSON only for a
+    // folder or with `?format=meta`.
+    let json = content_type.starts_with("application/json") && forge != Forge::BitbucketCloud;
     if forge == Forge::AzureDevOps && html && matches!(status, 200 | 203) {
         return RepoFile::Refused {
             status,
@@ -426,17 +519,22 @@ fn not_found(forge: Forge, body: &[u8]) -> RepoFile {
             .to_string()
     };
     let missing = match forge {
-        Forge::GitHub => true,
+        Forge::GitHub { certain: true } => true,
+        // A host GitHub by its name only: GitHub's own body, `{"message":"Not Found"}`.
+        Forge::GitHub { certain: false } => text("message") == "Not Found",
         // `{"message":"404 File Not Found"}`
         Forge::GitLab { .. } => text("message").contains("File Not Found"),
         // `"typeKey": "GitItemNotFoundException"` (TF401174).
         Forge::AzureDevOps => text("typeKey") == "GitItemNotFoundException",
+        // `{"type":"error","error":{"message":"No such file or directory: .gitmodules"}}`
+        Forge::BitbucketCloud => bitbucket_error(&value).starts_with("No such file or directory"),
     };
     if missing {
         return RepoFile::Absent;
     }
     let said: String = match forge {
-        Forge::GitLab { .. } => text("message"),
+        Forge::GitLab { .. } | Forge::GitHub { .. } => text("message"),
+        Forge::BitbucketCloud => bitbucket_error(&value),
         _ => text("typeKey"),
     }
     .chars()
@@ -451,6 +549,22 @@ fn not_found(forge: Forge, body: &[u8]) -> RepoFile {
     RepoFile::Refused { status: 404, why }
 }
 
+/// The message of a Bitbucket error, `{"type":"error","error":{"message":…}}`.
+fn bitbucket_error(value: &serde_json::Value) -> String {
+    value
+        .pointer("/error/message")
+        .and_then(|m| m.as_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
+/// Whether Bitbucket takes `token` as a bearer token: an access token, written as
+/// the password of `x-token-auth` in a clone URL, or a token given alone; a user name
+/// with an app password is HTTP Basic.
+fn bitbucket_bearer(token: &Basic) -> bool {
+    matches!(token.user.as_str(), "x-token-auth" | "x-access-token" | "")
+}
+
 /// The file's bytes from a JSON answer: GitHub's contents object (`"encoding":
 /// "base64"`, `content`), or Azure DevOps' item (`content` as text).
 fn json_content(forge: Forge, body: &[u8]) -> Option<Vec<u8>> {
@@ -458,7 +572,7 @@ fn json_content(forge: Forge, body: &[u8]) -> Option<Vec<u8>> {
     let value: serde_json::Value = serde_json::from_slice(body).ok()?;
     let content = value.get("content")?.as_str()?;
     match forge {
-        Forge::GitHub => {
+        Forge::GitHub { .. } => {
             if value.get("encoding").and_then(|e| e.as_str()) != Some("base64") {
                 return None;
             }
@@ -471,7 +585,7 @@ fn json_content(forge: Forge, body: &[u8]) -> Option<Vec<u8>> {
                 .ok()
         }
         Forge::AzureDevOps => Some(content.as_bytes().to_vec()),
-        Forge::GitLab { .. } => None,
+        Forge::GitLab { .. } | Forge::BitbucketCloud => None,
     }
 }
 
@@ -604,6 +718,94 @@ mod tests {
     }
 
     #[test]
+    fn bitbucket_files_are_read_at_the_branch_tag_or_commit_the_listing_showed() {
+        let repo = "https://bitbucket.org/ws/app.git";
+        let r = request(repo, at("main", Some("refs/heads/main"))).unwrap();
+        assert_eq!(r.forge, Forge::BitbucketCloud);
+        assert_eq!(r.repository, "ws/app");
+        assert_eq!(
+            r.url.as_str(),
+            "https://api.bitbucket.org/2.0/repositories/ws/app/src/main/.gitmodules"
+        );
+        let tag = request(repo, at("v1", Some("refs/tags/v1"))).unwrap();
+        assert!(
+            tag.url.as_str().ends_with("/src/v1/.gitmodules"),
+            "{}",
+            tag.url
+        );
+        let commit = request(repo, at("0123abcd", None)).unwrap();
+        assert!(commit.url.as_str().ends_with("/src/0123abcd/.gitmodules"));
+        // A branch with a slash stays one path segment.
+        let slash = request(repo, at("release/1", Some("refs/heads/release/1"))).unwrap();
+        assert!(
+            slash.url.as_str().ends_with("/src/release%2F1/.gitmodules"),
+            "{}",
+            slash.url
+        );
+        // The default branch as the listing named it; unnamed, not guessed.
+        let default = At {
+            reference: None,
+            full: Some("refs/heads/trunk"),
+        };
+        assert!(
+            request("https://bitbucket.org/ws/app", default)
+                .unwrap()
+                .url
+                .as_str()
+                .ends_with("/ws/app/src/trunk/.gitmodules")
+        );
+        let unnamed = request(repo, At::default()).unwrap_err();
+        assert!(
+            unnamed.0.contains("did not name its default branch"),
+            "{unnamed:?}"
+        );
+        assert!(request("https://bitbucket.org/ws/sub/app.git", At::default()).is_err());
+    }
+
+    #[test]
+    fn a_github_server_that_is_not_the_runs_is_taken_by_its_name_only() {
+        let r = request(
+            "https://github.corp.example:8443/octo/lib.git",
+            at("main", None),
+        )
+        .unwrap();
+        assert_eq!(r.forge, Forge::GitHub { certain: false });
+        assert_eq!(
+            r.url.as_str(),
+            "https://github.corp.example:8443/api/v3/repos/octo/lib/contents/.gitmodules?ref=main"
+        );
+        let other = request("https://git.corp.example/octo/lib.git", At::default()).unwrap_err();
+        assert!(
+            other.0.starts_with(
+                "the forge of git.corp.example is unknown, so its REST API is not guessed"
+            ),
+            "{other:?}"
+        );
+        // The run's own server is GitHub for certain.
+        let own = file_request(
+            "https://git.corp.example/octo/lib.git",
+            ".gitmodules",
+            At::default(),
+            Servers {
+                server_url: Some("https://git.corp.example"),
+                api_url: Some("https://git.corp.example/api/v3"),
+            },
+        )
+        .unwrap();
+        assert_eq!(own.forge, Forge::GitHub { certain: true });
+    }
+
+    #[test]
+    fn bitbucket_takes_access_tokens_as_bearer_and_app_passwords_as_basic() {
+        let token = |url: &str| bitbucket_bearer(&Basic::from_url(url).unwrap());
+        assert!(token("https://x-token-auth:tok@bitbucket.org/ws/app.git"));
+        assert!(bitbucket_bearer(&Basic::token("tok")));
+        assert!(!token(
+            "https://alice:app-password@bitbucket.org/ws/app.git"
+        ));
+    }
+
+    #[test]
     fn a_404_is_a_missing_file_only_when_the_forge_says_so() {
         let gitlab = Forge::GitLab { certain: true };
         assert_eq!(
@@ -632,18 +834,55 @@ mod tests {
             ),
             RepoFile::Refused { status: 404, .. }
         ));
-        assert_eq!(not_found(Forge::GitHub, b""), RepoFile::Absent);
+        assert_eq!(
+            not_found(Forge::GitHub { certain: true }, b""),
+            RepoFile::Absent
+        );
+        let guessed = Forge::GitHub { certain: false };
+        assert_eq!(
+            not_found(
+                guessed,
+                br#"{"message":"Not Found","documentation_url":"x"}"#
+            ),
+            RepoFile::Absent
+        );
+        assert!(matches!(
+            not_found(guessed, b"<html>"),
+            RepoFile::Refused { status: 404, .. }
+        ));
+        let bitbucket = Forge::BitbucketCloud;
+        assert_eq!(
+            not_found(
+                bitbucket,
+                br#"{"type":"error","error":{"message":"No such file or directory: .gitmodules"}}"#
+            ),
+            RepoFile::Absent
+        );
+        let hidden = not_found(
+            bitbucket,
+            br#"{"type":"error","error":{"message":"The requested repository either does not exist or you do not have access."}}"#,
+        );
+        assert!(
+            matches!(&hidden, RepoFile::Refused { status: 404, why } if why.starts_with("`The requested repository either")),
+            "{hidden:?}"
+        );
     }
 
     #[test]
     fn the_json_forms_of_a_file_are_decoded() {
         let body = br#"{"type":"file","encoding":"base64","content":"W3N1Ym1v\nZHVsZV0=\n"}"#;
         assert_eq!(
-            json_content(Forge::GitHub, body),
+            json_content(Forge::GitHub { certain: true }, body),
             Some(b"[submodule]".to_vec())
         );
-        assert_eq!(json_content(Forge::GitHub, br#"[{"type":"dir"}]"#), None);
-        assert_eq!(json_content(Forge::GitHub, b"not json"), None);
+        assert_eq!(
+            json_content(Forge::GitHub { certain: true }, br#"[{"type":"dir"}]"#),
+            None
+        );
+        assert_eq!(
+            json_content(Forge::GitHub { certain: true }, b"not json"),
+            None
+        );
         assert_eq!(
             json_content(
                 Forge::AzureDevOps,

@@ -744,12 +744,16 @@ impl FakeHosts {
         }
     }
 
-    /// The binary's inputs that reach the first name: `resolve` and `ca-file`.
+    /// The binary's inputs that reach every name: `resolve` and `ca-file`.
     pub(crate) fn inputs(&self) -> Vec<(&'static str, String)> {
         vec![
             (
                 "INPUT_RESOLVE",
-                format!("{}={}", self.names[0], self.server.addr()),
+                self.names
+                    .iter()
+                    .map(|n| format!("{n}={}", self.server.addr()))
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             ),
             ("INPUT_CA-FILE", self.ca.ca_pem_path().display().to_string()),
         ]
@@ -1299,7 +1303,7 @@ fn another_repository_without_gitmodules_or_refused_by_the_api_stays_quiet() {
     assert!(found.findings.is_empty(), "{:?}", found.findings);
     assert!(
         found.verified.iter().any(|v| v.contains(
-            "its submodules were not looked up: `.gitmodules` is read through the REST API of GitHub (github.com, GITHUB_SERVER_URL), GitLab (gitlab.com, or a host named `gitlab.…`) or Azure DevOps (dev.azure.com, `<org>.visualstudio.com`), and git.example.com is none of them"
+            "its submodules were not looked up: the forge of git.example.com is unknown, so its REST API is not guessed: `.gitmodules` is read through the REST API of GitHub (github.com, the run's GITHUB_SERVER_URL, or a host named `github.…`), GitLab (gitlab.com, or a host named `gitlab.…`), Azure DevOps (dev.azure.com, `<org>.visualstudio.com`) or Bitbucket Cloud (bitbucket.org), and git.example.com is none of them"
         )),
         "{:?}",
         found.verified

@@ -95,6 +95,23 @@ fn quiet_noting(found: &CheckReport, parts: &[&str]) {
     );
 }
 
+/// The one CONTEXT_GIT_SUBMODULES finding of `found`.
+fn the_submodules_finding(found: &CheckReport) -> &acr_preflight::findings::Finding {
+    let f = of(found, Code::CONTEXT_GIT_SUBMODULES);
+    assert_eq!(f.len(), 1, "{}", all_of(found));
+    f[0]
+}
+
+/// What the binary printed, without the `::add-mask::` lines that register secrets.
+fn shown(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .chain(String::from_utf8_lossy(&out.stderr).lines())
+        .filter(|l| !l.starts_with("::add-mask::"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 /// The requests the fake received for `path`.
 fn requests_to(hosts: &FakeHosts, path: &str) -> Vec<Request> {
     hosts
@@ -113,25 +130,24 @@ fn a_gitlab_contexts_ssh_submodule_is_read_with_the_builds_token() {
     );
     let url = format!("https://oauth2:{GITLAB_TOKEN}@gitlab.com/grp/app.git#main");
     let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
-    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
-    assert_eq!(f.len(), 1, "{}", all_of(&found));
-    assert_eq!(f[0].severity, Severity::Warning);
+    let f = the_submodules_finding(&found);
+    assert_eq!(f.severity, Severity::Warning);
     // As docs/checks.md shows it.
     assert_eq!(
-        f[0].title,
+        f.title,
         "BuildKit fetches submodules of grp/app: `vendor/dep`"
     );
     let seen = format!(
         "`.gitmodules` of grp/app at `main` (GET https://gitlab.com{GITLAB_API}?ref=main with the build's token) declares 1 submodule(s)"
     );
-    assert!(f[0].message.starts_with(&seen), "{}", f[0].message);
-    assert!(f[0].message.contains("an SSH URL"), "{}", f[0].message);
+    assert!(f.message.starts_with(&seen), "{}", f.message);
+    assert!(f.message.contains("an SSH URL"), "{}", f.message);
     assert!(
-        f[0].fix.contains(
+        f.fix.contains(
             "`git config -f .gitmodules submodule.vendor/dep.url https://gitlab.com/grp/dep.git`"
         ),
         "{}",
-        f[0].fix
+        f.fix
     );
     let api = requests_to(&hosts, GITLAB_API);
     assert_eq!(api.len(), 1, "{api:?}");
@@ -230,17 +246,16 @@ fn an_azure_devops_contexts_submodules_are_read_with_the_builds_pat() {
     ));
     let url = format!("https://{AZDO_PAT}@dev.azure.com/org/proj/_git/repo#main");
     let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
-    let f = of(&found, Code::CONTEXT_GIT_SUBMODULES);
-    assert_eq!(f.len(), 1, "{}", all_of(&found));
+    let f = the_submodules_finding(&found);
     assert_eq!(
-        f[0].title,
+        f.title,
         "ACR Tasks fetches submodules of org/proj/_git/repo: `vendor/dep`"
     );
     assert!(
-        f[0].message
+        f.message
             .contains("(git@ssh.dev.azure.com:v3/org/proj/dep, an SSH URL)"),
         "{}",
-        f[0].message
+        f.message
     );
     let api = requests_to(&hosts, AZDO_API);
     assert_eq!(api.len(), 1, "{api:?}");
@@ -314,12 +329,7 @@ fn the_binary_reads_azure_devops_submodules_with_the_secret_it_is_given() {
     let api = requests_to(&hosts, AZDO_API);
     assert_eq!(api.len(), 1, "{api:?}");
     assert_eq!(basic_password(&api[0]).as_deref(), Some(AZDO_PAT));
-    let shown: String = stdout
-        .lines()
-        .chain(String::from_utf8_lossy(&out.stderr).lines())
-        .filter(|l| !l.starts_with("::add-mask::"))
-        .collect::<Vec<_>>()
-        .join("\n");
+    let shown = shown(&out);
     assert!(!shown.contains(AZDO_PAT), "{shown}");
 }
 
@@ -362,4 +372,269 @@ fn an_azure_devops_clone_url_with_the_organization_as_user_is_read_anonymously()
         all_of(&found)
     );
     assert_eq!(requests_to(&hosts, AZDO_API).len(), 1);
+}
+
+// Bitbucket Cloud: the refs on bitbucket.org, the file through
+// `GET https://api.bitbucket.org/2.0/repositories/<workspace>/<repo_slug>/src/<commit or branch>/<path>`,
+// which answers the raw bytes; an access token as `Authorization: Bearer`, a user name
+// and app password as HTTP Basic; errors are `{"type":"error","error":{"message":…}}`,
+// `No such file or directory: <path>` for a missing file, `The requested repository
+// either does not exist or you do not have access. …` for a hidden repository
+// (https://developer.atlassian.com/cloud/bitbucket/rest/api-group-source/,
+// https://support.atlassian.com/bitbucket-cloud/docs/using-access-tokens/,
+// https://github.com/composer/composer/pull/10657).
+
+const BITBUCKET_TOKEN: &str = "ATCTT3xFfGN0BitbucketAccessToken0123456789";
+const BITBUCKET_API: &str = "/2.0/repositories/ws/app/src/main/.gitmodules";
+
+fn bitbucket_error(status: u16, message: &str) -> Response {
+    Response::json(
+        status,
+        &serde_json::json!({"type": "error", "error": {"message": message}}),
+    )
+}
+
+/// A fake bitbucket.org and api.bitbucket.org: `ws/app`'s refs (public, or for
+/// `token` only, as the Basic password), and `answer` to the source API for
+/// `.gitmodules` at `main` (for `token` only, as a bearer token or Basic password);
+/// any other repository is hidden.
+fn bitbucket(answer: Response, token: Option<&'static str>) -> (FakeHosts, tempfile::TempDir) {
+    let repo = bare_repository();
+    let refs = advertise(repo.path().join("repo.git"), "/ws/app.git/info/refs");
+    let hosts = FakeHosts::start(&["bitbucket.org", "api.bitbucket.org"], move |req, n| {
+        let bearer = req
+            .header("Authorization")
+            .and_then(|h| h.strip_prefix("Bearer "));
+        let basic = basic_password(req);
+        if req.path.starts_with("/2.0/") {
+            if token.is_some() && bearer != token && basic.as_deref() != token {
+                return Reply::Respond(bitbucket_error(401, "Unauthorized"));
+            }
+            if req.path == BITBUCKET_API {
+                return Reply::Respond(answer.clone());
+            }
+            return Reply::Respond(bitbucket_error(
+                404,
+                "The requested repository either does not exist or you do not have access. If you believe this repository exists and you have access, make sure you're authenticated.",
+            ));
+        }
+        if token.is_some() && basic.as_deref() != token {
+            return Reply::Respond(
+                Response::new(401).header("WWW-Authenticate", "Basic realm=\"Bitbucket.org HTTP\""),
+            );
+        }
+        refs(req, n)
+    });
+    (hosts, repo)
+}
+
+#[test]
+fn a_bitbucket_contexts_ssh_submodule_is_read_with_the_builds_access_token() {
+    let (hosts, _repo) = bitbucket(
+        file(
+            "application/octet-stream",
+            &submodule("vendor/dep", "git@bitbucket.org:ws/dep.git"),
+        ),
+        Some(BITBUCKET_TOKEN),
+    );
+    let url = format!("https://x-token-auth:{BITBUCKET_TOKEN}@bitbucket.org/ws/app.git#main");
+    let (_, found) = run_git_with(hosts.config(), &docker_build(&url));
+    let f = the_submodules_finding(&found);
+    assert_eq!(f.severity, Severity::Warning);
+    // As docs/checks.md shows it.
+    assert_eq!(
+        f.title,
+        "BuildKit fetches submodules of ws/app: `vendor/dep`"
+    );
+    let seen = format!(
+        "`.gitmodules` of ws/app at `main` (GET https://api.bitbucket.org{BITBUCKET_API} with the build's token) declares 1 submodule(s) for the git context https://bitbucket.org/ws/app.git of docker buildx build: `vendor/dep` (git@bitbucket.org:ws/dep.git, an SSH URL)"
+    );
+    assert!(f.message.starts_with(&seen), "{}", f.message);
+    assert!(
+        f.fix.contains(
+            "`git config -f .gitmodules submodule.vendor/dep.url https://bitbucket.org/ws/dep.git`"
+        ),
+        "{}",
+        f.fix
+    );
+    let api = requests_to(&hosts, BITBUCKET_API);
+    assert_eq!(api.len(), 1, "{api:?}");
+    assert_eq!(
+        api[0].header("Authorization"),
+        Some(format!("Bearer {BITBUCKET_TOKEN}").as_str())
+    );
+    assert!(!all_of(&found).contains(BITBUCKET_TOKEN));
+}
+
+#[test]
+fn a_bitbucket_app_password_is_sent_as_basic_at_the_default_branch_the_listing_names() {
+    const APP_PASSWORD: &str = "ATBBappPassword0123456789abcdef";
+    let (hosts, _repo) = bitbucket(
+        file(
+            "text/plain",
+            &submodule("vendor/dep", "ssh://git@bitbucket.org/ws/dep.git"),
+        ),
+        Some(APP_PASSWORD),
+    );
+    // No `#ref`: the default branch, `main` by the listing's `symref=HEAD:refs/heads/main`.
+    let url = format!("https://alice:{APP_PASSWORD}@bitbucket.org/ws/app.git");
+    let (_, found) = run_git_with(hosts.config(), &acr_build(&url));
+    let f = the_submodules_finding(&found);
+    assert_eq!(
+        f.title,
+        "ACR Tasks fetches submodules of ws/app: `vendor/dep`"
+    );
+    assert!(
+        f.message.starts_with("`.gitmodules` of ws/app at its default branch (GET https://api.bitbucket.org/2.0/repositories/ws/app/src/main/.gitmodules with the build's token)"),
+        "{}",
+        f.message
+    );
+    let api = requests_to(&hosts, BITBUCKET_API);
+    assert_eq!(api.len(), 1, "{api:?}");
+    use base64::Engine;
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("alice:{APP_PASSWORD}"));
+    assert_eq!(
+        api[0].header("Authorization"),
+        Some(format!("Basic {basic}").as_str())
+    );
+    assert!(!all_of(&found).contains(APP_PASSWORD));
+}
+
+#[test]
+fn a_bitbucket_context_without_gitmodules_or_refused_by_the_api_stays_quiet() {
+    let url = "https://bitbucket.org/ws/app.git#main";
+    // No such file at that ref: a verified fact.
+    let (hosts, _repo) = bitbucket(
+        bitbucket_error(404, "No such file or directory: .gitmodules"),
+        None,
+    );
+    let (_, found) = run_git_with(hosts.config(), &acr_build(url));
+    quiet_noting(
+        &found,
+        &["no submodules", "without credentials answered 404"],
+    );
+
+    // 401 from the API while the refs are public: a note, no finding.
+    let (hosts, _repo) = bitbucket(bitbucket_error(401, "Unauthorized"), None);
+    let (_, found) = run_git_with(hosts.config(), &acr_build(url));
+    quiet_noting(
+        &found,
+        &[&format!(
+            "git context https://bitbucket.org/ws/app.git: its submodules were not checked: GET https://api.bitbucket.org{BITBUCKET_API} without credentials answered 401 (the API wants credentials)"
+        )],
+    );
+
+    // A 404 that names the repository, not the file: not a verified absence.
+    let (hosts, _repo) = bitbucket(
+        bitbucket_error(
+            404,
+            "The requested repository either does not exist or you do not have access.",
+        ),
+        None,
+    );
+    let (_, found) = run_git_with(hosts.config(), &acr_build(url));
+    quiet_noting(
+        &found,
+        &["answered 404 (`The requested repository either does not exist"],
+    );
+    assert!(!found.verified.iter().any(|v| v.contains("no submodules")));
+}
+
+#[test]
+fn the_binary_never_prints_the_bitbucket_token_it_sends() {
+    let (hosts, _repo) = bitbucket(
+        file(
+            "application/octet-stream",
+            &submodule("vendor/dep", "git@bitbucket.org:ws/dep.git"),
+        ),
+        Some(BITBUCKET_TOKEN),
+    );
+    let steps = "        env:\n          BB_TOKEN: ${{ secrets.BB_TOKEN }}\n".to_string()
+        + &acr_build("https://x-token-auth:${{ secrets.BB_TOKEN }}@bitbucket.org/ws/app.git#main");
+    let mut inputs = hosts.inputs();
+    inputs.push(("BB_TOKEN", BITBUCKET_TOKEN.to_string()));
+    let out = run_binary(&steps, &inputs);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let (level, _) = annotation(&stdout, "CONTEXT_GIT_SUBMODULES");
+    assert_eq!(level, "warning");
+    let api = requests_to(&hosts, BITBUCKET_API);
+    assert_eq!(api.len(), 1, "{api:?}");
+    assert_eq!(
+        api[0].header("Authorization"),
+        Some(format!("Bearer {BITBUCKET_TOKEN}").as_str())
+    );
+    let shown = shown(&out);
+    assert!(!shown.contains(BITBUCKET_TOKEN), "{shown}");
+}
+
+/// A server on git.corp.example and github.corp.example that lists `octo/lib`'s refs
+/// and answers GitHub's contents API with `answer`.
+fn corp_hosts(answer: Response) -> (FakeHosts, tempfile::TempDir) {
+    let repo = bare_repository();
+    let refs = advertise(repo.path().join("repo.git"), "/octo/lib.git/info/refs");
+    let hosts = FakeHosts::start(
+        &["git.corp.example", "github.corp.example"],
+        move |req, n| {
+            if req.path.starts_with("/api/v3/") {
+                return Reply::Respond(answer.clone());
+            }
+            refs(req, n)
+        },
+    );
+    (hosts, repo)
+}
+
+#[test]
+fn a_git_server_of_unknown_forge_is_named_and_not_guessed() {
+    let (hosts, _repo) = corp_hosts(file("text/plain", &ssh_modules()));
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &acr_build("https://git.corp.example/octo/lib.git#main"),
+    );
+    quiet_noting(
+        &found,
+        &[
+            "git context https://git.corp.example/octo/lib.git: its submodules were not looked up: the forge of git.corp.example is unknown, so its REST API is not guessed",
+        ],
+    );
+    assert!(
+        hosts
+            .server
+            .requests()
+            .iter()
+            .all(|r| !r.path.starts_with("/api/"))
+    );
+}
+
+#[test]
+fn a_host_named_github_is_read_as_github_enterprise_server_by_its_name_only() {
+    let (hosts, _repo) = corp_hosts(file("application/vnd.github.raw+json", &ssh_modules()));
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &acr_build("https://github.corp.example/octo/lib.git#main"),
+    );
+    let f = the_submodules_finding(&found);
+    assert!(
+        f.message.starts_with("`.gitmodules` of octo/lib at `main` (GET https://github.corp.example/api/v3/repos/octo/lib/contents/.gitmodules?ref=main without credentials)"),
+        "{}",
+        f.message
+    );
+    // A 404 that is not GitHub's: a note that says the forge was a guess.
+    let (hosts, _repo) = corp_hosts(
+        Response::new(404)
+            .header("Content-Type", "text/html")
+            .body(b"<html>".to_vec()),
+    );
+    let (_, found) = run_git_with(
+        hosts.config(),
+        &acr_build("https://github.corp.example/octo/lib.git#main"),
+    );
+    quiet_noting(
+        &found,
+        &[
+            "answered 404",
+            "(GitHub Enterprise Server by its host name only)",
+        ],
+    );
+    assert!(!found.verified.iter().any(|v| v.contains("no submodules")));
 }

@@ -49,7 +49,12 @@ pub async fn check(ctx: &Ctx, http: &Result<reqwest::Client, String>) -> CheckRe
                     let wanted = git.reference.as_deref().unwrap_or("HEAD");
                     if let Listing::Refs(refs) = &listing {
                         readable = refs.has(wanted) != Some(false);
-                        full = refs.resolve(wanted).map(str::to_string);
+                        // No ref: the default branch, when the server names it.
+                        full = match git.reference {
+                            None => refs.head.clone(),
+                            Some(_) => None,
+                        }
+                        .or_else(|| refs.resolve(wanted).map(str::to_string));
                     }
                     outcome(&mut report, context, &git, token.as_ref(), listing);
                 }

@@ -1,7 +1,7 @@
 //! Submodules of a git context (P42, CONTEXT_GIT_SUBMODULES): its `.gitmodules` says
 //! what the builder must fetch besides the repository. For the job's own repository
-//! the workspace checkout stands for it; another repository on GitHub, GitLab or Azure
-//! DevOps is read at the context's ref through its forge's REST API
+//! the workspace checkout stands for it; another repository on GitHub, GitLab, Azure
+//! DevOps or Bitbucket Cloud is read at the context's ref through its forge's REST API
 //! ([`crate::forge`]), with the token the build reads the context with, else
 //! anonymously.
 //!
@@ -33,7 +33,8 @@ pub(super) struct Listed<'a> {
     /// The listing (with `auth`) showed the repository and the ref: only then does a
     /// 404 for `.gitmodules` mean the file is absent.
     pub readable: bool,
-    /// The full name the listing resolved the ref to (`refs/tags/v1`).
+    /// The full name the listing resolved the ref to (`refs/tags/v1`); without a ref,
+    /// the default branch when the server names it (`refs/heads/main`).
     pub full: Option<String>,
 }
 
@@ -315,7 +316,7 @@ async fn read(
 }
 
 /// The `.gitmodules` of `listed`, another repository's git context, at its ref: read
-/// through the REST API of its forge (GitHub, GitLab, Azure DevOps), once per
+/// through the REST API of its forge (GitHub, GitLab, Azure DevOps, Bitbucket Cloud), once per
 /// repository and ref. `None` (with a note the first time, when the file could not
 /// be read) when there is nothing to judge.
 async fn other(
@@ -367,6 +368,7 @@ async fn other(
     let repository = &request.repository;
     let guessed = match request.forge {
         Forge::GitLab { certain: false } => " (GitLab by its host name only)",
+        Forge::GitHub { certain: false } => " (GitHub Enterprise Server by its host name only)",
         _ => "",
     };
     match file {
