@@ -378,7 +378,9 @@ impl Basic {
     /// `https://x-access-token:<token>@host/…`), percent-decoded; a lone user name is
     /// the token, sent as the password as git's credential prompt would; except on
     /// dev.azure.com, whose clone URLs carry the organization as user name
-    /// (`https://<org>@dev.azure.com/<org>/<project>/_git/<repo>`): that is no token.
+    /// (`https://<org>@dev.azure.com/<org>/<project>/_git/<repo>`), and bitbucket.org,
+    /// whose clone URLs carry the user's name (`https://<user>@bitbucket.org/<ws>/<repo>.git`):
+    /// those are no tokens.
     pub fn from_url(url: &str) -> Option<Basic> {
         let u = Url::parse(url.trim()).ok()?;
         let organization = u
@@ -386,7 +388,13 @@ impl Basic {
             .filter(|h| h.eq_ignore_ascii_case("dev.azure.com"))
             .and_then(|_| u.path_segments()?.next())
             .is_some_and(|org| !org.is_empty() && org.eq_ignore_ascii_case(u.username()));
-        if organization && u.password().is_none() {
+        // Bitbucket Cloud shows clone URLs as `https://<username>@bitbucket.org/…`; its
+        // tokens always come with a user (`x-token-auth:<token>`, `<user>:<app password>`),
+        // so a lone user there is a name, never a token.
+        let bitbucket_user = u
+            .host_str()
+            .is_some_and(|h| h.eq_ignore_ascii_case("bitbucket.org"));
+        if (organization || bitbucket_user) && u.password().is_none() {
             return None;
         }
         let decode = |s: &str| {
@@ -678,6 +686,14 @@ mod tests {
         );
         let azdo = Basic::from_url("https://pat0123@dev.azure.com/org/p/_git/r").unwrap();
         assert_eq!(azdo.password, "pat0123");
+        // Bitbucket's clone URL names the user; its tokens always come with a user.
+        assert_eq!(
+            Basic::from_url("https://alice@bitbucket.org/ws/app.git#main"),
+            None
+        );
+        let bitbucket = Basic::from_url("https://x-token-auth:tok1@bitbucket.org/ws/app.git")
+            .expect("a token with its user");
+        assert_eq!(bitbucket.password, "tok1");
         assert_eq!(Basic::from_url("not a url"), None);
         assert_eq!(percent_decode("%zz%4"), "%zz%4");
         assert!(!format!("{b:?}").contains("tok"));
