@@ -1241,6 +1241,75 @@ fn repository_actions_with_the_rights_or_as_another_identity_stay_quiet() {
     );
 }
 
+/// P17, manifest-level: `az acr manifest update-metadata <login server>/<repo>:<tag>
+/// --write-enabled false` and `az acr manifest delete <login server>/…` name the registry
+/// in the manifest id; as the same identity with AcrPush, each is refused (one token
+/// request per scope azure-cli asks), and with Contributor both are verified facts.
+#[test]
+fn manifest_locks_and_deletes_by_manifest_id_are_judged_like_repository_actions() {
+    let w = readable_world(|r| r);
+    w.az.arm.assign(OBJECT_ID, Role::AcrPush, &w.reg.id());
+    let r = oidc(&w, "lock-manifest", &[]);
+    let mut found = of(&r, Code::ROLE_ACTION_MISSING);
+    found.sort_by_key(|f| f["line"].as_u64());
+    assert_eq!(found.len(), 2, "{:#}", r.json);
+    let (lock, delete) = (&found[0], &found[1]);
+    let (severity, at_line, _, _) = placed(lock);
+    assert_eq!(
+        (severity.as_str(), at_line),
+        (
+            "error",
+            line_in_job("lock-manifest", "--write-enabled false")
+        ),
+        "{lock:#}"
+    );
+    assert_eq!(
+        text(lock, "title"),
+        format!(
+            "`az acr manifest update-metadata` in step `Lock manifest` will be refused: the Azure identity app {CLIENT_ID} lacks `metadata_write` on `team/app` at myreg.azurecr.io"
+        )
+    );
+    assert!(
+        text(lock, "message").contains(
+            "`az acr manifest update-metadata` on `team/app:v1` (.github/workflows/azure-login.yml:"
+        ),
+        "{lock:#}"
+    );
+    let (severity, at_line, _, _) = placed(delete);
+    assert_eq!(
+        (severity.as_str(), at_line),
+        ("error", line_in_job("lock-manifest", "manifest delete")),
+        "{delete:#}"
+    );
+    assert!(
+        text(delete, "title").contains("lacks `delete` on `team/app`"),
+        "{delete:#}"
+    );
+    let scopes = asked_scopes(&w);
+    for scope in [
+        "repository:team/app:metadata_write,metadata_read",
+        "repository:team/app:delete",
+    ] {
+        assert_eq!(
+            scopes.iter().filter(|s| *s == scope).count(),
+            1,
+            "{scope}: {scopes:?}"
+        );
+    }
+
+    let w = readable_world(|r| r);
+    w.az.arm.assign(OBJECT_ID, Role::Contributor, &w.reg.id());
+    let r = oidc(&w, "lock-manifest", &[]);
+    assert!(of(&r, Code::ROLE_ACTION_MISSING).is_empty(), "{:#}", r.json);
+    assert!(
+        r.verified("registry").contains(
+            "grants metadata_write on `team/app` (asked `repository:team/app:metadata_write,metadata_read`), for `az acr manifest update-metadata`"
+        ),
+        "{}",
+        r.verified("registry")
+    );
+}
+
 /// P17: the registry refuses the identity's Entra token, and step `Login` runs
 /// `az acr login -n myreg` as the same identity: CRED_REJECTED names that step and line
 /// and predicts azure-cli's admin fall-back from ARM's `adminUserEnabled`.
