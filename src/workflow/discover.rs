@@ -3423,6 +3423,14 @@ mod tests {
         let reg = Some("myreg".to_string());
         let update = "az acr repository update".to_string();
         let meta = "az acr manifest update-metadata".to_string();
+        let lock = |target: &str| {
+            action(
+                "team/app",
+                target,
+                "metadata_write,metadata_read",
+                "metadata_write",
+            )
+        };
         assert_eq!(
             got,
             vec![
@@ -3471,37 +3479,10 @@ mod tests {
                 // A repository that does not resolve is not judged.
                 (update, reg.clone(), None),
                 // The manifest id's login server names the registry.
-                (
-                    meta.clone(),
-                    reg.clone(),
-                    action(
-                        "team/app",
-                        "team/app:v1",
-                        "metadata_write,metadata_read",
-                        "metadata_write"
-                    )
-                ),
+                (meta.clone(), reg.clone(), lock("team/app:v1")),
                 // A flag's value before the manifest id is not taken for it.
-                (
-                    meta.clone(),
-                    reg.clone(),
-                    action(
-                        "team/app",
-                        "team/app@sha256:abc",
-                        "metadata_write,metadata_read",
-                        "metadata_write"
-                    )
-                ),
-                (
-                    meta.clone(),
-                    reg.clone(),
-                    action(
-                        "team/app",
-                        "team/app:v3",
-                        "metadata_write,metadata_read",
-                        "metadata_write"
-                    )
-                ),
+                (meta.clone(), reg.clone(), lock("team/app@sha256:abc")),
+                (meta.clone(), reg.clone(), lock("team/app:v3")),
                 // Only reads the attributes.
                 (meta, reg.clone(), None),
                 (
