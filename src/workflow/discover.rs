@@ -477,8 +477,9 @@ pub struct AzCommand {
     /// `az login`'s `-u`/`--username`: a service principal's client id, or with
     /// `--identity` the managed identity's client, object or resource id.
     pub username: Option<AzArg>,
-    /// The repository action beyond pull and push an `az acr repository …` or
-    /// `az acr manifest delete` call asks ACR for, when its repository resolves.
+    /// The repository action beyond pull and push an `az acr repository …`,
+    /// `az acr manifest delete` or `update-metadata` call asks ACR for, when its
+    /// repository resolves.
     pub repository_action: Option<RepositoryAction>,
 }
 
@@ -521,6 +522,9 @@ impl RepositoryAction {
                 ("metadata_write,metadata_read", "metadata_write")
             }
             ("repository", "delete") => ("delete,metadata_read", "delete"),
+            ("manifest", "update-metadata") if flags.iter().any(|f| ATTRIBUTES.contains(f)) => {
+                ("metadata_write,metadata_read", "metadata_write")
+            }
             ("repository", "untag") | ("manifest", "delete") => ("delete", "delete"),
             _ => return None,
         };
@@ -1900,12 +1904,20 @@ impl<'i> StepScan<'i, '_> {
         let manifest = (word(0), word(1)) == ("acr", "manifest");
         let registry_opts = az_acr_registry_options(word(1), word(2));
         let resolved = |names: &[&str]| value(names).and_then(Result::ok);
+        // `az acr manifest delete|update-metadata <login server>/<repo>:<tag>`: the
+        // manifest and its registry in one positional (azure-cli `acr/manifest.py`,
+        // `_parse_fqdn`).
+        let manifest_id = manifest
+            .then(|| manifest_id(&opts))
+            .flatten()
+            .filter(|v| v.expanded.is_resolved())
+            .and_then(|v| split_manifest_id(v.expanded.text.trim()));
         let repository_action = if word(0) == "acr" {
             let flags: Vec<&str> = opts.iter().map(|(n, _)| n.as_str()).collect();
-            let image = if manifest {
-                resolved(&["-n", "--name"])
-            } else {
-                resolved(&["--image", "-t"])
+            let image = match &manifest_id {
+                Some((_, spec)) => Some(spec.clone()),
+                None if manifest => resolved(&["-n", "--name"]),
+                None => resolved(&["--image", "-t"]),
             };
             RepositoryAction::of(
                 word(1),
@@ -1926,6 +1938,7 @@ impl<'i> StepScan<'i, '_> {
             .then(|| value(registry_opts))
             .flatten()
             .and_then(Result::ok)
+            .or_else(|| manifest_id.map(|(registry, _)| registry))
             .map(|n| n.to_ascii_lowercase())
             .filter(|n| !n.is_empty());
         // `az account set` selects with `-s`/`--subscription` (or `-n`/`--name`);
@@ -3070,6 +3083,37 @@ fn run_inputs(opts: &[(String, Option<Value>)]) -> BuildInputs {
 /// and `--registry`/`-r` in the groups whose `-n` names something else: a build or run,
 /// a task, a manifest, a token…
 /// <https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/acr/_params.py>
+/// The positional manifest id of an `az acr manifest` command: the first operand after
+/// the command words that is not the value of an attribute flag (`--write-enabled false`:
+/// azure-cli's three-state flags take an optional value).
+fn manifest_id(opts: &[(String, Option<Value>)]) -> Option<&Value> {
+    const COMMAND_WORDS: usize = 3;
+    let mut operands = 0;
+    let mut after_flag = false;
+    for (name, value) in opts {
+        if !name.is_empty() {
+            after_flag = value.is_none() && name.ends_with("-enabled");
+            continue;
+        }
+        let flag_value = std::mem::take(&mut after_flag);
+        operands += 1;
+        if operands > COMMAND_WORDS && !flag_value {
+            return value.as_ref();
+        }
+    }
+    None
+}
+
+/// `("myreg", "team/app:v1")` for `myreg.azurecr.io/team/app:v1` (an `https://` prefix
+/// allowed): the registry is the ACR login server's name, as azure-cli reads it.
+fn split_manifest_id(id: &str) -> Option<(String, String)> {
+    let id = id.strip_prefix("https://").unwrap_or(id);
+    let (host, spec) = id.split_once('/')?;
+    let host = host.to_ascii_lowercase();
+    let registry = crate::cloud::acr_registry(&host)?;
+    (!spec.is_empty()).then(|| (registry.to_string(), spec.to_string()))
+}
+
 fn az_acr_registry_options(group: &str, command: &str) -> &'static [&'static str] {
     const NAMED_BY_REGISTRY: &[&str] = &[
         "build",
@@ -3423,7 +3467,7 @@ jobs:
     #[test]
     fn az_acr_lock_and_delete_commands_name_the_repository_action_azure_cli_asks() {
         let found = scan(
-            "jobs:\n  b:\n    env:\n      REPO: team/app\n    steps:\n      - run: |\n          az acr repository update -n MyReg --image team/app:v1 --write-enabled false\n          az acr repository update -n myreg --repository \"$REPO\" --delete-enabled=false\n          az acr repository update -n myreg --image team/app:v1\n          az acr repository delete -n myreg --image team/app@sha256:abc --yes\n          az acr repository untag -n myreg --image team/app:old\n          az acr manifest delete -n team/app:v2 -r myreg --yes\n          az acr repository update -n myreg --image \"$UNKNOWN\" --write-enabled false\n",
+            "jobs:\n  b:\n    env:\n      REPO: team/app\n    steps:\n      - run: |\n          az acr repository update -n MyReg --image team/app:v1 --write-enabled false\n          az acr repository update -n myreg --repository \"$REPO\" --delete-enabled=false\n          az acr repository update -n myreg --image team/app:v1\n          az acr repository delete -n myreg --image team/app@sha256:abc --yes\n          az acr repository untag -n myreg --image team/app:old\n          az acr manifest delete -n team/app:v2 -r myreg --yes\n          az acr repository update -n myreg --image \"$UNKNOWN\" --write-enabled false\n          az acr manifest update-metadata MyReg.azurecr.io/team/app:v1 --write-enabled false\n          az acr manifest update-metadata --delete-enabled false https://myreg.azurecr.io/team/app@sha256:abc\n          az acr manifest update-metadata --list-enabled -r myreg -n team/app:v3 --read-enabled=false\n          az acr manifest update-metadata myreg.azurecr.io/team/app:v1\n          az acr manifest delete myreg.azurecr.io/team/app:v2 --yes\n          az acr manifest delete docker.io/team/app:v2 --yes\n",
         );
         type Got<'a> = (
             String,
@@ -3453,6 +3497,15 @@ jobs:
         };
         let reg = Some("myreg".to_string());
         let update = "az acr repository update".to_string();
+        let meta = "az acr manifest update-metadata".to_string();
+        let lock = |target: &str| {
+            action(
+                "team/app",
+                target,
+                "metadata_write,metadata_read",
+                "metadata_write",
+            )
+        };
         assert_eq!(
             got,
             vec![
@@ -3499,7 +3552,21 @@ jobs:
                     action("team/app", "team/app:v2", "delete", "delete")
                 ),
                 // A repository that does not resolve is not judged.
-                (update, reg, None),
+                (update, reg.clone(), None),
+                // The manifest id's login server names the registry.
+                (meta.clone(), reg.clone(), lock("team/app:v1")),
+                // A flag's value before the manifest id is not taken for it.
+                (meta.clone(), reg.clone(), lock("team/app@sha256:abc")),
+                (meta.clone(), reg.clone(), lock("team/app:v3")),
+                // Only reads the attributes.
+                (meta, reg.clone(), None),
+                (
+                    "az acr manifest delete".into(),
+                    reg,
+                    action("team/app", "team/app:v2", "delete", "delete")
+                ),
+                // Not an ACR login server: azure-cli refuses it.
+                ("az acr manifest delete".into(), None, None),
             ]
         );
     }

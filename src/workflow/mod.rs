@@ -78,6 +78,9 @@ pub struct Discovery {
     /// The `az acr login` calls and the repository actions (tag locks, deletes) after
     /// acr-preflight's step that name their registry, with their session's identity.
     pub acr_az_calls: Vec<AcrAzCall>,
+    /// The BuildKit images that builds after acr-preflight's step pull when they boot a
+    /// builder of buildx's store whose container the docker daemon does not have.
+    pub stored_boots: Vec<BaseRef>,
     /// Secret values written literally in the workflow (a `creds` JSON's
     /// `clientSecret`): registered with the run's secrets so no output shows them.
     pub literal_secrets: Vec<String>,
@@ -257,9 +260,13 @@ pub struct BaseRef {
     pub location: Location,
     /// The build step that reads the Dockerfile.
     pub step: StepRef,
-    /// The BuildKit image a builder step boots from (`location` is that step), not a
-    /// `FROM` of a Dockerfile.
+    /// The BuildKit image a builder boots from, not a `FROM` of a Dockerfile: `location`
+    /// is the step that creates the builder, or for a builder of buildx's store
+    /// ([`BaseRef::stored`]) the build that boots it.
     pub boot: bool,
+    /// The builder of buildx's store (no step creates it) whose container the docker
+    /// daemon does not have, so that `step`, its first build, creates it and pulls `image`.
+    pub stored: Option<String>,
 }
 
 /// The base images of the builds, and the Dockerfiles that could not be read
@@ -267,8 +274,10 @@ pub struct BaseRef {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BaseImages {
     pub images: Vec<BaseRef>,
-    /// The BuildKit image of each builder created after acr-preflight's step with the
-    /// docker-container driver and buildx's default image (located at its step).
+    /// The BuildKit image on Docker Hub of the first builder created after acr-preflight's
+    /// step with the docker-container driver and buildx's default image (located at its
+    /// step), and of each builder of buildx's store that a build boots (located at the
+    /// build); each image once, at its first pull.
     pub builders: Vec<BaseRef>,
     pub unreadable: Vec<(String, String)>,
     /// The base images of builds that ask for platforms, with the platforms each is
@@ -646,6 +655,7 @@ impl Discovery {
                     },
                     step: build.step.clone(),
                     boot: false,
+                    stored: None,
                 });
             }
         }
@@ -664,7 +674,23 @@ impl Discovery {
                 location: b.location.clone(),
                 step: b.step.clone(),
                 boot: true,
+                stored: None,
             });
+        }
+        // A builder of the store without its container boots at its first build
+        // (the workflow check asked the docker daemon).
+        for boot in &self.stored_boots {
+            let on_hub =
+                crate::reference::parse_normalized(&boot.image).is_ok_and(|r| r.is_docker_hub());
+            if !on_hub {
+                continue;
+            }
+            let order = |b: &BaseRef| (b.step.index, b.location.line);
+            match out.builders.iter_mut().find(|b| b.image == boot.image) {
+                Some(known) if order(known) > order(boot) => *known = boot.clone(),
+                Some(_) => {}
+                None => out.builders.push(boot.clone()),
+            }
         }
         out
     }

@@ -61,7 +61,10 @@ fn run_with(workflow: &str, docker_host: &str, name: &str, driver_opts: &str, fo
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let resolve = format!("myreg.azurecr.io=127.0.0.1:{port}");
+    // Docker Hub too, so that the allowance lookup stays on this machine.
+    let resolve = format!(
+        "myreg.azurecr.io=127.0.0.1:{port}\nregistry-1.docker.io=127.0.0.1:{port}\nauth.docker.io=127.0.0.1:{port}"
+    );
     let mut r = run_in(
         workspace.path(),
         &docker,
@@ -275,5 +278,72 @@ fn a_loopback_proxy_missing_from_a_builder_is_fixed_with_the_bridge_address() {
         fix.starts_with("Give BuildKit the proxy at an address")
             && fix.ends_with("docker buildx create --name bare --driver docker-container --use --driver-opt \"env.https_proxy=http://172.17.0.1:3128\""),
         "{fix}"
+    );
+}
+
+/// A step that logs in to Docker Hub, to insert before a step.
+const HUB_LOGIN: &str = "      - name: Log in to Docker Hub\n        uses: docker/login-action@v3\n        with:\n          username: ci\n          password: ${{ secrets.HUB }}\n";
+
+/// A builder of the store whose container the daemon does not have is created, and its
+/// BuildKit image pulled from Docker Hub, by the build that boots it: that pull is judged
+/// by the Docker Hub logins before the build; a container that exists is only started.
+#[test]
+fn a_stored_builder_without_its_container_pulls_its_buildkit_image_at_the_build() {
+    let mut podman = Podman::start();
+    let host = podman.docker_host();
+    podman.container("buildx_buildkit_here0", &[], false);
+    let no_proxy = WORKFLOW.replace("    env:\n      HTTPS_PROXY: http://proxy.corp:3128\n", "");
+    let hub = |r: &Run| find(&r.report, "REGISTRY_DOCKERHUB_ANONYMOUS").cloned();
+
+    // No container, no Docker Hub login: the boot's pull is anonymous, at the build.
+    let r = run_with(&no_proxy, &host, "gone", "null", "json");
+    let f = hub(&r).unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS: {}", r.stdout));
+    let (line, _) = crate::workflow_precision::position(&no_proxy, "docker/build-push-action");
+    assert_eq!(f["file"], ".github/workflows/build.yml", "{f}");
+    assert_eq!(f["line"].as_u64(), Some(line), "{f}");
+    let message = f["message"].as_str().unwrap_or_default();
+    assert!(
+        message.starts_with(&format!(
+            "The job pulls the BuildKit image `moby/buildkit:buildx-stable-1` of buildx builder `gone` (.github/workflows/build.yml:{line}) from Docker Hub; "
+        )) && message.contains("no step of the job logs in to Docker Hub"),
+        "{message}"
+    );
+    let fix = f["fix"].as_str().unwrap_or_default();
+    assert!(
+        fix.contains("`docker buildx rm gone` then `docker buildx create --name gone --driver docker-container --driver-opt image=<registry>.azurecr.io/moby/buildkit:buildx-stable-1`"),
+        "{fix}"
+    );
+
+    // A Docker Hub login only after the build: named, and the fix moves it.
+    let late = format!("{no_proxy}{HUB_LOGIN}");
+    let r = run_with(&late, &host, "gone", "null", "json");
+    let f = hub(&r).unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS: {}", r.stdout));
+    assert!(
+        f["message"].as_str().unwrap_or_default().contains(
+            "runs only after step `Build`, which boots the builder `gone` of buildx's store and pulls its BuildKit image then"
+        ),
+        "{f}"
+    );
+
+    // The same login before the build covers the boot's pull: quiet.
+    let early = no_proxy.replace(
+        "      - name: Build\n",
+        &format!("{HUB_LOGIN}      - name: Build\n"),
+    );
+    let r = run_with(&early, &host, "gone", "null", "json");
+    assert!(hub(&r).is_none(), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("Docker Hub images (the BuildKit image `moby/buildkit:buildx-stable-1` of buildx builder `gone` ("),
+        "{}",
+        r.stdout
+    );
+
+    // The container exists (stopped): buildx starts it and pulls nothing.
+    let r = run_with(&no_proxy, &host, "here", "null", "json");
+    assert!(hub(&r).is_none(), "{}", r.stdout);
+    assert!(
+        workflow_verified(&r).contains("has its BuildKit container `buildx_buildkit_here0`"),
+        "{}",
+        workflow_verified(&r)
     );
 }

@@ -1050,17 +1050,36 @@ fn asked_scopes(w: &World) -> Vec<String> {
         .collect()
 }
 
+/// Job `job` run with the identity holding `role` on the registry: the world, the run and
+/// its ROLE_ACTION_MISSING findings by line.
+fn role_actions_as(job: &str, role: Role) -> (World, Run, Vec<Value>) {
+    let w = readable_world(|r| r);
+    w.az.arm.assign(OBJECT_ID, role, &w.reg.id());
+    let r = oidc(&w, job, &[]);
+    let mut found = of(&r, Code::ROLE_ACTION_MISSING);
+    found.sort_by_key(|f| f["line"].as_u64());
+    (w, r, found)
+}
+
+/// Each scope was asked of the token server exactly once.
+fn asked_once(w: &World, scopes: &[&str]) {
+    let asked = asked_scopes(w);
+    for scope in scopes {
+        assert_eq!(
+            asked.iter().filter(|s| s == scope).count(),
+            1,
+            "{scope}: {asked:?}"
+        );
+    }
+}
+
 /// P17: a tag lock (`az acr repository update … --write-enabled false`) and an untag run
 /// after acr-preflight's step as the same identity, which holds AcrPush: AcrPush carries
 /// neither `metadata_write` nor `delete`, and one token request per command proves it;
 /// ROLE_ACTION_MISSING at each command, with the fix of the registry's mode.
 #[test]
 fn a_tag_lock_and_an_untag_as_this_identity_without_the_rights_are_errors_at_the_commands() {
-    let w = readable_world(|r| r);
-    w.az.arm.assign(OBJECT_ID, Role::AcrPush, &w.reg.id());
-    let r = oidc(&w, "lock-same", &[]);
-    let mut found = of(&r, Code::ROLE_ACTION_MISSING);
-    found.sort_by_key(|f| f["line"].as_u64());
+    let (w, r, found) = role_actions_as("lock-same", Role::AcrPush);
     assert_eq!(found.len(), 2, "{:#}", r.json);
     let (lock, untag) = (&found[0], &found[1]);
     let line = line_in_job("lock-same", "--write-enabled false");
@@ -1109,17 +1128,13 @@ fn a_tag_lock_and_an_untag_as_this_identity_without_the_rights_are_errors_at_the
         "{untag:#}"
     );
     // One token request per command's scope, with the scopes azure-cli asks.
-    let scopes = asked_scopes(&w);
-    for scope in [
-        "repository:team/app:metadata_write,metadata_read",
-        "repository:team/app:delete",
-    ] {
-        assert_eq!(
-            scopes.iter().filter(|s| *s == scope).count(),
-            1,
-            "{scope}: {scopes:?}"
-        );
-    }
+    asked_once(
+        &w,
+        &[
+            "repository:team/app:metadata_write,metadata_read",
+            "repository:team/app:delete",
+        ],
+    );
     // docs/checks.md shows the same head.
     let docs =
         std::fs::read_to_string(format!("{}/docs/checks.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
@@ -1190,6 +1205,65 @@ fn repository_actions_with_the_rights_or_as_another_identity_stay_quiet() {
             "`az acr repository update` (.github/workflows/azure-login.yml:"
         ) && r.verified("registry").contains(
             "needs metadata_write on `team/app`; not checked: it runs as another identity, 99999999-8888-7777-6666-555555555555"
+        ),
+        "{}",
+        r.verified("registry")
+    );
+}
+
+/// P17, manifest-level: `az acr manifest update-metadata <login server>/<repo>:<tag>
+/// --write-enabled false` and `az acr manifest delete <login server>/…` name the registry
+/// in the manifest id; as the same identity with AcrPush, each is refused (one token
+/// request per scope azure-cli asks), and with Contributor both are verified facts.
+#[test]
+fn manifest_locks_and_deletes_by_manifest_id_are_judged_like_repository_actions() {
+    let (w, r, found) = role_actions_as("lock-manifest", Role::AcrPush);
+    assert_eq!(found.len(), 2, "{:#}", r.json);
+    let (lock, delete) = (&found[0], &found[1]);
+    let (severity, at_line, _, _) = placed(lock);
+    assert_eq!(
+        (severity.as_str(), at_line),
+        (
+            "error",
+            line_in_job("lock-manifest", "--write-enabled false")
+        ),
+        "{lock:#}"
+    );
+    assert_eq!(
+        text(lock, "title"),
+        format!(
+            "`az acr manifest update-metadata` in step `Lock manifest` will be refused: the Azure identity app {CLIENT_ID} lacks `metadata_write` on `team/app` at myreg.azurecr.io"
+        )
+    );
+    assert!(
+        text(lock, "message").contains(
+            "`az acr manifest update-metadata` on `team/app:v1` (.github/workflows/azure-login.yml:"
+        ),
+        "{lock:#}"
+    );
+    let (severity, at_line, _, _) = placed(delete);
+    assert_eq!(
+        (severity.as_str(), at_line),
+        ("error", line_in_job("lock-manifest", "manifest delete")),
+        "{delete:#}"
+    );
+    assert!(
+        text(delete, "title").contains("lacks `delete` on `team/app`"),
+        "{delete:#}"
+    );
+    asked_once(
+        &w,
+        &[
+            "repository:team/app:metadata_write,metadata_read",
+            "repository:team/app:delete",
+        ],
+    );
+
+    let (_w, r, found) = role_actions_as("lock-manifest", Role::Contributor);
+    assert!(found.is_empty(), "{:#}", r.json);
+    assert!(
+        r.verified("registry").contains(
+            "grants metadata_write on `team/app` (asked `repository:team/app:metadata_write,metadata_read`), for `az acr manifest update-metadata`"
         ),
         "{}",
         r.verified("registry")

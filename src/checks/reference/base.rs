@@ -101,6 +101,14 @@ pub fn attribute_to_from(finding: &mut Finding, base: &BaseRef) {
 
 /// "Base image of services/api/Dockerfile:3 (`FROM alpine:${TAG}`, after ARG substitution)."
 pub fn from_line(base: &BaseRef) -> String {
+    if let Some(stored) = &base.stored {
+        return format!(
+            "BuildKit image `{}` that step `{}` ({}) pulls when it boots the builder `{stored}` of buildx's store.",
+            base.image,
+            base.step.label,
+            base.location.file_line()
+        );
+    }
     if base.boot {
         return format!(
             "BuildKit image `{}` that the builder of step `{}` ({}) pulls when it boots.",
@@ -143,6 +151,7 @@ mod tests {
                 line: 20,
             },
             boot: false,
+            stored: None,
         }
     }
 

@@ -129,7 +129,8 @@ type Pulled<'a> = (&'a BaseRef, Reference, bool);
 
 /// The job's first login that may be to Docker Hub and runs before the pull: before the
 /// build's step for a `FROM` image (or in it: a script that logs in, then builds),
-/// before the builder's step (or line) for the BuildKit image the builder boots from.
+/// before the builder's step (or line) for the BuildKit image the builder boots from (for
+/// a builder of buildx's store without its container, the build that boots it).
 fn login_before<'a>(ctx: &'a Ctx, (base, _, builder): &Pulled) -> Option<&'a LoginStep> {
     let line = if *builder { base.location.line } else { None };
     ctx.logins
@@ -142,7 +143,12 @@ fn login_before<'a>(ctx: &'a Ctx, (base, _, builder): &Pulled) -> Option<&'a Log
 fn late_login(ctx: &Ctx, images: &[Pulled]) -> Option<(String, String)> {
     let login = ctx.logins.iter().find(|l| l.may_be_docker_hub())?;
     let (first, _, builder) = &images[0];
-    let puller = if *builder {
+    let puller = if let Some(stored) = &first.stored {
+        format!(
+            "step `{}`, which boots the builder `{stored}` of buildx's store and pulls its BuildKit image then",
+            first.step.label
+        )
+    } else if *builder {
         format!(
             "step `{}`, whose builder pulls its BuildKit image when it boots",
             first.step.label
@@ -167,12 +173,14 @@ fn list(images: &[Pulled]) -> String {
     images
         .iter()
         .map(|(b, _, builder)| {
-            let builder = if *builder {
-                "the buildx builder image "
-            } else {
-                ""
-            };
-            format!("{builder}`{}` ({})", b.image, b.location.file_line())
+            let (image, at) = (&b.image, b.location.file_line());
+            match &b.stored {
+                Some(name) => {
+                    format!("the BuildKit image `{image}` of buildx builder `{name}` ({at})")
+                }
+                None if *builder => format!("the buildx builder image `{image}` ({at})"),
+                None => format!("`{image}` ({at})"),
+            }
         })
         .collect::<Vec<_>>()
         .join(", ")
@@ -204,11 +212,15 @@ fn anonymous_finding(
     let builder = images
         .iter()
         .find(|(_, _, builder)| *builder)
-        .map(|(_, r, _)| {
-            format!(
+        .map(|(b, r, _)| match &b.stored {
+            Some(name) => format!(
+                " For the builder image, re-create the builder `{name}` on the runner with the mirror (add `--use` when it is the builder in use, and any other `--driver-opt` it had): `docker buildx rm {name}` then `docker buildx create --name {name} --driver docker-container --driver-opt image={login_server}/{}`.",
+                import_target(r)
+            ),
+            None => format!(
                 " For the builder image, give the mirror to docker/setup-buildx-action: `driver-opts: image={login_server}/{}`.",
                 import_target(r)
-            )
+            ),
         })
         .unwrap_or_default();
     let late = late_login(ctx, images);

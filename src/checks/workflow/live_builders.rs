@@ -16,12 +16,13 @@
 //! Every answer but a container's state is one verified line, never a finding.
 
 use super::proxy::stored_container_builders;
+use super::{Chosen, buildx_build, chosen};
 use crate::config::Config;
 use crate::docker::buildx::Store;
 use crate::docker::engine::{self, Container};
 use crate::docker::socket::{self, Endpoint};
 use crate::findings::CheckReport;
-use crate::workflow::discover;
+use crate::workflow::{BaseRef, discover};
 use std::time::{Duration, Instant};
 
 /// The longest the daemon is waited for, over all nodes.
@@ -39,19 +40,13 @@ pub(super) struct LiveProxy {
     pub containers: String,
 }
 
-/// A builder whose BuildKit container will be created by the build's boot, and the
-/// image that boot pulls.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Boot {
-    pub builder: String,
-    pub image: String,
-}
-
 /// What the daemon said, by builder name.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub(super) struct Live {
     pub proxies: Vec<(String, LiveProxy)>,
-    pub boots: Vec<Boot>,
+    /// The BuildKit image each builder without its container pulls when the first build
+    /// after acr-preflight's step on it boots it, located at that build.
+    pub boots: Vec<BaseRef>,
 }
 
 impl Live {
@@ -155,10 +150,22 @@ pub(super) fn live(
                     .collect::<Vec<_>>()
                     .join(", ")
             ));
-            live.boots.push(Boot {
-                builder: builder.name.clone(),
-                image,
-            });
+            // The boot happens at the first build after acr-preflight's step on it.
+            let booting = found
+                .builds
+                .iter()
+                .filter(|b| b.after_preflight && buildx_build(b))
+                .find(|b| matches!(chosen(found, store, b), Chosen::Stored(s, _) if s.name == builder.name));
+            if let Some(build) = booting {
+                live.boots.push(BaseRef {
+                    image: image.clone(),
+                    written: image,
+                    location: build.location.clone(),
+                    step: build.step.clone(),
+                    boot: true,
+                    stored: Some(builder.name.clone()),
+                });
+            }
         }
         // Live evidence replaces the store's only when every node's container says it.
         if unknown || !absent.is_empty() || seen.is_empty() {

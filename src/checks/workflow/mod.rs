@@ -210,6 +210,7 @@ pub fn check_with(
     builders(&mut report, config, &found, &store);
     named_builders::named_builders(&mut report, config, job, &found, &store);
     let live = live_builders::live(&mut report, config, &found, &store);
+    discovery.stored_boots = live.boots.clone();
     let proxies = proxy::proxy_vars(workflow, job, process_env);
     proxy::builders_without_proxy(&mut report, &found, &store, &live, &proxies);
     proxy::builders_with_loopback_proxy(&mut report, &found, &store, &live);
