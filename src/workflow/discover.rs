@@ -455,7 +455,8 @@ pub struct AzCommand {
     /// `--federated-token`), which `az` cannot renew once it expires.
     pub login: Option<bool>,
     /// A call that needs an Entra token (`az acr login`, `az acr build`, `az acr run`,
-    /// `az acr import`, `az acr repository …`); the list is kept short on purpose.
+    /// `az acr import`, `az acr repository …`, `az acr manifest …`, `az acr task …`); the
+    /// list is kept short on purpose.
     pub needs_token: bool,
     /// Run through `sudo`: `az` reads root's profile (`/root/.azure`).
     pub as_root: bool,
@@ -1854,7 +1855,10 @@ impl<'i> StepScan<'i, '_> {
             })
         });
         let needs_token = word(0) == "acr"
-            && matches!(word(1), "login" | "build" | "run" | "import" | "repository");
+            && matches!(
+                word(1),
+                "login" | "build" | "run" | "import" | "repository" | "manifest" | "task"
+            );
         let flag = |name: &str| {
             word(0) == "login" && words.iter().any(|w| w.literal().is_some_and(|l| l == name))
         };
