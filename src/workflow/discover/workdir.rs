@@ -343,6 +343,75 @@ mod tests {
         assert_eq!(join(".", "app/"), "app");
     }
 
+    /// (context folder, Dockerfile) of each build of the one-job workflow `yaml`.
+    fn paths(yaml: &str) -> (Vec<(Option<String>, Option<String>)>, Vec<String>) {
+        let found = super::super::tests::scan(yaml);
+        let paths = found
+            .builds
+            .iter()
+            .map(|b| (b.inputs.local_context.clone(), b.inputs.dockerfile.clone()))
+            .collect();
+        (paths, found.notes)
+    }
+
+    fn known(dir: &str, file: &str) -> (Option<String>, Option<String>) {
+        (Some(dir.into()), Some(file.into()))
+    }
+
+    #[test]
+    fn cd_pushd_popd_and_subshells_move_the_base_in_order() {
+        let script = "cd app && docker build .\n( cd web; docker build -f ../Dockerfile . )\ndocker build -f x/Dockerfile ctx\npushd $GITHUB_WORKSPACE/lib\ndocker build .\npopd\ndocker build /abs\ncd -\ndocker build .\ncd /\naz acr build -r r .\n";
+        let yaml = format!(
+            "jobs:\n  a:\n    steps:\n      - run: |\n{}",
+            script
+                .lines()
+                .map(|l| format!("          {l}\n"))
+                .collect::<String>()
+        );
+        let (paths, notes) = paths(&yaml);
+        assert_eq!(
+            paths,
+            vec![
+                known("app", "app/Dockerfile"),
+                known("app/web", "app/Dockerfile"),
+                known("app/ctx", "app/x/Dockerfile"),
+                known("lib", "lib/Dockerfile"),
+                (Some("/abs".into()), Some("/abs/Dockerfile".into())),
+                (None, None),
+                (None, None),
+            ]
+        );
+        assert_eq!(notes.len(), 2, "{notes:?}");
+        assert!(
+            notes[0].contains("`cd -` (line 12) goes back to the previous folder, so its relative paths are not judged"),
+            "{notes:?}"
+        );
+        assert!(
+            notes[1].starts_with("Files of `az acr build` in step `run: cd app && docker build .` (line 4) not read: `cd /` (line 14) goes outside the workspace"),
+            "{notes:?}"
+        );
+    }
+
+    #[test]
+    fn working_directory_is_the_step_s_then_the_job_s_and_not_a_uses_step_s() {
+        let yaml = "defaults:\n  run:\n    working-directory: top\njobs:\n  a:\n    defaults:\n      run:\n        working-directory: ./svc/\n    steps:\n      - run: docker build .\n      - run: docker build -f Dockerfile ..\n        working-directory: ${{ github.workspace }}/app/web\n      - run: docker build .\n        working-directory: ${{ matrix.dir }}\n      - uses: docker/build-push-action@v6\n        working-directory: nope\n        with:\n          context: ctx\n";
+        let (paths, notes) = paths(yaml);
+        assert_eq!(
+            paths,
+            vec![
+                known("svc", "svc/Dockerfile"),
+                known("app", "app/web/Dockerfile"),
+                (None, None),
+                known("ctx", "ctx/Dockerfile"),
+            ]
+        );
+        assert_eq!(notes.len(), 1, "{notes:?}");
+        assert!(
+            notes[0].contains("its `working-directory: ${{ matrix.dir }}` (line 14) is not known here"),
+            "{notes:?}"
+        );
+    }
+
     #[test]
     fn the_workspace_expression_is_read_with_any_spacing() {
         assert_eq!(workspace_expression("${{ github.workspace }}/a"), Some("/a"));
