@@ -2,7 +2,9 @@
 //! starts the script in the step's `working-directory:`, else the job's
 //! `defaults.run.working-directory`, else the workflow's, relative to the workspace
 //! (GitHub's workflow syntax, `jobs.<job_id>.steps[*].working-directory` and
-//! `defaults.run`: <https://docs.github.com/en/actions/reference/workflows-and-actions/workflow-syntax>);
+//! `defaults.run`:
+//! <https://docs.github.com/en/actions/using-workflows/workflow-syntax-for-github-actions#jobsjob_idstepsworking-directory>,
+//! <https://docs.github.com/en/actions/using-jobs/setting-default-values-for-jobs>);
 //! a `uses:` step is not affected. The script then moves with `cd`, `pushd` and `popd`,
 //! read in order; a `cd` inside a subshell `( … )` ends with it. A folder that cannot
 //! be known here (an expression or variable that does not resolve, `cd -`, `cd` alone,
