@@ -26,8 +26,8 @@ use std::collections::HashMap;
 
 mod bake_files;
 mod images;
-mod workdir;
 pub mod job_token;
+mod workdir;
 
 /// Whether the build pulls the reference or pushes to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

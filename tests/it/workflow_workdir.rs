@@ -70,7 +70,10 @@ fn workspace(host: &str) -> tempfile::TempDir {
     for (path, text) in [
         (".github/workflows/build.yml", workflow(host)),
         ("Dockerfile", format!("FROM {host}/team/base:v8\n")),
-        ("app/Dockerfile", format!("# app\nFROM {host}/team/base:v9\n")),
+        (
+            "app/Dockerfile",
+            format!("# app\nFROM {host}/team/base:v9\n"),
+        ),
         ("good/Dockerfile", format!("FROM {host}/team/base:v1\n")),
     ] {
         let full = dir.path().join(path);
@@ -153,7 +156,7 @@ fn registry() -> support::registry::TestRegistry {
 
 #[test]
 fn a_run_step_s_dockerfile_is_read_from_its_working_directory_and_a_uses_step_s_from_the_workspace()
- {
+{
     let registry = registry();
     let host = registry.host();
     let ws = workspace(&host);

@@ -345,8 +345,11 @@ mod tests {
         assert_eq!(join(".", "app/"), "app");
     }
 
-    /// (context folder, Dockerfile) of each build of the one-job workflow `yaml`.
-    fn paths(yaml: &str) -> (Vec<(Option<String>, Option<String>)>, Vec<String>) {
+    /// A build's (context folder, Dockerfile).
+    type Paths = (Option<String>, Option<String>);
+
+    /// The paths of each build of the one-job workflow `yaml`, and the notes.
+    fn paths(yaml: &str) -> (Vec<Paths>, Vec<String>) {
         let found = super::super::tests::scan(yaml);
         let paths = found
             .builds
@@ -356,7 +359,7 @@ mod tests {
         (paths, found.notes)
     }
 
-    fn known(dir: &str, file: &str) -> (Option<String>, Option<String>) {
+    fn known(dir: &str, file: &str) -> Paths {
         (Some(dir.into()), Some(file.into()))
     }
 
@@ -409,14 +412,18 @@ mod tests {
         );
         assert_eq!(notes.len(), 1, "{notes:?}");
         assert!(
-            notes[0].contains("its `working-directory: ${{ matrix.dir }}` (line 14) is not known here"),
+            notes[0]
+                .contains("its `working-directory: ${{ matrix.dir }}` (line 14) is not known here"),
             "{notes:?}"
         );
     }
 
     #[test]
     fn the_workspace_expression_is_read_with_any_spacing() {
-        assert_eq!(workspace_expression("${{ github.workspace }}/a"), Some("/a"));
+        assert_eq!(
+            workspace_expression("${{ github.workspace }}/a"),
+            Some("/a")
+        );
         assert_eq!(workspace_expression("${{github.workspace}}"), Some(""));
         assert_eq!(workspace_expression("${{ matrix.dir }}"), None);
         assert_eq!(workspace_expression("app"), None);
