@@ -3,9 +3,8 @@
 //! `cd`. The binary runs as the runner starts it, on a temporary workspace whose root
 //! and `app/` both hold a Dockerfile, against the real registry on loopback. Offline.
 
+use crate::base_images::base_findings as of;
 use crate::support;
-use crate::workflow_e2e::annotations;
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
@@ -119,15 +118,6 @@ fn run(ws: &Path, registry: &support::registry::TestRegistry, job: &str) -> (Opt
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
     )
-}
-
-/// The annotations whose title starts with `code`.
-fn of(stdout: &str, code: &str) -> Vec<BTreeMap<String, String>> {
-    annotations(stdout)
-        .into_iter()
-        .filter(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))
-        .map(|(_, p)| p)
-        .collect()
 }
 
 /// (file, line) of each missing base image.
