@@ -59,7 +59,7 @@ fn flatten(
     out: &mut Vec<Flat>,
 ) -> Vec<usize> {
     let mut level = Vec::new();
-    for Command { words } in shell::parse(script, dialect) {
+    for Command { words, .. } in shell::parse(script, dialect) {
         let mut inner = Vec::new();
         let mut vars = Vec::new();
         let mut assigns = Vec::new();

@@ -27,6 +27,7 @@ use std::collections::HashMap;
 mod bake_files;
 mod images;
 pub mod job_token;
+mod workdir;
 
 /// Whether the build pulls the reference or pushes to it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -774,6 +775,7 @@ pub fn discover(input: &Input<'_>) -> Found {
             script_sources: HashMap::new(),
             stdin_job_token: false,
             posix: true,
+            base: workdir::Base::root(),
             found: &mut found,
         };
         if Some(step.index) == input.preflight {
@@ -789,15 +791,18 @@ pub fn discover(input: &Input<'_>) -> Found {
             }
             Some("azure/login") => ctx.azure_login(),
             Some("azure/cli") => {
+                // The action runs the script in the workspace (`working-directory` is
+                // for `run:` steps only).
                 if let Some(script) = step.input("inlineScript") {
-                    ctx.script(script, Dialect::Posix);
+                    ctx.script(script, Dialect::Posix, workdir::Base::root());
                 }
             }
             _ => {}
         }
         if let Some(run) = &step.run {
             let dialect = Dialect::from_shell(step.shell.as_ref().map(|s| s.as_str()));
-            ctx.script(run, dialect);
+            let base = ctx.step_base();
+            ctx.script(run, dialect, base);
         }
     }
     found
@@ -820,6 +825,9 @@ struct StepScan<'i, 'f> {
     stdin_job_token: bool,
     /// The script being read is a POSIX shell's (not PowerShell's).
     posix: bool,
+    /// The folder the shell command being scanned runs in: its relative paths are read
+    /// from there (the workspace for a `uses:` step).
+    base: workdir::Base,
     found: &'f mut Found,
 }
 
@@ -1037,8 +1045,10 @@ impl<'i> StepScan<'i, '_> {
         }
     }
 
-    /// Sets the inputs of the build just recorded.
+    /// Sets the inputs of the build just recorded, their paths read from the folder the
+    /// command runs in.
     fn set_build_inputs(&mut self, inputs: BuildInputs) {
+        let inputs = self.rebase(inputs);
         if let Some(build) = self.found.builds.last_mut() {
             build.inputs = inputs;
         }
@@ -2133,7 +2143,8 @@ impl<'i> StepScan<'i, '_> {
         }
     }
 
-    fn script(&mut self, text: &Text, dialect: Dialect) {
+    /// Reads the commands of `script`, which starts in `base`.
+    fn script(&mut self, text: &Text, dialect: Dialect, base: workdir::Base) {
         let script = text.value.as_str();
         if let Some(found) = super::audience::arm_token_use(script, dialect) {
             let location = self.location(text, found.at.start, found.at.end);
@@ -2148,12 +2159,19 @@ impl<'i> StepScan<'i, '_> {
         self.script_sources.clear();
         let mut locals: HashMap<String, Result<String, String>> = HashMap::new();
         let mut previous: Option<&Command> = None;
+        let mut dirs = workdir::Dirs::new(base);
         for command in &commands {
+            self.base = dirs.enter(command).clone();
+            if self.change_dir(text, command, &locals, &mut dirs) {
+                previous = Some(command);
+                continue;
+            }
             self.stdin_job_token =
                 previous.is_some_and(|p| self.pipes_job_token(script, p, command));
             self.command(text, command, &mut locals);
             previous = Some(command);
         }
+        self.base = workdir::Base::root();
     }
 
     fn command(

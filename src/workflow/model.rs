@@ -178,6 +178,11 @@ pub struct Step {
     /// `with:` inputs that are scalars (GitHub passes every input as a string).
     pub with: Vec<(Text, Text)>,
     pub env: Env,
+    /// The folder a `run:` step runs in, as written: its own `working-directory:`, else
+    /// the job's `defaults.run.working-directory`, else the workflow's (relative to the
+    /// workspace). `None` for a `uses:` step, which these do not apply to, and for a
+    /// `run:` step without any (it runs in the workspace).
+    pub working_directory: Option<Text>,
 }
 
 impl Step {
@@ -253,13 +258,14 @@ impl Workflow {
                 pos: Some(root.pos),
             });
         }
+        let workdir = run_working_directory(&root);
         let jobs = root
             .get("jobs")
             .and_then(Node::as_map)
             .map(|entries| {
                 entries
                     .iter()
-                    .map(|(id, node)| parse_job(id, node))
+                    .map(|(id, node)| parse_job(id, node, workdir.as_ref()))
                     .collect()
             })
             .unwrap_or_default();
@@ -313,7 +319,18 @@ fn scalars(node: Option<&Node>) -> Vec<(Text, Text)> {
         .unwrap_or_default()
 }
 
-fn parse_job(id: &Text, node: &Node) -> Job {
+/// `defaults.run.working-directory` of a workflow or a job.
+fn run_working_directory(node: &Node) -> Option<Text> {
+    node.get("defaults")?
+        .get("run")?
+        .get("working-directory")
+        .and_then(Node::as_text)
+        .cloned()
+}
+
+/// `workdir`: the workflow's `defaults.run.working-directory`.
+fn parse_job(id: &Text, node: &Node, workdir: Option<&Text>) -> Job {
+    let workdir = run_working_directory(node).or_else(|| workdir.cloned());
     let environment = node
         .entry("environment")
         .map(|(key, value)| match &value.kind {
@@ -335,7 +352,7 @@ fn parse_job(id: &Text, node: &Node) -> Job {
             items
                 .iter()
                 .enumerate()
-                .map(|(index, item)| parse_step(index, item))
+                .map(|(index, item)| parse_step(index, item, workdir.as_ref()))
                 .collect()
         })
         .unwrap_or_default();
@@ -353,9 +370,14 @@ fn parse_job(id: &Text, node: &Node) -> Job {
     }
 }
 
-fn parse_step(index: usize, node: &Node) -> Step {
+/// `workdir`: the job's default working directory (its own, else the workflow's).
+fn parse_step(index: usize, node: &Node, workdir: Option<&Text>) -> Step {
     let text = |key: &str| node.get(key).and_then(Node::as_text).cloned();
+    let run = text("run");
     Step {
+        working_directory: run
+            .as_ref()
+            .and(text("working-directory").or_else(|| workdir.cloned())),
         index,
         pos: node
             .as_map()
@@ -365,7 +387,7 @@ fn parse_step(index: usize, node: &Node) -> Step {
         id: text("id"),
         name: text("name"),
         uses: text("uses"),
-        run: text("run"),
+        run,
         shell: text("shell"),
         condition: text("if"),
         with: scalars(node.get("with")),
@@ -394,6 +416,25 @@ mod tests {
             Grant::Unknown
         );
         assert!(Workflow::parse("w.yml", "- a\n- b\n").is_err());
+    }
+
+    #[test]
+    fn a_run_step_takes_its_own_then_the_job_s_then_the_workflow_s_working_directory() {
+        let wf = Workflow::parse(
+            "w.yml",
+            "defaults:\n  run:\n    working-directory: top\njobs:\n  a:\n    defaults:\n      run:\n        working-directory: ${{ matrix.dir }}\n    steps:\n      - run: make\n      - run: make\n        working-directory: own\n      - uses: docker/build-push-action@v6\n        working-directory: ignored\n  b:\n    steps:\n      - run: make\n",
+        )
+        .unwrap();
+        let dir = |j: usize, s: usize| {
+            wf.jobs[j].steps[s]
+                .working_directory
+                .as_ref()
+                .map(|t| t.value.clone())
+        };
+        assert_eq!(dir(0, 0).as_deref(), Some("${{ matrix.dir }}"));
+        assert_eq!(dir(0, 1).as_deref(), Some("own"));
+        assert_eq!(dir(0, 2), None);
+        assert_eq!(dir(1, 0).as_deref(), Some("top"));
     }
 
     #[test]

@@ -190,6 +190,9 @@ impl Word {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Command {
     pub words: Vec<Word>,
+    /// The subshells `( … )` it runs in, outermost first, each by a number unique in
+    /// the script: what a `cd` inside one changes does not outlive it.
+    pub subshells: Vec<usize>,
 }
 
 /// Splits a script into commands.
@@ -201,6 +204,8 @@ pub fn parse(script: &str, dialect: Dialect) -> Vec<Command> {
         commands: Vec::new(),
         words: Vec::new(),
         current: None,
+        open: Vec::new(),
+        opened: 0,
     }
     .run()
 }
@@ -247,6 +252,9 @@ struct Lexer<'s> {
     commands: Vec<Command>,
     words: Vec<Word>,
     current: Option<Word>,
+    /// The subshells open at this point, and how many were opened so far.
+    open: Vec<usize>,
+    opened: usize,
 }
 
 impl Lexer<'_> {
@@ -300,6 +308,7 @@ impl Lexer<'_> {
         if !self.words.is_empty() {
             self.commands.push(Command {
                 words: std::mem::take(&mut self.words),
+                subshells: self.open.clone(),
             });
         }
     }
@@ -335,9 +344,20 @@ impl Lexer<'_> {
                         self.i += c.len_utf8();
                     }
                 }
-                ';' | '&' | '|' | '(' | ')' => {
+                ';' | '&' | '|' => {
                     self.end_command();
                     self.i += 1;
+                }
+                '(' => {
+                    self.end_command();
+                    self.i += 1;
+                    self.opened += 1;
+                    self.open.push(self.opened);
+                }
+                ')' => {
+                    self.end_command();
+                    self.i += 1;
+                    self.open.pop();
                 }
                 '<' | '>' => {
                     self.end_word();

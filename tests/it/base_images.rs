@@ -115,7 +115,8 @@ fn hub_finding(stdout: &str) -> (String, BTreeMap<String, String>) {
         .unwrap_or_else(|| panic!("no REGISTRY_DOCKERHUB_ANONYMOUS:\n{stdout}"))
 }
 
-fn base_findings(stdout: &str, code: &str) -> Vec<BTreeMap<String, String>> {
+/// The properties of the annotations whose title starts with `code`.
+pub(crate) fn base_findings(stdout: &str, code: &str) -> Vec<BTreeMap<String, String>> {
     annotations(stdout)
         .into_iter()
         .filter(|(_, p)| p.get("title").is_some_and(|t| t.starts_with(code)))

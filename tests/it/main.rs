@@ -60,3 +60,4 @@ mod workflow_names;
 mod workflow_precision;
 mod workflow_push_tools;
 mod workflow_withheld;
+mod workflow_workdir;

@@ -21,7 +21,8 @@ pub(super) struct BakeCall {
     pub sets: Vec<(String, String, bool)>,
     /// Overrides whose value pushes (`*.push=true`, `*.output=type=registry`): the patterns.
     pub push_patterns: Vec<String>,
-    /// The folder the files are relative to (workspace-relative).
+    /// The folder the files are relative to (workspace-relative): the action's
+    /// `workdir`, or the folder a `run:` script runs the command in.
     pub workdir: Option<String>,
     /// Why the files are not in the workspace (a remote `source`).
     pub elsewhere: Option<String>,
@@ -82,13 +83,8 @@ impl<'i> StepScan<'i, '_> {
         let Some(files) = self.input.files else {
             return;
         };
-        let join = |f: &str| {
-            let f = f.trim().trim_start_matches("./");
-            match call.workdir.as_deref().map(|w| w.trim_matches('/')) {
-                Some(w) if !w.is_empty() && w != "." => format!("{w}/{f}"),
-                _ => f.to_string(),
-            }
-        };
+        let base = workdir::Base::Known(call.workdir.clone().unwrap_or_else(|| ".".into()));
+        let join = |f: &str| base.resolve(f.trim()).unwrap_or_default();
         let mut read: Vec<BakeFile> = Vec::new();
         let given = !call.files.is_empty();
         let names: Vec<String> = if given {

@@ -244,6 +244,10 @@ impl StepScan<'_, '_> {
             push: opts.iter().any(|(n, _)| n == "--push"),
             ..BakeCall::default()
         };
+        match &self.base {
+            workdir::Base::Known(dir) => call.workdir = Some(dir.clone()),
+            workdir::Base::Unknown(why) => call.elsewhere = Some(why.clone()),
+        }
         let known = |v: &Value| {
             v.expanded
                 .is_resolved()
