@@ -721,6 +721,9 @@ pub const TASKS_ACTIONS: [&str; 3] = [
 
 pub const PULL_ACTION: &str = "Microsoft.ContainerRegistry/registries/pull/read";
 pub const PUSH_ACTION: &str = "Microsoft.ContainerRegistry/registries/push/write";
+/// What `az acr login` needs to fall back to the admin user (`POST …/listCredentials`).
+pub const LIST_CREDENTIALS_ACTION: &str =
+    "Microsoft.ContainerRegistry/registries/listCredentials/action";
 pub const PULL_DATA_ACTION: &str =
     "Microsoft.ContainerRegistry/registries/repositories/content/read";
 pub const PUSH_DATA_ACTION: &str =

@@ -1319,14 +1319,45 @@ fn a_refused_exchange_predicts_the_admin_fall_back_of_a_later_az_acr_login() {
         "docs/checks.md lacks:\n{first}"
     );
 
-    // With the admin user enabled, azure-cli asks ARM for its credentials instead.
+    // With the admin user enabled, azure-cli asks ARM for its credentials instead; the
+    // identity's effective permissions (AcrPull and registries/read only) lack the action.
     let w = readable_world(|r| r.admin_user(true));
     refuse(&w);
     let r = oidc(&w, "arm-read-login-only", &[]);
-    let message = text(&rejected(&r), "message");
+    let f = rejected(&r);
+    let message = text(&f, "message");
     assert!(
-        message.contains(&format!("{}/listCredentials", w.reg.id()))
-            && message.contains("Microsoft.ContainerRegistry/registries/listCredentials/action"),
+        message.contains(&format!("{}/listCredentials; the identity's effective permissions on the registry lack Microsoft.ContainerRegistry/registries/listCredentials/action, so it prints `Unable to get admin user credentials with message: (AuthorizationFailed)", w.reg.id())),
+        "{message}"
+    );
+    assert!(text(&f, "title").ends_with("will fail"), "{f:#}");
+
+    // An identity whose role holds listCredentials/action logs in as the admin user.
+    let w = readable_world(|r| r.admin_user(true));
+    w.az.arm.assign(
+        OBJECT_ID,
+        Role::Custom(crate::support::azure::RoleDefinition {
+            id: "0b4d5e1c-0000-4000-8000-0000000000a1".into(),
+            name: "Registry Credentials Reader".into(),
+            actions: vec!["Microsoft.ContainerRegistry/registries/listCredentials/action".into()],
+            not_actions: vec![],
+            data_actions: vec![],
+            not_data_actions: vec![],
+        }),
+        &w.reg.id(),
+    );
+    refuse(&w);
+    let r = oidc(&w, "arm-read-login-only", &[]);
+    let f = rejected(&r);
+    assert_eq!(
+        text(&f, "title"),
+        "myreg.azurecr.io refused the Entra token of the identity: `az acr login` in step `Login` falls back to the admin user"
+    );
+    let message = text(&f, "message");
+    assert!(
+        message.contains(
+            "hold Microsoft.ContainerRegistry/registries/listCredentials/action, so POST "
+        ) && message.contains("logs in as the admin user `myreg`, not as this identity"),
         "{message}"
     );
 

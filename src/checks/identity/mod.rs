@@ -48,6 +48,9 @@ pub struct Outcome {
     /// Per registry host: whether the identity's ARM permissions allow (pull, push), for
     /// telling a refusal that contradicts them apart ([`explain_refusals`]).
     pub arm_rights: BTreeMap<String, (bool, bool)>,
+    /// Per registry host: whether the identity's ARM permissions hold
+    /// [`arm::LIST_CREDENTIALS_ACTION`], which decides `az acr login`'s admin fall-back.
+    pub lists_credentials: BTreeMap<String, bool>,
 }
 
 /// An ARM token with the client and cloud it is used with. Its `Debug` hides the token.
@@ -666,6 +669,10 @@ async fn role_facts(
         (rbac_pull || data_pull, rbac_push || data_push)
     };
     out.arm_rights.insert(host.to_string(), (pull, push));
+    out.lists_credentials.insert(
+        host.to_string(),
+        arm::permits(&perms, arm::LIST_CREDENTIALS_ACTION, false),
+    );
     out.report.verified(format!(
         "{host}: ARM permissions of {} allow pull: {}, push: {} ({} mode)",
         principal_short(principal),
@@ -1006,14 +1013,21 @@ async fn exchange(
                 ));
                 return;
             };
-            message.push_str(&admin_fall_back(login, facts));
+            let lists = out.lists_credentials.get(host).copied();
+            let (fall_back, as_admin) = admin_fall_back(login, facts, lists);
+            message.push_str(&fall_back);
+            let outcome = if as_admin {
+                "falls back to the admin user"
+            } else {
+                "will fail"
+            };
             let at = &login.call.location;
             out.report.push(
                 finding(
                     Code::CRED_REJECTED,
                     Severity::Error,
                     format!(
-                        "{host} refused the Entra token of the identity: `az acr login` in step `{}` will fail",
+                        "{host} refused the Entra token of the identity: `az acr login` in step `{}` {outcome}",
                         login.call.step.label
                     ),
                     message,
@@ -1047,8 +1061,14 @@ fn later_acr_login<'a>(
 /// https://github.com/Azure/azure-cli/blob/dev/src/azure-cli/azure/cli/command_modules/acr/_docker_utils.py):
 /// with the registry read and `adminUserEnabled` true it calls `listCredentials`; with
 /// it false, or without the registry, it warns `Unable to get admin user credentials
-/// with message: …` and, with no terminal to prompt on, fails.
-fn admin_fall_back(login: &crate::workflow::AcrAzCall, facts: Option<&RegistryFacts>) -> String {
+/// with message: …` and, with no terminal to prompt on, fails. `lists` is whether the
+/// identity's effective permissions hold `listCredentials/action` (None: not read). The
+/// flag returned is true when the login goes through as the admin user.
+fn admin_fall_back(
+    login: &crate::workflow::AcrAzCall,
+    facts: Option<&RegistryFacts>,
+    lists: Option<bool>,
+) -> (String, bool) {
     const WARNS: &str = "Unable to get admin user credentials with message:";
     const FAILS: &str = "Unable to authenticate using AAD or admin login credentials. Please specify both username and password in non-interactive mode.";
     let how = match login.call.session() {
@@ -1059,16 +1079,35 @@ fn admin_fall_back(login: &crate::workflow::AcrAzCall, facts: Option<&RegistryFa
         Some((_, false)) => format!(
             "ARM says the registry's adminUserEnabled is false, so it prints `{WARNS} Admin user is disabled.` and fails: `{FAILS}`"
         ),
-        Some((f, true)) => format!(
-            "ARM says the registry's adminUserEnabled is true, so it calls POST {}/listCredentials, which needs Microsoft.ContainerRegistry/registries/listCredentials/action: without it, `{WARNS} (AuthorizationFailed) …` and `{FAILS}`; with it, the job logs in as the admin user `{}`, not as this identity",
-            f.id, f.name
-        ),
+        Some((f, true)) => match lists {
+            Some(true) => format!(
+                "ARM says the registry's adminUserEnabled is true, and the identity's effective permissions on it hold {}, so POST {}/listCredentials answers and the job logs in as the admin user `{}`, not as this identity: every later push and pull runs with the registry's shared admin password, and this identity's roles are never used",
+                arm::LIST_CREDENTIALS_ACTION,
+                f.id,
+                f.name
+            ),
+            Some(false) => format!(
+                "ARM says the registry's adminUserEnabled is true, so it calls POST {}/listCredentials; the identity's effective permissions on the registry lack {}, so it prints `{WARNS} (AuthorizationFailed) …` and fails: `{FAILS}`",
+                f.id,
+                arm::LIST_CREDENTIALS_ACTION
+            ),
+            None => format!(
+                "ARM says the registry's adminUserEnabled is true, so it calls POST {}/listCredentials, which needs {}: without it, `{WARNS} (AuthorizationFailed) …` and `{FAILS}`; with it, the job logs in as the admin user `{}`, not as this identity",
+                f.id,
+                arm::LIST_CREDENTIALS_ACTION,
+                f.name
+            ),
+        },
         None => format!(
             "this run has no ARM facts for the registry, so the way it fails is not known: without the registry read azure-cli has no admin user to fall back to (`{WARNS}` with the lookup's error, then `{FAILS}`); with it, a disabled admin user gives `{WARNS} Admin user is disabled.`"
         ),
     };
-    format!(
-        " `az acr login` ({}) runs after this step as the same identity{how}; its exchange is refused the same way (`Unable to get AAD authorization tokens with message: …`), and azure-cli falls back to the registry's admin user: {then}.",
-        login.call.location.file_line()
+    let as_admin = lists == Some(true) && facts.is_some_and(|f| f.admin_user_enabled == Some(true));
+    (
+        format!(
+            " `az acr login` ({}) runs after this step as the same identity{how}; its exchange is refused the same way (`Unable to get AAD authorization tokens with message: …`), and azure-cli falls back to the registry's admin user: {then}.",
+            login.call.location.file_line()
+        ),
+        as_admin,
     )
 }
