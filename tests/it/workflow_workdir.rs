@@ -6,9 +6,6 @@
 use crate::base_images::base_findings as of;
 use crate::support;
 use std::path::Path;
-use std::process::Command;
-
-const BIN: &str = env!("CARGO_BIN_EXE_acr-preflight");
 
 /// The job `id`: check out, acr-preflight, then `steps` (YAML lines at step depth);
 /// `defaults` is the job's `defaults.run.working-directory`, when given.
@@ -89,31 +86,26 @@ fn run(ws: &Path, registry: &support::registry::TestRegistry, job: &str) -> (Opt
         let text = if file == "config.json" { "{}" } else { "" };
         std::fs::write(files.path().join(file), text).unwrap();
     }
-    let out = Command::new(BIN)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .env("GITHUB_ACTIONS", "true")
-        .env("GITHUB_WORKSPACE", ws)
-        .env(
-            "GITHUB_WORKFLOW_REF",
-            "org/app/.github/workflows/build.yml@refs/heads/main",
-        )
-        .env("GITHUB_JOB", job)
-        .env("GITHUB_ACTION", "__acr-preflight_acr-preflight")
-        .env("GITHUB_REPOSITORY", "org/app")
-        .env("GITHUB_STEP_SUMMARY", files.path().join("summary.md"))
-        .env("GITHUB_OUTPUT", files.path().join("output"))
-        .env("INPUT_REGISTRY", registry.host())
-        .env("INPUT_AUTH-MODE", "anonymous")
-        .env("INPUT_DOCKER-CONFIG", files.path())
-        .env("INPUT_TIMEOUT", "20")
-        // The workflow's ACR name, reached on loopback: nothing is looked up off the machine.
-        .env(
-            "INPUT_RESOLVE",
-            format!("myreg.azurecr.io={}", registry.addr()),
-        )
-        .output()
-        .unwrap();
+    let out = support::step::step_command(
+        ws,
+        "org/app",
+        "build.yml",
+        job,
+        "__acr-preflight_acr-preflight",
+    )
+    .env("GITHUB_STEP_SUMMARY", files.path().join("summary.md"))
+    .env("GITHUB_OUTPUT", files.path().join("output"))
+    .env("INPUT_REGISTRY", registry.host())
+    .env("INPUT_AUTH-MODE", "anonymous")
+    .env("INPUT_DOCKER-CONFIG", files.path())
+    .env("INPUT_TIMEOUT", "20")
+    // The workflow's ACR name, reached on loopback: nothing is looked up off the machine.
+    .env(
+        "INPUT_RESOLVE",
+        format!("myreg.azurecr.io={}", registry.addr()),
+    )
+    .output()
+    .unwrap();
     (
         out.status.code(),
         String::from_utf8_lossy(&out.stdout).into_owned(),
