@@ -4,7 +4,8 @@
 //! identity input that a withheld or undefined secret left empty is named as such
 //! instead of silently turning the run into a docker-config check.
 
-use crate::workflow_precision::{find, findings, position, run};
+use crate::workflow_precision::{Run, find, findings, position, run};
+use serde_json::Value;
 
 const WORKFLOW: &str = "name: build
 on: [push, pull_request]
@@ -42,21 +43,32 @@ fn event(dir: &std::path::Path, payload: &str) -> String {
 
 const FORK_PR: &str = r#"{"pull_request":{"number":7,"head":{"repo":{"full_name":"stranger/app","fork":true}},"base":{"repo":{"full_name":"org/app"}}},"sender":{"login":"stranger"}}"#;
 
-#[test]
-fn a_fork_pull_request_names_each_unguarded_login_and_push_with_the_guard() {
+/// Job `build` of `workflow` run on a fork's pull request, with `inputs`: the run and
+/// its WORKFLOW_SECRETS_WITHHELD finding.
+fn withheld_on_fork(workflow: &str, inputs: &[(&str, &str)]) -> (Run, Value) {
     let dir = tempfile::tempdir().unwrap();
     let path = event(dir.path(), FORK_PR);
     let r = run(
-        WORKFLOW,
+        workflow,
         "build",
-        &[("registry", "myreg.azurecr.io"), ("client-id", "")],
+        inputs,
         &[
             ("GITHUB_EVENT_NAME", "pull_request"),
             ("GITHUB_EVENT_PATH", &path),
         ],
     );
     let f = find(&r.report, "WORKFLOW_SECRETS_WITHHELD")
-        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
+        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout))
+        .clone();
+    (r, f)
+}
+
+#[test]
+fn a_fork_pull_request_names_each_unguarded_login_and_push_with_the_guard() {
+    let (r, f) = withheld_on_fork(
+        WORKFLOW,
+        &[("registry", "myreg.azurecr.io"), ("client-id", "")],
+    );
     assert_eq!(f["severity"], "notice", "{f}");
     let message = f["message"].as_str().unwrap();
     // A login is located where its registry is written.
@@ -210,19 +222,7 @@ jobs:
 
 #[test]
 fn an_azure_login_reading_secrets_is_named_on_a_fork_and_under_dependabot_from_the_actor() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = event(dir.path(), FORK_PR);
-    let r = run(
-        AZURE_WORKFLOW,
-        "build",
-        &[],
-        &[
-            ("GITHUB_EVENT_NAME", "pull_request"),
-            ("GITHUB_EVENT_PATH", &path),
-        ],
-    );
-    let f = find(&r.report, "WORKFLOW_SECRETS_WITHHELD")
-        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
+    let (_, f) = withheld_on_fork(AZURE_WORKFLOW, &[]);
     let (line, _) = position(AZURE_WORKFLOW, "client-id: ${{ secrets.AZURE_CLIENT_ID");
     assert_eq!(f["line"].as_u64(), Some(line), "{f}");
     let message = f["message"].as_str().unwrap();
@@ -325,19 +325,7 @@ jobs:
 
 #[test]
 fn a_script_az_login_reading_a_secret_or_a_federated_token_is_named_on_a_fork() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = event(dir.path(), FORK_PR);
-    let r = run(
-        AZ_SCRIPT_WORKFLOW,
-        "build",
-        &[],
-        &[
-            ("GITHUB_EVENT_NAME", "pull_request"),
-            ("GITHUB_EVENT_PATH", &path),
-        ],
-    );
-    let f = find(&r.report, "WORKFLOW_SECRETS_WITHHELD")
-        .unwrap_or_else(|| panic!("no WORKFLOW_SECRETS_WITHHELD:\n{}", r.stdout));
+    let (_, f) = withheld_on_fork(AZ_SCRIPT_WORKFLOW, &[]);
     let (line, _) = position(
         AZ_SCRIPT_WORKFLOW,
         "run: az login --service-principal -u ${{ secrets.SP_ID",
